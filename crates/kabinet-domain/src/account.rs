@@ -1,0 +1,163 @@
+//! Personal account numbers and the ГИС ЖКХ identifiers.
+
+use std::fmt;
+
+/// A personal account number (лицевой счёт) as the Organization assigns it.
+/// Opaque, but normalised: surrounding and inner spaces are removed and letters
+/// upper-cased, so `" 12 345-а "` and `"12345-А"` are the same account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct AccountNumber(String);
+
+/// Why a text is not a personal account number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountNumberError {
+    /// Nothing was given.
+    #[error("укажите номер лицевого счёта")]
+    Empty,
+    /// Longer than 32 characters.
+    #[error("номер лицевого счёта слишком длинный")]
+    TooLong,
+    /// Something other than letters, digits, `-`, `/`, `_`, `.`.
+    #[error("номер лицевого счёта может содержать только буквы, цифры и знаки - / _ .")]
+    InvalidCharacter,
+}
+
+impl AccountNumber {
+    /// Longest accepted number, in characters.
+    pub const MAX_LEN: usize = 32;
+
+    /// Normalises and checks a number typed by a person or read from a file.
+    pub fn parse(text: &str) -> Result<AccountNumber, AccountNumberError> {
+        let s: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_uppercase)
+            .collect();
+        if s.is_empty() {
+            return Err(AccountNumberError::Empty);
+        }
+        if s.chars().count() > Self::MAX_LEN {
+            return Err(AccountNumberError::TooLong);
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '/' | '_' | '.'))
+        {
+            return Err(AccountNumberError::InvalidCharacter);
+        }
+        Ok(AccountNumber(s))
+    }
+
+    /// The normalised text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for AccountNumber {
+    type Err = AccountNumberError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AccountNumber::parse(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AccountNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        AccountNumber::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// ЕЛС: the single personal account id in ГИС ЖКХ, 10 Latin letters or digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Els(String);
+
+/// ИЖКУ: ЕЛС + `-` + two digits (e.g. `75DA533315-01`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Izhku(String);
+
+/// A ЕЛС or ИЖКУ that is not well formed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("идентификатор ГИС ЖКХ указан неверно")]
+pub struct GisIdError;
+
+impl Els {
+    /// Checks and upper-cases a ЕЛС.
+    pub fn parse(text: &str) -> Result<Els, GisIdError> {
+        let s = text.trim().to_ascii_uppercase();
+        if s.len() == 10 && s.chars().all(|c| c.is_ascii_alphanumeric()) {
+            Ok(Els(s))
+        } else {
+            Err(GisIdError)
+        }
+    }
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Izhku {
+    /// Checks and upper-cases an ИЖКУ.
+    pub fn parse(text: &str) -> Result<Izhku, GisIdError> {
+        let s = text.trim().to_ascii_uppercase();
+        match s.split_once('-') {
+            Some((els, n))
+                if Els::parse(els).is_ok()
+                    && n.len() == 2
+                    && n.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                Ok(Izhku(s))
+            }
+            _ => Err(GisIdError),
+        }
+    }
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The ЕЛС part.
+    pub fn els(&self) -> Els {
+        Els(self.0[..10].to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_account_numbers() {
+        let a = AccountNumber::parse(" 12 345-а ").unwrap();
+        assert_eq!(a.as_str(), "12345-А");
+        assert_eq!(a, AccountNumber::parse("12345-А").unwrap());
+        assert_eq!(AccountNumber::parse("   "), Err(AccountNumberError::Empty));
+        assert_eq!(
+            AccountNumber::parse("12;DROP"),
+            Err(AccountNumberError::InvalidCharacter)
+        );
+        assert_eq!(
+            AccountNumber::parse(&"1".repeat(33)),
+            Err(AccountNumberError::TooLong)
+        );
+    }
+
+    #[test]
+    fn gis_identifiers() {
+        let i = Izhku::parse("75da533315-01").unwrap();
+        assert_eq!(i.as_str(), "75DA533315-01");
+        assert_eq!(i.els().as_str(), "75DA533315");
+        assert!(Izhku::parse("75da533315-1").is_err());
+        assert!(Els::parse("75da53331").is_err());
+        assert!(Els::parse("75дa533315").is_err());
+    }
+}

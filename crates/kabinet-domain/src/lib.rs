@@ -1,0 +1,23 @@
+//! Kabinet's value types and rules. Pure: no I/O, no database, no HTTP.
+//!
+//! Everything that crosses the edge of the system (a form field, a CSV cell, a
+//! database row) is parsed into one of these types first, so the rest of the code
+//! can trust what it holds.
+
+pub mod account;
+pub mod area;
+pub mod ids;
+pub mod meters;
+pub mod model;
+pub mod money;
+pub mod period;
+pub mod volume;
+
+pub use account::{AccountNumber, AccountNumberError, Els, GisIdError, Izhku};
+pub use model::*;
+pub use area::Area;
+pub use ids::*;
+pub use meters::{Capacity, Consumption, MeterStatus, ReadingError, ReadingValue, Resource};
+pub use money::{Kopecks, KopecksError};
+pub use period::{Period, PeriodError};
+pub use volume::{Volume, VolumeMethod};
