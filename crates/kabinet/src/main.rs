@@ -1,1 +1,187 @@
-fn main() {}
+//! `kabinet`: the resident portal's single binary.
+
+mod config;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use config::{Config, LogFormat, redact_url};
+use kabinet_db::{Db, DbOptions};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Resident self-service portal for utility and housing organizations.
+#[derive(Debug, Parser)]
+#[command(name = "kabinet", version, about)]
+struct Cli {
+    /// Configuration file (optional; `KABINET_*` environment variables override it).
+    #[arg(long, global = true, default_value = "kabinet.toml", env = "KABINET_CONFIG")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the HTTP server.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create a demo organization in the configured database, then serve it.
+    ///
+    /// Re-running on a database that already holds the demo adds nothing (or
+    /// only the accounts an interrupted run did not finish).
+    Demo {
+        /// Number of personal accounts.
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
+        accounts: u32,
+        /// Months of billing history, ending with the previous month.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=120))]
+        months: u32,
+        /// Seed of the generator (the same seed gives the same data).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Generate and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(&cli.config).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    init_logging(config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(cli.command, config))
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KABINET_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let url = config.database_url();
+    if config.is_sqlite() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+    }
+    let data_dir = std::path::absolute(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone());
+    eprintln!("Data folder: {}", data_dir.display());
+    eprintln!("Database:    {}", redact_url(&url));
+    Db::connect(&DbOptions { url, max_connections: config.database_max_connections })
+        .await
+        .context("opening the database")
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate => {
+            let db = open_db(&config).await?;
+            let pending = db.pending_migrations().await?;
+            db.migrate().await?;
+            eprintln!("Applied {pending} migration(s); the schema is up to date.");
+            db.close().await?;
+            Ok(())
+        }
+        Command::Serve => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            serve(db, &config).await
+        }
+        Command::Demo { accounts, months, seed, no_serve } => {
+            let db = open_db(&config).await?;
+            db.migrate().await?;
+            let today = time::OffsetDateTime::now_utc().date();
+            let mut options = kabinet_demo::DemoOptions::new(today);
+            options.accounts = accounts;
+            options.months = months;
+            options.seed = seed;
+            options.receipt_day = config.receipt_day;
+            options.due_day = config.payment_due_day;
+            let tty = std::io::stderr().is_terminal();
+            let mut last_shown = 0u32;
+            let report = kabinet_demo::generate(&db, &options, |done, total| {
+                if tty {
+                    eprint!("\rDemo: {done} / {total} accounts");
+                } else if done == total || done - last_shown >= total / 10 {
+                    eprintln!("Demo: {done} / {total} accounts");
+                    last_shown = done;
+                }
+            })
+            .await?;
+            if tty && report.created_accounts > 0 {
+                eprintln!();
+            }
+            if report.created_accounts == 0 {
+                eprintln!("Demo data already present ({} accounts); nothing added.", report.existing_accounts);
+            } else {
+                eprintln!(
+                    "Demo: {} accounts created ({} rows) in {:.1} s; database size {:.1} MiB.",
+                    report.created_accounts,
+                    report.rows,
+                    report.elapsed.as_secs_f64(),
+                    db.size_bytes().await? as f64 / 1_048_576.0
+                );
+            }
+            if no_serve {
+                db.close().await?;
+                return Ok(());
+            }
+            serve(db, &config).await
+        }
+    }
+}
+
+/// Embedded SQLite is migrated automatically; PostgreSQL is migrated by
+/// `kabinet migrate`, once, so several servers never migrate at the same time.
+async fn prepare_schema(db: &Db, config: &Config) -> anyhow::Result<()> {
+    if config.is_sqlite() {
+        db.migrate().await?;
+        return Ok(());
+    }
+    let pending = db.pending_migrations().await?;
+    if pending > 0 {
+        bail!("the database schema is {pending} migration(s) behind: run `kabinet migrate` first");
+    }
+    Ok(())
+}
+
+async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!("Kabinet is serving on http://{addr}/");
+    kabinet_web::serve(listener, kabinet_web::AppState { db }, shutdown_signal()).await?;
+    eprintln!("Kabinet stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,37 @@
+//! Payments credited to accounts.
+
+use crate::entities::payment;
+use crate::{Db, DbError};
+use kabinet_domain as d;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use time::{Date, OffsetDateTime, Time};
+
+impl Db {
+    /// The newest `limit` payments of an account, newest first.
+    pub async fn payments(&self, account: d::AccountId, limit: u64) -> Result<Vec<d::Payment>, DbError> {
+        payment::Entity::find()
+            .filter(payment::Column::AccountId.eq(account.0))
+            .order_by_desc(payment::Column::PaidAt)
+            .order_by_desc(payment::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
+    }
+
+    /// Sum of an account's payments made on or after a day (UTC midnight).
+    pub async fn paid_since(&self, account: d::AccountId, since: Date) -> Result<d::Kopecks, DbError> {
+        let since = OffsetDateTime::new_utc(since, Time::MIDNIGHT);
+        let amounts: Vec<i64> = payment::Entity::find()
+            .select_only()
+            .column(payment::Column::Amount)
+            .filter(payment::Column::AccountId.eq(account.0))
+            .filter(payment::Column::PaidAt.gte(since))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(d::Kopecks(amounts.into_iter().sum()))
+    }
+}

@@ -1,0 +1,214 @@
+//! Repository queries and bulk writes, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use kabinet_db::bulk::Batch;
+use kabinet_demo::{DemoOptions, generate};
+use kabinet_domain::*;
+use kabinet_testkit::{TestDb, db_tests};
+use std::collections::HashMap;
+use time::macros::date;
+
+const TODAY: time::Date = date!(2026 - 11 - 24);
+
+fn options(accounts: u32, months: u32) -> DemoOptions {
+    let mut o = DemoOptions::new(TODAY);
+    o.accounts = accounts;
+    o.months = months;
+    o.batch_accounts = 7;
+    o
+}
+
+async fn demo(t: &TestDb, accounts: u32, months: u32) {
+    generate(&t.db, &options(accounts, months), |_, _| {}).await.unwrap();
+}
+
+db_tests! {
+    async fn demo_invoices_add_up(t: &TestDb) {
+        demo(t, 25, 4).await;
+        let db = &t.db;
+        let periods: Vec<Period> = db.billing_periods().await.unwrap().iter().map(|p| p.period).collect();
+        assert_eq!(periods.len(), 4);
+        assert_eq!(*periods.last().unwrap(), Period::new(2026, 10).unwrap());
+        let mut debtors = 0;
+        for id in 1..=25 {
+            let account = AccountId(id);
+            let invoices = db.invoices(account).await.unwrap();
+            assert_eq!(invoices.len(), 4, "one invoice a period");
+            let lines = db.charges(account, periods[0], periods[3]).await.unwrap();
+            assert!(lines.len() >= 4 * 8, "8–11 services a month, got {}", lines.len());
+            let payments = db.payments(account, 1000).await.unwrap();
+            let mut prev_total: Option<Kopecks> = None;
+            for inv in invoices.iter().rev() {
+                assert!(inv.is_consistent(), "{inv:?}");
+                let charged: Kopecks = lines.iter().filter(|l| l.charge.period == inv.period).map(|l| l.charge.total).sum();
+                assert_eq!(inv.charged, charged, "invoice = sum of its charges");
+                let paid: Kopecks = payments
+                    .iter()
+                    .filter(|p| Period::containing(p.paid_at.date()) == inv.period)
+                    .map(|p| p.amount)
+                    .sum();
+                assert_eq!(inv.paid, paid, "invoice counts the period's payments");
+                if let Some(prev) = prev_total {
+                    assert_eq!(inv.opening_balance, prev, "opening = previous total");
+                }
+                prev_total = Some(inv.total_due);
+            }
+            for l in &lines {
+                let c = &l.charge;
+                assert_eq!(c.total, c.charged + c.recalculation - c.benefits);
+                assert_eq!(c.account_id, account);
+            }
+            if invoices[0].total_due.get() > 0 {
+                debtors += 1;
+            }
+        }
+        assert!(debtors > 0, "some accounts owe money");
+    }
+
+    async fn readings_are_monotone_and_scoped(t: &TestDb) {
+        demo(t, 12, 6).await;
+        let db = &t.db;
+        let mut meters_total = 0;
+        for id in 1..=12 {
+            let meters = db.meters(AccountId(id)).await.unwrap();
+            assert!((1..=4).contains(&meters.len()), "1–4 meters, got {}", meters.len());
+            meters_total += meters.len();
+            for m in &meters {
+                let readings = db.readings(AccountId(id), m.id).await.unwrap();
+                let mut by_zone: HashMap<u8, Vec<&Reading>> = HashMap::new();
+                for r in &readings {
+                    assert!(m.capacity.reading(r.value).is_some(), "reading fits the capacity");
+                    by_zone.entry(r.zone).or_default().push(r);
+                }
+                assert_eq!(by_zone.len(), usize::from(m.tariffs));
+                for zone in by_zone.values() {
+                    // newest first: values never grow going back
+                    for w in zone.windows(2) {
+                        assert!(w[0].taken_on > w[1].taken_on);
+                        assert!(w[0].value >= w[1].value, "monotone: {:?}", w);
+                    }
+                }
+                // Another account's id does not reveal this meter's readings.
+                let other = AccountId(if id == 1 { 2 } else { 1 });
+                assert!(db.readings(other, m.id).await.unwrap().is_empty());
+            }
+        }
+        assert!(meters_total >= 12);
+    }
+
+    async fn overview_balance_and_lookup(t: &TestDb) {
+        demo(t, 40, 3).await;
+        let db = &t.db;
+        let number = AccountNumber::parse(" 7100000017 ").unwrap();
+        let account = db.find_account(&number).await.unwrap().expect("account by number");
+        assert_eq!(account.id, AccountId(17));
+        assert!(db.find_account(&AccountNumber::parse("NOPE").unwrap()).await.unwrap().is_none());
+        let o = db.account_overview(account.id).await.unwrap().unwrap();
+        let inv = o.current_invoice.clone().unwrap();
+        assert_eq!(inv.period, Period::new(2026, 10).unwrap());
+        let since = db.paid_since(account.id, date!(2026 - 11 - 01)).await.unwrap();
+        assert_eq!(o.paid_since_invoice, since);
+        assert_eq!(o.balance, inv.total_due - since);
+        assert!(o.premises.full_address().contains("кв. 17"));
+        assert!(db.account_overview(AccountId(999)).await.unwrap().is_none());
+        // Someone paid in November already, so their balance differs from the invoice.
+        let mut any_paid = false;
+        for id in 1..=40 {
+            let o = db.account_overview(AccountId(id)).await.unwrap().unwrap();
+            if o.paid_since_invoice.get() > 0 {
+                any_paid = true;
+                assert_eq!(o.last_payment.unwrap().paid_at.date().month(), time::Month::November);
+            }
+        }
+        assert!(any_paid);
+    }
+
+    async fn charges_range_is_filtered_and_ordered(t: &TestDb) {
+        demo(t, 5, 6).await;
+        let db = &t.db;
+        let from = Period::new(2026, 8).unwrap();
+        let to = Period::new(2026, 9).unwrap();
+        let lines = db.charges(AccountId(3), from, to).await.unwrap();
+        assert!(!lines.is_empty());
+        assert!(lines.iter().all(|l| l.charge.account_id == AccountId(3)));
+        assert!(lines.iter().all(|l| l.charge.period >= from && l.charge.period <= to));
+        let keys: Vec<_> = lines.iter().map(|l| (l.charge.period, l.sort_order)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert!(lines.iter().any(|l| l.service_name == "Холодное водоснабжение"));
+        // Heating only in the heating season.
+        assert!(!lines.iter().any(|l| l.service_code == "OTOP"));
+        let oct = Period::new(2026, 10).unwrap();
+        assert!(db.charges(AccountId(3), oct, oct).await.unwrap().iter().any(|l| l.service_code == "OTOP"));
+        let payments = db.payments(AccountId(3), 2).await.unwrap();
+        assert!(payments.len() <= 2);
+        if payments.len() == 2 {
+            assert!(payments[0].paid_at >= payments[1].paid_at);
+        }
+    }
+
+    async fn rerun_adds_nothing_and_resume_matches_one_run(t: &TestDb) {
+        demo(t, 10, 2).await;
+        let before = t.db.table_counts().await.unwrap();
+        let report = generate(&t.db, &options(10, 2), |_, _| {}).await.unwrap();
+        assert_eq!(report.created_accounts, 0);
+        assert_eq!(t.db.table_counts().await.unwrap(), before, "re-running duplicates nothing");
+        // Continuing to 16 accounts gives the same rows as one run of 16.
+        let report = generate(&t.db, &options(16, 2), |_, _| {}).await.unwrap();
+        assert_eq!((report.existing_accounts, report.created_accounts), (10, 6));
+        let other = TestDb::sqlite().await;
+        generate(&other.db, &options(16, 2), |_, _| {}).await.unwrap();
+        assert_eq!(t.db.table_counts().await.unwrap(), other.db.table_counts().await.unwrap());
+        for id in [1, 10, 11, 16] {
+            let a = t.db.invoices(AccountId(id)).await.unwrap();
+            let b = other.db.invoices(AccountId(id)).await.unwrap();
+            assert_eq!(a, b, "deterministic data for account {id}");
+        }
+    }
+
+    async fn demo_refuses_a_real_organization(t: &TestDb) {
+        t.db.insert_organization(&kabinet_demo::catalog::organization(), false).await.unwrap();
+        let err = generate(&t.db, &options(3, 1), |_, _| {}).await.unwrap_err();
+        assert!(matches!(err, kabinet_demo::DemoError::NotDemoDatabase), "{err}");
+        assert_eq!(t.db.count_accounts().await.unwrap(), 0);
+    }
+
+    async fn a_failing_batch_writes_nothing(t: &TestDb) {
+        demo(t, 3, 1).await;
+        let before = t.db.table_counts().await.unwrap();
+        let plan = kabinet_demo::Plan::new(2026, 1, TODAY, 5, 15);
+        let mut batch: Batch = plan.batch(4..=5);
+        // The same external payment id twice breaks the unique key at the very end.
+        let mut dup = batch.payments.first().cloned().expect("a payment");
+        dup.account_id = AccountId(5);
+        batch.payments.push(dup);
+        assert!(t.db.insert_batch(&batch).await.is_err());
+        assert_eq!(t.db.table_counts().await.unwrap(), before, "nothing half-written");
+        // The same batch without the duplicate goes in.
+        batch.payments.pop();
+        t.db.insert_batch(&batch).await.unwrap();
+        assert_eq!(t.db.count_accounts().await.unwrap(), 5);
+    }
+
+    async fn explicit_ids_size_and_readiness(t: &TestDb) {
+        demo(t, 3, 1).await;
+        t.db.insert_payees(&[Payee {
+            id: PayeeId(77),
+            code: "NEW".into(),
+            name: "x".into(),
+            inn: "1".into(),
+            kpp: "".into(),
+            bank_name: "b".into(),
+            bic: "1".into(),
+            correspondent_account: "1".into(),
+            settlement_account: "1".into(),
+        }])
+        .await
+        .unwrap();
+        assert!(t.db.payees().await.unwrap().iter().any(|p| p.id == PayeeId(77)));
+        assert!(t.db.size_bytes().await.unwrap() > 0);
+        t.db.ping().await.unwrap();
+        assert_eq!(t.db.pending_migrations().await.unwrap(), 0);
+    }
+}

@@ -1,0 +1,128 @@
+//! Configuration: built-in defaults, then `kabinet.toml` (optional), then
+//! `KABINET_*` environment variables (`KABINET_DATABASE_URL`, `KABINET_LISTEN`, …).
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Everything the binary can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// Folder for the embedded database, mail files and other data.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; when unset, SQLite at `<data_dir>/kabinet.db`.
+    pub database_url: Option<String>,
+    /// Database pool size (default 4 on SQLite, 16 on PostgreSQL).
+    pub database_max_connections: Option<u32>,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// Day of the month receipts are issued (used by the demo and reminders).
+    pub receipt_day: u8,
+    /// Day of the month payment is due (Housing Code art. 155: the 15th).
+    pub payment_due_day: u8,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: None,
+            log_format: LogFormat::Text,
+            receipt_day: 5,
+            payment_due_day: 15,
+        }
+    }
+}
+
+impl Config {
+    /// Reads defaults → `file` (if it exists) → environment.
+    pub fn load(file: &Path) -> Result<Config, Box<figment::Error>> {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("KABINET_"))
+            .extract()
+            .map_err(Box::new)?;
+        Ok(config)
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_string(),
+            _ => format!("sqlite://{}", self.data_dir.join("kabinet.db").display()),
+        }
+    }
+
+    /// Whether the database is the embedded SQLite one.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+}
+
+/// A database URL with any password replaced, for printing.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://./data/kabinet.db"), "sqlite://./data/kabinet.db");
+    }
+
+    #[test]
+    fn layers_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "listen = \"0.0.0.0:9000\"\nreceipt_day = 3\n")?;
+            jail.set_env("KABINET_RECEIPT_DAY", "4");
+            let c = Config::load(Path::new("k.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "0.0.0.0:9000");
+            assert_eq!(c.receipt_day, 4);
+            assert_eq!(c.database_url(), "sqlite://./data/kabinet.db");
+            jail.set_env("KABINET_DATABASE_URL", "postgres://postgres@127.0.0.1/x");
+            let c = Config::load(Path::new("missing.toml")).map_err(|e| e.to_string())?;
+            assert!(!c.is_sqlite());
+            assert_eq!(c.listen, "127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rejects_unknown_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "lisen = \"x\"\n")?;
+            assert!(Config::load(Path::new("k.toml")).is_err());
+            Ok(())
+        });
+    }
+}
