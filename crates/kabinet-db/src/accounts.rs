@@ -46,7 +46,10 @@ impl Db {
 
     /// Premises by id.
     pub async fn premises(&self, id: d::PremisesId) -> Result<Option<d::Premises>, DbError> {
-        Ok(premises::Entity::find_by_id(id.0).one(self.conn()).await?.map(Into::into))
+        Ok(premises::Entity::find_by_id(id.0)
+            .one(self.conn())
+            .await?
+            .map(Into::into))
     }
 
     /// The overview of one account: premises, current invoice and balance.
@@ -54,7 +57,10 @@ impl Db {
         let Some(account) = self.account(id).await? else {
             return Ok(None);
         };
-        let premises = self.premises(account.premises_id).await?.ok_or(DbError::NotFound)?;
+        let premises = self
+            .premises(account.premises_id)
+            .await?
+            .ok_or(DbError::NotFound)?;
         let current_invoice = self.latest_invoice(id).await?;
         let paid_since_invoice = match &current_invoice {
             Some(inv) => self.paid_since(id, inv.period.next().first_day()).await?,

@@ -71,7 +71,11 @@ impl Db {
     }
 
     /// The invoice of an account for one period.
-    pub async fn invoice(&self, account: d::AccountId, period: d::Period) -> Result<Option<d::Invoice>, DbError> {
+    pub async fn invoice(
+        &self,
+        account: d::AccountId,
+        period: d::Period,
+    ) -> Result<Option<d::Invoice>, DbError> {
         invoice::Entity::find()
             .filter(invoice::Column::AccountId.eq(account.0))
             .filter(invoice::Column::Period.eq(period.yyyymm()))

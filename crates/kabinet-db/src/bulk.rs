@@ -82,8 +82,18 @@ impl Db {
             self.conn(),
             "organizations",
             &[
-                "name", "short_name", "inn", "kpp", "ogrn", "address", "phone", "dispatch_phone",
-                "email", "website", "is_demo", "created_at",
+                "name",
+                "short_name",
+                "inn",
+                "kpp",
+                "ogrn",
+                "address",
+                "phone",
+                "dispatch_phone",
+                "email",
+                "website",
+                "is_demo",
+                "created_at",
             ],
             [vec![
                 o.name.into(),
@@ -110,7 +120,14 @@ impl Db {
             self.conn(),
             "payees",
             &[
-                "id", "code", "name", "inn", "kpp", "bank_name", "bic", "correspondent_account",
+                "id",
+                "code",
+                "name",
+                "inn",
+                "kpp",
+                "bank_name",
+                "bic",
+                "correspondent_account",
                 "settlement_account",
             ],
             payees.iter().cloned().map(|p| {
@@ -136,7 +153,16 @@ impl Db {
         insert_rows(
             self.conn(),
             "services",
-            &["id", "code", "name", "unit", "payee_id", "resource", "zone", "sort_order"],
+            &[
+                "id",
+                "code",
+                "name",
+                "unit",
+                "payee_id",
+                "resource",
+                "zone",
+                "sort_order",
+            ],
             services.iter().cloned().map(|s| {
                 vec![
                     s.id.0.into(),
@@ -180,7 +206,12 @@ impl Db {
                 tx.commit().await?;
             }
             Backend::Postgres => {
-                let mut tx = self.conn().get_postgres_connection_pool().begin().await.map_err(DbError::Copy)?;
+                let mut tx = self
+                    .conn()
+                    .get_postgres_connection_pool()
+                    .begin()
+                    .await
+                    .map_err(DbError::Copy)?;
                 for t in tables {
                     copy_rows(&mut tx, &t).await?;
                 }
@@ -196,7 +227,14 @@ impl Db {
         if self.backend() != Backend::Postgres {
             return Ok(());
         }
-        for table in ["organizations", "payees", "premises", "accounts", "services", "meters"] {
+        for table in [
+            "organizations",
+            "payees",
+            "premises",
+            "accounts",
+            "services",
+            "meters",
+        ] {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
             );
@@ -222,8 +260,15 @@ impl Db {
     pub async fn table_counts(&self) -> Result<Vec<(&'static str, i64)>, DbError> {
         let mut out = Vec::new();
         for table in [
-            "accounts", "premises", "services", "billing_periods", "charges", "invoices", "payments",
-            "meters", "meter_readings",
+            "accounts",
+            "premises",
+            "services",
+            "billing_periods",
+            "charges",
+            "invoices",
+            "payments",
+            "meters",
+            "meter_readings",
         ] {
             let row = self
                 .conn()
@@ -268,125 +313,196 @@ fn batch_tables(b: &Batch) -> Vec<TableRows> {
     out.push(TableRows {
         table: "premises",
         columns: &["id", "address", "flat", "total_area", "living_area"],
-        rows: b.premises.iter().map(|p| {
-            vec![
-                p.id.0.into(),
-                p.address.clone().into(),
-                p.flat.clone().into(),
-                p.total_area.0.into(),
-                p.living_area.map(|a| a.0).into(),
-            ]
-        }).collect(),
+        rows: b
+            .premises
+            .iter()
+            .map(|p| {
+                vec![
+                    p.id.0.into(),
+                    p.address.clone().into(),
+                    p.flat.clone().into(),
+                    p.total_area.0.into(),
+                    p.living_area.map(|a| a.0).into(),
+                ]
+            })
+            .collect(),
     });
     out.push(TableRows {
         table: "accounts",
-        columns: &["id", "number", "premises_id", "holder_name", "residents", "els", "izhku", "opened_on", "closed_on"],
-        rows: b.accounts.iter().map(|a| {
-            vec![
-                a.id.0.into(),
-                a.number.as_str().to_string().into(),
-                a.premises_id.0.into(),
-                a.holder_name.clone().into(),
-                a.residents.into(),
-                a.els.clone().into(),
-                a.izhku.clone().into(),
-                a.opened_on.into(),
-                a.closed_on.into(),
-            ]
-        }).collect(),
+        columns: &[
+            "id",
+            "number",
+            "premises_id",
+            "holder_name",
+            "residents",
+            "els",
+            "izhku",
+            "opened_on",
+            "closed_on",
+        ],
+        rows: b
+            .accounts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.id.0.into(),
+                    a.number.as_str().to_string().into(),
+                    a.premises_id.0.into(),
+                    a.holder_name.clone().into(),
+                    a.residents.into(),
+                    a.els.clone().into(),
+                    a.izhku.clone().into(),
+                    a.opened_on.into(),
+                    a.closed_on.into(),
+                ]
+            })
+            .collect(),
     });
     out.push(TableRows {
         table: "meters",
         columns: &[
-            "id", "account_id", "serial", "resource", "location", "tariffs", "integer_digits",
-            "fraction_digits", "scale", "installed_on", "verification_due", "status",
+            "id",
+            "account_id",
+            "serial",
+            "resource",
+            "location",
+            "tariffs",
+            "integer_digits",
+            "fraction_digits",
+            "scale",
+            "installed_on",
+            "verification_due",
+            "status",
         ],
-        rows: b.meters.iter().map(|m| {
-            vec![
-                m.id.0.into(),
-                m.account_id.0.into(),
-                m.serial.clone().into(),
-                m.resource.code().to_string().into(),
-                m.location.clone().into(),
-                i16::from(m.tariffs).into(),
-                i16::from(m.capacity.integer_digits()).into(),
-                i16::from(m.capacity.fraction_digits()).into(),
-                m.scale.into(),
-                m.installed_on.into(),
-                m.verification_due.into(),
-                m.status.code().to_string().into(),
-            ]
-        }).collect(),
+        rows: b
+            .meters
+            .iter()
+            .map(|m| {
+                vec![
+                    m.id.0.into(),
+                    m.account_id.0.into(),
+                    m.serial.clone().into(),
+                    m.resource.code().to_string().into(),
+                    m.location.clone().into(),
+                    i16::from(m.tariffs).into(),
+                    i16::from(m.capacity.integer_digits()).into(),
+                    i16::from(m.capacity.fraction_digits()).into(),
+                    m.scale.into(),
+                    m.installed_on.into(),
+                    m.verification_due.into(),
+                    m.status.code().to_string().into(),
+                ]
+            })
+            .collect(),
     });
     out.push(TableRows {
         table: "meter_readings",
         columns: &["meter_id", "zone", "value", "taken_on", "source", "submitted_at"],
-        rows: b.readings.iter().map(|r| {
-            vec![
-                r.meter_id.0.into(),
-                i16::from(r.zone).into(),
-                r.value.into(),
-                r.taken_on.into(),
-                r.source.clone().into(),
-                r.submitted_at.into(),
-            ]
-        }).collect(),
+        rows: b
+            .readings
+            .iter()
+            .map(|r| {
+                vec![
+                    r.meter_id.0.into(),
+                    i16::from(r.zone).into(),
+                    r.value.into(),
+                    r.taken_on.into(),
+                    r.source.clone().into(),
+                    r.submitted_at.into(),
+                ]
+            })
+            .collect(),
     });
     out.push(TableRows {
         table: "charges",
         columns: &[
-            "account_id", "period", "service_id", "volume", "unit", "tariff", "charged",
-            "recalculation", "benefits", "total", "method",
+            "account_id",
+            "period",
+            "service_id",
+            "volume",
+            "unit",
+            "tariff",
+            "charged",
+            "recalculation",
+            "benefits",
+            "total",
+            "method",
         ],
-        rows: b.charges.iter().map(|c| {
-            vec![
-                c.account_id.0.into(),
-                c.period.yyyymm().into(),
-                c.service_id.0.into(),
-                c.volume.map(|v| v.0).into(),
-                c.unit.clone().into(),
-                c.tariff.map(|t| t.0).into(),
-                c.charged.0.into(),
-                c.recalculation.0.into(),
-                c.benefits.0.into(),
-                c.total.0.into(),
-                c.method.code().to_string().into(),
-            ]
-        }).collect(),
+        rows: b
+            .charges
+            .iter()
+            .map(|c| {
+                vec![
+                    c.account_id.0.into(),
+                    c.period.yyyymm().into(),
+                    c.service_id.0.into(),
+                    c.volume.map(|v| v.0).into(),
+                    c.unit.clone().into(),
+                    c.tariff.map(|t| t.0).into(),
+                    c.charged.0.into(),
+                    c.recalculation.0.into(),
+                    c.benefits.0.into(),
+                    c.total.0.into(),
+                    c.method.code().to_string().into(),
+                ]
+            })
+            .collect(),
     });
     out.push(TableRows {
         table: "invoices",
         columns: &[
-            "account_id", "period", "number", "opening_balance", "charged", "paid", "penalties",
-            "total_due", "due_date",
+            "account_id",
+            "period",
+            "number",
+            "opening_balance",
+            "charged",
+            "paid",
+            "penalties",
+            "total_due",
+            "due_date",
         ],
-        rows: b.invoices.iter().map(|i| {
-            vec![
-                i.account_id.0.into(),
-                i.period.yyyymm().into(),
-                i.number.clone().into(),
-                i.opening_balance.0.into(),
-                i.charged.0.into(),
-                i.paid.0.into(),
-                i.penalties.0.into(),
-                i.total_due.0.into(),
-                i.due_date.into(),
-            ]
-        }).collect(),
+        rows: b
+            .invoices
+            .iter()
+            .map(|i| {
+                vec![
+                    i.account_id.0.into(),
+                    i.period.yyyymm().into(),
+                    i.number.clone().into(),
+                    i.opening_balance.0.into(),
+                    i.charged.0.into(),
+                    i.paid.0.into(),
+                    i.penalties.0.into(),
+                    i.total_due.0.into(),
+                    i.due_date.into(),
+                ]
+            })
+            .collect(),
     });
     out.push(TableRows {
         table: "payments",
-        columns: &["account_id", "source", "external_id", "amount", "paid_at", "period"],
-        rows: b.payments.iter().map(|p| {
-            vec![
-                p.account_id.0.into(),
-                p.source.clone().into(),
-                p.external_id.clone().into(),
-                p.amount.0.into(),
-                p.paid_at.into(),
-                p.period.map(|x| x.yyyymm()).into(),
-            ]
-        }).collect(),
+        columns: &[
+            "account_id",
+            "source",
+            "external_id",
+            "amount",
+            "paid_at",
+            "period",
+        ],
+        rows: b
+            .payments
+            .iter()
+            .map(|p| {
+                vec![
+                    p.account_id.0.into(),
+                    p.source.clone().into(),
+                    p.external_id.clone().into(),
+                    p.amount.0.into(),
+                    p.paid_at.into(),
+                    p.period.map(|x| x.yyyymm()).into(),
+                ]
+            })
+            .collect(),
     });
     out
 }
@@ -412,7 +528,9 @@ async fn copy_rows(
         }
         buf.push('\n');
         if buf.len() > (1 << 20) {
-            copy.send(std::mem::take(&mut buf).into_bytes()).await.map_err(DbError::Copy)?;
+            copy.send(std::mem::take(&mut buf).into_bytes())
+                .await
+                .map_err(DbError::Copy)?;
         }
     }
     if !buf.is_empty() {

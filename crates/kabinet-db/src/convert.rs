@@ -1,12 +1,16 @@
 //! Row → domain conversions. A stored value that does not parse is reported as
 //! [`DbError::Corrupt`] instead of being guessed at.
 
-use crate::entities::*;
 use crate::DbError;
+use crate::entities::*;
 use kabinet_domain as d;
 
 pub(crate) fn corrupt(table: &'static str, column: &'static str, value: impl ToString) -> DbError {
-    DbError::Corrupt { table, column, value: value.to_string() }
+    DbError::Corrupt {
+        table,
+        column,
+        value: value.to_string(),
+    }
 }
 
 pub(crate) fn period(table: &'static str, v: i32) -> Result<d::Period, DbError> {
@@ -18,7 +22,8 @@ impl TryFrom<account::Model> for d::Account {
     fn try_from(m: account::Model) -> Result<Self, DbError> {
         Ok(d::Account {
             id: d::AccountId(m.id),
-            number: d::AccountNumber::parse(&m.number).map_err(|_| corrupt("accounts", "number", &m.number))?,
+            number: d::AccountNumber::parse(&m.number)
+                .map_err(|_| corrupt("accounts", "number", &m.number))?,
             premises_id: d::PremisesId(m.premises_id),
             holder_name: m.holder_name,
             residents: m.residents,
@@ -79,7 +84,9 @@ impl TryFrom<service::Model> for d::Service {
     type Error = DbError;
     fn try_from(m: service::Model) -> Result<Self, DbError> {
         let resource = match &m.resource {
-            Some(code) => Some(d::Resource::from_code(code).ok_or_else(|| corrupt("services", "resource", code))?),
+            Some(code) => {
+                Some(d::Resource::from_code(code).ok_or_else(|| corrupt("services", "resource", code))?)
+            }
             None => None,
         };
         let zone = match m.zone {
@@ -124,7 +131,8 @@ impl TryFrom<charge::Model> for d::Charge {
             recalculation: d::Kopecks(m.recalculation),
             benefits: d::Kopecks(m.benefits),
             total: d::Kopecks(m.total),
-            method: d::VolumeMethod::from_code(&m.method).ok_or_else(|| corrupt("charges", "method", &m.method))?,
+            method: d::VolumeMethod::from_code(&m.method)
+                .ok_or_else(|| corrupt("charges", "method", &m.method))?,
         })
     }
 }
@@ -168,15 +176,20 @@ impl TryFrom<meter::Model> for d::Meter {
             id: d::MeterId(m.id),
             account_id: d::AccountId(m.account_id),
             serial: m.serial,
-            resource: d::Resource::from_code(&m.resource).ok_or_else(|| corrupt("meters", "resource", &m.resource))?,
+            resource: d::Resource::from_code(&m.resource)
+                .ok_or_else(|| corrupt("meters", "resource", &m.resource))?,
             location: m.location,
             tariffs: digits(m.tariffs, "tariffs")?,
-            capacity: d::Capacity::new(digits(m.integer_digits, "integer_digits")?, digits(m.fraction_digits, "fraction_digits")?)
-                .map_err(|_| corrupt("meters", "integer_digits", m.integer_digits))?,
+            capacity: d::Capacity::new(
+                digits(m.integer_digits, "integer_digits")?,
+                digits(m.fraction_digits, "fraction_digits")?,
+            )
+            .map_err(|_| corrupt("meters", "integer_digits", m.integer_digits))?,
             scale: m.scale,
             installed_on: m.installed_on,
             verification_due: m.verification_due,
-            status: d::MeterStatus::from_code(&m.status).ok_or_else(|| corrupt("meters", "status", &m.status))?,
+            status: d::MeterStatus::from_code(&m.status)
+                .ok_or_else(|| corrupt("meters", "status", &m.status))?,
         })
     }
 }

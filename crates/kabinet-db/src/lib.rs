@@ -19,8 +19,8 @@ pub mod payments;
 pub use error::DbError;
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
@@ -53,7 +53,10 @@ pub struct DbOptions {
 impl DbOptions {
     /// Options for a URL with the default pool size.
     pub fn new(url: impl Into<String>) -> DbOptions {
-        DbOptions { url: url.into(), max_connections: None }
+        DbOptions {
+            url: url.into(),
+            max_connections: None,
+        }
     }
 }
 
@@ -99,7 +102,9 @@ impl Db {
 
     /// Applies every pending migration.
     pub async fn migrate(&self) -> Result<(), DbError> {
-        migration::Migrator::up(&self.conn, None).await.map_err(DbError::Migrate)
+        migration::Migrator::up(&self.conn, None)
+            .await
+            .map_err(DbError::Migrate)
     }
 
     /// Number of migrations not applied yet.
@@ -129,7 +134,10 @@ impl Db {
                 .then_some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        self.conn.begin_with_options(options).await.map_err(DbError::Query)
+        self.conn
+            .begin_with_options(options)
+            .await
+            .map_err(DbError::Query)
     }
 
     pub(crate) fn conn(&self) -> &DatabaseConnection {

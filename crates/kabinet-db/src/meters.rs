@@ -22,7 +22,11 @@ impl Db {
 
     /// Readings of one meter of an account, newest first. The account is part of
     /// the query so a meter id from another account returns nothing.
-    pub async fn readings(&self, account: d::AccountId, meter: d::MeterId) -> Result<Vec<d::Reading>, DbError> {
+    pub async fn readings(
+        &self,
+        account: d::AccountId,
+        meter: d::MeterId,
+    ) -> Result<Vec<d::Reading>, DbError> {
         let owned = meter::Entity::find_by_id(meter.0)
             .filter(meter::Column::AccountId.eq(account.0))
             .one(self.conn())

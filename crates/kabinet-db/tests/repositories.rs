@@ -19,7 +19,9 @@ fn options(accounts: u32, months: u32) -> DemoOptions {
 }
 
 async fn demo(t: &TestDb, accounts: u32, months: u32) {
-    generate(&t.db, &options(accounts, months), |_, _| {}).await.unwrap();
+    generate(&t.db, &options(accounts, months), |_, _| {})
+        .await
+        .unwrap();
 }
 
 db_tests! {

@@ -5,8 +5,7 @@ use kabinet_domain::{Kopecks, Organization, Payee, PayeeId, Period, Resource, Se
 /// The demo Organization's details.
 pub fn organization() -> Organization {
     Organization {
-        name: "Общество с ограниченной ответственностью «Управляющая компания „Северный квартал“»"
-            .into(),
+        name: "Общество с ограниченной ответственностью «Управляющая компания „Северный квартал“»".into(),
         short_name: "УК «Северный квартал»".into(),
         inn: "6950012346".into(),
         kpp: "695001001".into(),
@@ -102,37 +101,122 @@ pub struct DemoService {
     pub base_tariff: Kopecks,
 }
 
+/// Kind, code, name, unit, payee, metered resource and zone, base tariff.
+type ServiceRow = (
+    Kind,
+    &'static str,
+    &'static str,
+    &'static str,
+    PayeeId,
+    Option<(Resource, u8)>,
+    i64,
+);
+
 /// The demo services in receipt order.
 pub fn services() -> Vec<DemoService> {
-    let list: [(Kind, &str, &str, &str, PayeeId, Option<(Resource, u8)>, i64); 11] = [
-        (Kind::ColdWater, "HVS", "Холодное водоснабжение", "м³", PAYEE_UK, Some((Resource::ColdWater, 1)), 5_231),
-        (Kind::HotWater, "GVS", "Горячее водоснабжение", "м³", PAYEE_UK, Some((Resource::HotWater, 1)), 24_580),
+    let list: [ServiceRow; 11] = [
+        (
+            Kind::ColdWater,
+            "HVS",
+            "Холодное водоснабжение",
+            "м³",
+            PAYEE_UK,
+            Some((Resource::ColdWater, 1)),
+            5_231,
+        ),
+        (
+            Kind::HotWater,
+            "GVS",
+            "Горячее водоснабжение",
+            "м³",
+            PAYEE_UK,
+            Some((Resource::HotWater, 1)),
+            24_580,
+        ),
         (Kind::Sewerage, "VO", "Водоотведение", "м³", PAYEE_UK, None, 3_917),
-        (Kind::Electricity, "EE", "Электроэнергия", "кВт·ч", PAYEE_ENERGY, Some((Resource::Electricity, 1)), 643),
-        (Kind::ElectricityDay, "EE_DAY", "Электроэнергия (день)", "кВт·ч", PAYEE_ENERGY, Some((Resource::Electricity, 1)), 712),
-        (Kind::ElectricityNight, "EE_NIGHT", "Электроэнергия (ночь)", "кВт·ч", PAYEE_ENERGY, Some((Resource::Electricity, 2)), 312),
-        (Kind::Heating, "OTOP", "Отопление", "Гкал", PAYEE_UK, None, 287_645),
-        (Kind::Maintenance, "SOD", "Содержание жилого помещения", "м²", PAYEE_UK, None, 3_850),
-        (Kind::Waste, "TKO", "Обращение с ТКО", "чел.", PAYEE_UK, None, 15_218),
-        (Kind::CapitalRepairs, "KAPREM", "Взнос на капитальный ремонт", "м²", PAYEE_FUND, None, 1_420),
+        (
+            Kind::Electricity,
+            "EE",
+            "Электроэнергия",
+            "кВт·ч",
+            PAYEE_ENERGY,
+            Some((Resource::Electricity, 1)),
+            643,
+        ),
+        (
+            Kind::ElectricityDay,
+            "EE_DAY",
+            "Электроэнергия (день)",
+            "кВт·ч",
+            PAYEE_ENERGY,
+            Some((Resource::Electricity, 1)),
+            712,
+        ),
+        (
+            Kind::ElectricityNight,
+            "EE_NIGHT",
+            "Электроэнергия (ночь)",
+            "кВт·ч",
+            PAYEE_ENERGY,
+            Some((Resource::Electricity, 2)),
+            312,
+        ),
+        (
+            Kind::Heating,
+            "OTOP",
+            "Отопление",
+            "Гкал",
+            PAYEE_UK,
+            None,
+            287_645,
+        ),
+        (
+            Kind::Maintenance,
+            "SOD",
+            "Содержание жилого помещения",
+            "м²",
+            PAYEE_UK,
+            None,
+            3_850,
+        ),
+        (
+            Kind::Waste,
+            "TKO",
+            "Обращение с ТКО",
+            "чел.",
+            PAYEE_UK,
+            None,
+            15_218,
+        ),
+        (
+            Kind::CapitalRepairs,
+            "KAPREM",
+            "Взнос на капитальный ремонт",
+            "м²",
+            PAYEE_FUND,
+            None,
+            1_420,
+        ),
         (Kind::Intercom, "DOMOFON", "Домофон", "кв.", PAYEE_UK, None, 6_500),
     ];
     list.into_iter()
         .enumerate()
-        .map(|(i, (kind, code, name, unit, payee_id, res, tariff))| DemoService {
-            kind,
-            service: Service {
-                id: ServiceId(i as i64 + 1),
-                code: code.into(),
-                name: name.into(),
-                unit: unit.into(),
-                payee_id,
-                resource: res.map(|r| r.0),
-                zone: res.map(|r| r.1),
-                sort_order: (i as i32 + 1) * 10,
+        .map(
+            |(i, (kind, code, name, unit, payee_id, res, tariff))| DemoService {
+                kind,
+                service: Service {
+                    id: ServiceId(i as i64 + 1),
+                    code: code.into(),
+                    name: name.into(),
+                    unit: unit.into(),
+                    payee_id,
+                    resource: res.map(|r| r.0),
+                    zone: res.map(|r| r.1),
+                    sort_order: (i as i32 + 1) * 10,
+                },
+                base_tariff: Kopecks(tariff),
             },
-            base_tariff: Kopecks(tariff),
-        })
+        )
         .collect()
 }
 

@@ -6,9 +6,9 @@ use crate::catalog::{self, DemoService, Kind};
 use crate::names::*;
 use kabinet_db::bulk::Batch;
 use kabinet_domain::{
-    payment_source, reading_source, Account, AccountId, AccountNumber, Area, BillingPeriod,
-    Capacity, Charge, Invoice, Kopecks, Meter, MeterId, MeterStatus, Payment, Period, Premises,
-    PremisesId, Reading, Resource, Volume, VolumeMethod,
+    Account, AccountId, AccountNumber, Area, BillingPeriod, Capacity, Charge, Invoice, Kopecks, Meter,
+    MeterId, MeterStatus, Payment, Period, Premises, PremisesId, Reading, Resource, Volume, VolumeMethod,
+    payment_source, reading_source,
 };
 use time::{Date, Duration, OffsetDateTime, Time};
 
@@ -43,12 +43,20 @@ impl Plan {
                 }
             })
             .collect();
-        Plan { seed, periods, today, services: catalog::services() }
+        Plan {
+            seed,
+            periods,
+            today,
+            services: catalog::services(),
+        }
     }
 
     fn service(&self, kind: Kind) -> &DemoService {
         // Every Kind is in the catalog; the index is a fallback that is never taken.
-        self.services.iter().find(|s| s.kind == kind).unwrap_or(&self.services[0])
+        self.services
+            .iter()
+            .find(|s| s.kind == kind)
+            .unwrap_or(&self.services[0])
     }
 
     /// The account number of the account with this index (1-based).
@@ -71,10 +79,16 @@ impl Plan {
         let mut rng = fastrand::Rng::with_seed(self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let building = (i - 1) / FLATS_PER_BUILDING;
         let flat = (i - 1) % FLATS_PER_BUILDING + 1;
-        let mut brng = fastrand::Rng::with_seed(self.seed ^ 0xB1D ^ (building as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut brng = fastrand::Rng::with_seed(
+            self.seed ^ 0xB1D ^ (building as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
+        );
         let street = STREETS[(building as usize) % STREETS.len()];
         let house = building / STREETS.len() as i64 + 1;
-        let korpus = if brng.u8(..) < 40 { format!(", корп. {}", brng.u8(1..4)) } else { String::new() };
+        let korpus = if brng.u8(..) < 40 {
+            format!(", корп. {}", brng.u8(1..4))
+        } else {
+            String::new()
+        };
         let has_intercom = brng.u8(..) < 180;
 
         let total_area = Area(rng.i64(2_800..9_500));
@@ -89,16 +103,29 @@ impl Plan {
         let male = rng.bool();
         let surname = SURNAMES[rng.usize(..SURNAMES.len())];
         let (first, surname, patronymic) = if male {
-            (MALE_NAMES[rng.usize(..MALE_NAMES.len())], surname.to_string(), PATRONYMIC_STEMS[rng.usize(..PATRONYMIC_STEMS.len())].0)
+            (
+                MALE_NAMES[rng.usize(..MALE_NAMES.len())],
+                surname.to_string(),
+                PATRONYMIC_STEMS[rng.usize(..PATRONYMIC_STEMS.len())].0,
+            )
         } else {
-            (FEMALE_NAMES[rng.usize(..FEMALE_NAMES.len())], feminine(surname), PATRONYMIC_STEMS[rng.usize(..PATRONYMIC_STEMS.len())].1)
+            (
+                FEMALE_NAMES[rng.usize(..FEMALE_NAMES.len())],
+                feminine(surname),
+                PATRONYMIC_STEMS[rng.usize(..PATRONYMIC_STEMS.len())].1,
+            )
         };
-        let first_period = self.periods.first().map_or(Period::containing(self.today), |p| p.period);
+        let first_period = self
+            .periods
+            .first()
+            .map_or(Period::containing(self.today), |p| p.period);
         let els = (rng.u8(..) < 80).then(|| {
-            (0..10).map(|_| {
-                let c = rng.u8(0..36);
-                char::from(if c < 10 { b'0' + c } else { b'A' + c - 10 })
-            }).collect::<String>()
+            (0..10)
+                .map(|_| {
+                    let c = rng.u8(0..36);
+                    char::from(if c < 10 { b'0' + c } else { b'A' + c - 10 })
+                })
+                .collect::<String>()
         });
         let account = Account {
             id: AccountId(i),
@@ -121,52 +148,61 @@ impl Plan {
         };
         let two_tariff = rng.u8(0..100) < 60;
         let mut meters: Vec<(Meter, i64)> = Vec::new();
-        let mut add_meter = |rng: &mut fastrand::Rng, resource: Resource, location: &str, tariffs: u8, monthly: i64| {
-            let n = meters.len() as i64 + 1;
-            let capacity = match resource {
-                Resource::Electricity => Capacity::new(6, 1),
-                _ => Capacity::new(5, 3),
-            }
-            .unwrap_or_else(|_| unreachable_capacity());
-            let installed = first_period.add_months(-rng.i32(6..84)).day(rng.u8(1..28));
-            let years = match resource {
-                Resource::HotWater => 4,
-                Resource::ColdWater => 6,
-                _ => 16,
+        let mut add_meter =
+            |rng: &mut fastrand::Rng, resource: Resource, location: &str, tariffs: u8, monthly: i64| {
+                let n = meters.len() as i64 + 1;
+                let capacity = match resource {
+                    Resource::Electricity => Capacity::new(6, 1),
+                    _ => Capacity::new(5, 3),
+                }
+                .unwrap_or_else(|_| unreachable_capacity());
+                let installed = first_period.add_months(-rng.i32(6..84)).day(rng.u8(1..28));
+                let years = match resource {
+                    Resource::HotWater => 4,
+                    Resource::ColdWater => 6,
+                    _ => 16,
+                };
+                let mut verification_due = installed
+                    .replace_year(installed.year() + years)
+                    .unwrap_or(installed);
+                if rng.u8(0..100) < 3 {
+                    verification_due = first_period.add_months(rng.i32(1..6)).day(1);
+                }
+                meters.push((
+                    Meter {
+                        id: MeterId(i * METER_SLOTS + n),
+                        account_id: AccountId(i),
+                        serial: format!("{:08}", rng.u32(10_000_000..99_999_999)),
+                        resource,
+                        location: location.to_string(),
+                        tariffs,
+                        capacity,
+                        scale: 1,
+                        installed_on: installed,
+                        verification_due,
+                        status: MeterStatus::Active,
+                    },
+                    monthly,
+                ));
             };
-            let mut verification_due = installed.replace_year(installed.year() + years).unwrap_or(installed);
-            if rng.u8(0..100) < 3 {
-                verification_due = first_period.add_months(rng.i32(1..6)).day(1);
-            }
-            meters.push((
-                Meter {
-                    id: MeterId(i * METER_SLOTS + n),
-                    account_id: AccountId(i),
-                    serial: format!("{:08}", rng.u32(10_000_000..99_999_999)),
-                    resource,
-                    location: location.to_string(),
-                    tariffs,
-                    capacity,
-                    scale: 1,
-                    installed_on: installed,
-                    verification_due,
-                    status: MeterStatus::Active,
-                },
-                monthly,
-            ));
-        };
         let locations = ["кухня", "санузел"];
-        for r in 0..water_risers {
+        for (r, location) in locations.iter().copied().enumerate().take(water_risers) {
             let per_person = i64::from(residents as u8);
             let monthly = (1_200 + rng.i64(0..1_400)) * per_person / water_risers as i64;
-            add_meter(&mut rng, Resource::ColdWater, locations[r], 1, monthly);
+            add_meter(&mut rng, Resource::ColdWater, location, 1, monthly);
             if r == 0 {
                 let monthly = (800 + rng.i64(0..900)) * per_person;
-                add_meter(&mut rng, Resource::HotWater, locations[r], 1, monthly);
+                add_meter(&mut rng, Resource::HotWater, location, 1, monthly);
             }
         }
         let monthly = 80 + rng.i64(0..140);
-        add_meter(&mut rng, Resource::Electricity, "прихожая", if two_tariff { 2 } else { 1 }, monthly);
+        add_meter(
+            &mut rng,
+            Resource::Electricity,
+            "прихожая",
+            if two_tariff { 2 } else { 1 },
+            monthly,
+        );
 
         // Readings, month by month: each meter has a starting value and a
         // monthly consumption with noise; the resident forgets some months.
@@ -221,15 +257,17 @@ impl Plan {
                 consumed.push(c);
                 if submitted {
                     let zones = if m.tariffs == 2 { 2 } else { 1 };
-                    for z in 0..zones {
+                    for (z, value) in values[k].iter().copied().enumerate().take(zones) {
                         b.readings.push(Reading {
                             meter_id: m.id,
                             zone: z as u8 + 1,
-                            value: values[k][z],
+                            value,
                             taken_on,
                             source: reading_source::BILLING.to_string(),
-                            submitted_at: OffsetDateTime::new_utc(taken_on, Time::from_hms(9, 0, 0).unwrap_or(Time::MIDNIGHT))
-                                + Duration::minutes(rng.i64(0..600)),
+                            submitted_at: OffsetDateTime::new_utc(
+                                taken_on,
+                                Time::from_hms(9, 0, 0).unwrap_or(Time::MIDNIGHT),
+                            ) + Duration::minutes(rng.i64(0..600)),
                         });
                     }
                 }
@@ -237,7 +275,11 @@ impl Plan {
 
             // Charges.
             let mut lines: Vec<Charge> = Vec::new();
-            let mut push = |kind: Kind, volume: Option<Volume>, method: VolumeMethod, fixed: Option<Kopecks>, rng: &mut fastrand::Rng| {
+            let mut push = |kind: Kind,
+                            volume: Option<Volume>,
+                            method: VolumeMethod,
+                            fixed: Option<Kopecks>,
+                            rng: &mut fastrand::Rng| {
                 let s = self.service(kind);
                 let tariff = catalog::tariff(s.base_tariff, p);
                 let charged = match (volume, fixed) {
@@ -245,7 +287,11 @@ impl Plan {
                     (Some(v), None) => Kopecks((v.0 * tariff.get() + Volume::SCALE / 2) / Volume::SCALE),
                     (None, None) => Kopecks::ZERO,
                 };
-                let recalculation = if rng.u16(0..1000) < 8 { Kopecks(-(charged.get() * rng.i64(5..30) / 100)) } else { Kopecks::ZERO };
+                let recalculation = if rng.u16(0..1000) < 8 {
+                    Kopecks(-(charged.get() * rng.i64(5..30) / 100))
+                } else {
+                    Kopecks::ZERO
+                };
                 let benefits = if benefit && matches!(kind, Kind::Maintenance | Kind::Waste | Kind::Heating) {
                     Kopecks(charged.get() / 2)
                 } else {
@@ -265,7 +311,9 @@ impl Plan {
                     method,
                 });
             };
-            let to_volume = |scaled: i64, m: &Meter| Volume(scaled * Volume::SCALE / 10i64.pow(u32::from(m.capacity.fraction_digits())));
+            let to_volume = |scaled: i64, m: &Meter| {
+                Volume(scaled * Volume::SCALE / 10i64.pow(u32::from(m.capacity.fraction_digits())))
+            };
             let water = |res: Resource, norm_per_person: i64| -> (Volume, VolumeMethod) {
                 let mut total = 0;
                 let mut any = false;
@@ -291,31 +339,84 @@ impl Plan {
             let (hot, hot_m) = water(Resource::HotWater, 3_500_000);
             push(Kind::ColdWater, Some(cold), cold_m, None, &mut rng);
             push(Kind::HotWater, Some(hot), hot_m, None, &mut rng);
-            push(Kind::Sewerage, Some(Volume(cold.0 + hot.0)), cold_m, None, &mut rng);
-            if let Some(((m, monthly), c)) = meters.iter().zip(&consumed).find(|((m, _), _)| m.resource == Resource::Electricity) {
-                let method = if submitted { VolumeMethod::Meter } else { VolumeMethod::Average };
+            push(
+                Kind::Sewerage,
+                Some(Volume(cold.0 + hot.0)),
+                cold_m,
+                None,
+                &mut rng,
+            );
+            if let Some(((m, monthly), c)) = meters
+                .iter()
+                .zip(&consumed)
+                .find(|((m, _), _)| m.resource == Resource::Electricity)
+            {
+                let method = if submitted {
+                    VolumeMethod::Meter
+                } else {
+                    VolumeMethod::Average
+                };
                 let (day, night) = if submitted {
                     (to_volume(c[0], m), to_volume(c[1], m))
                 } else {
-                    (Volume(monthly * Volume::SCALE), Volume(monthly / 2 * Volume::SCALE))
+                    (
+                        Volume(monthly * Volume::SCALE),
+                        Volume(monthly / 2 * Volume::SCALE),
+                    )
                 };
                 if m.tariffs == 2 {
                     push(Kind::ElectricityDay, Some(day), method, None, &mut rng);
                     push(Kind::ElectricityNight, Some(night), method, None, &mut rng);
                 } else {
-                    push(Kind::Electricity, Some(Volume(day.0 + night.0)), method, None, &mut rng);
+                    push(
+                        Kind::Electricity,
+                        Some(Volume(day.0 + night.0)),
+                        method,
+                        None,
+                        &mut rng,
+                    );
                 }
             }
             if matches!(p.month(), 1..=4 | 10..=12) {
                 // 0,0213 Gcal per m² a month, the norm for the heating season
-                push(Kind::Heating, Some(Volume(total_area.0 * 21_300 / 100)), VolumeMethod::Norm, None, &mut rng);
+                push(
+                    Kind::Heating,
+                    Some(Volume(total_area.0 * 21_300 / 100)),
+                    VolumeMethod::Norm,
+                    None,
+                    &mut rng,
+                );
             }
-            push(Kind::Maintenance, Some(Volume(total_area.0 * 10_000)), VolumeMethod::Fixed, None, &mut rng);
-            push(Kind::Waste, Some(Volume(i64::from(residents) * Volume::SCALE)), VolumeMethod::Fixed, None, &mut rng);
-            push(Kind::CapitalRepairs, Some(Volume(total_area.0 * 10_000)), VolumeMethod::Fixed, None, &mut rng);
+            push(
+                Kind::Maintenance,
+                Some(Volume(total_area.0 * 10_000)),
+                VolumeMethod::Fixed,
+                None,
+                &mut rng,
+            );
+            push(
+                Kind::Waste,
+                Some(Volume(i64::from(residents) * Volume::SCALE)),
+                VolumeMethod::Fixed,
+                None,
+                &mut rng,
+            );
+            push(
+                Kind::CapitalRepairs,
+                Some(Volume(total_area.0 * 10_000)),
+                VolumeMethod::Fixed,
+                None,
+                &mut rng,
+            );
             if has_intercom {
                 let fee = catalog::tariff(self.service(Kind::Intercom).base_tariff, p);
-                push(Kind::Intercom, Some(Volume(Volume::SCALE)), VolumeMethod::Fixed, Some(fee), &mut rng);
+                push(
+                    Kind::Intercom,
+                    Some(Volume(Volume::SCALE)),
+                    VolumeMethod::Fixed,
+                    Some(fee),
+                    &mut rng,
+                );
             }
             let charged: Kopecks = lines.iter().map(|c| c.total).sum();
             b.charges.append(&mut lines);
@@ -323,7 +424,11 @@ impl Plan {
             // Penalties on debt older than the last month's charges (1/300 of
             // 9.5 % a day, over 30 days).
             let old_debt = balance - prev_charged;
-            let penalties = if old_debt.get() > 0 { Kopecks(old_debt.get() * 95 * 30 / 300_000) } else { Kopecks::ZERO };
+            let penalties = if old_debt.get() > 0 {
+                Kopecks(old_debt.get() * 95 * 30 / 300_000)
+            } else {
+                Kopecks::ZERO
+            };
             let total_due = balance + charged + penalties - paid;
             b.invoices.push(Invoice {
                 account_id: AccountId(i),
@@ -343,7 +448,16 @@ impl Plan {
         if let Some(last) = self.periods.last() {
             let current = last.period.next();
             if self.today.day() > pay_day {
-                self.pay(&mut rng, behaviour, balance, current, pay_day, i, &mut payment_no, b);
+                self.pay(
+                    &mut rng,
+                    behaviour,
+                    balance,
+                    current,
+                    pay_day,
+                    i,
+                    &mut payment_no,
+                    b,
+                );
             }
         }
         b.meters.extend(meters.into_iter().map(|(m, _)| m));
@@ -379,7 +493,8 @@ impl Plan {
             return Kopecks::ZERO;
         }
         let day = month.day(pay_day);
-        let paid_at = OffsetDateTime::new_utc(day, Time::MIDNIGHT) + Duration::minutes(rng.i64(6 * 60..21 * 60));
+        let paid_at =
+            OffsetDateTime::new_utc(day, Time::MIDNIGHT) + Duration::minutes(rng.i64(6 * 60..21 * 60));
         if paid_at.date() >= self.today {
             return Kopecks::ZERO;
         }

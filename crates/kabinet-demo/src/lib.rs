@@ -66,7 +66,9 @@ pub struct DemoReport {
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     /// The database holds a real Organization.
-    #[error("the database holds a real organization; the demo is only generated into an empty database or an earlier demo")]
+    #[error(
+        "the database holds a real organization; the demo is only generated into an empty database or an earlier demo"
+    )]
     NotDemoDatabase,
     /// The database failed.
     #[error(transparent)]
@@ -84,7 +86,13 @@ pub async fn generate(
     mut progress: impl FnMut(u32, u32),
 ) -> Result<DemoReport, DemoError> {
     let started = Instant::now();
-    let plan = Plan::new(options.seed, options.months, options.today, options.receipt_day, options.due_day);
+    let plan = Plan::new(
+        options.seed,
+        options.months,
+        options.today,
+        options.receipt_day,
+        options.due_day,
+    );
     match db.organization().await? {
         Some(_) if !db.is_demo().await? => return Err(DemoError::NotDemoDatabase),
         Some(_) => {}

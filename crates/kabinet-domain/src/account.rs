@@ -112,9 +112,7 @@ impl Izhku {
         let s = text.trim().to_ascii_uppercase();
         match s.split_once('-') {
             Some((els, n))
-                if Els::parse(els).is_ok()
-                    && n.len() == 2
-                    && n.chars().all(|c| c.is_ascii_digit()) =>
+                if Els::parse(els).is_ok() && n.len() == 2 && n.chars().all(|c| c.is_ascii_digit()) =>
             {
                 Ok(Izhku(s))
             }

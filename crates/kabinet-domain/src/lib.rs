@@ -14,10 +14,10 @@ pub mod period;
 pub mod volume;
 
 pub use account::{AccountNumber, AccountNumberError, Els, GisIdError, Izhku};
-pub use model::*;
 pub use area::Area;
 pub use ids::*;
 pub use meters::{Capacity, Consumption, MeterStatus, ReadingError, ReadingValue, Resource};
+pub use model::*;
 pub use money::{Kopecks, KopecksError};
 pub use period::{Period, PeriodError};
 pub use volume::{Volume, VolumeMethod};

@@ -125,7 +125,10 @@ impl Capacity {
     /// A capacity of `integer_digits` (1–9) whole and `fraction_digits` (0–4) fraction digits.
     pub fn new(integer_digits: u8, fraction_digits: u8) -> Result<Capacity, CapacityError> {
         if (1..=9).contains(&integer_digits) && fraction_digits <= 4 {
-            Ok(Capacity { integer_digits, fraction_digits })
+            Ok(Capacity {
+                integer_digits,
+                fraction_digits,
+            })
         } else {
             Err(CapacityError)
         }
@@ -165,14 +168,18 @@ impl Capacity {
         if whole.trim_start_matches('0').len() > usize::from(self.integer_digits) {
             return Err(ReadingError::TooManyDigits(self.integer_digits));
         }
-        Ok(ReadingValue { scaled: value, capacity: self })
+        Ok(ReadingValue {
+            scaled: value,
+            capacity: self,
+        })
     }
 
     /// A reading from its stored scaled value; `None` when it does not fit.
     pub fn reading(self, scaled: i64) -> Option<ReadingValue> {
-        (0..self.modulus())
-            .contains(&scaled)
-            .then_some(ReadingValue { scaled, capacity: self })
+        (0..self.modulus()).contains(&scaled).then_some(ReadingValue {
+            scaled,
+            capacity: self,
+        })
     }
 }
 
@@ -221,14 +228,23 @@ impl ReadingValue {
             return self.scaled.to_string();
         }
         let scale = 10i64.pow(d);
-        format!("{}.{:0w$}", self.scaled / scale, self.scaled % scale, w = d as usize)
+        format!(
+            "{}.{:0w$}",
+            self.scaled / scale,
+            self.scaled % scale,
+            w = d as usize
+        )
     }
 }
 
 /// Formats with a decimal comma, trailing zeros dropped: `123,45`.
 impl fmt::Display for ReadingValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_scaled(self.scaled, u32::from(self.capacity.fraction_digits), ','))
+        f.write_str(&format_scaled(
+            self.scaled,
+            u32::from(self.capacity.fraction_digits),
+            ',',
+        ))
     }
 }
 

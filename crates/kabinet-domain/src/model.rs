@@ -3,8 +3,8 @@
 //! importers produce them, pages render them.
 
 use crate::{
-    AccountId, AccountNumber, Area, Capacity, Kopecks, MeterId, MeterStatus, PayeeId, Period,
-    PremisesId, Resource, ServiceId, Volume, VolumeMethod,
+    AccountId, AccountNumber, Area, Capacity, Kopecks, MeterId, MeterStatus, PayeeId, Period, PremisesId,
+    Resource, ServiceId, Volume, VolumeMethod,
 };
 use time::{Date, OffsetDateTime};
 
@@ -350,9 +350,21 @@ mod tests {
         let before = date!(2026 - 11 - 10);
         let after = date!(2026 - 11 - 16);
         assert_eq!(InvoiceStatus::of(&inv, Kopecks(0), before), InvoiceStatus::Unpaid);
-        assert_eq!(InvoiceStatus::of(&inv, Kopecks(1), before), InvoiceStatus::PartlyPaid);
-        assert_eq!(InvoiceStatus::of(&inv, Kopecks(10_000), after), InvoiceStatus::Paid);
-        assert_eq!(InvoiceStatus::of(&inv, Kopecks(9_999), after), InvoiceStatus::Overdue);
-        assert_eq!(InvoiceStatus::of(&invoice(-5), Kopecks(0), after), InvoiceStatus::Paid);
+        assert_eq!(
+            InvoiceStatus::of(&inv, Kopecks(1), before),
+            InvoiceStatus::PartlyPaid
+        );
+        assert_eq!(
+            InvoiceStatus::of(&inv, Kopecks(10_000), after),
+            InvoiceStatus::Paid
+        );
+        assert_eq!(
+            InvoiceStatus::of(&inv, Kopecks(9_999), after),
+            InvoiceStatus::Overdue
+        );
+        assert_eq!(
+            InvoiceStatus::of(&invoice(-5), Kopecks(0), after),
+            InvoiceStatus::Paid
+        );
     }
 }

@@ -115,7 +115,7 @@ impl Kopecks {
         let rubles = (abs / 100).to_string();
         let mut grouped = String::with_capacity(rubles.len() + rubles.len() / 3);
         for (i, ch) in rubles.chars().enumerate() {
-            if i > 0 && (rubles.len() - i) % 3 == 0 {
+            if i > 0 && (rubles.len() - i).is_multiple_of(3) {
                 grouped.push('\u{a0}');
             }
             grouped.push(ch);

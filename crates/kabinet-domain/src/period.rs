@@ -23,8 +23,18 @@ pub enum PeriodError {
 }
 
 const MONTHS_RU: [&str; 12] = [
-    "январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь",
-    "октябрь", "ноябрь", "декабрь",
+    "январь",
+    "февраль",
+    "март",
+    "апрель",
+    "май",
+    "июнь",
+    "июль",
+    "август",
+    "сентябрь",
+    "октябрь",
+    "ноябрь",
+    "декабрь",
 ];
 
 impl Period {
@@ -110,25 +120,36 @@ impl Period {
     /// A day of this month, clamped to its length (day 31 of February is the 28th/29th).
     pub fn day(self, day: u8) -> Date {
         let last = self.last_day().day();
-        Date::from_calendar_date(self.year, self.time_month(), day.clamp(1, last))
-            .unwrap_or(Date::MIN)
+        Date::from_calendar_date(self.year, self.time_month(), day.clamp(1, last)).unwrap_or(Date::MIN)
     }
 
     /// The following month.
     pub fn next(self) -> Period {
         if self.month == 12 {
-            Period { year: self.year + 1, month: 1 }
+            Period {
+                year: self.year + 1,
+                month: 1,
+            }
         } else {
-            Period { year: self.year, month: self.month + 1 }
+            Period {
+                year: self.year,
+                month: self.month + 1,
+            }
         }
     }
 
     /// The previous month.
     pub fn prev(self) -> Period {
         if self.month == 1 {
-            Period { year: self.year - 1, month: 12 }
+            Period {
+                year: self.year - 1,
+                month: 12,
+            }
         } else {
-            Period { year: self.year, month: self.month - 1 }
+            Period {
+                year: self.year,
+                month: self.month - 1,
+            }
         }
     }
 

@@ -139,7 +139,12 @@ mod tests {
         assert_eq!(Volume(3_456_000).to_string(), "3,456");
         assert_eq!(Volume(-1_500_000).to_decimal_string(), "-1.5");
         assert_eq!(Volume(12_000_000).to_string(), "12");
-        for m in [VolumeMethod::Meter, VolumeMethod::Average, VolumeMethod::Norm, VolumeMethod::Fixed] {
+        for m in [
+            VolumeMethod::Meter,
+            VolumeMethod::Average,
+            VolumeMethod::Norm,
+            VolumeMethod::Fixed,
+        ] {
             assert_eq!(VolumeMethod::from_code(m.code()), Some(m));
         }
     }

@@ -56,17 +56,42 @@ impl TestDb {
 
     /// A fresh, migrated SQLite database in its own temporary folder.
     pub async fn sqlite() -> TestDb {
-        let dir = std::env::temp_dir().join(format!("kabinet_test_{}", random_suffix()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        let url = format!("sqlite://{}/kabinet.db", dir.display());
-        let db = Db::connect(&DbOptions::new(url.clone())).await.expect("open sqlite");
-        db.migrate().await.expect("migrate sqlite");
-        TestDb { db, url, cleanup: Cleanup::Dir(dir) }
+        let t = TestDb::sqlite_unmigrated().await;
+        t.db.migrate().await.expect("migrate sqlite");
+        t
     }
 
     /// A fresh, migrated PostgreSQL database, or `None` (with a message) when no
     /// server answers and `CI` is not set.
     pub async fn postgres() -> Option<TestDb> {
+        let t = TestDb::postgres_unmigrated().await?;
+        t.db.migrate().await.expect("migrate postgres");
+        Some(t)
+    }
+
+    /// A fresh, empty database on `engine` with no schema at all.
+    pub async fn unmigrated(engine: Engine) -> Option<TestDb> {
+        match engine {
+            Engine::Sqlite => Some(TestDb::sqlite_unmigrated().await),
+            Engine::Postgres => TestDb::postgres_unmigrated().await,
+        }
+    }
+
+    async fn sqlite_unmigrated() -> TestDb {
+        let dir = std::env::temp_dir().join(format!("kabinet_test_{}", random_suffix()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let url = format!("sqlite://{}/kabinet.db", dir.display());
+        let db = Db::connect(&DbOptions::new(url.clone()))
+            .await
+            .expect("open sqlite");
+        TestDb {
+            db,
+            url,
+            cleanup: Cleanup::Dir(dir),
+        }
+    }
+
+    async fn postgres_unmigrated() -> Option<TestDb> {
         let admin_url = pg_admin_url();
         let admin = match Database::connect(admin_url.as_str()).await {
             Ok(c) => c,
@@ -88,11 +113,17 @@ impl TestDb {
             Some((base, _)) => format!("{base}/{name}"),
             None => panic!("bad KABINET_TEST_PG_URL: {admin_url}"),
         };
-        let db = Db::connect(&DbOptions { url: url.clone(), max_connections: Some(8) })
-            .await
-            .expect("open postgres");
-        db.migrate().await.expect("migrate postgres");
-        Some(TestDb { db, url, cleanup: Cleanup::PgDatabase { admin_url, name } })
+        let db = Db::connect(&DbOptions {
+            url: url.clone(),
+            max_connections: Some(8),
+        })
+        .await
+        .expect("open postgres");
+        Some(TestDb {
+            db,
+            url,
+            cleanup: Cleanup::PgDatabase { admin_url, name },
+        })
     }
 
     /// A handle to the same database (clones share the pool).
@@ -112,7 +143,9 @@ impl Drop for TestDb {
                 // Drop runs inside the test's runtime; use a runtime of our own on
                 // another thread to drop the database synchronously.
                 let joined = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
                     rt.block_on(async move {
                         let admin = Database::connect(admin_url.as_str()).await?;
                         admin

@@ -56,5 +56,8 @@ pub(crate) fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Re
         .or_else(|| err.downcast_ref::<&str>().copied())
         .unwrap_or("unknown");
     tracing::error!(panic = detail, "handler panicked");
-    error_page(StatusCode::INTERNAL_SERVER_ERROR, "Внутренняя ошибка. Попробуйте позже.")
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Внутренняя ошибка. Попробуйте позже.",
+    )
 }

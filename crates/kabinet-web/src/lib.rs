@@ -34,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .fallback(error::not_found)
         .with_state(state)
-        .layer(security::headers())
+        .layer(axum::middleware::map_response(security::headers))
         .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

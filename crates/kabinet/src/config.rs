@@ -1,5 +1,6 @@
 //! Configuration: built-in defaults, then `kabinet.toml` (optional), then
 //! `KABINET_*` environment variables (`KABINET_DATABASE_URL`, `KABINET_LISTEN`, …).
+//! `KABINET_CONFIG` (the file) and `KABINET_LOG` (the log filter) are not settings.
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -55,7 +56,7 @@ impl Config {
     pub fn load(file: &Path) -> Result<Config, Box<figment::Error>> {
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("KABINET_"))
+            .merge(Env::prefixed("KABINET_").ignore(&["config", "log"]))
             .extract()
             .map_err(Box::new)?;
         Ok(config)
@@ -90,6 +91,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -97,7 +99,10 @@ mod tests {
     fn redacts_passwords() {
         assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact_url("sqlite://./data/kabinet.db"), "sqlite://./data/kabinet.db");
+        assert_eq!(
+            redact_url("sqlite://./data/kabinet.db"),
+            "sqlite://./data/kabinet.db"
+        );
     }
 
     #[test]

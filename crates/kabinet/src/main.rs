@@ -60,7 +60,9 @@ fn main() -> anyhow::Result<()> {
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("KABINET_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -76,9 +78,12 @@ async fn open_db(config: &Config) -> anyhow::Result<Db> {
     let data_dir = std::path::absolute(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone());
     eprintln!("Data folder: {}", data_dir.display());
     eprintln!("Database:    {}", redact_url(&url));
-    Db::connect(&DbOptions { url, max_connections: config.database_max_connections })
-        .await
-        .context("opening the database")
+    Db::connect(&DbOptions {
+        url,
+        max_connections: config.database_max_connections,
+    })
+    .await
+    .context("opening the database")
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
@@ -96,7 +101,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             prepare_schema(&db, &config).await?;
             serve(db, &config).await
         }
-        Command::Demo { accounts, months, seed, no_serve } => {
+        Command::Demo {
+            accounts,
+            months,
+            seed,
+            no_serve,
+        } => {
             let db = open_db(&config).await?;
             db.migrate().await?;
             let today = time::OffsetDateTime::now_utc().date();
@@ -121,7 +131,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 eprintln!();
             }
             if report.created_accounts == 0 {
-                eprintln!("Demo data already present ({} accounts); nothing added.", report.existing_accounts);
+                eprintln!(
+                    "Demo data already present ({} accounts); nothing added.",
+                    report.existing_accounts
+                );
             } else {
                 eprintln!(
                     "Demo: {} accounts created ({} rows) in {:.1} s; database size {:.1} MiB.",

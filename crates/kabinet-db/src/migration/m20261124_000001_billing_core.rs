@@ -13,7 +13,12 @@ impl MigrationName for Migration {
     }
 }
 
-fn fk(from: &'static str, col: &'static str, to: &'static str, to_col: &'static str) -> ForeignKeyCreateStatement {
+fn fk(
+    from: &'static str,
+    col: &'static str,
+    to: &'static str,
+    to_col: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from}_{col}"))
         .from(from, col)
@@ -24,7 +29,8 @@ fn fk(from: &'static str, col: &'static str, to: &'static str, to_col: &'static 
 
 fn idx(table: &'static str, name: &str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
     let mut i = Index::create();
-    i.name(format!("{}_{table}_{name}", if unique { "ux" } else { "ix" })).table(table);
+    i.name(format!("{}_{table}_{name}", if unique { "ux" } else { "ix" }))
+        .table(table);
     for c in cols {
         i.col(*c);
     }
@@ -116,7 +122,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(idx("accounts", "premises", &["premises_id"], false)).await?;
+        m.create_index(idx("accounts", "premises", &["premises_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -165,8 +172,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(idx("charges", "account_period_service", &["account_id", "period", "service_id"], true))
-            .await?;
+        m.create_index(idx(
+            "charges",
+            "account_period_service",
+            &["account_id", "period", "service_id"],
+            true,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -186,7 +198,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(idx("invoices", "account_period", &["account_id", "period"], true)).await?;
+        m.create_index(idx("invoices", "account_period", &["account_id", "period"], true))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -202,8 +215,15 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(idx("payments", "source_external", &["source", "external_id"], true)).await?;
-        m.create_index(idx("payments", "account_paid", &["account_id", "paid_at"], false)).await?;
+        m.create_index(idx(
+            "payments",
+            "source_external",
+            &["source", "external_id"],
+            true,
+        ))
+        .await?;
+        m.create_index(idx("payments", "account_paid", &["account_id", "paid_at"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -224,7 +244,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(idx("meters", "account", &["account_id"], false)).await?;
+        m.create_index(idx("meters", "account", &["account_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -240,8 +261,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(idx("meter_readings", "meter_day_zone", &["meter_id", "taken_on", "zone"], true))
-            .await?;
+        m.create_index(idx(
+            "meter_readings",
+            "meter_day_zone",
+            &["meter_id", "taken_on", "zone"],
+            true,
+        ))
+        .await?;
         Ok(())
     }
 

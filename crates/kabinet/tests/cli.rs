@@ -1,0 +1,235 @@
+//! The `kabinet` binary end to end: demo → serve → /readyz, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use kabinet_testkit::{Engine, TestDb};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn kabinet(db_url: &str, data_dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kabinet"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("KABINET_DATABASE_URL", db_url)
+        .env("KABINET_DATA_DIR", data_dir)
+        .env("KABINET_LISTEN", "127.0.0.1:0")
+        .env("KABINET_CONFIG", data_dir.join("none.toml"))
+        .stdin(Stdio::null());
+    c
+}
+
+/// A running server that is killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    log: mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(mut cmd: Command) -> Server {
+    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) => {
+                if let Some(rest) = line.split("serving on http://").nth(1) {
+                    let addr = rest.trim_end_matches('/').to_string();
+                    return Server { child, addr, log: rx };
+                }
+                seen.push(line);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("server did not start; it said:\n{}", seen.join("\n"));
+            }
+        }
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, out)
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn demo_serves_and_is_ready(engine: Engine) {
+    let Some(t) = TestDb::unmigrated(engine).await else {
+        return;
+    };
+    let dir = tempdir();
+    let server = spawn({
+        let mut c = kabinet(&t.url, &dir);
+        c.args(["demo", "--accounts", "30", "--months", "2"]);
+        c
+    });
+    let (status, body) = http_get(&server.addr, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http_get(&server.addr, "/");
+    assert_eq!(status, 200);
+    assert!(body.contains("Северный квартал"));
+    let log: Vec<String> = server.log.try_iter().collect();
+    drop(server);
+    let _ = log;
+    assert_eq!(t.db.count_accounts().await.unwrap(), 30);
+    let counts = t.db.table_counts().await.unwrap();
+
+    // A second run finds the demo and adds nothing.
+    let out = kabinet(&t.url, &dir)
+        .args(["demo", "--accounts", "30", "--months", "2", "--no-serve"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("already present"), "{}", text(&out));
+    assert_eq!(t.db.table_counts().await.unwrap(), counts);
+
+    // Plain `serve` on the same database.
+    let server = spawn({
+        let mut c = kabinet(&t.url, &dir);
+        c.arg("serve");
+        c
+    });
+    assert_eq!(http_get(&server.addr, "/readyz").0, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_and_is_ready_sqlite() {
+    demo_serves_and_is_ready(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_and_is_ready_postgres() {
+    demo_serves_and_is_ready(Engine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_serve_asks_for_migrations_first() {
+    let Some(t) = TestDb::unmigrated(Engine::Postgres).await else {
+        return;
+    };
+    let dir = tempdir();
+    let out = kabinet(&t.url, &dir).arg("serve").output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("kabinet migrate"), "{}", text(&out));
+    let out = kabinet(&t.url, &dir).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.db.pending_migrations().await.unwrap(), 0);
+    let server = spawn({
+        let mut c = kabinet(&t.url, &dir);
+        c.arg("serve");
+        c
+    });
+    assert_eq!(http_get(&server.addr, "/readyz").0, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn default_database_is_sqlite_in_the_data_folder() {
+    let dir = tempdir();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kabinet"));
+    c.env_clear()
+        .env("KABINET_DATA_DIR", dir.join("data"))
+        .env("KABINET_CONFIG", dir.join("none.toml"))
+        .args(["demo", "--accounts", "3", "--months", "1", "--no-serve"]);
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Data folder:"), "{}", text(&out));
+    assert!(dir.join("data/kabinet.db").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_configuration_is_reported() {
+    let dir = tempdir();
+    let out = kabinet("mysql://localhost/x", &dir)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("unsupported database URL"), "{}", text(&out));
+
+    std::fs::write(dir.join("bad.toml"), "listen = 5\n").unwrap();
+    let out = kabinet("sqlite://x.db", &dir)
+        .env("KABINET_CONFIG", dir.join("bad.toml"))
+        .env_remove("KABINET_LISTEN")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("configuration"), "{}", text(&out));
+
+    let out = kabinet("sqlite://x.db", &dir)
+        .args(["demo", "--accounts", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["demo", "--help"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kabinet"))
+            .args(sub)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(text(&out).contains("Usage"), "{}", text(&out));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_kabinet"))
+        .args(["demo", "--help"])
+        .output()
+        .unwrap();
+    assert!(text(&out).contains("--accounts"));
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("kabinet_cli_{}_{:x}", std::process::id(), fastrand_u64()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn fastrand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
