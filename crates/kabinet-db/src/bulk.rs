@@ -29,6 +29,29 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Keeps only the accounts (and everything of theirs) for which `keep` is true.
+    pub fn retain_accounts(&mut self, keep: impl Fn(d::AccountId) -> bool) {
+        let kept: std::collections::HashSet<d::PremisesId> = self
+            .accounts
+            .iter()
+            .filter(|a| keep(a.id))
+            .map(|a| a.premises_id)
+            .collect();
+        self.accounts.retain(|a| keep(a.id));
+        self.premises.retain(|p| kept.contains(&p.id));
+        let meters: std::collections::HashSet<d::MeterId> = self
+            .meters
+            .iter()
+            .filter(|m| keep(m.account_id))
+            .map(|m| m.id)
+            .collect();
+        self.meters.retain(|m| keep(m.account_id));
+        self.readings.retain(|r| meters.contains(&r.meter_id));
+        self.charges.retain(|c| keep(c.account_id));
+        self.invoices.retain(|i| keep(i.account_id));
+        self.payments.retain(|p| keep(p.account_id));
+    }
+
     /// Rows in the batch, all tables together.
     pub fn rows(&self) -> usize {
         self.premises.len()
@@ -243,17 +266,41 @@ impl Db {
         Ok(())
     }
 
-    /// The highest account id stored (0 when there are none).
-    pub async fn max_account_id(&self) -> Result<i64, DbError> {
-        let row = self
+    /// Number of accounts in each block of `block` consecutive ids: block `k`
+    /// holds ids `k·block + 1 ..= (k+1)·block`.
+    pub async fn account_counts_by_block(
+        &self,
+        block: i64,
+    ) -> Result<std::collections::HashMap<i64, i64>, DbError> {
+        let rows = self
             .conn()
-            .query_one_raw(Statement::from_string(
+            .query_all_raw(Statement::from_sql_and_values(
                 self.db_backend(),
-                "SELECT COALESCE(MAX(id), 0) AS m FROM accounts",
+                match self.backend() {
+                    Backend::Sqlite => "SELECT (id - 1) / $1 AS b, COUNT(*) AS n FROM accounts GROUP BY 1",
+                    Backend::Postgres => {
+                        "SELECT (id - 1) / $1::bigint AS b, COUNT(*) AS n FROM accounts GROUP BY 1"
+                    }
+                },
+                [block.into()],
             ))
-            .await?
-            .ok_or(DbError::NotFound)?;
-        Ok(row.try_get::<i64>("", "m")?)
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get::<i64>("", "b")?, r.try_get::<i64>("", "n")?)))
+            .collect()
+    }
+
+    /// Ids of the accounts with ids in `from..=to`.
+    pub async fn account_ids_between(&self, from: i64, to: i64) -> Result<Vec<i64>, DbError> {
+        use crate::entities::account;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+        Ok(account::Entity::find()
+            .select_only()
+            .column(account::Column::Id)
+            .filter(account::Column::Id.between(from, to))
+            .into_tuple()
+            .all(self.conn())
+            .await?)
     }
 
     /// Row counts of the billing tables, for reports.

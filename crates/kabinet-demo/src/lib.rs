@@ -9,7 +9,9 @@ pub mod catalog;
 pub mod generator;
 mod names;
 
-use kabinet_db::{Db, DbError};
+use futures::StreamExt;
+use kabinet_db::bulk::Batch;
+use kabinet_db::{Backend, Db, DbError};
 use std::time::{Duration, Instant};
 use time::Date;
 
@@ -105,7 +107,7 @@ pub async fn generate(
             db.insert_organization(&catalog::organization(), true).await?;
         }
     }
-    let existing = u32::try_from(db.max_account_id().await?).unwrap_or(u32::MAX);
+    let existing = u32::try_from(db.count_accounts().await?).unwrap_or(u32::MAX);
     let wanted = options.accounts;
     if existing >= wanted {
         return Ok(DemoReport {
@@ -115,31 +117,71 @@ pub async fn generate(
             elapsed: started.elapsed(),
         });
     }
-    // Batches are generated on a blocking thread while the previous one is written.
-    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    // Work out which accounts are missing. Every batch commits whole, but
+    // concurrent writers may commit out of order, so an interrupted run can leave
+    // any batch missing, not just the tail.
     let step = i64::from(options.batch_accounts.max(1));
-    let (first, last) = (i64::from(existing) + 1, i64::from(wanted));
+    let last = i64::from(wanted);
+    let counts = db.account_counts_by_block(step).await?;
+    let mut todo: Vec<(std::ops::RangeInclusive<i64>, Vec<i64>)> = Vec::new();
+    let mut start = 1;
+    while start <= last {
+        let end = (start + step - 1).min(last);
+        let have = counts.get(&((start - 1) / step)).copied().unwrap_or(0);
+        if have < end - start + 1 {
+            let present = if have > 0 {
+                db.account_ids_between(start, end).await?
+            } else {
+                Vec::new()
+            };
+            todo.push((start..=end, present));
+        }
+        start = end + 1;
+    }
+    let to_create = todo
+        .iter()
+        .map(|(r, p)| r.clone().count() - p.len())
+        .sum::<usize>();
+
+    // Batches are generated on a blocking thread while earlier ones are written;
+    // PostgreSQL takes two writers at once (one per core), SQLite one.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(3);
     let producer = tokio::task::spawn_blocking(move || {
-        let mut start = first;
-        while start <= last {
-            let end = (start + step - 1).min(last);
-            if tx.blocking_send((end, plan.batch(start..=end))).is_err() {
+        for (range, present) in todo {
+            let mut batch = plan.batch(range);
+            if !present.is_empty() {
+                batch.retain_accounts(|id| !present.contains(&id.0));
+            }
+            if tx.blocking_send(batch).is_err() {
                 break;
             }
-            start = end + 1;
         }
     });
-    let mut rows = 0u64;
-    while let Some((end, batch)) = rx.recv().await {
-        db.insert_batch(&batch).await?;
-        rows += batch.rows() as u64;
-        progress(u32::try_from(end).unwrap_or(u32::MAX), wanted);
+    let writers = match db.backend() {
+        Backend::Postgres => 2,
+        Backend::Sqlite => 1,
+    };
+    let batches = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    let mut writes = std::pin::pin!(
+        batches
+            .map(|batch| async move {
+                db.insert_batch(&batch).await?;
+                Ok::<_, DbError>((batch.accounts.len(), batch.rows()))
+            })
+            .buffer_unordered(writers)
+    );
+    let (mut rows, mut done) = (0u64, existing);
+    while let Some(written) = writes.next().await {
+        let (accounts, n) = written?;
+        rows += n as u64;
+        done += u32::try_from(accounts).unwrap_or(0);
+        progress(done, wanted);
     }
     producer.await.map_err(|e| DemoError::Generator(e.to_string()))?;
     db.reset_id_sequences().await?;
     Ok(DemoReport {
         existing_accounts: existing,
-        created_accounts: wanted - existing,
+        created_accounts: u32::try_from(to_create).unwrap_or(u32::MAX),
         rows,
         elapsed: started.elapsed(),
     })
