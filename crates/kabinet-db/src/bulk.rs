@@ -69,7 +69,7 @@ const MAX_PARAMS: usize = 30_000;
 
 /// Inserts rows into `table` in as few multi-row statements as the parameter
 /// limit allows.
-async fn insert_rows<C: ConnectionTrait>(
+pub(crate) async fn insert_rows<C: ConnectionTrait>(
     conn: &C,
     table: &'static str,
     columns: &[&'static str],
@@ -349,10 +349,10 @@ impl Db {
 }
 
 /// Rows of one table, ready for an INSERT or a COPY.
-struct TableRows {
-    table: &'static str,
-    columns: &'static [&'static str],
-    rows: Vec<Vec<Value>>,
+pub(crate) struct TableRows {
+    pub(crate) table: &'static str,
+    pub(crate) columns: &'static [&'static str],
+    pub(crate) rows: Vec<Vec<Value>>,
 }
 
 fn batch_tables(b: &Batch) -> Vec<TableRows> {
@@ -556,7 +556,7 @@ fn batch_tables(b: &Batch) -> Vec<TableRows> {
 
 /// Streams rows into PostgreSQL with `COPY … FROM STDIN` (text format), the
 /// fastest way in; part of the caller's transaction.
-async fn copy_rows(
+pub(crate) async fn copy_rows(
     tx: &mut sea_orm::sqlx::Transaction<'_, sea_orm::sqlx::Postgres>,
     t: &TableRows,
 ) -> Result<(), DbError> {

@@ -11,6 +11,8 @@ pub mod bulk;
 mod convert;
 mod entities;
 pub mod error;
+pub mod exchange;
+pub mod export;
 pub mod meters;
 pub mod migration;
 pub mod organization;

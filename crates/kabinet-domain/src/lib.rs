@@ -11,6 +11,7 @@ pub mod meters;
 pub mod model;
 pub mod money;
 pub mod period;
+pub mod records;
 pub mod volume;
 
 pub use account::{AccountNumber, AccountNumberError, Els, GisIdError, Izhku};

@@ -1,6 +1,7 @@
 //! `kabinet`: the resident portal's single binary.
 
 mod config;
+mod exchange_cli;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -43,6 +44,48 @@ enum Command {
         /// Generate and exit without serving.
         #[arg(long)]
         no_serve: bool,
+        /// Instead of filling the database, write the demo as an exchange
+        /// package (CSV files) into this folder and exit.
+        #[arg(long, value_name = "DIR")]
+        export_dir: Option<PathBuf>,
+    },
+    /// Import billing-system files (see docs/exchange.md).
+    ///
+    /// `kabinet import charges charges.csv` loads one file; `kabinet import --dir
+    /// FOLDER` loads every <kind>.csv found there in the right order. A file with
+    /// any bad line changes nothing; the command then exits with an error.
+    Import {
+        /// payees, services, accounts, meters, readings, charges, invoices or payments.
+        #[arg(requires = "file", conflicts_with = "dir")]
+        kind: Option<String>,
+        /// The CSV file.
+        file: Option<PathBuf>,
+        /// A folder with a whole package.
+        #[arg(long, value_name = "FOLDER")]
+        dir: Option<PathBuf>,
+        /// Force the encoding: utf-8 or windows-1251 (detected by default).
+        #[arg(long)]
+        encoding: Option<String>,
+        /// Force the separator: `;`, `,` or `tab` (detected by default).
+        #[arg(long)]
+        delimiter: Option<String>,
+    },
+    /// Export what residents did in Kabinet since the last export.
+    Export {
+        /// readings or payments.
+        kind: String,
+        /// Output file (default: <kind>-<timestamp>.csv).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// utf-8 (default) or windows-1251.
+        #[arg(long)]
+        encoding: Option<String>,
+        /// Also rows earlier exports carried.
+        #[arg(long)]
+        all: bool,
+        /// Only rows from this day on (DD.MM.YYYY or YYYY-MM-DD); implies --all.
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 
@@ -101,14 +144,50 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             prepare_schema(&db, &config).await?;
             serve(db, &config).await
         }
+        Command::Import {
+            kind,
+            file,
+            dir,
+            encoding,
+            delimiter,
+        } => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let result = exchange_cli::import(
+                &db,
+                &config,
+                kind.as_deref(),
+                file.as_deref(),
+                dir.as_deref(),
+                encoding.as_deref(),
+                delimiter.as_deref(),
+            )
+            .await;
+            db.close().await?;
+            result
+        }
+        Command::Export {
+            kind,
+            out,
+            encoding,
+            all,
+            since,
+        } => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let all = all || since.is_some();
+            let result =
+                exchange_cli::export_cmd(&db, &kind, out, encoding.as_deref(), all, since.as_deref()).await;
+            db.close().await?;
+            result
+        }
         Command::Demo {
             accounts,
             months,
             seed,
             no_serve,
+            export_dir,
         } => {
-            let db = open_db(&config).await?;
-            db.migrate().await?;
             let today = time::OffsetDateTime::now_utc().date();
             let mut options = kabinet_demo::DemoOptions::new(today);
             options.accounts = accounts;
@@ -116,6 +195,27 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             options.seed = seed;
             options.receipt_day = config.receipt_day;
             options.due_day = config.payment_due_day;
+            if let Some(dir) = export_dir {
+                let started = std::time::Instant::now();
+                let mut bar = exchange_cli::Progress::new("package");
+                let counts = kabinet_exchange::package::write_demo_package(
+                    &options,
+                    &dir,
+                    kabinet_exchange::source::TextEncoding::Utf8,
+                    &mut |d, t| bar.set(u64::from(d), u64::from(t)),
+                )?;
+                bar.finish();
+                for (kind, n) in counts {
+                    eprintln!("{}: {n} rows", dir.join(format!("{}.csv", kind.name())).display());
+                }
+                eprintln!(
+                    "Demo package written in {:.1} s.",
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
+            let db = open_db(&config).await?;
+            db.migrate().await?;
             let tty = std::io::stderr().is_terminal();
             let mut last_shown = 0u32;
             let report = kabinet_demo::generate(&db, &options, |done, total| {

@@ -14,6 +14,7 @@ pub struct Model {
     pub taken_on: TimeDate,
     pub source: String,
     pub submitted_at: TimeDateTimeWithTimeZone,
+    pub export_run_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod billing_period;
 pub mod charge;
+pub mod exchange_run;
 pub mod invoice;
 pub mod meter;
 pub mod meter_reading;

@@ -14,6 +14,7 @@ pub struct Model {
     pub amount: i64,
     pub paid_at: TimeDateTimeWithTimeZone,
     pub period: Option<i32>,
+    pub export_run_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_billing_core;
+mod m20261124_000002_exchange;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_billing_core::Migration)]
+        vec![
+            Box::new(m20261124_000001_billing_core::Migration),
+            Box::new(m20261124_000002_exchange::Migration),
+        ]
     }
 }

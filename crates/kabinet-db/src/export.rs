@@ -1,0 +1,196 @@
+//! Exporting what residents did in Kabinet (readings, card payments) back to the
+//! billing system. Rows are marked with the export run that carried them, in the
+//! same transaction that reads them, so the next export does not repeat them and
+//! an export that fails half-way marks nothing.
+
+use crate::{Db, DbError};
+use kabinet_domain as d;
+use sea_orm::sea_query::Value;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
+use time::{Date, OffsetDateTime};
+
+/// Which rows an export takes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportFilter {
+    /// Also rows an earlier export carried.
+    pub all: bool,
+    /// Only rows submitted (readings) or paid (payments) at or after this moment.
+    pub since: Option<OffsetDateTime>,
+}
+
+/// A reading handed in through Kabinet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedReading {
+    /// Account number.
+    pub account: String,
+    /// Meter serial.
+    pub meter: String,
+    /// Tariff zone.
+    pub zone: u8,
+    /// The value as the meter shows it.
+    pub value: d::ReadingValue,
+    /// Day taken.
+    pub taken_on: Date,
+    /// When it was handed in.
+    pub submitted_at: OffsetDateTime,
+}
+
+/// A payment made through Kabinet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedPayment {
+    /// Account number.
+    pub account: String,
+    /// Id at the payment gateway.
+    pub external_id: String,
+    /// Amount.
+    pub amount: d::Kopecks,
+    /// When paid.
+    pub paid_at: OffsetDateTime,
+    /// Period named, if any.
+    pub period: Option<d::Period>,
+}
+
+/// Receives exported rows and is told when all were delivered, before anything
+/// is marked; an error from either aborts the export.
+pub trait ExportSink<R> {
+    /// One row.
+    fn row(&mut self, row: R) -> Result<(), String>;
+    /// Every row was written; make it durable.
+    fn finish(&mut self) -> Result<(), String>;
+}
+
+const PAGE: u64 = 5_000;
+
+fn filter_sql(table: &str, time_col: &str, f: &ExportFilter, values: &mut Vec<Value>) -> String {
+    let mut sql = format!("{table}.source = 'portal'");
+    if !f.all {
+        sql.push_str(&format!(" AND {table}.export_run_id IS NULL"));
+    }
+    if let Some(since) = f.since {
+        values.push(since.into());
+        sql.push_str(&format!(" AND {table}.{time_col} >= ${}", values.len()));
+    }
+    sql
+}
+
+async fn mark(tx: &DatabaseTransaction, table: &str, run: i64, ids: &[i64]) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    tx.execute_unprepared(&format!(
+        "UPDATE {table} SET export_run_id = {run} WHERE id IN ({list})"
+    ))
+    .await?;
+    Ok(())
+}
+
+impl Db {
+    /// Streams readings residents handed in to `sink` and marks them with `run`.
+    /// Returns the number of rows.
+    pub async fn export_readings(
+        &self,
+        run: i64,
+        filter: ExportFilter,
+        sink: &mut dyn ExportSink<ExportedReading>,
+    ) -> Result<u64, DbError> {
+        let tx = self.write_tx().await?;
+        let mut last = 0i64;
+        let mut n = 0u64;
+        loop {
+            let mut values = vec![Value::BigInt(Some(last))];
+            let cond = filter_sql("r", "submitted_at", &filter, &mut values);
+            let sql = format!(
+                "SELECT r.id, a.number, m.serial, r.zone, r.value, m.integer_digits, m.fraction_digits, r.taken_on, r.submitted_at \
+                 FROM meter_readings r JOIN meters m ON m.id = r.meter_id JOIN accounts a ON a.id = m.account_id \
+                 WHERE r.id > $1 AND {cond} ORDER BY r.id LIMIT {PAGE}"
+            );
+            let rows = tx
+                .query_all_raw(Statement::from_sql_and_values(self.db_backend(), sql, values))
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut ids = Vec::with_capacity(rows.len());
+            for r in rows {
+                let id: i64 = r.try_get("", "id")?;
+                let int: i16 = r.try_get("", "integer_digits")?;
+                let frac: i16 = r.try_get("", "fraction_digits")?;
+                let raw: i64 = r.try_get("", "value")?;
+                let capacity =
+                    d::Capacity::new(u8::try_from(int).unwrap_or(0), u8::try_from(frac).unwrap_or(99))
+                        .map_err(|_| crate::convert::corrupt("meters", "integer_digits", int))?;
+                let value = capacity
+                    .reading(raw)
+                    .ok_or_else(|| crate::convert::corrupt("meter_readings", "value", raw))?;
+                let zone: i16 = r.try_get("", "zone")?;
+                sink.row(ExportedReading {
+                    account: r.try_get("", "number")?,
+                    meter: r.try_get("", "serial")?,
+                    zone: u8::try_from(zone).unwrap_or(0),
+                    value,
+                    taken_on: r.try_get("", "taken_on")?,
+                    submitted_at: r.try_get("", "submitted_at")?,
+                })
+                .map_err(DbError::Refused)?;
+                ids.push(id);
+                last = id;
+            }
+            n += ids.len() as u64;
+            mark(&tx, "meter_readings", run, &ids).await?;
+        }
+        sink.finish().map_err(DbError::Refused)?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Streams card payments made in Kabinet to `sink` and marks them with `run`.
+    /// Returns the number of rows.
+    pub async fn export_payments(
+        &self,
+        run: i64,
+        filter: ExportFilter,
+        sink: &mut dyn ExportSink<ExportedPayment>,
+    ) -> Result<u64, DbError> {
+        let tx = self.write_tx().await?;
+        let mut last = 0i64;
+        let mut n = 0u64;
+        loop {
+            let mut values = vec![Value::BigInt(Some(last))];
+            let cond = filter_sql("p", "paid_at", &filter, &mut values);
+            let sql = format!(
+                "SELECT p.id, a.number, p.external_id, p.amount, p.paid_at, p.period \
+                 FROM payments p JOIN accounts a ON a.id = p.account_id \
+                 WHERE p.id > $1 AND {cond} ORDER BY p.id LIMIT {PAGE}"
+            );
+            let rows = tx
+                .query_all_raw(Statement::from_sql_and_values(self.db_backend(), sql, values))
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut ids = Vec::with_capacity(rows.len());
+            for r in rows {
+                let id: i64 = r.try_get("", "id")?;
+                let period: Option<i32> = r.try_get("", "period")?;
+                sink.row(ExportedPayment {
+                    account: r.try_get("", "number")?,
+                    external_id: r.try_get("", "external_id")?,
+                    amount: d::Kopecks(r.try_get("", "amount")?),
+                    paid_at: r.try_get("", "paid_at")?,
+                    period: period
+                        .map(|p| crate::convert::period("payments", p))
+                        .transpose()?,
+                })
+                .map_err(DbError::Refused)?;
+                ids.push(id);
+                last = id;
+            }
+            n += ids.len() as u64;
+            mark(&tx, "payments", run, &ids).await?;
+        }
+        sink.finish().map_err(DbError::Refused)?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,259 @@
+//! Writing exchange files: exports of what residents did in Kabinet, and the
+//! CSV writer the demo package uses. Files are written to `<name>.partial` and
+//! renamed into place only after the rows are marked as exported.
+
+use crate::ExchangeError;
+use crate::source::TextEncoding;
+use kabinet_db::Db;
+use kabinet_db::exchange::RunOutcome;
+use kabinet_db::export::{ExportFilter, ExportSink, ExportedPayment, ExportedReading};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use time::format_description::well_known::Rfc3339;
+
+/// A `Write` that turns UTF-8 into the target encoding, carrying characters
+/// split across writes over to the next one.
+pub struct Encoded<W: Write> {
+    inner: W,
+    encoding: TextEncoding,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Encoded<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W, encoding: TextEncoding) -> Encoded<W> {
+        Encoded {
+            inner,
+            encoding,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Flushes and returns the inner writer.
+    pub fn into_inner(mut self) -> std::io::Result<W> {
+        self.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for Encoded<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.encoding == TextEncoding::Utf8 {
+            return self.inner.write(buf);
+        }
+        self.pending.extend_from_slice(buf);
+        let valid = match std::str::from_utf8(&self.pending) {
+            Ok(s) => s.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let text = String::from_utf8_lossy(&self.pending[..valid]).into_owned();
+        let (bytes, _, _) = self.encoding.encoding().encode(&text);
+        self.inner.write_all(&bytes)?;
+        self.pending.drain(..valid);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A CSV file being written with the documented conventions: `;` separator,
+/// header row, decimal point, ISO dates.
+pub struct CsvFile {
+    path: PathBuf,
+    partial: PathBuf,
+    writer: csv::Writer<Encoded<BufWriter<File>>>,
+}
+
+impl CsvFile {
+    /// Creates `<path>.partial` and writes the header.
+    pub fn create(path: &Path, encoding: TextEncoding, header: &[&str]) -> Result<CsvFile, ExchangeError> {
+        let partial = path.with_extension("csv.partial");
+        let io = |source| ExchangeError::Io {
+            path: partial.display().to_string(),
+            source,
+        };
+        let file = File::create(&partial).map_err(io)?;
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .from_writer(Encoded::new(BufWriter::with_capacity(256 * 1024, file), encoding));
+        writer
+            .write_record(header)
+            .map_err(|e| ExchangeError::Csv(e.to_string()))?;
+        Ok(CsvFile {
+            path: path.to_path_buf(),
+            partial,
+            writer,
+        })
+    }
+
+    /// Writes one row.
+    pub fn row<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(&mut self, cells: I) -> Result<(), ExchangeError> {
+        self.writer
+            .write_record(cells)
+            .map_err(|e| ExchangeError::Csv(e.to_string()))
+    }
+
+    /// Flushes and syncs the partial file to disk.
+    pub fn sync(&mut self) -> Result<(), ExchangeError> {
+        let io = |source| ExchangeError::Io {
+            path: self.partial.display().to_string(),
+            source,
+        };
+        self.writer.flush().map_err(io)?;
+        self.writer.get_ref().inner.get_ref().sync_all().map_err(io)
+    }
+
+    /// Moves the finished file into place.
+    pub fn publish(mut self) -> Result<PathBuf, ExchangeError> {
+        self.sync()?;
+        drop(self.writer);
+        std::fs::rename(&self.partial, &self.path).map_err(|source| ExchangeError::Io {
+            path: self.path.display().to_string(),
+            source,
+        })?;
+        Ok(self.path)
+    }
+
+    /// Removes the partial file.
+    pub fn discard(self) {
+        let partial = self.partial.clone();
+        drop(self.writer);
+        let _ = std::fs::remove_file(partial);
+    }
+}
+
+/// Formats a timestamp as RFC 3339 in UTC.
+pub fn timestamp(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// What to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// Meter readings handed in through Kabinet.
+    Readings,
+    /// Card payments made through Kabinet.
+    Payments,
+}
+
+impl ExportKind {
+    /// Name on the command line and file stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportKind::Readings => "readings",
+            ExportKind::Payments => "payments",
+        }
+    }
+}
+
+/// Header of the readings export.
+pub const READINGS_HEADER: [&str; 7] = [
+    "account",
+    "meter",
+    "zone",
+    "value",
+    "taken_on",
+    "source",
+    "submitted_at",
+];
+/// Header of the payments export.
+pub const PAYMENTS_HEADER: [&str; 6] = ["account", "source", "external_id", "amount", "paid_at", "period"];
+
+struct Sink<'a>(&'a mut CsvFile);
+
+impl ExportSink<ExportedReading> for Sink<'_> {
+    fn row(&mut self, r: ExportedReading) -> Result<(), String> {
+        self.0
+            .row([
+                r.account,
+                r.meter,
+                r.zone.to_string(),
+                r.value.to_decimal_string(),
+                r.taken_on.to_string(),
+                "portal".to_string(),
+                timestamp(r.submitted_at),
+            ])
+            .map_err(|e| e.to_string())
+    }
+    fn finish(&mut self) -> Result<(), String> {
+        self.0.sync().map_err(|e| e.to_string())
+    }
+}
+
+impl ExportSink<ExportedPayment> for Sink<'_> {
+    fn row(&mut self, p: ExportedPayment) -> Result<(), String> {
+        self.0
+            .row([
+                p.account,
+                "portal".to_string(),
+                p.external_id,
+                p.amount.to_decimal_string(),
+                timestamp(p.paid_at),
+                p.period.map(|x| x.to_string()).unwrap_or_default(),
+            ])
+            .map_err(|e| e.to_string())
+    }
+    fn finish(&mut self) -> Result<(), String> {
+        self.0.sync().map_err(|e| e.to_string())
+    }
+}
+
+/// Exports `kind` to `path`; returns the number of rows. Nothing is marked
+/// unless the whole file was written.
+pub async fn export(
+    db: &Db,
+    kind: ExportKind,
+    path: &Path,
+    encoding: TextEncoding,
+    filter: ExportFilter,
+    actor: &str,
+) -> Result<u64, ExchangeError> {
+    let file_name = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+    let run = db.start_run("export", kind.name(), &file_name, actor).await?;
+    let header: &[&str] = match kind {
+        ExportKind::Readings => &READINGS_HEADER,
+        ExportKind::Payments => &PAYMENTS_HEADER,
+    };
+    let result = async {
+        let mut file = CsvFile::create(path, encoding, header)?;
+        let mut sink = Sink(&mut file);
+        let written = match kind {
+            ExportKind::Readings => db.export_readings(run, filter, &mut sink).await,
+            ExportKind::Payments => db.export_payments(run, filter, &mut sink).await,
+        };
+        match written {
+            Ok(n) => {
+                file.publish()?;
+                Ok(n)
+            }
+            Err(e) => {
+                file.discard();
+                Err(ExchangeError::from(e))
+            }
+        }
+    }
+    .await;
+    let outcome = match &result {
+        Ok(n) => RunOutcome {
+            ok: true,
+            rows_read: *n,
+            rows_written: *n,
+            errors: 0,
+            message: format!("{n} строк выгружено"),
+        },
+        Err(e) => RunOutcome {
+            ok: false,
+            rows_read: 0,
+            rows_written: 0,
+            errors: 1,
+            message: e.to_string(),
+        },
+    };
+    db.finish_run(run, &outcome).await?;
+    result
+}
