@@ -1,0 +1,364 @@
+//! Import and export against real databases (SQLite and PostgreSQL).
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use kabinet_db::Db;
+use kabinet_db::bulk::Batch;
+use kabinet_db::export::{ExportFilter, ExportSink, ExportedReading};
+use kabinet_demo::{DemoOptions, generate};
+use kabinet_domain::*;
+use kabinet_exchange::ImportKind;
+use kabinet_exchange::export::{ExportKind, export};
+use kabinet_exchange::import::{ImportOptions, import_dir, import_file};
+use kabinet_exchange::package::write_demo_package;
+use kabinet_exchange::source::{ReadOptions, TextEncoding};
+use kabinet_testkit::{TestDb, db_tests};
+use std::path::{Path, PathBuf};
+use time::macros::{date, datetime};
+
+const TODAY: time::Date = date!(2026 - 11 - 24);
+
+fn demo_options(accounts: u32, months: u32) -> DemoOptions {
+    let mut o = DemoOptions::new(TODAY);
+    o.accounts = accounts;
+    o.months = months;
+    o.batch_accounts = 9;
+    o
+}
+
+fn tempdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kabinet_x_{}_{:x}", std::process::id(), fastrand_u64()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn fastrand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::Instant::now())
+}
+
+fn package(accounts: u32, months: u32) -> PathBuf {
+    let dir = tempdir();
+    write_demo_package(
+        &demo_options(accounts, months),
+        &dir,
+        TextEncoding::Utf8,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    dir
+}
+
+async fn import_all(db: &Db, dir: &Path) {
+    let reports = import_dir(db, dir, &ImportOptions::default(), &mut |_, _, _| {})
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 8);
+    for r in &reports {
+        assert!(r.committed, "{:?}: {:?}", r.kind, r.problems);
+    }
+}
+
+async fn import_text(
+    db: &Db,
+    kind: ImportKind,
+    name: &str,
+    bytes: &[u8],
+) -> kabinet_exchange::import::ImportReport {
+    let dir = tempdir();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let r = import_file(db, kind, &path, &ImportOptions::default(), &mut |_, _| {})
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    r
+}
+
+/// Everything an account has, keyed by natural keys, for comparing databases.
+async fn snapshot(db: &Db, number: &str) -> String {
+    let acc = db
+        .find_account(&AccountNumber::parse(number).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let premises = db.premises(acc.premises_id).await.unwrap().unwrap();
+    let lines = db
+        .charges(
+            acc.id,
+            Period::new(2000, 1).unwrap(),
+            Period::new(2100, 1).unwrap(),
+        )
+        .await
+        .unwrap();
+    let charges: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            let mut c = l.charge.clone();
+            c.account_id = AccountId(0);
+            c.service_id = ServiceId(0);
+            (l.service_code.clone(), c)
+        })
+        .collect();
+    let invoices: Vec<_> = db
+        .invoices(acc.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|mut i| {
+            i.account_id = AccountId(0);
+            i
+        })
+        .collect();
+    let payments: Vec<_> = db
+        .payments(acc.id, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|mut p| {
+            p.account_id = AccountId(0);
+            p
+        })
+        .collect();
+    let mut meters = Vec::new();
+    for m in db.meters(acc.id).await.unwrap() {
+        let readings: Vec<_> = db
+            .readings(acc.id, m.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.zone, r.value, r.taken_on, r.source, r.submitted_at))
+            .collect();
+        let mut m = m;
+        m.id = MeterId(0);
+        m.account_id = AccountId(0);
+        meters.push((m, readings));
+    }
+    meters.sort_by(|a, b| a.0.serial.cmp(&b.0.serial));
+    let (mut a, mut p) = (acc.clone(), premises);
+    a.id = AccountId(0);
+    a.premises_id = PremisesId(0);
+    p.id = PremisesId(0);
+    format!("{a:?}\n{p:?}\n{charges:?}\n{invoices:?}\n{payments:?}\n{meters:?}")
+}
+
+db_tests! {
+    async fn package_round_trip_reproduces_the_demo(t: &TestDb) {
+        let dir = package(23, 3);
+        import_all(&t.db, &dir).await;
+        let direct = TestDb::sqlite().await;
+        generate(&direct.db, &demo_options(23, 3), |_, _| {}).await.unwrap();
+        assert_eq!(t.db.table_counts().await.unwrap(), direct.db.table_counts().await.unwrap());
+        for n in [1, 2, 9, 10, 23] {
+            let number = format!("{}", 7_100_000_000i64 + n);
+            let (a, b) = (snapshot(&t.db, &number).await, snapshot(&direct.db, &number).await);
+            let at = a.chars().zip(b.chars()).position(|(x, y)| x != y).unwrap_or(0);
+            let around = |s: &str| s.chars().skip(at.saturating_sub(150)).take(300).collect::<String>();
+            assert!(a == b, "account {number} differs:\n{}\n---\n{}", around(&a), around(&b));
+        }
+        // The same package again changes nothing.
+        let before = t.db.table_counts().await.unwrap();
+        import_all(&t.db, &dir).await;
+        assert_eq!(t.db.table_counts().await.unwrap(), before);
+        assert_eq!(snapshot(&t.db, "7100000009").await, snapshot(&direct.db, "7100000009").await);
+        let runs = t.db.exchange_runs(100).await.unwrap();
+        assert_eq!(runs.len(), 16);
+        assert!(runs.iter().all(|r| r.status == "ok" && r.direction == "import"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    async fn windows_1251_with_commas_and_russian_dates(t: &TestDb) {
+        let dir = package(2, 1);
+        for kind in [ImportKind::Payees, ImportKind::Services] {
+            let path = dir.join(format!("{}.csv", kind.name()));
+            let r = import_file(&t.db, kind, &path, &ImportOptions::default(), &mut |_, _| {}).await.unwrap();
+            assert!(r.committed);
+        }
+        let accounts = "account,address,flat,total_area,holder,residents,opened_on\r\n\
+            \"12 345-а\",\"г. Тверь, ул. Советская, д. 1\",7,\"54,30\",Ёлкина Анна Сергеевна,2,01.02.2020\r\n";
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(accounts);
+        let r = import_text(&t.db, ImportKind::Accounts, "accounts.csv", &bytes).await;
+        assert_eq!((r.encoding, r.delimiter), (TextEncoding::Windows1251, b','));
+        assert!(r.committed, "{:?}", r.problems);
+        let acc = t.db.find_account(&AccountNumber::parse("12345-А").unwrap()).await.unwrap().unwrap();
+        assert_eq!(acc.holder_name, "Ёлкина Анна Сергеевна");
+        assert_eq!(acc.opened_on, date!(2020 - 02 - 01));
+        let p = t.db.premises(acc.premises_id).await.unwrap().unwrap();
+        assert_eq!(p.total_area, Area(5430));
+        assert_eq!(p.full_address(), "г. Тверь, ул. Советская, д. 1, кв. 7");
+
+        // UTF-8 with a BOM, semicolons, decimal commas and spaces in amounts.
+        let charges = "\u{feff}account;period;service;volume;tariff;charged;recalculation;benefits;total;method\n\
+            12345-а;10.2026;HVS;3,5;52,31;183,09;-10,00;0;173,09;meter\n\
+            12345-а;2026-10;SOD;54,3;38,50;2 090,55;;;;fixed\n";
+        let r = import_text(&t.db, ImportKind::Charges, "charges.csv", charges.as_bytes()).await;
+        assert_eq!((r.encoding, r.delimiter), (TextEncoding::Utf8, b';'));
+        assert!(r.committed, "{:?}", r.problems);
+        let oct = Period::new(2026, 10).unwrap();
+        let lines = t.db.charges(acc.id, oct, oct).await.unwrap();
+        assert_eq!(lines.len(), 2);
+        let hvs = &lines.iter().find(|l| l.service_code == "HVS").unwrap().charge;
+        assert_eq!((hvs.volume, hvs.charged, hvs.recalculation, hvs.total), (Some(Volume(3_500_000)), Kopecks(18_309), Kopecks(-1_000), Kopecks(17_309)));
+        assert_eq!(lines.iter().find(|l| l.service_code == "SOD").unwrap().charge.total, Kopecks(209_055));
+        let period = t.db.billing_periods().await.unwrap().into_iter().find(|p| p.period == oct).unwrap();
+        assert_eq!(period.due_date, date!(2026 - 11 - 15), "periods get the configured due day");
+
+        // Forced encoding and separator win over detection.
+        let forced = ImportOptions { read: ReadOptions { encoding: Some(TextEncoding::Utf8), delimiter: Some(b'\t') }, ..ImportOptions::default() };
+        let path = dir.join("pay.tsv");
+        std::fs::write(&path, "account\tsource\texternal_id\tamount\tpaid_at\n12345-А\tbank\tB-1\t100,5\t03.11.2026 10:15\n").unwrap();
+        let r = import_file(&t.db, ImportKind::Payments, &path, &forced, &mut |_, _| {}).await.unwrap();
+        assert!(r.committed, "{:?}", r.problems);
+        let p = t.db.payments(acc.id, 10).await.unwrap();
+        assert_eq!(p[0].amount, Kopecks(10_050));
+        assert_eq!(p[0].paid_at, datetime!(2026-11-03 07:15 UTC), "Moscow time without an offset");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    async fn a_file_with_errors_changes_nothing(t: &TestDb) {
+        let dir = package(5, 1);
+        import_all(&t.db, &dir).await;
+        let before = t.db.table_counts().await.unwrap();
+        let acc = "7100000001";
+        let text = format!(
+            "account;period;service;charged;total\n\
+             {acc};2026-10;HVS;100,00;100,00\n\
+             {acc};2026-10;HVS;100,00;100,00\n\
+             {acc};2026-13;GVS;1;1\n\
+             {acc};2026-10;GVS;abc;\n\
+             {acc};2026-10;GVS;10,00;12,00\n\
+             9999999999;2026-10;GVS;1;1\n\
+             {acc};2026-10;NOPE;1;1\n"
+        );
+        let r = import_text(&t.db, ImportKind::Charges, "charges.csv", text.as_bytes()).await;
+        assert!(!r.committed);
+        let found: Vec<(u64, &str)> = r.problems.iter().map(|p| (p.line, p.column.as_str())).collect();
+        assert!(found.contains(&(4, "period")), "{found:?}");
+        assert!(found.contains(&(5, "charged")), "{found:?}");
+        assert!(found.contains(&(6, "total")), "{found:?}");
+        assert!(r.problems.iter().any(|p| p.line == 4 && p.message.contains("ГГГГ-ММ") || p.line == 4 && p.message.contains("месяц")));
+        assert_eq!(t.db.table_counts().await.unwrap(), before, "nothing changed");
+
+        // Only reference problems: found by the database, still nothing written.
+        let text = format!(
+            "account;period;service;charged\n{acc};2026-10;HVS;100\n{acc};2026-10;HVS;100\n9999999999;2026-10;GVS;1\n{acc};2026-10;NOPE;1\n"
+        );
+        let r = import_text(&t.db, ImportKind::Charges, "charges.csv", text.as_bytes()).await;
+        assert!(!r.committed);
+        let found: Vec<(u64, &str)> = r.problems.iter().map(|p| (p.line, p.column.as_str())).collect();
+        assert_eq!(found, vec![(3, "account"), (4, "account"), (5, "service")], "{:?}", r.problems);
+        assert!(r.problems[0].message.contains("повторяет строку 2"));
+        assert!(r.problems[1].message.contains("9999999999"));
+        assert_eq!(t.db.table_counts().await.unwrap(), before);
+
+        // A header without a required column.
+        let r = import_text(&t.db, ImportKind::Charges, "charges.csv", b"account;service;charged\n1;2;3\n").await;
+        assert!(!r.committed);
+        assert_eq!(r.problems[0].line, 1);
+        assert!(r.problems[0].message.contains("period"));
+
+        // Readings that do not fit their meter.
+        let mut water = None;
+        for id in 1..=5 {
+            if let Some(m) = t.db.meters(AccountId(id)).await.unwrap().into_iter().find(|m| m.resource == Resource::ColdWater) {
+                water = Some((t.db.account(AccountId(id)).await.unwrap().unwrap().number, m));
+                break;
+            }
+        }
+        let (acc, meter) = water.expect("a cold water meter (5 + 3 digits)");
+        let text = format!("account;meter;value;taken_on;zone\n{acc};{s};123456;20.10.2026;1\n{acc};{s};1,2345;20.10.2026;1\n{acc};{s};5;21.10.2026;3\n{acc};UNKNOWN;5;21.10.2026;1\n", s = meter.serial);
+        let r = import_text(&t.db, ImportKind::Readings, "readings.csv", text.as_bytes()).await;
+        assert!(!r.committed);
+        let lines: Vec<u64> = r.problems.iter().map(|p| p.line).collect();
+        assert!(lines.contains(&2) && lines.contains(&3) && lines.contains(&4) && lines.contains(&5), "{:?}", r.problems);
+        assert_eq!(t.db.table_counts().await.unwrap(), before);
+        let runs = t.db.exchange_runs(4).await.unwrap();
+        assert!(runs.iter().all(|r| r.status == "failed" && r.errors > 0));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    async fn reimporting_a_period_replaces_its_charges(t: &TestDb) {
+        let dir = package(4, 2);
+        import_all(&t.db, &dir).await;
+        let acc = t.db.find_account(&AccountNumber::parse("7100000002").unwrap()).await.unwrap().unwrap();
+        let other = t.db.find_account(&AccountNumber::parse("7100000003").unwrap()).await.unwrap().unwrap();
+        let oct = Period::new(2026, 10).unwrap();
+        let sep = Period::new(2026, 9).unwrap();
+        let other_before = t.db.charges(other.id, sep, oct).await.unwrap();
+        let sep_before = t.db.charges(acc.id, sep, sep).await.unwrap();
+        // The billing system recalculated October for account 2: two lines now.
+        let text = "account;period;service;charged\n7100000002;2026-10;HVS;10,00\n7100000002;2026-10;SOD;20,00\n";
+        let r = import_text(&t.db, ImportKind::Charges, "charges.csv", text.as_bytes()).await;
+        assert!(r.committed, "{:?}", r.problems);
+        let now = t.db.charges(acc.id, oct, oct).await.unwrap();
+        assert_eq!(now.iter().map(|l| (l.service_code.as_str(), l.charge.total)).collect::<Vec<_>>(), vec![("HVS", Kopecks(1000)), ("SOD", Kopecks(2000))]);
+        assert_eq!(t.db.charges(acc.id, sep, sep).await.unwrap(), sep_before, "other periods untouched");
+        assert_eq!(t.db.charges(other.id, sep, oct).await.unwrap(), other_before, "other accounts untouched");
+        // Payments are unique by their id in the channel.
+        let text = "account;source;external_id;amount;paid_at\n7100000002;bank;X-1;10;2026-11-02T10:00:00Z\n";
+        for _ in 0..2 {
+            assert!(import_text(&t.db, ImportKind::Payments, "p.csv", text.as_bytes()).await.committed);
+        }
+        let p = t.db.payments(acc.id, 100).await.unwrap();
+        assert_eq!(p.iter().filter(|p| p.external_id == "X-1").count(), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    async fn export_then_reexport_repeats_nothing(t: &TestDb) {
+        generate(&t.db, &demo_options(3, 1), |_, _| {}).await.unwrap();
+        let meter = t.db.meters(AccountId(2)).await.unwrap().remove(0);
+        let mut batch = Batch::default();
+        for day in 1..=3u8 {
+            batch.readings.push(Reading {
+                meter_id: meter.id,
+                zone: 1,
+                value: 1_000 * i64::from(day),
+                taken_on: time::Date::from_calendar_date(2026, time::Month::November, day + 20).unwrap(),
+                source: reading_source::PORTAL.into(),
+                submitted_at: datetime!(2026-11-21 10:00 UTC) + time::Duration::days(i64::from(day)),
+            });
+        }
+        batch.payments.push(Payment {
+            account_id: AccountId(2),
+            source: payment_source::PORTAL.into(),
+            external_id: "gw-1".into(),
+            amount: Kopecks(150_000),
+            paid_at: datetime!(2026-11-20 08:00 UTC),
+            period: Some(Period::new(2026, 10).unwrap()),
+        });
+        t.db.insert_batch(&batch).await.unwrap();
+        let dir = tempdir();
+        let out = dir.join("readings.csv");
+
+        // A sink that fails half-way: nothing is marked.
+        struct Failing(u32);
+        impl ExportSink<ExportedReading> for Failing {
+            fn row(&mut self, _: ExportedReading) -> Result<(), String> {
+                self.0 += 1;
+                if self.0 == 2 { Err("disk full".into()) } else { Ok(()) }
+            }
+            fn finish(&mut self) -> Result<(), String> { Ok(()) }
+        }
+        assert!(t.db.export_readings(999, ExportFilter::default(), &mut Failing(0)).await.is_err());
+
+        let n = export(&t.db, ExportKind::Readings, &out, TextEncoding::Utf8, ExportFilter::default(), "test").await.unwrap();
+        assert_eq!(n, 3, "billing readings are not exported, portal ones are");
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.starts_with("account;meter;zone;value;taken_on;source;submitted_at\n"));
+        assert!(text.contains(&format!("7100000002;{};1;", meter.serial)));
+        assert!(!dir.join("readings.csv.partial").exists());
+        assert_eq!(export(&t.db, ExportKind::Readings, &out, TextEncoding::Utf8, ExportFilter::default(), "test").await.unwrap(), 0);
+        let all = ExportFilter { all: true, since: None };
+        assert_eq!(export(&t.db, ExportKind::Readings, &out, TextEncoding::Utf8, all, "test").await.unwrap(), 3);
+        let since = ExportFilter { all: true, since: Some(datetime!(2026-11-23 00:00 UTC)) };
+        assert_eq!(export(&t.db, ExportKind::Readings, &out, TextEncoding::Utf8, since, "test").await.unwrap(), 2);
+
+        let pay = dir.join("payments.csv");
+        assert_eq!(export(&t.db, ExportKind::Payments, &pay, TextEncoding::Windows1251, ExportFilter::default(), "test").await.unwrap(), 1);
+        let bytes = std::fs::read(&pay).unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("7100000002;portal;gw-1;1500.00;2026-11-20T08:00:00Z;2026-10"));
+        assert_eq!(export(&t.db, ExportKind::Payments, &pay, TextEncoding::Utf8, ExportFilter::default(), "test").await.unwrap(), 0);
+        let runs = t.db.exchange_runs(10).await.unwrap();
+        assert_eq!(runs.iter().filter(|r| r.direction == "export" && r.status == "ok").count(), 6);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
