@@ -393,7 +393,7 @@ impl Db {
             Backend::Sqlite => (
                 Tx::Sqlite(self.write_tx().await?),
                 format!(
-                    "CREATE TEMP TABLE stage (line BIGINT PRIMARY KEY, {})",
+                    "CREATE TEMP TABLE stage (line BIGINT NOT NULL, {})",
                     cols.join(", ")
                 ),
             ),
@@ -406,7 +406,7 @@ impl Db {
                         .map_err(DbError::Copy)?,
                 ),
                 format!(
-                    "CREATE TEMP TABLE stage (line BIGINT PRIMARY KEY, {}) ON COMMIT DROP",
+                    "CREATE TEMP TABLE stage (line BIGINT NOT NULL, {}) ON COMMIT DROP",
                     cols.join(", ")
                 ),
             ),
@@ -426,6 +426,18 @@ impl Db {
 
 impl ImportSession {
     async fn exec(&mut self, sql: &str) -> Result<u64, DbError> {
+        let started = std::time::Instant::now();
+        let n = self.exec_inner(sql).await?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            rows = n,
+            sql = &sql[..sql.len().min(60)],
+            "import step"
+        );
+        Ok(n)
+    }
+
+    async fn exec_inner(&mut self, sql: &str) -> Result<u64, DbError> {
         match &mut self.tx {
             Tx::Sqlite(tx) => Ok(tx.execute_unprepared(sql).await?.rows_affected()),
             Tx::Postgres(tx) => Ok(sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(sql))
@@ -438,6 +450,18 @@ impl ImportSession {
 
     /// Runs a query returning `(line, text)` pairs.
     async fn lines(&mut self, sql: &str) -> Result<Vec<(i64, String)>, DbError> {
+        let started = std::time::Instant::now();
+        let r = self.lines_inner(sql).await?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            rows = r.len(),
+            sql = &sql[..sql.len().min(60)],
+            "import check"
+        );
+        Ok(r)
+    }
+
+    async fn lines_inner(&mut self, sql: &str) -> Result<Vec<(i64, String)>, DbError> {
         match &mut self.tx {
             Tx::Sqlite(tx) => tx
                 .query_all_raw(Statement::from_string(sea_orm::DbBackend::Sqlite, sql))
@@ -719,6 +743,8 @@ impl ImportSession {
     /// row (updated), new ones get a new one.
     async fn merge_accounts(&mut self) -> Result<u64, DbError> {
         self.exec("ALTER TABLE stage ADD COLUMN premises_id BIGINT")
+            .await?;
+        self.exec("CREATE UNIQUE INDEX stage_line ON stage (line)")
             .await?;
         self.exec(
             "UPDATE stage SET premises_id = (SELECT a.premises_id FROM accounts a WHERE a.number = stage.number)",

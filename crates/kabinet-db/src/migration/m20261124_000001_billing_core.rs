@@ -1,6 +1,7 @@
 //! The billing core: organization, payees, premises, accounts, services, periods,
 //! charges, invoices, payments, meters and readings. Money columns are BIGINT
-//! kopecks; periods are INTEGER `YYYYMM`.
+//! kopecks; periods are INTEGER `YYYYMM`. `charges`, the largest table, has no
+//! foreign keys (see the comment on it).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -166,9 +167,11 @@ impl MigrationTrait for Migration {
                 .col(big_integer("benefits"))
                 .col(big_integer("total"))
                 .col(string_len("method", 16))
-                .foreign_key(&mut fk("charges", "account_id", "accounts", "id"))
-                .foreign_key(&mut fk("charges", "period", "billing_periods", "period"))
-                .foreign_key(&mut fk("charges", "service_id", "services", "id"))
+                // No foreign keys here on purpose: a monthly import writes a
+                // million charge rows, and PostgreSQL's per-row FK triggers
+                // triple its time. Every write path resolves the references
+                // (imports join on natural keys inside the same transaction) and
+                // nothing deletes accounts, services or periods.
                 .to_owned(),
         )
         .await?;
