@@ -85,6 +85,19 @@ impl Db {
             .transpose()
     }
 
+    /// Accounts that have an invoice for `period`, by id.
+    pub async fn invoiced_accounts(&self, period: d::Period) -> Result<Vec<d::AccountId>, DbError> {
+        let ids: Vec<i64> = invoice::Entity::find()
+            .select_only()
+            .column(invoice::Column::AccountId)
+            .filter(invoice::Column::Period.eq(period.yyyymm()))
+            .order_by_asc(invoice::Column::AccountId)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(ids.into_iter().map(d::AccountId).collect())
+    }
+
     /// The newest invoice of an account.
     pub async fn latest_invoice(&self, account: d::AccountId) -> Result<Option<d::Invoice>, DbError> {
         invoice::Entity::find()

@@ -6,7 +6,7 @@
 use crate::{Db, DbError};
 use kabinet_domain as d;
 use sea_orm::sea_query::Value;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, Statement};
 use time::{Date, OffsetDateTime};
 
 /// Which rows an export takes.
@@ -85,6 +85,66 @@ async fn mark(tx: &DatabaseTransaction, table: &str, run: i64, ids: &[i64]) -> R
     Ok(())
 }
 
+/// What one export reads: the table, its alias and time column in the query,
+/// and the SELECT (with `{cond}` where the filter goes and `$1` for the last id).
+struct ExportQuery {
+    table: &'static str,
+    alias: &'static str,
+    time_col: &'static str,
+    select: &'static str,
+}
+
+const READINGS: ExportQuery = ExportQuery {
+    table: "meter_readings",
+    alias: "r",
+    time_col: "submitted_at",
+    select: "SELECT r.id, a.number, m.serial, r.zone, r.value, m.integer_digits, m.fraction_digits, r.taken_on, r.submitted_at \
+             FROM meter_readings r JOIN meters m ON m.id = r.meter_id JOIN accounts a ON a.id = m.account_id \
+             WHERE r.id > $1 AND {cond} ORDER BY r.id",
+};
+
+const PAYMENTS: ExportQuery = ExportQuery {
+    table: "payments",
+    alias: "p",
+    time_col: "paid_at",
+    select: "SELECT p.id, a.number, p.external_id, p.amount, p.paid_at, p.period \
+             FROM payments p JOIN accounts a ON a.id = p.account_id \
+             WHERE p.id > $1 AND {cond} ORDER BY p.id",
+};
+
+fn reading_row(r: &QueryResult) -> Result<ExportedReading, DbError> {
+    let int: i16 = r.try_get("", "integer_digits")?;
+    let frac: i16 = r.try_get("", "fraction_digits")?;
+    let raw: i64 = r.try_get("", "value")?;
+    let capacity = d::Capacity::new(u8::try_from(int).unwrap_or(0), u8::try_from(frac).unwrap_or(99))
+        .map_err(|_| crate::convert::corrupt("meters", "integer_digits", int))?;
+    let value = capacity
+        .reading(raw)
+        .ok_or_else(|| crate::convert::corrupt("meter_readings", "value", raw))?;
+    let zone: i16 = r.try_get("", "zone")?;
+    Ok(ExportedReading {
+        account: r.try_get("", "number")?,
+        meter: r.try_get("", "serial")?,
+        zone: u8::try_from(zone).map_err(|_| crate::convert::corrupt("meter_readings", "zone", zone))?,
+        value,
+        taken_on: r.try_get("", "taken_on")?,
+        submitted_at: r.try_get("", "submitted_at")?,
+    })
+}
+
+fn payment_row(r: &QueryResult) -> Result<ExportedPayment, DbError> {
+    let period: Option<i32> = r.try_get("", "period")?;
+    Ok(ExportedPayment {
+        account: r.try_get("", "number")?,
+        external_id: r.try_get("", "external_id")?,
+        amount: d::Kopecks(r.try_get("", "amount")?),
+        paid_at: r.try_get("", "paid_at")?,
+        period: period
+            .map(|p| crate::convert::period("payments", p))
+            .transpose()?,
+    })
+}
+
 impl Db {
     /// Streams readings residents handed in to `sink` and marks them with `run`.
     /// Returns the number of rows.
@@ -94,54 +154,7 @@ impl Db {
         filter: ExportFilter,
         sink: &mut dyn ExportSink<ExportedReading>,
     ) -> Result<u64, DbError> {
-        let tx = self.write_tx().await?;
-        let mut last = 0i64;
-        let mut n = 0u64;
-        loop {
-            let mut values = vec![Value::BigInt(Some(last))];
-            let cond = filter_sql("r", "submitted_at", &filter, &mut values);
-            let sql = format!(
-                "SELECT r.id, a.number, m.serial, r.zone, r.value, m.integer_digits, m.fraction_digits, r.taken_on, r.submitted_at \
-                 FROM meter_readings r JOIN meters m ON m.id = r.meter_id JOIN accounts a ON a.id = m.account_id \
-                 WHERE r.id > $1 AND {cond} ORDER BY r.id LIMIT {PAGE}"
-            );
-            let rows = tx
-                .query_all_raw(Statement::from_sql_and_values(self.db_backend(), sql, values))
-                .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut ids = Vec::with_capacity(rows.len());
-            for r in rows {
-                let id: i64 = r.try_get("", "id")?;
-                let int: i16 = r.try_get("", "integer_digits")?;
-                let frac: i16 = r.try_get("", "fraction_digits")?;
-                let raw: i64 = r.try_get("", "value")?;
-                let capacity =
-                    d::Capacity::new(u8::try_from(int).unwrap_or(0), u8::try_from(frac).unwrap_or(99))
-                        .map_err(|_| crate::convert::corrupt("meters", "integer_digits", int))?;
-                let value = capacity
-                    .reading(raw)
-                    .ok_or_else(|| crate::convert::corrupt("meter_readings", "value", raw))?;
-                let zone: i16 = r.try_get("", "zone")?;
-                sink.row(ExportedReading {
-                    account: r.try_get("", "number")?,
-                    meter: r.try_get("", "serial")?,
-                    zone: u8::try_from(zone).unwrap_or(0),
-                    value,
-                    taken_on: r.try_get("", "taken_on")?,
-                    submitted_at: r.try_get("", "submitted_at")?,
-                })
-                .map_err(DbError::Refused)?;
-                ids.push(id);
-                last = id;
-            }
-            n += ids.len() as u64;
-            mark(&tx, "meter_readings", run, &ids).await?;
-        }
-        sink.finish().map_err(DbError::Refused)?;
-        tx.commit().await?;
-        Ok(n)
+        self.export_paged(run, &READINGS, filter, sink, reading_row).await
     }
 
     /// Streams card payments made in Kabinet to `sink` and marks them with `run`.
@@ -152,17 +165,27 @@ impl Db {
         filter: ExportFilter,
         sink: &mut dyn ExportSink<ExportedPayment>,
     ) -> Result<u64, DbError> {
+        self.export_paged(run, &PAYMENTS, filter, sink, payment_row).await
+    }
+
+    /// Reads the rows of `q` page by page (keyset on id) inside one write
+    /// transaction, hands each to `sink`, marks the ids it carried, and commits
+    /// only after `sink.finish()` succeeded.
+    async fn export_paged<R>(
+        &self,
+        run: i64,
+        q: &ExportQuery,
+        filter: ExportFilter,
+        sink: &mut dyn ExportSink<R>,
+        to_row: fn(&QueryResult) -> Result<R, DbError>,
+    ) -> Result<u64, DbError> {
         let tx = self.write_tx().await?;
         let mut last = 0i64;
         let mut n = 0u64;
         loop {
             let mut values = vec![Value::BigInt(Some(last))];
-            let cond = filter_sql("p", "paid_at", &filter, &mut values);
-            let sql = format!(
-                "SELECT p.id, a.number, p.external_id, p.amount, p.paid_at, p.period \
-                 FROM payments p JOIN accounts a ON a.id = p.account_id \
-                 WHERE p.id > $1 AND {cond} ORDER BY p.id LIMIT {PAGE}"
-            );
+            let cond = filter_sql(q.alias, q.time_col, &filter, &mut values);
+            let sql = format!("{} LIMIT {PAGE}", q.select.replace("{cond}", &cond));
             let rows = tx
                 .query_all_raw(Statement::from_sql_and_values(self.db_backend(), sql, values))
                 .await?;
@@ -170,24 +193,14 @@ impl Db {
                 break;
             }
             let mut ids = Vec::with_capacity(rows.len());
-            for r in rows {
+            for r in &rows {
                 let id: i64 = r.try_get("", "id")?;
-                let period: Option<i32> = r.try_get("", "period")?;
-                sink.row(ExportedPayment {
-                    account: r.try_get("", "number")?,
-                    external_id: r.try_get("", "external_id")?,
-                    amount: d::Kopecks(r.try_get("", "amount")?),
-                    paid_at: r.try_get("", "paid_at")?,
-                    period: period
-                        .map(|p| crate::convert::period("payments", p))
-                        .transpose()?,
-                })
-                .map_err(DbError::Refused)?;
+                sink.row(to_row(r)?).map_err(DbError::Refused)?;
                 ids.push(id);
                 last = id;
             }
             n += ids.len() as u64;
-            mark(&tx, "payments", run, &ids).await?;
+            mark(&tx, q.table, run, &ids).await?;
         }
         sink.finish().map_err(DbError::Refused)?;
         tx.commit().await?;

@@ -87,6 +87,9 @@ impl Db {
                             .synchronous(SqliteSynchronous::Normal)
                             .foreign_keys(true)
                             .busy_timeout(Duration::from_secs(5))
+                            // Bulk statements are large and vary in row count;
+                            // a small cache keeps a long run's memory bounded.
+                            .statement_cache_capacity(16)
                     });
             }
             Backend::Postgres => {

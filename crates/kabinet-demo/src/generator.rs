@@ -168,11 +168,16 @@ impl Plan {
                 if rng.u8(0..100) < 3 {
                     verification_due = first_period.add_months(rng.i32(1..6)).day(1);
                 }
+                // Serials are unique within an account (the exchange key).
+                let mut serial = rng.u32(10_000_000..99_999_999);
+                while meters.iter().any(|(m, _)| m.serial == format!("{serial:08}")) {
+                    serial += 1;
+                }
                 meters.push((
                     Meter {
                         id: MeterId(i * METER_SLOTS + n),
                         account_id: AccountId(i),
-                        serial: format!("{:08}", rng.u32(10_000_000..99_999_999)),
+                        serial: format!("{serial:08}"),
                         resource,
                         location: location.to_string(),
                         tariffs,
@@ -248,6 +253,10 @@ impl Plan {
                 let noise = |rng: &mut fastrand::Rng| (base * rng.i64(70..131) / 100).max(0);
                 let c = match m.resource {
                     // monthly is in litres for water, in kWh for electricity
+                    // A single-tariff meter counts day and night on one register.
+                    Resource::Electricity if m.tariffs == 1 => {
+                        [noise(&mut rng) * f + noise(&mut rng) / 2 * f, 0]
+                    }
                     Resource::Electricity => [noise(&mut rng) * f, noise(&mut rng) / 2 * f],
                     _ => [noise(&mut rng) * f / 1000, 0],
                 };

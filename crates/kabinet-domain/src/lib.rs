@@ -11,6 +11,7 @@ pub mod meters;
 pub mod model;
 pub mod money;
 pub mod period;
+pub mod qr;
 pub mod records;
 pub mod volume;
 

@@ -25,6 +25,9 @@ pub struct Config {
     pub receipt_day: u8,
     /// Day of the month payment is due (Housing Code art. 155: the 15th).
     pub payment_due_day: u8,
+    /// The Organization's own receipt template (`.typ`); the built-in one when unset
+    /// or when it fails to compile.
+    pub receipt_template: Option<PathBuf>,
 }
 
 /// Log line format.
@@ -47,6 +50,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             receipt_day: 5,
             payment_due_day: 15,
+            receipt_template: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod config;
 mod exchange_cli;
+mod receipts_cli;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -69,6 +70,25 @@ enum Command {
         /// Force the separator: `;`, `,` or `tab` (detected by default).
         #[arg(long)]
         delimiter: Option<String>,
+    },
+    /// Render every account's PDF receipt for a period into a folder.
+    ///
+    /// Runs on all cores, skips receipts already rendered (so an interrupted run
+    /// can simply be started again) and prints a summary.
+    Receipts {
+        /// The period: 2026-10 or 10.2026.
+        #[arg(long)]
+        period: String,
+        /// A file with one account number per line (default: every account with
+        /// an invoice for the period).
+        #[arg(long)]
+        accounts: Option<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also pack them into receipts-<period>.zip in the folder.
+        #[arg(long)]
+        zip: bool,
     },
     /// Export what residents did in Kabinet since the last export.
     Export {
@@ -165,6 +185,36 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             .await;
             db.close().await?;
             result
+        }
+        Command::Receipts {
+            period,
+            accounts,
+            out,
+            zip,
+        } => {
+            let period =
+                kabinet_domain::Period::parse(&period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let renderer = match &config.receipt_template {
+                Some(path) => kabinet_receipt::Renderer::with_template(path)?,
+                None => kabinet_receipt::Renderer::new(),
+            };
+            let result = receipts_cli::run(
+                &db,
+                std::sync::Arc::new(renderer),
+                period,
+                accounts.as_deref(),
+                &out,
+                zip,
+            )
+            .await;
+            db.close().await?;
+            let (_, _, failed) = result?;
+            if failed > 0 {
+                bail!("{failed} receipt(s) failed; run the command again to retry them");
+            }
+            Ok(())
         }
         Command::Export {
             kind,

@@ -233,3 +233,118 @@ fn fastrand_u64() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())
 }
+
+async fn killed_import_leaves_nothing_half_written(engine: Engine) {
+    let Some(t) = TestDb::new(engine).await else {
+        return;
+    };
+    let dir = tempdir();
+    let pkg = dir.join("pkg");
+    let out = kabinet(&t.url, &dir)
+        .args(["demo", "--accounts", "50000", "--months", "1", "--export-dir"])
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    for kind in ["payees", "services", "accounts"] {
+        let out = kabinet(&t.url, &dir)
+            .args(["import", kind])
+            .arg(pkg.join(format!("{kind}.csv")))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let before = t.db.table_counts().await.unwrap();
+    let mut child = kabinet(&t.url, &dir)
+        .args(["import", "charges"])
+        .arg(pkg.join("charges.csv"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the import is under way (its run is recorded), then kill it.
+    let started = std::time::Instant::now();
+    loop {
+        let runs = t.db.exchange_runs(1).await.unwrap();
+        if runs.first().is_some_and(|r| r.kind == "charges") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "import did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the import finished before it could be killed"
+    );
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_eq!(t.db.table_counts().await.unwrap(), before, "nothing half-written");
+    let run = t.db.exchange_runs(1).await.unwrap().remove(0);
+    assert_eq!(run.status, "running", "a killed run stays visible as unfinished");
+
+    // Run again: everything goes in.
+    let out = kabinet(&t.url, &dir)
+        .args(["import", "charges"])
+        .arg(pkg.join("charges.csv"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let lines = std::fs::read_to_string(pkg.join("charges.csv"))
+        .unwrap()
+        .lines()
+        .count() as i64
+        - 1;
+    let charges =
+        t.db.table_counts()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(n, _)| *n == "charges")
+            .unwrap()
+            .1;
+    assert_eq!(charges, lines);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_import_leaves_nothing_half_written_sqlite() {
+    killed_import_leaves_nothing_half_written(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_import_leaves_nothing_half_written_postgres() {
+    killed_import_leaves_nothing_half_written(Engine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_with_errors_exits_non_zero_and_lists_lines() {
+    let t = TestDb::sqlite().await;
+    let dir = tempdir();
+    let file = dir.join("payees.csv");
+    std::fs::write(&file, "code;name;inn;bank_name;bic;correspondent_account;settlement_account\nUK;УК;12;Банк;044525225;30101810400000000225;40702810000000000001\n").unwrap();
+    let out = kabinet(&t.url, &dir)
+        .args(["import", "payees"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains("строка 2, столбец «inn»: ожидается 10 или 12 цифр"),
+        "{said}"
+    );
+    assert!(said.contains("nothing was changed"), "{said}");
+    let out = kabinet(&t.url, &dir)
+        .args(["import", "nonsense"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("unknown kind"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,117 @@
+//! PDF receipts (платёжный документ) laid out after the unified payment document
+//! (ЕПД), rendered with typst and carrying one ГОСТ Р 56042 payment QR code per
+//! payee. Fonts (DejaVu Sans Condensed) are embedded in the binary and the PDF.
+//!
+//! The built-in template is `templates/receipt.typ`; an Organization may supply
+//! its own file with the same data (a JSON document in `sys.inputs.data`, see
+//! [`view::ReceiptView`]). A custom template that fails to compile falls back to
+//! the built-in one with the error reported.
+
+pub mod load;
+pub mod view;
+
+pub use view::{ReceiptInput, ReceiptView};
+
+use std::path::Path;
+use typst::foundations::{Dict, IntoValue};
+use typst_as_lib::TypstEngine;
+use typst_as_lib::TypstTemplateMainFile;
+use typst_layout::PagedDocument;
+
+static TEMPLATE: &str = include_str!("../templates/receipt.typ");
+static FONT_REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSansCondensed.ttf");
+static FONT_BOLD: &[u8] = include_bytes!("../fonts/DejaVuSansCondensed-Bold.ttf");
+
+/// Why a receipt could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    /// The template did not compile with this data.
+    #[error("receipt template failed: {0}")]
+    Template(String),
+    /// The PDF writer failed.
+    #[error("PDF export failed: {0}")]
+    Pdf(String),
+    /// A custom template file could not be read.
+    #[error("cannot read the receipt template {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The payment QR code could not be built.
+    #[error(transparent)]
+    Qr(#[from] kabinet_domain::qr::QrError),
+}
+
+/// Renders receipts. Cheap to share between threads; keep one per process.
+pub struct Renderer {
+    engine: TypstEngine<TypstTemplateMainFile>,
+    fallback: Option<TypstEngine<TypstTemplateMainFile>>,
+}
+
+fn engine(template: String) -> TypstEngine<TypstTemplateMainFile> {
+    TypstEngine::builder()
+        .main_file(template)
+        .fonts([FONT_REGULAR, FONT_BOLD])
+        // Keep typst's memoisation for a few renders, then evict, so a
+        // long-running server does not grow.
+        .comemo_evict_max_age(Some(30))
+        .build()
+}
+
+impl Renderer {
+    /// A renderer with the built-in template.
+    pub fn new() -> Renderer {
+        Renderer {
+            engine: engine(TEMPLATE.to_string()),
+            fallback: None,
+        }
+    }
+
+    /// A renderer with the Organization's template file; the built-in one is
+    /// used when it fails.
+    pub fn with_template(path: &Path) -> Result<Renderer, ReceiptError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReceiptError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Renderer {
+            engine: engine(text),
+            fallback: Some(engine(TEMPLATE.to_string())),
+        })
+    }
+
+    /// Renders one receipt to PDF bytes. With a custom template that fails, the
+    /// built-in template is used and the custom template's error is returned
+    /// alongside.
+    pub fn render(&self, view: &ReceiptView) -> Result<(Vec<u8>, Option<ReceiptError>), ReceiptError> {
+        match render_with(&self.engine, view) {
+            Ok(pdf) => Ok((pdf, None)),
+            Err(e) => match &self.fallback {
+                Some(builtin) => Ok((render_with(builtin, view)?, Some(e))),
+                None => Err(e),
+            },
+        }
+    }
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer::new()
+    }
+}
+
+fn render_with(
+    engine: &TypstEngine<TypstTemplateMainFile>,
+    view: &ReceiptView,
+) -> Result<Vec<u8>, ReceiptError> {
+    let json = serde_json::to_string(view).map_err(|e| ReceiptError::Template(e.to_string()))?;
+    let mut inputs = Dict::new();
+    inputs.insert("data".into(), json.into_value());
+    let doc: PagedDocument = engine
+        .compile_with_input(inputs)
+        .output
+        .map_err(|e| ReceiptError::Template(e.to_string()))?;
+    typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| ReceiptError::Pdf(format!("{e:?}")))
+}

@@ -1,0 +1,165 @@
+//! `kabinet receipts`: renders every account's receipt for a period into a
+//! folder, in parallel on all cores, resumable, optionally zipped.
+
+use crate::exchange_cli::Progress;
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use kabinet_db::Db;
+use kabinet_domain::{AccountId, AccountNumber, Period};
+use kabinet_receipt::{ReceiptView, Renderer};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// File name of a receipt: `receipt-<period>-<account>.pdf`, with characters
+/// that are unsafe in file names replaced.
+pub fn file_name(period: Period, account: &AccountNumber) -> String {
+    let safe: String = account
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("receipt-{period}-{safe}.pdf")
+}
+
+/// A finished PDF ends with `%%EOF`; a file cut short by a crash does not.
+fn complete(path: &Path) -> bool {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            bytes.len() > 1000
+                && bytes[bytes.len().saturating_sub(32)..]
+                    .windows(5)
+                    .any(|w| w == b"%%EOF")
+        }
+        Err(_) => false,
+    }
+}
+
+/// Renders the receipts; returns (rendered, skipped, failed).
+pub async fn run(
+    db: &Db,
+    renderer: Arc<Renderer>,
+    period: Period,
+    accounts_file: Option<&Path>,
+    out: &Path,
+    zip: bool,
+) -> anyhow::Result<(u64, u64, u64)> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let ids: Vec<AccountId> = match accounts_file {
+        Some(file) => {
+            let text =
+                std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let mut ids = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let number = AccountNumber::parse(line)
+                    .map_err(|e| anyhow::anyhow!("{}:{}: {e}", file.display(), i + 1))?;
+                match db.find_account(&number).await? {
+                    Some(a) => ids.push(a.id),
+                    None => bail!("{}:{}: account {number} not found", file.display(), i + 1),
+                }
+            }
+            ids
+        }
+        None => db.invoiced_accounts(period).await?,
+    };
+    let total = ids.len() as u64;
+    let started = Instant::now();
+    let mut progress = Progress::new("receipts");
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = futures::stream::iter(ids).map(|id| {
+        let renderer = renderer.clone();
+        async move {
+            let Some(account) = db.account(id).await? else {
+                return Ok::<_, anyhow::Error>(Outcome::Missing);
+            };
+            let path = out.join(file_name(period, &account.number));
+            if complete(&path) {
+                return Ok(Outcome::Skipped);
+            }
+            let Some(input) = kabinet_receipt::load::load(db, id, period).await? else {
+                return Ok(Outcome::Missing);
+            };
+            let pdf = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+                let view = ReceiptView::build(&input)?;
+                let (pdf, fallback) = renderer.render(&view)?;
+                if let Some(e) = fallback {
+                    tracing::warn!(error = %e, "custom receipt template failed; built-in template used");
+                }
+                Ok(pdf)
+            })
+            .await??;
+            let partial = path.with_extension("pdf.partial");
+            std::fs::write(&partial, &pdf)?;
+            std::fs::rename(&partial, &path)?;
+            Ok(Outcome::Rendered)
+        }
+    });
+    let mut jobs = std::pin::pin!(jobs.buffer_unordered(workers * 2));
+    let (mut rendered, mut skipped, mut failed, mut done) = (0u64, 0u64, 0u64, 0u64);
+    while let Some(result) = jobs.next().await {
+        done += 1;
+        match result {
+            Ok(Outcome::Rendered) => rendered += 1,
+            Ok(Outcome::Skipped) => skipped += 1,
+            Ok(Outcome::Missing) => failed += 1,
+            Err(e) => {
+                failed += 1;
+                tracing::error!(error = %e, "receipt failed");
+            }
+        }
+        progress.set(done, total);
+    }
+    progress.finish();
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "Receipts for {period}: {rendered} rendered, {skipped} already there, {failed} failed, in {secs:.1} s ({:.0} receipts/s).",
+        rendered as f64 / secs.max(1e-9)
+    );
+    if zip {
+        let archive = write_zip(out, period)?;
+        eprintln!("Archive: {}", archive.display());
+    }
+    Ok((rendered, skipped, failed))
+}
+
+enum Outcome {
+    Rendered,
+    Skipped,
+    Missing,
+}
+
+/// Packs the period's receipts in `dir` into `receipts-<period>.zip` (stored:
+/// PDFs are already compressed).
+fn write_zip(dir: &Path, period: Period) -> anyhow::Result<PathBuf> {
+    let path = dir.join(format!("receipts-{period}.zip"));
+    let partial = path.with_extension("zip.partial");
+    let file = std::fs::File::create(&partial)?;
+    let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(false);
+    let prefix = format!("receipt-{period}-");
+    let mut names: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix) && n.ends_with(".pdf"))
+        .collect();
+    names.sort();
+    for name in names {
+        zip.start_file(name.as_str(), options)?;
+        zip.write_all(&std::fs::read(dir.join(&name))?)?;
+    }
+    zip.finish()?.flush()?;
+    std::fs::rename(&partial, &path)?;
+    Ok(path)
+}
