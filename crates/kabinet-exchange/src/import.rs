@@ -106,7 +106,20 @@ pub async fn import_file(
     let offset = options.offset;
     let reader_thread = std::thread::spawn(move || parse_file(opened.reader, delimiter, kind, offset, tx));
 
-    let mut session: ImportSession = db.begin_import(kind, options.days).await?;
+    let mut session: ImportSession = match db.begin_import(kind, options.days).await {
+        Ok(s) => s,
+        Err(e) => {
+            let outcome = RunOutcome {
+                ok: false,
+                rows_read: 0,
+                rows_written: 0,
+                errors: 1,
+                message: e.to_string(),
+            };
+            db.finish_run(run, &outcome).await?;
+            return Err(e.into());
+        }
+    };
     let mut report = ImportReport {
         kind,
         file: path.to_path_buf(),

@@ -310,6 +310,9 @@ pub fn parse_datetime(s: &str, offset: UtcOffset) -> Result<OffsetDateTime, Stri
         Some(sec) => {
             let (w, f) = sec.split_once('.').unwrap_or((sec, ""));
             let w: u8 = w.parse().map_err(|_| bad())?;
+            if !f.chars().all(|c| c.is_ascii_digit()) {
+                return Err(bad());
+            }
             let f = format!("{:0<9}", &f[..f.len().min(9)]);
             (w, f.parse::<u32>().map_err(|_| bad())?)
         }
@@ -559,6 +562,8 @@ mod tests {
             Ok(datetime!(2026-11-05 14:00:00.5 UTC))
         );
         assert!(parse_datetime("2026-11-05", msk).is_err());
+        // Non-ASCII in the fraction is an error, not a panic on a char boundary.
+        assert!(parse_datetime("2026-11-05 12:30:00.ёёёёё", msk).is_err());
     }
 
     #[test]

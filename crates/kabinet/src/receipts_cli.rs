@@ -31,15 +31,18 @@ pub fn file_name(period: Period, account: &AccountNumber) -> String {
 
 /// A finished PDF ends with `%%EOF`; a file cut short by a crash does not.
 fn complete(path: &Path) -> bool {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            bytes.len() > 1000
-                && bytes[bytes.len().saturating_sub(32)..]
-                    .windows(5)
-                    .any(|w| w == b"%%EOF")
+    use std::io::{Read, Seek, SeekFrom};
+    let tail = || -> std::io::Result<Vec<u8>> {
+        let mut file = std::fs::File::open(path)?;
+        if file.metadata()?.len() <= 1000 {
+            return Ok(Vec::new());
         }
-        Err(_) => false,
-    }
+        file.seek(SeekFrom::End(-32))?;
+        let mut buf = Vec::with_capacity(32);
+        file.read_to_end(&mut buf)?;
+        Ok(buf)
+    };
+    tail().is_ok_and(|t| t.windows(5).any(|w| w == b"%%EOF"))
 }
 
 /// Renders the receipts; returns (rendered, skipped, failed).

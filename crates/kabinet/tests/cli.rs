@@ -348,3 +348,52 @@ async fn import_with_errors_exits_non_zero_and_lists_lines() {
     assert!(text(&out).contains("unknown kind"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_receipts_resume_and_zip() {
+    let t = TestDb::sqlite().await;
+    let dir = tempdir();
+    let out = kabinet(&t.url, &dir)
+        .args(["demo", "--accounts", "4", "--months", "1", "--no-serve"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let period = t.db.latest_period().await.unwrap().unwrap().period.to_string();
+    let folder = dir.join("out");
+    let run = |zip: bool| {
+        let mut c = kabinet(&t.url, &dir);
+        c.args(["receipts", "--period", &period, "--out"]).arg(&folder);
+        if zip {
+            c.arg("--zip");
+        }
+        c.output().unwrap()
+    };
+    let out = run(false);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("4 rendered, 0 already there, 0 failed"),
+        "{}",
+        text(&out)
+    );
+    // A file cut short (a crash mid-write) is rendered again; complete ones are skipped.
+    let first = folder.join(format!("receipt-{period}-7100000001.pdf"));
+    let bytes = std::fs::read(&first).unwrap();
+    std::fs::write(&first, &bytes[..bytes.len() / 2]).unwrap();
+    let out = run(true);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 rendered, 3 already there"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read(&first).unwrap().len(), bytes.len());
+    assert!(folder.join(format!("receipts-{period}.zip")).exists());
+    let out = kabinet(&t.url, &dir)
+        .args(["receipts", "--period", "13.2026", "--out"])
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--period"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
