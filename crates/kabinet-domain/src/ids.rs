@@ -36,4 +36,8 @@ id_type!(
     MeterId,
     /// Identifies one meter reading.
     ReadingId,
+    /// Identifies a resident's user (the sign-in of a personal account).
+    UserId,
+    /// Identifies a message in the outbox.
+    OutboxId,
 );

@@ -6,20 +6,28 @@
 
 pub mod account;
 pub mod area;
+pub mod email;
 pub mod ids;
 pub mod meters;
 pub mod model;
 pub mod money;
+pub mod passport;
+pub mod password;
 pub mod period;
 pub mod qr;
 pub mod records;
+pub mod residents;
 pub mod volume;
 
 pub use account::{AccountNumber, AccountNumberError, Els, GisIdError, Izhku};
 pub use area::Area;
+pub use email::{EmailAddress, EmailError};
 pub use ids::*;
 pub use meters::{Capacity, Consumption, MeterStatus, ReadingError, ReadingValue, Resource};
 pub use model::*;
 pub use money::{Kopecks, KopecksError};
+pub use passport::{Passport, PassportError};
+pub use password::{NewPassword, PasswordError};
 pub use period::{Period, PeriodError};
+pub use residents::*;
 pub use volume::{Volume, VolumeMethod};
