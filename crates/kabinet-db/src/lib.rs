@@ -6,6 +6,7 @@
 //! take and return domain types from `kabinet-domain`.
 
 pub mod accounts;
+pub mod audit;
 pub mod billing;
 pub mod bulk;
 mod convert;
@@ -16,7 +17,9 @@ pub mod export;
 pub mod meters;
 pub mod migration;
 pub mod organization;
+pub mod outbox;
 pub mod payments;
+pub mod residents;
 
 pub use error::DbError;
 

@@ -1,7 +1,10 @@
 //! SeaORM entities, one per table. Used inside this crate only: repositories
 //! convert rows into domain types before they leave it.
 
+pub mod acceptance;
 pub mod account;
+pub mod account_secret;
+pub mod audit;
 pub mod billing_period;
 pub mod charge;
 pub mod exchange_run;
@@ -9,7 +12,12 @@ pub mod invoice;
 pub mod meter;
 pub mod meter_reading;
 pub mod organization;
+pub mod outbox;
+pub mod password_reset;
 pub mod payee;
 pub mod payment;
 pub mod premises;
+pub mod rules_version;
 pub mod service;
+pub mod session;
+pub mod user;

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_billing_core;
 mod m20261124_000002_exchange;
+mod m20261124_000003_residents;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_billing_core::Migration),
             Box::new(m20261124_000002_exchange::Migration),
+            Box::new(m20261124_000003_residents::Migration),
         ]
     }
 }

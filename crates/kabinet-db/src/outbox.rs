@@ -1,0 +1,184 @@
+//! The outbox: e-mails written in the same transaction as the change that
+//! causes them, delivered later by a worker with retries. On PostgreSQL several
+//! workers can run at once: a claim takes rows with `FOR UPDATE SKIP LOCKED`
+//! and leases them for a while.
+
+use crate::convert::corrupt;
+use crate::entities::outbox;
+use crate::{Backend, Db, DbError};
+use kabinet_domain as d;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use time::{Duration, OffsetDateTime};
+
+/// Queues one e-mail inside the caller's transaction.
+pub(crate) async fn insert_email<C: ConnectionTrait>(
+    c: &C,
+    e: &d::Email,
+    now: OffsetDateTime,
+) -> Result<(), DbError> {
+    outbox::ActiveModel {
+        channel: Set("email".into()),
+        recipient: Set(e.to.as_str().to_string()),
+        subject: Set(e.subject.clone()),
+        body_text: Set(e.text.clone()),
+        body_html: Set(e.html.clone()),
+        created_at: Set(now),
+        status: Set(d::OutboxStatus::Pending.as_str().into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        last_error: Set(String::new()),
+        sent_at: Set(None),
+        ..Default::default()
+    }
+    .insert(c)
+    .await?;
+    Ok(())
+}
+
+fn to_message(m: outbox::Model) -> Result<d::OutboxMessage, DbError> {
+    Ok(d::OutboxMessage {
+        id: d::OutboxId(m.id),
+        email: d::Email {
+            to: d::EmailAddress::parse(&m.recipient)
+                .map_err(|_| corrupt("outbox", "recipient", &m.recipient))?,
+            subject: m.subject,
+            text: m.body_text,
+            html: m.body_html,
+        },
+        status: d::OutboxStatus::from_stored(&m.status)
+            .ok_or_else(|| corrupt("outbox", "status", &m.status))?,
+        attempts: m.attempts,
+        created_at: m.created_at,
+        next_attempt_at: m.next_attempt_at,
+        last_error: m.last_error,
+    })
+}
+
+impl Db {
+    /// Queues an e-mail with its audit line.
+    pub async fn enqueue_email(
+        &self,
+        email: &d::Email,
+        audit: &d::AuditEntry,
+        now: OffsetDateTime,
+    ) -> Result<(), DbError> {
+        let tx = self.write_tx().await?;
+        insert_email(&tx, email, now).await?;
+        crate::audit::insert_audit(&tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes up to `limit` messages due for delivery and leases them for
+    /// `lease`, so no other worker takes them meanwhile.
+    pub async fn claim_outbox(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u64,
+    ) -> Result<Vec<d::OutboxMessage>, DbError> {
+        let tx = self.write_tx().await?;
+        let mut q = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq(d::OutboxStatus::Pending.as_str()))
+            .filter(outbox::Column::NextAttemptAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(outbox::Column::LockedUntil.is_null())
+                    .add(outbox::Column::LockedUntil.lt(now)),
+            )
+            .order_by_asc(outbox::Column::Id)
+            .limit(limit);
+        if self.backend() == Backend::Postgres {
+            q = q.lock_with_behavior(
+                sea_orm::sea_query::LockType::Update,
+                sea_orm::sea_query::LockBehavior::SkipLocked,
+            );
+        }
+        let rows = q.all(&tx).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::LockedUntil, Expr::value(Some(now + lease)))
+            .filter(outbox::Column::Id.is_in(rows.iter().map(|r| r.id)))
+            .exec(&tx)
+            .await?;
+        tx.commit().await?;
+        rows.into_iter().map(to_message).collect()
+    }
+
+    /// Marks a message delivered.
+    pub async fn outbox_sent(&self, id: d::OutboxId, now: OffsetDateTime) -> Result<(), DbError> {
+        outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::Status,
+                Expr::value(d::OutboxStatus::Sent.as_str()),
+            )
+            .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).add(1),
+            )
+            .col_expr(
+                outbox::Column::LockedUntil,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(outbox::Column::Id.eq(id.0))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or given up (status
+    /// `failed`) when it is `None`.
+    pub async fn outbox_attempt_failed(
+        &self,
+        id: d::OutboxId,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), DbError> {
+        let mut u = outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::LastError,
+                Expr::value(error.chars().take(2000).collect::<String>()),
+            )
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).add(1),
+            )
+            .col_expr(
+                outbox::Column::LockedUntil,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(outbox::Column::Id.eq(id.0));
+        u = match retry_at {
+            Some(at) => u.col_expr(outbox::Column::NextAttemptAt, Expr::value(at)),
+            None => u.col_expr(
+                outbox::Column::Status,
+                Expr::value(d::OutboxStatus::Failed.as_str()),
+            ),
+        };
+        u.exec(self.conn()).await?;
+        Ok(())
+    }
+
+    /// Messages in the outbox, newest first, optionally only those in `status`.
+    pub async fn outbox_messages(
+        &self,
+        status: Option<d::OutboxStatus>,
+        limit: u64,
+    ) -> Result<Vec<d::OutboxMessage>, DbError> {
+        let mut q = outbox::Entity::find()
+            .order_by_desc(outbox::Column::Id)
+            .limit(limit);
+        if let Some(s) = status {
+            q = q.filter(outbox::Column::Status.eq(s.as_str()));
+        }
+        q.all(self.conn()).await?.into_iter().map(to_message).collect()
+    }
+}
