@@ -1,0 +1,181 @@
+//! The texts of Kabinet's e-mails to residents, in Russian, each as plain text
+//! and HTML. Values are HTML-escaped in the HTML part.
+
+use kabinet_domain::{AccountNumber, Email, EmailAddress};
+
+/// Escapes text for HTML element content and quoted attributes.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Wraps paragraphs (each may hold a link given as `(text, url)`) into both bodies.
+fn compose(to: &EmailAddress, subject: String, org: &str, paragraphs: &[Paragraph]) -> Email {
+    let mut text = String::from("Здравствуйте!\n\n");
+    let mut html = String::from(
+        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\"><p>Здравствуйте!</p>",
+    );
+    for p in paragraphs {
+        match p {
+            Paragraph::Text(t) => {
+                text.push_str(t);
+                text.push_str("\n\n");
+                html.push_str(&format!("<p>{}</p>", esc(t)));
+            }
+            Paragraph::Code(label, code) => {
+                text.push_str(&format!("{label}: {code}\n\n"));
+                html.push_str(&format!(
+                    "<p>{}: <strong style=\"font-family:monospace;font-size:1.2em\">{}</strong></p>",
+                    esc(label),
+                    esc(code)
+                ));
+            }
+            Paragraph::Link(label, url) => {
+                text.push_str(&format!("{label}:\n{url}\n\n"));
+                html.push_str(&format!("<p><a href=\"{}\">{}</a></p>", esc(url), esc(label)));
+            }
+        }
+    }
+    let footer = format!(
+        "Это письмо отправлено автоматически, отвечать на него не нужно. Если вы не обращались в личный кабинет, просто удалите письмо.\n{org}"
+    );
+    text.push_str("-- \n");
+    text.push_str(&footer);
+    text.push('\n');
+    html.push_str(&format!(
+        "<hr><p style=\"color:#555;font-size:0.9em\">{}</p></body></html>",
+        esc(&footer).replace('\n', "<br>")
+    ));
+    Email {
+        to: to.clone(),
+        subject,
+        text,
+        html,
+    }
+}
+
+enum Paragraph {
+    Text(String),
+    Code(&'static str, String),
+    Link(&'static str, String),
+}
+
+/// The one-time password after a successful registration.
+pub fn registration_password(
+    org: &str,
+    to: &EmailAddress,
+    account: &AccountNumber,
+    password: &str,
+    valid_hours: i64,
+    sign_in_url: &str,
+) -> Email {
+    compose(
+        to,
+        format!("Регистрация в личном кабинете — лицевой счёт {account}"),
+        org,
+        &[
+            Paragraph::Text(format!(
+                "Вы зарегистрировались в личном кабинете абонента по лицевому счёту {account}."
+            )),
+            Paragraph::Code("Временный пароль", password.to_string()),
+            Paragraph::Text(format!(
+                "Пароль действует один раз и не дольше {valid_hours} часов. При первом входе придумайте свой пароль."
+            )),
+            Paragraph::Link("Войти в личный кабинет", sign_in_url.to_string()),
+        ],
+    )
+}
+
+/// Someone registered an account that already has a user.
+pub fn already_registered(org: &str, to: &EmailAddress, account: &AccountNumber, reset_url: &str) -> Email {
+    compose(
+        to,
+        format!("Лицевой счёт {account} уже зарегистрирован"),
+        org,
+        &[
+            Paragraph::Text(format!(
+                "Кто-то (возможно, вы) пытался зарегистрировать в личном кабинете лицевой счёт {account}, но он уже зарегистрирован. Новый пароль не создавался."
+            )),
+            Paragraph::Text(
+                "Если вы забыли пароль, восстановите его — ссылка придёт на адрес, указанный при регистрации."
+                    .into(),
+            ),
+            Paragraph::Link("Восстановить пароль", reset_url.to_string()),
+        ],
+    )
+}
+
+/// A link to set a new password.
+pub fn password_reset(
+    org: &str,
+    to: &EmailAddress,
+    account: &AccountNumber,
+    link: &str,
+    valid_minutes: i64,
+) -> Email {
+    compose(
+        to,
+        format!("Восстановление пароля — лицевой счёт {account}"),
+        org,
+        &[
+            Paragraph::Text(format!(
+                "Для лицевого счёта {account} запрошено восстановление пароля в личном кабинете."
+            )),
+            Paragraph::Link("Задать новый пароль", link.to_string()),
+            Paragraph::Text(format!(
+                "Ссылка действует {valid_minutes} минут и только один раз. Если вы не запрашивали восстановление, ничего делать не нужно: пароль останется прежним."
+            )),
+        ],
+    )
+}
+
+/// Notice that the password was changed.
+pub fn password_changed(org: &str, to: &EmailAddress, account: &AccountNumber, reset_url: &str) -> Email {
+    compose(
+        to,
+        format!("Пароль изменён — лицевой счёт {account}"),
+        org,
+        &[
+            Paragraph::Text(format!(
+                "Пароль от личного кабинета по лицевому счёту {account} изменён, все другие сеансы завершены."
+            )),
+            Paragraph::Text(
+                "Если это сделали не вы, немедленно восстановите пароль и сообщите в организацию.".into(),
+            ),
+            Paragraph::Link("Восстановить пароль", reset_url.to_string()),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_carry_the_password_and_escape_html() {
+        let to = EmailAddress::parse("ivan@example.ru").unwrap_or_else(|e| panic!("{e}"));
+        let acc = AccountNumber::parse("1001").unwrap_or_else(|e| panic!("{e}"));
+        let m = registration_password(
+            "УК <Север>",
+            &to,
+            &acc,
+            "abcd-efgh-jkmn",
+            72,
+            "https://lk.example.ru/login",
+        );
+        assert!(m.text.contains("abcd-efgh-jkmn") && m.html.contains("abcd-efgh-jkmn"));
+        assert!(m.text.contains("72 часов"));
+        assert!(m.html.contains("УК &lt;Север&gt;") && !m.html.contains("<Север>"));
+        assert!(m.subject.contains("1001"));
+    }
+}
