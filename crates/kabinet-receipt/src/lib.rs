@@ -96,6 +96,23 @@ impl Renderer {
     }
 }
 
+/// File name of a receipt: `receipt-<period>-<account>.pdf`, with characters
+/// that are unsafe in file names replaced.
+pub fn file_name(period: kabinet_domain::Period, account: &kabinet_domain::AccountNumber) -> String {
+    let safe: String = account
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("receipt-{period}-{safe}.pdf")
+}
+
 impl Default for Renderer {
     fn default() -> Self {
         Renderer::new()

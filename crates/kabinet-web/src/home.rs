@@ -1,32 +1,16 @@
 //! The start page: who runs the portal and how to reach them.
 
-use crate::escape::html;
+use crate::context::Ctx;
+use crate::views::{HomePage, Layout, page};
 use crate::{AppError, AppState};
 use axum::extract::State;
-use axum::response::Html;
+use axum::response::Response;
 
-/// `GET /`: the Organization's name and contacts.
-pub(crate) async fn page(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+/// `GET /`: the Organization's name and contacts, and the way in.
+pub(crate) async fn page_handler(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let org = state.db.organization().await?;
-    let body = match org {
-        Some(o) => format!(
-            "<h1>Личный кабинет абонента</h1>\
-             <p>{name}</p>\
-             <dl><dt>Адрес</dt><dd>{address}</dd>\
-             <dt>Телефон</dt><dd>{phone}</dd>\
-             <dt>Аварийно-диспетчерская служба</dt><dd>{dispatch}</dd>\
-             <dt>Электронная почта</dt><dd>{email}</dd></dl>",
-            name = html(&o.name),
-            address = html(&o.address),
-            phone = html(&o.phone),
-            dispatch = html(&o.dispatch_phone),
-            email = html(&o.email),
-        ),
-        None => "<h1>Личный кабинет абонента</h1><p>Данные организации ещё не загружены.</p>".to_string(),
-    };
-    Ok(Html(format!(
-        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Личный кабинет абонента</title></head><body><main>{body}</main></body></html>"
-    )))
+    Ok(page(&HomePage {
+        layout: Layout::new(&state, &ctx),
+        org,
+    }))
 }

@@ -4,11 +4,12 @@
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use kabinet_testkit::{TestDb, db_tests};
-use kabinet_web::{AppState, router};
 use tower::ServiceExt;
 
+mod common;
+
 async fn get(t: &TestDb, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let app = router(AppState { db: t.db() });
+    let app = common::app(&t.db);
     let res = app
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await

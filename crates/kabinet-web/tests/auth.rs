@@ -1,0 +1,495 @@
+//! Registration, sign-in, passwords, sessions, CSRF, throttling and the API,
+//! through the real router on SQLite and PostgreSQL, with e-mails delivered to a
+//! real SMTP server.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Browser, Smtp, account_and_amount, app, demo, password_in, reset_path_in, settings, state};
+use kabinet_auth::{AccountThrottle, RegistrationMode};
+use kabinet_testkit::{TestDb, db_tests};
+use serde_json::json;
+
+const OWN_PASSWORD: &str = "зелёный трамвай 42";
+
+async fn register(b: &mut Browser, account: &str, email: &str, check: &str) -> common::Resp {
+    b.submit(
+        "/register",
+        "/register",
+        &[
+            ("account", account),
+            ("email", email),
+            ("check", check),
+            ("accept_rules", "on"),
+            ("consent", "on"),
+        ],
+    )
+    .await
+}
+
+async fn login(b: &mut Browser, account: &str, password: &str) -> common::Resp {
+    b.submit(
+        "/login",
+        "/login",
+        &[("account", account), ("password", password)],
+    )
+    .await
+}
+
+async fn events(t: &TestDb) -> Vec<String> {
+    let mut e: Vec<String> =
+        t.db.audit_recent(500)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.event)
+            .collect();
+    e.reverse();
+    e
+}
+
+/// Registers the demo account `index` and sets its own password; returns the
+/// account number.
+async fn registered_resident(t: &TestDb, app: &axum::Router, smtp: &mut Smtp, index: i64) -> String {
+    let (account, amount) = account_and_amount(&t.db, index).await;
+    let mut b = Browser::new(app);
+    let r = register(&mut b, &account, &format!("r{index}@example.ru"), &amount).await;
+    assert_eq!(r.location(), "/register/sent");
+    let mail = smtp.deliver(&t.db).await.pop().unwrap();
+    let r = login(&mut b, &account, &password_in(&mail)).await;
+    assert_eq!(r.location(), "/password/new");
+    let r = b
+        .submit(
+            "/password/new",
+            "/password/new",
+            &[("password", OWN_PASSWORD), ("password_again", OWN_PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.location(), "/cabinet", "{}", r.body);
+    account
+}
+
+db_tests! {
+    async fn registration_sign_in_and_reset_by_amount(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 3, 2).await;
+        crate_rules(t).await;
+        let app = app(&t.db);
+        let (account, amount) = account_and_amount(&t.db, 1).await;
+        let mut b = Browser::new(&app);
+
+        // Mistakes in the form are shown next to the fields, in Russian.
+        let r = b.submit("/register", "/register", &[("account", &account), ("email", "not-an-email"), ("check", "12,345")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Адрес электронной почты указан неверно"), "{}", r.body);
+        assert!(r.body.contains("двух знаков после запятой"));
+        assert!(r.body.contains("примите правила"));
+
+        // A wrong amount: the usual answer, and no e-mail at all.
+        let r = register(&mut b, &account, "ivan@example.ru", "1,00").await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/register/sent"));
+        assert!(smtp.deliver(&t.db).await.is_empty());
+
+        // The right amount: a one-time password arrives by SMTP.
+        let r = register(&mut b, &account, "ivan@example.ru", &amount).await;
+        assert_eq!(r.location(), "/register/sent");
+        let sent = b.get("/register/sent").await;
+        assert!(sent.body.contains("Проверьте почту"));
+        let mails = smtp.deliver(&t.db).await;
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].to, vec!["ivan@example.ru".to_string()]);
+        assert!(mails[0].subject.contains(&account));
+        assert!(mails[0].html.contains("Временный пароль"));
+        let one_time = password_in(&mails[0]);
+        // Only a hash is stored.
+        let user = t.db.user_by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
+        assert!(user.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!user.password_hash.contains(&one_time));
+        let acc = t.db.acceptances(user.id).await.unwrap();
+        assert!(acc.iter().any(|(k, v, _, ip)| k == "rules" && *v == 1 && ip == "192.0.2.10"), "{acc:?}");
+        assert!(acc.iter().any(|(k, _, _, _)| k == "consent"));
+
+        // A second registration does not create a user; it sends "already registered".
+        let r = register(&mut b, &account, "other@example.ru", &amount).await;
+        assert_eq!(r.location(), "/register/sent");
+        let mails = smtp.deliver(&t.db).await;
+        assert_eq!(mails.len(), 1);
+        assert!(mails[0].subject.contains("уже зарегистрирован"), "{}", mails[0].subject);
+        assert!(!mails[0].text.contains(&one_time));
+
+        // First sign-in leads to "set your own password", and nothing else opens.
+        let r = login(&mut b, &account, &one_time).await;
+        assert_eq!(r.location(), "/password/new");
+        assert!(b.cookies.contains_key("kabinet_session"));
+        assert_eq!(b.get("/cabinet").await.location(), "/password/new");
+        let r = b.submit("/password/new", "/password/new", &[("password", "password"), ("password_again", "password")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("слишком распространён"), "{}", r.body);
+        let r = b.submit("/password/new", "/password/new", &[("password", "short"), ("password_again", "short")]).await;
+        assert!(r.body.contains("не меньше 8 символов"));
+        let r = b.submit("/password/new", "/password/new", &[("password", OWN_PASSWORD), ("password_again", OWN_PASSWORD)]).await;
+        assert_eq!(r.location(), "/cabinet");
+        let page = b.get("/cabinet").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains(&account));
+        assert_eq!(page.headers.get("cache-control").unwrap(), "no-store");
+
+        // Sign out: the old cookie is worthless even if replayed.
+        let old_cookie = b.cookies.get("kabinet_session").cloned().unwrap();
+        let r = b.submit("/cabinet", "/logout", &[]).await;
+        assert_eq!(r.location(), "/login");
+        assert!(!b.cookies.contains_key("kabinet_session"));
+        b.cookies.insert("kabinet_session".into(), old_cookie);
+        assert_eq!(b.get("/cabinet").await.location(), "/login");
+        b.cookies.remove("kabinet_session");
+
+        // The one-time password worked once.
+        let r = login(&mut b, &account, &one_time).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("Неверный номер лицевого счёта или пароль"));
+        // The own one works.
+        let r = login(&mut b, &account, OWN_PASSWORD).await;
+        assert_eq!(r.location(), "/cabinet");
+
+        // Reset by e-mail, from another browser.
+        let mut other = Browser::from_ip(&app, "192.0.2.20");
+        let r = other.submit("/password/reset", "/password/reset", &[("account", &account)]).await;
+        assert_eq!(r.location(), "/password/reset/sent");
+        let mails = smtp.deliver(&t.db).await;
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].to, vec!["ivan@example.ru".to_string()]);
+        let link = reset_path_in(&mails[0]);
+        let new_password = "синий троллейбус 7";
+        let r = other.submit(&link, &link, &[("password", new_password), ("password_again", new_password)]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("Пароль изменён"));
+        // Every session ended, the link is used up, the old password is gone.
+        assert_eq!(b.get("/cabinet").await.location(), "/login");
+        assert_eq!(other.get(&link).await.status, StatusCode::GONE);
+        assert_eq!(login(&mut other, &account, OWN_PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(login(&mut other, &account, new_password).await.location(), "/cabinet");
+
+        let ev = events(t).await;
+        for e in ["registration_failed", "registration", "registration_repeated", "sign_in", "password_set", "sign_out", "sign_in_failed", "password_reset_requested", "password_reset"] {
+            assert!(ev.iter().any(|x| x == e), "audit has {e}: {ev:?}");
+        }
+        let lines = t.db.audit_of_account(user.account_id, 100).await.unwrap();
+        assert!(lines.iter().all(|l| !l.details.contains(&one_time) && !l.details.contains(OWN_PASSWORD)));
+        assert!(lines.iter().any(|l| l.event == "sign_in" && l.ip == "192.0.2.10"));
+    }
+
+    async fn registration_by_passport(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 2, 1).await;
+        let app = kabinet_web::router(state(&t.db, settings(RegistrationMode::Passport), 1000));
+        let (account, _) = account_and_amount(&t.db, 2).await;
+        let passport = kabinet_domain::Passport::parse("2815 123456").unwrap();
+        t.db.set_passport_hashes(&[(kabinet_domain::AccountId(2), common::key().passport_hash(&passport))]).await.unwrap();
+        let mut b = Browser::new(&app);
+        let form = b.get("/register").await;
+        assert!(form.body.contains("Серия и номер паспорта"));
+        let r = register(&mut b, &account, "p@example.ru", "2815 12345").await;
+        assert!(r.body.contains("10 цифр"), "{}", r.body);
+        assert_eq!(register(&mut b, &account, "p@example.ru", "2815 654321").await.location(), "/register/sent");
+        assert!(smtp.deliver(&t.db).await.is_empty());
+        assert_eq!(register(&mut b, &account, "p@example.ru", "28 15 №123456").await.location(), "/register/sent");
+        let mails = smtp.deliver(&t.db).await;
+        assert_eq!(mails.len(), 1);
+        assert_eq!(login(&mut b, &account, &password_in(&mails[0])).await.location(), "/password/new");
+    }
+
+    async fn the_same_answer_for_existing_and_unknown_accounts(t: &TestDb) {
+        demo(&t.db, 2, 1).await;
+        let app = app(&t.db);
+        let (account, amount) = account_and_amount(&t.db, 1).await;
+        let mut b = Browser::new(&app);
+        let unknown = register(&mut b, "99999999", "x@example.ru", &amount).await;
+        let wrong = register(&mut b, &account, "x@example.ru", "1,00").await;
+        let right = register(&mut b, &account, "x@example.ru", &amount).await;
+        let again = register(&mut b, &account, "x@example.ru", &amount).await;
+        for r in [&wrong, &right, &again] {
+            assert_eq!((r.status, r.location(), r.body.as_str()), (unknown.status, unknown.location(), unknown.body.as_str()));
+        }
+        // Reset: unknown account and known account answer alike.
+        let a = b.submit("/password/reset", "/password/reset", &[("account", "99999999")]).await;
+        let c = b.submit("/password/reset", "/password/reset", &[("account", &account)]).await;
+        assert_eq!((a.status, a.location()), (c.status, c.location()));
+        // Sign-in: unknown account and wrong password give the same page.
+        let x = login(&mut b, "99999999", "whatever-password").await;
+        let y = login(&mut b, &account, "whatever-password").await;
+        assert_eq!(x.status, StatusCode::UNAUTHORIZED);
+        let strip = |s: &str| s.replace(&s[s.find("name=\"csrf\"").unwrap()..][..80], "");
+        assert_eq!(x.status, y.status);
+        assert_eq!(strip(&x.body).replace("99999999", &account), strip(&y.body));
+    }
+
+    async fn forms_without_a_valid_csrf_token_are_refused(t: &TestDb) {
+        demo(&t.db, 1, 1).await;
+        let app = app(&t.db);
+        let (account, _) = account_and_amount(&t.db, 1).await;
+        let mut b = Browser::new(&app);
+        let _ = b.get("/login").await;
+        // No token.
+        let r = b.post_raw("/login", &[("account", &account), ("password", "x")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.body.contains("форма устарела"));
+        // A token of another browser.
+        let mut other = Browser::new(&app);
+        let foreign = other.get("/login").await.csrf();
+        let r = b.post_raw("/login", &[("csrf", &foreign), ("account", &account), ("password", "x")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // A valid token but posted from another site.
+        let mine = b.get("/login").await.csrf();
+        b.extra.push(("origin", "https://evil.example".into()));
+        let r = b.post_raw("/login", &[("csrf", &mine), ("account", &account), ("password", "x")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        b.extra.clear();
+        b.extra.push(("sec-fetch-site", "cross-site".into()));
+        let r = b.post_raw("/register", &[("csrf", &mine), ("account", &account)]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // None of these reached the sign-in rules.
+        assert!(events(t).await.is_empty());
+    }
+
+    async fn the_101st_attempt_is_refused_even_with_the_right_password(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 1, 1).await;
+        let mut s = settings(RegistrationMode::Amount);
+        // No delays, so the hourly cap itself is what stops the 101st attempt.
+        s.throttle = AccountThrottle { base_delay: time::Duration::ZERO, ..AccountThrottle::default() };
+        let app = kabinet_web::router(state(&t.db, s, 10_000));
+        let account = registered_resident(t, &app, &mut smtp, 1).await;
+        let mut api = Browser::new(&app);
+        for i in 0..100 {
+            let r = api.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": format!("wrong {i}")})).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+        }
+        let r = api.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": OWN_PASSWORD})).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json");
+        let user = t.db.user_by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
+        assert_eq!(user.failed_count, 100);
+        assert!(events(t).await.iter().any(|e| e == "sign_in_refused"));
+    }
+
+    async fn failures_delay_the_next_attempt_and_addresses_are_limited(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 1, 1).await;
+        let app = kabinet_web::router(state(&t.db, settings(RegistrationMode::Amount), 12));
+        let account = registered_resident(t, &app, &mut smtp, 1).await;
+        let mut b = Browser::from_ip(&app, "198.51.100.7");
+        for _ in 0..5 {
+            assert_eq!(login(&mut b, &account, "wrong password").await.status, StatusCode::UNAUTHORIZED);
+        }
+        // After five failures the right password is refused for a while.
+        assert_eq!(login(&mut b, &account, OWN_PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+        // The address has now made 6 of its 12 requests a minute ...
+        for _ in 0..6 {
+            let r = b.submit("/password/reset", "/password/reset", &[("account", "1")]).await;
+            assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        }
+        // ... and the 13th is refused, while another address is not.
+        let r = b.submit("/password/reset", "/password/reset", &[("account", "1")]).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        let mut c = Browser::from_ip(&app, "198.51.100.8");
+        assert_ne!(c.submit("/password/reset", "/password/reset", &[("account", "1")]).await.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    async fn expired_one_time_password_and_idle_sessions(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 2, 1).await;
+        let mut s = settings(RegistrationMode::Amount);
+        s.generated_password_valid = time::Duration::seconds(-1);
+        let app = kabinet_web::router(state(&t.db, s, 1000));
+        let (account, amount) = account_and_amount(&t.db, 1).await;
+        let mut b = Browser::new(&app);
+        register(&mut b, &account, "e@example.ru", &amount).await;
+        let mail = smtp.deliver(&t.db).await.pop().unwrap();
+        let r = login(&mut b, &account, &password_in(&mail)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("истёк"), "{}", r.body);
+
+        // A session idle longer than allowed is over.
+        let mut s = settings(RegistrationMode::Amount);
+        s.session_idle = time::Duration::ZERO;
+        let app = kabinet_web::router(state(&t.db, s, 1000));
+        let (account, amount) = account_and_amount(&t.db, 2).await;
+        let mut b = Browser::new(&app);
+        register(&mut b, &account, "i@example.ru", &amount).await;
+        let mail = smtp.deliver(&t.db).await.pop().unwrap();
+        assert_eq!(login(&mut b, &account, &password_in(&mail)).await.location(), "/password/new");
+        assert_eq!(b.get("/password/new").await.location(), "/login");
+    }
+
+    async fn a_new_rules_version_must_be_accepted(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 1, 1).await;
+        crate_rules(t).await;
+        let app = app(&t.db);
+        let account = registered_resident(t, &app, &mut smtp, 1).await;
+        let mut b = Browser::new(&app);
+        assert_eq!(login(&mut b, &account, OWN_PASSWORD).await.location(), "/cabinet");
+        let entry = kabinet_domain::AuditEntry { actor: kabinet_domain::Actor::System, user_id: None, account_id: None, event: "rules_published", ip: "test".into(), user_agent: String::new(), details: String::new() };
+        let v = t.db.publish_rules("Правила, редакция 2", "Новый текст.\n\nВторой абзац.", &entry, time::OffsetDateTime::now_utc()).await.unwrap();
+        assert_eq!(v, 2);
+        assert_eq!(b.get("/cabinet").await.location(), "/rules/accept");
+        let page = b.get("/rules/accept").await;
+        assert!(page.body.contains("Второй абзац") && page.body.contains("Редакция 1"));
+        let r = b.submit("/rules/accept", "/rules/accept", &[("version", "2")]).await;
+        assert_eq!(r.location(), "/cabinet");
+        assert_eq!(b.get("/cabinet").await.status, StatusCode::OK);
+        let user = t.db.user_by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
+        assert_eq!(user.rules_version, 2);
+        assert!(t.db.acceptances(user.id).await.unwrap().iter().any(|(k, v, _, _)| k == "rules" && *v == 2));
+        // Earlier versions stay readable.
+        assert!(b.get("/rules/1").await.body.contains("Регистрация"));
+    }
+
+    async fn the_api_registers_signs_in_and_changes_passwords(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 1, 2).await;
+        let app = app(&t.db);
+        let (account, amount) = account_and_amount(&t.db, 1).await;
+        let mut api = Browser::new(&app);
+        let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "bad", "check": amount, "accept_rules": true, "consent": true})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("\"email\""), "{}", r.body);
+        let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "app@example.ru", "check": amount, "accept_rules": true, "consent": true})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        let mail = smtp.deliver(&t.db).await.pop().unwrap();
+        let r = api.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": password_in(&mail)})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v["must_set_password"], true);
+        let token = v["token"].as_str().unwrap().to_string();
+        assert_eq!(api.json("GET", "/api/v1/me", Some(&token), json!(null)).await.status, StatusCode::FORBIDDEN);
+        let r = api.json("POST", "/api/v1/auth/password", Some(&token), json!({"password": OWN_PASSWORD, "password_again": OWN_PASSWORD})).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+        let me = api.json("GET", "/api/v1/me", Some(&token), json!(null)).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+        assert_eq!(me["account"], account.as_str());
+        assert_eq!(me["email"], "app@example.ru");
+        // A malformed body is a JSON problem.
+        let r = api.send(axum::http::Request::post("/api/v1/auth/token").header("content-type", "application/json").body(axum::body::Body::from("{")).unwrap()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json");
+        // A browser cookie is no API token and vice versa.
+        assert_eq!(api.json("GET", "/api/v1/me", Some("nonsense"), json!(null)).await.status, StatusCode::UNAUTHORIZED);
+        // Change the password: the current one is required; other tokens end.
+        let r = api.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": OWN_PASSWORD})).await;
+        let second: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let second = second["token"].as_str().unwrap().to_string();
+        let r = api.json("POST", "/api/v1/auth/password", Some(&token), json!({"current": "wrong", "password": "new password 123", "password_again": "new password 123"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("\"current\""));
+        let r = api.json("POST", "/api/v1/auth/password", Some(&token), json!({"current": OWN_PASSWORD, "password": "new password 123", "password_again": "new password 123"})).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+        assert_eq!(api.json("GET", "/api/v1/me", Some(&second), json!(null)).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(api.json("GET", "/api/v1/me", Some(&token), json!(null)).await.status, StatusCode::OK);
+        let notice = smtp.deliver(&t.db).await;
+        assert!(notice.iter().any(|m| m.subject.contains("Пароль изменён")));
+        // Reset through the API.
+        let r = api.json("POST", "/api/v1/auth/password-reset", None, json!({"account": account})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+        let link = reset_path_in(&smtp.deliver(&t.db).await.pop().unwrap());
+        let reset_token = link.rsplit('/').next().unwrap();
+        let r = api.json("POST", "/api/v1/auth/password-reset/confirm", None, json!({"token": reset_token, "password": "третий пароль", "password_again": "третий пароль"})).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+        assert_eq!(api.json("GET", "/api/v1/me", Some(&token), json!(null)).await.status, StatusCode::UNAUTHORIZED);
+        let r = api.json("POST", "/api/v1/auth/password-reset/confirm", None, json!({"token": reset_token, "password": "четвёртый пароль", "password_again": "четвёртый пароль"})).await;
+        assert_eq!(r.status, StatusCode::GONE);
+        // Revoke.
+        let r = api.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": "третий пароль"})).await;
+        let t3: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let t3 = t3["token"].as_str().unwrap().to_string();
+        assert_eq!(api.json("DELETE", "/api/v1/auth/token", Some(&t3), json!(null)).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(api.json("GET", "/api/v1/me", Some(&t3), json!(null)).await.status, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn receipts_only_for_the_residents_own_account(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 2, 2).await;
+        let app = app(&t.db);
+        let mine = registered_resident(t, &app, &mut smtp, 1).await;
+        let (theirs, _) = account_and_amount(&t.db, 2).await;
+        let period = t.db.latest_invoice(kabinet_domain::AccountId(1)).await.unwrap().unwrap().period;
+        let mut b = Browser::new(&app);
+        // Not signed in: to the sign-in page.
+        assert_eq!(b.get(&format!("/accounts/{mine}/receipts/{period}.pdf")).await.location(), "/login");
+        login(&mut b, &mine, OWN_PASSWORD).await;
+        let cabinet = b.get("/cabinet").await;
+        assert!(cabinet.body.contains(&format!("/accounts/{mine}/receipts/{period}.pdf")));
+        let r = b.get(&format!("/accounts/{mine}/receipts/{period}.pdf")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.bytes.starts_with(b"%PDF"));
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/pdf");
+        let cd = r.headers.get("content-disposition").unwrap().to_str().unwrap();
+        assert!(cd.contains(&format!("receipt-{period}-")), "{cd}");
+        let r = b.get(&format!("/accounts/{theirs}/receipts/{period}.pdf")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(!r.bytes.starts_with(b"%PDF"));
+        assert_eq!(b.get(&format!("/accounts/{mine}/receipts/2001-01.pdf")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(b.get(&format!("/accounts/{mine}/receipts/garbage.pdf")).await.status, StatusCode::NOT_FOUND);
+        // The API gives the same, to the same resident only.
+        let r = b.json("POST", "/api/v1/auth/token", None, json!({"account": mine, "password": OWN_PASSWORD})).await;
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let token = v["token"].as_str().unwrap().to_string();
+        let r = b.json("GET", &format!("/api/v1/accounts/{mine}/receipts/{period}"), Some(&token), json!(null)).await;
+        assert!(r.bytes.starts_with(b"%PDF"));
+        let r = b.json("GET", &format!("/api/v1/accounts/{theirs}/receipts/{period}"), Some(&token), json!(null)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json");
+    }
+}
+
+/// Publishes the Rules version 1, as `kabinet demo` does.
+async fn crate_rules(t: &TestDb) {
+    let entry = kabinet_domain::AuditEntry {
+        actor: kabinet_domain::Actor::System,
+        user_id: None,
+        account_id: None,
+        event: "rules_published",
+        ip: "test".into(),
+        user_agent: String::new(),
+        details: String::new(),
+    };
+    t.db.publish_rules(
+        "Правила пользования",
+        "1. Регистрация.\n\n2. Вход.",
+        &entry,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_openapi_document_matches_its_snapshot() {
+    let t = TestDb::sqlite().await;
+    let mut b = Browser::new(&app(&t.db));
+    let r = b.get("/api/v1/openapi.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let pretty = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/openapi.json");
+    if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
+        std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+        std::fs::write(path, &pretty).unwrap();
+    }
+    let expected = std::fs::read_to_string(path).expect("snapshot exists (UPDATE_SNAPSHOTS=1 writes it)");
+    assert_eq!(
+        pretty, expected,
+        "the API changed: review it and run with UPDATE_SNAPSHOTS=1"
+    );
+    for p in [
+        "/api/v1/auth/token",
+        "/api/v1/auth/register",
+        "/api/v1/auth/password-reset",
+        "/api/v1/me",
+        "/api/v1/accounts/{number}/receipts/{period}",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "{p}");
+    }
+}

@@ -1,0 +1,327 @@
+//! Test support: an application over a test database, a cookie-keeping
+//! browser that drives the real router, and a real SMTP server (aiosmtpd).
+#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use kabinet_auth::{Auth, AuthSettings, Hasher, IpLimiter, RegistrationMode, ServerKey};
+use kabinet_db::Db;
+use kabinet_web::{AppState, Receipts, WebSettings, router};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// The key every test application signs with.
+pub fn key() -> ServerKey {
+    ServerKey::from_text(&"5a".repeat(32)).unwrap()
+}
+
+/// Settings for tests: amount mode, default lifetimes, no throttling delay
+/// surprises unless a test sets them.
+pub fn settings(mode: RegistrationMode) -> AuthSettings {
+    AuthSettings {
+        registration_mode: mode,
+        public_url: "https://lk.example.ru".into(),
+        ..Default::default()
+    }
+}
+
+/// An application state over `db`.
+pub fn state(db: &Db, settings: AuthSettings, ip_per_minute: u32) -> AppState {
+    AppState {
+        db: db.clone(),
+        auth: Arc::new(Auth::new(db.clone(), settings, Hasher::new(), key())),
+        limiter: Arc::new(IpLimiter::new(ip_per_minute)),
+        receipts: Receipts::new(Arc::new(kabinet_receipt::Renderer::new())),
+        web: Arc::new(WebSettings::default()),
+    }
+}
+
+/// The default application over `db` (amount mode).
+pub fn app(db: &Db) -> Router {
+    router(state(db, settings(RegistrationMode::Amount), 1000))
+}
+
+/// Fills `db` with a small demo organization (accounts × months).
+pub async fn demo(db: &Db, accounts: u32, months: u32) {
+    let mut o = kabinet_demo::DemoOptions::new(time::macros::date!(2026 - 11 - 24));
+    o.accounts = accounts;
+    o.months = months;
+    kabinet_demo::generate(db, &o, |_, _| {}).await.unwrap();
+}
+
+/// An account number of the demo and the total of its latest invoice as a
+/// resident would type it (`1 234,56`).
+pub async fn account_and_amount(db: &Db, index: i64) -> (String, String) {
+    let a = db
+        .account(kabinet_domain::AccountId(index))
+        .await
+        .unwrap()
+        .unwrap();
+    let inv = db.latest_invoice(a.id).await.unwrap().unwrap();
+    (
+        a.number.to_string(),
+        inv.total_due.to_plain_string().replace('\u{a0}', " "),
+    )
+}
+
+/// A response with its body as text.
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Resp {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+
+    /// The value of the first `name="csrf"` field on the page.
+    pub fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a CSRF field on the page");
+        let rest = &self.body[at + 19..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+}
+
+/// A browser: keeps cookies, comes from one address.
+pub struct Browser {
+    pub app: Router,
+    pub cookies: BTreeMap<String, String>,
+    pub ip: SocketAddr,
+    pub extra: Vec<(&'static str, String)>,
+}
+
+impl Browser {
+    pub fn new(app: &Router) -> Browser {
+        Browser::from_ip(app, "192.0.2.10")
+    }
+
+    pub fn from_ip(app: &Router, ip: &str) -> Browser {
+        Browser {
+            app: app.clone(),
+            cookies: BTreeMap::new(),
+            ip: format!("{ip}:40000").parse().unwrap(),
+            extra: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn send(&mut self, mut req: Request<Body>) -> Resp {
+        req.extensions_mut().insert(ConnectInfo(self.ip));
+        if !self.cookies.is_empty() {
+            req.headers_mut()
+                .insert(header::COOKIE, self.cookie_header().parse().unwrap());
+        }
+        for (k, v) in &self.extra {
+            req.headers_mut().insert(*k, v.parse().unwrap());
+        }
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        for c in res.headers().get_all(header::SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = to_bytes(res.into_body(), 16 << 20).await.unwrap().to_vec();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts a form as is (the test supplies `csrf` itself, or not).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Opens `page`, takes its CSRF token and posts `fields` to `action`.
+    pub async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Resp {
+        let form = self.get(page).await;
+        assert_eq!(form.status, StatusCode::OK, "{page}: {}", form.body);
+        let csrf = form.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(action, &all).await
+    }
+
+    pub async fn json(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> Resp {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        self.send(b.body(Body::from(body.to_string())).unwrap()).await
+    }
+}
+
+/// One message the SMTP server received.
+#[derive(Debug, serde::Deserialize)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// aiosmtpd listening on a free local port; stopped when dropped.
+pub struct Smtp {
+    child: Child,
+    dir: PathBuf,
+    pub port: u16,
+    seen: usize,
+}
+
+impl Smtp {
+    /// Starts the server, or `None` (with a message) when Python's aiosmtpd is
+    /// missing outside CI.
+    pub fn start() -> Option<Smtp> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("kabinet_smtp_{}_{}", std::process::id(), port));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
+        let spawned = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => return Smtp::missing(&format!("python3: {e}")),
+        };
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        if line.trim() != "ready" {
+            let _ = child.kill();
+            return Smtp::missing("aiosmtpd did not start (pip install aiosmtpd)");
+        }
+        Some(Smtp {
+            child,
+            dir,
+            port,
+            seen: 0,
+        })
+    }
+
+    fn missing(why: &str) -> Option<Smtp> {
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("a real SMTP server is required in CI: {why}");
+        }
+        eprintln!("SKIPPED: SMTP part of this test ({why})");
+        None
+    }
+
+    /// A mailer that sends to this server.
+    pub fn mailer(&self) -> kabinet_notify::Mailer {
+        kabinet_notify::Mailer::new(&kabinet_notify::MailConfig::Smtp {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            tls: kabinet_notify::SmtpTls::None,
+            username: None,
+            password: None,
+            from: "Личный кабинет <noreply@lk.example.ru>".into(),
+        })
+        .unwrap()
+    }
+
+    /// Delivers the outbox through this server and returns the messages that
+    /// arrived since the last call.
+    pub async fn deliver(&mut self, db: &Db) -> Vec<Mail> {
+        let pass = kabinet_notify::worker::deliver_due(db, &self.mailer())
+            .await
+            .unwrap();
+        assert_eq!(pass.failed, 0, "no delivery may fail");
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        names.sort();
+        let new: Vec<Mail> = names[self.seen..]
+            .iter()
+            .map(|n| serde_json::from_str(&std::fs::read_to_string(self.dir.join(n)).unwrap()).unwrap())
+            .collect();
+        self.seen = names.len();
+        new
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The one-time password in a registration e-mail.
+pub fn password_in(mail: &Mail) -> String {
+    mail.text
+        .split_whitespace()
+        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
+        .unwrap_or_else(|| panic!("no password in {}", mail.text))
+        .to_string()
+}
+
+/// The reset link's path in a reset e-mail.
+pub fn reset_path_in(mail: &Mail) -> String {
+    let at = mail
+        .text
+        .find("https://lk.example.ru/password/reset/")
+        .expect("a reset link");
+    let link = mail.text[at..].split_whitespace().next().unwrap();
+    link.trim_start_matches("https://lk.example.ru").to_string()
+}
