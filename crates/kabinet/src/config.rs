@@ -28,6 +28,39 @@ pub struct Config {
     /// The Organization's own receipt template (`.typ`); the built-in one when unset
     /// or when it fails to compile.
     pub receipt_template: Option<PathBuf>,
+    /// The portal's address as residents reach it, for links in e-mails.
+    pub public_url: String,
+    /// The server key (64 hex characters); when unset, `<data_dir>/secret.key`
+    /// is used, created on first start. Every server of an installation needs
+    /// the same key.
+    pub secret_key: Option<String>,
+    /// What registration checks: `amount` (the sum on the latest receipt) or
+    /// `passport` (series and number, compared with a keyed hash).
+    pub registration_mode: kabinet_auth::RegistrationMode,
+    /// Minutes without a request after which a browser session ends.
+    pub session_idle_minutes: u32,
+    /// Hours after sign-in after which a browser session ends.
+    pub session_max_hours: u32,
+    /// Days an API token works.
+    pub api_token_days: u32,
+    /// Requests a minute per client address on registration, sign-in and reset.
+    pub auth_requests_per_minute: u32,
+    /// Mark cookies Secure and send HSTS (behind TLS).
+    pub cookie_secure: bool,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The From address of e-mails.
+    pub mail_from: String,
+    /// SMTP server; when unset, e-mails are written to `<data_dir>/mail/`.
+    pub smtp_host: Option<String>,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub smtp_tls: kabinet_notify::SmtpTls,
+    /// SMTP user name.
+    pub smtp_username: Option<String>,
+    /// SMTP password.
+    pub smtp_password: Option<String>,
 }
 
 /// Log line format.
@@ -51,6 +84,21 @@ impl Default for Config {
             receipt_day: 5,
             payment_due_day: 15,
             receipt_template: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            secret_key: None,
+            registration_mode: kabinet_auth::RegistrationMode::Amount,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            api_token_days: 90,
+            auth_requests_per_minute: 30,
+            cookie_secure: false,
+            trusted_proxies: Vec::new(),
+            mail_from: "Личный кабинет <noreply@localhost>".into(),
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: kabinet_notify::SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
         }
     }
 }
@@ -71,6 +119,47 @@ impl Config {
         match &self.database_url {
             Some(url) if !url.trim().is_empty() => url.trim().to_string(),
             _ => format!("sqlite://{}", self.data_dir.join("kabinet.db").display()),
+        }
+    }
+
+    /// Where e-mails go.
+    pub fn mail(&self) -> kabinet_notify::MailConfig {
+        match &self.smtp_host {
+            Some(host) if !host.trim().is_empty() => kabinet_notify::MailConfig::Smtp {
+                host: host.trim().to_string(),
+                port: self.smtp_port,
+                tls: self.smtp_tls,
+                username: self.smtp_username.clone(),
+                password: self.smtp_password.clone(),
+                from: self.mail_from.clone(),
+            },
+            _ => kabinet_notify::MailConfig::Files {
+                dir: self.data_dir.join("mail"),
+                from: self.mail_from.clone(),
+            },
+        }
+    }
+
+    /// The server key: `secret_key`, or the key file in the data folder.
+    pub fn server_key(&self) -> Result<kabinet_auth::ServerKey, kabinet_auth::secrets::KeyError> {
+        match &self.secret_key {
+            Some(k) if !k.trim().is_empty() => kabinet_auth::ServerKey::from_text(k),
+            _ => {
+                let _ = std::fs::create_dir_all(&self.data_dir);
+                kabinet_auth::ServerKey::load_or_create(&self.data_dir.join("secret.key"))
+            }
+        }
+    }
+
+    /// The sign-in rules' settings.
+    pub fn auth_settings(&self) -> kabinet_auth::AuthSettings {
+        kabinet_auth::AuthSettings {
+            registration_mode: self.registration_mode,
+            session_idle: time::Duration::minutes(i64::from(self.session_idle_minutes.max(1))),
+            session_absolute: time::Duration::hours(i64::from(self.session_max_hours.max(1))),
+            api_token_lifetime: time::Duration::days(i64::from(self.api_token_days.max(1))),
+            public_url: self.public_url.trim_end_matches('/').to_string(),
+            ..Default::default()
         }
     }
 

@@ -3,6 +3,7 @@
 mod config;
 mod exchange_cli;
 mod receipts_cli;
+mod residents_cli;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -10,6 +11,7 @@ use config::{Config, LogFormat, redact_url};
 use kabinet_db::{Db, DbOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Resident self-service portal for utility and housing organizations.
 #[derive(Debug, Parser)]
@@ -90,6 +92,24 @@ enum Command {
         #[arg(long)]
         zip: bool,
     },
+    /// Publish a new version of the Rules of service; residents accept it at
+    /// their next request.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+    /// Load passport data for registration checks: a file of lines
+    /// `account;series number`. Only a keyed hash is stored.
+    Passports {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Show the newest e-mails in the outbox with their delivery state.
+    Outbox {
+        /// Only messages whose delivery was given up.
+        #[arg(long)]
+        failed: bool,
+    },
     /// Export what residents did in Kabinet since the last export.
     Export {
         /// readings or payments.
@@ -106,6 +126,18 @@ enum Command {
         /// Only rows from this day on (DD.MM.YYYY or YYYY-MM-DD); implies --all.
         #[arg(long)]
         since: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesAction {
+    /// Publish the text in FILE (plain text; paragraphs separated by blank lines).
+    Publish {
+        /// The text.
+        file: PathBuf,
+        /// The heading.
+        #[arg(long, default_value = residents_cli::DEFAULT_RULES_TITLE)]
+        title: String,
     },
 }
 
@@ -196,10 +228,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 kabinet_domain::Period::parse(&period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
             let db = open_db(&config).await?;
             prepare_schema(&db, &config).await?;
-            let renderer = match &config.receipt_template {
-                Some(path) => kabinet_receipt::Renderer::with_template(path)?,
-                None => kabinet_receipt::Renderer::new(),
-            };
+            let renderer = renderer(&config)?;
             let result = receipts_cli::run(
                 &db,
                 std::sync::Arc::new(renderer),
@@ -215,6 +244,29 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 bail!("{failed} receipt(s) failed; run the command again to retry them");
             }
             Ok(())
+        }
+        Command::Rules {
+            action: RulesAction::Publish { file, title },
+        } => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let result = residents_cli::publish(&db, &file, &title).await;
+            db.close().await?;
+            result
+        }
+        Command::Passports { file } => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let result = residents_cli::passports(&db, &config, &file).await;
+            db.close().await?;
+            result
+        }
+        Command::Outbox { failed } => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let result = residents_cli::outbox(&db, failed).await;
+            db.close().await?;
+            result
         }
         Command::Export {
             kind,
@@ -277,6 +329,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 }
             })
             .await?;
+            residents_cli::ensure_rules(&db).await?;
             if tty && report.created_accounts > 0 {
                 eprintln!();
             }
@@ -317,15 +370,86 @@ async fn prepare_schema(db: &Db, config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn renderer(config: &Config) -> anyhow::Result<kabinet_receipt::Renderer> {
+    Ok(match &config.receipt_template {
+        Some(path) => kabinet_receipt::Renderer::with_template(path)?,
+        None => kabinet_receipt::Renderer::new(),
+    })
+}
+
 async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
+    let key = config.server_key().context("the server key")?;
+    let mailer = kabinet_notify::Mailer::new(&config.mail()).context("e-mail settings")?;
+    let auth = kabinet_auth::Auth::new(
+        db.clone(),
+        config.auth_settings(),
+        kabinet_auth::Hasher::new(),
+        key,
+    );
+    let state = kabinet_web::AppState {
+        db: db.clone(),
+        auth: Arc::new(auth),
+        limiter: Arc::new(kabinet_auth::IpLimiter::new(config.auth_requests_per_minute)),
+        receipts: kabinet_web::Receipts::new(Arc::new(renderer(config)?)),
+        web: Arc::new(kabinet_web::WebSettings {
+            cookie_secure: config.cookie_secure,
+            trusted_proxies: config.trusted_proxies.clone(),
+        }),
+    };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.changed().await;
+    };
+    let mail_worker = tokio::spawn(kabinet_notify::worker::run(
+        db.clone(),
+        mailer,
+        std::time::Duration::from_secs(2),
+        wait(stopped.clone()),
+    ));
+    let sweeper = tokio::spawn(sweep_sessions(
+        db.clone(),
+        config.auth_settings(),
+        wait(stopped.clone()),
+    ));
+    match config.mail() {
+        kabinet_notify::MailConfig::Files { dir, .. } => {
+            eprintln!("E-mails are written to {}", dir.display())
+        }
+        kabinet_notify::MailConfig::Smtp { host, port, .. } => eprintln!("E-mails go to SMTP {host}:{port}"),
+    }
     eprintln!("Kabinet is serving on http://{addr}/");
-    kabinet_web::serve(listener, kabinet_web::AppState { db }, shutdown_signal()).await?;
+    let result = kabinet_web::serve(listener, state, shutdown_signal()).await;
+    let _ = stop.send(true);
+    let _ = mail_worker.await;
+    let _ = sweeper.await;
+    result?;
     eprintln!("Kabinet stopped.");
     Ok(())
+}
+
+/// Deletes ended sessions every ten minutes.
+async fn sweep_sessions(
+    db: Db,
+    settings: kabinet_auth::AuthSettings,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let now = time::OffsetDateTime::now_utc();
+        match db.sweep_sessions(now, now - settings.session_idle).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "ended sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -6,28 +6,11 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use kabinet_db::Db;
 use kabinet_domain::{AccountId, AccountNumber, Period};
-use kabinet_receipt::{ReceiptView, Renderer};
+use kabinet_receipt::{ReceiptView, Renderer, file_name};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// File name of a receipt: `receipt-<period>-<account>.pdf`, with characters
-/// that are unsafe in file names replaced.
-pub fn file_name(period: Period, account: &AccountNumber) -> String {
-    let safe: String = account
-        .as_str()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("receipt-{period}-{safe}.pdf")
-}
 
 /// A finished PDF ends with `%%EOF`; a file cut short by a crash does not.
 fn complete(path: &Path) -> bool {

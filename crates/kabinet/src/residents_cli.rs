@@ -1,0 +1,132 @@
+//! Commands about residents' sign-in: publishing the Rules, loading the keyed
+//! hashes of passports for registration, and looking at the e-mail outbox.
+
+use crate::config::Config;
+use anyhow::{Context, bail};
+use kabinet_db::Db;
+use kabinet_domain::{AccountNumber, Actor, AuditEntry, OutboxStatus, Passport};
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// The Rules text published on a new installation (the Organization replaces it
+/// with `kabinet rules publish`).
+pub const DEFAULT_RULES_TITLE: &str = "Правила пользования личным кабинетом абонента";
+/// See [`DEFAULT_RULES_TITLE`].
+pub const DEFAULT_RULES: &str = include_str!("default_rules.txt");
+
+fn system_entry(event: &'static str) -> AuditEntry {
+    AuditEntry {
+        actor: Actor::System,
+        user_id: None,
+        account_id: None,
+        event,
+        ip: "cli".into(),
+        user_agent: String::new(),
+        details: String::new(),
+    }
+}
+
+/// Publishes the default Rules when none were published yet.
+pub async fn ensure_rules(db: &Db) -> anyhow::Result<()> {
+    if db.current_rules().await?.is_none() {
+        db.publish_rules(
+            DEFAULT_RULES_TITLE,
+            DEFAULT_RULES.trim(),
+            &system_entry("rules_published"),
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// `kabinet rules publish FILE --title T`: a new version residents accept at
+/// their next request.
+pub async fn publish(db: &Db, file: &Path, title: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text = text.trim();
+    if text.is_empty() {
+        bail!("{} is empty", file.display());
+    }
+    if title.trim().is_empty() {
+        bail!("--title must not be empty");
+    }
+    let v = db
+        .publish_rules(
+            title.trim(),
+            text,
+            &system_entry("rules_published"),
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+    eprintln!("Published the Rules, version {v}. Residents will be asked to accept it.");
+    Ok(())
+}
+
+/// `kabinet passports FILE`: lines `account;series and number`; stores only
+/// the keyed hash. All lines are checked before anything is written.
+pub async fn passports(db: &Db, config: &Config, file: &Path) -> anyhow::Result<()> {
+    let key = config.server_key()?;
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() {
+            continue;
+        }
+        let Some((acc, pass)) = line.split_once([';', ',', '\t']) else {
+            errors.push(format!("line {}: expected `account;passport`", i + 1));
+            continue;
+        };
+        let number = match AccountNumber::parse(acc) {
+            Ok(n) => n,
+            Err(e) => {
+                errors.push(format!("line {}: {e}", i + 1));
+                continue;
+            }
+        };
+        let passport = match Passport::parse(pass) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(format!("line {}: {e}", i + 1));
+                continue;
+            }
+        };
+        match db.find_account(&number).await? {
+            Some(a) => rows.push((a.id, key.passport_hash(&passport))),
+            None => errors.push(format!("line {}: account {number} not found", i + 1)),
+        }
+    }
+    if !errors.is_empty() {
+        for e in errors.iter().take(100) {
+            eprintln!("{}: {e}", file.display());
+        }
+        bail!("{} line(s) with errors; nothing was stored", errors.len());
+    }
+    db.set_passport_hashes(&rows).await?;
+    eprintln!("Stored passport hashes for {} account(s).", rows.len());
+    Ok(())
+}
+
+/// `kabinet outbox [--failed]`: the newest messages with their delivery state.
+pub async fn outbox(db: &Db, failed_only: bool) -> anyhow::Result<()> {
+    let messages = db
+        .outbox_messages(failed_only.then_some(OutboxStatus::Failed), 50)
+        .await?;
+    if messages.is_empty() {
+        eprintln!("The outbox is empty.");
+    }
+    for m in messages {
+        println!(
+            "{}\t{}\t{} attempt(s)\t{}\t{}\t{}",
+            m.id.0,
+            m.status.as_str(),
+            m.attempts,
+            m.email.to.masked(),
+            m.email.subject,
+            m.last_error
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+// Registration and first sign-in through the real pages in headless Chromium:
+// a demo organization on SQLite, the e-mail read from the file transport.
+// Run: node e2e/register.mjs (needs target/debug/kabinet, python3, /usr/bin/chromium).
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = process.env.KABINET_BIN || join(root, 'target', 'debug', 'kabinet');
+const data = mkdtempSync(join(tmpdir(), 'kabinet-e2e-'));
+const out = join(root, 'e2e', 'out');
+mkdirSync(out, { recursive: true });
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let server;
+let browser;
+let failed = false;
+try {
+  const port = await freePort();
+  const env = { ...process.env, KABINET_DATA_DIR: data, KABINET_LISTEN: `127.0.0.1:${port}`, KABINET_PUBLIC_URL: `http://127.0.0.1:${port}` };
+  execFileSync(bin, ['demo', '--accounts', '3', '--months', '2', '--no-serve'], { env, stdio: 'inherit' });
+  const [account, amount] = execFileSync('python3', ['-c', `
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+n, k = c.execute("SELECT a.number, i.total_due FROM accounts a JOIN invoices i ON i.account_id = a.id WHERE a.id = 1 ORDER BY i.period DESC LIMIT 1").fetchone()
+sign = '-' if k < 0 else ''
+print(n); print(f"{sign}{abs(k)//100},{abs(k)%100:02}")
+`, join(data, 'kabinet.db')]).toString().trim().split('\n');
+
+  server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+    await sleep(100);
+  }
+
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 360, height: 780 } });
+
+  await page.goto(`${base}/register`);
+  await page.fill('#account', account);
+  await page.fill('#email', 'resident@example.ru');
+  await page.fill('#check', amount);
+  await page.check('input[name=accept_rules]');
+  await page.check('input[name=consent]');
+  await page.screenshot({ path: join(out, 'register.png'), fullPage: true });
+  await page.click('button[type=submit]:has-text("Зарегистрироваться")');
+  await page.waitForURL(`${base}/register/sent`);
+  if (!(await page.textContent('h1')).includes('Проверьте почту')) throw new Error('no confirmation page');
+
+  // The outbox worker writes the message into <data>/mail within seconds.
+  let eml;
+  for (let i = 0; i < 100 && !eml; i++) {
+    const dir = join(data, 'mail');
+    const files = (() => { try { return readdirSync(dir).filter((f) => f.endsWith('.eml')); } catch { return []; } })();
+    if (files.length) eml = join(dir, files[0]);
+    else await sleep(200);
+  }
+  if (!eml) throw new Error('no e-mail was written');
+  const text = execFileSync('python3', ['-c', `
+import email, sys
+from email import policy
+m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=policy.default)
+print(m.get_body(preferencelist=('plain',)).get_content())
+`, eml]).toString();
+  const password = (text.match(/\b[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}\b/) || [])[0];
+  if (!password) throw new Error(`no password in the e-mail:\n${text}`);
+
+  await page.goto(`${base}/login`);
+  await page.fill('#account', account);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]:has-text("Войти")');
+  await page.waitForURL(`${base}/password/new`);
+  await page.fill('#password', 'зелёный трамвай 42');
+  await page.fill('#password_again', 'зелёный трамвай 42');
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/cabinet`);
+  const h1 = await page.textContent('h1');
+  if (!h1.includes(account)) throw new Error(`the account page shows ${h1}`);
+  await page.screenshot({ path: join(out, 'cabinet.png'), fullPage: true });
+
+  // Sign out and back in with the own password.
+  await page.click('button:has-text("Выйти")');
+  await page.waitForURL(`${base}/login`);
+  await page.fill('#account', account);
+  await page.fill('#password', 'зелёный трамвай 42');
+  await page.click('button[type=submit]:has-text("Войти")');
+  await page.waitForURL(`${base}/cabinet`);
+  console.log('e2e: 1 passed, 0 failed');
+} catch (e) {
+  failed = true;
+  console.error('e2e: 0 passed, 1 failed');
+  console.error(e);
+} finally {
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+  rmSync(data, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
