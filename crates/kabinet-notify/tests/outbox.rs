@@ -4,7 +4,7 @@
 
 use kabinet_domain::{Actor, AuditEntry, Email, EmailAddress, OutboxStatus};
 use kabinet_notify::{MailConfig, Mailer, SmtpTls, worker};
-use kabinet_testkit::{TestDb, db_tests};
+use kabinet_testkit::db_tests;
 use time::OffsetDateTime;
 
 fn mail(to: &str) -> Email {

@@ -17,12 +17,13 @@ use kabinet_auth::{AuthError, Field, FieldErrors, RegistrationInput, Registratio
 use kabinet_domain::SessionKind;
 use serde::Deserialize;
 
-fn limit(state: &AppState, ctx: &Ctx) -> Result<(), Response> {
+/// The refusal page when this address is over its limit.
+fn limit(state: &AppState, ctx: &Ctx) -> Option<Response> {
     if state.limiter.allow(&ctx.client.ip) {
-        Ok(())
+        None
     } else {
         tracing::warn!(ip = %ctx.client.ip, "per-address limit reached");
-        Err(AppError::TooManyRequests.into_page())
+        Some(AppError::TooManyRequests.into_page())
     }
 }
 
@@ -71,7 +72,7 @@ pub(crate) async fn login(
     ctx: Ctx,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Response {
-    if let Err(r) = limit(&state, &ctx) {
+    if let Some(r) = limit(&state, &ctx) {
         return r;
     }
     if let Some(old) = &ctx.principal
@@ -226,7 +227,7 @@ pub(crate) async fn register(
     ctx: Ctx,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<Response, AppError> {
-    if let Err(r) = limit(&state, &ctx) {
+    if let Some(r) = limit(&state, &ctx) {
         return Ok(r);
     }
     let input = RegistrationInput {
@@ -361,7 +362,7 @@ pub(crate) async fn first_password(
 pub(crate) async fn change_password_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     match crate::views::resident(&ctx) {
         Ok(_) => password_page(&state, &ctx, PasswordKind::Change, None),
-        Err(r) => r,
+        Err(to) => see_other(to),
     }
 }
 
@@ -373,7 +374,7 @@ pub(crate) async fn change_password(
 ) -> Response {
     let p = match crate::views::resident(&ctx) {
         Ok(p) => p.clone(),
-        Err(r) => return r,
+        Err(to) => return see_other(to),
     };
     match state
         .auth
@@ -420,7 +421,7 @@ pub(crate) async fn reset_request(
     ctx: Ctx,
     CsrfForm(form): CsrfForm<ResetForm>,
 ) -> Response {
-    if let Err(r) = limit(&state, &ctx) {
+    if let Some(r) = limit(&state, &ctx) {
         return r;
     }
     match state.auth.request_reset(&form.account, &ctx.client).await {
@@ -481,7 +482,7 @@ pub(crate) async fn reset_complete(
     Path(token): Path<String>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    if let Err(r) = limit(&state, &ctx) {
+    if let Some(r) = limit(&state, &ctx) {
         return r;
     }
     match state

@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::receipts::{self, ReceiptRefusal};
-use crate::views::{CabinetPage, Layout, date, page, resident};
+use crate::views::{CabinetPage, Layout, date, page, resident, see_other};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -13,7 +13,7 @@ use axum::response::Response;
 pub(crate) async fn overview(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let p = match resident(&ctx) {
         Ok(p) => p,
-        Err(r) => return Ok(r),
+        Err(to) => return Ok(see_other(to)),
     };
     let o = state
         .db
@@ -66,7 +66,7 @@ pub(crate) async fn receipt(
 ) -> Response {
     let p = match resident(&ctx) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(to) => return see_other(to),
     };
     let period = file.strip_suffix(".pdf").unwrap_or(&file);
     match receipts::pdf(&state, p, &number, period).await {

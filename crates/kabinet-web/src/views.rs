@@ -45,14 +45,15 @@ pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// The signed-in resident who may use the cabinet; otherwise where to go
-/// first: sign in, set a password, or accept new Rules.
-pub(crate) fn resident(ctx: &Ctx) -> Result<&Principal, Response> {
+/// The signed-in resident who may use the cabinet; otherwise the page to go
+/// to first: sign in, set a password, or accept new Rules.
+pub(crate) fn resident(ctx: &Ctx) -> Result<&Principal, &'static str> {
     match &ctx.principal {
-        None => Err(see_other("/login")),
-        Some(p) if p.must_set_password() => Err(see_other("/password/new")),
-        Some(p) if p.rules_pending.is_some() => Err(see_other("/rules/accept")),
-        Some(p) => Ok(p),
+        None => Err("/login"),
+        Some(p) => match next_step(p) {
+            "/cabinet" => Ok(p),
+            other => Err(other),
+        },
     }
 }
 
