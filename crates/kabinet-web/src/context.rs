@@ -114,13 +114,14 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .map(str::to_string);
     let csrf_cookie = existing.clone().unwrap_or_else(kabinet_auth::secrets::new_token);
+    // The API and the probes use no cookies.
+    let path = req.uri().path();
+    let browser = !(path.starts_with("/api/") || path == "/healthz" || path == "/readyz");
     let principal = match cookie(headers, SESSION_COOKIE) {
-        Some(token) if !req.uri().path().starts_with("/api/") => {
-            match state.auth.authenticate(token, SessionKind::Web).await {
-                Ok(p) => p,
-                Err(e) => return crate::error::AppError::from(e).into_page(),
-            }
-        }
+        Some(token) if browser => match state.auth.authenticate(token, SessionKind::Web).await {
+            Ok(p) => p,
+            Err(e) => return crate::error::AppError::from(e).into_page(),
+        },
         _ => None,
     };
     req.extensions_mut().insert(Ctx {
@@ -129,7 +130,7 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         principal,
     });
     let mut res = next.run(req).await;
-    if existing.is_none() {
+    if existing.is_none() && browser {
         res.headers_mut().append(
             header::SET_COOKIE,
             set_cookie(CSRF_COOKIE, &csrf_cookie, None, state.web.cookie_secure),

@@ -39,7 +39,7 @@ async fn login(b: &mut Browser, account: &str, password: &str) -> common::Resp {
 
 async fn events(t: &TestDb) -> Vec<String> {
     let mut e: Vec<String> =
-        t.db.audit_recent(500)
+        t.db.audit_lines(None, 500)
             .await
             .unwrap()
             .into_iter()
@@ -122,6 +122,8 @@ db_tests! {
         let r = login(&mut b, &account, &one_time).await;
         assert_eq!(r.location(), "/password/new");
         assert!(b.cookies.contains_key("kabinet_session"));
+        let set = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with("kabinet_session=")).unwrap();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"), "{set}");
         assert_eq!(b.get("/cabinet").await.location(), "/password/new");
         let r = b.submit("/password/new", "/password/new", &[("password", "password"), ("password_again", "password")]).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -174,7 +176,7 @@ db_tests! {
         for e in ["registration_failed", "registration", "registration_repeated", "sign_in", "password_set", "sign_out", "sign_in_failed", "password_reset_requested", "password_reset"] {
             assert!(ev.iter().any(|x| x == e), "audit has {e}: {ev:?}");
         }
-        let lines = t.db.audit_of_account(user.account_id, 100).await.unwrap();
+        let lines = t.db.audit_lines(Some(user.account_id), 100).await.unwrap();
         assert!(lines.iter().all(|l| !l.details.contains(&one_time) && !l.details.contains(OWN_PASSWORD)));
         assert!(lines.iter().any(|l| l.event == "sign_in" && l.ip == "192.0.2.10"));
     }
@@ -357,6 +359,7 @@ db_tests! {
         assert!(r.body.contains("\"email\""), "{}", r.body);
         let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "app@example.ru", "check": amount, "accept_rules": true, "consent": true})).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        assert!(r.headers.get("set-cookie").is_none(), "the API sets no cookies");
         let mail = smtp.deliver(&t.db).await.pop().unwrap();
         let r = api.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": password_in(&mail)})).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
