@@ -50,32 +50,18 @@ impl Db {
         insert_audit(self.conn(), entry, at).await
     }
 
-    /// The newest audit lines about an account, newest first.
-    pub async fn audit_of_account(
+    /// The newest audit lines, newest first: about one account, or all.
+    pub async fn audit_lines(
         &self,
-        account: d::AccountId,
+        account: Option<d::AccountId>,
         limit: u64,
     ) -> Result<Vec<d::AuditRecord>, DbError> {
-        Ok(audit::Entity::find()
-            .filter(audit::Column::AccountId.eq(account.0))
+        let mut q = audit::Entity::find()
             .order_by_desc(audit::Column::Id)
-            .limit(limit)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(to_record)
-            .collect())
-    }
-
-    /// The newest audit lines, newest first.
-    pub async fn audit_recent(&self, limit: u64) -> Result<Vec<d::AuditRecord>, DbError> {
-        Ok(audit::Entity::find()
-            .order_by_desc(audit::Column::Id)
-            .limit(limit)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(to_record)
-            .collect())
+            .limit(limit);
+        if let Some(a) = account {
+            q = q.filter(audit::Column::AccountId.eq(a.0));
+        }
+        Ok(q.all(self.conn()).await?.into_iter().map(to_record).collect())
     }
 }

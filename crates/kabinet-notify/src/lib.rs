@@ -2,6 +2,7 @@
 //! delivery over SMTP or into files ([`mailer`]) and the worker that empties the
 //! outbox with retries ([`worker`]).
 
+pub mod html;
 pub mod mailer;
 pub mod messages;
 pub mod worker;

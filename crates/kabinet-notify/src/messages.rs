@@ -1,23 +1,8 @@
 //! The texts of Kabinet's e-mails to residents, in Russian, each as plain text
 //! and HTML. Values are HTML-escaped in the HTML part.
 
+use crate::html::escape as esc;
 use kabinet_domain::{AccountNumber, Email, EmailAddress};
-
-/// Escapes text for HTML element content and quoted attributes.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// Wraps paragraphs (each may hold a link given as `(text, url)`) into both bodies.
 fn compose(to: &EmailAddress, subject: String, org: &str, paragraphs: &[Paragraph]) -> Email {

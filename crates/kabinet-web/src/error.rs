@@ -104,7 +104,7 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{code} — Личный кабинет</title><link rel=\"stylesheet\" href=\"/assets/style.css\"></head><body><main><h1>{msg}</h1><p><a href=\"/\">На главную</a></p></main></body></html>",
         code = status.as_u16(),
-        msg = crate::escape::html(message),
+        msg = kabinet_notify::html::escape(message),
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }

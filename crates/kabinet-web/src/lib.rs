@@ -9,7 +9,6 @@ mod cabinet;
 mod context;
 mod csrf;
 mod error;
-mod escape;
 mod health;
 mod home;
 mod receipts;

@@ -6,6 +6,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::idx;
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -26,19 +28,6 @@ fn fk(
         .to(to, to_col)
         .on_delete(ForeignKeyAction::Restrict)
         .to_owned()
-}
-
-fn idx(table: &'static str, name: &str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(format!("{}_{table}_{name}", if unique { "ux" } else { "ix" }))
-        .table(table);
-    for c in cols {
-        i.col(*c);
-    }
-    if unique {
-        i.unique();
-    }
-    i.to_owned()
 }
 
 /// Tables in creation order; dropped in reverse.

@@ -5,6 +5,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::idx;
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -22,21 +24,9 @@ fn fk_cascade(from: &'static str, col: &'static str, to: &'static str) -> Foreig
         .to_owned()
 }
 
+/// An index named after its columns.
 fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(format!(
-        "{}_{table}_{}",
-        if unique { "ux" } else { "ix" },
-        cols.join("_")
-    ))
-    .table(table);
-    for c in cols {
-        i.col(*c);
-    }
-    if unique {
-        i.unique();
-    }
-    i.to_owned()
+    idx(table, &cols.join("_"), cols, unique)
 }
 
 const TABLES: [&str; 8] = [

@@ -7,6 +7,25 @@ mod m20261124_000001_billing_core;
 mod m20261124_000002_exchange;
 mod m20261124_000003_residents;
 
+/// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
+pub(crate) fn idx(
+    table: &'static str,
+    name: &str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(format!("{}_{table}_{name}", if unique { "ux" } else { "ix" }))
+        .table(table);
+    for c in cols {
+        i.col(*c);
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
 /// The ordered list of migrations.
 pub struct Migrator;
 

@@ -1,7 +1,8 @@
-//! HTML escaping for the few pages rendered without templates.
+//! HTML escaping for text put into e-mails and the few pages rendered without
+//! templates.
 
 /// Escapes text for use in HTML element content and quoted attribute values.
-pub(crate) fn html(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -21,7 +22,7 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(
-            super::html(r#"<a href="x">'&'</a>"#),
+            super::escape(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
     }
