@@ -397,3 +397,76 @@ async fn bulk_receipts_resume_and_zip() {
     assert!(text(&out).contains("--period"), "{}", text(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_and_passports_from_the_command_line() {
+    let t = TestDb::sqlite().await;
+    let dir = tempdir();
+    let mut o = kabinet_demo::DemoOptions::new(time::macros::date!(2026 - 11 - 24));
+    o.accounts = 2;
+    o.months = 1;
+    kabinet_demo::generate(&t.db, &o, |_, _| {}).await.unwrap();
+    let rules = dir.join("rules.txt");
+    std::fs::write(&rules, "Первый абзац.\n\nВторой абзац.\n").unwrap();
+    let out = kabinet(&t.url, &dir)
+        .args(["rules", "publish", "--title", "Правила, редакция 1"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let current = t.db.current_rules().await.unwrap().unwrap();
+    assert_eq!(
+        (current.version, current.title.as_str()),
+        (1, "Правила, редакция 1")
+    );
+    assert!(current.body.contains("Второй абзац."));
+
+    // A file with one bad line stores nothing.
+    let number =
+        t.db.account(kabinet_domain::AccountId(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .number;
+    let file = dir.join("passports.csv");
+    std::fs::write(&file, format!("{number};2815 123456\n99999;2815 654321\n")).unwrap();
+    let out = kabinet(&t.url, &dir)
+        .arg("passports")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("line 2: account 99999 not found"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        t.db.passport_hash(kabinet_domain::AccountId(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    std::fs::write(&file, format!("{number};2815 123456\n")).unwrap();
+    let out = kabinet(&t.url, &dir)
+        .arg("passports")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stored =
+        t.db.passport_hash(kabinet_domain::AccountId(1))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(stored.len(), 64);
+    assert!(!stored.contains("123456"));
+    // The key was created in the data folder, readable only by its owner.
+    let key = dir.join("secret.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
