@@ -4,6 +4,7 @@
 //!
 //!   cargo bench -p kabinet-receipt --bench render            # 2 000 renders
 //!   RENDERS=10000 cargo bench -p kabinet-receipt --bench render
+//!   SAVE_PDF=/tmp/receipt.pdf cargo bench …   # also keep one receipt
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use kabinet_demo::{Plan, catalog};
@@ -108,6 +109,10 @@ fn main() {
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    if let Ok(path) = std::env::var("SAVE_PDF") {
+        let view = ReceiptView::build(&inputs[0]).unwrap();
+        std::fs::write(path, renderer.render(&view).unwrap().0).unwrap();
+    }
     println!(
         "{renders} receipts single-threaded: {:.2} ms per receipt ({:.0}/s), {:.0} KiB per PDF",
         secs * 1000.0 / renders as f64,

@@ -4,16 +4,18 @@
 //!
 //! The built-in template is `templates/receipt.typ`; an Organization may supply
 //! its own file with the same data (a JSON document in `sys.inputs.data`, see
-//! [`view::ReceiptView`]). A custom template that fails to compile falls back to
-//! the built-in one with the error reported.
+//! [`view::ReceiptView`], and the payees' QR codes as PNG images in
+//! `sys.inputs.qr`, in the order of `payees`). A custom template that fails to
+//! compile falls back to the built-in one with the error reported.
 
 pub mod load;
+mod qr_image;
 pub mod view;
 
 pub use view::{ReceiptInput, ReceiptView};
 
 use std::path::Path;
-use typst::foundations::{Dict, IntoValue};
+use typst::foundations::{Array, Bytes, Dict, IntoValue};
 use typst_as_lib::TypstEngine;
 use typst_as_lib::TypstTemplateMainFile;
 use typst_layout::PagedDocument;
@@ -45,6 +47,12 @@ pub enum ReceiptError {
 }
 
 /// Renders receipts. Cheap to share between threads; keep one per process.
+///
+/// typst memoises layout and PDF work in process-wide caches. Two receipts
+/// share almost nothing (every account's data differs), so keeping that work
+/// only costs memory and lookups: the caches are emptied after every receipt.
+/// Measured on the benchmark, this is both faster (about 14 ms instead of 20 ms
+/// a receipt) and flat in memory (about 42 MiB instead of 200 MiB).
 pub struct Renderer {
     engine: TypstEngine<TypstTemplateMainFile>,
     fallback: Option<TypstEngine<TypstTemplateMainFile>>,
@@ -54,9 +62,8 @@ fn engine(template: String) -> TypstEngine<TypstTemplateMainFile> {
     TypstEngine::builder()
         .main_file(template)
         .fonts([FONT_REGULAR, FONT_BOLD])
-        // Keep typst's memoisation for a few renders, then evict, so a
-        // long-running server does not grow.
-        .comemo_evict_max_age(Some(30))
+        // Eviction is done by `Renderer::render`, after the PDF export.
+        .comemo_evict_max_age(None)
         .build()
 }
 
@@ -86,13 +93,15 @@ impl Renderer {
     /// built-in template is used and the custom template's error is returned
     /// alongside.
     pub fn render(&self, view: &ReceiptView) -> Result<(Vec<u8>, Option<ReceiptError>), ReceiptError> {
-        match render_with(&self.engine, view) {
+        let result = match render_with(&self.engine, view) {
             Ok(pdf) => Ok((pdf, None)),
             Err(e) => match &self.fallback {
-                Some(builtin) => Ok((render_with(builtin, view)?, Some(e))),
+                Some(builtin) => render_with(builtin, view).map(|pdf| (pdf, Some(e))),
                 None => Err(e),
             },
-        }
+        };
+        typst::comemo::evict(0);
+        result
     }
 }
 
@@ -126,6 +135,12 @@ fn render_with(
     let json = serde_json::to_string(view).map_err(|e| ReceiptError::Template(e.to_string()))?;
     let mut inputs = Dict::new();
     inputs.insert("data".into(), json.into_value());
+    let qr: Array = view
+        .payees
+        .iter()
+        .map(|p| Bytes::new(p.qr_png.clone()).into_value())
+        .collect();
+    inputs.insert("qr".into(), qr.into_value());
     let doc: PagedDocument = engine
         .compile_with_input(inputs)
         .output

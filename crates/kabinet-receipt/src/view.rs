@@ -6,8 +6,6 @@ use kabinet_domain::{
     Account, BillingPeriod, Charge, Invoice, Kopecks, Meter, Organization, Payee, PayeeId, Premises, Reading,
     Service,
 };
-use qrcode::render::svg;
-use qrcode::{EcLevel, QrCode};
 use serde::Serialize;
 
 /// The billing records of one account for one period.
@@ -94,7 +92,10 @@ pub struct PayeeView {
     pub amount: String,
     pub amount_kopecks: i64,
     pub qr_payload: String,
-    pub qr_svg: String,
+    /// The QR code as a PNG image; given to the template as `sys.inputs.qr`
+    /// (one image per payee, in order), not in the JSON data.
+    #[serde(skip)]
+    pub qr_png: Vec<u8>,
 }
 
 /// Totals block.
@@ -166,20 +167,6 @@ fn date(d: time::Date) -> String {
 
 fn plain(k: Kopecks) -> String {
     k.to_plain_string()
-}
-
-fn qr_svg(payload: &str) -> Result<String, QrError> {
-    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).map_err(|_| {
-        QrError::TooLong {
-            key: "payload",
-            max: 0,
-        }
-    })?;
-    Ok(code
-        .render::<svg::Color<'_>>()
-        .min_dimensions(240, 240)
-        .quiet_zone(true)
-        .build())
 }
 
 impl ReceiptView {
@@ -260,7 +247,7 @@ impl ReceiptView {
                 contacts: String::new(),
                 amount: amount.to_string(),
                 amount_kopecks: amount.get(),
-                qr_svg: qr_svg(&payload)?,
+                qr_png: crate::qr_image::qr_png(&payload)?,
                 qr_payload: payload,
             });
         }
