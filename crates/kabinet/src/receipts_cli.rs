@@ -62,35 +62,44 @@ pub async fn run(
     let started = Instant::now();
     let mut progress = Progress::new("receipts");
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let jobs = futures::stream::iter(ids).map(|id| {
+    // Two stages: database reads run a few receipts ahead, and exactly one
+    // render per core runs at a time (more would only contend for the cores).
+    let loads = futures::stream::iter(ids).map(|id| async move {
+        let Some(account) = db.account(id).await? else {
+            return Ok::<_, anyhow::Error>(Loaded::Missing);
+        };
+        let path = out.join(file_name(period, &account.number));
+        if complete(&path) {
+            return Ok(Loaded::Skipped);
+        }
+        Ok(match kabinet_receipt::load::load(db, id, period).await? {
+            Some(input) => Loaded::Ready(Box::new(input), path),
+            None => Loaded::Missing,
+        })
+    });
+    let jobs = loads.buffered(workers * 2).map(|loaded| {
         let renderer = renderer.clone();
         async move {
-            let Some(account) = db.account(id).await? else {
-                return Ok::<_, anyhow::Error>(Outcome::Missing);
+            let (input, path) = match loaded? {
+                Loaded::Ready(input, path) => (input, path),
+                Loaded::Skipped => return Ok(Outcome::Skipped),
+                Loaded::Missing => return Ok(Outcome::Missing),
             };
-            let path = out.join(file_name(period, &account.number));
-            if complete(&path) {
-                return Ok(Outcome::Skipped);
-            }
-            let Some(input) = kabinet_receipt::load::load(db, id, period).await? else {
-                return Ok(Outcome::Missing);
-            };
-            let pdf = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+            tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
                 let view = ReceiptView::build(&input)?;
                 let (pdf, fallback) = renderer.render(&view)?;
                 if let Some(e) = fallback {
                     tracing::warn!(error = %e, "custom receipt template failed; built-in template used");
                 }
-                Ok(pdf)
+                let partial = path.with_extension("pdf.partial");
+                std::fs::write(&partial, &pdf)?;
+                std::fs::rename(&partial, &path)?;
+                Ok(Outcome::Rendered)
             })
-            .await??;
-            let partial = path.with_extension("pdf.partial");
-            std::fs::write(&partial, &pdf)?;
-            std::fs::rename(&partial, &path)?;
-            Ok(Outcome::Rendered)
+            .await?
         }
     });
-    let mut jobs = std::pin::pin!(jobs.buffer_unordered(workers * 2));
+    let mut jobs = std::pin::pin!(jobs.buffer_unordered(workers));
     let (mut rendered, mut skipped, mut failed, mut done) = (0u64, 0u64, 0u64, 0u64);
     while let Some(result) = jobs.next().await {
         done += 1;
@@ -116,6 +125,13 @@ pub async fn run(
         eprintln!("Archive: {}", archive.display());
     }
     Ok((rendered, skipped, failed))
+}
+
+/// A receipt's data, read ahead of its render.
+enum Loaded {
+    Ready(Box<kabinet_receipt::ReceiptInput>, PathBuf),
+    Skipped,
+    Missing,
 }
 
 enum Outcome {
