@@ -114,21 +114,12 @@ impl Db {
 
     /// Marks a message delivered.
     pub async fn outbox_sent(&self, id: d::OutboxId, now: OffsetDateTime) -> Result<(), DbError> {
-        outbox::Entity::update_many()
+        end_attempt(id)
             .col_expr(
                 outbox::Column::Status,
                 Expr::value(d::OutboxStatus::Sent.as_str()),
             )
             .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
-            .col_expr(
-                outbox::Column::Attempts,
-                Expr::col(outbox::Column::Attempts).add(1),
-            )
-            .col_expr(
-                outbox::Column::LockedUntil,
-                Expr::value(Option::<OffsetDateTime>::None),
-            )
-            .filter(outbox::Column::Id.eq(id.0))
             .exec(self.conn())
             .await?;
         Ok(())
@@ -142,20 +133,10 @@ impl Db {
         error: &str,
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), DbError> {
-        let mut u = outbox::Entity::update_many()
-            .col_expr(
-                outbox::Column::LastError,
-                Expr::value(error.chars().take(2000).collect::<String>()),
-            )
-            .col_expr(
-                outbox::Column::Attempts,
-                Expr::col(outbox::Column::Attempts).add(1),
-            )
-            .col_expr(
-                outbox::Column::LockedUntil,
-                Expr::value(Option::<OffsetDateTime>::None),
-            )
-            .filter(outbox::Column::Id.eq(id.0));
+        let mut u = end_attempt(id).col_expr(
+            outbox::Column::LastError,
+            Expr::value(error.chars().take(2000).collect::<String>()),
+        );
         u = match retry_at {
             Some(at) => u.col_expr(outbox::Column::NextAttemptAt, Expr::value(at)),
             None => u.col_expr(
@@ -181,4 +162,19 @@ impl Db {
         }
         q.all(self.conn()).await?.into_iter().map(to_message).collect()
     }
+}
+
+/// The update that ends a delivery attempt on message `id`, whatever its
+/// outcome: one more attempt counted and the lease released.
+fn end_attempt(id: d::OutboxId) -> sea_orm::UpdateMany<outbox::Entity> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<OffsetDateTime>::None),
+        )
+        .filter(outbox::Column::Id.eq(id.0))
 }
