@@ -19,6 +19,7 @@ pub mod migration;
 pub mod organization;
 pub mod outbox;
 pub mod payments;
+pub mod receipts;
 pub mod residents;
 
 pub use error::DbError;

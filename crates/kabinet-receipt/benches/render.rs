@@ -5,6 +5,7 @@
 //!   cargo bench -p kabinet-receipt --bench render            # 2 000 renders
 //!   RENDERS=10000 cargo bench -p kabinet-receipt --bench render
 //!   SAVE_PDF=/tmp/receipt.pdf cargo bench …   # also keep one receipt
+//!   TEMPLATE=my-receipt.typ cargo bench …     # an Organization's own template
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use kabinet_demo::{Plan, catalog};
@@ -12,6 +13,10 @@ use kabinet_domain::{Meter, Reading};
 use kabinet_receipt::{ReceiptInput, ReceiptView, Renderer};
 use std::time::Instant;
 use time::macros::date;
+
+/// The allocator of the `kabinet` binary, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -89,10 +94,14 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
     let inputs = inputs(500);
-    let renderer = Renderer::new();
+    let renderer = match std::env::var_os("TEMPLATE") {
+        Some(path) => Renderer::with_template(std::path::Path::new(&path)).unwrap(),
+        None => Renderer::new(),
+    };
     // Warm up: fonts parsed, template compiled once.
     for input in inputs.iter().take(20) {
-        renderer.render(&ReceiptView::build(input).unwrap()).unwrap();
+        let (_, fallback) = renderer.render(&ReceiptView::build(input).unwrap()).unwrap();
+        assert!(fallback.is_none(), "the template failed: {fallback:?}");
     }
     let rss_start = rss_kib();
     let mut rss_max = rss_start;

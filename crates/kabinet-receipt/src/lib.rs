@@ -4,8 +4,9 @@
 //!
 //! The built-in template is `templates/receipt.typ`; an Organization may supply
 //! its own file with the same data (a JSON document in `sys.inputs.data`, see
-//! [`view::ReceiptView`], and the payees' QR codes as PNG images in
-//! `sys.inputs.qr`, in the order of `payees`). A custom template that fails to
+//! [`view::ReceiptView`], and the payees' QR codes as images in `sys.inputs.qr`,
+//! in the order of `payees`: each a dictionary of `pixels` (8-bit grey, rows
+//! top to bottom) and `side` (width and height in pixels)). A custom template that fails to
 //! compile falls back to the built-in one with the error reported.
 
 pub mod load;
@@ -135,11 +136,17 @@ fn render_with(
     let json = serde_json::to_string(view).map_err(|e| ReceiptError::Template(e.to_string()))?;
     let mut inputs = Dict::new();
     inputs.insert("data".into(), json.into_value());
-    let qr: Array = view
+    let qr = view
         .payees
         .iter()
-        .map(|p| Bytes::new(p.qr_png.clone()).into_value())
-        .collect();
+        .map(|p| {
+            let qr = qr_image::qr_pixels(&p.qr_payload)?;
+            let mut image = Dict::new();
+            image.insert("pixels".into(), Bytes::new(qr.pixels).into_value());
+            image.insert("side".into(), (qr.side as i64).into_value());
+            Ok(image.into_value())
+        })
+        .collect::<Result<Array, ReceiptError>>()?;
     inputs.insert("qr".into(), qr.into_value());
     let doc: PagedDocument = engine
         .compile_with_input(inputs)

@@ -1,9 +1,10 @@
-//! The payment QR code as a small black-and-white PNG, [`SCALE`] pixels per
-//! module, with the four-module quiet zone. The template scales it smoothly:
-//! a viewer or printer then averages module edges the way it would a vector
-//! drawing (scanners failed on one-pixel-per-module codes scaled without
-//! smoothing at 200–400 dpi), while the PDF stays far smaller and faster to
-//! write than thousands of vector squares.
+//! The payment QR code as a small black-and-white raster image, [`SCALE`]
+//! pixels per module, with the four-module quiet zone, handed to typst as raw
+//! 8-bit grey pixels (no PNG to write and read back). The template scales it
+//! smoothly: a viewer or printer then averages module edges the way it would a
+//! vector drawing (scanners failed on one-pixel-per-module codes at 200–400
+//! dpi), while the PDF stays far smaller and faster to write than thousands of
+//! vector squares.
 
 use fast_qr::{ECL, QRBuilder};
 use kabinet_domain::qr::QrError;
@@ -11,46 +12,40 @@ use kabinet_domain::qr::QrError;
 /// Quiet zone around the code, in modules (the QR standard's minimum).
 const QUIET: usize = 4;
 /// Pixels per module.
-const SCALE: usize = 3;
+const SCALE: usize = 2;
 
-/// Encodes `payload` (UTF-8, byte mode, error correction level M) and returns
-/// the PNG file.
-pub fn qr_png(payload: &str) -> Result<Vec<u8>, QrError> {
-    let too_long = || QrError::TooLong {
-        key: "payload",
-        max: 0,
-    };
+/// A square grey image: `side` × `side` bytes, 0 black, 255 white.
+pub struct QrPixels {
+    /// Width and height in pixels.
+    pub side: usize,
+    /// Rows top to bottom.
+    pub pixels: Vec<u8>,
+}
+
+/// Encodes `payload` (UTF-8, byte mode, error correction level M) and draws it.
+pub fn qr_pixels(payload: &str) -> Result<QrPixels, QrError> {
     let code = QRBuilder::new(payload.as_bytes())
         .ecl(ECL::M)
         .build()
-        .map_err(|_| too_long())?;
+        .map_err(|_| QrError::TooLong {
+            key: "payload",
+            max: 0,
+        })?;
     let side = (code.size + 2 * QUIET) * SCALE;
-    let row_bytes = side.div_ceil(8);
-    // 1-bit greyscale: a set bit is white.
-    let mut pixels = vec![0xFFu8; row_bytes * side];
+    let mut pixels = vec![0xFFu8; side * side];
     for y in 0..code.size {
+        let row = &mut pixels[(y + QUIET) * SCALE * side..(y + QUIET + 1) * SCALE * side];
+        let (first, rest) = row.split_at_mut(side);
         for (x, module) in code[y].iter().enumerate() {
-            if !module.value() {
-                continue;
-            }
-            for py in (y + QUIET) * SCALE..(y + QUIET + 1) * SCALE {
-                for px in (x + QUIET) * SCALE..(x + QUIET + 1) * SCALE {
-                    pixels[py * row_bytes + px / 8] &= !(0x80 >> (px % 8));
-                }
+            if module.value() {
+                first[(x + QUIET) * SCALE..(x + QUIET + 1) * SCALE].fill(0);
             }
         }
+        for copy in rest.chunks_exact_mut(side) {
+            copy.copy_from_slice(first);
+        }
     }
-    let mut png = Vec::with_capacity(2048);
-    let side = u32::try_from(side).map_err(|_| too_long())?;
-    let mut encoder = png::Encoder::new(&mut png, side, side);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::One);
-    let written = encoder
-        .write_header()
-        .and_then(|mut w| w.write_image_data(&pixels).and_then(|()| w.finish()));
-    // Writing to memory fails only on a wrong size, which cannot happen here.
-    written.map_err(|_| too_long())?;
-    Ok(png)
+    Ok(QrPixels { side, pixels })
 }
 
 #[cfg(test)]
@@ -58,16 +53,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_png_with_the_quiet_zone() {
-        let png = qr_png("ST00012|Name=ООО «Тест»|PersonalAcc=40702810900000000001").unwrap_or_default();
-        assert_eq!(&png[1..4], b"PNG");
-        // IHDR width: a version-4 code or larger plus the quiet zone, scaled.
-        let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]) as usize;
-        assert_eq!(width % SCALE, 0);
-        let modules = width / SCALE;
+    fn modules_with_the_quiet_zone() {
+        let qr = qr_pixels("ST00012|Name=ООО «Тест»|PersonalAcc=40702810900000000001").unwrap_or(QrPixels {
+            side: 0,
+            pixels: Vec::new(),
+        });
+        assert_eq!(qr.pixels.len(), qr.side * qr.side);
+        assert_eq!(qr.side % SCALE, 0);
+        let modules = qr.side / SCALE;
+        // A version-4 code or larger plus the quiet zone.
         assert!(
             modules >= 33 + 8 && (modules - 8 - 17).is_multiple_of(4),
             "{modules}"
         );
+        // The quiet zone is white; the finder pattern's corner is black.
+        assert!(qr.pixels[..QUIET * SCALE * qr.side].iter().all(|&p| p == 0xFF));
+        assert_eq!(qr.pixels[QUIET * SCALE * qr.side + QUIET * SCALE], 0);
     }
 }

@@ -6,7 +6,7 @@ use kabinet_domain::{
     Account, BillingPeriod, Charge, Invoice, Kopecks, Meter, Organization, Payee, PayeeId, Premises, Reading,
     Service,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The billing records of one account for one period.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ pub struct ReceiptInput {
 }
 
 /// The JSON document a receipt template receives as `sys.inputs.data`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct ReceiptView {
     pub receipt: ReceiptNo,
@@ -49,14 +49,14 @@ pub struct ReceiptView {
 }
 
 /// Receipt number.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct ReceiptNo {
     pub number: String,
 }
 
 /// Period block.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct PeriodView {
     pub name: String,
@@ -65,7 +65,7 @@ pub struct PeriodView {
 }
 
 /// Payer block.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct AccountView {
     pub number: String,
@@ -78,7 +78,7 @@ pub struct AccountView {
 }
 
 /// One payee with its share and QR code.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct PayeeView {
     pub name: String,
@@ -91,15 +91,13 @@ pub struct PayeeView {
     pub contacts: String,
     pub amount: String,
     pub amount_kopecks: i64,
+    /// The ГОСТ Р 56042 payload; the renderer draws it as a PNG image and gives
+    /// the template those images as `sys.inputs.qr` (one per payee, in order).
     pub qr_payload: String,
-    /// The QR code as a PNG image; given to the template as `sys.inputs.qr`
-    /// (one image per payee, in order), not in the JSON data.
-    #[serde(skip)]
-    pub qr_png: Vec<u8>,
 }
 
 /// Totals block.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct TotalsView {
     pub opening_label: String,
@@ -113,7 +111,7 @@ pub struct TotalsView {
 }
 
 /// One row of the charges table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct LineView {
     pub service: String,
@@ -128,7 +126,7 @@ pub struct LineView {
 }
 
 /// Column sums of the charges table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct SumsView {
     pub charged: String,
@@ -138,7 +136,7 @@ pub struct SumsView {
 }
 
 /// One row of the readings table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct MeterView {
     pub name: String,
@@ -151,7 +149,7 @@ pub struct MeterView {
 }
 
 /// Footer block.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct OrgView {
     pub name: String,
@@ -247,7 +245,6 @@ impl ReceiptView {
                 contacts: String::new(),
                 amount: amount.to_string(),
                 amount_kopecks: amount.get(),
-                qr_png: crate::qr_image::qr_png(&payload)?,
                 qr_payload: payload,
             });
         }

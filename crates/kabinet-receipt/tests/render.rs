@@ -5,7 +5,8 @@
 use kabinet_demo::{DemoOptions, generate};
 use kabinet_domain::qr::parse_payload;
 use kabinet_domain::{AccountId, Kopecks, Period};
-use kabinet_receipt::{ReceiptView, Renderer, load::load};
+use kabinet_receipt::load::{load, load_batch};
+use kabinet_receipt::{ReceiptView, Renderer};
 use kabinet_testkit::{TestDb, db_tests};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -127,6 +128,35 @@ db_tests! {
         assert!(load(&t.db, AccountId(999), Period::new(2026, 10).unwrap()).await.unwrap().is_none());
     }
 
+    async fn a_batch_reads_what_single_loads_read(t: &TestDb) {
+        demo(t).await;
+        let oct = Period::new(2026, 10).unwrap();
+        let ids: Vec<AccountId> = [3, 999, 1, 6, 2, 5, 4].into_iter().map(AccountId).collect();
+        let batch = load_batch(&t.db, &ids, oct).await.unwrap();
+        assert_eq!(batch.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids, "in the order asked");
+        let mut meters = 0;
+        for (id, input) in batch {
+            let single = load(&t.db, id, oct).await.unwrap();
+            assert_eq!(format!("{input:?}"), format!("{single:?}"), "account {id:?}");
+            let Some(input) = input else {
+                assert_eq!(id, AccountId(999));
+                continue;
+            };
+            assert_eq!(input.account.id, id);
+            assert_eq!(input.invoice.account_id, id);
+            assert!(!input.lines.is_empty());
+            assert!(input.lines.iter().all(|(_, c)| c.account_id == id && c.period == oct));
+            for (m, readings) in &input.meters {
+                meters += 1;
+                assert_eq!(m.account_id, id);
+                assert!(readings.iter().all(|r| r.meter_id == m.id && r.taken_on <= oct.last_day()));
+                assert!(readings.windows(2).all(|w| w[0].taken_on >= w[1].taken_on), "newest first");
+            }
+        }
+        assert!(meters > 0, "the demo has meters");
+        assert!(load_batch(&t.db, &[], oct).await.unwrap().is_empty());
+    }
+
     async fn a_broken_custom_template_falls_back(t: &TestDb) {
         demo(t).await;
         let dir = tempdir();
@@ -137,14 +167,22 @@ db_tests! {
         let (pdf, fallback) = renderer.render(&ReceiptView::build(&input).unwrap()).unwrap();
         assert!(pdf.starts_with(b"%PDF"));
         assert!(fallback.is_some_and(|e| e.to_string().contains("template")));
-        // A working custom template is used as is.
-        std::fs::write(&custom, "#let d = json(bytes(sys.inputs.data))\n#set text(font: \"DejaVu Sans\")\nСвоя квитанция #d.account.number\n").unwrap();
+        // A working custom template is used as is, with the QR images as documented.
+        std::fs::write(&custom, concat!(
+            "#let d = json(bytes(sys.inputs.data))\n",
+            "#set text(font: \"DejaVu Sans\")\n",
+            "Своя квитанция #d.account.number\n\n",
+            "#let qr = sys.inputs.qr.at(0)\n",
+            "#image(qr.pixels, format: (encoding: \"luma8\", width: qr.side, height: qr.side), width: 50mm)\n",
+        )).unwrap();
         let renderer = Renderer::with_template(&custom).unwrap();
-        let (pdf, fallback) = renderer.render(&ReceiptView::build(&input).unwrap()).unwrap();
-        assert!(fallback.is_none());
+        let view = ReceiptView::build(&input).unwrap();
+        let (pdf, fallback) = renderer.render(&view).unwrap();
+        assert!(fallback.is_none(), "{fallback:?}");
         let path = dir.join("mine.pdf");
         std::fs::write(&path, &pdf).unwrap();
         assert!(tool("pdftotext", &[path.to_str().unwrap(), "-"]).contains("Своя квитанция"));
+        assert_eq!(qr_payloads(&path), vec![view.payees[0].qr_payload.clone()]);
         assert!(Renderer::with_template(&dir.join("missing.typ")).is_err());
         let _ = std::fs::remove_dir_all(dir);
     }
