@@ -1,15 +1,16 @@
 //! `kabinet receipts`: renders every account's receipt for a period into a
-//! folder, in parallel on all cores, resumable, optionally zipped.
+//! folder, in parallel on all cores (one render worker process per core, see
+//! [`crate::render_workers`]), resumable, optionally zipped.
 
 use crate::exchange_cli::Progress;
+use crate::render_workers::{Pool, Rendered};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use kabinet_db::Db;
 use kabinet_domain::{AccountId, AccountNumber, Period};
-use kabinet_receipt::{ReceiptView, Renderer, file_name};
+use kabinet_receipt::{ReceiptInput, ReceiptView, file_name};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// A finished PDF ends with `%%EOF`; a file cut short by a crash does not.
@@ -28,14 +29,16 @@ fn complete(path: &Path) -> bool {
     tail().is_ok_and(|t| t.windows(5).any(|w| w == b"%%EOF"))
 }
 
-/// Renders the receipts; returns (rendered, skipped, failed).
+/// Renders the receipts with render workers started by `worker`; returns
+/// (rendered, skipped, failed).
 pub async fn run(
     db: &Db,
-    renderer: Arc<Renderer>,
+    worker: impl Fn() -> std::process::Command + Send + Sync + 'static,
     period: Period,
     accounts_file: Option<&Path>,
     out: &Path,
     zip: bool,
+    jobs: Option<usize>,
 ) -> anyhow::Result<(u64, u64, u64)> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let ids: Vec<AccountId> = match accounts_file {
@@ -60,53 +63,63 @@ pub async fn run(
     };
     let total = ids.len() as u64;
     let started = Instant::now();
+    let workers = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let pool = Pool::start(workers, worker).await?;
     let mut progress = Progress::new("receipts");
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    // Two stages: database reads run a few receipts ahead, and exactly one
-    // render per core runs at a time (more would only contend for the cores).
-    let loads = futures::stream::iter(ids).map(|id| async move {
-        let Some(account) = db.account(id).await? else {
-            return Ok::<_, anyhow::Error>(Loaded::Missing);
+    // Two stages: the records of the next batches of accounts are read while
+    // the current ones render, exactly one render per worker at a time.
+    let batches: Vec<Vec<AccountId>> = ids.chunks(BATCH).map(<[AccountId]>::to_vec).collect();
+    let loads = futures::stream::iter(batches)
+        .map(|batch| async move {
+            let loaded = match kabinet_receipt::load::load_batch(db, &batch, period).await {
+                Ok(inputs) => inputs
+                    .into_iter()
+                    .map(|(_, input)| prepare(input, period, out))
+                    .collect(),
+                Err(e) => {
+                    tracing::error!(error = %e, accounts = batch.len(), "reading receipts failed");
+                    batch.iter().map(|_| Ok(Loaded::Missing)).collect()
+                }
+            };
+            futures::stream::iter::<Vec<anyhow::Result<Loaded>>>(loaded)
+        })
+        .buffered(2)
+        .flatten();
+    let pool_ref = &pool;
+    let jobs = loads.map(|loaded| async move {
+        let (view, path) = match loaded? {
+            Loaded::Ready(view, path) => (view, path),
+            Loaded::Skipped => return Ok::<_, anyhow::Error>(Outcome::Skipped),
+            Loaded::Missing => return Ok(Outcome::Missing),
         };
-        let path = out.join(file_name(period, &account.number));
-        if complete(&path) {
-            return Ok(Loaded::Skipped);
-        }
-        Ok(match kabinet_receipt::load::load(db, id, period).await? {
-            Some(input) => Loaded::Ready(Box::new(input), path),
-            None => Loaded::Missing,
+        Ok(match pool_ref.render(path, *view).await {
+            Err(e) => Outcome::Stop(e),
+            Ok(rendered) => match rendered {
+                Rendered::Written(None) => Outcome::Rendered,
+                Rendered::Written(Some(e)) => {
+                    tracing::warn!(error = %e, "custom receipt template failed; built-in template used");
+                    Outcome::Rendered
+                }
+                Rendered::Failed(e) => {
+                    tracing::error!(error = %e, "receipt failed");
+                    Outcome::Missing
+                }
+            },
         })
     });
-    let jobs = loads.buffered(workers * 2).map(|loaded| {
-        let renderer = renderer.clone();
-        async move {
-            let (input, path) = match loaded? {
-                Loaded::Ready(input, path) => (input, path),
-                Loaded::Skipped => return Ok(Outcome::Skipped),
-                Loaded::Missing => return Ok(Outcome::Missing),
-            };
-            tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
-                let view = ReceiptView::build(&input)?;
-                let (pdf, fallback) = renderer.render(&view)?;
-                if let Some(e) = fallback {
-                    tracing::warn!(error = %e, "custom receipt template failed; built-in template used");
-                }
-                let partial = path.with_extension("pdf.partial");
-                std::fs::write(&partial, &pdf)?;
-                std::fs::rename(&partial, &path)?;
-                Ok(Outcome::Rendered)
-            })
-            .await?
-        }
-    });
-    let mut jobs = std::pin::pin!(jobs.buffer_unordered(workers));
+    let mut jobs = Box::pin(jobs.buffer_unordered(workers));
     let (mut rendered, mut skipped, mut failed, mut done) = (0u64, 0u64, 0u64, 0u64);
+    let mut stop = None;
     while let Some(result) = jobs.next().await {
         done += 1;
         match result {
             Ok(Outcome::Rendered) => rendered += 1,
             Ok(Outcome::Skipped) => skipped += 1,
             Ok(Outcome::Missing) => failed += 1,
+            Ok(Outcome::Stop(e)) => {
+                stop = Some(e);
+                break;
+            }
             Err(e) => {
                 failed += 1;
                 tracing::error!(error = %e, "receipt failed");
@@ -115,6 +128,11 @@ pub async fn run(
         progress.set(done, total);
     }
     progress.finish();
+    drop(jobs);
+    pool.finish().await;
+    if let Some(e) = stop {
+        return Err(e.context(format!("{rendered} receipt(s) were rendered before the stop")));
+    }
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "Receipts for {period}: {rendered} rendered, {skipped} already there, {failed} failed, in {secs:.1} s ({:.0} receipts/s).",
@@ -127,9 +145,24 @@ pub async fn run(
     Ok((rendered, skipped, failed))
 }
 
+/// Accounts whose records are read together.
+const BATCH: usize = 64;
+
+/// Whether an account's receipt is still to render, and its data if so.
+fn prepare(input: Option<ReceiptInput>, period: Period, out: &Path) -> anyhow::Result<Loaded> {
+    let Some(input) = input else {
+        return Ok(Loaded::Missing);
+    };
+    let path = out.join(file_name(period, &input.account.number));
+    if complete(&path) {
+        return Ok(Loaded::Skipped);
+    }
+    Ok(Loaded::Ready(Box::new(ReceiptView::build(&input)?), path))
+}
+
 /// A receipt's data, read ahead of its render.
 enum Loaded {
-    Ready(Box<kabinet_receipt::ReceiptInput>, PathBuf),
+    Ready(Box<ReceiptView>, PathBuf),
     Skipped,
     Missing,
 }
@@ -137,7 +170,10 @@ enum Loaded {
 enum Outcome {
     Rendered,
     Skipped,
+    /// Not rendered: no invoice, or the render failed (logged).
     Missing,
+    /// No render worker is left; the run ends.
+    Stop(anyhow::Error),
 }
 
 /// Packs the period's receipts in `dir` into `receipts-<period>.zip` (stored:

@@ -364,7 +364,8 @@ async fn bulk_receipts_resume_and_zip() {
         let mut c = kabinet(&t.url, &dir);
         c.args(["receipts", "--period", &period, "--out"]).arg(&folder);
         if zip {
-            c.arg("--zip");
+            // More render processes than receipts to render.
+            c.args(["--zip", "--jobs", "3"]);
         }
         c.output().unwrap()
     };
@@ -395,6 +396,70 @@ async fn bulk_receipts_resume_and_zip() {
         .unwrap();
     assert!(!out.status.success());
     assert!(text(&out).contains("--period"), "{}", text(&out));
+
+    // A broken custom template: every worker falls back to the built-in one.
+    let custom = dir.join("mine.typ");
+    std::fs::write(
+        &custom,
+        "#let d = json(bytes(sys.inputs.data))\n#d.no.such.field\n",
+    )
+    .unwrap();
+    let other = dir.join("other");
+    let out = kabinet(&t.url, &dir)
+        .env("KABINET_RECEIPT_TEMPLATE", &custom)
+        .args(["receipts", "--period", &period, "--jobs", "2", "--out"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("4 rendered"), "{}", text(&out));
+    assert!(text(&out).contains("built-in template used"), "{}", text(&out));
+    // A template that is not there stops the run before anything starts.
+    let out = kabinet(&t.url, &dir)
+        .env("KABINET_RECEIPT_TEMPLATE", dir.join("missing.typ"))
+        .args(["receipts", "--period", &period, "--out"])
+        .arg(dir.join("third"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("missing.typ"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The render worker `kabinet receipts` starts: one JSON job per line in, one
+/// answer per line out; a bad job gets an error and the worker goes on.
+#[test]
+fn render_worker_protocol() {
+    let dir = tempdir();
+    let mut child = kabinet("sqlite::memory:", &dir)
+        .arg("render-worker")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    let mut answer = || {
+        let mut line = String::new();
+        output.read_line(&mut line).unwrap();
+        line
+    };
+    assert_eq!(answer().trim(), "\"Ready\"");
+    writeln!(input, "not a job").unwrap();
+    assert!(answer().contains("Failed"));
+    let pdf = dir.join("receipt.pdf");
+    let view = include_str!("receipt-view.json").replace('\n', "");
+    writeln!(input, "{{\"path\":{:?},\"view\":{view}}}", pdf.to_str().unwrap()).unwrap();
+    let written = answer();
+    assert!(written.contains("Written"), "{written}");
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF") && bytes.len() > 10_000);
+    assert!(!dir.join("receipt.pdf.partial").exists());
+    drop(input);
+    assert!(
+        child.wait().unwrap().success(),
+        "the worker ends when its input closes"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
