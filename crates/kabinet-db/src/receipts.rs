@@ -75,15 +75,13 @@ impl Db {
             .collect::<Result<_, DbError>>()?;
         let meters = meter::Entity::find()
             .filter(meter::Column::AccountId.is_in(ids))
+            .filter(meter::Column::Status.eq(d::MeterStatus::Active.code()))
             .order_by_asc(meter::Column::AccountId)
             .order_by_asc(meter::Column::Id)
             .all(self.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
-            .filter(|m: &Result<d::Meter, DbError>| {
-                m.as_ref().map_or(true, |m| m.status == d::MeterStatus::Active)
-            })
             .collect::<Result<Vec<d::Meter>, DbError>>()?;
         let readings = if meters.is_empty() {
             Vec::new()
