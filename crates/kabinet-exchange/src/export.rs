@@ -125,6 +125,20 @@ impl CsvFile {
     }
 }
 
+/// A text cell made safe to open in a spreadsheet: a value that starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return would be read by Excel or
+/// LibreOffice as a formula (`=HYPERLINK(…)`), so it gets a leading `'`, as
+/// OWASP recommends for CSV injection. Applied to every cell whose text came
+/// from outside (account numbers, meter serials, payment ids); numbers and
+/// dates Kabinet formats itself never start with those characters.
+pub fn spreadsheet_safe(value: String) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value
+    }
+}
+
 /// Formats a timestamp as RFC 3339 in UTC.
 pub fn timestamp(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
@@ -168,8 +182,8 @@ impl ExportSink<ExportedReading> for Sink<'_> {
     fn row(&mut self, r: ExportedReading) -> Result<(), String> {
         self.0
             .row([
-                r.account,
-                r.meter,
+                spreadsheet_safe(r.account),
+                spreadsheet_safe(r.meter),
                 r.zone.to_string(),
                 r.value.to_decimal_string(),
                 r.taken_on.to_string(),
@@ -187,9 +201,9 @@ impl ExportSink<ExportedPayment> for Sink<'_> {
     fn row(&mut self, p: ExportedPayment) -> Result<(), String> {
         self.0
             .row([
-                p.account,
+                spreadsheet_safe(p.account),
                 "portal".to_string(),
-                p.external_id,
+                spreadsheet_safe(p.external_id),
                 p.amount.to_decimal_string(),
                 timestamp(p.paid_at),
                 p.period.map(|x| x.to_string()).unwrap_or_default(),

@@ -6,7 +6,7 @@
 
 use crate::parse::{Header, Line, Record};
 pub use crate::parse::{Problem, parse_date};
-use crate::source::{ReadOptions, TextEncoding, open};
+use crate::source::{LineTooLong, ReadOptions, TextEncoding, open};
 use crate::{ExchangeError, ImportKind};
 use kabinet_db::Db;
 use kabinet_db::exchange::{ImportSession, PeriodDays, RunOutcome};
@@ -250,8 +250,14 @@ fn parse_file(
         .from_reader(reader);
     let header = match csv.headers() {
         Ok(h) => h.clone(),
-        Err(e) => return Err(ExchangeError::Csv(format!("не удалось прочитать заголовок: {e}"))),
+        Err(e) => {
+            let (_, message, _) = read_error(&e, 1, &[]);
+            return Err(ExchangeError::Csv(format!(
+                "не удалось прочитать заголовок: {message}"
+            )));
+        }
     };
+    let header_names: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
     let header = match Header::new(kind, &header) {
         Ok(h) => {
             let _ = tx.blocking_send(Parsed::Header(Ok(h.ignored.clone())));
@@ -286,16 +292,13 @@ fn parse_file(
             }
             Err(e) => {
                 bad_lines += 1;
-                let line = e.position().map_or(line_no + 1, |p| p.line());
+                let (line, message, go_on) = read_error(&e, line_no + 1, &header_names);
                 problems.push(Problem {
                     line,
                     column: String::new(),
-                    message: format!("строка не читается: {e}"),
+                    message,
                 });
-                if !matches!(
-                    e.kind(),
-                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
-                ) {
+                if !go_on {
                     break;
                 }
             }
@@ -322,6 +325,34 @@ fn parse_file(
         let _ = tx.blocking_send(Parsed::Problems(problems));
     }
     Ok(bad_lines)
+}
+
+/// What to report for a line the CSV reader could not read: its line, the
+/// message, and whether reading can go on after it.
+fn read_error(e: &csv::Error, fallback_line: u64, header: &[String]) -> (u64, String, bool) {
+    let line = e.position().map_or(fallback_line, |p| p.line());
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => {
+            let column = header.get(err.field()).map_or_else(
+                || format!("поле {}", err.field() + 1),
+                |c| format!("столбец «{c}»"),
+            );
+            (
+                line,
+                format!(
+                    "{column}: текст не в кодировке UTF-8. Если файл выгружен в windows-1251, \
+                     загрузите его с параметром --encoding windows-1251"
+                ),
+                true,
+            )
+        }
+        csv::ErrorKind::UnequalLengths { .. } => (line, format!("строка не читается: {e}"), true),
+        csv::ErrorKind::Io(io) => match io.get_ref().and_then(|i| i.downcast_ref::<LineTooLong>()) {
+            Some(long) => (long.line, long.to_string(), false),
+            None => (line, format!("файл не читается: {io}"), false),
+        },
+        _ => (line, format!("строка не читается: {e}"), false),
+    }
 }
 
 /// Imports every `<kind>.csv` found in `dir`, in package order, each file in

@@ -90,6 +90,24 @@ pub fn columns(kind: ImportKind) -> (&'static [&'static str], &'static [&'static
     }
 }
 
+/// The longest value a text column takes, in characters (docs/exchange.md).
+/// Each limit is what the portal, the receipt and its QR code can show, and
+/// no more than the database column holds.
+pub fn max_len(column: &str) -> usize {
+    match column {
+        // Payee name: the QR code's mandatory Name holds 160.
+        "name" => 160,
+        "bank_name" => 200,
+        "address" => 200,
+        "holder" => 150,
+        "location" => 64,
+        "external_id" => 64,
+        "code" | "payee" | "service" | "serial" | "meter" | "number" => 32,
+        "flat" | "unit" | "source" => 16,
+        _ => 32,
+    }
+}
+
 /// Where each column is in the file.
 pub struct Header {
     index: HashMap<String, usize>,
@@ -167,19 +185,34 @@ impl<'a> Line<'a> {
         });
     }
 
-    /// A cell that must be filled in.
+    /// A text cell that must be filled in and fit [`max_len`].
     fn text(&mut self, col: &str) -> String {
         let v = self.raw(col);
         if v.is_empty() {
             self.problem(col, "значение не указано");
         }
+        self.fits(col, v);
         v.to_string()
     }
 
-    /// A cell that may be empty.
-    fn opt_text(&self, col: &str) -> Option<String> {
+    /// A text cell that may be empty and must fit [`max_len`].
+    fn opt_text(&mut self, col: &str) -> Option<String> {
         let v = self.raw(col);
+        self.fits(col, v);
         (!v.is_empty()).then(|| v.to_string())
+    }
+
+    fn fits(&mut self, col: &str, v: &str) {
+        let max = max_len(col);
+        let len = v.chars().count();
+        if len > max {
+            self.problem(
+                col,
+                format!(
+                    "значение длиннее {max} символов ({len}): так его не показать в квитанции и кабинете"
+                ),
+            );
+        }
     }
 
     /// A required cell parsed with `f`; `default` when unusable (a problem is recorded).
@@ -254,6 +287,11 @@ impl<'a> Line<'a> {
 fn unreachable_account() -> AccountNumber {
     panic!("\"0\" is a valid account number")
 }
+
+/// What an optional date that was not given is stored as (`0001-01-01`):
+/// an account's opening day or a meter's installation day the billing system
+/// did not send. Both databases hold it (PostgreSQL has no year −9999).
+pub const UNKNOWN_DATE: Date = time::macros::date!(0001 - 01 - 01);
 
 /// Parses `DD.MM.YYYY` or `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<Date, String> {
@@ -371,7 +409,15 @@ impl Line<'_> {
                 code: self.text("code"),
                 name: self.text("name"),
                 inn: self.digits("inn", &[10, 12]),
-                kpp: self.opt_text("kpp").unwrap_or_default(),
+                kpp: self
+                    .opt("kpp", |s| {
+                        if s.len() == 9 && s.chars().all(|c| c.is_ascii_digit()) {
+                            Ok(s.to_string())
+                        } else {
+                            Err("ожидается 9 цифр")
+                        }
+                    })
+                    .unwrap_or_default(),
                 bank_name: self.text("bank_name"),
                 bic: self.digits("bic", &[9]),
                 correspondent_account: self.digits("correspondent_account", &[20]),
@@ -401,7 +447,7 @@ impl Line<'_> {
                     residents: self.int("residents", 0, "число проживающих"),
                     els,
                     izhku,
-                    opened_on: self.opt("opened_on", parse_date).unwrap_or(Date::MIN),
+                    opened_on: self.opt("opened_on", parse_date).unwrap_or(UNKNOWN_DATE),
                     closed_on: self.opt("closed_on", parse_date),
                 })
             }
@@ -433,7 +479,7 @@ impl Line<'_> {
                     tariffs,
                     capacity,
                     scale: self.opt_int("scale", "целый коэффициент").unwrap_or(1),
-                    installed_on: self.opt("installed_on", parse_date).unwrap_or(Date::MIN),
+                    installed_on: self.opt("installed_on", parse_date).unwrap_or(UNKNOWN_DATE),
                     verification_due: self.date("verification_due"),
                     status,
                 })

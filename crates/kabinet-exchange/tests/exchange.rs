@@ -361,4 +361,121 @@ db_tests! {
         assert_eq!(runs.iter().filter(|r| r.direction == "export" && r.status == "ok").count(), 6);
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    async fn a_windows_1251_file_with_a_long_ascii_start_is_not_corrupted(t: &TestDb) {
+        // 2 000 accounts of plain ASCII (about 100 KB) before the first Cyrillic line.
+        let mut text = String::from("account;address;total_area;holder;residents\n");
+        for i in 0..2_000 {
+            text.push_str(&format!("A{i};Tver, Sovetskaya st. 1;54.30;Holder Number {i};1\n"));
+        }
+        text.push_str("Б-1;г. Тверь, ул. Советская, д. 1;54,30;Пётр Ёлкин;2\n");
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&text);
+        assert!(std::str::from_utf8(&bytes[..64 * 1024]).is_ok(), "the first 64 KB are ASCII");
+
+        // Forced UTF-8: refused on the line, with the hint, and nothing written.
+        let before = t.db.table_counts().await.unwrap();
+        let dir = tempdir();
+        let path = dir.join("accounts.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        let utf8 = ImportOptions { read: ReadOptions { encoding: Some(TextEncoding::Utf8), delimiter: None }, ..ImportOptions::default() };
+        let r = import_file(&t.db, ImportKind::Accounts, &path, &utf8, &mut |_, _| {}).await.unwrap();
+        assert!(!r.committed);
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        assert_eq!(r.problems[0].line, 2_002);
+        assert!(r.problems[0].message.contains("«account»") && r.problems[0].message.contains("--encoding windows-1251"), "{}", r.problems[0].message);
+        assert_eq!(t.db.table_counts().await.unwrap(), before);
+
+        // Detected: the whole file decides, so it is read as windows-1251.
+        let r = import_file(&t.db, ImportKind::Accounts, &path, &ImportOptions::default(), &mut |_, _| {}).await.unwrap();
+        assert_eq!(r.encoding, TextEncoding::Windows1251);
+        assert!(r.committed, "{:?}", r.problems);
+        let acc = t.db.find_account(&AccountNumber::parse("Б-1").unwrap()).await.unwrap().unwrap();
+        assert_eq!(acc.holder_name, "Пётр Ёлкин");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    async fn overlong_values_and_lines_are_refused(t: &TestDb) {
+        let before = t.db.table_counts().await.unwrap();
+        let long_address = format!("г. Тверь, {}", "ул. Очень Длинная ".repeat(14));
+        assert!(long_address.chars().count() > 200);
+        let text = format!(
+            "account;address;flat;total_area;holder;residents\n\
+             1;{long_address};1;50;Иванов Иван;1\n\
+             2;г. Тверь;{flat};50;{holder};1\n\
+             3;г. Тверь;1;50;Петров Пётр;1\n",
+            flat = "1".repeat(17),
+            holder = "Я".repeat(151),
+        );
+        let r = import_text(&t.db, ImportKind::Accounts, "accounts.csv", text.as_bytes()).await;
+        assert!(!r.committed);
+        let found: Vec<(u64, &str)> = r.problems.iter().map(|p| (p.line, p.column.as_str())).collect();
+        assert_eq!(found, vec![(2, "address"), (3, "flat"), (3, "holder")], "{:?}", r.problems);
+        assert!(r.problems[0].message.contains("длиннее 200 символов"), "{}", r.problems[0].message);
+        let text = format!("account;source;external_id;amount;paid_at\n1;bank;{};10;2026-11-02T10:00:00Z\n", "x".repeat(65));
+        let r = import_text(&t.db, ImportKind::Payments, "payments.csv", text.as_bytes()).await;
+        assert_eq!(r.problems.iter().map(|p| (p.line, p.column.as_str())).collect::<Vec<_>>(), vec![(2, "external_id")]);
+        let text = "code;name;inn;kpp;bank_name;bic;correspondent_account;settlement_account\nUK;УК;6950012346;69500100;Банк;042809679;30101810700000000679;40702810963000001234\n";
+        let r = import_text(&t.db, ImportKind::Payees, "payees.csv", text.as_bytes()).await;
+        assert_eq!(r.problems.iter().map(|p| (p.line, p.column.as_str())).collect::<Vec<_>>(), vec![(2, "kpp")]);
+
+        // A line without a break is refused while streaming, at its line.
+        let mut huge = b"account;address;total_area;holder;residents\n1;a;1;b;1\n2;".to_vec();
+        huge.extend(std::iter::repeat_n(b'x', 3 * kabinet_exchange::source::MAX_LINE_BYTES));
+        let r = import_text(&t.db, ImportKind::Accounts, "accounts.csv", &huge).await;
+        assert!(!r.committed);
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        assert_eq!(r.problems[0].line, 3);
+        assert!(r.problems[0].message.contains("длиннее 65536 байт"), "{}", r.problems[0].message);
+        assert_eq!(t.db.table_counts().await.unwrap(), before, "nothing written");
+    }
+
+    async fn exported_cells_are_safe_to_open_in_excel(t: &TestDb) {
+        generate(&t.db, &demo_options(2, 1), |_, _| {}).await.unwrap();
+        let evil = ["=HYPERLINK(\"http://evil.example/p\",\"pay\")", "+7(900)1", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok-1"];
+        let mut batch = Batch::default();
+        for (i, id) in evil.iter().enumerate() {
+            batch.payments.push(Payment {
+                account_id: AccountId(1),
+                source: payment_source::PORTAL.into(),
+                external_id: (*id).into(),
+                amount: Kopecks(100 + i as i64),
+                paid_at: datetime!(2026-11-20 08:00 UTC),
+                period: None,
+            });
+        }
+        let meters = "account;serial;resource;integer_digits;fraction_digits;verification_due\n7100000001;=1+2;cold_water;5;3;01.01.2030\n";
+        assert!(import_text(&t.db, ImportKind::Meters, "meters.csv", meters.as_bytes()).await.committed);
+        let meter = t.db.meters(AccountId(1)).await.unwrap().into_iter().find(|m| m.serial == "=1+2").unwrap();
+        batch.readings.push(Reading {
+            meter_id: meter.id,
+            zone: 1,
+            value: 1_000,
+            taken_on: date!(2026 - 11 - 21),
+            source: reading_source::PORTAL.into(),
+            submitted_at: datetime!(2026-11-21 10:00 UTC),
+        });
+        t.db.insert_batch(&batch).await.unwrap();
+        let dir = tempdir();
+        let decode = |encoding: TextEncoding, bytes: Vec<u8>| match encoding {
+            TextEncoding::Utf8 => String::from_utf8(bytes).unwrap(),
+            TextEncoding::Windows1251 => encoding_rs::WINDOWS_1251.decode(&bytes).0.into_owned(),
+        };
+        for encoding in [TextEncoding::Utf8, TextEncoding::Windows1251] {
+            let out = dir.join("payments.csv");
+            let all = ExportFilter { all: true, since: None };
+            assert_eq!(export(&t.db, ExportKind::Payments, &out, encoding, all, "test").await.unwrap(), 7);
+            let text = decode(encoding, std::fs::read(&out).unwrap());
+            let mut ids: Vec<String> = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes())
+                .records().map(|r| r.unwrap()[2].to_string()).collect();
+            ids.sort();
+            let mut expected = vec!["'=HYPERLINK(\"http://evil.example/p\",\"pay\")", "'+7(900)1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "ok-1"];
+            expected.sort();
+            assert_eq!(ids, expected, "{encoding:?}");
+            let out = dir.join("readings.csv");
+            assert_eq!(export(&t.db, ExportKind::Readings, &out, encoding, all, "test").await.unwrap(), 1);
+            let text = decode(encoding, std::fs::read(&out).unwrap());
+            assert!(text.contains(";'=1+2;1;1.000;"), "{text}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
