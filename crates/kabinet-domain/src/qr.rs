@@ -1,16 +1,46 @@
 //! The payment QR code payload of ГОСТ Р 56042-2014 ("ST00012|Name=…|…"), as
 //! bank apps read it from a receipt.
 //!
-//! The payload is UTF-8 (`ST0001` + `2`), fields are `Key=Value` pairs joined by a
-//! separator: `|` unless a value contains it, then the first character from a list
-//! of alternatives that no value contains. The mandatory fields come first in the
-//! order strict bank apps expect (Name, PersonalAcc, BankName, BIC, CorrespAcc),
-//! then KPP, PayeeINN, Purpose and Sum, then the housing fields.
+//! The payload is UTF-8 (`ST0001` + `2`) or windows-1251 (`ST0001` + `1`, one
+//! byte per Cyrillic letter instead of two, so a smaller code); fields are
+//! `Key=Value` pairs joined by a separator: `|` unless a value contains it, then
+//! the first character from a list of alternatives that no value contains. The
+//! mandatory fields come first in the order strict bank apps expect (Name,
+//! PersonalAcc, BankName, BIC, CorrespAcc), then KPP, PayeeINN, Purpose and Sum,
+//! then the housing fields.
+//!
+//! A mandatory field that is missing or does not fit is an error; an optional
+//! one that does not fit its limit (or is not the digits it must be) is left
+//! out, so a receipt is never refused for an optional detail.
 
 use crate::{Kopecks, Period};
 
 /// Separators tried in order when a value contains `|`.
 const SEPARATORS: [char; 12] = ['|', '#', ';', ':', '^', '~', '!', '*', '/', '\\', '@', '_'];
+
+/// The character set of a payload: the digit after `ST0001` in its header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QrCharset {
+    /// UTF-8 (`ST00012`): any text, two bytes per Cyrillic letter.
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// windows-1251 (`ST00011`): one byte per Cyrillic letter; the code is
+    /// smaller and easier to scan from paper. Values must be written in it.
+    #[serde(rename = "windows-1251")]
+    Windows1251,
+}
+
+impl QrCharset {
+    /// The header digit.
+    pub fn digit(self) -> char {
+        match self {
+            QrCharset::Utf8 => '2',
+            QrCharset::Windows1251 => '1',
+        }
+    }
+}
 
 /// Why a payload cannot be built or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,8 +67,8 @@ pub enum QrError {
     /// Every candidate separator occurs in some value.
     #[error("QR: no separator character is free")]
     NoSeparator,
-    /// Not an `ST0001` UTF-8 payload.
-    #[error("QR: not a ГОСТ Р 56042 UTF-8 payload")]
+    /// Not an `ST00011` or `ST00012` payload.
+    #[error("QR: not a ГОСТ Р 56042 payload")]
     Header,
     /// A field without `=`.
     #[error("QR: malformed field {0:?}")]
@@ -104,6 +134,10 @@ fn max(key: &'static str, v: &str, limit: usize) -> Result<(), QrError> {
     }
 }
 
+fn is_digits(v: &str, lens: &[usize]) -> bool {
+    lens.contains(&v.len()) && v.chars().all(|c| c.is_ascii_digit())
+}
+
 /// Values may not contain line breaks; they become spaces, runs of spaces one.
 fn clean(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -134,66 +168,54 @@ impl PaymentQr {
         if out[4].1 != "0" {
             digits("CorrespAcc", &out[4].1, &[20], "20")?;
         }
-        let mut opt = |key: &'static str, v: &Option<String>, limit: usize| -> Result<(), QrError> {
-            if let Some(v) = v.as_deref().map(clean).filter(|v| !v.is_empty()) {
-                max(key, &v, limit)?;
+        // Optional fields: kept when they fit, left out when they do not.
+        let mut opt = |key: &'static str, v: Option<String>, fits: &dyn Fn(&str) -> bool| {
+            if let Some(v) = v.as_deref().map(clean).filter(|v| !v.is_empty() && fits(v)) {
                 out.push((key, v));
             }
-            Ok(())
         };
-        opt("KPP", &self.kpp, 9)?;
-        opt("PayeeINN", &self.payee_inn, 12)?;
-        opt("Purpose", &self.purpose, 210)?;
-        if let Some(sum) = self.sum {
-            if sum.is_negative() {
-                return Err(QrError::Digits {
-                    key: "Sum",
-                    len: "1–18",
-                });
-            }
-            out.push(("Sum", sum.get().to_string()));
-        }
-        let mut opt = |key: &'static str, v: &Option<String>, limit: usize| -> Result<(), QrError> {
-            if let Some(v) = v.as_deref().map(clean).filter(|v| !v.is_empty()) {
-                max(key, &v, limit)?;
-                out.push((key, v));
-            }
-            Ok(())
-        };
-        opt("PersAcc", &self.pers_acc, 30)?;
-        opt("PaymPeriod", &self.paym_period.map(Period::to_qr), 6)?;
-        opt("LastName", &self.last_name, 60)?;
-        opt("FirstName", &self.first_name, 60)?;
-        opt("MiddleName", &self.middle_name, 60)?;
-        opt("PayerAddress", &self.payer_address, 210)?;
-        opt("Flat", &self.flat, 16)?;
-        opt("QuittId", &self.quitt_id, 30)?;
+        let len = |limit: usize| move |v: &str| v.chars().count() <= limit;
+        opt("KPP", self.kpp.clone(), &|v| is_digits(v, &[9]));
+        opt("PayeeINN", self.payee_inn.clone(), &|v| is_digits(v, &[10, 12]));
+        opt("Purpose", self.purpose.clone(), &len(210));
+        opt(
+            "Sum",
+            self.sum.filter(|s| !s.is_negative()).map(|s| s.get().to_string()),
+            &len(18),
+        );
+        opt("PersAcc", self.pers_acc.clone(), &len(30));
+        opt("PaymPeriod", self.paym_period.map(Period::to_qr), &len(6));
+        opt("LastName", self.last_name.clone(), &len(60));
+        opt("FirstName", self.first_name.clone(), &len(60));
+        opt("MiddleName", self.middle_name.clone(), &len(60));
+        opt("PayerAddress", self.payer_address.clone(), &len(210));
+        opt("Flat", self.flat.clone(), &len(16));
+        opt("QuittId", self.quitt_id.clone(), &len(30));
         opt(
             "AddAmount",
-            &self
-                .add_amount
+            self.add_amount
                 .filter(|a| !a.is_negative())
                 .map(|a| a.get().to_string()),
-            18,
-        )?;
-        opt("TechCode", &self.tech_code, 2)?;
-        if let Some((_, inn)) = out.iter().find(|(k, _)| *k == "PayeeINN") {
-            digits("PayeeINN", inn, &[10, 12], "10 or 12")?;
-        }
-        if let Some((_, kpp)) = out.iter().find(|(k, _)| *k == "KPP") {
-            digits("KPP", kpp, &[9], "9")?;
-        }
+            &len(18),
+        );
+        opt("TechCode", self.tech_code.clone(), &|v| is_digits(v, &[2]));
         Ok(out)
     }
 
-    /// The payload to put in the QR code.
+    /// The UTF-8 payload (`ST00012`).
     pub fn payload(&self) -> Result<String, QrError> {
+        self.payload_as(QrCharset::Utf8)
+    }
+
+    /// The payload's text with the header of `charset`; the caller writes it
+    /// into the code in that character set.
+    pub fn payload_as(&self, charset: QrCharset) -> Result<String, QrError> {
         let fields = self.fields()?;
         let sep = SEPARATORS
             .into_iter()
             .find(|s| fields.iter().all(|(_, v)| !v.contains(*s)))
             .ok_or(QrError::NoSeparator)?;
-        let mut out = format!("ST00012{sep}");
+        let mut out = format!("ST0001{}{sep}", charset.digit());
         for (i, (k, v)) in fields.iter().enumerate() {
             if i > 0 {
                 out.push(sep);
@@ -206,9 +228,13 @@ impl PaymentQr {
     }
 }
 
-/// Reads a UTF-8 ГОСТ Р 56042 payload back into its `Key=Value` pairs, in order.
+/// Reads a ГОСТ Р 56042 payload (already decoded to text) back into its
+/// `Key=Value` pairs, in order.
 pub fn parse_payload(payload: &str) -> Result<Vec<(String, String)>, QrError> {
-    let rest = payload.strip_prefix("ST00012").ok_or(QrError::Header)?;
+    let rest = payload
+        .strip_prefix("ST00012")
+        .or_else(|| payload.strip_prefix("ST00011"))
+        .ok_or(QrError::Header)?;
     let mut chars = rest.chars();
     let sep = chars.next().ok_or(QrError::Header)?;
     chars
@@ -290,19 +316,37 @@ mod tests {
         let mut q = sample();
         q.personal_acc = String::new();
         assert_eq!(q.payload(), Err(QrError::Missing("PersonalAcc")));
+        assert_eq!(parse_payload("ST00013|Name=x"), Err(QrError::Header));
+    }
+
+    #[test]
+    fn optional_fields_that_do_not_fit_are_left_out() {
         let mut q = sample();
         q.purpose = Some("x".repeat(211));
-        assert_eq!(
-            q.payload(),
-            Err(QrError::TooLong {
-                key: "Purpose",
-                max: 210
-            })
-        );
-        let mut q = sample();
         q.sum = Some(Kopecks(-1));
-        assert!(q.payload().is_err());
-        assert_eq!(parse_payload("ST00011|Name=x"), Err(QrError::Header));
+        q.last_name = Some("Щ".repeat(62));
+        q.first_name = Some("Анна".into());
+        q.payer_address = Some("д".repeat(252));
+        q.kpp = Some("12345".into());
+        let keys: Vec<&str> = q.fields().unwrap().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "Name",
+                "PersonalAcc",
+                "BankName",
+                "BIC",
+                "CorrespAcc",
+                "PayeeINN",
+                "PersAcc",
+                "PaymPeriod",
+                "FirstName",
+                "TechCode"
+            ]
+        );
+        let p = q.payload_as(QrCharset::Windows1251).unwrap();
+        assert!(p.starts_with("ST00011|Name="));
+        assert_eq!(parse_payload(&p).unwrap()[8], ("FirstName".into(), "Анна".into()));
     }
 
     proptest! {

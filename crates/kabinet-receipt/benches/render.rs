@@ -94,13 +94,19 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
     let inputs = inputs(500);
+    let charset = match std::env::var("QR_CHARSET").as_deref() {
+        Ok("windows-1251") => kabinet_domain::qr::QrCharset::Windows1251,
+        _ => kabinet_domain::qr::QrCharset::Utf8,
+    };
     let renderer = match std::env::var_os("TEMPLATE") {
         Some(path) => Renderer::with_template(std::path::Path::new(&path)).unwrap(),
         None => Renderer::new(),
     };
     // Warm up: fonts parsed, template compiled once.
     for input in inputs.iter().take(20) {
-        let (_, fallback) = renderer.render(&ReceiptView::build(input).unwrap()).unwrap();
+        let (_, fallback) = renderer
+            .render(&ReceiptView::build(input, charset).unwrap())
+            .unwrap();
         assert!(fallback.is_none(), "the template failed: {fallback:?}");
     }
     let rss_start = rss_kib();
@@ -108,7 +114,7 @@ fn main() {
     let started = Instant::now();
     let mut bytes = 0usize;
     for i in 0..renders {
-        let view = ReceiptView::build(&inputs[i % inputs.len()]).unwrap();
+        let view = ReceiptView::build(&inputs[i % inputs.len()], charset).unwrap();
         let (pdf, _) = renderer.render(&view).unwrap();
         bytes += pdf.len();
         if i % 500 == 499 {
@@ -119,7 +125,7 @@ fn main() {
     }
     let secs = started.elapsed().as_secs_f64();
     if let Ok(path) = std::env::var("SAVE_PDF") {
-        let view = ReceiptView::build(&inputs[0]).unwrap();
+        let view = ReceiptView::build(&inputs[0], charset).unwrap();
         std::fs::write(path, renderer.render(&view).unwrap().0).unwrap();
     }
     println!(

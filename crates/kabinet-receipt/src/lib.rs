@@ -140,7 +140,7 @@ fn render_with(
         .payees
         .iter()
         .map(|p| {
-            let qr = qr_image::qr_pixels(&p.qr_payload)?;
+            let qr = qr_image::qr_pixels(&p.qr_payload, p.qr_charset)?;
             let mut image = Dict::new();
             image.insert("pixels".into(), Bytes::new(qr.pixels).into_value());
             image.insert("side".into(), (qr.side as i64).into_value());

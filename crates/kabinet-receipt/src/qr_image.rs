@@ -7,7 +7,7 @@
 //! vector squares.
 
 use fast_qr::{ECL, QRBuilder};
-use kabinet_domain::qr::QrError;
+use kabinet_domain::qr::{QrCharset, QrError};
 
 /// Quiet zone around the code, in modules (the QR standard's minimum).
 const QUIET: usize = 4;
@@ -22,9 +22,23 @@ pub struct QrPixels {
     pub pixels: Vec<u8>,
 }
 
-/// Encodes `payload` (UTF-8, byte mode, error correction level M) and draws it.
-pub fn qr_pixels(payload: &str) -> Result<QrPixels, QrError> {
-    let code = QRBuilder::new(payload.as_bytes())
+/// The payload's bytes in `charset`; `None` when a character cannot be
+/// written in windows-1251.
+pub fn encode(payload: &str, charset: QrCharset) -> Option<Vec<u8>> {
+    match charset {
+        QrCharset::Utf8 => Some(payload.as_bytes().to_vec()),
+        QrCharset::Windows1251 => {
+            let (bytes, _, unmappable) = encoding_rs::WINDOWS_1251.encode(payload);
+            (!unmappable).then(|| bytes.into_owned())
+        }
+    }
+}
+
+/// Encodes `payload` in `charset` (byte mode, error correction level M) and
+/// draws it.
+pub fn qr_pixels(payload: &str, charset: QrCharset) -> Result<QrPixels, QrError> {
+    let bytes = encode(payload, charset).ok_or(QrError::Header)?;
+    let code = QRBuilder::new(bytes)
         .ecl(ECL::M)
         .build()
         .map_err(|_| QrError::TooLong {
@@ -54,7 +68,11 @@ mod tests {
 
     #[test]
     fn modules_with_the_quiet_zone() {
-        let qr = qr_pixels("ST00012|Name=ООО «Тест»|PersonalAcc=40702810900000000001").unwrap_or(QrPixels {
+        let qr = qr_pixels(
+            "ST00012|Name=ООО «Тест»|PersonalAcc=40702810900000000001",
+            QrCharset::Utf8,
+        )
+        .unwrap_or(QrPixels {
             side: 0,
             pixels: Vec::new(),
         });

@@ -1,7 +1,7 @@
 //! What a receipt shows: built from billing records, with every amount already
 //! formatted for people and one payment QR code per payee.
 
-use kabinet_domain::qr::{PaymentQr, QrError};
+use kabinet_domain::qr::{PaymentQr, QrCharset, QrError};
 use kabinet_domain::{
     Account, BillingPeriod, Charge, Invoice, Kopecks, Meter, Organization, Payee, PayeeId, Premises, Reading,
     Service,
@@ -91,9 +91,12 @@ pub struct PayeeView {
     pub contacts: String,
     pub amount: String,
     pub amount_kopecks: i64,
-    /// The ГОСТ Р 56042 payload; the renderer draws it as a PNG image and gives
+    /// The ГОСТ Р 56042 payload; the renderer draws it as an image and gives
     /// the template those images as `sys.inputs.qr` (one per payee, in order).
     pub qr_payload: String,
+    /// The character set the payload is written in (its header says which).
+    #[serde(default)]
+    pub qr_charset: QrCharset,
 }
 
 /// Totals block.
@@ -173,7 +176,17 @@ impl ReceiptView {
     /// the opening balance, penalties and payments, so the shares add up to the
     /// invoice's total to pay. A payee with nothing to pay gets a QR code without
     /// a sum.
-    pub fn build(input: &ReceiptInput) -> Result<ReceiptView, QrError> {
+    ///
+    /// The QR code carries what a bank app needs to pay and the billing system
+    /// needs to book the payment — payee and bank, INN/KPP, purpose, sum, the
+    /// personal account, period, the payer's last name, receipt number,
+    /// penalties and the housing-services code — and leaves out the payer's
+    /// first name, patronymic, address and flat, which the personal account
+    /// already identifies: at about 60 bytes of Cyrillic they would make the
+    /// code denser and harder to scan from paper. It is written in `charset`
+    /// when every value can be (windows-1251 halves the bytes of Cyrillic
+    /// text), otherwise in UTF-8.
+    pub fn build(input: &ReceiptInput, charset: QrCharset) -> Result<ReceiptView, QrError> {
         let inv = &input.invoice;
         let acc = &input.account;
         let p = &input.premises;
@@ -195,21 +208,16 @@ impl ReceiptView {
         if let Some(main) = share.iter_mut().max_by_key(|x| x.2) {
             main.1 += inv.opening_balance + inv.penalties - inv.paid;
         }
-        let (last, first, middle) = {
-            let mut parts = acc.holder_name.split_whitespace();
-            (
-                parts.next().map(String::from),
-                parts.next().map(String::from),
-                parts.next().map(String::from),
-            )
-        };
+        let last = acc.holder_name.split_whitespace().next().map(String::from);
         let mut payees = Vec::new();
         for (id, amount, _) in &share {
             let Some(payee) = input.payees.iter().find(|x| x.id == *id) else {
                 continue;
             };
+            // Imports keep Name within 160 and BankName is cut to the QR's 45;
+            // a longer Name from older data is cut too rather than refused.
             let qr = PaymentQr {
-                name: payee.name.clone(),
+                name: payee.name.chars().take(160).collect(),
                 personal_acc: payee.settlement_account.clone(),
                 bank_name: payee.bank_name.chars().take(45).collect(),
                 bic: payee.bic.clone(),
@@ -217,23 +225,27 @@ impl ReceiptView {
                 kpp: Some(payee.kpp.clone()),
                 payee_inn: Some(payee.inn.clone()),
                 purpose: Some(format!(
-                    "Оплата ЖКУ за {}, л/с {}",
-                    inv.period.to_russian(),
+                    "Оплата ЖКУ за {:02}.{}, л/с {}",
+                    inv.period.month(),
+                    inv.period.year(),
                     acc.number
                 )),
                 sum: (amount.get() > 0).then_some(*amount),
                 pers_acc: Some(acc.number.as_str().to_string()),
                 paym_period: Some(inv.period),
                 last_name: last.clone(),
-                first_name: first.clone(),
-                middle_name: middle.clone(),
-                payer_address: Some(p.address.clone()),
-                flat: p.flat.clone(),
                 quitt_id: Some(inv.number.clone()),
                 add_amount: (inv.penalties.get() > 0).then_some(inv.penalties),
                 tech_code: Some("02".into()),
+                ..PaymentQr::default()
             };
-            let payload = qr.payload()?;
+            let mut qr_charset = charset;
+            let mut payload = qr.payload_as(qr_charset)?;
+            if qr_charset == QrCharset::Windows1251 && crate::qr_image::encode(&payload, qr_charset).is_none()
+            {
+                qr_charset = QrCharset::Utf8;
+                payload = qr.payload_as(qr_charset)?;
+            }
             payees.push(PayeeView {
                 name: payee.name.clone(),
                 inn: payee.inn.clone(),
@@ -246,6 +258,7 @@ impl ReceiptView {
                 amount: amount.to_string(),
                 amount_kopecks: amount.get(),
                 qr_payload: payload,
+                qr_charset,
             });
         }
         let sum = |f: fn(&Charge) -> Kopecks| input.lines.iter().map(|(_, c)| f(c)).sum::<Kopecks>();

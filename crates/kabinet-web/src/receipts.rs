@@ -7,6 +7,7 @@ use crate::error::AppError;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kabinet_auth::Principal;
+use kabinet_domain::qr::QrCharset;
 use kabinet_domain::{AccountNumber, Period};
 use kabinet_receipt::{ReceiptView, Renderer};
 use std::sync::Arc;
@@ -17,15 +18,18 @@ use tokio::sync::Semaphore;
 pub struct Receipts {
     renderer: Arc<Renderer>,
     permits: Arc<Semaphore>,
+    charset: QrCharset,
 }
 
 impl Receipts {
-    /// Renders with `renderer`, one receipt per core at a time.
-    pub fn new(renderer: Arc<Renderer>) -> Receipts {
+    /// Renders with `renderer`, one receipt per core at a time, with payment
+    /// QR codes in `charset`.
+    pub fn new(renderer: Arc<Renderer>, charset: QrCharset) -> Receipts {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Receipts {
             renderer,
             permits: Arc::new(Semaphore::new(cores)),
+            charset,
         }
     }
 }
@@ -58,7 +62,8 @@ pub(crate) async fn pdf(
         .await
         .map_err(AppError::from)?
         .ok_or(ReceiptRefusal::NotFound)?;
-    let view = ReceiptView::build(&input).map_err(|e| AppError::Internal(e.to_string()))?;
+    let view =
+        ReceiptView::build(&input, state.receipts.charset).map_err(|e| AppError::Internal(e.to_string()))?;
     let _permit = state
         .receipts
         .permits

@@ -28,6 +28,10 @@ pub struct Config {
     /// The Organization's own receipt template (`.typ`); the built-in one when unset
     /// or when it fails to compile.
     pub receipt_template: Option<PathBuf>,
+    /// The character set of the receipts' payment QR codes: `utf-8`
+    /// (`ST00012`, the default) or `windows-1251` (`ST00011`: Cyrillic takes
+    /// one byte instead of two, so the code is smaller and easier to scan).
+    pub receipt_qr_charset: kabinet_domain::qr::QrCharset,
     /// The portal's address as residents reach it, for links in e-mails.
     pub public_url: String,
     /// The server key (64 hex characters); when unset, `<data_dir>/secret.key`
@@ -84,6 +88,7 @@ impl Default for Config {
             receipt_day: 5,
             payment_due_day: 15,
             receipt_template: None,
+            receipt_qr_charset: kabinet_domain::qr::QrCharset::Utf8,
             public_url: "http://127.0.0.1:8080".into(),
             secret_key: None,
             registration_mode: kabinet_auth::RegistrationMode::Amount,

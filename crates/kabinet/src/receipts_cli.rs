@@ -7,6 +7,7 @@ use crate::render_workers::{Pool, Rendered};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use kabinet_db::Db;
+use kabinet_domain::qr::QrCharset;
 use kabinet_domain::{AccountId, AccountNumber, Period};
 use kabinet_receipt::{ReceiptInput, ReceiptView, file_name};
 use std::io::Write;
@@ -29,17 +30,37 @@ fn complete(path: &Path) -> bool {
     tail().is_ok_and(|t| t.windows(5).any(|w| w == b"%%EOF"))
 }
 
+/// What `kabinet receipts` was asked to do.
+pub struct Run<'a> {
+    /// The period.
+    pub period: Period,
+    /// A file of account numbers, one per line (default: every invoiced account).
+    pub accounts_file: Option<&'a Path>,
+    /// The output folder.
+    pub out: &'a Path,
+    /// Also write `receipts-<period>.zip`.
+    pub zip: bool,
+    /// Render processes (default: one per core).
+    pub jobs: Option<usize>,
+    /// The character set of the payment QR codes.
+    pub charset: QrCharset,
+}
+
 /// Renders the receipts with render workers started by `worker`; returns
 /// (rendered, skipped, failed).
 pub async fn run(
     db: &Db,
     worker: impl Fn() -> std::process::Command + Send + Sync + 'static,
-    period: Period,
-    accounts_file: Option<&Path>,
-    out: &Path,
-    zip: bool,
-    jobs: Option<usize>,
+    run: Run<'_>,
 ) -> anyhow::Result<(u64, u64, u64)> {
+    let Run {
+        period,
+        accounts_file,
+        out,
+        zip,
+        jobs,
+        charset,
+    } = run;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let ids: Vec<AccountId> = match accounts_file {
         Some(file) => {
@@ -74,7 +95,7 @@ pub async fn run(
             let loaded = match kabinet_receipt::load::load_batch(db, &batch, period).await {
                 Ok(inputs) => inputs
                     .into_iter()
-                    .map(|(_, input)| prepare(input, period, out))
+                    .map(|(_, input)| prepare(input, period, out, charset))
                     .collect(),
                 Err(e) => {
                     tracing::error!(error = %e, accounts = batch.len(), "reading receipts failed");
@@ -149,7 +170,12 @@ pub async fn run(
 const BATCH: usize = 64;
 
 /// Whether an account's receipt is still to render, and its data if so.
-fn prepare(input: Option<ReceiptInput>, period: Period, out: &Path) -> anyhow::Result<Loaded> {
+fn prepare(
+    input: Option<ReceiptInput>,
+    period: Period,
+    out: &Path,
+    charset: QrCharset,
+) -> anyhow::Result<Loaded> {
     let Some(input) = input else {
         return Ok(Loaded::Missing);
     };
@@ -157,7 +183,10 @@ fn prepare(input: Option<ReceiptInput>, period: Period, out: &Path) -> anyhow::R
     if complete(&path) {
         return Ok(Loaded::Skipped);
     }
-    Ok(Loaded::Ready(Box::new(ReceiptView::build(&input)?), path))
+    Ok(Loaded::Ready(
+        Box::new(ReceiptView::build(&input, charset)?),
+        path,
+    ))
 }
 
 /// A receipt's data, read ahead of its render.
