@@ -3,6 +3,7 @@
 //! ([`passwords`]), tokens are random and stored hashed ([`secrets`]), guessing
 //! is throttled ([`throttle`]), and every outcome is written to the audit log.
 
+pub mod background;
 pub mod passwords;
 pub mod secrets;
 mod service;
@@ -11,4 +12,4 @@ pub mod throttle;
 pub use passwords::{HashError, Hasher};
 pub use secrets::ServerKey;
 pub use service::*;
-pub use throttle::{AccountThrottle, IpLimiter};
+pub use throttle::{AccountThrottle, IpLimiter, MailLimit};

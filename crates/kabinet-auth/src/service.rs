@@ -1,14 +1,17 @@
 //! The operations: register, sign in, authenticate a request, sign out, set
 //! or change a password, reset it by e-mail, accept the Rules.
 
+use crate::background::Background;
 use crate::passwords::{HashError, Hasher};
 use crate::secrets::{ServerKey, generated_password, new_token, token_hash};
-use crate::throttle::AccountThrottle;
+use crate::throttle::{AccountThrottle, MailLimit};
+use kabinet_db::counters::{CounterKind, CounterStep, NewPasswordReset};
 use kabinet_db::residents::{NewResident, NewSession, Registered};
 use kabinet_db::{Db, DbError};
 use kabinet_domain as d;
 use kabinet_notify::messages;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 /// What a resident proves at registration besides the account number
@@ -39,6 +42,11 @@ pub struct AuthSettings {
     pub reset_valid: Duration,
     /// Limits on failed sign-ins per account.
     pub throttle: AccountThrottle,
+    /// Limits on failed registration checks per account.
+    pub registration_throttle: AccountThrottle,
+    /// E-mails to one account's resident that others can cause (reset links,
+    /// "already registered" notices).
+    pub mail_limit: MailLimit,
     /// The portal's address as residents reach it, for links in e-mails
     /// (`https://lk.example.ru`, no trailing slash).
     pub public_url: String,
@@ -53,7 +61,9 @@ impl Default for AuthSettings {
             api_token_lifetime: Duration::days(90),
             generated_password_valid: Duration::hours(72),
             reset_valid: Duration::hours(1),
-            throttle: AccountThrottle::default(),
+            throttle: AccountThrottle::SIGN_IN,
+            registration_throttle: AccountThrottle::REGISTRATION,
+            mail_limit: MailLimit::DEFAULT,
             public_url: "http://127.0.0.1:8080".into(),
         }
     }
@@ -187,12 +197,24 @@ enum CheckValue {
     Passport(d::Passport),
 }
 
-/// The sign-in rules over one database; share one per process.
+/// The sign-in rules over one database; share one per process (in an `Arc`:
+/// registration and reset requests go on in the background).
 pub struct Auth {
     db: Db,
     settings: AuthSettings,
     hasher: Hasher,
     key: ServerKey,
+    background: Background,
+}
+
+/// What a registration check came to, as counted for the account.
+enum Check {
+    /// Locked by earlier failures: not checked at all.
+    Refused,
+    /// The value did not match.
+    Failed,
+    /// The value matched.
+    Passed,
 }
 
 impl Auth {
@@ -203,7 +225,14 @@ impl Auth {
             settings,
             hasher,
             key,
+            background: Background::new(),
         }
+    }
+
+    /// Waits until the registration and reset requests taken so far are
+    /// done (before the server stops; tests).
+    pub async fn idle(&self) {
+        self.background.idle().await;
     }
 
     /// The settings in force.
@@ -247,13 +276,25 @@ impl Auth {
         format!("{}{path}", self.settings.public_url.trim_end_matches('/'))
     }
 
-    /// Registers a resident (R1). Mistakes in the form are reported; otherwise
-    /// the answer is the same whether or not the account exists, the check
-    /// value matches or the account already has a user, and takes about as
-    /// long (one Argon2id computation either way). On a match a user with a
-    /// one-time password is created and the password e-mailed; an account that
-    /// already has a user gets an e-mail saying so instead.
-    pub async fn register(&self, input: &RegistrationInput, client: &Client) -> Result<(), AuthError> {
+    /// Registers a resident (R1). Mistakes in the form are reported at once;
+    /// otherwise the request is taken and answered the same way whatever the
+    /// account, and checked in the background: no answer, no timing and no
+    /// e-mail to the typed address tells whether the account exists, has a
+    /// user or matched.
+    ///
+    /// In the background: the check value is compared (the amount of the
+    /// latest invoice, or the passport's keyed hash) under the account's
+    /// registration throttle (counted in the database; after
+    /// [`AccountThrottle::REGISTRATION`]'s ten failures a day the account is
+    /// refused until the day is over or staff unlock it). On a match a user with
+    /// a one-time password is created and the password e-mailed; when the
+    /// account already has a user, a notice goes to *that user's* address
+    /// (within the account's mail limit) and nothing to the typed one.
+    pub async fn register(
+        self: &Arc<Self>,
+        input: &RegistrationInput,
+        client: &Client,
+    ) -> Result<(), AuthError> {
         let mut errors = FieldErrors::default();
         let number = d::AccountNumber::parse(&input.account)
             .map_err(|e| errors.add(Field::Account, e))
@@ -287,39 +328,102 @@ impl Auth {
         else {
             return Err(AuthError::Invalid(errors));
         };
+        let this = Arc::clone(self);
+        let client = client.clone();
+        self.background
+            .spawn("registration", async move {
+                this.register_checked(number, email, check, &client).await
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn register_checked(
+        &self,
+        number: d::AccountNumber,
+        email: d::EmailAddress,
+        check: CheckValue,
+        client: &Client,
+    ) -> Result<(), AuthError> {
         let now = OffsetDateTime::now_utc();
-        let account = self.db.find_account(&number).await?;
-        let matched = match (&account, &check) {
-            (None, _) => false,
-            (Some(a), CheckValue::Amount(k)) => self
-                .db
-                .latest_invoice(a.id)
-                .await?
-                .is_some_and(|i| i.total_due == *k),
-            (Some(a), CheckValue::Passport(p)) => {
-                use subtle::ConstantTimeEq;
-                let expected = self.key.passport_hash(p);
-                self.db
-                    .passport_hash(a.id)
-                    .await?
-                    .is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(expected.as_bytes())))
-            }
-        };
-        let Some(account) = account.filter(|_| matched) else {
-            self.hasher.waste().await;
+        let Some(account) = self.db.find_account(&number).await? else {
             let entry = self.entry(
                 client,
                 "registration_failed",
                 None,
                 None,
-                format!("account {number}: no such account or the check value differs"),
+                format!("account {number}: no such account"),
             );
             self.db.audit(&entry, now).await?;
             return Ok(());
         };
+        let matched = match &check {
+            CheckValue::Amount(k) => self
+                .db
+                .latest_invoice(account.id)
+                .await?
+                .is_some_and(|i| i.total_due == *k),
+            CheckValue::Passport(p) => {
+                use subtle::ConstantTimeEq;
+                let expected = self.key.passport_hash(p);
+                self.db
+                    .passport_hash(account.id)
+                    .await?
+                    .is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(expected.as_bytes())))
+            }
+        };
+        let throttle = self.settings.registration_throttle;
+        let typed = email.masked();
+        let verdict = self
+            .db
+            .with_counter(account.id, CounterKind::Registration, |c, now| {
+                if let Some(until) = throttle.blocked_until(&c, now) {
+                    let entry = self.entry(
+                        client,
+                        "registration_refused",
+                        None,
+                        Some(account.id),
+                        format!(
+                            "too many failed checks ({} since {}); locked until {until}, e-mail {typed}",
+                            c.count,
+                            c.window_start.map(|s| s.to_string()).unwrap_or_default()
+                        ),
+                    );
+                    CounterStep {
+                        audit: Some(entry),
+                        ..CounterStep::nothing(Check::Refused)
+                    }
+                } else if !matched {
+                    let after = c.after_event(now, throttle.window);
+                    let entry = self.entry(
+                        client,
+                        "registration_failed",
+                        None,
+                        Some(account.id),
+                        format!(
+                            "the check value differs (failure {} of {} allowed a day), e-mail {typed}",
+                            after.count, throttle.max_failures
+                        ),
+                    );
+                    CounterStep {
+                        store: Some(after),
+                        audit: Some(entry),
+                        ..CounterStep::nothing(Check::Failed)
+                    }
+                } else {
+                    CounterStep::nothing(Check::Passed)
+                }
+            })
+            .await?;
+        if !matches!(verdict, Check::Passed) {
+            return Ok(());
+        }
+        let org = self.org_name().await?;
+        if let Some(owner) = self.db.user_by_account_number(&number).await? {
+            return self.notify_already_registered(&owner, &org, client).await;
+        }
         let password = generated_password();
         let hash = self.hasher.hash(&password).await?;
-        let org = self.org_name().await?;
         let valid = self.settings.generated_password_valid;
         let mail = messages::registration_password(
             &org,
@@ -345,22 +449,89 @@ impl Auth {
             "registration",
             None,
             Some(account.id),
-            format!("e-mail {}", email.masked()),
+            format!("e-mail {typed}"),
         );
         match self.db.create_resident(&new, &entry, &mail).await? {
-            Registered::Created(_) => {}
-            Registered::AlreadyExists => {
-                let mail = messages::already_registered(&org, &email, &number, &self.url("/password/reset"));
-                let entry = self.entry(
-                    client,
-                    "registration_repeated",
-                    None,
-                    Some(account.id),
-                    format!("e-mail {}", email.masked()),
-                );
-                self.db.enqueue_email(&mail, &entry, now).await?;
-            }
+            Registered::Created(_) => Ok(()),
+            // Another request created it a moment ago.
+            Registered::AlreadyExists => match self.db.user_by_account_number(&number).await? {
+                Some(owner) => self.notify_already_registered(&owner, &org, client).await,
+                None => Ok(()),
+            },
         }
+    }
+
+    /// Someone proved the account but it already has a user: its resident is
+    /// told at their own address, at most [`AuthSettings::mail_limit`] times.
+    async fn notify_already_registered(
+        &self,
+        owner: &d::ResidentUser,
+        org: &str,
+        client: &Client,
+    ) -> Result<(), AuthError> {
+        let mail = messages::already_registered(
+            org,
+            &owner.email,
+            &owner.account_number,
+            &self.url("/password/reset"),
+        );
+        self.limited_mail(owner, mail, None, "registration_repeated", client)
+            .await
+    }
+
+    /// Queues `mail` to `user`'s resident within the account's mail limit,
+    /// with the reset link to store, if any; beyond the limit nothing is sent
+    /// and `<event>_suppressed` is audited.
+    async fn limited_mail(
+        &self,
+        user: &d::ResidentUser,
+        mail: d::Email,
+        reset: Option<NewPasswordReset>,
+        event: &'static str,
+        client: &Client,
+    ) -> Result<(), AuthError> {
+        let limit = self.settings.mail_limit;
+        let suppressed: &'static str = match event {
+            "registration_repeated" => "registration_repeated_suppressed",
+            _ => "password_reset_suppressed",
+        };
+        let to = user.email.masked();
+        self.db
+            .with_counter(user.account_id, CounterKind::Mail, |c, now| {
+                if limit.allows(&c, now) {
+                    let entry = self.entry(
+                        client,
+                        event,
+                        Some(user.id),
+                        Some(user.account_id),
+                        format!("e-mail sent to {to}"),
+                    );
+                    CounterStep {
+                        store: Some(c.after_event(now, limit.window)),
+                        audit: Some(entry),
+                        email: Some(mail),
+                        reset,
+                        result: (),
+                    }
+                } else {
+                    let entry = self.entry(
+                        client,
+                        suppressed,
+                        Some(user.id),
+                        Some(user.account_id),
+                        format!(
+                            "not sent: {} e-mails to {to} in the last {} min already",
+                            c.count,
+                            limit.window.whole_minutes()
+                        ),
+                    );
+                    CounterStep {
+                        audit: Some(entry),
+                        ..CounterStep::nothing(())
+                    }
+                }
+            })
+            .await?;
         Ok(())
     }
 
@@ -395,7 +566,12 @@ impl Auth {
         };
         let refused = if user.blocked {
             Some("user is blocked")
-        } else if self.settings.throttle.blocked_until(&user, now).is_some() {
+        } else if self
+            .settings
+            .throttle
+            .blocked_until(&user.failures(), now)
+            .is_some()
+        {
             Some("too many failed attempts")
         } else {
             None
@@ -598,7 +774,12 @@ impl Auth {
                 "текущий пароль указан неверно",
             ))
         };
-        if self.settings.throttle.blocked_until(&p.user, now).is_some() {
+        if self
+            .settings
+            .throttle
+            .blocked_until(&p.user.failures(), now)
+            .is_some()
+        {
             self.hasher.waste().await;
             return Err(wrong());
         }
@@ -637,12 +818,26 @@ impl Auth {
         Ok(())
     }
 
-    /// Starts a password reset: when the account has an active user, a
-    /// single-use link valid for an hour goes to its e-mail. The answer is the
-    /// same either way.
-    pub async fn request_reset(&self, account: &str, client: &Client) -> Result<(), AuthError> {
+    /// Starts a password reset. A malformed account number is reported at
+    /// once; otherwise the request is taken, answered the same way for every
+    /// account, and done in the background: when the account has an active
+    /// user, a single-use link valid for an hour goes to its e-mail, at most
+    /// [`AuthSettings::mail_limit`] such e-mails per account (beyond it the
+    /// request is only audited).
+    pub async fn request_reset(self: &Arc<Self>, account: &str, client: &Client) -> Result<(), AuthError> {
         let number = d::AccountNumber::parse(account)
             .map_err(|e| AuthError::Invalid(FieldErrors::single(Field::Account, e)))?;
+        let this = Arc::clone(self);
+        let client = client.clone();
+        self.background
+            .spawn("password reset", async move {
+                this.reset_requested(number, &client).await
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn reset_requested(&self, number: d::AccountNumber, client: &Client) -> Result<(), AuthError> {
         let now = OffsetDateTime::now_utc();
         let user = self.db.user_by_account_number(&number).await?;
         let Some(user) = user.filter(|u| !u.blocked) else {
@@ -666,17 +861,13 @@ impl Auth {
             &self.url(&format!("/password/reset/{token}")),
             valid.whole_minutes(),
         );
-        let entry = self.entry(
-            client,
-            "password_reset_requested",
-            Some(user.id),
-            Some(user.account_id),
-            format!("link sent to {}", user.email.masked()),
-        );
-        self.db
-            .create_password_reset(user.id, &token_hash(&token), now + valid, &mail, &entry, now)
-            .await?;
-        Ok(())
+        let reset = NewPasswordReset {
+            user_id: user.id,
+            token_hash: token_hash(&token),
+            expires_at: now + valid,
+        };
+        self.limited_mail(&user, mail, Some(reset), "password_reset_requested", client)
+            .await
     }
 
     /// Whether a reset link is still good (for showing its form).

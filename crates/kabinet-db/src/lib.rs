@@ -10,6 +10,7 @@ pub mod audit;
 pub mod billing;
 pub mod bulk;
 mod convert;
+pub mod counters;
 mod entities;
 pub mod error;
 pub mod exchange;

@@ -404,40 +404,6 @@ impl Db {
         Ok(())
     }
 
-    /// Stores a password-reset token for `user`, queues the e-mail with its link
-    /// and writes the audit line. Earlier unused tokens of the user stop working.
-    pub async fn create_password_reset(
-        &self,
-        user: d::UserId,
-        token_hash: &str,
-        expires_at: OffsetDateTime,
-        email: &d::Email,
-        audit: &d::AuditEntry,
-        now: OffsetDateTime,
-    ) -> Result<(), DbError> {
-        let tx = self.write_tx().await?;
-        password_reset::Entity::update_many()
-            .col_expr(password_reset::Column::UsedAt, Expr::value(Some(now)))
-            .filter(password_reset::Column::UserId.eq(user.0))
-            .filter(password_reset::Column::UsedAt.is_null())
-            .exec(&tx)
-            .await?;
-        password_reset::ActiveModel {
-            token_hash: Set(token_hash.to_string()),
-            user_id: Set(user.0),
-            created_at: Set(now),
-            expires_at: Set(expires_at),
-            used_at: Set(None),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await?;
-        insert_email(&tx, email, now).await?;
-        insert_audit(&tx, audit, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The user a reset token belongs to, if it is unused and not expired.
     pub async fn password_reset_user(
         &self,

@@ -17,6 +17,7 @@ pub mod period;
 pub mod qr;
 pub mod records;
 pub mod residents;
+pub mod throttle;
 pub mod volume;
 
 pub use account::{AccountNumber, AccountNumberError, Els, GisIdError, Izhku};
@@ -30,4 +31,5 @@ pub use passport::{Passport, PassportError};
 pub use password::{NewPassword, PasswordError};
 pub use period::{Period, PeriodError};
 pub use residents::*;
+pub use throttle::{AccountThrottle, Counter, MailLimit};
 pub use volume::{Volume, VolumeMethod};

@@ -34,6 +34,17 @@ pub struct ResidentUser {
     pub last_failed_at: Option<OffsetDateTime>,
 }
 
+impl ResidentUser {
+    /// The failed sign-ins counted on this user.
+    pub fn failures(&self) -> crate::Counter {
+        crate::Counter {
+            count: self.failed_count,
+            window_start: self.failed_window_start,
+            last_at: self.last_failed_at,
+        }
+    }
+}
+
 /// What kind of client a session belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKind {

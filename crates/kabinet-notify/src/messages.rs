@@ -81,21 +81,26 @@ pub fn registration_password(
     )
 }
 
-/// Someone registered an account that already has a user.
+/// Someone proved an account that already has a user: sent to that user's
+/// own address, never to the one typed on the form.
 pub fn already_registered(org: &str, to: &EmailAddress, account: &AccountNumber, reset_url: &str) -> Email {
     compose(
         to,
-        format!("Лицевой счёт {account} уже зарегистрирован"),
+        format!("Повторная регистрация лицевого счёта {account}"),
         org,
         &[
             Paragraph::Text(format!(
-                "Кто-то (возможно, вы) пытался зарегистрировать в личном кабинете лицевой счёт {account}, но он уже зарегистрирован. Новый пароль не создавался."
+                "Кто-то пытался заново зарегистрировать в личном кабинете ваш лицевой счёт {account} и указал верные данные из квитанции. Счёт уже зарегистрирован на ваш адрес, поэтому ничего не изменилось: новый пароль не создавался и никуда не отправлялся."
             )),
             Paragraph::Text(
-                "Если вы забыли пароль, восстановите его — ссылка придёт на адрес, указанный при регистрации."
+                "Если это были вы и вы забыли пароль, восстановите его — ссылка придёт на этот адрес."
                     .into(),
             ),
             Paragraph::Link("Восстановить пароль", reset_url.to_string()),
+            Paragraph::Text(
+                "Если это были не вы, просто не обращайте внимания на письмо: войти в кабинет по-прежнему можно только с вашим паролем."
+                    .into(),
+            ),
         ],
     )
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Browser, Smtp, account_and_amount, app, demo, password_in, reset_path_in, settings, state};
+use common::{Browser, Smtp, account_and_amount, app, demo, password_in, reset_path_in, settings};
 use kabinet_auth::{AccountThrottle, RegistrationMode};
 use kabinet_testkit::{TestDb, db_tests};
 use serde_json::json;
@@ -51,12 +51,12 @@ async fn events(t: &TestDb) -> Vec<String> {
 
 /// Registers the demo account `index` and sets its own password; returns the
 /// account number.
-async fn registered_resident(t: &TestDb, app: &axum::Router, smtp: &mut Smtp, index: i64) -> String {
+async fn registered_resident(t: &TestDb, app: &common::App, smtp: &mut Smtp, index: i64) -> String {
     let (account, amount) = account_and_amount(&t.db, index).await;
     let mut b = Browser::new(app);
     let r = register(&mut b, &account, &format!("r{index}@example.ru"), &amount).await;
     assert_eq!(r.location(), "/register/sent");
-    let mail = smtp.deliver(&t.db).await.pop().unwrap();
+    let mail = smtp.deliver(app).await.pop().unwrap();
     let r = login(&mut b, &account, &password_in(&mail)).await;
     assert_eq!(r.location(), "/password/new");
     let r = b
@@ -89,14 +89,14 @@ db_tests! {
         // A wrong amount: the usual answer, and no e-mail at all.
         let r = register(&mut b, &account, "ivan@example.ru", "1,00").await;
         assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/register/sent"));
-        assert!(smtp.deliver(&t.db).await.is_empty());
+        assert!(smtp.deliver(&app).await.is_empty());
 
         // The right amount: a one-time password arrives by SMTP.
         let r = register(&mut b, &account, "ivan@example.ru", &amount).await;
         assert_eq!(r.location(), "/register/sent");
         let sent = b.get("/register/sent").await;
         assert!(sent.body.contains("Проверьте почту"));
-        let mails = smtp.deliver(&t.db).await;
+        let mails = smtp.deliver(&app).await;
         assert_eq!(mails.len(), 1);
         assert_eq!(mails[0].to, vec!["ivan@example.ru".to_string()]);
         assert!(mails[0].subject.contains(&account));
@@ -110,12 +110,15 @@ db_tests! {
         assert!(acc.iter().any(|(k, v, _, ip)| k == "rules" && *v == 1 && ip == "192.0.2.10"), "{acc:?}");
         assert!(acc.iter().any(|(k, _, _, _)| k == "consent"));
 
-        // A second registration does not create a user; it sends "already registered".
+        // A second registration creates no user; the notice goes to the
+        // registered resident, nothing to the typed address.
         let r = register(&mut b, &account, "other@example.ru", &amount).await;
         assert_eq!(r.location(), "/register/sent");
-        let mails = smtp.deliver(&t.db).await;
+        let mails = smtp.deliver(&app).await;
         assert_eq!(mails.len(), 1);
-        assert!(mails[0].subject.contains("уже зарегистрирован"), "{}", mails[0].subject);
+        assert_eq!(mails[0].to, vec!["ivan@example.ru".to_string()]);
+        assert!(mails[0].subject.contains("Повторная регистрация"), "{}", mails[0].subject);
+        assert!(mails[0].text.contains("/password/reset") && mails[0].text.contains("не обращайте внимания"));
         assert!(!mails[0].text.contains(&one_time));
 
         // First sign-in leads to "set your own password", and nothing else opens.
@@ -158,7 +161,7 @@ db_tests! {
         let mut other = Browser::from_ip(&app, "192.0.2.20");
         let r = other.submit("/password/reset", "/password/reset", &[("account", &account)]).await;
         assert_eq!(r.location(), "/password/reset/sent");
-        let mails = smtp.deliver(&t.db).await;
+        let mails = smtp.deliver(&app).await;
         assert_eq!(mails.len(), 1);
         assert_eq!(mails[0].to, vec!["ivan@example.ru".to_string()]);
         let link = reset_path_in(&mails[0]);
@@ -184,7 +187,7 @@ db_tests! {
     async fn registration_by_passport(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
         demo(&t.db, 2, 1).await;
-        let app = kabinet_web::router(state(&t.db, settings(RegistrationMode::Passport), 1000));
+        let app = common::app_with(&t.db, settings(RegistrationMode::Passport), 1000);
         let (account, _) = account_and_amount(&t.db, 2).await;
         let passport = kabinet_domain::Passport::parse("2815 123456").unwrap();
         t.db.set_passport_hashes(&[(kabinet_domain::AccountId(2), common::key().passport_hash(&passport))]).await.unwrap();
@@ -194,9 +197,9 @@ db_tests! {
         let r = register(&mut b, &account, "p@example.ru", "2815 12345").await;
         assert!(r.body.contains("10 цифр"), "{}", r.body);
         assert_eq!(register(&mut b, &account, "p@example.ru", "2815 654321").await.location(), "/register/sent");
-        assert!(smtp.deliver(&t.db).await.is_empty());
+        assert!(smtp.deliver(&app).await.is_empty());
         assert_eq!(register(&mut b, &account, "p@example.ru", "28 15 №123456").await.location(), "/register/sent");
-        let mails = smtp.deliver(&t.db).await;
+        let mails = smtp.deliver(&app).await;
         assert_eq!(mails.len(), 1);
         assert_eq!(login(&mut b, &account, &password_in(&mails[0])).await.location(), "/password/new");
     }
@@ -260,7 +263,7 @@ db_tests! {
         let mut s = settings(RegistrationMode::Amount);
         // No delays, so the hourly cap itself is what stops the 101st attempt.
         s.throttle = AccountThrottle { base_delay: time::Duration::ZERO, ..AccountThrottle::default() };
-        let app = kabinet_web::router(state(&t.db, s, 10_000));
+        let app = common::app_with(&t.db, s, 10_000);
         let account = registered_resident(t, &app, &mut smtp, 1).await;
         let mut api = Browser::new(&app);
         for i in 0..100 {
@@ -278,7 +281,7 @@ db_tests! {
     async fn failures_delay_the_next_attempt_and_addresses_are_limited(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
         demo(&t.db, 1, 1).await;
-        let app = kabinet_web::router(state(&t.db, settings(RegistrationMode::Amount), 12));
+        let app = common::app_with(&t.db, settings(RegistrationMode::Amount), 12);
         let account = registered_resident(t, &app, &mut smtp, 1).await;
         let mut b = Browser::from_ip(&app, "198.51.100.7");
         for _ in 0..5 {
@@ -303,11 +306,11 @@ db_tests! {
         demo(&t.db, 2, 1).await;
         let mut s = settings(RegistrationMode::Amount);
         s.generated_password_valid = time::Duration::seconds(-1);
-        let app = kabinet_web::router(state(&t.db, s, 1000));
+        let app = common::app_with(&t.db, s, 1000);
         let (account, amount) = account_and_amount(&t.db, 1).await;
         let mut b = Browser::new(&app);
         register(&mut b, &account, "e@example.ru", &amount).await;
-        let mail = smtp.deliver(&t.db).await.pop().unwrap();
+        let mail = smtp.deliver(&app).await.pop().unwrap();
         let r = login(&mut b, &account, &password_in(&mail)).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert!(r.body.contains("истёк"), "{}", r.body);
@@ -315,11 +318,11 @@ db_tests! {
         // A session idle longer than allowed is over.
         let mut s = settings(RegistrationMode::Amount);
         s.session_idle = time::Duration::ZERO;
-        let app = kabinet_web::router(state(&t.db, s, 1000));
+        let app = common::app_with(&t.db, s, 1000);
         let (account, amount) = account_and_amount(&t.db, 2).await;
         let mut b = Browser::new(&app);
         register(&mut b, &account, "i@example.ru", &amount).await;
-        let mail = smtp.deliver(&t.db).await.pop().unwrap();
+        let mail = smtp.deliver(&app).await.pop().unwrap();
         assert_eq!(login(&mut b, &account, &password_in(&mail)).await.location(), "/password/new");
         assert_eq!(b.get("/password/new").await.location(), "/login");
     }
@@ -360,7 +363,7 @@ db_tests! {
         let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "app@example.ru", "check": amount, "accept_rules": true, "consent": true})).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
         assert!(r.headers.get("set-cookie").is_none(), "the API sets no cookies");
-        let mail = smtp.deliver(&t.db).await.pop().unwrap();
+        let mail = smtp.deliver(&app).await.pop().unwrap();
         let r = api.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": password_in(&mail)})).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -374,6 +377,17 @@ db_tests! {
         let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
         assert_eq!(me["account"], account.as_str());
         assert_eq!(me["email"], "app@example.ru");
+        // A version written as 1156.0 is an integer to JSON: a stale version
+        // (409), not a malformed body; a fraction is a field of the wrong type.
+        let r = api.json("POST", "/api/v1/rules/accept", Some(&token), json!({"version": -1156.0})).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        let r = api.json("POST", "/api/v1/rules/accept", Some(&token), json!({"version": 1.5})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json");
+        // Without a JSON content type: 415, as a problem.
+        let r = api.send(axum::http::Request::post("/api/v1/auth/token").body(axum::body::Body::from("{}")).unwrap()).await;
+        assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json");
         // A malformed body is a JSON problem.
         let r = api.send(axum::http::Request::post("/api/v1/auth/token").header("content-type", "application/json").body(axum::body::Body::from("{")).unwrap()).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -391,12 +405,12 @@ db_tests! {
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
         assert_eq!(api.json("GET", "/api/v1/me", Some(&second), json!(null)).await.status, StatusCode::UNAUTHORIZED);
         assert_eq!(api.json("GET", "/api/v1/me", Some(&token), json!(null)).await.status, StatusCode::OK);
-        let notice = smtp.deliver(&t.db).await;
+        let notice = smtp.deliver(&app).await;
         assert!(notice.iter().any(|m| m.subject.contains("Пароль изменён")));
         // Reset through the API.
         let r = api.json("POST", "/api/v1/auth/password-reset", None, json!({"account": account})).await;
         assert_eq!(r.status, StatusCode::ACCEPTED);
-        let link = reset_path_in(&smtp.deliver(&t.db).await.pop().unwrap());
+        let link = reset_path_in(&smtp.deliver(&app).await.pop().unwrap());
         let reset_token = link.rsplit('/').next().unwrap();
         let r = api.json("POST", "/api/v1/auth/password-reset/confirm", None, json!({"token": reset_token, "password": "третий пароль", "password_again": "третий пароль"})).await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
@@ -409,6 +423,122 @@ db_tests! {
         let t3 = t3["token"].as_str().unwrap().to_string();
         assert_eq!(api.json("DELETE", "/api/v1/auth/token", Some(&t3), json!(null)).await.status, StatusCode::NO_CONTENT);
         assert_eq!(api.json("GET", "/api/v1/me", Some(&t3), json!(null)).await.status, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn registration_checks_are_limited_per_account_across_addresses(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 2, 1).await;
+        let app = app(&t.db);
+        let (account, amount) = account_and_amount(&t.db, 1).await;
+        let number = kabinet_domain::AccountNumber::parse(&account).unwrap();
+        let mut first = Browser::from_ip(&app, "203.0.113.1");
+        let mut second = Browser::from_ip(&app, "203.0.113.2");
+        let usual = register(&mut first, &account, "x@example.ru", "1,00").await;
+        assert_eq!((usual.status, usual.location()), (StatusCode::SEE_OTHER, "/register/sent"));
+        // Five wrong amounts from two addresses, then the right one: refused for
+        // now (the delay after the fifth failure), with the very same answer.
+        for i in 2..=5 {
+            let b = if i % 2 == 0 { &mut second } else { &mut first };
+            let r = register(b, &account, "x@example.ru", &format!("{i},00")).await;
+            assert_eq!((r.status, r.location()), (usual.status, usual.location()));
+        }
+        // (Requests are checked in the background; let these be counted first.)
+        app.settle().await;
+        let r = register(&mut second, &account, "attacker@example.ru", &amount).await;
+        assert_eq!((r.status, r.location(), r.body.as_str()), (usual.status, usual.location(), usual.body.as_str()));
+        assert!(smtp.deliver(&app).await.is_empty(), "nothing sent, nothing created");
+        assert!(t.db.user_by_account_number(&number).await.unwrap().is_none());
+        let counter = t.db.counter(kabinet_domain::AccountId(1), kabinet_db::counters::CounterKind::Registration).await.unwrap();
+        assert_eq!(counter.count, 5, "counted in the database, whichever address");
+        let lines = t.db.audit_lines(Some(kabinet_domain::AccountId(1)), 50).await.unwrap();
+        assert_eq!(lines.iter().filter(|l| l.event == "registration_failed").count(), 5);
+        assert!(lines.iter().any(|l| l.event == "registration_refused" && l.ip == "203.0.113.2"), "{lines:?}");
+
+        // Without delays, the daily cap: ten failures, then even the right
+        // amount is refused until staff unlock the account.
+        let mut s = settings(RegistrationMode::Amount);
+        s.registration_throttle = kabinet_domain::AccountThrottle { base_delay: time::Duration::ZERO, ..kabinet_domain::AccountThrottle::REGISTRATION };
+        let fast = common::app_with(&t.db, s, 1000);
+        let (other, other_amount) = account_and_amount(&t.db, 2).await;
+        let mut b = Browser::from_ip(&fast, "203.0.113.3");
+        for i in 0..10 {
+            register(&mut b, &other, "y@example.ru", &format!("{},00", 10 + i)).await;
+        }
+        fast.settle().await;
+        register(&mut b, &other, "y@example.ru", &other_amount).await;
+        let sent = smtp.deliver(&fast).await;
+        assert!(sent.is_empty(), "{:?}", t.db.audit_lines(Some(kabinet_domain::AccountId(2)), 50).await.unwrap());
+        let other_id = kabinet_domain::AccountId(2);
+        let lines = t.db.audit_lines(Some(other_id), 50).await.unwrap();
+        assert_eq!(lines.iter().filter(|l| l.event == "registration_failed").count(), 10);
+        assert!(lines[0].event == "registration_refused" && lines[0].details.contains("locked until"), "{:?}", lines[0]);
+        let entry = kabinet_domain::AuditEntry { actor: kabinet_domain::Actor::System, user_id: None, account_id: Some(other_id), event: "registration_unlocked", ip: "cli".into(), user_agent: String::new(), details: String::new() };
+        t.db.clear_counter(other_id, kabinet_db::counters::CounterKind::Registration, &entry, time::OffsetDateTime::now_utc()).await.unwrap();
+        register(&mut b, &other, "y@example.ru", &other_amount).await;
+        let mails = smtp.deliver(&fast).await;
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].to, vec!["y@example.ru".to_string()]);
+    }
+
+    async fn reset_and_notice_mails_are_limited_per_account(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 1, 1).await;
+        let app = app(&t.db);
+        let account = registered_resident(t, &app, &mut smtp, 1).await;
+        let (_, amount) = account_and_amount(&t.db, 1).await;
+        // Six requests from six addresses within the hour: the same answer to
+        // each, three e-mails to the resident.
+        let mut answers = Vec::new();
+        for i in 0..5 {
+            let mut b = Browser::from_ip(&app, &format!("198.51.100.{}", 20 + i));
+            let r = b.submit("/password/reset", "/password/reset", &[("account", &account)]).await;
+            answers.push((r.status, r.location().to_string()));
+        }
+        // A repeated registration with the right amount counts too (checked
+        // after the resets above were counted).
+        app.settle().await;
+        let mut b = Browser::from_ip(&app, "198.51.100.40");
+        let r = register(&mut b, &account, "stranger@example.ru", &amount).await;
+        assert_eq!(r.location(), "/register/sent");
+        assert!(answers.iter().all(|a| *a == (StatusCode::SEE_OTHER, "/password/reset/sent".to_string())), "{answers:?}");
+        let mails = smtp.deliver(&app).await;
+        assert_eq!(mails.len(), 3, "{:?}", mails.iter().map(|m| &m.subject).collect::<Vec<_>>());
+        assert!(mails.iter().all(|m| m.to == vec!["r1@example.ru".to_string()]));
+        let lines = t.db.audit_lines(Some(kabinet_domain::AccountId(1)), 50).await.unwrap();
+        let count = |e: &str| lines.iter().filter(|l| l.event == e).count();
+        assert_eq!(count("password_reset_requested"), 3);
+        assert_eq!(count("password_reset_suppressed"), 2);
+        assert_eq!(count("registration_repeated_suppressed"), 1);
+        // Only the newest link works.
+        let mut working = 0;
+        for m in &mails {
+            working += usize::from(b.get(&reset_path_in(m)).await.status == StatusCode::OK);
+        }
+        assert_eq!(working, 1);
+    }
+
+    async fn reset_and_registration_answers_do_no_database_work(t: &TestDb) {
+        let Some(mut smtp) = Smtp::start() else { return };
+        demo(&t.db, 3, 1).await;
+        let app = app(&t.db);
+        let with_user = registered_resident(t, &app, &mut smtp, 1).await;
+        let (without_user, amount) = account_and_amount(&t.db, 2).await;
+        let mut b = Browser::new(&app);
+        let reset_csrf = b.get("/password/reset").await.csrf();
+        let register_csrf = b.get("/register").await.csrf();
+        // With the database gone, every account still gets the same answer:
+        // the answer is given before any lookup, so its timing cannot depend
+        // on the account either (the lookups happen afterwards).
+        t.db().close().await.unwrap();
+        for account in [with_user.as_str(), without_user.as_str(), "99999999"] {
+            let r = b.post_raw("/password/reset", &[("csrf", &reset_csrf), ("account", account)]).await;
+            assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/password/reset/sent"), "{account}");
+            let r = b.post_raw("/register", &[("csrf", &register_csrf), ("account", account), ("email", "z@example.ru"), ("check", &amount), ("accept_rules", "on"), ("consent", "on")]).await;
+            assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/register/sent"), "{account}");
+            let r = b.json("POST", "/api/v1/auth/password-reset", None, json!({"account": account})).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{account}");
+        }
+        app.settle().await;
     }
 
     async fn receipts_only_for_the_residents_own_account(t: &TestDb) {
@@ -444,6 +574,19 @@ db_tests! {
         let r = b.json("GET", &format!("/api/v1/accounts/{theirs}/receipts/{period}"), Some(&token), json!(null)).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json");
+        // A path that does not decode: a problem document with every header,
+        // not axum's plain text.
+        let r = b.json("GET", &format!("/api/v1/accounts/{mine}/receipts/%ff"), Some(&token), json!(null)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json");
+        assert!(r.body.contains("\"status\":400") && r.body.contains("Запрос не разобран"), "{}", r.body);
+        for h in ["content-security-policy", "x-content-type-options", "cache-control", "referrer-policy"] {
+            assert!(r.headers.get(h).is_some(), "{h}");
+        }
+        let r = b.get(&format!("/accounts/{mine}/receipts/%ff.pdf")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert!(r.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+        assert!(r.headers.get("content-security-policy").is_some());
     }
 }
 
@@ -494,5 +637,41 @@ async fn the_openapi_document_matches_its_snapshot() {
         "/api/v1/accounts/{number}/receipts/{period}",
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p}");
+    }
+    // Every operation documents what any request can meet, and every error
+    // is a problem document.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["400", "500", "503"] {
+                assert!(responses.contains_key(status), "{method} {path}: {status}");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status}");
+                }
+            }
+            for (status, r) in responses {
+                if status.as_str() >= "400" {
+                    let content = r["content"].as_object().unwrap();
+                    assert_eq!(
+                        content.keys().collect::<Vec<_>>(),
+                        ["application/problem+json"],
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    for path in [
+        "/api/v1/auth/token",
+        "/api/v1/auth/register",
+        "/api/v1/auth/password-reset",
+        "/api/v1/auth/password-reset/confirm",
+    ] {
+        assert!(
+            doc["paths"][path]["post"]["responses"].get("429").is_some(),
+            "{path}: 429"
+        );
     }
 }

@@ -119,6 +119,15 @@ enum Command {
         /// The file.
         file: PathBuf,
     },
+    /// Failed registration checks on an account, and unlocking its registration.
+    ///
+    /// After ten failed checks (amount or passport) in a day an account cannot
+    /// be registered until the day is over; `unlock` lifts that once the
+    /// Organization has made sure the resident is who they say.
+    Registration {
+        #[command(subcommand)]
+        action: RegistrationAction,
+    },
     /// Show the newest e-mails in the outbox with their delivery state.
     Outbox {
         /// Only messages whose delivery was given up.
@@ -141,6 +150,20 @@ enum Command {
         /// Only rows from this day on (DD.MM.YYYY or YYYY-MM-DD); implies --all.
         #[arg(long)]
         since: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RegistrationAction {
+    /// How many registration checks failed today and whether it is locked.
+    Status {
+        /// The personal account number.
+        account: String,
+    },
+    /// Clear the failed checks, so the account can be registered again.
+    Unlock {
+        /// The personal account number.
+        account: String,
     },
 }
 
@@ -258,11 +281,14 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
             let result = receipts_cli::run(
                 &db,
                 worker,
-                period,
-                accounts.as_deref(),
-                &out,
-                zip,
-                jobs.map(usize::from),
+                receipts_cli::Run {
+                    period,
+                    accounts_file: accounts.as_deref(),
+                    out: &out,
+                    zip,
+                    jobs: jobs.map(usize::from),
+                    charset: config.receipt_qr_charset,
+                },
             )
             .await;
             db.close().await?;
@@ -285,6 +311,17 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
             let db = open_db(&config).await?;
             prepare_schema(&db, &config).await?;
             let result = residents_cli::passports(&db, &config, &file).await;
+            db.close().await?;
+            result
+        }
+        Command::Registration { action } => {
+            let (account, unlock) = match action {
+                RegistrationAction::Status { account } => (account, false),
+                RegistrationAction::Unlock { account } => (account, true),
+            };
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let result = residents_cli::registration(&db, &account, unlock).await;
             db.close().await?;
             result
         }
@@ -417,10 +454,11 @@ async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
         db: db.clone(),
         auth: Arc::new(auth),
         limiter: Arc::new(kabinet_auth::IpLimiter::new(config.auth_requests_per_minute)),
-        receipts: kabinet_web::Receipts::new(Arc::new(renderer(config)?)),
+        receipts: kabinet_web::Receipts::new(Arc::new(renderer(config)?), config.receipt_qr_charset),
         web: Arc::new(kabinet_web::WebSettings {
             cookie_secure: config.cookie_secure,
             trusted_proxies: config.trusted_proxies.clone(),
+            ..Default::default()
         }),
     };
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -449,7 +487,15 @@ async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
         kabinet_notify::MailConfig::Smtp { host, port, .. } => eprintln!("E-mails go to SMTP {host}:{port}"),
     }
     eprintln!("Kabinet is serving on http://{addr}/");
+    let auth = state.auth.clone();
     let result = kabinet_web::serve(listener, state, shutdown_signal()).await;
+    // Registration and reset requests already answered are finished first.
+    if tokio::time::timeout(std::time::Duration::from_secs(30), auth.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!("background requests still running after 30 s; stopping anyway");
+    }
     let _ = stop.send(true);
     let _ = mail_worker.await;
     let _ = sweeper.await;

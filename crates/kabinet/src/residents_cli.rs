@@ -130,3 +130,34 @@ pub async fn outbox(db: &Db, failed_only: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `kabinet registration status|unlock NUMBER`: failed registration checks on
+/// an account, and lifting the lock they caused (after the Organization has
+/// made sure the resident is who they say).
+pub async fn registration(db: &Db, number: &str, unlock: bool) -> anyhow::Result<()> {
+    let number = AccountNumber::parse(number).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(account) = db.find_account(&number).await? else {
+        bail!("account {number} not found");
+    };
+    let kind = kabinet_db::counters::CounterKind::Registration;
+    let now = OffsetDateTime::now_utc();
+    let counter = db.counter(account.id, kind).await?;
+    let throttle = kabinet_domain::AccountThrottle::REGISTRATION;
+    let failures = counter.in_window(now, throttle.window);
+    match throttle.blocked_until(&counter, now) {
+        Some(until) => {
+            println!("{number}: {failures} failed check(s) today; registration refused until {until}")
+        }
+        None => println!("{number}: {failures} failed check(s) today; registration open"),
+    }
+    if unlock {
+        let entry = AuditEntry {
+            account_id: Some(account.id),
+            details: format!("{failures} failed check(s) cleared"),
+            ..system_entry("registration_unlocked")
+        };
+        db.clear_counter(account.id, kind, &entry, now).await?;
+        println!("{number}: unlocked; the failed checks are cleared.");
+    }
+    Ok(())
+}

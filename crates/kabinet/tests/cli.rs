@@ -535,3 +535,56 @@ async fn rules_and_passports_from_the_command_line() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_unlock_a_locked_registration() {
+    let t = TestDb::sqlite().await;
+    let dir = tempdir();
+    let mut o = kabinet_demo::DemoOptions::new(time::macros::date!(2026 - 11 - 24));
+    o.accounts = 1;
+    o.months = 1;
+    kabinet_demo::generate(&t.db, &o, |_, _| {}).await.unwrap();
+    let account = kabinet_domain::AccountId(1);
+    let number = t.db.account(account).await.unwrap().unwrap().number;
+    // Ten failed checks today, as registration counts them.
+    let kind = kabinet_db::counters::CounterKind::Registration;
+    let window = kabinet_domain::AccountThrottle::REGISTRATION.window;
+    for _ in 0..10 {
+        t.db.with_counter(account, kind, |c, now| kabinet_db::counters::CounterStep {
+            store: Some(c.after_event(now, window)),
+            ..kabinet_db::counters::CounterStep::nothing(())
+        })
+        .await
+        .unwrap();
+    }
+    let out = kabinet(&t.url, &dir)
+        .args(["registration", "status", number.as_str()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("10 failed check(s) today; registration refused until"),
+        "{}",
+        text(&out)
+    );
+    let out = kabinet(&t.url, &dir)
+        .args(["registration", "unlock", number.as_str()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.db.counter(account, kind).await.unwrap().count, 0);
+    let audit = t.db.audit_lines(Some(account), 10).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|l| l.event == "registration_unlocked" && l.details.contains("10 failed")),
+        "{audit:?}"
+    );
+    let out = kabinet(&t.url, &dir)
+        .args(["registration", "unlock", "NO-SUCH"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not found"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,6 +3,7 @@
 
 pub mod acceptance;
 pub mod account;
+pub mod account_counter;
 pub mod account_secret;
 pub mod audit;
 pub mod billing_period;

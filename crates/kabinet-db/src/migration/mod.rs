@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261124_000001_billing_core;
 mod m20261124_000002_exchange;
 mod m20261124_000003_residents;
+mod m20261125_000004_account_counters;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_billing_core::Migration),
             Box::new(m20261124_000002_exchange::Migration),
             Box::new(m20261124_000003_residents::Migration),
+            Box::new(m20261125_000004_account_counters::Migration),
         ]
     }
 }

@@ -37,14 +37,48 @@ pub fn state(db: &Db, settings: AuthSettings, ip_per_minute: u32) -> AppState {
         db: db.clone(),
         auth: Arc::new(Auth::new(db.clone(), settings, Hasher::new(), key())),
         limiter: Arc::new(IpLimiter::new(ip_per_minute)),
-        receipts: Receipts::new(Arc::new(kabinet_receipt::Renderer::new())),
+        receipts: Receipts::new(
+            Arc::new(kabinet_receipt::Renderer::new()),
+            kabinet_domain::qr::QrCharset::Utf8,
+        ),
         web: Arc::new(WebSettings::default()),
     }
 }
 
+/// The router with its state, so a test can wait for the work requests leave
+/// running in the background.
+#[derive(Clone)]
+pub struct App {
+    pub router: Router,
+    pub state: AppState,
+}
+
+impl std::ops::Deref for App {
+    type Target = Router;
+    fn deref(&self) -> &Router {
+        &self.router
+    }
+}
+
+impl App {
+    /// Waits until registration and reset requests taken so far are done.
+    pub async fn settle(&self) {
+        self.state.auth.idle().await;
+    }
+}
+
+/// An application over `db` with these settings and address limit.
+pub fn app_with(db: &Db, settings: AuthSettings, ip_per_minute: u32) -> App {
+    let state = state(db, settings, ip_per_minute);
+    App {
+        router: router(state.clone()),
+        state,
+    }
+}
+
 /// The default application over `db` (amount mode).
-pub fn app(db: &Db) -> Router {
-    router(state(db, settings(RegistrationMode::Amount), 1000))
+pub fn app(db: &Db) -> App {
+    app_with(db, settings(RegistrationMode::Amount), 1000)
 }
 
 /// Fills `db` with a small demo organization (accounts × months).
@@ -277,10 +311,12 @@ impl Smtp {
         .unwrap()
     }
 
-    /// Delivers the outbox through this server and returns the messages that
-    /// arrived since the last call.
-    pub async fn deliver(&mut self, db: &Db) -> Vec<Mail> {
-        let pass = kabinet_notify::worker::deliver_due(db, &self.mailer())
+    /// Lets `app` finish what requests left running, delivers the outbox
+    /// through this server and returns the messages that arrived since the
+    /// last call.
+    pub async fn deliver(&mut self, app: &App) -> Vec<Mail> {
+        app.settle().await;
+        let pass = kabinet_notify::worker::deliver_due(&app.state.db, &self.mailer())
             .await
             .unwrap();
         assert_eq!(pass.failed, 0, "no delivery may fail");
