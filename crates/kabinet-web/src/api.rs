@@ -94,21 +94,51 @@ fn invalid(f: &FieldErrors) -> Response {
     )
 }
 
-/// A JSON body; a malformed one is a 400 problem, not axum's plain text.
+/// A JSON body. What axum would answer in plain text is a problem document
+/// with the same status: 415 without `Content-Type: application/json`, 400
+/// for text that is not JSON, 422 for JSON of the wrong shape, 413 for a body
+/// over [`crate::MAX_BODY_BYTES`].
 pub(crate) struct ApiJson<T>(T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(e) => Err(problem(
-                StatusCode::BAD_REQUEST,
-                &format!("Тело запроса не разобрано: {}", e.body_text()),
-                None,
-            )),
+            Err(e) => {
+                let status = e.status();
+                let detail = match &e {
+                    JsonRejection::MissingJsonContentType(_) => {
+                        "Нужен заголовок Content-Type: application/json".to_string()
+                    }
+                    JsonRejection::JsonSyntaxError(_) => {
+                        format!("Тело запроса — не JSON: {}", e.body_text())
+                    }
+                    JsonRejection::JsonDataError(_) => {
+                        format!("Поля запроса не разобраны: {}", e.body_text())
+                    }
+                    _ if status == StatusCode::PAYLOAD_TOO_LARGE => "Тело запроса больше 2 МБ".to_string(),
+                    _ => "Тело запроса не прочитано".to_string(),
+                };
+                Err(problem(status, &detail, None))
+            }
         }
+    }
+}
+
+/// An integer in a JSON body written either way JSON allows: `3` or `3.0`
+/// (JSON Schema counts both as integers). A fraction or a number beyond
+/// `i32` is refused.
+fn lenient_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return i32::try_from(i).map_err(|_| serde::de::Error::custom("число вне допустимого диапазона"));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX) => Ok(f as i32),
+        _ => Err(serde::de::Error::custom("ожидается целое число")),
     }
 }
 
@@ -174,8 +204,10 @@ fn limited(state: &AppState, ctx: &Ctx) -> Option<Response> {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct TokenRequest {
     /// Personal account number.
+    #[schema(max_length = 64)]
     account: String,
     /// Password (a one-time password gives a token that can only set a new one).
+    #[schema(max_length = 1024)]
     password: String,
 }
 
@@ -202,7 +234,9 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 
 /// Issues a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "Wrong account or password, or sign-in refused for now (one answer for all)", body = Problem),
+        (status = 429, description = "Too many requests from this address", body = Problem)))]
 pub(crate) async fn issue_token(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -230,7 +264,8 @@ pub(crate) async fn issue_token(
 
 /// Revokes the token used for this request.
 #[utoipa::path(delete, path = "/api/v1/auth/token", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204, description = "The token no longer works"),
+        (status = 401, description = "No valid bearer token", body = Problem)))]
 pub(crate) async fn revoke_token(State(state): State<AppState>, ctx: Ctx, Bearer(p): Bearer) -> Response {
     match state.auth.sign_out(&p, &ctx.client).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -241,12 +276,16 @@ pub(crate) async fn revoke_token(State(state): State<AppState>, ctx: Ctx, Bearer
 /// Registration data (R1).
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RegisterRequest {
-    /// Personal account number.
+    /// Personal account number: letters, digits and `- / _ .`, at most 32
+    /// of them (spaces are ignored).
+    #[schema(min_length = 1, max_length = 64, example = "7100000001")]
     account: String,
     /// E-mail for the one-time password.
+    #[schema(format = IdnEmail, min_length = 3, max_length = 254, example = "ivanova@example.ru")]
     email: String,
     /// The amount to pay on the latest receipt (`1234,56`) or the passport
-    /// series and number, as the Organization chose.
+    /// series and number (10 digits), as the Organization chose.
+    #[schema(min_length = 1, max_length = 40, example = "1234,56")]
     check: String,
     /// The current Rules are accepted.
     accept_rules: bool,
@@ -263,7 +302,9 @@ pub(crate) struct Accepted {
 
 /// Registers a resident; the answer is the same whether or not the data matched.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 202, body = Accepted), (status = 422, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 202, description = "Taken; the same answer whatever the account", body = Accepted),
+        (status = 422, description = "Mistakes in the fields, by field", body = Problem),
+        (status = 429, description = "Too many requests from this address", body = Problem)))]
 pub(crate) async fn register(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -296,17 +337,22 @@ pub(crate) async fn register(
 pub(crate) struct PasswordRequest {
     /// The current password (not needed right after a one-time password).
     #[serde(default)]
+    #[schema(max_length = 1024)]
     current: Option<String>,
     /// The new password (8–128 characters, not a common one).
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
     /// The new password again.
+    #[schema(min_length = 8, max_length = 128)]
     password_again: String,
 }
 
 /// Sets the resident's own password after a one-time one, or changes it
 /// (the current one is required); other sessions and tokens end.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordRequest, security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204, description = "Saved; other sessions and tokens ended"),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 422, description = "Wrong current password or an unacceptable new one, by field", body = Problem)))]
 pub(crate) async fn set_password(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -340,13 +386,16 @@ pub(crate) async fn set_password(
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ResetRequest {
     /// Personal account number.
+    #[schema(min_length = 1, max_length = 64, example = "7100000001")]
     account: String,
 }
 
 /// Sends a reset link to the e-mail of the account's user, if it has one;
 /// the same answer either way.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = ResetRequest,
-    responses((status = 202, body = Accepted), (status = 422, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 202, description = "Taken; the same answer whatever the account", body = Accepted),
+        (status = 422, description = "Not an account number", body = Problem),
+        (status = 429, description = "Too many requests from this address", body = Problem)))]
 pub(crate) async fn request_reset(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -371,16 +420,22 @@ pub(crate) async fn request_reset(
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ResetConfirmRequest {
     /// The last part of the link from the e-mail.
+    #[schema(min_length = 1, max_length = 128)]
     token: String,
-    /// The new password.
+    /// The new password (8–128 characters, not a common one).
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
     /// The new password again.
+    #[schema(min_length = 8, max_length = 128)]
     password_again: String,
 }
 
 /// Sets a new password with a reset token; every session and token ends.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = ResetConfirmRequest,
-    responses((status = 204), (status = 410, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204, description = "Saved; every session and token ended"),
+        (status = 410, description = "The link is unknown, used or expired", body = Problem),
+        (status = 422, description = "An unacceptable new password, by field", body = Problem),
+        (status = 429, description = "Too many requests from this address", body = Problem)))]
 pub(crate) async fn confirm_reset(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -414,7 +469,8 @@ pub(crate) struct Rules {
 
 /// The Rules in force.
 #[utoipa::path(get, path = "/api/v1/rules", tag = "rules",
-    responses((status = 200, body = Rules), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The Rules in force", body = Rules),
+        (status = 404, description = "No Rules were published yet", body = Problem)))]
 pub(crate) async fn rules(State(state): State<AppState>) -> Response {
     match state.db.current_rules().await {
         Ok(Some(r)) => Json(Rules {
@@ -433,12 +489,17 @@ pub(crate) async fn rules(State(state): State<AppState>) -> Response {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct AcceptRequest {
     /// Must be the version in force.
+    #[serde(deserialize_with = "lenient_i32")]
+    #[schema(minimum = 1, maximum = 2147483647)]
     version: i32,
 }
 
 /// Accepts the Rules in force.
 #[utoipa::path(post, path = "/api/v1/rules/accept", tag = "rules", request_body = AcceptRequest, security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204, description = "Accepted"),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "The resident must set their own password first", body = Problem),
+        (status = 409, description = "Not the version in force", body = Problem)))]
 pub(crate) async fn accept_rules(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -477,7 +538,9 @@ pub(crate) struct Me {
 
 /// The signed-in resident's account.
 #[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, description = "The resident's account", body = Me),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem)))]
 pub(crate) async fn me(State(state): State<AppState>, Resident(p): Resident) -> Response {
     let o = match state.db.account_overview(p.user.account_id).await {
         Ok(Some(o)) => o,
@@ -500,7 +563,10 @@ pub(crate) async fn me(State(state): State<AppState>, Resident(p): Resident) -> 
 /// The receipt PDF of one of the resident's accounts for a period (`2026-10`).
 #[utoipa::path(get, path = "/api/v1/accounts/{number}/receipts/{period}", tag = "account", security(("bearer" = [])),
     params(("number" = String, Path, description = "Personal account number"), ("period" = String, Path, description = "Period, 2026-10")),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The receipt", content_type = "application/pdf", body = Vec<u8>),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem),
+        (status = 404, description = "Not the resident's account, or no invoice for the period", body = Problem)))]
 pub(crate) async fn receipt(
     State(state): State<AppState>,
     Resident(p): Resident,
@@ -530,13 +596,75 @@ impl Modify for BearerScheme {
     }
 }
 
+/// Every error an operation can answer, as a problem document: what each
+/// operation lists itself, plus what any request can meet — 400 (a request
+/// or path that cannot be read), 500 and 503 — and, for operations with a JSON
+/// body, 413 (over 2 MB), 415 (not `application/json`) and 422 (fields of the
+/// wrong shape). Error bodies are `application/problem+json`.
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let mut common = vec![
+                    ("400", "The request or its path cannot be read"),
+                    ("500", "Internal error"),
+                    ("503", "The database is unavailable or the request took over 30 s"),
+                ];
+                if op.request_body.is_some() {
+                    common.extend([
+                        ("413", "The body is over 2 MB"),
+                        ("415", "The body is not application/json"),
+                        ("422", "The body's fields are not of the documented types"),
+                    ]);
+                }
+                for (status, description) in common {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(description)
+                                    .content("application/problem+json", problem())
+                                    .build(),
+                            )
+                        });
+                }
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if status.as_str() >= "400"
+                        && let RefOr::T(r) = response
+                        && let Some(json) = r.content.shift_remove("application/json")
+                    {
+                        r.content.insert("application/problem+json".to_string(), json);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document of `/api/v1`.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kabinet resident API", version = "1", description = "Личный кабинет абонента: API для мобильного приложения."),
     paths(issue_token, revoke_token, register, set_password, request_reset, confirm_reset, rules, accept_rules, me, receipt),
     components(schemas(Problem, TokenRequest, TokenResponse, RegisterRequest, Accepted, PasswordRequest, ResetRequest, ResetConfirmRequest, Rules, AcceptRequest, Me)),
-    modifiers(&BearerScheme)
+    modifiers(&BearerScheme, &ErrorResponses)
 )]
 pub struct ApiDoc;
 

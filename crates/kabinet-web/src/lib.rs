@@ -32,14 +32,29 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+/// The largest request body accepted (forms and API requests are far smaller).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// How the web layer talks to browsers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebSettings {
     /// Mark cookies `Secure` and send HSTS (set when the portal is served over
     /// TLS, directly or by a proxy).
     pub cookie_secure: bool,
     /// Proxies whose `X-Forwarded-For` is believed for the client's address.
     pub trusted_proxies: Vec<IpAddr>,
+    /// A request still unanswered after this long gets a 503.
+    pub request_timeout: Duration,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            cookie_secure: false,
+            trusted_proxies: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// What every handler can reach.
@@ -59,6 +74,7 @@ pub struct AppState {
 
 /// The whole application: every route with its middleware.
 pub fn router(state: AppState) -> Router {
+    let timeout = state.web.request_timeout;
     Router::new()
         .route("/", get(home::page_handler))
         .route("/healthz", get(health::healthz))
@@ -102,17 +118,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             context::layer,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security::headers,
-        ))
-        .with_state(state)
-        .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
+            timeout,
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        // Outermost but for tracing: every response above, errors from the
+        // layers included, leaves with the security headers and in one shape.
+        .layer(axum::middleware::from_fn_with_state(state, security::finish))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -11,6 +11,7 @@ mod common;
 async fn get(t: &TestDb, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
     let app = common::app(&t.db);
     let res = app
+        .router
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await
         .unwrap();
@@ -63,5 +64,55 @@ db_tests! {
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
         assert!(body.contains("страница не найдена"));
+    }
+
+    async fn errors_from_the_layers_carry_the_headers_and_the_right_shape(t: &TestDb) {
+        let app = common::app(&t.db);
+        let secured = |h: &axum::http::HeaderMap| {
+            for name in ["content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options", "cache-control"] {
+                assert!(h.get(name).is_some(), "{name} missing: {h:?}");
+            }
+            assert_eq!(h.get("cache-control").unwrap(), "no-store");
+        };
+        let big = vec![b'a'; 3 * 1024 * 1024];
+        // A 3 MiB body on the API: 413 as a problem document.
+        let r = app.router.clone().oneshot(
+            Request::post("/api/v1/auth/token").header("content-type", "application/json").header("content-length", big.len()).body(Body::from(big.clone())).unwrap(),
+        ).await.unwrap();
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        secured(r.headers());
+        assert_eq!(r.headers().get("content-type").unwrap(), "application/problem+json");
+        let body = to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["status"], 413);
+        assert!(v["detail"].as_str().unwrap().contains("2 МБ"));
+        // The same on a page: a Russian HTML page.
+        let r = app.router.clone().oneshot(
+            Request::post("/login").header("content-type", "application/x-www-form-urlencoded").header("content-length", big.len()).body(Body::from(big)).unwrap(),
+        ).await.unwrap();
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        secured(r.headers());
+        assert!(r.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+        // A method the API does not have: 405 problem, with Allow.
+        let r = app.router.clone().oneshot(Request::delete("/api/v1/me").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        secured(r.headers());
+        assert_eq!(r.headers().get("content-type").unwrap(), "application/problem+json");
+        assert!(r.headers().get("allow").unwrap().to_str().unwrap().contains("GET"));
+        // The timeout (a body that never arrives): 503 with the headers, as a
+        // problem or a page.
+        let mut state = common::state(&t.db, common::settings(kabinet_auth::RegistrationMode::Amount), 1000);
+        state.web = std::sync::Arc::new(kabinet_web::WebSettings { request_timeout: std::time::Duration::from_millis(50), ..Default::default() });
+        let slow = kabinet_web::router(state);
+        let never = || Body::from_stream(futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>());
+        let r = slow.clone().oneshot(Request::post("/api/v1/auth/token").header("content-type", "application/json").body(never()).unwrap()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        secured(r.headers());
+        assert_eq!(r.headers().get("content-type").unwrap(), "application/problem+json");
+        let r = slow.clone().oneshot(Request::post("/login").header("content-type", "application/x-www-form-urlencoded").body(never()).unwrap()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        secured(r.headers());
+        let body = to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("Попробуйте позже"));
     }
 }
