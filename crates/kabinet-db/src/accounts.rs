@@ -1,44 +1,30 @@
-//! Personal accounts and what a resident sees first about one.
+//! Personal accounts, their premises, and the keyed passport hashes that
+//! registration in `passport` mode compares with.
 
-use crate::entities::{account, premises};
-use crate::{Db, DbError};
+use crate::entities::{account, account_secret, premises};
+use crate::{Conn, DbError};
 use kabinet_domain as d;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-/// An account with its premises, current invoice and balance: the first thing a
-/// resident sees (R3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountOverview {
-    /// The account.
-    pub account: d::Account,
-    /// Its premises.
-    pub premises: d::Premises,
-    /// The newest invoice, if any.
-    pub current_invoice: Option<d::Invoice>,
-    /// Payments made after the current invoice's period ended.
-    pub paid_since_invoice: d::Kopecks,
-    /// What is owed now: the current invoice's total minus the payments since
-    /// (positive: a debt, negative: an advance).
-    pub balance: d::Kopecks,
-    /// The latest payment, if any.
-    pub last_payment: Option<d::Payment>,
-}
+/// Personal accounts (see [`crate::Repos::accounts`]).
+pub struct Accounts<'a, C>(pub(crate) &'a C);
 
-impl Db {
+impl<C: Conn> Accounts<'_, C> {
     /// The account with this number.
-    pub async fn find_account(&self, number: &d::AccountNumber) -> Result<Option<d::Account>, DbError> {
+    pub async fn by_number(&self, number: &d::AccountNumber) -> Result<Option<d::Account>, DbError> {
         account::Entity::find()
             .filter(account::Column::Number.eq(number.as_str()))
-            .one(self.conn())
+            .one(self.0.conn())
             .await?
             .map(TryInto::try_into)
             .transpose()
     }
 
     /// The account with this id.
-    pub async fn account(&self, id: d::AccountId) -> Result<Option<d::Account>, DbError> {
+    pub async fn by_id(&self, id: d::AccountId) -> Result<Option<d::Account>, DbError> {
         account::Entity::find_by_id(id.0)
-            .one(self.conn())
+            .one(self.0.conn())
             .await?
             .map(TryInto::try_into)
             .transpose()
@@ -47,39 +33,38 @@ impl Db {
     /// Premises by id.
     pub async fn premises(&self, id: d::PremisesId) -> Result<Option<d::Premises>, DbError> {
         Ok(premises::Entity::find_by_id(id.0)
-            .one(self.conn())
+            .one(self.0.conn())
             .await?
             .map(Into::into))
     }
 
-    /// The overview of one account: premises, current invoice and balance.
-    pub async fn account_overview(&self, id: d::AccountId) -> Result<Option<AccountOverview>, DbError> {
-        let Some(account) = self.account(id).await? else {
-            return Ok(None);
-        };
-        let premises = self
-            .premises(account.premises_id)
-            .await?
-            .ok_or(DbError::NotFound)?;
-        let current_invoice = self.latest_invoice(id).await?;
-        let paid_since_invoice = match &current_invoice {
-            Some(inv) => self.paid_since(id, inv.period.next().first_day()).await?,
-            None => self.paid_since(id, time::Date::MIN).await?,
-        };
-        let owed = current_invoice.as_ref().map_or(d::Kopecks::ZERO, |i| i.total_due);
-        let last_payment = self.payments(id, 1).await?.into_iter().next();
-        Ok(Some(AccountOverview {
-            account,
-            premises,
-            current_invoice,
-            paid_since_invoice,
-            balance: owed - paid_since_invoice,
-            last_payment,
-        }))
+    /// Number of accounts.
+    pub async fn count(&self) -> Result<u64, DbError> {
+        Ok(account::Entity::find().count(self.0.conn()).await?)
     }
 
-    /// Number of accounts.
-    pub async fn count_accounts(&self) -> Result<u64, DbError> {
-        Ok(account::Entity::find().count(self.conn()).await?)
+    /// Stores (or replaces) the keyed hash of an account holder's passport.
+    pub async fn set_passport_hash(&self, account: d::AccountId, hash: &str) -> Result<(), DbError> {
+        account_secret::Entity::insert(account_secret::ActiveModel {
+            account_id: sea_orm::Set(account.0),
+            passport_hash: sea_orm::Set(hash.to_string()),
+        })
+        .on_conflict(
+            OnConflict::column(account_secret::Column::AccountId)
+                .update_column(account_secret::Column::PassportHash)
+                .to_owned(),
+        )
+        .exec(self.0.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The keyed hash of the account holder's passport, if the billing system
+    /// supplied one.
+    pub async fn passport_hash(&self, account: d::AccountId) -> Result<Option<String>, DbError> {
+        Ok(account_secret::Entity::find_by_id(account.0)
+            .one(self.0.conn())
+            .await?
+            .map(|s| s.passport_hash))
     }
 }

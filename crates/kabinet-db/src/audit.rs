@@ -1,35 +1,12 @@
 //! The audit log: sign-ins, sign-outs, password changes, registrations, Rules
-//! acceptances and, later, every change residents and staff make.
+//! acceptances and every change residents and staff make. A use case writes
+//! its line in the transaction of the change it records.
 
 use crate::entities::audit;
-use crate::{Db, DbError};
+use crate::{Conn, DbError};
 use kabinet_domain as d;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use time::OffsetDateTime;
-
-/// Writes one audit line inside the caller's transaction.
-pub(crate) async fn insert_audit<C: ConnectionTrait>(
-    c: &C,
-    e: &d::AuditEntry,
-    at: OffsetDateTime,
-) -> Result<(), DbError> {
-    audit::ActiveModel {
-        at: Set(at),
-        actor: Set(e.actor.as_str().to_string()),
-        user_id: Set(e.user_id.map(|u| u.0)),
-        account_id: Set(e.account_id.map(|a| a.0)),
-        event: Set(e.event.to_string()),
-        ip: Set(e.ip.chars().take(64).collect()),
-        user_agent: Set(e.user_agent.chars().take(512).collect()),
-        details: Set(e.details.clone()),
-        ..Default::default()
-    }
-    .insert(c)
-    .await?;
-    Ok(())
-}
 
 fn to_record(m: audit::Model) -> d::AuditRecord {
     d::AuditRecord {
@@ -44,14 +21,30 @@ fn to_record(m: audit::Model) -> d::AuditRecord {
     }
 }
 
-impl Db {
-    /// Records one audit line on its own.
-    pub async fn audit(&self, entry: &d::AuditEntry, at: OffsetDateTime) -> Result<(), DbError> {
-        insert_audit(self.conn(), entry, at).await
+/// The audit log (see [`crate::Repos::audit`]).
+pub struct Audit<'a, C>(pub(crate) &'a C);
+
+impl<C: Conn> Audit<'_, C> {
+    /// Writes one line.
+    pub async fn record(&self, e: &d::AuditEntry, at: OffsetDateTime) -> Result<(), DbError> {
+        audit::ActiveModel {
+            at: Set(at),
+            actor: Set(e.actor.as_str().to_string()),
+            user_id: Set(e.user_id.map(|u| u.0)),
+            account_id: Set(e.account_id.map(|a| a.0)),
+            event: Set(e.event.as_str().to_string()),
+            ip: Set(e.ip.chars().take(64).collect()),
+            user_agent: Set(e.user_agent.chars().take(512).collect()),
+            details: Set(e.details.clone()),
+            ..Default::default()
+        }
+        .insert(self.0.conn())
+        .await?;
+        Ok(())
     }
 
-    /// The newest audit lines, newest first: about one account, or all.
-    pub async fn audit_lines(
+    /// The newest lines, newest first: about one account, or all.
+    pub async fn lines(
         &self,
         account: Option<d::AccountId>,
         limit: u64,
@@ -62,6 +55,6 @@ impl Db {
         if let Some(a) = account {
             q = q.filter(audit::Column::AccountId.eq(a.0));
         }
-        Ok(q.all(self.conn()).await?.into_iter().map(to_record).collect())
+        Ok(q.all(self.0.conn()).await?.into_iter().map(to_record).collect())
     }
 }

@@ -1,7 +1,7 @@
 //! Charges and invoices of an account.
 
 use crate::entities::{charge, invoice, service};
-use crate::{Db, DbError};
+use crate::{Conn, DbError};
 use kabinet_domain as d;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
@@ -19,7 +19,10 @@ pub struct ChargeLine {
     pub sort_order: i32,
 }
 
-impl Db {
+/// Charges and invoices (see [`crate::Repos::billing`]).
+pub struct Billing<'a, C>(pub(crate) &'a C);
+
+impl<C: Conn> Billing<'_, C> {
     /// Charges of an account for the periods `from..=to`, ordered by period and
     /// then by the services' receipt order.
     pub async fn charges(
@@ -32,10 +35,10 @@ impl Db {
             .filter(charge::Column::AccountId.eq(account.0))
             .filter(charge::Column::Period.between(from.yyyymm(), to.yyyymm()))
             .order_by_asc(charge::Column::Period)
-            .all(self.conn())
+            .all(self.0.conn())
             .await?;
         let services: HashMap<i64, service::Model> = service::Entity::find()
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(|s| (s.id, s))
@@ -58,12 +61,13 @@ impl Db {
         Ok(lines)
     }
 
-    /// Invoices of an account, newest first.
-    pub async fn invoices(&self, account: d::AccountId) -> Result<Vec<d::Invoice>, DbError> {
+    /// The newest `limit` invoices of an account, newest first.
+    pub async fn invoices(&self, account: d::AccountId, limit: u64) -> Result<Vec<d::Invoice>, DbError> {
         invoice::Entity::find()
             .filter(invoice::Column::AccountId.eq(account.0))
             .order_by_desc(invoice::Column::Period)
-            .all(self.conn())
+            .limit(limit)
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
@@ -79,7 +83,7 @@ impl Db {
         invoice::Entity::find()
             .filter(invoice::Column::AccountId.eq(account.0))
             .filter(invoice::Column::Period.eq(period.yyyymm()))
-            .one(self.conn())
+            .one(self.0.conn())
             .await?
             .map(TryInto::try_into)
             .transpose()
@@ -93,7 +97,7 @@ impl Db {
             .filter(invoice::Column::Period.eq(period.yyyymm()))
             .order_by_asc(invoice::Column::AccountId)
             .into_tuple()
-            .all(self.conn())
+            .all(self.0.conn())
             .await?;
         Ok(ids.into_iter().map(d::AccountId).collect())
     }
@@ -104,7 +108,7 @@ impl Db {
             .filter(invoice::Column::AccountId.eq(account.0))
             .order_by_desc(invoice::Column::Period)
             .limit(1)
-            .one(self.conn())
+            .one(self.0.conn())
             .await?
             .map(TryInto::try_into)
             .transpose()

@@ -97,7 +97,10 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-impl Db {
+/// Bulk writes (see [`Db::bulk`]).
+pub struct Bulk<'a>(pub(crate) &'a Db);
+
+impl Bulk<'_> {
     /// Stores the Organization (the single row of its table).
     pub async fn insert_organization(&self, org: &d::Organization, is_demo: bool) -> Result<(), DbError> {
         let o = org.clone();

@@ -374,7 +374,10 @@ fn stage_column_names(kind: ImportKind) -> &'static [&'static str] {
     )
 }
 
-impl Db {
+/// Exchange files (see [`Db::exchange`]).
+pub struct Exchange<'a>(pub(crate) &'a Db);
+
+impl Exchange<'_> {
     /// Starts importing one file of `kind`: opens a write transaction and a
     /// staging table in it.
     pub async fn begin_import(&self, kind: ImportKind, days: PeriodDays) -> Result<ImportSession, DbError> {
@@ -846,7 +849,7 @@ pub struct RunOutcome {
     pub message: String,
 }
 
-impl Db {
+impl Exchange<'_> {
     /// Records the start of a run (committed at once, so a run that dies stays
     /// visible as `running`).
     pub async fn start_run(

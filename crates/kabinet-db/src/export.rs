@@ -145,7 +145,10 @@ fn payment_row(r: &QueryResult) -> Result<ExportedPayment, DbError> {
     })
 }
 
-impl Db {
+/// Exports (see [`Db::exports`]).
+pub struct Exports<'a>(pub(crate) &'a Db);
+
+impl Exports<'_> {
     /// Streams readings residents handed in to `sink` and marks them with `run`.
     /// Returns the number of rows.
     pub async fn export_readings(

@@ -1,9 +1,12 @@
 //! Kabinet's storage: the only crate that speaks SQL.
 //!
 //! [`Db`] wraps one connection pool on SQLite or PostgreSQL (picked from the URL at
-//! run time). Repository methods live in modules named for what they hold
-//! ([`accounts`], [`billing`], [`payments`], [`meters`], …) as `impl Db` blocks; they
-//! take and return domain types from `kabinet-domain`.
+//! run time); [`Tx`] is a write transaction begun on it. Queries live in
+//! repositories, one per area, reached from either through [`Repos`]:
+//! `db.billing().invoices(id)` reads from the pool, `tx.users().set_password(…)`
+//! writes inside the caller's transaction next to `tx.audit().record(…)` and
+//! `tx.outbox().queue(…)`, so a change, its audit line and its e-mail commit
+//! together. Repositories take and return domain types from `kabinet-domain`.
 
 pub mod accounts;
 pub mod audit;
@@ -19,17 +22,23 @@ pub mod meters;
 pub mod migration;
 pub mod organization;
 pub mod outbox;
+pub mod overview;
 pub mod payments;
 pub mod receipts;
-pub mod residents;
+pub mod resets;
+pub mod rules;
+pub mod sessions;
+pub mod users;
 
 pub use error::DbError;
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Which database engine a [`Db`] talks to.
@@ -46,6 +55,120 @@ pub enum Backend {
 pub struct Db {
     conn: DatabaseConnection,
     backend: Backend,
+    statements: Arc<AtomicU64>,
+}
+
+/// A write transaction: what its repositories write is committed together by
+/// [`Tx::commit`], or not at all (a dropped `Tx` rolls back).
+pub struct Tx {
+    tx: DatabaseTransaction,
+    backend: Backend,
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Db {}
+    impl Sealed for super::Tx {}
+}
+
+/// Where a repository runs its statements: the pool ([`Db`]) or a
+/// transaction ([`Tx`]).
+pub trait Conn: sealed::Sealed + Sync {
+    /// The SeaORM connection underneath.
+    type C: ConnectionTrait + Sync;
+    /// The connection statements run on.
+    fn conn(&self) -> &Self::C;
+    /// The engine.
+    fn backend(&self) -> Backend;
+}
+
+impl Conn for Db {
+    type C = DatabaseConnection;
+    fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl Conn for Tx {
+    type C = DatabaseTransaction;
+    fn conn(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+/// The repositories, reached from the pool or from a transaction.
+pub trait Repos: Conn + Sized {
+    /// Personal accounts, premises and passport hashes.
+    fn accounts(&self) -> accounts::Accounts<'_, Self> {
+        accounts::Accounts(self)
+    }
+    /// The audit log.
+    fn audit(&self) -> audit::Audit<'_, Self> {
+        audit::Audit(self)
+    }
+    /// Charges and invoices.
+    fn billing(&self) -> billing::Billing<'_, Self> {
+        billing::Billing(self)
+    }
+    /// Per-account counters (registration checks, e-mails).
+    fn counters(&self) -> counters::Counters<'_, Self> {
+        counters::Counters(self)
+    }
+    /// Meters and readings.
+    fn meters(&self) -> meters::Meters<'_, Self> {
+        meters::Meters(self)
+    }
+    /// The Organization, payees, services, billing periods.
+    fn organization(&self) -> organization::Organizations<'_, Self> {
+        organization::Organizations(self)
+    }
+    /// The e-mail outbox.
+    fn outbox(&self) -> outbox::Outbox<'_, Self> {
+        outbox::Outbox(self)
+    }
+    /// What a resident sees first about an account.
+    fn overview(&self) -> overview::Overviews<'_, Self> {
+        overview::Overviews(self)
+    }
+    /// Payments credited to accounts.
+    fn payments(&self) -> payments::Payments<'_, Self> {
+        payments::Payments(self)
+    }
+    /// The records of many receipts at once.
+    fn receipts(&self) -> receipts::ReceiptData<'_, Self> {
+        receipts::ReceiptData(self)
+    }
+    /// Password-reset links.
+    fn resets(&self) -> resets::Resets<'_, Self> {
+        resets::Resets(self)
+    }
+    /// Versions of the Rules of service.
+    fn rules(&self) -> rules::Rules<'_, Self> {
+        rules::Rules(self)
+    }
+    /// Browser sessions and API tokens.
+    fn sessions(&self) -> sessions::Sessions<'_, Self> {
+        sessions::Sessions(self)
+    }
+    /// Residents' users.
+    fn users(&self) -> users::Users<'_, Self> {
+        users::Users(self)
+    }
+}
+
+impl<T: Conn> Repos for T {}
+
+impl Tx {
+    /// Makes everything written through this transaction durable.
+    pub async fn commit(self) -> Result<(), DbError> {
+        self.tx.commit().await.map_err(DbError::Query)
+    }
 }
 
 /// How to open the database.
@@ -101,13 +224,33 @@ impl Db {
                 opts.max_connections(options.max_connections.unwrap_or(16));
             }
         }
-        let conn = Database::connect(opts).await.map_err(DbError::Connect)?;
-        Ok(Db { conn, backend })
+        let mut conn = Database::connect(opts).await.map_err(DbError::Connect)?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counted = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counted.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Db {
+            conn,
+            backend,
+            statements,
+        })
     }
 
-    /// The engine behind this handle.
-    pub fn backend(&self) -> Backend {
-        self.backend
+    /// Statements run on this pool (and its transactions) since it opened:
+    /// what a request costs in round trips is the difference around it.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Begins a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers wait for each other instead of
+    /// failing half-way with "database is locked".
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        Ok(Tx {
+            tx: self.write_tx().await?,
+            backend: self.backend,
+        })
     }
 
     /// Applies every pending migration.
@@ -150,6 +293,11 @@ impl Db {
             .map_err(DbError::Query)
     }
 
+    /// The engine behind this handle.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     pub(crate) fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }
@@ -157,4 +305,34 @@ impl Db {
     pub(crate) fn db_backend(&self) -> DbBackend {
         self.conn.get_database_backend()
     }
+
+    /// Exchange files: staged imports and the run log.
+    pub fn exchange(&self) -> exchange::Exchange<'_> {
+        exchange::Exchange(self)
+    }
+
+    /// Exports of what residents did, marked as they are read.
+    pub fn exports(&self) -> export::Exports<'_> {
+        export::Exports(self)
+    }
+
+    /// Bulk writes (the demo, benchmarks) and table statistics.
+    pub fn bulk(&self) -> bulk::Bulk<'_> {
+        bulk::Bulk(self)
+    }
 }
+
+/// The repositories that run their own transactions on the pool reach it
+/// through this.
+macro_rules! on_pool {
+    ($($repo:ty),*) => {$(
+        impl std::ops::Deref for $repo {
+            type Target = Db;
+            fn deref(&self) -> &Db {
+                self.0
+            }
+        }
+    )*};
+}
+
+on_pool!(exchange::Exchange<'_>, export::Exports<'_>, bulk::Bulk<'_>);

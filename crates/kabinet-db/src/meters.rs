@@ -1,17 +1,20 @@
 //! Meters and their readings.
 
 use crate::entities::{meter, meter_reading};
-use crate::{Db, DbError};
+use crate::{Conn, DbError};
 use kabinet_domain as d;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-impl Db {
+/// Meters and readings (see [`crate::Repos::meters`]).
+pub struct Meters<'a, C>(pub(crate) &'a C);
+
+impl<C: Conn> Meters<'_, C> {
     /// Meters of an account: active first, then by id.
-    pub async fn meters(&self, account: d::AccountId) -> Result<Vec<d::Meter>, DbError> {
+    pub async fn of_account(&self, account: d::AccountId) -> Result<Vec<d::Meter>, DbError> {
         let mut meters = meter::Entity::find()
             .filter(meter::Column::AccountId.eq(account.0))
             .order_by_asc(meter::Column::Id)
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
@@ -29,7 +32,7 @@ impl Db {
     ) -> Result<Vec<d::Reading>, DbError> {
         let owned = meter::Entity::find_by_id(meter.0)
             .filter(meter::Column::AccountId.eq(account.0))
-            .one(self.conn())
+            .one(self.0.conn())
             .await?
             .is_some();
         if !owned {
@@ -39,7 +42,7 @@ impl Db {
             .filter(meter_reading::Column::MeterId.eq(meter.0))
             .order_by_desc(meter_reading::Column::TakenOn)
             .order_by_asc(meter_reading::Column::Zone)
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)

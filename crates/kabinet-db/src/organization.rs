@@ -1,16 +1,19 @@
 //! The Organization, its payees, services and billing periods.
 
 use crate::entities::{billing_period, organization, payee, service};
-use crate::{Db, DbError};
+use crate::{Conn, DbError};
 use kabinet_domain as d;
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder, QuerySelect};
 
-impl Db {
+/// The Organization and its reference data (see [`crate::Repos::organization`]).
+pub struct Organizations<'a, C>(pub(crate) &'a C);
+
+impl<C: Conn> Organizations<'_, C> {
     /// The Organization running this installation, if one was set up.
-    pub async fn organization(&self) -> Result<Option<d::Organization>, DbError> {
+    pub async fn current(&self) -> Result<Option<d::Organization>, DbError> {
         Ok(organization::Entity::find()
             .order_by_asc(organization::Column::Id)
-            .one(self.conn())
+            .one(self.0.conn())
             .await?
             .map(Into::into))
     }
@@ -19,7 +22,7 @@ impl Db {
     pub async fn is_demo(&self) -> Result<bool, DbError> {
         Ok(organization::Entity::find()
             .order_by_asc(organization::Column::Id)
-            .one(self.conn())
+            .one(self.0.conn())
             .await?
             .is_some_and(|o| o.is_demo))
     }
@@ -28,7 +31,7 @@ impl Db {
     pub async fn payees(&self) -> Result<Vec<d::Payee>, DbError> {
         Ok(payee::Entity::find()
             .order_by_asc(payee::Column::Id)
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(Into::into)
@@ -40,7 +43,7 @@ impl Db {
         service::Entity::find()
             .order_by_asc(service::Column::SortOrder)
             .order_by_asc(service::Column::Id)
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
@@ -51,7 +54,7 @@ impl Db {
     pub async fn billing_periods(&self) -> Result<Vec<d::BillingPeriod>, DbError> {
         billing_period::Entity::find()
             .order_by_asc(billing_period::Column::Period)
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
@@ -63,7 +66,7 @@ impl Db {
         billing_period::Entity::find()
             .order_by_desc(billing_period::Column::Period)
             .limit(1)
-            .one(self.conn())
+            .one(self.0.conn())
             .await?
             .map(TryInto::try_into)
             .transpose()
@@ -71,6 +74,6 @@ impl Db {
 
     /// Number of billing periods stored.
     pub async fn count_periods(&self) -> Result<u64, DbError> {
-        Ok(billing_period::Entity::find().count(self.conn()).await?)
+        Ok(billing_period::Entity::find().count(self.0.conn()).await?)
     }
 }

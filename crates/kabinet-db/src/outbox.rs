@@ -5,40 +5,13 @@
 
 use crate::convert::corrupt;
 use crate::entities::outbox;
-use crate::{Backend, Db, DbError};
+use crate::{Backend, Conn, Db, DbError};
 use kabinet_domain as d;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use time::{Duration, OffsetDateTime};
-
-/// Queues one e-mail inside the caller's transaction.
-pub(crate) async fn insert_email<C: ConnectionTrait>(
-    c: &C,
-    e: &d::Email,
-    now: OffsetDateTime,
-) -> Result<(), DbError> {
-    outbox::ActiveModel {
-        channel: Set("email".into()),
-        recipient: Set(e.to.as_str().to_string()),
-        subject: Set(e.subject.clone()),
-        body_text: Set(e.text.clone()),
-        body_html: Set(e.html.clone()),
-        created_at: Set(now),
-        status: Set(d::OutboxStatus::Pending.as_str().into()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        last_error: Set(String::new()),
-        sent_at: Set(None),
-        ..Default::default()
-    }
-    .insert(c)
-    .await?;
-    Ok(())
-}
 
 fn to_message(m: outbox::Model) -> Result<d::OutboxMessage, DbError> {
     Ok(d::OutboxMessage {
@@ -59,75 +32,49 @@ fn to_message(m: outbox::Model) -> Result<d::OutboxMessage, DbError> {
     })
 }
 
-impl Db {
-    /// Queues an e-mail with its audit line.
-    pub async fn enqueue_email(
-        &self,
-        email: &d::Email,
-        audit: &d::AuditEntry,
-        now: OffsetDateTime,
-    ) -> Result<(), DbError> {
-        let tx = self.write_tx().await?;
-        insert_email(&tx, email, now).await?;
-        crate::audit::insert_audit(&tx, audit, now).await?;
-        tx.commit().await?;
+/// The e-mail outbox (see [`crate::Repos::outbox`]).
+pub struct Outbox<'a, C>(pub(crate) &'a C);
+
+impl<C: Conn> Outbox<'_, C> {
+    /// Queues one e-mail; inside a transaction it goes out only if the change
+    /// that caused it commits.
+    pub async fn queue(&self, e: &d::Email, now: OffsetDateTime) -> Result<(), DbError> {
+        outbox::ActiveModel {
+            channel: Set("email".into()),
+            recipient: Set(e.to.as_str().to_string()),
+            subject: Set(e.subject.clone()),
+            body_text: Set(e.text.clone()),
+            body_html: Set(e.html.clone()),
+            created_at: Set(now),
+            status: Set(d::OutboxStatus::Pending.as_str().into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            last_error: Set(String::new()),
+            sent_at: Set(None),
+            ..Default::default()
+        }
+        .insert(self.0.conn())
+        .await?;
         Ok(())
     }
 
-    /// Takes up to `limit` messages due for delivery and leases them for
-    /// `lease`, so no other worker takes them meanwhile.
-    pub async fn claim_outbox(
-        &self,
-        now: OffsetDateTime,
-        lease: Duration,
-        limit: u64,
-    ) -> Result<Vec<d::OutboxMessage>, DbError> {
-        let tx = self.write_tx().await?;
-        let mut q = outbox::Entity::find()
-            .filter(outbox::Column::Status.eq(d::OutboxStatus::Pending.as_str()))
-            .filter(outbox::Column::NextAttemptAt.lte(now))
-            .filter(
-                Condition::any()
-                    .add(outbox::Column::LockedUntil.is_null())
-                    .add(outbox::Column::LockedUntil.lt(now)),
-            )
-            .order_by_asc(outbox::Column::Id)
-            .limit(limit);
-        if self.backend() == Backend::Postgres {
-            q = q.lock_with_behavior(
-                sea_orm::sea_query::LockType::Update,
-                sea_orm::sea_query::LockBehavior::SkipLocked,
-            );
-        }
-        let rows = q.all(&tx).await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::LockedUntil, Expr::value(Some(now + lease)))
-            .filter(outbox::Column::Id.is_in(rows.iter().map(|r| r.id)))
-            .exec(&tx)
-            .await?;
-        tx.commit().await?;
-        rows.into_iter().map(to_message).collect()
-    }
-
     /// Marks a message delivered.
-    pub async fn outbox_sent(&self, id: d::OutboxId, now: OffsetDateTime) -> Result<(), DbError> {
+    pub async fn sent(&self, id: d::OutboxId, now: OffsetDateTime) -> Result<(), DbError> {
         end_attempt(id)
             .col_expr(
                 outbox::Column::Status,
                 Expr::value(d::OutboxStatus::Sent.as_str()),
             )
             .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
-            .exec(self.conn())
+            .exec(self.0.conn())
             .await?;
         Ok(())
     }
 
     /// Records a failed attempt: retried at `retry_at`, or given up (status
     /// `failed`) when it is `None`.
-    pub async fn outbox_attempt_failed(
+    pub async fn attempt_failed(
         &self,
         id: d::OutboxId,
         error: &str,
@@ -144,12 +91,12 @@ impl Db {
                 Expr::value(d::OutboxStatus::Failed.as_str()),
             ),
         };
-        u.exec(self.conn()).await?;
+        u.exec(self.0.conn()).await?;
         Ok(())
     }
 
     /// Messages in the outbox, newest first, optionally only those in `status`.
-    pub async fn outbox_messages(
+    pub async fn messages(
         &self,
         status: Option<d::OutboxStatus>,
         limit: u64,
@@ -160,7 +107,48 @@ impl Db {
         if let Some(s) = status {
             q = q.filter(outbox::Column::Status.eq(s.as_str()));
         }
-        q.all(self.conn()).await?.into_iter().map(to_message).collect()
+        q.all(self.0.conn()).await?.into_iter().map(to_message).collect()
+    }
+}
+
+impl Outbox<'_, Db> {
+    /// Takes up to `limit` messages due for delivery and leases them for
+    /// `lease`, so no other worker takes them meanwhile (its own transaction;
+    /// `SKIP LOCKED` on PostgreSQL).
+    pub async fn claim(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u64,
+    ) -> Result<Vec<d::OutboxMessage>, DbError> {
+        let tx = self.0.begin().await?;
+        let mut q = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq(d::OutboxStatus::Pending.as_str()))
+            .filter(outbox::Column::NextAttemptAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(outbox::Column::LockedUntil.is_null())
+                    .add(outbox::Column::LockedUntil.lt(now)),
+            )
+            .order_by_asc(outbox::Column::Id)
+            .limit(limit);
+        if tx.backend() == Backend::Postgres {
+            q = q.lock_with_behavior(
+                sea_orm::sea_query::LockType::Update,
+                sea_orm::sea_query::LockBehavior::SkipLocked,
+            );
+        }
+        let rows = q.all(tx.conn()).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::LockedUntil, Expr::value(Some(now + lease)))
+            .filter(outbox::Column::Id.is_in(rows.iter().map(|r| r.id)))
+            .exec(tx.conn())
+            .await?;
+        tx.commit().await?;
+        rows.into_iter().map(to_message).collect()
     }
 }
 

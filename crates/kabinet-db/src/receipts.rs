@@ -2,7 +2,7 @@
 //! accounts in six queries instead of a score of queries per receipt.
 
 use crate::entities::{account, charge, invoice, meter, meter_reading, premises};
-use crate::{Db, DbError};
+use crate::{Conn, DbError};
 use kabinet_domain as d;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -24,11 +24,14 @@ pub struct ReceiptRecords {
     pub readings: Vec<d::Reading>,
 }
 
-impl Db {
+/// Receipt records (see [`crate::Repos::receipts`]).
+pub struct ReceiptData<'a, C>(pub(crate) &'a C);
+
+impl<C: Conn> ReceiptData<'_, C> {
     /// The records the receipts of `accounts` for `period` show. Accounts that
     /// do not exist are left out; one without an invoice has none in the
     /// result. Keep batches to a few hundred ids (one query parameter each).
-    pub async fn receipt_records(
+    pub async fn records(
         &self,
         accounts: &[d::AccountId],
         period: d::Period,
@@ -40,7 +43,7 @@ impl Db {
         let accounts = account::Entity::find()
             .filter(account::Column::Id.is_in(ids.clone()))
             .order_by_asc(account::Column::Id)
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
@@ -50,7 +53,7 @@ impl Db {
         premises_ids.dedup();
         let premises = premises::Entity::find()
             .filter(premises::Column::Id.is_in(premises_ids))
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(Into::into)
@@ -58,7 +61,7 @@ impl Db {
         let invoices = invoice::Entity::find()
             .filter(invoice::Column::AccountId.is_in(ids.clone()))
             .filter(invoice::Column::Period.eq(period.yyyymm()))
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
@@ -68,7 +71,7 @@ impl Db {
             .filter(charge::Column::Period.eq(period.yyyymm()))
             .order_by_asc(charge::Column::AccountId)
             .order_by_asc(charge::Column::Id)
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
@@ -78,7 +81,7 @@ impl Db {
             .filter(meter::Column::Status.eq(d::MeterStatus::Active.code()))
             .order_by_asc(meter::Column::AccountId)
             .order_by_asc(meter::Column::Id)
-            .all(self.conn())
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
@@ -91,7 +94,7 @@ impl Db {
                 .filter(meter_reading::Column::TakenOn.lte(period.last_day()))
                 .order_by_desc(meter_reading::Column::TakenOn)
                 .order_by_asc(meter_reading::Column::Zone)
-                .all(self.conn())
+                .all(self.0.conn())
                 .await?
                 .into_iter()
                 .map(TryInto::try_into)

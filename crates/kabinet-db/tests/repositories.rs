@@ -1,6 +1,7 @@
 //! Repository queries and bulk writes, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+use kabinet_db::Repos;
 use kabinet_db::bulk::Batch;
 use kabinet_demo::{DemoOptions, generate};
 use kabinet_domain::*;
@@ -28,17 +29,17 @@ db_tests! {
     async fn demo_invoices_add_up(t: &TestDb) {
         demo(t, 25, 4).await;
         let db = &t.db;
-        let periods: Vec<Period> = db.billing_periods().await.unwrap().iter().map(|p| p.period).collect();
+        let periods: Vec<Period> = db.organization().billing_periods().await.unwrap().iter().map(|p| p.period).collect();
         assert_eq!(periods.len(), 4);
         assert_eq!(*periods.last().unwrap(), Period::new(2026, 10).unwrap());
         let mut debtors = 0;
         for id in 1..=25 {
             let account = AccountId(id);
-            let invoices = db.invoices(account).await.unwrap();
+            let invoices = db.billing().invoices(account, 1000).await.unwrap();
             assert_eq!(invoices.len(), 4, "one invoice a period");
-            let lines = db.charges(account, periods[0], periods[3]).await.unwrap();
+            let lines = db.billing().charges(account, periods[0], periods[3]).await.unwrap();
             assert!(lines.len() >= 4 * 8, "8–11 services a month, got {}", lines.len());
-            let payments = db.payments(account, 1000).await.unwrap();
+            let payments = db.payments().newest(account, 1000).await.unwrap();
             let mut prev_total: Option<Kopecks> = None;
             for inv in invoices.iter().rev() {
                 assert!(inv.is_consistent(), "{inv:?}");
@@ -72,11 +73,11 @@ db_tests! {
         let db = &t.db;
         let mut meters_total = 0;
         for id in 1..=12 {
-            let meters = db.meters(AccountId(id)).await.unwrap();
+            let meters = db.meters().of_account(AccountId(id)).await.unwrap();
             assert!((1..=4).contains(&meters.len()), "1–4 meters, got {}", meters.len());
             meters_total += meters.len();
             for m in &meters {
-                let readings = db.readings(AccountId(id), m.id).await.unwrap();
+                let readings = db.meters().readings(AccountId(id), m.id).await.unwrap();
                 let mut by_zone: HashMap<u8, Vec<&Reading>> = HashMap::new();
                 for r in &readings {
                     assert!(m.capacity.reading(r.value).is_some(), "reading fits the capacity");
@@ -92,7 +93,7 @@ db_tests! {
                 }
                 // Another account's id does not reveal this meter's readings.
                 let other = AccountId(if id == 1 { 2 } else { 1 });
-                assert!(db.readings(other, m.id).await.unwrap().is_empty());
+                assert!(db.meters().readings(other, m.id).await.unwrap().is_empty());
             }
         }
         assert!(meters_total >= 12);
@@ -102,21 +103,28 @@ db_tests! {
         demo(t, 40, 3).await;
         let db = &t.db;
         let number = AccountNumber::parse(" 7100000017 ").unwrap();
-        let account = db.find_account(&number).await.unwrap().expect("account by number");
+        let account = db.accounts().by_number(&number).await.unwrap().expect("account by number");
         assert_eq!(account.id, AccountId(17));
-        assert!(db.find_account(&AccountNumber::parse("NOPE").unwrap()).await.unwrap().is_none());
-        let o = db.account_overview(account.id).await.unwrap().unwrap();
-        let inv = o.current_invoice.clone().unwrap();
+        assert!(db.accounts().by_number(&AccountNumber::parse("NOPE").unwrap()).await.unwrap().is_none());
+        let before = db.statements();
+        let o = db.overview().of_account(account.id, 2).await.unwrap().unwrap();
+        assert_eq!(db.statements() - before, 3, "the overview is three queries");
+        let inv = o.current_invoice().cloned().unwrap();
+        let all = db.billing().invoices(account.id, 100).await.unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(o.recent_invoices, all[..2].to_vec(), "the newest, newest first");
+        assert_eq!(o.last_payment, db.payments().newest(account.id, 1).await.unwrap().pop());
         assert_eq!(inv.period, Period::new(2026, 10).unwrap());
-        let since = db.paid_since(account.id, date!(2026 - 11 - 01)).await.unwrap();
+        let since = db.payments().paid_since(account.id, date!(2026 - 11 - 01)).await.unwrap();
         assert_eq!(o.paid_since_invoice, since);
         assert_eq!(o.balance, inv.total_due - since);
         assert!(o.premises.full_address().contains("кв. 17"));
-        assert!(db.account_overview(AccountId(999)).await.unwrap().is_none());
+        assert!(db.overview().of_account(AccountId(999), 12).await.unwrap().is_none());
         // Someone paid in November already, so their balance differs from the invoice.
         let mut any_paid = false;
         for id in 1..=40 {
-            let o = db.account_overview(AccountId(id)).await.unwrap().unwrap();
+            let o = db.overview().of_account(AccountId(id), 12).await.unwrap().unwrap();
+            assert_eq!(o.last_payment, db.payments().newest(AccountId(id), 1).await.unwrap().pop());
             if o.paid_since_invoice.get() > 0 {
                 any_paid = true;
                 assert_eq!(o.last_payment.unwrap().paid_at.date().month(), time::Month::November);
@@ -130,7 +138,7 @@ db_tests! {
         let db = &t.db;
         let from = Period::new(2026, 8).unwrap();
         let to = Period::new(2026, 9).unwrap();
-        let lines = db.charges(AccountId(3), from, to).await.unwrap();
+        let lines = db.billing().charges(AccountId(3), from, to).await.unwrap();
         assert!(!lines.is_empty());
         assert!(lines.iter().all(|l| l.charge.account_id == AccountId(3)));
         assert!(lines.iter().all(|l| l.charge.period >= from && l.charge.period <= to));
@@ -142,8 +150,8 @@ db_tests! {
         // Heating only in the heating season.
         assert!(!lines.iter().any(|l| l.service_code == "OTOP"));
         let oct = Period::new(2026, 10).unwrap();
-        assert!(db.charges(AccountId(3), oct, oct).await.unwrap().iter().any(|l| l.service_code == "OTOP"));
-        let payments = db.payments(AccountId(3), 2).await.unwrap();
+        assert!(db.billing().charges(AccountId(3), oct, oct).await.unwrap().iter().any(|l| l.service_code == "OTOP"));
+        let payments = db.payments().newest(AccountId(3), 2).await.unwrap();
         assert!(payments.len() <= 2);
         if payments.len() == 2 {
             assert!(payments[0].paid_at >= payments[1].paid_at);
@@ -152,54 +160,54 @@ db_tests! {
 
     async fn rerun_adds_nothing_and_resume_matches_one_run(t: &TestDb) {
         demo(t, 10, 2).await;
-        let before = t.db.table_counts().await.unwrap();
+        let before = t.db.bulk().table_counts().await.unwrap();
         let report = generate(&t.db, &options(10, 2), |_, _| {}).await.unwrap();
         assert_eq!(report.created_accounts, 0);
-        assert_eq!(t.db.table_counts().await.unwrap(), before, "re-running duplicates nothing");
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), before, "re-running duplicates nothing");
         // An interrupted run with concurrent writers can leave a later batch
         // written and an earlier one missing: accounts 15..=16 exist, 11..=14 not.
         let plan = kabinet_demo::Plan::new(2026, 2, TODAY, 5, 15);
-        t.db.insert_batch(&plan.batch(15..=16)).await.unwrap();
+        t.db.bulk().insert_batch(&plan.batch(15..=16)).await.unwrap();
         // Continuing to 18 accounts fills the gap and gives the same rows as one run.
         let report = generate(&t.db, &options(18, 2), |_, _| {}).await.unwrap();
         assert_eq!((report.existing_accounts, report.created_accounts), (12, 6));
         let other = TestDb::sqlite().await;
         generate(&other.db, &options(18, 2), |_, _| {}).await.unwrap();
-        assert_eq!(t.db.table_counts().await.unwrap(), other.db.table_counts().await.unwrap());
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), other.db.bulk().table_counts().await.unwrap());
         for id in [1, 10, 11, 14, 16, 18] {
-            let a = t.db.invoices(AccountId(id)).await.unwrap();
-            let b = other.db.invoices(AccountId(id)).await.unwrap();
+            let a = t.db.billing().invoices(AccountId(id), 100).await.unwrap();
+            let b = other.db.billing().invoices(AccountId(id), 100).await.unwrap();
             assert_eq!(a, b, "deterministic data for account {id}");
         }
     }
 
     async fn demo_refuses_a_real_organization(t: &TestDb) {
-        t.db.insert_organization(&kabinet_demo::catalog::organization(), false).await.unwrap();
+        t.db.bulk().insert_organization(&kabinet_demo::catalog::organization(), false).await.unwrap();
         let err = generate(&t.db, &options(3, 1), |_, _| {}).await.unwrap_err();
         assert!(matches!(err, kabinet_demo::DemoError::NotDemoDatabase), "{err}");
-        assert_eq!(t.db.count_accounts().await.unwrap(), 0);
+        assert_eq!(t.db.accounts().count().await.unwrap(), 0);
     }
 
     async fn a_failing_batch_writes_nothing(t: &TestDb) {
         demo(t, 3, 1).await;
-        let before = t.db.table_counts().await.unwrap();
+        let before = t.db.bulk().table_counts().await.unwrap();
         let plan = kabinet_demo::Plan::new(2026, 1, TODAY, 5, 15);
         let mut batch: Batch = plan.batch(4..=5);
         // The same external payment id twice breaks the unique key at the very end.
         let mut dup = batch.payments.first().cloned().expect("a payment");
         dup.account_id = AccountId(5);
         batch.payments.push(dup);
-        assert!(t.db.insert_batch(&batch).await.is_err());
-        assert_eq!(t.db.table_counts().await.unwrap(), before, "nothing half-written");
+        assert!(t.db.bulk().insert_batch(&batch).await.is_err());
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), before, "nothing half-written");
         // The same batch without the duplicate goes in.
         batch.payments.pop();
-        t.db.insert_batch(&batch).await.unwrap();
-        assert_eq!(t.db.count_accounts().await.unwrap(), 5);
+        t.db.bulk().insert_batch(&batch).await.unwrap();
+        assert_eq!(t.db.accounts().count().await.unwrap(), 5);
     }
 
     async fn explicit_ids_size_and_readiness(t: &TestDb) {
         demo(t, 3, 1).await;
-        t.db.insert_payees(&[Payee {
+        t.db.bulk().insert_payees(&[Payee {
             id: PayeeId(77),
             code: "NEW".into(),
             name: "x".into(),
@@ -212,8 +220,8 @@ db_tests! {
         }])
         .await
         .unwrap();
-        assert!(t.db.payees().await.unwrap().iter().any(|p| p.id == PayeeId(77)));
-        assert!(t.db.size_bytes().await.unwrap() > 0);
+        assert!(t.db.organization().payees().await.unwrap().iter().any(|p| p.id == PayeeId(77)));
+        assert!(t.db.bulk().size_bytes().await.unwrap() > 0);
         t.db.ping().await.unwrap();
         assert_eq!(t.db.pending_migrations().await.unwrap(), 0);
     }

@@ -10,6 +10,7 @@ pub mod generator;
 mod names;
 
 use futures::StreamExt;
+use kabinet_db::Repos;
 use kabinet_db::bulk::Batch;
 use kabinet_db::{Backend, Db, DbError};
 use std::time::{Duration, Instant};
@@ -95,19 +96,21 @@ pub async fn generate(
         options.receipt_day,
         options.due_day,
     );
-    match db.organization().await? {
-        Some(_) if !db.is_demo().await? => return Err(DemoError::NotDemoDatabase),
+    match db.organization().current().await? {
+        Some(_) if !db.organization().is_demo().await? => return Err(DemoError::NotDemoDatabase),
         Some(_) => {}
         None => {
-            db.insert_payees(&catalog::payees()).await?;
+            db.bulk().insert_payees(&catalog::payees()).await?;
             let services: Vec<_> = catalog::services().into_iter().map(|s| s.service).collect();
-            db.insert_services(&services).await?;
-            db.insert_periods(&plan.periods).await?;
+            db.bulk().insert_services(&services).await?;
+            db.bulk().insert_periods(&plan.periods).await?;
             // Written last: its presence marks the catalogue as complete.
-            db.insert_organization(&catalog::organization(), true).await?;
+            db.bulk()
+                .insert_organization(&catalog::organization(), true)
+                .await?;
         }
     }
-    let existing = u32::try_from(db.count_accounts().await?).unwrap_or(u32::MAX);
+    let existing = u32::try_from(db.accounts().count().await?).unwrap_or(u32::MAX);
     let wanted = options.accounts;
     if existing >= wanted {
         return Ok(DemoReport {
@@ -122,7 +125,7 @@ pub async fn generate(
     // any batch missing, not just the tail.
     let step = i64::from(options.batch_accounts.max(1));
     let last = i64::from(wanted);
-    let counts = db.account_counts_by_block(step).await?;
+    let counts = db.bulk().account_counts_by_block(step).await?;
     let mut todo: Vec<(std::ops::RangeInclusive<i64>, Vec<i64>)> = Vec::new();
     let mut start = 1;
     while start <= last {
@@ -130,7 +133,7 @@ pub async fn generate(
         let have = counts.get(&((start - 1) / step)).copied().unwrap_or(0);
         if have < end - start + 1 {
             let present = if have > 0 {
-                db.account_ids_between(start, end).await?
+                db.bulk().account_ids_between(start, end).await?
             } else {
                 Vec::new()
             };
@@ -165,7 +168,7 @@ pub async fn generate(
     let mut writes = std::pin::pin!(
         batches
             .map(|batch| async move {
-                db.insert_batch(&batch).await?;
+                db.bulk().insert_batch(&batch).await?;
                 Ok::<_, DbError>((batch.accounts.len(), batch.rows()))
             })
             .buffer_unordered(writers)
@@ -178,7 +181,7 @@ pub async fn generate(
         progress(done, wanted);
     }
     producer.await.map_err(|e| DemoError::Generator(e.to_string()))?;
-    db.reset_id_sequences().await?;
+    db.bulk().reset_id_sequences().await?;
     Ok(DemoReport {
         existing_accounts: existing,
         created_accounts: u32::try_from(to_create).unwrap_or(u32::MAX),

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod area;
+pub mod audit;
 pub mod email;
 pub mod ids;
 pub mod meters;
@@ -22,6 +23,7 @@ pub mod volume;
 
 pub use account::{AccountNumber, AccountNumberError, Els, GisIdError, Izhku};
 pub use area::Area;
+pub use audit::{Actor, AuditEntry, AuditEvent, AuditRecord};
 pub use email::{EmailAddress, EmailError};
 pub use ids::*;
 pub use meters::{Capacity, Consumption, MeterStatus, ReadingError, ReadingValue, Resource};

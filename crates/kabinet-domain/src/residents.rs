@@ -93,68 +93,6 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
 }
 
-/// Who did something recorded in the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    /// A resident (or someone trying to act as one).
-    Resident,
-    /// Staff.
-    Staff,
-    /// Kabinet itself or its command line.
-    System,
-}
-
-impl Actor {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Actor::Resident => "resident",
-            Actor::Staff => "staff",
-            Actor::System => "system",
-        }
-    }
-}
-
-/// One line of the audit log: who did what, when, from where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEntry {
-    /// Who.
-    pub actor: Actor,
-    /// The user, when known.
-    pub user_id: Option<UserId>,
-    /// The account concerned, when known.
-    pub account_id: Option<AccountId>,
-    /// What happened, e.g. `sign_in`, `sign_in_failed`, `password_changed`.
-    pub event: &'static str,
-    /// Client address.
-    pub ip: String,
-    /// Client's User-Agent, cut to 512 characters.
-    pub user_agent: String,
-    /// Free text (never a password or a token).
-    pub details: String,
-}
-
-/// A recorded audit line as read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// When.
-    pub at: OffsetDateTime,
-    /// Who (`resident`, `staff`, `system`).
-    pub actor: String,
-    /// The user, when known.
-    pub user_id: Option<UserId>,
-    /// The account, when known.
-    pub account_id: Option<AccountId>,
-    /// What happened.
-    pub event: String,
-    /// Client address.
-    pub ip: String,
-    /// Client's User-Agent.
-    pub user_agent: String,
-    /// Free text.
-    pub details: String,
-}
-
 /// An e-mail to send, rendered in plain text and HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {

@@ -228,7 +228,10 @@ pub async fn export(
     let file_name = path
         .file_name()
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
-    let run = db.start_run("export", kind.name(), &file_name, actor).await?;
+    let run = db
+        .exchange()
+        .start_run("export", kind.name(), &file_name, actor)
+        .await?;
     let header: &[&str] = match kind {
         ExportKind::Readings => &READINGS_HEADER,
         ExportKind::Payments => &PAYMENTS_HEADER,
@@ -237,8 +240,8 @@ pub async fn export(
         let mut file = CsvFile::create(path, encoding, header)?;
         let mut sink = Sink(&mut file);
         let written = match kind {
-            ExportKind::Readings => db.export_readings(run, filter, &mut sink).await,
-            ExportKind::Payments => db.export_payments(run, filter, &mut sink).await,
+            ExportKind::Readings => db.exports().export_readings(run, filter, &mut sink).await,
+            ExportKind::Payments => db.exports().export_payments(run, filter, &mut sink).await,
         };
         match written {
             Ok(n) => {
@@ -268,6 +271,6 @@ pub async fn export(
             message: e.to_string(),
         },
     };
-    db.finish_run(run, &outcome).await?;
+    db.exchange().finish_run(run, &outcome).await?;
     result
 }

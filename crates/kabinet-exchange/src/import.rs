@@ -99,6 +99,7 @@ pub async fn import_file(
         .file_name()
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
     let run = db
+        .exchange()
         .start_run("import", kind.name(), &file_name, &options.actor)
         .await?;
 
@@ -106,7 +107,7 @@ pub async fn import_file(
     let offset = options.offset;
     let reader_thread = std::thread::spawn(move || parse_file(opened.reader, delimiter, kind, offset, tx));
 
-    let mut session: ImportSession = match db.begin_import(kind, options.days).await {
+    let mut session: ImportSession = match db.exchange().begin_import(kind, options.days).await {
         Ok(s) => s,
         Err(e) => {
             let outcome = RunOutcome {
@@ -116,7 +117,7 @@ pub async fn import_file(
                 errors: 1,
                 message: e.to_string(),
             };
-            db.finish_run(run, &outcome).await?;
+            db.exchange().finish_run(run, &outcome).await?;
             return Err(e.into());
         }
     };
@@ -220,17 +221,18 @@ async fn finish(db: &Db, run: i64, report: &ImportReport, error: Option<&str>) -
         None if report.committed => format!("{} строк загружено", report.written),
         None => format!("{} ошибок, ничего не изменено", report.total_problems),
     };
-    db.finish_run(
-        run,
-        &RunOutcome {
-            ok: report.committed,
-            rows_read: report.lines,
-            rows_written: report.written,
-            errors: report.total_problems,
-            message,
-        },
-    )
-    .await?;
+    db.exchange()
+        .finish_run(
+            run,
+            &RunOutcome {
+                ok: report.committed,
+                rows_read: report.lines,
+                rows_written: report.written,
+                errors: report.total_problems,
+                message,
+            },
+        )
+        .await?;
     Ok(())
 }
 

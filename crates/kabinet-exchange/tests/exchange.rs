@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use kabinet_db::Db;
+use kabinet_db::Repos;
 use kabinet_db::bulk::Batch;
 use kabinet_db::export::{ExportFilter, ExportSink, ExportedReading};
 use kabinet_demo::{DemoOptions, generate};
@@ -77,12 +78,14 @@ async fn import_text(
 /// Everything an account has, keyed by natural keys, for comparing databases.
 async fn snapshot(db: &Db, number: &str) -> String {
     let acc = db
-        .find_account(&AccountNumber::parse(number).unwrap())
+        .accounts()
+        .by_number(&AccountNumber::parse(number).unwrap())
         .await
         .unwrap()
         .unwrap();
-    let premises = db.premises(acc.premises_id).await.unwrap().unwrap();
+    let premises = db.accounts().premises(acc.premises_id).await.unwrap().unwrap();
     let lines = db
+        .billing()
         .charges(
             acc.id,
             Period::new(2000, 1).unwrap(),
@@ -100,7 +103,8 @@ async fn snapshot(db: &Db, number: &str) -> String {
         })
         .collect();
     let invoices: Vec<_> = db
-        .invoices(acc.id)
+        .billing()
+        .invoices(acc.id, 1000)
         .await
         .unwrap()
         .into_iter()
@@ -110,7 +114,8 @@ async fn snapshot(db: &Db, number: &str) -> String {
         })
         .collect();
     let payments: Vec<_> = db
-        .payments(acc.id, 1000)
+        .payments()
+        .newest(acc.id, 1000)
         .await
         .unwrap()
         .into_iter()
@@ -120,8 +125,9 @@ async fn snapshot(db: &Db, number: &str) -> String {
         })
         .collect();
     let mut meters = Vec::new();
-    for m in db.meters(acc.id).await.unwrap() {
+    for m in db.meters().of_account(acc.id).await.unwrap() {
         let readings: Vec<_> = db
+            .meters()
             .readings(acc.id, m.id)
             .await
             .unwrap()
@@ -147,7 +153,7 @@ db_tests! {
         import_all(&t.db, &dir).await;
         let direct = TestDb::sqlite().await;
         generate(&direct.db, &demo_options(23, 3), |_, _| {}).await.unwrap();
-        assert_eq!(t.db.table_counts().await.unwrap(), direct.db.table_counts().await.unwrap());
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), direct.db.bulk().table_counts().await.unwrap());
         for n in [1, 2, 9, 10, 23] {
             let number = format!("{}", 7_100_000_000i64 + n);
             let (a, b) = (snapshot(&t.db, &number).await, snapshot(&direct.db, &number).await);
@@ -156,11 +162,11 @@ db_tests! {
             assert!(a == b, "account {number} differs:\n{}\n---\n{}", around(&a), around(&b));
         }
         // The same package again changes nothing.
-        let before = t.db.table_counts().await.unwrap();
+        let before = t.db.bulk().table_counts().await.unwrap();
         import_all(&t.db, &dir).await;
-        assert_eq!(t.db.table_counts().await.unwrap(), before);
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), before);
         assert_eq!(snapshot(&t.db, "7100000009").await, snapshot(&direct.db, "7100000009").await);
-        let runs = t.db.exchange_runs(100).await.unwrap();
+        let runs = t.db.exchange().exchange_runs(100).await.unwrap();
         assert_eq!(runs.len(), 16);
         assert!(runs.iter().all(|r| r.status == "ok" && r.direction == "import"));
         let _ = std::fs::remove_dir_all(dir);
@@ -179,10 +185,10 @@ db_tests! {
         let r = import_text(&t.db, ImportKind::Accounts, "accounts.csv", &bytes).await;
         assert_eq!((r.encoding, r.delimiter), (TextEncoding::Windows1251, b','));
         assert!(r.committed, "{:?}", r.problems);
-        let acc = t.db.find_account(&AccountNumber::parse("12345-А").unwrap()).await.unwrap().unwrap();
+        let acc = t.db.accounts().by_number(&AccountNumber::parse("12345-А").unwrap()).await.unwrap().unwrap();
         assert_eq!(acc.holder_name, "Ёлкина Анна Сергеевна");
         assert_eq!(acc.opened_on, date!(2020 - 02 - 01));
-        let p = t.db.premises(acc.premises_id).await.unwrap().unwrap();
+        let p = t.db.accounts().premises(acc.premises_id).await.unwrap().unwrap();
         assert_eq!(p.total_area, Area(5430));
         assert_eq!(p.full_address(), "г. Тверь, ул. Советская, д. 1, кв. 7");
 
@@ -194,12 +200,12 @@ db_tests! {
         assert_eq!((r.encoding, r.delimiter), (TextEncoding::Utf8, b';'));
         assert!(r.committed, "{:?}", r.problems);
         let oct = Period::new(2026, 10).unwrap();
-        let lines = t.db.charges(acc.id, oct, oct).await.unwrap();
+        let lines = t.db.billing().charges(acc.id, oct, oct).await.unwrap();
         assert_eq!(lines.len(), 2);
         let hvs = &lines.iter().find(|l| l.service_code == "HVS").unwrap().charge;
         assert_eq!((hvs.volume, hvs.charged, hvs.recalculation, hvs.total), (Some(Volume(3_500_000)), Kopecks(18_309), Kopecks(-1_000), Kopecks(17_309)));
         assert_eq!(lines.iter().find(|l| l.service_code == "SOD").unwrap().charge.total, Kopecks(209_055));
-        let period = t.db.billing_periods().await.unwrap().into_iter().find(|p| p.period == oct).unwrap();
+        let period = t.db.organization().billing_periods().await.unwrap().into_iter().find(|p| p.period == oct).unwrap();
         assert_eq!(period.due_date, date!(2026 - 11 - 15), "periods get the configured due day");
 
         // Forced encoding and separator win over detection.
@@ -208,7 +214,7 @@ db_tests! {
         std::fs::write(&path, "account\tsource\texternal_id\tamount\tpaid_at\n12345-А\tbank\tB-1\t100,5\t03.11.2026 10:15\n").unwrap();
         let r = import_file(&t.db, ImportKind::Payments, &path, &forced, &mut |_, _| {}).await.unwrap();
         assert!(r.committed, "{:?}", r.problems);
-        let p = t.db.payments(acc.id, 10).await.unwrap();
+        let p = t.db.payments().newest(acc.id, 10).await.unwrap();
         assert_eq!(p[0].amount, Kopecks(10_050));
         assert_eq!(p[0].paid_at, datetime!(2026-11-03 07:15 UTC), "Moscow time without an offset");
         let _ = std::fs::remove_dir_all(dir);
@@ -217,7 +223,7 @@ db_tests! {
     async fn a_file_with_errors_changes_nothing(t: &TestDb) {
         let dir = package(5, 1);
         import_all(&t.db, &dir).await;
-        let before = t.db.table_counts().await.unwrap();
+        let before = t.db.bulk().table_counts().await.unwrap();
         let acc = "7100000001";
         let text = format!(
             "account;period;service;charged;total\n\
@@ -236,7 +242,7 @@ db_tests! {
         assert!(found.contains(&(5, "charged")), "{found:?}");
         assert!(found.contains(&(6, "total")), "{found:?}");
         assert!(r.problems.iter().any(|p| p.line == 4 && p.message.contains("такого месяца нет")));
-        assert_eq!(t.db.table_counts().await.unwrap(), before, "nothing changed");
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), before, "nothing changed");
 
         // Only reference problems: found by the database, still nothing written.
         let text = format!(
@@ -248,7 +254,7 @@ db_tests! {
         assert_eq!(found, vec![(3, "account"), (4, "account"), (5, "service")], "{:?}", r.problems);
         assert!(r.problems[0].message.contains("повторяет строку 2"));
         assert!(r.problems[1].message.contains("9999999999"));
-        assert_eq!(t.db.table_counts().await.unwrap(), before);
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), before);
 
         // A header without a required column.
         let r = import_text(&t.db, ImportKind::Charges, "charges.csv", b"account;service;charged\n1;2;3\n").await;
@@ -259,8 +265,8 @@ db_tests! {
         // Readings that do not fit their meter.
         let mut water = None;
         for id in 1..=5 {
-            if let Some(m) = t.db.meters(AccountId(id)).await.unwrap().into_iter().find(|m| m.resource == Resource::ColdWater) {
-                water = Some((t.db.account(AccountId(id)).await.unwrap().unwrap().number, m));
+            if let Some(m) = t.db.meters().of_account(AccountId(id)).await.unwrap().into_iter().find(|m| m.resource == Resource::ColdWater) {
+                water = Some((t.db.accounts().by_id(AccountId(id)).await.unwrap().unwrap().number, m));
                 break;
             }
         }
@@ -270,8 +276,8 @@ db_tests! {
         assert!(!r.committed);
         let lines: Vec<u64> = r.problems.iter().map(|p| p.line).collect();
         assert!(lines.contains(&2) && lines.contains(&3) && lines.contains(&4) && lines.contains(&5), "{:?}", r.problems);
-        assert_eq!(t.db.table_counts().await.unwrap(), before);
-        let runs = t.db.exchange_runs(4).await.unwrap();
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), before);
+        let runs = t.db.exchange().exchange_runs(4).await.unwrap();
         assert!(runs.iter().all(|r| r.status == "failed" && r.errors > 0));
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -279,33 +285,33 @@ db_tests! {
     async fn reimporting_a_period_replaces_its_charges(t: &TestDb) {
         let dir = package(4, 2);
         import_all(&t.db, &dir).await;
-        let acc = t.db.find_account(&AccountNumber::parse("7100000002").unwrap()).await.unwrap().unwrap();
-        let other = t.db.find_account(&AccountNumber::parse("7100000003").unwrap()).await.unwrap().unwrap();
+        let acc = t.db.accounts().by_number(&AccountNumber::parse("7100000002").unwrap()).await.unwrap().unwrap();
+        let other = t.db.accounts().by_number(&AccountNumber::parse("7100000003").unwrap()).await.unwrap().unwrap();
         let oct = Period::new(2026, 10).unwrap();
         let sep = Period::new(2026, 9).unwrap();
-        let other_before = t.db.charges(other.id, sep, oct).await.unwrap();
-        let sep_before = t.db.charges(acc.id, sep, sep).await.unwrap();
+        let other_before = t.db.billing().charges(other.id, sep, oct).await.unwrap();
+        let sep_before = t.db.billing().charges(acc.id, sep, sep).await.unwrap();
         // The billing system recalculated October for account 2: two lines now.
         let text = "account;period;service;charged\n7100000002;2026-10;HVS;10,00\n7100000002;2026-10;SOD;20,00\n";
         let r = import_text(&t.db, ImportKind::Charges, "charges.csv", text.as_bytes()).await;
         assert!(r.committed, "{:?}", r.problems);
-        let now = t.db.charges(acc.id, oct, oct).await.unwrap();
+        let now = t.db.billing().charges(acc.id, oct, oct).await.unwrap();
         assert_eq!(now.iter().map(|l| (l.service_code.as_str(), l.charge.total)).collect::<Vec<_>>(), vec![("HVS", Kopecks(1000)), ("SOD", Kopecks(2000))]);
-        assert_eq!(t.db.charges(acc.id, sep, sep).await.unwrap(), sep_before, "other periods untouched");
-        assert_eq!(t.db.charges(other.id, sep, oct).await.unwrap(), other_before, "other accounts untouched");
+        assert_eq!(t.db.billing().charges(acc.id, sep, sep).await.unwrap(), sep_before, "other periods untouched");
+        assert_eq!(t.db.billing().charges(other.id, sep, oct).await.unwrap(), other_before, "other accounts untouched");
         // Payments are unique by their id in the channel.
         let text = "account;source;external_id;amount;paid_at\n7100000002;bank;X-1;10;2026-11-02T10:00:00Z\n";
         for _ in 0..2 {
             assert!(import_text(&t.db, ImportKind::Payments, "p.csv", text.as_bytes()).await.committed);
         }
-        let p = t.db.payments(acc.id, 100).await.unwrap();
+        let p = t.db.payments().newest(acc.id, 100).await.unwrap();
         assert_eq!(p.iter().filter(|p| p.external_id == "X-1").count(), 1);
         let _ = std::fs::remove_dir_all(dir);
     }
 
     async fn export_then_reexport_repeats_nothing(t: &TestDb) {
         generate(&t.db, &demo_options(3, 1), |_, _| {}).await.unwrap();
-        let meter = t.db.meters(AccountId(2)).await.unwrap().remove(0);
+        let meter = t.db.meters().of_account(AccountId(2)).await.unwrap().remove(0);
         let mut batch = Batch::default();
         for day in 1..=3u8 {
             batch.readings.push(Reading {
@@ -325,7 +331,7 @@ db_tests! {
             paid_at: datetime!(2026-11-20 08:00 UTC),
             period: Some(Period::new(2026, 10).unwrap()),
         });
-        t.db.insert_batch(&batch).await.unwrap();
+        t.db.bulk().insert_batch(&batch).await.unwrap();
         let dir = tempdir();
         let out = dir.join("readings.csv");
 
@@ -338,7 +344,7 @@ db_tests! {
             }
             fn finish(&mut self) -> Result<(), String> { Ok(()) }
         }
-        assert!(t.db.export_readings(999, ExportFilter::default(), &mut Failing(0)).await.is_err());
+        assert!(t.db.exports().export_readings(999, ExportFilter::default(), &mut Failing(0)).await.is_err());
 
         let n = export(&t.db, ExportKind::Readings, &out, TextEncoding::Utf8, ExportFilter::default(), "test").await.unwrap();
         assert_eq!(n, 3, "billing readings are not exported, portal ones are");
@@ -357,7 +363,7 @@ db_tests! {
         let bytes = std::fs::read(&pay).unwrap();
         assert!(String::from_utf8_lossy(&bytes).contains("7100000002;portal;gw-1;1500.00;2026-11-20T08:00:00Z;2026-10"));
         assert_eq!(export(&t.db, ExportKind::Payments, &pay, TextEncoding::Utf8, ExportFilter::default(), "test").await.unwrap(), 0);
-        let runs = t.db.exchange_runs(10).await.unwrap();
+        let runs = t.db.exchange().exchange_runs(10).await.unwrap();
         assert_eq!(runs.iter().filter(|r| r.direction == "export" && r.status == "ok").count(), 6);
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -373,7 +379,7 @@ db_tests! {
         assert!(std::str::from_utf8(&bytes[..64 * 1024]).is_ok(), "the first 64 KB are ASCII");
 
         // Forced UTF-8: refused on the line, with the hint, and nothing written.
-        let before = t.db.table_counts().await.unwrap();
+        let before = t.db.bulk().table_counts().await.unwrap();
         let dir = tempdir();
         let path = dir.join("accounts.csv");
         std::fs::write(&path, &bytes).unwrap();
@@ -383,19 +389,19 @@ db_tests! {
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
         assert_eq!(r.problems[0].line, 2_002);
         assert!(r.problems[0].message.contains("«account»") && r.problems[0].message.contains("--encoding windows-1251"), "{}", r.problems[0].message);
-        assert_eq!(t.db.table_counts().await.unwrap(), before);
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), before);
 
         // Detected: the whole file decides, so it is read as windows-1251.
         let r = import_file(&t.db, ImportKind::Accounts, &path, &ImportOptions::default(), &mut |_, _| {}).await.unwrap();
         assert_eq!(r.encoding, TextEncoding::Windows1251);
         assert!(r.committed, "{:?}", r.problems);
-        let acc = t.db.find_account(&AccountNumber::parse("Б-1").unwrap()).await.unwrap().unwrap();
+        let acc = t.db.accounts().by_number(&AccountNumber::parse("Б-1").unwrap()).await.unwrap().unwrap();
         assert_eq!(acc.holder_name, "Пётр Ёлкин");
         let _ = std::fs::remove_dir_all(dir);
     }
 
     async fn overlong_values_and_lines_are_refused(t: &TestDb) {
-        let before = t.db.table_counts().await.unwrap();
+        let before = t.db.bulk().table_counts().await.unwrap();
         let long_address = format!("г. Тверь, {}", "ул. Очень Длинная ".repeat(14));
         assert!(long_address.chars().count() > 200);
         let text = format!(
@@ -426,7 +432,7 @@ db_tests! {
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
         assert_eq!(r.problems[0].line, 3);
         assert!(r.problems[0].message.contains("длиннее 65536 байт"), "{}", r.problems[0].message);
-        assert_eq!(t.db.table_counts().await.unwrap(), before, "nothing written");
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), before, "nothing written");
     }
 
     async fn exported_cells_are_safe_to_open_in_excel(t: &TestDb) {
@@ -445,7 +451,7 @@ db_tests! {
         }
         let meters = "account;serial;resource;integer_digits;fraction_digits;verification_due\n7100000001;=1+2;cold_water;5;3;01.01.2030\n";
         assert!(import_text(&t.db, ImportKind::Meters, "meters.csv", meters.as_bytes()).await.committed);
-        let meter = t.db.meters(AccountId(1)).await.unwrap().into_iter().find(|m| m.serial == "=1+2").unwrap();
+        let meter = t.db.meters().of_account(AccountId(1)).await.unwrap().into_iter().find(|m| m.serial == "=1+2").unwrap();
         batch.readings.push(Reading {
             meter_id: meter.id,
             zone: 1,
@@ -454,7 +460,7 @@ db_tests! {
             source: reading_source::PORTAL.into(),
             submitted_at: datetime!(2026-11-21 10:00 UTC),
         });
-        t.db.insert_batch(&batch).await.unwrap();
+        t.db.bulk().insert_batch(&batch).await.unwrap();
         let dir = tempdir();
         let decode = |encoding: TextEncoding, bytes: Vec<u8>| match encoding {
             TextEncoding::Utf8 => String::from_utf8(bytes).unwrap(),

@@ -5,6 +5,7 @@
 
 use crate::Mailer;
 use kabinet_db::Db;
+use kabinet_db::Repos;
 use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
 
@@ -31,14 +32,14 @@ pub async fn deliver_due(db: &Db, mailer: &Mailer) -> Result<Pass, kabinet_db::D
     let mut pass = Pass::default();
     loop {
         let now = OffsetDateTime::now_utc();
-        let batch = db.claim_outbox(now, Duration::minutes(2), 20).await?;
+        let batch = db.outbox().claim(now, Duration::minutes(2), 20).await?;
         if batch.is_empty() {
             return Ok(pass);
         }
         for m in batch {
             match mailer.send(&m.email).await {
                 Ok(()) => {
-                    db.outbox_sent(m.id, OffsetDateTime::now_utc()).await?;
+                    db.outbox().sent(m.id, OffsetDateTime::now_utc()).await?;
                     pass.sent += 1;
                 }
                 Err(e) => {
@@ -46,7 +47,7 @@ pub async fn deliver_due(db: &Db, mailer: &Mailer) -> Result<Pass, kabinet_db::D
                     let retry = (attempts < MAX_ATTEMPTS)
                         .then(|| OffsetDateTime::now_utc() + retry_delay(m.attempts));
                     tracing::warn!(id = m.id.0, attempts, error = %e, given_up = retry.is_none(), "e-mail delivery failed");
-                    db.outbox_attempt_failed(m.id, &e.to_string(), retry).await?;
+                    db.outbox().attempt_failed(m.id, &e.to_string(), retry).await?;
                     pass.failed += 1;
                 }
             }

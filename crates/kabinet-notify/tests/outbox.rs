@@ -2,7 +2,8 @@
 //! retried later with the error kept, and giving up after the last attempt.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use kabinet_domain::{Actor, AuditEntry, Email, EmailAddress, OutboxStatus};
+use kabinet_db::Repos;
+use kabinet_domain::{Email, EmailAddress, OutboxStatus};
 use kabinet_notify::{MailConfig, Mailer, SmtpTls, worker};
 use kabinet_testkit::db_tests;
 use time::OffsetDateTime;
@@ -16,31 +17,19 @@ fn mail(to: &str) -> Email {
     }
 }
 
-fn entry() -> AuditEntry {
-    AuditEntry {
-        actor: Actor::System,
-        user_id: None,
-        account_id: None,
-        event: "test_mail",
-        ip: "test".into(),
-        user_agent: String::new(),
-        details: String::new(),
-    }
-}
-
 db_tests! {
     async fn messages_are_delivered_once_into_files(t: &TestDb) {
         let dir = std::env::temp_dir().join(format!("kabinet_mail_{}", fastrand_suffix()));
         let mailer = Mailer::new(&MailConfig::Files { dir: dir.clone(), from: "noreply@example.ru".into() }).unwrap();
-        t.db.enqueue_email(&mail("a@example.ru"), &entry(), OffsetDateTime::now_utc()).await.unwrap();
-        t.db.enqueue_email(&mail("b@example.ru"), &entry(), OffsetDateTime::now_utc()).await.unwrap();
+        t.db.outbox().queue(&mail("a@example.ru"), OffsetDateTime::now_utc()).await.unwrap();
+        t.db.outbox().queue(&mail("b@example.ru"), OffsetDateTime::now_utc()).await.unwrap();
         let pass = worker::deliver_due(&t.db, &mailer).await.unwrap();
         assert_eq!((pass.sent, pass.failed), (2, 0));
         // Nothing is sent twice.
         assert_eq!(worker::deliver_due(&t.db, &mailer).await.unwrap().sent, 0);
         let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(files.len(), 2);
-        let sent = t.db.outbox_messages(Some(OutboxStatus::Sent), 10).await.unwrap();
+        let sent = t.db.outbox().messages(Some(OutboxStatus::Sent), 10).await.unwrap();
         assert_eq!(sent.len(), 2);
         assert!(sent.iter().all(|m| m.attempts == 1));
         let _ = std::fs::remove_dir_all(dir);
@@ -53,10 +42,10 @@ db_tests! {
             host: "127.0.0.1".into(), port, tls: SmtpTls::None, username: None, password: None,
             from: "noreply@example.ru".into(),
         }).unwrap();
-        t.db.enqueue_email(&mail("a@example.ru"), &entry(), OffsetDateTime::now_utc()).await.unwrap();
+        t.db.outbox().queue(&mail("a@example.ru"), OffsetDateTime::now_utc()).await.unwrap();
         let pass = worker::deliver_due(&t.db, &mailer).await.unwrap();
         assert_eq!((pass.sent, pass.failed), (0, 1));
-        let m = t.db.outbox_messages(None, 10).await.unwrap().pop().unwrap();
+        let m = t.db.outbox().messages(None, 10).await.unwrap().pop().unwrap();
         assert_eq!(m.status, OutboxStatus::Pending);
         assert_eq!(m.attempts, 1);
         assert!(!m.last_error.is_empty(), "the error is kept");
@@ -65,12 +54,12 @@ db_tests! {
         assert_eq!(worker::deliver_due(&t.db, &mailer).await.unwrap().failed, 0);
         // The last allowed attempt gives up.
         for _ in 1..worker::MAX_ATTEMPTS {
-            t.db.outbox_attempt_failed(m.id, "still down", Some(OffsetDateTime::now_utc() - time::Duration::seconds(1))).await.unwrap();
+            t.db.outbox().attempt_failed(m.id, "still down", Some(OffsetDateTime::now_utc() - time::Duration::seconds(1))).await.unwrap();
         }
-        let m = t.db.outbox_messages(None, 10).await.unwrap().pop().unwrap();
+        let m = t.db.outbox().messages(None, 10).await.unwrap().pop().unwrap();
         assert_eq!(m.attempts, worker::MAX_ATTEMPTS);
-        t.db.outbox_attempt_failed(m.id, "still down", None).await.unwrap();
-        let failed = t.db.outbox_messages(Some(OutboxStatus::Failed), 10).await.unwrap();
+        t.db.outbox().attempt_failed(m.id, "still down", None).await.unwrap();
+        let failed = t.db.outbox().messages(Some(OutboxStatus::Failed), 10).await.unwrap();
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].last_error, "still down");
     }

@@ -1,6 +1,7 @@
 //! Gathering receipts' records from the database, one account or a batch.
 
 use crate::ReceiptInput;
+use kabinet_db::Repos;
 use kabinet_db::{Db, DbError};
 use kabinet_domain::{AccountId, Charge, Meter, Period, Reading, Service};
 use std::collections::HashMap;
@@ -22,13 +23,14 @@ pub async fn load_batch(
     accounts: &[AccountId],
     period: Period,
 ) -> Result<Vec<(AccountId, Option<ReceiptInput>)>, DbError> {
-    let records = db.receipt_records(accounts, period).await?;
+    let records = db.receipts().records(accounts, period).await?;
     if records.invoices.is_empty() {
         return Ok(accounts.iter().map(|&a| (a, None)).collect());
     }
-    let organization = db.organization().await?.ok_or(DbError::NotFound)?;
-    let payees = db.payees().await?;
+    let organization = db.organization().current().await?.ok_or(DbError::NotFound)?;
+    let payees = db.organization().payees().await?;
     let billing_period = db
+        .organization()
         .billing_periods()
         .await?
         .into_iter()
@@ -36,6 +38,7 @@ pub async fn load_batch(
         .ok_or(DbError::NotFound)?;
     // In receipt order: services come sorted by their position on the receipt.
     let services: HashMap<_, (usize, Service)> = db
+        .organization()
         .services()
         .await?
         .into_iter()

@@ -1,28 +1,20 @@
-//! Kabinet's HTTP layer: the axum router with the resident pages, the JSON API
-//! for the mobile app and the health endpoints. Handlers parse input into
-//! domain types, call the sign-in rules (`kabinet-auth`) or the database's
-//! repositories and render; they build no SQL.
+//! Kabinet's HTTP layer: the pages for browsers ([`pages`]), the JSON API for
+//! the mobile app ([`api`]) and what both share ([`http`]: request context,
+//! CSRF, route guards, the page and API errors, security headers). Handlers
+//! only translate: they extract typed input, call one use case of
+//! `kabinet-app`, and render the result or let the error travel with `?`.
 
 mod api;
-mod auth_pages;
-mod cabinet;
-mod context;
-mod csrf;
-mod error;
-mod health;
-mod home;
-mod receipts;
-mod rules_pages;
-mod security;
-mod views;
+mod http;
+mod pages;
+pub mod paths;
 
 pub use api::ApiDoc;
-pub use error::AppError;
-pub use receipts::Receipts;
 
 use axum::Router;
-use axum::routing::{get, post};
-use kabinet_auth::{Auth, IpLimiter};
+use axum::routing::MethodRouter;
+use kabinet_app::App;
+use kabinet_app::auth::{IpLimiter, ServerKey};
 use kabinet_db::Db;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -45,6 +37,8 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// A request still unanswered after this long gets a 503.
     pub request_timeout: Duration,
+    /// Registration, sign-in and reset requests a minute per client address.
+    pub auth_requests_per_minute: u32,
 }
 
 impl Default for WebSettings {
@@ -53,70 +47,88 @@ impl Default for WebSettings {
             cookie_secure: false,
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
+            auth_requests_per_minute: 30,
         }
     }
+}
+
+/// Everything the server is built from, besides the database and the key.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The use cases' settings.
+    pub app: kabinet_app::Settings,
+    /// The HTTP side's.
+    pub web: WebSettings,
 }
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// The database.
-    pub db: Db,
-    /// The sign-in rules.
-    pub auth: Arc<Auth>,
+    /// The use cases.
+    pub app: App,
     /// Requests per client address on registration, sign-in and reset.
     pub limiter: Arc<IpLimiter>,
-    /// The receipt renderer.
-    pub receipts: Receipts,
     /// Cookie and proxy settings.
     pub web: Arc<WebSettings>,
 }
 
-/// The whole application: every route with its middleware.
+impl AppState {
+    /// The state the server runs with — the one way it is assembled, for the
+    /// binary and the tests alike.
+    pub fn build(db: Db, settings: &Settings, key: ServerKey) -> Result<AppState, kabinet_app::Error> {
+        Ok(AppState {
+            app: App::build(db, &settings.app, key)?,
+            limiter: Arc::new(IpLimiter::new(settings.web.auth_requests_per_minute)),
+            web: Arc::new(settings.web.clone()),
+        })
+    }
+}
+
+fn group(routes: Vec<(&'static str, MethodRouter<AppState>)>) -> Router<AppState> {
+    routes
+        .into_iter()
+        .fold(Router::new(), |r, (path, route)| r.route(path, route))
+}
+
+/// The path patterns of the resident pages and API operations: every one of
+/// them is behind the resident guard (listed for the test that checks it).
+pub fn resident_route_patterns() -> Vec<String> {
+    pages::resident_routes()
+        .into_iter()
+        .map(|(p, _)| p.to_string())
+        .chain(
+            api::resident_routes()
+                .into_iter()
+                .map(|(p, _)| format!("{}{p}", paths::API)),
+        )
+        .collect()
+}
+
+/// The whole application: every route group with its middleware.
 pub fn router(state: AppState) -> Router {
     let timeout = state.web.request_timeout;
+    // The guard wraps each resident route's methods (a method the route does
+    // not have stays a plain 405).
+    let resident = group(
+        pages::resident_routes()
+            .into_iter()
+            .map(|(path, route)| {
+                (
+                    path,
+                    route.route_layer(axum::middleware::from_fn(http::guard::require_resident)),
+                )
+            })
+            .collect(),
+    );
     Router::new()
-        .route("/", get(home::page_handler))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/assets/style.css", get(views::stylesheet))
-        .route("/login", get(auth_pages::login_page).post(auth_pages::login))
-        .route("/logout", post(auth_pages::logout))
-        .route(
-            "/register",
-            get(auth_pages::register_page).post(auth_pages::register),
-        )
-        .route("/register/sent", get(auth_pages::register_sent))
-        .route(
-            "/password/new",
-            get(auth_pages::first_password_page).post(auth_pages::first_password),
-        )
-        .route(
-            "/password/change",
-            get(auth_pages::change_password_page).post(auth_pages::change_password),
-        )
-        .route(
-            "/password/reset",
-            get(auth_pages::reset_request_page).post(auth_pages::reset_request),
-        )
-        .route("/password/reset/sent", get(auth_pages::reset_sent))
-        .route(
-            "/password/reset/{token}",
-            get(auth_pages::reset_form_page).post(auth_pages::reset_complete),
-        )
-        .route("/rules", get(rules_pages::current))
-        .route(
-            "/rules/accept",
-            get(rules_pages::accept_page).post(rules_pages::accept),
-        )
-        .route("/rules/{version}", get(rules_pages::version))
-        .route("/cabinet", get(cabinet::overview))
-        .route("/accounts/{number}/receipts/{file}", get(cabinet::receipt))
-        .nest("/api/v1", api::routes())
-        .fallback(error::not_found)
+        .merge(group(pages::public_routes()))
+        .merge(group(pages::step_routes()))
+        .merge(resident)
+        .nest(paths::API, api::routes(&state))
+        .fallback(http::errors::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            context::layer,
+            http::context::layer,
         ))
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -124,10 +136,13 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,
         ))
-        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(CatchPanicLayer::custom(http::errors::panic_response))
         // Outermost but for tracing: every response above, errors from the
         // layers included, leaves with the security headers and in one shape.
-        .layer(axum::middleware::from_fn_with_state(state, security::finish))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            http::security::finish,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 

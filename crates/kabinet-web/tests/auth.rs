@@ -7,7 +7,8 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{Browser, Smtp, account_and_amount, app, demo, password_in, reset_path_in, settings};
-use kabinet_auth::{AccountThrottle, RegistrationMode};
+use kabinet_app::auth::{AccountThrottle, RegistrationMode};
+use kabinet_db::Repos;
 use kabinet_testkit::{TestDb, db_tests};
 use serde_json::json;
 
@@ -39,7 +40,8 @@ async fn login(b: &mut Browser, account: &str, password: &str) -> common::Resp {
 
 async fn events(t: &TestDb) -> Vec<String> {
     let mut e: Vec<String> =
-        t.db.audit_lines(None, 500)
+        t.db.audit()
+            .lines(None, 500)
             .await
             .unwrap()
             .into_iter()
@@ -103,10 +105,10 @@ db_tests! {
         assert!(mails[0].html.contains("Временный пароль"));
         let one_time = password_in(&mails[0]);
         // Only a hash is stored.
-        let user = t.db.user_by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
+        let user = t.db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
         assert!(user.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(!user.password_hash.contains(&one_time));
-        let acc = t.db.acceptances(user.id).await.unwrap();
+        let acc = t.db.users().acceptances(user.id).await.unwrap();
         assert!(acc.iter().any(|(k, v, _, ip)| k == "rules" && *v == 1 && ip == "192.0.2.10"), "{acc:?}");
         assert!(acc.iter().any(|(k, _, _, _)| k == "consent"));
 
@@ -179,7 +181,7 @@ db_tests! {
         for e in ["registration_failed", "registration", "registration_repeated", "sign_in", "password_set", "sign_out", "sign_in_failed", "password_reset_requested", "password_reset"] {
             assert!(ev.iter().any(|x| x == e), "audit has {e}: {ev:?}");
         }
-        let lines = t.db.audit_lines(Some(user.account_id), 100).await.unwrap();
+        let lines = t.db.audit().lines(Some(user.account_id), 100).await.unwrap();
         assert!(lines.iter().all(|l| !l.details.contains(&one_time) && !l.details.contains(OWN_PASSWORD)));
         assert!(lines.iter().any(|l| l.event == "sign_in" && l.ip == "192.0.2.10"));
     }
@@ -190,7 +192,7 @@ db_tests! {
         let app = common::app_with(&t.db, settings(RegistrationMode::Passport), 1000);
         let (account, _) = account_and_amount(&t.db, 2).await;
         let passport = kabinet_domain::Passport::parse("2815 123456").unwrap();
-        t.db.set_passport_hashes(&[(kabinet_domain::AccountId(2), common::key().passport_hash(&passport))]).await.unwrap();
+        kabinet_app::support::store_passports(&t.db, &common::key(), &[(kabinet_domain::AccountId(2), passport)]).await.unwrap();
         let mut b = Browser::new(&app);
         let form = b.get("/register").await;
         assert!(form.body.contains("Серия и номер паспорта"));
@@ -273,7 +275,7 @@ db_tests! {
         let r = api.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": OWN_PASSWORD})).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
         assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json");
-        let user = t.db.user_by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
+        let user = t.db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
         assert_eq!(user.failed_count, 100);
         assert!(events(t).await.iter().any(|e| e == "sign_in_refused"));
     }
@@ -335,8 +337,7 @@ db_tests! {
         let account = registered_resident(t, &app, &mut smtp, 1).await;
         let mut b = Browser::new(&app);
         assert_eq!(login(&mut b, &account, OWN_PASSWORD).await.location(), "/cabinet");
-        let entry = kabinet_domain::AuditEntry { actor: kabinet_domain::Actor::System, user_id: None, account_id: None, event: "rules_published", ip: "test".into(), user_agent: String::new(), details: String::new() };
-        let v = t.db.publish_rules("Правила, редакция 2", "Новый текст.\n\nВторой абзац.", &entry, time::OffsetDateTime::now_utc()).await.unwrap();
+        let v = kabinet_app::rules::Rules::new(t.db.clone()).publish("Правила, редакция 2", "Новый текст.\n\nВторой абзац.").await.unwrap();
         assert_eq!(v, 2);
         assert_eq!(b.get("/cabinet").await.location(), "/rules/accept");
         let page = b.get("/rules/accept").await;
@@ -344,9 +345,9 @@ db_tests! {
         let r = b.submit("/rules/accept", "/rules/accept", &[("version", "2")]).await;
         assert_eq!(r.location(), "/cabinet");
         assert_eq!(b.get("/cabinet").await.status, StatusCode::OK);
-        let user = t.db.user_by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
+        let user = t.db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
         assert_eq!(user.rules_version, 2);
-        assert!(t.db.acceptances(user.id).await.unwrap().iter().any(|(k, v, _, _)| k == "rules" && *v == 2));
+        assert!(t.db.users().acceptances(user.id).await.unwrap().iter().any(|(k, v, _, _)| k == "rules" && *v == 2));
         // Earlier versions stay readable.
         assert!(b.get("/rules/1").await.body.contains("Регистрация"));
     }
@@ -447,10 +448,10 @@ db_tests! {
         let r = register(&mut second, &account, "attacker@example.ru", &amount).await;
         assert_eq!((r.status, r.location(), r.body.as_str()), (usual.status, usual.location(), usual.body.as_str()));
         assert!(smtp.deliver(&app).await.is_empty(), "nothing sent, nothing created");
-        assert!(t.db.user_by_account_number(&number).await.unwrap().is_none());
-        let counter = t.db.counter(kabinet_domain::AccountId(1), kabinet_db::counters::CounterKind::Registration).await.unwrap();
+        assert!(t.db.users().by_account_number(&number).await.unwrap().is_none());
+        let counter = t.db.counters().get(kabinet_domain::AccountId(1), kabinet_db::counters::CounterKind::Registration).await.unwrap();
         assert_eq!(counter.count, 5, "counted in the database, whichever address");
-        let lines = t.db.audit_lines(Some(kabinet_domain::AccountId(1)), 50).await.unwrap();
+        let lines = t.db.audit().lines(Some(kabinet_domain::AccountId(1)), 50).await.unwrap();
         assert_eq!(lines.iter().filter(|l| l.event == "registration_failed").count(), 5);
         assert!(lines.iter().any(|l| l.event == "registration_refused" && l.ip == "203.0.113.2"), "{lines:?}");
 
@@ -467,13 +468,12 @@ db_tests! {
         fast.settle().await;
         register(&mut b, &other, "y@example.ru", &other_amount).await;
         let sent = smtp.deliver(&fast).await;
-        assert!(sent.is_empty(), "{:?}", t.db.audit_lines(Some(kabinet_domain::AccountId(2)), 50).await.unwrap());
+        assert!(sent.is_empty(), "{:?}", t.db.audit().lines(Some(kabinet_domain::AccountId(2)), 50).await.unwrap());
         let other_id = kabinet_domain::AccountId(2);
-        let lines = t.db.audit_lines(Some(other_id), 50).await.unwrap();
+        let lines = t.db.audit().lines(Some(other_id), 50).await.unwrap();
         assert_eq!(lines.iter().filter(|l| l.event == "registration_failed").count(), 10);
         assert!(lines[0].event == "registration_refused" && lines[0].details.contains("locked until"), "{:?}", lines[0]);
-        let entry = kabinet_domain::AuditEntry { actor: kabinet_domain::Actor::System, user_id: None, account_id: Some(other_id), event: "registration_unlocked", ip: "cli".into(), user_agent: String::new(), details: String::new() };
-        t.db.clear_counter(other_id, kabinet_db::counters::CounterKind::Registration, &entry, time::OffsetDateTime::now_utc()).await.unwrap();
+        kabinet_app::auth::registration::unlock_registration(&t.db, other_id).await.unwrap();
         register(&mut b, &other, "y@example.ru", &other_amount).await;
         let mails = smtp.deliver(&fast).await;
         assert_eq!(mails.len(), 1);
@@ -504,7 +504,7 @@ db_tests! {
         let mails = smtp.deliver(&app).await;
         assert_eq!(mails.len(), 3, "{:?}", mails.iter().map(|m| &m.subject).collect::<Vec<_>>());
         assert!(mails.iter().all(|m| m.to == vec!["r1@example.ru".to_string()]));
-        let lines = t.db.audit_lines(Some(kabinet_domain::AccountId(1)), 50).await.unwrap();
+        let lines = t.db.audit().lines(Some(kabinet_domain::AccountId(1)), 50).await.unwrap();
         let count = |e: &str| lines.iter().filter(|l| l.event == e).count();
         assert_eq!(count("password_reset_requested"), 3);
         assert_eq!(count("password_reset_suppressed"), 2);
@@ -547,7 +547,7 @@ db_tests! {
         let app = app(&t.db);
         let mine = registered_resident(t, &app, &mut smtp, 1).await;
         let (theirs, _) = account_and_amount(&t.db, 2).await;
-        let period = t.db.latest_invoice(kabinet_domain::AccountId(1)).await.unwrap().unwrap().period;
+        let period = t.db.billing().latest_invoice(kabinet_domain::AccountId(1)).await.unwrap().unwrap().period;
         let mut b = Browser::new(&app);
         // Not signed in: to the sign-in page.
         assert_eq!(b.get(&format!("/accounts/{mine}/receipts/{period}.pdf")).await.location(), "/login");
@@ -592,23 +592,10 @@ db_tests! {
 
 /// Publishes the Rules version 1, as `kabinet demo` does.
 async fn crate_rules(t: &TestDb) {
-    let entry = kabinet_domain::AuditEntry {
-        actor: kabinet_domain::Actor::System,
-        user_id: None,
-        account_id: None,
-        event: "rules_published",
-        ip: "test".into(),
-        user_agent: String::new(),
-        details: String::new(),
-    };
-    t.db.publish_rules(
-        "Правила пользования",
-        "1. Регистрация.\n\n2. Вход.",
-        &entry,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
+    kabinet_app::rules::Rules::new(t.db.clone())
+        .publish("Правила пользования", "1. Регистрация.\n\n2. Вход.")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

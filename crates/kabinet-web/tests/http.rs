@@ -101,9 +101,9 @@ db_tests! {
         assert!(r.headers().get("allow").unwrap().to_str().unwrap().contains("GET"));
         // The timeout (a body that never arrives): 503 with the headers, as a
         // problem or a page.
-        let mut state = common::state(&t.db, common::settings(kabinet_auth::RegistrationMode::Amount), 1000);
-        state.web = std::sync::Arc::new(kabinet_web::WebSettings { request_timeout: std::time::Duration::from_millis(50), ..Default::default() });
-        let slow = kabinet_web::router(state);
+        let mut settings = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
+        settings.web.request_timeout = std::time::Duration::from_millis(50);
+        let slow = common::TestApp::new(&t.db, &settings).router;
         let never = || Body::from_stream(futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>());
         let r = slow.clone().oneshot(Request::post("/api/v1/auth/token").header("content-type", "application/json").body(never()).unwrap()).await.unwrap();
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);

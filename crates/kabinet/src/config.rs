@@ -40,7 +40,7 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// What registration checks: `amount` (the sum on the latest receipt) or
     /// `passport` (series and number, compared with a keyed hash).
-    pub registration_mode: kabinet_auth::RegistrationMode,
+    pub registration_mode: kabinet_app::auth::RegistrationMode,
     /// Minutes without a request after which a browser session ends.
     pub session_idle_minutes: u32,
     /// Hours after sign-in after which a browser session ends.
@@ -91,7 +91,7 @@ impl Default for Config {
             receipt_qr_charset: kabinet_domain::qr::QrCharset::Utf8,
             public_url: "http://127.0.0.1:8080".into(),
             secret_key: None,
-            registration_mode: kabinet_auth::RegistrationMode::Amount,
+            registration_mode: kabinet_app::auth::RegistrationMode::Amount,
             session_idle_minutes: 30,
             session_max_hours: 12,
             api_token_days: 90,
@@ -146,19 +146,36 @@ impl Config {
     }
 
     /// The server key: `secret_key`, or the key file in the data folder.
-    pub fn server_key(&self) -> Result<kabinet_auth::ServerKey, kabinet_auth::secrets::KeyError> {
+    pub fn server_key(&self) -> Result<kabinet_app::auth::ServerKey, kabinet_app::auth::secrets::KeyError> {
         match &self.secret_key {
-            Some(k) if !k.trim().is_empty() => kabinet_auth::ServerKey::from_text(k),
+            Some(k) if !k.trim().is_empty() => kabinet_app::auth::ServerKey::from_text(k),
             _ => {
                 let _ = std::fs::create_dir_all(&self.data_dir);
-                kabinet_auth::ServerKey::load_or_create(&self.data_dir.join("secret.key"))
+                kabinet_app::auth::ServerKey::load_or_create(&self.data_dir.join("secret.key"))
             }
         }
     }
 
+    /// What the server is built from.
+    pub fn settings(&self) -> kabinet_web::Settings {
+        kabinet_web::Settings {
+            app: kabinet_app::Settings {
+                auth: self.auth_settings(),
+                receipt_template: self.receipt_template.clone(),
+                qr_charset: self.receipt_qr_charset,
+            },
+            web: kabinet_web::WebSettings {
+                cookie_secure: self.cookie_secure,
+                trusted_proxies: self.trusted_proxies.clone(),
+                auth_requests_per_minute: self.auth_requests_per_minute,
+                ..Default::default()
+            },
+        }
+    }
+
     /// The sign-in rules' settings.
-    pub fn auth_settings(&self) -> kabinet_auth::AuthSettings {
-        kabinet_auth::AuthSettings {
+    pub fn auth_settings(&self) -> kabinet_app::auth::AuthSettings {
+        kabinet_app::auth::AuthSettings {
             registration_mode: self.registration_mode,
             session_idle: time::Duration::minutes(i64::from(self.session_idle_minutes.max(1))),
             session_absolute: time::Duration::hours(i64::from(self.session_max_hours.max(1))),

@@ -9,10 +9,10 @@ mod residents_cli;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use config::{Config, LogFormat, redact_url};
+use kabinet_db::Repos;
 use kabinet_db::{Db, DbOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// mimalloc instead of the system allocator: typst allocates and frees a great
 /// deal per receipt, and with it receipts render about 8 % faster and the
@@ -408,7 +408,7 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
                     report.created_accounts,
                     report.rows,
                     report.elapsed.as_secs_f64(),
-                    db.size_bytes().await? as f64 / 1_048_576.0
+                    db.bulk().size_bytes().await? as f64 / 1_048_576.0
                 );
             }
             if no_serve {
@@ -444,23 +444,8 @@ fn renderer(config: &Config) -> anyhow::Result<kabinet_receipt::Renderer> {
 async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
     let key = config.server_key().context("the server key")?;
     let mailer = kabinet_notify::Mailer::new(&config.mail()).context("e-mail settings")?;
-    let auth = kabinet_auth::Auth::new(
-        db.clone(),
-        config.auth_settings(),
-        kabinet_auth::Hasher::new(),
-        key,
-    );
-    let state = kabinet_web::AppState {
-        db: db.clone(),
-        auth: Arc::new(auth),
-        limiter: Arc::new(kabinet_auth::IpLimiter::new(config.auth_requests_per_minute)),
-        receipts: kabinet_web::Receipts::new(Arc::new(renderer(config)?), config.receipt_qr_charset),
-        web: Arc::new(kabinet_web::WebSettings {
-            cookie_secure: config.cookie_secure,
-            trusted_proxies: config.trusted_proxies.clone(),
-            ..Default::default()
-        }),
-    };
+    let state = kabinet_web::AppState::build(db.clone(), &config.settings(), key)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -487,7 +472,7 @@ async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
         kabinet_notify::MailConfig::Smtp { host, port, .. } => eprintln!("E-mails go to SMTP {host}:{port}"),
     }
     eprintln!("Kabinet is serving on http://{addr}/");
-    let auth = state.auth.clone();
+    let auth = state.app.auth.clone();
     let result = kabinet_web::serve(listener, state, shutdown_signal()).await;
     // Registration and reset requests already answered are finished first.
     if tokio::time::timeout(std::time::Duration::from_secs(30), auth.idle())
@@ -507,13 +492,13 @@ async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
 /// Deletes ended sessions every ten minutes.
 async fn sweep_sessions(
     db: Db,
-    settings: kabinet_auth::AuthSettings,
+    settings: kabinet_app::auth::AuthSettings,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
     loop {
         let now = time::OffsetDateTime::now_utc();
-        match db.sweep_sessions(now, now - settings.session_idle).await {
+        match db.sessions().sweep(now, now - settings.session_idle).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "ended sessions removed"),
             Err(e) => tracing::warn!(error = %e, "session sweep failed"),

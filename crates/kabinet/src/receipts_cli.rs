@@ -7,6 +7,7 @@ use crate::render_workers::{Pool, Rendered};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use kabinet_db::Db;
+use kabinet_db::Repos;
 use kabinet_domain::qr::QrCharset;
 use kabinet_domain::{AccountId, AccountNumber, Period};
 use kabinet_receipt::{ReceiptInput, ReceiptView, file_name};
@@ -73,14 +74,14 @@ pub async fn run(
                 }
                 let number = AccountNumber::parse(line)
                     .map_err(|e| anyhow::anyhow!("{}:{}: {e}", file.display(), i + 1))?;
-                match db.find_account(&number).await? {
+                match db.accounts().by_number(&number).await? {
                     Some(a) => ids.push(a.id),
                     None => bail!("{}:{}: account {number} not found", file.display(), i + 1),
                 }
             }
             ids
         }
-        None => db.invoiced_accounts(period).await?,
+        None => db.billing().invoiced_accounts(period).await?,
     };
     let total = ids.len() as u64;
     let started = Instant::now();

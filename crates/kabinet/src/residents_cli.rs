@@ -4,9 +4,9 @@
 use crate::config::Config;
 use anyhow::{Context, bail};
 use kabinet_db::Db;
-use kabinet_domain::{AccountNumber, Actor, AuditEntry, OutboxStatus, Passport};
+use kabinet_db::Repos;
+use kabinet_domain::{AccountNumber, OutboxStatus, Passport};
 use std::path::Path;
-use time::OffsetDateTime;
 
 /// The Rules text published on a new installation (the Organization replaces it
 /// with `kabinet rules publish`).
@@ -14,28 +14,11 @@ pub const DEFAULT_RULES_TITLE: &str = "Правила пользования л�
 /// See [`DEFAULT_RULES_TITLE`].
 pub const DEFAULT_RULES: &str = include_str!("default_rules.txt");
 
-fn system_entry(event: &'static str) -> AuditEntry {
-    AuditEntry {
-        actor: Actor::System,
-        user_id: None,
-        account_id: None,
-        event,
-        ip: "cli".into(),
-        user_agent: String::new(),
-        details: String::new(),
-    }
-}
-
 /// Publishes the default Rules when none were published yet.
 pub async fn ensure_rules(db: &Db) -> anyhow::Result<()> {
-    if db.current_rules().await?.is_none() {
-        db.publish_rules(
-            DEFAULT_RULES_TITLE,
-            DEFAULT_RULES.trim(),
-            &system_entry("rules_published"),
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
+    let rules = kabinet_app::rules::Rules::new(db.clone());
+    if rules.current().await?.is_none() {
+        rules.publish(DEFAULT_RULES_TITLE, DEFAULT_RULES.trim()).await?;
     }
     Ok(())
 }
@@ -51,13 +34,8 @@ pub async fn publish(db: &Db, file: &Path, title: &str) -> anyhow::Result<()> {
     if title.trim().is_empty() {
         bail!("--title must not be empty");
     }
-    let v = db
-        .publish_rules(
-            title.trim(),
-            text,
-            &system_entry("rules_published"),
-            OffsetDateTime::now_utc(),
-        )
+    let v = kabinet_app::rules::Rules::new(db.clone())
+        .publish(title.trim(), text)
         .await?;
     eprintln!("Published the Rules, version {v}. Residents will be asked to accept it.");
     Ok(())
@@ -93,8 +71,8 @@ pub async fn passports(db: &Db, config: &Config, file: &Path) -> anyhow::Result<
                 continue;
             }
         };
-        match db.find_account(&number).await? {
-            Some(a) => rows.push((a.id, key.passport_hash(&passport))),
+        match db.accounts().by_number(&number).await? {
+            Some(a) => rows.push((a.id, passport)),
             None => errors.push(format!("line {}: account {number} not found", i + 1)),
         }
     }
@@ -104,7 +82,7 @@ pub async fn passports(db: &Db, config: &Config, file: &Path) -> anyhow::Result<
         }
         bail!("{} line(s) with errors; nothing was stored", errors.len());
     }
-    db.set_passport_hashes(&rows).await?;
+    kabinet_app::support::store_passports(db, &key, &rows).await?;
     eprintln!("Stored passport hashes for {} account(s).", rows.len());
     Ok(())
 }
@@ -112,7 +90,8 @@ pub async fn passports(db: &Db, config: &Config, file: &Path) -> anyhow::Result<
 /// `kabinet outbox [--failed]`: the newest messages with their delivery state.
 pub async fn outbox(db: &Db, failed_only: bool) -> anyhow::Result<()> {
     let messages = db
-        .outbox_messages(failed_only.then_some(OutboxStatus::Failed), 50)
+        .outbox()
+        .messages(failed_only.then_some(OutboxStatus::Failed), 50)
         .await?;
     if messages.is_empty() {
         eprintln!("The outbox is empty.");
@@ -135,28 +114,20 @@ pub async fn outbox(db: &Db, failed_only: bool) -> anyhow::Result<()> {
 /// an account, and lifting the lock they caused (after the Organization has
 /// made sure the resident is who they say).
 pub async fn registration(db: &Db, number: &str, unlock: bool) -> anyhow::Result<()> {
+    use kabinet_app::auth::registration::{registration_lock, unlock_registration};
     let number = AccountNumber::parse(number).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let Some(account) = db.find_account(&number).await? else {
+    let Some(account) = db.accounts().by_number(&number).await? else {
         bail!("account {number} not found");
     };
-    let kind = kabinet_db::counters::CounterKind::Registration;
-    let now = OffsetDateTime::now_utc();
-    let counter = db.counter(account.id, kind).await?;
-    let throttle = kabinet_domain::AccountThrottle::REGISTRATION;
-    let failures = counter.in_window(now, throttle.window);
-    match throttle.blocked_until(&counter, now) {
+    let (failures, locked_until) = registration_lock(db, account.id).await?;
+    match locked_until {
         Some(until) => {
             println!("{number}: {failures} failed check(s) today; registration refused until {until}")
         }
         None => println!("{number}: {failures} failed check(s) today; registration open"),
     }
     if unlock {
-        let entry = AuditEntry {
-            account_id: Some(account.id),
-            details: format!("{failures} failed check(s) cleared"),
-            ..system_entry("registration_unlocked")
-        };
-        db.clear_counter(account.id, kind, &entry, now).await?;
+        unlock_registration(db, account.id).await?;
         println!("{number}: unlocked; the failed checks are cleared.");
     }
     Ok(())

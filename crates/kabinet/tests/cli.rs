@@ -1,6 +1,7 @@
 //! The `kabinet` binary end to end: demo → serve → /readyz, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+use kabinet_db::Repos;
 use kabinet_testkit::{Engine, TestDb};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -105,8 +106,8 @@ async fn demo_serves_and_is_ready(engine: Engine) {
     let log: Vec<String> = server.log.try_iter().collect();
     drop(server);
     let _ = log;
-    assert_eq!(t.db.count_accounts().await.unwrap(), 30);
-    let counts = t.db.table_counts().await.unwrap();
+    assert_eq!(t.db.accounts().count().await.unwrap(), 30);
+    let counts = t.db.bulk().table_counts().await.unwrap();
 
     // A second run finds the demo and adds nothing.
     let out = kabinet(&t.url, &dir)
@@ -115,7 +116,7 @@ async fn demo_serves_and_is_ready(engine: Engine) {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("already present"), "{}", text(&out));
-    assert_eq!(t.db.table_counts().await.unwrap(), counts);
+    assert_eq!(t.db.bulk().table_counts().await.unwrap(), counts);
 
     // Plain `serve` on the same database.
     let server = spawn({
@@ -254,7 +255,7 @@ async fn killed_import_leaves_nothing_half_written(engine: Engine) {
             .unwrap();
         assert!(out.status.success(), "{}", text(&out));
     }
-    let before = t.db.table_counts().await.unwrap();
+    let before = t.db.bulk().table_counts().await.unwrap();
     let mut child = kabinet(&t.url, &dir)
         .args(["import", "charges"])
         .arg(pkg.join("charges.csv"))
@@ -265,7 +266,7 @@ async fn killed_import_leaves_nothing_half_written(engine: Engine) {
     // Wait until the import is under way (its run is recorded), then kill it.
     let started = std::time::Instant::now();
     loop {
-        let runs = t.db.exchange_runs(1).await.unwrap();
+        let runs = t.db.exchange().exchange_runs(1).await.unwrap();
         if runs.first().is_some_and(|r| r.kind == "charges") {
             break;
         }
@@ -283,8 +284,12 @@ async fn killed_import_leaves_nothing_half_written(engine: Engine) {
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success());
-    assert_eq!(t.db.table_counts().await.unwrap(), before, "nothing half-written");
-    let run = t.db.exchange_runs(1).await.unwrap().remove(0);
+    assert_eq!(
+        t.db.bulk().table_counts().await.unwrap(),
+        before,
+        "nothing half-written"
+    );
+    let run = t.db.exchange().exchange_runs(1).await.unwrap().remove(0);
     assert_eq!(run.status, "running", "a killed run stays visible as unfinished");
 
     // Run again: everything goes in.
@@ -300,7 +305,8 @@ async fn killed_import_leaves_nothing_half_written(engine: Engine) {
         .count() as i64
         - 1;
     let charges =
-        t.db.table_counts()
+        t.db.bulk()
+            .table_counts()
             .await
             .unwrap()
             .into_iter()
@@ -358,7 +364,14 @@ async fn bulk_receipts_resume_and_zip() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let period = t.db.latest_period().await.unwrap().unwrap().period.to_string();
+    let period =
+        t.db.organization()
+            .latest_period()
+            .await
+            .unwrap()
+            .unwrap()
+            .period
+            .to_string();
     let folder = dir.join("out");
     let run = |zip: bool| {
         let mut c = kabinet(&t.url, &dir);
@@ -479,7 +492,7 @@ async fn rules_and_passports_from_the_command_line() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let current = t.db.current_rules().await.unwrap().unwrap();
+    let current = t.db.rules().current().await.unwrap().unwrap();
     assert_eq!(
         (current.version, current.title.as_str()),
         (1, "Правила, редакция 1")
@@ -488,7 +501,8 @@ async fn rules_and_passports_from_the_command_line() {
 
     // A file with one bad line stores nothing.
     let number =
-        t.db.account(kabinet_domain::AccountId(1))
+        t.db.accounts()
+            .by_id(kabinet_domain::AccountId(1))
             .await
             .unwrap()
             .unwrap()
@@ -507,7 +521,8 @@ async fn rules_and_passports_from_the_command_line() {
         text(&out)
     );
     assert!(
-        t.db.passport_hash(kabinet_domain::AccountId(1))
+        t.db.accounts()
+            .passport_hash(kabinet_domain::AccountId(1))
             .await
             .unwrap()
             .is_none()
@@ -520,7 +535,8 @@ async fn rules_and_passports_from_the_command_line() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let stored =
-        t.db.passport_hash(kabinet_domain::AccountId(1))
+        t.db.accounts()
+            .passport_hash(kabinet_domain::AccountId(1))
             .await
             .unwrap()
             .unwrap();
@@ -545,18 +561,18 @@ async fn staff_unlock_a_locked_registration() {
     o.months = 1;
     kabinet_demo::generate(&t.db, &o, |_, _| {}).await.unwrap();
     let account = kabinet_domain::AccountId(1);
-    let number = t.db.account(account).await.unwrap().unwrap().number;
+    let number = t.db.accounts().by_id(account).await.unwrap().unwrap().number;
     // Ten failed checks today, as registration counts them.
     let kind = kabinet_db::counters::CounterKind::Registration;
     let window = kabinet_domain::AccountThrottle::REGISTRATION.window;
+    let mut counter = kabinet_domain::Counter::default();
     for _ in 0..10 {
-        t.db.with_counter(account, kind, |c, now| kabinet_db::counters::CounterStep {
-            store: Some(c.after_event(now, window)),
-            ..kabinet_db::counters::CounterStep::nothing(())
-        })
-        .await
-        .unwrap();
+        counter = counter.after_event(time::OffsetDateTime::now_utc(), window);
     }
+    let tx = t.db.begin().await.unwrap();
+    tx.counters().lock(account, kind).await.unwrap();
+    tx.counters().store(account, kind, counter).await.unwrap();
+    tx.commit().await.unwrap();
     let out = kabinet(&t.url, &dir)
         .args(["registration", "status", number.as_str()])
         .output()
@@ -572,8 +588,8 @@ async fn staff_unlock_a_locked_registration() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(t.db.counter(account, kind).await.unwrap().count, 0);
-    let audit = t.db.audit_lines(Some(account), 10).await.unwrap();
+    assert_eq!(t.db.counters().get(account, kind).await.unwrap().count, 0);
+    let audit = t.db.audit().lines(Some(account), 10).await.unwrap();
     assert!(
         audit
             .iter()

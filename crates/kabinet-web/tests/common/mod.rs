@@ -6,15 +6,20 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use kabinet_auth::{Auth, AuthSettings, Hasher, IpLimiter, RegistrationMode, ServerKey};
-use kabinet_db::Db;
-use kabinet_web::{AppState, Receipts, WebSettings, router};
+use kabinet_app::auth::secrets::{new_token, token_hash};
+use kabinet_app::auth::{AuthSettings, Hasher, RegistrationMode, ServerKey};
+use kabinet_db::sessions::NewSession;
+use kabinet_db::users::NewUser;
+use kabinet_db::{Db, Repos};
+use kabinet_web::{AppState, Settings, router};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use tower::ServiceExt;
+
+/// The password residents made by [`TestApp::resident`] sign in with.
+pub const OWN_PASSWORD: &str = "зелёный трамвай 42";
 
 /// The key every test application signs with.
 pub fn key() -> ServerKey {
@@ -31,53 +36,110 @@ pub fn settings(mode: RegistrationMode) -> AuthSettings {
     }
 }
 
-/// An application state over `db`.
-pub fn state(db: &Db, settings: AuthSettings, ip_per_minute: u32) -> AppState {
-    AppState {
-        db: db.clone(),
-        auth: Arc::new(Auth::new(db.clone(), settings, Hasher::new(), key())),
-        limiter: Arc::new(IpLimiter::new(ip_per_minute)),
-        receipts: Receipts::new(
-            Arc::new(kabinet_receipt::Renderer::new()),
-            kabinet_domain::qr::QrCharset::Utf8,
-        ),
-        web: Arc::new(WebSettings::default()),
-    }
+/// The server's settings for tests, with these sign-in settings and address limit.
+pub fn server_settings(auth: AuthSettings, ip_per_minute: u32) -> Settings {
+    let mut s = Settings::default();
+    s.app.auth = auth;
+    s.web.auth_requests_per_minute = ip_per_minute;
+    s
 }
 
-/// The router with its state, so a test can wait for the work requests leave
-/// running in the background.
+/// The application over a test database, built by the same
+/// [`AppState::build`] the binary uses, with its router.
 #[derive(Clone)]
-pub struct App {
+pub struct TestApp {
     pub router: Router,
     pub state: AppState,
 }
 
-impl std::ops::Deref for App {
+/// The name the tests used before; the same thing.
+pub type App = TestApp;
+
+impl std::ops::Deref for TestApp {
     type Target = Router;
     fn deref(&self) -> &Router {
         &self.router
     }
 }
 
-impl App {
+impl TestApp {
+    /// An application over `db` with `settings`.
+    pub fn new(db: &Db, settings: &Settings) -> TestApp {
+        let state = AppState::build(db.clone(), settings, key()).unwrap();
+        TestApp {
+            router: router(state.clone()),
+            state,
+        }
+    }
+
     /// Waits until registration and reset requests taken so far are done.
     pub async fn settle(&self) {
-        self.state.auth.idle().await;
+        self.state.app.auth.idle().await;
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        self.state.app.db()
+    }
+
+    /// A signed-in resident of demo account `index` — own password
+    /// [`OWN_PASSWORD`], the Rules in force accepted — seeded straight into the
+    /// database, no registration or e-mail needed: a browser holding its
+    /// session cookie, and the account number.
+    pub async fn resident(&self, index: i64) -> (Browser, String) {
+        let db = self.db();
+        let account = db
+            .accounts()
+            .by_id(kabinet_domain::AccountId(index))
+            .await
+            .unwrap()
+            .expect("a demo account");
+        let hash = Hasher::new().hash(OWN_PASSWORD).await.unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let tx = db.begin().await.unwrap();
+        let rules = tx.rules().current().await.unwrap().map_or(0, |r| r.version);
+        let user = tx
+            .users()
+            .insert(&NewUser {
+                account_id: account.id,
+                email: kabinet_domain::EmailAddress::parse(&format!("r{index}@example.ru")).unwrap(),
+                password_hash: hash.clone(),
+                password_expires_at: now,
+                rules_version: rules,
+                now,
+            })
+            .await
+            .unwrap()
+            .expect("no user yet");
+        tx.users().set_password(user, &hash, now).await.unwrap();
+        let token = new_token();
+        tx.sessions()
+            .open(&NewSession {
+                token_hash: token_hash(&token),
+                user_id: user,
+                kind: kabinet_domain::SessionKind::Web,
+                restricted: false,
+                now,
+                expires_at: now + time::Duration::hours(12),
+                ip: "192.0.2.10".into(),
+                user_agent: String::new(),
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut b = Browser::new(self);
+        b.cookies.insert("kabinet_session".into(), token);
+        (b, account.number.to_string())
     }
 }
 
-/// An application over `db` with these settings and address limit.
-pub fn app_with(db: &Db, settings: AuthSettings, ip_per_minute: u32) -> App {
-    let state = state(db, settings, ip_per_minute);
-    App {
-        router: router(state.clone()),
-        state,
-    }
+/// An application over `db` with these sign-in settings and address limit.
+pub fn app_with(db: &Db, auth: AuthSettings, ip_per_minute: u32) -> TestApp {
+    TestApp::new(db, &server_settings(auth, ip_per_minute))
 }
 
 /// The default application over `db` (amount mode).
-pub fn app(db: &Db) -> App {
+pub fn app(db: &Db) -> TestApp {
     app_with(db, settings(RegistrationMode::Amount), 1000)
 }
 
@@ -93,11 +155,12 @@ pub async fn demo(db: &Db, accounts: u32, months: u32) {
 /// resident would type it (`1 234,56`).
 pub async fn account_and_amount(db: &Db, index: i64) -> (String, String) {
     let a = db
-        .account(kabinet_domain::AccountId(index))
+        .accounts()
+        .by_id(kabinet_domain::AccountId(index))
         .await
         .unwrap()
         .unwrap();
-    let inv = db.latest_invoice(a.id).await.unwrap().unwrap();
+    let inv = db.billing().latest_invoice(a.id).await.unwrap().unwrap();
     (
         a.number.to_string(),
         inv.total_due.to_plain_string().replace('\u{a0}', " "),
@@ -316,7 +379,7 @@ impl Smtp {
     /// last call.
     pub async fn deliver(&mut self, app: &App) -> Vec<Mail> {
         app.settle().await;
-        let pass = kabinet_notify::worker::deliver_due(&app.state.db, &self.mailer())
+        let pass = kabinet_notify::worker::deliver_due(app.db(), &self.mailer())
             .await
             .unwrap();
         assert_eq!(pass.failed, 0, "no delivery may fail");

@@ -1,0 +1,368 @@
+//! Registration (R1): the account number, an e-mail and a check value prove
+//! the resident; the answer is the same whatever the account, and the check
+//! is made afterwards, under a per-account limit on failures.
+
+use super::fields::{ACCOUNT, CHECK, CONSENT, EMAIL, RULES};
+use super::secrets::generated_password;
+use super::{Auth, Client};
+use crate::{Error, FieldErrors};
+use kabinet_db::counters::CounterKind;
+use kabinet_db::resets::NewReset;
+use kabinet_db::users::{Acceptance, NewUser};
+use kabinet_db::{DbError, Repos};
+use kabinet_domain as d;
+use kabinet_notify::messages;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// What a resident proves at registration besides the account number
+/// (chosen by the Organization).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// The amount to pay on the latest receipt.
+    Amount,
+    /// The holder's passport series and number.
+    Passport,
+}
+
+/// The registration form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RegistrationInput {
+    /// Personal account number.
+    pub account: String,
+    /// E-mail.
+    pub email: String,
+    /// The amount on the latest receipt, or the passport series and number.
+    pub check: String,
+    /// "I accept the Rules".
+    pub accept_rules: bool,
+    /// "I agree to informational e-mails and SMS".
+    pub consent: bool,
+}
+
+enum CheckValue {
+    Amount(d::Kopecks),
+    Passport(d::Passport),
+}
+
+/// What a registration check came to, as counted for the account.
+enum Check {
+    /// Locked by earlier failures: not checked at all.
+    Refused,
+    /// The value did not match.
+    Failed,
+    /// The value matched.
+    Passed,
+}
+
+impl Auth {
+    /// Registers a resident (R1). Mistakes in the form are reported at once;
+    /// otherwise the request is taken and answered the same way whatever the
+    /// account, and checked in the background: no answer, no timing and no
+    /// e-mail to the typed address tells whether the account exists, has a
+    /// user or matched.
+    ///
+    /// In the background: the check value is compared (the amount of the
+    /// latest invoice, or the passport's keyed hash) under the account's
+    /// registration throttle (counted in the database; after
+    /// [`super::AccountThrottle::REGISTRATION`]'s ten failures a day the
+    /// account is refused until the day is over or staff unlock it). On a match
+    /// a user with a one-time password is created and the password e-mailed;
+    /// when the account already has a user, a notice goes to *that user's*
+    /// address (within the account's mail limit) and nothing to the typed one.
+    pub async fn register(self: &Arc<Self>, input: &RegistrationInput, client: &Client) -> Result<(), Error> {
+        let mut errors = FieldErrors::default();
+        let number = d::AccountNumber::parse(&input.account)
+            .map_err(|e| errors.add(ACCOUNT, e))
+            .ok();
+        let email = d::EmailAddress::parse(&input.email)
+            .map_err(|e| errors.add(EMAIL, e))
+            .ok();
+        let check = match self.settings.registration_mode {
+            RegistrationMode::Amount => d::Kopecks::parse(&input.check)
+                .map(CheckValue::Amount)
+                .map_err(|e| errors.add(CHECK, e))
+                .ok(),
+            RegistrationMode::Passport => d::Passport::parse(&input.check)
+                .map(CheckValue::Passport)
+                .map_err(|e| errors.add(CHECK, e))
+                .ok(),
+        };
+        if !input.accept_rules {
+            errors.add(
+                RULES,
+                "чтобы зарегистрироваться, примите правила пользования личным кабинетом",
+            );
+        }
+        if !input.consent {
+            errors.add(CONSENT, "нужно согласие на получение информационных сообщений");
+        }
+        let (Some(number), Some(email), Some(check), true) = (number, email, check, errors.is_empty()) else {
+            return Err(Error::Invalid(errors));
+        };
+        let this = Arc::clone(self);
+        let client = client.clone();
+        self.background
+            .spawn("registration", async move {
+                this.register_checked(number, email, check, &client).await
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn register_checked(
+        &self,
+        number: d::AccountNumber,
+        email: d::EmailAddress,
+        check: CheckValue,
+        client: &Client,
+    ) -> Result<(), Error> {
+        use d::AuditEvent as E;
+        let Some(account) = self.db.accounts().by_number(&number).await? else {
+            let entry = client.entry(
+                E::RegistrationFailed,
+                None,
+                None,
+                format!("account {number}: no such account"),
+            );
+            self.db.audit().record(&entry, OffsetDateTime::now_utc()).await?;
+            return Ok(());
+        };
+        let matched = match &check {
+            CheckValue::Amount(k) => self
+                .db
+                .billing()
+                .latest_invoice(account.id)
+                .await?
+                .is_some_and(|i| i.total_due == *k),
+            CheckValue::Passport(p) => {
+                use subtle::ConstantTimeEq;
+                let expected = self.key.passport_hash(p);
+                self.db
+                    .accounts()
+                    .passport_hash(account.id)
+                    .await?
+                    .is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(expected.as_bytes())))
+            }
+        };
+        let throttle = self.settings.registration_throttle;
+        let typed = email.masked();
+        // The account's counter is held while deciding, and the time read
+        // once it is, so requests that queued for it are counted in order.
+        let tx = self.db.begin().await?;
+        let counter = tx.counters().lock(account.id, CounterKind::Registration).await?;
+        let now = OffsetDateTime::now_utc();
+        let verdict = if let Some(until) = throttle.blocked_until(&counter, now) {
+            let entry = client.entry(
+                E::RegistrationRefused,
+                None,
+                Some(account.id),
+                format!(
+                    "too many failed checks ({} since {}); locked until {until}, e-mail {typed}",
+                    counter.count,
+                    counter.window_start.map(|s| s.to_string()).unwrap_or_default()
+                ),
+            );
+            tx.audit().record(&entry, now).await?;
+            Check::Refused
+        } else if !matched {
+            let after = counter.after_event(now, throttle.window);
+            let entry = client.entry(
+                E::RegistrationFailed,
+                None,
+                Some(account.id),
+                format!(
+                    "the check value differs (failure {} of {} allowed a day), e-mail {typed}",
+                    after.count, throttle.max_failures
+                ),
+            );
+            tx.counters()
+                .store(account.id, CounterKind::Registration, after)
+                .await?;
+            tx.audit().record(&entry, now).await?;
+            Check::Failed
+        } else {
+            Check::Passed
+        };
+        tx.commit().await?;
+        if !matches!(verdict, Check::Passed) {
+            return Ok(());
+        }
+        let org = self.org_name().await?;
+        if let Some(owner) = self.db.users().by_account_number(&number).await? {
+            return self.notify_already_registered(&owner, &org, client).await;
+        }
+        let password = generated_password();
+        let hash = self.hasher.hash(&password).await?;
+        let valid = self.settings.generated_password_valid;
+        let mail = messages::registration_password(
+            &org,
+            &email,
+            &number,
+            &password,
+            valid.whole_hours(),
+            &self.url("/login"),
+        );
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        let rules_version = tx.rules().current().await?.map_or(0, |r| r.version);
+        let new = NewUser {
+            account_id: account.id,
+            email: email.clone(),
+            password_hash: hash,
+            password_expires_at: now + valid,
+            rules_version,
+            now,
+        };
+        let created = if tx.users().exists_for(account.id).await? {
+            None
+        } else {
+            tx.users().insert(&new).await?
+        };
+        let Some(user_id) = created else {
+            // Another request created it a moment ago.
+            drop(tx);
+            return match self.db.users().by_account_number(&number).await? {
+                Some(owner) => self.notify_already_registered(&owner, &org, client).await,
+                None => Ok(()),
+            };
+        };
+        let given = |kind| Acceptance {
+            kind,
+            version: rules_version,
+            ip: &client.ip,
+            user_agent: &client.user_agent,
+        };
+        if rules_version > 0 {
+            tx.users().add_acceptance(user_id, &given("rules"), now).await?;
+        }
+        tx.users().add_acceptance(user_id, &given("consent"), now).await?;
+        tx.audit()
+            .record(
+                &client.entry(
+                    E::Registration,
+                    Some(user_id),
+                    Some(account.id),
+                    format!("e-mail {typed}"),
+                ),
+                now,
+            )
+            .await?;
+        tx.outbox().queue(&mail, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Someone proved the account but it already has a user: its resident is
+    /// told at their own address, within the account's mail limit.
+    async fn notify_already_registered(
+        &self,
+        owner: &d::ResidentUser,
+        org: &str,
+        client: &Client,
+    ) -> Result<(), Error> {
+        let mail = messages::already_registered(
+            org,
+            &owner.email,
+            &owner.account_number,
+            &self.url("/password/reset"),
+        );
+        self.limited_mail(owner, mail, None, d::AuditEvent::RegistrationRepeated, client)
+            .await
+    }
+
+    /// Queues `mail` to `user`'s resident within the account's mail limit,
+    /// with the reset link to store, if any; beyond the limit nothing is sent
+    /// and the event's `…_suppressed` counterpart is audited.
+    pub(super) async fn limited_mail(
+        &self,
+        user: &d::ResidentUser,
+        mail: d::Email,
+        reset: Option<NewReset>,
+        event: d::AuditEvent,
+        client: &Client,
+    ) -> Result<(), Error> {
+        use d::AuditEvent as E;
+        let limit = self.settings.mail_limit;
+        let suppressed = match event {
+            E::RegistrationRepeated => E::RegistrationRepeatedSuppressed,
+            _ => E::PasswordResetSuppressed,
+        };
+        let to = user.email.masked();
+        let tx = self.db.begin().await?;
+        let counter = tx.counters().lock(user.account_id, CounterKind::Mail).await?;
+        let now = OffsetDateTime::now_utc();
+        if limit.allows(&counter, now) {
+            tx.counters()
+                .store(
+                    user.account_id,
+                    CounterKind::Mail,
+                    counter.after_event(now, limit.window),
+                )
+                .await?;
+            if let Some(r) = &reset {
+                tx.resets().create(r, now).await?;
+            }
+            tx.outbox().queue(&mail, now).await?;
+            let entry = client.entry(
+                event,
+                Some(user.id),
+                Some(user.account_id),
+                format!("e-mail sent to {to}"),
+            );
+            tx.audit().record(&entry, now).await?;
+        } else {
+            let entry = client.entry(
+                suppressed,
+                Some(user.id),
+                Some(user.account_id),
+                format!(
+                    "not sent: {} e-mails to {to} in the last {} min already",
+                    counter.count,
+                    limit.window.whole_minutes()
+                ),
+            );
+            tx.audit().record(&entry, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Failed registration checks of an account today, and until when its
+/// registration is refused (`None`: open).
+pub async fn registration_lock(
+    db: &kabinet_db::Db,
+    account: d::AccountId,
+) -> Result<(i32, Option<OffsetDateTime>), DbError> {
+    let counter = db.counters().get(account, CounterKind::Registration).await?;
+    let throttle = super::AccountThrottle::REGISTRATION;
+    let now = OffsetDateTime::now_utc();
+    Ok((
+        counter.in_window(now, throttle.window),
+        throttle.blocked_until(&counter, now),
+    ))
+}
+
+/// Clears an account's failed registration checks (staff, once they made
+/// sure the resident is who they say), with its audit line.
+pub async fn unlock_registration(db: &kabinet_db::Db, account: d::AccountId) -> Result<i32, DbError> {
+    let (failures, _) = registration_lock(db, account).await?;
+    let now = OffsetDateTime::now_utc();
+    let tx = db.begin().await?;
+    tx.counters().clear(account, CounterKind::Registration).await?;
+    tx.audit()
+        .record(
+            &d::AuditEntry::system(
+                d::AuditEvent::RegistrationUnlocked,
+                Some(account),
+                format!("{failures} failed check(s) cleared"),
+            ),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(failures)
+}

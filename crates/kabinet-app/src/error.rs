@@ -1,0 +1,46 @@
+//! Why a use case did not go through: one error type for every use case,
+//! which the web layer turns into a page or a problem document in one place.
+
+use crate::FieldErrors;
+use crate::auth::HashError;
+use kabinet_db::DbError;
+
+/// What a use case can fail with. The messages are Russian and meant for
+/// the resident (lower-case first letter; the page capitalises).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input has mistakes (shown next to the fields).
+    #[error("проверьте заполнение формы")]
+    Invalid(FieldErrors),
+    /// Wrong account or password, or sign-in refused for now; deliberately
+    /// one message for every such case.
+    #[error(
+        "неверный номер лицевого счёта или пароль. После нескольких неудачных попыток вход временно ограничивается — подождите и попробуйте снова"
+    )]
+    InvalidCredentials,
+    /// The one-time password was right but is past its 72 hours.
+    #[error("срок действия временного пароля истёк — восстановите пароль, и мы пришлём ссылку на почту")]
+    OneTimePasswordExpired,
+    /// The reset link is unknown, used or expired.
+    #[error("ссылка для восстановления пароля недействительна или устарела — запросите новую")]
+    InvalidResetToken,
+    /// The Rules version accepted is not the one in force.
+    #[error("правила изменились — прочитайте действующую редакцию")]
+    StaleRules,
+    /// The resident signed in with a one-time password and must set their own
+    /// before anything else.
+    #[error("сначала задайте свой пароль")]
+    PasswordNotSet,
+    /// There is no such record, or it is not the resident's (the same answer).
+    #[error("не найдено")]
+    NotFound,
+    /// The database failed; details go to the log.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Password hashing failed.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// Something else inside failed (a receipt template, a worker thread).
+    #[error("{0}")]
+    Internal(String),
+}

@@ -1,0 +1,104 @@
+//! Kabinet's use cases, shared by the pages and the JSON API: sign-in and
+//! registration ([`auth`]), the Rules ([`rules`]), the account overview
+//! ([`account`]), receipts ([`receipts`]) and what staff do for residents
+//! ([`support`]). Readings, payments, requests and staff go here too, each in a
+//! module of its own.
+//!
+//! A use case takes parsed input, checks it, and does its work in one
+//! database transaction that also holds its audit line and e-mail; it returns
+//! domain data or an [`Error`] that the web layer maps once. Resident use
+//! cases take an [`auth::Resident`] — a principal that passed the sign-in,
+//! password and Rules checks — and read only that resident's accounts.
+
+pub mod account;
+pub mod auth;
+pub mod error;
+pub mod forms;
+pub mod receipts;
+pub mod rules;
+pub mod support;
+
+pub use error::Error;
+pub use forms::FieldErrors;
+
+use kabinet_db::{Db, DbError};
+use kabinet_domain::qr::QrCharset;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What the use cases are built from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Sign-in lifetimes and limits.
+    pub auth: auth::AuthSettings,
+    /// The Organization's own receipt template, if any.
+    pub receipt_template: Option<PathBuf>,
+    /// The character set of the receipts' payment QR codes.
+    pub qr_charset: QrCharset,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            auth: auth::AuthSettings::default(),
+            receipt_template: None,
+            qr_charset: QrCharset::Utf8,
+        }
+    }
+}
+
+/// Every use case over one database; build one per process.
+#[derive(Clone)]
+pub struct App {
+    /// Registration, sign-in, sessions, passwords.
+    pub auth: Arc<auth::Auth>,
+    /// The Rules of service.
+    pub rules: rules::Rules,
+    /// The account overview.
+    pub accounts: account::Accounts,
+    /// Receipt PDFs.
+    pub receipts: receipts::Receipts,
+    db: Db,
+}
+
+impl App {
+    /// The use cases with these settings and server key.
+    pub fn build(db: Db, settings: &Settings, key: auth::ServerKey) -> Result<App, Error> {
+        let renderer = match &settings.receipt_template {
+            Some(path) => {
+                kabinet_receipt::Renderer::with_template(path).map_err(|e| Error::Internal(e.to_string()))?
+            }
+            None => kabinet_receipt::Renderer::new(),
+        };
+        Ok(App {
+            auth: Arc::new(auth::Auth::new(
+                db.clone(),
+                settings.auth.clone(),
+                auth::Hasher::new(),
+                key,
+            )),
+            rules: rules::Rules::new(db.clone()),
+            accounts: account::Accounts::new(db.clone()),
+            receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
+            db,
+        })
+    }
+
+    /// The Organization running the portal (its name and contacts are
+    /// public), if one was set up.
+    pub async fn organization(&self) -> Result<Option<kabinet_domain::Organization>, Error> {
+        use kabinet_db::Repos;
+        Ok(self.db.organization().current().await?)
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.db.ping().await
+    }
+
+    /// The database, for the workers the binary runs beside the server
+    /// (outbox, session sweeper) and for tests.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}

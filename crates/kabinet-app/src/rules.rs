@@ -1,0 +1,86 @@
+//! The Rules of service (R11, R15): the text in force, earlier versions,
+//! publishing a new version and accepting it.
+
+use crate::Error;
+use crate::auth::{Client, Principal};
+use kabinet_db::{Db, Repos};
+use kabinet_domain as d;
+use time::OffsetDateTime;
+
+/// The Rules use cases.
+#[derive(Clone)]
+pub struct Rules {
+    db: Db,
+}
+
+impl Rules {
+    /// Over `db`.
+    pub fn new(db: Db) -> Rules {
+        Rules { db }
+    }
+
+    /// The version in force, if one was published.
+    pub async fn current(&self) -> Result<Option<d::RulesVersion>, Error> {
+        Ok(self.db.rules().current().await?)
+    }
+
+    /// One version; [`Error::NotFound`] when there is none such.
+    pub async fn version(&self, version: i32) -> Result<d::RulesVersion, Error> {
+        self.db.rules().version(version).await?.ok_or(Error::NotFound)
+    }
+
+    /// Every published version, newest first.
+    pub async fn all(&self) -> Result<Vec<d::RulesVersion>, Error> {
+        Ok(self.db.rules().all().await?)
+    }
+
+    /// Records that the resident accepted `version`, which must be the one in
+    /// force; a resident who must still set a password cannot.
+    pub async fn accept(&self, p: &Principal, version: i32, client: &Client) -> Result<(), Error> {
+        if p.must_set_password() {
+            return Err(Error::PasswordNotSet);
+        }
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        if tx.rules().current().await?.map(|r| r.version) != Some(version) {
+            return Err(Error::StaleRules);
+        }
+        tx.users().set_rules_version(p.user.id, version).await?;
+        let acceptance = kabinet_db::users::Acceptance {
+            kind: "rules",
+            version,
+            ip: &client.ip,
+            user_agent: &client.user_agent,
+        };
+        tx.users().add_acceptance(p.user.id, &acceptance, now).await?;
+        tx.audit()
+            .record(
+                &client.entry(
+                    d::AuditEvent::RulesAccepted,
+                    Some(p.user.id),
+                    Some(p.user.account_id),
+                    format!("version {version}"),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Publishes a new version (the next number) by the Organization; returns
+    /// it. Residents who accepted an older one are asked at their next request.
+    pub async fn publish(&self, title: &str, body: &str) -> Result<i32, Error> {
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        let version = tx.rules().publish(title, body, now).await?;
+        tx.audit()
+            .record(
+                &d::AuditEntry::system(d::AuditEvent::RulesPublished, None, format!("version {version}")),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+}

@@ -1,0 +1,108 @@
+//! The use cases that hold logic of their own, on SQLite and PostgreSQL:
+//! accepting the Rules, receipts scoped to the resident, the overview.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use kabinet_app::auth::secrets::{new_token, token_hash};
+use kabinet_app::auth::{Principal, Resident};
+use kabinet_app::{App, Error, Settings};
+use kabinet_db::sessions::NewSession;
+use kabinet_db::users::NewUser;
+use kabinet_db::{Db, Repos};
+use kabinet_domain::{AccountId, SessionKind};
+use kabinet_testkit::db_tests;
+
+async fn demo(db: &Db) {
+    let mut o = kabinet_demo::DemoOptions::new(time::macros::date!(2026 - 11 - 24));
+    o.accounts = 2;
+    o.months = 2;
+    kabinet_demo::generate(db, &o, |_, _| {}).await.unwrap();
+}
+
+fn app(db: &Db) -> App {
+    let key = kabinet_app::auth::ServerKey::from_text(&"5a".repeat(32)).unwrap();
+    App::build(db.clone(), &Settings::default(), key).unwrap()
+}
+
+/// A signed-in principal of account `id`; `restricted` as after a one-time password.
+async fn principal(app: &App, id: i64, restricted: bool) -> Principal {
+    let db = app.db();
+    let now = time::OffsetDateTime::now_utc();
+    let tx = db.begin().await.unwrap();
+    let user = tx
+        .users()
+        .insert(&NewUser {
+            account_id: AccountId(id),
+            email: kabinet_domain::EmailAddress::parse("u@example.ru").unwrap(),
+            password_hash: String::new(),
+            password_expires_at: now,
+            rules_version: 0,
+            now,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let token = new_token();
+    tx.sessions()
+        .open(&NewSession {
+            token_hash: token_hash(&token),
+            user_id: user,
+            kind: SessionKind::Web,
+            restricted,
+            now,
+            expires_at: now + time::Duration::hours(1),
+            ip: "192.0.2.1".into(),
+            user_agent: String::new(),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.auth
+        .authenticate(&token, SessionKind::Web)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+db_tests! {
+    async fn rules_are_accepted_only_in_force_and_after_the_own_password(t: &TestDb) {
+        demo(&t.db).await;
+        let app = app(&t.db);
+        let client = kabinet_app::auth::Client::default();
+        let v1 = app.rules.publish("Правила", "Первая редакция.").await.unwrap();
+        let v2 = app.rules.publish("Правила", "Вторая редакция.").await.unwrap();
+        assert_eq!((v1, v2), (1, 2));
+        let restricted = principal(&app, 1, true).await;
+        assert!(matches!(app.rules.accept(&restricted, v2, &client).await, Err(Error::PasswordNotSet)));
+        let p = principal(&app, 2, false).await;
+        assert_eq!(p.rules_pending, Some(2));
+        assert!(matches!(app.rules.accept(&p, v1, &client).await, Err(Error::StaleRules)));
+        app.rules.accept(&p, v2, &client).await.unwrap();
+        let user = t.db.users().by_id(p.user.id).await.unwrap().unwrap();
+        assert_eq!(user.rules_version, 2);
+        assert!(t.db.users().acceptances(p.user.id).await.unwrap().iter().any(|(k, v, _, _)| k == "rules" && *v == 2));
+        let audit = t.db.audit().lines(Some(AccountId(2)), 10).await.unwrap();
+        assert_eq!(audit[0].event, "rules_accepted");
+        assert!(matches!(app.rules.version(7).await, Err(Error::NotFound)));
+    }
+
+    async fn receipts_and_the_overview_are_the_residents_own(t: &TestDb) {
+        demo(&t.db).await;
+        let app = app(&t.db);
+        let p = principal(&app, 1, false).await;
+        let r: Resident = p.resident().unwrap();
+        let mine = t.db.accounts().by_id(AccountId(1)).await.unwrap().unwrap().number;
+        let theirs = t.db.accounts().by_id(AccountId(2)).await.unwrap().unwrap().number;
+        let period = t.db.billing().latest_invoice(AccountId(1)).await.unwrap().unwrap().period;
+        let pdf = app.receipts.pdf(&r, mine.as_str(), &period.to_string()).await.unwrap();
+        assert!(pdf.bytes.starts_with(b"%PDF"));
+        assert_eq!(pdf.file_name, format!("receipt-{period}-{mine}.pdf"));
+        for (number, period) in [(theirs.as_str(), period.to_string()), (mine.as_str(), "2001-01".into()), (mine.as_str(), "garbage".into()), ("", period.to_string())] {
+            assert!(matches!(app.receipts.pdf(&r, number, &period).await, Err(Error::NotFound)), "{number} {period}");
+        }
+        let o = app.accounts.overview(&r).await.unwrap();
+        assert_eq!(o.account.number, mine);
+        assert_eq!(o.recent_invoices.len(), 2);
+        // A principal that must set a password is no resident.
+        assert!(principal(&app, 2, true).await.resident().is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! The read model of what a resident sees first about an account (R3): the
+//! account and its premises, the newest invoices, the balance and the last
+//! payment — three queries whatever the account's history.
+
+use crate::entities::{account, invoice, payment, premises};
+use crate::{Conn, DbError};
+use kabinet_domain as d;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
+use time::{OffsetDateTime, Time};
+
+/// An account with its premises, newest invoices and balance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountOverview {
+    /// The account.
+    pub account: d::Account,
+    /// Its premises.
+    pub premises: d::Premises,
+    /// The newest invoices, newest first (the first is the current one).
+    pub recent_invoices: Vec<d::Invoice>,
+    /// Payments made after the current invoice's period ended.
+    pub paid_since_invoice: d::Kopecks,
+    /// What is owed now: the current invoice's total minus the payments since
+    /// (positive: a debt, negative: an advance).
+    pub balance: d::Kopecks,
+    /// The latest payment, if any.
+    pub last_payment: Option<d::Payment>,
+}
+
+impl AccountOverview {
+    /// The newest invoice, if any.
+    pub fn current_invoice(&self) -> Option<&d::Invoice> {
+        self.recent_invoices.first()
+    }
+}
+
+#[derive(FromQueryResult)]
+struct AccountRow {
+    id: i64,
+    number: String,
+    premises_id: i64,
+    holder_name: String,
+    residents: i32,
+    els: Option<String>,
+    izhku: Option<String>,
+    opened_on: time::Date,
+    closed_on: Option<time::Date>,
+    address: String,
+    flat: Option<String>,
+    total_area: i64,
+    living_area: Option<i64>,
+}
+
+/// Overviews (see [`crate::Repos::overview`]).
+pub struct Overviews<'a, C>(pub(crate) &'a C);
+
+impl<C: Conn> Overviews<'_, C> {
+    /// The overview of account `id` with its `invoices` newest invoices, or
+    /// `None` when there is no such account.
+    pub async fn of_account(
+        &self,
+        id: d::AccountId,
+        invoices: u64,
+    ) -> Result<Option<AccountOverview>, DbError> {
+        let c = self.0.conn();
+        let backend = c.get_database_backend();
+        let row = AccountRow::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            "SELECT a.id, a.number, a.premises_id, a.holder_name, a.residents, a.els, a.izhku, \
+             a.opened_on, a.closed_on, p.address, p.flat, p.total_area, p.living_area \
+             FROM accounts a JOIN premises p ON p.id = a.premises_id WHERE a.id = $1",
+            [id.0.into()],
+        ))
+        .one(c)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let account: d::Account = account::Model {
+            id: row.id,
+            number: row.number,
+            premises_id: row.premises_id,
+            holder_name: row.holder_name,
+            residents: row.residents,
+            els: row.els,
+            izhku: row.izhku,
+            opened_on: row.opened_on,
+            closed_on: row.closed_on,
+        }
+        .try_into()?;
+        let premises: d::Premises = premises::Model {
+            id: row.premises_id,
+            address: row.address,
+            flat: row.flat,
+            total_area: row.total_area,
+            living_area: row.living_area,
+        }
+        .into();
+        let recent_invoices = invoice::Entity::find()
+            .filter(invoice::Column::AccountId.eq(id.0))
+            .order_by_desc(invoice::Column::Period)
+            .limit(Ord::max(invoices, 1))
+            .all(c)
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<d::Invoice>, DbError>>()?;
+        // Payments after the current invoice's period, and the latest one
+        // whenever it was, in one query.
+        let since = recent_invoices
+            .first()
+            .map_or(time::macros::date!(0001 - 01 - 01), |i| {
+                i.period.next().first_day()
+            });
+        let since = OffsetDateTime::new_utc(since, Time::MIDNIGHT);
+        let latest = Query::select()
+            .column(payment::Column::Id)
+            .from(payment::Entity)
+            .and_where(Expr::col(payment::Column::AccountId).eq(id.0))
+            .order_by(payment::Column::PaidAt, sea_orm::Order::Desc)
+            .order_by(payment::Column::Id, sea_orm::Order::Desc)
+            .limit(1)
+            .to_owned();
+        let payments = payment::Entity::find()
+            .filter(payment::Column::AccountId.eq(id.0))
+            .filter(
+                Condition::any()
+                    .add(payment::Column::PaidAt.gte(since))
+                    .add(payment::Column::Id.in_subquery(latest)),
+            )
+            .order_by_desc(payment::Column::PaidAt)
+            .order_by_desc(payment::Column::Id)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<d::Payment>, DbError>>()?;
+        let paid_since_invoice: d::Kopecks = payments
+            .iter()
+            .filter(|p| p.paid_at >= since)
+            .map(|p| p.amount)
+            .sum();
+        let owed = recent_invoices.first().map_or(d::Kopecks::ZERO, |i| i.total_due);
+        Ok(Some(AccountOverview {
+            account,
+            premises,
+            recent_invoices,
+            paid_since_invoice,
+            balance: owed - paid_since_invoice,
+            last_payment: payments.into_iter().next(),
+        }))
+    }
+}

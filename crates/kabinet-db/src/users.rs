@@ -1,0 +1,250 @@
+//! Residents' users: the sign-in of a personal account, its password, failed
+//! sign-ins, the Rules version accepted and the consents given.
+
+use crate::convert::corrupt;
+use crate::entities::{acceptance, account, user};
+use crate::{Backend, Conn, DbError};
+use kabinet_domain as d;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+};
+use time::OffsetDateTime;
+
+/// A new resident's user, created at registration.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The account it signs in to.
+    pub account_id: d::AccountId,
+    /// Where messages go.
+    pub email: d::EmailAddress,
+    /// Argon2id hash of the generated password.
+    pub password_hash: String,
+    /// When the generated password stops working.
+    pub password_expires_at: OffsetDateTime,
+    /// The Rules version accepted on the form (0 when none is published).
+    pub rules_version: i32,
+    /// Now.
+    pub now: OffsetDateTime,
+}
+
+/// Something a resident accepted or consented to, with where from.
+#[derive(Debug, Clone)]
+pub struct Acceptance<'a> {
+    /// `rules` or `consent`.
+    pub kind: &'static str,
+    /// The Rules version it was given under.
+    pub version: i32,
+    /// Client address.
+    pub ip: &'a str,
+    /// Client's User-Agent.
+    pub user_agent: &'a str,
+}
+
+pub(crate) fn to_user(u: user::Model, a: account::Model) -> Result<d::ResidentUser, DbError> {
+    Ok(d::ResidentUser {
+        id: d::UserId(u.id),
+        account_id: d::AccountId(u.account_id),
+        account_number: d::AccountNumber::parse(&a.number)
+            .map_err(|_| corrupt("accounts", "number", &a.number))?,
+        email: d::EmailAddress::parse(&u.email).map_err(|_| corrupt("users", "email", &u.email))?,
+        password_hash: u.password_hash,
+        password_generated: u.password_generated,
+        password_expires_at: u.password_expires_at,
+        blocked: u.blocked,
+        rules_version: u.rules_version,
+        failed_count: u.failed_count,
+        failed_window_start: u.failed_window_start,
+        last_failed_at: u.last_failed_at,
+    })
+}
+
+/// Residents' users (see [`crate::Repos::users`]).
+pub struct Users<'a, C>(pub(crate) &'a C);
+
+impl<C: Conn> Users<'_, C> {
+    async fn with_account(&self, u: user::Model) -> Result<d::ResidentUser, DbError> {
+        let a = account::Entity::find_by_id(u.account_id)
+            .one(self.0.conn())
+            .await?
+            .ok_or(DbError::NotFound)?;
+        to_user(u, a)
+    }
+
+    /// The user of the account with this number, if it has one.
+    pub async fn by_account_number(
+        &self,
+        number: &d::AccountNumber,
+    ) -> Result<Option<d::ResidentUser>, DbError> {
+        let Some(a) = account::Entity::find()
+            .filter(account::Column::Number.eq(number.as_str()))
+            .one(self.0.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(u) = user::Entity::find()
+            .filter(user::Column::AccountId.eq(a.id))
+            .one(self.0.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        to_user(u, a).map(Some)
+    }
+
+    /// A user by id.
+    pub async fn by_id(&self, id: d::UserId) -> Result<Option<d::ResidentUser>, DbError> {
+        match user::Entity::find_by_id(id.0).one(self.0.conn()).await? {
+            Some(u) => self.with_account(u).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A user by id with its row held until the transaction ends (on
+    /// PostgreSQL; a SQLite write transaction holds the whole database).
+    pub async fn lock(&self, id: d::UserId) -> Result<Option<d::ResidentUser>, DbError> {
+        let mut q = user::Entity::find_by_id(id.0);
+        if self.0.backend() == Backend::Postgres {
+            q = q.lock_exclusive();
+        }
+        match q.one(self.0.conn()).await? {
+            Some(u) => self.with_account(u).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates a user with a generated password; `None` when the account
+    /// already has one (also when another request created it a moment ago:
+    /// the unique index decides).
+    pub async fn insert(&self, new: &NewUser) -> Result<Option<d::UserId>, DbError> {
+        let inserted = user::ActiveModel {
+            account_id: Set(new.account_id.0),
+            email: Set(new.email.as_str().to_string()),
+            password_hash: Set(new.password_hash.clone()),
+            password_generated: Set(true),
+            password_expires_at: Set(Some(new.password_expires_at)),
+            blocked: Set(false),
+            rules_version: Set(new.rules_version),
+            failed_count: Set(0),
+            failed_window_start: Set(None),
+            last_failed_at: Set(None),
+            created_at: Set(new.now),
+            password_changed_at: Set(new.now),
+            ..Default::default()
+        }
+        .insert(self.0.conn())
+        .await;
+        match inserted {
+            Ok(m) => Ok(Some(d::UserId(m.id))),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the account has a user.
+    pub async fn exists_for(&self, account: d::AccountId) -> Result<bool, DbError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::AccountId.eq(account.0))
+            .one(self.0.conn())
+            .await?
+            .is_some())
+    }
+
+    /// Stores the user's failed sign-ins.
+    pub async fn store_failures(&self, id: d::UserId, c: d::Counter) -> Result<(), DbError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::FailedCount, Expr::value(c.count))
+            .col_expr(user::Column::FailedWindowStart, Expr::value(c.window_start))
+            .col_expr(user::Column::LastFailedAt, Expr::value(c.last_at))
+            .filter(user::Column::Id.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// After a successful sign-in: clears the failure count and, when the
+    /// password was a one-time one, makes it unusable.
+    pub async fn signed_in(&self, id: d::UserId, consume_password: bool) -> Result<(), DbError> {
+        let mut update = user::Entity::update_many()
+            .col_expr(user::Column::FailedCount, Expr::value(0))
+            .col_expr(
+                user::Column::FailedWindowStart,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(user::Column::Id.eq(id.0));
+        if consume_password {
+            update = update.col_expr(user::Column::PasswordHash, Expr::value(""));
+        }
+        update.exec(self.0.conn()).await?;
+        Ok(())
+    }
+
+    /// Sets the user's own password: the one-time state and the failure count
+    /// are cleared. (Ending sessions is the sessions' business.)
+    pub async fn set_password(&self, id: d::UserId, hash: &str, now: OffsetDateTime) -> Result<(), DbError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(hash))
+            .col_expr(user::Column::PasswordGenerated, Expr::value(false))
+            .col_expr(
+                user::Column::PasswordExpiresAt,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
+            .col_expr(user::Column::FailedCount, Expr::value(0))
+            .col_expr(
+                user::Column::FailedWindowStart,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(user::Column::Id.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Records the Rules version the user accepted last.
+    pub async fn set_rules_version(&self, id: d::UserId, version: i32) -> Result<(), DbError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::RulesVersion, Expr::value(version))
+            .filter(user::Column::Id.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Records an acceptance of the Rules or a consent.
+    pub async fn add_acceptance(
+        &self,
+        id: d::UserId,
+        a: &Acceptance<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(), DbError> {
+        acceptance::ActiveModel {
+            user_id: Set(id.0),
+            kind: Set(a.kind.to_string()),
+            version: Set(a.version),
+            accepted_at: Set(now),
+            ip: Set(a.ip.chars().take(64).collect()),
+            user_agent: Set(a.user_agent.to_string()),
+            ..Default::default()
+        }
+        .insert(self.0.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Acceptances and consents a user gave: (kind, version, when, ip), oldest first.
+    pub async fn acceptances(
+        &self,
+        id: d::UserId,
+    ) -> Result<Vec<(String, i32, OffsetDateTime, String)>, DbError> {
+        Ok(acceptance::Entity::find()
+            .filter(acceptance::Column::UserId.eq(id.0))
+            .order_by_asc(acceptance::Column::Id)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(|a| (a.kind, a.version, a.accepted_at, a.ip))
+            .collect())
+    }
+}

@@ -1,0 +1,180 @@
+//! The audit log's vocabulary: who acted, what happened (the one list of
+//! audited events), and the lines written and read back.
+
+use crate::{AccountId, UserId};
+use time::OffsetDateTime;
+
+/// Who did something recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A resident (or someone trying to act as one).
+    Resident,
+    /// Staff.
+    Staff,
+    /// Kabinet itself or its command line.
+    System,
+}
+
+impl Actor {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Resident => "resident",
+            Actor::Staff => "staff",
+            Actor::System => "system",
+        }
+    }
+}
+
+macro_rules! events {
+    ($($(#[$doc:meta])* $name:ident = $stored:literal,)*) => {
+        /// Everything the audit log records. A new audited action adds its
+        /// event here, so this is the list of what is audited.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum AuditEvent {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl AuditEvent {
+            /// Every event.
+            pub const ALL: &'static [AuditEvent] = &[$(AuditEvent::$name,)*];
+
+            /// Stored form (`sign_in_failed`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditEvent::$name => $stored,)*
+                }
+            }
+
+            /// Parses the stored form.
+            pub fn from_stored(s: &str) -> Option<AuditEvent> {
+                match s {
+                    $($stored => Some(AuditEvent::$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+events! {
+    /// A user was created with a one-time password.
+    Registration = "registration",
+    /// A registration check did not match (or named no account).
+    RegistrationFailed = "registration_failed",
+    /// A registration check was not made: too many failures on the account.
+    RegistrationRefused = "registration_refused",
+    /// The account already has a user; its resident was told.
+    RegistrationRepeated = "registration_repeated",
+    /// As above, but the account's mail limit was reached: nothing sent.
+    RegistrationRepeatedSuppressed = "registration_repeated_suppressed",
+    /// Staff cleared an account's failed registration checks.
+    RegistrationUnlocked = "registration_unlocked",
+    /// A sign-in (browser session or API token).
+    SignIn = "sign_in",
+    /// A wrong password or an unknown account.
+    SignInFailed = "sign_in_failed",
+    /// Refused without checking: blocked user or too many failures.
+    SignInRefused = "sign_in_refused",
+    /// A browser session ended by the resident.
+    SignOut = "sign_out",
+    /// An API token revoked by the app.
+    TokenRevoked = "token_revoked",
+    /// The resident's own password after a one-time one.
+    PasswordSet = "password_set",
+    /// A password change.
+    PasswordChanged = "password_changed",
+    /// A password change with a wrong current password.
+    PasswordChangeFailed = "password_change_failed",
+    /// A reset link was asked for (and sent, when there is a user).
+    PasswordResetRequested = "password_reset_requested",
+    /// A reset link was asked for beyond the account's mail limit.
+    PasswordResetSuppressed = "password_reset_suppressed",
+    /// A password was set with a reset link.
+    PasswordReset = "password_reset",
+    /// A new version of the Rules was published.
+    RulesPublished = "rules_published",
+    /// A resident accepted a version of the Rules.
+    RulesAccepted = "rules_accepted",
+}
+
+impl std::fmt::Display for AuditEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of the audit log: who did what, when, from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Who.
+    pub actor: Actor,
+    /// The user, when known.
+    pub user_id: Option<UserId>,
+    /// The account concerned, when known.
+    pub account_id: Option<AccountId>,
+    /// What happened.
+    pub event: AuditEvent,
+    /// Client address.
+    pub ip: String,
+    /// Client's User-Agent, cut to 512 characters.
+    pub user_agent: String,
+    /// Free text (never a password or a token).
+    pub details: String,
+}
+
+impl AuditEntry {
+    /// A line written by Kabinet itself or its command line.
+    pub fn system(
+        event: AuditEvent,
+        account_id: Option<AccountId>,
+        details: impl Into<String>,
+    ) -> AuditEntry {
+        AuditEntry {
+            actor: Actor::System,
+            user_id: None,
+            account_id,
+            event,
+            ip: "cli".into(),
+            user_agent: String::new(),
+            details: details.into(),
+        }
+    }
+}
+
+/// A recorded audit line as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who (`resident`, `staff`, `system`).
+    pub actor: String,
+    /// The user, when known.
+    pub user_id: Option<UserId>,
+    /// The account, when known.
+    pub account_id: Option<AccountId>,
+    /// What happened (an [`AuditEvent`]'s stored form).
+    pub event: String,
+    /// Client address.
+    pub ip: String,
+    /// Client's User-Agent.
+    pub user_agent: String,
+    /// Free text.
+    pub details: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_forms_are_unique_and_read_back() {
+        let mut seen = std::collections::HashSet::new();
+        for e in AuditEvent::ALL {
+            assert!(seen.insert(e.as_str()), "{e:?}");
+            assert_eq!(AuditEvent::from_stored(e.as_str()), Some(*e));
+            // The audit_log column holds 48 characters.
+            assert!(e.as_str().len() <= 48);
+        }
+    }
+}

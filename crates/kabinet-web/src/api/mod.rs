@@ -1,0 +1,316 @@
+//! The JSON API for the mobile app (`/api/v1`, R12): bearer tokens issued for
+//! an account number and password, the same use cases and throttling as the
+//! pages, errors as JSON problems (RFC 9457), and an OpenAPI document
+//! generated from this code at `/api/v1/openapi.json`. One module per group
+//! of operations; the resident group is guarded like the pages' one.
+
+pub(crate) mod account;
+pub(crate) mod auth;
+pub(crate) mod rules;
+
+use crate::AppState;
+use crate::http::context::Ctx;
+use crate::http::errors::{ApiError, api_not_found, problem};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+use kabinet_app::auth::{Principal, Resident, Step};
+use kabinet_domain::SessionKind;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The API's routes in their groups, mounted under `/api/v1`: every route of
+/// the resident group is behind [`require_resident`].
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let mut open = Router::new();
+    for (path, route) in public_routes() {
+        open = open.route(path, route);
+    }
+    // The guard wraps each route's methods, so a method the route does not
+    // have is still a plain 405.
+    for (path, route) in resident_routes() {
+        open = open.route(
+            path,
+            route.route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                require_resident,
+            )),
+        );
+    }
+    open.fallback(api_not_found)
+}
+
+/// Operations without a token, or with a token in any state.
+fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/openapi.json", get(openapi)),
+        ("/auth/token", post(auth::issue_token).delete(auth::revoke_token)),
+        ("/auth/register", post(auth::register)),
+        ("/auth/password", post(auth::set_password)),
+        ("/auth/password-reset", post(auth::request_reset)),
+        ("/auth/password-reset/confirm", post(auth::confirm_reset)),
+        ("/rules", get(rules::current)),
+        ("/rules/accept", post(rules::accept)),
+    ]
+}
+
+/// Operations of a resident who may use the API fully.
+pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/me", get(account::me)),
+        ("/accounts/{number}/receipts/{period}", get(account::receipt)),
+    ]
+}
+
+/// An RFC 9457 problem document.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Problem {
+    /// Always `about:blank`.
+    #[serde(rename = "type")]
+    kind: String,
+    /// The HTTP status text.
+    title: String,
+    /// The HTTP status.
+    status: u16,
+    /// What went wrong, in Russian.
+    detail: String,
+    /// Messages by field, for invalid input.
+    #[schema(value_type = Option<Object>)]
+    errors: Option<serde_json::Value>,
+}
+
+/// A JSON body. What axum would answer in plain text is a problem document
+/// with the same status: 415 without `Content-Type: application/json`, 400
+/// for text that is not JSON, 422 for JSON of the wrong shape, 413 for a body
+/// over [`crate::MAX_BODY_BYTES`].
+pub(crate) struct ApiJson<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => {
+                let status = e.status();
+                let detail = match &e {
+                    JsonRejection::MissingJsonContentType(_) => {
+                        "Нужен заголовок Content-Type: application/json".to_string()
+                    }
+                    JsonRejection::JsonSyntaxError(_) => {
+                        format!("Тело запроса — не JSON: {}", e.body_text())
+                    }
+                    JsonRejection::JsonDataError(_) => {
+                        format!("Поля запроса не разобраны: {}", e.body_text())
+                    }
+                    _ if status == StatusCode::PAYLOAD_TOO_LARGE => "Тело запроса больше 2 МБ".to_string(),
+                    _ => "Тело запроса не прочитано".to_string(),
+                };
+                Err(problem(status, &detail, None))
+            }
+        }
+    }
+}
+
+/// An integer in a JSON body written either way JSON allows: `3` or `3.0`
+/// (JSON Schema counts both as integers). A fraction or a number beyond
+/// `i32` is refused.
+fn lenient_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return i32::try_from(i).map_err(|_| serde::de::Error::custom("число вне допустимого диапазона"));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX) => Ok(f as i32),
+        _ => Err(serde::de::Error::custom("ожидается целое число")),
+    }
+}
+
+/// A request with a valid bearer token (any state).
+pub(crate) struct Bearer(pub Principal);
+
+impl FromRequestParts<AppState> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        match state.app.auth.authenticate(token, SessionKind::Api).await? {
+            Some(p) => Ok(Bearer(p)),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// A bearer token's resident who may use the API fully: own password set and
+/// the Rules in force accepted.
+pub(crate) struct ApiResident(pub Resident);
+
+impl FromRequestParts<AppState> for ApiResident {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(r) = parts.extensions.get::<Resident>() {
+            return Ok(ApiResident(r.clone()));
+        }
+        let Bearer(p) = Bearer::from_request_parts(parts, state).await?;
+        p.resident().map(ApiResident).map_err(|step| match step {
+            Step::SetPassword => {
+                ApiError::Forbidden("Сначала задайте свой пароль: POST /api/v1/auth/password")
+            }
+            Step::AcceptRules | Step::Ready => {
+                ApiError::Forbidden("Правила изменились: примите их, POST /api/v1/rules/accept")
+            }
+        })
+    }
+}
+
+/// The layer of the API's resident group: the token is checked once, before
+/// any handler in the group, and the resident handed on.
+async fn require_resident(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    match ApiResident::from_request_parts(&mut parts, &state).await {
+        Ok(ApiResident(r)) => {
+            parts.extensions.insert(r);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Refuses when this address is over its limit.
+pub(crate) fn within_limit(state: &AppState, ctx: &Ctx) -> Result<(), ApiError> {
+    if state.limiter.allow(&ctx.client.ip) {
+        Ok(())
+    } else {
+        Err(ApiError::TooManyRequests)
+    }
+}
+
+/// A request was taken; what follows arrives by e-mail.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Accepted {
+    /// What to expect.
+    pub message: String,
+}
+
+/// 202 with what to expect.
+pub(crate) fn accepted(message: &str) -> (StatusCode, Json<Accepted>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message: message.to_string(),
+        }),
+    )
+}
+
+/// RFC 3339.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every error an operation can answer, as a problem document: what each
+/// operation lists itself, plus what any request can meet — 400 (a request
+/// or path that cannot be read), 500 and 503 — and, for operations with a JSON
+/// body, 413 (over 2 MB), 415 (not `application/json`) and 422 (fields of the
+/// wrong shape). Error bodies are `application/problem+json`.
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let mut common = vec![
+                    ("400", "The request or its path cannot be read"),
+                    ("500", "Internal error"),
+                    ("503", "The database is unavailable or the request took over 30 s"),
+                ];
+                if op.request_body.is_some() {
+                    common.extend([
+                        ("413", "The body is over 2 MB"),
+                        ("415", "The body is not application/json"),
+                        ("422", "The body's fields are not of the documented types"),
+                    ]);
+                }
+                for (status, description) in common {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(description)
+                                    .content("application/problem+json", problem())
+                                    .build(),
+                            )
+                        });
+                }
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if status.as_str() >= "400"
+                        && let RefOr::T(r) = response
+                        && let Some(json) = r.content.shift_remove("application/json")
+                    {
+                        r.content.insert("application/problem+json".to_string(), json);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The OpenAPI document of `/api/v1`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kabinet resident API", version = "1", description = "Личный кабинет абонента: API для мобильного приложения."),
+    paths(auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt),
+    components(schemas(Problem, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me)),
+    modifiers(&BearerScheme, &ErrorResponses)
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`.
+pub(crate) async fn openapi() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}

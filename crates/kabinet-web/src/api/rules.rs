@@ -1,0 +1,68 @@
+//! The Rules of service over the API: the version in force and accepting it.
+
+use super::{ApiJson, Bearer, Problem, lenient_i32, rfc3339};
+use crate::AppState;
+use crate::http::context::Ctx;
+use crate::http::errors::ApiError;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A version of the Rules of service.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Rules {
+    /// Version number.
+    version: i32,
+    /// Heading.
+    title: String,
+    /// Text; paragraphs separated by blank lines.
+    body: String,
+    /// When it took effect (RFC 3339).
+    published_at: String,
+}
+
+/// The Rules in force.
+#[utoipa::path(get, path = "/api/v1/rules", tag = "rules", operation_id = "rules",
+    responses((status = 200, description = "The Rules in force", body = Rules),
+        (status = 404, description = "No Rules were published yet", body = Problem)))]
+pub(crate) async fn current(State(state): State<AppState>) -> Result<Json<Rules>, ApiError> {
+    let r = state
+        .app
+        .rules
+        .current()
+        .await?
+        .ok_or(ApiError::NotFound("Правила ещё не опубликованы"))?;
+    Ok(Json(Rules {
+        version: r.version,
+        title: r.title,
+        body: r.body,
+        published_at: rfc3339(r.published_at),
+    }))
+}
+
+/// The version being accepted.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct AcceptRequest {
+    /// Must be the version in force.
+    #[serde(deserialize_with = "lenient_i32")]
+    #[schema(minimum = 1, maximum = 2147483647)]
+    version: i32,
+}
+
+/// Accepts the Rules in force.
+#[utoipa::path(post, path = "/api/v1/rules/accept", tag = "rules", operation_id = "accept_rules", request_body = AcceptRequest, security(("bearer" = [])),
+    responses((status = 204, description = "Accepted"),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "The resident must set their own password first", body = Problem),
+        (status = 409, description = "Not the version in force", body = Problem)))]
+pub(crate) async fn accept(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Bearer(p): Bearer,
+    ApiJson(req): ApiJson<AcceptRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.app.rules.accept(&p, req.version, &ctx.client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

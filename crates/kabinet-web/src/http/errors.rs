@@ -1,0 +1,218 @@
+//! The one page error and the one API error. A use case's [`kabinet_app::Error`]
+//! becomes a status and a Russian message here, once, for both: an HTML page
+//! for browsers, an RFC 9457 problem document for the API.
+
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kabinet_app::{Error, FieldErrors};
+
+/// Upper-cases the first letter of a message that is shown on its own.
+pub(crate) fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The status a use case's error answers with.
+fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::InvalidCredentials | Error::OneTimePasswordExpired => StatusCode::UNAUTHORIZED,
+        Error::InvalidResetToken => StatusCode::GONE,
+        Error::StaleRules => StatusCode::CONFLICT,
+        Error::PasswordNotSet => StatusCode::FORBIDDEN,
+        Error::NotFound => StatusCode::NOT_FOUND,
+        Error::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Hash(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What the visitor reads for a use case's error; failures inside are logged
+/// and described without their details.
+fn detail_of(e: &Error) -> String {
+    match e {
+        Error::Invalid(_) => "Проверьте заполнение полей".into(),
+        Error::NotFound => "страница не найдена".into(),
+        Error::Db(inner) => {
+            tracing::error!(error = %inner, "database error");
+            "сервис временно недоступен".into()
+        }
+        Error::Hash(inner) => {
+            tracing::error!(error = %inner, "password hashing failed");
+            "внутренняя ошибка, попробуйте позже".into()
+        }
+        Error::Internal(inner) => {
+            tracing::error!(error = %inner, "internal error");
+            "внутренняя ошибка, попробуйте позже".into()
+        }
+        other => capitalize(&other.to_string()),
+    }
+}
+
+/// What a page handler fails with.
+#[derive(Debug)]
+pub(crate) enum PageError {
+    /// A use case refused or failed.
+    App(Error),
+    /// A form came without a valid CSRF token or from another site.
+    Csrf,
+    /// Too many requests from this address.
+    TooManyRequests,
+    /// Not found, with what to tell the visitor.
+    NotFound(&'static str),
+    /// The request cannot be understood.
+    BadRequest(&'static str),
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> PageError {
+        PageError::App(e)
+    }
+}
+
+impl From<kabinet_db::DbError> for PageError {
+    fn from(e: kabinet_db::DbError) -> PageError {
+        PageError::App(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::App(e) => error_page(status_of(&e), &detail_of(&e)),
+            PageError::Csrf => error_page(
+                StatusCode::FORBIDDEN,
+                "форма устарела или отправлена с другого сайта. Обновите страницу и попробуйте снова",
+            ),
+            PageError::TooManyRequests => error_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "слишком много запросов с вашего адреса. Подождите минуту и попробуйте снова",
+            ),
+            PageError::NotFound(message) => error_page(StatusCode::NOT_FOUND, message),
+            PageError::BadRequest(message) => error_page(StatusCode::BAD_REQUEST, message),
+        }
+    }
+}
+
+/// What an API handler fails with.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    /// A use case refused or failed.
+    App(Error),
+    /// No valid bearer token.
+    Unauthorized,
+    /// The token's resident must first do something else.
+    Forbidden(&'static str),
+    /// Too many requests from this address.
+    TooManyRequests,
+    /// Not found, with what to tell the client.
+    NotFound(&'static str),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        ApiError::App(e)
+    }
+}
+
+impl From<kabinet_db::DbError> for ApiError {
+    fn from(e: kabinet_db::DbError) -> ApiError {
+        ApiError::App(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::App(Error::Invalid(fields)) => problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Проверьте заполнение полей",
+                Some(field_errors(&fields)),
+            ),
+            ApiError::App(e) => problem(status_of(&e), &detail_of(&e), None),
+            ApiError::Unauthorized => {
+                let mut r = problem(StatusCode::UNAUTHORIZED, "нужно войти в личный кабинет", None);
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+                r
+            }
+            ApiError::Forbidden(message) => problem(StatusCode::FORBIDDEN, message, None),
+            ApiError::TooManyRequests => problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "слишком много запросов с вашего адреса. Подождите минуту и попробуйте снова",
+                None,
+            ),
+            ApiError::NotFound(message) => problem(StatusCode::NOT_FOUND, message, None),
+        }
+    }
+}
+
+/// Field errors as the API's `errors` member: field → message.
+fn field_errors(f: &FieldErrors) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (field, msg) in f.iter() {
+        map.entry(field.to_string())
+            .or_insert_with(|| serde_json::Value::String(capitalize(msg)));
+    }
+    serde_json::Value::Object(map)
+}
+
+/// A JSON problem document with an optional `errors` member (field → message).
+pub(crate) fn problem(status: StatusCode, detail: &str, errors: Option<serde_json::Value>) -> Response {
+    let mut body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if let (Some(errors), Some(obj)) = (errors, body.as_object_mut()) {
+        obj.insert("errors".into(), errors);
+    }
+    let mut res = (status, Json(body)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
+/// A small HTML error page.
+pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{code} — Личный кабинет</title><link rel=\"stylesheet\" href=\"{css}\"></head><body><main><h1>{msg}</h1><p><a href=\"{home}\">На главную</a></p></main></body></html>",
+        code = status.as_u16(),
+        msg = kabinet_notify::html::escape(message),
+        css = crate::paths::STYLESHEET,
+        home = crate::paths::HOME,
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// The fallback for unknown paths.
+pub(crate) async fn not_found() -> PageError {
+    PageError::NotFound("страница не найдена")
+}
+
+/// The API's fallback for unknown paths.
+pub(crate) async fn api_not_found() -> ApiError {
+    ApiError::NotFound("страница не найдена")
+}
+
+/// Turns a panic inside a handler into a 500 page; the panic is logged.
+pub(crate) fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown");
+    tracing::error!(panic = detail, "handler panicked");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Внутренняя ошибка. Попробуйте позже.",
+    )
+}

@@ -1,0 +1,58 @@
+//! The guards of the signed-in route groups. The resident group's
+//! [`require_resident`] layer runs before every handler in it, so a page there
+//! cannot forget the check: without a session it sends to sign-in, a resident
+//! who must set a password or accept new Rules is sent there first. Handlers
+//! take the checked resident with the [`ResidentPage`] extractor, which
+//! applies the same rule on its own.
+
+use crate::http::context::Ctx;
+use crate::paths;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use kabinet_app::auth::{Principal, Resident, Step};
+
+/// Where a signed-in resident goes next: the step to take, or the cabinet.
+pub(crate) fn next_page(p: &Principal) -> &'static str {
+    match p.next_step() {
+        Step::SetPassword => paths::PASSWORD_NEW,
+        Step::AcceptRules => paths::RULES_ACCEPT,
+        Step::Ready => paths::CABINET,
+    }
+}
+
+/// The resident of a page request, or the page to go to instead.
+fn resident_of(parts: &Parts) -> Result<Resident, &'static str> {
+    let principal = parts.extensions.get::<Ctx>().and_then(|c| c.principal.clone());
+    match principal {
+        None => Err(paths::LOGIN),
+        Some(p) => p.resident().map_err(|step| match step {
+            Step::SetPassword => paths::PASSWORD_NEW,
+            Step::AcceptRules | Step::Ready => paths::RULES_ACCEPT,
+        }),
+    }
+}
+
+/// The layer of the resident route group.
+pub(crate) async fn require_resident(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    if let Err(to) = resident_of(&parts) {
+        return Redirect::to(to).into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// A signed-in resident who may use the cabinet (own password set, Rules in
+/// force accepted).
+pub(crate) struct ResidentPage(pub Resident);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResidentPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        resident_of(parts)
+            .map(ResidentPage)
+            .map_err(|to| Redirect::to(to).into_response())
+    }
+}

@@ -1,0 +1,107 @@
+//! The last word on every response (DOMAIN.md §Security): the outermost layer,
+//! so what the body limit, the timeout, the panic catcher and axum's own
+//! rejections answer passes through it too.
+//!
+//! - Security headers on everything: a Content-Security-Policy without inline
+//!   scripts, no framing, no MIME sniffing, no cross-site referrers,
+//!   `Cache-Control: no-store` unless a handler chose its caching (pages hold
+//!   personal data), HSTS when served over TLS.
+//! - Errors in one shape: an error status under `/api/` that is not a problem
+//!   document (RFC 9457) becomes one, and an error page that is not HTML
+//!   (plain text from a rejection, an empty 413 or 503) becomes our Russian
+//!   error page. The health probes keep their JSON.
+
+use crate::AppState;
+use crate::http::errors::{error_page, problem};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+const HEADERS: [(HeaderName, &str); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    ),
+];
+
+/// What a visitor is told for an error status nobody described.
+fn generic_detail(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "Запрос не разобран: проверьте адрес и переданные данные",
+        401 => "Нужно войти в личный кабинет",
+        403 => "Доступ запрещён",
+        404 => "Страница не найдена",
+        405 => "Этот метод запроса здесь не поддерживается",
+        406 => "Ответ в запрошенном формате недоступен",
+        408 => "Запрос передавался слишком долго",
+        413 => "Запрос слишком большой: не больше 2 МБ",
+        414 => "Адрес запроса слишком длинный",
+        415 => "Неподдерживаемый формат данных: для API нужен Content-Type: application/json",
+        422 => "Данные запроса не разобраны",
+        429 => "Слишком много запросов. Подождите минуту и попробуйте снова",
+        503 => "Сервис не ответил вовремя или временно недоступен. Попробуйте позже",
+        s if s >= 500 => "Внутренняя ошибка. Попробуйте позже",
+        _ => "Запрос не выполнен",
+    }
+}
+
+/// Puts a proper error body in place of one that is not; the status and the
+/// other headers (`Allow`, `WWW-Authenticate`, cookies) stay.
+fn reshape(res: Response, api: bool) -> Response {
+    let status = res.status();
+    let detail = generic_detail(status);
+    let mut shaped = if api {
+        problem(status, detail, None)
+    } else {
+        error_page(status, detail)
+    };
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            shaped.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    shaped
+}
+
+/// The outermost middleware: see the module documentation.
+pub(crate) async fn finish(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let api = path.starts_with(crate::paths::API);
+    let probe = path == crate::paths::HEALTHZ || path == crate::paths::READYZ;
+    let mut res = next.run(req).await;
+    let status = res.status();
+    if (status.is_client_error() || status.is_server_error()) && !probe {
+        let content_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let shaped = if api {
+            content_type.starts_with("application/problem+json")
+        } else {
+            content_type.starts_with("text/html")
+        };
+        if !shaped {
+            res = reshape(res, api);
+        }
+    }
+    let h = res.headers_mut();
+    for (name, value) in HEADERS {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    if state.web.cookie_secure {
+        h.entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+    res
+}

@@ -1,0 +1,152 @@
+//! Registration (R1): the form, its mistakes by field, and the one answer
+//! every accepted form gets whatever the account.
+
+use super::auth::within_limit;
+use super::{Layout, message, page_with, see_other};
+use crate::AppState;
+use crate::http::context::Ctx;
+use crate::http::csrf::CsrfForm;
+use crate::http::errors::{PageError, capitalize};
+use crate::paths;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use kabinet_app::auth::fields;
+use kabinet_app::auth::{RegistrationInput, RegistrationMode};
+use kabinet_app::{Error, FieldErrors};
+use serde::Deserialize;
+
+/// The registration page.
+#[derive(Template)]
+#[template(path = "auth/register.html")]
+pub(crate) struct RegisterPage {
+    pub layout: Layout,
+    pub check_label: &'static str,
+    pub check_hint: &'static str,
+    pub check_example: &'static str,
+    pub check_inputmode: &'static str,
+    pub rules_version: Option<i32>,
+    pub account: String,
+    pub email: String,
+    pub check: String,
+    pub accept_rules: bool,
+    pub consent: bool,
+    pub has_errors: bool,
+    pub account_error: Option<String>,
+    pub email_error: Option<String>,
+    pub check_error: Option<String>,
+    pub rules_error: Option<String>,
+    pub consent_error: Option<String>,
+}
+
+/// The registration form's fields.
+#[derive(Deserialize, Default)]
+pub(crate) struct RegisterForm {
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    check: String,
+    accept_rules: Option<String>,
+    consent: Option<String>,
+}
+
+impl RegisterForm {
+    fn input(&self) -> RegistrationInput {
+        RegistrationInput {
+            account: self.account.clone(),
+            email: self.email.clone(),
+            check: self.check.clone(),
+            accept_rules: self.accept_rules.is_some(),
+            consent: self.consent.is_some(),
+        }
+    }
+}
+
+async fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    form: &RegisterForm,
+    errors: &FieldErrors,
+) -> Result<Response, PageError> {
+    let rules_version = state.app.rules.current().await?.map(|r| r.version);
+    let (check_label, check_hint, check_example, check_inputmode) =
+        match state.app.auth.settings().registration_mode {
+            RegistrationMode::Amount => (
+                "Сумма к оплате по последней квитанции, ₽",
+                "сумму к оплате из последней квитанции",
+                "Например: 3 456,78 — как напечатано в строке «Итого к оплате».",
+                "decimal",
+            ),
+            RegistrationMode::Passport => (
+                "Серия и номер паспорта владельца счёта",
+                "серию и номер паспорта владельца счёта",
+                "10 цифр, например 28 15 123456. Паспорт используется только для проверки и не хранится.",
+                "numeric",
+            ),
+        };
+    let err = |f| errors.get(f).map(capitalize);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    page_with(
+        status,
+        &RegisterPage {
+            layout: Layout::new(state, ctx),
+            check_label,
+            check_hint,
+            check_example,
+            check_inputmode,
+            rules_version,
+            account: form.account.chars().take(32).collect(),
+            email: form.email.chars().take(254).collect(),
+            check: form.check.chars().take(40).collect(),
+            accept_rules: form.accept_rules.is_some(),
+            consent: form.consent.is_some(),
+            has_errors: !errors.is_empty(),
+            account_error: err(fields::ACCOUNT),
+            email_error: err(fields::EMAIL),
+            check_error: err(fields::CHECK),
+            rules_error: err(fields::RULES),
+            consent_error: err(fields::CONSENT),
+        },
+    )
+}
+
+/// `GET /register`.
+pub(crate) async fn form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    render(&state, &ctx, &RegisterForm::default(), &FieldErrors::default()).await
+}
+
+/// `POST /register`: mistakes are shown on the form; otherwise the same
+/// answer whatever the outcome.
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CsrfForm(form): CsrfForm<RegisterForm>,
+) -> Result<Response, PageError> {
+    within_limit(&state, &ctx)?;
+    match state.app.auth.register(&form.input(), &ctx.client).await {
+        Ok(()) => Ok(see_other(paths::REGISTER_SENT)),
+        Err(Error::Invalid(errors)) => render(&state, &ctx, &form, &errors).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /register/sent`: what happens next.
+pub(crate) async fn sent(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    message(
+        &state,
+        &ctx,
+        "Проверьте почту",
+        &[
+            "Если указанные данные совпали с данными лицевого счёта, мы отправили временный пароль на указанный адрес электронной почты. Если счёт уже зарегистрирован, письмо об этом получит тот, кто его зарегистрировал, — на свой адрес.",
+            "Письмо обычно приходит за несколько минут; проверьте также папку «Спам». Если письма нет, проверьте номер счёта и данные из квитанции и попробуйте ещё раз. После нескольких неверных попыток регистрация счёта на время ограничивается; если не получается, обратитесь в организацию.",
+        ],
+        Some(("Войти", paths::LOGIN)),
+    )
+}

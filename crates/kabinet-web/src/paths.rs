@@ -1,0 +1,57 @@
+//! Every path of the site in one place: handlers redirect to these, templates
+//! link to them (`{{ crate::paths::LOGIN }}`), and the router is built from
+//! the patterns.
+
+/// The start page.
+pub const HOME: &str = "/";
+/// Sign-in.
+pub const LOGIN: &str = "/login";
+/// Sign-out (POST).
+pub const LOGOUT: &str = "/logout";
+/// Registration.
+pub const REGISTER: &str = "/register";
+/// After registration.
+pub const REGISTER_SENT: &str = "/register/sent";
+/// The own password after a one-time one.
+pub const PASSWORD_NEW: &str = "/password/new";
+/// Changing the password.
+pub const PASSWORD_CHANGE: &str = "/password/change";
+/// Asking for a reset link.
+pub const PASSWORD_RESET: &str = "/password/reset";
+/// After asking for a reset link.
+pub const PASSWORD_RESET_SENT: &str = "/password/reset/sent";
+/// The form behind a reset link (pattern).
+pub const PASSWORD_RESET_TOKEN: &str = "/password/reset/{token}";
+/// The Rules in force.
+pub const RULES: &str = "/rules";
+/// Accepting a new version of the Rules.
+pub const RULES_ACCEPT: &str = "/rules/accept";
+/// An earlier version of the Rules (pattern).
+pub const RULES_VERSION: &str = "/rules/{version}";
+/// The account overview.
+pub const CABINET: &str = "/cabinet";
+/// A receipt PDF (pattern; the file is `<period>.pdf`).
+pub const RECEIPT: &str = "/accounts/{number}/receipts/{file}";
+/// The stylesheet.
+pub const STYLESHEET: &str = "/assets/style.css";
+/// Liveness.
+pub const HEALTHZ: &str = "/healthz";
+/// Readiness.
+pub const READYZ: &str = "/readyz";
+/// The JSON API's prefix.
+pub const API: &str = "/api/v1";
+
+/// The form behind a reset link.
+pub fn password_reset_token(token: &str) -> String {
+    format!("/password/reset/{token}")
+}
+
+/// An earlier version of the Rules.
+pub fn rules_version(version: i32) -> String {
+    format!("/rules/{version}")
+}
+
+/// The receipt PDF of `account` for `period` (`2026-10`).
+pub fn receipt(account: &str, period: &str) -> String {
+    format!("/accounts/{account}/receipts/{period}.pdf")
+}

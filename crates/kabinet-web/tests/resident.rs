@@ -1,0 +1,82 @@
+//! The resident route group: guarded once for every page and API operation
+//! in it, and the overview's cost in queries. Residents are seeded straight
+//! into the database (`TestApp::resident`), so no SMTP server is needed.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Browser, TestApp, app, demo};
+use kabinet_db::Repos;
+use kabinet_testkit::db_tests;
+use serde_json::json;
+
+/// A concrete path for a route pattern.
+fn sample(pattern: &str, account: &str) -> String {
+    pattern
+        .replace("{number}", account)
+        .replace("{file}", "2026-10.pdf")
+        .replace("{period}", "2026-10")
+}
+
+db_tests! {
+    async fn every_resident_route_is_guarded(t: &TestDb) {
+        demo(&t.db, 2, 2).await;
+        let app = app(&t.db);
+        let patterns = kabinet_web::resident_route_patterns();
+        assert!(patterns.iter().any(|p| p == "/cabinet"), "{patterns:?}");
+        assert!(patterns.iter().any(|p| p.starts_with("/api/v1/")), "{patterns:?}");
+        let (mut resident, account) = app.resident(1).await;
+        let mut stranger = Browser::new(&app);
+        for pattern in &patterns {
+            let path = sample(pattern, &account);
+            let r = stranger.get(&path).await;
+            if path.starts_with("/api/") {
+                assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+                assert_eq!(r.headers.get("content-type").unwrap(), "application/problem+json", "{path}");
+            } else {
+                assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/login"), "{path}");
+            }
+            // The signed-in resident gets through.
+            let r = resident.get(&path).await;
+            assert!(r.status == StatusCode::OK || path.starts_with("/api/"), "{path}: {}", r.status);
+        }
+        // A new version of the Rules: every resident page sends to accept it first.
+        kabinet_app::rules::Rules::new(t.db.clone()).publish("Правила", "Текст.").await.unwrap();
+        for pattern in patterns.iter().filter(|p| !p.starts_with("/api/")) {
+            let path = sample(pattern, &account);
+            assert_eq!(resident.get(&path).await.location(), "/rules/accept", "{path}");
+        }
+    }
+
+    async fn the_overview_reads_four_statements_and_shows_the_account(t: &TestDb) {
+        demo(&t.db, 3, 14).await;
+        let app = TestApp::new(&t.db, &common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000));
+        let (mut b, account) = app.resident(2).await;
+        // Warm: the session was just opened, so no "last seen" write either.
+        let before = app.db().statements();
+        let page = b.get("/cabinet").await;
+        let statements = app.db().statements() - before;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(statements <= 4, "GET /cabinet ran {statements} statements");
+        assert!(page.body.contains(&format!("Лицевой счёт {account}")));
+        // Twelve receipts of fourteen months, newest first, each a working link.
+        let invoices = t.db.billing().invoices(kabinet_domain::AccountId(2), 100).await.unwrap();
+        assert_eq!(invoices.len(), 14);
+        let links: Vec<&str> = page.body.match_indices("/receipts/").map(|(i, _)| &page.body[i + 10..i + 17]).collect();
+        let expected: Vec<String> = invoices.iter().take(12).map(|i| i.period.to_string()).collect();
+        assert_eq!(links, expected);
+        let pdf = b.get(&format!("/accounts/{account}/receipts/{}.pdf", expected[11])).await;
+        assert!(pdf.bytes.starts_with(b"%PDF"), "{}", pdf.status);
+        // The API's overview is the same read.
+        let r = b.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": common::OWN_PASSWORD})).await;
+        let token: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let token = token["token"].as_str().unwrap().to_string();
+        let before = app.db().statements();
+        let me = b.json("GET", "/api/v1/me", Some(&token), json!(null)).await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert!(app.db().statements() - before <= 4);
+        let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+        assert_eq!(me["current_period"], invoices[0].period.to_string());
+    }
+}
