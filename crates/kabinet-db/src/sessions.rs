@@ -2,7 +2,7 @@
 //! of the secret the client keeps.
 
 use crate::convert::corrupt;
-use crate::entities::{account, session, user};
+use crate::entities::{session, user};
 use crate::users::to_user;
 use crate::{Conn, DbError};
 use kabinet_domain as d;
@@ -60,14 +60,11 @@ pub(crate) fn to_session(s: session::Model) -> Result<d::Session, DbError> {
 #[derive(FromQueryResult)]
 struct Row {
     s_id: i64,
-    s_token_hash: String,
     s_kind: String,
     s_restricted: bool,
     s_created_at: OffsetDateTime,
     s_last_seen_at: OffsetDateTime,
     s_expires_at: OffsetDateTime,
-    s_ip: String,
-    s_user_agent: String,
     u_id: i64,
     u_account_id: i64,
     u_email: String,
@@ -82,10 +79,6 @@ struct Row {
     u_created_at: OffsetDateTime,
     u_password_changed_at: OffsetDateTime,
     a_number: String,
-    a_premises_id: i64,
-    a_holder_name: String,
-    a_residents: i32,
-    a_opened_on: time::Date,
     current_rules: Option<i32>,
 }
 
@@ -118,16 +111,14 @@ impl<C: Conn> Sessions<'_, C> {
         let c = self.0.conn();
         let row = Row::find_by_statement(Statement::from_sql_and_values(
             c.get_database_backend(),
-            "SELECT s.id AS s_id, s.token_hash AS s_token_hash, s.kind AS s_kind, s.restricted AS s_restricted, \
+            "SELECT s.id AS s_id, s.kind AS s_kind, s.restricted AS s_restricted, \
              s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at, \
-             s.ip AS s_ip, s.user_agent AS s_user_agent, \
              u.id AS u_id, u.account_id AS u_account_id, u.email AS u_email, u.password_hash AS u_password_hash, \
              u.password_generated AS u_password_generated, u.password_expires_at AS u_password_expires_at, \
              u.blocked AS u_blocked, u.rules_version AS u_rules_version, u.failed_count AS u_failed_count, \
              u.failed_window_start AS u_failed_window_start, u.last_failed_at AS u_last_failed_at, \
              u.created_at AS u_created_at, u.password_changed_at AS u_password_changed_at, \
-             a.number AS a_number, a.premises_id AS a_premises_id, a.holder_name AS a_holder_name, \
-             a.residents AS a_residents, a.opened_on AS a_opened_on, \
+             a.number AS a_number, \
              (SELECT MAX(version) FROM rules_versions) AS current_rules \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN accounts a ON a.id = u.account_id \
              WHERE s.token_hash = $1",
@@ -138,18 +129,16 @@ impl<C: Conn> Sessions<'_, C> {
         let Some(r) = row else {
             return Ok(None);
         };
-        let session = to_session(session::Model {
+        let session = d::Session {
             id: r.s_id,
-            token_hash: r.s_token_hash,
-            user_id: r.u_id,
-            kind: r.s_kind,
+            user_id: d::UserId(r.u_id),
+            kind: d::SessionKind::from_stored(&r.s_kind)
+                .ok_or_else(|| corrupt("sessions", "kind", &r.s_kind))?,
             restricted: r.s_restricted,
             created_at: r.s_created_at,
             last_seen_at: r.s_last_seen_at,
             expires_at: r.s_expires_at,
-            ip: r.s_ip,
-            user_agent: r.s_user_agent,
-        })?;
+        };
         let user = to_user(
             user::Model {
                 id: r.u_id,
@@ -166,17 +155,7 @@ impl<C: Conn> Sessions<'_, C> {
                 created_at: r.u_created_at,
                 password_changed_at: r.u_password_changed_at,
             },
-            account::Model {
-                id: r.u_account_id,
-                number: r.a_number,
-                premises_id: r.a_premises_id,
-                holder_name: r.a_holder_name,
-                residents: r.a_residents,
-                els: None,
-                izhku: None,
-                opened_on: r.a_opened_on,
-                closed_on: None,
-            },
+            &r.a_number,
         )?;
         Ok(Some(SessionWithUser {
             session,

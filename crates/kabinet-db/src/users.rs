@@ -41,12 +41,13 @@ pub struct Acceptance<'a> {
     pub user_agent: &'a str,
 }
 
-pub(crate) fn to_user(u: user::Model, a: account::Model) -> Result<d::ResidentUser, DbError> {
+/// A user row with its account's number.
+pub(crate) fn to_user(u: user::Model, account_number: &str) -> Result<d::ResidentUser, DbError> {
     Ok(d::ResidentUser {
         id: d::UserId(u.id),
         account_id: d::AccountId(u.account_id),
-        account_number: d::AccountNumber::parse(&a.number)
-            .map_err(|_| corrupt("accounts", "number", &a.number))?,
+        account_number: d::AccountNumber::parse(account_number)
+            .map_err(|_| corrupt("accounts", "number", account_number))?,
         email: d::EmailAddress::parse(&u.email).map_err(|_| corrupt("users", "email", &u.email))?,
         password_hash: u.password_hash,
         password_generated: u.password_generated,
@@ -68,7 +69,7 @@ impl<C: Conn> Users<'_, C> {
             .one(self.0.conn())
             .await?
             .ok_or(DbError::NotFound)?;
-        to_user(u, a)
+        to_user(u, &a.number)
     }
 
     /// The user of the account with this number, if it has one.
@@ -90,7 +91,17 @@ impl<C: Conn> Users<'_, C> {
         else {
             return Ok(None);
         };
-        to_user(u, a).map(Some)
+        to_user(u, &a.number).map(Some)
+    }
+
+    /// The user of `account`, if it has one (one query: the account is known).
+    pub async fn of_account(&self, account: &d::Account) -> Result<Option<d::ResidentUser>, DbError> {
+        user::Entity::find()
+            .filter(user::Column::AccountId.eq(account.id.0))
+            .one(self.0.conn())
+            .await?
+            .map(|u| to_user(u, account.number.as_str()))
+            .transpose()
     }
 
     /// A user by id.
@@ -140,15 +151,6 @@ impl<C: Conn> Users<'_, C> {
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Whether the account has a user.
-    pub async fn exists_for(&self, account: d::AccountId) -> Result<bool, DbError> {
-        Ok(user::Entity::find()
-            .filter(user::Column::AccountId.eq(account.0))
-            .one(self.0.conn())
-            .await?
-            .is_some())
     }
 
     /// Stores the user's failed sign-ins.

@@ -84,7 +84,8 @@ impl AppState {
     }
 }
 
-fn group(routes: Vec<(&'static str, MethodRouter<AppState>)>) -> Router<AppState> {
+/// A router of `routes`.
+pub(crate) fn group(routes: Vec<(&'static str, MethodRouter<AppState>)>) -> Router<AppState> {
     routes
         .into_iter()
         .fold(Router::new(), |r, (path, route)| r.route(path, route))

@@ -169,14 +169,11 @@ impl Auth {
             token_hash: token_hash(&token),
             expires_at: now + valid,
         };
-        self.limited_mail(
-            &user,
-            mail,
-            Some(reset),
+        let events = (
             d::AuditEvent::PasswordResetRequested,
-            client,
-        )
-        .await
+            d::AuditEvent::PasswordResetSuppressed,
+        );
+        self.limited_mail(&user, mail, Some(reset), events, client).await
     }
 
     /// Whether a reset link is still good (for showing its form).

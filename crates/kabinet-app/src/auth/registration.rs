@@ -191,7 +191,7 @@ impl Auth {
             return Ok(());
         }
         let org = self.org_name().await?;
-        if let Some(owner) = self.db.users().by_account_number(&number).await? {
+        if let Some(owner) = self.db.users().of_account(&account).await? {
             return self.notify_already_registered(&owner, &org, client).await;
         }
         let password = generated_password();
@@ -216,15 +216,10 @@ impl Auth {
             rules_version,
             now,
         };
-        let created = if tx.users().exists_for(account.id).await? {
-            None
-        } else {
-            tx.users().insert(&new).await?
-        };
-        let Some(user_id) = created else {
-            // Another request created it a moment ago.
+        let Some(user_id) = tx.users().insert(&new).await? else {
+            // Another request created it a moment ago (the unique index decides).
             drop(tx);
-            return match self.db.users().by_account_number(&number).await? {
+            return match self.db.users().of_account(&account).await? {
                 Some(owner) => self.notify_already_registered(&owner, &org, client).await,
                 None => Ok(()),
             };
@@ -269,27 +264,25 @@ impl Auth {
             &owner.account_number,
             &self.url("/password/reset"),
         );
-        self.limited_mail(owner, mail, None, d::AuditEvent::RegistrationRepeated, client)
-            .await
+        let events = (
+            d::AuditEvent::RegistrationRepeated,
+            d::AuditEvent::RegistrationRepeatedSuppressed,
+        );
+        self.limited_mail(owner, mail, None, events, client).await
     }
 
     /// Queues `mail` to `user`'s resident within the account's mail limit,
-    /// with the reset link to store, if any; beyond the limit nothing is sent
-    /// and the event's `…_suppressed` counterpart is audited.
+    /// with the reset link to store, if any, and audits `events.0`; beyond the
+    /// limit nothing is sent and `events.1` is audited.
     pub(super) async fn limited_mail(
         &self,
         user: &d::ResidentUser,
         mail: d::Email,
         reset: Option<NewReset>,
-        event: d::AuditEvent,
+        (event, suppressed): (d::AuditEvent, d::AuditEvent),
         client: &Client,
     ) -> Result<(), Error> {
-        use d::AuditEvent as E;
         let limit = self.settings.mail_limit;
-        let suppressed = match event {
-            E::RegistrationRepeated => E::RegistrationRepeatedSuppressed,
-            _ => E::PasswordResetSuppressed,
-        };
         let to = user.email.masked();
         let tx = self.db.begin().await?;
         let counter = tx.counters().lock(user.account_id, CounterKind::Mail).await?;

@@ -28,22 +28,18 @@ use utoipa::{Modify, OpenApi, ToSchema};
 /// The API's routes in their groups, mounted under `/api/v1`: every route of
 /// the resident group is behind [`require_resident`].
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
-    let mut open = Router::new();
-    for (path, route) in public_routes() {
-        open = open.route(path, route);
-    }
     // The guard wraps each route's methods, so a method the route does not
     // have is still a plain 405.
-    for (path, route) in resident_routes() {
-        open = open.route(
-            path,
-            route.route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                require_resident,
-            )),
-        );
-    }
-    open.fallback(api_not_found)
+    let guarded = resident_routes()
+        .into_iter()
+        .map(|(path, route)| {
+            let guard = axum::middleware::from_fn_with_state(state.clone(), require_resident);
+            (path, route.route_layer(guard))
+        })
+        .collect();
+    crate::group(public_routes())
+        .merge(crate::group(guarded))
+        .fallback(api_not_found)
 }
 
 /// Operations without a token, or with a token in any state.
