@@ -1,6 +1,7 @@
 //! Kabinet's use cases, shared by the pages and the JSON API: sign-in and
-//! registration ([`auth`]), the Rules ([`rules`]), the account overview
-//! ([`account`]), receipts ([`receipts`]) and what staff do for residents
+//! registration ([`auth`]), the Rules ([`rules`]), the resident's accounts
+//! ([`account`]), settings and data ([`profile`]), what every page shows
+//! ([`portal`]), receipts ([`receipts`]) and what staff do for residents
 //! ([`support`]). Readings, payments, requests and staff go here too, each in a
 //! module of its own.
 //!
@@ -12,8 +13,12 @@
 
 pub mod account;
 pub mod auth;
+mod cache;
+pub mod demo;
 pub mod error;
 pub mod forms;
+pub mod portal;
+pub mod profile;
 pub mod receipts;
 pub mod rules;
 pub mod support;
@@ -35,6 +40,14 @@ pub struct Settings {
     pub receipt_template: Option<PathBuf>,
     /// The character set of the receipts' payment QR codes.
     pub qr_charset: QrCharset,
+    /// The organization's time zone.
+    pub clock: kabinet_domain::OrgClock,
+    /// The days meter readings are taken.
+    pub readings_window: kabinet_domain::ReadingsWindow,
+    /// A closing from the configuration (wins over `kabinet suspend`).
+    pub suspension: Option<kabinet_domain::Suspension>,
+    /// Where the organization's own help texts are (`guide.ru.txt`, …).
+    pub help_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -43,6 +56,10 @@ impl Default for Settings {
             auth: auth::AuthSettings::default(),
             receipt_template: None,
             qr_charset: QrCharset::Utf8,
+            clock: kabinet_domain::OrgClock::default(),
+            readings_window: kabinet_domain::ReadingsWindow::default(),
+            suspension: None,
+            help_dir: None,
         }
     }
 }
@@ -54,8 +71,12 @@ pub struct App {
     pub auth: Arc<auth::Auth>,
     /// The Rules of service.
     pub rules: rules::Rules,
-    /// The account overview.
+    /// The resident's accounts: overview, invoices, charges, payments.
     pub accounts: account::Accounts,
+    /// The resident's settings and data.
+    pub profiles: profile::Profiles,
+    /// What every page shows: organization, closing, demo sign-in, help.
+    pub portal: portal::Portal,
     /// Receipt PDFs.
     pub receipts: receipts::Receipts,
     db: Db,
@@ -78,17 +99,22 @@ impl App {
                 key,
             )),
             rules: rules::Rules::new(db.clone()),
-            accounts: account::Accounts::new(db.clone()),
+            accounts: account::Accounts::new(db.clone(), settings.clock, settings.readings_window),
+            profiles: profile::Profiles::new(db.clone()),
+            portal: portal::Portal::new(
+                db.clone(),
+                settings.suspension.clone(),
+                settings.help_dir.as_deref(),
+            ),
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             db,
         })
     }
 
     /// The Organization running the portal (its name and contacts are
-    /// public), if one was set up.
+    /// public), if one was set up; read at most every few seconds.
     pub async fn organization(&self) -> Result<Option<kabinet_domain::Organization>, Error> {
-        use kabinet_db::Repos;
-        Ok(self.db.organization().current().await?)
+        self.portal.organization().await
     }
 
     /// Whether the database answers (readiness).

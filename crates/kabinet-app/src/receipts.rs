@@ -45,12 +45,14 @@ impl Receipts {
     /// account is the resident's and the period has an invoice; anything else
     /// is [`Error::NotFound`], the same for every reason.
     pub async fn pdf(&self, r: &Resident, number: &str, period: &str) -> Result<ReceiptPdf, Error> {
-        let number = AccountNumber::parse(number).map_err(|_| Error::NotFound)?;
-        if !r.owns(&number) {
+        if number.trim().is_empty() {
             return Err(Error::NotFound);
         }
+        let scope = crate::account::scope(&self.db, r, Some(number)).await?;
+        let account = &scope.current().account;
+        let number: AccountNumber = account.number.clone();
         let period = Period::parse(period).map_err(|_| Error::NotFound)?;
-        let input = kabinet_receipt::load::load(&self.db, r.account_id(), period)
+        let input = kabinet_receipt::load::load(&self.db, account.id, period)
             .await?
             .ok_or(Error::NotFound)?;
         let view = ReceiptView::build(&input, self.charset).map_err(|e| Error::Internal(e.to_string()))?;

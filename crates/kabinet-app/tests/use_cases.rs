@@ -99,7 +99,7 @@ db_tests! {
         for (number, period) in [(theirs.as_str(), period.to_string()), (mine.as_str(), "2001-01".into()), (mine.as_str(), "garbage".into()), ("", period.to_string())] {
             assert!(matches!(app.receipts.pdf(&r, number, &period).await, Err(Error::NotFound)), "{number} {period}");
         }
-        let o = app.accounts.overview(&r).await.unwrap();
+        let o = app.accounts.overview(&r, None).await.unwrap().account;
         assert_eq!(o.account.number, mine);
         assert_eq!(o.recent_invoices.len(), 2);
         // A principal that must set a password is no resident.

@@ -5,7 +5,7 @@ use crate::entities::{account, account_secret, premises};
 use crate::{Conn, DbError};
 use kabinet_domain as d;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// Personal accounts (see [`crate::Repos::accounts`]).
 pub struct Accounts<'a, C>(pub(crate) &'a C);
@@ -36,6 +36,19 @@ impl<C: Conn> Accounts<'_, C> {
             .one(self.0.conn())
             .await?
             .map(Into::into))
+    }
+
+    /// The first `n` open accounts by id (the demo resident's).
+    pub async fn first_open(&self, n: u64) -> Result<Vec<d::Account>, DbError> {
+        account::Entity::find()
+            .filter(account::Column::ClosedOn.is_null())
+            .order_by_asc(account::Column::Id)
+            .limit(n)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
     }
 
     /// Number of accounts.

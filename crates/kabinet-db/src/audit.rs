@@ -57,4 +57,17 @@ impl<C: Conn> Audit<'_, C> {
         }
         Ok(q.all(self.0.conn()).await?.into_iter().map(to_record).collect())
     }
+
+    /// The newest `limit` lines about one user, newest first.
+    pub async fn of_user(&self, user: d::UserId, limit: u64) -> Result<Vec<d::AuditRecord>, DbError> {
+        Ok(audit::Entity::find()
+            .filter(audit::Column::UserId.eq(user.0))
+            .order_by_desc(audit::Column::Id)
+            .limit(limit)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(to_record)
+            .collect())
+    }
 }

@@ -74,6 +74,24 @@ impl<C: Conn> Billing<'_, C> {
             .collect()
     }
 
+    /// The invoices of an account for the periods `from..=to`, newest first.
+    pub async fn invoices_between(
+        &self,
+        account: d::AccountId,
+        from: d::Period,
+        to: d::Period,
+    ) -> Result<Vec<d::Invoice>, DbError> {
+        invoice::Entity::find()
+            .filter(invoice::Column::AccountId.eq(account.0))
+            .filter(invoice::Column::Period.between(from.yyyymm(), to.yyyymm()))
+            .order_by_desc(invoice::Column::Period)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
+    }
+
     /// The invoice of an account for one period.
     pub async fn invoice(
         &self,

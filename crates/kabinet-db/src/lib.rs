@@ -14,10 +14,12 @@ pub mod billing;
 pub mod bulk;
 mod convert;
 pub mod counters;
+pub mod email_changes;
 mod entities;
 pub mod error;
 pub mod exchange;
 pub mod export;
+pub mod links;
 pub mod meters;
 pub mod migration;
 pub mod organization;
@@ -28,6 +30,7 @@ pub mod receipts;
 pub mod resets;
 pub mod rules;
 pub mod sessions;
+pub mod suspensions;
 pub mod users;
 
 pub use error::DbError;
@@ -119,6 +122,18 @@ pub trait Repos: Conn + Sized {
     /// Per-account counters (registration checks, e-mails).
     fn counters(&self) -> counters::Counters<'_, Self> {
         counters::Counters(self)
+    }
+    /// Pending e-mail changes.
+    fn email_changes(&self) -> email_changes::EmailChanges<'_, Self> {
+        email_changes::EmailChanges(self)
+    }
+    /// The accounts linked to users.
+    fn links(&self) -> links::Links<'_, Self> {
+        links::Links(self)
+    }
+    /// The portal's closing.
+    fn suspensions(&self) -> suspensions::Suspensions<'_, Self> {
+        suspensions::Suspensions(self)
     }
     /// Meters and readings.
     fn meters(&self) -> meters::Meters<'_, Self> {

@@ -109,6 +109,23 @@ impl<C: Conn> Outbox<'_, C> {
         }
         q.all(self.0.conn()).await?.into_iter().map(to_message).collect()
     }
+
+    /// The newest `limit` messages to one address, newest first.
+    pub async fn to_recipient(
+        &self,
+        to: &d::EmailAddress,
+        limit: u64,
+    ) -> Result<Vec<d::OutboxMessage>, DbError> {
+        outbox::Entity::find()
+            .filter(outbox::Column::Recipient.eq(to.as_str()))
+            .order_by_desc(outbox::Column::Id)
+            .limit(limit)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(to_message)
+            .collect()
+    }
 }
 
 impl Outbox<'_, Db> {

@@ -3,7 +3,7 @@
 use crate::entities::payment;
 use crate::{Conn, DbError};
 use kabinet_domain as d;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::{Date, OffsetDateTime, Time};
 
 /// Payments (see [`crate::Repos::payments`]).
@@ -17,6 +17,51 @@ impl<C: Conn> Payments<'_, C> {
             .order_by_desc(payment::Column::PaidAt)
             .order_by_desc(payment::Column::Id)
             .limit(limit)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
+    }
+
+    /// One page of an account's payments, newest first, and how many there
+    /// are in all.
+    pub async fn page(
+        &self,
+        account: d::AccountId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<d::Payment>, u64), DbError> {
+        let q = payment::Entity::find().filter(payment::Column::AccountId.eq(account.0));
+        let total = q.clone().count(self.0.conn()).await?;
+        let rows = q
+            .order_by_desc(payment::Column::PaidAt)
+            .order_by_desc(payment::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<_>, DbError>>()?;
+        Ok((rows, total))
+    }
+
+    /// An account's payments on the days `from..=to` (UTC), oldest first.
+    pub async fn between(
+        &self,
+        account: d::AccountId,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<d::Payment>, DbError> {
+        let from = OffsetDateTime::new_utc(from, Time::MIDNIGHT);
+        let to = OffsetDateTime::new_utc(to.next_day().unwrap_or(to), Time::MIDNIGHT);
+        payment::Entity::find()
+            .filter(payment::Column::AccountId.eq(account.0))
+            .filter(payment::Column::PaidAt.gte(from))
+            .filter(payment::Column::PaidAt.lt(to))
+            .order_by_asc(payment::Column::PaidAt)
+            .order_by_asc(payment::Column::Id)
             .all(self.0.conn())
             .await?
             .into_iter()

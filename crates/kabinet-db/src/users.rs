@@ -57,6 +57,7 @@ pub(crate) fn to_user(u: user::Model, account_number: &str) -> Result<d::Residen
         failed_count: u.failed_count,
         failed_window_start: u.failed_window_start,
         last_failed_at: u.last_failed_at,
+        language: u.language.as_deref().and_then(d::Language::from_tag),
     })
 }
 
@@ -142,12 +143,19 @@ impl<C: Conn> Users<'_, C> {
             last_failed_at: Set(None),
             created_at: Set(new.now),
             password_changed_at: Set(new.now),
+            phone: Set(None),
+            language: Set(None),
+            paperless: Set(false),
+            notifications: Set(d::Preferences::default().notifications_stored()),
             ..Default::default()
         }
         .insert(self.0.conn())
         .await;
         match inserted {
-            Ok(m) => Ok(Some(d::UserId(m.id))),
+            Ok(m) => {
+                crate::links::link(self.0, d::UserId(m.id), new.account_id, new.now).await?;
+                Ok(Some(d::UserId(m.id)))
+            }
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -202,6 +210,79 @@ impl<C: Conn> Users<'_, C> {
             .exec(self.0.conn())
             .await?;
         Ok(())
+    }
+
+    /// The user's settings.
+    pub async fn preferences(&self, id: d::UserId) -> Result<Option<d::Preferences>, DbError> {
+        let row: Option<(Option<String>, Option<String>, bool, String)> = user::Entity::find_by_id(id.0)
+            .select_only()
+            .column(user::Column::Phone)
+            .column(user::Column::Language)
+            .column(user::Column::Paperless)
+            .column(user::Column::Notifications)
+            .into_tuple()
+            .one(self.0.conn())
+            .await?;
+        Ok(
+            row.map(|(phone, language, paperless, notifications)| d::Preferences {
+                phone: d::Preferences::phone_from_stored(phone.as_deref()),
+                language: language.as_deref().and_then(d::Language::from_tag),
+                paperless,
+                email_notifications: d::Preferences::notifications_from_stored(&notifications),
+            }),
+        )
+    }
+
+    /// Stores the user's settings.
+    pub async fn set_preferences(&self, id: d::UserId, p: &d::Preferences) -> Result<(), DbError> {
+        user::Entity::update_many()
+            .col_expr(
+                user::Column::Phone,
+                Expr::value(p.phone.as_ref().map(|p| p.as_str().to_string())),
+            )
+            .col_expr(
+                user::Column::Language,
+                Expr::value(p.language.map(|l| l.code().to_string())),
+            )
+            .col_expr(user::Column::Paperless, Expr::value(p.paperless))
+            .col_expr(user::Column::Notifications, Expr::value(p.notifications_stored()))
+            .filter(user::Column::Id.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the user's e-mail address.
+    pub async fn set_email(&self, id: d::UserId, email: &d::EmailAddress) -> Result<(), DbError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::Email, Expr::value(email.as_str()))
+            .filter(user::Column::Id.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// When the user was created.
+    pub async fn created_at(&self, id: d::UserId) -> Result<Option<OffsetDateTime>, DbError> {
+        Ok(user::Entity::find_by_id(id.0)
+            .select_only()
+            .column(user::Column::CreatedAt)
+            .into_tuple()
+            .one(self.0.conn())
+            .await?)
+    }
+
+    /// The user of the demo resident: the one with this e-mail address.
+    pub async fn by_email(&self, email: &d::EmailAddress) -> Result<Option<d::ResidentUser>, DbError> {
+        match user::Entity::find()
+            .filter(user::Column::Email.eq(email.as_str()))
+            .order_by_asc(user::Column::Id)
+            .one(self.0.conn())
+            .await?
+        {
+            Some(u) => Ok(Some(self.with_account(u).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Records the Rules version the user accepted last.

@@ -96,6 +96,26 @@ events! {
     RulesPublished = "rules_published",
     /// A resident accepted a version of the Rules.
     RulesAccepted = "rules_accepted",
+    /// The resident changed their settings.
+    SettingsChanged = "settings_changed",
+    /// The resident asked to change their e-mail; a link went to the new one.
+    EmailChangeRequested = "email_change_requested",
+    /// The new e-mail was confirmed.
+    EmailChanged = "email_changed",
+    /// The resident linked another personal account.
+    AccountLinked = "account_linked",
+    /// Linking failed: unknown account or a wrong check value.
+    AccountLinkFailed = "account_link_failed",
+    /// Linking refused: too many failed checks on that account.
+    AccountLinkRefused = "account_link_refused",
+    /// The resident removed a linked account.
+    AccountUnlinked = "account_unlinked",
+    /// The resident downloaded their data.
+    DataDownloaded = "data_downloaded",
+    /// A closing of the portal was announced or set.
+    SuspensionSet = "suspension_set",
+    /// The closing was lifted.
+    SuspensionLifted = "suspension_lifted",
 }
 
 impl std::fmt::Display for AuditEvent {

@@ -32,6 +32,8 @@ pub struct ResidentUser {
     pub failed_window_start: Option<OffsetDateTime>,
     /// The latest failed sign-in.
     pub last_failed_at: Option<OffsetDateTime>,
+    /// The portal language the resident chose; `None`: the browser's.
+    pub language: Option<crate::Language>,
 }
 
 impl ResidentUser {

@@ -147,6 +147,54 @@ pub fn password_changed(org: &str, to: &EmailAddress, account: &AccountNumber, r
     )
 }
 
+/// The link that confirms a new e-mail address, sent to that address.
+pub fn email_change_confirm(
+    org: &str,
+    to: &EmailAddress,
+    account: &AccountNumber,
+    confirm_url: &str,
+    valid_hours: i64,
+) -> Email {
+    compose(
+        to,
+        format!("Подтвердите адрес почты — лицевой счёт {account}"),
+        org,
+        &[
+            Paragraph::Text(format!(
+                "В личном кабинете по лицевому счёту {account} указали этот адрес для писем."
+            )),
+            Paragraph::Link("Подтвердить адрес", confirm_url.to_string()),
+            Paragraph::Text(format!(
+                "Ссылка действует {valid_hours} ч. Пока адрес не подтверждён, письма приходят на прежний."
+            )),
+        ],
+    )
+}
+
+/// The notice to the old address that the e-mail was changed.
+pub fn email_changed(
+    org: &str,
+    to: &EmailAddress,
+    account: &AccountNumber,
+    new_masked: &str,
+    reset_url: &str,
+) -> Email {
+    compose(
+        to,
+        format!("Адрес почты изменён — лицевой счёт {account}"),
+        org,
+        &[
+            Paragraph::Text(format!(
+                "Адрес почты в личном кабинете по лицевому счёту {account} изменён на {new_masked}. Письма теперь приходят туда."
+            )),
+            Paragraph::Text(
+                "Если это сделали не вы, восстановите пароль и обратитесь в организацию.".to_string(),
+            ),
+            Paragraph::Link("Восстановить пароль", reset_url.to_string()),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

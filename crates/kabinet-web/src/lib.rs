@@ -6,6 +6,7 @@
 
 mod api;
 mod http;
+mod i18n;
 mod pages;
 pub mod paths;
 

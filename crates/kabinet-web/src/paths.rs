@@ -55,3 +55,48 @@ pub fn rules_version(version: i32) -> String {
 pub fn receipt(account: &str, period: &str) -> String {
     format!("/accounts/{account}/receipts/{period}.pdf")
 }
+
+/// The invoices of an account.
+pub const INVOICES: &str = "/invoices";
+/// One invoice (pattern).
+pub const INVOICE: &str = "/accounts/{number}/invoices/{period}";
+/// Charges by service for a range of months.
+pub const CHARGES: &str = "/charges";
+/// The same as CSV.
+pub const CHARGES_CSV: &str = "/charges.csv";
+/// Payment history.
+pub const PAYMENTS: &str = "/payments";
+/// Meters (readings come later).
+pub const METERS: &str = "/meters";
+/// Requests (come later).
+pub const REQUESTS: &str = "/requests";
+/// Settings.
+pub const SETTINGS: &str = "/settings";
+/// Asking to change the e-mail (POST).
+pub const SETTINGS_EMAIL: &str = "/settings/email";
+/// The link confirming a new e-mail (pattern).
+pub const EMAIL_CONFIRM: &str = "/settings/email/{token}";
+/// Linking an account (POST).
+pub const LINK_ACCOUNT: &str = "/settings/accounts";
+/// Removing a linked account (POST).
+pub const UNLINK_ACCOUNT: &str = "/settings/accounts/remove";
+/// Everything Kabinet holds about the resident, as JSON.
+pub const MY_DATA: &str = "/settings/data.json";
+/// The user guide, contacts and Rules.
+pub const HELP: &str = "/help";
+
+/// One invoice of `account` for `period` (`2026-10`).
+pub fn invoice(account: &str, period: &str) -> String {
+    format!("/accounts/{account}/invoices/{period}")
+}
+
+/// `path` for `account`: the sign-in account needs no `?account=`.
+pub fn for_account(path: &str, account: Option<&str>) -> String {
+    match account {
+        Some(a) => format!(
+            "{path}?{}",
+            serde_urlencoded::to_string([("account", a)]).unwrap_or_default()
+        ),
+        None => path.to_string(),
+    }
+}

@@ -240,7 +240,7 @@ db_tests! {
         // No token.
         let r = b.post_raw("/login", &[("account", &account), ("password", "x")]).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
-        assert!(r.body.contains("форма устарела"));
+        assert!(r.body.contains("Форма устарела"));
         // A token of another browser.
         let mut other = Browser::new(&app);
         let foreign = other.get("/login").await.csrf();

@@ -63,7 +63,7 @@ db_tests! {
         let (status, headers, body) = get(t, "/no/such/page").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
-        assert!(body.contains("страница не найдена"));
+        assert!(body.contains("Страница не найдена"));
     }
 
     async fn errors_from_the_layers_carry_the_headers_and_the_right_shape(t: &TestDb) {

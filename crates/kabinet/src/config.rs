@@ -65,6 +65,20 @@ pub struct Config {
     pub smtp_username: Option<String>,
     /// SMTP password.
     pub smtp_password: Option<String>,
+    /// The organization's offset from UTC, `+03:00` (Moscow, the default):
+    /// due dates and the readings window are judged by its days.
+    pub time_zone: String,
+    /// First day of the month meter readings are accepted (1–31).
+    pub readings_from_day: u8,
+    /// Last day; before the first day means the window spans the month end.
+    pub readings_to_day: u8,
+    /// A closing of the portal set in the configuration (wins over
+    /// `kabinet suspend`): `{ starts_at = "2026-12-01T22:00:00+03:00",
+    /// ends_at = "…", message = "…" }`.
+    pub suspension: Option<kabinet_domain::Suspension>,
+    /// The organization's own help texts (`guide.ru.txt`, `guide.en.txt`);
+    /// `<data_dir>/help` when unset.
+    pub help_dir: Option<PathBuf>,
 }
 
 /// Log line format.
@@ -104,6 +118,11 @@ impl Default for Config {
             smtp_tls: kabinet_notify::SmtpTls::Starttls,
             smtp_username: None,
             smtp_password: None,
+            time_zone: "+03:00".into(),
+            readings_from_day: 15,
+            readings_to_day: 25,
+            suspension: None,
+            help_dir: None,
         }
     }
 }
@@ -163,6 +182,17 @@ impl Config {
                 auth: self.auth_settings(),
                 receipt_template: self.receipt_template.clone(),
                 qr_charset: self.receipt_qr_charset,
+                clock: self.clock(),
+                readings_window: kabinet_domain::ReadingsWindow {
+                    first_day: self.readings_from_day.clamp(1, 31),
+                    last_day: self.readings_to_day.clamp(1, 31),
+                },
+                suspension: self.suspension.clone(),
+                help_dir: Some(
+                    self.help_dir
+                        .clone()
+                        .unwrap_or_else(|| self.data_dir.join("help")),
+                ),
             },
             web: kabinet_web::WebSettings {
                 cookie_secure: self.cookie_secure,
@@ -170,6 +200,29 @@ impl Config {
                 auth_requests_per_minute: self.auth_requests_per_minute,
                 ..Default::default()
             },
+        }
+    }
+
+    /// The organization's clock from `time_zone` (`+03:00`, `+05`, `UTC`);
+    /// Moscow time when it cannot be read.
+    pub fn clock(&self) -> kabinet_domain::OrgClock {
+        let text = self.time_zone.trim();
+        if text.eq_ignore_ascii_case("utc") || text == "Z" {
+            return kabinet_domain::OrgClock {
+                offset: time::UtcOffset::UTC,
+            };
+        }
+        let (sign, rest) = match text.split_at_checked(1) {
+            Some(("+", r)) => (1, r),
+            Some(("-", r)) => (-1, r),
+            _ => return kabinet_domain::OrgClock::default(),
+        };
+        let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+        match (h.parse::<i8>(), m.parse::<i8>()) {
+            (Ok(h), Ok(m)) => time::UtcOffset::from_hms(sign * h, sign * m, 0)
+                .map(|offset| kabinet_domain::OrgClock { offset })
+                .unwrap_or_default(),
+            _ => kabinet_domain::OrgClock::default(),
         }
     }
 

@@ -128,6 +128,22 @@ enum Command {
         #[command(subcommand)]
         action: RegistrationAction,
     },
+    /// Announce or set a closing of the portal (R14): from `--at` (default
+    /// now) resident pages and the API answer 503 with the message until
+    /// `--until` (or `kabinet resume`); a banner shows for 14 days before.
+    Suspend {
+        /// When it closes, RFC 3339 (`2026-12-01T22:00:00+03:00`); now when unset.
+        #[arg(long)]
+        at: Option<String>,
+        /// When it is expected back, RFC 3339.
+        #[arg(long)]
+        until: Option<String>,
+        /// What residents are told.
+        #[arg(long, default_value = "")]
+        message: String,
+    },
+    /// Lift any closing of the portal.
+    Resume,
     /// Show the newest e-mails in the outbox with their delivery state.
     Outbox {
         /// Only messages whose delivery was given up.
@@ -325,6 +341,20 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
             db.close().await?;
             result
         }
+        Command::Suspend { at, until, message } => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let result = residents_cli::suspend(&db, at.as_deref(), until.as_deref(), &message).await;
+            db.close().await?;
+            result
+        }
+        Command::Resume => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let result = residents_cli::resume(&db).await;
+            db.close().await?;
+            result
+        }
         Command::Outbox { failed } => {
             let db = open_db(&config).await?;
             prepare_schema(&db, &config).await?;
@@ -397,6 +427,9 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
             if tty && report.created_accounts > 0 {
                 eprintln!();
             }
+            let demo = kabinet_app::demo::ensure_demo_resident(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if report.created_accounts == 0 {
                 eprintln!(
                     "Demo data already present ({} accounts); nothing added.",
@@ -409,6 +442,12 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
                     report.rows,
                     report.elapsed.as_secs_f64(),
                     db.bulk().size_bytes().await? as f64 / 1_048_576.0
+                );
+            }
+            if let Some(login) = demo {
+                eprintln!(
+                    "Sign in as the demo resident: account {}, password {}",
+                    login.account, login.password
                 );
             }
             if no_serve {

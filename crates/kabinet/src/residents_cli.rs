@@ -132,3 +132,53 @@ pub async fn registration(db: &Db, number: &str, unlock: bool) -> anyhow::Result
     }
     Ok(())
 }
+
+/// `kabinet suspend`: announces or sets a closing of the portal.
+pub async fn suspend(db: &Db, at: Option<&str>, until: Option<&str>, message: &str) -> anyhow::Result<()> {
+    use time::format_description::well_known::Rfc3339;
+    let parse = |what: &str, v: &str| {
+        time::OffsetDateTime::parse(v.trim(), &Rfc3339).with_context(|| {
+            format!("{what}: expected RFC 3339 such as 2026-12-01T22:00:00+03:00, got {v:?}")
+        })
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let starts_at = match at {
+        Some(v) => parse("--at", v)?,
+        None => now,
+    };
+    let ends_at = until.map(|v| parse("--until", v)).transpose()?;
+    if ends_at.is_some_and(|e| e <= starts_at) {
+        bail!("--until must be after --at");
+    }
+    let message: String = message
+        .trim()
+        .chars()
+        .take(kabinet_domain::Suspension::MAX_MESSAGE)
+        .collect();
+    let s = kabinet_domain::Suspension {
+        starts_at,
+        ends_at,
+        message,
+    };
+    kabinet_app::portal::Portal::new(db.clone(), None, None)
+        .suspend(&s)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match s.phase(now) {
+        kabinet_domain::SuspensionPhase::Closed => {
+            eprintln!("The portal is closed now (servers notice within 5 s).")
+        }
+        _ => eprintln!("Closing set for {starts_at}; residents see a banner from 14 days before."),
+    }
+    Ok(())
+}
+
+/// `kabinet resume`: lifts any closing.
+pub async fn resume(db: &Db) -> anyhow::Result<()> {
+    kabinet_app::portal::Portal::new(db.clone(), None, None)
+        .resume()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!("The portal is open.");
+    Ok(())
+}

@@ -7,6 +7,7 @@
 pub mod background;
 pub mod hashing;
 mod password;
+pub mod profile;
 pub mod registration;
 pub mod secrets;
 pub mod throttle;
@@ -170,19 +171,16 @@ impl Principal {
 
 /// A signed-in resident who has set their own password and accepted the
 /// Rules in force: the only kind of principal the resident use cases take.
-/// Everything they read is scoped to [`Resident::account_id`].
+/// Everything they read is scoped to the resident's linked accounts
+/// ([`crate::account::Accounts::scope`]).
 #[derive(Debug, Clone)]
 pub struct Resident(Principal);
 
 impl Resident {
-    /// The account the resident signed in to.
+    /// The account the resident signs in with (always one of their linked
+    /// accounts).
     pub fn account_id(&self) -> d::AccountId {
         self.0.user.account_id
-    }
-
-    /// Whether `number` is one of the resident's accounts.
-    pub fn owns(&self, number: &d::AccountNumber) -> bool {
-        *number == self.0.user.account_number
     }
 }
 

@@ -42,13 +42,14 @@ pub struct RegistrationInput {
     pub consent: bool,
 }
 
-enum CheckValue {
+/// A check value of the organization's registration mode.
+pub(crate) enum CheckValue {
     Amount(d::Kopecks),
     Passport(d::Passport),
 }
 
 /// What a registration check came to, as counted for the account.
-enum Check {
+pub(crate) enum Check {
     /// Locked by earlier failures: not checked at all.
     Refused,
     /// The value did not match.
@@ -80,16 +81,10 @@ impl Auth {
         let email = d::EmailAddress::parse(&input.email)
             .map_err(|e| errors.add(EMAIL, e))
             .ok();
-        let check = match self.settings.registration_mode {
-            RegistrationMode::Amount => d::Kopecks::parse(&input.check)
-                .map(CheckValue::Amount)
-                .map_err(|e| errors.add(CHECK, e))
-                .ok(),
-            RegistrationMode::Passport => d::Passport::parse(&input.check)
-                .map(CheckValue::Passport)
-                .map_err(|e| errors.add(CHECK, e))
-                .ok(),
-        };
+        let check = self
+            .parse_check(&input.check)
+            .map_err(|e| errors.add(CHECK, e))
+            .ok();
         if !input.accept_rules {
             errors.add(
                 RULES,
@@ -130,63 +125,12 @@ impl Auth {
             self.db.audit().record(&entry, OffsetDateTime::now_utc()).await?;
             return Ok(());
         };
-        let matched = match &check {
-            CheckValue::Amount(k) => self
-                .db
-                .billing()
-                .latest_invoice(account.id)
-                .await?
-                .is_some_and(|i| i.total_due == *k),
-            CheckValue::Passport(p) => {
-                use subtle::ConstantTimeEq;
-                let expected = self.key.passport_hash(p);
-                self.db
-                    .accounts()
-                    .passport_hash(account.id)
-                    .await?
-                    .is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(expected.as_bytes())))
-            }
-        };
-        let throttle = self.settings.registration_throttle;
         let typed = email.masked();
-        // The account's counter is held while deciding, and the time read
-        // once it is, so requests that queued for it are counted in order.
-        let tx = self.db.begin().await?;
-        let counter = tx.counters().lock(account.id, CounterKind::Registration).await?;
-        let now = OffsetDateTime::now_utc();
-        let verdict = if let Some(until) = throttle.blocked_until(&counter, now) {
-            let entry = client.entry(
-                E::RegistrationRefused,
-                None,
-                Some(account.id),
-                format!(
-                    "too many failed checks ({} since {}); locked until {until}, e-mail {typed}",
-                    counter.count,
-                    counter.window_start.map(|s| s.to_string()).unwrap_or_default()
-                ),
-            );
-            tx.audit().record(&entry, now).await?;
-            Check::Refused
-        } else if !matched {
-            let after = counter.after_event(now, throttle.window);
-            let entry = client.entry(
-                E::RegistrationFailed,
-                None,
-                Some(account.id),
-                format!(
-                    "the check value differs (failure {} of {} allowed a day), e-mail {typed}",
-                    after.count, throttle.max_failures
-                ),
-            );
-            tx.counters()
-                .store(account.id, CounterKind::Registration, after)
-                .await?;
-            tx.audit().record(&entry, now).await?;
-            Check::Failed
-        } else {
-            Check::Passed
-        };
-        tx.commit().await?;
+        let events = (E::RegistrationFailed, E::RegistrationRefused);
+        let about = format!("e-mail {typed}");
+        let verdict = self
+            .check_account(&account, &check, None, events, client, &about)
+            .await?;
         if !matches!(verdict, Check::Passed) {
             return Ok(());
         }
@@ -248,6 +192,90 @@ impl Auth {
         tx.outbox().queue(&mail, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Parses the check value of the organization's registration mode.
+    pub(crate) fn parse_check(&self, text: &str) -> Result<CheckValue, String> {
+        match self.settings.registration_mode {
+            RegistrationMode::Amount => d::Kopecks::parse(text)
+                .map(CheckValue::Amount)
+                .map_err(|e| e.to_string()),
+            RegistrationMode::Passport => d::Passport::parse(text)
+                .map(CheckValue::Passport)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Compares `check` with `account`'s under the account's registration
+    /// throttle, shared by registration and linking (counted in the database,
+    /// so it holds across servers): a failure is counted and audited as
+    /// `events.0`, a locked account is not checked and audited as `events.1`.
+    pub(crate) async fn check_account(
+        &self,
+        account: &d::Account,
+        check: &CheckValue,
+        user: Option<d::UserId>,
+        (failed, refused): (d::AuditEvent, d::AuditEvent),
+        client: &Client,
+        about: &str,
+    ) -> Result<Check, Error> {
+        let matched = match check {
+            CheckValue::Amount(k) => self
+                .db
+                .billing()
+                .latest_invoice(account.id)
+                .await?
+                .is_some_and(|i| i.total_due == *k),
+            CheckValue::Passport(p) => {
+                use subtle::ConstantTimeEq;
+                let expected = self.key.passport_hash(p);
+                self.db
+                    .accounts()
+                    .passport_hash(account.id)
+                    .await?
+                    .is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(expected.as_bytes())))
+            }
+        };
+        let throttle = self.settings.registration_throttle;
+        // The account's counter is held while deciding, and the time read
+        // once it is, so requests that queued for it are counted in order.
+        let tx = self.db.begin().await?;
+        let counter = tx.counters().lock(account.id, CounterKind::Registration).await?;
+        let now = OffsetDateTime::now_utc();
+        let verdict = if let Some(until) = throttle.blocked_until(&counter, now) {
+            let entry = client.entry(
+                refused,
+                user,
+                Some(account.id),
+                format!(
+                    "too many failed checks ({} since {}); locked until {until}, {about}",
+                    counter.count,
+                    counter.window_start.map(|s| s.to_string()).unwrap_or_default()
+                ),
+            );
+            tx.audit().record(&entry, now).await?;
+            Check::Refused
+        } else if !matched {
+            let after = counter.after_event(now, throttle.window);
+            let entry = client.entry(
+                failed,
+                user,
+                Some(account.id),
+                format!(
+                    "the check value differs (failure {} of {} allowed a day), {about}",
+                    after.count, throttle.max_failures
+                ),
+            );
+            tx.counters()
+                .store(account.id, CounterKind::Registration, after)
+                .await?;
+            tx.audit().record(&entry, now).await?;
+            Check::Failed
+        } else {
+            Check::Passed
+        };
+        tx.commit().await?;
+        Ok(verdict)
     }
 
     /// Someone proved the account but it already has a user: its resident is

@@ -21,6 +21,10 @@ pub struct Model {
     pub last_failed_at: Option<TimeDateTimeWithTimeZone>,
     pub created_at: TimeDateTimeWithTimeZone,
     pub password_changed_at: TimeDateTimeWithTimeZone,
+    pub phone: Option<String>,
+    pub language: Option<String>,
+    pub paperless: bool,
+    pub notifications: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

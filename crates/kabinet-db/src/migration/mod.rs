@@ -7,6 +7,7 @@ mod m20261124_000001_billing_core;
 mod m20261124_000002_exchange;
 mod m20261124_000003_residents;
 mod m20261125_000004_account_counters;
+mod m20261125_000005_portal;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_exchange::Migration),
             Box::new(m20261124_000003_residents::Migration),
             Box::new(m20261125_000004_account_counters::Migration),
+            Box::new(m20261125_000005_portal::Migration),
         ]
     }
 }

@@ -41,7 +41,7 @@ pub(crate) async fn me(
     State(state): State<AppState>,
     ApiResident(r): ApiResident,
 ) -> Result<Json<Me>, ApiError> {
-    let o = state.app.accounts.overview(&r).await?;
+    let o = state.app.accounts.overview(&r, None).await?.account;
     let current = o.current_invoice();
     Ok(Json(Me {
         account: o.account.number.to_string(),

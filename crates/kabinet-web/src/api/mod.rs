@@ -6,6 +6,7 @@
 
 pub(crate) mod account;
 pub(crate) mod auth;
+pub(crate) mod portal;
 pub(crate) mod rules;
 
 use crate::AppState;
@@ -61,6 +62,16 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         ("/me", get(account::me)),
         ("/accounts/{number}/receipts/{period}", get(account::receipt)),
+        ("/accounts", get(portal::accounts).post(portal::link)),
+        ("/accounts/{number}", axum::routing::delete(portal::unlink)),
+        ("/accounts/{number}/overview", get(portal::overview)),
+        ("/accounts/{number}/invoices", get(portal::invoices)),
+        ("/accounts/{number}/invoices/{period}", get(portal::invoice)),
+        ("/accounts/{number}/charges", get(portal::charges)),
+        ("/accounts/{number}/payments", get(portal::payments)),
+        ("/settings", get(portal::settings).put(portal::update_settings)),
+        ("/settings/email", post(portal::change_email)),
+        ("/my-data", get(portal::my_data)),
     ]
 }
 
@@ -300,8 +311,8 @@ impl Modify for ErrorResponses {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kabinet resident API", version = "1", description = "Личный кабинет абонента: API для мобильного приложения."),
-    paths(auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt),
-    components(schemas(Problem, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me)),
+    paths(auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, portal::accounts, portal::link, portal::unlink, portal::overview, portal::invoices, portal::invoice, portal::charges, portal::payments, portal::settings, portal::update_settings, portal::change_email, portal::my_data),
+    components(schemas(Problem, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, portal::AccountItem, portal::LinkRequest, portal::InvoiceItem, portal::PaymentItem, portal::OverviewResponse, portal::ChargeItem, portal::InvoiceDetailResponse, portal::ChargesResponse, portal::MonthTotal, portal::PaymentsResponse, portal::SettingsBody, portal::EmailRequest)),
     modifiers(&BearerScheme, &ErrorResponses)
 )]
 pub struct ApiDoc;

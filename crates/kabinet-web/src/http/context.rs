@@ -3,6 +3,7 @@
 //! cookie) when there is one. One middleware works them out, once.
 
 use crate::AppState;
+use crate::i18n;
 use crate::paths;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -12,7 +13,31 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use kabinet_app::auth::{Client, Principal};
 use kabinet_domain::SessionKind;
+use kabinet_domain::{Suspension, SuspensionPhase};
 use std::net::{IpAddr, SocketAddr};
+use time::OffsetDateTime;
+
+/// The answer while the portal is closed (R14): 503 with `Retry-After` and
+/// the organization's message, as a page or a problem document.
+fn suspended(s: &Suspension, api: bool, clock: kabinet_domain::OrgClock) -> Response {
+    let tr = i18n::Tr::current();
+    let retry = s.retry_after(OffsetDateTime::now_utc());
+    let until = s
+        .ends_at
+        .map(|e| tr.a("suspended-until", "when", &tr.date_time(clock.local(e))))
+        .unwrap_or_default();
+    let detail = format!("{} {} {}", tr.t("suspended-title"), s.message, until);
+    let status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    let mut res = if api {
+        crate::http::errors::problem(status, detail.trim(), None)
+    } else {
+        crate::http::errors::error_page(status, detail.trim())
+    };
+    if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "kabinet_session";
@@ -54,6 +79,10 @@ pub(crate) struct Ctx {
     pub csrf_cookie: String,
     /// The signed-in resident, if any.
     pub principal: Option<Principal>,
+    /// The organization (cached), for the header and footer.
+    pub org: Option<kabinet_domain::Organization>,
+    /// A closing announced for later, for the banner.
+    pub announced: Option<kabinet_domain::Suspension>,
 }
 
 impl Ctx {
@@ -122,6 +151,20 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
     // The API and the probes use no cookies.
     let path = req.uri().path();
     let browser = !(path.starts_with(paths::API) || path == paths::HEALTHZ || path == paths::READYZ);
+    let exempt = path == paths::HEALTHZ || path == paths::READYZ || path == paths::STYLESHEET;
+    let api = path.starts_with(paths::API);
+    let mut announced = None;
+    if !exempt {
+        match state.app.portal.suspension().await {
+            Ok(Some(s)) => match s.phase(OffsetDateTime::now_utc()) {
+                SuspensionPhase::Closed => return suspended(&s, api, state.app.accounts.clock()),
+                SuspensionPhase::Announced => announced = Some(s),
+                SuspensionPhase::Open => {}
+            },
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read the suspension"),
+        }
+    }
     let principal = match cookie(headers, SESSION_COOKIE) {
         Some(token) if browser => match state.app.auth.authenticate(token, SessionKind::Web).await {
             Ok(p) => p,
@@ -129,12 +172,25 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         },
         _ => None,
     };
+    let org = if browser {
+        state.app.organization().await.ok().flatten()
+    } else {
+        None
+    };
+    // The resident's own choice beats the cookie and the browser, not `?lang=`.
+    let chosen = principal.as_ref().and_then(|p| p.user.language);
+    let lang = match (i18n::from_query(req.uri().query()), chosen) {
+        (None, Some(l)) => l,
+        _ => i18n::current(),
+    };
     req.extensions_mut().insert(Ctx {
         client,
         csrf_cookie: csrf_cookie.clone(),
         principal,
+        org,
+        announced,
     });
-    let mut res = next.run(req).await;
+    let mut res = i18n::scope(lang, next.run(req)).await;
     if existing.is_none() && browser {
         res.headers_mut().append(
             header::SET_COOKIE,

@@ -1,5 +1,5 @@
 //! The one page error and the one API error. A use case's [`kabinet_app::Error`]
-//! becomes a status and a Russian message here, once, for both: an HTML page
+//! becomes a status and a message in the request's language here, once, for both: an HTML page
 //! for browsers, an RFC 9457 problem document for the API.
 
 use axum::Json;
@@ -14,6 +14,20 @@ pub(crate) fn capitalize(s: &str) -> String {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
     }
+}
+
+/// Lower-cases the first letter (the form messages are looked up in).
+pub(crate) fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// A message in the request's language, capitalized.
+pub(crate) fn say(message: &str) -> String {
+    capitalize(&crate::i18n::Tr::current().msg(message))
 }
 
 /// The status a use case's error answers with.
@@ -157,7 +171,7 @@ fn field_errors(f: &FieldErrors) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for (field, msg) in f.iter() {
         map.entry(field.to_string())
-            .or_insert_with(|| serde_json::Value::String(capitalize(msg)));
+            .or_insert_with(|| serde_json::Value::String(say(msg)));
     }
     serde_json::Value::Object(map)
 }
@@ -168,7 +182,7 @@ pub(crate) fn problem(status: StatusCode, detail: &str, errors: Option<serde_jso
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
-        "detail": detail,
+        "detail": say(detail),
     });
     if let (Some(errors), Some(obj)) = (errors, body.as_object_mut()) {
         obj.insert("errors".into(), errors);
@@ -181,14 +195,18 @@ pub(crate) fn problem(status: StatusCode, detail: &str, errors: Option<serde_jso
     res
 }
 
-/// A small HTML error page.
+/// A small HTML error page in the request's language.
 pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
+    let tr = crate::i18n::Tr::current();
     let body = format!(
-        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{code} — Личный кабинет</title><link rel=\"stylesheet\" href=\"{css}\"></head><body><main><h1>{msg}</h1><p><a href=\"{home}\">На главную</a></p></main></body></html>",
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{code} — {site}</title><link rel=\"stylesheet\" href=\"{css}\"></head><body><main id=\"main\"><h1>{msg}</h1><p><a href=\"{home}\">{to_home}</a></p></main></body></html>",
+        lang = tr.code(),
         code = status.as_u16(),
-        msg = kabinet_notify::html::escape(message),
+        site = kabinet_notify::html::escape(&tr.t("site-name")),
+        msg = kabinet_notify::html::escape(&say(message)),
         css = crate::paths::STYLESHEET,
         home = crate::paths::HOME,
+        to_home = kabinet_notify::html::escape(&tr.t("to-home")),
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }

@@ -8,15 +8,17 @@
 //!   personal data), HSTS when served over TLS.
 //! - Errors in one shape: an error status under `/api/` that is not a problem
 //!   document (RFC 9457) becomes one, and an error page that is not HTML
-//!   (plain text from a rejection, an empty 413 or 503) becomes our Russian
-//!   error page. The health probes keep their JSON.
+//!   (plain text from a rejection, an empty 413 or 503) becomes our error
+//!   page, in the request's language (chosen here, see [`crate::i18n`]). The health probes keep their JSON.
 
 use crate::AppState;
 use crate::http::errors::{error_page, problem};
+use crate::i18n;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use kabinet_domain::Language;
 
 const HEADERS: [(HeaderName, &str); 5] = [
     (
@@ -76,7 +78,49 @@ pub(crate) async fn finish(State(state): State<AppState>, req: Request, next: Ne
     let path = req.uri().path();
     let api = path.starts_with(crate::paths::API);
     let probe = path == crate::paths::HEALTHZ || path == crate::paths::READYZ;
-    let mut res = next.run(req).await;
+    let asked = i18n::from_query(req.uri().query());
+    let lang = asked
+        .or_else(|| {
+            crate::http::context::cookie(req.headers(), i18n::LANG_COOKIE).and_then(Language::from_tag)
+        })
+        .or_else(|| {
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Language::from_accept)
+        })
+        .unwrap_or_default();
+    let mut res = i18n::scope(lang, async move {
+        let res = next.run(req).await;
+        shape(res, api, probe)
+    })
+    .await;
+    if let (Some(l), false) = (asked, api) {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            crate::http::context::set_cookie(
+                i18n::LANG_COOKIE,
+                l.code(),
+                Some(365 * 86400),
+                state.web.cookie_secure,
+            ),
+        );
+    }
+    let h = res.headers_mut();
+    for (name, value) in HEADERS {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    if state.web.cookie_secure {
+        h.entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+    res
+}
+
+/// An error status's body in our shape (see the module documentation).
+fn shape(mut res: Response, api: bool, probe: bool) -> Response {
     let status = res.status();
     if (status.is_client_error() || status.is_server_error()) && !probe {
         let content_type = res
@@ -92,16 +136,6 @@ pub(crate) async fn finish(State(state): State<AppState>, req: Request, next: Ne
         if !shaped {
             res = reshape(res, api);
         }
-    }
-    let h = res.headers_mut();
-    for (name, value) in HEADERS {
-        h.entry(name).or_insert(HeaderValue::from_static(value));
-    }
-    h.entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    if state.web.cookie_secure {
-        h.entry(header::STRICT_TRANSPORT_SECURITY)
-            .or_insert(HeaderValue::from_static("max-age=31536000"));
     }
     res
 }

@@ -5,7 +5,7 @@ use super::{Layout, page, page_with, see_other};
 use crate::AppState;
 use crate::http::context::{Ctx, SESSION_COOKIE, set_cookie};
 use crate::http::csrf::CsrfForm;
-use crate::http::errors::{PageError, capitalize};
+use crate::http::errors::{PageError, say};
 use crate::http::guard::next_page;
 use crate::paths;
 use askama::Template;
@@ -23,6 +23,18 @@ pub(crate) struct LoginPage {
     pub layout: Layout,
     pub account: String,
     pub error: Option<String>,
+    pub demo: Option<String>,
+}
+
+/// The demo resident's sign-in, shown only on a demo database.
+async fn demo_hint(state: &AppState) -> Option<String> {
+    let login = state.app.portal.demo_login().await.ok().flatten()?;
+    let tr = crate::i18n::Tr::current();
+    Some(tr.a2(
+        "demo-hint",
+        ("account", &login.account),
+        ("password", &login.password),
+    ))
 }
 
 /// The sign-in form's fields.
@@ -54,6 +66,7 @@ pub(crate) async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Resul
         layout: Layout::new(&state, &ctx),
         account: String::new(),
         error: None,
+        demo: demo_hint(&state).await,
     })
 }
 
@@ -92,7 +105,8 @@ pub(crate) async fn login(
                 &LoginPage {
                     layout: Layout::new(&state, &ctx),
                     account: form.account.chars().take(32).collect(),
-                    error: Some(capitalize(&e.to_string())),
+                    error: Some(say(&e.to_string())),
+                    demo: demo_hint(&state).await,
                 },
             )
         }

@@ -1,29 +1,27 @@
-//! The signed-in resident's account page and receipt downloads (R3, R8).
-//! Both are in the resident route group.
+//! The overview of a resident's account (R3) and receipt downloads (R8);
+//! both in the resident route group, both scoped to the linked accounts.
 
-use super::{Layout, date, page};
+use super::{Layout, Section, account_param, page};
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::errors::PageError;
 use crate::http::guard::ResidentPage;
+use crate::i18n::Tr;
 use crate::paths;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kabinet_app::Error;
+use kabinet_domain::{InvoiceStatus, Kopecks, WindowState};
+use serde::Deserialize;
 
-/// What is owed now, or paid ahead.
-pub(crate) struct Balance {
-    pub label: &'static str,
-    pub amount: String,
-}
-
-/// The current invoice in one line.
-pub(crate) struct CurrentInvoice {
-    pub period: String,
-    pub total: String,
-    pub due: String,
+/// `?account=`: which of the resident's accounts a page is about.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AccountQuery {
+    /// The account number; the sign-in account when absent.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 /// A receipt to download.
@@ -33,68 +31,100 @@ pub(crate) struct ReceiptLink {
     pub total: String,
 }
 
-/// The account overview.
+/// The current invoice on the overview.
+pub(crate) struct CurrentInvoice {
+    pub title: String,
+    pub href: String,
+    pub total: String,
+    pub due: String,
+    pub status: InvoiceStatus,
+}
+
+/// The overview page.
 #[derive(Template)]
 #[template(path = "cabinet/overview.html")]
-pub(crate) struct CabinetPage {
+pub(crate) struct OverviewPage {
     pub layout: Layout,
     pub account: String,
     pub holder: String,
-    pub address: String,
-    pub balance: Balance,
+    pub balance_label: String,
+    pub balance: String,
     pub invoice: Option<CurrentInvoice>,
     pub last_payment: Option<String>,
+    pub window: String,
     pub receipts: Vec<ReceiptLink>,
+    pub invoices_href: String,
 }
 
-/// `GET /cabinet`: balance, the current invoice, the last payment, receipts.
+/// The label of a status.
+pub(crate) fn status_text(tr: &Tr, s: InvoiceStatus) -> String {
+    tr.t(&format!("status-{}", s.code()))
+}
+
+/// `GET /cabinet`: balance, current invoice and its status, last payment,
+/// readings window, receipts.
 pub(crate) async fn overview(
     State(state): State<AppState>,
     ctx: Ctx,
     ResidentPage(r): ResidentPage,
+    Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
-    let o = state.app.accounts.overview(&r).await?;
-    let number = o.account.number.to_string();
-    let balance = if o.balance.is_negative() {
-        Balance {
-            label: "Аванс (переплата)",
-            amount: (-o.balance).to_string(),
-        }
+    let o = state.app.accounts.overview(&r, q.account.as_deref()).await?;
+    let tr = Tr::current();
+    let number = o.account.account.number.to_string();
+    let (balance_label, balance) = if o.account.balance < Kopecks::ZERO {
+        (tr.t("balance-advance"), tr.money(-o.account.balance))
+    } else if o.account.balance == Kopecks::ZERO {
+        (tr.t("balance-zero"), tr.money(Kopecks::ZERO))
     } else {
-        Balance {
-            label: "К оплате",
-            amount: o.balance.to_string(),
-        }
+        (tr.t("balance-debt"), tr.money(o.account.balance))
     };
-    page(&CabinetPage {
-        layout: Layout::new(&state, &ctx),
-        holder: o.account.holder_name.clone(),
-        address: o.premises.full_address(),
+    let window = match o.window {
+        WindowState::Open { until } => tr.a("window-open", "date", &tr.date(until)),
+        WindowState::Closed { opens } => tr.a("window-closed", "date", &tr.date(opens)),
+    };
+    page(&OverviewPage {
+        layout: Layout::resident(&state, &ctx, &o.scope, Section::Overview, paths::CABINET),
+        holder: tr.a2(
+            "holder-address",
+            ("holder", &o.account.account.holder_name),
+            ("address", &o.account.premises.full_address()),
+        ),
+        balance_label,
         balance,
-        invoice: o.current_invoice().map(|i| CurrentInvoice {
-            period: i.period.to_russian(),
-            total: i.total_due.to_string(),
-            due: date(i.due_date),
+        invoice: o.current.as_ref().map(|c| CurrentInvoice {
+            title: tr.a("current-invoice", "month", &tr.month(c.invoice.period)),
+            href: paths::invoice(&number, &c.invoice.period.to_string()),
+            total: tr.money(c.invoice.total_due),
+            due: tr.date(c.invoice.due_date),
+            status: c.status,
         }),
-        last_payment: o
-            .last_payment
-            .as_ref()
-            .map(|p| format!("{} от {}", p.amount, date(p.paid_at.date()))),
+        last_payment: o.account.last_payment.as_ref().map(|p| {
+            tr.a2(
+                "last-payment-text",
+                ("amount", &tr.money(p.amount)),
+                ("date", &tr.date(state.app.accounts.clock().today(p.paid_at))),
+            )
+        }),
+        window,
         receipts: o
+            .account
             .recent_invoices
             .iter()
             .map(|i| ReceiptLink {
                 href: paths::receipt(&number, &i.period.to_string()),
-                period: i.period.to_russian(),
-                total: i.total_due.to_string(),
+                period: tr.a("receipt-for", "month", &tr.month(i.period)),
+                total: tr.money(i.total_due),
             })
             .collect(),
+        invoices_href: paths::for_account(paths::INVOICES, account_param(&o.scope).as_deref()),
         account: number,
     })
 }
 
-/// `GET /accounts/{number}/receipts/{period}.pdf`: the receipt PDF; another
-/// resident's account, a bad period or one without an invoice is a 404 page.
+/// `GET /accounts/{number}/receipts/{period}.pdf`: the receipt PDF; an
+/// account not linked to the resident, a bad period or one without an
+/// invoice is a 404 page.
 pub(crate) async fn receipt(
     State(state): State<AppState>,
     ResidentPage(r): ResidentPage,

@@ -6,35 +6,179 @@
 
 pub(crate) mod auth;
 pub(crate) mod cabinet;
+pub(crate) mod charges;
+pub(crate) mod chart;
 pub(crate) mod health;
+pub(crate) mod help;
 pub(crate) mod home;
+pub(crate) mod invoices;
 pub(crate) mod password;
+pub(crate) mod payments;
 pub(crate) mod registration;
 pub(crate) mod rules;
+pub(crate) mod settings;
 
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::errors::PageError;
+use crate::i18n::Tr;
 use crate::paths;
 use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
+use kabinet_app::account::AccountScope;
 
-/// What the shared layout needs: whether someone is signed in and the CSRF
-/// token for the sign-out form.
+/// What the shared layout needs: language, organization, whether someone is
+/// signed in, the CSRF token for the sign-out form, and on resident pages the
+/// navigation and the account switcher.
 pub(crate) struct Layout {
+    pub tr: Tr,
     pub signed_in: bool,
     pub csrf: String,
+    pub org_name: String,
+    pub org: Option<kabinet_domain::Organization>,
+    pub banner: Option<String>,
+    pub nav: Vec<NavItem>,
+    pub switcher: Option<Switcher>,
+}
+
+/// A navigation link.
+pub(crate) struct NavItem {
+    pub text: String,
+    pub href: String,
+    pub current: bool,
+}
+
+/// The account switcher: a GET form to the same page.
+pub(crate) struct Switcher {
+    pub action: String,
+    pub options: Vec<SwitchOption>,
+}
+
+/// One account in the switcher.
+pub(crate) struct SwitchOption {
+    pub number: String,
+    pub address: String,
+    pub current: bool,
+}
+
+/// The sections of the resident navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    Overview,
+    Invoices,
+    Charges,
+    Payments,
+    Meters,
+    Requests,
+    Settings,
+    Help,
+    Other,
 }
 
 impl Layout {
     pub fn new(state: &AppState, ctx: &Ctx) -> Layout {
-        Layout {
-            signed_in: ctx.principal.as_ref().is_some_and(|p| !p.must_set_password()),
+        let tr = Tr::current();
+        let banner = ctx.announced.as_ref().map(|s| {
+            let clock = state.app.accounts.clock();
+            let mut text = tr.a(
+                "suspension-announced",
+                "when",
+                &tr.date_time(clock.local(s.starts_at)),
+            );
+            if let Some(e) = s.ends_at {
+                text.push(' ');
+                text.push_str(&tr.a("suspended-until", "when", &tr.date_time(clock.local(e))));
+            }
+            if !s.message.is_empty() {
+                text.push(' ');
+                text.push_str(&s.message);
+            }
+            text
+        });
+        let signed_in = ctx.principal.as_ref().is_some_and(|p| !p.must_set_password());
+        let mut layout = Layout {
+            tr,
+            signed_in,
             csrf: ctx.csrf(state),
+            org_name: ctx
+                .org
+                .as_ref()
+                .map_or_else(|| tr.t("site-name"), |o| o.short_name.clone()),
+            org: ctx.org.clone(),
+            banner,
+            nav: Vec::new(),
+            switcher: None,
+        };
+        if signed_in {
+            layout.nav = nav(&tr, None, Section::Other);
         }
+        layout
     }
+
+    /// The layout of a resident page about one of their accounts: the
+    /// navigation keeps the chosen account, the switcher offers the others
+    /// on `path`.
+    pub fn resident(
+        state: &AppState,
+        ctx: &Ctx,
+        scope: &AccountScope,
+        section: Section,
+        path: &str,
+    ) -> Layout {
+        let mut layout = Layout::new(state, ctx);
+        let chosen = account_param(scope);
+        layout.nav = nav(&layout.tr, chosen.as_deref(), section);
+        layout.switcher = Some(Switcher {
+            action: path.to_string(),
+            options: scope
+                .linked
+                .iter()
+                .map(|l| SwitchOption {
+                    number: l.account.number.to_string(),
+                    address: l.premises.full_address(),
+                    current: l.account.id == scope.current().account.id,
+                })
+                .collect(),
+        });
+        layout
+    }
+
+    /// The layout of a resident page that is not about one account.
+    pub fn section(state: &AppState, ctx: &Ctx, section: Section) -> Layout {
+        let mut layout = Layout::new(state, ctx);
+        if layout.signed_in {
+            layout.nav = nav(&layout.tr, None, section);
+        }
+        layout
+    }
+}
+
+/// The `?account=` a page's links carry: none for the sign-in account.
+pub(crate) fn account_param(scope: &AccountScope) -> Option<String> {
+    (!scope.is_primary()).then(|| scope.current().account.number.to_string())
+}
+
+fn nav(tr: &Tr, account: Option<&str>, section: Section) -> Vec<NavItem> {
+    use Section as S;
+    [
+        (S::Overview, "nav-overview", paths::CABINET, true),
+        (S::Invoices, "nav-invoices", paths::INVOICES, true),
+        (S::Charges, "nav-charges", paths::CHARGES, true),
+        (S::Payments, "nav-payments", paths::PAYMENTS, true),
+        (S::Meters, "nav-meters", paths::METERS, true),
+        (S::Requests, "nav-requests", paths::REQUESTS, false),
+        (S::Settings, "nav-settings", paths::SETTINGS, false),
+        (S::Help, "nav-help", paths::HELP, false),
+    ]
+    .into_iter()
+    .map(|(s, id, path, per_account)| NavItem {
+        text: tr.t(id),
+        href: paths::for_account(path, if per_account { account } else { None }),
+        current: s == section,
+    })
+    .collect()
 }
 
 /// Renders a template into a page response.
@@ -71,7 +215,8 @@ pub(crate) struct Link {
     pub href: String,
 }
 
-/// Renders a [`MessagePage`].
+/// Renders a [`MessagePage`]; the title, paragraphs and link text are
+/// translation ids.
 pub(crate) fn message(
     state: &AppState,
     ctx: &Ctx,
@@ -79,20 +224,16 @@ pub(crate) fn message(
     paragraphs: &[&str],
     link: Option<(&str, &str)>,
 ) -> Result<Response, PageError> {
+    let tr = Tr::current();
     page(&MessagePage {
         layout: Layout::new(state, ctx),
-        title: title.to_string(),
-        paragraphs: paragraphs.iter().map(|p| p.to_string()).collect(),
+        title: tr.t(title),
+        paragraphs: paragraphs.iter().map(|p| tr.t(p)).collect(),
         link: link.map(|(text, href)| Link {
-            text: text.to_string(),
+            text: tr.t(text),
             href: href.to_string(),
         }),
     })
-}
-
-/// `DD.MM.YYYY`.
-pub(crate) fn date(d: time::Date) -> String {
-    format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year())
 }
 
 /// `GET /assets/style.css`.
@@ -132,6 +273,11 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         (paths::RULES, get(rules::current)),
         (paths::RULES_VERSION, get(rules::version)),
+        (paths::HELP, get(help::show)),
+        (
+            paths::EMAIL_CONFIRM,
+            get(settings::confirm_page).post(settings::confirm),
+        ),
     ]
 }
 
@@ -153,6 +299,18 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         (paths::CABINET, get(cabinet::overview)),
         (paths::RECEIPT, get(cabinet::receipt)),
+        (paths::INVOICES, get(invoices::list)),
+        (paths::INVOICE, get(invoices::show)),
+        (paths::CHARGES, get(charges::show)),
+        (paths::CHARGES_CSV, get(charges::csv)),
+        (paths::PAYMENTS, get(payments::show)),
+        (paths::METERS, get(help::meters)),
+        (paths::REQUESTS, get(help::requests)),
+        (paths::SETTINGS, get(settings::show).post(settings::save)),
+        (paths::SETTINGS_EMAIL, post(settings::change_email)),
+        (paths::LINK_ACCOUNT, post(settings::link)),
+        (paths::UNLINK_ACCOUNT, post(settings::unlink)),
+        (paths::MY_DATA, get(settings::my_data)),
         (
             paths::PASSWORD_CHANGE,
             get(password::change_page).post(password::change),

@@ -6,7 +6,7 @@ use super::{Layout, message, page, page_with, see_other};
 use crate::AppState;
 use crate::http::context::{Ctx, SESSION_COOKIE, set_cookie};
 use crate::http::csrf::CsrfForm;
-use crate::http::errors::{PageError, capitalize};
+use crate::http::errors::{PageError, say};
 use crate::http::guard::{ResidentPage, next_page};
 use crate::paths;
 use askama::Template;
@@ -68,17 +68,20 @@ enum Kind {
 fn render(state: &AppState, ctx: &Ctx, kind: Kind, errors: Option<&Error>) -> Result<Response, PageError> {
     let (title, intro, action, ask_current) = match &kind {
         Kind::First => (
-            "Придумайте пароль",
-            Some(
-                "Временный пароль из письма больше не действует. Придумайте свой пароль для входа в личный кабинет.",
-            ),
+            "password-first-title",
+            Some("password-first-intro"),
             paths::PASSWORD_NEW.to_string(),
             false,
         ),
-        Kind::Change => ("Смена пароля", None, paths::PASSWORD_CHANGE.to_string(), true),
+        Kind::Change => (
+            "password-change-title",
+            None,
+            paths::PASSWORD_CHANGE.to_string(),
+            true,
+        ),
         Kind::Reset(token) => (
-            "Новый пароль",
-            Some("Придумайте новый пароль. После сохранения все открытые сеансы завершатся."),
+            "password-reset-title",
+            Some("password-reset-intro"),
             paths::password_reset_token(token),
             false,
         ),
@@ -88,8 +91,8 @@ fn render(state: &AppState, ctx: &Ctx, kind: Kind, errors: Option<&Error>) -> Re
         _ => Default::default(),
     };
     let error = match errors {
-        Some(Error::Invalid(_)) => Some("Пароль не сохранён — исправьте ошибки ниже.".to_string()),
-        Some(e) => Some(capitalize(&e.to_string())),
+        Some(Error::Invalid(_)) => Some(crate::i18n::Tr::current().t("password-not-saved")),
+        Some(e) => Some(say(&e.to_string())),
         None => None,
     };
     let status = if errors.is_some() {
@@ -106,9 +109,9 @@ fn render(state: &AppState, ctx: &Ctx, kind: Kind, errors: Option<&Error>) -> Re
             action,
             ask_current,
             error,
-            current_error: fields.get(fields::CURRENT).map(capitalize),
-            password_error: fields.get(fields::PASSWORD).map(capitalize),
-            again_error: fields.get(fields::PASSWORD_AGAIN).map(capitalize),
+            current_error: fields.get(fields::CURRENT).map(say),
+            password_error: fields.get(fields::PASSWORD).map(say),
+            again_error: fields.get(fields::PASSWORD_AGAIN).map(say),
         },
     )
 }
@@ -178,9 +181,9 @@ pub(crate) async fn change(
         Ok(()) => message(
             &state,
             &ctx,
-            "Пароль изменён",
-            &["Новый пароль сохранён. Сеансы на других устройствах завершены."],
-            Some(("К лицевому счёту", paths::CABINET)),
+            "password-changed-title",
+            &["password-changed-text"],
+            Some(("to-account", paths::CABINET)),
         ),
         Err(e @ Error::Invalid(_)) => render(&state, &ctx, Kind::Change, Some(&e)),
         Err(e) => Err(e.into()),
@@ -213,7 +216,7 @@ pub(crate) async fn reset_request(
             &ResetRequestPage {
                 layout: Layout::new(&state, &ctx),
                 account: form.account.chars().take(32).collect(),
-                error: f.get(fields::ACCOUNT).map(capitalize),
+                error: f.get(fields::ACCOUNT).map(say),
             },
         ),
         Err(e) => Err(e.into()),
@@ -225,12 +228,9 @@ pub(crate) async fn reset_sent(State(state): State<AppState>, ctx: Ctx) -> Resul
     message(
         &state,
         &ctx,
-        "Проверьте почту",
-        &[
-            "Если к лицевому счёту привязан пользователь, на его адрес электронной почты отправлена ссылка для смены пароля. Ссылка действует один час.",
-            "Чтобы почтовый ящик не засыпали письмами, по одному счёту отправляется не больше трёх писем в час. Если письма нет, подождите и проверьте папку «Спам».",
-        ],
-        Some(("Вход", paths::LOGIN)),
+        "check-mail",
+        &["reset-sent-1", "reset-sent-2"],
+        Some(("sign-in", paths::LOGIN)),
     )
 }
 
@@ -238,9 +238,9 @@ fn invalid_link(state: &AppState, ctx: &Ctx) -> Result<Response, PageError> {
     let mut res = message(
         state,
         ctx,
-        "Ссылка недействительна",
-        &["Ссылка для восстановления пароля уже использована или устарела. Запросите новую."],
-        Some(("Восстановить пароль", paths::PASSWORD_RESET)),
+        "reset-invalid-title",
+        &["reset-invalid-text"],
+        Some(("reset-request-title", paths::PASSWORD_RESET)),
     )?;
     *res.status_mut() = StatusCode::GONE;
     Ok(res)
@@ -276,9 +276,9 @@ pub(crate) async fn reset_complete(
             let mut res = message(
                 &state,
                 &ctx,
-                "Пароль изменён",
-                &["Новый пароль сохранён, все сеансы завершены. Войдите с новым паролем."],
-                Some(("Войти", paths::LOGIN)),
+                "password-changed-title",
+                &["password-reset-done"],
+                Some(("login-submit", paths::LOGIN)),
             )?;
             res.headers_mut().append(
                 header::SET_COOKIE,

@@ -6,7 +6,7 @@ use super::{Layout, message, page_with, see_other};
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::csrf::CsrfForm;
-use crate::http::errors::{PageError, capitalize};
+use crate::http::errors::{PageError, say};
 use crate::paths;
 use askama::Template;
 use axum::extract::State;
@@ -75,19 +75,19 @@ async fn render(
     let (check_label, check_hint, check_example, check_inputmode) =
         match state.app.auth.settings().registration_mode {
             RegistrationMode::Amount => (
-                "Сумма к оплате по последней квитанции, ₽",
-                "сумму к оплате из последней квитанции",
-                "Например: 3 456,78 — как напечатано в строке «Итого к оплате».",
+                "check-amount-label",
+                "check-amount-hint",
+                "check-amount-example",
                 "decimal",
             ),
             RegistrationMode::Passport => (
-                "Серия и номер паспорта владельца счёта",
-                "серию и номер паспорта владельца счёта",
-                "10 цифр, например 28 15 123456. Паспорт используется только для проверки и не хранится.",
+                "check-passport-label",
+                "check-passport-hint",
+                "check-passport-example",
                 "numeric",
             ),
         };
-    let err = |f| errors.get(f).map(capitalize);
+    let err = |f| errors.get(f).map(say);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -142,11 +142,8 @@ pub(crate) async fn sent(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     message(
         &state,
         &ctx,
-        "Проверьте почту",
-        &[
-            "Если указанные данные совпали с данными лицевого счёта, мы отправили временный пароль на указанный адрес электронной почты. Если счёт уже зарегистрирован, письмо об этом получит тот, кто его зарегистрировал, — на свой адрес.",
-            "Письмо обычно приходит за несколько минут; проверьте также папку «Спам». Если письма нет, проверьте номер счёта и данные из квитанции и попробуйте ещё раз. После нескольких неверных попыток регистрация счёта на время ограничивается; если не получается, обратитесь в организацию.",
-        ],
-        Some(("Войти", paths::LOGIN)),
+        "check-mail",
+        &["register-sent-1", "register-sent-2"],
+        Some(("login-submit", paths::LOGIN)),
     )
 }

@@ -1,7 +1,7 @@
 //! The Rules of service: the text in force, earlier versions, and accepting a
 //! new version (R11, R15).
 
-use super::{Layout, Link, date, page, see_other};
+use super::{Layout, Link, page, see_other};
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::csrf::CsrfForm;
@@ -21,7 +21,7 @@ use serde::Deserialize;
 pub(crate) struct RulesPage {
     pub layout: Layout,
     pub rules: Option<RulesVersion>,
-    pub published: String,
+    pub edition: String,
     pub paragraphs: Vec<String>,
     pub accept: bool,
     pub others: Vec<Link>,
@@ -33,6 +33,7 @@ async fn render(
     rules: Option<RulesVersion>,
     accept: bool,
 ) -> Result<Response, PageError> {
+    let tr = crate::i18n::Tr::current();
     let others = state
         .app
         .rules
@@ -41,7 +42,11 @@ async fn render(
         .into_iter()
         .filter(|r| rules.as_ref().is_none_or(|c| c.version != r.version))
         .map(|r| Link {
-            text: format!("Редакция {}: {}", r.version, r.title),
+            text: tr.a2(
+                "rules-version-link",
+                ("v", &r.version.to_string()),
+                ("title", &r.title),
+            ),
             href: paths::rules_version(r.version),
         })
         .collect();
@@ -55,14 +60,20 @@ async fn render(
                 .collect()
         })
         .unwrap_or_default();
-    let published = rules
+    let edition = rules
         .as_ref()
-        .map(|r| date(r.published_at.date()))
+        .map(|r| {
+            tr.a2(
+                "rules-edition-since",
+                ("v", &r.version.to_string()),
+                ("date", &tr.date(r.published_at.date())),
+            )
+        })
         .unwrap_or_default();
     page(&RulesPage {
         layout: Layout::new(state, ctx),
         rules,
-        published,
+        edition,
         paragraphs,
         accept,
         others,

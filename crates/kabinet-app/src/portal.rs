@@ -1,0 +1,247 @@
+//! What every portal page shows besides its own content: the organization's
+//! name and contacts, a closing announced or in force (R14), the demo
+//! sign-in on a demo database, and the help texts (R11). Each is read from
+//! the database at most every few seconds per process.
+
+use crate::Error;
+use crate::cache::Cached;
+use kabinet_db::{Db, Repos};
+use kabinet_domain as d;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How long the organization and the closing are kept between reads; a
+/// closing set on one server reaches the others within this time.
+pub const REFRESH: Duration = Duration::from_secs(5);
+
+/// The demo resident's e-mail (marks the user `kabinet demo` creates).
+pub const DEMO_EMAIL: &str = "demo@example.com";
+/// The demo resident's password, shown on a demo database's sign-in page.
+pub const DEMO_PASSWORD: &str = "demo-kabinet-2026";
+
+/// The sign-in of the demo resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoLogin {
+    /// The account number to sign in with.
+    pub account: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A section of the user guide: a heading, paragraphs and list items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpSection {
+    /// Heading.
+    pub title: String,
+    /// Blocks in order.
+    pub blocks: Vec<HelpBlock>,
+}
+
+/// A block of a help section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelpBlock {
+    /// A paragraph.
+    Paragraph(String),
+    /// A bulleted list.
+    List(Vec<String>),
+}
+
+/// Parses a guide: `## Heading` starts a section, blank lines separate
+/// paragraphs, lines starting with `- ` are list items. Plain text only:
+/// pages escape everything.
+pub fn parse_guide(text: &str) -> Vec<HelpSection> {
+    let mut sections: Vec<HelpSection> = Vec::new();
+    let mut para = String::new();
+    let flush = |sections: &mut Vec<HelpSection>, para: &mut String| {
+        if !para.trim().is_empty()
+            && let Some(s) = sections.last_mut()
+        {
+            s.blocks.push(HelpBlock::Paragraph(para.trim().to_string()));
+        }
+        para.clear();
+    };
+    for line in text.lines() {
+        let line = line.trim_end();
+        if let Some(title) = line.strip_prefix("## ") {
+            flush(&mut sections, &mut para);
+            sections.push(HelpSection {
+                title: title.trim().to_string(),
+                blocks: Vec::new(),
+            });
+        } else if let Some(item) = line.strip_prefix("- ") {
+            flush(&mut sections, &mut para);
+            if let Some(s) = sections.last_mut() {
+                match s.blocks.last_mut() {
+                    Some(HelpBlock::List(items)) => items.push(item.trim().to_string()),
+                    _ => s.blocks.push(HelpBlock::List(vec![item.trim().to_string()])),
+                }
+            }
+        } else if line.trim().is_empty() {
+            flush(&mut sections, &mut para);
+        } else {
+            if !para.is_empty() {
+                para.push(' ');
+            }
+            para.push_str(line.trim());
+        }
+    }
+    flush(&mut sections, &mut para);
+    sections
+}
+
+/// The shared facts of portal pages.
+#[derive(Clone)]
+pub struct Portal {
+    db: Db,
+    org: Arc<Cached<Option<d::Organization>>>,
+    suspension: Arc<Cached<Option<d::Suspension>>>,
+    configured: Option<d::Suspension>,
+    demo: Arc<Cached<Option<DemoLogin>>>,
+    guides: Arc<HashMap<d::Language, Vec<HelpSection>>>,
+}
+
+impl Portal {
+    /// Over `db`; `configured` is a closing from the configuration (it wins
+    /// over one set with `kabinet suspend`); guides come from
+    /// `<help_dir>/guide.<lang>.txt` when present, else the built-in ones.
+    pub fn new(db: Db, configured: Option<d::Suspension>, help_dir: Option<&Path>) -> Portal {
+        let mut guides = HashMap::new();
+        for lang in d::Language::ALL {
+            let builtin = match lang {
+                d::Language::Ru => include_str!("../help/guide.ru.txt"),
+                d::Language::En => include_str!("../help/guide.en.txt"),
+            };
+            let text = help_dir
+                .map(|dir| dir.join(format!("guide.{}.txt", lang.code())))
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_else(|| builtin.to_string());
+            guides.insert(lang, parse_guide(&text));
+        }
+        Portal {
+            db,
+            org: Arc::new(Cached::new(REFRESH * 12)),
+            suspension: Arc::new(Cached::new(REFRESH)),
+            configured,
+            demo: Arc::new(Cached::new(REFRESH * 12)),
+            guides: Arc::new(guides),
+        }
+    }
+
+    /// The organization, if one was set up.
+    pub async fn organization(&self) -> Result<Option<d::Organization>, Error> {
+        if let Some(o) = self.org.fresh() {
+            return Ok(o);
+        }
+        let o = self.db.organization().current().await?;
+        self.org.store(o.clone());
+        Ok(o)
+    }
+
+    /// The closing in force or announced, if any.
+    pub async fn suspension(&self) -> Result<Option<d::Suspension>, Error> {
+        if self.configured.is_some() {
+            return Ok(self.configured.clone());
+        }
+        if let Some(s) = self.suspension.fresh() {
+            return Ok(s);
+        }
+        let s = self.db.suspensions().current().await?;
+        self.suspension.store(s.clone());
+        Ok(s)
+    }
+
+    /// Announces or sets a closing (the CLI; staff pages later), audited.
+    pub async fn suspend(&self, s: &d::Suspension) -> Result<(), Error> {
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        tx.suspensions().set(s, now).await?;
+        let details = format!(
+            "from {} until {}: {}",
+            s.starts_at,
+            s.ends_at.map_or_else(|| "lifted".to_string(), |e| e.to_string()),
+            s.message
+        );
+        tx.audit()
+            .record(
+                &d::AuditEntry::system(d::AuditEvent::SuspensionSet, None, details),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        self.suspension.clear();
+        Ok(())
+    }
+
+    /// Lifts any closing, audited.
+    pub async fn resume(&self) -> Result<(), Error> {
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        tx.suspensions().clear().await?;
+        tx.audit()
+            .record(
+                &d::AuditEntry::system(d::AuditEvent::SuspensionLifted, None, ""),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        self.suspension.clear();
+        Ok(())
+    }
+
+    /// The demo resident's sign-in while the database is a demo database.
+    pub async fn demo_login(&self) -> Result<Option<DemoLogin>, Error> {
+        if let Some(d) = self.demo.fresh() {
+            return Ok(d);
+        }
+        let mut login = None;
+        if self.db.organization().is_demo().await?
+            && let Ok(email) = d::EmailAddress::parse(DEMO_EMAIL)
+            && let Some(u) = self.db.users().by_email(&email).await?
+        {
+            login = Some(DemoLogin {
+                account: u.account_number.to_string(),
+                password: DEMO_PASSWORD.to_string(),
+            });
+        }
+        self.demo.store(login.clone());
+        Ok(login)
+    }
+
+    /// The user guide in `lang`.
+    pub fn guide(&self, lang: d::Language) -> &[HelpSection] {
+        self.guides.get(&lang).map_or(&[], Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guide_sections_paragraphs_and_lists() {
+        let g = parse_guide("## One\nfirst\nline\n\n- a\n- b\nafter\n## Two\n\ntext");
+        assert_eq!(g.len(), 2);
+        assert_eq!(
+            g[0].blocks,
+            vec![
+                HelpBlock::Paragraph("first line".into()),
+                HelpBlock::List(vec!["a".into(), "b".into()]),
+                HelpBlock::Paragraph("after".into()),
+            ]
+        );
+        assert_eq!(g[1].title, "Two");
+    }
+
+    #[test]
+    fn built_in_guides_cover_the_topics() {
+        for text in [
+            include_str!("../help/guide.ru.txt"),
+            include_str!("../help/guide.en.txt"),
+        ] {
+            assert_eq!(parse_guide(text).len(), 6);
+        }
+    }
+}

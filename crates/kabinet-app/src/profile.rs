@@ -1,0 +1,274 @@
+//! A resident's settings and their data (R10, R16): the settings form, and
+//! everything Kabinet holds about them as one JSON document.
+
+use crate::Error;
+use crate::auth::{Client, Resident};
+use crate::forms::FieldErrors;
+use kabinet_db::{Db, Repos};
+use kabinet_domain as d;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// Form field names of the settings form.
+pub mod fields {
+    /// Phone.
+    pub const PHONE: &str = "phone";
+    /// Language.
+    pub const LANGUAGE: &str = "language";
+}
+
+/// The settings form as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct PreferencesInput {
+    /// Phone, empty for none.
+    #[serde(default)]
+    pub phone: String,
+    /// `ru`, `en`, or empty for the browser's.
+    #[serde(default)]
+    pub language: String,
+    /// No paper receipts.
+    #[serde(default)]
+    pub paperless: bool,
+    /// Codes of the messages wanted by e-mail.
+    #[serde(default)]
+    pub notifications: Vec<String>,
+}
+
+/// How many audit lines and e-mails the data download holds at most.
+pub const DATA_LIMIT: u64 = 1000;
+
+/// Everything Kabinet holds about a resident (R16).
+#[derive(Debug, Clone, Serialize)]
+pub struct MyData {
+    /// When this was made.
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    /// Sign-in account, e-mail, when registered.
+    pub profile: ProfileData,
+    /// Settings.
+    pub settings: d::Preferences,
+    /// Linked accounts.
+    pub linked_accounts: Vec<LinkedData>,
+    /// Rules acceptances and consents.
+    pub acceptances: Vec<AcceptanceData>,
+    /// Sign-ins, changes and other audit lines about the resident, newest first.
+    pub activity: Vec<ActivityData>,
+    /// E-mails sent to the resident's current address (subject and state;
+    /// bodies are left out: they may hold links that still work).
+    pub notifications: Vec<NotificationData>,
+}
+
+/// The profile part of [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileData {
+    /// The sign-in account number.
+    pub account: String,
+    /// E-mail.
+    pub email: String,
+    /// Registered at.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub registered_at: Option<OffsetDateTime>,
+}
+
+/// A linked account in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkedData {
+    /// Number.
+    pub account: String,
+    /// Address.
+    pub address: String,
+    /// Linked at.
+    #[serde(with = "time::serde::rfc3339")]
+    pub linked_at: OffsetDateTime,
+    /// The sign-in account.
+    pub primary: bool,
+}
+
+/// An acceptance in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct AcceptanceData {
+    /// `rules` or `consent`.
+    pub kind: String,
+    /// The Rules version.
+    pub version: i32,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub accepted_at: OffsetDateTime,
+    /// From which address.
+    pub ip: String,
+}
+
+/// An audit line in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityData {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// What (`sign_in`, `password_changed`, …).
+    pub event: String,
+    /// From which address.
+    pub ip: String,
+    /// Browser or app.
+    pub user_agent: String,
+}
+
+/// An e-mail in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationData {
+    /// Subject.
+    pub subject: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+}
+
+/// The settings use cases.
+#[derive(Clone)]
+pub struct Profiles {
+    db: Db,
+}
+
+impl Profiles {
+    /// Over `db`.
+    pub fn new(db: Db) -> Profiles {
+        Profiles { db }
+    }
+
+    /// The resident's settings.
+    pub async fn preferences(&self, r: &Resident) -> Result<d::Preferences, Error> {
+        self.db
+            .users()
+            .preferences(r.user.id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Checks and stores the settings form, audited.
+    pub async fn update(
+        &self,
+        r: &Resident,
+        input: &PreferencesInput,
+        client: &Client,
+    ) -> Result<d::Preferences, Error> {
+        let mut errors = FieldErrors::default();
+        let phone = match input.phone.trim() {
+            "" => None,
+            p => d::Phone::parse(p).map_err(|e| errors.add(fields::PHONE, e)).ok(),
+        };
+        let language = match input.language.trim() {
+            "" => None,
+            l => {
+                let lang = d::Language::from_tag(l);
+                if lang.is_none() {
+                    errors.add(
+                        fields::LANGUAGE,
+                        "такого языка нет — выберите русский или английский",
+                    );
+                }
+                lang
+            }
+        };
+        let mut email_notifications = std::collections::BTreeSet::new();
+        for code in &input.notifications {
+            match d::NotificationKind::from_code(code) {
+                Some(k) => {
+                    email_notifications.insert(k);
+                }
+                None => errors.add("notifications", "неизвестный вид уведомлений"),
+            }
+        }
+        errors.check()?;
+        let p = d::Preferences {
+            phone,
+            language,
+            paperless: input.paperless,
+            email_notifications,
+        };
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        tx.users().set_preferences(r.user.id, &p).await?;
+        let details = format!(
+            "language {}, paperless {}, e-mails: {}, phone {}",
+            p.language.map_or("browser", |l| l.code()),
+            p.paperless,
+            p.notifications_stored(),
+            if p.phone.is_some() { "set" } else { "none" }
+        );
+        let entry = client.entry(
+            d::AuditEvent::SettingsChanged,
+            Some(r.user.id),
+            Some(r.account_id()),
+            details,
+        );
+        tx.audit().record(&entry, now).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// Everything Kabinet holds about the resident; the download is audited.
+    pub async fn my_data(&self, r: &Resident, client: &Client) -> Result<MyData, Error> {
+        let now = OffsetDateTime::now_utc();
+        let users = self.db.users();
+        let linked = self.db.links().of_user(r.user.id).await?;
+        let data = MyData {
+            generated_at: now,
+            profile: ProfileData {
+                account: r.user.account_number.to_string(),
+                email: r.user.email.to_string(),
+                registered_at: users.created_at(r.user.id).await?,
+            },
+            settings: users.preferences(r.user.id).await?.unwrap_or_default(),
+            linked_accounts: linked
+                .into_iter()
+                .map(|l| LinkedData {
+                    account: l.account.number.to_string(),
+                    address: l.premises.full_address(),
+                    linked_at: l.linked_at,
+                    primary: l.primary,
+                })
+                .collect(),
+            acceptances: users
+                .acceptances(r.user.id)
+                .await?
+                .into_iter()
+                .map(|(kind, version, accepted_at, ip)| AcceptanceData {
+                    kind,
+                    version,
+                    accepted_at,
+                    ip,
+                })
+                .collect(),
+            activity: self
+                .db
+                .audit()
+                .of_user(r.user.id, DATA_LIMIT)
+                .await?
+                .into_iter()
+                .map(|a| ActivityData {
+                    at: a.at,
+                    event: a.event,
+                    ip: a.ip,
+                    user_agent: a.user_agent,
+                })
+                .collect(),
+            notifications: self
+                .db
+                .outbox()
+                .to_recipient(&r.user.email, DATA_LIMIT)
+                .await?
+                .into_iter()
+                .map(|m| NotificationData {
+                    subject: m.email.subject,
+                    status: m.status.as_str().to_string(),
+                })
+                .collect(),
+        };
+        let entry = client.entry(
+            d::AuditEvent::DataDownloaded,
+            Some(r.user.id),
+            Some(r.account_id()),
+            "",
+        );
+        self.db.audit().record(&entry, now).await?;
+        Ok(data)
+    }
+}

@@ -1,0 +1,87 @@
+//! Help (R11): the user guide (the organization's own text when it put one
+//! in the data folder), contacts and the Rules; and the sections that come
+//! later (meters, requests), so the navigation is whole.
+
+use super::{Layout, Link, Section, page};
+use crate::AppState;
+use crate::http::context::Ctx;
+use crate::http::errors::PageError;
+use crate::http::guard::ResidentPage;
+use crate::i18n::Tr;
+use crate::paths;
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use kabinet_app::portal::HelpSection;
+
+/// The help page.
+#[derive(Template)]
+#[template(path = "help/help.html")]
+pub(crate) struct HelpPage {
+    pub layout: Layout,
+    pub sections: Vec<HelpSection>,
+    pub rules: Vec<Link>,
+}
+
+/// `GET /help`: open to everyone.
+pub(crate) async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let tr = Tr::current();
+    let rules = state
+        .app
+        .rules
+        .all()
+        .await?
+        .into_iter()
+        .map(|r| Link {
+            text: tr.a2(
+                "rules-version-link",
+                ("v", &r.version.to_string()),
+                ("title", &r.title),
+            ),
+            href: paths::rules_version(r.version),
+        })
+        .collect();
+    page(&HelpPage {
+        layout: Layout::section(&state, &ctx, Section::Help),
+        sections: state.app.portal.guide(tr.lang).to_vec(),
+        rules,
+    })
+}
+
+/// A section that comes later.
+#[derive(Template)]
+#[template(path = "help/soon.html")]
+pub(crate) struct SoonPage {
+    pub layout: Layout,
+    pub title: String,
+    pub text: String,
+}
+
+/// `GET /meters`.
+pub(crate) async fn meters(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+) -> Result<Response, PageError> {
+    let scope = state.app.accounts.scope(&r, None).await?;
+    let tr = Tr::current();
+    page(&SoonPage {
+        layout: Layout::resident(&state, &ctx, &scope, Section::Meters, paths::METERS),
+        title: tr.t("meters-title"),
+        text: tr.t("meters-soon"),
+    })
+}
+
+/// `GET /requests`.
+pub(crate) async fn requests(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(_): ResidentPage,
+) -> Result<Response, PageError> {
+    let tr = Tr::current();
+    page(&SoonPage {
+        layout: Layout::section(&state, &ctx, Section::Requests),
+        title: tr.t("requests-title"),
+        text: tr.t("requests-soon"),
+    })
+}

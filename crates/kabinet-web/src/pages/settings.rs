@@ -1,0 +1,379 @@
+//! Settings (R10): contacts (e-mail change with the password and a link to
+//! the new address; phone), e-mail notifications, paper receipts, language,
+//! linked accounts, and the download of everything Kabinet holds (R16).
+
+use super::{Layout, Section, page, page_with, see_other};
+use crate::AppState;
+use crate::http::context::Ctx;
+use crate::http::csrf::CsrfForm;
+use crate::http::errors::{PageError, say};
+use crate::http::guard::ResidentPage;
+use crate::i18n::Tr;
+use crate::paths;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kabinet_app::auth::Resident;
+use kabinet_app::auth::fields as auth_fields;
+use kabinet_app::profile::{PreferencesInput, fields};
+use kabinet_app::{Error, FieldErrors};
+use kabinet_domain::{Language, NotificationKind, Preferences};
+use serde::Deserialize;
+
+/// A notification checkbox.
+pub(crate) struct Notify {
+    pub code: &'static str,
+    pub label: String,
+    pub on: bool,
+}
+
+/// A linked account row.
+pub(crate) struct Linked {
+    pub number: String,
+    pub address: String,
+    pub primary: bool,
+}
+
+/// The settings page.
+#[derive(Template)]
+#[template(path = "settings/settings.html")]
+pub(crate) struct SettingsPage {
+    pub layout: Layout,
+    pub notice: Option<String>,
+    pub email: String,
+    pub phone: String,
+    pub language: String,
+    pub paperless: bool,
+    pub notify: Vec<Notify>,
+    pub linked: Vec<Linked>,
+    pub check_label: &'static str,
+    pub errors: FieldErrors,
+    pub new_email: String,
+    pub link_account: String,
+}
+
+impl SettingsPage {
+    /// The message for `field` in the page's language.
+    pub fn error(&self, field: &str) -> Option<String> {
+        self.errors.get(field).map(say)
+    }
+}
+
+/// `?done=` after a change.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    r: &Resident,
+    notice: Option<&str>,
+    errors: FieldErrors,
+    typed: Option<&Preferences>,
+) -> Result<Response, PageError> {
+    let tr = Tr::current();
+    let scope = state.app.accounts.scope(r, None).await?;
+    let prefs = match typed {
+        Some(p) => p.clone(),
+        None => state.app.profiles.preferences(r).await?,
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let check_label = match state.app.auth.settings().registration_mode {
+        kabinet_app::auth::RegistrationMode::Amount => "check-amount-label",
+        kabinet_app::auth::RegistrationMode::Passport => "check-passport-label",
+    };
+    page_with(
+        status,
+        &SettingsPage {
+            layout: Layout::section(state, ctx, Section::Settings),
+            notice: notice.map(|n| tr.t(n)),
+            email: r.user.email.to_string(),
+            phone: prefs.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            language: prefs.language.map(|l| l.code().to_string()).unwrap_or_default(),
+            paperless: prefs.paperless,
+            notify: NotificationKind::ALL
+                .into_iter()
+                .map(|k| Notify {
+                    code: k.code(),
+                    label: tr.t(&format!("notify-{}", k.code())),
+                    on: prefs.email_notifications.contains(&k),
+                })
+                .collect(),
+            linked: scope
+                .linked
+                .iter()
+                .map(|l| Linked {
+                    number: l.account.number.to_string(),
+                    address: l.premises.full_address(),
+                    primary: l.primary,
+                })
+                .collect(),
+            check_label,
+            errors,
+            new_email: String::new(),
+            link_account: String::new(),
+        },
+    )
+}
+
+/// `GET /settings`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    Query(done): Query<Done>,
+) -> Result<Response, PageError> {
+    let notice = match done.done.as_deref() {
+        Some("saved") => Some("saved"),
+        Some("email") => Some("email-change-sent"),
+        Some("linked") => Some("linked-added"),
+        Some("removed") => Some("linked-removed"),
+        _ => None,
+    };
+    render(&state, &ctx, &r, notice, FieldErrors::default(), None).await
+}
+
+/// The preferences form (checkboxes arrive only when ticked).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PreferencesForm {
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    paperless: Option<String>,
+    #[serde(default)]
+    notify_new_invoice: Option<String>,
+    #[serde(default)]
+    notify_payment_received: Option<String>,
+    #[serde(default)]
+    notify_readings_reminder: Option<String>,
+    #[serde(default)]
+    notify_request_updates: Option<String>,
+}
+
+/// `POST /settings`.
+pub(crate) async fn save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(form): CsrfForm<PreferencesForm>,
+) -> Result<Response, PageError> {
+    let ticked = [
+        (&form.notify_new_invoice, NotificationKind::NewInvoice),
+        (&form.notify_payment_received, NotificationKind::PaymentReceived),
+        (&form.notify_readings_reminder, NotificationKind::ReadingsReminder),
+        (&form.notify_request_updates, NotificationKind::RequestUpdates),
+    ];
+    let input = PreferencesInput {
+        phone: form.phone.clone(),
+        language: form.language.clone(),
+        paperless: form.paperless.is_some(),
+        notifications: ticked
+            .iter()
+            .filter(|(v, _)| v.is_some())
+            .map(|(_, k)| k.code().to_string())
+            .collect(),
+    };
+    match state.app.profiles.update(&r, &input, &ctx.client).await {
+        Ok(p) => {
+            let mut to = format!("{}?done=saved", paths::SETTINGS);
+            if let Some(l) = p.language {
+                to.push_str(&format!("&lang={}", l.code()));
+            }
+            Ok(see_other(&to))
+        }
+        Err(Error::Invalid(errors)) => {
+            let typed = Preferences {
+                phone: None,
+                language: Language::from_tag(&form.language),
+                paperless: input.paperless,
+                email_notifications: input
+                    .notifications
+                    .iter()
+                    .filter_map(|c| NotificationKind::from_code(c))
+                    .collect(),
+            };
+            render(&state, &ctx, &r, None, errors, Some(&typed)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The e-mail change form.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct EmailForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    current: String,
+}
+
+/// `POST /settings/email`: a link goes to the new address.
+pub(crate) async fn change_email(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> Result<Response, PageError> {
+    match state
+        .app
+        .auth
+        .request_email_change(&r, &form.current, &form.email, &ctx.client)
+        .await
+    {
+        Ok(()) => Ok(see_other(&format!("{}?done=email", paths::SETTINGS))),
+        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The page behind the confirmation link.
+#[derive(Template)]
+#[template(path = "settings/confirm_email.html")]
+pub(crate) struct ConfirmPage {
+    pub layout: Layout,
+    pub action: String,
+}
+
+/// `GET /settings/email/{token}`: a button, so a mail scanner opening the
+/// link changes nothing.
+pub(crate) async fn confirm_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    page(&ConfirmPage {
+        layout: Layout::new(&state, &ctx),
+        action: format!(
+            "{}/{}",
+            paths::SETTINGS_EMAIL,
+            token.chars().take(128).collect::<String>()
+        ),
+    })
+}
+
+/// An empty form (only the CSRF token).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Empty {}
+
+/// `POST /settings/email/{token}`.
+pub(crate) async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    match state.app.auth.confirm_email_change(&token, &ctx.client).await {
+        Ok(email) => {
+            let tr = Tr::current();
+            page(&super::MessagePage {
+                layout: Layout::new(&state, &ctx),
+                title: tr.t("email-confirm-title"),
+                paragraphs: vec![tr.a("email-confirmed", "email", email.as_str())],
+                link: Some(super::Link {
+                    text: tr.t("to-account"),
+                    href: paths::CABINET.to_string(),
+                }),
+            })
+        }
+        Err(Error::InvalidResetToken) => super::message(
+            &state,
+            &ctx,
+            "reset-invalid-title",
+            &["reset-invalid-text"],
+            Some(("nav-settings", paths::SETTINGS)),
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The linking form.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LinkForm {
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    check: String,
+}
+
+/// `POST /settings/accounts`.
+pub(crate) async fn link(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(form): CsrfForm<LinkForm>,
+) -> Result<Response, PageError> {
+    crate::pages::auth::within_limit(&state, &ctx)?;
+    match state
+        .app
+        .auth
+        .link_account(&r, &form.account, &form.check, &ctx.client)
+        .await
+    {
+        Ok(()) => Ok(see_other(&format!("{}?done=linked", paths::SETTINGS))),
+        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /settings/accounts/remove`.
+pub(crate) async fn unlink(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(form): CsrfForm<LinkForm>,
+) -> Result<Response, PageError> {
+    match state
+        .app
+        .auth
+        .unlink_account(&r, &form.account, &ctx.client)
+        .await
+    {
+        Ok(()) => Ok(see_other(&format!("{}?done=removed", paths::SETTINGS))),
+        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /settings/data.json`: everything Kabinet holds about the resident.
+pub(crate) async fn my_data(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+) -> Result<Response, PageError> {
+    let data = state.app.profiles.my_data(&r, &ctx.client).await?;
+    let body = serde_json::to_vec_pretty(&data).map_err(|e| Error::Internal(e.to_string()))?;
+    let name = format!(
+        "kabinet-data-{}.json",
+        r.user
+            .account_number
+            .as_str()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Field names the settings page shows errors for.
+pub(crate) mod names {
+    pub use super::auth_fields::{ACCOUNT, CHECK, CURRENT, EMAIL};
+    pub use super::fields::{LANGUAGE, PHONE};
+}

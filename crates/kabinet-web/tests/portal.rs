@@ -1,0 +1,296 @@
+//! The resident portal end to end on both databases: every page and API
+//! operation of the overview, invoices, charges, payments, settings, linked
+//! accounts, help, suspension and the data download — and that none of them
+//! shows an account that is not the resident's.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Browser, TestApp, account_and_amount, app, demo};
+use kabinet_db::Repos;
+use kabinet_testkit::db_tests;
+use serde_json::{Value, json};
+
+async fn token(b: &mut Browser, account: &str) -> String {
+    let r = b
+        .json(
+            "POST",
+            "/api/v1/auth/token",
+            None,
+            json!({"account": account, "password": common::OWN_PASSWORD}),
+        )
+        .await;
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
+fn newest_period(body: &str) -> String {
+    let at = body.find("/invoices/").unwrap();
+    body[at + 10..at + 17].to_string()
+}
+
+db_tests! {
+    async fn pages_and_api_are_scoped_to_linked_accounts(t: &TestDb) {
+        demo(&t.db, 4, 14).await;
+        let app = app(&t.db);
+        let (mut me, mine) = app.resident(1).await;
+        let (_other_browser, theirs) = app.resident(2).await;
+        let (third, amount) = account_and_amount(&t.db, 3).await;
+        for path in ["/cabinet", "/invoices", "/charges", "/payments", "/settings", "/help", "/meters", "/requests"] {
+            let r = me.get(path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+            assert!(r.body.contains("href=\"#main\""), "{path}: skip link");
+        }
+        let invoices = me.get("/invoices").await;
+        let period = newest_period(&invoices.body);
+        let invoice = me.get(&format!("/accounts/{mine}/invoices/{period}")).await;
+        assert_eq!(invoice.status, StatusCode::OK, "{}", invoice.body);
+        assert!(invoice.body.contains("Итого к оплате"));
+        // Another resident's account: 404 everywhere, pages and API alike.
+        let token = token(&mut me, &mine).await;
+        for path in [
+            format!("/cabinet?account={theirs}"),
+            format!("/invoices?account={theirs}"),
+            format!("/charges?account={theirs}"),
+            format!("/charges.csv?account={theirs}"),
+            format!("/payments?account={theirs}"),
+            format!("/accounts/{theirs}/invoices/{period}"),
+            format!("/accounts/{theirs}/receipts/{period}.pdf"),
+            "/cabinet?account=no-such".to_string(),
+        ] {
+            let r = me.get(&path).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+            assert!(!r.body.contains(&theirs), "{path} leaks the number");
+        }
+        for path in ["overview", "invoices", "charges", "payments"] {
+            let r = me.json("GET", &format!("/api/v1/accounts/{theirs}/{path}"), Some(&token), json!(null)).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        }
+        // Linking: a wrong value and an unknown account get the same answer.
+        let wrong = me.submit("/settings", "/settings/accounts", &[("account", &third), ("check", "1,00")]).await;
+        let unknown = me.submit("/settings", "/settings/accounts", &[("account", "999999999"), ("check", "1,00")]).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let refusal = "не подходят друг к другу";
+        assert!(wrong.body.contains(refusal) && unknown.body.contains(refusal));
+        assert_eq!(me.get(&format!("/cabinet?account={third}")).await.status, StatusCode::NOT_FOUND);
+        let linked = me.submit("/settings", "/settings/accounts", &[("account", &third), ("check", &amount)]).await;
+        assert_eq!((linked.status, linked.location()), (StatusCode::SEE_OTHER, "/settings?done=linked"));
+        let overview = me.get(&format!("/cabinet?account={third}")).await;
+        assert_eq!(overview.status, StatusCode::OK);
+        assert!(overview.body.contains(&format!("Лицевой счёт {third}")));
+        assert!(overview.body.contains("id=\"account-switch\""), "the switcher shows with two accounts");
+        let list = me.json("GET", "/api/v1/accounts", Some(&token), json!(null)).await;
+        let list: Value = serde_json::from_str(&list.body).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        assert_eq!(list[0]["account"], mine.as_str());
+        assert_eq!(list[0]["primary"], true);
+        let api = me.json("GET", &format!("/api/v1/accounts/{third}/overview"), Some(&token), json!(null)).await;
+        assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+        // The sign-in account cannot be removed; the linked one can.
+        let keep = me.submit("/settings", "/settings/accounts/remove", &[("account", &mine)]).await;
+        assert_eq!(keep.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let removed = me.json("DELETE", &format!("/api/v1/accounts/{third}"), Some(&token), json!(null)).await;
+        assert_eq!(removed.status, StatusCode::NO_CONTENT);
+        assert_eq!(me.get(&format!("/cabinet?account={third}")).await.status, StatusCode::NOT_FOUND);
+        let events: Vec<String> = t.db.audit().lines(None, 50).await.unwrap().into_iter().map(|l| l.event).collect();
+        for e in ["account_link_failed", "account_linked", "account_unlinked"] {
+            assert!(events.iter().any(|x| x == e), "{e} in {events:?}");
+        }
+    }
+
+    async fn invoices_charges_and_payments_show_the_billing_data(t: &TestDb) {
+        demo(&t.db, 2, 14).await;
+        let app = app(&t.db);
+        let (mut me, mine) = app.resident(1).await;
+        let invoices = t.db.billing().invoices(kabinet_domain::AccountId(1), 100).await.unwrap();
+        let token = token(&mut me, &mine).await;
+        let api = me.json("GET", &format!("/api/v1/accounts/{mine}/invoices"), Some(&token), json!(null)).await;
+        let api: Value = serde_json::from_str(&api.body).unwrap();
+        assert_eq!(api.as_array().unwrap().len(), invoices.len());
+        assert_eq!(api[0]["period"], invoices[0].period.to_string());
+        assert_eq!(api[0]["total_due_kopecks"], invoices[0].total_due.get());
+        // An older invoice: what the next month recorded as paid went towards it.
+        assert_eq!(api[1]["paid_towards_kopecks"], invoices[0].paid.get());
+        let statuses = ["unpaid", "partly_paid", "paid", "overdue"];
+        assert!(api.as_array().unwrap().iter().all(|i| statuses.contains(&i["status"].as_str().unwrap())));
+        // Charges: the default twelve months, the chart, the CSV.
+        let charges = me.get("/charges").await;
+        assert_eq!(charges.status, StatusCode::OK);
+        assert!(charges.body.contains("<svg") && charges.body.contains("role=\"img\""));
+        assert!(charges.body.contains("id=\"chart-alt\""));
+        let to = invoices[0].period;
+        let from = to.add_months(-11);
+        let csv = me.get(&format!("/charges.csv?from={from}&to={to}")).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv.bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "UTF-8 BOM");
+        let text = csv.body.trim_start_matches('\u{feff}');
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("Месяц;Услуга;Объём"), "{}", lines[0]);
+        let expected = t.db.billing().charges(kabinet_domain::AccountId(1), from, to).await.unwrap();
+        assert_eq!(lines.len() - 1, expected.len());
+        let sum: i64 = lines[1..].iter().map(|l| {
+            let total = l.rsplit(';').next().unwrap().replace(',', ".");
+            (total.parse::<f64>().unwrap() * 100.0).round() as i64
+        }).sum();
+        assert_eq!(sum, expected.iter().map(|l| l.charge.total.get()).sum::<i64>());
+        let api = me.json("GET", &format!("/api/v1/accounts/{mine}/charges?from={from}&to={to}"), Some(&token), json!(null)).await;
+        let api: Value = serde_json::from_str(&api.body).unwrap();
+        assert_eq!(api["total_kopecks"], sum);
+        assert_eq!(api["months"].as_array().unwrap().len(), 12);
+        // Bad ranges: a clear message, never a 500.
+        for (q, says) in [
+            ("from=2026-13", "такого месяца нет"),
+            ("from=1926-01&to=2026-01", "не больше 60 месяцев"),
+            ("from=2026-05&to=2026-01", "раньше первого"),
+        ] {
+            let r = me.get(&format!("/charges?{q}")).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+            assert!(r.body.to_lowercase().contains(says), "{q}: {says}");
+            let r = me.json("GET", &format!("/api/v1/accounts/{mine}/charges?{q}"), Some(&token), json!(null)).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+        }
+        let en = me.get("/charges?from=2026-13&lang=en").await;
+        assert!(en.body.contains("There is no such month"), "{}", en.body);
+        let empty = me.get("/charges?from=2000-01&to=2000-12&lang=ru").await;
+        assert_eq!(empty.status, StatusCode::OK);
+        assert!(empty.body.contains("начислений нет"));
+        let empty_csv = me.get("/charges.csv?from=2000-01&to=2000-12").await;
+        assert_eq!(empty_csv.body.trim_start_matches('\u{feff}').lines().count(), 1, "only the header");
+        // Payments, paged.
+        let total = t.db.payments().page(kabinet_domain::AccountId(1), 0, 1).await.unwrap().1;
+        let payments = me.get("/payments").await;
+        assert_eq!(payments.status, StatusCode::OK);
+        assert_eq!(payments.body.matches("<td class=\"num\">").count() as u64, total.min(20));
+        assert_eq!(me.get("/payments?page=999").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(me.get("/payments?page=abc").await.status, StatusCode::NOT_FOUND);
+        let api = me.json("GET", &format!("/api/v1/accounts/{mine}/payments"), Some(&token), json!(null)).await;
+        let api: Value = serde_json::from_str(&api.body).unwrap();
+        assert_eq!(api["total"], total);
+    }
+
+    async fn settings_email_change_and_my_data(t: &TestDb) {
+        demo(&t.db, 2, 3).await;
+        let app = app(&t.db);
+        let (mut me, mine) = app.resident(1).await;
+        // Preferences: a bad phone is refused, a good one kept; English sticks.
+        let bad = me.submit("/settings", "/settings", &[("phone", "12345"), ("language", "")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("Номер телефона указан неверно"));
+        let ok = me
+            .submit("/settings", "/settings", &[("phone", "8 912 345-67-89"), ("language", "en"), ("paperless", "on"), ("notify_new_invoice", "on")])
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER);
+        let page = me.get("/cabinet").await;
+        assert!(page.body.contains("<html lang=\"en\">") && page.body.contains(">Overview<"));
+        let token = token(&mut me, &mine).await;
+        let s = me.json("GET", "/api/v1/settings", Some(&token), json!(null)).await;
+        let s: Value = serde_json::from_str(&s.body).unwrap();
+        assert_eq!(s["phone"], "+79123456789");
+        assert_eq!(s["paperless"], true);
+        assert_eq!(s["notifications"], json!(["new_invoice"]));
+        let put = me.json("PUT", "/api/v1/settings", Some(&token), json!({"language": "klingon"})).await;
+        assert_eq!(put.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // E-mail: the password is asked; the link goes to the new address.
+        let wrong = me.submit("/settings", "/settings/email", &[("email", "new@example.ru"), ("current", "nope-nope-nope")]).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let asked = me.submit("/settings", "/settings/email", &[("email", "new@example.ru"), ("current", common::OWN_PASSWORD)]).await;
+        assert_eq!(asked.status, StatusCode::SEE_OTHER);
+        let mails = t.db.outbox().messages(None, 10).await.unwrap();
+        let confirm = mails.iter().find(|m| m.email.to.as_str() == "new@example.ru").expect("a link to the new address");
+        let at = confirm.email.text.find("/settings/email/").unwrap();
+        let link: String = confirm.email.text[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+        let user = t.db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&mine).unwrap()).await.unwrap().unwrap();
+        assert_eq!(user.email.as_str(), "r1@example.ru", "unchanged until confirmed");
+        let mut mail_client = Browser::new(&me.app);
+        let done = mail_client.submit(&link, &link, &[]).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        let user = t.db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&mine).unwrap()).await.unwrap().unwrap();
+        assert_eq!(user.email.as_str(), "new@example.ru");
+        let mails = t.db.outbox().messages(None, 10).await.unwrap();
+        assert!(mails.iter().any(|m| m.email.to.as_str() == "r1@example.ru" && m.email.subject.contains("изменён")), "the old address is told");
+        let again = mail_client.submit(&link, &link, &[]).await;
+        assert!(again.body.contains("The link has been used") || again.body.contains("уже использована"));
+        // My data.
+        let data = me.get("/settings/data.json").await;
+        assert_eq!(data.status, StatusCode::OK);
+        let data: Value = serde_json::from_str(&data.body).unwrap();
+        assert_eq!(data["profile"]["account"], mine.as_str());
+        assert_eq!(data["profile"]["email"], "new@example.ru");
+        assert_eq!(data["linked_accounts"].as_array().unwrap().len(), 1);
+        assert_eq!(data["settings"]["phone"], "+79123456789");
+        let events: Vec<&str> = data["activity"].as_array().unwrap().iter().map(|a| a["event"].as_str().unwrap()).collect();
+        for e in ["settings_changed", "email_change_requested", "email_changed"] {
+            assert!(events.contains(&e), "{e} in {events:?}");
+        }
+        assert!(data["notifications"].as_array().unwrap().iter().all(|n| n.get("text").is_none()), "no bodies");
+        let api = me.json("GET", "/api/v1/my-data", Some(&token), json!(null)).await;
+        assert_eq!(api.status, StatusCode::OK);
+    }
+
+    async fn suspension_closes_resident_pages_not_health(t: &TestDb) {
+        demo(&t.db, 2, 2).await;
+        let app = app(&t.db);
+        let (mut me, mine) = app.resident(1).await;
+        let token = token(&mut me, &mine).await;
+        let now = time::OffsetDateTime::now_utc();
+        let portal = &app.state.app.portal;
+        portal.suspend(&kabinet_domain::Suspension {
+            starts_at: now + time::Duration::days(2),
+            ends_at: Some(now + time::Duration::days(2) + time::Duration::hours(8)),
+            message: "Обновляем систему.".into(),
+        }).await.unwrap();
+        let page = me.get("/cabinet").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("class=\"banner\"") && page.body.contains("Обновляем систему."));
+        portal.suspend(&kabinet_domain::Suspension {
+            starts_at: now - time::Duration::minutes(1),
+            ends_at: Some(now + time::Duration::hours(2)),
+            message: "Обновляем систему.".into(),
+        }).await.unwrap();
+        let closed = me.get("/cabinet").await;
+        assert_eq!(closed.status, StatusCode::SERVICE_UNAVAILABLE);
+        let retry: i64 = closed.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+        assert!((7000..=7200).contains(&retry), "{retry}");
+        assert!(closed.body.contains("Обновляем систему."));
+        let api = me.json("GET", "/api/v1/me", Some(&token), json!(null)).await;
+        assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(api.headers.get("content-type").unwrap(), "application/problem+json");
+        assert!(api.headers.get("retry-after").is_some());
+        assert_eq!(me.get("/healthz").await.status, StatusCode::OK);
+        assert_eq!(me.get("/readyz").await.status, StatusCode::OK);
+        portal.resume().await.unwrap();
+        assert_eq!(me.get("/cabinet").await.status, StatusCode::OK);
+        let events: Vec<String> = t.db.audit().lines(None, 10).await.unwrap().into_iter().map(|l| l.event).collect();
+        assert!(events.contains(&"suspension_set".to_string()) && events.contains(&"suspension_lifted".to_string()));
+    }
+
+    async fn the_demo_resident_signs_in_with_three_accounts(t: &TestDb) {
+        demo(&t.db, 5, 3).await;
+        let login = kabinet_app::demo::ensure_demo_resident(&t.db).await.unwrap().unwrap();
+        assert_eq!(kabinet_app::demo::ensure_demo_resident(&t.db).await.unwrap(), Some(login.clone()), "idempotent");
+        let app = app(&t.db);
+        let mut b = Browser::new(&app);
+        let page = b.get("/login").await;
+        assert!(page.body.contains(&login.account) && page.body.contains(&login.password));
+        let signed = b.submit("/login", "/login", &[("account", &login.account), ("password", &login.password)]).await;
+        assert_eq!((signed.status, signed.location()), (StatusCode::SEE_OTHER, "/cabinet"));
+        let overview = b.get("/cabinet").await;
+        assert_eq!(overview.status, StatusCode::OK);
+        assert_eq!(overview.body.matches("<option ").count(), 3);
+    }
+}
+
+#[tokio::test]
+async fn a_database_that_is_not_a_demo_shows_no_demo_sign_in() {
+    let t = kabinet_testkit::TestDb::sqlite().await;
+    assert_eq!(
+        kabinet_app::demo::ensure_demo_resident(&t.db).await.unwrap(),
+        None
+    );
+    let app = TestApp::new(&t.db, &Default::default());
+    let mut b = Browser::new(&app);
+    let page = b.get("/login").await;
+    assert!(!page.body.contains(kabinet_app::portal::DEMO_PASSWORD));
+}
