@@ -142,9 +142,9 @@ def main():
 
 
 def latest_invoice(env, data_dir):
-    """The first demo account and its latest invoice total as typed (`1234,56`)."""
+    """The fifth demo account (the first three are the demo resident's) and its latest invoice total as typed (`1234,56`)."""
     query = ("SELECT a.number, i.total_due FROM accounts a JOIN invoices i ON i.account_id = a.id "
-             "WHERE a.id = 1 ORDER BY i.period DESC LIMIT 1")
+             "WHERE a.id = 5 ORDER BY i.period DESC LIMIT 1")
     url = env.get("KABINET_DATABASE_URL", "")
     if url.startswith("postgres"):
         out = subprocess.run(["psql", url, "-At", "-F", ";", "-c", query],

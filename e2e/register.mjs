@@ -29,11 +29,11 @@ let failed = false;
 try {
   const port = await freePort();
   const env = { ...process.env, KABINET_DATA_DIR: data, KABINET_LISTEN: `127.0.0.1:${port}`, KABINET_PUBLIC_URL: `http://127.0.0.1:${port}` };
-  execFileSync(bin, ['demo', '--accounts', '3', '--months', '2', '--no-serve'], { env, stdio: 'inherit' });
+  execFileSync(bin, ['demo', '--accounts', '5', '--months', '2', '--no-serve'], { env, stdio: 'inherit' });
   const [account, amount] = execFileSync('python3', ['-c', `
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-n, k = c.execute("SELECT a.number, i.total_due FROM accounts a JOIN invoices i ON i.account_id = a.id WHERE a.id = 1 ORDER BY i.period DESC LIMIT 1").fetchone()
+n, k = c.execute("SELECT a.number, i.total_due FROM accounts a JOIN invoices i ON i.account_id = a.id WHERE a.id = 5 ORDER BY i.period DESC LIMIT 1").fetchone()
 sign = '-' if k < 0 else ''
 print(n); print(f"{sign}{abs(k)//100},{abs(k)%100:02}")
 `, join(data, 'kabinet.db')]).toString().trim().split('\n');
@@ -49,7 +49,7 @@ print(n); print(f"{sign}{abs(k)//100},{abs(k)%100:02}")
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const page = await browser.newPage({ viewport: { width: 360, height: 780 } });
+  const page = await browser.newPage({ viewport: { width: 360, height: 780 }, locale: 'ru-RU' });
 
   await page.goto(`${base}/register`);
   await page.fill('#account', account);

@@ -103,8 +103,21 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
+        match Json::<serde_json::Value>::from_request(req, state).await {
+            // Every body is an object: serde would take a struct from an
+            // array too, and an empty one would be all defaults.
+            Ok(Json(v)) if !v.is_object() => Err(problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Тело запроса должно быть объектом JSON",
+                None,
+            )),
+            Ok(Json(v)) => serde_json::from_value::<T>(v).map(ApiJson).map_err(|e| {
+                problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("Поля запроса не разобраны: {e}"),
+                    None,
+                )
+            }),
             Err(e) => {
                 let status = e.status();
                 let detail = match &e {

@@ -218,6 +218,10 @@ const MESSAGES: &[(&str, &str)] = &[
     ),
     ("тело запроса больше 2 МБ", "the request body is larger than 2 MB"),
     ("тело запроса не прочитано", "the request body could not be read"),
+    (
+        "тело запроса должно быть объектом JSON",
+        "the request body must be a JSON object",
+    ),
 ];
 
 #[cfg(test)]
