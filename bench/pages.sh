@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Page load: a signed-in resident's GET /cabinet under wrk, with GET /healthz in
-# the same run as the reference (what the stack serves with no database work).
+# Page load: a signed-in resident's portal pages under wrk — the overview, the
+# invoices, the charges of the last 12 months, the payments, the invoice page
+# and the charges CSV — with GET /healthz in the same run as the reference
+# (what the stack serves with no database work), and the overview's weight
+# with every asset. PAGES="/cabinet /charges" picks pages.
 # A release server on a demo of ACCOUNTS accounts (default 1 000; 1 000 000 for
 # the big one), SQLite by default or PostgreSQL with DATABASE_URL=postgres://….
 # The demo is kept in BENCH_DIR between runs (generating a million accounts
@@ -26,7 +29,7 @@ if [ -n "${DATABASE_URL:-}" ]; then
     export KABINET_DATABASE_URL="$DATABASE_URL"
     "$K" migrate >/dev/null 2>&1
 fi
-"$K" demo --accounts "$ACCOUNTS" --months 2 --no-serve 2>&1 | grep -E "created|already" || true
+"$K" demo --accounts "$ACCOUNTS" --months "${MONTHS:-12}" --no-serve 2>&1 | grep -E "created|already" || true
 "$K" serve 2>/dev/null &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
@@ -34,8 +37,12 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 read -r ACCOUNT _ SESSION < <(python3 bench/resident.py "http://127.0.0.1:$PORT" "$WORK/data" "${DATABASE_URL:-}")
 curl -fs -o /dev/null -H "Cookie: kabinet_session=$SESSION" "http://127.0.0.1:$PORT/cabinet"
 
+PERIOD=$(curl -fs -H "Cookie: kabinet_session=$SESSION" "http://127.0.0.1:$PORT/invoices" | grep -o '/invoices/[0-9-]*' | head -1 | cut -d/ -f3)
+PAGES="${PAGES:-/cabinet /invoices /charges /payments /accounts/$ACCOUNT/invoices/$PERIOD /charges.csv}"
+WEIGHT=$(( $(curl -fs -H "Cookie: kabinet_session=$SESSION" "http://127.0.0.1:$PORT/cabinet" | wc -c) + $(curl -fs "http://127.0.0.1:$PORT/assets/style.css" | wc -c) ))
 echo "== $ENGINE, $ACCOUNTS accounts, resident $ACCOUNT, $CONNECTIONS connections, ${DURATION}s, $(nproc) cores"
-for path in /healthz /cabinet; do
+echo "== overview weight with its stylesheet (the only asset): $WEIGHT bytes uncompressed"
+for path in /healthz $PAGES; do
     echo "-- GET $path"
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Cookie: kabinet_session=$SESSION" \
         "http://127.0.0.1:$PORT$path" | grep -E "Requests/sec|  (50|99)%|Non-2xx|Socket errors"

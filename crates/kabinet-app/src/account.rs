@@ -12,7 +12,6 @@ pub use kabinet_db::links::LinkedAccount;
 pub use kabinet_db::overview::AccountOverview;
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
-use time::OffsetDateTime;
 
 /// How many recent invoices the overview lists (a year of receipts).
 pub const RECENT_INVOICES: u64 = 12;
@@ -196,7 +195,7 @@ impl Accounts {
             .of_account(scope.current().account.id, RECENT_INVOICES)
             .await?
             .ok_or(Error::NotFound)?;
-        let today = self.clock.today(OffsetDateTime::now_utc());
+        let today = self.clock.today(self.clock.now());
         let current = account.current_invoice().map(|i| InvoiceRow {
             status: d::InvoiceStatus::of(i.total_due, account.paid_since_invoice, i.due_date, today),
             paid_towards: account.paid_since_invoice,
@@ -236,7 +235,7 @@ impl Accounts {
     /// Statuses of invoices given newest first: what was paid towards an
     /// invoice is what the next one records as paid in its period.
     fn rows(&self, invoices: Vec<d::Invoice>, newest_paid: d::Kopecks) -> Vec<InvoiceRow> {
-        let today = self.clock.today(OffsetDateTime::now_utc());
+        let today = self.clock.today(self.clock.now());
         let mut next_paid = newest_paid;
         let mut rows = Vec::with_capacity(invoices.len());
         for i in invoices {
@@ -303,7 +302,7 @@ impl Accounts {
             Some(t) => t,
             None => match self.db.organization().latest_period().await? {
                 Some(p) => p.period,
-                None => d::Period::containing(self.clock.today(OffsetDateTime::now_utc())),
+                None => d::Period::containing(self.clock.today(self.clock.now())),
             },
         };
         let to = to.unwrap_or(latest);

@@ -6,11 +6,14 @@ use crate::{Kopecks, Period};
 use time::{Date, OffsetDateTime, UtcOffset};
 
 /// The organization's clock: a fixed UTC offset (Russia has had no daylight
-/// saving since 2014, so an offset such as `+03:00` describes a region fully).
+/// saving since 2014, so an offset such as `+03:00` describes a region fully)
+/// and, for tests of date edges, a stopped "now".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrgClock {
     /// The offset of the organization's local time.
     pub offset: UtcOffset,
+    /// When set, the clock shows this moment instead of the system time.
+    pub stopped_at: Option<OffsetDateTime>,
 }
 
 impl OrgClock {
@@ -20,7 +23,21 @@ impl OrgClock {
             Ok(o) => o,
             Err(_) => UtcOffset::UTC,
         },
+        stopped_at: None,
     };
+
+    /// A running clock at `offset`.
+    pub fn at_offset(offset: UtcOffset) -> OrgClock {
+        OrgClock {
+            offset,
+            stopped_at: None,
+        }
+    }
+
+    /// Now: the system time, or the stopped moment.
+    pub fn now(self) -> OffsetDateTime {
+        self.stopped_at.unwrap_or_else(OffsetDateTime::now_utc)
+    }
 
     /// The local day at `now`.
     pub fn today(self, now: OffsetDateTime) -> Date {

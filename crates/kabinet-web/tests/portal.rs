@@ -156,8 +156,9 @@ db_tests! {
         let empty = me.get("/charges?from=2000-01&to=2000-12&lang=ru").await;
         assert_eq!(empty.status, StatusCode::OK);
         assert!(empty.body.contains("начислений нет"));
-        let empty_csv = me.get("/charges.csv?from=2000-01&to=2000-12").await;
-        assert_eq!(empty_csv.body.trim_start_matches('\u{feff}').lines().count(), 1, "only the header");
+        let empty_csv = me.get("/charges.csv?from=2000-01&to=2000-12&lang=ru").await;
+        assert_eq!(empty_csv.status, StatusCode::NOT_FOUND);
+        assert!(empty_csv.body.contains("За выбранные месяцы начислений нет"));
         // Payments, paged.
         let total = t.db.payments().page(kabinet_domain::AccountId(1), 0, 1).await.unwrap().1;
         let payments = me.get("/payments").await;
@@ -264,6 +265,42 @@ db_tests! {
         assert_eq!(me.get("/cabinet").await.status, StatusCode::OK);
         let events: Vec<String> = t.db.audit().lines(None, 10).await.unwrap().into_iter().map(|l| l.event).collect();
         assert!(events.contains(&"suspension_set".to_string()) && events.contains(&"suspension_lifted".to_string()));
+    }
+
+    async fn an_invoice_turns_overdue_at_the_organizations_midnight(t: &TestDb) {
+        demo(&t.db, 30, 3).await;
+        // An account nothing was paid towards since its current invoice.
+        let mut chosen = None;
+        for id in 1..=30 {
+            let o = t.db.overview().of_account(kabinet_domain::AccountId(id), 1).await.unwrap().unwrap();
+            if let Some(i) = o.current_invoice()
+                && o.paid_since_invoice == kabinet_domain::Kopecks::ZERO
+                && i.total_due > kabinet_domain::Kopecks::ZERO
+            {
+                chosen = Some((id, i.due_date));
+                break;
+            }
+        }
+        let (id, due) = chosen.expect("a demo account with an unpaid invoice");
+        let moscow = time::UtcOffset::from_hms(3, 0, 0).unwrap();
+        let last_second = time::PrimitiveDateTime::new(due, time::macros::time!(23:59:59)).assume_offset(moscow);
+        let next_day = last_second + time::Duration::seconds(1);
+        let (mut b, account) = app(&t.db).resident(id).await;
+        let mut token = None;
+        for (moment, status, text) in [(last_second, "unpaid", "не оплачен"), (next_day, "overdue", "просрочен")] {
+            let mut settings = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
+            settings.app.clock = kabinet_domain::OrgClock { offset: moscow, stopped_at: Some(moment) };
+            let at = TestApp::new(&t.db, &settings);
+            b.app = at.router.clone();
+            let page = b.get("/cabinet").await;
+            assert!(page.body.contains(&format!("class=\"status {status}\">{text}<")), "{moment}: {status}");
+            if token.is_none() {
+                token = Some(self::token(&mut b, &account).await);
+            }
+            let api = b.json("GET", &format!("/api/v1/accounts/{account}/overview"), token.as_deref(), json!(null)).await;
+            let api: Value = serde_json::from_str(&api.body).unwrap();
+            assert_eq!(api["current_invoice"]["status"], status, "{moment}");
+        }
     }
 
     async fn the_demo_resident_signs_in_with_three_accounts(t: &TestDb) {

@@ -208,9 +208,7 @@ impl Config {
     pub fn clock(&self) -> kabinet_domain::OrgClock {
         let text = self.time_zone.trim();
         if text.eq_ignore_ascii_case("utc") || text == "Z" {
-            return kabinet_domain::OrgClock {
-                offset: time::UtcOffset::UTC,
-            };
+            return kabinet_domain::OrgClock::at_offset(time::UtcOffset::UTC);
         }
         let (sign, rest) = match text.split_at_checked(1) {
             Some(("+", r)) => (1, r),
@@ -220,7 +218,7 @@ impl Config {
         let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
         match (h.parse::<i8>(), m.parse::<i8>()) {
             (Ok(h), Ok(m)) => time::UtcOffset::from_hms(sign * h, sign * m, 0)
-                .map(|offset| kabinet_domain::OrgClock { offset })
+                .map(kabinet_domain::OrgClock::at_offset)
                 .unwrap_or_default(),
             _ => kabinet_domain::OrgClock::default(),
         }

@@ -235,7 +235,7 @@ pub(crate) fn accepted(message: &str) -> (StatusCode, Json<Accepted>) {
     (
         StatusCode::ACCEPTED,
         Json(Accepted {
-            message: message.to_string(),
+            message: crate::http::errors::say(message),
         }),
     )
 }

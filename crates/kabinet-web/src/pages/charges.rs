@@ -190,7 +190,8 @@ fn cell(text: &str) -> String {
 }
 
 /// `GET /charges.csv?from=…&to=…`: the same lines as the page, one per
-/// month and service; amounts with a decimal comma.
+/// month and service; amounts with a decimal comma. A range without
+/// charges is a 404 page saying so, not an empty file.
 pub(crate) async fn csv(
     State(state): State<AppState>,
     ResidentPage(r): ResidentPage,
@@ -201,6 +202,9 @@ pub(crate) async fn csv(
         .accounts
         .charges(&r, q.account.as_deref(), &q.range())
         .await?;
+    if report.months.is_empty() {
+        return Err(PageError::NotFound("за выбранные месяцы начислений нет"));
+    }
     let tr = Tr::current();
     let money = |k: kabinet_domain::Kopecks| k.to_decimal_string().replace('.', ",");
     let mut out = String::from("\u{feff}");
