@@ -159,6 +159,9 @@ db_tests! {
         let empty_csv = me.get("/charges.csv?from=2000-01&to=2000-12&lang=ru").await;
         assert_eq!(empty_csv.status, StatusCode::NOT_FOUND);
         assert!(empty_csv.body.contains("За выбранные месяцы начислений нет"));
+        let empty_en = me.get("/charges.csv?from=2000-01&to=2000-12&lang=en").await;
+        assert!(empty_en.body.contains("There are no charges for the chosen months"), "{}", empty_en.body);
+        me.get("/cabinet?lang=ru").await;
         // Payments, paged.
         let total = t.db.payments().page(kabinet_domain::AccountId(1), 0, 1).await.unwrap().1;
         let payments = me.get("/payments").await;
@@ -211,6 +214,12 @@ db_tests! {
         assert_eq!(user.email.as_str(), "new@example.ru");
         let mails = t.db.outbox().messages(None, 10).await.unwrap();
         assert!(mails.iter().any(|m| m.email.to.as_str() == "r1@example.ru" && m.email.subject.contains("изменён")), "the old address is told");
+        // Links to typed addresses share the account's limit of 3 e-mails an hour.
+        for (i, expected) in [(2, StatusCode::SEE_OTHER), (3, StatusCode::SEE_OTHER), (4, StatusCode::UNPROCESSABLE_ENTITY)] {
+            let to = format!("spam{i}@example.ru");
+            let r = me.submit("/settings", "/settings/email", &[("email", &to), ("current", common::OWN_PASSWORD)]).await;
+            assert_eq!(r.status, expected, "change {i}");
+        }
         let again = mail_client.submit(&link, &link, &[]).await;
         assert!(again.body.contains("The link has been used") || again.body.contains("уже использована"));
         // My data.

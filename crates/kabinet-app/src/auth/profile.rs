@@ -9,6 +9,7 @@ use super::secrets::{new_token, token_hash};
 use super::{Auth, Client, Resident};
 use crate::{Error, FieldErrors};
 use kabinet_db::Repos;
+use kabinet_db::counters::CounterKind;
 use kabinet_domain as d;
 use kabinet_notify::messages;
 use time::{Duration, OffsetDateTime};
@@ -111,7 +112,8 @@ impl Auth {
 
     /// Starts changing the e-mail: checks the password (a wrong one counts as
     /// a failed sign-in), then e-mails a confirmation link to the new address.
-    /// The address in use stays until the link is opened.
+    /// The address in use stays until the link is opened. These links count
+    /// towards the account's e-mail limit ([`super::AuthSettings::mail_limit`]).
     pub async fn request_email_change(
         &self,
         r: &Resident,
@@ -160,7 +162,24 @@ impl Auth {
             &self.url(&format!("/settings/email/{token}")),
             EMAIL_CHANGE_VALID.whole_hours(),
         );
+        // Links to addresses the resident types count with the account's
+        // other e-mails, so the portal cannot be made to flood a stranger.
+        let limit = self.settings.mail_limit;
         let tx = self.db.begin().await?;
+        let counter = tx.counters().lock(r.account_id(), CounterKind::Mail).await?;
+        if !limit.allows(&counter, now) {
+            return Err(Error::Invalid(FieldErrors::single(
+                EMAIL,
+                "слишком много писем за последний час — попробуйте позже",
+            )));
+        }
+        tx.counters()
+            .store(
+                r.account_id(),
+                CounterKind::Mail,
+                counter.after_event(now, limit.window),
+            )
+            .await?;
         tx.email_changes()
             .create(
                 r.user.id,

@@ -222,6 +222,26 @@ const MESSAGES: &[(&str, &str)] = &[
         "тело запроса должно быть объектом JSON",
         "the request body must be a JSON object",
     ),
+    (
+        "слишком много писем за последний час — попробуйте позже",
+        "too many e-mails in the last hour — try again later",
+    ),
+    (
+        "за выбранные месяцы начислений нет",
+        "there are no charges for the chosen months",
+    ),
+    (
+        "ссылка для подтверждения отправлена на новый адрес",
+        "a confirmation link was sent to the new address",
+    ),
+    (
+        "если данные совпали с данными лицевого счёта, временный пароль отправлен на указанную почту",
+        "if the details matched the account, a one-time password was sent to the e-mail given",
+    ),
+    (
+        "если к лицевому счёту привязан пользователь, ссылка для смены пароля отправлена на его почту",
+        "if the account has a user, a link to set a new password was sent to their e-mail",
+    ),
 ];
 
 #[cfg(test)]
@@ -244,5 +264,12 @@ mod tests {
             assert!(english(&s).is_some(), "no English for {s:?}");
         }
         assert_eq!(english("Страница не найдена."), Some("page not found"));
+        assert_eq!(
+            english(
+                "Если к лицевому счёту привязан пользователь, ссылка для смены пароля отправлена на его почту."
+            ),
+            Some("if the account has a user, a link to set a new password was sent to their e-mail")
+        );
+        assert!(english(kabinet_app::auth::profile::LINK_REFUSED).is_some());
     }
 }
