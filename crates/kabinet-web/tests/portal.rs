@@ -88,6 +88,18 @@ db_tests! {
         assert_eq!(list[0]["primary"], true);
         let api = me.json("GET", &format!("/api/v1/accounts/{third}/overview"), Some(&token), json!(null)).await;
         assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+        // The same through the API: a wrong value is refused alike, the right one links.
+        let (fourth, fourth_amount) = account_and_amount(&t.db, 4).await;
+        let r = me.json("POST", "/api/v1/accounts", Some(&token), json!({"account": fourth, "check": "1,00"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains(refusal), "{}", r.body);
+        let r = me.json("POST", "/api/v1/accounts", Some(&token), json!({"account": fourth, "check": fourth_amount})).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+        let detail = me.json("GET", &format!("/api/v1/accounts/{fourth}/invoices/{period}"), Some(&token), json!(null)).await;
+        assert_eq!(detail.status, StatusCode::OK);
+        let detail: Value = serde_json::from_str(&detail.body).unwrap();
+        let lines: i64 = detail["lines"].as_array().unwrap().iter().map(|l| l["total_kopecks"].as_i64().unwrap()).sum();
+        assert_eq!(lines, detail["invoice"]["charged_kopecks"].as_i64().unwrap(), "the lines add up to the invoice");
         // The sign-in account cannot be removed; the linked one can.
         let keep = me.submit("/settings", "/settings/accounts/remove", &[("account", &mine)]).await;
         assert_eq!(keep.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -237,6 +249,14 @@ db_tests! {
         assert!(data["notifications"].as_array().unwrap().iter().all(|n| n.get("text").is_none()), "no bodies");
         let api = me.json("GET", "/api/v1/my-data", Some(&token), json!(null)).await;
         assert_eq!(api.status, StatusCode::OK);
+        let api: Value = serde_json::from_str(&api.body).unwrap();
+        assert_eq!(api["profile"]["account"], mine.as_str());
+        // The API's e-mail change asks for the password too; the limit is spent by now.
+        let r = me.json("POST", "/api/v1/settings/email", Some(&token), json!({"email": "api@example.ru", "password": "wrong password"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = me.json("POST", "/api/v1/settings/email", Some(&token), json!({"email": "api@example.ru", "password": common::OWN_PASSWORD})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Слишком много писем") || r.body.contains("Too many e-mails"), "{}", r.body);
     }
 
     async fn suspension_closes_resident_pages_not_health(t: &TestDb) {
