@@ -74,6 +74,7 @@ db_tests! {
         assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
         let refusal = "не подходят друг к другу";
         assert!(wrong.body.contains(refusal) && unknown.body.contains(refusal));
+        assert!(wrong.body.contains(&format!("value=\"{third}\"")), "the typed number stays");
         assert_eq!(me.get(&format!("/cabinet?account={third}")).await.status, StatusCode::NOT_FOUND);
         let linked = me.submit("/settings", "/settings/accounts", &[("account", &third), ("check", &amount)]).await;
         assert_eq!((linked.status, linked.location()), (StatusCode::SEE_OTHER, "/settings?done=linked"));
@@ -194,6 +195,7 @@ db_tests! {
         let bad = me.submit("/settings", "/settings", &[("phone", "12345"), ("language", "")]).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(bad.body.contains("Номер телефона указан неверно"));
+        assert!(bad.body.contains("value=\"12345\""), "what was typed stays in the field");
         let ok = me
             .submit("/settings", "/settings", &[("phone", "8 912 345-67-89"), ("language", "en"), ("paperless", "on"), ("notify_new_invoice", "on")])
             .await;

@@ -67,17 +67,31 @@ pub(crate) struct Done {
     done: Option<String>,
 }
 
+/// What the resident typed into a form that came back with errors.
+#[derive(Default)]
+struct Typed<'a> {
+    prefs: Option<&'a Preferences>,
+    phone: Option<&'a str>,
+    new_email: Option<&'a str>,
+    link_account: Option<&'a str>,
+}
+
+/// Keeps at most `n` characters of what was typed.
+fn kept(v: Option<&str>, n: usize) -> String {
+    v.unwrap_or("").chars().take(n).collect()
+}
+
 async fn render(
     state: &AppState,
     ctx: &Ctx,
     r: &Resident,
     notice: Option<&str>,
     errors: FieldErrors,
-    typed: Option<&Preferences>,
+    typed: Typed<'_>,
 ) -> Result<Response, PageError> {
     let tr = Tr::current();
     let scope = state.app.accounts.scope(r, None).await?;
-    let prefs = match typed {
+    let prefs = match typed.prefs {
         Some(p) => p.clone(),
         None => state.app.profiles.preferences(r).await?,
     };
@@ -96,7 +110,10 @@ async fn render(
             layout: Layout::section(state, ctx, Section::Settings),
             notice: notice.map(|n| tr.t(n)),
             email: r.user.email.to_string(),
-            phone: prefs.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            phone: match typed.phone {
+                Some(p) => kept(Some(p), 32),
+                None => prefs.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            },
             language: prefs.language.map(|l| l.code().to_string()).unwrap_or_default(),
             paperless: prefs.paperless,
             notify: NotificationKind::ALL
@@ -118,8 +135,8 @@ async fn render(
                 .collect(),
             check_label,
             errors,
-            new_email: String::new(),
-            link_account: String::new(),
+            new_email: kept(typed.new_email, 254),
+            link_account: kept(typed.link_account, 32),
         },
     )
 }
@@ -138,7 +155,7 @@ pub(crate) async fn show(
         Some("removed") => Some("linked-removed"),
         _ => None,
     };
-    render(&state, &ctx, &r, notice, FieldErrors::default(), None).await
+    render(&state, &ctx, &r, notice, FieldErrors::default(), Typed::default()).await
 }
 
 /// The preferences form (checkboxes arrive only when ticked).
@@ -202,7 +219,12 @@ pub(crate) async fn save(
                     .filter_map(|c| NotificationKind::from_code(c))
                     .collect(),
             };
-            render(&state, &ctx, &r, None, errors, Some(&typed)).await
+            let typed = Typed {
+                prefs: Some(&typed),
+                phone: Some(&form.phone),
+                ..Typed::default()
+            };
+            render(&state, &ctx, &r, None, errors, typed).await
         }
         Err(e) => Err(e.into()),
     }
@@ -231,7 +253,13 @@ pub(crate) async fn change_email(
         .await
     {
         Ok(()) => Ok(see_other(&format!("{}?done=email", paths::SETTINGS))),
-        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, None).await,
+        Err(Error::Invalid(errors)) => {
+            let typed = Typed {
+                new_email: Some(&form.email),
+                ..Typed::default()
+            };
+            render(&state, &ctx, &r, None, errors, typed).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -320,7 +348,13 @@ pub(crate) async fn link(
         .await
     {
         Ok(()) => Ok(see_other(&format!("{}?done=linked", paths::SETTINGS))),
-        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, None).await,
+        Err(Error::Invalid(errors)) => {
+            let typed = Typed {
+                link_account: Some(&form.account),
+                ..Typed::default()
+            };
+            render(&state, &ctx, &r, None, errors, typed).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -339,7 +373,7 @@ pub(crate) async fn unlink(
         .await
     {
         Ok(()) => Ok(see_other(&format!("{}?done=removed", paths::SETTINGS))),
-        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, None).await,
+        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, Typed::default()).await,
         Err(e) => Err(e.into()),
     }
 }
