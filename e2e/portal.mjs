@@ -3,29 +3,17 @@
 // and axe-core checks each for WCAG 2.1 A/AA violations. Screenshots go to
 // e2e/out/ (and, with SCREENSHOTS=docs, to docs/screenshots/).
 // Run: node e2e/portal.mjs (needs target/debug/kabinet, /usr/bin/chromium).
-import { chromium } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { join } from 'node:path';
+import { bin, freePort, launch, root, serverEnv, waitHealthy } from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = process.env.KABINET_BIN || join(root, 'target', 'debug', 'kabinet');
 const data = mkdtempSync(join(tmpdir(), 'kabinet-portal-'));
 const out = join(root, 'e2e', 'out');
 mkdirSync(out, { recursive: true });
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pages = ['/cabinet', '/invoices', '/charges', '/payments', '/meters', '/requests', '/settings', '/help'];
 const viewports = { phone: { width: 360, height: 780 }, desktop: { width: 1280, height: 900 } };
 let server;
@@ -34,21 +22,12 @@ let passed = 0;
 const failures = [];
 try {
   const port = await freePort();
-  const env = { ...process.env, KABINET_DATA_DIR: data, KABINET_LISTEN: `127.0.0.1:${port}`, KABINET_PUBLIC_URL: `http://127.0.0.1:${port}` };
-  delete env.KABINET_BIN;
-  const printed = execFileSync(bin, ['demo', '--accounts', '5', '--months', '14', '--no-serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString()
-    + '';
-  void printed;
+  const env = serverEnv(data, port);
+  execFileSync(bin, ['demo', '--accounts', '5', '--months', '14', '--no-serve'], { env, stdio: 'ignore' });
   server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
-    await sleep(100);
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  await waitHealthy(base);
+  browser = await launch();
   for (const [name, viewport] of Object.entries(viewports)) {
     const context = await browser.newContext({ viewport, locale: 'ru-RU' });
     const page = await context.newPage();

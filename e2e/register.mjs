@@ -1,34 +1,22 @@
 // Registration and first sign-in through the real pages in headless Chromium:
 // a demo organization on SQLite, the e-mail read from the file transport.
 // Run: node e2e/register.mjs (needs target/debug/kabinet, python3, /usr/bin/chromium).
-import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { join } from 'node:path';
+import { bin, freePort, launch, root, serverEnv, sleep, waitHealthy } from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = process.env.KABINET_BIN || join(root, 'target', 'debug', 'kabinet');
 const data = mkdtempSync(join(tmpdir(), 'kabinet-e2e-'));
 const out = join(root, 'e2e', 'out');
 mkdirSync(out, { recursive: true });
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let server;
 let browser;
 let failed = false;
 try {
   const port = await freePort();
-  const env = { ...process.env, KABINET_DATA_DIR: data, KABINET_LISTEN: `127.0.0.1:${port}`, KABINET_PUBLIC_URL: `http://127.0.0.1:${port}` };
+  const env = serverEnv(data, port);
   execFileSync(bin, ['demo', '--accounts', '5', '--months', '2', '--no-serve'], { env, stdio: 'inherit' });
   const [account, amount] = execFileSync('python3', ['-c', `
 import sqlite3, sys
@@ -40,15 +28,9 @@ print(n); print(f"{sign}{abs(k)//100},{abs(k)%100:02}")
 
   server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
-    await sleep(100);
-  }
+  await waitHealthy(base);
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
   const page = await browser.newPage({ viewport: { width: 360, height: 780 }, locale: 'ru-RU' });
 
   await page.goto(`${base}/register`);

@@ -19,6 +19,8 @@ pub const RECENT_INVOICES: u64 = 12;
 pub const MAX_MONTHS: i32 = 60;
 /// The months the charges page shows when none are chosen.
 pub const DEFAULT_MONTHS: i32 = 12;
+/// More invoices than any account has (a hundred years of months).
+const ALL_INVOICES: u64 = 1200;
 /// Payments on one page of the history.
 pub const PAYMENTS_PER_PAGE: u64 = 20;
 
@@ -189,12 +191,13 @@ impl Accounts {
     /// invoice and its status, last payment, readings window.
     pub async fn overview(&self, r: &Resident, number: Option<&str>) -> Result<Overview, Error> {
         let scope = self.scope(r, number).await?;
+        // The scope has read the account and its premises already.
+        let current = scope.current();
         let account = self
             .db
             .overview()
-            .of_account(scope.current().account.id, RECENT_INVOICES)
-            .await?
-            .ok_or(Error::NotFound)?;
+            .with_account(current.account.clone(), current.premises.clone(), RECENT_INVOICES)
+            .await?;
         let today = self.clock.today(self.clock.now());
         let current = account.current_invoice().map(|i| InvoiceRow {
             status: d::InvoiceStatus::of(i.total_due, account.paid_since_invoice, i.due_date, today),
@@ -219,7 +222,7 @@ impl Accounts {
     ) -> Result<(AccountScope, Vec<InvoiceRow>), Error> {
         let scope = self.scope(r, number).await?;
         let id = scope.current().account.id;
-        let invoices = self.db.billing().invoices(id, 1200).await?;
+        let invoices = self.db.billing().invoices(id, ALL_INVOICES).await?;
         let newest_paid = match invoices.first() {
             Some(i) => {
                 self.db
@@ -385,14 +388,16 @@ impl Accounts {
     ) -> Result<PaymentsPage, Error> {
         let scope = self.scope(r, number).await?;
         let page = page.max(1);
+        // A page past any real history is simply not found (and no offset
+        // beyond what the databases take is ever asked for).
+        let offset = (page - 1)
+            .checked_mul(PAYMENTS_PER_PAGE)
+            .filter(|o| i64::try_from(*o).is_ok())
+            .ok_or(Error::NotFound)?;
         let (payments, total) = self
             .db
             .payments()
-            .page(
-                scope.current().account.id,
-                (page - 1) * PAYMENTS_PER_PAGE,
-                PAYMENTS_PER_PAGE,
-            )
+            .page(scope.current().account.id, offset, PAYMENTS_PER_PAGE)
             .await?;
         let pages = total.div_ceil(PAYMENTS_PER_PAGE).max(1);
         if page > pages {

@@ -2,7 +2,8 @@
 //! up with and the ones they linked by proving them (R10). Every page a
 //! resident opens is scoped by this list.
 
-use crate::entities::{account, premises, user_account};
+use crate::entities::user_account;
+use crate::overview::AccountRow;
 use crate::{Conn, DbError};
 use kabinet_domain as d;
 use sea_orm::sea_query::OnConflict;
@@ -24,19 +25,8 @@ pub struct LinkedAccount {
 
 #[derive(FromQueryResult)]
 struct Row {
-    id: i64,
-    number: String,
-    premises_id: i64,
-    holder_name: String,
-    residents: i32,
-    els: Option<String>,
-    izhku: Option<String>,
-    opened_on: time::Date,
-    closed_on: Option<time::Date>,
-    address: String,
-    flat: Option<String>,
-    total_area: i64,
-    living_area: Option<i64>,
+    #[sea_orm(nested)]
+    account: AccountRow,
     linked_at: OffsetDateTime,
     is_primary: i32,
 }
@@ -84,28 +74,10 @@ impl<C: Conn> Links<'_, C> {
         .await?;
         rows.into_iter()
             .map(|r| {
-                let account: d::Account = account::Model {
-                    id: r.id,
-                    number: r.number,
-                    premises_id: r.premises_id,
-                    holder_name: r.holder_name,
-                    residents: r.residents,
-                    els: r.els,
-                    izhku: r.izhku,
-                    opened_on: r.opened_on,
-                    closed_on: r.closed_on,
-                }
-                .try_into()?;
+                let (account, premises) = r.account.split()?;
                 Ok(LinkedAccount {
                     account,
-                    premises: premises::Model {
-                        id: r.premises_id,
-                        address: r.address,
-                        flat: r.flat,
-                        total_area: r.total_area,
-                        living_area: r.living_area,
-                    }
-                    .into(),
+                    premises,
                     linked_at: r.linked_at,
                     primary: r.is_primary != 0,
                 })

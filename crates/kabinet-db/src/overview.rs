@@ -37,8 +37,10 @@ impl AccountOverview {
     }
 }
 
+/// An account joined with its premises (`a.*`, `p.address`, `p.flat`,
+/// `p.total_area`, `p.living_area`), for queries that read both at once.
 #[derive(FromQueryResult)]
-struct AccountRow {
+pub(crate) struct AccountRow {
     id: i64,
     number: String,
     premises_id: i64,
@@ -52,6 +54,33 @@ struct AccountRow {
     flat: Option<String>,
     total_area: i64,
     living_area: Option<i64>,
+}
+
+impl AccountRow {
+    /// The account and its premises.
+    pub(crate) fn split(self) -> Result<(d::Account, d::Premises), DbError> {
+        let account: d::Account = account::Model {
+            id: self.id,
+            number: self.number,
+            premises_id: self.premises_id,
+            holder_name: self.holder_name,
+            residents: self.residents,
+            els: self.els,
+            izhku: self.izhku,
+            opened_on: self.opened_on,
+            closed_on: self.closed_on,
+        }
+        .try_into()?;
+        let premises = premises::Model {
+            id: self.premises_id,
+            address: self.address,
+            flat: self.flat,
+            total_area: self.total_area,
+            living_area: self.living_area,
+        }
+        .into();
+        Ok((account, premises))
+    }
 }
 
 /// Overviews (see [`crate::Repos::overview`]).
@@ -79,26 +108,20 @@ impl<C: Conn> Overviews<'_, C> {
         let Some(row) = row else {
             return Ok(None);
         };
-        let account: d::Account = account::Model {
-            id: row.id,
-            number: row.number,
-            premises_id: row.premises_id,
-            holder_name: row.holder_name,
-            residents: row.residents,
-            els: row.els,
-            izhku: row.izhku,
-            opened_on: row.opened_on,
-            closed_on: row.closed_on,
-        }
-        .try_into()?;
-        let premises: d::Premises = premises::Model {
-            id: row.premises_id,
-            address: row.address,
-            flat: row.flat,
-            total_area: row.total_area,
-            living_area: row.living_area,
-        }
-        .into();
+        let (account, premises) = row.split()?;
+        self.with_account(account, premises, invoices).await.map(Some)
+    }
+
+    /// The overview of an account already read (with its premises): the
+    /// `invoices` newest invoices and the payments, in two queries.
+    pub async fn with_account(
+        &self,
+        account: d::Account,
+        premises: d::Premises,
+        invoices: u64,
+    ) -> Result<AccountOverview, DbError> {
+        let c = self.0.conn();
+        let id = account.id;
         let recent_invoices = invoice::Entity::find()
             .filter(invoice::Column::AccountId.eq(id.0))
             .order_by_desc(invoice::Column::Period)
@@ -144,13 +167,13 @@ impl<C: Conn> Overviews<'_, C> {
             .map(|p| p.amount)
             .sum();
         let owed = recent_invoices.first().map_or(d::Kopecks::ZERO, |i| i.total_due);
-        Ok(Some(AccountOverview {
+        Ok(AccountOverview {
             account,
             premises,
             recent_invoices,
             paid_since_invoice,
             balance: owed - paid_since_invoice,
             last_payment: payments.into_iter().next(),
-        }))
+        })
     }
 }

@@ -182,6 +182,7 @@ db_tests! {
         assert_eq!(payments.body.matches("<td class=\"num\">").count() as u64, total.min(20));
         assert_eq!(me.get("/payments?page=999").await.status, StatusCode::NOT_FOUND);
         assert_eq!(me.get("/payments?page=abc").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(me.get("/payments?page=18446744073709551615").await.status, StatusCode::NOT_FOUND);
         let api = me.json("GET", &format!("/api/v1/accounts/{mine}/payments"), Some(&token), json!(null)).await;
         let api: Value = serde_json::from_str(&api.body).unwrap();
         assert_eq!(api["total"], total);

@@ -96,9 +96,7 @@ impl Tr {
 
     /// The text `id` with `$name` = `value`.
     pub fn a(&self, id: &str, name: &str, value: &str) -> String {
-        let mut args = FluentArgs::new();
-        args.set(name.to_string(), FluentValue::from(value.to_string()));
-        self.format(id, Some(&args))
+        self.args(id, &[(name, value)])
     }
 
     /// The text `id` with named values.
@@ -111,11 +109,8 @@ impl Tr {
     }
 
     /// The text `id` with two named values.
-    pub fn a2(&self, id: &str, (n1, v1): (&str, &str), (n2, v2): (&str, &str)) -> String {
-        let mut args = FluentArgs::new();
-        args.set(n1.to_string(), FluentValue::from(v1.to_string()));
-        args.set(n2.to_string(), FluentValue::from(v2.to_string()));
-        self.format(id, Some(&args))
+    pub fn a2(&self, id: &str, first: (&str, &str), second: (&str, &str)) -> String {
+        self.args(id, &[first, second])
     }
 
     /// The text `id` with `$n` = `n` (plural forms).

@@ -79,6 +79,12 @@ pub(crate) enum Section {
 
 impl Layout {
     pub fn new(state: &AppState, ctx: &Ctx) -> Layout {
+        Layout::section(state, ctx, Section::Other)
+    }
+
+    /// The layout of a page in `section` (highlighted in the navigation,
+    /// which only signed-in residents see).
+    pub fn section(state: &AppState, ctx: &Ctx, section: Section) -> Layout {
         let tr = Tr::current();
         let banner = ctx.announced.as_ref().map(|s| {
             let clock = state.app.accounts.clock();
@@ -112,7 +118,7 @@ impl Layout {
             switcher: None,
         };
         if signed_in {
-            layout.nav = nav(&tr, None, Section::Other);
+            layout.nav = nav(&tr, None, section);
         }
         layout
     }
@@ -142,15 +148,6 @@ impl Layout {
                 })
                 .collect(),
         });
-        layout
-    }
-
-    /// The layout of a resident page that is not about one account.
-    pub fn section(state: &AppState, ctx: &Ctx, section: Section) -> Layout {
-        let mut layout = Layout::new(state, ctx);
-        if layout.signed_in {
-            layout.nav = nav(&layout.tr, None, section);
-        }
         layout
     }
 }

@@ -1,0 +1,40 @@
+// What the browser tests share: where the binary is, a free port, waiting for
+// a server to answer, and launching Debian's Chromium headless.
+import { chromium } from 'playwright-core';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const bin = process.env.KABINET_BIN || join(root, 'target', 'debug', 'kabinet');
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+// The environment of a server on `port` with its data in `data` (KABINET_BIN
+// names the binary; the binary itself would take it for a setting).
+export function serverEnv(data, port) {
+  const env = { ...process.env, KABINET_DATA_DIR: data, KABINET_LISTEN: `127.0.0.1:${port}`, KABINET_PUBLIC_URL: `http://127.0.0.1:${port}` };
+  delete env.KABINET_BIN;
+  return env;
+}
+
+export async function waitHealthy(base) {
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) return; } catch { /* not yet */ }
+    await sleep(100);
+  }
+}
+
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
