@@ -116,6 +116,8 @@ events! {
     SuspensionSet = "suspension_set",
     /// The closing was lifted.
     SuspensionLifted = "suspension_lifted",
+    /// The resident handed in meter readings.
+    ReadingsSubmitted = "readings_submitted",
 }
 
 impl std::fmt::Display for AuditEvent {

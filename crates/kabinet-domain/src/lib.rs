@@ -18,6 +18,7 @@ pub mod period;
 pub mod portal;
 pub mod profile;
 pub mod qr;
+pub mod readings;
 pub mod records;
 pub mod residents;
 pub mod suspension;

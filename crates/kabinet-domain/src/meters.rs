@@ -74,6 +74,8 @@ pub enum MeterStatus {
     Active,
     /// Replaced or removed: kept for history only.
     Archived,
+    /// Read remotely by the organization (АСКУЭ): residents hand in nothing.
+    Remote,
 }
 
 impl MeterStatus {
@@ -82,6 +84,7 @@ impl MeterStatus {
         match self {
             MeterStatus::Active => "active",
             MeterStatus::Archived => "archived",
+            MeterStatus::Remote => "remote",
         }
     }
     /// The status from its stored code.
@@ -89,6 +92,7 @@ impl MeterStatus {
         match code {
             "active" => Some(MeterStatus::Active),
             "archived" => Some(MeterStatus::Archived),
+            "remote" => Some(MeterStatus::Remote),
             _ => None,
         }
     }
@@ -108,7 +112,7 @@ pub struct Capacity {
 pub struct CapacityError;
 
 /// Why a reading cannot be accepted as a value for a meter.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReadingError {
     /// Not a non-negative decimal number.
     #[error("показание должно быть неотрицательным числом, например 123,456")]
@@ -152,7 +156,9 @@ impl Capacity {
 
     /// Parses a reading as typed (`123,456`, `123.4`, `123`) against this capacity.
     pub fn parse_reading(self, text: &str) -> Result<ReadingValue, ReadingError> {
-        let t = text.trim();
+        // Spaces (also no-break ones) group digits as people write them.
+        let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let t = t.as_str();
         if t.starts_with('-') {
             return Err(ReadingError::Invalid);
         }
@@ -172,6 +178,25 @@ impl Capacity {
             scaled: value,
             capacity: self,
         })
+    }
+
+    /// An amount in this counter's scaled units (a consumption, a sum over
+    /// months, which may exceed the counter) with a decimal comma: `123,45`.
+    pub fn amount_text(self, scaled: i64) -> String {
+        format_scaled(scaled, u32::from(self.fraction_digits), ',')
+    }
+
+    /// An amount in this counter's scaled units with a point and all
+    /// fraction digits, for files and the API: `30.000`.
+    pub fn amount_decimal(self, scaled: i64) -> String {
+        let d = u32::from(self.fraction_digits);
+        if d == 0 {
+            return scaled.to_string();
+        }
+        let scale = 10u64.pow(d);
+        let sign = if scaled < 0 { "-" } else { "" };
+        let abs = scaled.unsigned_abs();
+        format!("{sign}{}.{:0w$}", abs / scale, abs % scale, w = d as usize)
     }
 
     /// A reading from its stored scaled value; `None` when it does not fit.
@@ -201,6 +226,11 @@ pub enum Consumption {
 }
 
 impl ReadingValue {
+    /// Zero on a counter of `capacity`.
+    pub fn zero(capacity: Capacity) -> ReadingValue {
+        ReadingValue { scaled: 0, capacity }
+    }
+
     /// The stored scaled integer.
     pub fn scaled(self) -> i64 {
         self.scaled
@@ -280,6 +310,9 @@ mod tests {
         assert_eq!(next.to_string(), "5,5");
         assert_eq!(next.to_decimal_string(), "5.500");
         assert_eq!(c.reading(c.modulus()), None);
+        assert_eq!(c.amount_decimal(30_000), "30.000");
+        assert_eq!(c.amount_decimal(123_456_789_000), "123456789.000");
+        assert_eq!(c.amount_text(30_500), "30,5");
     }
 
     proptest! {

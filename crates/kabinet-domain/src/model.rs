@@ -242,7 +242,7 @@ pub struct Meter {
     pub resource: Resource,
     /// Where it is (kitchen, bathroom, …).
     pub location: String,
-    /// Tariff zones, 1–3.
+    /// Tariff zones, 1–4.
     pub tariffs: u8,
     /// Digit capacity.
     pub capacity: Capacity,
@@ -271,7 +271,7 @@ pub mod reading_source {
 pub struct Reading {
     /// The meter.
     pub meter_id: MeterId,
-    /// Tariff zone, 1–3.
+    /// Tariff zone, 1–4.
     pub zone: u8,
     /// Counter value, scaled by the meter's fraction digits.
     pub value: i64,

@@ -150,24 +150,37 @@ impl ReadingsWindow {
         (first, last_month.day(self.last_day))
     }
 
-    /// Whether the window is open on local day `today`, and until when or
-    /// from when.
-    pub fn state(self, today: Date) -> WindowState {
+    /// The first and last day of the window open on local day `today`, if
+    /// one is.
+    pub fn open_span(self, today: Date) -> Option<(Date, Date)> {
         let this = Period::containing(today);
         // A spanning window open on the 2nd began in the previous month.
-        for start in [this.prev(), this] {
-            let (first, last) = self.in_month(start);
-            if first <= today && today <= last {
-                return WindowState::Open { until: last };
-            }
-        }
+        [this.prev(), this]
+            .into_iter()
+            .map(|start| self.in_month(start))
+            .find(|(first, last)| *first <= today && today <= *last)
+    }
+
+    /// The next first day after `today`.
+    pub fn next_opening(self, today: Date) -> Date {
+        let this = Period::containing(today);
         let (first, _) = self.in_month(this);
-        let opens = if first > today {
+        if first > today {
             first
         } else {
             self.in_month(this.next()).0
-        };
-        WindowState::Closed { opens }
+        }
+    }
+
+    /// Whether the window is open on local day `today`, and until when or
+    /// from when.
+    pub fn state(self, today: Date) -> WindowState {
+        match self.open_span(today) {
+            Some((_, until)) => WindowState::Open { until },
+            None => WindowState::Closed {
+                opens: self.next_opening(today),
+            },
+        }
     }
 }
 

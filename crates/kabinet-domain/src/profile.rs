@@ -69,14 +69,17 @@ pub enum NotificationKind {
     ReadingsReminder,
     /// A request changed.
     RequestUpdates,
+    /// Readings the resident handed in were accepted (a receipt by e-mail).
+    ReadingsAccepted,
 }
 
 impl NotificationKind {
     /// Every kind, in the order settings list them.
-    pub const ALL: [NotificationKind; 4] = [
+    pub const ALL: [NotificationKind; 5] = [
         NotificationKind::NewInvoice,
         NotificationKind::PaymentReceived,
         NotificationKind::ReadingsReminder,
+        NotificationKind::ReadingsAccepted,
         NotificationKind::RequestUpdates,
     ];
 
@@ -87,6 +90,7 @@ impl NotificationKind {
             NotificationKind::PaymentReceived => "payment_received",
             NotificationKind::ReadingsReminder => "readings_reminder",
             NotificationKind::RequestUpdates => "request_updates",
+            NotificationKind::ReadingsAccepted => "readings_accepted",
         }
     }
 
@@ -154,13 +158,17 @@ pub struct Preferences {
 }
 
 impl Default for Preferences {
-    /// Every message on, paper receipts on, no phone.
+    /// Every message on except the receipts for readings (a resident asks
+    /// for those), paper receipts on, no phone.
     fn default() -> Self {
         Preferences {
             phone: None,
             language: None,
             paperless: false,
-            email_notifications: NotificationKind::ALL.into_iter().collect(),
+            email_notifications: NotificationKind::ALL
+                .into_iter()
+                .filter(|k| *k != NotificationKind::ReadingsAccepted)
+                .collect(),
         }
     }
 }
