@@ -154,7 +154,7 @@ pub struct PaymentsPage {
 pub struct Accounts {
     db: Db,
     clock: d::OrgClock,
-    window: d::ReadingsWindow,
+    readings: std::sync::Arc<crate::readings::ReadingsSettings>,
 }
 
 /// What a charges range was asked as (`2026-01`, or empty for the default).
@@ -170,9 +170,13 @@ pub struct RangeInput {
 
 impl Accounts {
     /// Over `db`, judging days by `clock`, with the organization's readings
-    /// `window`.
-    pub fn new(db: Db, clock: d::OrgClock, window: d::ReadingsWindow) -> Accounts {
-        Accounts { db, clock, window }
+    /// windows.
+    pub fn new(db: Db, clock: d::OrgClock, readings: crate::readings::ReadingsSettings) -> Accounts {
+        Accounts {
+            db,
+            clock,
+            readings: std::sync::Arc::new(readings),
+        }
     }
 
     /// The organization's clock.
@@ -204,10 +208,15 @@ impl Accounts {
             paid_towards: account.paid_since_invoice,
             invoice: i.clone(),
         });
+        let window = self
+            .readings
+            .rule(&scope.current().premises.address)
+            .window
+            .state(today);
         Ok(Overview {
             scope,
             current,
-            window: self.window.state(today),
+            window,
             today,
             account,
         })

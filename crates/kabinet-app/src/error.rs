@@ -31,6 +31,9 @@ pub enum Error {
     /// before anything else.
     #[error("сначала задайте свой пароль")]
     PasswordNotSet,
+    /// Readings were not taken: every value refused or to confirm.
+    #[error("показания не приняты — проверьте отмеченные поля")]
+    Readings(Vec<crate::readings::Issue>),
     /// There is no such record, or it is not the resident's (the same answer).
     #[error("не найдено")]
     NotFound,

@@ -19,6 +19,7 @@ pub mod error;
 pub mod forms;
 pub mod portal;
 pub mod profile;
+pub mod readings;
 pub mod receipts;
 pub mod rules;
 pub mod support;
@@ -42,8 +43,8 @@ pub struct Settings {
     pub qr_charset: QrCharset,
     /// The organization's time zone.
     pub clock: kabinet_domain::OrgClock,
-    /// The days meter readings are taken.
-    pub readings_window: kabinet_domain::ReadingsWindow,
+    /// How meter readings are taken.
+    pub readings: readings::ReadingsSettings,
     /// A closing from the configuration (wins over `kabinet suspend`).
     pub suspension: Option<kabinet_domain::Suspension>,
     /// Where the organization's own help texts are (`guide.ru.txt`, …).
@@ -57,7 +58,7 @@ impl Default for Settings {
             receipt_template: None,
             qr_charset: QrCharset::Utf8,
             clock: kabinet_domain::OrgClock::default(),
-            readings_window: kabinet_domain::ReadingsWindow::default(),
+            readings: readings::ReadingsSettings::default(),
             suspension: None,
             help_dir: None,
         }
@@ -77,6 +78,8 @@ pub struct App {
     pub profiles: profile::Profiles,
     /// What every page shows: organization, closing, demo sign-in, help.
     pub portal: portal::Portal,
+    /// Meters and readings.
+    pub readings: readings::Readings,
     /// Receipt PDFs.
     pub receipts: receipts::Receipts,
     db: Db,
@@ -99,7 +102,13 @@ impl App {
                 key,
             )),
             rules: rules::Rules::new(db.clone()),
-            accounts: account::Accounts::new(db.clone(), settings.clock, settings.readings_window),
+            accounts: account::Accounts::new(db.clone(), settings.clock, settings.readings.clone()),
+            readings: readings::Readings::new(
+                db.clone(),
+                settings.clock,
+                settings.readings.clone(),
+                &settings.auth.public_url,
+            ),
             profiles: profile::Profiles::new(db.clone()),
             portal: portal::Portal::new(
                 db.clone(),

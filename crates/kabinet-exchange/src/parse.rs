@@ -461,9 +461,9 @@ impl Line<'_> {
                         Capacity::new(5, 3).ok()?
                     }
                 };
-                let tariffs = self.opt_int::<u8>("tariffs", "число тарифов 1–3").unwrap_or(1);
-                if !(1..=3).contains(&tariffs) {
-                    self.problem("tariffs", "число тарифов должно быть от 1 до 3");
+                let tariffs = self.opt_int::<u8>("tariffs", "число тарифов 1–4").unwrap_or(1);
+                if !(1..=4).contains(&tariffs) {
+                    self.problem("tariffs", "число тарифов должно быть от 1 до 4");
                 }
                 let status = self
                     .opt("status", |s| {

@@ -195,6 +195,35 @@ pub fn email_changed(
     )
 }
 
+/// A receipt for readings the resident handed in: one line per meter zone
+/// (`Холодная вода № 123: 45,6 м³`), and the period they count for.
+pub fn readings_accepted(
+    org: &str,
+    to: &EmailAddress,
+    account: &AccountNumber,
+    period: &str,
+    lines: &[String],
+    meters_url: &str,
+) -> Email {
+    let mut paragraphs = vec![Paragraph::Text(format!(
+        "Показания счётчиков по лицевому счёту {account} приняты. Они учитываются за {period}."
+    ))];
+    paragraphs.extend(lines.iter().map(|l| Paragraph::Text(l.clone())));
+    paragraphs.push(Paragraph::Text(
+        "До передачи в расчёт показания можно исправить, отправив их ещё раз.".to_string(),
+    ));
+    paragraphs.push(Paragraph::Link(
+        "Счётчики в личном кабинете",
+        meters_url.to_string(),
+    ));
+    compose(
+        to,
+        format!("Показания приняты — лицевой счёт {account}"),
+        org,
+        &paragraphs,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,8 +66,10 @@ pub const CHARGES: &str = "/charges";
 pub const CHARGES_CSV: &str = "/charges.csv";
 /// Payment history.
 pub const PAYMENTS: &str = "/payments";
-/// Meters (readings come later).
+/// Meters and the readings form (GET, POST).
 pub const METERS: &str = "/meters";
+/// A meter's history (pattern).
+pub const METER_HISTORY: &str = "/meters/{id}/history";
 /// Requests (come later).
 pub const REQUESTS: &str = "/requests";
 /// Settings.
@@ -84,6 +86,11 @@ pub const UNLINK_ACCOUNT: &str = "/settings/accounts/remove";
 pub const MY_DATA: &str = "/settings/data.json";
 /// The user guide, contacts and Rules.
 pub const HELP: &str = "/help";
+
+/// A meter's history.
+pub fn meter_history(meter: i64) -> String {
+    format!("/meters/{meter}/history")
+}
 
 /// One invoice of `account` for `period` (`2026-10`).
 pub fn invoice(account: &str, period: &str) -> String {

@@ -12,9 +12,10 @@ use kabinet_testkit::db_tests;
 use serde_json::json;
 
 /// A concrete path for a route pattern.
-fn sample(pattern: &str, account: &str) -> String {
+fn sample(pattern: &str, account: &str, meter: i64) -> String {
     pattern
         .replace("{number}", account)
+        .replace("{id}", &meter.to_string())
         .replace("{file}", "2026-10.pdf")
         .replace("{period}", "2026-10")
 }
@@ -30,9 +31,10 @@ db_tests! {
         let r = resident.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": common::OWN_PASSWORD})).await;
         let token: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         let token = token["token"].as_str().unwrap().to_string();
+        let meter = t.db.meters().of_account(kabinet_domain::AccountId(1)).await.unwrap()[0].id.0;
         let mut stranger = Browser::new(&app);
         for pattern in &patterns {
-            let path = sample(pattern, &account);
+            let path = sample(pattern, &account, meter);
             let mut r = stranger.get(&path).await;
             if r.status == StatusCode::METHOD_NOT_ALLOWED {
                 // A route without GET: its own method meets the guard too;
@@ -61,7 +63,7 @@ db_tests! {
         // A new version of the Rules: every resident page sends to accept it first.
         kabinet_app::rules::Rules::new(t.db.clone()).publish("Правила", "Текст.").await.unwrap();
         for pattern in patterns.iter().filter(|p| !p.starts_with("/api/")) {
-            let path = sample(pattern, &account);
+            let path = sample(pattern, &account, meter);
             let r = resident.get(&path).await;
             if r.status == StatusCode::METHOD_NOT_ALLOWED {
                 continue;

@@ -72,6 +72,17 @@ pub struct Config {
     pub readings_from_day: u8,
     /// Last day; before the first day means the window spans the month end.
     pub readings_to_day: u8,
+    /// Refuse readings outside the window (`true`), or take them for the
+    /// next period (`false`).
+    pub readings_strict: bool,
+    /// Buildings with a window of their own:
+    /// `[[readings_buildings]] address = "г. Тверь, ул. Советская, д. 12"`,
+    /// `from_day = 20`, `to_day = 25` (the address as billing writes it).
+    pub readings_buildings: Vec<BuildingWindow>,
+    /// Consumption per month above which (and above 3× the meter's average)
+    /// a reading asks the resident to confirm it, whole units per resource:
+    /// `[readings_high_floor] electricity = 600`.
+    pub readings_high_floor: HighFloors,
     /// A closing of the portal set in the configuration (wins over
     /// `kabinet suspend`): `{ starts_at = "2026-12-01T22:00:00+03:00",
     /// ends_at = "…", message = "…" }`.
@@ -79,6 +90,35 @@ pub struct Config {
     /// The organization's own help texts (`guide.ru.txt`, `guide.en.txt`);
     /// `<data_dir>/help` when unset.
     pub help_dir: Option<PathBuf>,
+}
+
+/// A building's own readings window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BuildingWindow {
+    /// The building's address as the billing system writes it.
+    pub address: String,
+    /// First day.
+    pub from_day: u8,
+    /// Last day.
+    pub to_day: u8,
+}
+
+/// Unusual-consumption floors per month by resource; unset ones use the
+/// built-in defaults (15 m³ cold water, 10 m³ hot water, 600 kWh, 3 Gcal,
+/// 150 m³ gas).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct HighFloors {
+    /// Cold water, m³.
+    pub cold_water: Option<u32>,
+    /// Hot water, m³.
+    pub hot_water: Option<u32>,
+    /// Electricity, kWh per zone.
+    pub electricity: Option<u32>,
+    /// Heat, Gcal.
+    pub heat: Option<u32>,
+    /// Gas, m³.
+    pub gas: Option<u32>,
 }
 
 /// Log line format.
@@ -121,6 +161,9 @@ impl Default for Config {
             time_zone: "+03:00".into(),
             readings_from_day: 15,
             readings_to_day: 25,
+            readings_strict: true,
+            readings_buildings: Vec::new(),
+            readings_high_floor: HighFloors::default(),
             suspension: None,
             help_dir: None,
         }
@@ -175,6 +218,35 @@ impl Config {
         }
     }
 
+    /// How readings are taken.
+    pub fn readings(&self) -> kabinet_app::readings::ReadingsSettings {
+        use kabinet_domain::{ReadingsWindow, Resource};
+        let window = |from: u8, to: u8| ReadingsWindow {
+            first_day: from.clamp(1, 31),
+            last_day: to.clamp(1, 31),
+        };
+        let f = &self.readings_high_floor;
+        kabinet_app::readings::ReadingsSettings {
+            window: window(self.readings_from_day, self.readings_to_day),
+            strict: self.readings_strict,
+            buildings: self
+                .readings_buildings
+                .iter()
+                .map(|b| (b.address.clone(), window(b.from_day, b.to_day)))
+                .collect(),
+            floors: [
+                (Resource::ColdWater, f.cold_water),
+                (Resource::HotWater, f.hot_water),
+                (Resource::Electricity, f.electricity),
+                (Resource::Heat, f.heat),
+                (Resource::Gas, f.gas),
+            ]
+            .into_iter()
+            .filter_map(|(r, v)| v.map(|v| (r, v)))
+            .collect(),
+        }
+    }
+
     /// What the server is built from.
     pub fn settings(&self) -> kabinet_web::Settings {
         kabinet_web::Settings {
@@ -183,10 +255,7 @@ impl Config {
                 receipt_template: self.receipt_template.clone(),
                 qr_charset: self.receipt_qr_charset,
                 clock: self.clock(),
-                readings_window: kabinet_domain::ReadingsWindow {
-                    first_day: self.readings_from_day.clamp(1, 31),
-                    last_day: self.readings_to_day.clamp(1, 31),
-                },
+                readings: self.readings(),
                 suspension: self.suspension.clone(),
                 help_dir: Some(
                     self.help_dir

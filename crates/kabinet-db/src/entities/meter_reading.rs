@@ -15,6 +15,9 @@ pub struct Model {
     pub source: String,
     pub submitted_at: TimeDateTimeWithTimeZone,
     pub export_run_id: Option<i64>,
+    pub period: Option<i32>,
+    pub user_id: Option<i64>,
+    pub ip: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

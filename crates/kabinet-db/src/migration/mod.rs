@@ -8,6 +8,7 @@ mod m20261124_000002_exchange;
 mod m20261124_000003_residents;
 mod m20261125_000004_account_counters;
 mod m20261125_000005_portal;
+mod m20261125_000006_readings;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_residents::Migration),
             Box::new(m20261125_000004_account_counters::Migration),
             Box::new(m20261125_000005_portal::Migration),
+            Box::new(m20261125_000006_readings::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@
 pub(crate) mod account;
 pub(crate) mod auth;
 pub(crate) mod portal;
+pub(crate) mod readings;
 pub(crate) mod rules;
 
 use crate::AppState;
@@ -72,6 +73,9 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/settings", get(portal::settings).put(portal::update_settings)),
         ("/settings/email", post(portal::change_email)),
         ("/my-data", get(portal::my_data)),
+        ("/accounts/{number}/meters", get(readings::meters)),
+        ("/accounts/{number}/meters/{id}/readings", get(readings::history)),
+        ("/accounts/{number}/readings", post(readings::submit)),
     ]
 }
 
@@ -90,6 +94,8 @@ pub(crate) struct Problem {
     /// Messages by field, for invalid input.
     #[schema(value_type = Option<Object>)]
     errors: Option<serde_json::Value>,
+    /// Why readings were not taken, each with a code.
+    issues: Option<Vec<readings::IssueItem>>,
 }
 
 /// A JSON body. What axum would answer in plain text is a problem document
@@ -324,8 +330,8 @@ impl Modify for ErrorResponses {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kabinet resident API", version = "1", description = "Личный кабинет абонента: API для мобильного приложения."),
-    paths(auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, portal::accounts, portal::link, portal::unlink, portal::overview, portal::invoices, portal::invoice, portal::charges, portal::payments, portal::settings, portal::update_settings, portal::change_email, portal::my_data),
-    components(schemas(Problem, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, portal::AccountItem, portal::LinkRequest, portal::InvoiceItem, portal::PaymentItem, portal::OverviewResponse, portal::ChargeItem, portal::InvoiceDetailResponse, portal::ChargesResponse, portal::MonthTotal, portal::PaymentsResponse, portal::SettingsBody, portal::EmailRequest)),
+    paths(auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, portal::accounts, portal::link, portal::unlink, portal::overview, portal::invoices, portal::invoice, portal::charges, portal::payments, portal::settings, portal::update_settings, portal::change_email, portal::my_data, readings::meters, readings::history, readings::submit),
+    components(schemas(Problem, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, portal::AccountItem, portal::LinkRequest, portal::InvoiceItem, portal::PaymentItem, portal::OverviewResponse, portal::ChargeItem, portal::InvoiceDetailResponse, portal::ChargesResponse, portal::MonthTotal, portal::PaymentsResponse, portal::SettingsBody, portal::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem)),
     modifiers(&BearerScheme, &ErrorResponses)
 )]
 pub struct ApiDoc;

@@ -435,7 +435,7 @@ pub(crate) struct SettingsBody {
     #[serde(default)]
     paperless: bool,
     /// Messages wanted by e-mail: `new_invoice`, `payment_received`,
-    /// `readings_reminder`, `request_updates`.
+    /// `readings_reminder`, `readings_accepted`, `request_updates`.
     #[serde(default)]
     notifications: Vec<String>,
 }

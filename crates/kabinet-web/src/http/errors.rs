@@ -33,7 +33,7 @@ pub(crate) fn say(message: &str) -> String {
 /// The status a use case's error answers with.
 fn status_of(e: &Error) -> StatusCode {
     match e {
-        Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Invalid(_) | Error::Readings(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::InvalidCredentials | Error::OneTimePasswordExpired => StatusCode::UNAUTHORIZED,
         Error::InvalidResetToken => StatusCode::GONE,
         Error::StaleRules => StatusCode::CONFLICT,
@@ -178,14 +178,23 @@ fn field_errors(f: &FieldErrors) -> serde_json::Value {
 
 /// A JSON problem document with an optional `errors` member (field → message).
 pub(crate) fn problem(status: StatusCode, detail: &str, errors: Option<serde_json::Value>) -> Response {
+    problem_with(status, detail, errors.map(|e| ("errors", e)))
+}
+
+/// A JSON problem document with an optional extension member.
+pub(crate) fn problem_with(
+    status: StatusCode,
+    detail: &str,
+    member: Option<(&str, serde_json::Value)>,
+) -> Response {
     let mut body = serde_json::json!({
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
         "detail": say(detail),
     });
-    if let (Some(errors), Some(obj)) = (errors, body.as_object_mut()) {
-        obj.insert("errors".into(), errors);
+    if let (Some((name, value)), Some(obj)) = (member, body.as_object_mut()) {
+        obj.insert(name.into(), value);
     }
     let mut res = (status, Json(body)).into_response();
     res.headers_mut().insert(

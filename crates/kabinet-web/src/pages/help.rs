@@ -1,6 +1,6 @@
 //! Help (R11): the user guide (the organization's own text when it put one
-//! in the data folder), contacts and the Rules; and the sections that come
-//! later (meters, requests), so the navigation is whole.
+//! in the data folder), contacts and the Rules; and the section that comes
+//! later (requests), so the navigation is whole.
 
 use super::{Layout, Link, Section, page};
 use crate::AppState;
@@ -55,21 +55,6 @@ pub(crate) struct SoonPage {
     pub layout: Layout,
     pub title: String,
     pub text: String,
-}
-
-/// `GET /meters`.
-pub(crate) async fn meters(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    ResidentPage(r): ResidentPage,
-) -> Result<Response, PageError> {
-    let scope = state.app.accounts.scope(&r, None).await?;
-    let tr = Tr::current();
-    page(&SoonPage {
-        layout: Layout::resident(&state, &ctx, &scope, Section::Meters, paths::METERS),
-        title: tr.t("meters-title"),
-        text: tr.t("meters-soon"),
-    })
 }
 
 /// `GET /requests`.

@@ -12,6 +12,7 @@ pub(crate) mod health;
 pub(crate) mod help;
 pub(crate) mod home;
 pub(crate) mod invoices;
+pub(crate) mod meters;
 pub(crate) mod password;
 pub(crate) mod payments;
 pub(crate) mod registration;
@@ -301,7 +302,8 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::CHARGES, get(charges::show)),
         (paths::CHARGES_CSV, get(charges::csv)),
         (paths::PAYMENTS, get(payments::show)),
-        (paths::METERS, get(help::meters)),
+        (paths::METERS, get(meters::show).post(meters::submit)),
+        (paths::METER_HISTORY, get(meters::history)),
         (paths::REQUESTS, get(help::requests)),
         (paths::SETTINGS, get(settings::show).post(settings::save)),
         (paths::SETTINGS_EMAIL, post(settings::change_email)),

@@ -175,6 +175,8 @@ pub(crate) struct PreferencesForm {
     notify_readings_reminder: Option<String>,
     #[serde(default)]
     notify_request_updates: Option<String>,
+    #[serde(default)]
+    notify_readings_accepted: Option<String>,
 }
 
 /// `POST /settings`.
@@ -188,6 +190,7 @@ pub(crate) async fn save(
         (&form.notify_new_invoice, NotificationKind::NewInvoice),
         (&form.notify_payment_received, NotificationKind::PaymentReceived),
         (&form.notify_readings_reminder, NotificationKind::ReadingsReminder),
+        (&form.notify_readings_accepted, NotificationKind::ReadingsAccepted),
         (&form.notify_request_updates, NotificationKind::RequestUpdates),
     ];
     let input = PreferencesInput {

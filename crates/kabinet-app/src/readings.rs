@@ -1,0 +1,782 @@
+//! Meters and readings of a resident's account (R7, B3): the meters with
+//! their last readings, a meter's history with the consumption between
+//! readings, and handing in new readings under the rules of
+//! [`kabinet_domain::readings`].
+//!
+//! A submission is all or nothing: when any value is refused or asks for a
+//! confirmation, nothing is stored and every issue comes back at once, so
+//! the form can show them all next to their fields.
+
+use crate::Error;
+use crate::account::{AccountScope, scope};
+use crate::auth::{Client, Resident};
+use kabinet_db::meters::{PortalReading, RecordedReading};
+use kabinet_db::{Db, Repos};
+use kabinet_domain as d;
+use kabinet_domain::readings::{
+    Admission, Caution, Closed, PastReading, ValueProblem, Verification, WindowRule,
+};
+use time::{Date, OffsetDateTime};
+
+/// How readings are taken at this organization.
+#[derive(Debug, Clone)]
+pub struct ReadingsSettings {
+    /// The organization's window.
+    pub window: d::ReadingsWindow,
+    /// Refuse readings outside the window (otherwise they count for the
+    /// next period).
+    pub strict: bool,
+    /// Buildings with a window of their own, by the building's address as
+    /// the billing system writes it.
+    pub buildings: Vec<(String, d::ReadingsWindow)>,
+    /// The unusual-consumption floor per month by resource, whole units;
+    /// resources not named use [`d::readings::default_floor`].
+    pub floors: Vec<(d::Resource, u32)>,
+}
+
+impl Default for ReadingsSettings {
+    fn default() -> Self {
+        ReadingsSettings {
+            window: d::ReadingsWindow::default(),
+            strict: true,
+            buildings: Vec::new(),
+            floors: Vec::new(),
+        }
+    }
+}
+
+impl ReadingsSettings {
+    /// The window rule for a building.
+    pub fn rule(&self, address: &str) -> WindowRule {
+        let window = self
+            .buildings
+            .iter()
+            .find(|(a, _)| a.trim() == address.trim())
+            .map_or(self.window, |(_, w)| *w);
+        WindowRule {
+            window,
+            strict: self.strict,
+        }
+    }
+
+    /// The floor per month in whole units of `resource`.
+    pub fn floor(&self, resource: d::Resource) -> u32 {
+        self.floors
+            .iter()
+            .find(|(r, _)| *r == resource)
+            .map_or_else(|| d::readings::default_floor(resource), |(_, f)| *f)
+    }
+}
+
+/// A zone's last reading and this period's submission.
+#[derive(Debug, Clone)]
+pub struct ZoneState {
+    /// Zone, from 1.
+    pub zone: u8,
+    /// The newest reading on record.
+    pub last: Option<Shown>,
+    /// What the resident handed in for the current period, if anything.
+    pub submitted: Option<Shown>,
+}
+
+/// A reading as shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    /// Value.
+    pub value: d::ReadingValue,
+    /// The day it was taken.
+    pub taken_on: Date,
+    /// Where it came from ([`d::reading_source`]).
+    pub source: Source,
+    /// When it was received.
+    pub submitted_at: OffsetDateTime,
+    /// Sent to billing already.
+    pub exported: bool,
+}
+
+/// Where a reading came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Handed in through the portal or the app.
+    Portal,
+    /// Came from the billing system.
+    Billing,
+    /// Anything else (an inspection).
+    Other,
+}
+
+impl Source {
+    fn of(code: &str) -> Source {
+        match code {
+            d::reading_source::PORTAL => Source::Portal,
+            d::reading_source::BILLING => Source::Billing,
+            _ => Source::Other,
+        }
+    }
+
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Source::Portal => "portal",
+            Source::Billing => "billing",
+            Source::Other => "other",
+        }
+    }
+}
+
+/// A meter as the meters page shows it.
+#[derive(Debug, Clone)]
+pub struct MeterState {
+    /// The meter.
+    pub meter: d::Meter,
+    /// Its verification on the local day.
+    pub verification: Verification,
+    /// Why it takes no readings, if it does not.
+    pub closed: Option<Closed>,
+    /// Its zones.
+    pub zones: Vec<ZoneState>,
+}
+
+/// The meters of an account and whether readings are taken today.
+#[derive(Debug, Clone)]
+pub struct MetersView {
+    /// The accounts.
+    pub scope: AccountScope,
+    /// Active meters first.
+    pub meters: Vec<MeterState>,
+    /// What the window says today.
+    pub admission: Admission,
+    /// The organization's local day.
+    pub today: Date,
+}
+
+/// One day of a meter's history: the value of each zone and the
+/// consumption since the previous reading of that zone.
+#[derive(Debug, Clone)]
+pub struct HistoryRow {
+    /// The day.
+    pub taken_on: Date,
+    /// Per zone (index = zone − 1): value and consumption, if taken that day.
+    pub zones: Vec<Option<(d::ReadingValue, Option<i64>)>>,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// Consumption in one month, per zone (scaled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthUse {
+    /// The month.
+    pub period: d::Period,
+    /// Per zone.
+    pub zones: Vec<i64>,
+}
+
+/// A meter's history over a range of months.
+#[derive(Debug, Clone)]
+pub struct History {
+    /// The accounts.
+    pub scope: AccountScope,
+    /// The meter.
+    pub meter: MeterState,
+    /// First month.
+    pub from: d::Period,
+    /// Last month.
+    pub to: d::Period,
+    /// Readings in the range, newest first.
+    pub rows: Vec<HistoryRow>,
+    /// Consumption by month in the range, oldest first (months with
+    /// readings only).
+    pub months: Vec<MonthUse>,
+}
+
+/// What the resident typed for one meter.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct MeterInput {
+    /// The meter.
+    pub meter: i64,
+    /// One text per zone, zone 1 first.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// The resident confirms an unusual value (rollover, high consumption).
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+/// One thing that stops a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issue {
+    /// Outside a strict window.
+    WindowClosed {
+        /// When it opens.
+        opens: Date,
+    },
+    /// Every field was empty.
+    NothingEntered,
+    /// The meter takes no readings.
+    MeterClosed {
+        /// The meter.
+        meter: d::MeterId,
+        /// Why.
+        why: Closed,
+    },
+    /// A zone of a multi-zone meter was left empty while others were filled.
+    ZoneMissing {
+        /// The meter.
+        meter: d::MeterId,
+        /// The zone.
+        zone: u8,
+    },
+    /// A value was refused.
+    Value {
+        /// The meter.
+        meter: d::MeterId,
+        /// The zone.
+        zone: u8,
+        /// Why.
+        problem: ValueProblem,
+    },
+    /// This period's reading was sent to billing already.
+    Exported {
+        /// The meter.
+        meter: d::MeterId,
+        /// The period.
+        period: d::Period,
+    },
+    /// Billing has a reading of that day already.
+    Recorded {
+        /// The meter.
+        meter: d::MeterId,
+        /// The zone.
+        zone: u8,
+    },
+    /// To confirm before saving.
+    Confirm {
+        /// The meter.
+        meter: d::MeterId,
+        /// The zone.
+        zone: u8,
+        /// What is unusual.
+        caution: Caution,
+        /// The consumption since the previous reading.
+        consumption: d::ReadingValue,
+    },
+}
+
+impl Issue {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Issue::WindowClosed { .. } => "window_closed",
+            Issue::NothingEntered => "nothing_entered",
+            Issue::MeterClosed { why, .. } => why.code(),
+            Issue::ZoneMissing { .. } => "zone_missing",
+            Issue::Value { problem, .. } => problem.code(),
+            Issue::Exported { .. } => "already_exported",
+            Issue::Recorded { .. } => "already_recorded",
+            Issue::Confirm { caution, .. } => caution.code(),
+        }
+    }
+
+    /// The meter it is about, if one.
+    pub fn meter(&self) -> Option<d::MeterId> {
+        match self {
+            Issue::WindowClosed { .. } | Issue::NothingEntered => None,
+            Issue::MeterClosed { meter, .. }
+            | Issue::ZoneMissing { meter, .. }
+            | Issue::Value { meter, .. }
+            | Issue::Exported { meter, .. }
+            | Issue::Recorded { meter, .. }
+            | Issue::Confirm { meter, .. } => Some(*meter),
+        }
+    }
+
+    /// The zone it is about, if one.
+    pub fn zone(&self) -> Option<u8> {
+        match self {
+            Issue::ZoneMissing { zone, .. }
+            | Issue::Value { zone, .. }
+            | Issue::Recorded { zone, .. }
+            | Issue::Confirm { zone, .. } => Some(*zone),
+            _ => None,
+        }
+    }
+
+    /// Whether confirming would let it through.
+    pub fn needs_confirmation(&self) -> bool {
+        matches!(self, Issue::Confirm { .. })
+    }
+}
+
+/// A stored reading of a submission.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The meter.
+    pub meter: d::Meter,
+    /// Zone.
+    pub zone: u8,
+    /// Value.
+    pub value: d::ReadingValue,
+    /// Consumption since the previous reading, if there is one.
+    pub consumption: Option<i64>,
+}
+
+/// A submission that went through.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The account.
+    pub account: d::AccountNumber,
+    /// The period the readings count for.
+    pub period: d::Period,
+    /// Whether the window was open (otherwise they count for the next period).
+    pub admission: Admission,
+    /// What was stored.
+    pub stored: Vec<Stored>,
+}
+
+/// The readings use cases.
+#[derive(Clone)]
+pub struct Readings {
+    db: Db,
+    clock: d::OrgClock,
+    settings: std::sync::Arc<ReadingsSettings>,
+    public_url: std::sync::Arc<str>,
+}
+
+/// Most months a history shows at once.
+pub const MAX_HISTORY_MONTHS: i32 = 60;
+/// Months a history shows when none are chosen.
+pub const DEFAULT_HISTORY_MONTHS: i32 = 12;
+
+impl Readings {
+    /// Over `db` with the organization's clock and readings settings;
+    /// e-mails link to `public_url`.
+    pub fn new(db: Db, clock: d::OrgClock, settings: ReadingsSettings, public_url: &str) -> Readings {
+        Readings {
+            db,
+            clock,
+            settings: std::sync::Arc::new(settings),
+            public_url: public_url.trim_end_matches('/').into(),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &ReadingsSettings {
+        &self.settings
+    }
+
+    fn today(&self) -> Date {
+        self.clock.today(self.clock.now())
+    }
+
+    /// The meters of one of the resident's accounts with their last
+    /// readings, and the window today.
+    pub async fn meters(&self, r: &Resident, number: Option<&str>) -> Result<MetersView, Error> {
+        let scope = scope(&self.db, r, number).await?;
+        let today = self.today();
+        let admission = self.settings.rule(&scope.current().premises.address).admit(today);
+        let meters = self.db.meters().of_account(scope.current().account.id).await?;
+        let ids: Vec<d::MeterId> = meters.iter().map(|m| m.id).collect();
+        let recorded = self.db.meters().recorded(&ids).await?;
+        let meters = meters
+            .into_iter()
+            .map(|m| state(m, &recorded, admission.period(), today))
+            .collect();
+        Ok(MetersView {
+            scope,
+            meters,
+            admission,
+            today,
+        })
+    }
+
+    /// One meter's readings with consumption, for the months `from..=to`
+    /// (`YYYY-MM`; empty for the last [`DEFAULT_HISTORY_MONTHS`]). A meter of
+    /// another account is not found.
+    pub async fn history(
+        &self,
+        r: &Resident,
+        number: Option<&str>,
+        meter: i64,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<History, Error> {
+        let scope = scope(&self.db, r, number).await?;
+        let (from, to) = self.range(from, to)?;
+        let account = scope.current().account.id;
+        let m = self
+            .db
+            .meters()
+            .of_account(account)
+            .await?
+            .into_iter()
+            .find(|m| m.id.0 == meter)
+            .ok_or(Error::NotFound)?;
+        let today = self.today();
+        let recorded = self.db.meters().recorded(&[m.id]).await?;
+        let period = self
+            .settings
+            .rule(&scope.current().premises.address)
+            .admit(today)
+            .period();
+        let meter = state(m, &recorded, period, today);
+        let (rows, months) = history_rows(&meter.meter, &recorded, from, to);
+        Ok(History {
+            scope,
+            meter,
+            from,
+            to,
+            rows,
+            months,
+        })
+    }
+
+    fn range(&self, from: Option<&str>, to: Option<&str>) -> Result<(d::Period, d::Period), Error> {
+        use crate::account::fields;
+        let mut errors = crate::FieldErrors::default();
+        let mut month = |field: &'static str, v: Option<&str>| match v.map(str::trim) {
+            None | Some("") => None,
+            Some(t) => d::Period::parse(t).map_err(|e| errors.add(field, e)).ok(),
+        };
+        let from = month(fields::FROM, from);
+        let to = month(fields::TO, to);
+        errors.check()?;
+        let to = to.unwrap_or_else(|| d::Period::containing(self.today()));
+        let from = from.unwrap_or_else(|| to.add_months(1 - DEFAULT_HISTORY_MONTHS));
+        let span = (to.year() - from.year()) * 12 + i32::from(to.month()) - i32::from(from.month()) + 1;
+        if span < 1 {
+            return Err(Error::Invalid(crate::FieldErrors::single(
+                fields::TO,
+                "последний месяц раньше первого — поменяйте их местами",
+            )));
+        }
+        if span > MAX_HISTORY_MONTHS {
+            return Err(Error::Invalid(crate::FieldErrors::single(
+                fields::FROM,
+                format!("можно выбрать не больше {MAX_HISTORY_MONTHS} месяцев сразу"),
+            )));
+        }
+        Ok((from, to))
+    }
+
+    /// Hands in readings for meters of one of the resident's accounts: every
+    /// rule is checked for every value first; only when nothing is refused
+    /// or left to confirm are they stored, with an audit line and, if the
+    /// resident asked for it, an e-mail receipt, in one transaction. A meter
+    /// of another account is not found.
+    pub async fn submit(
+        &self,
+        r: &Resident,
+        number: Option<&str>,
+        input: &[MeterInput],
+        client: &Client,
+    ) -> Result<Submitted, Error> {
+        let scope = scope(&self.db, r, number).await?;
+        let account = scope.current().account.clone();
+        let filled: Vec<&MeterInput> = input
+            .iter()
+            .filter(|m| m.values.iter().any(|v| !v.trim().is_empty()))
+            .collect();
+        if filled.is_empty() {
+            return Err(Error::Readings(vec![Issue::NothingEntered]));
+        }
+        let mut ids: Vec<d::MeterId> = filled.iter().map(|m| d::MeterId(m.meter)).collect();
+        ids.sort_by_key(|m| m.0);
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(Error::Invalid(crate::FieldErrors::single(
+                fields::METERS,
+                "один счётчик указан дважды",
+            )));
+        }
+        let now = self.clock.now();
+        let today = self.clock.today(now);
+        let admission = self.settings.rule(&scope.current().premises.address).admit(today);
+        let period = match admission {
+            Admission::Closed { opens } => return Err(Error::Readings(vec![Issue::WindowClosed { opens }])),
+            Admission::Open { period, .. } | Admission::NextPeriod { period, .. } => period,
+        };
+
+        let tx = self.db.begin().await?;
+        let meters = tx.meters().lock(account.id, &ids).await?;
+        if meters.len() != ids.len() {
+            return Err(Error::NotFound);
+        }
+        let recorded = tx.meters().recorded(&ids).await?;
+        let mut issues = Vec::new();
+        let mut stored = Vec::new();
+        for m in &meters {
+            let Some(typed) = filled.iter().find(|i| i.meter == m.id.0) else {
+                continue;
+            };
+            if let Some(why) = d::readings::closed(m.status, m.verification_due, today) {
+                issues.push(Issue::MeterClosed { meter: m.id, why });
+                continue;
+            }
+            if recorded
+                .iter()
+                .any(|x| x.reading.meter_id == m.id && x.period == Some(period) && x.exported)
+            {
+                issues.push(Issue::Exported { meter: m.id, period });
+                continue;
+            }
+            for zone in 1..=m.tariffs {
+                let text = typed.values.get(usize::from(zone) - 1).map_or("", |t| t.trim());
+                if text.is_empty() {
+                    issues.push(Issue::ZoneMissing { meter: m.id, zone });
+                    continue;
+                }
+                let mine = |x: &&RecordedReading| x.reading.meter_id == m.id && x.reading.zone == zone;
+                if recorded
+                    .iter()
+                    .filter(mine)
+                    .any(|x| x.reading.taken_on == today && x.period != Some(period))
+                {
+                    issues.push(Issue::Recorded { meter: m.id, zone });
+                    continue;
+                }
+                // Earlier readings: not this period's own (it is being replaced).
+                let mut past: Vec<PastReading> = recorded
+                    .iter()
+                    .filter(mine)
+                    .filter(|x| x.period != Some(period) && x.reading.taken_on <= today)
+                    .map(|x| PastReading {
+                        taken_on: x.reading.taken_on,
+                        value: x.reading.value,
+                    })
+                    .collect();
+                past.reverse();
+                let ctx = d::readings::ZoneContext {
+                    capacity: m.capacity,
+                    previous: past.last().copied(),
+                    history: &past,
+                    monthly_floor: floor_scaled(self.settings.floor(m.resource), m),
+                    today,
+                };
+                match d::readings::check_value(text, ctx) {
+                    Err(problem) => issues.push(Issue::Value {
+                        meter: m.id,
+                        zone,
+                        problem,
+                    }),
+                    Ok(checked) => match checked.caution {
+                        Some(caution) if !typed.confirmed => issues.push(Issue::Confirm {
+                            meter: m.id,
+                            zone,
+                            caution,
+                            consumption: m
+                                .capacity
+                                .reading(checked.consumption.unwrap_or(0))
+                                .unwrap_or(d::ReadingValue::zero(m.capacity)),
+                        }),
+                        _ => stored.push(Stored {
+                            meter: m.clone(),
+                            zone,
+                            value: checked.value,
+                            consumption: checked.consumption,
+                        }),
+                    },
+                }
+            }
+        }
+        if !issues.is_empty() {
+            return Err(Error::Readings(issues));
+        }
+        for s in &stored {
+            let ok = tx
+                .meters()
+                .store(&PortalReading {
+                    meter: s.meter.id,
+                    zone: s.zone,
+                    value: s.value.scaled(),
+                    taken_on: today,
+                    period,
+                    submitted_at: now,
+                    user: r.user.id,
+                    ip: client.ip.clone(),
+                })
+                .await?;
+            if !ok {
+                // Exported between the check and now.
+                return Err(Error::Readings(vec![Issue::Exported {
+                    meter: s.meter.id,
+                    period,
+                }]));
+            }
+        }
+        let details = format!(
+            "period {period}: {}",
+            stored
+                .iter()
+                .map(|s| format!(
+                    "meter {} zone {} = {}",
+                    s.meter.serial,
+                    s.zone,
+                    s.value.to_decimal_string()
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        let entry = client.entry(
+            d::AuditEvent::ReadingsSubmitted,
+            Some(r.user.id),
+            Some(account.id),
+            details,
+        );
+        tx.audit().record(&entry, now).await?;
+        let wants_mail = tx.users().preferences(r.user.id).await?.is_some_and(|p| {
+            p.email_notifications
+                .contains(&d::NotificationKind::ReadingsAccepted)
+        });
+        if wants_mail {
+            let org = tx
+                .organization()
+                .current()
+                .await?
+                .map_or_else(|| "Личный кабинет абонента".to_string(), |o| o.short_name);
+            let lines: Vec<String> = stored
+                .iter()
+                .map(|s| {
+                    let zone = if s.meter.tariffs > 1 {
+                        format!(", зона {}", s.zone)
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "{} № {}{zone}: {} {}",
+                        s.meter.resource.label_ru(),
+                        s.meter.serial,
+                        s.value,
+                        s.meter.resource.unit()
+                    )
+                })
+                .collect();
+            let mail = kabinet_notify::messages::readings_accepted(
+                &org,
+                &r.user.email,
+                &account.number,
+                &period.to_russian(),
+                &lines,
+                &format!("{}/meters", self.public_url),
+            );
+            tx.outbox().queue(&mail, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Submitted {
+            account: account.number,
+            period,
+            admission,
+            stored,
+        })
+    }
+}
+
+/// Form and API field names.
+pub mod fields {
+    /// The list of meters.
+    pub const METERS: &str = "meters";
+}
+
+/// The floor per month in the meter's scaled counter units.
+fn floor_scaled(floor: u32, m: &d::Meter) -> i64 {
+    let per_unit = 10i64.pow(u32::from(m.capacity.fraction_digits()));
+    (i64::from(floor) * per_unit / i64::from(m.scale.max(1))).max(1)
+}
+
+fn shown(m: &d::Meter, x: &RecordedReading) -> Option<Shown> {
+    Some(Shown {
+        value: m.capacity.reading(x.reading.value)?,
+        taken_on: x.reading.taken_on,
+        source: Source::of(&x.reading.source),
+        submitted_at: x.reading.submitted_at,
+        exported: x.exported,
+    })
+}
+
+/// A meter's state from its readings (newest first).
+fn state(m: d::Meter, recorded: &[RecordedReading], period: Option<d::Period>, today: Date) -> MeterState {
+    let zones = (1..=m.tariffs)
+        .map(|zone| {
+            let mut of_zone = recorded
+                .iter()
+                .filter(|x| x.reading.meter_id == m.id && x.reading.zone == zone);
+            ZoneState {
+                zone,
+                last: of_zone.clone().next().and_then(|x| shown(&m, x)),
+                submitted: of_zone
+                    .find(|x| period.is_some() && x.period == period)
+                    .and_then(|x| shown(&m, x)),
+            }
+        })
+        .collect();
+    MeterState {
+        verification: Verification::of(m.verification_due, today),
+        closed: d::readings::closed(m.status, m.verification_due, today),
+        zones,
+        meter: m,
+    }
+}
+
+/// History rows (newest first) and monthly consumption (oldest first) of
+/// readings taken in `from..=to`; consumption counts from the reading before
+/// each, which may be older than the range.
+fn history_rows(
+    m: &d::Meter,
+    recorded: &[RecordedReading],
+    from: d::Period,
+    to: d::Period,
+) -> (Vec<HistoryRow>, Vec<MonthUse>) {
+    let zones = usize::from(m.tariffs);
+    let mut oldest_first: Vec<&RecordedReading> =
+        recorded.iter().filter(|x| x.reading.meter_id == m.id).collect();
+    oldest_first.reverse();
+    let mut previous: Vec<Option<i64>> = vec![None; zones];
+    let mut rows: Vec<HistoryRow> = Vec::new();
+    let mut months: Vec<MonthUse> = Vec::new();
+    for x in oldest_first {
+        let z = usize::from(x.reading.zone).saturating_sub(1);
+        if z >= zones {
+            continue;
+        }
+        let Some(value) = m.capacity.reading(x.reading.value) else {
+            continue;
+        };
+        let consumption =
+            previous[z]
+                .and_then(|p| m.capacity.reading(p))
+                .map(|p| match value.consumption_since(p) {
+                    d::Consumption::Normal(c) | d::Consumption::Rollover(c) => c,
+                });
+        previous[z] = Some(value.scaled());
+        let month = d::Period::containing(x.reading.taken_on);
+        if month < from || month > to {
+            continue;
+        }
+        match rows.last_mut() {
+            Some(row) if row.taken_on == x.reading.taken_on => row.zones[z] = Some((value, consumption)),
+            _ => {
+                let mut row = HistoryRow {
+                    taken_on: x.reading.taken_on,
+                    zones: vec![None; zones],
+                    source: Source::of(&x.reading.source),
+                };
+                row.zones[z] = Some((value, consumption));
+                rows.push(row);
+            }
+        }
+        if let Some(c) = consumption {
+            match months.last_mut() {
+                Some(u) if u.period == month => u.zones[z] += c,
+                _ => {
+                    let mut u = MonthUse {
+                        period: month,
+                        zones: vec![0; zones],
+                    };
+                    u.zones[z] = c;
+                    months.push(u);
+                }
+            }
+        }
+    }
+    rows.reverse();
+    (rows, months)
+}
