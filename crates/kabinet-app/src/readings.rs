@@ -496,12 +496,15 @@ impl Readings {
             Admission::Open { period, .. } | Admission::NextPeriod { period, .. } => period,
         };
 
-        let tx = self.db.begin().await?;
-        let meters = tx.meters().lock(account.id, &ids).await?;
+        // Everything is checked before the write transaction opens, so a
+        // submission holds the write lock only for its few writes. What the
+        // checks read changes only by a billing import; the export mark is
+        // checked again by the write itself.
+        let meters = self.db.meters().among(account.id, &ids).await?;
         if meters.len() != ids.len() {
             return Err(Error::NotFound);
         }
-        let recorded = tx.meters().recorded(&ids).await?;
+        let recorded = self.db.meters().recorded(&ids).await?;
         let mut issues = Vec::new();
         let mut stored = Vec::new();
         for m in &meters {
@@ -581,6 +584,8 @@ impl Readings {
         if !issues.is_empty() {
             return Err(Error::Readings(issues));
         }
+        let mail = self.receipt_mail(r, &account, period, &stored).await?;
+        let tx = self.db.begin().await?;
         for s in &stored {
             let ok = tx
                 .meters()
@@ -623,42 +628,8 @@ impl Readings {
             details,
         );
         tx.audit().record(&entry, now).await?;
-        let wants_mail = tx.users().preferences(r.user.id).await?.is_some_and(|p| {
-            p.email_notifications
-                .contains(&d::NotificationKind::ReadingsAccepted)
-        });
-        if wants_mail {
-            let org = tx
-                .organization()
-                .current()
-                .await?
-                .map_or_else(|| "Личный кабинет абонента".to_string(), |o| o.short_name);
-            let lines: Vec<String> = stored
-                .iter()
-                .map(|s| {
-                    let zone = if s.meter.tariffs > 1 {
-                        format!(", зона {}", s.zone)
-                    } else {
-                        String::new()
-                    };
-                    format!(
-                        "{} № {}{zone}: {} {}",
-                        s.meter.resource.label_ru(),
-                        s.meter.serial,
-                        s.value,
-                        s.meter.resource.unit()
-                    )
-                })
-                .collect();
-            let mail = kabinet_notify::messages::readings_accepted(
-                &org,
-                &r.user.email,
-                &account.number,
-                &period.to_russian(),
-                &lines,
-                &format!("{}/meters", self.public_url),
-            );
-            tx.outbox().queue(&mail, now).await?;
+        if let Some(mail) = &mail {
+            tx.outbox().queue(mail, now).await?;
         }
         tx.commit().await?;
         Ok(Submitted {
@@ -667,6 +638,56 @@ impl Readings {
             admission,
             stored,
         })
+    }
+}
+
+impl Readings {
+    /// The e-mail receipt for stored readings, if the resident asked for one.
+    async fn receipt_mail(
+        &self,
+        r: &Resident,
+        account: &d::Account,
+        period: d::Period,
+        stored: &[Stored],
+    ) -> Result<Option<d::Email>, Error> {
+        let wants = self.db.users().preferences(r.user.id).await?.is_some_and(|p| {
+            p.email_notifications
+                .contains(&d::NotificationKind::ReadingsAccepted)
+        });
+        if !wants {
+            return Ok(None);
+        }
+        let org = self
+            .db
+            .organization()
+            .current()
+            .await?
+            .map_or_else(|| "Личный кабинет абонента".to_string(), |o| o.short_name);
+        let lines: Vec<String> = stored
+            .iter()
+            .map(|s| {
+                let zone = if s.meter.tariffs > 1 {
+                    format!(", зона {}", s.zone)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} № {}{zone}: {} {}",
+                    s.meter.resource.label_ru(),
+                    s.meter.serial,
+                    s.value,
+                    s.meter.resource.unit()
+                )
+            })
+            .collect();
+        Ok(Some(kabinet_notify::messages::readings_accepted(
+            &org,
+            &r.user.email,
+            &account.number,
+            &period.to_russian(),
+            &lines,
+            &format!("{}/meters", self.public_url),
+        )))
     }
 }
 

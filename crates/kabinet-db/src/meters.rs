@@ -1,9 +1,9 @@
 //! Meters and their readings.
 
 use crate::entities::{meter, meter_reading};
-use crate::{Backend, Conn, DbError};
+use crate::{Conn, DbError};
 use kabinet_domain as d;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
 
 /// Meters and readings (see [`crate::Repos::meters`]).
 pub struct Meters<'a, C>(pub(crate) &'a C);
@@ -83,18 +83,13 @@ pub struct PortalReading {
 }
 
 impl<C: Conn> Meters<'_, C> {
-    /// The meters of `account` among `ids`, locked for this transaction on
-    /// PostgreSQL (SQLite's write transaction holds the whole database), so
-    /// two submissions for one meter take turns.
-    pub async fn lock(&self, account: d::AccountId, ids: &[d::MeterId]) -> Result<Vec<d::Meter>, DbError> {
-        let mut q = meter::Entity::find()
+    /// The meters of `account` among `ids`, by id.
+    pub async fn among(&self, account: d::AccountId, ids: &[d::MeterId]) -> Result<Vec<d::Meter>, DbError> {
+        meter::Entity::find()
             .filter(meter::Column::AccountId.eq(account.0))
             .filter(meter::Column::Id.is_in(ids.iter().map(|m| m.0)))
-            .order_by_asc(meter::Column::Id);
-        if self.0.backend() == Backend::Postgres {
-            q = q.lock_exclusive();
-        }
-        q.all(self.0.conn())
+            .order_by_asc(meter::Column::Id)
+            .all(self.0.conn())
             .await?
             .into_iter()
             .map(TryInto::try_into)
@@ -134,7 +129,9 @@ impl<C: Conn> Meters<'_, C> {
 
     /// Stores a resident's reading, replacing the one of the same meter,
     /// zone and period unless that was exported already; `false` then, and
-    /// nothing is written.
+    /// nothing is written. Two submissions at once queue on the row (one
+    /// row per meter, zone and period is a unique key); store a
+    /// submission's rows in meter and zone order so they queue, not deadlock.
     pub async fn store(&self, r: &PortalReading) -> Result<bool, DbError> {
         let sql = "INSERT INTO meter_readings (meter_id, zone, value, taken_on, source, submitted_at, period, user_id, ip) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \

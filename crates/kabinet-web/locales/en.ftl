@@ -296,6 +296,7 @@ readings-open = Readings are accepted until { $until } inclusive; they count for
 readings-next-period = Readings are not being taken now (from { $opens }). Readings sent now count for { $period }.
 readings-closed = Readings are not being taken now. They will be from { $date }; the history is always here.
 readings-window_closed = Readings are not being taken now. Send them from { $date }.
+readings-not-taken = The readings were not taken: check the fields marked below. Nothing from this form has been saved yet.
 readings-nothing_entered = Enter at least one reading.
 readings-meter_archived = The meter is removed and takes no readings. If it was replaced, the new meter appears here once the organization registers it.
 readings-meter_remote = The organization reads this meter remotely — there is nothing to send.

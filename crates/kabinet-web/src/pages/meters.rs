@@ -378,11 +378,18 @@ fn meters_page(
         account,
         window: window_text(&tr, view.admission),
         notice,
-        errors: issues
-            .iter()
-            .filter(|i| i.meter().is_none())
-            .map(|i| issue_text(&tr, i, &meters))
-            .collect(),
+        errors: {
+            let general: Vec<String> = issues
+                .iter()
+                .filter(|i| i.meter().is_none())
+                .map(|i| issue_text(&tr, i, &meters))
+                .collect();
+            if general.is_empty() && !issues.is_empty() {
+                vec![tr.t("readings-not-taken")]
+            } else {
+                general
+            }
+        },
         cards,
         can_submit,
     }
