@@ -500,11 +500,10 @@ impl Readings {
         // submission holds the write lock only for its few writes. What the
         // checks read changes only by a billing import; the export mark is
         // checked again by the write itself.
-        let meters = self.db.meters().among(account.id, &ids).await?;
+        let (meters, recorded) = self.db.meters().with_readings(account.id, &ids).await?;
         if meters.len() != ids.len() {
             return Err(Error::NotFound);
         }
-        let recorded = self.db.meters().recorded(&ids).await?;
         let mut issues = Vec::new();
         let mut stored = Vec::new();
         for m in &meters {
@@ -585,28 +584,26 @@ impl Readings {
             return Err(Error::Readings(issues));
         }
         let mail = self.receipt_mail(r, &account, period, &stored).await?;
+        let rows: Vec<PortalReading> = stored
+            .iter()
+            .map(|s| PortalReading {
+                meter: s.meter.id,
+                zone: s.zone,
+                value: s.value.scaled(),
+                taken_on: today,
+                period,
+                submitted_at: now,
+                user: r.user.id,
+                ip: client.ip.clone(),
+            })
+            .collect();
         let tx = self.db.begin().await?;
-        for s in &stored {
-            let ok = tx
-                .meters()
-                .store(&PortalReading {
-                    meter: s.meter.id,
-                    zone: s.zone,
-                    value: s.value.scaled(),
-                    taken_on: today,
-                    period,
-                    submitted_at: now,
-                    user: r.user.id,
-                    ip: client.ip.clone(),
-                })
-                .await?;
-            if !ok {
-                // Exported between the check and now.
-                return Err(Error::Readings(vec![Issue::Exported {
-                    meter: s.meter.id,
-                    period,
-                }]));
-            }
+        if !tx.meters().store(&rows).await? {
+            // Exported between the check and now: nothing is kept.
+            return Err(Error::Readings(vec![Issue::Exported {
+                meter: stored.first().map_or(d::MeterId(0), |s| s.meter.id),
+                period,
+            }]));
         }
         let details = format!(
             "period {period}: {}",
@@ -650,11 +647,12 @@ impl Readings {
         period: d::Period,
         stored: &[Stored],
     ) -> Result<Option<d::Email>, Error> {
-        let wants = self.db.users().preferences(r.user.id).await?.is_some_and(|p| {
-            p.email_notifications
-                .contains(&d::NotificationKind::ReadingsAccepted)
-        });
-        if !wants {
+        // The session read the resident's choice with the user.
+        if !r
+            .user
+            .email_notifications
+            .contains(&d::NotificationKind::ReadingsAccepted)
+        {
             return Ok(None);
         }
         let org = self

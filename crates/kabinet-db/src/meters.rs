@@ -3,7 +3,9 @@
 use crate::entities::{meter, meter_reading};
 use crate::{Conn, DbError};
 use kabinet_domain as d;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Statement,
+};
 
 /// Meters and readings (see [`crate::Repos::meters`]).
 pub struct Meters<'a, C>(pub(crate) &'a C);
@@ -83,17 +85,63 @@ pub struct PortalReading {
 }
 
 impl<C: Conn> Meters<'_, C> {
-    /// The meters of `account` among `ids`, by id.
-    pub async fn among(&self, account: d::AccountId, ids: &[d::MeterId]) -> Result<Vec<d::Meter>, DbError> {
-        meter::Entity::find()
-            .filter(meter::Column::AccountId.eq(account.0))
-            .filter(meter::Column::Id.is_in(ids.iter().map(|m| m.0)))
-            .order_by_asc(meter::Column::Id)
-            .all(self.0.conn())
-            .await?
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect()
+    /// The meters of `account` among `ids`, by id, and every reading of
+    /// them, newest first — in one query.
+    pub async fn with_readings(
+        &self,
+        account: d::AccountId,
+        ids: &[d::MeterId],
+    ) -> Result<(Vec<d::Meter>, Vec<RecordedReading>), DbError> {
+        if ids.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let marks: Vec<String> = (0..ids.len()).map(|k| format!("${}", k + 2)).collect();
+        let sql = format!(
+            "SELECT m.id, m.account_id, m.serial, m.resource, m.location, m.tariffs, m.integer_digits, \
+             m.fraction_digits, m.scale, m.installed_on, m.verification_due, m.status, \
+             r.id AS r_id, r.zone AS r_zone, r.value AS r_value, r.taken_on AS r_taken_on, r.source AS r_source, \
+             r.submitted_at AS r_submitted_at, r.export_run_id AS r_export_run_id, r.period AS r_period, \
+             r.user_id AS r_user_id, r.ip AS r_ip \
+             FROM meters m LEFT JOIN meter_readings r ON r.meter_id = m.id \
+             WHERE m.account_id = $1 AND m.id IN ({}) ORDER BY r.taken_on DESC, r.id DESC",
+            marks.join(", ")
+        );
+        let mut values: Vec<sea_orm::Value> = vec![account.0.into()];
+        values.extend(ids.iter().map(|m| sea_orm::Value::from(m.0)));
+        let c = self.0.conn();
+        let rows = c
+            .query_all_raw(Statement::from_sql_and_values(
+                c.get_database_backend(),
+                sql,
+                values,
+            ))
+            .await?;
+        let mut meters: Vec<d::Meter> = Vec::new();
+        let mut readings = Vec::new();
+        for row in rows {
+            let id: i64 = row.try_get("", "id")?;
+            if !meters.iter().any(|m| m.id.0 == id) {
+                meters.push(meter::Model::from_query_result(&row, "")?.try_into()?);
+            }
+            let reading: Option<i64> = row.try_get("", "r_id")?;
+            if let Some(rid) = reading {
+                readings.push(recorded(meter_reading::Model {
+                    id: rid,
+                    meter_id: id,
+                    zone: row.try_get("", "r_zone")?,
+                    value: row.try_get("", "r_value")?,
+                    taken_on: row.try_get("", "r_taken_on")?,
+                    source: row.try_get("", "r_source")?,
+                    submitted_at: row.try_get("", "r_submitted_at")?,
+                    export_run_id: row.try_get("", "r_export_run_id")?,
+                    period: row.try_get("", "r_period")?,
+                    user_id: row.try_get("", "r_user_id")?,
+                    ip: row.try_get("", "r_ip")?,
+                })?);
+            }
+        }
+        meters.sort_by_key(|m| m.id.0);
+        Ok((meters, readings))
     }
 
     /// Every reading of `meters` (which the caller has scoped to an account),
@@ -109,55 +157,70 @@ impl<C: Conn> Meters<'_, C> {
             .all(self.0.conn())
             .await?
             .into_iter()
-            .map(|m| {
-                let period = m
-                    .period
-                    .map(|p| {
-                        d::Period::from_yyyymm(p)
-                            .map_err(|_| crate::convert::corrupt("meter_readings", "period", p))
-                    })
-                    .transpose()?;
-                let exported = m.export_run_id.is_some();
-                Ok(RecordedReading {
-                    reading: m.try_into()?,
-                    period,
-                    exported,
-                })
-            })
+            .map(recorded)
             .collect()
     }
 
-    /// Stores a resident's reading, replacing the one of the same meter,
-    /// zone and period unless that was exported already; `false` then, and
-    /// nothing is written. Two submissions at once queue on the row (one
-    /// row per meter, zone and period is a unique key); store a
-    /// submission's rows in meter and zone order so they queue, not deadlock.
-    pub async fn store(&self, r: &PortalReading) -> Result<bool, DbError> {
-        let sql = "INSERT INTO meter_readings (meter_id, zone, value, taken_on, source, submitted_at, period, user_id, ip) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                   ON CONFLICT (meter_id, zone, period) DO UPDATE SET value = excluded.value, taken_on = excluded.taken_on, \
-                   submitted_at = excluded.submitted_at, user_id = excluded.user_id, ip = excluded.ip \
-                   WHERE meter_readings.export_run_id IS NULL";
-        let values: Vec<sea_orm::Value> = vec![
-            r.meter.0.into(),
-            i16::from(r.zone).into(),
-            r.value.into(),
-            r.taken_on.into(),
-            d::reading_source::PORTAL.into(),
-            r.submitted_at.into(),
-            r.period.yyyymm().into(),
-            r.user.0.into(),
-            r.ip.chars().take(64).collect::<String>().into(),
-        ];
-        let res = self
-            .0
-            .conn()
+    /// Stores a resident's readings, each replacing the one of the same
+    /// meter, zone and period unless that was exported already; `false` when
+    /// any was (the caller rolls back). Two submissions at once queue on the
+    /// rows (one row per meter, zone and period is a unique key); give the
+    /// rows in meter and zone order so they queue, not deadlock. One
+    /// statement for all of them.
+    pub async fn store(&self, rows: &[PortalReading]) -> Result<bool, DbError> {
+        if rows.is_empty() {
+            return Ok(true);
+        }
+        let mut sql = String::from(
+            "INSERT INTO meter_readings (meter_id, zone, value, taken_on, source, submitted_at, period, user_id, ip) VALUES ",
+        );
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(rows.len() * 9);
+        for (i, r) in rows.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let marks: Vec<String> = (1..=9).map(|k| format!("${}", i * 9 + k)).collect();
+            sql.push_str(&format!("({})", marks.join(", ")));
+            values.extend([
+                r.meter.0.into(),
+                i16::from(r.zone).into(),
+                r.value.into(),
+                r.taken_on.into(),
+                d::reading_source::PORTAL.into(),
+                r.submitted_at.into(),
+                r.period.yyyymm().into(),
+                r.user.0.into(),
+                r.ip.chars().take(64).collect::<String>().into(),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (meter_id, zone, period) DO UPDATE SET value = excluded.value, taken_on = excluded.taken_on, \
+             submitted_at = excluded.submitted_at, user_id = excluded.user_id, ip = excluded.ip \
+             WHERE meter_readings.export_run_id IS NULL",
+        );
+        let c = self.0.conn();
+        let res = c
             .execute_raw(Statement::from_sql_and_values(
-                self.0.conn().get_database_backend(),
+                c.get_database_backend(),
                 sql,
                 values,
             ))
             .await?;
-        Ok(res.rows_affected() == 1)
+        Ok(res.rows_affected() == rows.len() as u64)
     }
+}
+
+fn recorded(m: meter_reading::Model) -> Result<RecordedReading, DbError> {
+    let period = m
+        .period
+        .map(|p| {
+            d::Period::from_yyyymm(p).map_err(|_| crate::convert::corrupt("meter_readings", "period", p))
+        })
+        .transpose()?;
+    let exported = m.export_run_id.is_some();
+    Ok(RecordedReading {
+        reading: m.try_into()?,
+        period,
+        exported,
+    })
 }

@@ -79,6 +79,7 @@ struct Row {
     u_created_at: OffsetDateTime,
     u_password_changed_at: OffsetDateTime,
     u_language: Option<String>,
+    u_notifications: String,
     a_number: String,
     current_rules: Option<i32>,
 }
@@ -118,7 +119,7 @@ impl<C: Conn> Sessions<'_, C> {
              u.password_generated AS u_password_generated, u.password_expires_at AS u_password_expires_at, \
              u.blocked AS u_blocked, u.rules_version AS u_rules_version, u.failed_count AS u_failed_count, \
              u.failed_window_start AS u_failed_window_start, u.last_failed_at AS u_last_failed_at, \
-             u.created_at AS u_created_at, u.password_changed_at AS u_password_changed_at, u.language AS u_language, \
+             u.created_at AS u_created_at, u.password_changed_at AS u_password_changed_at, u.language AS u_language, u.notifications AS u_notifications, \
              a.number AS a_number, \
              (SELECT MAX(version) FROM rules_versions) AS current_rules \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN accounts a ON a.id = u.account_id \
@@ -158,7 +159,7 @@ impl<C: Conn> Sessions<'_, C> {
                 phone: None,
                 language: r.u_language,
                 paperless: false,
-                notifications: String::new(),
+                notifications: r.u_notifications,
             },
             &r.a_number,
         )?;

@@ -58,6 +58,7 @@ pub(crate) fn to_user(u: user::Model, account_number: &str) -> Result<d::Residen
         failed_window_start: u.failed_window_start,
         last_failed_at: u.last_failed_at,
         language: u.language.as_deref().and_then(d::Language::from_tag),
+        email_notifications: d::Preferences::notifications_from_stored(&u.notifications),
     })
 }
 

@@ -34,6 +34,8 @@ pub struct ResidentUser {
     pub last_failed_at: Option<OffsetDateTime>,
     /// The portal language the resident chose; `None`: the browser's.
     pub language: Option<crate::Language>,
+    /// The e-mail messages the resident wants.
+    pub email_notifications: std::collections::BTreeSet<crate::NotificationKind>,
 }
 
 impl ResidentUser {
