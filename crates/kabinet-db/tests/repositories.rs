@@ -25,7 +25,66 @@ async fn demo(t: &TestDb, accounts: u32, months: u32) {
         .unwrap();
 }
 
+struct Sink(usize);
+
+impl kabinet_db::export::ExportSink<kabinet_db::export::ExportedReading> for Sink {
+    fn row(&mut self, _: kabinet_db::export::ExportedReading) -> Result<(), String> {
+        self.0 += 1;
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn portal(meter: MeterId, zone: u8, value: i64, period: Period) -> kabinet_db::meters::PortalReading {
+    kabinet_db::meters::PortalReading {
+        meter,
+        zone,
+        value,
+        // A period's readings are handed in on its own days.
+        taken_on: period.day(20),
+        period,
+        submitted_at: time::macros::datetime!(2026-12-20 09:00 UTC),
+        user: UserId(1),
+        ip: "192.0.2.1".into(),
+    }
+}
+
 db_tests! {
+    async fn portal_readings_replace_until_exported_and_never_half(t: &TestDb) {
+        demo(t, 2, 2).await;
+        let db = &t.db;
+        let meters = db.meters().of_account(AccountId(1)).await.unwrap();
+        let (a, b) = (meters[0].id, meters[1].id);
+        let dec = Period::new(2026, 12).unwrap();
+        let value = |m: MeterId| async move {
+            db.meters().recorded(&[m]).await.unwrap().into_iter().filter(|r| r.period == Some(dec)).map(|r| r.reading.value).collect::<Vec<_>>()
+        };
+        assert!(db.meters().store(&[portal(a, 1, 100, dec), portal(b, 1, 200, dec)]).await.unwrap());
+        assert!(db.meters().store(&[portal(a, 1, 101, dec)]).await.unwrap(), "replaced");
+        assert_eq!((value(a).await, value(b).await), (vec![101], vec![200]));
+        // Export marks both; then a submission that touches an exported row
+        // reports it, and the caller's rollback keeps everything as it was.
+        let run = db.exchange().start_run("export", "readings", "t.csv", "test").await.unwrap();
+        let mut sink = Sink(0);
+        db.exports().export_readings(run, kabinet_db::export::ExportFilter::default(), &mut sink).await.unwrap();
+        assert_eq!(sink.0, 2);
+        let tx = db.begin().await.unwrap();
+        let next = Period::new(2027, 1).unwrap();
+        let stored = tx.meters().store(&[portal(a, 1, 102, next), portal(b, 1, 202, dec)]).await.unwrap();
+        assert!(!stored, "b's December row was exported");
+        drop(tx);
+        assert_eq!((value(a).await, value(b).await), (vec![101], vec![200]));
+        assert!(db.meters().recorded(&[a]).await.unwrap().iter().all(|r| r.period != Some(next)), "rolled back");
+        let (found, readings) = db.meters().with_readings(AccountId(1), &[a, b]).await.unwrap();
+        assert_eq!(found.iter().map(|m| m.id).collect::<Vec<_>>(), vec![a, b]);
+        assert!(readings.iter().any(|r| r.reading.meter_id == b && r.exported && r.period == Some(dec)));
+        // Another account's meter is not found through this account.
+        let theirs = db.meters().of_account(AccountId(2)).await.unwrap()[0].id;
+        assert!(db.meters().with_readings(AccountId(1), &[theirs]).await.unwrap().0.is_empty());
+    }
+
     async fn demo_invoices_add_up(t: &TestDb) {
         demo(t, 25, 4).await;
         let db = &t.db;
