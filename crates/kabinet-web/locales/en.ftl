@@ -251,6 +251,7 @@ help-contacts = Contacts
 help-rules = Rules of the portal
 help-rules-current = Version in force
 meters-title = Meters
+overview-meters-link = Meters and sending readings
 meters-none = This account has no meters. If meters are installed, ask the organization to register them.
 zone-1 = T1 (day)
 zone-2 = T2 (night)

@@ -54,6 +54,7 @@ pub(crate) struct OverviewPage {
     pub window: String,
     pub receipts: Vec<ReceiptLink>,
     pub invoices_href: String,
+    pub meters_href: String,
 }
 
 /// The label of a status.
@@ -118,6 +119,7 @@ pub(crate) async fn overview(
             })
             .collect(),
         invoices_href: paths::for_account(paths::INVOICES, account_param(&o.scope).as_deref()),
+        meters_href: paths::for_account(paths::METERS, account_param(&o.scope).as_deref()),
         account: number,
     })
 }
