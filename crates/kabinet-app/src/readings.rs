@@ -236,6 +236,13 @@ pub enum Issue {
         /// Why.
         problem: ValueProblem,
     },
+    /// A value for a zone the meter does not have.
+    NoSuchZone {
+        /// The meter.
+        meter: d::MeterId,
+        /// The zone.
+        zone: u8,
+    },
     /// This period's reading was sent to billing already.
     Exported {
         /// The meter.
@@ -271,6 +278,7 @@ impl Issue {
             Issue::NothingEntered => "nothing_entered",
             Issue::MeterClosed { why, .. } => why.code(),
             Issue::ZoneMissing { .. } => "zone_missing",
+            Issue::NoSuchZone { .. } => "no_such_zone",
             Issue::Value { problem, .. } => problem.code(),
             Issue::Exported { .. } => "already_exported",
             Issue::Recorded { .. } => "already_recorded",
@@ -284,6 +292,7 @@ impl Issue {
             Issue::WindowClosed { .. } | Issue::NothingEntered => None,
             Issue::MeterClosed { meter, .. }
             | Issue::ZoneMissing { meter, .. }
+            | Issue::NoSuchZone { meter, .. }
             | Issue::Value { meter, .. }
             | Issue::Exported { meter, .. }
             | Issue::Recorded { meter, .. }
@@ -295,6 +304,7 @@ impl Issue {
     pub fn zone(&self) -> Option<u8> {
         match self {
             Issue::ZoneMissing { zone, .. }
+            | Issue::NoSuchZone { zone, .. }
             | Issue::Value { zone, .. }
             | Issue::Recorded { zone, .. }
             | Issue::Confirm { zone, .. } => Some(*zone),
@@ -521,6 +531,17 @@ impl Readings {
                 issues.push(Issue::Exported { meter: m.id, period });
                 continue;
             }
+            // A value for a zone the meter lacks would be lost: refused.
+            if let Some(extra) = typed
+                .values
+                .iter()
+                .skip(usize::from(m.tariffs))
+                .position(|v| !v.trim().is_empty())
+            {
+                let zone = u8::try_from(usize::from(m.tariffs) + extra + 1).unwrap_or(u8::MAX);
+                issues.push(Issue::NoSuchZone { meter: m.id, zone });
+                continue;
+            }
             for zone in 1..=m.tariffs {
                 let text = typed.values.get(usize::from(zone) - 1).map_or("", |t| t.trim());
                 if text.is_empty() {
@@ -597,14 +618,6 @@ impl Readings {
                 ip: client.ip.clone(),
             })
             .collect();
-        let tx = self.db.begin().await?;
-        if !tx.meters().store(&rows).await? {
-            // Exported between the check and now: nothing is kept.
-            return Err(Error::Readings(vec![Issue::Exported {
-                meter: stored.first().map_or(d::MeterId(0), |s| s.meter.id),
-                period,
-            }]));
-        }
         let details = format!(
             "period {period}: {}",
             stored
@@ -624,11 +637,25 @@ impl Readings {
             Some(account.id),
             details,
         );
-        tx.audit().record(&entry, now).await?;
-        if let Some(mail) = &mail {
-            tx.outbox().queue(mail, now).await?;
+        // A concurrent submission for the same meter can make PostgreSQL
+        // refuse the upsert on the day key; the next try sees its row and
+        // replaces it.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.write(&rows, &entry, mail.as_ref(), now).await {
+                Ok(true) => break,
+                Ok(false) => {
+                    // Exported between the check and now: nothing is kept.
+                    return Err(Error::Readings(vec![Issue::Exported {
+                        meter: stored.first().map_or(d::MeterId(0), |s| s.meter.id),
+                        period,
+                    }]));
+                }
+                Err(e) if e.is_unique_violation() && attempt < 3 => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        tx.commit().await?;
         Ok(Submitted {
             account: account.number,
             period,
@@ -639,6 +666,27 @@ impl Readings {
 }
 
 impl Readings {
+    /// Stores a submission's readings with its audit line and e-mail in one
+    /// transaction; `false` (and nothing written) when one was exported.
+    async fn write(
+        &self,
+        rows: &[PortalReading],
+        entry: &d::AuditEntry,
+        mail: Option<&d::Email>,
+        now: OffsetDateTime,
+    ) -> Result<bool, kabinet_db::DbError> {
+        let tx = self.db.begin().await?;
+        if !tx.meters().store(rows).await? {
+            return Ok(false);
+        }
+        tx.audit().record(entry, now).await?;
+        if let Some(mail) = mail {
+            tx.outbox().queue(mail, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The e-mail receipt for stored readings, if the resident asked for one.
     async fn receipt_mail(
         &self,

@@ -43,3 +43,15 @@ impl From<DbErr> for DbError {
         DbError::Query(e)
     }
 }
+
+impl DbError {
+    /// A unique key refused the write: on PostgreSQL a concurrent
+    /// transaction can win a race that `ON CONFLICT` only settles for its
+    /// own key; trying again then sees the other row.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+        )
+    }
+}

@@ -303,6 +303,7 @@ readings-meter_archived = The meter is removed and takes no readings. If it was 
 readings-meter_remote = The organization reads this meter remotely — there is nothing to send.
 readings-verification_expired = The verification expired on { $date }: the meter counts as faulty and takes no readings. Have it verified or replaced and bring the papers to the organization.
 readings-zone_missing = Enter this zone too: all zones of a meter are sent together.
+readings-no_such_zone = This meter has no zone { $zone } — check which meter the reading is for.
 readings-invalid_number = Enter a number, e.g. 123.45.
 readings-too_many_digits = The meter does not show that many digits: at most { $n } before the point.
 readings-whole_only = This meter shows whole numbers only — enter it without a point.

@@ -419,6 +419,10 @@ db_tests! {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "a meter of account 2 through account 1");
         let r = b.json("POST", &path, Some(&token), json!({"meters": [{"meter_id": 1001, "values": ["151"]}, {"meter_id": 1001, "values": ["152"]}]})).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = b.json("POST", &path, Some(&token), json!({"meters": [{"meter_id": 1001, "values": ["151", "7"]}]})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a value for a zone the meter lacks is not dropped");
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!((v["issues"][0]["code"].as_str(), v["issues"][0]["zone"].as_u64()), (Some("no_such_zone"), Some(2)));
         let r = b.json("POST", &path, Some(&token), json!({"meters": []})).await;
         let v: Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(v["issues"][0]["code"], "nothing_entered");

@@ -332,7 +332,7 @@ pub(crate) struct SubmitResponse {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct IssueItem {
     /// `window_closed`, `nothing_entered`, `meter_archived`, `meter_remote`,
-    /// `verification_expired`, `zone_missing`, `invalid_number`,
+    /// `verification_expired`, `zone_missing`, `no_such_zone`, `invalid_number`,
     /// `too_many_digits`, `too_many_decimals`, `lower_than_previous`,
     /// `already_exported`, `already_recorded`, `rollover`, `high_consumption`.
     code: String,

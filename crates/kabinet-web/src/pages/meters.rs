@@ -138,6 +138,7 @@ pub(crate) fn issue_text(tr: &Tr, issue: &Issue, meters: &[Meter]) -> String {
             other => tr.t(&format!("readings-{}", other.code())),
         },
         Issue::ZoneMissing { .. } => tr.t("readings-zone_missing"),
+        Issue::NoSuchZone { zone, .. } => tr.a("readings-no_such_zone", "zone", &zone.to_string()),
         Issue::Value { problem, .. } => match problem {
             ValueProblem::Malformed(ReadingError::Invalid) => tr.t("readings-invalid_number"),
             ValueProblem::Malformed(ReadingError::TooManyDigits(n)) => {
