@@ -302,37 +302,15 @@ impl Accounts {
     /// [`DEFAULT_MONTHS`] up to the newest billing period; a malformed month,
     /// an end before the start or more than [`MAX_MONTHS`] are form errors.
     pub async fn range(&self, input: &RangeInput) -> Result<(d::Period, d::Period), Error> {
-        let mut errors = FieldErrors::default();
-        let mut month = |field: &'static str, v: &Option<String>| match v.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(t) => d::Period::parse(t).map_err(|e| errors.add(field, e)).ok(),
-        };
-        let from = month(fields::FROM, &input.from);
-        let to = month(fields::TO, &input.to);
-        errors.check()?;
-        let latest = match to {
+        let (from, to) = parse_months(input.from.as_deref(), input.to.as_deref())?;
+        let to = match to {
             Some(t) => t,
             None => match self.db.organization().latest_period().await? {
                 Some(p) => p.period,
                 None => d::Period::containing(self.clock.today(self.clock.now())),
             },
         };
-        let to = to.unwrap_or(latest);
-        let from = from.unwrap_or_else(|| to.add_months(1 - DEFAULT_MONTHS));
-        let span = (to.year() - from.year()) * 12 + i32::from(to.month()) - i32::from(from.month()) + 1;
-        if span < 1 {
-            return Err(Error::Invalid(FieldErrors::single(
-                fields::TO,
-                "последний месяц раньше первого — поменяйте их местами",
-            )));
-        }
-        if span > MAX_MONTHS {
-            return Err(Error::Invalid(FieldErrors::single(
-                fields::FROM,
-                format!("можно выбрать не больше {MAX_MONTHS} месяцев сразу"),
-            )));
-        }
-        Ok((from, to))
+        bounded_months(from, to)
     }
 
     /// Charges by service of one of the resident's accounts for a range.
@@ -420,6 +398,46 @@ impl Accounts {
             total,
         })
     }
+}
+
+/// The months of a range as typed (`2026-01`; empty for none); a malformed
+/// one is a form error on its field.
+pub(crate) fn parse_months(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Option<d::Period>, Option<d::Period>), Error> {
+    let mut errors = FieldErrors::default();
+    let mut month = |field: &'static str, v: Option<&str>| match v.map(str::trim) {
+        None | Some("") => None,
+        Some(t) => d::Period::parse(t).map_err(|e| errors.add(field, e)).ok(),
+    };
+    let from = month(fields::FROM, from);
+    let to = month(fields::TO, to);
+    errors.check()?;
+    Ok((from, to))
+}
+
+/// `from..=to`, the start defaulting to [`DEFAULT_MONTHS`] back; an end
+/// before the start or more than [`MAX_MONTHS`] are form errors.
+pub(crate) fn bounded_months(
+    from: Option<d::Period>,
+    to: d::Period,
+) -> Result<(d::Period, d::Period), Error> {
+    let from = from.unwrap_or_else(|| to.add_months(1 - DEFAULT_MONTHS));
+    let span = (to.year() - from.year()) * 12 + i32::from(to.month()) - i32::from(from.month()) + 1;
+    if span < 1 {
+        return Err(Error::Invalid(FieldErrors::single(
+            fields::TO,
+            "последний месяц раньше первого — поменяйте их местами",
+        )));
+    }
+    if span > MAX_MONTHS {
+        return Err(Error::Invalid(FieldErrors::single(
+            fields::FROM,
+            format!("можно выбрать не больше {MAX_MONTHS} месяцев сразу"),
+        )));
+    }
+    Ok((from, to))
 }
 
 /// See [`Accounts::scope`].

@@ -353,11 +353,6 @@ pub struct Readings {
     public_url: std::sync::Arc<str>,
 }
 
-/// Most months a history shows at once.
-pub const MAX_HISTORY_MONTHS: i32 = 60;
-/// Months a history shows when none are chosen.
-pub const DEFAULT_HISTORY_MONTHS: i32 = 12;
-
 impl Readings {
     /// Over `db` with the organization's clock and readings settings;
     /// e-mails link to `public_url`.
@@ -401,8 +396,8 @@ impl Readings {
     }
 
     /// One meter's readings with consumption, for the months `from..=to`
-    /// (`YYYY-MM`; empty for the last [`DEFAULT_HISTORY_MONTHS`]). A meter of
-    /// another account is not found.
+    /// (`YYYY-MM`; empty for the last [`crate::account::DEFAULT_MONTHS`]).
+    /// A meter of another account is not found.
     pub async fn history(
         &self,
         r: &Resident,
@@ -414,16 +409,13 @@ impl Readings {
         let scope = scope(&self.db, r, number).await?;
         let (from, to) = self.range(from, to)?;
         let account = scope.current().account.id;
-        let m = self
+        let (meters, recorded) = self
             .db
             .meters()
-            .of_account(account)
-            .await?
-            .into_iter()
-            .find(|m| m.id.0 == meter)
-            .ok_or(Error::NotFound)?;
+            .with_readings(account, &[d::MeterId(meter)])
+            .await?;
+        let m = meters.into_iter().next().ok_or(Error::NotFound)?;
         let today = self.today();
-        let recorded = self.db.meters().recorded(&[m.id]).await?;
         let period = self
             .settings
             .rule(&scope.current().premises.address)
@@ -441,32 +433,11 @@ impl Readings {
         })
     }
 
+    /// The months of a history: as [`Accounts::range`](crate::account::Accounts::range),
+    /// but ending this month by default.
     fn range(&self, from: Option<&str>, to: Option<&str>) -> Result<(d::Period, d::Period), Error> {
-        use crate::account::fields;
-        let mut errors = crate::FieldErrors::default();
-        let mut month = |field: &'static str, v: Option<&str>| match v.map(str::trim) {
-            None | Some("") => None,
-            Some(t) => d::Period::parse(t).map_err(|e| errors.add(field, e)).ok(),
-        };
-        let from = month(fields::FROM, from);
-        let to = month(fields::TO, to);
-        errors.check()?;
-        let to = to.unwrap_or_else(|| d::Period::containing(self.today()));
-        let from = from.unwrap_or_else(|| to.add_months(1 - DEFAULT_HISTORY_MONTHS));
-        let span = (to.year() - from.year()) * 12 + i32::from(to.month()) - i32::from(from.month()) + 1;
-        if span < 1 {
-            return Err(Error::Invalid(crate::FieldErrors::single(
-                fields::TO,
-                "последний месяц раньше первого — поменяйте их местами",
-            )));
-        }
-        if span > MAX_HISTORY_MONTHS {
-            return Err(Error::Invalid(crate::FieldErrors::single(
-                fields::FROM,
-                format!("можно выбрать не больше {MAX_HISTORY_MONTHS} месяцев сразу"),
-            )));
-        }
-        Ok((from, to))
+        let (from, to) = crate::account::parse_months(from, to)?;
+        crate::account::bounded_months(from, to.unwrap_or_else(|| d::Period::containing(self.today())))
     }
 
     /// Hands in readings for meters of one of the resident's accounts: every

@@ -7,23 +7,10 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Browser, TestApp, account_and_amount, app, demo};
+use common::{Browser, TestApp, account_and_amount, app, demo, token};
 use kabinet_db::Repos;
 use kabinet_testkit::db_tests;
 use serde_json::{Value, json};
-
-async fn token(b: &mut Browser, account: &str) -> String {
-    let r = b
-        .json(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            json!({"account": account, "password": common::OWN_PASSWORD}),
-        )
-        .await;
-    let v: Value = serde_json::from_str(&r.body).unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
 
 fn newest_period(body: &str) -> String {
     let at = body.find("/invoices/").unwrap();
@@ -327,7 +314,7 @@ db_tests! {
             let page = b.get("/cabinet").await;
             assert!(page.body.contains(&format!("class=\"status {status}\">{text}<")), "{moment}: {status}");
             if token.is_none() {
-                token = Some(self::token(&mut b, &account).await);
+                token = Some(common::token(&mut b, &account).await);
             }
             let api = b.json("GET", &format!("/api/v1/accounts/{account}/overview"), token.as_deref(), json!(null)).await;
             let api: Value = serde_json::from_str(&api.body).unwrap();

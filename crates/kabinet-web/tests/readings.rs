@@ -7,11 +7,10 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Browser, TestApp, demo};
+use common::{Browser, TestApp, demo, token};
 use kabinet_db::Repos;
 use kabinet_db::bulk::Batch;
 use kabinet_db::export::{ExportFilter, ExportSink, ExportedReading};
-use kabinet_domain::readings::default_floor;
 use kabinet_domain::{AccountId, Capacity, Meter, MeterId, MeterStatus, Reading, ReadingsWindow, Resource};
 use kabinet_testkit::db_tests;
 use serde_json::{Value, json};
@@ -118,19 +117,6 @@ async fn fixtures(db: &kabinet_db::Db) {
     }
     db.bulk().insert_batch(&b).await.unwrap();
     db.bulk().reset_id_sequences().await.unwrap();
-}
-
-async fn token(b: &mut Browser, account: &str) -> String {
-    let r = b
-        .json(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            json!({"account": account, "password": common::OWN_PASSWORD}),
-        )
-        .await;
-    let v: Value = serde_json::from_str(&r.body).unwrap();
-    v["token"].as_str().unwrap().to_string()
 }
 
 /// Portal rows of a meter for a period: (zone, value).
@@ -275,8 +261,6 @@ db_tests! {
         assert_eq!(stored(&t.db, 1003, "2026-12").await, vec![(1, 3_000)]);
         assert_eq!(stored(&t.db, 1002, "2026-12").await, vec![(1, 57_500), (2, 23_500)]);
         assert_eq!(stored(&t.db, 1007, "2026-12").await, vec![(1, 42_000)]);
-        // The floor is what the configuration says.
-        assert_eq!(default_floor(Resource::ColdWater), 15);
         // The history shows the rollover's consumption, not a negative one.
         let h = me.get("/meters/1003/history?from=2026-06&to=2026-12").await;
         assert_eq!(h.status, StatusCode::OK, "{}", h.body);

@@ -59,6 +59,7 @@ pub(crate) struct ServiceRow {
 #[template(path = "cabinet/charges.html")]
 pub(crate) struct ChargesPage {
     pub layout: Layout,
+    pub action: &'static str,
     pub account: Option<String>,
     pub from: String,
     pub to: String,
@@ -135,6 +136,7 @@ fn view(state: &AppState, ctx: &Ctx, tr: &Tr, report: &ChargesReport) -> Charges
     };
     ChargesPage {
         layout: Layout::resident(state, ctx, &report.scope, Section::Charges, paths::CHARGES),
+        action: paths::CHARGES,
         account,
         from: report.from.to_string(),
         to: report.to.to_string(),

@@ -21,6 +21,20 @@ use tower::ServiceExt;
 /// The password residents made by [`TestApp::resident`] sign in with.
 pub const OWN_PASSWORD: &str = "зелёный трамвай 42";
 
+/// An API token of a resident made by [`TestApp::resident`].
+pub async fn token(b: &mut Browser, account: &str) -> String {
+    let r = b
+        .json(
+            "POST",
+            "/api/v1/auth/token",
+            None,
+            serde_json::json!({"account": account, "password": OWN_PASSWORD}),
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
 /// The key every test application signs with.
 pub fn key() -> ServerKey {
     ServerKey::from_text(&"5a".repeat(32)).unwrap()
