@@ -118,6 +118,10 @@ events! {
     SuspensionLifted = "suspension_lifted",
     /// The resident handed in meter readings.
     ReadingsSubmitted = "readings_submitted",
+    /// The resident started a card payment.
+    PaymentStarted = "payment_started",
+    /// A card payment reached a final state (the details say which).
+    PaymentSettled = "payment_settled",
 }
 
 impl std::fmt::Display for AuditEvent {

@@ -227,6 +227,9 @@ pub struct Payment {
     pub paid_at: OffsetDateTime,
     /// The period the payer named, if any.
     pub period: Option<Period>,
+    /// Reported by the billing system (false for a card payment made in
+    /// Kabinet until an import includes it).
+    pub confirmed: bool,
 }
 
 /// A meter installed at the account's premises.

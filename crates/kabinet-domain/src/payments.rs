@@ -1,0 +1,288 @@
+//! Card payments made through a payment gateway: the states a payment goes
+//! through, which moves between them are allowed, and when a payment the
+//! gateway has not settled is asked about again.
+//!
+//! A payment only ever moves forward: `created` (our row exists, the gateway
+//! may not know it yet) → `pending` (the gateway has it; the resident is on
+//! its page) → `succeeded` | `canceled` | `failed`. `expired` is our own
+//! verdict on a payment the gateway never settled; the gateway's word still
+//! wins over it, so a late success is recorded and no money is lost.
+
+use crate::Kopecks;
+use time::{Duration, OffsetDateTime};
+
+/// Where a card payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardPaymentStatus {
+    /// Written by us; the gateway has not (yet) confirmed it created it.
+    Created,
+    /// The gateway has it and waits for the resident (or for the bank).
+    Pending,
+    /// Paid: the money is the organization's.
+    Succeeded,
+    /// The resident or the bank declined it, or it timed out at the gateway.
+    Canceled,
+    /// The gateway refused to create it.
+    Failed,
+    /// Never settled after every reconciliation attempt.
+    Expired,
+}
+
+impl CardPaymentStatus {
+    /// Every status, in order.
+    pub const ALL: [CardPaymentStatus; 6] = [
+        CardPaymentStatus::Created,
+        CardPaymentStatus::Pending,
+        CardPaymentStatus::Succeeded,
+        CardPaymentStatus::Canceled,
+        CardPaymentStatus::Failed,
+        CardPaymentStatus::Expired,
+    ];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CardPaymentStatus::Created => "created",
+            CardPaymentStatus::Pending => "pending",
+            CardPaymentStatus::Succeeded => "succeeded",
+            CardPaymentStatus::Canceled => "canceled",
+            CardPaymentStatus::Failed => "failed",
+            CardPaymentStatus::Expired => "expired",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn from_stored(s: &str) -> Option<CardPaymentStatus> {
+        CardPaymentStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether nothing more is expected of the gateway: the return page stops
+    /// refreshing and reconciliation leaves it alone.
+    pub const fn is_final(self) -> bool {
+        !matches!(self, CardPaymentStatus::Created | CardPaymentStatus::Pending)
+    }
+
+    /// The states a payment may move to `self` from. Moves go only forward;
+    /// `expired` (our guess) may still become what the gateway says.
+    pub const fn predecessors(self) -> &'static [CardPaymentStatus] {
+        use CardPaymentStatus as S;
+        match self {
+            S::Created => &[],
+            S::Pending => &[S::Created],
+            S::Succeeded | S::Canceled => &[S::Created, S::Pending, S::Expired],
+            S::Failed => &[S::Created],
+            S::Expired => &[S::Created, S::Pending],
+        }
+    }
+
+    /// Whether a payment in `self` may move to `to`.
+    pub fn may_become(self, to: CardPaymentStatus) -> bool {
+        to.predecessors().contains(&self)
+    }
+}
+
+/// What a gateway says of a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayState {
+    /// Waiting for the payer.
+    Pending,
+    /// Authorized and waiting to be captured (not used with automatic
+    /// capture, but a gateway may report it).
+    WaitingForCapture,
+    /// Paid.
+    Succeeded,
+    /// Not paid, and it will not be.
+    Canceled,
+}
+
+impl GatewayState {
+    /// The status this makes of ours: money held for capture is not paid yet.
+    pub const fn status(self) -> CardPaymentStatus {
+        match self {
+            GatewayState::Pending | GatewayState::WaitingForCapture => CardPaymentStatus::Pending,
+            GatewayState::Succeeded => CardPaymentStatus::Succeeded,
+            GatewayState::Canceled => CardPaymentStatus::Canceled,
+        }
+    }
+}
+
+/// A card payment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardPayment {
+    /// Row id.
+    pub id: i64,
+    /// The id residents and the gateway see (in URLs, the gateway's metadata
+    /// and as the idempotence key).
+    pub public_id: String,
+    /// Who pays.
+    pub user_id: crate::UserId,
+    /// The provider (`yookassa`, `sandbox`).
+    pub gateway: String,
+    /// The gateway's id, once known.
+    pub gateway_id: Option<String>,
+    /// Where it stands.
+    pub status: CardPaymentStatus,
+    /// The whole amount.
+    pub amount: Kopecks,
+    /// What the payer sees at the gateway.
+    pub description: String,
+    /// Where the fiscal receipt goes.
+    pub email: Option<String>,
+    /// The gateway's page for the payer.
+    pub confirmation_url: Option<String>,
+    /// The card, masked.
+    pub card: Option<String>,
+    /// Why it failed or was canceled.
+    pub failure: Option<String>,
+    /// When the resident started it.
+    pub created_at: OffsetDateTime,
+    /// When it settled.
+    pub settled_at: Option<OffsetDateTime>,
+    /// When reconciliation asks the gateway next.
+    pub next_check_at: Option<OffsetDateTime>,
+    /// How often reconciliation has asked.
+    pub checks: u32,
+    /// The accounts paid for.
+    pub shares: Vec<Share>,
+}
+
+/// One account's part of a card payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    /// The account.
+    pub account_id: crate::AccountId,
+    /// Its number.
+    pub account: String,
+    /// Its amount.
+    pub amount: Kopecks,
+}
+
+impl CardPayment {
+    /// The id of the payment row one share is credited as (unique per
+    /// source): the public id and the account number.
+    pub fn credit_id(&self, share: &Share) -> String {
+        format!("{}/{}", self.public_id, share.account)
+    }
+}
+
+/// The smallest amount one can pay for an account (1 ₽).
+pub const MIN_SHARE: Kopecks = Kopecks(100);
+
+/// Why an amount cannot be paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AmountProblem {
+    /// Not a number of roubles and kopecks.
+    #[error("not an amount")]
+    Malformed,
+    /// Less than [`MIN_SHARE`].
+    #[error("less than 1 rouble")]
+    TooSmall,
+    /// More than the organization accepts in one payment.
+    #[error("more than the largest payment")]
+    TooLarge,
+}
+
+/// Parses what a resident typed as the amount for one account (`1 234,56`,
+/// `1234.5`, `500`) and checks it against the smallest share and `max`.
+pub fn parse_share(text: &str, max: Kopecks) -> Result<Kopecks, AmountProblem> {
+    let k = Kopecks::parse(text).map_err(|e| match e {
+        crate::KopecksError::TooLarge => AmountProblem::TooLarge,
+        _ => AmountProblem::Malformed,
+    })?;
+    if k.is_negative() || k < MIN_SHARE {
+        return Err(AmountProblem::TooSmall);
+    }
+    if k > max {
+        return Err(AmountProblem::TooLarge);
+    }
+    Ok(k)
+}
+
+/// When reconciliation asks the gateway about an unsettled payment again,
+/// having asked `checks` times already: after 5 minutes, then an hour, then
+/// daily; `None` once `give_up_after_days` daily checks are spent, when the
+/// payment is marked expired.
+pub fn next_check(checks: u32, now: OffsetDateTime, give_up_after_days: u32) -> Option<OffsetDateTime> {
+    let wait = match checks {
+        0 => Duration::minutes(5),
+        1 => Duration::hours(1),
+        n if n < 2 + give_up_after_days => Duration::days(1),
+        _ => return None,
+    };
+    Some(now + wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CardPaymentStatus as S;
+
+    #[test]
+    fn moves_only_forward() {
+        for from in S::ALL {
+            for to in S::ALL {
+                let allowed = from.may_become(to);
+                if from == to {
+                    assert!(!allowed, "{from:?} to itself");
+                }
+                if matches!(from, S::Succeeded | S::Canceled | S::Failed) {
+                    assert!(!allowed, "{from:?} is settled, yet may become {to:?}");
+                }
+                if to == S::Created {
+                    assert!(!allowed, "nothing goes back to created");
+                }
+            }
+        }
+        assert!(S::Created.may_become(S::Pending));
+        assert!(S::Pending.may_become(S::Succeeded));
+        assert!(
+            S::Created.may_become(S::Succeeded),
+            "a notification may beat our own create call"
+        );
+        assert!(
+            S::Expired.may_become(S::Succeeded),
+            "the gateway's success wins over our guess"
+        );
+        assert!(
+            !S::Pending.may_become(S::Failed),
+            "a payment the gateway has cannot fail to be created"
+        );
+        assert!(!S::Succeeded.may_become(S::Canceled));
+    }
+
+    #[test]
+    fn stored_names_round_trip() {
+        for s in S::ALL {
+            assert_eq!(S::from_stored(s.as_str()), Some(s));
+        }
+        assert_eq!(S::from_stored("paid"), None);
+    }
+
+    #[test]
+    fn shares_are_checked() {
+        let max = Kopecks::from_rubles(100_000, 0);
+        assert_eq!(parse_share("1 234,56", max), Ok(Kopecks(123_456)));
+        assert_eq!(parse_share("1", max), Ok(Kopecks(100)));
+        assert_eq!(parse_share("0,99", max), Err(AmountProblem::TooSmall));
+        assert_eq!(parse_share("-5", max), Err(AmountProblem::TooSmall));
+        assert_eq!(parse_share("abc", max), Err(AmountProblem::Malformed));
+        assert_eq!(parse_share("1,234", max), Err(AmountProblem::Malformed));
+        assert_eq!(parse_share("100000,01", max), Err(AmountProblem::TooLarge));
+        assert_eq!(
+            parse_share("99999999999999999999", max),
+            Err(AmountProblem::TooLarge)
+        );
+    }
+
+    #[test]
+    fn checks_back_off_then_give_up() {
+        let t = time::macros::datetime!(2026-11-26 10:00 UTC);
+        assert_eq!(next_check(0, t, 3), Some(t + Duration::minutes(5)));
+        assert_eq!(next_check(1, t, 3), Some(t + Duration::hours(1)));
+        assert_eq!(next_check(2, t, 3), Some(t + Duration::days(1)));
+        assert_eq!(next_check(4, t, 3), Some(t + Duration::days(1)));
+        assert_eq!(next_check(5, t, 3), None);
+        assert_eq!(next_check(2, t, 0), None);
+    }
+}

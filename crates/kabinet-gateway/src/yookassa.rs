@@ -1,0 +1,355 @@
+//! The YooKassa API v3 client: `POST /payments` with Basic auth
+//! `shopId:secretKey` and an `Idempotence-Key`, `GET /payments/{id}`.
+//!
+//! A 5xx, a 202 ("accepted, result unknown"), a timeout or a dropped
+//! connection is retried with the **same** key, so the gateway makes one
+//! payment however many times it is asked; a 4xx is final.
+
+use crate::{Gateway, GatewayError, GatewayPayment, NewPayment};
+use futures::future::BoxFuture;
+use kabinet_domain::{GatewayState, Kopecks};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+/// YooKassa's production API.
+pub const PRODUCTION_URL: &str = "https://api.yookassa.ru/v3";
+
+/// How to reach a shop's account.
+#[derive(Clone)]
+pub struct YooKassaConfig {
+    /// The API base, without a trailing slash (default [`PRODUCTION_URL`]).
+    pub api_url: String,
+    /// The shop's id.
+    pub shop_id: String,
+    /// The shop's secret key.
+    pub secret_key: String,
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// How many times a request is sent before its outcome is called unknown.
+    pub attempts: u32,
+    /// The wait before the first retry; it doubles with each.
+    pub retry_delay: Duration,
+}
+
+impl std::fmt::Debug for YooKassaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("YooKassaConfig")
+            .field("api_url", &self.api_url)
+            .field("shop_id", &self.shop_id)
+            .field("secret_key", &"(hidden)")
+            .field("timeout", &self.timeout)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+impl YooKassaConfig {
+    /// A shop on the production API with the default timeouts: 3 attempts of
+    /// at most 7 s each, so a resident's request ends within the web timeout.
+    pub fn new(shop_id: impl Into<String>, secret_key: impl Into<String>) -> YooKassaConfig {
+        YooKassaConfig {
+            api_url: PRODUCTION_URL.into(),
+            shop_id: shop_id.into(),
+            secret_key: secret_key.into(),
+            timeout: Duration::from_secs(7),
+            attempts: 3,
+            retry_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The YooKassa provider.
+pub struct YooKassa {
+    http: reqwest::Client,
+    config: YooKassaConfig,
+}
+
+impl YooKassa {
+    /// A client for `config`.
+    pub fn new(config: YooKassaConfig) -> Result<YooKassa, GatewayError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        Ok(YooKassa { http, config })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.api_url.trim_end_matches('/'))
+    }
+
+    /// Sends a request built by `build` until it gets a final answer: a 2xx
+    /// other than 202 (parsed), a 4xx (refused); retries the rest.
+    async fn send(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<GatewayPayment, GatewayError> {
+        let mut delay = self.config.retry_delay;
+        let mut last = String::new();
+        for attempt in 1..=self.config.attempts.max(1) {
+            if attempt > 1 {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            let response = build()
+                .basic_auth(&self.config.shop_id, Some(&self.config.secret_key))
+                .send()
+                .await;
+            let response = match response {
+                Ok(r) => r,
+                Err(e) => {
+                    last = e.without_url().to_string();
+                    tracing::warn!(attempt, error = %last, "YooKassa did not answer");
+                    continue;
+                }
+            };
+            let status = response.status();
+            let body = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    last = e.without_url().to_string();
+                    continue;
+                }
+            };
+            if status.as_u16() == 202 || status.is_server_error() {
+                last = format!("HTTP {status}");
+                tracing::warn!(attempt, %status, "YooKassa answered without a result");
+                continue;
+            }
+            if status.as_u16() == 404 {
+                return Err(GatewayError::NotFound);
+            }
+            if status.is_client_error() {
+                return Err(GatewayError::Refused {
+                    status: status.as_u16(),
+                    message: error_description(&body),
+                });
+            }
+            if !status.is_success() {
+                return Err(GatewayError::Malformed(format!("HTTP {status}")));
+            }
+            return parse_payment(&body);
+        }
+        Err(GatewayError::Unavailable(last))
+    }
+}
+
+impl Gateway for YooKassa {
+    fn name(&self) -> &'static str {
+        "yookassa"
+    }
+
+    fn create<'a>(&'a self, p: &'a NewPayment) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
+        Box::pin(async move {
+            let body = create_body(p);
+            self.send(|| {
+                self.http
+                    .post(self.url("/payments"))
+                    .header("Idempotence-Key", &p.idempotence_key)
+                    .json(&body)
+            })
+            .await
+        })
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
+        Box::pin(async move {
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(GatewayError::NotFound);
+            }
+            self.send(|| self.http.get(self.url(&format!("/payments/{id}"))))
+                .await
+        })
+    }
+}
+
+/// The body of `POST /payments`.
+pub fn create_body(p: &NewPayment) -> serde_json::Value {
+    let mut customer = serde_json::Map::new();
+    if let Some(e) = &p.receipt.email {
+        customer.insert("email".into(), json!(e));
+    }
+    if let Some(ph) = &p.receipt.phone {
+        customer.insert("phone".into(), json!(ph));
+    }
+    let items: Vec<serde_json::Value> = p
+        .receipt
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "description": truncate(&i.description, 128),
+                "quantity": "1.00",
+                "amount": { "value": i.amount.to_decimal_string(), "currency": "RUB" },
+                "vat_code": i.vat_code,
+                "payment_subject": i.payment_subject,
+                "payment_mode": i.payment_mode,
+            })
+        })
+        .collect();
+    json!({
+        "amount": { "value": p.amount.to_decimal_string(), "currency": "RUB" },
+        "capture": true,
+        "confirmation": { "type": "redirect", "return_url": p.return_url },
+        "description": truncate(&p.description, 128),
+        "metadata": { "payment": p.reference },
+        "receipt": { "customer": customer, "items": items },
+    })
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+fn error_description(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct E {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        description: String,
+    }
+    match serde_json::from_slice::<E>(body) {
+        Ok(e) => format!("{}: {}", e.code, e.description),
+        Err(_) => String::from_utf8_lossy(body).chars().take(200).collect(),
+    }
+}
+
+/// Reads a payment object of YooKassa's API.
+pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
+    #[derive(Deserialize)]
+    struct Amount {
+        value: String,
+        currency: String,
+    }
+    #[derive(Deserialize)]
+    struct Confirmation {
+        #[serde(default)]
+        confirmation_url: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Card {
+        #[serde(default)]
+        last4: String,
+        #[serde(default)]
+        card_type: String,
+    }
+    #[derive(Deserialize)]
+    struct Method {
+        #[serde(default)]
+        card: Option<Card>,
+    }
+    #[derive(Deserialize)]
+    struct Cancellation {
+        #[serde(default)]
+        party: String,
+        #[serde(default)]
+        reason: String,
+    }
+    #[derive(Deserialize)]
+    struct Payment {
+        id: String,
+        status: String,
+        amount: Amount,
+        #[serde(default)]
+        confirmation: Option<Confirmation>,
+        #[serde(default)]
+        metadata: Option<serde_json::Map<String, serde_json::Value>>,
+        #[serde(default)]
+        payment_method: Option<Method>,
+        #[serde(default)]
+        cancellation_details: Option<Cancellation>,
+    }
+    let p: Payment = serde_json::from_slice(body).map_err(|e| GatewayError::Malformed(e.to_string()))?;
+    let state = match p.status.as_str() {
+        "pending" => GatewayState::Pending,
+        "waiting_for_capture" => GatewayState::WaitingForCapture,
+        "succeeded" => GatewayState::Succeeded,
+        "canceled" => GatewayState::Canceled,
+        other => return Err(GatewayError::Malformed(format!("status {other:?}"))),
+    };
+    if p.amount.currency != "RUB" {
+        return Err(GatewayError::Malformed(format!(
+            "currency {:?}",
+            p.amount.currency
+        )));
+    }
+    let amount = Kopecks::parse(&p.amount.value)
+        .ok()
+        .filter(|k| !k.is_negative())
+        .ok_or_else(|| GatewayError::Malformed(format!("amount {:?}", p.amount.value)))?;
+    Ok(GatewayPayment {
+        id: p.id,
+        state,
+        amount,
+        reference: p
+            .metadata
+            .and_then(|m| m.get("payment").and_then(|v| v.as_str()).map(str::to_string)),
+        confirmation_url: p.confirmation.and_then(|c| c.confirmation_url),
+        card: p
+            .payment_method
+            .and_then(|m| m.card)
+            .map(|c| format!("{} *{}", c.card_type, c.last4).trim().to_string()),
+        cancellation: p
+            .cancellation_details
+            .map(|c| format!("{}: {}", c.party, c.reason)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Receipt, ReceiptItem};
+
+    #[test]
+    fn the_create_body_has_what_the_api_asks_for() {
+        let p = NewPayment {
+            amount: Kopecks(123_456),
+            description: "Оплата по счёту".into(),
+            return_url: "https://lk.example/payments/card/x".into(),
+            idempotence_key: "k".into(),
+            reference: "x".into(),
+            receipt: Receipt {
+                email: Some("a@b.ru".into()),
+                phone: None,
+                items: vec![ReceiptItem {
+                    description: "ЛС 100".into(),
+                    amount: Kopecks(123_456),
+                    vat_code: 1,
+                    payment_subject: "service".into(),
+                    payment_mode: "full_payment".into(),
+                }],
+            },
+        };
+        let b = create_body(&p);
+        assert_eq!(b["amount"]["value"], "1234.56");
+        assert_eq!(b["capture"], true);
+        assert_eq!(b["confirmation"]["type"], "redirect");
+        assert_eq!(b["metadata"]["payment"], "x");
+        assert_eq!(b["receipt"]["customer"]["email"], "a@b.ru");
+        assert_eq!(b["receipt"]["items"][0]["amount"]["value"], "1234.56");
+        assert_eq!(b["receipt"]["items"][0]["vat_code"], 1);
+    }
+
+    #[test]
+    fn payments_are_read_strictly() {
+        let ok = br#"{"id":"2f","status":"succeeded","paid":true,"amount":{"value":"10.00","currency":"RUB"},
+            "metadata":{"payment":"abc"},"payment_method":{"type":"bank_card","card":{"last4":"4444","card_type":"MasterCard"}}}"#;
+        let p = parse_payment(ok).unwrap();
+        assert_eq!(p.state, GatewayState::Succeeded);
+        assert_eq!(p.amount, Kopecks(1000));
+        assert_eq!(p.reference.as_deref(), Some("abc"));
+        assert_eq!(p.card.as_deref(), Some("MasterCard *4444"));
+        let usd = br#"{"id":"2f","status":"succeeded","amount":{"value":"10.00","currency":"USD"}}"#;
+        assert!(parse_payment(usd).is_err());
+        let odd = br#"{"id":"2f","status":"paid","amount":{"value":"10.00","currency":"RUB"}}"#;
+        assert!(parse_payment(odd).is_err());
+    }
+}
