@@ -538,6 +538,7 @@ fn batch_tables(b: &Batch) -> Vec<TableRows> {
             "amount",
             "paid_at",
             "period",
+            "confirmed",
         ],
         rows: b
             .payments
@@ -550,6 +551,7 @@ fn batch_tables(b: &Batch) -> Vec<TableRows> {
                     p.amount.0.into(),
                     p.paid_at.into(),
                     p.period.map(|x| x.yyyymm()).into(),
+                    p.confirmed.into(),
                 ]
             })
             .collect(),

@@ -164,6 +164,7 @@ impl TryFrom<payment::Model> for d::Payment {
             amount: d::Kopecks(m.amount),
             paid_at: m.paid_at,
             period: m.period.map(|p| period("payments", p)).transpose()?,
+            confirmed: m.confirmed,
         })
     }
 }

@@ -695,7 +695,7 @@ impl ImportSession {
                     "INSERT INTO payments (account_id, source, external_id, amount, paid_at, period) \
                      SELECT a.id, s.source, s.external_id, s.amount, s.paid_at, s.period \
                      FROM stage s JOIN accounts a ON a.number = s.account WHERE true \
-                     ON CONFLICT (source, external_id) DO NOTHING",
+                     ON CONFLICT (source, external_id) DO UPDATE SET confirmed = TRUE WHERE payments.confirmed = FALSE",
                 )
                 .await?
             }

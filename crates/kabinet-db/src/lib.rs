@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod audit;
 pub mod billing;
 pub mod bulk;
+pub mod card_payments;
 mod convert;
 pub mod counters;
 pub mod email_changes;
@@ -118,6 +119,10 @@ pub trait Repos: Conn + Sized {
     /// Charges and invoices.
     fn billing(&self) -> billing::Billing<'_, Self> {
         billing::Billing(self)
+    }
+    /// Card payments through a gateway, and the sandbox gateway's own.
+    fn card_payments(&self) -> card_payments::CardPayments<'_, Self> {
+        card_payments::CardPayments(self)
     }
     /// Per-account counters (registration checks, e-mails).
     fn counters(&self) -> counters::Counters<'_, Self> {

@@ -520,6 +520,7 @@ impl Plan {
             amount,
             paid_at,
             period: Some(month.prev()),
+            confirmed: true,
         });
         amount
     }

@@ -330,6 +330,7 @@ db_tests! {
             amount: Kopecks(150_000),
             paid_at: datetime!(2026-11-20 08:00 UTC),
             period: Some(Period::new(2026, 10).unwrap()),
+            confirmed: false,
         });
         t.db.bulk().insert_batch(&batch).await.unwrap();
         let dir = tempdir();
@@ -447,6 +448,7 @@ db_tests! {
                 amount: Kopecks(100 + i as i64),
                 paid_at: datetime!(2026-11-20 08:00 UTC),
                 period: None,
+                confirmed: false,
             });
         }
         let meters = "account;serial;resource;integer_digits;fraction_digits;verification_due\n7100000001;=1+2;cold_water;5;3;01.01.2030\n";

@@ -15,6 +15,7 @@ pub struct Model {
     pub paid_at: TimeDateTimeWithTimeZone,
     pub period: Option<i32>,
     pub export_run_id: Option<i64>,
+    pub confirmed: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
