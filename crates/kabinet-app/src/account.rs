@@ -80,6 +80,8 @@ pub struct Overview {
     pub window: d::WindowState,
     /// The organization's local day.
     pub today: time::Date,
+    /// Card payments for the account still in progress.
+    pub in_progress: Vec<d::payments::CardPayment>,
 }
 
 /// One invoice with its lines and payments (R4).
@@ -147,6 +149,8 @@ pub struct PaymentsPage {
     pub pages: u64,
     /// How many payments there are.
     pub total: u64,
+    /// Card payments for the account still in progress (not counted above).
+    pub in_progress: Vec<d::payments::CardPayment>,
 }
 
 /// The account use cases.
@@ -213,12 +217,18 @@ impl Accounts {
             .rule(&scope.current().premises.address)
             .window
             .state(today);
+        let in_progress = self
+            .db
+            .card_payments()
+            .in_progress(scope.current().account.id)
+            .await?;
         Ok(Overview {
             scope,
             current,
             window,
             today,
             account,
+            in_progress,
         })
     }
 
@@ -390,12 +400,21 @@ impl Accounts {
         if page > pages {
             return Err(Error::NotFound);
         }
+        let in_progress = if page == 1 {
+            self.db
+                .card_payments()
+                .in_progress(scope.current().account.id)
+                .await?
+        } else {
+            Vec::new()
+        };
         Ok(PaymentsPage {
             scope,
             payments,
             page,
             pages,
             total,
+            in_progress,
         })
     }
 }

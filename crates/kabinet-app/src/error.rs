@@ -37,6 +37,17 @@ pub enum Error {
     /// There is no such record, or it is not the resident's (the same answer).
     #[error("не найдено")]
     NotFound,
+    /// The payment gateway refused the payment.
+    #[error("платёжный сервис отклонил платёж — попробуйте другую сумму или повторите позже")]
+    PaymentRefused,
+    /// The payment gateway did not answer; the outcome is settled later.
+    #[error(
+        "платёжный сервис сейчас не отвечает — попробуйте через несколько минут. Если деньги всё же списались, платёж зачтётся автоматически"
+    )]
+    GatewayUnavailable,
+    /// The request is not allowed from where it came.
+    #[error("доступ запрещён")]
+    Forbidden,
     /// The database failed; details go to the log.
     #[error(transparent)]
     Db(#[from] DbError),

@@ -17,6 +17,7 @@ mod cache;
 pub mod demo;
 pub mod error;
 pub mod forms;
+pub mod payments;
 pub mod portal;
 pub mod profile;
 pub mod readings;
@@ -45,6 +46,10 @@ pub struct Settings {
     pub clock: kabinet_domain::OrgClock,
     /// How meter readings are taken.
     pub readings: readings::ReadingsSettings,
+    /// Which gateway takes card payments.
+    pub gateway: payments::GatewayChoice,
+    /// How card payments are taken.
+    pub payments: payments::PaymentSettings,
     /// A closing from the configuration (wins over `kabinet suspend`).
     pub suspension: Option<kabinet_domain::Suspension>,
     /// Where the organization's own help texts are (`guide.ru.txt`, …).
@@ -59,6 +64,8 @@ impl Default for Settings {
             qr_charset: QrCharset::Utf8,
             clock: kabinet_domain::OrgClock::default(),
             readings: readings::ReadingsSettings::default(),
+            gateway: payments::GatewayChoice::default(),
+            payments: payments::PaymentSettings::default(),
             suspension: None,
             help_dir: None,
         }
@@ -80,6 +87,8 @@ pub struct App {
     pub portal: portal::Portal,
     /// Meters and readings.
     pub readings: readings::Readings,
+    /// Card payments.
+    pub payments: payments::Payments,
     /// Receipt PDFs.
     pub receipts: receipts::Receipts,
     db: Db,
@@ -94,7 +103,21 @@ impl App {
             }
             None => kabinet_receipt::Renderer::new(),
         };
+        let gateway: Arc<dyn kabinet_gateway::Gateway> = match &settings.gateway {
+            payments::GatewayChoice::Sandbox => Arc::new(payments::Sandbox::new(db.clone())),
+            payments::GatewayChoice::YooKassa(c) => Arc::new(
+                kabinet_gateway::yookassa::YooKassa::new(c.clone())
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            ),
+        };
         Ok(App {
+            payments: payments::Payments::new(
+                db.clone(),
+                settings.clock,
+                gateway,
+                settings.payments.clone(),
+                &settings.auth.public_url,
+            ),
             auth: Arc::new(auth::Auth::new(
                 db.clone(),
                 settings.auth.clone(),

@@ -224,6 +224,30 @@ pub fn readings_accepted(
     )
 }
 
+/// A card payment was received: the amount per account and where to see it.
+pub fn payment_received(
+    org: &str,
+    to: &EmailAddress,
+    total: &str,
+    lines: &[String],
+    payments_url: &str,
+) -> Email {
+    let mut paragraphs = vec![Paragraph::Text(format!(
+        "Мы получили ваш платёж картой на {total}."
+    ))];
+    paragraphs.extend(lines.iter().map(|l| Paragraph::Text(l.clone())));
+    paragraphs.push(Paragraph::Text(
+        "Платёж уже виден в личном кабинете. В расчётах он отразится, когда его учтёт расчётный центр. \
+         Кассовый чек пришлёт платёжный сервис."
+            .to_string(),
+    ));
+    paragraphs.push(Paragraph::Link(
+        "Платежи в личном кабинете",
+        payments_url.to_string(),
+    ));
+    compose(to, format!("Платёж получен — {total}"), org, &paragraphs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

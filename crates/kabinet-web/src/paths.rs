@@ -66,6 +66,20 @@ pub const CHARGES: &str = "/charges";
 pub const CHARGES_CSV: &str = "/charges.csv";
 /// Payment history.
 pub const PAYMENTS: &str = "/payments";
+/// The card payment form (GET, POST).
+pub const PAY: &str = "/pay";
+/// A card payment's return page (pattern).
+pub const CARD_PAYMENT: &str = "/payments/card/{id}";
+/// The sandbox gateway's test page (pattern).
+pub const SANDBOX_PAY: &str = "/sandbox/pay/{id}";
+/// Where the payment gateway sends its notifications (POST).
+pub const GATEWAY_NOTIFICATIONS: &str = "/payments/notifications";
+
+/// A card payment's return page.
+pub fn card_payment(id: &str) -> String {
+    kabinet_app::payments::return_path(id)
+}
+
 /// Meters and the readings form (GET, POST).
 pub const METERS: &str = "/meters";
 /// A meter's history (pattern).

@@ -90,6 +90,39 @@ pub struct Config {
     /// The organization's own help texts (`guide.ru.txt`, `guide.en.txt`);
     /// `<data_dir>/help` when unset.
     pub help_dir: Option<PathBuf>,
+    /// Who takes card payments: `sandbox` (test payments on a page the
+    /// portal serves; the default) or `yookassa`.
+    pub payment_gateway: PaymentGateway,
+    /// YooKassa's shop id.
+    pub yookassa_shop_id: Option<String>,
+    /// YooKassa's secret key.
+    pub yookassa_secret_key: Option<String>,
+    /// YooKassa's API (default `https://api.yookassa.ru/v3`; staging and tests
+    /// point it elsewhere).
+    pub yookassa_api_url: Option<String>,
+    /// The largest card payment, whole roubles.
+    pub payment_max_rub: u32,
+    /// VAT code on the fiscal receipt lines (1: no VAT … 6).
+    pub payment_vat_code: u8,
+    /// `payment_subject` of the fiscal receipt lines.
+    pub payment_subject: String,
+    /// `payment_mode` of the fiscal receipt lines.
+    pub payment_mode: String,
+    /// Addresses or ranges (`185.71.76.0/27`) gateway notifications may come
+    /// from; empty: any (every notification is checked with the gateway anyway).
+    pub payment_notification_sources: Vec<String>,
+    /// Daily checks of an unsettled payment before it is marked expired.
+    pub payment_give_up_days: u32,
+}
+
+/// The card payment provider.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentGateway {
+    /// Test payments on the portal's own sandbox page.
+    Sandbox,
+    /// YooKassa (API v3).
+    Yookassa,
 }
 
 /// A building's own readings window.
@@ -166,6 +199,16 @@ impl Default for Config {
             readings_high_floor: HighFloors::default(),
             suspension: None,
             help_dir: None,
+            payment_gateway: PaymentGateway::Sandbox,
+            yookassa_shop_id: None,
+            yookassa_secret_key: None,
+            yookassa_api_url: None,
+            payment_max_rub: 500_000,
+            payment_vat_code: 1,
+            payment_subject: "service".into(),
+            payment_mode: "full_payment".into(),
+            payment_notification_sources: Vec::new(),
+            payment_give_up_days: 3,
         }
     }
 }
@@ -247,15 +290,79 @@ impl Config {
         }
     }
 
+    /// The card payment gateway and its settings; an error names what is
+    /// missing or unreadable.
+    pub fn payments(
+        &self,
+    ) -> Result<
+        (
+            kabinet_app::payments::GatewayChoice,
+            kabinet_app::payments::PaymentSettings,
+        ),
+        String,
+    > {
+        use kabinet_app::payments::{GatewayChoice, PaymentSettings};
+        let sources = self
+            .payment_notification_sources
+            .iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("payment_notification_sources: {s:?} is not an address or a range"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !(1..=12).contains(&self.payment_vat_code) {
+            return Err("payment_vat_code must be 1..12".into());
+        }
+        let settings = PaymentSettings {
+            max_amount: kabinet_domain::Kopecks(i64::from(self.payment_max_rub.max(1)) * 100),
+            vat_code: self.payment_vat_code,
+            payment_subject: self.payment_subject.clone(),
+            payment_mode: self.payment_mode.clone(),
+            notification_sources: sources,
+            give_up_after_days: self.payment_give_up_days,
+        };
+        let choice = match self.payment_gateway {
+            PaymentGateway::Sandbox => GatewayChoice::Sandbox,
+            PaymentGateway::Yookassa => {
+                let nonempty = |v: &Option<String>| {
+                    v.as_deref()
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                };
+                let (Some(shop), Some(secret)) = (
+                    nonempty(&self.yookassa_shop_id),
+                    nonempty(&self.yookassa_secret_key),
+                ) else {
+                    return Err(
+                        "payment_gateway = \"yookassa\" needs yookassa_shop_id and yookassa_secret_key"
+                            .into(),
+                    );
+                };
+                let mut c = kabinet_gateway::yookassa::YooKassaConfig::new(shop, secret);
+                if let Some(url) = nonempty(&self.yookassa_api_url) {
+                    c.api_url = url;
+                }
+                GatewayChoice::YooKassa(c)
+            }
+        };
+        Ok((choice, settings))
+    }
+
     /// What the server is built from.
-    pub fn settings(&self) -> kabinet_web::Settings {
-        kabinet_web::Settings {
+    pub fn settings(&self) -> Result<kabinet_web::Settings, String> {
+        let (gateway, payments) = self.payments()?;
+        Ok(kabinet_web::Settings {
             app: kabinet_app::Settings {
                 auth: self.auth_settings(),
                 receipt_template: self.receipt_template.clone(),
                 qr_charset: self.receipt_qr_charset,
                 clock: self.clock(),
                 readings: self.readings(),
+                gateway: gateway.clone(),
+                payments: payments.clone(),
                 suspension: self.suspension.clone(),
                 help_dir: Some(
                     self.help_dir
@@ -269,7 +376,7 @@ impl Config {
                 auth_requests_per_minute: self.auth_requests_per_minute,
                 ..Default::default()
             },
-        }
+        })
     }
 
     /// The organization's clock from `time_zone` (`+03:00`, `+05`, `UTC`);

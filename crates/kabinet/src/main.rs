@@ -483,8 +483,11 @@ fn renderer(config: &Config) -> anyhow::Result<kabinet_receipt::Renderer> {
 async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
     let key = config.server_key().context("the server key")?;
     let mailer = kabinet_notify::Mailer::new(&config.mail()).context("e-mail settings")?;
-    let state = kabinet_web::AppState::build(db.clone(), &config.settings(), key)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = config
+        .settings()
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let state =
+        kabinet_web::AppState::build(db.clone(), &settings, key).map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -497,6 +500,10 @@ async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
         db.clone(),
         mailer,
         std::time::Duration::from_secs(2),
+        wait(stopped.clone()),
+    ));
+    let reconciler = tokio::spawn(reconcile_payments(
+        state.app.payments.clone(),
         wait(stopped.clone()),
     ));
     let sweeper = tokio::spawn(sweep_sessions(
@@ -523,9 +530,45 @@ async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
     let _ = stop.send(true);
     let _ = mail_worker.await;
     let _ = sweeper.await;
+    let _ = reconciler.await;
     result?;
     eprintln!("Kabinet stopped.");
     Ok(())
+}
+
+/// Asks the gateway about unsettled card payments whose time has come, every
+/// 30 seconds; several servers can do this at once (payments are leased).
+async fn reconcile_payments(
+    payments: kabinet_app::payments::Payments,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        loop {
+            match payments.reconcile(time::OffsetDateTime::now_utc()).await {
+                Ok(r) if r.checked == 0 => break,
+                Ok(r) => {
+                    tracing::info!(
+                        checked = r.checked,
+                        settled = r.settled,
+                        expired = r.expired,
+                        "card payments reconciled"
+                    );
+                    if r.checked < 100 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "card payment reconciliation failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+        }
+    }
 }
 
 /// Deletes ended sessions every ten minutes.

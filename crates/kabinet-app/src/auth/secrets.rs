@@ -27,6 +27,12 @@ pub fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }
 
+/// A new unguessable public id (128 bits, URL-safe base64, 22 characters)
+/// for something a URL names, such as a card payment.
+pub fn new_public_id() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+}
+
 /// What is stored for a token: its SHA-256 in hex. Tokens are random and long,
 /// so no salt or slow hash is needed.
 pub fn token_hash(token: &str) -> String {

@@ -6,6 +6,7 @@
 
 pub(crate) mod account;
 pub(crate) mod auth;
+pub(crate) mod payments;
 pub(crate) mod portal;
 pub(crate) mod readings;
 pub(crate) mod rules;
@@ -76,6 +77,8 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/accounts/{number}/meters", get(readings::meters)),
         ("/accounts/{number}/meters/{id}/readings", get(readings::history)),
         ("/accounts/{number}/readings", post(readings::submit)),
+        ("/payments", get(payments::list).post(payments::create)),
+        ("/payments/{id}", get(payments::get)),
     ]
 }
 
@@ -330,8 +333,8 @@ impl Modify for ErrorResponses {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kabinet resident API", version = "1", description = "Личный кабинет абонента: API для мобильного приложения."),
-    paths(auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, portal::accounts, portal::link, portal::unlink, portal::overview, portal::invoices, portal::invoice, portal::charges, portal::payments, portal::settings, portal::update_settings, portal::change_email, portal::my_data, readings::meters, readings::history, readings::submit),
-    components(schemas(Problem, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, portal::AccountItem, portal::LinkRequest, portal::InvoiceItem, portal::PaymentItem, portal::OverviewResponse, portal::ChargeItem, portal::InvoiceDetailResponse, portal::ChargesResponse, portal::MonthTotal, portal::PaymentsResponse, portal::SettingsBody, portal::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem)),
+    paths(auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, portal::accounts, portal::link, portal::unlink, portal::overview, portal::invoices, portal::invoice, portal::charges, portal::payments, portal::settings, portal::update_settings, portal::change_email, portal::my_data, readings::meters, readings::history, readings::submit, payments::create, payments::list, payments::get),
+    components(schemas(Problem, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, portal::AccountItem, portal::LinkRequest, portal::InvoiceItem, portal::PaymentItem, portal::OverviewResponse, portal::ChargeItem, portal::InvoiceDetailResponse, portal::ChargesResponse, portal::MonthTotal, portal::PaymentsResponse, portal::SettingsBody, portal::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem, payments::ShareRequest, payments::CreateRequest, payments::ShareItem, payments::CardPaymentItem, payments::CreateResponse, payments::ListResponse)),
     modifiers(&BearerScheme, &ErrorResponses)
 )]
 pub struct ApiDoc;

@@ -154,7 +154,8 @@ pub(crate) struct PaymentItem {
     amount_kopecks: i64,
     /// `bank`, `cash`, `post`, `portal`, …
     source: String,
-    /// `credited` (imported from the billing system).
+    /// `credited` (imported from the billing system), or `paid` (a card
+    /// payment made here that the billing system has not reported back yet).
     status: String,
 }
 
@@ -163,7 +164,7 @@ fn payment_item(p: &kabinet_domain::Payment) -> PaymentItem {
         paid_at: super::rfc3339(p.paid_at),
         amount_kopecks: p.amount.get(),
         source: p.source.clone(),
-        status: "credited".into(),
+        status: if p.confirmed { "credited" } else { "paid" }.into(),
     }
 }
 

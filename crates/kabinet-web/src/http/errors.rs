@@ -39,6 +39,9 @@ fn status_of(e: &Error) -> StatusCode {
         Error::StaleRules => StatusCode::CONFLICT,
         Error::PasswordNotSet => StatusCode::FORBIDDEN,
         Error::NotFound => StatusCode::NOT_FOUND,
+        Error::PaymentRefused => StatusCode::BAD_GATEWAY,
+        Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Forbidden => StatusCode::FORBIDDEN,
         Error::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Hash(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -242,6 +242,24 @@ const MESSAGES: &[(&str, &str)] = &[
         "если к лицевому счёту привязан пользователь, ссылка для смены пароля отправлена на его почту",
         "if the account has a user, a link to set a new password was sent to their e-mail",
     ),
+    // Card payments.
+    (
+        "платёжный сервис отклонил платёж — попробуйте другую сумму или повторите позже",
+        "the payment service refused the payment: try another amount or again later",
+    ),
+    (
+        "платёжный сервис сейчас не отвечает — попробуйте через несколько минут. Если деньги всё же списались, платёж зачтётся автоматически",
+        "the payment service is not answering: try again in a few minutes. Should money have been taken, the payment is credited automatically",
+    ),
+    (
+        "укажите сумму хотя бы для одного лицевого счёта",
+        "enter an amount for at least one account",
+    ),
+    (
+        "не больше 20 лицевых счетов в одном платеже",
+        "at most 20 accounts in one payment",
+    ),
+    ("доступ запрещён", "access denied"),
 ];
 
 #[cfg(test)]

@@ -55,6 +55,8 @@ pub(crate) struct OverviewPage {
     pub receipts: Vec<ReceiptLink>,
     pub invoices_href: String,
     pub meters_href: String,
+    pub pay_href: String,
+    pub in_progress: Vec<String>,
 }
 
 /// The label of a status.
@@ -120,6 +122,18 @@ pub(crate) async fn overview(
             .collect(),
         invoices_href: paths::for_account(paths::INVOICES, account_param(&o.scope).as_deref()),
         meters_href: paths::for_account(paths::METERS, account_param(&o.scope).as_deref()),
+        pay_href: paths::for_account(paths::PAY, account_param(&o.scope).as_deref()),
+        in_progress: o
+            .in_progress
+            .iter()
+            .map(|c| {
+                tr.a2(
+                    "card-in-progress",
+                    ("amount", &tr.money(c.amount)),
+                    ("status", &crate::pages::pay::status_text(&tr, c.status)),
+                )
+            })
+            .collect(),
         account: number,
     })
 }

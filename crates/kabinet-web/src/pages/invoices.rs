@@ -129,6 +129,7 @@ pub(crate) struct InvoicePage {
     pub payments: Vec<(String, String)>,
     pub receipt: String,
     pub back: String,
+    pub pay_href: String,
 }
 
 /// `GET /accounts/{number}/invoices/{period}`.
@@ -147,6 +148,7 @@ pub(crate) async fn show(
     let number = d.scope.current().account.number.to_string();
     let clock = state.app.accounts.clock();
     page(&InvoicePage {
+        pay_href: paths::for_account(paths::PAY, account_param(&d.scope).as_deref()),
         layout: Layout::resident(&state, &ctx, &d.scope, Section::Invoices, paths::INVOICES),
         title: tr.a("invoice-title", "month", &tr.month(i.period)),
         opening_label: tr.t(if i.opening_balance < Kopecks::ZERO {

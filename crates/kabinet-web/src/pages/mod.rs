@@ -14,6 +14,7 @@ pub(crate) mod home;
 pub(crate) mod invoices;
 pub(crate) mod meters;
 pub(crate) mod password;
+pub(crate) mod pay;
 pub(crate) mod payments;
 pub(crate) mod registration;
 pub(crate) mod rules;
@@ -272,6 +273,8 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::RULES, get(rules::current)),
         (paths::RULES_VERSION, get(rules::version)),
         (paths::HELP, get(help::show)),
+        (paths::SANDBOX_PAY, get(pay::sandbox).post(pay::sandbox_act)),
+        (paths::GATEWAY_NOTIFICATIONS, post(pay::notification)),
         (
             paths::EMAIL_CONFIRM,
             get(settings::confirm_page).post(settings::confirm),
@@ -302,6 +305,8 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::CHARGES, get(charges::show)),
         (paths::CHARGES_CSV, get(charges::csv)),
         (paths::PAYMENTS, get(payments::show)),
+        (paths::PAY, get(pay::form).post(pay::start)),
+        (paths::CARD_PAYMENT, get(pay::card)),
         (paths::METERS, get(meters::show).post(meters::submit)),
         (paths::METER_HISTORY, get(meters::history)),
         (paths::REQUESTS, get(help::requests)),

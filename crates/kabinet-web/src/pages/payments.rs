@@ -82,14 +82,29 @@ pub(crate) async fn show(
         account: p.scope.current().account.number.to_string(),
         count: tr.n("payments-count", i64::try_from(p.total).unwrap_or(i64::MAX)),
         rows: p
-            .payments
+            .in_progress
             .iter()
-            .map(|x| Row {
+            .map(|c| Row {
+                date: tr.date(clock.today(c.created_at)),
+                amount: tr.money(
+                    c.shares
+                        .iter()
+                        .find(|s| s.account_id == p.scope.current().account.id)
+                        .map_or(c.amount, |s| s.amount),
+                ),
+                source: tr.t(source_id(payment_source::PORTAL)),
+                status: crate::pages::pay::status_text(&tr, c.status),
+            })
+            .chain(p.payments.iter().map(|x| Row {
                 date: tr.date(clock.today(x.paid_at)),
                 amount: tr.money(x.amount),
                 source: tr.t(source_id(&x.source)),
-                status: tr.t("payment-credited"),
-            })
+                status: tr.t(if x.confirmed {
+                    "payment-credited"
+                } else {
+                    "payment-unconfirmed"
+                }),
+            }))
             .collect(),
         page_of: tr.args(
             "page-of",

@@ -208,6 +208,7 @@ impl Resp {
 }
 
 /// A browser: keeps cookies, comes from one address.
+#[derive(Clone)]
 pub struct Browser {
     pub app: Router,
     pub cookies: BTreeMap<String, String>,

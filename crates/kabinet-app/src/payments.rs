@@ -1,0 +1,649 @@
+//! Card payments: the resident pays one or several of their accounts on the
+//! gateway's page; Kabinet records the outcome exactly once however the news
+//! arrives — the gateway's notification, the resident's return, or the
+//! reconciliation job that asks about payments nobody settled.
+//!
+//! How each step survives a crash:
+//! - The payment row (`created`) and its audit line commit before the gateway
+//!   is called, with a first reconciliation time 5 minutes ahead.
+//! - The gateway is called with the payment's public id as idempotence key,
+//!   so a retry (ours, or reconciliation's after a crash) finds the payment
+//!   the first call made instead of making a second one.
+//! - Every way of learning the outcome re-reads the payment at the gateway
+//!   (nothing in a notification body is trusted) and applies it with one
+//!   conditional update: the one caller that moves the row credits the
+//!   accounts and queues the e-mail in the same transaction.
+//! - A payment still unsettled after the last reconciliation is `expired`;
+//!   should the gateway later report it paid, the success is still recorded.
+
+mod sandbox;
+
+pub use sandbox::{Sandbox, SandboxAction, page_path as sandbox_page_path};
+
+use crate::auth::{Client, Resident};
+use crate::{Error, FieldErrors};
+use kabinet_db::card_payments::{NewCardPayment, Settlement};
+use kabinet_db::{Db, Repos};
+use kabinet_domain as d;
+use kabinet_domain::payments::{CardPayment, CardPaymentStatus};
+use kabinet_gateway::{Gateway, GatewayError, GatewayPayment, NewPayment, Receipt, ReceiptItem};
+use std::net::IpAddr;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// How card payments are taken.
+#[derive(Debug, Clone)]
+pub struct PaymentSettings {
+    /// The largest payment accepted at once.
+    pub max_amount: d::Kopecks,
+    /// The VAT code on fiscal receipt lines (1: no VAT).
+    pub vat_code: u8,
+    /// What is sold, for the receipt (`service`).
+    pub payment_subject: String,
+    /// How it is paid, for the receipt (`full_payment`).
+    pub payment_mode: String,
+    /// Addresses notifications may come from (empty: any; the payment is
+    /// read back from the gateway either way).
+    pub notification_sources: Vec<ipnet::IpNet>,
+    /// Daily checks of an unsettled payment before it is marked expired.
+    pub give_up_after_days: u32,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        PaymentSettings {
+            max_amount: d::Kopecks::from_rubles(500_000, 0),
+            vat_code: 1,
+            payment_subject: "service".into(),
+            payment_mode: "full_payment".into(),
+            notification_sources: Vec::new(),
+            give_up_after_days: 3,
+        }
+    }
+}
+
+/// Which gateway takes the payments.
+#[derive(Debug, Clone, Default)]
+pub enum GatewayChoice {
+    /// Test payments on a page Kabinet serves (the default).
+    #[default]
+    Sandbox,
+    /// YooKassa.
+    YooKassa(kabinet_gateway::yookassa::YooKassaConfig),
+}
+
+/// Form and API field names.
+pub mod fields {
+    /// The amounts per account.
+    pub const AMOUNTS: &str = "amounts";
+}
+
+/// What a resident asks to pay for one account.
+#[derive(Debug, Clone)]
+pub struct ShareInput {
+    /// The account number.
+    pub account: String,
+    /// The amount as typed (empty: this account is not paid for).
+    pub amount: String,
+}
+
+/// What the payment form shows.
+#[derive(Debug, Clone)]
+pub struct PayForm {
+    /// The resident's accounts, the chosen one current.
+    pub scope: crate::account::AccountScope,
+    /// What the chosen account owes now, if anything.
+    pub suggested: Option<d::Kopecks>,
+}
+
+/// A payment on its way to the gateway's page.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The payment.
+    pub payment: CardPayment,
+    /// Where to send the payer.
+    pub confirmation_url: String,
+}
+
+/// What a notification came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notified {
+    /// The payment was read back and its state applied.
+    Applied,
+    /// Not about a payment of ours (answered all the same, so the gateway
+    /// stops sending it).
+    Unknown,
+}
+
+/// What one reconciliation pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Payments looked at.
+    pub checked: u32,
+    /// Settled by what the gateway said.
+    pub settled: u32,
+    /// Given up on.
+    pub expired: u32,
+}
+
+/// The card payment use cases.
+#[derive(Clone)]
+pub struct Payments {
+    db: Db,
+    clock: d::OrgClock,
+    gateway: Arc<dyn Gateway>,
+    settings: Arc<PaymentSettings>,
+    public_url: String,
+}
+
+/// How long reconciliation holds a payment it is asking about.
+const LEASE: Duration = Duration::minutes(2);
+/// The gateway keeps idempotence keys this long (YooKassa: 24 h); a
+/// `created` payment older than this is not sent again.
+const KEY_LIFETIME: Duration = Duration::hours(24);
+
+impl Payments {
+    /// The use cases over `gateway`.
+    pub fn new(
+        db: Db,
+        clock: d::OrgClock,
+        gateway: Arc<dyn Gateway>,
+        settings: PaymentSettings,
+        public_url: &str,
+    ) -> Payments {
+        Payments {
+            db,
+            clock,
+            gateway,
+            settings: Arc::new(settings),
+            public_url: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The provider's name.
+    pub fn gateway_name(&self) -> &'static str {
+        self.gateway.name()
+    }
+
+    /// The largest payment accepted.
+    pub fn max_amount(&self) -> d::Kopecks {
+        self.settings.max_amount
+    }
+
+    /// The payment form for one of the resident's accounts (the others can
+    /// be paid in the same payment).
+    pub async fn form(&self, r: &Resident, number: Option<&str>) -> Result<PayForm, Error> {
+        let scope = crate::account::scope(&self.db, r, number).await?;
+        let c = scope.current();
+        let o = self
+            .db
+            .overview()
+            .with_account(c.account.clone(), c.premises.clone(), 1)
+            .await?;
+        Ok(PayForm {
+            suggested: (o.balance > d::Kopecks::ZERO).then_some(o.balance),
+            scope,
+        })
+    }
+
+    /// Starts a payment for the accounts the resident filled in: checks the
+    /// amounts, writes the payment, creates it at the gateway and returns
+    /// where to send the payer.
+    pub async fn start(&self, r: &Resident, input: &[ShareInput], client: &Client) -> Result<Started, Error> {
+        let linked = self.db.links().of_user(r.user.id).await?;
+        let mut errors = FieldErrors::default();
+        let mut shares: Vec<(d::AccountId, d::Kopecks)> = Vec::new();
+        let mut numbers = Vec::new();
+        for s in input {
+            let text = s.amount.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let Some(l) = d::AccountNumber::parse(s.account.trim())
+                .ok()
+                .and_then(|n| linked.iter().find(|l| l.account.number == n))
+            else {
+                return Err(Error::NotFound);
+            };
+            if shares.iter().any(|(a, _)| *a == l.account.id) {
+                errors.add(
+                    fields::AMOUNTS,
+                    format!("лицевой счёт {} указан дважды", l.account.number),
+                );
+                continue;
+            }
+            match d::payments::parse_share(text, self.settings.max_amount) {
+                Ok(k) => {
+                    shares.push((l.account.id, k));
+                    numbers.push(l.account.number.to_string());
+                }
+                Err(p) => errors.add(
+                    fields::AMOUNTS,
+                    share_message(&l.account.number.to_string(), p, self.settings.max_amount),
+                ),
+            }
+        }
+        if shares.is_empty() && errors.is_empty() {
+            errors.add(fields::AMOUNTS, "укажите сумму хотя бы для одного лицевого счёта");
+        }
+        errors.check()?;
+        let total = d::Kopecks::sum(shares.iter().map(|(_, k)| *k));
+        if total > self.settings.max_amount {
+            return Err(Error::Invalid(FieldErrors::single(
+                fields::AMOUNTS,
+                format!(
+                    "за один раз можно оплатить не больше {}",
+                    self.settings.max_amount
+                ),
+            )));
+        }
+        let now = self.clock.now();
+        let public_id = crate::auth::secrets::new_public_id();
+        let description = format!("Оплата ЖКУ, лицевой счёт {}", numbers.join(", "));
+        let new = NewCardPayment {
+            public_id: public_id.clone(),
+            user_id: r.user.id,
+            gateway: self.gateway.name().into(),
+            amount: total,
+            description: description.chars().take(128).collect(),
+            email: Some(r.user.email.as_str().to_string()),
+            ip: client.ip.clone(),
+            now,
+            first_check: now + Duration::minutes(5),
+            shares,
+        };
+        let tx = self.db.begin().await?;
+        let payment = tx.card_payments().insert(&new).await?;
+        tx.audit()
+            .record(
+                &client.entry(
+                    d::AuditEvent::PaymentStarted,
+                    Some(r.user.id),
+                    Some(r.account_id()),
+                    format!(
+                        "{public_id}: {} for {}",
+                        total.to_decimal_string(),
+                        numbers.join(", ")
+                    ),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+
+        match self.gateway.create(&self.request(&payment)).await {
+            Ok(gp) => {
+                let payment = self.learn(&payment, &gp).await?;
+                let url = match (&gp.confirmation_url, payment.status) {
+                    (Some(u), CardPaymentStatus::Pending | CardPaymentStatus::Created) => u.clone(),
+                    _ => self.return_path(&payment.public_id),
+                };
+                Ok(Started {
+                    payment,
+                    confirmation_url: url,
+                })
+            }
+            Err(GatewayError::Refused { message, .. }) => {
+                self.fail(&payment, &message).await?;
+                Err(Error::PaymentRefused)
+            }
+            Err(e) => {
+                // The outcome is unknown; reconciliation asks again with the
+                // same key. The resident has not been sent anywhere.
+                tracing::warn!(payment = %payment.public_id, error = %e, "payment not created at the gateway yet");
+                Err(Error::GatewayUnavailable)
+            }
+        }
+    }
+
+    /// The gateway request for a payment (the same every time it is sent).
+    fn request(&self, p: &CardPayment) -> NewPayment {
+        NewPayment {
+            amount: p.amount,
+            description: p.description.clone(),
+            return_url: format!("{}{}", self.public_url, self.return_path(&p.public_id)),
+            idempotence_key: p.public_id.clone(),
+            reference: p.public_id.clone(),
+            receipt: Receipt {
+                email: p.email.clone(),
+                phone: None,
+                items: p
+                    .shares
+                    .iter()
+                    .map(|s| ReceiptItem {
+                        description: format!("Жилищно-коммунальные услуги, лицевой счёт {}", s.account),
+                        amount: s.amount,
+                        vat_code: self.settings.vat_code,
+                        payment_subject: self.settings.payment_subject.clone(),
+                        payment_mode: self.settings.payment_mode.clone(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    /// The return page's path.
+    fn return_path(&self, public_id: &str) -> String {
+        return_path(public_id)
+    }
+
+    /// Marks a payment the gateway refused to create as failed.
+    async fn fail(&self, p: &CardPayment, why: &str) -> Result<(), Error> {
+        let now = self.clock.now();
+        let tx = self.db.begin().await?;
+        let s = Settlement {
+            failure: Some(why.chars().take(500).collect()),
+            ..Settlement::default()
+        };
+        if tx
+            .card_payments()
+            .transition(p.id, CardPaymentStatus::Failed, &s, now)
+            .await?
+        {
+            tx.audit()
+                .record(&system_entry(p, &format!("failed: {why}")), now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies what the gateway says of payment `p`: records its id and page,
+    /// and settles it if the gateway has. Returns the payment as it is now.
+    async fn learn(&self, p: &CardPayment, gp: &GatewayPayment) -> Result<CardPayment, Error> {
+        if gp.amount != p.amount || gp.reference.as_deref().is_some_and(|r| r != p.public_id) {
+            tracing::error!(
+                payment = %p.public_id, gateway_id = %gp.id, amount = %gp.amount.to_decimal_string(),
+                "the gateway's payment does not match ours; left as it is"
+            );
+            return Err(Error::Internal("the gateway's payment does not match".into()));
+        }
+        let now = self.clock.now();
+        let to = gp.state.status();
+        if to == CardPaymentStatus::Pending {
+            if !self
+                .db
+                .card_payments()
+                .attach(p.id, &gp.id, gp.confirmation_url.as_deref(), now)
+                .await?
+            {
+                tracing::error!(payment = %p.public_id, gateway_id = %gp.id, "a second gateway id for one payment");
+            }
+        } else {
+            self.settle(p, gp, to, now).await?;
+        }
+        self.db
+            .card_payments()
+            .by_public_id(&p.public_id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Moves `p` to a final state; the one call that makes the move also
+    /// credits the accounts, queues the e-mail and writes the audit line.
+    async fn settle(
+        &self,
+        p: &CardPayment,
+        gp: &GatewayPayment,
+        to: CardPaymentStatus,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let mail = if to == CardPaymentStatus::Succeeded {
+            self.received_mail(p).await?
+        } else {
+            None
+        };
+        let s = Settlement {
+            gateway_id: Some(gp.id.clone()),
+            card: gp.card.clone(),
+            failure: gp.cancellation.clone(),
+        };
+        let tx = self.db.begin().await?;
+        if !tx.card_payments().transition(p.id, to, &s, now).await? {
+            // Someone else settled it first (or it was settled already).
+            return Ok(());
+        }
+        if to == CardPaymentStatus::Succeeded {
+            tx.card_payments().credit(p, now).await?;
+            if let Some(m) = &mail {
+                tx.outbox().queue(m, now).await?;
+            }
+        }
+        tx.audit()
+            .record(&system_entry(p, &format!("{}: {}", to.as_str(), gp.id)), now)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(payment = %p.public_id, status = to.as_str(), "card payment settled");
+        Ok(())
+    }
+
+    async fn received_mail(&self, p: &CardPayment) -> Result<Option<d::Email>, Error> {
+        let Some(user) = self.db.users().by_id(p.user_id).await? else {
+            return Ok(None);
+        };
+        if !user
+            .email_notifications
+            .contains(&d::NotificationKind::PaymentReceived)
+        {
+            return Ok(None);
+        }
+        let org = self
+            .db
+            .organization()
+            .current()
+            .await?
+            .map_or_else(|| "Личный кабинет абонента".to_string(), |o| o.short_name);
+        let lines: Vec<String> = p
+            .shares
+            .iter()
+            .map(|s| format!("Лицевой счёт {}: {}", s.account, s.amount))
+            .collect();
+        Ok(Some(kabinet_notify::messages::payment_received(
+            &org,
+            &user.email,
+            &p.amount.to_string(),
+            &lines,
+            &format!("{}/payments", self.public_url),
+        )))
+    }
+
+    /// Reads payment `p` at the gateway and applies what it says; a gateway
+    /// that does not answer leaves it as it is.
+    async fn refresh(&self, p: CardPayment) -> Result<CardPayment, Error> {
+        if p.status.is_final() && p.status != CardPaymentStatus::Expired {
+            return Ok(p);
+        }
+        let Some(gid) = p.gateway_id.clone() else {
+            return Ok(p);
+        };
+        match self.gateway.get(&gid).await {
+            Ok(gp) => self.learn(&p, &gp).await,
+            Err(e) => {
+                tracing::warn!(payment = %p.public_id, error = %e, "could not read the payment at the gateway");
+                Ok(p)
+            }
+        }
+    }
+
+    /// The gateway's notification: which payment it is about is read from
+    /// the body, and the payment itself from the gateway. `source` is the
+    /// sender's address, checked against the allow-list if one is set.
+    pub async fn notify(&self, body: &[u8], source: Option<IpAddr>) -> Result<Notified, Error> {
+        if !self.settings.notification_sources.is_empty()
+            && !source.is_some_and(|ip| self.settings.notification_sources.iter().any(|n| n.contains(&ip)))
+        {
+            return Err(Error::Forbidden);
+        }
+        self.notify_from_gateway(body).await
+    }
+
+    /// A notification that passed the address check.
+    async fn notify_from_gateway(&self, body: &[u8]) -> Result<Notified, Error> {
+        let n = kabinet_gateway::parse_notification(body).map_err(|e| {
+            Error::Invalid(FieldErrors::single(
+                "body",
+                format!("не уведомление платёжного сервиса: {e}"),
+            ))
+        })?;
+        let gp = match self.gateway.get(&n.payment_id).await {
+            Ok(gp) => gp,
+            Err(GatewayError::NotFound) => {
+                tracing::warn!(gateway_id = %n.payment_id, "a notification about a payment the gateway does not know");
+                return Ok(Notified::Unknown);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read back a notified payment");
+                return Err(Error::GatewayUnavailable);
+            }
+        };
+        let cards = self.db.card_payments();
+        let ours = match cards.by_gateway_id(&gp.id).await? {
+            Some(p) => Some(p),
+            // The notification can arrive before our create call returned.
+            None => match &gp.reference {
+                Some(r) => cards.by_public_id(r).await?,
+                None => None,
+            },
+        };
+        let Some(p) = ours.filter(|p| p.gateway == self.gateway.name()) else {
+            tracing::warn!(gateway_id = %gp.id, "a notification about a payment that is not ours");
+            return Ok(Notified::Unknown);
+        };
+        self.learn(&p, &gp).await?;
+        Ok(Notified::Applied)
+    }
+
+    /// A resident's payment by public id, read again at the gateway while it
+    /// is unsettled (the return page).
+    pub async fn status(&self, r: &Resident, public_id: &str) -> Result<CardPayment, Error> {
+        let p = self.own(r, public_id).await?;
+        self.refresh(p).await
+    }
+
+    /// A resident's payment as recorded.
+    pub async fn get(&self, r: &Resident, public_id: &str) -> Result<CardPayment, Error> {
+        self.own(r, public_id).await
+    }
+
+    async fn own(&self, r: &Resident, public_id: &str) -> Result<CardPayment, Error> {
+        if public_id.is_empty() || public_id.len() > 32 {
+            return Err(Error::NotFound);
+        }
+        self.db
+            .card_payments()
+            .by_public_id(public_id)
+            .await?
+            .filter(|p| p.user_id == r.user.id)
+            .ok_or(Error::NotFound)
+    }
+
+    /// One page (1-based, 20 a page) of the resident's card payments, newest
+    /// first, and how many there are.
+    pub async fn list(&self, r: &Resident, page: u64) -> Result<(Vec<CardPayment>, u64), Error> {
+        let page = page.max(1);
+        let offset = (page - 1).checked_mul(20).ok_or(Error::NotFound)?;
+        Ok(self.db.card_payments().of_user(r.user.id, offset, 20).await?)
+    }
+
+    /// An account's payments still in progress (for the overview and the
+    /// history); the caller has checked the account is the resident's.
+    pub async fn in_progress(&self, account: d::AccountId) -> Result<Vec<CardPayment>, Error> {
+        Ok(self.db.card_payments().in_progress(account).await?)
+    }
+
+    /// One reconciliation pass at `now`: asks the gateway about up to 100
+    /// unsettled payments whose time has come, settles what it can, and
+    /// schedules the rest (5 min, 1 h, then daily) or marks them expired.
+    /// Safe to run on several servers at once.
+    pub async fn reconcile(&self, now: OffsetDateTime) -> Result<Reconciled, Error> {
+        let due = self.db.card_payments().claim_due(now, LEASE, 100).await?;
+        let mut done = Reconciled::default();
+        for p in due {
+            done.checked += 1;
+            let after = self.reconcile_one(p.clone(), now).await;
+            let after = match after {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(payment = %p.public_id, error = %e, "reconciliation could not settle a payment");
+                    p
+                }
+            };
+            if after.status.is_final() {
+                done.settled += 1;
+                continue;
+            }
+            match d::payments::next_check(after.checks, now, self.settings.give_up_after_days) {
+                Some(next) => {
+                    self.db
+                        .card_payments()
+                        .reschedule(after.id, after.checks + 1, next)
+                        .await?
+                }
+                None => {
+                    let tx = self.db.begin().await?;
+                    if tx
+                        .card_payments()
+                        .transition(after.id, CardPaymentStatus::Expired, &Settlement::default(), now)
+                        .await?
+                    {
+                        tx.audit().record(&system_entry(&after, "expired"), now).await?;
+                        done.expired += 1;
+                    }
+                    tx.commit().await?;
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    async fn reconcile_one(&self, p: CardPayment, now: OffsetDateTime) -> Result<CardPayment, Error> {
+        if p.gateway_id.is_some() {
+            return self.refresh(p).await;
+        }
+        if now - p.created_at > KEY_LIFETIME {
+            // The payer never got the gateway's page: nothing can have been paid.
+            return Ok(p);
+        }
+        // Our create call never came back: the same key finds what it made.
+        match self.gateway.create(&self.request(&p)).await {
+            Ok(gp) => self.learn(&p, &gp).await,
+            Err(GatewayError::Refused { message, .. }) => {
+                self.fail(&p, &message).await?;
+                Ok(self
+                    .db
+                    .card_payments()
+                    .by_public_id(&p.public_id)
+                    .await?
+                    .unwrap_or(p))
+            }
+            Err(e) => Err(Error::Internal(e.to_string())),
+        }
+    }
+}
+
+/// The path of a card payment's return page.
+pub fn return_path(public_id: &str) -> String {
+    format!("/payments/card/{public_id}")
+}
+
+/// An audit line written by Kabinet itself about a payment.
+fn system_entry(p: &CardPayment, details: &str) -> d::AuditEntry {
+    d::AuditEntry {
+        actor: d::Actor::System,
+        user_id: Some(p.user_id),
+        account_id: p.shares.first().map(|s| s.account_id),
+        event: d::AuditEvent::PaymentSettled,
+        ip: String::new(),
+        user_agent: String::new(),
+        details: format!("{}: {details}", p.public_id),
+    }
+}
+
+fn share_message(account: &str, p: d::payments::AmountProblem, max: d::Kopecks) -> String {
+    use d::payments::AmountProblem as P;
+    match p {
+        P::Malformed => format!("лицевой счёт {account}: сумма — это рубли и копейки, например 1 234,56"),
+        P::TooSmall => format!("лицевой счёт {account}: сумма не меньше 1 ₽"),
+        P::TooLarge => format!("лицевой счёт {account}: сумма не больше {max}"),
+    }
+}

@@ -1,0 +1,139 @@
+//! The sandbox gateway: test payments kept in Kabinet's own database, paid or
+//! declined on a page Kabinet serves (clearly marked as a test), which then
+//! notifies Kabinet the way a real gateway does. Everything after the
+//! gateway — notification, read-back, settlement — is the same code as for
+//! YooKassa.
+
+use super::{Notified, Payments};
+use crate::Error;
+use futures::future::BoxFuture;
+use kabinet_db::card_payments::SandboxPayment;
+use kabinet_db::{Db, Repos};
+use kabinet_domain::GatewayState;
+use kabinet_gateway::{Gateway, GatewayError, GatewayPayment, NewPayment};
+
+/// The sandbox provider.
+pub struct Sandbox {
+    db: Db,
+}
+
+impl Sandbox {
+    /// The sandbox over Kabinet's database.
+    pub fn new(db: Db) -> Sandbox {
+        Sandbox { db }
+    }
+}
+
+/// The sandbox page's path for a test payment.
+pub fn page_path(id: &str) -> String {
+    format!("/sandbox/pay/{id}")
+}
+
+fn to_gateway(p: SandboxPayment) -> Result<GatewayPayment, GatewayError> {
+    let state = match p.status.as_str() {
+        "pending" => GatewayState::Pending,
+        "succeeded" => GatewayState::Succeeded,
+        "canceled" => GatewayState::Canceled,
+        other => return Err(GatewayError::Malformed(format!("status {other:?}"))),
+    };
+    Ok(GatewayPayment {
+        confirmation_url: (state == GatewayState::Pending).then(|| page_path(&p.id)),
+        card: (state == GatewayState::Succeeded).then(|| "Sandbox *0000".to_string()),
+        cancellation: (state == GatewayState::Canceled).then(|| "sandbox: declined".to_string()),
+        id: p.id,
+        state,
+        amount: p.amount,
+        reference: Some(p.reference),
+    })
+}
+
+fn unavailable(e: kabinet_db::DbError) -> GatewayError {
+    GatewayError::Unavailable(e.to_string())
+}
+
+impl Gateway for Sandbox {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn create<'a>(&'a self, p: &'a NewPayment) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
+        Box::pin(async move {
+            let candidate = SandboxPayment {
+                id: format!("sbx-{}", crate::auth::secrets::new_public_id()),
+                reference: p.reference.clone(),
+                amount: p.amount,
+                description: p.description.clone(),
+                return_url: p.return_url.clone(),
+                status: "pending".into(),
+            };
+            let made = self
+                .db
+                .card_payments()
+                .sandbox_open(&candidate, &p.idempotence_key, time::OffsetDateTime::now_utc())
+                .await
+                .map_err(unavailable)?;
+            to_gateway(made)
+        })
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
+        Box::pin(async move {
+            match self
+                .db
+                .card_payments()
+                .sandbox_get(id)
+                .await
+                .map_err(unavailable)?
+            {
+                Some(p) => to_gateway(p),
+                None => Err(GatewayError::NotFound),
+            }
+        })
+    }
+}
+
+/// What the tester chose on the sandbox page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxAction {
+    /// The card is charged.
+    Pay,
+    /// The bank declines.
+    Decline,
+    /// Nothing happens yet (the payment stays pending).
+    LeavePending,
+}
+
+impl Payments {
+    /// A sandbox test payment, for its page; not found unless the sandbox is
+    /// the gateway in use.
+    pub async fn sandbox_payment(&self, id: &str) -> Result<SandboxPayment, Error> {
+        if self.gateway.name() != "sandbox" || id.len() > 40 {
+            return Err(Error::NotFound);
+        }
+        self.db
+            .card_payments()
+            .sandbox_get(id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Acts on a sandbox payment as the payer and the bank would, sends the
+    /// notification a gateway sends, and returns where the payer goes next
+    /// (the return page).
+    pub async fn sandbox_act(&self, id: &str, action: SandboxAction) -> Result<String, Error> {
+        let p = self.sandbox_payment(id).await?;
+        let event = match action {
+            SandboxAction::Pay => Some(("succeeded", "payment.succeeded")),
+            SandboxAction::Decline => Some(("canceled", "payment.canceled")),
+            SandboxAction::LeavePending => None,
+        };
+        if let Some((status, event)) = event {
+            self.db.card_payments().sandbox_settle(&p.id, status).await?;
+            let body = kabinet_gateway::notification_body(event, &p.id);
+            if self.notify_from_gateway(body.as_bytes()).await? == Notified::Unknown {
+                tracing::warn!(sandbox = %p.id, "the sandbox notified about a payment Kabinet does not have");
+            }
+        }
+        Ok(self.return_path(&p.reference))
+    }
+}

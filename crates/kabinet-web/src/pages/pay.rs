@@ -1,0 +1,280 @@
+//! Card payments in the browser: the form (one or several accounts), the
+//! return page that follows the payment until it settles (a meta refresh
+//! every 5 s, and a link, while it is pending), the sandbox gateway's test
+//! page, and the endpoint the gateway notifies.
+
+use super::{Layout, Section, page, page_with, see_other};
+use crate::AppState;
+use crate::http::context::Ctx;
+use crate::http::csrf::CsrfForm;
+use crate::http::errors::{ApiError, PageError, say};
+use crate::http::guard::ResidentPage;
+use crate::i18n::Tr;
+use crate::paths;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kabinet_app::Error;
+use kabinet_app::payments::{Notified, PayForm, SandboxAction, ShareInput};
+use kabinet_domain::CardPaymentStatus;
+use kabinet_domain::payments::CardPayment;
+use serde::Deserialize;
+
+/// `?account=`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PayQuery {
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// An amount field, one per linked account.
+pub(crate) struct AmountField {
+    pub name: String,
+    pub account: String,
+    pub address: String,
+    pub value: String,
+    pub hint: String,
+    pub invalid: bool,
+}
+
+/// The payment form.
+#[derive(Template)]
+#[template(path = "pay/pay.html")]
+pub(crate) struct PayPage {
+    pub layout: Layout,
+    pub errors: Vec<String>,
+    pub sandbox: bool,
+    pub fields: Vec<AmountField>,
+    pub max_note: String,
+}
+
+const FIELD_PREFIX: &str = "amount_";
+
+fn form_page(
+    state: &AppState,
+    ctx: &Ctx,
+    form: &PayForm,
+    typed: Option<&[(String, String)]>,
+    errors: Vec<String>,
+) -> PayPage {
+    let tr = Tr::current();
+    let current = form.scope.current().account.id;
+    let fields = form
+        .scope
+        .linked
+        .iter()
+        .map(|l| {
+            let number = l.account.number.to_string();
+            let name = format!("{FIELD_PREFIX}{number}");
+            let value = match typed {
+                Some(t) => t
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+                None if l.account.id == current => form
+                    .suggested
+                    .map(|k| k.to_plain_string().replace('\u{a0}', " "))
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            let invalid = errors.iter().any(|e| e.contains(&number));
+            AmountField {
+                hint: tr.t(if l.account.id == current {
+                    "pay-hint-current"
+                } else {
+                    "pay-hint-other"
+                }),
+                name,
+                account: number,
+                address: l.premises.full_address(),
+                value,
+                invalid,
+            }
+        })
+        .collect();
+    PayPage {
+        layout: Layout::resident(state, ctx, &form.scope, Section::Overview, paths::PAY),
+        errors,
+        sandbox: state.app.payments.gateway_name() == "sandbox",
+        fields,
+        max_note: tr.a("pay-max", "amount", &tr.money(state.app.payments.max_amount())),
+    }
+}
+
+/// `GET /pay?account=`: the form, the chosen account's debt filled in.
+pub(crate) async fn form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    Query(q): Query<PayQuery>,
+) -> Result<Response, PageError> {
+    let form = state.app.payments.form(&r, q.account.as_deref()).await?;
+    page(&form_page(&state, &ctx, &form, None, Vec::new()))
+}
+
+/// `POST /pay`: starts the payment and sends the browser to the gateway; a
+/// refused form comes back with what was typed and why.
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(typed): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let input: Vec<ShareInput> = typed
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(FIELD_PREFIX).map(|n| ShareInput {
+                account: n.to_string(),
+                amount: v.clone(),
+            })
+        })
+        .collect();
+    let (status, errors) = match state.app.payments.start(&r, &input, &ctx.client).await {
+        Ok(s) => return Ok(see_other(&s.confirmation_url)),
+        Err(Error::Invalid(f)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            f.iter().map(|(_, m)| say(m)).collect::<Vec<_>>(),
+        ),
+        Err(e @ (Error::GatewayUnavailable | Error::PaymentRefused)) => (
+            if matches!(e, Error::PaymentRefused) {
+                StatusCode::BAD_GATEWAY
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            },
+            vec![say(&e.to_string())],
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let form = state.app.payments.form(&r, None).await?;
+    page_with(status, &form_page(&state, &ctx, &form, Some(&typed), errors))
+}
+
+/// The return page.
+#[derive(Template)]
+#[template(path = "pay/card.html")]
+pub(crate) struct CardPage {
+    pub layout: Layout,
+    pub refresh: bool,
+    pub status: String,
+    pub status_code: &'static str,
+    pub explanation: String,
+    pub amount: String,
+    pub shares: Vec<(String, String)>,
+    pub started: String,
+    pub card: Option<String>,
+    pub continue_url: Option<String>,
+    pub self_href: String,
+}
+
+/// The label of a card payment's status.
+pub(crate) fn status_text(tr: &Tr, s: CardPaymentStatus) -> String {
+    tr.t(&format!("card-status-{}", s.as_str()))
+}
+
+/// `GET /payments/card/{id}`: where the gateway sends the payer back; the
+/// payment is read again at the gateway while it is unsettled.
+pub(crate) async fn card(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let p: CardPayment = state.app.payments.status(&r, &id).await?;
+    let tr = Tr::current();
+    let clock = state.app.accounts.clock();
+    page(&CardPage {
+        layout: Layout::section(&state, &ctx, Section::Payments),
+        refresh: !p.status.is_final(),
+        status: status_text(&tr, p.status),
+        status_code: p.status.as_str(),
+        explanation: tr.t(&format!("card-explain-{}", p.status.as_str())),
+        amount: tr.money(p.amount),
+        shares: p
+            .shares
+            .iter()
+            .map(|s| (s.account.clone(), tr.money(s.amount)))
+            .collect(),
+        started: tr.date_time(clock.local(p.created_at)),
+        card: p.card.clone(),
+        continue_url: (p.status == CardPaymentStatus::Pending)
+            .then(|| p.confirmation_url.clone())
+            .flatten(),
+        self_href: paths::card_payment(&p.public_id),
+    })
+}
+
+/// The sandbox gateway's page.
+#[derive(Template)]
+#[template(path = "pay/sandbox.html")]
+pub(crate) struct SandboxPage {
+    pub layout: Layout,
+    pub amount: String,
+    pub description: String,
+    pub status: String,
+    pub pending: bool,
+    pub action: String,
+    pub back: String,
+}
+
+/// `GET /sandbox/pay/{id}`: the test payment page (only while the sandbox
+/// is the gateway).
+pub(crate) async fn sandbox(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let p = state.app.payments.sandbox_payment(&id).await?;
+    let tr = Tr::current();
+    page(&SandboxPage {
+        layout: Layout::new(&state, &ctx),
+        amount: tr.money(p.amount),
+        description: p.description.clone(),
+        status: tr.t(&format!("sandbox-status-{}", p.status)),
+        pending: p.status == "pending",
+        action: kabinet_app::payments::sandbox_page_path(&p.id),
+        back: paths::card_payment(&p.reference),
+    })
+}
+
+/// The sandbox form: `action=pay|decline|pending`.
+#[derive(Deserialize)]
+pub(crate) struct SandboxForm {
+    #[serde(default)]
+    action: String,
+}
+
+/// `POST /sandbox/pay/{id}`: pays, declines or leaves the test payment, then
+/// sends the browser back as a gateway would.
+pub(crate) async fn sandbox_act(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<SandboxForm>,
+) -> Result<Response, PageError> {
+    let action = match f.action.as_str() {
+        "pay" => SandboxAction::Pay,
+        "decline" => SandboxAction::Decline,
+        "pending" => SandboxAction::LeavePending,
+        _ => return Err(PageError::BadRequest("форма заполнена неверно")),
+    };
+    let back = state.app.payments.sandbox_act(&id, action).await?;
+    Ok(see_other(&back))
+}
+
+/// `POST /payments/notifications`: the gateway's notification. Answered 200
+/// once handled (or when it is about no payment of ours), 503 when the
+/// gateway could not be asked about it (it sends it again later).
+pub(crate) async fn notification(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let source = ctx.client.ip.parse().ok();
+    let done = state.app.payments.notify(&body, source).await?;
+    let text = match done {
+        Notified::Applied => "ok",
+        Notified::Unknown => "ignored",
+    };
+    Ok((StatusCode::OK, text).into_response())
+}

@@ -1,0 +1,537 @@
+//! Card payments end to end on both databases: the form and the sandbox
+//! gateway through the pages, the API, and YooKassa through a local fake of
+//! its API — with the races that lose or double payments elsewhere: the same
+//! notification 50 times at once beside the payer's return, a 500 before the
+//! 200 for one key, a server that stopped between writing the payment and
+//! calling the gateway, and 1 000 payments with random interleavings.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Browser, TestApp, demo, token};
+use kabinet_app::payments::GatewayChoice;
+use kabinet_db::Repos;
+use kabinet_db::card_payments::NewCardPayment;
+use kabinet_domain::payments::CardPaymentStatus;
+use kabinet_domain::{AccountId, AuditEvent, GatewayState, Kopecks, payment_source};
+use kabinet_gateway::fake::FakeYooKassa;
+use kabinet_gateway::yookassa::YooKassaConfig;
+use kabinet_testkit::db_tests;
+use serde_json::{Value, json};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+const SHOP: &str = "shop-42";
+const SECRET: &str = "test_secret";
+
+/// The application over the sandbox gateway (the default).
+fn sandbox_app(db: &kabinet_db::Db) -> TestApp {
+    common::app(db)
+}
+
+/// The application over YooKassa served by `fake`, with short timeouts.
+fn yookassa_app(db: &kabinet_db::Db, fake: &FakeYooKassa, sources: &[&str]) -> TestApp {
+    let mut s = common::server_settings(
+        common::settings(kabinet_app::auth::RegistrationMode::Amount),
+        100_000,
+    );
+    let mut c = YooKassaConfig::new(SHOP, SECRET);
+    c.api_url = fake.url().to_string();
+    c.timeout = Duration::from_millis(400);
+    c.retry_delay = Duration::from_millis(5);
+    s.app.gateway = GatewayChoice::YooKassa(c);
+    s.app.payments.notification_sources = sources.iter().map(|x| x.parse().unwrap()).collect();
+    TestApp::new(db, &s)
+}
+
+/// Portal payments credited to an account, and their sum.
+async fn credited(db: &kabinet_db::Db, account: i64) -> (usize, Kopecks) {
+    let (rows, _) = db.payments().page(AccountId(account), 0, 1000).await.unwrap();
+    let portal: Vec<_> = rows
+        .iter()
+        .filter(|p| p.source == payment_source::PORTAL)
+        .collect();
+    (portal.len(), Kopecks::sum(portal.iter().map(|p| p.amount)))
+}
+
+async fn audit_count(db: &kabinet_db::Db, event: AuditEvent, needle: &str) -> usize {
+    db.audit()
+        .lines(None, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|l| l.event == event.as_str() && l.details.contains(needle))
+        .count()
+}
+
+async fn mails_about(db: &kabinet_db::Db, subject: &str) -> usize {
+    db.outbox()
+        .messages(None, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.email.subject.contains(subject))
+        .count()
+}
+
+fn notification(event: &str, id: &str) -> String {
+    kabinet_gateway::notification_body(event, id)
+}
+
+async fn notify(app: &TestApp, body: &str) -> common::Resp {
+    let mut b = Browser::from_ip(app, "185.71.76.5");
+    b.send(
+        axum::http::Request::post("/payments/notifications")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+/// Starts a payment through the API; returns the answer's JSON.
+async fn api_pay(b: &mut Browser, token: &str, shares: Value) -> (StatusCode, Value) {
+    let r = b
+        .json(
+            "POST",
+            "/api/v1/payments",
+            Some(token),
+            json!({ "shares": shares }),
+        )
+        .await;
+    (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
+}
+
+db_tests! {
+    async fn the_sandbox_takes_a_payment_through_the_pages(t: &TestDb) {
+        demo(&t.db, 3, 2).await;
+        let app = sandbox_app(&t.db);
+        let (mut b, number) = app.resident(1).await;
+        let before = credited(&t.db, 1).await;
+
+        let form = b.get("/pay").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let field = format!("amount_{number}");
+        assert!(form.body.contains(&format!("name=\"{field}\"")), "{}", form.body);
+        assert!(form.body.contains("Тестовый режим"));
+
+        // Refused amounts come back with the reason and what was typed.
+        let r = b.submit("/pay", "/pay", &[(&field, "0,50")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("не меньше 1 ₽") && r.body.contains("0,50"), "{}", r.body);
+        let r = b.submit("/pay", "/pay", &[(&field, "")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("хотя бы для одного"));
+        let r = b.submit("/pay", "/pay", &[(&field, "12,3,4")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // Another resident's account is not found.
+        let other = t.db.accounts().by_id(AccountId(2)).await.unwrap().unwrap().number.to_string();
+        let r = b.submit("/pay", "/pay", &[(&format!("amount_{other}"), "100")]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert_eq!(t.db.card_payments().count_by_status(CardPaymentStatus::Created).await.unwrap(), 0);
+
+        // A payment: to the sandbox page, paid there, back to the return page.
+        let r = b.submit("/pay", "/pay", &[(&field, "1 234,56")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let sandbox = r.location().to_string();
+        assert!(sandbox.starts_with("/sandbox/pay/sbx-"), "{sandbox}");
+        let page = b.get(&sandbox).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Тестовый платёжный сервис") && page.body.contains("1\u{a0}234,56"), "{}", page.body);
+        // Before paying, the overview and the history show it in progress.
+        let o = b.get("/cabinet").await;
+        assert!(o.body.contains("в обработке"), "{}", o.body);
+        let h = b.get("/payments").await;
+        assert!(h.body.contains("в обработке"));
+
+        let back = b.submit(&sandbox, &sandbox, &[("action", "pay")]).await;
+        assert_eq!(back.status, StatusCode::SEE_OTHER);
+        let ret = back.location().to_string();
+        assert!(ret.starts_with("/payments/card/"), "{ret}");
+        let done = b.get(&ret).await;
+        assert_eq!(done.status, StatusCode::OK);
+        assert!(done.body.contains("оплачено") && !done.body.contains("http-equiv=\"refresh\""), "{}", done.body);
+        // Paying the sandbox page again changes nothing.
+        let settled = b.get(&sandbox).await;
+        assert!(!settled.body.contains("value=\"pay\""), "a settled test payment shows no buttons");
+        let again = b.submit(&sandbox, &sandbox, &[("action", "pay")]).await;
+        assert_eq!(again.status, StatusCode::SEE_OTHER);
+
+        let after = credited(&t.db, 1).await;
+        assert_eq!(after.0, before.0 + 1);
+        assert_eq!(after.1, before.1 + Kopecks(123_456));
+        let h = b.get("/payments").await;
+        assert!(h.body.contains("ждёт подтверждения расчётного центра"), "{}", h.body);
+        let o = b.get("/cabinet").await;
+        assert!(o.body.contains("1\u{a0}234,56"), "the overview shows the payment");
+        assert_eq!(mails_about(&t.db, "Платёж получен").await, 1);
+        let id = ret.trim_start_matches("/payments/card/");
+        assert_eq!(audit_count(&t.db, AuditEvent::PaymentStarted, id).await, 1);
+        assert_eq!(audit_count(&t.db, AuditEvent::PaymentSettled, id).await, 1);
+
+        // Another resident cannot see it.
+        let (mut other_b, _) = app.resident(2).await;
+        assert_eq!(other_b.get(&ret).await.status, StatusCode::NOT_FOUND);
+
+        // Declined and left pending.
+        let r = b.submit("/pay", "/pay", &[(&field, "10")]).await;
+        let sandbox = r.location().to_string();
+        let back = b.submit(&sandbox, &sandbox, &[("action", "decline")]).await;
+        let page = b.get(back.location()).await;
+        assert!(page.body.contains("отменён"), "{}", page.body);
+        let r = b.submit("/pay", "/pay", &[(&field, "11")]).await;
+        let sandbox = r.location().to_string();
+        let back = b.submit(&sandbox, &sandbox, &[("action", "pending")]).await;
+        let page = b.get(back.location()).await;
+        assert!(page.body.contains("http-equiv=\"refresh\"") && page.body.contains(&sandbox), "{}", page.body);
+        assert_eq!(credited(&t.db, 1).await.1, after.1, "nothing more was credited");
+
+        // Billing reporting the payment back confirms it.
+        let p = t.db.card_payments().by_public_id(id).await.unwrap().unwrap();
+        assert_eq!(p.status, CardPaymentStatus::Succeeded);
+        assert_eq!(p.card.as_deref(), Some("Sandbox *0000"));
+    }
+
+    async fn several_accounts_are_paid_in_one_payment_through_the_api(t: &TestDb) {
+        demo(&t.db, 3, 2).await;
+        let app = sandbox_app(&t.db);
+        let (mut b, number) = app.resident(1).await;
+        // Link account 2 to this resident.
+        let second = t.db.accounts().by_id(AccountId(2)).await.unwrap().unwrap();
+        let me = t.db.users().by_account_number(&number.parse().unwrap()).await.unwrap().unwrap();
+        t.db.links().add(me.id, second.id, OffsetDateTime::now_utc()).await.unwrap();
+        let tk = token(&mut b, &number).await;
+
+        let (status, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "0.5"}])).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["errors"]["amounts"].as_str().unwrap().contains("1 ₽"), "{v}");
+        let (status, _) = api_pay(&mut b, &tk, json!([{"account": "999999999", "amount": "5"}])).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let (status, v) = api_pay(
+            &mut b,
+            &tk,
+            json!([{"account": number, "amount": "100.10"}, {"account": second.number.to_string(), "amount": "200"}]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        assert_eq!(v["payment"]["amount_kopecks"], 30_010);
+        assert_eq!(v["payment"]["status"], "pending");
+        let url = v["confirmation_url"].as_str().unwrap().to_string();
+        let id = v["payment"]["id"].as_str().unwrap().to_string();
+        let back = b.submit(&url, &url, &[("action", "pay")]).await;
+        assert_eq!(back.status, StatusCode::SEE_OTHER);
+
+        let one = b.json("GET", &format!("/api/v1/payments/{id}"), Some(&tk), Value::Null).await;
+        let one: Value = serde_json::from_str(&one.body).unwrap();
+        assert_eq!(one["status"], "succeeded");
+        assert_eq!(one["settled"], true);
+        assert_eq!(one["shares"].as_array().unwrap().len(), 2);
+        let list = b.json("GET", "/api/v1/payments", Some(&tk), Value::Null).await;
+        let list: Value = serde_json::from_str(&list.body).unwrap();
+        assert_eq!(list["total"], 1);
+        assert_eq!(credited(&t.db, 1).await.1, Kopecks(10_010));
+        assert_eq!(credited(&t.db, 2).await.1, Kopecks(20_000));
+        let hist = b
+            .json("GET", &format!("/api/v1/accounts/{}/payments", second.number), Some(&tk), Value::Null)
+            .await;
+        assert!(hist.body.contains("\"status\":\"paid\""), "{}", hist.body);
+
+        // The export carries one row per account.
+        let mut rows = Vec::new();
+        struct Sink<'a>(&'a mut Vec<kabinet_db::export::ExportedPayment>);
+        impl kabinet_db::export::ExportSink<kabinet_db::export::ExportedPayment> for Sink<'_> {
+            fn row(&mut self, r: kabinet_db::export::ExportedPayment) -> Result<(), String> {
+                self.0.push(r);
+                Ok(())
+            }
+            fn finish(&mut self) -> Result<(), String> {
+                Ok(())
+            }
+        }
+        let run = t.db.exchange().start_run("export", "payments", "test.csv", "test").await.unwrap();
+        t.db.exports()
+            .export_payments(run, kabinet_db::export::ExportFilter::default(), &mut Sink(&mut rows))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.external_id.starts_with(&id)));
+
+        // Another resident's token cannot read it.
+        let (mut c, other) = app.resident(3).await;
+        let tk3 = token(&mut c, &other).await;
+        let r = c.json("GET", &format!("/api/v1/payments/{id}"), Some(&tk3), Value::Null).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+
+    async fn fifty_notifications_and_the_return_settle_once(t: &TestDb) {
+        demo(&t.db, 2, 2).await;
+        let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
+        let app = yookassa_app(&t.db, &fake, &[]);
+        let (mut b, number) = app.resident(1).await;
+        let tk = token(&mut b, &number).await;
+        let before = credited(&t.db, 1).await;
+        let (status, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "777.77"}])).await;
+        assert_eq!(status, StatusCode::CREATED, "{v} {:?}", fake.rejections());
+        let id = v["payment"]["id"].as_str().unwrap().to_string();
+        assert!(v["confirmation_url"].as_str().unwrap().starts_with("https://yoomoney.ru/"));
+        let gp = fake.by_reference(&id).unwrap();
+        assert_eq!(gp.request["receipt"]["customer"]["email"], "r1@example.ru");
+        assert_eq!(gp.request["amount"]["value"], "777.77");
+
+        fake.settle(&gp.id, GatewayState::Succeeded);
+        let body = notification("payment.succeeded", &gp.id);
+        let mut tasks = Vec::new();
+        for i in 0..51 {
+            let app = app.clone();
+            let body = body.clone();
+            let mut b = b.clone();
+            let id = id.clone();
+            tasks.push(tokio::spawn(async move {
+                if i == 25 {
+                    b.get(&format!("/payments/card/{id}")).await.status
+                } else {
+                    notify(&app, &body).await.status
+                }
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), StatusCode::OK);
+        }
+        let after = credited(&t.db, 1).await;
+        assert_eq!(after.0, before.0 + 1, "credited exactly once");
+        assert_eq!(after.1, before.1 + Kopecks(77_777));
+        assert_eq!(audit_count(&t.db, AuditEvent::PaymentSettled, &id).await, 1);
+        assert_eq!(mails_about(&t.db, "Платёж получен").await, 1);
+        let p = t.db.card_payments().by_public_id(&id).await.unwrap().unwrap();
+        assert_eq!(p.status, CardPaymentStatus::Succeeded);
+        assert_eq!(p.card.as_deref(), Some("MasterCard *4444"));
+
+        // A notification's body is not trusted: one about a payment the
+        // gateway does not have changes nothing and is answered 200.
+        let forged = notify(&app, &notification("payment.succeeded", "2f999999-000f-5000-8000-000000000000")).await;
+        assert_eq!(forged.status, StatusCode::OK);
+        assert_eq!(forged.body, "ignored");
+        // A canceled notification for a paid payment changes nothing either.
+        let r = notify(&app, &notification("payment.canceled", &gp.id)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(t.db.card_payments().by_public_id(&id).await.unwrap().unwrap().status, CardPaymentStatus::Succeeded);
+        let r = notify(&app, "not json").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    async fn a_500_then_a_200_makes_one_payment_and_sources_are_checked(t: &TestDb) {
+        demo(&t.db, 2, 2).await;
+        let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
+        let app = yookassa_app(&t.db, &fake, &["185.71.76.0/27"]);
+        let (mut b, number) = app.resident(1).await;
+        let tk = token(&mut b, &number).await;
+        fake.fail_next_creates(1);
+        let (status, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "50"}])).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        assert_eq!(fake.create_calls(), 2);
+        assert_eq!(fake.payments().len(), 1);
+        let id = v["payment"]["id"].as_str().unwrap();
+        let p = t.db.card_payments().by_public_id(id).await.unwrap().unwrap();
+        assert_eq!(p.gateway_id.as_deref(), Some(fake.payments()[0].id.as_str()));
+        assert_eq!(p.status, CardPaymentStatus::Pending);
+
+        // Notifications from outside the allow-list are refused.
+        let body = notification("payment.succeeded", &fake.payments()[0].id);
+        let mut outsider = Browser::from_ip(&app, "203.0.113.9");
+        let r = outsider
+            .send(axum::http::Request::post("/payments/notifications").body(axum::body::Body::from(body.clone())).unwrap())
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // A gateway that refuses outright (4xx) fails the payment at once.
+        let (status, _) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "100000000"}])).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "over the largest payment");
+    }
+
+    async fn a_crash_before_or_during_the_gateway_call_is_reconciled(t: &TestDb) {
+        demo(&t.db, 2, 2).await;
+        let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
+        let app = yookassa_app(&t.db, &fake, &[]);
+        let payments = &app.state.app.payments;
+        let now = OffsetDateTime::now_utc();
+
+        // Killed after our insert, before the gateway call: only the row exists.
+        let (mut b, number) = app.resident(1).await;
+        let user = t.db.users().by_account_number(&number.parse().unwrap()).await.unwrap().unwrap();
+        let tx = t.db.begin().await.unwrap();
+        let lost = tx
+            .card_payments()
+            .insert(&NewCardPayment {
+                public_id: "crash-before-call".into(),
+                user_id: user.id,
+                gateway: "yookassa".into(),
+                amount: Kopecks(5_000),
+                description: "Оплата ЖКУ".into(),
+                email: Some("r1@example.ru".into()),
+                ip: "192.0.2.1".into(),
+                now,
+                first_check: now + time::Duration::minutes(5),
+                shares: vec![(AccountId(1), Kopecks(5_000))],
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(payments.reconcile(now).await.unwrap().checked, 0, "not due yet");
+        let r = payments.reconcile(now + time::Duration::minutes(6)).await.unwrap();
+        assert_eq!(r.checked, 1);
+        let p = t.db.card_payments().by_public_id(&lost.public_id).await.unwrap().unwrap();
+        assert_eq!(p.status, CardPaymentStatus::Pending, "the same key made the gateway payment");
+        assert_eq!(fake.payments().len(), 1);
+
+        // Killed while the gateway call was out: the gateway made it, we never
+        // heard; the notification arrives before anything else.
+        let tk = token(&mut b, &number).await;
+        fake.hang_next_creates(3, Duration::from_secs(1));
+        let (status, _) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "60"}])).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let made = fake.payments().into_iter().find(|p| p.amount == Kopecks(6_000)).unwrap();
+        let ours = t.db.card_payments().by_public_id(&made.reference).await.unwrap().unwrap();
+        assert_eq!(ours.status, CardPaymentStatus::Created);
+        assert_eq!(ours.gateway_id, None);
+        fake.settle(&made.id, GatewayState::Succeeded);
+        let r = notify(&app, &notification("payment.succeeded", &made.id)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let ours = t.db.card_payments().by_public_id(&made.reference).await.unwrap().unwrap();
+        assert_eq!(ours.status, CardPaymentStatus::Succeeded);
+        assert_eq!(ours.gateway_id.as_deref(), Some(made.id.as_str()));
+
+        // The first one is never paid: reconciliation backs off, then gives up;
+        // a success reported after that is still recorded.
+        let mut at = now + time::Duration::minutes(6);
+        let mut expired = 0;
+        for _ in 0..10 {
+            at += time::Duration::days(1);
+            expired += payments.reconcile(at).await.unwrap().expired;
+        }
+        assert_eq!(expired, 1);
+        let p = t.db.card_payments().by_public_id(&lost.public_id).await.unwrap().unwrap();
+        assert_eq!(p.status, CardPaymentStatus::Expired);
+        let before = credited(&t.db, 1).await;
+        fake.settle(p.gateway_id.as_deref().unwrap(), GatewayState::Succeeded);
+        notify(&app, &notification("payment.succeeded", p.gateway_id.as_deref().unwrap())).await;
+        let p = t.db.card_payments().by_public_id(&lost.public_id).await.unwrap().unwrap();
+        assert_eq!(p.status, CardPaymentStatus::Succeeded);
+        assert_eq!(credited(&t.db, 1).await.1, before.1 + Kopecks(5_000));
+    }
+
+    async fn a_thousand_payments_with_random_interleavings_add_up(t: &TestDb) {
+        demo(&t.db, 10, 1).await;
+        let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
+        let app = yookassa_app(&t.db, &fake, &[]);
+        let mut residents = Vec::new();
+        for i in 1..=10 {
+            let (mut b, number) = app.resident(i).await;
+            let tk = token(&mut b, &number).await;
+            residents.push((b, number, tk));
+        }
+        let seed = std::env::var("PAYMENT_RACE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261126u64);
+        let total = 1000usize;
+        let workers = 8usize;
+        let started = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..workers {
+            let app = app.clone();
+            let fake = fake.clone();
+            let mut who: Vec<(Browser, String, String)> = residents
+                .iter()
+                .map(|(b, n, tk)| (b.clone(), n.clone(), tk.clone()))
+                .collect();
+            tasks.push(tokio::spawn(async move {
+                let mut rng = fastrand::Rng::with_seed(seed + w as u64);
+                let mut unknown = 0u32;
+                for _ in (w..total).step_by(workers) {
+                    let r = rng.usize(0..who.len());
+                    let (b, number, tk) = &mut who[r];
+                    let amount = format!("{}.{:02}", rng.u32(1..5000), rng.u32(0..100));
+                    if rng.u8(0..100) < 4 {
+                        fake.hang_next_creates(3, Duration::from_millis(1500));
+                    }
+                    let (status, v) = api_pay(b, tk, json!([{"account": number, "amount": amount}])).await;
+                    let id = match status {
+                        StatusCode::CREATED => v["payment"]["id"].as_str().unwrap().to_string(),
+                        StatusCode::SERVICE_UNAVAILABLE => {
+                            unknown += 1;
+                            continue;
+                        }
+                        other => panic!("unexpected {other}: {v}"),
+                    };
+                    let Some(gp) = fake.by_reference(&id) else { continue };
+                    let outcome = match rng.u8(0..100) {
+                        0..=59 => Some(GatewayState::Succeeded),
+                        60..=84 => Some(GatewayState::Canceled),
+                        _ => None,
+                    };
+                    if let Some(s) = outcome {
+                        fake.settle(&gp.id, s);
+                    }
+                    let event = match outcome {
+                        Some(GatewayState::Canceled) => "payment.canceled",
+                        _ => "payment.succeeded",
+                    };
+                    let body = notification(event, &gp.id);
+                    let mut steps = Vec::new();
+                    for _ in 0..rng.usize(0..4) {
+                        let app = app.clone();
+                        let body = body.clone();
+                        steps.push(tokio::spawn(async move { notify(&app, &body).await.status }));
+                    }
+                    for _ in 0..rng.usize(0..3) {
+                        let mut b = b.clone();
+                        let path = format!("/payments/card/{id}");
+                        steps.push(tokio::spawn(async move { b.get(&path).await.status }));
+                    }
+                    for s in steps {
+                        assert_eq!(s.await.unwrap(), StatusCode::OK);
+                    }
+                }
+                unknown
+            }));
+        }
+        let mut unknown = 0;
+        for task in tasks {
+            unknown += task.await.unwrap();
+        }
+        let traffic = started.elapsed();
+        // Reconciliation until nothing is left unsettled.
+        let payments = &app.state.app.payments;
+        let mut at = OffsetDateTime::now_utc() + time::Duration::minutes(6);
+        let mut passes = 0;
+        loop {
+            let r = payments.reconcile(at).await.unwrap();
+            passes += 1;
+            if r.checked == 0 {
+                let open = t.db.card_payments().count_by_status(CardPaymentStatus::Created).await.unwrap()
+                    + t.db.card_payments().count_by_status(CardPaymentStatus::Pending).await.unwrap();
+                if open == 0 {
+                    break;
+                }
+                at += time::Duration::hours(12);
+            }
+            assert!(passes < 500, "reconciliation does not finish");
+        }
+        let mut ours = Kopecks::ZERO;
+        let mut count = [0u64; 6];
+        for (i, s) in CardPaymentStatus::ALL.into_iter().enumerate() {
+            count[i] = t.db.card_payments().count_by_status(s).await.unwrap();
+        }
+        for a in 1..=10 {
+            ours += credited(&t.db, a).await.1;
+        }
+        let gateway = fake.succeeded_total();
+        eprintln!(
+            "{total} payments in {traffic:?} ({unknown} create calls timed out), reconciled in {passes} passes; \
+             created/pending/succeeded/canceled/failed/expired = {count:?}; credited {ours}, the gateway says {gateway}"
+        );
+        assert_eq!(count[0] + count[1], 0, "nothing left unsettled");
+        assert_eq!(ours, gateway, "what was credited is what the gateway took");
+        assert_eq!(count.iter().sum::<u64>(), total as u64, "every payment has its row");
+        assert_eq!(fake.payments().len(), total, "one gateway payment per payment");
+        assert!(count[2] > 400 && count[3] > 100, "{count:?}");
+    }
+}
