@@ -165,6 +165,12 @@ impl Payments {
         self.gateway.name()
     }
 
+    /// The origins of the gateway's payment pages (none for the sandbox,
+    /// which is served here).
+    pub fn page_origins(&self) -> &'static [&'static str] {
+        self.gateway.page_origins()
+    }
+
     /// The largest payment accepted.
     pub fn max_amount(&self) -> d::Kopecks {
         self.settings.max_amount
@@ -541,7 +547,11 @@ impl Payments {
     /// first, and how many there are.
     pub async fn list(&self, r: &Resident, page: u64) -> Result<(Vec<CardPayment>, u64), Error> {
         let page = page.max(1);
-        let offset = (page - 1).checked_mul(20).ok_or(Error::NotFound)?;
+        // No offset beyond what the databases take is ever asked for.
+        let offset = (page - 1)
+            .checked_mul(20)
+            .filter(|o| i64::try_from(*o).is_ok())
+            .ok_or(Error::NotFound)?;
         Ok(self.db.card_payments().of_user(r.user.id, offset, 20).await?)
     }
 

@@ -363,6 +363,14 @@ db_tests! {
         assert_eq!(export(&t.db, ExportKind::Payments, &pay, TextEncoding::Windows1251, ExportFilter::default(), "test").await.unwrap(), 1);
         let bytes = std::fs::read(&pay).unwrap();
         assert!(String::from_utf8_lossy(&bytes).contains("7100000002;portal;gw-1;1500.00;2026-11-20T08:00:00Z;2026-10"));
+        // Billing reports the card payment back: confirmed, not doubled.
+        let acc = t.db.accounts().by_number(&AccountNumber::parse("7100000002").unwrap()).await.unwrap().unwrap();
+        let unconfirmed = |rows: &[kabinet_domain::Payment]| rows.iter().filter(|p| p.external_id == "gw-1").map(|p| p.confirmed).collect::<Vec<_>>();
+        assert_eq!(unconfirmed(&t.db.payments().page(acc.id, 0, 100).await.unwrap().0), vec![false]);
+        let back = "account;source;external_id;amount;paid_at\n7100000002;portal;gw-1;1500.00;2026-11-20T08:00:00Z\n";
+        let r = import_text(&t.db, ImportKind::Payments, "payments.csv", back.as_bytes()).await;
+        assert!(r.committed, "{:?}", r.problems);
+        assert_eq!(unconfirmed(&t.db.payments().page(acc.id, 0, 100).await.unwrap().0), vec![true]);
         assert_eq!(export(&t.db, ExportKind::Payments, &pay, TextEncoding::Utf8, ExportFilter::default(), "test").await.unwrap(), 0);
         let runs = t.db.exchange().exchange_runs(10).await.unwrap();
         assert_eq!(runs.iter().filter(|r| r.direction == "export" && r.status == "ok").count(), 6);

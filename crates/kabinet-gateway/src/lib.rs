@@ -121,6 +121,13 @@ pub trait Gateway: Send + Sync {
 
     /// Reads a payment as the gateway has it now.
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>>;
+
+    /// The origins of the gateway's payment pages: the payment form's
+    /// redirect goes there, so the Content-Security-Policy's `form-action`
+    /// must allow them.
+    fn page_origins(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// Parses a notification body in YooKassa's shape (the sandbox sends the

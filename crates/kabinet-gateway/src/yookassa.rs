@@ -142,6 +142,10 @@ impl Gateway for YooKassa {
         "yookassa"
     }
 
+    fn page_origins(&self) -> &'static [&'static str] {
+        &["https://yoomoney.ru"]
+    }
+
     fn create<'a>(&'a self, p: &'a NewPayment) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
         Box::pin(async move {
             let body = create_body(p);

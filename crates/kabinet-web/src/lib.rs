@@ -71,14 +71,18 @@ pub struct AppState {
     pub limiter: Arc<IpLimiter>,
     /// Cookie and proxy settings.
     pub web: Arc<WebSettings>,
+    /// The Content-Security-Policy header (it names the payment gateway).
+    pub(crate) csp: axum::http::HeaderValue,
 }
 
 impl AppState {
     /// The state the server runs with — the one way it is assembled, for the
     /// binary and the tests alike.
     pub fn build(db: Db, settings: &Settings, key: ServerKey) -> Result<AppState, kabinet_app::Error> {
+        let app = App::build(db, &settings.app, key)?;
         Ok(AppState {
-            app: App::build(db, &settings.app, key)?,
+            csp: http::security::content_security_policy(app.payments.page_origins()),
+            app,
             limiter: Arc::new(IpLimiter::new(settings.web.auth_requests_per_minute)),
             web: Arc::new(settings.web.clone()),
         })

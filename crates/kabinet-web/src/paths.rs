@@ -34,6 +34,8 @@ pub const CABINET: &str = "/cabinet";
 pub const RECEIPT: &str = "/accounts/{number}/receipts/{file}";
 /// The stylesheet.
 pub const STYLESHEET: &str = "/assets/style.css";
+/// The script that reloads a page following something in progress.
+pub const REFRESH_SCRIPT: &str = "/assets/refresh.js";
 /// Liveness.
 pub const HEALTHZ: &str = "/healthz";
 /// Readiness.

@@ -151,7 +151,7 @@ db_tests! {
         assert!(ret.starts_with("/payments/card/"), "{ret}");
         let done = b.get(&ret).await;
         assert_eq!(done.status, StatusCode::OK);
-        assert!(done.body.contains("оплачено") && !done.body.contains("http-equiv=\"refresh\""), "{}", done.body);
+        assert!(done.body.contains("оплачено") && !done.body.contains("data-refresh"), "{}", done.body);
         // Paying the sandbox page again changes nothing.
         let settled = b.get(&sandbox).await;
         assert!(!settled.body.contains("value=\"pay\""), "a settled test payment shows no buttons");
@@ -184,7 +184,7 @@ db_tests! {
         let sandbox = r.location().to_string();
         let back = b.submit(&sandbox, &sandbox, &[("action", "pending")]).await;
         let page = b.get(back.location()).await;
-        assert!(page.body.contains("http-equiv=\"refresh\"") && page.body.contains(&sandbox), "{}", page.body);
+        assert!(page.body.contains("data-refresh") && page.body.contains(&sandbox), "{}", page.body);
         assert_eq!(credited(&t.db, 1).await.1, after.1, "nothing more was credited");
 
         // Billing reporting the payment back confirms it.
@@ -337,6 +337,10 @@ db_tests! {
         assert_eq!(p.gateway_id.as_deref(), Some(fake.payments()[0].id.as_str()));
         assert_eq!(p.status, CardPaymentStatus::Pending);
 
+        // The payment form may send the browser on to YooKassa's pages.
+        let form = b.get("/pay").await;
+        let csp = form.headers.get("content-security-policy").unwrap().to_str().unwrap().to_string();
+        assert!(csp.contains("form-action 'self' https://yoomoney.ru;"), "{csp}");
         // Notifications from outside the allow-list are refused.
         let body = notification("payment.succeeded", &fake.payments()[0].id);
         let mut outsider = Browser::from_ip(&app, "203.0.113.9");

@@ -158,7 +158,8 @@ pub(crate) struct ListResponse {
 #[utoipa::path(get, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "A page of card payments", body = ListResponse),
         (status = 401, description = "No valid bearer token", body = Problem),
-        (status = 403, description = "A password to set or Rules to accept first", body = Problem)))]
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem),
+        (status = 404, description = "A page number no list can reach", body = Problem)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     ApiResident(r): ApiResident,

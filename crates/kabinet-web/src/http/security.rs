@@ -20,11 +20,22 @@ use axum::middleware::Next;
 use axum::response::Response;
 use kabinet_domain::Language;
 
-const HEADERS: [(HeaderName, &str); 5] = [
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    ),
+/// The Content-Security-Policy: no inline scripts, no framing; forms post
+/// only here, and redirect only here or to the payment gateway's pages
+/// (`gateway_origins`), which is where the payment form sends the payer.
+pub(crate) fn content_security_policy(gateway_origins: &[&str]) -> HeaderValue {
+    let mut form_action = String::from("'self'");
+    for o in gateway_origins {
+        form_action.push(' ');
+        form_action.push_str(o);
+    }
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; form-action 'self'; frame-ancestors 'none'"))
+}
+
+const HEADERS: [(HeaderName, &str); 4] = [
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::REFERRER_POLICY, "same-origin"),
     (header::X_FRAME_OPTIONS, "DENY"),
@@ -107,6 +118,7 @@ pub(crate) async fn finish(State(state): State<AppState>, req: Request, next: Ne
         );
     }
     let h = res.headers_mut();
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(state.csp.clone());
     for (name, value) in HEADERS {
         h.entry(name).or_insert(HeaderValue::from_static(value));
     }

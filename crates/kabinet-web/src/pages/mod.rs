@@ -247,6 +247,18 @@ pub(crate) async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// `GET /assets/refresh.js`.
+pub(crate) async fn refresh_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/refresh.js"),
+    )
+        .into_response()
+}
+
 /// Pages anyone can open.
 pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
@@ -254,6 +266,7 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::HEALTHZ, get(health::healthz)),
         (paths::READYZ, get(health::readyz)),
         (paths::STYLESHEET, get(stylesheet)),
+        (paths::REFRESH_SCRIPT, get(refresh_script)),
         (paths::LOGIN, get(auth::login_page).post(auth::login)),
         (paths::LOGOUT, post(auth::logout)),
         (

@@ -1,6 +1,7 @@
 //! Card payments in the browser: the form (one or several accounts), the
-//! return page that follows the payment until it settles (a meta refresh
-//! every 5 s, and a link, while it is pending), the sandbox gateway's test
+//! return page that follows the payment until it settles (while it is
+//! pending, a link to refresh it and a small script that reloads it every
+//! 5 s — a meta refresh would fail WCAG 2.2.1), the sandbox gateway's test
 //! page, and the endpoint the gateway notifies.
 
 use super::{Layout, Section, page, page_with, see_other};

@@ -1,0 +1,17 @@
+// Reloads a page that follows something still in progress (a card payment
+// waiting for the gateway) every few seconds, at most 24 times in a row; the
+// page's own "Refresh" link does the same without scripts.
+(function () {
+  'use strict';
+  var el = document.querySelector('[data-refresh]');
+  if (!el) return;
+  var seconds = Number(el.getAttribute('data-refresh')) || 5;
+  var key = 'kabinet-refresh:' + location.pathname;
+  var count = 0;
+  try { count = Number(sessionStorage.getItem(key) || '0'); } catch (e) { /* storage off */ }
+  if (count >= 24) return;
+  setTimeout(function () {
+    try { sessionStorage.setItem(key, String(count + 1)); } catch (e) { /* storage off */ }
+    location.reload();
+  }, seconds * 1000);
+})();

@@ -1,0 +1,111 @@
+// Card payments in headless Chromium, on a 360 px phone and a desktop: the
+// demo resident opens the payment form from the overview, pays the amount due
+// on the sandbox gateway's test page, comes back to the return page, and sees
+// the payment on the overview and in the payment history. A second payment is
+// left pending to see the return page follow it (it reloads itself). axe-core checks every page
+// on the way for WCAG 2.1 A/AA.
+// Run: node e2e/payments.mjs (needs target/debug/kabinet, /usr/bin/chromium).
+import AxeBuilder from '@axe-core/playwright';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bin, freePort, launch, root, serverEnv, waitHealthy } from './harness.mjs';
+
+const out = join(root, 'e2e', 'out');
+mkdirSync(out, { recursive: true });
+const viewports = { phone: { width: 360, height: 780 }, desktop: { width: 1280, height: 900 } };
+const failures = [];
+let checked = 0;
+
+async function axe(page, label) {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  await page.screenshot({ path: join(out, `payments-${label}.png`), fullPage: true });
+  if (result.violations.length) {
+    failures.push(`${label}: ${result.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0].target}`).join('; ')}`);
+  } else {
+    checked++;
+  }
+}
+
+async function run(name, viewport) {
+  const data = mkdtempSync(join(tmpdir(), `kabinet-payments-${name}-`));
+  let server;
+  let browser;
+  try {
+    const port = await freePort();
+    const env = serverEnv(data, port);
+    execFileSync(bin, ['demo', '--accounts', '12', '--months', '4', '--no-serve'], { env, stdio: 'ignore' });
+    server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
+    const base = `http://127.0.0.1:${port}`;
+    await waitHealthy(base);
+    browser = await launch();
+    const context = await browser.newContext({ viewport, locale: 'ru-RU' });
+    const page = await context.newPage();
+    await page.goto(`${base}/login`);
+    const m = (await page.textContent('.notice')).match(/лицевой счёт (\S+), пароль (\S+)\./);
+    if (!m) throw new Error('no demo sign-in on the page');
+    await page.fill('#account', m[1]);
+    await page.fill('#password', m[2]);
+    await page.click('button[type=submit]:has-text("Войти")');
+    await page.waitForURL(`${base}/cabinet`);
+
+    // From the overview to the form; pay 1 234,56 ₽ for the first account.
+    await page.click('a.button:has-text("Оплатить")');
+    await page.waitForURL(/\/pay/);
+    await axe(page, `${name}-form`);
+    const field = await page.$eval('input[name^=amount_]', (i) => i.id);
+    await page.fill(`#${field}`, '0,5');
+    await page.click('button[type=submit]:has-text("Перейти к оплате")');
+    await page.waitForLoadState();
+    const error = await page.textContent('.error');
+    if (!error.includes('не меньше 1 ₽')) throw new Error(`no amount error: ${error}`);
+    await axe(page, `${name}-form-error`);
+    await page.fill(`#${field}`, '1 234,56');
+    await page.click('button[type=submit]:has-text("Перейти к оплате")');
+    await page.waitForURL(/\/sandbox\/pay\//);
+    const sandbox = await page.textContent('main');
+    if (!sandbox.includes('Тестовый платёжный сервис') || !sandbox.includes('234,56')) throw new Error(`sandbox page: ${sandbox}`);
+    await axe(page, `${name}-sandbox`);
+    await page.click('button:has-text("Оплатить")');
+    await page.waitForURL(/\/payments\/card\//);
+    const status = await page.textContent('.status-line');
+    if (!status.includes('оплачено')) throw new Error(`return page: ${status}`);
+    await axe(page, `${name}-paid`);
+
+    // The overview and the history show it at once.
+    await page.goto(`${base}/cabinet`);
+    if (!/1\s234,56/.test(await page.textContent('main'))) throw new Error('the overview does not show the payment');
+    await page.goto(`${base}/payments`);
+    const rows = await page.$$eval('tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    if (!rows[0] || !/1\s234,56/.test(rows[0]) || !rows[0].includes('ждёт подтверждения')) throw new Error(`history: ${rows[0]}`);
+    await axe(page, `${name}-history`);
+
+    // A payment left pending: the return page says so and refreshes itself.
+    await page.goto(`${base}/pay`);
+    await page.fill(`#${field}`, '10');
+    await page.click('button[type=submit]:has-text("Перейти к оплате")');
+    await page.waitForURL(/\/sandbox\/pay\//);
+    await page.click('button:has-text("Оставить в обработке")');
+    await page.waitForURL(/\/payments\/card\//);
+    if (!(await page.textContent('.status-line')).includes('в обработке')) throw new Error('not shown as in progress');
+    if (!(await page.$('[data-refresh]')) || !(await page.$('a:has-text("Обновить")'))) throw new Error('the pending page does not refresh');
+    await axe(page, `${name}-pending`);
+    await page.goto(`${base}/pay?lang=en`);
+    await axe(page, `${name}-form-en`);
+    await context.close();
+  } catch (e) {
+    failures.push(`${name}: ${e.message}`);
+  } finally {
+    if (browser) await browser.close();
+    if (server) server.kill();
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
+for (const [name, viewport] of Object.entries(viewports)) await run(name, viewport);
+if (failures.length) {
+  console.error(`payments: ${failures.length} failure(s)\n${failures.join('\n')}`);
+  process.exit(1);
+}
+console.log(`payments: paying through the sandbox and following a pending payment pass; ${checked} pages axe-clean`);
