@@ -45,6 +45,9 @@ pub enum Error {
         "платёжный сервис сейчас не отвечает — попробуйте через несколько минут. Если деньги всё же списались, платёж зачтётся автоматически"
     )]
     GatewayUnavailable,
+    /// The resident started too many payments in the last hour.
+    #[error("слишком много платежей за последний час — подождите немного и попробуйте снова")]
+    TooManyPayments,
     /// The request is not allowed from where it came.
     #[error("доступ запрещён")]
     Forbidden,

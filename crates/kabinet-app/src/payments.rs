@@ -47,6 +47,9 @@ pub struct PaymentSettings {
     pub notification_sources: Vec<ipnet::IpNet>,
     /// Daily checks of an unsettled payment before it is marked expired.
     pub give_up_after_days: u32,
+    /// Payments one resident may start in an hour: enough for any household,
+    /// few enough that nobody can use the portal to flood the gateway.
+    pub starts_per_hour: u64,
 }
 
 impl Default for PaymentSettings {
@@ -58,6 +61,7 @@ impl Default for PaymentSettings {
             payment_mode: "full_payment".into(),
             notification_sources: Vec::new(),
             give_up_after_days: 3,
+            starts_per_hour: 20,
         }
     }
 }
@@ -244,6 +248,15 @@ impl Payments {
             )));
         }
         let now = self.clock.now();
+        if self
+            .db
+            .card_payments()
+            .started_since(r.user.id, now - Duration::hours(1))
+            .await?
+            >= self.settings.starts_per_hour
+        {
+            return Err(Error::TooManyPayments);
+        }
         let public_id = crate::auth::secrets::new_public_id();
         let description = format!("Оплата ЖКУ, лицевой счёт {}", numbers.join(", "));
         let new = NewCardPayment {

@@ -402,7 +402,25 @@ impl<C: Conn> CardPayments<'_, C> {
         Ok(())
     }
 
-    /// Counts a user's payments by status (for the tests and the audit).
+    /// How many payments a user started at or after `since` (the hourly
+    /// limit, counted in the database so it holds across servers).
+    pub async fn started_since(&self, user: d::UserId, since: OffsetDateTime) -> Result<u64, DbError> {
+        let n = self
+            .0
+            .conn()
+            .query_one_raw(stmt(
+                self.0,
+                "SELECT COUNT(*) AS n FROM card_payments WHERE user_id = $1 AND created_at >= $2",
+                vec![user.0.into(), since.into()],
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Counts payments by status (for the tests and the audit).
     pub async fn count_by_status(&self, status: CardPaymentStatus) -> Result<u64, DbError> {
         let n = self
             .0

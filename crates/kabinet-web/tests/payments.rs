@@ -42,6 +42,8 @@ fn yookassa_app(db: &kabinet_db::Db, fake: &FakeYooKassa, sources: &[&str]) -> T
     c.retry_delay = Duration::from_millis(5);
     s.app.gateway = GatewayChoice::YooKassa(c);
     s.app.payments.notification_sources = sources.iter().map(|x| x.parse().unwrap()).collect();
+    // The race test's residents pay a hundred times each.
+    s.app.payments.starts_per_hour = 1000;
     TestApp::new(db, &s)
 }
 
@@ -257,6 +259,28 @@ db_tests! {
             .unwrap();
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.external_id.starts_with(&id)));
+
+        // Two tabs paying the same: two payments, both recorded.
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let (status, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "5"}])).await;
+            assert_eq!(status, StatusCode::CREATED);
+            ids.push(v["payment"]["id"].as_str().unwrap().to_string());
+        }
+        assert_ne!(ids[0], ids[1]);
+        for id in &ids {
+            let url = format!("/sandbox/pay/{}", t.db.card_payments().by_public_id(id).await.unwrap().unwrap().gateway_id.unwrap());
+            b.submit(&url, &url, &[("action", "pay")]).await;
+        }
+        assert_eq!(credited(&t.db, 1).await.1, Kopecks(11_010));
+        // At most 20 payments an hour; the 21st is refused with a clear answer.
+        for _ in 0..17 {
+            let (status, _) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "1"}])).await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let (status, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "1"}])).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("за последний час"), "{v}");
 
         // Another resident's token cannot read it.
         let (mut c, other) = app.resident(3).await;

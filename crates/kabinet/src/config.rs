@@ -113,6 +113,8 @@ pub struct Config {
     pub payment_notification_sources: Vec<String>,
     /// Daily checks of an unsettled payment before it is marked expired.
     pub payment_give_up_days: u32,
+    /// Card payments one resident may start in an hour.
+    pub payment_starts_per_hour: u32,
 }
 
 /// The card payment provider.
@@ -209,6 +211,7 @@ impl Default for Config {
             payment_mode: "full_payment".into(),
             payment_notification_sources: Vec::new(),
             payment_give_up_days: 3,
+            payment_starts_per_hour: 20,
         }
     }
 }
@@ -322,6 +325,7 @@ impl Config {
             payment_mode: self.payment_mode.clone(),
             notification_sources: sources,
             give_up_after_days: self.payment_give_up_days,
+            starts_per_hour: u64::from(self.payment_starts_per_hour),
         };
         let choice = match self.payment_gateway {
             PaymentGateway::Sandbox => GatewayChoice::Sandbox,

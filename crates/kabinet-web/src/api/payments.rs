@@ -104,6 +104,7 @@ pub(crate) struct CreateResponse {
         (status = 403, description = "A password to set or Rules to accept first", body = Problem),
         (status = 404, description = "Not one of the resident's accounts", body = Problem),
         (status = 422, description = "An amount is not taken; `errors.amounts` says why", body = Problem),
+        (status = 429, description = "Too many payments started in the last hour (`payment_starts_per_hour`)", body = Problem),
         (status = 502, description = "The gateway refused the payment", body = Problem),
         (status = 503, description = "The gateway did not answer; try again later", body = Problem)))]
 pub(crate) async fn create(

@@ -42,6 +42,7 @@ fn status_of(e: &Error) -> StatusCode {
         Error::PaymentRefused => StatusCode::BAD_GATEWAY,
         Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Error::Forbidden => StatusCode::FORBIDDEN,
+        Error::TooManyPayments => StatusCode::TOO_MANY_REQUESTS,
         Error::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Hash(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -118,7 +118,8 @@ pub(crate) async fn finish(State(state): State<AppState>, req: Request, next: Ne
         );
     }
     let h = res.headers_mut();
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(state.csp.clone());
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(state.csp.clone());
     for (name, value) in HEADERS {
         h.entry(name).or_insert(HeaderValue::from_static(value));
     }

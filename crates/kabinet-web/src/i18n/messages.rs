@@ -153,6 +153,10 @@ const MESSAGES: &[(&str, &str)] = &[
     ),
     ("доступ запрещён", "access denied"),
     (
+        "слишком много платежей за последний час — подождите немного и попробуйте снова",
+        "too many payments in the last hour: wait a little and try again",
+    ),
+    (
         "этот метод запроса здесь не поддерживается",
         "this request method is not supported here",
     ),

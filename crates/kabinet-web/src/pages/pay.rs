@@ -138,11 +138,11 @@ pub(crate) async fn start(
             StatusCode::UNPROCESSABLE_ENTITY,
             f.iter().map(|(_, m)| say(m)).collect::<Vec<_>>(),
         ),
-        Err(e @ (Error::GatewayUnavailable | Error::PaymentRefused)) => (
-            if matches!(e, Error::PaymentRefused) {
-                StatusCode::BAD_GATEWAY
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
+        Err(e @ (Error::GatewayUnavailable | Error::PaymentRefused | Error::TooManyPayments)) => (
+            match e {
+                Error::PaymentRefused => StatusCode::BAD_GATEWAY,
+                Error::TooManyPayments => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
             },
             vec![say(&e.to_string())],
         ),
