@@ -21,6 +21,7 @@ pub mod profile;
 pub mod qr;
 pub mod readings;
 pub mod records;
+pub mod requests;
 pub mod residents;
 pub mod suspension;
 pub mod throttle;

@@ -222,6 +222,9 @@ db_tests! {
         assert_eq!(v["payment"]["status"], "pending");
         let url = v["confirmation_url"].as_str().unwrap().to_string();
         let id = v["payment"]["id"].as_str().unwrap().to_string();
+        let o = b.json("GET", &format!("/api/v1/accounts/{}/overview", second.number), Some(&tk), Value::Null).await;
+        let o: Value = serde_json::from_str(&o.body).unwrap();
+        assert_eq!(o["payments_in_progress"][0]["id"], id.as_str(), "{o}");
         let back = b.submit(&url, &url, &[("action", "pay")]).await;
         assert_eq!(back.status, StatusCode::SEE_OTHER);
 
@@ -230,6 +233,9 @@ db_tests! {
         assert_eq!(one["status"], "succeeded");
         assert_eq!(one["settled"], true);
         assert_eq!(one["shares"].as_array().unwrap().len(), 2);
+        let o = b.json("GET", &format!("/api/v1/accounts/{number}/overview"), Some(&tk), Value::Null).await;
+        let o: Value = serde_json::from_str(&o.body).unwrap();
+        assert_eq!(o["payments_in_progress"], json!([]), "settled: no longer in progress");
         let list = b.json("GET", "/api/v1/payments", Some(&tk), Value::Null).await;
         let list: Value = serde_json::from_str(&list.body).unwrap();
         assert_eq!(list["total"], 1);

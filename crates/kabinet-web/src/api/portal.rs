@@ -183,6 +183,8 @@ pub(crate) struct OverviewResponse {
     readings_open: bool,
     /// The last day of the open window, or the day it opens (`YYYY-MM-DD`).
     readings_date: String,
+    /// Card payments for the account still in progress, newest first.
+    payments_in_progress: Vec<super::payments::CardPaymentItem>,
 }
 
 /// The overview of one of the resident's accounts.
@@ -209,6 +211,7 @@ pub(crate) async fn overview(
         last_payment: o.account.last_payment.as_ref().map(payment_item),
         readings_open,
         readings_date: date.to_string(),
+        payments_in_progress: o.in_progress.iter().map(super::payments::item).collect(),
     }))
 }
 

@@ -1,0 +1,463 @@
+//! Requests (обращения) to the dispatch service or the organization: where a
+//! request stands, who may move it where, its deadline, the order of the
+//! dispatcher's queue, and the limits that keep a few residents from
+//! flooding it.
+//!
+//! Lifecycle: `new` → `in_work` → `done` → `closed`, with `deferred` (until a
+//! day at most 365 days ahead) and `declined` (with a reason) from the open
+//! states. The resident may cancel a request while it is new; on `done` they
+//! accept it (a rating 1–5 closes it) or return it with a comment, which
+//! reopens it (`in_work`) and is counted.
+
+use time::{Date, Duration, OffsetDateTime};
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Filed, nobody has taken it yet.
+    New,
+    /// Someone works on it.
+    InWork,
+    /// Staff say it is done; the resident may accept or return it.
+    Done,
+    /// Finished.
+    Closed,
+    /// Put off until a day.
+    Deferred,
+    /// Refused, with a reason.
+    Declined,
+    /// Withdrawn by the resident while it was new.
+    Canceled,
+}
+
+impl RequestStatus {
+    /// Every status.
+    pub const ALL: [RequestStatus; 7] = [
+        RequestStatus::New,
+        RequestStatus::InWork,
+        RequestStatus::Done,
+        RequestStatus::Closed,
+        RequestStatus::Deferred,
+        RequestStatus::Declined,
+        RequestStatus::Canceled,
+    ];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::New => "new",
+            RequestStatus::InWork => "in_work",
+            RequestStatus::Done => "done",
+            RequestStatus::Closed => "closed",
+            RequestStatus::Deferred => "deferred",
+            RequestStatus::Declined => "declined",
+            RequestStatus::Canceled => "canceled",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn from_stored(s: &str) -> Option<RequestStatus> {
+        RequestStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether staff still owe the resident something: open requests count
+    /// towards the queue and can be overdue.
+    pub const fn is_open(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::New | RequestStatus::InWork | RequestStatus::Deferred
+        )
+    }
+
+    /// Whether nothing can happen to it any more.
+    pub const fn is_final(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Closed | RequestStatus::Declined | RequestStatus::Canceled
+        )
+    }
+}
+
+/// Who asks for a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The resident who filed the request.
+    Resident,
+    /// Staff with the permission to manage requests.
+    Staff,
+}
+
+/// A change asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Staff take the request into work (also from `deferred`).
+    Take,
+    /// Staff say the work is done.
+    Complete,
+    /// Staff put it off until a day.
+    Defer {
+        /// The day it comes back.
+        until: Date,
+    },
+    /// Staff refuse it.
+    Decline {
+        /// Why, for the resident.
+        reason: String,
+    },
+    /// The resident withdraws a new request.
+    Cancel,
+    /// The resident accepts the work.
+    Accept {
+        /// 1–5.
+        rating: u8,
+    },
+    /// The resident says the work is not done.
+    Return {
+        /// What is still wrong.
+        comment: String,
+    },
+    /// Staff close a done request the resident did not answer.
+    Close,
+}
+
+/// Why a change is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    /// Not from this status, or not by this side.
+    #[error("this change is not possible now")]
+    NotAllowed,
+    /// A deferral must end after today and at most a year ahead.
+    #[error("the deferral day must be after today and within 365 days")]
+    DeferralDay,
+    /// A reason or a comment is required.
+    #[error("a reason is required")]
+    ReasonMissing,
+    /// Ratings are 1 to 5.
+    #[error("the rating must be 1 to 5")]
+    Rating,
+}
+
+/// The longest deferral.
+pub const MAX_DEFERRAL_DAYS: i64 = 365;
+
+/// What a change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    /// The new status.
+    pub to: RequestStatus,
+    /// Whether it reopened a done request (counted).
+    pub reopened: bool,
+}
+
+/// Checks `change` by `side` on a request in `from`, on the organization's
+/// day `today`, and says where it goes.
+pub fn apply(from: RequestStatus, side: Side, change: &Change, today: Date) -> Result<Moved, ChangeError> {
+    use RequestStatus as S;
+    let to = match (side, change, from) {
+        (Side::Staff, Change::Take, S::New | S::Deferred) => S::InWork,
+        (Side::Staff, Change::Complete, S::InWork) => S::Done,
+        (Side::Staff, Change::Defer { until }, S::New | S::InWork | S::Deferred) => {
+            if *until <= today || *until > today + Duration::days(MAX_DEFERRAL_DAYS) {
+                return Err(ChangeError::DeferralDay);
+            }
+            S::Deferred
+        }
+        (Side::Staff, Change::Decline { reason }, S::New | S::InWork | S::Deferred) => {
+            if reason.trim().is_empty() {
+                return Err(ChangeError::ReasonMissing);
+            }
+            S::Declined
+        }
+        (Side::Staff, Change::Close, S::Done) => S::Closed,
+        (Side::Resident, Change::Cancel, S::New) => S::Canceled,
+        (Side::Resident, Change::Accept { rating }, S::Done) => {
+            if !(1..=5).contains(rating) {
+                return Err(ChangeError::Rating);
+            }
+            S::Closed
+        }
+        (Side::Resident, Change::Return { comment }, S::Done) => {
+            if comment.trim().is_empty() {
+                return Err(ChangeError::ReasonMissing);
+            }
+            return Ok(Moved {
+                to: S::InWork,
+                reopened: true,
+            });
+        }
+        _ => return Err(ChangeError::NotAllowed),
+    };
+    Ok(Moved { to, reopened: false })
+}
+
+/// Who a category's requests go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Desk {
+    /// The emergency dispatch service (аварийно-диспетчерская служба).
+    Dispatch,
+    /// The organization's office.
+    Office,
+}
+
+/// How long staff have, by desk (organization settings; defaults: an
+/// emergency 24 hours, anything else 8 days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// For the dispatch service.
+    pub dispatch: Duration,
+    /// For the office.
+    pub office: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            dispatch: Duration::hours(24),
+            office: Duration::days(8),
+        }
+    }
+}
+
+impl Deadlines {
+    /// When a request filed at `filed` for `desk` is due.
+    pub fn due(self, desk: Desk, filed: OffsetDateTime) -> OffsetDateTime {
+        filed
+            + match desk {
+                Desk::Dispatch => self.dispatch,
+                Desk::Office => self.office,
+            }
+    }
+}
+
+/// Whether an open request is past its deadline at `now` (a deferred one
+/// counts from the day it comes back, which the caller passes as `due`).
+pub fn overdue(status: RequestStatus, due: OffsetDateTime, now: OffsetDateTime) -> bool {
+    status.is_open() && status != RequestStatus::Deferred && now > due
+}
+
+/// The dispatcher's queue order: emergencies first, then the earliest
+/// deadline, then the oldest request.
+pub fn queue_key(desk: Desk, due: OffsetDateTime, id: i64) -> (u8, OffsetDateTime, i64) {
+    (u8::from(desk != Desk::Dispatch), due, id)
+}
+
+/// The most requests a resident may file in a day.
+pub const DAILY_LIMIT: usize = 10;
+/// The most requests with the same text a resident may file in a day.
+pub const SAME_TEXT_LIMIT: usize = 2;
+/// The longest text.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+
+/// A text reduced for comparing duplicates: lower case, runs of whitespace
+/// and punctuation as one space.
+pub fn normalized(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut gap = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+/// Why a new request is not taken now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LimitReached {
+    /// [`DAILY_LIMIT`] requests today already.
+    #[error("too many requests today")]
+    Daily,
+    /// [`SAME_TEXT_LIMIT`] requests with this text today already.
+    #[error("the same request was sent today already")]
+    SameText,
+}
+
+/// Checks a new request's text against what the resident filed today
+/// (`today_texts`, already [`normalized`]).
+pub fn check_limits(text: &str, today_texts: &[String]) -> Result<(), LimitReached> {
+    if today_texts.len() >= DAILY_LIMIT {
+        return Err(LimitReached::Daily);
+    }
+    let mine = normalized(text);
+    if today_texts.iter().filter(|t| **t == mine).count() >= SAME_TEXT_LIMIT {
+        return Err(LimitReached::SameText);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RequestStatus as S;
+    use time::macros::{date, datetime};
+
+    const TODAY: Date = date!(2026 - 11 - 26);
+
+    fn all_changes() -> Vec<Change> {
+        vec![
+            Change::Take,
+            Change::Complete,
+            Change::Defer {
+                until: date!(2026 - 12 - 01),
+            },
+            Change::Decline {
+                reason: "не наша зона".into(),
+            },
+            Change::Cancel,
+            Change::Accept { rating: 5 },
+            Change::Return {
+                comment: "течёт снова".into(),
+            },
+            Change::Close,
+        ]
+    }
+
+    #[test]
+    fn settled_requests_do_not_move() {
+        for from in [S::Closed, S::Declined, S::Canceled] {
+            for side in [Side::Resident, Side::Staff] {
+                for c in all_changes() {
+                    assert_eq!(
+                        apply(from, side, &c, TODAY),
+                        Err(ChangeError::NotAllowed),
+                        "{from:?} {side:?} {c:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_side_does_only_its_own_changes() {
+        let staff_only = [Change::Take, Change::Complete, Change::Close];
+        for c in staff_only {
+            for from in S::ALL {
+                assert!(
+                    apply(from, Side::Resident, &c, TODAY).is_err(),
+                    "a resident did {c:?} from {from:?}"
+                );
+            }
+        }
+        for c in [
+            Change::Cancel,
+            Change::Accept { rating: 4 },
+            Change::Return {
+                comment: "нет".into(),
+            },
+        ] {
+            for from in S::ALL {
+                assert!(
+                    apply(from, Side::Staff, &c, TODAY).is_err(),
+                    "staff did {c:?} from {from:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_lifecycle() {
+        let m = |from, side, c: Change| apply(from, side, &c, TODAY);
+        assert_eq!(m(S::New, Side::Staff, Change::Take).unwrap().to, S::InWork);
+        assert_eq!(m(S::InWork, Side::Staff, Change::Complete).unwrap().to, S::Done);
+        assert_eq!(
+            m(S::Done, Side::Resident, Change::Accept { rating: 5 })
+                .unwrap()
+                .to,
+            S::Closed
+        );
+        let back = m(
+            S::Done,
+            Side::Resident,
+            Change::Return {
+                comment: "всё ещё течёт".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            back,
+            Moved {
+                to: S::InWork,
+                reopened: true
+            }
+        );
+        assert_eq!(m(S::New, Side::Resident, Change::Cancel).unwrap().to, S::Canceled);
+        assert_eq!(
+            m(S::InWork, Side::Resident, Change::Cancel),
+            Err(ChangeError::NotAllowed)
+        );
+        assert_eq!(m(S::Deferred, Side::Staff, Change::Take).unwrap().to, S::InWork);
+        assert_eq!(m(S::Done, Side::Staff, Change::Close).unwrap().to, S::Closed);
+        assert_eq!(
+            m(S::Done, Side::Resident, Change::Accept { rating: 0 }),
+            Err(ChangeError::Rating)
+        );
+        assert_eq!(
+            m(S::Done, Side::Resident, Change::Accept { rating: 6 }),
+            Err(ChangeError::Rating)
+        );
+        assert_eq!(
+            m(S::Done, Side::Resident, Change::Return { comment: "  ".into() }),
+            Err(ChangeError::ReasonMissing)
+        );
+        assert_eq!(
+            m(S::New, Side::Staff, Change::Decline { reason: "".into() }),
+            Err(ChangeError::ReasonMissing)
+        );
+    }
+
+    #[test]
+    fn deferral_days_are_bounded() {
+        let defer = |until| apply(S::InWork, Side::Staff, &Change::Defer { until }, TODAY);
+        assert_eq!(defer(TODAY), Err(ChangeError::DeferralDay));
+        assert_eq!(defer(date!(2026 - 11 - 27)).unwrap().to, S::Deferred);
+        assert_eq!(defer(date!(2027 - 11 - 26)).unwrap().to, S::Deferred);
+        assert_eq!(defer(date!(2027 - 11 - 27)), Err(ChangeError::DeferralDay));
+    }
+
+    #[test]
+    fn deadlines_and_the_queue() {
+        let d = Deadlines::default();
+        let filed = datetime!(2026-11-26 03:00 UTC);
+        assert_eq!(d.due(Desk::Dispatch, filed), datetime!(2026-11-27 03:00 UTC));
+        assert_eq!(d.due(Desk::Office, filed), datetime!(2026-12-04 03:00 UTC));
+        let due = d.due(Desk::Dispatch, filed);
+        assert!(!overdue(S::InWork, due, due));
+        assert!(overdue(S::InWork, due, due + Duration::seconds(1)));
+        assert!(!overdue(S::Done, due, due + Duration::days(9)));
+        let mut q = [
+            queue_key(Desk::Office, datetime!(2026-11-20 10:00 UTC), 1),
+            queue_key(Desk::Dispatch, datetime!(2026-11-27 10:00 UTC), 3),
+            queue_key(Desk::Dispatch, datetime!(2026-11-26 10:00 UTC), 2),
+        ];
+        q.sort();
+        assert_eq!(q.map(|k| k.2), [2, 3, 1], "emergencies first, then by deadline");
+    }
+
+    #[test]
+    fn limits_count_the_day_and_the_same_text() {
+        assert_eq!(normalized("  Течёт   КРАН!!! на кухне. "), "течёт кран на кухне");
+        let today: Vec<String> = vec![
+            normalized("Течёт кран на кухне"),
+            normalized("течёт кран, на кухне"),
+        ];
+        assert_eq!(
+            check_limits("ТЕЧЁТ КРАН НА КУХНЕ", &today),
+            Err(LimitReached::SameText)
+        );
+        assert_eq!(check_limits("Нет горячей воды", &today), Ok(()));
+        let full: Vec<String> = (0..DAILY_LIMIT).map(|i| format!("текст {i}")).collect();
+        assert_eq!(check_limits("другое", &full), Err(LimitReached::Daily));
+        for s in S::ALL {
+            assert_eq!(S::from_stored(s.as_str()), Some(s));
+            assert!(!(s.is_open() && s.is_final()));
+        }
+    }
+}
