@@ -330,6 +330,7 @@ pay-title = Pay by card
 pay-intro = Enter an amount for one or several of your accounts: they are paid in one payment and each account gets its part. You enter your card on the payment service's page; this portal never sees card details.
 pay-sandbox-note = Test mode: the payment service is a sandbox, no money is taken.
 pay-hint-current = The amount to pay is filled in; you may change it. At least ₽1.
+pay-hint-advance = Nothing is owed; you can pay in advance. At least ₽1.
 pay-hint-other = Leave empty if you are not paying for this account.
 pay-submit = Go to payment
 pay-max = At most { $amount } in one payment.

@@ -82,10 +82,10 @@ fn form_page(
             };
             let invalid = errors.iter().any(|e| e.contains(&number));
             AmountField {
-                hint: tr.t(if l.account.id == current {
-                    "pay-hint-current"
-                } else {
-                    "pay-hint-other"
+                hint: tr.t(match (l.account.id == current, form.suggested.is_some()) {
+                    (true, true) => "pay-hint-current",
+                    (true, false) => "pay-hint-advance",
+                    _ => "pay-hint-other",
                 }),
                 name,
                 account: number,
