@@ -257,6 +257,23 @@ impl<C: Conn> CardPayments<'_, C> {
         Ok((list, u64::try_from(total).unwrap_or(0)))
     }
 
+    /// The newest `limit` payments, of one status or all (for staff and the
+    /// command line).
+    pub async fn newest(
+        &self,
+        status: Option<CardPaymentStatus>,
+        limit: u64,
+    ) -> Result<Vec<CardPayment>, DbError> {
+        let order = format!("ORDER BY created_at DESC, id DESC LIMIT {limit}");
+        match status {
+            Some(s) => {
+                self.select(&format!("status = $1 {order}"), vec![s.as_str().into()])
+                    .await
+            }
+            None => self.select(&format!("TRUE {order}"), vec![]).await,
+        }
+    }
+
     /// An account's payments still in progress (`created` or `pending`),
     /// newest first.
     pub async fn in_progress(&self, account: d::AccountId) -> Result<Vec<CardPayment>, DbError> {

@@ -2,6 +2,7 @@
 
 mod config;
 mod exchange_cli;
+mod payments_cli;
 mod receipts_cli;
 mod render_workers;
 mod residents_cli;
@@ -149,6 +150,17 @@ enum Command {
         /// Only messages whose delivery was given up.
         #[arg(long)]
         failed: bool,
+    },
+    /// Show the newest card payments, or settle what the gateway has
+    /// settled now (the server does this every 30 s by itself).
+    Payments {
+        /// Only payments in this state: created, pending, succeeded,
+        /// canceled, failed or expired.
+        #[arg(long)]
+        status: Option<String>,
+        /// Ask the gateway about every unsettled payment that is due, now.
+        #[arg(long)]
+        reconcile: bool,
     },
     /// Export what residents did in Kabinet since the last export.
     Export {
@@ -352,6 +364,13 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
             let db = open_db(&config).await?;
             prepare_schema(&db, &config).await?;
             let result = residents_cli::resume(&db).await;
+            db.close().await?;
+            result
+        }
+        Command::Payments { status, reconcile } => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let result = payments_cli::run(&db, &config, status.as_deref(), reconcile).await;
             db.close().await?;
             result
         }

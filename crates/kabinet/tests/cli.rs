@@ -604,3 +604,89 @@ async fn staff_unlock_a_locked_registration() {
     assert!(text(&out).contains("not found"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_are_listed_and_reconciled_from_the_command_line() {
+    let t = TestDb::sqlite().await;
+    let dir = tempdir();
+    let mut o = kabinet_demo::DemoOptions::new(time::macros::date!(2026 - 11 - 24));
+    o.accounts = 2;
+    o.months = 1;
+    kabinet_demo::generate(&t.db, &o, |_, _| {}).await.unwrap();
+    // A payment whose server stopped before it called the (sandbox) gateway.
+    let now = time::OffsetDateTime::now_utc();
+    let tx = t.db.begin().await.unwrap();
+    let user = tx
+        .users()
+        .insert(&kabinet_db::users::NewUser {
+            account_id: kabinet_domain::AccountId(1),
+            email: kabinet_domain::EmailAddress::parse("cli@example.ru").unwrap(),
+            password_hash: String::new(),
+            password_expires_at: now,
+            rules_version: 0,
+            now,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    tx.card_payments()
+        .insert(&kabinet_db::card_payments::NewCardPayment {
+            public_id: "stuck-payment".into(),
+            user_id: user,
+            gateway: "sandbox".into(),
+            amount: kabinet_domain::Kopecks(12_345),
+            description: "Оплата ЖКУ".into(),
+            email: Some("cli@example.ru".into()),
+            ip: "192.0.2.1".into(),
+            now: now - time::Duration::minutes(10),
+            first_check: now - time::Duration::minutes(5),
+            shares: vec![(kabinet_domain::AccountId(1), kabinet_domain::Kopecks(12_345))],
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let out = kabinet(&t.url, &dir)
+        .args(["payments", "--status", "created"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("stuck-payment\tcreated\t123.45"),
+        "{}",
+        text(&out)
+    );
+    let out = kabinet(&t.url, &dir)
+        .args(["payments", "--reconcile"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("Reconciled: 1 checked, 0 settled, 0 expired."),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("stuck-payment\tpending\t123.45"),
+        "{}",
+        text(&out)
+    );
+    let p =
+        t.db.card_payments()
+            .by_public_id("stuck-payment")
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(
+        p.gateway_id.as_deref().is_some_and(|g| g.starts_with("sbx-")),
+        "{p:?}"
+    );
+    assert_eq!(p.checks, 1);
+    let out = kabinet(&t.url, &dir)
+        .args(["payments", "--status", "paid"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("unknown status"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
