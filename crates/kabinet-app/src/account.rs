@@ -195,6 +195,16 @@ impl Accounts {
         scope(&self.db, r, number).await
     }
 
+    /// An account's card payments in progress; read only while one may be
+    /// (the account's `card_payments_until`, read with the scope), so an
+    /// account nobody paid by card lately costs no statement.
+    async fn in_progress(&self, l: &LinkedAccount) -> Result<Vec<d::payments::CardPayment>, Error> {
+        if l.card_payments_until.is_none_or(|t| t <= self.clock.now()) {
+            return Ok(Vec::new());
+        }
+        Ok(self.db.card_payments().in_progress(l.account.id).await?)
+    }
+
     /// The overview of one of the resident's accounts: balance, current
     /// invoice and its status, last payment, readings window.
     pub async fn overview(&self, r: &Resident, number: Option<&str>) -> Result<Overview, Error> {
@@ -217,11 +227,7 @@ impl Accounts {
             .rule(&scope.current().premises.address)
             .window
             .state(today);
-        let in_progress = self
-            .db
-            .card_payments()
-            .in_progress(scope.current().account.id)
-            .await?;
+        let in_progress = self.in_progress(scope.current()).await?;
         Ok(Overview {
             scope,
             current,
@@ -401,10 +407,7 @@ impl Accounts {
             return Err(Error::NotFound);
         }
         let in_progress = if page == 1 {
-            self.db
-                .card_payments()
-                .in_progress(scope.current().account.id)
-                .await?
+            self.in_progress(scope.current()).await?
         } else {
             Vec::new()
         };

@@ -269,6 +269,8 @@ impl Payments {
             ip: client.ip.clone(),
             now,
             first_check: now + Duration::minutes(5),
+            // 5 min + 1 h + the daily checks, and a day to spare.
+            open_until: now + Duration::days(i64::from(self.settings.give_up_after_days) + 2),
             shares,
         };
         let tx = self.db.begin().await?;

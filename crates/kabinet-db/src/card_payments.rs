@@ -35,6 +35,9 @@ pub struct NewCardPayment {
     /// When reconciliation first looks at it, should the create call never
     /// come back.
     pub first_check: OffsetDateTime,
+    /// Until when its accounts' pages look for payments in progress (after
+    /// the last reconciliation it is settled or expired).
+    pub open_until: OffsetDateTime,
     /// Account and amount per share.
     pub shares: Vec<(d::AccountId, d::Kopecks)>,
 }
@@ -148,6 +151,21 @@ impl<C: Conn> CardPayments<'_, C> {
             values.extend([payment.id.into(), account.0.into(), amount.0.into()]);
         }
         c.execute_raw(stmt(self.0, sql, values)).await?;
+        let ids = p
+            .shares
+            .iter()
+            .map(|(a, _)| a.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        c.execute_raw(stmt(
+            self.0,
+            format!(
+                "UPDATE accounts SET card_payments_until = $1 WHERE id IN ({ids}) \
+                 AND (card_payments_until IS NULL OR card_payments_until < $1)"
+            ),
+            vec![p.open_until.into()],
+        ))
+        .await?;
         payment.shares = self.shares(&[payment.id]).await?;
         Ok(payment)
     }

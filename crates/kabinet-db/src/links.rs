@@ -21,6 +21,9 @@ pub struct LinkedAccount {
     pub linked_at: OffsetDateTime,
     /// The account the user signs in with (cannot be removed).
     pub primary: bool,
+    /// Until when a card payment for it may be in progress (none: no card
+    /// payment lately), read with the account at no extra cost.
+    pub card_payments_until: Option<OffsetDateTime>,
 }
 
 #[derive(FromQueryResult)]
@@ -29,6 +32,7 @@ struct Row {
     account: AccountRow,
     linked_at: OffsetDateTime,
     is_primary: i32,
+    card_payments_until: Option<OffsetDateTime>,
 }
 
 /// Links `account` to `user` (nothing when already linked).
@@ -63,7 +67,7 @@ impl<C: Conn> Links<'_, C> {
         let rows = Row::find_by_statement(Statement::from_sql_and_values(
             c.get_database_backend(),
             "SELECT a.id, a.number, a.premises_id, a.holder_name, a.residents, a.els, a.izhku, \
-             a.opened_on, a.closed_on, p.address, p.flat, p.total_area, p.living_area, ua.linked_at, \
+             a.opened_on, a.closed_on, p.address, p.flat, p.total_area, p.living_area, ua.linked_at, a.card_payments_until, \
              CASE WHEN a.id = u.account_id THEN 1 ELSE 0 END AS is_primary \
              FROM user_accounts ua JOIN users u ON u.id = ua.user_id \
              JOIN accounts a ON a.id = ua.account_id JOIN premises p ON p.id = a.premises_id \
@@ -80,6 +84,7 @@ impl<C: Conn> Links<'_, C> {
                     premises,
                     linked_at: r.linked_at,
                     primary: r.is_primary != 0,
+                    card_payments_until: r.card_payments_until,
                 })
             })
             .collect()

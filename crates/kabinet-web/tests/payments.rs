@@ -141,8 +141,11 @@ db_tests! {
         let page = b.get(&sandbox).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("Тестовый платёжный сервис") && page.body.contains("1\u{a0}234,56"), "{}", page.body);
-        // Before paying, the overview and the history show it in progress.
+        // Before paying, the overview and the history show it in progress
+        // (the account was marked, so the overview reads its card payments).
+        let before_statements = t.db.statements();
         let o = b.get("/cabinet").await;
+        assert!(t.db.statements() - before_statements <= 6, "{}", t.db.statements() - before_statements);
         assert!(o.body.contains("в обработке"), "{}", o.body);
         let h = b.get("/payments").await;
         assert!(h.body.contains("в обработке"));
@@ -406,6 +409,7 @@ db_tests! {
                 ip: "192.0.2.1".into(),
                 now,
                 first_check: now + time::Duration::minutes(5),
+                open_until: now + time::Duration::days(5),
                 shares: vec![(AccountId(1), Kopecks(5_000))],
             })
             .await

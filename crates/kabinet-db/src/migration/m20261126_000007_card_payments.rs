@@ -2,7 +2,9 @@
 //! gateway's id (unique, so two rows can never claim one gateway payment),
 //! its shares per account, and the sandbox gateway's own test payments. A
 //! payment's shares are credited to `payments` when it succeeds; `confirmed`
-//! there tells whether the billing system has reported the row back.
+//! there tells whether the billing system has reported the row back;
+//! `accounts.card_payments_until` says until when an account may have one in
+//! progress.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -128,10 +130,27 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Until when an account may have a card payment in progress: pages
+        // read the payments only while this is ahead, so an account nobody
+        // paid by card lately costs no extra statement.
+        m.alter_table(
+            Table::alter()
+                .table("accounts")
+                .add_column(timestamp_with_time_zone_null("card_payments_until"))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("accounts")
+                .drop_column("card_payments_until")
+                .to_owned(),
+        )
+        .await?;
         m.alter_table(
             Table::alter()
                 .table("payments")
