@@ -1,5 +1,7 @@
 // What the browser tests share: where the binary is, a free port, waiting for
-// a server to answer, and launching Debian's Chromium headless.
+// a server to answer, launching Debian's Chromium headless, the demo
+// resident's sign-in and the axe-core WCAG check.
+import AxeBuilder from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,4 +39,25 @@ export function launch() {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+// axe-core's WCAG 2.1 A/AA violations on the page, summed up in one line
+// (null when there are none).
+export async function wcagViolations(page) {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  if (!result.violations.length) return null;
+  return result.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0].target}`).join('; ');
+}
+
+// Signs in as the demo resident whose account and password the sign-in page
+// of a demo database shows, and waits for the overview.
+export async function signInDemo(page, base) {
+  await page.goto(`${base}/login`);
+  const hint = await page.textContent('.notice');
+  const m = hint.match(/лицевой счёт (\S+), пароль (\S+)\./);
+  if (!m) throw new Error(`no demo sign-in on the page: ${hint}`);
+  await page.fill('#account', m[1]);
+  await page.fill('#password', m[2]);
+  await page.click('button[type=submit]:has-text("Войти")');
+  await page.waitForURL(`${base}/cabinet`);
 }

@@ -5,12 +5,11 @@
 // left pending to see the return page follow it (it reloads itself). axe-core checks every page
 // on the way for WCAG 2.1 A/AA.
 // Run: node e2e/payments.mjs (needs target/debug/kabinet, /usr/bin/chromium).
-import AxeBuilder from '@axe-core/playwright';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, launch, root, serverEnv, waitHealthy } from './harness.mjs';
+import { bin, freePort, launch, root, serverEnv, signInDemo, waitHealthy, wcagViolations } from './harness.mjs';
 
 const out = join(root, 'e2e', 'out');
 mkdirSync(out, { recursive: true });
@@ -19,10 +18,10 @@ const failures = [];
 let checked = 0;
 
 async function axe(page, label) {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const violations = await wcagViolations(page);
   await page.screenshot({ path: join(out, `payments-${label}.png`), fullPage: true });
-  if (result.violations.length) {
-    failures.push(`${label}: ${result.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0].target}`).join('; ')}`);
+  if (violations) {
+    failures.push(`${label}: ${violations}`);
   } else {
     checked++;
   }
@@ -42,13 +41,7 @@ async function run(name, viewport) {
     browser = await launch();
     const context = await browser.newContext({ viewport, locale: 'ru-RU' });
     const page = await context.newPage();
-    await page.goto(`${base}/login`);
-    const m = (await page.textContent('.notice')).match(/лицевой счёт (\S+), пароль (\S+)\./);
-    if (!m) throw new Error('no demo sign-in on the page');
-    await page.fill('#account', m[1]);
-    await page.fill('#password', m[2]);
-    await page.click('button[type=submit]:has-text("Войти")');
-    await page.waitForURL(`${base}/cabinet`);
+    await signInDemo(page, base);
 
     // From the current invoice to the form (the overview has the same
     // button); pay 1 234,56 ₽ for the account.

@@ -3,12 +3,11 @@
 // and axe-core checks each for WCAG 2.1 A/AA violations. Screenshots go to
 // e2e/out/ (and, with SCREENSHOTS=docs, to docs/screenshots/).
 // Run: node e2e/portal.mjs (needs target/debug/kabinet, /usr/bin/chromium).
-import AxeBuilder from '@axe-core/playwright';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, launch, root, serverEnv, waitHealthy } from './harness.mjs';
+import { bin, freePort, launch, root, serverEnv, signInDemo, waitHealthy, wcagViolations } from './harness.mjs';
 
 const data = mkdtempSync(join(tmpdir(), 'kabinet-portal-'));
 const out = join(root, 'e2e', 'out');
@@ -32,29 +31,22 @@ try {
     const context = await browser.newContext({ viewport, locale: 'ru-RU' });
     const page = await context.newPage();
     // The sign-in page of a demo database tells the demo resident's sign-in.
-    await page.goto(`${base}/login`);
-    const hint = await page.textContent('.notice');
-    const m = hint.match(/лицевой счёт (\S+), пароль (\S+)\./);
-    if (!m) throw new Error(`no demo sign-in on the page: ${hint}`);
-    await page.fill('#account', m[1]);
-    await page.fill('#password', m[2]);
-    await page.click('button[type=submit]:has-text("Войти")');
-    await page.waitForURL(`${base}/cabinet`);
+    await signInDemo(page, base);
     for (const lang of ['ru', 'en']) {
       for (const path of pages) {
         await page.goto(`${base}${path}?lang=${lang}`);
         const htmlLang = await page.getAttribute('html', 'lang');
         const label = `${name} ${lang} ${path}`;
         if (htmlLang !== lang) { failures.push(`${label}: html lang ${htmlLang}`); continue; }
-        const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+        const violations = await wcagViolations(page);
         const shot = join(out, `portal-${name}-${lang}-${path.slice(1)}.png`);
         await page.screenshot({ path: shot, fullPage: true });
         if (process.env.SCREENSHOTS === 'docs' && lang === 'ru' && ['/cabinet', '/charges', '/invoices'].includes(path)) {
           mkdirSync(join(root, 'docs', 'screenshots'), { recursive: true });
           copyFileSync(shot, join(root, 'docs', 'screenshots', `${path.slice(1)}-${name}.png`));
         }
-        if (result.violations.length) {
-          failures.push(`${label}: ${result.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0].target}`).join('; ')}`);
+        if (violations) {
+          failures.push(`${label}: ${violations}`);
         } else {
           passed++;
         }

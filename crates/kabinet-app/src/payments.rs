@@ -448,12 +448,7 @@ impl Payments {
         {
             return Ok(None);
         }
-        let org = self
-            .db
-            .organization()
-            .current()
-            .await?
-            .map_or_else(|| "Личный кабинет абонента".to_string(), |o| o.short_name);
+        let org = crate::portal::sender_name(&self.db).await?;
         let lines: Vec<String> = p
             .shares
             .iter()
@@ -541,11 +536,6 @@ impl Payments {
         self.refresh(p).await
     }
 
-    /// A resident's payment as recorded.
-    pub async fn get(&self, r: &Resident, public_id: &str) -> Result<CardPayment, Error> {
-        self.own(r, public_id).await
-    }
-
     async fn own(&self, r: &Resident, public_id: &str) -> Result<CardPayment, Error> {
         if public_id.is_empty() || public_id.len() > 32 {
             return Err(Error::NotFound);
@@ -568,12 +558,6 @@ impl Payments {
             .filter(|o| i64::try_from(*o).is_ok())
             .ok_or(Error::NotFound)?;
         Ok(self.db.card_payments().of_user(r.user.id, offset, 20).await?)
-    }
-
-    /// An account's payments still in progress (for the overview and the
-    /// history); the caller has checked the account is the resident's.
-    pub async fn in_progress(&self, account: d::AccountId) -> Result<Vec<CardPayment>, Error> {
-        Ok(self.db.card_payments().in_progress(account).await?)
     }
 
     /// One reconciliation pass at `now`: asks the gateway about up to 100

@@ -13,6 +13,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
+/// The name e-mails to residents are signed with: the organization's short
+/// name, or the portal's own name before one is set up.
+pub(crate) async fn sender_name(db: &Db) -> Result<String, kabinet_db::DbError> {
+    Ok(db
+        .organization()
+        .current()
+        .await?
+        .map_or_else(|| "Личный кабинет абонента".to_string(), |o| o.short_name))
+}
+
 /// How long the organization and the closing are kept between reads; a
 /// closing set on one server reaches the others within this time.
 pub const REFRESH: Duration = Duration::from_secs(5);

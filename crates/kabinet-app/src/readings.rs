@@ -674,12 +674,7 @@ impl Readings {
         {
             return Ok(None);
         }
-        let org = self
-            .db
-            .organization()
-            .current()
-            .await?
-            .map_or_else(|| "Личный кабинет абонента".to_string(), |o| o.short_name);
+        let org = crate::portal::sender_name(&self.db).await?;
         let lines: Vec<String> = stored
             .iter()
             .map(|s| {

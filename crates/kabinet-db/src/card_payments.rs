@@ -229,6 +229,23 @@ impl<C: Conn> CardPayments<'_, C> {
         self.with_shares(list).await
     }
 
+    /// How many payments match `cond`.
+    async fn count(&self, cond: &str, values: Vec<Value>) -> Result<u64, DbError> {
+        let n: i64 = self
+            .0
+            .conn()
+            .query_one_raw(stmt(
+                self.0,
+                format!("SELECT COUNT(*) AS n FROM card_payments WHERE {cond}"),
+                values,
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// A payment by its public id.
     pub async fn by_public_id(&self, public_id: &str) -> Result<Option<CardPayment>, DbError> {
         Ok(self
@@ -254,25 +271,14 @@ impl<C: Conn> CardPayments<'_, C> {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<CardPayment>, u64), DbError> {
-        let total = self
-            .0
-            .conn()
-            .query_one_raw(stmt(
-                self.0,
-                "SELECT COUNT(*) AS n FROM card_payments WHERE user_id = $1",
-                vec![user.0.into()],
-            ))
-            .await?
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
+        let total = self.count("user_id = $1", vec![user.0.into()]).await?;
         let list = self
             .select(
                 &format!("user_id = $1 ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET {offset}"),
                 vec![user.0.into()],
             )
             .await?;
-        Ok((list, u64::try_from(total).unwrap_or(0)))
+        Ok((list, total))
     }
 
     /// The newest `limit` payments, of one status or all (for staff and the
@@ -440,36 +446,16 @@ impl<C: Conn> CardPayments<'_, C> {
     /// How many payments a user started at or after `since` (the hourly
     /// limit, counted in the database so it holds across servers).
     pub async fn started_since(&self, user: d::UserId, since: OffsetDateTime) -> Result<u64, DbError> {
-        let n = self
-            .0
-            .conn()
-            .query_one_raw(stmt(
-                self.0,
-                "SELECT COUNT(*) AS n FROM card_payments WHERE user_id = $1 AND created_at >= $2",
-                vec![user.0.into(), since.into()],
-            ))
-            .await?
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
-        Ok(u64::try_from(n).unwrap_or(0))
+        self.count(
+            "user_id = $1 AND created_at >= $2",
+            vec![user.0.into(), since.into()],
+        )
+        .await
     }
 
     /// Counts payments by status (for the tests and the audit).
     pub async fn count_by_status(&self, status: CardPaymentStatus) -> Result<u64, DbError> {
-        let n = self
-            .0
-            .conn()
-            .query_one_raw(stmt(
-                self.0,
-                "SELECT COUNT(*) AS n FROM card_payments WHERE status = $1",
-                vec![status.as_str().into()],
-            ))
-            .await?
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
-        Ok(u64::try_from(n).unwrap_or(0))
+        self.count("status = $1", vec![status.as_str().into()]).await
     }
 
     /// The sandbox gateway's payment for an idempotence key: the one made

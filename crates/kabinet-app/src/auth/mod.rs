@@ -239,12 +239,7 @@ impl Auth {
     }
 
     async fn org_name(&self) -> Result<String, DbError> {
-        Ok(self
-            .db
-            .organization()
-            .current()
-            .await?
-            .map_or_else(|| "Личный кабинет абонента".to_string(), |o| o.short_name))
+        crate::portal::sender_name(&self.db).await
     }
 
     fn url(&self, path: &str) -> String {

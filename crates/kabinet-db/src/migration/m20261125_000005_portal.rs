@@ -5,7 +5,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::idx;
+use super::{fk, idx};
 
 pub struct Migration;
 
@@ -13,20 +13,6 @@ impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m20261125_000005_portal"
     }
-}
-
-fn fk(
-    from: &'static str,
-    col: &'static str,
-    to: &'static str,
-    action: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{from}_{col}"))
-        .from(from, col)
-        .to(to, "id")
-        .on_delete(action)
-        .to_owned()
 }
 
 #[async_trait::async_trait]

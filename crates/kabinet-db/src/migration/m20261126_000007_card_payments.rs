@@ -9,7 +9,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::idx;
+use super::{fk, idx};
 
 pub struct Migration;
 
@@ -17,20 +17,6 @@ impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m20261126_000007_card_payments"
     }
-}
-
-fn fk(
-    from: &'static str,
-    col: &'static str,
-    to: &'static str,
-    action: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{from}_{col}"))
-        .from(from, col)
-        .to(to, "id")
-        .on_delete(action)
-        .to_owned()
 }
 
 #[async_trait::async_trait]

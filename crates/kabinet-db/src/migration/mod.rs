@@ -30,6 +30,21 @@ pub(crate) fn idx(
     i.to_owned()
 }
 
+/// A foreign key `fk_<from>_<col>` from `from.col` to `to.id`.
+pub(crate) fn fk(
+    from: &'static str,
+    col: &'static str,
+    to: &'static str,
+    action: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{from}_{col}"))
+        .from(from, col)
+        .to(to, "id")
+        .on_delete(action)
+        .to_owned()
+}
+
 /// The ordered list of migrations.
 pub struct Migrator;
 
