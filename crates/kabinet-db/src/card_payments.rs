@@ -6,11 +6,11 @@
 //! sees a row changed, and only that one credits the accounts and queues the
 //! e-mail (in the same transaction). The gateway's id is UNIQUE.
 
-use crate::convert::corrupt;
+use crate::convert::{corrupt, stmt};
 use crate::{Backend, Conn, Db, DbError, Repos};
 use kabinet_domain as d;
 use kabinet_domain::payments::{CardPayment, CardPaymentStatus, Share};
-use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::{Duration, OffsetDateTime};
 
 /// A card payment to write.
@@ -72,10 +72,6 @@ pub struct SandboxPayment {
 
 const COLUMNS: &str = "id, public_id, user_id, gateway, gateway_id, status, amount, description, email, \
      confirmation_url, card, failure, created_at, settled_at, next_check_at, checks";
-
-fn stmt<C: Conn>(c: &C, sql: impl Into<String>, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(c.conn().get_database_backend(), sql, values)
-}
 
 fn row(r: &QueryResult) -> Result<CardPayment, DbError> {
     let status: String = r.try_get("", "status")?;

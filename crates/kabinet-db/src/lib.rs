@@ -28,9 +28,11 @@ pub mod outbox;
 pub mod overview;
 pub mod payments;
 pub mod receipts;
+pub mod requests;
 pub mod resets;
 pub mod rules;
 pub mod sessions;
+pub mod staff;
 pub mod suspensions;
 pub mod users;
 
@@ -175,6 +177,14 @@ pub trait Repos: Conn + Sized {
     /// Browser sessions and API tokens.
     fn sessions(&self) -> sessions::Sessions<'_, Self> {
         sessions::Sessions(self)
+    }
+    /// Residents' requests, their history and photos.
+    fn requests(&self) -> requests::Requests<'_, Self> {
+        requests::Requests(self)
+    }
+    /// Staff members and their sessions.
+    fn staff(&self) -> staff::Staff<'_, Self> {
+        staff::Staff(self)
     }
     /// Residents' users.
     fn users(&self) -> users::Users<'_, Self> {

@@ -122,6 +122,24 @@ events! {
     PaymentStarted = "payment_started",
     /// A card payment reached a final state (the details say which).
     PaymentSettled = "payment_settled",
+    /// A staff member was added, reset, disabled or enabled (the details say which).
+    StaffChanged = "staff_changed",
+    /// A staff member passed the password (the second factor is next).
+    StaffPassword = "staff_password",
+    /// A staff member signed in (both factors).
+    StaffSignIn = "staff_sign_in",
+    /// A staff sign-in failed (password or second factor).
+    StaffSignInFailed = "staff_sign_in_failed",
+    /// A staff member enrolled a second factor.
+    StaffEnrolled = "staff_enrolled",
+    /// A staff member set their password.
+    StaffPasswordSet = "staff_password_set",
+    /// A staff member signed out.
+    StaffSignOut = "staff_sign_out",
+    /// A resident filed a request.
+    RequestFiled = "request_filed",
+    /// A request was changed: status, assignee, reply or note.
+    RequestChanged = "request_changed",
 }
 
 impl std::fmt::Display for AuditEvent {

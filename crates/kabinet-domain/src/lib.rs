@@ -23,6 +23,7 @@ pub mod readings;
 pub mod records;
 pub mod requests;
 pub mod residents;
+pub mod staff;
 pub mod suspension;
 pub mod throttle;
 pub mod volume;

@@ -293,6 +293,198 @@ pub fn check_limits(text: &str, today_texts: &[String]) -> Result<(), LimitReach
     Ok(())
 }
 
+/// A category residents choose from (the organization's list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    /// Stable code (`leak`, `charges`).
+    pub code: String,
+    /// What residents read.
+    pub name: String,
+    /// Who handles it.
+    pub desk: Desk,
+    /// Flagged and queued first.
+    pub emergency: bool,
+    /// Its own deadline, if it differs from the desk's.
+    pub deadline_hours: Option<i64>,
+}
+
+/// The default list: emergencies for the dispatch service, questions for the
+/// office, and "other" (code, name, desk).
+pub const DEFAULT_CATEGORIES: &[(&str, &str, Desk)] = &[
+    ("no_water", "Нет воды", Desk::Dispatch),
+    ("no_heating", "Нет отопления", Desk::Dispatch),
+    ("no_power", "Нет электричества", Desk::Dispatch),
+    ("leak", "Протечка, затопление", Desk::Dispatch),
+    ("gas", "Запах газа", Desk::Dispatch),
+    ("sewer", "Засор канализации", Desk::Dispatch),
+    ("lift", "Не работает лифт", Desk::Dispatch),
+    ("charges", "Вопрос по начислениям", Desk::Office),
+    ("receipts", "Квитанции", Desk::Office),
+    ("documents", "Справки и документы", Desk::Office),
+    ("complaint", "Жалоба", Desk::Office),
+    ("other", "Другое", Desk::Office),
+];
+
+impl Desk {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Desk::Dispatch => "dispatch",
+            Desk::Office => "office",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn from_stored(s: &str) -> Option<Desk> {
+        match s {
+            "dispatch" => Some(Desk::Dispatch),
+            "office" => Some(Desk::Office),
+            _ => None,
+        }
+    }
+}
+
+/// A request as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Its number (what the resident quotes by phone).
+    pub id: i64,
+    /// Who filed it.
+    pub user_id: crate::UserId,
+    /// About which account (and so which premises).
+    pub account_id: crate::AccountId,
+    /// The category's code.
+    pub category: String,
+    /// The category's name when filed.
+    pub category_name: String,
+    /// Who handles it.
+    pub desk: Desk,
+    /// An emergency.
+    pub emergency: bool,
+    /// What the resident wrote.
+    pub text: String,
+    /// Where to call back.
+    pub phone: String,
+    /// When a visit suits the resident, in their words.
+    pub visit_time: String,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// When it is due.
+    pub due_at: OffsetDateTime,
+    /// Put off until this day.
+    pub deferred_until: Option<Date>,
+    /// The staff member working on it.
+    pub assignee_id: Option<i64>,
+    /// The assignee's name.
+    pub assignee_name: Option<String>,
+    /// The resident's rating on acceptance.
+    pub rating: Option<i16>,
+    /// How many times the resident returned it.
+    pub reopened: i32,
+    /// Why it was declined.
+    pub reason: Option<String>,
+    /// When it was filed.
+    pub created_at: OffsetDateTime,
+    /// The last change.
+    pub updated_at: OffsetDateTime,
+    /// How many photos it has.
+    pub photos: i32,
+}
+
+impl Request {
+    /// Whether it is past its deadline at `now`.
+    pub fn overdue(&self, now: OffsetDateTime) -> bool {
+        overdue(self.status, self.due_at, now)
+    }
+}
+
+/// What a history line records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// The request was filed.
+    Filed,
+    /// Its status changed.
+    Status,
+    /// Staff wrote to the resident.
+    Reply,
+    /// Staff wrote a note for colleagues only.
+    Note,
+    /// It was assigned.
+    Assigned,
+    /// The resident wrote to staff.
+    Comment,
+}
+
+impl EventKind {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Filed => "filed",
+            EventKind::Status => "status",
+            EventKind::Reply => "reply",
+            EventKind::Note => "note",
+            EventKind::Assigned => "assigned",
+            EventKind::Comment => "comment",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn from_stored(s: &str) -> Option<EventKind> {
+        [
+            EventKind::Filed,
+            EventKind::Status,
+            EventKind::Reply,
+            EventKind::Note,
+            EventKind::Assigned,
+            EventKind::Comment,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Whether the resident may see lines of this kind (notes and
+    /// assignments are staff-only).
+    pub const fn visible_to_resident(self) -> bool {
+        !matches!(self, EventKind::Note | EventKind::Assigned)
+    }
+}
+
+/// One line of a request's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestEvent {
+    /// Row id.
+    pub id: i64,
+    /// When.
+    pub at: OffsetDateTime,
+    /// What.
+    pub kind: EventKind,
+    /// The staff member, if staff did it (else the resident or the system).
+    pub staff_id: Option<i64>,
+    /// Their name.
+    pub staff_name: Option<String>,
+    /// The status before, for a status change.
+    pub from_status: Option<RequestStatus>,
+    /// The status after.
+    pub to_status: Option<RequestStatus>,
+    /// The text (reply, note, reason, comment).
+    pub body: String,
+}
+
+/// A stored photo of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Photo {
+    /// The id in its URL (random, not guessable).
+    pub public_id: String,
+    /// Whose request.
+    pub request_id: i64,
+    /// Width in pixels.
+    pub width: i32,
+    /// Height in pixels.
+    pub height: i32,
+    /// Size of the stored JPEG.
+    pub bytes: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod m20261125_000004_account_counters;
 mod m20261125_000005_portal;
 mod m20261125_000006_readings;
 mod m20261126_000007_card_payments;
+mod m20261127_000008_requests;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_portal::Migration),
             Box::new(m20261125_000006_readings::Migration),
             Box::new(m20261126_000007_card_payments::Migration),
+            Box::new(m20261127_000008_requests::Migration),
         ]
     }
 }
