@@ -1,6 +1,7 @@
-//! The demo resident: on a demo database, one resident ready to sign in —
-//! own password set, Rules accepted, several accounts linked — so a newcomer
-//! sees the portal in one step.
+//! The demo resident and dispatcher: on a demo database, one resident ready
+//! to sign in — own password set, Rules accepted, several accounts linked —
+//! and a dispatcher with requests to work on, so a newcomer sees the portal
+//! and the console in one step.
 
 use crate::Error;
 use crate::auth::Hasher;
@@ -75,4 +76,249 @@ pub async fn ensure_demo_resident(db: &Db) -> Result<Option<DemoLogin>, Error> {
     tx.commit().await?;
     let u = db.users().by_id(user).await?.ok_or(Error::NotFound)?;
     Ok(Some(login(&u)))
+}
+
+/// The demo dispatcher's login.
+pub const DEMO_DISPATCHER: &str = "dispatcher";
+/// The demo dispatcher's password.
+pub const DEMO_DISPATCHER_PASSWORD: &str = "demo-dispatch-2026";
+
+/// The demo dispatcher's sign-in: login, password and TOTP secret.
+#[derive(Debug, Clone)]
+pub struct DemoDispatcher {
+    /// Login.
+    pub login: String,
+    /// Password.
+    pub password: String,
+    /// The TOTP secret (base32) to add to an authenticator app.
+    pub totp_secret: String,
+}
+
+/// On a demo database: a dispatcher ready to sign in (own password, second
+/// factor enrolled with a secret printed for the newcomer), a colleague to
+/// assign to, and a few hundred requests in every state — emergencies,
+/// overdue ones, replies and internal notes — from the demo resident and
+/// sixty more residents. Nothing when the database is not a demo or the
+/// requests are there already.
+pub async fn ensure_demo_requests(
+    db: &Db,
+    deadlines: d::requests::Deadlines,
+) -> Result<Option<DemoDispatcher>, Error> {
+    use d::requests::{EventKind, RequestStatus as S};
+    use kabinet_db::requests::{NewRequest, StatusChange};
+    if !db.organization().is_demo().await? {
+        return Ok(None);
+    }
+    let hasher = Hasher::new();
+    let now = OffsetDateTime::now_utc();
+    let dispatcher = match db.staff().by_login(DEMO_DISPATCHER).await? {
+        Some(m) => m,
+        None => {
+            let hash = hasher.hash(DEMO_DISPATCHER_PASSWORD).await?;
+            let tx = db.begin().await?;
+            let m = tx
+                .staff()
+                .insert(&kabinet_db::staff::NewStaff {
+                    login: DEMO_DISPATCHER.into(),
+                    name: "Ольга Диспетчерова".into(),
+                    role: d::staff::Role::Dispatcher,
+                    password_hash: hash.clone(),
+                    now,
+                })
+                .await?;
+            tx.staff().set_password(m.id, &hash, false).await?;
+            let secret = match totp_rs::Secret::Raw(crate::auth::secrets::random_bytes::<20>().to_vec())
+                .to_encoded()
+            {
+                totp_rs::Secret::Encoded(s) => s,
+                totp_rs::Secret::Raw(_) => return Err(Error::Internal("TOTP secret".into())),
+            };
+            tx.staff().begin_enrolment(m.id, &secret).await?;
+            tx.staff().take_step(m.id, 1, true).await?;
+            let other_hash = hasher.hash(&crate::auth::secrets::generated_password()).await?;
+            tx.staff()
+                .insert(&kabinet_db::staff::NewStaff {
+                    login: "operator".into(),
+                    name: "Иван Операторов".into(),
+                    role: d::staff::Role::Operator,
+                    password_hash: other_hash,
+                    now,
+                })
+                .await?;
+            tx.audit()
+                .record(
+                    &d::AuditEntry::system(d::AuditEvent::StaffChanged, None, "demo staff"),
+                    now,
+                )
+                .await?;
+            tx.commit().await?;
+            db.staff().get(m.id).await?.ok_or(Error::NotFound)?
+        }
+    };
+    let login = DemoDispatcher {
+        login: dispatcher.login.clone(),
+        password: DEMO_DISPATCHER_PASSWORD.into(),
+        totp_secret: dispatcher.totp_secret.clone().unwrap_or_default(),
+    };
+    if db.requests().count().await? > 0 {
+        return Ok(Some(login));
+    }
+    let operator = db.staff().by_login("operator").await?.map(|m| m.id);
+    // Residents: the demo one and sixty more (accounts after the demo's).
+    let mut users = Vec::new();
+    if let Some(u) = db
+        .users()
+        .by_email(&d::EmailAddress::parse(DEMO_EMAIL).map_err(|e| Error::Internal(e.to_string()))?)
+        .await?
+    {
+        users.push(u.id);
+    }
+    let accounts = db.accounts().first_open(DEMO_ACCOUNTS + 60).await?;
+    let hash = hasher.hash(&crate::auth::secrets::generated_password()).await?;
+    for (i, a) in accounts
+        .iter()
+        .skip(usize::try_from(DEMO_ACCOUNTS).unwrap_or(3))
+        .enumerate()
+    {
+        let email = d::EmailAddress::parse(&format!("resident{}@example.invalid", i + 1))
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let tx = db.begin().await?;
+        if let Some(u) = tx
+            .users()
+            .insert(&NewUser {
+                account_id: a.id,
+                email,
+                password_hash: hash.clone(),
+                password_expires_at: now,
+                rules_version: 0,
+                now,
+            })
+            .await?
+        {
+            users.push(u);
+        }
+        tx.commit().await?;
+    }
+    let categories = db.requests().categories().await?;
+    let texts = [
+        "Течёт с потолка в ванной, соседи сверху не открывают.",
+        "Нет горячей воды с утра во всём стояке.",
+        "В подъезде не горит свет на третьем этаже.",
+        "Батареи в квартире еле тёплые, дома +17.",
+        "Лифт застревает между этажами, сегодня дважды.",
+        "Пахнет газом на лестничной клетке у мусоропровода.",
+        "Прошу пересчитать начисление за отопление за прошлый месяц.",
+        "Не пришла квитанция за октябрь.",
+        "Нужна справка об отсутствии задолженности для банка.",
+        "Засор в канализации на кухне, вода не уходит.",
+    ];
+    let mut rng = fastrand::Rng::with_seed(2026);
+    let tx = db.begin().await?;
+    for n in 0..300usize {
+        let Some(&user) = users.get(n % users.len().max(1)) else {
+            break;
+        };
+        let Some(linked) = tx.links().of_user(user).await?.into_iter().next() else {
+            continue;
+        };
+        let Some(cat) = categories.get(rng.usize(..categories.len().max(1))).cloned() else {
+            break;
+        };
+        let filed = now - time::Duration::minutes(rng.i64(10..60 * 24 * 30));
+        let text = texts[rng.usize(..texts.len())].to_string();
+        let id = tx
+            .requests()
+            .insert(&NewRequest {
+                user_id: user,
+                account_id: linked.account.id,
+                account_number: linked.account.number.to_string(),
+                address: linked.premises.full_address(),
+                text_norm: d::requests::normalized(&text),
+                text,
+                phone: "+79120000000".into(),
+                visit_time: if rng.bool() {
+                    "будни после 18:00".into()
+                } else {
+                    String::new()
+                },
+                due_at: match cat.deadline_hours {
+                    Some(h) => filed + time::Duration::hours(h),
+                    None => deadlines.due(cat.desk, filed),
+                },
+                category: cat,
+                now: filed,
+            })
+            .await?;
+        // The path a request took: new, then maybe further.
+        let residents = users.len().max(1);
+        let shape = if n % residents == 0 {
+            [0, 3, 5, 6, 8][(n / residents) % 5]
+        } else {
+            n % 10
+        };
+        let path: &[S] = match shape {
+            0..=2 => &[],
+            3 | 4 => &[S::InWork],
+            5 => &[S::InWork, S::Done],
+            6 => &[S::InWork, S::Done, S::Closed],
+            7 => &[S::Deferred],
+            8 => &[S::Declined],
+            _ => &[S::Canceled],
+        };
+        let mut from = S::New;
+        let mut at = filed;
+        for to in path {
+            at += time::Duration::minutes(rng.i64(5..600)).min(now - at);
+            let staff = (*to != S::Canceled).then_some(if n % 3 == 0 {
+                operator.unwrap_or(dispatcher.id)
+            } else {
+                dispatcher.id
+            });
+            let until = (*to == S::Deferred).then(|| (now + time::Duration::days(rng.i64(3..30))).date());
+            tx.requests()
+                .change_status(
+                    id,
+                    &StatusChange {
+                        from,
+                        to: *to,
+                        staff_id: staff,
+                        body: if *to == S::Declined { "Вопрос не относится к нашей организации — обратитесь в ресурсоснабжающую компанию.".into() } else { String::new() },
+                        due_at: until.map(|u| u.with_time(time::Time::MIDNIGHT).assume_utc()),
+                        deferred_until: until,
+                        rating: (*to == S::Closed).then_some(5),
+                        reopened: false,
+                        assign_to: (*to == S::InWork).then_some(staff).flatten(),
+                        now: at,
+                    },
+                )
+                .await?;
+            if *to == S::InWork {
+                tx.requests()
+                    .add_event(
+                        id,
+                        EventKind::Reply,
+                        staff,
+                        None,
+                        None,
+                        "Заявка принята, мастер придёт сегодня до 18:00.",
+                        at,
+                    )
+                    .await?;
+                tx.requests()
+                    .add_event(
+                        id,
+                        EventKind::Note,
+                        staff,
+                        None,
+                        None,
+                        "Ключи от подвала у старшего по дому, кв. 12.",
+                        at,
+                    )
+                    .await?;
+            }
+            from = *to;
+        }
+    }
+    tx.commit().await?;
+    Ok(Some(login))
 }

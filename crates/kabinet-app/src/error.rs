@@ -48,6 +48,18 @@ pub enum Error {
     /// The resident started too many payments in the last hour.
     #[error("слишком много платежей за последний час — подождите немного и попробуйте снова")]
     TooManyPayments,
+    /// A second-factor code was wrong, used already, or came too often.
+    #[error("код не подошёл. Введите новый код из приложения или неиспользованный резервный код")]
+    InvalidCode,
+    /// The resident filed as many requests as a day allows, or the same one twice.
+    #[error("{0}")]
+    TooManyRequests(&'static str),
+    /// A photo was refused (type, size, damage).
+    #[error("{0}")]
+    Photo(String),
+    /// The change is not possible in the request's state (or someone changed it first).
+    #[error("{0}")]
+    Conflict(&'static str),
     /// The request is not allowed from where it came.
     #[error("доступ запрещён")]
     Forbidden,

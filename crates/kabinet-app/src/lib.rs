@@ -22,7 +22,9 @@ pub mod portal;
 pub mod profile;
 pub mod readings;
 pub mod receipts;
+pub mod requests;
 pub mod rules;
+pub mod staff;
 pub mod support;
 
 pub use error::Error;
@@ -50,6 +52,10 @@ pub struct Settings {
     pub gateway: payments::GatewayChoice,
     /// How card payments are taken.
     pub payments: payments::PaymentSettings,
+    /// How requests are handled.
+    pub requests: requests::RequestSettings,
+    /// Staff session lifetimes.
+    pub staff: staff::StaffSettings,
     /// A closing from the configuration (wins over `kabinet suspend`).
     pub suspension: Option<kabinet_domain::Suspension>,
     /// Where the organization's own help texts are (`guide.ru.txt`, …).
@@ -66,6 +72,8 @@ impl Default for Settings {
             readings: readings::ReadingsSettings::default(),
             gateway: payments::GatewayChoice::default(),
             payments: payments::PaymentSettings::default(),
+            requests: requests::RequestSettings::default(),
+            staff: staff::StaffSettings::default(),
             suspension: None,
             help_dir: None,
         }
@@ -91,6 +99,10 @@ pub struct App {
     pub payments: payments::Payments,
     /// Receipt PDFs.
     pub receipts: receipts::Receipts,
+    /// Requests to the dispatch service and the organization.
+    pub requests: requests::Requests,
+    /// Staff sign-in.
+    pub staff: staff::StaffAuth,
     db: Db,
 }
 
@@ -110,6 +122,7 @@ impl App {
                     .map_err(|e| Error::Internal(e.to_string()))?,
             ),
         };
+        let hasher = auth::Hasher::new();
         Ok(App {
             payments: payments::Payments::new(
                 db.clone(),
@@ -121,9 +134,16 @@ impl App {
             auth: Arc::new(auth::Auth::new(
                 db.clone(),
                 settings.auth.clone(),
-                auth::Hasher::new(),
+                hasher.clone(),
                 key,
             )),
+            staff: staff::StaffAuth::new(db.clone(), hasher, settings.staff, "Kabinet"),
+            requests: requests::Requests::new(
+                db.clone(),
+                settings.clock,
+                settings.requests.clone(),
+                &settings.auth.public_url,
+            )?,
             rules: rules::Rules::new(db.clone()),
             accounts: account::Accounts::new(db.clone(), settings.clock, settings.readings.clone()),
             readings: readings::Readings::new(

@@ -248,6 +248,18 @@ pub fn payment_received(
     compose(to, format!("Платёж получен — {total}"), org, &paragraphs)
 }
 
+/// "Your request changed": taken into work, done, declined or answered.
+/// `what` says what happened; `text` is the reply or the reason, if any
+/// (never an internal note).
+pub fn request_update(org: &str, to: &EmailAddress, number: i64, what: &str, text: &str, url: &str) -> Email {
+    let mut paragraphs = vec![Paragraph::Text(format!("Заявка № {number}: {what}."))];
+    if !text.is_empty() {
+        paragraphs.push(Paragraph::Text(text.to_string()));
+    }
+    paragraphs.push(Paragraph::Link("Заявка в личном кабинете", url.to_string()));
+    compose(to, format!("Заявка № {number}: {what}"), org, &paragraphs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

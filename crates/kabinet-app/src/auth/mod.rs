@@ -233,6 +233,11 @@ impl Auth {
         &self.settings
     }
 
+    /// The password hasher (shared with staff sign-in).
+    pub fn hasher(&self) -> &Hasher {
+        &self.hasher
+    }
+
     /// The server key (CSRF tokens, passport hashes).
     pub fn key(&self) -> &ServerKey {
         &self.key

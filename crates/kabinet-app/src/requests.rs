@@ -1,0 +1,815 @@
+//! Requests to the dispatch service and the organization (R9, S3): residents
+//! file them with photos and follow them; staff work the queue. The rules of
+//! the lifecycle, deadlines and limits are in [`kabinet_domain::requests`];
+//! here they meet the database, the photo store and the e-mail outbox.
+//!
+//! Filing takes the resident's row lock (PostgreSQL) or the write lock
+//! (SQLite), so the daily and duplicate limits hold for concurrent requests
+//! too. A change of status is a conditional update: when two staff members
+//! act at once, one wins and the other is told the request changed. What
+//! the resident reads never includes internal notes or assignments.
+
+mod photos;
+mod store;
+
+pub use photos::{MAX_BYTES as MAX_PHOTO_BYTES, MAX_PHOTOS, process as process_photo};
+pub use store::{PhotoStorage, S3Settings};
+
+use crate::account::AccountScope;
+use crate::auth::{Client, Resident};
+use crate::staff::StaffUser;
+use crate::{Error, FieldErrors};
+use kabinet_db::requests::{NewPhoto, NewRequest, QueueFilter, QueueItem, StatusChange};
+use kabinet_db::{Db, Repos};
+use kabinet_domain as d;
+use kabinet_domain::requests::{
+    Category, Change, ChangeError, Deadlines, EventKind, Photo, Request, RequestEvent, RequestStatus, Side,
+};
+use kabinet_domain::staff::{Permission, StaffMember};
+use store::PhotoStore;
+use time::{Date, OffsetDateTime, Time};
+
+/// Field names of the request form.
+pub mod fields {
+    /// Account.
+    pub const ACCOUNT: &str = "account";
+    /// Category.
+    pub const CATEGORY: &str = "category";
+    /// Text.
+    pub const TEXT: &str = "text";
+    /// Phone.
+    pub const PHONE: &str = "phone";
+    /// Visit time.
+    pub const VISIT: &str = "visit_time";
+    /// Photos.
+    pub const PHOTOS: &str = "photos";
+    /// Reply, note, reason, comment.
+    pub const BODY: &str = "body";
+    /// Deferral day.
+    pub const UNTIL: &str = "until";
+    /// Rating.
+    pub const RATING: &str = "rating";
+}
+
+/// How requests are handled (organization settings).
+#[derive(Debug, Clone, Default)]
+pub struct RequestSettings {
+    /// Deadlines by desk.
+    pub deadlines: Deadlines,
+    /// Where photo bytes go.
+    pub storage: PhotoStorage,
+}
+
+/// A file sent with a request.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The file's name as the browser sent it (messages only).
+    pub name: String,
+    /// Its bytes.
+    pub data: Vec<u8>,
+}
+
+/// A new request as typed.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInput {
+    /// The account number (default: the sign-in account).
+    pub account: Option<String>,
+    /// The category's code.
+    pub category: String,
+    /// The text.
+    pub text: String,
+    /// Where to call back.
+    pub phone: String,
+    /// When a visit suits.
+    pub visit_time: String,
+    /// Photos.
+    pub photos: Vec<Upload>,
+}
+
+/// What the form offers.
+#[derive(Debug, Clone)]
+pub struct RequestForm {
+    /// The resident's accounts.
+    pub scope: AccountScope,
+    /// The categories.
+    pub categories: Vec<Category>,
+    /// The phone from the resident's settings.
+    pub phone: String,
+}
+
+/// A page of requests.
+#[derive(Debug, Clone)]
+pub struct RequestPage<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// How many there are in all.
+    pub total: u64,
+    /// This page (from 1).
+    pub page: u64,
+    /// Pages in all.
+    pub pages: u64,
+}
+
+/// A request as its resident sees it.
+#[derive(Debug, Clone)]
+pub struct RequestView {
+    /// The request.
+    pub request: Request,
+    /// Its history without internal lines.
+    pub events: Vec<RequestEvent>,
+    /// Its photos.
+    pub photos: Vec<Photo>,
+    /// Whether it is past its deadline.
+    pub overdue: bool,
+}
+
+/// A request as staff see it.
+#[derive(Debug, Clone)]
+pub struct StaffView {
+    /// The request.
+    pub request: Request,
+    /// Its whole history, notes included.
+    pub events: Vec<RequestEvent>,
+    /// Its photos.
+    pub photos: Vec<Photo>,
+    /// Whether it is past its deadline.
+    pub overdue: bool,
+    /// The account's number.
+    pub account_number: String,
+    /// The premises' address.
+    pub address: String,
+    /// The resident's e-mail.
+    pub email: String,
+    /// Colleagues to assign to.
+    pub staff: Vec<StaffMember>,
+}
+
+/// Who asks for a photo.
+pub enum Viewer<'a> {
+    /// A resident (only their own requests' photos).
+    Resident(&'a Resident),
+    /// Staff (with the permission to read requests).
+    Staff(&'a StaffUser),
+}
+
+/// Requests over one database.
+#[derive(Clone)]
+pub struct Requests {
+    db: Db,
+    clock: d::OrgClock,
+    settings: RequestSettings,
+    store: PhotoStore,
+    public_url: String,
+}
+
+/// Requests on a page of lists.
+pub const PAGE_SIZE: u64 = 20;
+/// The queue's page.
+pub const QUEUE_PAGE: u64 = 50;
+
+fn pages(total: u64, size: u64) -> u64 {
+    total.div_ceil(size).max(1)
+}
+
+fn change_error(e: ChangeError) -> Error {
+    match e {
+        ChangeError::NotAllowed => {
+            Error::Conflict("это действие сейчас недоступно: заявка уже в другом состоянии")
+        }
+        ChangeError::DeferralDay => Error::Invalid(FieldErrors::single(
+            fields::UNTIL,
+            "укажите день после сегодняшнего, не дальше чем через год",
+        )),
+        ChangeError::ReasonMissing => Error::Invalid(FieldErrors::single(fields::BODY, "укажите причину")),
+        ChangeError::Rating => {
+            Error::Invalid(FieldErrors::single(fields::RATING, "поставьте оценку от 1 до 5"))
+        }
+    }
+}
+
+/// A reply, note or comment: not empty, at most 2 000 characters.
+fn check_text(text: &str) -> Result<String, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::Invalid(FieldErrors::single(
+            fields::BODY,
+            "напишите текст",
+        )));
+    }
+    if text.chars().count() > d::requests::MAX_TEXT_CHARS {
+        return Err(Error::Invalid(FieldErrors::single(
+            fields::BODY,
+            "текст — не больше 2 000 символов",
+        )));
+    }
+    Ok(text.to_string())
+}
+
+/// Cuts text to `n` characters and trims it.
+fn clip(s: &str, n: usize) -> String {
+    s.trim().chars().take(n).collect()
+}
+
+impl Requests {
+    /// Requests with these settings; `public_url` is for links in e-mails.
+    pub fn new(
+        db: Db,
+        clock: d::OrgClock,
+        settings: RequestSettings,
+        public_url: &str,
+    ) -> Result<Requests, Error> {
+        Ok(Requests {
+            store: PhotoStore::new(&settings.storage)?,
+            db,
+            clock,
+            settings,
+            public_url: public_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// The organization's clock.
+    pub fn clock(&self) -> d::OrgClock {
+        self.clock
+    }
+
+    /// The form: accounts, categories, the phone from the settings.
+    pub async fn form(&self, r: &Resident, account: Option<&str>) -> Result<RequestForm, Error> {
+        let scope = crate::account::scope(&self.db, r, account).await?;
+        let categories = self.db.requests().categories().await?;
+        let phone = self
+            .db
+            .users()
+            .preferences(r.user.id)
+            .await?
+            .and_then(|p| p.phone)
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        Ok(RequestForm {
+            scope,
+            categories,
+            phone,
+        })
+    }
+
+    fn start_of_today(&self, now: OffsetDateTime) -> OffsetDateTime {
+        let local = self.clock.local(now);
+        local.replace_time(Time::MIDNIGHT)
+    }
+
+    /// Files a request with its photos; returns its number. Every field is
+    /// checked before anything is written; the photos are checked and
+    /// re-encoded on the blocking pool.
+    pub async fn file(&self, r: &Resident, input: RequestInput, client: &Client) -> Result<i64, Error> {
+        let mut errors = FieldErrors::default();
+        let scope = match crate::account::scope(&self.db, r, input.account.as_deref()).await {
+            Ok(s) => Some(s),
+            Err(Error::NotFound) => {
+                errors.add(fields::ACCOUNT, "выберите один из своих лицевых счетов");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let categories = self.db.requests().categories().await?;
+        let category = categories
+            .iter()
+            .find(|c| c.code == input.category.trim())
+            .cloned();
+        if category.is_none() {
+            errors.add(fields::CATEGORY, "выберите, о чём заявка");
+        }
+        let text = input.text.trim().to_string();
+        if text.is_empty() {
+            errors.add(fields::TEXT, "опишите, что случилось");
+        } else if text.chars().count() > d::requests::MAX_TEXT_CHARS {
+            errors.add(fields::TEXT, "текст заявки — не больше 2 000 символов");
+        }
+        let phone = match d::Phone::parse(input.phone.trim()) {
+            Ok(p) => p.as_str().to_string(),
+            Err(e) => {
+                errors.add(fields::PHONE, e);
+                String::new()
+            }
+        };
+        if input.visit_time.chars().count() > 200 {
+            errors.add(fields::VISIT, "удобное время — не больше 200 символов");
+        }
+        let uploads: Vec<Upload> = input.photos.into_iter().filter(|u| !u.data.is_empty()).collect();
+        if uploads.len() > MAX_PHOTOS {
+            errors.add(fields::PHOTOS, "не больше 5 фотографий к одной заявке");
+        }
+        errors.check()?;
+        let processed = tokio::task::spawn_blocking(move || {
+            uploads
+                .iter()
+                .map(|u| photos::process(&u.name, &u.data))
+                .collect::<Result<Vec<_>, String>>()
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("photo worker: {e}")))?
+        .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
+        let (Some(scope), Some(category)) = (scope, category) else {
+            return Err(Error::Internal("request form check".into()));
+        };
+        let account = scope.current();
+        let now = OffsetDateTime::now_utc();
+        let due = match category.deadline_hours {
+            Some(h) => now + time::Duration::hours(h),
+            None => self.settings.deadlines.due(category.desk, now),
+        };
+        let tx = self.db.begin().await?;
+        tx.users().lock(r.user.id).await?;
+        let today = tx
+            .requests()
+            .texts_since(r.user.id, self.start_of_today(now))
+            .await?;
+        d::requests::check_limits(&text, &today).map_err(|e| {
+            Error::TooManyRequests(match e {
+                d::requests::LimitReached::Daily => {
+                    "сегодня вы уже отправили 10 заявок — это предел на день. Если случилась авария, позвоните в аварийно-диспетчерскую службу"
+                }
+                d::requests::LimitReached::SameText => {
+                    "такую заявку вы сегодня уже отправили дважды — она у нас есть. Новые сообщения по ней можно написать в самой заявке"
+                }
+            })
+        })?;
+        let id = tx
+            .requests()
+            .insert(&NewRequest {
+                user_id: r.user.id,
+                account_id: account.account.id,
+                account_number: account.account.number.to_string(),
+                address: account.premises.full_address(),
+                category: category.clone(),
+                text_norm: d::requests::normalized(&text),
+                text,
+                phone,
+                visit_time: clip(&input.visit_time, 200),
+                due_at: due,
+                now,
+            })
+            .await?;
+        for (i, p) in processed.into_iter().enumerate() {
+            let public_id = crate::auth::secrets::new_public_id();
+            let meta = NewPhoto {
+                public_id: public_id.clone(),
+                position: i32::try_from(i).unwrap_or(0),
+                width: i32::try_from(p.width).unwrap_or(0),
+                height: i32::try_from(p.height).unwrap_or(0),
+                bytes: i64::try_from(p.jpeg.len()).unwrap_or(0),
+            };
+            self.store.put(&tx, &public_id, p.jpeg).await?;
+            self.store
+                .put(&tx, &format!("{public_id}.thumb"), p.thumb)
+                .await?;
+            tx.requests().add_photo(id, &meta, now).await?;
+        }
+        tx.audit()
+            .record(
+                &client.entry(
+                    d::AuditEvent::RequestFiled,
+                    Some(r.user.id),
+                    Some(account.account.id),
+                    format!("request {id}: {}", category.code),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The resident's requests, newest first.
+    pub async fn list(&self, r: &Resident, page: u64) -> Result<RequestPage<Request>, Error> {
+        let page = page.max(1);
+        let (items, total) = self
+            .db
+            .requests()
+            .list_of_user(r.user.id, PAGE_SIZE, (page - 1).saturating_mul(PAGE_SIZE))
+            .await?;
+        Ok(RequestPage {
+            items,
+            total,
+            page,
+            pages: pages(total, PAGE_SIZE),
+        })
+    }
+
+    /// One of the resident's requests (another's is [`Error::NotFound`]).
+    pub async fn show(&self, r: &Resident, id: i64) -> Result<RequestView, Error> {
+        let request = self
+            .db
+            .requests()
+            .of_user(id, r.user.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let events = self.db.requests().events(id, false).await?;
+        let photos = self.db.requests().photos(id).await?;
+        Ok(RequestView {
+            overdue: request.overdue(OffsetDateTime::now_utc()),
+            request,
+            events,
+            photos,
+        })
+    }
+
+    /// The resident cancels (while new), accepts with a rating, or returns
+    /// a done request with a comment.
+    pub async fn resident_change(
+        &self,
+        r: &Resident,
+        id: i64,
+        change: Change,
+        client: &Client,
+    ) -> Result<(), Error> {
+        let request = self
+            .db
+            .requests()
+            .of_user(id, r.user.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let now = OffsetDateTime::now_utc();
+        let moved = d::requests::apply(request.status, Side::Resident, &change, self.clock.today(now))
+            .map_err(change_error)?;
+        let (body, rating) = match &change {
+            Change::Return { comment } => (clip(comment, 2000), None),
+            Change::Accept { rating } => (String::new(), Some(i16::from(*rating))),
+            _ => (String::new(), None),
+        };
+        let due = moved
+            .reopened
+            .then(|| self.settings.deadlines.due(request.desk, now));
+        let tx = self.db.begin().await?;
+        let changed = tx
+            .requests()
+            .change_status(
+                id,
+                &StatusChange {
+                    from: request.status,
+                    to: moved.to,
+                    staff_id: None,
+                    body,
+                    due_at: due,
+                    deferred_until: None,
+                    rating,
+                    reopened: moved.reopened,
+                    assign_to: None,
+                    now,
+                },
+            )
+            .await?;
+        if !changed {
+            return Err(change_error(ChangeError::NotAllowed));
+        }
+        tx.audit()
+            .record(
+                &client.entry(
+                    d::AuditEvent::RequestChanged,
+                    Some(r.user.id),
+                    Some(request.account_id),
+                    format!(
+                        "request {id}: {} -> {}",
+                        request.status.as_str(),
+                        moved.to.as_str()
+                    ),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The resident writes to staff in an open or done request.
+    pub async fn comment(&self, r: &Resident, id: i64, text: &str, client: &Client) -> Result<(), Error> {
+        let request = self
+            .db
+            .requests()
+            .of_user(id, r.user.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let text = check_text(text)?;
+        if request.status.is_final() {
+            return Err(Error::Conflict("заявка закрыта — если нужно, отправьте новую"));
+        }
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        tx.requests()
+            .add_event(id, EventKind::Comment, None, None, None, &text, now)
+            .await?;
+        tx.audit()
+            .record(
+                &client.entry(
+                    d::AuditEvent::RequestChanged,
+                    Some(r.user.id),
+                    Some(request.account_id),
+                    format!("request {id}: comment"),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A photo or its thumbnail, for its resident or for staff who may read
+    /// requests; anyone else gets [`Error::NotFound`].
+    pub async fn photo(&self, viewer: Viewer<'_>, public_id: &str, thumb: bool) -> Result<Vec<u8>, Error> {
+        if public_id.is_empty()
+            || public_id.len() > 32
+            || !public_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Error::NotFound);
+        }
+        let (_, owner) = self
+            .db
+            .requests()
+            .photo(public_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        match viewer {
+            Viewer::Resident(r) if r.user.id == owner => {}
+            Viewer::Staff(s) if s.require(Permission::ReadRequests).is_ok() => {}
+            _ => return Err(Error::NotFound),
+        }
+        let key = if thumb {
+            format!("{public_id}.thumb")
+        } else {
+            public_id.to_string()
+        };
+        self.store.get(&self.db, &key).await?.ok_or(Error::NotFound)
+    }
+
+    /// The queue, emergencies first, then by deadline.
+    pub async fn queue(
+        &self,
+        s: &StaffUser,
+        filter: &QueueFilter,
+        page: u64,
+    ) -> Result<RequestPage<QueueItem>, Error> {
+        s.require(Permission::ReadRequests)?;
+        let page = page.max(1);
+        let (items, total) = self
+            .db
+            .requests()
+            .queue(filter, QUEUE_PAGE, (page - 1).saturating_mul(QUEUE_PAGE))
+            .await?;
+        Ok(RequestPage {
+            items,
+            total,
+            page,
+            pages: pages(total, QUEUE_PAGE),
+        })
+    }
+
+    /// The categories (the queue's filter).
+    pub async fn categories(&self) -> Result<Vec<Category>, Error> {
+        Ok(self.db.requests().categories().await?)
+    }
+
+    /// A request with its whole history, for staff.
+    pub async fn staff_view(&self, s: &StaffUser, id: i64) -> Result<StaffView, Error> {
+        s.require(Permission::ReadRequests)?;
+        let request = self.db.requests().get(id).await?.ok_or(Error::NotFound)?;
+        let internal = s.require(Permission::InternalNotes).is_ok();
+        let events = self.db.requests().events(id, internal).await?;
+        let photos = self.db.requests().photos(id).await?;
+        let (account_number, address) = self.db.requests().place(id).await?.ok_or(Error::NotFound)?;
+        let email = self
+            .db
+            .users()
+            .by_id(request.user_id)
+            .await?
+            .map(|u| u.email.as_str().to_string())
+            .unwrap_or_default();
+        let staff = self.db.staff().active().await?;
+        Ok(StaffView {
+            overdue: request.overdue(OffsetDateTime::now_utc()),
+            request,
+            events,
+            photos,
+            account_number,
+            address,
+            email,
+            staff,
+        })
+    }
+
+    /// Staff move a request: take, complete, defer, decline, close. Taking
+    /// an unassigned request assigns it to whoever took it.
+    pub async fn staff_change(
+        &self,
+        s: &StaffUser,
+        id: i64,
+        change: Change,
+        client: &Client,
+    ) -> Result<(), Error> {
+        s.require(Permission::ManageRequests)?;
+        let request = self.db.requests().get(id).await?.ok_or(Error::NotFound)?;
+        let now = OffsetDateTime::now_utc();
+        let today = self.clock.today(now);
+        let moved = d::requests::apply(request.status, Side::Staff, &change, today).map_err(change_error)?;
+        let (body, deferred_until, due) = match &change {
+            Change::Decline { reason } => (clip(reason, 2000), None, None),
+            Change::Defer { until } => (String::new(), Some(*until), Some(self.day_start(*until))),
+            _ => (String::new(), None, None),
+        };
+        let tx = self.db.begin().await?;
+        let changed = tx
+            .requests()
+            .change_status(
+                id,
+                &StatusChange {
+                    from: request.status,
+                    to: moved.to,
+                    staff_id: Some(s.member().id),
+                    body: body.clone(),
+                    due_at: due,
+                    deferred_until,
+                    rating: None,
+                    reopened: false,
+                    assign_to: (moved.to == RequestStatus::InWork).then_some(s.member().id),
+                    now,
+                },
+            )
+            .await?;
+        if !changed {
+            return Err(change_error(ChangeError::NotAllowed));
+        }
+        let what = match moved.to {
+            RequestStatus::InWork => Some("принята в работу"),
+            RequestStatus::Done => Some("выполнена — подтвердите или верните её в личном кабинете"),
+            RequestStatus::Declined => Some("отклонена"),
+            RequestStatus::Deferred => Some("отложена"),
+            _ => None,
+        };
+        if let Some(what) = what
+            && let Some(mail) = self.update_mail(&request, what, &body).await?
+        {
+            tx.outbox().queue(&mail, now).await?;
+        }
+        tx.audit()
+            .record(
+                &s.entry(
+                    client,
+                    d::AuditEvent::RequestChanged,
+                    &format!(
+                        "request {id}: {} -> {}",
+                        request.status.as_str(),
+                        moved.to.as_str()
+                    ),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn day_start(&self, day: Date) -> OffsetDateTime {
+        day.with_time(Time::MIDNIGHT).assume_offset(self.clock.offset)
+    }
+
+    /// Staff write to the resident (`internal` false: a reply, e-mailed) or
+    /// to colleagues (`internal` true: a note, never shown to the resident).
+    pub async fn write(
+        &self,
+        s: &StaffUser,
+        id: i64,
+        text: &str,
+        internal: bool,
+        client: &Client,
+    ) -> Result<(), Error> {
+        s.require(if internal {
+            Permission::InternalNotes
+        } else {
+            Permission::ManageRequests
+        })?;
+        let request = self.db.requests().get(id).await?.ok_or(Error::NotFound)?;
+        let text = check_text(text)?;
+        let text = text.as_str();
+        if request.status.is_final() && !internal {
+            return Err(Error::Conflict("заявка закрыта — ответить в ней уже нельзя"));
+        }
+        let now = OffsetDateTime::now_utc();
+        let kind = if internal {
+            EventKind::Note
+        } else {
+            EventKind::Reply
+        };
+        let tx = self.db.begin().await?;
+        tx.requests()
+            .add_event(id, kind, Some(s.member().id), None, None, text, now)
+            .await?;
+        if !internal && let Some(mail) = self.update_mail(&request, "получен ответ", text).await?
+        {
+            tx.outbox().queue(&mail, now).await?;
+        }
+        tx.audit()
+            .record(
+                &s.entry(
+                    client,
+                    d::AuditEvent::RequestChanged,
+                    &format!("request {id}: {}", kind.as_str()),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Assigns a request to a colleague (or to nobody).
+    pub async fn assign(
+        &self,
+        s: &StaffUser,
+        id: i64,
+        to: Option<i64>,
+        client: &Client,
+    ) -> Result<(), Error> {
+        s.require(Permission::Assign)?;
+        let request = self.db.requests().get(id).await?.ok_or(Error::NotFound)?;
+        let name = match to {
+            Some(t) => {
+                let m = self
+                    .db
+                    .staff()
+                    .get(t)
+                    .await?
+                    .filter(|m| !m.disabled)
+                    .ok_or(Error::Invalid(FieldErrors::single(
+                        "assignee",
+                        "выберите сотрудника из списка",
+                    )))?;
+                m.name
+            }
+            None => String::new(),
+        };
+        if request.assignee_id == to {
+            return Ok(());
+        }
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        tx.requests().assign(id, to).await?;
+        tx.requests()
+            .add_event(
+                id,
+                EventKind::Assigned,
+                Some(s.member().id),
+                None,
+                None,
+                &name,
+                now,
+            )
+            .await?;
+        tx.audit()
+            .record(
+                &s.entry(
+                    client,
+                    d::AuditEvent::RequestChanged,
+                    &format!(
+                        "request {id}: assigned to {}",
+                        to.map_or("nobody".into(), |t| t.to_string())
+                    ),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The "your request changed" e-mail, if the resident keeps request
+    /// updates on. `text` is a reply or a reason — never a note.
+    async fn update_mail(
+        &self,
+        request: &Request,
+        what: &str,
+        text: &str,
+    ) -> Result<Option<d::Email>, Error> {
+        let Some(user) = self.db.users().by_id(request.user_id).await? else {
+            return Ok(None);
+        };
+        if !user
+            .email_notifications
+            .contains(&d::NotificationKind::RequestUpdates)
+        {
+            return Ok(None);
+        }
+        let org = crate::portal::sender_name(&self.db).await?;
+        Ok(Some(kabinet_notify::messages::request_update(
+            &org,
+            &user.email,
+            request.id,
+            what,
+            text,
+            &format!("{}/requests/{}", self.public_url, request.id),
+        )))
+    }
+
+    /// How many requests there are (load checks, the command line).
+    pub async fn count(&self) -> Result<u64, Error> {
+        Ok(self.db.requests().count().await?)
+    }
+}
