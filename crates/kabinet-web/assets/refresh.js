@@ -1,5 +1,5 @@
 // Reloads a page that follows something still in progress (a card payment
-// waiting for the gateway) every few seconds, at most 24 times in a row; the
+// waiting for the gateway) every few seconds, at most 24 times in a row (or `data-refresh-max`); the
 // page's own "Refresh" link does the same without scripts.
 (function () {
   'use strict';
@@ -9,7 +9,8 @@
   var key = 'kabinet-refresh:' + location.pathname;
   var count = 0;
   try { count = Number(sessionStorage.getItem(key) || '0'); } catch (e) { /* storage off */ }
-  if (count >= 24) return;
+  var max = Number(el.getAttribute('data-refresh-max')) || 24;
+  if (count >= max) return;
   setTimeout(function () {
     try { sessionStorage.setItem(key, String(count + 1)); } catch (e) { /* storage off */ }
     location.reload();

@@ -28,6 +28,10 @@ use tower_http::trace::TraceLayer;
 /// The largest request body accepted (forms and API requests are far smaller).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// The largest body of a request with photos (5 × 10 MiB and the fields);
+/// only the routes that take photos accept more than [`MAX_BODY_BYTES`].
+pub const MAX_UPLOAD_BYTES: usize = 51 * 1024 * 1024;
+
 /// How the web layer talks to browsers.
 #[derive(Debug, Clone)]
 pub struct WebSettings {
@@ -110,6 +114,15 @@ pub fn resident_route_patterns() -> Vec<String> {
         .collect()
 }
 
+/// The path patterns of the staff console: every one is behind the staff
+/// guard (listed for the test that checks it).
+pub fn staff_route_patterns() -> Vec<String> {
+    pages::staff_routes()
+        .into_iter()
+        .map(|(p, _)| p.to_string())
+        .collect()
+}
+
 /// The whole application: every route group with its middleware.
 pub fn router(state: AppState) -> Router {
     let timeout = state.web.request_timeout;
@@ -126,8 +139,20 @@ pub fn router(state: AppState) -> Router {
             })
             .collect(),
     );
+    let staff = group(
+        pages::staff_routes()
+            .into_iter()
+            .map(|(path, route)| {
+                (
+                    path,
+                    route.route_layer(axum::middleware::from_fn(http::guard::require_staff)),
+                )
+            })
+            .collect(),
+    );
     Router::new()
         .merge(group(pages::public_routes()))
+        .merge(staff)
         .merge(group(pages::step_routes()))
         .merge(resident)
         .nest(paths::API, api::routes(&state))
@@ -137,7 +162,7 @@ pub fn router(state: AppState) -> Router {
             http::context::layer,
         ))
         .with_state(state.clone())
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,

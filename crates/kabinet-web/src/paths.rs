@@ -123,3 +123,49 @@ pub fn for_account(path: &str, account: Option<&str>) -> String {
         None => path.to_string(),
     }
 }
+
+/// A new request.
+pub const REQUEST_NEW: &str = "/requests/new";
+/// One request.
+pub const REQUEST: &str = "/requests/{id}";
+/// The resident's action on a request (`cancel`, `accept`, `return`, `comment`).
+pub const REQUEST_ACTION: &str = "/requests/{id}/{action}";
+/// A request's photo for its resident.
+pub const REQUEST_PHOTO: &str = "/requests/photos/{id}";
+
+/// The link to request `id`.
+pub fn request(id: i64) -> String {
+    format!("/requests/{id}")
+}
+
+/// The link to a resident's photo (`thumb`: its thumbnail).
+pub fn request_photo(id: &str, thumb: bool) -> String {
+    format!("/requests/photos/{id}{}", if thumb { "?size=thumb" } else { "" })
+}
+
+/// The staff area (the queue); the staff cookie is sent only below it.
+pub const STAFF: &str = "/staff";
+/// Staff sign-in.
+pub const STAFF_LOGIN: &str = "/staff/login";
+/// Staff sign-out.
+pub const STAFF_LOGOUT: &str = "/staff/logout";
+/// The second factor (and its enrolment).
+pub const STAFF_SECOND_FACTOR: &str = "/staff/second-factor";
+/// A staff member's own password after a generated one.
+pub const STAFF_PASSWORD: &str = "/staff/password";
+/// A request in the console.
+pub const STAFF_REQUEST: &str = "/staff/requests/{id}";
+/// A staff action on a request (`status`, `reply`, `note`, `assign`).
+pub const STAFF_REQUEST_ACTION: &str = "/staff/requests/{id}/{action}";
+/// A photo for staff.
+pub const STAFF_PHOTO: &str = "/staff/photos/{id}";
+
+/// The console's link to request `id`.
+pub fn staff_request(id: i64) -> String {
+    format!("/staff/requests/{id}")
+}
+
+/// The console's link to a photo.
+pub fn staff_photo(id: &str, thumb: bool) -> String {
+    format!("/staff/photos/{id}{}", if thumb { "?size=thumb" } else { "" })
+}

@@ -12,15 +12,34 @@ use kabinet_testkit::db_tests;
 use serde_json::json;
 
 /// A concrete path for a route pattern.
-fn sample(pattern: &str, account: &str, meter: i64, payment: &str) -> String {
-    let id = if pattern.contains("payments/") {
-        payment.to_string()
+/// Ids to put into a route pattern.
+struct Ids<'a> {
+    account: &'a str,
+    meter: i64,
+    payment: &'a str,
+    request: i64,
+    photo: &'a str,
+}
+
+fn sample(pattern: &str, ids: &Ids<'_>) -> String {
+    let id = if pattern.contains("photos/") {
+        ids.photo.to_string()
+    } else if pattern.contains("requests/") {
+        ids.request.to_string()
+    } else if pattern.contains("payments/") {
+        ids.payment.to_string()
     } else {
-        meter.to_string()
+        ids.meter.to_string()
+    };
+    let number = if pattern.contains("requests/") {
+        ids.request.to_string()
+    } else {
+        ids.account.to_string()
     };
     pattern
-        .replace("{number}", account)
+        .replace("{number}", &number)
         .replace("{id}", &id)
+        .replace("{action}", "comment")
         .replace("{file}", "2026-10.pdf")
         .replace("{period}", "2026-10")
 }
@@ -42,9 +61,43 @@ db_tests! {
             .await;
         let paid: serde_json::Value = serde_json::from_str(&paid.body).unwrap();
         let payment = paid["payment"]["id"].as_str().unwrap().to_string();
+        let jpeg = {
+            let img = image::RgbImage::from_pixel(40, 30, image::Rgb([200, 100, 50]));
+            let mut out = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new(&mut out).encode_image(&img).unwrap();
+            out
+        };
+        let boundary = "xyz-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nlift\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nЛифт стоит\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+79120000000\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"a.jpg\"\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(&jpeg);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let filed = resident
+            .send(
+                axum::http::Request::post("/api/v1/requests")
+                    .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(axum::body::Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+        let request = serde_json::from_str::<serde_json::Value>(&filed.body).unwrap()["number"].as_i64().unwrap();
+        let detail = resident.json("GET", &format!("/api/v1/requests/{request}"), Some(&token), json!(null)).await;
+        let detail: serde_json::Value = serde_json::from_str(&detail.body).unwrap();
+        let photo = detail["photos"][0]["url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        let ids = Ids {
+            account: &account,
+            meter,
+            payment: &payment,
+            request,
+            photo: &photo,
+        };
         let mut stranger = Browser::new(&app);
         for pattern in &patterns {
-            let path = sample(pattern, &account, meter, &payment);
+            let path = sample(pattern, &ids);
             let mut r = stranger.get(&path).await;
             if r.status == StatusCode::METHOD_NOT_ALLOWED {
                 // A route without GET: its own method meets the guard too;
@@ -73,7 +126,7 @@ db_tests! {
         // A new version of the Rules: every resident page sends to accept it first.
         kabinet_app::rules::Rules::new(t.db.clone()).publish("Правила", "Текст.").await.unwrap();
         for pattern in patterns.iter().filter(|p| !p.starts_with("/api/")) {
-            let path = sample(pattern, &account, meter, &payment);
+            let path = sample(pattern, &ids);
             let r = resident.get(&path).await;
             if r.status == StatusCode::METHOD_NOT_ALLOWED {
                 continue;

@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use kabinet_app::auth::{Client, Principal};
+use kabinet_app::staff::StaffPrincipal;
 use kabinet_domain::SessionKind;
 use kabinet_domain::{Suspension, SuspensionPhase};
 use std::net::{IpAddr, SocketAddr};
@@ -41,6 +42,8 @@ fn suspended(s: &Suspension, api: bool, clock: kabinet_domain::OrgClock) -> Resp
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "kabinet_session";
+/// The staff session cookie's name (sent only to `/staff`).
+pub(crate) const STAFF_COOKIE: &str = "kabinet_staff";
 /// The CSRF cookie's name.
 pub(crate) const CSRF_COOKIE: &str = "kabinet_csrf";
 
@@ -70,6 +73,22 @@ pub(crate) fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: 
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
 }
 
+/// The staff session cookie: only sent to `/staff`, SameSite=Strict, gone
+/// when the browser closes (`max_age` 0 deletes it).
+pub(crate) fn staff_cookie(value: &str, delete: bool, secure: bool) -> HeaderValue {
+    let mut c = format!(
+        "{STAFF_COOKIE}={value}; Path={}; HttpOnly; SameSite=Strict",
+        paths::STAFF
+    );
+    if delete {
+        c.push_str("; Max-Age=0");
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
 /// Per-request facts, in the request's extensions.
 #[derive(Clone)]
 pub(crate) struct Ctx {
@@ -79,6 +98,8 @@ pub(crate) struct Ctx {
     pub csrf_cookie: String,
     /// The signed-in resident, if any.
     pub principal: Option<Principal>,
+    /// The staff member of a `/staff` request, at whatever sign-in stage.
+    pub staff: Option<StaffPrincipal>,
     /// The organization (cached), for the header and footer.
     pub org: Option<kabinet_domain::Organization>,
     /// A closing announced for later, for the banner.
@@ -88,10 +109,20 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// The CSRF token for forms on this page.
     pub fn csrf(&self, state: &AppState) -> String {
-        state.app.auth.key().csrf_token(
-            &self.csrf_cookie,
-            self.principal.as_ref().map(|p| p.token_hash.as_str()),
-        )
+        state
+            .app
+            .auth
+            .key()
+            .csrf_token(&self.csrf_cookie, self.csrf_binding())
+    }
+
+    /// The session a form's CSRF token is bound to: the staff session on
+    /// staff pages, else the resident's.
+    pub fn csrf_binding(&self) -> Option<&str> {
+        match &self.staff {
+            Some(s) => Some(s.token_hash.as_str()),
+            None => self.principal.as_ref().map(|p| p.token_hash.as_str()),
+        }
     }
 }
 
@@ -172,6 +203,13 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         },
         _ => None,
     };
+    let staff = match cookie(headers, STAFF_COOKIE) {
+        Some(token) if path.starts_with(paths::STAFF) => match state.app.staff.authenticate(token).await {
+            Ok(p) => p,
+            Err(e) => return crate::http::errors::PageError::from(e).into_response(),
+        },
+        _ => None,
+    };
     let org = if browser {
         state.app.organization().await.ok().flatten()
     } else {
@@ -187,6 +225,7 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         client,
         csrf_cookie: csrf_cookie.clone(),
         principal,
+        staff,
         org,
         announced,
     });

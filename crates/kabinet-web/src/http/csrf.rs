@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 /// A form that passed the CSRF check, with its fields parsed into `T`.
 pub(crate) struct CsrfForm<T>(pub T);
 
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     if headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
@@ -55,7 +55,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             );
         };
         let token: Token = serde_urlencoded::from_bytes(&bytes).unwrap_or(Token { csrf: String::new() });
-        let bound = ctx.principal.as_ref().map(|p| p.token_hash.as_str());
+        let bound = ctx.csrf_binding();
         if !ok_origin
             || !state
                 .app

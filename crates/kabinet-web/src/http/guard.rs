@@ -12,6 +12,8 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use kabinet_app::auth::{Principal, Resident, Step};
+use kabinet_app::staff::{StaffPrincipal, StaffUser};
+use kabinet_domain::staff::StaffStage;
 
 /// Where a signed-in resident goes next: the step to take, or the cabinet.
 pub(crate) fn next_page(p: &Principal) -> &'static str {
@@ -54,5 +56,58 @@ impl<S: Send + Sync> FromRequestParts<S> for ResidentPage {
         resident_of(parts)
             .map(ResidentPage)
             .map_err(|to| Redirect::to(to).into_response())
+    }
+}
+
+/// Where a staff request goes instead of the console: sign-in, or the step
+/// its session is at.
+fn staff_of(parts: &Parts) -> Result<StaffUser, &'static str> {
+    let staff = parts.extensions.get::<Ctx>().and_then(|c| c.staff.clone());
+    match staff {
+        None => Err(paths::STAFF_LOGIN),
+        Some(p) => match p.session.stage {
+            StaffStage::SecondFactor => Err(paths::STAFF_SECOND_FACTOR),
+            StaffStage::SetPassword => Err(paths::STAFF_PASSWORD),
+            StaffStage::Ready => p.ready().ok_or(paths::STAFF_LOGIN),
+        },
+    }
+}
+
+/// The layer of the staff route group: without a staff session that passed
+/// both factors, to sign-in (a resident's session counts for nothing here).
+pub(crate) async fn require_staff(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    if let Err(to) = staff_of(&parts) {
+        return Redirect::to(to).into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// A staff member signed in with both factors.
+pub(crate) struct StaffPage(pub StaffUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for StaffPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        staff_of(parts)
+            .map(StaffPage)
+            .map_err(|to| Redirect::to(to).into_response())
+    }
+}
+
+/// A staff session at any stage (the sign-in steps check their own).
+pub(crate) struct StaffStep(pub StaffPrincipal);
+
+impl<S: Send + Sync> FromRequestParts<S> for StaffStep {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .and_then(|c| c.staff.clone())
+            .map(StaffStep)
+            .ok_or_else(|| Redirect::to(paths::STAFF_LOGIN).into_response())
     }
 }

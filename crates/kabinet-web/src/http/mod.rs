@@ -8,3 +8,4 @@ pub(crate) mod csrf;
 pub(crate) mod errors;
 pub(crate) mod guard;
 pub(crate) mod security;
+pub(crate) mod upload;

@@ -1,12 +1,10 @@
 //! Help (R11): the user guide (the organization's own text when it put one
-//! in the data folder), contacts and the Rules; and the section that comes
-//! later (requests), so the navigation is whole.
+//! in the data folder), contacts and the Rules.
 
 use super::{Layout, Link, Section, page};
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::errors::PageError;
-use crate::http::guard::ResidentPage;
 use crate::i18n::Tr;
 use crate::paths;
 use askama::Template;
@@ -45,28 +43,5 @@ pub(crate) async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
         layout: Layout::section(&state, &ctx, Section::Help),
         sections: state.app.portal.guide(tr.lang).to_vec(),
         rules,
-    })
-}
-
-/// A section that comes later.
-#[derive(Template)]
-#[template(path = "help/soon.html")]
-pub(crate) struct SoonPage {
-    pub layout: Layout,
-    pub title: String,
-    pub text: String,
-}
-
-/// `GET /requests`.
-pub(crate) async fn requests(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    ResidentPage(_): ResidentPage,
-) -> Result<Response, PageError> {
-    let tr = Tr::current();
-    page(&SoonPage {
-        layout: Layout::section(&state, &ctx, Section::Requests),
-        title: tr.t("requests-title"),
-        text: tr.t("requests-soon"),
     })
 }

@@ -8,6 +8,7 @@ pub(crate) mod auth;
 pub(crate) mod cabinet;
 pub(crate) mod charges;
 pub(crate) mod chart;
+pub(crate) mod console;
 pub(crate) mod health;
 pub(crate) mod help;
 pub(crate) mod home;
@@ -17,8 +18,10 @@ pub(crate) mod password;
 pub(crate) mod pay;
 pub(crate) mod payments;
 pub(crate) mod registration;
+pub(crate) mod requests;
 pub(crate) mod rules;
 pub(crate) mod settings;
+pub(crate) mod staff;
 
 use crate::AppState;
 use crate::http::context::Ctx;
@@ -180,6 +183,26 @@ fn nav(tr: &Tr, account: Option<&str>, section: Section) -> Vec<NavItem> {
     .collect()
 }
 
+/// Links to the pages before and after this one, when there is more than one.
+pub(crate) struct Pager {
+    pub page_of: String,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+/// The pager of page `page` of `pages`; `href` makes a page's link.
+pub(crate) fn pager(tr: &Tr, page: u64, pages: u64, href: impl Fn(u64) -> String) -> Option<Pager> {
+    (pages > 1).then(|| Pager {
+        page_of: tr.a2(
+            "page-of",
+            ("page", &page.to_string()),
+            ("pages", &pages.to_string()),
+        ),
+        prev: (page > 1).then(|| href(page - 1)),
+        next: (page < pages).then(|| href(page + 1)),
+    })
+}
+
 /// Renders a template into a page response.
 pub(crate) fn page<T: Template>(t: &T) -> Result<Response, PageError> {
     page_with(StatusCode::OK, t)
@@ -292,6 +315,27 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             paths::EMAIL_CONFIRM,
             get(settings::confirm_page).post(settings::confirm),
         ),
+        (paths::STAFF_LOGIN, get(staff::login_page).post(staff::login)),
+        (
+            paths::STAFF_SECOND_FACTOR,
+            get(staff::second_factor_form).post(staff::second_factor),
+        ),
+        (
+            paths::STAFF_PASSWORD,
+            get(staff::password_form).post(staff::password),
+        ),
+        (paths::STAFF_LOGOUT, post(staff::logout)),
+    ]
+}
+
+/// The staff console: every route here is behind
+/// [`crate::http::guard::require_staff`].
+pub(crate) fn staff_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        (paths::STAFF, get(console::queue)),
+        (paths::STAFF_REQUEST, get(console::request)),
+        (paths::STAFF_REQUEST_ACTION, post(console::act)),
+        (paths::STAFF_PHOTO, get(console::photo)),
     ]
 }
 
@@ -322,7 +366,16 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::CARD_PAYMENT, get(pay::card)),
         (paths::METERS, get(meters::show).post(meters::submit)),
         (paths::METER_HISTORY, get(meters::history)),
-        (paths::REQUESTS, get(help::requests)),
+        (
+            paths::REQUESTS,
+            get(requests::list)
+                .post(requests::file)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::MAX_UPLOAD_BYTES)),
+        ),
+        (paths::REQUEST_NEW, get(requests::new)),
+        (paths::REQUEST, get(requests::show)),
+        (paths::REQUEST_ACTION, post(requests::act)),
+        (paths::REQUEST_PHOTO, get(requests::photo)),
         (paths::SETTINGS, get(settings::show).post(settings::save)),
         (paths::SETTINGS_EMAIL, post(settings::change_email)),
         (paths::LINK_ACCOUNT, post(settings::link)),

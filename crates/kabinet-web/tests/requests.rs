@@ -1,0 +1,638 @@
+//! Requests and the dispatcher's console end to end on both databases:
+//! filing with photos through the pages and the API, staff sign-in with a
+//! password and TOTP (enrolment, replay, recovery codes), the lifecycle with
+//! its refused moves, what residents may and may not see (another's
+//! request or photo, internal notes in pages, API and e-mail), the daily
+//! and duplicate limits, photos refused by content, EXIF GPS stripped, and
+//! the S3-compatible photo store against a local moto server.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{Browser, TestApp, demo, token};
+use kabinet_db::Repos;
+use kabinet_domain::staff::Role;
+use kabinet_testkit::db_tests;
+use serde_json::Value;
+
+const BOUNDARY: &str = "----kabinet-test-boundary";
+
+/// A file part: field, file name, bytes.
+type FilePart<'a> = (&'a str, &'a str, Vec<u8>);
+
+fn multipart(fields: &[(&str, &str)], files: &[FilePart<'_>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    for (field, name, data) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn post_multipart(b: &mut Browser, path: &str, bearer: Option<&str>, body: Vec<u8>) -> common::Resp {
+    let mut r = Request::post(path).header(
+        header::CONTENT_TYPE,
+        format!("multipart/form-data; boundary={BOUNDARY}"),
+    );
+    if let Some(t) = bearer {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.send(r.body(Body::from(body)).unwrap()).await
+}
+
+/// A JPEG photo.
+fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, 90]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// A JPEG carrying an EXIF block with a GPS position (55°45′ N).
+fn jpeg_with_gps() -> Vec<u8> {
+    let mut tiff: Vec<u8> = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    // IFD0: one entry, GPSInfo → offset 26.
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&0x8825u16.to_le_bytes());
+    tiff.extend_from_slice(&4u16.to_le_bytes());
+    tiff.extend_from_slice(&1u32.to_le_bytes());
+    tiff.extend_from_slice(&26u32.to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    // GPS IFD: latitude ref "N" and latitude at offset 56.
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend_from_slice(&2u32.to_le_bytes());
+    tiff.extend_from_slice(b"N\0\0\0");
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend_from_slice(&5u16.to_le_bytes());
+    tiff.extend_from_slice(&3u32.to_le_bytes());
+    tiff.extend_from_slice(&56u32.to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    for (n, d) in [(55u32, 1u32), (45, 1), (0, 1)] {
+        tiff.extend_from_slice(&n.to_le_bytes());
+        tiff.extend_from_slice(&d.to_le_bytes());
+    }
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let plain = jpeg(640, 480);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A small PNG that claims 10 001 × 10 001 pixels (a decompression bomb).
+fn png_bomb() -> Vec<u8> {
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        c.extend_from_slice(&body);
+        c.extend_from_slice(&crc32(&body).to_be_bytes());
+        c
+    };
+    let mut ihdr = 10_001u32.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&10_001u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(chunk(b"IHDR", &ihdr));
+    // A zlib stream of a few zero bytes: far too little for the picture.
+    out.extend(chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01],
+    ));
+    out.extend(chunk(b"IEND", &[]));
+    out
+}
+
+/// Files a request through the page form; returns the response.
+async fn file_page(b: &mut Browser, fields: &[(&str, &str)], files: &[FilePart<'_>]) -> common::Resp {
+    let form = b.get("/requests/new").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let csrf = form.csrf();
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    post_multipart(b, "/requests", None, multipart(&all, files)).await
+}
+
+fn number_of(location: &str) -> i64 {
+    location
+        .trim_start_matches("/requests/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let at = body.find(start).unwrap_or_else(|| panic!("{start} in {body}")) + start.len();
+    let rest = &body[at..];
+    &rest[..rest.find(end).unwrap()]
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap()
+}
+
+/// A staff member signed in through the pages: enrolled with TOTP, own
+/// password set. Returns the browser, the TOTP secret and the recovery codes.
+async fn staff_signed_in(app: &TestApp, login: &str, role: Role) -> (Browser, String, Vec<String>) {
+    let (_, password) = app
+        .state
+        .app
+        .staff
+        .add(login, "Мария Диспетчер", role)
+        .await
+        .unwrap();
+    let mut b = Browser::from_ip(app, "192.0.2.77");
+    let r = b
+        .submit(
+            "/staff/login",
+            "/staff/login",
+            &[("login", login), ("password", password.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/staff/second-factor");
+    let cookie = r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("Path=/staff") && cookie.contains("SameSite=Strict") && cookie.contains("HttpOnly")
+    );
+    let page = b.get("/staff/second-factor").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<svg"), "the QR code is drawn on the page");
+    let secret = between(&page.body, "<code class=\"secret\">", "</code>").to_string();
+    // A wrong code first: refused, the same secret offered again.
+    let wrong = b
+        .post_raw(
+            "/staff/second-factor",
+            &[("csrf", page.csrf().as_str()), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains(&secret));
+    let code = kabinet_app::staff::totp_code(&secret, unix_now()).unwrap();
+    let done = b
+        .post_raw(
+            "/staff/second-factor",
+            &[("csrf", page.csrf().as_str()), ("code", code.as_str())],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let codes: Vec<String> = done
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s[..s.find("</code>").unwrap()].to_string())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    let own = b
+        .submit(
+            "/staff/password",
+            "/staff/password",
+            &[
+                ("password", "длинный пароль диспетчера"),
+                ("password_again", "длинный пароль диспетчера"),
+            ],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::SEE_OTHER, "{}", own.body);
+    assert_eq!(own.location(), "/staff");
+    (b, secret, codes)
+}
+
+async fn staff_act(b: &mut Browser, id: i64, action: &str, fields: &[(&str, &str)]) -> common::Resp {
+    b.submit(
+        &format!("/staff/requests/{id}"),
+        &format!("/staff/requests/{id}/{action}"),
+        fields,
+    )
+    .await
+}
+
+const LEAK: &[(&str, &str)] = &[
+    ("category", "leak"),
+    ("text", "Течёт с потолка на кухне, вода капает на плиту"),
+    ("phone", "+7 912 345-67-89"),
+    ("visit_time", "после 18:00"),
+];
+
+db_tests! {
+    async fn a_request_goes_from_the_resident_to_the_dispatcher_and_back(t: &TestDb) {
+        demo(&t.db, 4, 2).await;
+        let app = common::app(&t.db);
+        let (mut resident, _) = app.resident(1).await;
+        let list = resident.get("/requests").await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.body.contains("Заявок пока нет"), "{}", list.body);
+        let filed = file_page(&mut resident, LEAK, &[("photos", "кухня.jpg", jpeg_with_gps())]).await;
+        assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+        let id = number_of(filed.location());
+        let page = resident.get(filed.location()).await;
+        assert!(page.body.contains(&format!("Заявка № {id} отправлена")));
+        assert!(page.body.contains("Авария") && page.body.contains("Течёт с потолка"));
+        // The stored photo is a JPEG without EXIF: no GPS position leaks.
+        let photo_url = format!("/requests/photos/{}", between(&page.body, "<img src=\"/requests/photos/", "?size=thumb"));
+        let photo = resident.get(&photo_url).await;
+        assert_eq!(photo.status, StatusCode::OK);
+        assert_eq!(photo.headers.get(header::CONTENT_TYPE).unwrap(), "image/jpeg");
+        assert!(!photo.bytes.windows(4).any(|w| w == b"Exif"), "EXIF is gone");
+        let thumb = resident.get(&format!("{photo_url}?size=thumb")).await;
+        assert!(thumb.status == StatusCode::OK && thumb.bytes.len() < photo.bytes.len());
+        if let Ok(out) = std::process::Command::new("exiftool").args(["-j", "-gps:all", "-"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&photo.bytes)?;
+            c.wait_with_output()
+        }) {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(!text.contains("GPS"), "exiftool still finds GPS: {text}");
+        }
+        // The same file as uploaded does carry it (the check can fail).
+        assert!(jpeg_with_gps().windows(4).any(|w| w == b"Exif"));
+
+        // The dispatcher signs in with a password and TOTP and finds it first.
+        let (mut staff, secret, codes) = staff_signed_in(&app, "olga", Role::Dispatcher).await;
+        let queue = staff.get("/staff").await;
+        assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
+        assert!(queue.body.contains(&format!("№ {id}")) && queue.body.contains("новая авария"));
+        let office = staff.get("/staff?category=charges").await;
+        assert!(!office.body.contains(&format!("№ {id}<")));
+        let view = staff.get(&format!("/staff/requests/{id}")).await;
+        assert!(view.body.contains("+79123456789") && view.body.contains("r1@example.ru"));
+        // A done request cannot be closed before it was taken.
+        let refused = staff_act(&mut staff, id, "status", &[("change", "close")]).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT);
+        assert!(refused.body.contains("недоступно"));
+        assert_eq!(staff_act(&mut staff, id, "status", &[("change", "take")]).await.status, StatusCode::SEE_OTHER);
+        // Taking it twice: the second is refused (someone changed it first).
+        assert_eq!(staff_act(&mut staff, id, "status", &[("change", "take")]).await.status, StatusCode::CONFLICT);
+        assert_eq!(staff_act(&mut staff, id, "reply", &[("body", "Мастер придёт в 15:00")]).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(staff_act(&mut staff, id, "note", &[("body", "Ключ от подвала у вахтёра, секрет 4711")]).await.status, StatusCode::SEE_OTHER);
+        let view = staff.get(&format!("/staff/requests/{id}")).await;
+        assert!(view.body.contains("секрет 4711") && view.body.contains("Мастер придёт"));
+
+        // The resident sees the reply, never the note: page, API, e-mail.
+        let page = resident.get(&format!("/requests/{id}")).await;
+        assert!(page.body.contains("Мастер придёт в 15:00") && page.body.contains("в работе"));
+        assert!(!page.body.contains("4711"));
+        let tok = token(&mut resident, &common::account_and_amount(&t.db, 1).await.0).await;
+        let api = resident.json("GET", &format!("/api/v1/requests/{id}"), Some(&tok), Value::Null).await;
+        assert_eq!(api.status, StatusCode::OK);
+        assert!(api.body.contains("Мастер придёт") && !api.body.contains("4711"));
+        let mails = t.db.outbox().messages(None, 50).await.unwrap();
+        let about: Vec<_> = mails.iter().filter(|m| m.email.subject.contains(&format!("№ {id}"))).collect();
+        assert_eq!(about.len(), 2, "taken into work, answered");
+        assert!(about.iter().any(|m| m.email.text.contains("Мастер придёт")));
+        assert!(mails.iter().all(|m| !m.email.text.contains("4711") && !m.email.html.contains("4711")));
+
+        // Done → the resident accepts with a rating; it closes.
+        assert_eq!(staff_act(&mut staff, id, "status", &[("change", "complete")]).await.status, StatusCode::SEE_OTHER);
+        let cancel = resident.submit(&format!("/requests/{id}"), &format!("/requests/{id}/cancel"), &[]).await;
+        assert_eq!(cancel.status, StatusCode::CONFLICT, "a done request cannot be cancelled");
+        let bad = resident.submit(&format!("/requests/{id}"), &format!("/requests/{id}/accept"), &[("rating", "9")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let ok = resident.submit(&format!("/requests/{id}"), &format!("/requests/{id}/accept"), &[("rating", "5")]).await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER);
+        let r = t.db.requests().get(id).await.unwrap().unwrap();
+        assert_eq!((r.status.as_str(), r.rating), ("closed", Some(5)));
+        assert_eq!(r.assignee_name.as_deref(), Some("Мария Диспетчер"));
+        let history = t.db.requests().events(id, true).await.unwrap();
+        assert!(history.iter().any(|e| e.kind == kabinet_domain::requests::EventKind::Note));
+
+        // Another one returned after "done": it reopens and is counted.
+        let second = file_page(&mut resident, &[("category", "charges"), ("text", "Прошу пересчитать отопление"), ("phone", "89123456789")], &[]).await;
+        let id2 = number_of(second.location());
+        for change in ["take", "complete"] {
+            assert_eq!(staff_act(&mut staff, id2, "status", &[("change", change)]).await.status, StatusCode::SEE_OTHER);
+        }
+        let empty = resident.submit(&format!("/requests/{id2}"), &format!("/requests/{id2}/return"), &[("body", " ")]).await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let back = resident.submit(&format!("/requests/{id2}"), &format!("/requests/{id2}/return"), &[("body", "Пересчёта нет")]).await;
+        assert_eq!(back.status, StatusCode::SEE_OTHER);
+        let r2 = t.db.requests().get(id2).await.unwrap().unwrap();
+        assert_eq!((r2.status.as_str(), r2.reopened), ("in_work", 1));
+        // Deferral: after today and within a year only.
+        let past = staff_act(&mut staff, id2, "status", &[("change", "defer"), ("until", "2020-01-01")]).await;
+        assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let decline = staff_act(&mut staff, id2, "status", &[("change", "decline"), ("body", "")]).await;
+        assert_eq!(decline.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Second factor: the code just used cannot be used again, a fresh
+        // step can; a recovery code works once.
+        let out = staff.submit("/staff", "/staff/logout", &[]).await;
+        assert_eq!(out.location(), "/staff/login");
+        assert_eq!(staff.get("/staff").await.location(), "/staff/login");
+        let sign_in = |b: &mut Browser| {
+            let mut b = b.clone();
+            async move {
+                let r = b.submit("/staff/login", "/staff/login", &[("login", "olga"), ("password", "длинный пароль диспетчера")]).await;
+                assert_eq!(r.location(), "/staff/second-factor");
+                b
+            }
+        };
+        let mut s2 = sign_in(&mut staff).await;
+        let next = kabinet_app::staff::totp_code(&secret, unix_now() + 30).unwrap();
+        let r = s2.submit("/staff/second-factor", "/staff/second-factor", &[("code", next.as_str())]).await;
+        assert_eq!(r.location(), "/staff", "{}", r.body);
+        let mut s3 = sign_in(&mut s2).await;
+        let replay = s3.submit("/staff/second-factor", "/staff/second-factor", &[("code", next.as_str())]).await;
+        assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "a TOTP step is never taken twice");
+        let r = s3.submit("/staff/second-factor", "/staff/second-factor", &[("code", codes[0].as_str())]).await;
+        assert_eq!(r.location(), "/staff");
+        let mut s4 = sign_in(&mut s3).await;
+        let again = s4.submit("/staff/second-factor", "/staff/second-factor", &[("code", codes[0].as_str())]).await;
+        assert_eq!(again.status, StatusCode::UNAUTHORIZED, "a recovery code works once");
+        assert_eq!(t.db.staff().codes_left(t.db.staff().by_login("olga").await.unwrap().unwrap().id).await.unwrap(), 9);
+    }
+
+    async fn residents_see_only_their_own_requests_and_staff_pages_only_staff(t: &TestDb) {
+        demo(&t.db, 4, 2).await;
+        let app = common::app(&t.db);
+        let (mut a, _) = app.resident(1).await;
+        let (mut b, b_account) = app.resident(2).await;
+        let filed = file_page(&mut a, LEAK, &[("photos", "a.jpg", jpeg(300, 200))]).await;
+        let id = number_of(filed.location());
+        let page = a.get(&format!("/requests/{id}")).await;
+        let photo_id = between(&page.body, "<img src=\"/requests/photos/", "?size=thumb").to_string();
+        // Another resident: by number, by photo URL, through pages and API.
+        assert_eq!(b.get(&format!("/requests/{id}")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(b.get(&format!("/requests/photos/{photo_id}")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(b.get(&format!("/requests/photos/{photo_id}?size=thumb")).await.status, StatusCode::NOT_FOUND);
+        let cancel = b.submit("/requests", &format!("/requests/{id}/cancel"), &[]).await;
+        assert_eq!(cancel.status, StatusCode::NOT_FOUND);
+        assert!(!b.get("/requests").await.body.contains(&format!("№ {id}")));
+        let tok = token(&mut b, &b_account).await;
+        for path in [format!("/api/v1/requests/{id}"), format!("/api/v1/requests/photos/{photo_id}")] {
+            let r = b.json("GET", &path, Some(&tok), Value::Null).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        }
+        let r = b.json("POST", &format!("/api/v1/requests/{id}/cancel"), Some(&tok), Value::Null).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let list = b.json("GET", "/api/v1/requests", Some(&tok), Value::Null).await;
+        assert_eq!(serde_json::from_str::<Value>(&list.body).unwrap()["total"], 0);
+        // Still new and the owner's.
+        assert_eq!(t.db.requests().get(id).await.unwrap().unwrap().status.as_str(), "new");
+        // Signed out: to sign-in.
+        let mut anon = Browser::new(&app);
+        assert_eq!(anon.get(&format!("/requests/{id}")).await.location(), "/login");
+        assert_eq!(anon.get(&format!("/requests/photos/{photo_id}")).await.location(), "/login");
+        // Staff pages refuse residents and the signed-out, whatever the path.
+        for pattern in kabinet_web::staff_route_patterns() {
+            let path = pattern.replace("{id}", &id.to_string()).replace("{action}", "status");
+            for browser in [&mut a, &mut anon] {
+                let r = if pattern.contains("{action}") {
+                    browser.post_raw(&path, &[("change", "take")]).await
+                } else {
+                    browser.get(&path).await
+                };
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+                assert_eq!(r.location(), "/staff/login", "{path}");
+            }
+        }
+        // A staff session half-way (password only) does not open the console.
+        let (_, password) = app.state.app.staff.add("half", "Полу Вход", Role::Operator).await.unwrap();
+        let mut half = Browser::new(&app);
+        half.submit("/staff/login", "/staff/login", &[("login", "half"), ("password", password.as_str())]).await;
+        assert_eq!(half.get("/staff").await.location(), "/staff/second-factor");
+        assert_eq!(half.get(&format!("/staff/photos/{photo_id}")).await.location(), "/staff/second-factor");
+        // Staff with both factors see the photo.
+        let (mut staff, _, _) = staff_signed_in(&app, "disp", Role::Dispatcher).await;
+        let p = staff.get(&format!("/staff/photos/{photo_id}")).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert_eq!(p.headers.get(header::CONTENT_TYPE).unwrap(), "image/jpeg");
+        // A disabled member's session ends.
+        app.state.app.staff.set_disabled("disp", true).await.unwrap();
+        assert_eq!(staff.get("/staff").await.location(), "/staff/login");
+    }
+
+    async fn limits_and_bad_photos_are_refused_with_a_clear_message(t: &TestDb) {
+        demo(&t.db, 3, 2).await;
+        let app = common::app(&t.db);
+        let (mut b, account) = app.resident(1).await;
+        let tok = token(&mut b, &account).await;
+        let api = |text: &str| multipart(&[("category", "other"), ("text", text), ("phone", "+79120000001")], &[]);
+        // Photos refused by content: nothing is written.
+        let full = jpeg(400, 300);
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"<?php system($_GET['c']); ?>".to_vec(), "не является фотографией"),
+            (full[..full.len() / 2].to_vec(), "повреждено"),
+            (png_bomb(), "слишком большое"),
+        ];
+        for (data, message) in cases {
+            let body = multipart(&[("category", "leak"), ("text", "Фото"), ("phone", "+79120000001")], &[("photos", "photo.jpg", data)]);
+            let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), body).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+            assert!(r.body.contains(message), "{message}: {}", r.body);
+            let page = file_page(&mut b, &[("category", "leak"), ("text", "Фото"), ("phone", "+79120000001")], &[("photos", "photo.jpg", if message == "слишком большое" { png_bomb() } else { b"<?php ?>".to_vec() })]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(page.body.contains("Фото") && page.body.contains("aria-invalid"));
+        }
+        let six: Vec<FilePart<'_>> = (0..6).map(|_| ("photos", "p.jpg", jpeg(50, 50))).collect();
+        let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), multipart(&[("category", "leak"), ("text", "Шесть"), ("phone", "+79120000001")], &six)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), api("")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(t.db.requests().count().await.unwrap(), 0);
+        // The same text twice a day at most (case and punctuation aside).
+        for text in ["Не работает домофон", "не работает   домофон!"] {
+            let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), api(text)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        }
+        let third = post_multipart(&mut b, "/api/v1/requests", Some(&tok), api("НЕ РАБОТАЕТ ДОМОФОН")).await;
+        assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(third.body.contains("дважды"));
+        // Ten a day in all, at once from many tasks: never more.
+        let tasks: Vec<_> = (0..12)
+            .map(|i| {
+                let mut b = b.clone();
+                let tok = tok.clone();
+                let body = api(&format!("Заявка номер {i}"));
+                tokio::spawn(async move { post_multipart(&mut b, "/api/v1/requests", Some(&tok), body).await.status })
+            })
+            .collect();
+        let statuses: Vec<StatusCode> = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 8, "{statuses:?}");
+        assert!(statuses.iter().filter(|s| **s != StatusCode::CREATED).all(|s| *s == StatusCode::TOO_MANY_REQUESTS));
+        assert_eq!(t.db.requests().count().await.unwrap(), 10);
+        let page = file_page(&mut b, LEAK, &[]).await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(page.body.contains("10 заявок"));
+    }
+
+    async fn the_api_files_and_follows_a_request(t: &TestDb) {
+        demo(&t.db, 3, 2).await;
+        let app = common::app(&t.db);
+        let (mut b, account) = app.resident(1).await;
+        let tok = token(&mut b, &account).await;
+        let cats = b.json("GET", "/api/v1/requests/categories", Some(&tok), Value::Null).await;
+        let cats: Value = serde_json::from_str(&cats.body).unwrap();
+        assert!(cats.as_array().unwrap().iter().any(|c| c["code"] == "gas" && c["emergency"] == true));
+        let body = multipart(&[("category", "no_heating"), ("text", "Холодные батареи"), ("phone", "+79120000002"), ("account", &account)], &[("photos", "a.jpg", jpeg(800, 600)), ("photos", "b.jpg", jpeg(90, 120))]);
+        let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let created: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!((created["status"].as_str(), created["photos"].as_i64(), created["emergency"].as_bool()), (Some("new"), Some(2), Some(true)));
+        let id = created["number"].as_i64().unwrap();
+        let detail: Value = serde_json::from_str(&b.json("GET", &format!("/api/v1/requests/{id}"), Some(&tok), Value::Null).await.body).unwrap();
+        let url = detail["photos"][0]["url"].as_str().unwrap().to_string();
+        let mut req = Request::get(&url).header(header::AUTHORIZATION, format!("Bearer {tok}"));
+        req = req.header("x-test", "1");
+        let photo = b.send(req.body(Body::empty()).unwrap()).await;
+        assert_eq!(photo.status, StatusCode::OK);
+        assert_eq!(detail["photos"][0]["width"], 800);
+        let c = b.json("POST", &format!("/api/v1/requests/{id}/comments"), Some(&tok), serde_json::json!({"text": "Дома +16"})).await;
+        assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+        assert!(c.body.contains("Дома +16") && c.body.contains("\"comment\""));
+        let accept = b.json("POST", &format!("/api/v1/requests/{id}/accept"), Some(&tok), serde_json::json!({"rating": 5})).await;
+        assert_eq!(accept.status, StatusCode::CONFLICT, "only a done request is accepted");
+        let cancel = b.json("POST", &format!("/api/v1/requests/{id}/cancel"), Some(&tok), Value::Null).await;
+        assert_eq!(cancel.status, StatusCode::OK);
+        assert!(cancel.body.contains("\"canceled\""));
+        let list: Value = serde_json::from_str(&b.json("GET", "/api/v1/requests", Some(&tok), Value::Null).await.body).unwrap();
+        assert_eq!(list["total"], 1);
+        let after = b.json("POST", &format!("/api/v1/requests/{id}/comments"), Some(&tok), serde_json::json!({"text": "ещё"})).await;
+        assert_eq!(after.status, StatusCode::CONFLICT);
+        let no_token = b.json("GET", "/api/v1/requests", None, Value::Null).await;
+        assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// moto's S3 server on a free port, stopped when dropped; `None` when moto is
+/// not installed (the CI installs it).
+struct Moto {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_moto() -> Option<Moto> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(Moto { child, port });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+fn http(port: u16, method: &str, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let head_end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let status = String::from_utf8_lossy(&out[9..12]).parse().unwrap();
+    (status, out[head_end + 4..].to_vec())
+}
+
+db_tests! {
+    async fn photos_go_to_an_s3_compatible_store(t: &TestDb) {
+        let Some(moto) = start_moto() else {
+            assert!(std::env::var("CI").is_err(), "moto_server is required in CI");
+            eprintln!("moto_server not installed; skipped");
+            return;
+        };
+        let (status, _) = http(moto.port, "PUT", "/kabinet-photos");
+        assert_eq!(status, 200);
+        demo(&t.db, 3, 2).await;
+        let mut s = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
+        s.app.requests.storage = kabinet_app::requests::PhotoStorage::S3(kabinet_app::requests::S3Settings {
+            endpoint: format!("http://127.0.0.1:{}", moto.port),
+            bucket: "kabinet-photos".into(),
+            region: "us-east-1".into(),
+            access_key: "test".into(),
+            secret_key: "test".into(),
+        });
+        let app = TestApp::new(&t.db, &s);
+        let (mut b, _) = app.resident(1).await;
+        let filed = file_page(&mut b, LEAK, &[("photos", "a.jpg", jpeg_with_gps())]).await;
+        assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+        let page = b.get(filed.location()).await;
+        let photo_id = between(&page.body, "<img src=\"/requests/photos/", "?size=thumb").to_string();
+        let photo = b.get(&format!("/requests/photos/{photo_id}")).await;
+        assert_eq!(photo.status, StatusCode::OK, "{}", photo.body);
+        // The bytes are in the bucket, not in the database.
+        use object_store::ObjectStore;
+        let bucket = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(format!("http://127.0.0.1:{}", moto.port))
+            .with_bucket_name("kabinet-photos")
+            .with_region("us-east-1")
+            .with_access_key_id("test")
+            .with_secret_access_key("test")
+            .with_allow_http(true)
+            .build()
+            .unwrap();
+        let stored = bucket.get(&object_store::path::Path::from(photo_id.as_str())).await.unwrap().bytes().await.unwrap();
+        assert_eq!(stored.as_ref(), photo.bytes.as_slice());
+        assert!(!stored.windows(4).any(|w| w == b"Exif"));
+        let thumb = bucket.get(&object_store::path::Path::from(format!("{photo_id}.thumb"))).await.unwrap().bytes().await.unwrap();
+        assert!(!thumb.is_empty() && thumb.len() < stored.len());
+        assert!(t.db.requests().get_blob(&photo_id).await.unwrap().is_none());
+        // Another resident still gets nothing.
+        let (mut other, _) = app.resident(2).await;
+        assert_eq!(other.get(&format!("/requests/photos/{photo_id}")).await.status, StatusCode::NOT_FOUND);
+    }
+}
