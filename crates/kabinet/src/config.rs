@@ -115,6 +115,26 @@ pub struct Config {
     pub payment_give_up_days: u32,
     /// Card payments one resident may start in an hour.
     pub payment_starts_per_hour: u32,
+    /// Hours the dispatch service has for an emergency request.
+    pub request_deadline_dispatch_hours: u32,
+    /// Days the office has for any other request.
+    pub request_deadline_office_days: u32,
+    /// Where photos of requests are kept: `database` or `s3`.
+    pub photo_storage: String,
+    /// The S3-compatible store's address (`https://storage.yandexcloud.net`).
+    pub s3_endpoint: Option<String>,
+    /// The bucket.
+    pub s3_bucket: Option<String>,
+    /// The region (`ru-central1`).
+    pub s3_region: String,
+    /// The access key id.
+    pub s3_access_key: Option<String>,
+    /// The secret key.
+    pub s3_secret_key: Option<String>,
+    /// A staff session ends after this many minutes without a request.
+    pub staff_session_idle_minutes: u32,
+    /// A staff session ends this many hours after sign-in.
+    pub staff_session_hours: u32,
 }
 
 /// The card payment provider.
@@ -212,6 +232,16 @@ impl Default for Config {
             payment_notification_sources: Vec::new(),
             payment_give_up_days: 3,
             payment_starts_per_hour: 20,
+            request_deadline_dispatch_hours: 24,
+            request_deadline_office_days: 8,
+            photo_storage: "database".into(),
+            s3_endpoint: None,
+            s3_bucket: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key: None,
+            s3_secret_key: None,
+            staff_session_idle_minutes: 15,
+            staff_session_hours: 8,
         }
     }
 }
@@ -356,6 +386,46 @@ impl Config {
     }
 
     /// What the server is built from.
+    /// How requests are handled: deadlines and where photos go; an error
+    /// names what is missing.
+    pub fn requests(&self) -> Result<kabinet_app::requests::RequestSettings, String> {
+        use kabinet_app::requests::{PhotoStorage, RequestSettings, S3Settings};
+        let storage = match self.photo_storage.trim() {
+            "database" | "" => PhotoStorage::Database,
+            "s3" => {
+                let need = |v: &Option<String>, key: &str| {
+                    v.as_deref()
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("photo_storage = \"s3\" needs {key}"))
+                };
+                PhotoStorage::S3(S3Settings {
+                    endpoint: need(&self.s3_endpoint, "s3_endpoint")?,
+                    bucket: need(&self.s3_bucket, "s3_bucket")?,
+                    region: self.s3_region.clone(),
+                    access_key: need(&self.s3_access_key, "s3_access_key")?,
+                    secret_key: need(&self.s3_secret_key, "s3_secret_key")?,
+                })
+            }
+            other => {
+                return Err(format!(
+                    "photo_storage: {other:?} is neither \"database\" nor \"s3\""
+                ));
+            }
+        };
+        if self.request_deadline_dispatch_hours == 0 || self.request_deadline_office_days == 0 {
+            return Err("request deadlines must be at least 1".into());
+        }
+        Ok(RequestSettings {
+            deadlines: kabinet_domain::requests::Deadlines {
+                dispatch: time::Duration::hours(i64::from(self.request_deadline_dispatch_hours)),
+                office: time::Duration::days(i64::from(self.request_deadline_office_days)),
+            },
+            storage,
+        })
+    }
+
     pub fn settings(&self) -> Result<kabinet_web::Settings, String> {
         let (gateway, payments) = self.payments()?;
         Ok(kabinet_web::Settings {
@@ -367,6 +437,12 @@ impl Config {
                 readings: self.readings(),
                 gateway: gateway.clone(),
                 payments: payments.clone(),
+                requests: self.requests()?,
+                staff: kabinet_app::staff::StaffSettings {
+                    idle: time::Duration::minutes(i64::from(self.staff_session_idle_minutes.max(1))),
+                    absolute: time::Duration::hours(i64::from(self.staff_session_hours.max(1))),
+                    ..Default::default()
+                },
                 suspension: self.suspension.clone(),
                 help_dir: Some(
                     self.help_dir

@@ -6,6 +6,7 @@ mod payments_cli;
 mod receipts_cli;
 mod render_workers;
 mod residents_cli;
+mod staff_cli;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -162,6 +163,13 @@ enum Command {
         #[arg(long)]
         reconcile: bool,
     },
+    /// Staff members of the console: add one (a one-time password is
+    /// printed; the second factor is set up at the first sign-in), reset a
+    /// password and second factor, disable or enable, list.
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
     /// Export what residents did in Kabinet since the last export.
     Export {
         /// readings or payments.
@@ -193,6 +201,43 @@ enum RegistrationAction {
         /// The personal account number.
         account: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffAction {
+    /// Add a member.
+    Add {
+        /// What they sign in with (latin letters, digits, . _ -).
+        #[arg(long)]
+        login: String,
+        /// Their name, shown to colleagues.
+        #[arg(long)]
+        name: String,
+        /// administrator, operator or dispatcher.
+        #[arg(long)]
+        role: String,
+    },
+    /// Give a member a new one-time password and forget their second factor
+    /// (a forgotten password or a lost phone); their sessions end.
+    Reset {
+        /// The member's login.
+        #[arg(long)]
+        login: String,
+    },
+    /// Stop a member from signing in; their sessions end.
+    Disable {
+        /// The member's login.
+        #[arg(long)]
+        login: String,
+    },
+    /// Let a disabled member sign in again.
+    Enable {
+        /// The member's login.
+        #[arg(long)]
+        login: String,
+    },
+    /// List the members who may sign in.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -374,6 +419,13 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
             db.close().await?;
             result
         }
+        Command::Staff { action } => {
+            let db = open_db(&config).await?;
+            prepare_schema(&db, &config).await?;
+            let result = staff_cli::run(&db, &config, action).await;
+            db.close().await?;
+            result
+        }
         Command::Outbox { failed } => {
             let db = open_db(&config).await?;
             prepare_schema(&db, &config).await?;
@@ -467,6 +519,25 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
                 eprintln!(
                     "Sign in as the demo resident: account {}, password {}",
                     login.account, login.password
+                );
+            }
+            let deadlines = config
+                .requests()
+                .map_err(|e| anyhow::anyhow!("configuration: {e}"))?
+                .deadlines;
+            let dispatcher = kabinet_app::demo::ensure_demo_requests(&db, deadlines)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(d) = dispatcher {
+                let code = kabinet_app::staff::totp_code(
+                    &d.totp_secret,
+                    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0),
+                )
+                .unwrap_or_default();
+                eprintln!(
+                    "Dispatcher console at /staff/login: login {}, password {}, TOTP secret {} \
+                     (add it to an authenticator app; the code right now is {code})",
+                    d.login, d.password, d.totp_secret
                 );
             }
             if no_serve {
