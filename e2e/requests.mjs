@@ -95,11 +95,11 @@ async function run(name, viewport) {
     await axe(staff, `${name}-staff-login`);
     await staff.fill('#login', login);
     await staff.fill('#password', password);
-    await staff.click('button[type=submit]');
+    await staff.click('main button[type=submit]');
     await staff.waitForURL(`${base}/staff/second-factor`);
     await axe(staff, `${name}-staff-2fa`);
     await staff.fill('#code', totp(secret));
-    await staff.click('button[type=submit]');
+    await staff.click('main button[type=submit]');
     await staff.waitForURL(`${base}/staff`);
     await axe(staff, `${name}-queue`);
     // Emergencies come first: the new one is on the first page, flagged.

@@ -96,9 +96,10 @@ pub struct DemoDispatcher {
 
 /// On a demo database: a dispatcher ready to sign in (own password, second
 /// factor enrolled with a secret printed for the newcomer), a colleague to
-/// assign to, and a few hundred requests in every state — emergencies,
-/// overdue ones, replies and internal notes — from the demo resident and
-/// sixty more residents. Nothing when the database is not a demo or the
+/// assign to, and requests in every state — emergencies, overdue ones,
+/// replies and internal notes: 300 from the demo resident and sixty more
+/// residents on a demo of 100 accounts or more, a dozen from the demo
+/// resident on a smaller one. Nothing when the database is not a demo or the
 /// requests are there already.
 pub async fn ensure_demo_requests(
     db: &Db,
@@ -173,8 +174,16 @@ pub async fn ensure_demo_requests(
     {
         users.push(u.id);
     }
-    let accounts = db.accounts().first_open(DEMO_ACCOUNTS + 60).await?;
-    let hash = hasher.hash(&crate::auth::secrets::generated_password()).await?;
+    // Sixty more residents on the accounts after the demo resident's, when
+    // the demo is big enough to leave accounts free for registering; they
+    // sign in with the demo password too.
+    let extra = if db.accounts().count().await? >= 100 {
+        60
+    } else {
+        0
+    };
+    let accounts = db.accounts().first_open(DEMO_ACCOUNTS + extra).await?;
+    let hash = hasher.hash(DEMO_PASSWORD).await?;
     for (i, a) in accounts
         .iter()
         .skip(usize::try_from(DEMO_ACCOUNTS).unwrap_or(3))
@@ -214,7 +223,8 @@ pub async fn ensure_demo_requests(
     ];
     let mut rng = fastrand::Rng::with_seed(2026);
     let tx = db.begin().await?;
-    for n in 0..300usize {
+    let count = if extra > 0 { 300usize } else { 12 };
+    for n in 0..count {
         let Some(&user) = users.get(n % users.len().max(1)) else {
             break;
         };
@@ -224,7 +234,21 @@ pub async fn ensure_demo_requests(
         let Some(cat) = categories.get(rng.usize(..categories.len().max(1))).cloned() else {
             break;
         };
-        let filed = now - time::Duration::minutes(rng.i64(10..60 * 24 * 30));
+        // Untaken requests are mostly recent (a few are overdue); the rest
+        // spread over a month.
+        let residents = users.len().max(1);
+        let shape = if n % residents == 0 {
+            [0, 2, 4, 5, 8][(n / residents) % 5]
+        } else {
+            n % 10
+        };
+        let untaken = shape < 2;
+        let span = if untaken && n % 3 != 0 {
+            60 * 48
+        } else {
+            60 * 24 * 30
+        };
+        let filed = now - time::Duration::minutes(rng.i64(10..span));
         let text = texts[rng.usize(..texts.len())].to_string();
         let id = tx
             .requests()
@@ -250,17 +274,11 @@ pub async fn ensure_demo_requests(
             })
             .await?;
         // The path a request took: new, then maybe further.
-        let residents = users.len().max(1);
-        let shape = if n % residents == 0 {
-            [0, 3, 5, 6, 8][(n / residents) % 5]
-        } else {
-            n % 10
-        };
         let path: &[S] = match shape {
-            0..=2 => &[],
-            3 | 4 => &[S::InWork],
-            5 => &[S::InWork, S::Done],
-            6 => &[S::InWork, S::Done, S::Closed],
+            0 | 1 => &[],
+            2 | 3 => &[S::InWork],
+            4 => &[S::InWork, S::Done],
+            5 | 6 => &[S::InWork, S::Done, S::Closed],
             7 => &[S::Deferred],
             8 => &[S::Declined],
             _ => &[S::Canceled],

@@ -155,6 +155,9 @@ pub enum Viewer<'a> {
 /// Requests over one database.
 #[derive(Clone)]
 pub struct Requests {
+    /// Photos decoded at once: one per core, so a burst of uploads queues
+    /// here instead of starving every other request of CPU and memory.
+    decoding: std::sync::Arc<tokio::sync::Semaphore>,
     db: Db,
     clock: d::OrgClock,
     settings: RequestSettings,
@@ -218,7 +221,9 @@ impl Requests {
         settings: RequestSettings,
         public_url: &str,
     ) -> Result<Requests, Error> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Requests {
+            decoding: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
             store: PhotoStore::new(&settings.storage)?,
             db,
             clock,
@@ -298,6 +303,11 @@ impl Requests {
             errors.add(fields::PHOTOS, "не больше 5 фотографий к одной заявке");
         }
         errors.check()?;
+        let permit = self
+            .decoding
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(format!("photo queue: {e}")))?;
         let processed = tokio::task::spawn_blocking(move || {
             uploads
                 .iter()
@@ -307,6 +317,7 @@ impl Requests {
         .await
         .map_err(|e| Error::Internal(format!("photo worker: {e}")))?
         .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
+        drop(permit);
         let (Some(scope), Some(category)) = (scope, category) else {
             return Err(Error::Internal("request form check".into()));
         };
@@ -615,6 +626,19 @@ impl Requests {
             Change::Defer { until } => (String::new(), Some(*until), Some(self.day_start(*until))),
             _ => (String::new(), None, None),
         };
+        // Read before the transaction: a write transaction never waits for
+        // a second connection from the pool.
+        let what = match moved.to {
+            RequestStatus::InWork => Some("принята в работу"),
+            RequestStatus::Done => Some("выполнена — подтвердите или верните её в личном кабинете"),
+            RequestStatus::Declined => Some("отклонена"),
+            RequestStatus::Deferred => Some("отложена"),
+            _ => None,
+        };
+        let mail = match what {
+            Some(what) => self.update_mail(&request, what, &body).await?,
+            None => None,
+        };
         let tx = self.db.begin().await?;
         let changed = tx
             .requests()
@@ -637,17 +661,8 @@ impl Requests {
         if !changed {
             return Err(change_error(ChangeError::NotAllowed));
         }
-        let what = match moved.to {
-            RequestStatus::InWork => Some("принята в работу"),
-            RequestStatus::Done => Some("выполнена — подтвердите или верните её в личном кабинете"),
-            RequestStatus::Declined => Some("отклонена"),
-            RequestStatus::Deferred => Some("отложена"),
-            _ => None,
-        };
-        if let Some(what) = what
-            && let Some(mail) = self.update_mail(&request, what, &body).await?
-        {
-            tx.outbox().queue(&mail, now).await?;
+        if let Some(mail) = &mail {
+            tx.outbox().queue(mail, now).await?;
         }
         tx.audit()
             .record(
@@ -698,13 +713,17 @@ impl Requests {
         } else {
             EventKind::Reply
         };
+        let mail = if internal {
+            None
+        } else {
+            self.update_mail(&request, "получен ответ", text).await?
+        };
         let tx = self.db.begin().await?;
         tx.requests()
             .add_event(id, kind, Some(s.member().id), None, None, text, now)
             .await?;
-        if !internal && let Some(mail) = self.update_mail(&request, "получен ответ", text).await?
-        {
-            tx.outbox().queue(&mail, now).await?;
+        if let Some(mail) = &mail {
+            tx.outbox().queue(mail, now).await?;
         }
         tx.audit()
             .record(

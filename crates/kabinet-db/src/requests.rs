@@ -533,8 +533,9 @@ impl<C: Conn> Requests<'_, C> {
         w
     }
 
-    /// The queue: emergencies first, then by deadline, then the oldest;
-    /// with the total matching.
+    /// The queue in the order of [`kabinet_domain::requests::queue_key`]:
+    /// emergencies first, the untaken first, then by deadline; with the
+    /// total matching.
     pub async fn queue(
         &self,
         f: &QueueFilter,
@@ -546,7 +547,7 @@ impl<C: Conn> Requests<'_, C> {
         let rows = self
             .all(
                 format!(
-                    "SELECT {COLUMNS} {FROM} WHERE {w} ORDER BY r.emergency DESC, r.due_at, r.id \
+                    "SELECT {COLUMNS} {FROM} WHERE {w} ORDER BY r.emergency DESC, (r.status = 'new') DESC, r.due_at, r.id \
                      LIMIT {limit} OFFSET {offset}"
                 ),
                 values.clone(),

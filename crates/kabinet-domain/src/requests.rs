@@ -237,10 +237,16 @@ pub fn overdue(status: RequestStatus, due: OffsetDateTime, now: OffsetDateTime) 
     status.is_open() && status != RequestStatus::Deferred && now > due
 }
 
-/// The dispatcher's queue order: emergencies first, then the earliest
-/// deadline, then the oldest request.
-pub fn queue_key(desk: Desk, due: OffsetDateTime, id: i64) -> (u8, OffsetDateTime, i64) {
-    (u8::from(desk != Desk::Dispatch), due, id)
+/// The dispatcher's queue order: emergencies first; among them and among
+/// the rest, those nobody has taken yet first; then the earliest deadline,
+/// then the oldest request. (The database sorts the same way.)
+pub fn queue_key(
+    emergency: bool,
+    status: RequestStatus,
+    due: OffsetDateTime,
+    id: i64,
+) -> (bool, bool, OffsetDateTime, i64) {
+    (!emergency, status != RequestStatus::New, due, id)
 }
 
 /// The most requests a resident may file in a day.
@@ -625,12 +631,17 @@ mod tests {
         assert!(overdue(S::InWork, due, due + Duration::seconds(1)));
         assert!(!overdue(S::Done, due, due + Duration::days(9)));
         let mut q = [
-            queue_key(Desk::Office, datetime!(2026-11-20 10:00 UTC), 1),
-            queue_key(Desk::Dispatch, datetime!(2026-11-27 10:00 UTC), 3),
-            queue_key(Desk::Dispatch, datetime!(2026-11-26 10:00 UTC), 2),
+            queue_key(false, S::New, datetime!(2026-11-20 10:00 UTC), 1),
+            queue_key(true, S::New, datetime!(2026-11-27 10:00 UTC), 3),
+            queue_key(true, S::New, datetime!(2026-11-26 10:00 UTC), 2),
+            queue_key(true, S::InWork, datetime!(2026-11-25 10:00 UTC), 4),
         ];
         q.sort();
-        assert_eq!(q.map(|k| k.2), [2, 3, 1], "emergencies first, then by deadline");
+        assert_eq!(
+            q.map(|k| k.3),
+            [2, 3, 4, 1],
+            "emergencies first, the untaken first, then by deadline"
+        );
     }
 
     #[test]

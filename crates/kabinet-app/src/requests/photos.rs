@@ -100,9 +100,10 @@ pub fn process(name: &str, data: &[u8]) -> Result<Processed, String> {
     if img.width() > STORED_SIDE || img.height() > STORED_SIDE {
         img = img.resize(STORED_SIDE, STORED_SIDE, image::imageops::FilterType::Triangle);
     }
-    let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
-    let jpeg = encode(&rgb, 85).map_err(|_| damaged())?;
-    let thumb = encode(&rgb.thumbnail(THUMB_SIDE, THUMB_SIDE), 80).map_err(|_| damaged())?;
+    let thumb = img.thumbnail(THUMB_SIDE, THUMB_SIDE).to_rgb8();
+    let rgb = img.to_rgb8();
+    let jpeg = encode(&rgb, 85).ok_or_else(damaged)?;
+    let thumb = encode(&thumb, 80).ok_or_else(damaged)?;
     Ok(Processed {
         jpeg,
         thumb,
@@ -111,11 +112,17 @@ pub fn process(name: &str, data: &[u8]) -> Result<Processed, String> {
     })
 }
 
-fn encode(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, image::ImageError> {
+/// Encodes RGB pixels as a JPEG with no metadata at all.
+fn encode(img: &image::RgbImage, quality: u8) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    img.write_with_encoder(enc)?;
-    Ok(out)
+    let (w, h) = (
+        u16::try_from(img.width()).ok()?,
+        u16::try_from(img.height()).ok()?,
+    );
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+        .ok()?;
+    Some(out)
 }
 
 #[cfg(test)]
@@ -123,9 +130,7 @@ mod tests {
     use super::*;
 
     fn jpeg(w: u32, h: u32) -> Vec<u8> {
-        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
-            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
-        }));
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
         encode(&img, 90).unwrap_or_default()
     }
 

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kabinet_app::Error;
-use kabinet_app::requests::{RequestInput, Viewer, fields};
+use kabinet_app::requests::Viewer;
 use kabinet_domain::requests::{Change, Request, RequestEvent};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -111,8 +111,9 @@ fn item(r: &Request) -> RequestItem {
     }
 }
 
-/// A new request (`multipart/form-data`).
-#[derive(ToSchema)]
+/// A new request (`multipart/form-data`); other fields are refused.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct CreateForm {
     /// The account number (default: the sign-in account).
@@ -145,15 +146,15 @@ pub(crate) async fn create(
     ApiResident(r): ApiResident,
     ApiMultipart(parts): ApiMultipart,
 ) -> Result<Response, ApiError> {
-    let account = parts.get(fields::ACCOUNT);
-    let input = RequestInput {
-        account: (!account.trim().is_empty()).then_some(account),
-        category: parts.get(fields::CATEGORY),
-        text: parts.get(fields::TEXT),
-        phone: parts.get(fields::PHONE),
-        visit_time: parts.get(fields::VISIT),
-        photos: parts.files,
-    };
+    const KNOWN: [&str; 6] = ["account", "category", "text", "phone", "visit_time", "photos"];
+    if let Some((name, _)) = parts.fields.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
+        let name: String = name.chars().take(40).collect();
+        return Err(ApiError::App(Error::Invalid(kabinet_app::FieldErrors::single(
+            "form",
+            format!("неизвестное поле формы «{name}»"),
+        ))));
+    }
+    let input = parts.request_input();
     let id = state.app.requests.file(&r, input, &ctx.client).await?;
     let v = state.app.requests.show(&r, id).await?;
     Ok((StatusCode::CREATED, Json(item(&v.request))).into_response())
@@ -163,13 +164,13 @@ pub(crate) async fn create(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
-    /// Page from 1 (20 requests each).
-    page: Option<u64>,
+    /// Page from 1 (20 requests each; below 1 is the first too).
+    page: Option<i32>,
 }
 
 /// The resident's requests.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct ListResponse {
+pub(crate) struct RequestListResponse {
     /// Newest first.
     requests: Vec<RequestItem>,
     /// How many there are in all.
@@ -178,20 +179,20 @@ pub(crate) struct ListResponse {
 
 /// The resident's requests, newest first.
 #[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "A page of requests", body = ListResponse),
+    responses((status = 200, description = "A page of requests", body = RequestListResponse),
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     ApiResident(r): ApiResident,
     Query(q): Query<ListQuery>,
-) -> Result<Json<ListResponse>, ApiError> {
+) -> Result<Json<RequestListResponse>, ApiError> {
     let page = state
         .app
         .requests
-        .list(&r, q.page.unwrap_or(1).min(100_000))
+        .list(&r, u64::try_from(q.page.unwrap_or(1)).unwrap_or(1))
         .await?;
-    Ok(Json(ListResponse {
+    Ok(Json(RequestListResponse {
         requests: page.items.iter().map(item).collect(),
         total: page.total,
     }))

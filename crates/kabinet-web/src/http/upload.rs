@@ -23,6 +23,20 @@ pub(crate) struct Parts {
 }
 
 impl Parts {
+    /// The request the form describes (pages and API send the same fields).
+    pub fn request_input(self) -> kabinet_app::requests::RequestInput {
+        use kabinet_app::requests::fields;
+        let account = self.get(fields::ACCOUNT);
+        kabinet_app::requests::RequestInput {
+            account: (!account.trim().is_empty()).then_some(account),
+            category: self.get(fields::CATEGORY),
+            text: self.get(fields::TEXT),
+            phone: self.get(fields::PHONE),
+            visit_time: self.get(fields::VISIT),
+            photos: self.files,
+        }
+    }
+
     /// The first value of field `name`, or empty.
     pub fn get(&self, name: &str) -> String {
         self.fields

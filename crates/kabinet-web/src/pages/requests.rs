@@ -19,7 +19,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kabinet_app::Error;
-use kabinet_app::requests::{RequestForm, RequestInput, RequestView, Viewer, fields};
+use kabinet_app::requests::{RequestForm, RequestInput, RequestView, Viewer};
 use kabinet_domain::requests::{Change, Desk, EventKind, Request, RequestEvent, RequestStatus};
 use serde::Deserialize;
 
@@ -205,15 +205,7 @@ pub(crate) async fn file(
     ResidentPage(r): ResidentPage,
     CsrfMultipart(parts): CsrfMultipart,
 ) -> Result<Response, PageError> {
-    let account = parts.get(fields::ACCOUNT);
-    let input = RequestInput {
-        account: (!account.trim().is_empty()).then_some(account),
-        category: parts.get(fields::CATEGORY),
-        text: parts.get(fields::TEXT),
-        phone: parts.get(fields::PHONE),
-        visit_time: parts.get(fields::VISIT),
-        photos: parts.files,
-    };
+    let input = parts.request_input();
     let typed = RequestInput {
         photos: Vec::new(),
         ..input.clone()
