@@ -29,7 +29,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -39,22 +38,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-DEMO_PASSWORD = "demo-kabinet-2026"
+from readings_load import DEMO_PASSWORD, sql
+
 STAFF_PASSWORD = "нагрузочный тест диспетчера"
-
-
-def sql(data_dir, database_url, query, fetch=True):
-    if database_url:
-        out = subprocess.check_output(["psql", database_url, "-v", "ON_ERROR_STOP=1", "-Atc", query]).decode()
-        return [line.split("|") for line in out.splitlines() if line] if fetch else None
-    con = sqlite3.connect(os.path.join(data_dir, "kabinet.db"), timeout=30)
-    try:
-        cur = con.execute(query)
-        rows = [[str(v) for v in r] for r in cur.fetchall()]
-        con.commit()
-        return rows
-    finally:
-        con.close()
 
 
 def photo():
