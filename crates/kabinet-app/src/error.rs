@@ -45,6 +45,11 @@ pub enum Error {
         "платёжный сервис сейчас не отвечает — попробуйте через несколько минут. Если деньги всё же списались, платёж зачтётся автоматически"
     )]
     GatewayUnavailable,
+    /// Card payments are not set up on this installation.
+    #[error(
+        "оплата картой в личном кабинете не подключена — оплатите по QR-коду на квитанции в приложении своего банка"
+    )]
+    CardPaymentsOff,
     /// The resident started too many payments in the last hour.
     #[error("слишком много платежей за последний час — подождите немного и попробуйте снова")]
     TooManyPayments,
@@ -54,6 +59,9 @@ pub enum Error {
     /// The resident filed as many requests as a day allows, or the same one twice.
     #[error("{0}")]
     TooManyRequests(&'static str),
+    /// Too many photos are being processed right now; try again shortly.
+    #[error("сейчас обрабатывается слишком много фотографий — отправьте заявку ещё раз через минуту")]
+    Busy,
     /// A photo was refused (type, size, damage).
     #[error("{0}")]
     Photo(String),

@@ -116,6 +116,7 @@ impl App {
             None => kabinet_receipt::Renderer::new(),
         };
         let gateway: Arc<dyn kabinet_gateway::Gateway> = match &settings.gateway {
+            payments::GatewayChoice::Disabled => Arc::new(payments::Disabled),
             payments::GatewayChoice::Sandbox => Arc::new(payments::Sandbox::new(db.clone())),
             payments::GatewayChoice::YooKassa(c) => Arc::new(
                 kabinet_gateway::yookassa::YooKassa::new(c.clone())

@@ -16,8 +16,10 @@
 //! - A payment still unsettled after the last reconciliation is `expired`;
 //!   should the gateway later report it paid, the success is still recorded.
 
+mod disabled;
 mod sandbox;
 
+pub use disabled::Disabled;
 pub use sandbox::{Sandbox, SandboxAction, page_path as sandbox_page_path};
 
 use crate::auth::{Client, Resident};
@@ -69,8 +71,12 @@ impl Default for PaymentSettings {
 /// Which gateway takes the payments.
 #[derive(Debug, Clone, Default)]
 pub enum GatewayChoice {
-    /// Test payments on a page Kabinet serves (the default).
+    /// No card payments: the pay page points to the receipt's QR code (the
+    /// default, so that nothing is ever "paid" on an install nobody set up).
     #[default]
+    Disabled,
+    /// Test payments on a page Kabinet serves: never credited, never
+    /// exported; for demos and trials only.
     Sandbox,
     /// YooKassa.
     YooKassa(kabinet_gateway::yookassa::YooKassaConfig),
@@ -175,6 +181,16 @@ impl Payments {
         self.gateway.page_origins()
     }
 
+    /// Whether card payments are taken at all.
+    pub fn enabled(&self) -> bool {
+        self.gateway.name() != disabled::NAME
+    }
+
+    /// Whether payments are tests (the sandbox): every page says so.
+    pub fn is_test(&self) -> bool {
+        self.gateway.name() == sandbox::NAME
+    }
+
     /// The largest payment accepted.
     pub fn max_amount(&self) -> d::Kopecks {
         self.settings.max_amount
@@ -183,12 +199,15 @@ impl Payments {
     /// The payment form for one of the resident's accounts (the others can
     /// be paid in the same payment).
     pub async fn form(&self, r: &Resident, number: Option<&str>) -> Result<PayForm, Error> {
+        if !self.enabled() {
+            return Err(Error::CardPaymentsOff);
+        }
         let scope = crate::account::scope(&self.db, r, number).await?;
         let c = scope.current();
         let o = self
             .db
             .overview()
-            .with_account(c.account.clone(), c.premises.clone(), 1)
+            .with_account(c.account.clone(), c.premises.clone(), 1, self.clock)
             .await?;
         Ok(PayForm {
             suggested: (o.balance > d::Kopecks::ZERO).then_some(o.balance),
@@ -200,6 +219,9 @@ impl Payments {
     /// amounts, writes the payment, creates it at the gateway and returns
     /// where to send the payer.
     pub async fn start(&self, r: &Resident, input: &[ShareInput], client: &Client) -> Result<Started, Error> {
+        if !self.enabled() {
+            return Err(Error::CardPaymentsOff);
+        }
         let linked = self.db.links().of_user(r.user.id).await?;
         let mut errors = FieldErrors::default();
         let mut shares: Vec<(d::AccountId, d::Kopecks)> = Vec::new();
@@ -248,15 +270,6 @@ impl Payments {
             )));
         }
         let now = self.clock.now();
-        if self
-            .db
-            .card_payments()
-            .started_since(r.user.id, now - Duration::hours(1))
-            .await?
-            >= self.settings.starts_per_hour
-        {
-            return Err(Error::TooManyPayments);
-        }
         let public_id = crate::auth::secrets::new_public_id();
         let description = format!("Оплата ЖКУ, лицевой счёт {}", numbers.join(", "));
         let new = NewCardPayment {
@@ -272,8 +285,21 @@ impl Payments {
             // 5 min + 1 h + the daily checks, and a day to spare.
             open_until: now + Duration::days(i64::from(self.settings.give_up_after_days) + 2),
             shares,
+            test: self.is_test(),
         };
+        // The hourly limit is counted under the resident's row lock, in the
+        // transaction that writes the payment: parallel starts (two tabs,
+        // several servers) queue on the lock and see each other's rows.
         let tx = self.db.begin().await?;
+        tx.users().lock(r.user.id).await?;
+        if tx
+            .card_payments()
+            .started_since(r.user.id, now - Duration::hours(1))
+            .await?
+            >= self.settings.starts_per_hour
+        {
+            return Err(Error::TooManyPayments);
+        }
         let payment = tx.card_payments().insert(&new).await?;
         tx.audit()
             .record(
@@ -409,7 +435,10 @@ impl Payments {
         to: CardPaymentStatus,
         now: OffsetDateTime,
     ) -> Result<(), Error> {
-        let mail = if to == CardPaymentStatus::Succeeded {
+        // A test payment (the sandbox's, or the gateway's test mode) moved
+        // no money: it is recorded but neither credited nor announced.
+        let test = p.test || gp.test;
+        let mail = if to == CardPaymentStatus::Succeeded && !test {
             self.received_mail(p).await?
         } else {
             None
@@ -418,14 +447,18 @@ impl Payments {
             gateway_id: Some(gp.id.clone()),
             card: gp.card.clone(),
             failure: gp.cancellation.clone(),
+            test,
         };
         let tx = self.db.begin().await?;
         if !tx.card_payments().transition(p.id, to, &s, now).await? {
             // Someone else settled it first (or it was settled already).
             return Ok(());
         }
-        if to == CardPaymentStatus::Succeeded {
-            tx.card_payments().credit(p, now).await?;
+        if to == CardPaymentStatus::Succeeded && !test {
+            // The day the money was taken, not the day Kabinet heard of it.
+            tx.card_payments()
+                .credit(p, gp.captured_at.unwrap_or(now))
+                .await?;
             if let Some(m) = &mail {
                 tx.outbox().queue(m, now).await?;
             }
@@ -485,6 +518,9 @@ impl Payments {
     /// the body, and the payment itself from the gateway. `source` is the
     /// sender's address, checked against the allow-list if one is set.
     pub async fn notify(&self, body: &[u8], source: Option<IpAddr>) -> Result<Notified, Error> {
+        if !self.enabled() {
+            return Err(Error::NotFound);
+        }
         if !self.settings.notification_sources.is_empty()
             && !source.is_some_and(|ip| self.settings.notification_sources.iter().any(|n| n.contains(&ip)))
         {
@@ -565,6 +601,9 @@ impl Payments {
     /// schedules the rest (5 min, 1 h, then daily) or marks them expired.
     /// Safe to run on several servers at once.
     pub async fn reconcile(&self, now: OffsetDateTime) -> Result<Reconciled, Error> {
+        if !self.enabled() {
+            return Ok(Reconciled::default());
+        }
         let due = self.db.card_payments().claim_due(now, LEASE, 100).await?;
         let mut done = Reconciled::default();
         for p in due {

@@ -40,6 +40,8 @@ pub struct NewCardPayment {
     pub open_until: OffsetDateTime,
     /// Account and amount per share.
     pub shares: Vec<(d::AccountId, d::Kopecks)>,
+    /// A test payment from the start (the sandbox gateway).
+    pub test: bool,
 }
 
 /// What a move to a new status also records.
@@ -51,6 +53,8 @@ pub struct Settlement {
     pub card: Option<String>,
     /// Why it failed or was canceled.
     pub failure: Option<String>,
+    /// The gateway says it was a test payment (it stays one).
+    pub test: bool,
 }
 
 /// A test payment of the sandbox gateway.
@@ -71,7 +75,7 @@ pub struct SandboxPayment {
 }
 
 const COLUMNS: &str = "id, public_id, user_id, gateway, gateway_id, status, amount, description, email, \
-     confirmation_url, card, failure, created_at, settled_at, next_check_at, checks";
+     confirmation_url, card, failure, created_at, settled_at, next_check_at, checks, test";
 
 fn row(r: &QueryResult) -> Result<CardPayment, DbError> {
     let status: String = r.try_get("", "status")?;
@@ -94,6 +98,7 @@ fn row(r: &QueryResult) -> Result<CardPayment, DbError> {
         settled_at: r.try_get("", "settled_at")?,
         next_check_at: r.try_get("", "next_check_at")?,
         checks: u32::try_from(checks).unwrap_or(0),
+        test: r.try_get("", "test")?,
         shares: Vec::new(),
     })
 }
@@ -118,8 +123,8 @@ impl<C: Conn> CardPayments<'_, C> {
                 self.0,
                 format!(
                     "INSERT INTO card_payments (public_id, user_id, gateway, status, amount, description, email, ip, \
-                     created_at, updated_at, next_check_at, checks) \
-                     VALUES ($1, $2, $3, 'created', $4, $5, $6, $7, $8, $8, $9, 0) RETURNING {COLUMNS}"
+                     created_at, updated_at, next_check_at, checks, test) \
+                     VALUES ($1, $2, $3, 'created', $4, $5, $6, $7, $8, $8, $9, 0, $10) RETURNING {COLUMNS}"
                 ),
                 vec![
                     p.public_id.clone().into(),
@@ -131,6 +136,7 @@ impl<C: Conn> CardPayments<'_, C> {
                     p.ip.chars().take(64).collect::<String>().into(),
                     p.now.into(),
                     p.first_check.into(),
+                    p.test.into(),
                 ],
             ))
             .await?
@@ -360,7 +366,7 @@ impl<C: Conn> CardPayments<'_, C> {
                 format!(
                     "UPDATE card_payments SET status = $2, gateway_id = COALESCE(gateway_id, $3), \
                      card = COALESCE($4, card), failure = COALESCE($5, failure), updated_at = $6, \
-                     settled_at = COALESCE($7, settled_at), \
+                     settled_at = COALESCE($7, settled_at), test = (test OR $9), \
                      next_check_at = CASE WHEN $8 THEN NULL ELSE next_check_at END, locked_until = NULL \
                      WHERE id = $1 AND status IN ({}) AND (gateway_id IS NULL OR $3 IS NULL OR gateway_id = $3)",
                     in_list(from)
@@ -374,6 +380,7 @@ impl<C: Conn> CardPayments<'_, C> {
                     now.into(),
                     settled.into(),
                     to.is_final().into(),
+                    s.test.into(),
                 ],
             ))
             .await?;
@@ -382,9 +389,9 @@ impl<C: Conn> CardPayments<'_, C> {
 
     /// Credits a succeeded payment's shares to their accounts (source
     /// `portal`, not yet confirmed by billing); a share credited before is
-    /// left as it is.
+    /// left as it is, and a test payment is never credited.
     pub async fn credit(&self, p: &CardPayment, paid_at: OffsetDateTime) -> Result<(), DbError> {
-        if p.shares.is_empty() {
+        if p.shares.is_empty() || p.test {
             return Ok(());
         }
         let mut sql = String::from(

@@ -18,6 +18,9 @@ pub enum CounterKind {
     /// E-mails to the account's resident that someone else caused (reset
     /// links, "already registered" notices).
     Mail,
+    /// Failed attempts of the user who signs in with this account to link
+    /// other accounts (any account: the limit is per user).
+    LinkAttempts,
 }
 
 impl CounterKind {
@@ -26,6 +29,7 @@ impl CounterKind {
         match self {
             CounterKind::Registration => "registration",
             CounterKind::Mail => "mail",
+            CounterKind::LinkAttempts => "link_attempts",
         }
     }
 }

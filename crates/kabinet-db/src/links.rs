@@ -110,3 +110,198 @@ impl<C: Conn> Links<'_, C> {
         Ok(res.rows_affected > 0)
     }
 }
+
+/// A resident's request to see an account another resident signed up with,
+/// waiting for that resident's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRequest {
+    /// Row id.
+    pub id: i64,
+    /// Who asked.
+    pub user_id: d::UserId,
+    /// Their e-mail (shown to the owner masked).
+    pub user_email: String,
+    /// The account asked for.
+    pub account_id: d::AccountId,
+    /// Its number.
+    pub account_number: String,
+    /// The resident who signs in with that account and decides.
+    pub owner_id: d::UserId,
+    /// `pending`, `approved` or `declined`.
+    pub status: String,
+    /// When it was asked.
+    pub created_at: OffsetDateTime,
+    /// Until when it may be approved.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Someone else who sees one of the owner's accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    /// The user.
+    pub user_id: d::UserId,
+    /// Their e-mail (shown masked).
+    pub email: String,
+    /// Since when.
+    pub linked_at: OffsetDateTime,
+}
+
+const REQUEST_COLUMNS: &str = "lr.id, lr.user_id, u.email AS user_email, lr.account_id, a.number AS account_number, \
+     lr.owner_id, lr.status, lr.created_at, lr.expires_at \
+     FROM link_requests lr JOIN users u ON u.id = lr.user_id JOIN accounts a ON a.id = lr.account_id";
+
+fn request_row(r: &sea_orm::QueryResult) -> Result<LinkRequest, DbError> {
+    Ok(LinkRequest {
+        id: r.try_get("", "id")?,
+        user_id: d::UserId(r.try_get("", "user_id")?),
+        user_email: r.try_get("", "user_email")?,
+        account_id: d::AccountId(r.try_get("", "account_id")?),
+        account_number: r.try_get("", "account_number")?,
+        owner_id: d::UserId(r.try_get("", "owner_id")?),
+        status: r.try_get("", "status")?,
+        created_at: r.try_get("", "created_at")?,
+        expires_at: r.try_get("", "expires_at")?,
+    })
+}
+
+impl<C: Conn> Links<'_, C> {
+    async fn requests(&self, cond: &str, values: Vec<sea_orm::Value>) -> Result<Vec<LinkRequest>, DbError> {
+        let rows = self
+            .0
+            .conn()
+            .query_all_raw(crate::convert::stmt(
+                self.0,
+                format!("SELECT {REQUEST_COLUMNS} WHERE {cond} ORDER BY lr.created_at DESC, lr.id DESC"),
+                values,
+            ))
+            .await?;
+        rows.iter().map(request_row).collect()
+    }
+
+    /// Records a request of `user` to see `account`, which `owner` signs in
+    /// with; the link sent to the owner carries the token whose hash is
+    /// given. Returns the request's id.
+    pub async fn request(
+        &self,
+        user: d::UserId,
+        account: d::AccountId,
+        owner: d::UserId,
+        token_hash: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<i64, DbError> {
+        let r = self
+            .0
+            .conn()
+            .query_one_raw(crate::convert::stmt(
+                self.0,
+                "INSERT INTO link_requests (user_id, account_id, owner_id, token_hash, status, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING id",
+                vec![
+                    user.0.into(),
+                    account.0.into(),
+                    owner.0.into(),
+                    token_hash.into(),
+                    now.into(),
+                    expires_at.into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| crate::convert::corrupt("link_requests", "id", "no row returned"))?;
+        Ok(r.try_get("", "id")?)
+    }
+
+    /// The pending, unexpired request of `user` for `account`, if any.
+    pub async fn pending(
+        &self,
+        user: d::UserId,
+        account: d::AccountId,
+        now: OffsetDateTime,
+    ) -> Result<Option<LinkRequest>, DbError> {
+        Ok(self
+            .requests(
+                "lr.user_id = $1 AND lr.account_id = $2 AND lr.status = 'pending' AND lr.expires_at > $3",
+                vec![user.0.into(), account.0.into(), now.into()],
+            )
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// A request by the hash of its token.
+    pub async fn request_by_token(&self, token_hash: &str) -> Result<Option<LinkRequest>, DbError> {
+        Ok(self
+            .requests("lr.token_hash = $1", vec![token_hash.into()])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// The pending, unexpired requests `owner` is to answer, newest first.
+    pub async fn awaiting(&self, owner: d::UserId, now: OffsetDateTime) -> Result<Vec<LinkRequest>, DbError> {
+        self.requests(
+            "lr.owner_id = $1 AND lr.status = 'pending' AND lr.expires_at > $2",
+            vec![owner.0.into(), now.into()],
+        )
+        .await
+    }
+
+    /// The pending, unexpired requests `user` made, newest first.
+    pub async fn asked_by(&self, user: d::UserId, now: OffsetDateTime) -> Result<Vec<LinkRequest>, DbError> {
+        self.requests(
+            "lr.user_id = $1 AND lr.status = 'pending' AND lr.expires_at > $2",
+            vec![user.0.into(), now.into()],
+        )
+        .await
+    }
+
+    /// Answers request `id` of `owner` (`approved` or `declined`) if it is
+    /// still pending and unexpired; true if this call answered it.
+    pub async fn decide(
+        &self,
+        id: i64,
+        owner: d::UserId,
+        approve: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, DbError> {
+        let res = self
+            .0
+            .conn()
+            .execute_raw(crate::convert::stmt(
+                self.0,
+                "UPDATE link_requests SET status = $3, decided_at = $4 \
+                 WHERE id = $1 AND owner_id = $2 AND status = 'pending' AND expires_at > $4",
+                vec![
+                    id.into(),
+                    owner.0.into(),
+                    if approve { "approved" } else { "declined" }.into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// The other users who see `account` (not the one who signs in with it).
+    pub async fn viewers(&self, account: d::AccountId) -> Result<Vec<Viewer>, DbError> {
+        let rows = self
+            .0
+            .conn()
+            .query_all_raw(crate::convert::stmt(
+                self.0,
+                "SELECT ua.user_id, u.email, ua.linked_at FROM user_accounts ua JOIN users u ON u.id = ua.user_id \
+                 WHERE ua.account_id = $1 AND u.account_id <> $1 ORDER BY ua.linked_at, ua.user_id",
+                vec![account.0.into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Viewer {
+                    user_id: d::UserId(r.try_get("", "user_id")?),
+                    email: r.try_get("", "email")?,
+                    linked_at: r.try_get("", "linked_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -110,6 +110,15 @@ events! {
     AccountLinkRefused = "account_link_refused",
     /// The resident removed a linked account.
     AccountUnlinked = "account_unlinked",
+    /// Linking an account with a registered resident: that resident was
+    /// asked to approve.
+    AccountLinkRequested = "account_link_requested",
+    /// The account's resident approved a link.
+    AccountLinkApproved = "account_link_approved",
+    /// The account's resident declined a link.
+    AccountLinkDeclined = "account_link_declined",
+    /// The account's resident removed someone else's link to their account.
+    AccountAccessRemoved = "account_access_removed",
     /// The resident downloaded their data.
     DataDownloaded = "data_downloaded",
     /// A closing of the portal was announced or set.

@@ -143,6 +143,9 @@ pub struct CardPayment {
     pub next_check_at: Option<OffsetDateTime>,
     /// How often reconciliation has asked.
     pub checks: u32,
+    /// A test payment (the sandbox, or the gateway's test mode): no money
+    /// moved, so it is never credited to an account nor exported to billing.
+    pub test: bool,
     /// The accounts paid for.
     pub shares: Vec<Share>,
 }

@@ -31,6 +31,8 @@ pub struct FakePayment {
     pub state: GatewayState,
     /// The request body it was created from.
     pub request: Value,
+    /// When the money was taken (set when it succeeds).
+    pub captured_at: Option<time::OffsetDateTime>,
 }
 
 #[derive(Default)]
@@ -43,6 +45,8 @@ struct Book {
     lose_next: u32,
     create_calls: u64,
     rejected: Vec<String>,
+    test_mode: bool,
+    throttle_next: u32,
 }
 
 struct Shared {
@@ -113,6 +117,16 @@ impl FakeYooKassa {
         b.hang_for = wait;
     }
 
+    /// Payments are made in the shop's test mode (`"test": true`) from now on.
+    pub fn test_mode(&self, on: bool) {
+        self.shared.book().test_mode = on;
+    }
+
+    /// The next `n` requests of any kind are answered 429 (too many requests).
+    pub fn throttle_next(&self, n: u32) {
+        self.shared.book().throttle_next = n;
+    }
+
     /// Every payment made, in order.
     pub fn payments(&self) -> Vec<FakePayment> {
         self.shared.book().payments.clone()
@@ -145,8 +159,18 @@ impl FakeYooKassa {
         let p = b.payments.iter_mut().find(|p| p.id == id)?;
         if matches!(p.state, GatewayState::Pending | GatewayState::WaitingForCapture) {
             p.state = state;
+            if state == GatewayState::Succeeded {
+                p.captured_at = Some(time::OffsetDateTime::now_utc());
+            }
         }
         Some(p.state)
+    }
+
+    /// Sets when a payment's money was taken, as the bank reports it.
+    pub fn set_captured_at(&self, id: &str, at: time::OffsetDateTime) {
+        if let Some(p) = self.shared.book().payments.iter_mut().find(|p| p.id == id) {
+            p.captured_at = Some(at);
+        }
     }
 
     /// The sum of the payments that succeeded.
@@ -261,7 +285,7 @@ fn state_name(s: GatewayState) -> &'static str {
     }
 }
 
-fn object(p: &FakePayment) -> Value {
+fn object(p: &FakePayment, test: bool) -> Value {
     let mut v = json!({
         "id": p.id,
         "status": state_name(p.state),
@@ -270,7 +294,7 @@ fn object(p: &FakePayment) -> Value {
         "description": p.request["description"],
         "metadata": p.request["metadata"],
         "created_at": "2026-11-26T10:00:00.000Z",
-        "test": true,
+        "test": test,
         "refundable": p.state == GatewayState::Succeeded,
         "recipient": {"account_id": "fake", "gateway_id": "fake"},
     });
@@ -283,6 +307,12 @@ fn object(p: &FakePayment) -> Value {
             });
         }
         GatewayState::Succeeded => {
+            if let Some(t) = p
+                .captured_at
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            {
+                v["captured_at"] = json!(t);
+            }
             v["payment_method"] = json!({
                 "type": "bank_card", "id": p.id, "saved": false,
                 "card": {"first6": "555555", "last4": "4444", "expiry_month": "12", "expiry_year": "2030", "card_type": "MasterCard"}
@@ -324,6 +354,14 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
         Ok(x) => x,
         Err(why) => return refuse(&shared, why),
     };
+    {
+        let mut b = shared.book();
+        if b.throttle_next > 0 {
+            b.throttle_next -= 1;
+            b.create_calls += 1;
+            return error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "slow down");
+        }
+    }
     let (answer, delay, fail) = {
         let mut b = shared.book();
         b.create_calls += 1;
@@ -342,12 +380,13 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
                         amount,
                         state: GatewayState::Pending,
                         request,
+                        captured_at: None,
                     });
                     b.by_key.insert(key, n);
                     n
                 }
             };
-            let answer = object(&b.payments[index]);
+            let answer = object(&b.payments[index], b.test_mode);
             let mut delay = None;
             let mut fail = false;
             if b.fail_next > 0 {
@@ -387,9 +426,13 @@ async fn read(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): P
             "Basic auth is wrong",
         );
     }
-    let b = shared.book();
+    let mut b = shared.book();
+    if b.throttle_next > 0 {
+        b.throttle_next -= 1;
+        return error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "slow down");
+    }
     match b.payments.iter().find(|p| p.id == id) {
-        Some(p) => Json(object(p)).into_response(),
+        Some(p) => Json(object(p, b.test_mode)).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found", "no such payment"),
     }
 }

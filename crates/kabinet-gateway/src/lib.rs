@@ -75,6 +75,12 @@ pub struct GatewayPayment {
     pub card: Option<String>,
     /// Why it was canceled, in the gateway's words.
     pub cancellation: Option<String>,
+    /// A payment of the gateway's test mode (YooKassa's `test: true`, every
+    /// sandbox payment): no money moved, so it is never credited.
+    pub test: bool,
+    /// When the money was taken (YooKassa's `captured_at`), if the gateway
+    /// says; the day a payment counts for.
+    pub captured_at: Option<time::OffsetDateTime>,
 }
 
 /// A notification from the gateway, reduced to which payment it is about:

@@ -82,16 +82,21 @@ impl YooKassa {
     }
 
     /// Sends a request built by `build` until it gets a final answer: a 2xx
-    /// other than 202 (parsed), a 4xx (refused); retries the rest.
+    /// other than 202 (parsed), a 4xx other than 429 (refused); retries the
+    /// rest with a doubling delay. A 202 (`"type": "processing"`) is retried
+    /// after its `retry_after` (milliseconds, at most [`MAX_RETRY_AFTER`]); a
+    /// 429 means "too many requests", never that the payment failed, so it
+    /// ends as unavailable and the payment is asked about again later.
     async fn send(
         &self,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<GatewayPayment, GatewayError> {
         let mut delay = self.config.retry_delay;
         let mut last = String::new();
+        let mut asked_wait: Option<Duration> = None;
         for attempt in 1..=self.config.attempts.max(1) {
             if attempt > 1 {
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(asked_wait.take().unwrap_or(delay)).await;
                 delay *= 2;
             }
             let response = build()
@@ -114,7 +119,10 @@ impl YooKassa {
                     continue;
                 }
             };
-            if status.as_u16() == 202 || status.is_server_error() {
+            if status.as_u16() == 202 {
+                asked_wait = retry_after(&body);
+            }
+            if status.as_u16() == 202 || status.as_u16() == 429 || status.is_server_error() {
                 last = format!("HTTP {status}");
                 tracing::warn!(attempt, %status, "YooKassa answered without a result");
                 continue;
@@ -172,6 +180,30 @@ impl Gateway for YooKassa {
                 .await
         })
     }
+}
+
+/// The addresses YooKassa sends notifications from, as its documentation
+/// publishes them; the default allow-list when none is configured.
+pub const NOTIFICATION_SOURCES: &[&str] = &[
+    "185.71.76.0/27",
+    "185.71.77.0/27",
+    "77.75.153.0/25",
+    "77.75.156.11/32",
+    "77.75.156.35/32",
+    "77.75.154.128/25",
+    "2a02:5180::/32",
+];
+
+/// The longest wait a 202's `retry_after` is honoured with inside one call;
+/// a longer one ends the call as unavailable (reconciliation asks later).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The `retry_after` of a 202 answer (`{"type":"processing","retry_after":1800}`,
+/// milliseconds), capped at [`MAX_RETRY_AFTER`].
+fn retry_after(body: &[u8]) -> Option<Duration> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let ms = v.get("retry_after")?.as_u64()?;
+    Some(Duration::from_millis(ms).min(MAX_RETRY_AFTER))
 }
 
 /// The body of `POST /payments`.
@@ -270,6 +302,10 @@ pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
         payment_method: Option<Method>,
         #[serde(default)]
         cancellation_details: Option<Cancellation>,
+        #[serde(default)]
+        test: bool,
+        #[serde(default)]
+        captured_at: Option<String>,
     }
     let p: Payment = serde_json::from_slice(body).map_err(|e| GatewayError::Malformed(e.to_string()))?;
     let state = match p.status.as_str() {
@@ -304,6 +340,10 @@ pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
         cancellation: p
             .cancellation_details
             .map(|c| format!("{}: {}", c.party, c.reason)),
+        test: p.test,
+        captured_at: p.captured_at.as_deref().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        }),
     })
 }
 
@@ -355,5 +395,24 @@ mod tests {
         assert!(parse_payment(usd).is_err());
         let odd = br#"{"id":"2f","status":"paid","amount":{"value":"10.00","currency":"RUB"}}"#;
         assert!(parse_payment(odd).is_err());
+        assert!(!p.test && p.captured_at.is_none());
+        let test = br#"{"id":"2f","status":"succeeded","test":true,"captured_at":"2026-11-30T21:30:00.000Z",
+            "amount":{"value":"10.00","currency":"RUB"}}"#;
+        let t = parse_payment(test).unwrap();
+        assert!(t.test);
+        assert_eq!(
+            t.captured_at.map(|c| c.unix_timestamp()),
+            Some(time::macros::datetime!(2026-11-30 21:30 UTC).unix_timestamp())
+        );
+    }
+
+    #[test]
+    fn a_202_says_how_long_to_wait() {
+        assert_eq!(
+            retry_after(br#"{"type":"processing","retry_after":1800}"#),
+            Some(Duration::from_millis(1800))
+        );
+        assert_eq!(retry_after(br#"{"retry_after":3600000}"#), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after(b"{}"), None);
     }
 }

@@ -32,6 +32,10 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// only the routes that take photos accept more than [`MAX_BODY_BYTES`].
 pub const MAX_UPLOAD_BYTES: usize = 51 * 1024 * 1024;
 
+/// The largest body a machine-to-machine route takes (a gateway's
+/// notification is a few hundred bytes).
+pub const MAX_MACHINE_BODY_BYTES: usize = 64 * 1024;
+
 /// How the web layer talks to browsers.
 #[derive(Debug, Clone)]
 pub struct WebSettings {
@@ -44,6 +48,10 @@ pub struct WebSettings {
     pub request_timeout: Duration,
     /// Registration, sign-in and reset requests a minute per client address.
     pub auth_requests_per_minute: u32,
+    /// Requests a minute one address may make to the machine-to-machine
+    /// routes (a gateway sends a notification per payment event: the default
+    /// is far above a real shop's rate and far below a flood).
+    pub machine_requests_per_minute: u32,
 }
 
 impl Default for WebSettings {
@@ -53,6 +61,7 @@ impl Default for WebSettings {
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
             auth_requests_per_minute: 30,
+            machine_requests_per_minute: 1200,
         }
     }
 }
@@ -73,6 +82,8 @@ pub struct AppState {
     pub app: App,
     /// Requests per client address on registration, sign-in and reset.
     pub limiter: Arc<IpLimiter>,
+    /// Requests per source address on the machine-to-machine routes.
+    pub machine_limiter: Arc<IpLimiter>,
     /// Cookie and proxy settings.
     pub web: Arc<WebSettings>,
     /// The Content-Security-Policy header (it names the payment gateway).
@@ -88,6 +99,7 @@ impl AppState {
             csp: http::security::content_security_policy(app.payments.page_origins()),
             app,
             limiter: Arc::new(IpLimiter::new(settings.web.auth_requests_per_minute)),
+            machine_limiter: Arc::new(IpLimiter::new(settings.web.machine_requests_per_minute)),
             web: Arc::new(settings.web.clone()),
         })
     }
@@ -161,6 +173,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             http::context::layer,
         ))
+        .merge(group(pages::machine_routes()))
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))
         .layer(TimeoutLayer::with_status_code(

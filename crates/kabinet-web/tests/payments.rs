@@ -32,6 +32,11 @@ fn sandbox_app(db: &kabinet_db::Db) -> TestApp {
 
 /// The application over YooKassa served by `fake`, with short timeouts.
 fn yookassa_app(db: &kabinet_db::Db, fake: &FakeYooKassa, sources: &[&str]) -> TestApp {
+    TestApp::new(db, &yookassa_settings(fake, sources))
+}
+
+/// The settings of [`yookassa_app`].
+fn yookassa_settings(fake: &FakeYooKassa, sources: &[&str]) -> kabinet_web::Settings {
     let mut s = common::server_settings(
         common::settings(kabinet_app::auth::RegistrationMode::Amount),
         100_000,
@@ -42,9 +47,24 @@ fn yookassa_app(db: &kabinet_db::Db, fake: &FakeYooKassa, sources: &[&str]) -> T
     c.retry_delay = Duration::from_millis(5);
     s.app.gateway = GatewayChoice::YooKassa(c);
     s.app.payments.notification_sources = sources.iter().map(|x| x.parse().unwrap()).collect();
-    // The race test's residents pay a hundred times each.
+    // The race test's residents pay a hundred times each, and the gateway
+    // notifies from one address many times a second.
     s.app.payments.starts_per_hour = 1000;
-    TestApp::new(db, &s)
+    s.web.machine_requests_per_minute = 100_000;
+    s
+}
+
+/// Collects exported payment rows.
+struct Sink<'a>(&'a mut Vec<kabinet_db::export::ExportedPayment>);
+
+impl kabinet_db::export::ExportSink<kabinet_db::export::ExportedPayment> for Sink<'_> {
+    fn row(&mut self, r: kabinet_db::export::ExportedPayment) -> Result<(), String> {
+        self.0.push(r);
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Portal payments credited to an account, and their sum.
@@ -163,14 +183,15 @@ db_tests! {
         let again = b.submit(&sandbox, &sandbox, &[("action", "pay")]).await;
         assert_eq!(again.status, StatusCode::SEE_OTHER);
 
+        // A sandbox payment is a test: recorded as paid, never credited as
+        // money received, never announced, never exported.
         let after = credited(&t.db, 1).await;
-        assert_eq!(after.0, before.0 + 1);
-        assert_eq!(after.1, before.1 + Kopecks(123_456));
-        let h = b.get("/payments").await;
-        assert!(h.body.contains("ждёт подтверждения расчётного центра"), "{}", h.body);
+        assert_eq!(after, before, "a test payment is not money received");
+        assert!(done.body.contains("тестовый платёж"), "{}", done.body);
+        assert!(done.body.contains("Тестовый режим оплаты"), "every page carries the banner");
+        assert_eq!(mails_about(&t.db, "Платёж получен").await, 0);
         let o = b.get("/cabinet").await;
-        assert!(o.body.contains("1\u{a0}234,56"), "the overview shows the payment");
-        assert_eq!(mails_about(&t.db, "Платёж получен").await, 1);
+        assert!(!o.body.contains("1\u{a0}234,56"), "the balance did not drop");
         let id = ret.trim_start_matches("/payments/card/");
         assert_eq!(audit_count(&t.db, AuditEvent::PaymentStarted, id).await, 1);
         assert_eq!(audit_count(&t.db, AuditEvent::PaymentSettled, id).await, 1);
@@ -178,6 +199,21 @@ db_tests! {
         // Another resident cannot see it.
         let (mut other_b, _) = app.resident(2).await;
         assert_eq!(other_b.get(&ret).await.status, StatusCode::NOT_FOUND);
+
+        // Whoever holds a sandbox link but did not start the payment can
+        // neither see nor press anything there; nor can a visitor.
+        let r = b.submit("/pay", "/pay", &[(&field, "12")]).await;
+        let theirs = r.location().to_string();
+        assert_eq!(other_b.get(&theirs).await.status, StatusCode::NOT_FOUND);
+        let pressed = other_b.submit("/cabinet", &theirs, &[("action", "pay")]).await;
+        assert_eq!(pressed.status, StatusCode::NOT_FOUND, "{}", pressed.body);
+        let mut visitor = Browser::new(&app);
+        let anonymous = visitor.get(&theirs).await;
+        assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "signed-out visitors go to the sign-in");
+        let sbx = theirs.trim_start_matches("/sandbox/pay/");
+        assert_eq!(t.db.card_payments().sandbox_get(sbx).await.unwrap().unwrap().status, "pending");
+        let b_page = b.get(&theirs).await;
+        assert_eq!(b_page.status, StatusCode::OK, "the payer still can");
 
         // Declined and left pending.
         let r = b.submit("/pay", "/pay", &[(&field, "10")]).await;
@@ -192,15 +228,58 @@ db_tests! {
         assert!(page.body.contains("data-refresh") && page.body.contains(&sandbox), "{}", page.body);
         assert_eq!(credited(&t.db, 1).await.1, after.1, "nothing more was credited");
 
-        // Billing reporting the payment back confirms it.
         let p = t.db.card_payments().by_public_id(id).await.unwrap().unwrap();
         assert_eq!(p.status, CardPaymentStatus::Succeeded);
+        assert!(p.test);
         assert_eq!(p.card.as_deref(), Some("Sandbox *0000"));
+        // Nothing of it goes to billing.
+        let run = t.db.exchange().start_run("export", "payments", "test.csv", "test").await.unwrap();
+        let mut rows = Vec::new();
+        t.db.exports()
+            .export_payments(run, kabinet_db::export::ExportFilter::default(), &mut Sink(&mut rows))
+            .await
+            .unwrap();
+        assert!(rows.is_empty(), "{}", rows.len());
+    }
+
+    async fn without_a_gateway_nothing_can_be_paid(t: &TestDb) {
+        demo(&t.db, 2, 2).await;
+        // What an install that set up no gateway gets.
+        let mut s = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
+        s.app.gateway = GatewayChoice::Disabled;
+        let app = TestApp::new(&t.db, &s);
+        let (mut b, number) = app.resident(1).await;
+        let form = b.get("/pay").await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.body.contains("Оплата картой не подключена") && form.body.contains("QR-коду"), "{}", form.body);
+        assert!(!form.body.contains("Тестовый режим"), "no test banner either");
+        let field = format!("amount_{number}");
+        let r = b.submit("/cabinet", "/pay", &[(&field, "100")]).await;
+        assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED, "{}", r.body);
+        let tk = token(&mut b, &number).await;
+        let (status, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "100"}])).await;
+        assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("QR-коду"), "{v}");
+        assert_eq!(b.get("/sandbox/pay/sbx-anything").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(t.db.card_payments().count_by_status(CardPaymentStatus::Created).await.unwrap(), 0);
+        let r = notify(&app, &notification("payment.succeeded", "2f000000-000f-5000-8000-000000000000")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        // In English too.
+        let en = b.get("/pay?lang=en").await;
+        assert!(en.body.contains("Card payment is not set up"), "{}", en.body);
     }
 
     async fn several_accounts_are_paid_in_one_payment_through_the_api(t: &TestDb) {
         demo(&t.db, 3, 2).await;
-        let app = sandbox_app(&t.db);
+        let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
+        let mut settings = yookassa_settings(&fake, &[]);
+        settings.app.payments.starts_per_hour = 20;
+        let app = TestApp::new(&t.db, &settings);
+        let pay_at_gateway = |id: &str| {
+            let gp = fake.by_reference(id).unwrap();
+            fake.settle(&gp.id, GatewayState::Succeeded);
+            notification("payment.succeeded", &gp.id)
+        };
         let (mut b, number) = app.resident(1).await;
         // Link account 2 to this resident.
         let second = t.db.accounts().by_id(AccountId(2)).await.unwrap().unwrap();
@@ -228,8 +307,9 @@ db_tests! {
         let o = b.json("GET", &format!("/api/v1/accounts/{}/overview", second.number), Some(&tk), Value::Null).await;
         let o: Value = serde_json::from_str(&o.body).unwrap();
         assert_eq!(o["payments_in_progress"][0]["id"], id.as_str(), "{o}");
-        let back = b.submit(&url, &url, &[("action", "pay")]).await;
-        assert_eq!(back.status, StatusCode::SEE_OTHER);
+        assert!(url.starts_with("https://yoomoney.ru/"), "{url}");
+        assert_eq!(v["payment"]["test"], false);
+        assert_eq!(notify(&app, &pay_at_gateway(&id)).await.status, StatusCode::OK);
 
         let one = b.json("GET", &format!("/api/v1/payments/{id}"), Some(&tk), Value::Null).await;
         let one: Value = serde_json::from_str(&one.body).unwrap();
@@ -251,16 +331,6 @@ db_tests! {
 
         // The export carries one row per account.
         let mut rows = Vec::new();
-        struct Sink<'a>(&'a mut Vec<kabinet_db::export::ExportedPayment>);
-        impl kabinet_db::export::ExportSink<kabinet_db::export::ExportedPayment> for Sink<'_> {
-            fn row(&mut self, r: kabinet_db::export::ExportedPayment) -> Result<(), String> {
-                self.0.push(r);
-                Ok(())
-            }
-            fn finish(&mut self) -> Result<(), String> {
-                Ok(())
-            }
-        }
         let run = t.db.exchange().start_run("export", "payments", "test.csv", "test").await.unwrap();
         t.db.exports()
             .export_payments(run, kabinet_db::export::ExportFilter::default(), &mut Sink(&mut rows))
@@ -278,8 +348,7 @@ db_tests! {
         }
         assert_ne!(ids[0], ids[1]);
         for id in &ids {
-            let url = format!("/sandbox/pay/{}", t.db.card_payments().by_public_id(id).await.unwrap().unwrap().gateway_id.unwrap());
-            b.submit(&url, &url, &[("action", "pay")]).await;
+            notify(&app, &pay_at_gateway(id)).await;
         }
         assert_eq!(credited(&t.db, 1).await.1, Kopecks(11_010));
         // At most 20 payments an hour; the 21st is refused with a clear answer.
@@ -386,6 +455,114 @@ db_tests! {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "over the largest payment");
     }
 
+    async fn test_mode_capture_time_throttling_and_the_hourly_limit(t: &TestDb) {
+        demo(&t.db, 2, 2).await;
+        let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
+        let mut settings = yookassa_settings(&fake, &[]);
+        settings.app.payments.starts_per_hour = 20;
+        let app = TestApp::new(&t.db, &settings);
+        let (mut b, number) = app.resident(1).await;
+        let tk = token(&mut b, &number).await;
+        let before = credited(&t.db, 1).await;
+
+        // The shop's test mode: YooKassa says `test: true`; nothing is credited.
+        fake.test_mode(true);
+        let (status, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "10"}])).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        let id = v["payment"]["id"].as_str().unwrap().to_string();
+        let gp = fake.by_reference(&id).unwrap();
+        fake.settle(&gp.id, GatewayState::Succeeded);
+        assert_eq!(notify(&app, &notification("payment.succeeded", &gp.id)).await.status, StatusCode::OK);
+        let p = t.db.card_payments().by_public_id(&id).await.unwrap().unwrap();
+        assert_eq!(p.status, CardPaymentStatus::Succeeded);
+        assert!(p.test, "marked as a test");
+        assert_eq!(credited(&t.db, 1).await, before, "a test-mode payment is not money received");
+        fake.test_mode(false);
+
+        // A real payment counts on the day the bank took the money: 00:30
+        // on the 1st in Moscow, though Kabinet hears of it later.
+        let (_, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "20"}])).await;
+        let id = v["payment"]["id"].as_str().unwrap().to_string();
+        let gp = fake.by_reference(&id).unwrap();
+        fake.settle(&gp.id, GatewayState::Succeeded);
+        let captured = time::macros::datetime!(2026-11-30 21:30 UTC);
+        fake.set_captured_at(&gp.id, captured);
+        notify(&app, &notification("payment.succeeded", &gp.id)).await;
+        let (rows, _) = t.db.payments().page(AccountId(1), 0, 1000).await.unwrap();
+        let row = rows.iter().find(|r| r.external_id.starts_with(&id)).expect("credited");
+        assert_eq!(row.paid_at, captured);
+
+        // 429 from the gateway is "later", not "failed".
+        fake.throttle_next(10);
+        let (status, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "30"}])).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        assert_eq!(t.db.card_payments().count_by_status(CardPaymentStatus::Failed).await.unwrap(), 0);
+        assert_eq!(t.db.card_payments().count_by_status(CardPaymentStatus::Created).await.unwrap(), 1);
+        fake.throttle_next(0);
+
+        // 40 starts at once against 20 an hour (3 made above): exactly 17 more.
+        let mut tasks = Vec::new();
+        for _ in 0..40 {
+            let mut b = b.clone();
+            let tk = tk.clone();
+            let number = number.clone();
+            tasks.push(tokio::spawn(async move {
+                api_pay(&mut b, &tk, json!([{"account": number, "amount": "1"}])).await.0
+            }));
+        }
+        let mut made = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                StatusCode::CREATED => made += 1,
+                StatusCode::TOO_MANY_REQUESTS => {}
+                other => panic!("{other}"),
+            }
+        }
+        assert_eq!(made, 17, "the limit holds exactly");
+        let user = t.db.users().by_account_number(&number.parse().unwrap()).await.unwrap().unwrap();
+        let hour_ago = OffsetDateTime::now_utc() - time::Duration::hours(1);
+        assert_eq!(t.db.card_payments().started_since(user.id, hour_ago).await.unwrap(), 20);
+    }
+
+    async fn notifications_are_machine_to_machine(t: &TestDb) {
+        demo(&t.db, 2, 2).await;
+        let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
+        let mut settings = yookassa_settings(&fake, &[]);
+        settings.web.machine_requests_per_minute = 3;
+        let app = TestApp::new(&t.db, &settings);
+        let (mut b, number) = app.resident(1).await;
+        let tk = token(&mut b, &number).await;
+        let (_, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "15"}])).await;
+        let id = v["payment"]["id"].as_str().unwrap().to_string();
+        let gp = fake.by_reference(&id).unwrap();
+        fake.settle(&gp.id, GatewayState::Succeeded);
+        // The portal is closed for maintenance: notifications still land.
+        settings.app.suspension = Some(kabinet_domain::Suspension {
+            starts_at: OffsetDateTime::now_utc() - time::Duration::minutes(1),
+            ends_at: None,
+            message: String::new(),
+        });
+        let app = TestApp::new(&t.db, &settings);
+        let r = notify(&app, &notification("payment.succeeded", &gp.id)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.headers.get("set-cookie").is_none(), "no browser cookies");
+        assert_eq!(t.db.card_payments().by_public_id(&id).await.unwrap().unwrap().status, CardPaymentStatus::Succeeded);
+        let mut closed = b.clone();
+        closed.app = app.router.clone();
+        assert_eq!(closed.get("/cabinet").await.status, StatusCode::SERVICE_UNAVAILABLE, "residents' pages are closed");
+        // A body larger than any notification is refused.
+        let big = format!("{{\"event\":\"{}\"}}", "x".repeat(100 * 1024));
+        let r = notify(&app, &big).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+        // The per-address limit (3 a minute here).
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            answers.push(notify(&app, &notification("payment.succeeded", &gp.id)).await.status);
+        }
+        assert_eq!(answers.iter().filter(|s| **s == StatusCode::OK).count(), 2, "{answers:?}");
+        assert_eq!(answers[2..], [StatusCode::TOO_MANY_REQUESTS; 2], "{answers:?}");
+    }
+
     async fn a_crash_before_or_during_the_gateway_call_is_reconciled(t: &TestDb) {
         demo(&t.db, 2, 2).await;
         let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
@@ -411,6 +588,7 @@ db_tests! {
                 first_check: now + time::Duration::minutes(5),
                 open_until: now + time::Duration::days(5),
                 shares: vec![(AccountId(1), Kopecks(5_000))],
+                test: false,
             })
             .await
             .unwrap();

@@ -90,10 +90,12 @@ pub struct Config {
     /// The organization's own help texts (`guide.ru.txt`, `guide.en.txt`);
     /// `<data_dir>/help` when unset.
     pub help_dir: Option<PathBuf>,
-    /// Who takes card payments: `sandbox` (test payments on a page the
-    /// portal serves; the default) or `yookassa`.
-    pub payment_gateway: PaymentGateway,
-    /// YooKassa's shop id.
+    /// Who takes card payments: `yookassa`, `none`, or `sandbox` (test
+    /// payments on a page the portal serves, never credited). Unset: the
+    /// sandbox on a demo database, no card payments anywhere else.
+    pub payment_gateway: Option<PaymentGateway>,
+    /// YooKassa's shop id (a number; written with or without quotes).
+    #[serde(default, deserialize_with = "text_or_number")]
     pub yookassa_shop_id: Option<String>,
     /// YooKassa's secret key.
     pub yookassa_secret_key: Option<String>,
@@ -109,7 +111,9 @@ pub struct Config {
     /// `payment_mode` of the fiscal receipt lines.
     pub payment_mode: String,
     /// Addresses or ranges (`185.71.76.0/27`) gateway notifications may come
-    /// from; empty: any (every notification is checked with the gateway anyway).
+    /// from. Empty: YooKassa's published ranges when the gateway is
+    /// YooKassa, any address otherwise (every notification is read back
+    /// at the gateway anyway); `["0.0.0.0/0", "::/0"]` allows any.
     pub payment_notification_sources: Vec<String>,
     /// Daily checks of an unsettled payment before it is marked expired.
     pub payment_give_up_days: u32,
@@ -137,10 +141,29 @@ pub struct Config {
     pub staff_session_hours: u32,
 }
 
+/// A setting that is text but may be written as a number
+/// (`KABINET_YOOKASSA_SHOP_ID=123456` reaches us as one).
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Text(String),
+        Whole(u64),
+        Signed(i64),
+    }
+    Ok(Option::<Value>::deserialize(d)?.map(|v| match v {
+        Value::Text(s) => s,
+        Value::Whole(n) => n.to_string(),
+        Value::Signed(n) => n.to_string(),
+    }))
+}
+
 /// The card payment provider.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum PaymentGateway {
+    /// No card payments: the pay page points to the receipt's QR code.
+    None,
     /// Test payments on the portal's own sandbox page.
     Sandbox,
     /// YooKassa (API v3).
@@ -216,12 +239,12 @@ impl Default for Config {
             time_zone: "+03:00".into(),
             readings_from_day: 15,
             readings_to_day: 25,
-            readings_strict: true,
+            readings_strict: false,
             readings_buildings: Vec::new(),
             readings_high_floor: HighFloors::default(),
             suspension: None,
             help_dir: None,
-            payment_gateway: PaymentGateway::Sandbox,
+            payment_gateway: None,
             yookassa_shop_id: None,
             yookassa_secret_key: None,
             yookassa_api_url: None,
@@ -323,10 +346,23 @@ impl Config {
         }
     }
 
+    /// The gateway in force: the one set, or — unset — the sandbox on a
+    /// demo database and none elsewhere, so that an install nobody set up
+    /// never takes "payments".
+    pub fn gateway_in_force(&self, demo_database: bool) -> PaymentGateway {
+        match self.payment_gateway {
+            Some(g) => g,
+            None if demo_database => PaymentGateway::Sandbox,
+            None => PaymentGateway::None,
+        }
+    }
+
     /// The card payment gateway and its settings; an error names what is
-    /// missing or unreadable.
+    /// missing or unreadable. `demo_database`: the database holds the
+    /// generated demo (see [`Config::gateway_in_force`]).
     pub fn payments(
         &self,
+        demo_database: bool,
     ) -> Result<
         (
             kabinet_app::payments::GatewayChoice,
@@ -335,8 +371,17 @@ impl Config {
         String,
     > {
         use kabinet_app::payments::{GatewayChoice, PaymentSettings};
-        let sources = self
-            .payment_notification_sources
+        let configured: Vec<String> = if self.payment_notification_sources.is_empty()
+            && self.gateway_in_force(demo_database) == PaymentGateway::Yookassa
+        {
+            kabinet_gateway::yookassa::NOTIFICATION_SOURCES
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect()
+        } else {
+            self.payment_notification_sources.clone()
+        };
+        let sources = configured
             .iter()
             .map(|s| {
                 let s = s.trim();
@@ -357,7 +402,8 @@ impl Config {
             give_up_after_days: self.payment_give_up_days,
             starts_per_hour: u64::from(self.payment_starts_per_hour),
         };
-        let choice = match self.payment_gateway {
+        let choice = match self.gateway_in_force(demo_database) {
+            PaymentGateway::None => GatewayChoice::Disabled,
             PaymentGateway::Sandbox => GatewayChoice::Sandbox,
             PaymentGateway::Yookassa => {
                 let nonempty = |v: &Option<String>| {
@@ -385,7 +431,6 @@ impl Config {
         Ok((choice, settings))
     }
 
-    /// What the server is built from.
     /// How requests are handled: deadlines and where photos go; an error
     /// names what is missing.
     pub fn requests(&self) -> Result<kabinet_app::requests::RequestSettings, String> {
@@ -426,8 +471,20 @@ impl Config {
         })
     }
 
-    pub fn settings(&self) -> Result<kabinet_web::Settings, String> {
-        let (gateway, payments) = self.payments()?;
+    /// What the server is built from, for the database it serves.
+    pub async fn settings_for(&self, db: &kabinet_db::Db) -> Result<kabinet_web::Settings, String> {
+        use kabinet_db::Repos;
+        let demo = db
+            .organization()
+            .is_demo()
+            .await
+            .map_err(|e| format!("reading the organization: {e}"))?;
+        self.settings(demo)
+    }
+
+    /// What the server is built from, given whether the database is a demo.
+    pub fn settings(&self, demo_database: bool) -> Result<kabinet_web::Settings, String> {
+        let (gateway, payments) = self.payments(demo_database)?;
         Ok(kabinet_web::Settings {
             app: kabinet_app::Settings {
                 auth: self.auth_settings(),
@@ -540,6 +597,44 @@ mod tests {
             let c = Config::load(Path::new("missing.toml")).map_err(|e| e.to_string())?;
             assert!(!c.is_sqlite());
             assert_eq!(c.listen, "127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn no_gateway_means_no_card_payments_except_on_a_demo() {
+        let c = Config::default();
+        assert_eq!(c.gateway_in_force(false), PaymentGateway::None);
+        assert_eq!(c.gateway_in_force(true), PaymentGateway::Sandbox);
+        assert!(matches!(
+            c.payments(false).map(|p| p.0),
+            Ok(kabinet_app::payments::GatewayChoice::Disabled)
+        ));
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "payment_gateway = \"yookassa\"\n")?;
+            // A shop id is a number: the environment gives it as one.
+            jail.set_env("KABINET_YOOKASSA_SHOP_ID", "506751");
+            jail.set_env("KABINET_YOOKASSA_SECRET_KEY", "test_x");
+            let c = Config::load(Path::new("k.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(c.yookassa_shop_id.as_deref(), Some("506751"));
+            assert_eq!(c.gateway_in_force(true), PaymentGateway::Yookassa);
+            let (choice, settings) = c.payments(true)?;
+            assert!(matches!(
+                choice,
+                kabinet_app::payments::GatewayChoice::YooKassa(_)
+            ));
+            // YooKassa's own ranges unless others are configured.
+            let from = |ip: &str| {
+                let ip: std::net::IpAddr = ip.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+                settings.notification_sources.iter().any(|n| n.contains(&ip))
+            };
+            assert!(from("185.71.76.5") && from("77.75.156.11") && from("2a02:5180::1"));
+            assert!(!from("203.0.113.9"));
+            jail.clear_env();
+            jail.create_file("s.toml", "payment_gateway = \"sandbox\"\nyookassa_shop_id = 42\n")?;
+            let c = Config::load(Path::new("s.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(c.gateway_in_force(false), PaymentGateway::Sandbox);
+            assert_eq!(c.yookassa_shop_id.as_deref(), Some("42"));
             Ok(())
         });
     }

@@ -574,8 +574,26 @@ async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
     let key = config.server_key().context("the server key")?;
     let mailer = kabinet_notify::Mailer::new(&config.mail()).context("e-mail settings")?;
     let settings = config
-        .settings()
+        .settings_for(&db)
+        .await
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    if matches!(
+        settings.app.gateway,
+        kabinet_app::payments::GatewayChoice::Sandbox
+    ) {
+        tracing::warn!(
+            "card payments go to the SANDBOX: test payments only, never credited or exported; \
+             set payment_gateway = \"yookassa\" (or \"none\") for real use"
+        );
+        eprintln!("Card payments: SANDBOX (test payments, never credited)");
+    } else if matches!(
+        settings.app.gateway,
+        kabinet_app::payments::GatewayChoice::Disabled
+    ) {
+        eprintln!(
+            "Card payments: not set up (payment_gateway); residents are pointed to the receipt's QR code"
+        );
+    }
     let state =
         kabinet_web::AppState::build(db.clone(), &settings, key).map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)

@@ -18,7 +18,8 @@ pub async fn run(db: &Db, config: &Config, status: Option<&str>, reconcile: bool
     if reconcile {
         let key = config.server_key().context("the server key")?;
         let settings = config
-            .settings()
+            .settings_for(db)
+            .await
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         let app =
             kabinet_app::App::build(db.clone(), &settings.app, key).map_err(|e| anyhow::anyhow!("{e}"))?;

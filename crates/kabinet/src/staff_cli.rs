@@ -8,17 +8,18 @@ use anyhow::Context;
 use kabinet_db::Db;
 use kabinet_domain::staff::Role;
 
-fn app(db: &Db, config: &Config) -> anyhow::Result<kabinet_app::App> {
+async fn app(db: &Db, config: &Config) -> anyhow::Result<kabinet_app::App> {
     let key = config.server_key().context("the server key")?;
     let settings = config
-        .settings()
+        .settings_for(db)
+        .await
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     kabinet_app::App::build(db.clone(), &settings.app, key).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Runs one `kabinet staff` action.
 pub async fn run(db: &Db, config: &Config, action: StaffAction) -> anyhow::Result<()> {
-    let app = app(db, config)?;
+    let app = app(db, config).await?;
     let staff = &app.staff;
     let fail = |e: kabinet_app::Error| match e {
         kabinet_app::Error::Invalid(f) => anyhow::anyhow!(

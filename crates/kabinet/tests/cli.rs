@@ -642,6 +642,7 @@ async fn payments_are_listed_and_reconciled_from_the_command_line() {
             first_check: now - time::Duration::minutes(5),
             open_until: now + time::Duration::days(5),
             shares: vec![(kabinet_domain::AccountId(1), kabinet_domain::Kopecks(12_345))],
+            test: true,
         })
         .await
         .unwrap();

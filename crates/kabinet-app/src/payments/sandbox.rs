@@ -6,11 +6,15 @@
 
 use super::{Notified, Payments};
 use crate::Error;
+use crate::auth::Resident;
 use futures::future::BoxFuture;
 use kabinet_db::card_payments::SandboxPayment;
 use kabinet_db::{Db, Repos};
 use kabinet_domain::GatewayState;
 use kabinet_gateway::{Gateway, GatewayError, GatewayPayment, NewPayment};
+
+/// The sandbox's gateway name.
+pub(super) const NAME: &str = "sandbox";
 
 /// The sandbox provider.
 pub struct Sandbox {
@@ -40,6 +44,8 @@ fn to_gateway(p: SandboxPayment) -> Result<GatewayPayment, GatewayError> {
         confirmation_url: (state == GatewayState::Pending).then(|| page_path(&p.id)),
         card: (state == GatewayState::Succeeded).then(|| "Sandbox *0000".to_string()),
         cancellation: (state == GatewayState::Canceled).then(|| "sandbox: declined".to_string()),
+        test: true,
+        captured_at: None,
         id: p.id,
         state,
         amount: p.amount,
@@ -53,7 +59,7 @@ fn unavailable(e: kabinet_db::DbError) -> GatewayError {
 
 impl Gateway for Sandbox {
     fn name(&self) -> &'static str {
-        "sandbox"
+        NAME
     }
 
     fn create<'a>(&'a self, p: &'a NewPayment) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
@@ -105,23 +111,27 @@ pub enum SandboxAction {
 
 impl Payments {
     /// A sandbox test payment, for its page; not found unless the sandbox is
-    /// the gateway in use.
-    pub async fn sandbox_payment(&self, id: &str) -> Result<SandboxPayment, Error> {
-        if self.gateway.name() != "sandbox" || id.len() > 40 {
+    /// the gateway in use and the payment is the signed-in resident's own.
+    pub async fn sandbox_payment(&self, r: &Resident, id: &str) -> Result<SandboxPayment, Error> {
+        if !self.is_test() || id.len() > 40 {
             return Err(Error::NotFound);
         }
-        self.db
+        let p = self
+            .db
             .card_payments()
             .sandbox_get(id)
             .await?
-            .ok_or(Error::NotFound)
+            .ok_or(Error::NotFound)?;
+        // Who holds the link is not enough: it must be the payer.
+        self.own(r, &p.reference).await?;
+        Ok(p)
     }
 
     /// Acts on a sandbox payment as the payer and the bank would, sends the
     /// notification a gateway sends, and returns where the payer goes next
     /// (the return page).
-    pub async fn sandbox_act(&self, id: &str, action: SandboxAction) -> Result<String, Error> {
-        let p = self.sandbox_payment(id).await?;
+    pub async fn sandbox_act(&self, r: &Resident, id: &str, action: SandboxAction) -> Result<String, Error> {
+        let p = self.sandbox_payment(r, id).await?;
         let event = match action {
             SandboxAction::Pay => Some(("succeeded", "payment.succeeded")),
             SandboxAction::Decline => Some(("canceled", "payment.canceled")),

@@ -11,6 +11,7 @@ mod m20261125_000005_portal;
 mod m20261125_000006_readings;
 mod m20261126_000007_card_payments;
 mod m20261127_000008_requests;
+mod m20261206_000009_trust;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_readings::Migration),
             Box::new(m20261126_000007_card_payments::Migration),
             Box::new(m20261127_000008_requests::Migration),
+            Box::new(m20261206_000009_trust::Migration),
         ]
     }
 }

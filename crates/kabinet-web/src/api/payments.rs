@@ -63,6 +63,9 @@ pub(crate) struct CardPaymentItem {
     card: Option<String>,
     /// The gateway's page to pay on, while it is pending.
     confirmation_url: Option<String>,
+    /// A test payment (the sandbox or the gateway's test mode): no money
+    /// moved and nothing is credited.
+    test: bool,
 }
 
 pub(crate) fn item(p: &CardPayment) -> CardPaymentItem {
@@ -85,6 +88,7 @@ pub(crate) fn item(p: &CardPayment) -> CardPaymentItem {
         confirmation_url: (!p.status.is_final())
             .then(|| p.confirmation_url.clone())
             .flatten(),
+        test: p.test,
     }
 }
 
@@ -105,6 +109,7 @@ pub(crate) struct CreateResponse {
         (status = 404, description = "Not one of the resident's accounts", body = Problem),
         (status = 422, description = "An amount is not taken; `errors.amounts` says why", body = Problem),
         (status = 429, description = "Too many payments started in the last hour (`payment_starts_per_hour`)", body = Problem),
+        (status = 501, description = "Card payments are not set up on this installation: pay by the receipt's QR code", body = Problem),
         (status = 502, description = "The gateway refused the payment", body = Problem),
         (status = 503, description = "The gateway did not answer; try again later", body = Problem)))]
 pub(crate) async fn create(

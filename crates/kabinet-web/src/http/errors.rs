@@ -47,6 +47,8 @@ fn status_of(e: &Error) -> StatusCode {
         Error::Photo(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::TooManyPayments => StatusCode::TOO_MANY_REQUESTS,
+        Error::CardPaymentsOff => StatusCode::NOT_IMPLEMENTED,
+        Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
         Error::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Hash(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -72,6 +74,20 @@ fn detail_of(e: &Error) -> String {
         }
         other => capitalize(&other.to_string()),
     }
+}
+
+/// How many seconds a client asked to come back later should wait.
+const RETRY_AFTER_SECONDS: &str = "30";
+
+/// Adds `Retry-After` to the answer of an error that passes by itself.
+fn with_retry_after(e: &Error, mut res: Response) -> Response {
+    if matches!(e, Error::Busy) {
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+    }
+    res
 }
 
 /// What a page handler fails with.
@@ -104,7 +120,7 @@ impl From<kabinet_db::DbError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
-            PageError::App(e) => error_page(status_of(&e), &detail_of(&e)),
+            PageError::App(e) => with_retry_after(&e, error_page(status_of(&e), &detail_of(&e))),
             PageError::Csrf => error_page(
                 StatusCode::FORBIDDEN,
                 "форма устарела или отправлена с другого сайта. Обновите страницу и попробуйте снова",
@@ -154,7 +170,7 @@ impl IntoResponse for ApiError {
                 "Проверьте заполнение полей",
                 Some(field_errors(&fields)),
             ),
-            ApiError::App(e) => problem(status_of(&e), &detail_of(&e), None),
+            ApiError::App(e) => with_retry_after(&e, problem(status_of(&e), &detail_of(&e), None)),
             ApiError::Unauthorized => {
                 let mut r = problem(StatusCode::UNAUTHORIZED, "нужно войти в личный кабинет", None);
                 r.headers_mut().insert(

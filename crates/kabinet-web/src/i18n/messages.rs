@@ -12,6 +12,26 @@ pub(crate) fn english(ru: &str) -> Option<&'static str> {
 }
 
 const MESSAGES: &[(&str, &str)] = &[
+    (
+        "нулевая сумма не подтверждает лицевой счёт — укажите сумму к оплате из квитанции с начислениями, а если она нулевая, обратитесь в организацию с документом на квартиру",
+        "a zero amount does not prove an account — enter the amount due from a receipt with charges; if it is zero, contact the organization with a document for the flat",
+    ),
+    (
+        "слишком много неудачных попыток привязать лицевой счёт за сутки — попробуйте завтра или обратитесь в организацию",
+        "too many failed attempts to link an account today — try again tomorrow or contact the organization",
+    ),
+    (
+        "сейчас обрабатывается слишком много фотографий — отправьте заявку ещё раз через минуту",
+        "too many photos are being processed right now — send the request again in a minute",
+    ),
+    (
+        "заявки отправляются слишком часто — подождите минуту. Если случилась авария, позвоните в аварийно-диспетчерскую службу",
+        "requests are being sent too often — wait a minute. In an emergency, call the emergency dispatch service",
+    ),
+    (
+        "оплата картой в личном кабинете не подключена — оплатите по QR-коду на квитанции в приложении своего банка",
+        "card payment is not set up in this portal — pay with your bank's app by scanning the QR code on the receipt",
+    ),
     // Domain values.
     (
         "укажите номер лицевого счёта",

@@ -44,6 +44,8 @@ pub(crate) struct Layout {
     pub org_name: String,
     pub org: Option<kabinet_domain::Organization>,
     pub banner: Option<String>,
+    /// Card payments are the sandbox's tests: every page says so.
+    pub test_payments: bool,
     pub nav: Vec<NavItem>,
     pub switcher: Option<Switcher>,
 }
@@ -119,6 +121,7 @@ impl Layout {
                 .map_or_else(|| tr.t("site-name"), |o| o.short_name.clone()),
             org: ctx.org.clone(),
             banner,
+            test_payments: state.app.payments.is_test(),
             nav: Vec::new(),
             switcher: None,
         };
@@ -309,8 +312,6 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::RULES, get(rules::current)),
         (paths::RULES_VERSION, get(rules::version)),
         (paths::HELP, get(help::show)),
-        (paths::SANDBOX_PAY, get(pay::sandbox).post(pay::sandbox_act)),
-        (paths::GATEWAY_NOTIFICATIONS, post(pay::notification)),
         (
             paths::EMAIL_CONFIRM,
             get(settings::confirm_page).post(settings::confirm),
@@ -326,6 +327,19 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         (paths::STAFF_LOGOUT, post(staff::logout)),
     ]
+}
+
+/// Machine-to-machine routes (the gateway's notifications, later the
+/// messengers' webhooks): outside the browser context — no session or CSRF
+/// cookie is read or set, a closing of the portal does not apply — each
+/// with a small body limit of its own.
+pub(crate) fn machine_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![(
+        paths::GATEWAY_NOTIFICATIONS,
+        post(pay::notification).layer(axum::extract::DefaultBodyLimit::max(
+            crate::MAX_MACHINE_BODY_BYTES,
+        )),
+    )]
 }
 
 /// The staff console: every route here is behind
@@ -364,6 +378,7 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::PAYMENTS, get(payments::show)),
         (paths::PAY, get(pay::form).post(pay::start)),
         (paths::CARD_PAYMENT, get(pay::card)),
+        (paths::SANDBOX_PAY, get(pay::sandbox).post(pay::sandbox_act)),
         (paths::METERS, get(meters::show).post(meters::submit)),
         (paths::METER_HISTORY, get(meters::history)),
         (
@@ -380,6 +395,8 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::SETTINGS_EMAIL, post(settings::change_email)),
         (paths::LINK_ACCOUNT, post(settings::link)),
         (paths::UNLINK_ACCOUNT, post(settings::unlink)),
+        (paths::SETTINGS_ACCESS, post(settings::access)),
+        (paths::SETTINGS_ACCESS_REQUEST, get(settings::access_page)),
         (paths::MY_DATA, get(settings::my_data)),
         (
             paths::PASSWORD_CHANGE,

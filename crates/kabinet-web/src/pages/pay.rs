@@ -98,7 +98,7 @@ fn form_page(
     PayPage {
         layout: Layout::resident(state, ctx, &form.scope, Section::Overview, paths::PAY),
         errors,
-        sandbox: state.app.payments.gateway_name() == "sandbox",
+        sandbox: state.app.payments.is_test(),
         fields,
         max_note: tr.a("pay-max", "amount", &tr.money(state.app.payments.max_amount())),
     }
@@ -111,6 +111,15 @@ pub(crate) async fn form(
     ResidentPage(r): ResidentPage,
     Query(q): Query<PayQuery>,
 ) -> Result<Response, PageError> {
+    if !state.app.payments.enabled() {
+        return super::message(
+            &state,
+            &ctx,
+            "pay-off-title",
+            &["pay-off-text", "pay-off-qr"],
+            Some(("pay-off-link", paths::INVOICES)),
+        );
+    }
     let form = state.app.payments.form(&r, q.account.as_deref()).await?;
     page(&form_page(&state, &ctx, &form, None, Vec::new()))
 }
@@ -167,6 +176,7 @@ pub(crate) struct CardPage {
     pub card: Option<String>,
     pub continue_url: Option<String>,
     pub self_href: String,
+    pub test: bool,
 }
 
 /// The label of a card payment's status.
@@ -203,6 +213,7 @@ pub(crate) async fn card(
             .then(|| p.confirmation_url.clone())
             .flatten(),
         self_href: paths::card_payment(&p.public_id),
+        test: p.test,
     })
 }
 
@@ -220,13 +231,14 @@ pub(crate) struct SandboxPage {
 }
 
 /// `GET /sandbox/pay/{id}`: the test payment page (only while the sandbox
-/// is the gateway).
+/// is the gateway, and only for the resident who started the payment).
 pub(crate) async fn sandbox(
     State(state): State<AppState>,
     ctx: Ctx,
+    ResidentPage(r): ResidentPage,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let p = state.app.payments.sandbox_payment(&id).await?;
+    let p = state.app.payments.sandbox_payment(&r, &id).await?;
     let tr = Tr::current();
     page(&SandboxPage {
         layout: Layout::new(&state, &ctx),
@@ -250,6 +262,7 @@ pub(crate) struct SandboxForm {
 /// sends the browser back as a gateway would.
 pub(crate) async fn sandbox_act(
     State(state): State<AppState>,
+    ResidentPage(r): ResidentPage,
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<SandboxForm>,
 ) -> Result<Response, PageError> {
@@ -259,20 +272,30 @@ pub(crate) async fn sandbox_act(
         "pending" => SandboxAction::LeavePending,
         _ => return Err(PageError::BadRequest("форма заполнена неверно")),
     };
-    let back = state.app.payments.sandbox_act(&id, action).await?;
+    let back = state.app.payments.sandbox_act(&r, &id, action).await?;
     Ok(see_other(&back))
 }
 
-/// `POST /payments/notifications`: the gateway's notification. Answered 200
-/// once handled (or when it is about no payment of ours), 503 when the
-/// gateway could not be asked about it (it sends it again later).
+/// `POST /payments/notifications`: the gateway's notification, in the
+/// machine-to-machine group (no session, CSRF or closing; a small body
+/// limit). Answered 200 once handled (or when it is about no payment of
+/// ours), 503 when the gateway could not be asked about it (it sends it
+/// again later), 429 past the per-address limit.
 pub(crate) async fn notification(
     State(state): State<AppState>,
-    ctx: Ctx,
+    extensions: axum::http::Extensions,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let source = ctx.client.ip.parse().ok();
-    let done = state.app.payments.notify(&body, source).await?;
+    let peer = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = crate::http::context::client_ip(&state, &headers, peer);
+    if !state.machine_limiter.allow(&ip) {
+        tracing::warn!(%ip, "gateway notifications over the per-address limit");
+        return Err(ApiError::TooManyRequests);
+    }
+    let done = state.app.payments.notify(&body, ip.parse().ok()).await?;
     let text = match done {
         Notified::Applied => "ok",
         Notified::Unknown => "ignored",

@@ -55,6 +55,8 @@ pub fn server_settings(auth: AuthSettings, ip_per_minute: u32) -> Settings {
     let mut s = Settings::default();
     s.app.auth = auth;
     s.web.auth_requests_per_minute = ip_per_minute;
+    // The tests pay through the sandbox unless they choose otherwise.
+    s.app.gateway = kabinet_app::payments::GatewayChoice::Sandbox;
     s
 }
 

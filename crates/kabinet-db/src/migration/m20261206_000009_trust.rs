@@ -1,0 +1,84 @@
+//! What the security review asked for: card payments marked as tests (the
+//! sandbox, or a gateway's test mode) so that they are never credited, and
+//! links to an account that has a registered resident waiting for that
+//! resident's consent.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+use super::{fk, idx};
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261206_000009_trust"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("card_payments")
+                .add_column(boolean("test").default(false))
+                .to_owned(),
+        )
+        .await?;
+        // A resident asking to see an account another resident signed up
+        // with: the owner approves or declines by a link sent to them (only
+        // its hash is kept) or in their settings.
+        m.create_table(
+            Table::create()
+                .table("link_requests")
+                .col(big_pk_auto("id"))
+                .col(big_integer("user_id"))
+                .col(big_integer("account_id"))
+                .col(big_integer("owner_id"))
+                .col(string_len_uniq("token_hash", 64))
+                .col(string_len("status", 16))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("expires_at"))
+                .col(timestamp_with_time_zone_null("decided_at"))
+                .foreign_key(&mut fk(
+                    "link_requests",
+                    "user_id",
+                    "users",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "link_requests",
+                    "account_id",
+                    "accounts",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "link_requests",
+                    "owner_id",
+                    "users",
+                    ForeignKeyAction::Cascade,
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(idx("link_requests", "user", &["user_id", "created_at"], false))
+            .await?;
+        m.create_index(idx("link_requests", "owner", &["owner_id", "status"], false))
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("link_requests").to_owned())
+            .await?;
+        m.alter_table(
+            Table::alter()
+                .table("card_payments")
+                .drop_column("test")
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+}
