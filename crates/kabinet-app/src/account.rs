@@ -214,7 +214,12 @@ impl Accounts {
         let account = self
             .db
             .overview()
-            .with_account(current.account.clone(), current.premises.clone(), RECENT_INVOICES)
+            .with_account(
+                current.account.clone(),
+                current.premises.clone(),
+                RECENT_INVOICES,
+                self.clock,
+            )
             .await?;
         let today = self.clock.today(self.clock.now());
         let current = account.current_invoice().map(|i| InvoiceRow {
@@ -252,7 +257,7 @@ impl Accounts {
             Some(i) => {
                 self.db
                     .payments()
-                    .paid_since(id, i.period.next().first_day())
+                    .paid_since(id, i.period.next().first_day(), self.clock)
                     .await?
             }
             None => d::Kopecks::ZERO,
@@ -294,7 +299,7 @@ impl Accounts {
             None => {
                 self.db
                     .payments()
-                    .paid_since(id, period.next().first_day())
+                    .paid_since(id, period.next().first_day(), self.clock)
                     .await?
             }
         };
@@ -304,7 +309,7 @@ impl Accounts {
         let payments = self
             .db
             .payments()
-            .between(id, next.first_day(), next.last_day())
+            .between(id, next.first_day(), next.last_day(), self.clock)
             .await?;
         Ok(InvoiceDetail {
             scope,

@@ -20,6 +20,7 @@ pub mod forms;
 pub mod payments;
 pub mod portal;
 pub mod profile;
+pub mod rates;
 pub mod readings;
 pub mod receipts;
 pub mod requests;

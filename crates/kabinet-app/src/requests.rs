@@ -52,12 +52,24 @@ pub mod fields {
 }
 
 /// How requests are handled (organization settings).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RequestSettings {
     /// Deadlines by desk.
     pub deadlines: Deadlines,
     /// Where photo bytes go.
     pub storage: PhotoStorage,
+    /// Requests one resident may file in a minute.
+    pub filings_per_minute: usize,
+}
+
+impl Default for RequestSettings {
+    fn default() -> Self {
+        RequestSettings {
+            deadlines: Deadlines::default(),
+            storage: PhotoStorage::default(),
+            filings_per_minute: d::requests::PER_MINUTE_LIMIT,
+        }
+    }
 }
 
 /// A file sent with a request.
@@ -158,6 +170,8 @@ pub struct Requests {
     /// Photos decoded at once: one per core, so a burst of uploads queues
     /// here instead of starving every other request of CPU and memory.
     decoding: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Filings waiting for a decoder (at most [`DECODE_QUEUE`]).
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     db: Db,
     clock: d::OrgClock,
     settings: RequestSettings,
@@ -208,6 +222,51 @@ fn check_text(text: &str) -> Result<String, Error> {
     Ok(text.to_string())
 }
 
+/// Filings with photos that may wait for a decoder (beyond the one per core
+/// decoding): a burst larger than this is answered 503 with `Retry-After`.
+pub const DECODE_QUEUE: usize = 8;
+
+/// A place in the decoding queue, given back when dropped.
+struct WaitingSlot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl WaitingSlot {
+    /// A place, if fewer than [`DECODE_QUEUE`] are taken.
+    fn take(count: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Option<WaitingSlot> {
+        use std::sync::atomic::Ordering;
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < DECODE_QUEUE).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| WaitingSlot(count.clone()))
+    }
+}
+
+impl Drop for WaitingSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// The resident-facing error of a filing limit.
+fn limit_error(e: d::requests::LimitReached) -> Error {
+    Error::TooManyRequests(match e {
+        d::requests::LimitReached::Daily => {
+            "сегодня вы уже отправили 10 заявок — это предел на день. Если случилась авария, позвоните в аварийно-диспетчерскую службу"
+        }
+        d::requests::LimitReached::SameText => {
+            "такую заявку вы сегодня уже отправили дважды — она у нас есть. Новые сообщения по ней можно написать в самой заявке"
+        }
+        d::requests::LimitReached::TooFast => {
+            "заявки отправляются слишком часто — подождите минуту. Если случилась авария, позвоните в аварийно-диспетчерскую службу"
+        }
+    })
+}
+
+/// Replies and notes one staff member may write in a minute (counted from
+/// the history, so it holds across servers).
+pub const STAFF_WRITES_PER_MINUTE: u64 = 20;
+
 /// Cuts text to `n` characters and trims it.
 fn clip(s: &str, n: usize) -> String {
     s.trim().chars().take(n).collect()
@@ -224,6 +283,7 @@ impl Requests {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Requests {
             decoding: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
+            waiting: std::sync::Arc::default(),
             store: PhotoStore::new(&settings.storage)?,
             db,
             clock,
@@ -303,21 +363,25 @@ impl Requests {
             errors.add(fields::PHOTOS, "не больше 5 фотографий к одной заявке");
         }
         errors.check()?;
-        let permit = self
-            .decoding
-            .acquire()
-            .await
-            .map_err(|e| Error::Internal(format!("photo queue: {e}")))?;
-        let processed = tokio::task::spawn_blocking(move || {
-            uploads
-                .iter()
-                .map(|u| photos::process(&u.name, &u.data))
-                .collect::<Result<Vec<_>, String>>()
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("photo worker: {e}")))?
-        .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
-        drop(permit);
+        // What a filing may cost is settled before any photo is decoded: the
+        // limits first (checked again under the lock below), then headers.
+        let now = OffsetDateTime::now_utc();
+        let today = self
+            .db
+            .requests()
+            .texts_since(r.user.id, self.start_of_today(now))
+            .await?;
+        d::requests::check_limits(&text, &today, now, self.settings.filings_per_minute)
+            .map_err(limit_error)?;
+        for u in &uploads {
+            photos::inspect(&u.name, &u.data)
+                .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
+        }
+        let processed = if uploads.is_empty() {
+            Vec::new()
+        } else {
+            self.decode(uploads).await?
+        };
         let (Some(scope), Some(category)) = (scope, category) else {
             return Err(Error::Internal("request form check".into()));
         };
@@ -333,16 +397,8 @@ impl Requests {
             .requests()
             .texts_since(r.user.id, self.start_of_today(now))
             .await?;
-        d::requests::check_limits(&text, &today).map_err(|e| {
-            Error::TooManyRequests(match e {
-                d::requests::LimitReached::Daily => {
-                    "сегодня вы уже отправили 10 заявок — это предел на день. Если случилась авария, позвоните в аварийно-диспетчерскую службу"
-                }
-                d::requests::LimitReached::SameText => {
-                    "такую заявку вы сегодня уже отправили дважды — она у нас есть. Новые сообщения по ней можно написать в самой заявке"
-                }
-            })
-        })?;
+        d::requests::check_limits(&text, &today, now, self.settings.filings_per_minute)
+            .map_err(limit_error)?;
         let id = tx
             .requests()
             .insert(&NewRequest {
@@ -387,6 +443,38 @@ impl Requests {
             .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Decodes and re-encodes photos that passed the header check: one
+    /// filing per core at a time, at most [`DECODE_QUEUE`] more waiting; a
+    /// filing beyond that is told to come back ([`Error::Busy`]) rather than
+    /// hold its photos in memory in a queue without end.
+    async fn decode(&self, uploads: Vec<Upload>) -> Result<Vec<photos::Processed>, Error> {
+        let permit = match self.decoding.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                let waiting = WaitingSlot::take(&self.waiting).ok_or(Error::Busy)?;
+                let p = self
+                    .decoding
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| Error::Internal(format!("photo queue: {e}")))?;
+                drop(waiting);
+                p
+            }
+        };
+        let processed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            uploads
+                .iter()
+                .map(|u| photos::process(&u.name, &u.data))
+                .collect::<Result<Vec<_>, String>>()
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("photo worker: {e}")))?
+        .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
+        Ok(processed)
     }
 
     /// The resident's requests, newest first.
@@ -502,6 +590,7 @@ impl Requests {
         if request.status.is_final() {
             return Err(Error::Conflict("заявка закрыта — если нужно, отправьте новую"));
         }
+        crate::rates::take(&self.db, r.user.account_id, crate::rates::COMMENTS).await?;
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
         tx.requests()
@@ -719,6 +808,12 @@ impl Requests {
             self.update_mail(&request, "получен ответ", text).await?
         };
         let tx = self.db.begin().await?;
+        let minute_ago = now - time::Duration::minutes(1);
+        if tx.requests().writes_since(s.member().id, minute_ago).await? >= STAFF_WRITES_PER_MINUTE {
+            return Err(Error::TooManyRequests(
+                "слишком много сообщений за минуту — подождите немного",
+            ));
+        }
         tx.requests()
             .add_event(id, kind, Some(s.member().id), None, None, text, now)
             .await?;

@@ -21,6 +21,10 @@ pub enum CounterKind {
     /// Failed attempts of the user who signs in with this account to link
     /// other accounts (any account: the limit is per user).
     LinkAttempts,
+    /// Readings submissions of the user who signs in with this account.
+    Readings,
+    /// Comments on requests by the user who signs in with this account.
+    Comments,
 }
 
 impl CounterKind {
@@ -30,6 +34,8 @@ impl CounterKind {
             CounterKind::Registration => "registration",
             CounterKind::Mail => "mail",
             CounterKind::LinkAttempts => "link_attempts",
+            CounterKind::Readings => "readings",
+            CounterKind::Comments => "comments",
         }
     }
 }

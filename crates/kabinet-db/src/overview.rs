@@ -10,7 +10,6 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect, Statement,
 };
-use time::{OffsetDateTime, Time};
 
 /// An account with its premises, newest invoices and balance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +92,7 @@ impl<C: Conn> Overviews<'_, C> {
         &self,
         id: d::AccountId,
         invoices: u64,
+        clock: d::OrgClock,
     ) -> Result<Option<AccountOverview>, DbError> {
         let c = self.0.conn();
         let backend = c.get_database_backend();
@@ -109,16 +109,20 @@ impl<C: Conn> Overviews<'_, C> {
             return Ok(None);
         };
         let (account, premises) = row.split()?;
-        self.with_account(account, premises, invoices).await.map(Some)
+        self.with_account(account, premises, invoices, clock)
+            .await
+            .map(Some)
     }
 
     /// The overview of an account already read (with its premises): the
-    /// `invoices` newest invoices and the payments, in two queries.
+    /// `invoices` newest invoices and the payments, in two queries. Months
+    /// begin at the organization's local midnight (`clock`).
     pub async fn with_account(
         &self,
         account: d::Account,
         premises: d::Premises,
         invoices: u64,
+        clock: d::OrgClock,
     ) -> Result<AccountOverview, DbError> {
         let c = self.0.conn();
         let id = account.id;
@@ -138,7 +142,7 @@ impl<C: Conn> Overviews<'_, C> {
             .map_or(time::macros::date!(0001 - 01 - 01), |i| {
                 i.period.next().first_day()
             });
-        let since = OffsetDateTime::new_utc(since, Time::MIDNIGHT);
+        let since = clock.start_of(since);
         let latest = Query::select()
             .column(payment::Column::Id)
             .from(payment::Entity)

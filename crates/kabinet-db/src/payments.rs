@@ -4,7 +4,7 @@ use crate::entities::payment;
 use crate::{Conn, DbError};
 use kabinet_domain as d;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-use time::{Date, OffsetDateTime, Time};
+use time::Date;
 
 /// Payments (see [`crate::Repos::payments`]).
 pub struct Payments<'a, C>(pub(crate) &'a C);
@@ -47,15 +47,17 @@ impl<C: Conn> Payments<'_, C> {
         Ok((rows, total))
     }
 
-    /// An account's payments on the days `from..=to` (UTC), oldest first.
+    /// An account's payments on the organization's local days `from..=to`,
+    /// oldest first.
     pub async fn between(
         &self,
         account: d::AccountId,
         from: Date,
         to: Date,
+        clock: d::OrgClock,
     ) -> Result<Vec<d::Payment>, DbError> {
-        let from = OffsetDateTime::new_utc(from, Time::MIDNIGHT);
-        let to = OffsetDateTime::new_utc(to.next_day().unwrap_or(to), Time::MIDNIGHT);
+        let from = clock.start_of(from);
+        let to = clock.start_of(to.next_day().unwrap_or(to));
         payment::Entity::find()
             .filter(payment::Column::AccountId.eq(account.0))
             .filter(payment::Column::PaidAt.gte(from))
@@ -69,9 +71,14 @@ impl<C: Conn> Payments<'_, C> {
             .collect()
     }
 
-    /// Sum of an account's payments made on or after a day (UTC midnight).
-    pub async fn paid_since(&self, account: d::AccountId, since: Date) -> Result<d::Kopecks, DbError> {
-        let since = OffsetDateTime::new_utc(since, Time::MIDNIGHT);
+    /// Sum of an account's payments made on or after a local day.
+    pub async fn paid_since(
+        &self,
+        account: d::AccountId,
+        since: Date,
+        clock: d::OrgClock,
+    ) -> Result<d::Kopecks, DbError> {
+        let since = clock.start_of(since);
         let amounts: Vec<i64> = payment::Entity::find()
             .select_only()
             .column(payment::Column::Amount)

@@ -209,17 +209,42 @@ impl<C: Conn> Requests<'_, C> {
             .collect()
     }
 
-    /// The normalized texts of what `user` filed since `since`.
-    pub async fn texts_since(&self, user: d::UserId, since: OffsetDateTime) -> Result<Vec<String>, DbError> {
+    /// What `user` filed since `since`: normalized texts and times.
+    pub async fn texts_since(
+        &self,
+        user: d::UserId,
+        since: OffsetDateTime,
+    ) -> Result<Vec<d::requests::Filed>, DbError> {
         let rows = self
             .all(
-                "SELECT body_norm FROM requests WHERE user_id = $1 AND created_at >= $2".into(),
+                "SELECT body_norm, created_at FROM requests WHERE user_id = $1 AND created_at >= $2".into(),
                 vec![user.0.into(), since.into()],
             )
             .await?;
         rows.iter()
-            .map(|r| r.try_get::<String>("", "body_norm").map_err(DbError::from))
+            .map(|r| {
+                Ok(d::requests::Filed {
+                    norm: r.try_get("", "body_norm")?,
+                    at: r.try_get("", "created_at")?,
+                })
+            })
             .collect()
+    }
+
+    /// Replies and notes staff member `staff` wrote since `since`.
+    pub async fn writes_since(&self, staff: i64, since: OffsetDateTime) -> Result<u64, DbError> {
+        let n = self
+            .all(
+                "SELECT COUNT(*) AS n FROM request_events WHERE staff_id = $1 AND kind IN ('reply', 'note') AND at >= $2"
+                    .into(),
+                vec![staff.into(), since.into()],
+            )
+            .await?
+            .first()
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Writes a new request (`new`) with its first history line; returns its number.

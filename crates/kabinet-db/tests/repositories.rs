@@ -166,7 +166,7 @@ db_tests! {
         assert_eq!(account.id, AccountId(17));
         assert!(db.accounts().by_number(&AccountNumber::parse("NOPE").unwrap()).await.unwrap().is_none());
         let before = db.statements();
-        let o = db.overview().of_account(account.id, 2).await.unwrap().unwrap();
+        let o = db.overview().of_account(account.id, 2, OrgClock::default()).await.unwrap().unwrap();
         assert_eq!(db.statements() - before, 3, "the overview is three queries");
         let inv = o.current_invoice().cloned().unwrap();
         let all = db.billing().invoices(account.id, 100).await.unwrap();
@@ -174,15 +174,15 @@ db_tests! {
         assert_eq!(o.recent_invoices, all[..2].to_vec(), "the newest, newest first");
         assert_eq!(o.last_payment, db.payments().newest(account.id, 1).await.unwrap().pop());
         assert_eq!(inv.period, Period::new(2026, 10).unwrap());
-        let since = db.payments().paid_since(account.id, date!(2026 - 11 - 01)).await.unwrap();
+        let since = db.payments().paid_since(account.id, date!(2026 - 11 - 01), OrgClock::default()).await.unwrap();
         assert_eq!(o.paid_since_invoice, since);
         assert_eq!(o.balance, inv.total_due - since);
         assert!(o.premises.full_address().contains("кв. 17"));
-        assert!(db.overview().of_account(AccountId(999), 12).await.unwrap().is_none());
+        assert!(db.overview().of_account(AccountId(999), 12, OrgClock::default()).await.unwrap().is_none());
         // Someone paid in November already, so their balance differs from the invoice.
         let mut any_paid = false;
         for id in 1..=40 {
-            let o = db.overview().of_account(AccountId(id), 12).await.unwrap().unwrap();
+            let o = db.overview().of_account(AccountId(id), 12, OrgClock::default()).await.unwrap().unwrap();
             assert_eq!(o.last_payment, db.payments().newest(AccountId(id), 1).await.unwrap().pop());
             if o.paid_since_invoice.get() > 0 {
                 any_paid = true;
@@ -262,6 +262,38 @@ db_tests! {
         batch.payments.pop();
         t.db.bulk().insert_batch(&batch).await.unwrap();
         assert_eq!(t.db.accounts().count().await.unwrap(), 5);
+    }
+
+    async fn payments_fall_on_the_organizations_local_day(t: &TestDb) {
+        demo(t, 2, 1).await;
+        let db = &t.db;
+        let account = AccountId(2);
+        let moscow = OrgClock::at_offset(time::UtcOffset::from_hms(3, 0, 0).unwrap());
+        let vladivostok = OrgClock::at_offset(time::UtcOffset::from_hms(10, 0, 0).unwrap());
+        let dec1 = date!(2026 - 12 - 01);
+        let before = |c: OrgClock| async move { db.payments().paid_since(account, dec1, c).await.unwrap() };
+        let (m0, v0, u0) = (before(moscow).await, before(vladivostok).await, before(OrgClock::at_offset(time::UtcOffset::UTC)).await);
+        // 00:30 on the 1st in Moscow is 21:30 on the 30th in UTC; 00:30 in
+        // Vladivostok is 14:30 on the 30th.
+        let pay = |id: &str, at: time::OffsetDateTime, k: i64| Payment {
+            account_id: account,
+            source: "bank".into(),
+            external_id: id.into(),
+            amount: Kopecks(k),
+            paid_at: at,
+            period: None,
+            confirmed: true,
+        };
+        let mut batch = Batch::default();
+        batch.payments.push(pay("msk-0030", time::macros::datetime!(2026-11-30 21:30 UTC), 100));
+        batch.payments.push(pay("vvo-0030", time::macros::datetime!(2026-11-30 14:30 UTC), 1_000));
+        db.bulk().insert_batch(&batch).await.unwrap();
+        assert_eq!(before(moscow).await, m0 + Kopecks(100), "Moscow: 00:30 on the 1st is December");
+        assert_eq!(before(vladivostok).await, v0 + Kopecks(1_100), "Vladivostok: both are December");
+        assert_eq!(before(OrgClock::at_offset(time::UtcOffset::UTC)).await, u0, "in UTC both are still November");
+        let dec = db.payments().between(account, dec1, date!(2026 - 12 - 31), moscow).await.unwrap();
+        assert!(dec.iter().any(|p| p.external_id == "msk-0030"));
+        assert!(!dec.iter().any(|p| p.external_id == "vvo-0030"));
     }
 
     async fn explicit_ids_size_and_readiness(t: &TestDb) {

@@ -48,6 +48,16 @@ impl OrgClock {
     pub fn local(self, now: OffsetDateTime) -> OffsetDateTime {
         now.to_offset(self.offset)
     }
+
+    /// The moment local `day` begins: where payments are split into days
+    /// and months (a payment at 00:30 on the 1st in Vladivostok is the
+    /// 1st's, though it is still the 31st in UTC).
+    pub fn start_of(self, day: Date) -> OffsetDateTime {
+        // In UTC: SQLite compares stored timestamps as text.
+        time::PrimitiveDateTime::new(day, time::Time::MIDNIGHT)
+            .assume_offset(self.offset)
+            .to_offset(UtcOffset::UTC)
+    }
 }
 
 impl Default for OrgClock {

@@ -256,20 +256,45 @@ pub const SAME_TEXT_LIMIT: usize = 2;
 /// The longest text.
 pub const MAX_TEXT_CHARS: usize = 2_000;
 
-/// A text reduced for comparing duplicates: lower case, runs of whitespace
-/// and punctuation as one space.
+/// A text reduced for comparing duplicates, so that the same request
+/// written differently compares equal: Unicode NFKC; format characters
+/// (zero-width spaces and joiners, direction marks) removed; lower case;
+/// every character replaced by its UTS #39 confusable skeleton, so that a
+/// Latin `o` and a Cyrillic `о` (or `e` and `е`, `p` and `р`) are one
+/// letter; accents dropped (`ё` is `е`); runs of whitespace and punctuation
+/// one space. Case is folded to upper case before the skeleton (Cyrillic
+/// capitals are the ones drawn like Latin letters: `Н` is `H`, while `н` is
+/// a small capital) and to lower case after it. Only ever compared with
+/// another normalized text.
 pub fn normalized(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    let folded: String = text
+        .nfkc()
+        .filter(|c| c.general_category() != GeneralCategory::Format)
+        .flat_map(char::to_uppercase)
+        .collect();
+    let mut out = String::with_capacity(folded.len());
     let mut gap = false;
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            if gap && !out.is_empty() {
-                out.push(' ');
-            }
-            gap = false;
-            out.extend(c.to_lowercase());
-        } else {
+    let mut one = [0u8; 4];
+    // Letters and digits are told from punctuation before the skeleton (it
+    // draws a dash as a katakana mark, which counts as a letter).
+    for c in folded.chars() {
+        if !c.is_alphanumeric() {
             gap = true;
+            continue;
+        }
+        if gap && !out.is_empty() {
+            out.push(' ');
+        }
+        gap = false;
+        for s in unicode_security::skeleton(c.encode_utf8(&mut one)) {
+            if !matches!(
+                s.general_category(),
+                GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark | GeneralCategory::Format
+            ) {
+                out.extend(s.to_lowercase());
+            }
         }
     }
     out
@@ -284,16 +309,41 @@ pub enum LimitReached {
     /// [`SAME_TEXT_LIMIT`] requests with this text today already.
     #[error("the same request was sent today already")]
     SameText,
+    /// [`PER_MINUTE_LIMIT`] requests in the last minute already.
+    #[error("too many requests in a minute")]
+    TooFast,
+}
+
+/// The most requests a resident may file within a minute, by default.
+pub const PER_MINUTE_LIMIT: usize = 3;
+
+/// A request the resident filed earlier today, as the limits see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filed {
+    /// Its text, [`normalized`].
+    pub norm: String,
+    /// When it was filed.
+    pub at: OffsetDateTime,
 }
 
 /// Checks a new request's text against what the resident filed today
-/// (`today_texts`, already [`normalized`]).
-pub fn check_limits(text: &str, today_texts: &[String]) -> Result<(), LimitReached> {
-    if today_texts.len() >= DAILY_LIMIT {
+/// (`today`), at `now`: the daily limit, the pace (a minute) and the
+/// same-text rule; `per_minute` requests a minute at most.
+pub fn check_limits(
+    text: &str,
+    today: &[Filed],
+    now: OffsetDateTime,
+    per_minute: usize,
+) -> Result<(), LimitReached> {
+    if today.len() >= DAILY_LIMIT {
         return Err(LimitReached::Daily);
     }
+    let minute_ago = now - time::Duration::minutes(1);
+    if today.iter().filter(|f| f.at > minute_ago).count() >= per_minute {
+        return Err(LimitReached::TooFast);
+    }
     let mine = normalized(text);
-    if today_texts.iter().filter(|t| **t == mine).count() >= SAME_TEXT_LIMIT {
+    if today.iter().filter(|f| f.norm == mine).count() >= SAME_TEXT_LIMIT {
         return Err(LimitReached::SameText);
     }
     Ok(())
@@ -621,6 +671,23 @@ mod tests {
     }
 
     #[test]
+    fn look_alikes_and_invisible_characters_do_not_make_a_new_text() {
+        let plain = normalized("Нет горячей воды в квартире");
+        // A zero-width space inside a word, a soft hyphen, a joiner.
+        assert_eq!(normalized("Нет горя\u{200B}чей воды в кварти\u{00AD}ре"), plain);
+        assert_eq!(normalized("Нет\u{2060} горячей воды в квартире"), plain);
+        // Latin o, e, p, a, c, x, y in place of the Cyrillic letters.
+        assert_eq!(normalized("Heт горячeй вoды в квaртирe"), plain);
+        assert_eq!(normalized("НЕТ ГOРЯЧЕЙ ВOДЫ В КВАРТИРЕ"), plain);
+        // Full-width and compatibility forms, ё for е, other spacing.
+        assert_eq!(normalized("Нет  горячей\u{00A0}воды — в квартире!"), plain);
+        assert_eq!(normalized("Нет горячёй воды в квартире"), plain);
+        assert_eq!(normalized("ｎｏ ｗａｔｅｒ"), normalized("no water"));
+        // A different text stays different.
+        assert_ne!(normalized("Нет холодной воды в квартире"), plain);
+    }
+
+    #[test]
     fn deadlines_and_the_queue() {
         let d = Deadlines::default();
         let filed = datetime!(2026-11-26 03:00 UTC);
@@ -646,18 +713,45 @@ mod tests {
 
     #[test]
     fn limits_count_the_day_and_the_same_text() {
-        assert_eq!(normalized("  Течёт   КРАН!!! на кухне. "), "течёт кран на кухне");
-        let today: Vec<String> = vec![
-            normalized("Течёт кран на кухне"),
-            normalized("течёт кран, на кухне"),
+        let now = datetime!(2026-11-26 12:00 UTC);
+        let filed = |t: &str, minutes_ago: i64| Filed {
+            norm: normalized(t),
+            at: now - Duration::minutes(minutes_ago),
+        };
+        assert_eq!(
+            normalized("  Течёт   КРАН!!! на кухне. "),
+            normalized("течет кран на кухне")
+        );
+        let today = vec![
+            filed("Течёт кран на кухне", 30),
+            filed("течёт кран, на кухне", 20),
         ];
         assert_eq!(
-            check_limits("ТЕЧЁТ КРАН НА КУХНЕ", &today),
+            check_limits("ТЕЧЁТ КРАН НА КУХНЕ", &today, now, PER_MINUTE_LIMIT),
             Err(LimitReached::SameText)
         );
-        assert_eq!(check_limits("Нет горячей воды", &today), Ok(()));
-        let full: Vec<String> = (0..DAILY_LIMIT).map(|i| format!("текст {i}")).collect();
-        assert_eq!(check_limits("другое", &full), Err(LimitReached::Daily));
+        assert_eq!(
+            check_limits("Нет горячей воды", &today, now, PER_MINUTE_LIMIT),
+            Ok(())
+        );
+        let full: Vec<Filed> = (0..DAILY_LIMIT)
+            .map(|i| filed(&format!("текст {i}"), 60))
+            .collect();
+        assert_eq!(
+            check_limits("другое", &full, now, PER_MINUTE_LIMIT),
+            Err(LimitReached::Daily)
+        );
+        let quick: Vec<Filed> = (0..PER_MINUTE_LIMIT)
+            .map(|i| filed(&format!("текст {i}"), 0))
+            .collect();
+        assert_eq!(
+            check_limits("другое", &quick, now, PER_MINUTE_LIMIT),
+            Err(LimitReached::TooFast)
+        );
+        assert_eq!(
+            check_limits("другое", &quick, now + Duration::seconds(61), PER_MINUTE_LIMIT),
+            Ok(())
+        );
         for s in S::ALL {
             assert_eq!(S::from_stored(s.as_str()), Some(s));
             assert!(!(s.is_open() && s.is_final()));

@@ -195,6 +195,35 @@ pub fn email_changed(
     )
 }
 
+/// Someone asks to see the account the recipient signs in with: they
+/// proved it with the receipt, and only the recipient can let them in.
+pub fn link_request(
+    org: &str,
+    to: &EmailAddress,
+    account: &AccountNumber,
+    asker_masked: &str,
+    decide_url: &str,
+    valid_days: i64,
+) -> Email {
+    compose(
+        to,
+        format!("Запрос доступа к лицевому счёту {account}"),
+        org,
+        &[
+            Paragraph::Text(format!(
+                "Пользователь с адресом почты {asker_masked} хочет видеть в своём личном кабинете ваш лицевой счёт {account}: начисления, счета, показания счётчиков и заявки. Он указал данные из квитанции."
+            )),
+            Paragraph::Text(format!(
+                "Доступ откроется, только если вы его разрешите. Ссылка действует {valid_days} дней; ответить можно и в разделе «Настройки» личного кабинета, где видно, кто видит ваш счёт, и любой доступ можно отозвать."
+            )),
+            Paragraph::Link("Разрешить или отклонить", decide_url.to_string()),
+            Paragraph::Text(
+                "Если вы не знаете этого человека, отклоните запрос и сообщите в организацию.".to_string(),
+            ),
+        ],
+    )
+}
+
 /// A receipt for readings the resident handed in: one line per meter zone
 /// (`Холодная вода № 123: 45,6 м³`), and the period they count for.
 pub fn readings_accepted(

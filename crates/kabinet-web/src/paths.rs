@@ -42,6 +42,8 @@ pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 /// The JSON API's prefix.
 pub const API: &str = "/api/v1";
+/// The API's status operation (answers while the portal is closed).
+pub const API_STATUS: &str = "/api/v1/status";
 
 /// The form behind a reset link.
 pub fn password_reset_token(token: &str) -> String {
@@ -88,6 +90,8 @@ pub const METERS: &str = "/meters";
 pub const METER_HISTORY: &str = "/meters/{id}/history";
 /// Requests (come later).
 pub const REQUESTS: &str = "/requests";
+/// The API's request filing (a multipart body with photos).
+pub const API_REQUESTS: &str = "/api/v1/requests";
 /// Settings.
 pub const SETTINGS: &str = "/settings";
 /// Asking to change the e-mail (POST).
@@ -98,6 +102,10 @@ pub const EMAIL_CONFIRM: &str = "/settings/email/{token}";
 pub const LINK_ACCOUNT: &str = "/settings/accounts";
 /// Removing a linked account (POST).
 pub const UNLINK_ACCOUNT: &str = "/settings/accounts/remove";
+/// The owner answers link requests and removes others' links.
+pub const SETTINGS_ACCESS: &str = "/settings/access";
+/// The page behind the link e-mailed to an account's owner.
+pub const SETTINGS_ACCESS_REQUEST: &str = "/settings/access/{token}";
 /// Everything Kabinet holds about the resident, as JSON.
 pub const MY_DATA: &str = "/settings/data.json";
 /// The user guide, contacts and Rules.
@@ -145,6 +153,8 @@ pub fn request_photo(id: &str, thumb: bool) -> String {
 
 /// The staff area (the queue); the staff cookie is sent only below it.
 pub const STAFF: &str = "/staff";
+/// Everything under the staff console.
+pub const STAFF_PREFIX: &str = "/staff/";
 /// Staff sign-in.
 pub const STAFF_LOGIN: &str = "/staff/login";
 /// Staff sign-out.

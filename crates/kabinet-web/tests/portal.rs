@@ -100,6 +100,112 @@ db_tests! {
         }
     }
 
+    async fn linking_a_registered_account_needs_its_residents_consent(t: &TestDb) {
+        demo(&t.db, 5, 3).await;
+        let app = app(&t.db);
+        let (mut me, mine) = app.resident(1).await;
+        let (mut owner, _) = app.resident(2).await;
+        let (mut stranger, _) = app.resident(3).await;
+        let (acc2, amount2) = account_and_amount(&t.db, 2).await;
+        let requests_mailed = |db: kabinet_db::Db| async move {
+            db.outbox()
+                .messages(None, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.email.to.as_str() == "r2@example.ru" && m.email.subject.contains("Запрос доступа"))
+                .map(|m| m.email.text)
+                .collect::<Vec<_>>()
+        };
+        let path_in = |text: &str| -> String {
+            let at = text.find("/settings/access/").unwrap();
+            text[at..].chars().take_while(|c| !c.is_whitespace()).collect()
+        };
+
+        // The right receipt amount no longer links it: its resident is asked.
+        let asked = me.submit("/settings", "/settings/accounts", &[("account", &acc2), ("check", &amount2)]).await;
+        assert_eq!((asked.status, asked.location()), (StatusCode::SEE_OTHER, "/settings?done=asked"));
+        assert_eq!(me.get(&format!("/cabinet?account={acc2}")).await.status, StatusCode::NOT_FOUND, "nothing before consent");
+        let page = me.get("/settings?done=asked").await;
+        assert!(page.body.contains("Ждут разрешения") && page.body.contains(&acc2), "{}", page.body);
+        let tk = token(&mut me, &mine).await;
+        let again = me.json("POST", "/api/v1/accounts", Some(&tk), json!({"account": acc2, "check": amount2})).await;
+        assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+        let api = me.json("GET", &format!("/api/v1/accounts/{acc2}/overview"), Some(&tk), json!(null)).await;
+        assert_eq!(api.status, StatusCode::NOT_FOUND);
+        let mails = requests_mailed(t.db.clone()).await;
+        assert_eq!(mails.len(), 1, "asking twice mails the owner once");
+        assert!(mails[0].contains("r1***@example.ru") && !mails[0].contains("r1@example.ru"), "{}", mails[0]);
+        let link = path_in(&mails[0]);
+
+        // Only the owner can open the link.
+        assert_eq!(stranger.get(&link).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(me.get(&link).await.status, StatusCode::NOT_FOUND);
+        let decide = owner.get(&link).await;
+        assert_eq!(decide.status, StatusCode::OK, "{}", decide.body);
+        assert!(decide.body.contains("r1***@example.ru") && decide.body.contains(&acc2));
+        let id: String = {
+            let at = decide.body.find("name=\"id\" value=\"").unwrap() + 17;
+            decide.body[at..].chars().take_while(|c| c.is_ascii_digit()).collect()
+        };
+        // A stranger cannot answer it either.
+        let r = stranger.submit("/settings", "/settings/access", &[("action", "approve"), ("id", &id)]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        // Declined: nothing is shown; the link is spent.
+        let r = owner.submit(&link, "/settings/access", &[("action", "decline"), ("id", &id)]).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/settings?done=declined"));
+        assert_eq!(owner.get(&link).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(me.get(&format!("/cabinet?account={acc2}")).await.status, StatusCode::NOT_FOUND);
+
+        // Asked again and approved in the settings: now it is shown.
+        me.submit("/settings", "/settings/accounts", &[("account", &acc2), ("check", &amount2)]).await;
+        let mails = requests_mailed(t.db.clone()).await;
+        assert_eq!(mails.len(), 2);
+        let settings = owner.get("/settings").await;
+        assert!(settings.body.contains("Просят доступ") && settings.body.contains("r1***@example.ru"), "{}", settings.body);
+        let at = settings.body.find("value=\"approve\"").unwrap();
+        let before = &settings.body[..at];
+        let idat = before.rfind("name=\"id\" value=\"").unwrap() + 17;
+        let id2: String = before[idat..].chars().take_while(|c| c.is_ascii_digit()).collect();
+        let r = owner.submit("/settings", "/settings/access", &[("action", "approve"), ("id", &id2)]).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/settings?done=approved"));
+        let seen = me.get(&format!("/cabinet?account={acc2}")).await;
+        assert_eq!(seen.status, StatusCode::OK);
+        // The owner sees who sees the account and can take it back.
+        let settings = owner.get("/settings").await;
+        assert!(settings.body.contains("видит счёт с"), "{}", settings.body);
+        let me_id = t.db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&mine).unwrap()).await.unwrap().unwrap().id;
+        let owner_id = t.db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&acc2).unwrap()).await.unwrap().unwrap().id;
+        let r = stranger.submit("/settings", "/settings/access", &[("action", "remove"), ("id", &me_id.0.to_string())]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "not the stranger's account");
+        let r = owner.submit("/settings", "/settings/access", &[("action", "remove"), ("id", &owner_id.0.to_string())]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "the owner is no viewer of their own");
+        let r = owner.submit("/settings", "/settings/access", &[("action", "remove"), ("id", &me_id.0.to_string())]).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/settings?done=revoked"));
+        assert_eq!(me.get(&format!("/cabinet?account={acc2}")).await.status, StatusCode::NOT_FOUND);
+        let events: Vec<String> = t.db.audit().lines(None, 200).await.unwrap().into_iter().map(|l| l.event).collect();
+        for e in ["account_link_requested", "account_link_declined", "account_link_approved", "account_access_removed"] {
+            assert!(events.iter().any(|x| x == e), "{e} in {events:?}");
+        }
+
+        // A zero amount proves nothing, whatever the receipt says.
+        let (acc4, _) = account_and_amount(&t.db, 4).await;
+        let zero = me.submit("/settings", "/settings/accounts", &[("account", &acc4), ("check", "0,00")]).await;
+        assert_eq!(zero.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(zero.body.contains("улевая сумма"), "{}", zero.body);
+        // Five failed attempts a day per user, over every account.
+        for n in 0..5 {
+            let r = me.submit("/settings", "/settings/accounts", &[("account", &acc4), ("check", &format!("{}1,00", n + 1))]).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{n}");
+        }
+        let (acc5, amount5) = account_and_amount(&t.db, 5).await;
+        let r = me.submit("/settings", "/settings/accounts", &[("account", &acc5), ("check", &amount5)]).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+        assert!(r.body.contains("лишком много неудачных попыток"), "{}", r.body);
+        let r = me.json("POST", "/api/v1/accounts", Some(&tk), json!({"account": acc5, "check": amount5})).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+
     async fn invoices_charges_and_payments_show_the_billing_data(t: &TestDb) {
         demo(&t.db, 2, 14).await;
         let app = app(&t.db);
@@ -291,7 +397,7 @@ db_tests! {
         // An account nothing was paid towards since its current invoice.
         let mut chosen = None;
         for id in 1..=30 {
-            let o = t.db.overview().of_account(kabinet_domain::AccountId(id), 1).await.unwrap().unwrap();
+            let o = t.db.overview().of_account(kabinet_domain::AccountId(id), 1, kabinet_domain::OrgClock::default()).await.unwrap().unwrap();
             if let Some(i) = o.current_invoice()
                 && o.paid_since_invoice == kabinet_domain::Kopecks::ZERO
                 && i.total_due > kabinet_domain::Kopecks::ZERO

@@ -215,6 +215,29 @@ db_tests! {
         let _ = account;
     }
 
+    async fn submissions_are_limited_per_minute(t: &TestDb) {
+        demo(&t.db, 1, 3).await;
+        fixtures(&t.db).await;
+        let mut s = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
+        s.app.readings.per_minute = 3;
+        let app = TestApp::new(&t.db, &s);
+        let (mut me, number) = app.resident(1).await;
+        for _ in 0..3 {
+            let r = me.submit("/meters", "/meters", &[("v1001_1", "12,3,4")]).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        let r = me.submit("/meters", "/meters", &[("v1001_1", "121")]).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(r.body.contains("слишком часто"), "{}", r.body);
+        let tk = token(&mut me, &number).await;
+        let r = me
+            .json("POST", &format!("/api/v1/accounts/{number}/readings"), Some(&tk), json!({"meters": [{"meter_id": 1001, "values": ["121"]}]}))
+            .await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+        let en = me.submit("/meters?lang=en", "/meters", &[("v1001_1", "121")]).await;
+        assert!(en.body.contains("too often"), "{}", en.body);
+    }
+
     async fn every_rule_refuses_or_asks_with_a_message(t: &TestDb) {
         demo(&t.db, 1, 3).await;
         fixtures(&t.db).await;

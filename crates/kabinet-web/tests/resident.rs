@@ -19,10 +19,14 @@ struct Ids<'a> {
     payment: &'a str,
     request: i64,
     photo: &'a str,
+    sandbox: &'a str,
+    token: &'a str,
 }
 
 fn sample(pattern: &str, ids: &Ids<'_>) -> String {
-    let id = if pattern.contains("photos/") {
+    let id = if pattern.contains("sandbox/") {
+        ids.sandbox.to_string()
+    } else if pattern.contains("photos/") {
         ids.photo.to_string()
     } else if pattern.contains("requests/") {
         ids.request.to_string()
@@ -39,6 +43,7 @@ fn sample(pattern: &str, ids: &Ids<'_>) -> String {
     pattern
         .replace("{number}", &number)
         .replace("{id}", &id)
+        .replace("{token}", ids.token)
         .replace("{action}", "comment")
         .replace("{file}", "2026-10.pdf")
         .replace("{period}", "2026-10")
@@ -88,12 +93,24 @@ db_tests! {
         let detail = resident.json("GET", &format!("/api/v1/requests/{request}"), Some(&token), json!(null)).await;
         let detail: serde_json::Value = serde_json::from_str(&detail.body).unwrap();
         let photo = detail["photos"][0]["url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        let sandbox = t.db.card_payments().by_public_id(&payment).await.unwrap().unwrap().gateway_id.unwrap();
+        // Another resident asks to see this resident's account: the link
+        // in the e-mail opens a page of the owner's.
+        let (mut asker, _) = app.resident(2).await;
+        let (_, amount) = common::account_and_amount(&t.db, 1).await;
+        let asked = asker.submit("/settings", "/settings/accounts", &[("account", &account), ("check", &amount)]).await;
+        assert_eq!(asked.location(), "/settings?done=asked");
+        let mail = t.db.outbox().messages(None, 50).await.unwrap().into_iter().find(|m| m.email.subject.contains("Запрос доступа")).unwrap();
+        let at = mail.email.text.find("/settings/access/").unwrap() + "/settings/access/".len();
+        let link_token: String = mail.email.text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
         let ids = Ids {
             account: &account,
             meter,
             payment: &payment,
             request,
             photo: &photo,
+            sandbox: &sandbox,
+            token: &link_token,
         };
         let mut stranger = Browser::new(&app);
         for pattern in &patterns {

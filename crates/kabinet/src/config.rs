@@ -73,8 +73,13 @@ pub struct Config {
     /// Last day; before the first day means the window spans the month end.
     pub readings_to_day: u8,
     /// Refuse readings outside the window (`true`), or take them for the
-    /// next period (`false`).
+    /// next period (`false`, the default: ПП № 354 п. 31 counts a late
+    /// reading in the next period).
     pub readings_strict: bool,
+    /// Readings submissions one resident may make in a minute.
+    pub readings_per_minute: u32,
+    /// Requests one resident may file in a minute.
+    pub requests_per_minute: u32,
     /// Buildings with a window of their own:
     /// `[[readings_buildings]] address = "г. Тверь, ул. Советская, д. 12"`,
     /// `from_day = 20`, `to_day = 25` (the address as billing writes it).
@@ -240,6 +245,8 @@ impl Default for Config {
             readings_from_day: 15,
             readings_to_day: 25,
             readings_strict: false,
+            readings_per_minute: 10,
+            requests_per_minute: 3,
             readings_buildings: Vec::new(),
             readings_high_floor: HighFloors::default(),
             suspension: None,
@@ -328,6 +335,7 @@ impl Config {
         kabinet_app::readings::ReadingsSettings {
             window: window(self.readings_from_day, self.readings_to_day),
             strict: self.readings_strict,
+            per_minute: i32::try_from(self.readings_per_minute.max(1)).unwrap_or(i32::MAX),
             buildings: self
                 .readings_buildings
                 .iter()
@@ -468,6 +476,7 @@ impl Config {
                 office: time::Duration::days(i64::from(self.request_deadline_office_days)),
             },
             storage,
+            filings_per_minute: usize::try_from(self.requests_per_minute.max(1)).unwrap_or(usize::MAX),
         })
     }
 

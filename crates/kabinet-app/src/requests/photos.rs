@@ -1,11 +1,19 @@
 //! Residents' photos: checked by content (JPEG, PNG or WebP — never by the
-//! file's name), within limits (10 MiB, at most 10 000 pixels a side, so a
-//! small file that would unpack into gigabytes is refused before decoding),
-//! turned upright, re-encoded as JPEG — which leaves every EXIF field,
-//! the GPS position included, behind — and given a thumbnail. HEIC has no
-//! decoder we can ship; it gets a message asking for JPEG.
+//! file's name), within limits, turned upright, re-encoded as JPEG — which
+//! leaves every EXIF field, the GPS position included, behind — and given a
+//! thumbnail. HEIC has no decoder we can ship; it gets a message asking for
+//! JPEG.
+//!
+//! What a photo may cost is decided from its header alone ([`inspect`]),
+//! before any pixel is decoded: at most [`MAX_PIXELS`] (24 megapixels, more
+//! than any phone camera's default) and [`MAX_SIDE`] a side, 8 bits a
+//! channel. A small file that would unpack into gigabytes — a 16-bit
+//! 10 000 × 10 000 PNG is 760 KiB and 800 MB of pixels — is refused there.
+//! The decoder then runs under an allocation limit of the budget itself, and
+//! the photo is scaled down by area averaging, which needs no buffer larger
+//! than the result. One decoded photo thus holds at most about 130 MB.
 
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 
 /// The largest photo accepted.
@@ -13,7 +21,12 @@ pub const MAX_BYTES: usize = 10 * 1024 * 1024;
 /// How many photos a request may have.
 pub const MAX_PHOTOS: usize = 5;
 /// The longest side accepted.
-pub const MAX_SIDE: u32 = 10_000;
+pub const MAX_SIDE: u32 = 8_000;
+/// The most pixels accepted (24 megapixels).
+pub const MAX_PIXELS: u64 = 24_000_000;
+/// What the decoder may allocate: the largest accepted photo with four
+/// 8-bit channels, and a little for the decoder's own rows.
+pub const MAX_DECODE_BYTES: u64 = MAX_PIXELS * 4 + 8 * 1024 * 1024;
 /// The longest side stored (larger photos are scaled down).
 pub const STORED_SIDE: u32 = 2_560;
 /// The longest side of a thumbnail.
@@ -26,6 +39,17 @@ pub struct Processed {
     pub jpeg: Vec<u8>,
     /// Its thumbnail (JPEG).
     pub thumb: Vec<u8>,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+}
+
+/// What the header says of a photo that may be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Its format.
+    pub format: ImageFormat,
     /// Width.
     pub width: u32,
     /// Height.
@@ -47,10 +71,43 @@ fn heic(data: &[u8]) -> bool {
         && [&b"heic"[..], b"heix", b"mif1", b"msf1", b"heis", b"hevc"].contains(&&data[8..12])
 }
 
-/// Checks and re-encodes photo `name` (the name only appears in messages).
-/// The message says what is wrong, in Russian.
-pub fn process(name: &str, data: &[u8]) -> Result<Processed, String> {
-    let name: String = name.chars().take(60).collect();
+fn limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits
+}
+
+fn damaged(name: &str) -> String {
+    format!("фото «{name}» повреждено или загрузилось не полностью")
+}
+
+fn too_big(name: &str) -> String {
+    format!(
+        "фото «{name}» слишком большое: не больше 24 мегапикселей и 8 000 точек по стороне — уменьшите его"
+    )
+}
+
+fn short(name: &str) -> String {
+    name.chars().take(60).collect()
+}
+
+/// Opens a decoder over `data`, reading only the header.
+fn decoder<'a>(data: &'a [u8], format: ImageFormat, name: &str) -> Result<impl ImageDecoder + 'a, String> {
+    let mut reader = ImageReader::with_format(Cursor::new(data), format);
+    reader.limits(limits());
+    reader.into_decoder().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_big(name),
+        _ => damaged(name),
+    })
+}
+
+/// Checks photo `name` by its content and header only — type, size,
+/// completeness, dimensions, pixel budget and bit depth — without decoding
+/// it. The message says what is wrong, in Russian.
+pub fn inspect(name: &str, data: &[u8]) -> Result<Header, String> {
+    let name = short(name);
     if data.is_empty() {
         return Err(format!("файл «{name}» пустой"));
     }
@@ -71,39 +128,54 @@ pub fn process(name: &str, data: &[u8]) -> Result<Processed, String> {
         }
     };
     if format == ImageFormat::Jpeg && !jpeg_complete(data) {
-        return Err(format!("фото «{name}» повреждено или загрузилось не полностью"));
+        return Err(damaged(&name));
     }
-    let damaged = || format!("фото «{name}» повреждено или загрузилось не полностью");
-    let too_big = || format!("фото «{name}» слишком большое: не больше 10 000 точек по стороне");
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(512 * 1024 * 1024);
-    let mut reader = ImageReader::with_format(Cursor::new(data), format);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|e| match e {
-        image::ImageError::Limits(_) => too_big(),
-        _ => damaged(),
-    })?;
-    let (w, h) = decoder.dimensions();
-    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-        return Err(too_big());
+    let d = decoder(data, format, &name)?;
+    let (width, height) = d.dimensions();
+    if width == 0 || height == 0 {
+        return Err(damaged(&name));
     }
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(too_big(&name));
+    }
+    if !matches!(
+        d.color_type(),
+        ColorType::L8 | ColorType::La8 | ColorType::Rgb8 | ColorType::Rgba8
+    ) || d.total_bytes() > MAX_DECODE_BYTES
+    {
+        return Err(format!(
+            "фото «{name}» сохранено с глубиной цвета больше 8 бит — сохраните его как обычный JPEG"
+        ));
+    }
+    Ok(Header {
+        format,
+        width,
+        height,
+    })
+}
+
+/// Decodes and re-encodes photo `name`, which [`inspect`] passed.
+pub fn process(name: &str, data: &[u8]) -> Result<Processed, String> {
+    let header = inspect(name, data)?;
+    let name = short(name);
+    let mut decoder = decoder(data, header.format, &name)?;
     let orientation = decoder.orientation().ok();
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
-        image::ImageError::Limits(_) => too_big(),
-        _ => damaged(),
+        image::ImageError::Limits(_) => too_big(&name),
+        _ => damaged(&name),
     })?;
+    if img.width() > STORED_SIDE || img.height() > STORED_SIDE {
+        // Area averaging: no intermediate larger than the result (a
+        // filtered resize keeps a float copy of the whole height).
+        img = img.thumbnail(STORED_SIDE, STORED_SIDE);
+    }
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
-    if img.width() > STORED_SIDE || img.height() > STORED_SIDE {
-        img = img.resize(STORED_SIDE, STORED_SIDE, image::imageops::FilterType::Triangle);
-    }
-    let thumb = img.thumbnail(THUMB_SIDE, THUMB_SIDE).to_rgb8();
-    let rgb = img.to_rgb8();
-    let jpeg = encode(&rgb, 85).ok_or_else(damaged)?;
-    let thumb = encode(&thumb, 80).ok_or_else(damaged)?;
+    let thumb = img.thumbnail(THUMB_SIDE, THUMB_SIDE).into_rgb8();
+    let rgb = img.into_rgb8();
+    let jpeg = encode(&rgb, 85).ok_or_else(|| damaged(&name))?;
+    let thumb = encode(&thumb, 80).ok_or_else(|| damaged(&name))?;
     Ok(Processed {
         jpeg,
         thumb,
@@ -140,6 +212,45 @@ mod tests {
         assert_eq!((p.width, p.height), (2560, 853));
         assert!(p.thumb.len() < p.jpeg.len());
         assert_eq!(image::guess_format(&p.jpeg).ok(), Some(ImageFormat::Jpeg));
+    }
+
+    /// A PNG of `w` × `h` in `color`, compressed to almost nothing.
+    fn png(w: u32, h: u32, color: image::ExtendedColorType) -> Vec<u8> {
+        use image::ImageEncoder;
+        let bytes = w as usize * h as usize * color.bits_per_pixel() as usize / 8;
+        let mut out = Vec::new();
+        image::codecs::png::PngEncoder::new_with_quality(
+            &mut out,
+            image::codecs::png::CompressionType::Best,
+            image::codecs::png::FilterType::NoFilter,
+        )
+        .write_image(&vec![0u8; bytes], w, h, color)
+        .unwrap_or_else(|e| panic!("{e}"));
+        out
+    }
+
+    #[test]
+    fn the_cost_of_a_photo_is_judged_from_its_header() {
+        // 16 bits a channel: refused before a single pixel is decoded.
+        let deep = png(4000, 3000, image::ExtendedColorType::Rgba16);
+        assert!(deep.len() < MAX_BYTES);
+        assert!(inspect("deep.png", &deep).unwrap_err().contains("глубиной цвета"));
+        // Over the pixel budget though each side is allowed.
+        let wide = png(6000, 4100, image::ExtendedColorType::Rgba8);
+        assert!(
+            inspect("wide.png", &wide)
+                .unwrap_err()
+                .contains("24 мегапикселей")
+        );
+        // Over the side limit.
+        let long = png(8001, 100, image::ExtendedColorType::Rgb8);
+        assert!(inspect("long.png", &long).unwrap_err().contains("8 000"));
+        // The largest accepted photo is decoded and stored at 2 560 px.
+        let big = png(6000, 4000, image::ExtendedColorType::Rgba8);
+        let h = inspect("big.png", &big).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((h.width, h.height), (6000, 4000));
+        let p = process("big.png", &big).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.width, p.height), (2560, 1707));
     }
 
     #[test]

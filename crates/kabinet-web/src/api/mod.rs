@@ -11,6 +11,7 @@ pub(crate) mod portal;
 pub(crate) mod readings;
 pub(crate) mod requests;
 pub(crate) mod rules;
+pub(crate) mod status;
 
 use crate::AppState;
 use crate::http::context::Ctx;
@@ -57,6 +58,7 @@ fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/auth/password-reset/confirm", post(auth::confirm_reset)),
         ("/rules", get(rules::current)),
         ("/rules/accept", post(rules::accept)),
+        ("/status", get(status::status)),
     ]
 }
 
@@ -347,8 +349,8 @@ impl Modify for ErrorResponses {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kabinet resident API", version = "1", description = "Личный кабинет абонента: API для мобильного приложения."),
-    paths(auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, portal::accounts, portal::link, portal::unlink, portal::overview, portal::invoices, portal::invoice, portal::charges, portal::payments, portal::settings, portal::update_settings, portal::change_email, portal::my_data, readings::meters, readings::history, readings::submit, payments::create, payments::list, payments::get, requests::categories, requests::create, requests::list, requests::get, requests::cancel, requests::comment_doc, requests::return_doc, requests::accept_doc, requests::photo),
-    components(schemas(Problem, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, portal::AccountItem, portal::LinkRequest, portal::InvoiceItem, portal::PaymentItem, portal::OverviewResponse, portal::ChargeItem, portal::InvoiceDetailResponse, portal::ChargesResponse, portal::MonthTotal, portal::PaymentsResponse, portal::SettingsBody, portal::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem, payments::ShareRequest, payments::CreateRequest, payments::ShareItem, payments::CardPaymentItem, payments::CreateResponse, payments::ListResponse, requests::CategoryItem, requests::RequestItem, requests::CreateForm, requests::RequestListResponse, requests::EventItem, requests::PhotoItem, requests::RequestDetail, requests::TextBody, requests::RatingBody)),
+    paths(status::status, auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, portal::accounts, portal::link, portal::unlink, portal::overview, portal::invoices, portal::invoice, portal::charges, portal::payments, portal::settings, portal::update_settings, portal::change_email, portal::my_data, readings::meters, readings::history, readings::submit, payments::create, payments::list, payments::get, requests::categories, requests::create, requests::list, requests::get, requests::cancel, requests::comment_doc, requests::return_doc, requests::accept_doc, requests::photo),
+    components(schemas(Problem, status::Status, status::Closing, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, portal::AccountItem, portal::LinkRequest, portal::InvoiceItem, portal::PaymentItem, portal::OverviewResponse, portal::ChargeItem, portal::InvoiceDetailResponse, portal::ChargesResponse, portal::MonthTotal, portal::PaymentsResponse, portal::SettingsBody, portal::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem, payments::ShareRequest, payments::CreateRequest, payments::ShareItem, payments::CardPaymentItem, payments::CreateResponse, payments::ListResponse, requests::CategoryItem, requests::RequestItem, requests::CreateForm, requests::RequestListResponse, requests::EventItem, requests::PhotoItem, requests::RequestDetail, requests::TextBody, requests::RatingBody)),
     modifiers(&BearerScheme, &ErrorResponses)
 )]
 pub struct ApiDoc;

@@ -66,11 +66,12 @@ pub(crate) struct LinkRequest {
 
 /// Links another personal account, proved like registration.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "portal", security(("bearer" = [])), request_body = LinkRequest,
-    responses((status = 204, description = "Linked"),
+    responses((status = 202, description = "Another resident signs in with this account: they were asked to approve, and the account appears once they do"),
+        (status = 204, description = "Linked"),
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem),
-        (status = 422, description = "Malformed, or the account and check value do not match (the same answer whether the account exists or not)", body = Problem),
-        (status = 429, description = "Too many requests from this address", body = Problem)))]
+        (status = 422, description = "Malformed, a zero amount, or the account and check value do not match (the same answer whether the account exists or not)", body = Problem),
+        (status = 429, description = "Too many requests from this address, or too many failed link attempts today", body = Problem)))]
 pub(crate) async fn link(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -78,12 +79,15 @@ pub(crate) async fn link(
     ApiJson(req): ApiJson<LinkRequest>,
 ) -> Result<StatusCode, ApiError> {
     super::within_limit(&state, &ctx)?;
-    state
+    match state
         .app
         .auth
         .link_account(&r, &req.account, &req.check, &ctx.client)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+        .await?
+    {
+        kabinet_app::auth::profile::LinkOutcome::Linked => Ok(StatusCode::NO_CONTENT),
+        kabinet_app::auth::profile::LinkOutcome::AwaitingConsent => Ok(StatusCode::ACCEPTED),
+    }
 }
 
 /// Removes a linked account (not the sign-in one).

@@ -356,7 +356,8 @@ pub(crate) struct IssueItem {
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem),
         (status = 404, description = "Not one of the resident's accounts or meters", body = Problem),
-        (status = 422, description = "Not taken: the problem's `issues` say why, each with a code", body = Problem)))]
+        (status = 422, description = "Not taken: the problem's `issues` say why, each with a code", body = Problem),
+        (status = 429, description = "Too many submissions in a minute (`readings_per_minute`)", body = Problem)))]
 pub(crate) async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -139,7 +139,8 @@ pub(crate) struct CreateForm {
         (status = 403, description = "A password to set or Rules to accept first", body = Problem),
         (status = 413, description = "Over 5 photos of 10 MB", body = Problem),
         (status = 422, description = "A field or a photo is not taken; `errors` says why", body = Problem),
-        (status = 429, description = "10 requests today already, or the same text twice", body = Problem)))]
+        (status = 429, description = "10 requests today already, the same text twice, or too many in a minute", body = Problem),
+        (status = 503, description = "Too many photos being processed: try again after `Retry-After` seconds", body = Problem)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -309,7 +310,8 @@ macro_rules! action_doc {
                 (status = 403, description = "A password to set or Rules to accept first", body = Problem),
                 (status = 404, description = "Not one of the resident's requests", body = Problem),
                 (status = 409, description = "Not possible in the request's state", body = Problem),
-                (status = 422, description = "A field is not taken", body = Problem)))]
+                (status = 422, description = "A field is not taken", body = Problem),
+                (status = 429, description = "Too many comments in a minute", body = Problem)))]
         #[allow(dead_code)]
         fn $name() {}
     };

@@ -20,14 +20,25 @@ use time::OffsetDateTime;
 
 /// The answer while the portal is closed (R14): 503 with `Retry-After` and
 /// the organization's message, as a page or a problem document.
-fn suspended(s: &Suspension, api: bool, clock: kabinet_domain::OrgClock) -> Response {
+fn suspended(
+    s: &Suspension,
+    api: bool,
+    clock: kabinet_domain::OrgClock,
+    org: Option<&kabinet_domain::Organization>,
+) -> Response {
     let tr = i18n::Tr::current();
     let retry = s.retry_after(OffsetDateTime::now_utc());
     let until = s
         .ends_at
         .map(|e| tr.a("suspended-until", "when", &tr.date_time(clock.local(e))))
         .unwrap_or_default();
-    let detail = format!("{} {} {}", tr.t("suspended-title"), s.message, until);
+    // An emergency does not wait for the portal: the dispatch phone is on
+    // the closed page.
+    let dispatch = org
+        .filter(|o| !o.dispatch_phone.trim().is_empty())
+        .map(|o| tr.a("suspended-dispatch", "phone", &o.dispatch_phone))
+        .unwrap_or_default();
+    let detail = format!("{} {} {} {}", tr.t("suspended-title"), s.message, until, dispatch);
     let status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
     let mut res = if api {
         crate::http::errors::problem(status, detail.trim(), None)
@@ -141,7 +152,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 
 /// The client's address: the peer, or — only when the peer is a configured
 /// proxy — the last address in `X-Forwarded-For`.
-fn client_ip(state: &AppState, parts: &HeaderMap, peer: Option<IpAddr>) -> String {
+/// The client's address: the peer, or what a trusted proxy says it forwarded.
+pub(crate) fn client_ip(state: &AppState, parts: &HeaderMap, peer: Option<IpAddr>) -> String {
     if let Some(peer) = peer
         && state.web.trusted_proxies.contains(&peer)
         && let Some(forwarded) = parts
@@ -182,13 +194,25 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
     // The API and the probes use no cookies.
     let path = req.uri().path();
     let browser = !(path.starts_with(paths::API) || path == paths::HEALTHZ || path == paths::READYZ);
-    let exempt = path == paths::HEALTHZ || path == paths::READYZ || path == paths::STYLESHEET;
+    // A closing shuts the residents' pages and API only: the probes, the
+    // staff console (staff work through it), the status operation that tells
+    // apps about it, and the assets stay.
+    let exempt = path == paths::HEALTHZ
+        || path == paths::READYZ
+        || path == paths::STYLESHEET
+        || path == paths::REFRESH_SCRIPT
+        || path == paths::API_STATUS
+        || path == paths::STAFF
+        || path.starts_with(paths::STAFF_PREFIX);
     let api = path.starts_with(paths::API);
     let mut announced = None;
     if !exempt {
         match state.app.portal.suspension().await {
             Ok(Some(s)) => match s.phase(OffsetDateTime::now_utc()) {
-                SuspensionPhase::Closed => return suspended(&s, api, state.app.accounts.clock()),
+                SuspensionPhase::Closed => {
+                    let org = state.app.organization().await.ok().flatten();
+                    return suspended(&s, api, state.app.accounts.clock(), org.as_ref());
+                }
                 SuspensionPhase::Announced => announced = Some(s),
                 SuspensionPhase::Open => {}
             },

@@ -68,9 +68,14 @@ fn generic_detail(status: StatusCode) -> &'static str {
 
 /// Puts a proper error body in place of one that is not; the status and the
 /// other headers (`Allow`, `WWW-Authenticate`, cookies) stay.
-fn reshape(res: Response, api: bool) -> Response {
+fn reshape(res: Response, api: bool, upload: bool) -> Response {
     let status = res.status();
-    let detail = generic_detail(status);
+    let detail = if upload && status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The routes that take photos have a limit of their own.
+        crate::http::upload::TOO_BIG
+    } else {
+        generic_detail(status)
+    };
     let mut shaped = if api {
         problem(status, detail, None)
     } else {
@@ -89,6 +94,7 @@ pub(crate) async fn finish(State(state): State<AppState>, req: Request, next: Ne
     let path = req.uri().path();
     let api = path.starts_with(crate::paths::API);
     let probe = path == crate::paths::HEALTHZ || path == crate::paths::READYZ;
+    let upload = path == crate::paths::REQUESTS || path == crate::paths::API_REQUESTS;
     let asked = i18n::from_query(req.uri().query());
     let lang = asked
         .or_else(|| {
@@ -103,7 +109,7 @@ pub(crate) async fn finish(State(state): State<AppState>, req: Request, next: Ne
         .unwrap_or_default();
     let mut res = i18n::scope(lang, async move {
         let res = next.run(req).await;
-        shape(res, api, probe)
+        shape(res, api, probe, upload)
     })
     .await;
     if let (Some(l), false) = (asked, api) {
@@ -133,7 +139,7 @@ pub(crate) async fn finish(State(state): State<AppState>, req: Request, next: Ne
 }
 
 /// An error status's body in our shape (see the module documentation).
-fn shape(mut res: Response, api: bool, probe: bool) -> Response {
+fn shape(mut res: Response, api: bool, probe: bool, upload: bool) -> Response {
     let status = res.status();
     if (status.is_client_error() || status.is_server_error()) && !probe {
         let content_type = res
@@ -147,7 +153,7 @@ fn shape(mut res: Response, api: bool, probe: bool) -> Response {
             content_type.starts_with("text/html")
         };
         if !shaped {
-            res = reshape(res, api);
+            res = reshape(res, api, upload);
         }
     }
     res

@@ -47,7 +47,8 @@ impl Parts {
     }
 }
 
-const TOO_BIG: &str = "файлы слишком большие: не больше 5 фотографий по 10 МБ";
+/// The answer to a form with more photos than the route takes.
+pub(crate) const TOO_BIG: &str = "файлы слишком большие: не больше 5 фотографий по 10 МБ";
 const BROKEN: &str = "форма отправлена не полностью — попробуйте ещё раз";
 
 async fn read(req: Request, state: &AppState) -> Result<Parts, (axum::http::StatusCode, &'static str)> {

@@ -13,6 +13,18 @@ pub(crate) fn english(ru: &str) -> Option<&'static str> {
 
 const MESSAGES: &[(&str, &str)] = &[
     (
+        "показания отправляются слишком часто — подождите минуту и отправьте снова",
+        "readings are being sent too often — wait a minute and send them again",
+    ),
+    (
+        "сообщения отправляются слишком часто — подождите минуту",
+        "messages are being sent too often — wait a minute",
+    ),
+    (
+        "слишком много сообщений за минуту — подождите немного",
+        "too many messages in a minute — wait a little",
+    ),
+    (
         "нулевая сумма не подтверждает лицевой счёт — укажите сумму к оплате из квитанции с начислениями, а если она нулевая, обратитесь в организацию с документом на квартиру",
         "a zero amount does not prove an account — enter the amount due from a receipt with charges; if it is zero, contact the organization with a document for the flat",
     ),

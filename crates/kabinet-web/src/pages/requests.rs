@@ -237,14 +237,22 @@ pub(crate) struct EventLine {
 
 pub(crate) fn event_line(state: &AppState, tr: &Tr, e: &RequestEvent, staff_names: bool) -> EventLine {
     let clock = state.app.requests.clock();
+    // Staff read the resident's own lines as the resident's, not "You".
+    let resident = || {
+        tr.t(if staff_names {
+            "request-who-applicant"
+        } else {
+            "request-who-resident"
+        })
+    };
     let who = match (e.kind, &e.staff_name) {
-        (EventKind::Comment, _) => tr.t("request-who-resident"),
+        (EventKind::Comment, _) => resident(),
         (_, Some(n)) if staff_names => n.clone(),
         (_, Some(_)) => tr.t("request-who-staff"),
-        (EventKind::Filed, None) => tr.t("request-who-resident"),
+        (EventKind::Filed, None) => resident(),
         (_, None) => {
             if e.staff_id.is_none() && e.kind == EventKind::Status {
-                tr.t("request-who-resident")
+                resident()
             } else {
                 tr.t("request-who-staff")
             }
@@ -455,7 +463,7 @@ pub(crate) fn jpeg(bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "image/jpeg"),
-            (header::CACHE_CONTROL, "private, max-age=3600"),
+            (header::CACHE_CONTROL, "no-store"),
         ],
         bytes,
     )

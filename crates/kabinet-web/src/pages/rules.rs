@@ -66,7 +66,7 @@ async fn render(
             tr.a2(
                 "rules-edition-since",
                 ("v", &r.version.to_string()),
-                ("date", &tr.date(r.published_at.date())),
+                ("date", &tr.date(state.app.accounts.clock().today(r.published_at))),
             )
         })
         .unwrap_or_default();

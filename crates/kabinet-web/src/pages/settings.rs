@@ -16,6 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kabinet_app::auth::Resident;
 use kabinet_app::auth::fields as auth_fields;
+use kabinet_app::auth::profile::{AccessAction, LinkOutcome};
 use kabinet_app::profile::{PreferencesInput, fields};
 use kabinet_app::{Error, FieldErrors};
 use kabinet_domain::{Language, NotificationKind, Preferences};
@@ -35,6 +36,24 @@ pub(crate) struct Linked {
     pub primary: bool,
 }
 
+/// A request to see the resident's account, or one of theirs to another.
+pub(crate) struct AccessRequest {
+    pub id: i64,
+    pub who: String,
+    pub account: String,
+    pub date: String,
+    /// The line the owner reads about it.
+    pub line: String,
+}
+
+/// Someone who sees the resident's account.
+pub(crate) struct AccessViewer {
+    pub id: i64,
+    pub who: String,
+    /// The line the owner reads about them.
+    pub line: String,
+}
+
 /// The settings page.
 #[derive(Template)]
 #[template(path = "settings/settings.html")]
@@ -51,6 +70,10 @@ pub(crate) struct SettingsPage {
     pub errors: FieldErrors,
     pub new_email: String,
     pub link_account: String,
+    pub own_account: String,
+    pub awaiting: Vec<AccessRequest>,
+    pub viewers: Vec<AccessViewer>,
+    pub asked: Vec<AccessRequest>,
 }
 
 impl SettingsPage {
@@ -100,6 +123,9 @@ async fn render(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let access = state.app.auth.access(r).await?;
+    let clock = state.app.accounts.clock();
+    let request = |q: &kabinet_db::links::LinkRequest| access_request(&tr, clock, q);
     let check_label = match state.app.auth.settings().registration_mode {
         kabinet_app::auth::RegistrationMode::Amount => "check-amount-label",
         kabinet_app::auth::RegistrationMode::Passport => "check-passport-label",
@@ -137,6 +163,25 @@ async fn render(
             errors,
             new_email: kept(typed.new_email, 254),
             link_account: kept(typed.link_account, 32),
+            own_account: r.user.account_number.to_string(),
+            awaiting: access.awaiting.iter().map(request).collect(),
+            viewers: access
+                .viewers
+                .iter()
+                .map(|v| {
+                    let who = masked(&v.email);
+                    AccessViewer {
+                        id: v.user_id.0,
+                        line: tr.a2(
+                            "access-viewer-line",
+                            ("who", &who),
+                            ("date", &tr.date(clock.today(v.linked_at))),
+                        ),
+                        who,
+                    }
+                })
+                .collect(),
+            asked: access.asked.iter().map(request).collect(),
         },
     )
 }
@@ -153,6 +198,10 @@ pub(crate) async fn show(
         Some("email") => Some("email-change-sent"),
         Some("linked") => Some("linked-added"),
         Some("removed") => Some("linked-removed"),
+        Some("asked") => Some("link-asked"),
+        Some("approved") => Some("access-approved"),
+        Some("declined") => Some("access-declined"),
+        Some("revoked") => Some("access-removed"),
         _ => None,
     };
     render(&state, &ctx, &r, notice, FieldErrors::default(), Typed::default()).await
@@ -350,7 +399,8 @@ pub(crate) async fn link(
         .link_account(&r, &form.account, &form.check, &ctx.client)
         .await
     {
-        Ok(()) => Ok(see_other(&format!("{}?done=linked", paths::SETTINGS))),
+        Ok(LinkOutcome::Linked) => Ok(see_other(&format!("{}?done=linked", paths::SETTINGS))),
+        Ok(LinkOutcome::AwaitingConsent) => Ok(see_other(&format!("{}?done=asked", paths::SETTINGS))),
         Err(Error::Invalid(errors)) => {
             let typed = Typed {
                 link_account: Some(&form.account),
@@ -379,6 +429,92 @@ pub(crate) async fn unlink(
         Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, Typed::default()).await,
         Err(e) => Err(e.into()),
     }
+}
+
+/// An e-mail address as others see it (`iv***@example.ru`).
+fn masked(email: &str) -> String {
+    kabinet_domain::EmailAddress::parse(email).map_or_else(|_| "***".to_string(), |e| e.masked())
+}
+
+/// A link request as the page shows it.
+fn access_request(
+    tr: &Tr,
+    clock: kabinet_domain::OrgClock,
+    q: &kabinet_db::links::LinkRequest,
+) -> AccessRequest {
+    let who = masked(&q.user_email);
+    let date = tr.date(clock.today(q.created_at));
+    AccessRequest {
+        id: q.id,
+        line: tr.a2("access-request-line", ("who", &who), ("date", &date)),
+        who,
+        account: q.account_number.clone(),
+        date,
+    }
+}
+
+/// The page behind the link the owner of an account is e-mailed.
+#[derive(Template)]
+#[template(path = "settings/access.html")]
+pub(crate) struct AccessPage {
+    pub layout: Layout,
+    pub request: AccessRequest,
+    pub text: String,
+}
+
+/// `GET /settings/access/{token}`: who asks to see the resident's account,
+/// with the buttons to let them or not (only the account's resident may
+/// open it; a used or expired link is not found).
+pub(crate) async fn access_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let q = state.app.auth.link_request(&r, &token).await?;
+    let tr = Tr::current();
+    let request = access_request(&tr, state.app.accounts.clock(), &q);
+    page(&AccessPage {
+        layout: Layout::section(&state, &ctx, Section::Settings),
+        text: tr.a2(
+            "access-page-text",
+            ("who", &request.who),
+            ("account", &request.account),
+        ),
+        request,
+    })
+}
+
+/// The owner's answer: `action=approve|decline` a request `id`, or
+/// `action=remove` the link of user `id`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AccessForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    id: String,
+}
+
+/// `POST /settings/access`.
+pub(crate) async fn access(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(form): CsrfForm<AccessForm>,
+) -> Result<Response, PageError> {
+    let (action, done) = match form.action.as_str() {
+        "approve" => (AccessAction::Approve, "approved"),
+        "decline" => (AccessAction::Decline, "declined"),
+        "remove" => (AccessAction::Remove, "revoked"),
+        _ => return Err(PageError::BadRequest("форма заполнена неверно")),
+    };
+    let id: i64 = form
+        .id
+        .trim()
+        .parse()
+        .map_err(|_| PageError::NotFound("страница не найдена"))?;
+    state.app.auth.decide_access(&r, action, id, &ctx.client).await?;
+    Ok(see_other(&format!("{}?done={done}", paths::SETTINGS)))
 }
 
 /// `GET /settings/data.json`: everything Kabinet holds about the resident.
