@@ -370,6 +370,10 @@ db_tests! {
         let page = me.get("/cabinet").await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("class=\"banner\"") && page.body.contains("Обновляем систему."));
+        // Apps are told of a planned closing.
+        let status = me.json("GET", "/api/v1/status", None, json!(null)).await;
+        let status: Value = serde_json::from_str(&status.body).unwrap();
+        assert_eq!((status["open"].as_bool(), status["closing"]["phase"].as_str()), (Some(true), Some("announced")), "{status}");
         portal.suspend(&kabinet_domain::Suspension {
             starts_at: now - time::Duration::minutes(1),
             ends_at: Some(now + time::Duration::hours(2)),
@@ -386,6 +390,16 @@ db_tests! {
         assert!(api.headers.get("retry-after").is_some());
         assert_eq!(me.get("/healthz").await.status, StatusCode::OK);
         assert_eq!(me.get("/readyz").await.status, StatusCode::OK);
+        // The closed page gives the emergency dispatch phone.
+        let org = t.db.organization().current().await.unwrap().unwrap();
+        assert!(closed.body.contains(&org.dispatch_phone), "{}", closed.body);
+        // Staff keep working, and apps learn why.
+        assert_eq!(me.get("/staff/login").await.status, StatusCode::OK);
+        let status = me.json("GET", "/api/v1/status", None, json!(null)).await;
+        assert_eq!(status.status, StatusCode::OK);
+        let status: Value = serde_json::from_str(&status.body).unwrap();
+        assert_eq!((status["open"].as_bool(), status["closing"]["phase"].as_str()), (Some(false), Some("closed")), "{status}");
+        assert_eq!(status["closing"]["message"], "Обновляем систему.");
         portal.resume().await.unwrap();
         assert_eq!(me.get("/cabinet").await.status, StatusCode::OK);
         let events: Vec<String> = t.db.audit().lines(None, 10).await.unwrap().into_iter().map(|l| l.event).collect();

@@ -500,6 +500,86 @@ db_tests! {
         assert!(page.body.contains("10 заявок"));
     }
 
+    async fn bombs_look_alikes_and_paces_are_refused(t: &TestDb) {
+        demo(&t.db, 3, 2).await;
+        let mut s = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
+        s.app.requests.filings_per_minute = 3;
+        let app = TestApp::new(&t.db, &s);
+        let (mut b, account) = app.resident(1).await;
+        let tok = token(&mut b, &account).await;
+        let with = |text: &str, files: &[FilePart<'_>]| multipart(&[("category", "other"), ("text", text), ("phone", "+79120000001")], files);
+        let png = |w: u32, h: u32, color: image::ExtendedColorType| {
+            use image::ImageEncoder;
+            let bytes = w as usize * h as usize * color.bits_per_pixel() as usize / 8;
+            let mut out = Vec::new();
+            image::codecs::png::PngEncoder::new_with_quality(&mut out, image::codecs::png::CompressionType::Best, image::codecs::png::FilterType::NoFilter)
+                .write_image(&vec![0u8; bytes], w, h, color)
+                .unwrap();
+            out
+        };
+        // 16 bits a channel, 12 MP: a few KiB of file, 96 MB of pixels.
+        let deep = png(4000, 3000, image::ExtendedColorType::Rgba16);
+        assert!(deep.len() < 1024 * 1024, "{}", deep.len());
+        let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), with("Глубокий цвет", &[("photos", "deep.png", deep.clone())])).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("8 бит"), "{}", r.body);
+        let wide = png(6000, 4100, image::ExtendedColorType::Rgba8);
+        let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), with("Широкое фото", &[("photos", "wide.png", wide)])).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("24 мегапикселей"), "{}", r.body);
+        assert_eq!(t.db.requests().count().await.unwrap(), 0);
+
+        // The same text twice; a zero-width space or Latin look-alikes do
+        // not make it new, and the limit is met before any photo is read.
+        for text in ["Не работает домофон", "не работает домофон!"] {
+            let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), with(text, &[])).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        }
+        for text in ["Не работает домоф\u{200B}он", "Нe рaбoтaет дoмoфoн", "НE PAБOTAET ДOMOФOH"] {
+            let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), with(text, &[("photos", "deep.png", deep.clone())])).await;
+            assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{text}: {}", r.body);
+            assert!(r.body.contains("дважды"), "{}", r.body);
+        }
+        // Three a minute: the fourth waits.
+        let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), with("Не горит свет в подъезде", &[])).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let r = post_multipart(&mut b, "/api/v1/requests", Some(&tok), with("Шумят трубы отопления", &[])).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+        assert!(r.body.contains("слишком часто"), "{}", r.body);
+        assert_eq!(t.db.requests().count().await.unwrap(), 3);
+
+        // Comments: five a minute.
+        let id = t.db.requests().list_of_user(t.db.users().by_account_number(&account.parse().unwrap()).await.unwrap().unwrap().id, 1, 0).await.unwrap().0[0].id;
+        let path = format!("/api/v1/requests/{id}/comments");
+        for n in 0..5 {
+            let c = b.json("POST", &path, Some(&tok), serde_json::json!({"text": format!("Дополнение {n}")})).await;
+            assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+        }
+        let c = b.json("POST", &path, Some(&tok), serde_json::json!({"text": "Ещё одно"})).await;
+        assert_eq!(c.status, StatusCode::TOO_MANY_REQUESTS, "{}", c.body);
+
+        // A body over the upload routes' limit names that limit, not 2 MB.
+        let huge = vec![b'x'; kabinet_web::MAX_UPLOAD_BYTES + 1024];
+        let r = b
+            .send(
+                Request::post("/api/v1/requests")
+                    .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+                    .header(header::CONTENT_LENGTH, huge.len())
+                    .header(header::AUTHORIZATION, format!("Bearer {tok}"))
+                    .body(Body::from(huge))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(r.body.contains("10 МБ") && !r.body.contains("2 МБ"), "{}", r.body);
+
+        // Staff read the resident's own lines as the resident's.
+        let (mut staff, _, _) = staff_signed_in(&app, "disp", Role::Dispatcher).await;
+        let page = staff.get(&format!("/staff/requests/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("· Житель:") && !page.body.contains("· Вы:"), "{}", page.body);
+    }
+
     async fn the_api_files_and_follows_a_request(t: &TestDb) {
         demo(&t.db, 3, 2).await;
         let app = common::app(&t.db);
