@@ -119,9 +119,11 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def main(base, data_dir, database_url, residents, dispatchers, duration, accounts, kabinet):
-    think = float(os.environ.get("THINK_S", "10"))
-    residents, dispatchers, duration, accounts = int(residents), int(dispatchers), float(duration), int(accounts)
+def bench_residents(base, data_dir, database_url, residents, accounts):
+    """RESIDENTS users on demo accounts past the demo's own residents (a copy
+    of the demo resident's row each, with the demo password), with no
+    requests filed today; returns (number, API token) pairs and the number
+    of requests in the database before the run."""
     # The demo's own residents (its first 63 accounts) are left alone.
     first = 100
     step = max(1, (accounts - first) // residents)
@@ -157,6 +159,13 @@ def main(base, data_dir, database_url, residents, dispatchers, duration, account
             return json.loads(r.read())["token"]
 
     tokens = [(numbers[str(i)], token(numbers[str(i)])) for i in ids]
+    return tokens, before
+
+
+def main(base, data_dir, database_url, residents, dispatchers, duration, accounts, kabinet):
+    think = float(os.environ.get("THINK_S", "10"))
+    residents, dispatchers, duration, accounts = int(residents), int(dispatchers), float(duration), int(accounts)
+    tokens, before = bench_residents(base, data_dir, database_url, residents, accounts)
     jpeg = photo()
 
     # Dispatchers: added, signed in with TOTP enrolment and an own password.

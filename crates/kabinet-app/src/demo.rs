@@ -104,6 +104,7 @@ pub struct DemoDispatcher {
 pub async fn ensure_demo_requests(
     db: &Db,
     deadlines: d::requests::Deadlines,
+    secrets: &crate::staff::SecretBox,
 ) -> Result<Option<DemoDispatcher>, Error> {
     use d::requests::{EventKind, RequestStatus as S};
     use kabinet_db::requests::{NewRequest, StatusChange};
@@ -124,18 +125,20 @@ pub async fn ensure_demo_requests(
                     name: "Ольга Диспетчерова".into(),
                     role: d::staff::Role::Dispatcher,
                     password_hash: hash.clone(),
+                    password_expires_at: now,
                     now,
                 })
                 .await?;
-            tx.staff().set_password(m.id, &hash, false).await?;
+            tx.staff().set_password(m.id, &hash, false, None).await?;
             let secret = match totp_rs::Secret::Raw(crate::auth::secrets::random_bytes::<20>().to_vec())
                 .to_encoded()
             {
                 totp_rs::Secret::Encoded(s) => s,
                 totp_rs::Secret::Raw(_) => return Err(Error::Internal("TOTP secret".into())),
             };
-            tx.staff().begin_enrolment(m.id, &secret).await?;
-            tx.staff().take_step(m.id, 1, true).await?;
+            tx.staff()
+                .enrol(m.id, &secrets.seal(&format!("staff:{}", m.id), &secret)?, 1)
+                .await?;
             let other_hash = hasher.hash(&crate::auth::secrets::generated_password()).await?;
             tx.staff()
                 .insert(&kabinet_db::staff::NewStaff {
@@ -143,6 +146,7 @@ pub async fn ensure_demo_requests(
                     name: "Иван Операторов".into(),
                     role: d::staff::Role::Operator,
                     password_hash: other_hash,
+                    password_expires_at: now + crate::staff::GENERATED_PASSWORD_VALID,
                     now,
                 })
                 .await?;
@@ -159,7 +163,12 @@ pub async fn ensure_demo_requests(
     let login = DemoDispatcher {
         login: dispatcher.login.clone(),
         password: DEMO_DISPATCHER_PASSWORD.into(),
-        totp_secret: dispatcher.totp_secret.clone().unwrap_or_default(),
+        totp_secret: dispatcher
+            .totp_secret
+            .as_deref()
+            .map(|s| secrets.open(&format!("staff:{}", dispatcher.id), s))
+            .transpose()?
+            .unwrap_or_default(),
     };
     if db.requests().count().await? > 0 {
         return Ok(Some(login));

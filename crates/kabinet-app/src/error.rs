@@ -21,6 +21,9 @@ pub enum Error {
     /// The one-time password was right but is past its 72 hours.
     #[error("срок действия временного пароля истёк — восстановите пароль, и мы пришлём ссылку на почту")]
     OneTimePasswordExpired,
+    /// A staff member's one-time password was right but is past its 72 hours.
+    #[error("срок действия временного пароля истёк — попросите администратора выдать новый")]
+    StaffPasswordExpired,
     /// The reset link is unknown, used or expired.
     #[error("ссылка для восстановления пароля недействительна или устарела — запросите новую")]
     InvalidResetToken,

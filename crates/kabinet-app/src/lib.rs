@@ -125,6 +125,7 @@ impl App {
             ),
         };
         let hasher = auth::Hasher::new();
+        let secrets = staff::SecretBox::new(&key);
         Ok(App {
             payments: payments::Payments::new(
                 db.clone(),
@@ -139,7 +140,7 @@ impl App {
                 hasher.clone(),
                 key,
             )),
-            staff: staff::StaffAuth::new(db.clone(), hasher, settings.staff, "Kabinet"),
+            staff: staff::StaffAuth::new(db.clone(), hasher, settings.staff, "Kabinet", secrets),
             requests: requests::Requests::new(
                 db.clone(),
                 settings.clock,

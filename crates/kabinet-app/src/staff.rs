@@ -4,9 +4,12 @@
 //! sign-in from a QR code, with ten single-use recovery codes) — and short
 //! sessions (15 minutes idle, 8 hours in all by default). A TOTP step and a
 //! recovery code are taken by one conditional update, so neither can be
-//! replayed, not even by two sign-ins at once. Failed attempts are counted
-//! per member like residents' (the web layer adds the per-address limit),
-//! and every outcome goes to the audit log.
+//! replayed, not even by two sign-ins at once. Failed attempts delay further
+//! attempts of the member from the same address (never a lock for everyone;
+//! the web layer adds the per-address limit), and every outcome goes to the
+//! audit log. The session id changes when the second factor passes; TOTP
+//! secrets are sealed at rest ([`SecretBox`]); a generated password works
+//! once, within 72 hours.
 
 use crate::Error;
 use crate::auth::secrets::{generated_password, new_token, random_bytes, token_hash};
@@ -18,8 +21,15 @@ use kabinet_domain::staff::{Permission, Role, StaffMember, StaffSession, StaffSt
 use time::{Duration, OffsetDateTime};
 use totp_rs::{Algorithm, Secret, TOTP};
 
+mod sealed;
+
+pub use sealed::SecretBox;
+
 /// How many recovery codes a member gets.
 pub const RECOVERY_CODES: usize = 10;
+
+/// How long a generated password works (it works once in that time).
+pub const GENERATED_PASSWORD_VALID: Duration = Duration::hours(72);
 
 /// Staff session lifetimes.
 #[derive(Debug, Clone, Copy)]
@@ -37,10 +47,22 @@ impl Default for StaffSettings {
         StaffSettings {
             idle: Duration::minutes(15),
             absolute: Duration::hours(8),
-            throttle: d::AccountThrottle::SIGN_IN,
+            throttle: STAFF_THROTTLE,
         }
     }
 }
+
+/// Failed staff sign-ins per member: delays only, never a lock — wrong
+/// passwords sent from one address must not shut the member out everywhere.
+/// Five free failures, then 2 s doubling up to a minute; the address is
+/// held back by the sign-in forms' per-address limit.
+pub const STAFF_THROTTLE: d::AccountThrottle = d::AccountThrottle {
+    free_failures: 5,
+    base_delay: Duration::seconds(2),
+    max_delay: Duration::minutes(1),
+    max_failures: i32::MAX,
+    window: Duration::hours(1),
+};
 
 /// A staff request with a live session, at whatever stage.
 #[derive(Debug, Clone)]
@@ -111,12 +133,15 @@ pub struct Enrolment {
     pub uri: String,
 }
 
-/// A second factor passed: where the session stands now, and the recovery
-/// codes when enrolment just finished (shown once).
+/// A second factor passed: where the new session stands, its cookie
+/// secret (the session id changes when the second factor passes), and the
+/// recovery codes when enrolment just finished (shown once).
 #[derive(Debug, Clone)]
 pub struct Passed {
     /// The new stage.
     pub stage: StaffStage,
+    /// The new session's secret for the cookie.
+    pub token: String,
     /// Recovery codes, on enrolment only.
     pub recovery_codes: Vec<String>,
 }
@@ -128,6 +153,15 @@ pub struct StaffAuth {
     hasher: Hasher,
     settings: StaffSettings,
     issuer: String,
+    secrets: SecretBox,
+}
+
+fn staff_owner(id: i64) -> String {
+    format!("staff:{id}")
+}
+
+fn session_owner(id: i64) -> String {
+    format!("session:{id}")
 }
 
 fn totp(secret: &str) -> Result<TOTP, Error> {
@@ -166,13 +200,28 @@ fn uri_part(s: &str) -> String {
 
 impl StaffAuth {
     /// Staff sign-in over `db`; `issuer` names the portal in authenticator apps.
-    pub fn new(db: Db, hasher: Hasher, settings: StaffSettings, issuer: &str) -> StaffAuth {
+    pub fn new(
+        db: Db,
+        hasher: Hasher,
+        settings: StaffSettings,
+        issuer: &str,
+        secrets: SecretBox,
+    ) -> StaffAuth {
         StaffAuth {
             db,
             hasher,
             settings,
             issuer: issuer.to_string(),
+            secrets,
         }
+    }
+
+    /// A member's TOTP secret in clear (the demo prints its dispatcher's).
+    pub fn totp_secret(&self, m: &StaffMember) -> Result<Option<String>, Error> {
+        m.totp_secret
+            .as_deref()
+            .map(|s| self.secrets.open(&staff_owner(m.id), s))
+            .transpose()
     }
 
     /// The session lifetimes.
@@ -213,6 +262,7 @@ impl StaffAuth {
                 name: name.to_string(),
                 role,
                 password_hash: hash,
+                password_expires_at: now + GENERATED_PASSWORD_VALID,
                 now,
             })
             .await
@@ -257,7 +307,9 @@ impl StaffAuth {
         let hash = self.hasher.hash(&password).await?;
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
-        tx.staff().set_password(m.id, &hash, true).await?;
+        tx.staff()
+            .set_password(m.id, &hash, true, Some(now + GENERATED_PASSWORD_VALID))
+            .await?;
         tx.staff().clear_second_factor(m.id).await?;
         tx.staff().close_sessions(m.id).await?;
         tx.audit()
@@ -302,9 +354,18 @@ impl StaffAuth {
     }
 
     /// The first factor: every failure is the same [`Error::InvalidCredentials`]
-    /// and costs one Argon2id computation. Opens a session that can only take
-    /// the second factor; returns its secret for the cookie.
-    pub async fn sign_in(&self, login: &str, password: &str, client: &Client) -> Result<String, Error> {
+    /// and costs one Argon2id computation (an expired one-time password says
+    /// so, once the password was right). Opens a session that can only take
+    /// the second factor — ending `previous`, the session this browser had —
+    /// and returns its secret for the cookie. A generated password works
+    /// once: it is spent here.
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        client: &Client,
+        previous: Option<&StaffPrincipal>,
+    ) -> Result<String, Error> {
         use d::AuditEvent as E;
         let now = OffsetDateTime::now_utc();
         let login = login.trim().to_lowercase();
@@ -325,7 +386,8 @@ impl StaffAuth {
                 .await?;
             return Err(Error::InvalidCredentials);
         };
-        if m.disabled || self.settings.throttle.blocked_until(&m.failures, now).is_some() {
+        let from_here = self.db.staff().failures_from(m.id, &client.ip).await?;
+        if m.disabled || self.settings.throttle.blocked_until(&from_here, now).is_some() {
             self.hasher.waste().await;
             let why = if m.disabled {
                 "disabled"
@@ -338,12 +400,40 @@ impl StaffAuth {
                 .await?;
             return Err(Error::InvalidCredentials);
         }
+        if m.password_hash.is_empty() {
+            // A one-time password that was used: nothing works until reset.
+            self.hasher.waste().await;
+            self.count_failure(&m, client, "one-time password used already", now)
+                .await?;
+            return Err(Error::InvalidCredentials);
+        }
         if !self.hasher.verify(&m.password_hash, password).await? {
             self.count_failure(&m, client, "wrong password", now).await?;
             return Err(Error::InvalidCredentials);
         }
+        if m.password_generated && m.password_expires_at.is_none_or(|e| e <= now) {
+            self.db
+                .audit()
+                .record(
+                    &staff_entry(
+                        client,
+                        E::StaffSignInFailed,
+                        &m.login,
+                        "one-time password expired",
+                    ),
+                    now,
+                )
+                .await?;
+            return Err(Error::StaffPasswordExpired);
+        }
         let token = new_token();
         let tx = self.db.begin().await?;
+        if let Some(p) = previous {
+            tx.staff().close_session(p.session.id).await?;
+        }
+        if m.password_generated {
+            tx.staff().spend_password(m.id).await?;
+        }
         tx.staff()
             .open_session(&NewStaffSession {
                 token_hash: token_hash(&token),
@@ -373,8 +463,18 @@ impl StaffAuth {
         let Some(locked) = tx.staff().lock(m.id).await? else {
             return Err(Error::NotFound);
         };
+        // The member's own count is kept for the record; what delays the
+        // next attempt is the count from this address.
         let failures = locked.failures.after_event(now, self.settings.throttle.window);
         tx.staff().store_failures(m.id, failures).await?;
+        let here = tx.staff().lock_failures_from(m.id, &client.ip).await?;
+        tx.staff()
+            .store_failures_from(
+                m.id,
+                &client.ip,
+                here.after_event(now, self.settings.throttle.window),
+            )
+            .await?;
         tx.audit()
             .record(
                 &staff_entry(client, d::AuditEvent::StaffSignInFailed, &m.login, why),
@@ -386,8 +486,10 @@ impl StaffAuth {
     }
 
     /// The principal behind a staff cookie, if its session is alive (not past
-    /// its end, not idle too long, its member not disabled).
-    pub async fn authenticate(&self, token: &str) -> Result<Option<StaffPrincipal>, Error> {
+    /// its end, not idle too long, its member not disabled). `activity`:
+    /// whether the request is the member's own (a page reloading itself is
+    /// not, and does not keep the session from its idle end).
+    pub async fn authenticate(&self, token: &str, activity: bool) -> Result<Option<StaffPrincipal>, Error> {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
@@ -400,7 +502,7 @@ impl StaffAuth {
             self.db.staff().close_session(session.id).await?;
             return Ok(None);
         }
-        if now - session.last_seen_at >= Duration::minutes(1) {
+        if activity && now - session.last_seen_at >= Duration::minutes(1) {
             self.db.staff().touch(session.id, now).await?;
         }
         Ok(Some(StaffPrincipal {
@@ -410,20 +512,28 @@ impl StaffAuth {
         }))
     }
 
-    /// The enrolment a member without a second factor sees: a new secret
-    /// (kept until confirmed or replaced on the next visit).
-    pub async fn enrolment(&self, p: &StaffPrincipal) -> Result<Enrolment, Error> {
+    /// The enrolment a member without a second factor sees: a newly
+    /// generated secret on every visit (`fresh`; the page shown again after
+    /// a refused code keeps the one on it), kept sealed on the session only
+    /// until a code proves it.
+    pub async fn enrolment(&self, p: &StaffPrincipal, fresh: bool) -> Result<Enrolment, Error> {
         if p.session.stage != StaffStage::SecondFactor || p.member.totp_enabled {
             return Err(Error::Forbidden);
         }
-        let secret = match &p.member.totp_secret {
-            Some(s) => s.clone(),
+        let owner = session_owner(p.session.id);
+        let kept = match (&p.session.pending_secret, fresh) {
+            (Some(sealed), false) => Some(self.secrets.open(&owner, sealed)?),
+            _ => None,
+        };
+        let secret = match kept {
+            Some(s) => s,
             None => {
                 let s = match Secret::Raw(random_bytes::<20>().to_vec()).to_encoded() {
                     Secret::Encoded(s) => s,
                     Secret::Raw(_) => return Err(Error::Internal("TOTP secret encoding".into())),
                 };
-                self.db.staff().begin_enrolment(p.member.id, &s).await?;
+                let sealed = self.secrets.seal(&owner, &s)?;
+                self.db.staff().set_pending_secret(p.session.id, &sealed).await?;
                 s
             }
         };
@@ -451,24 +561,39 @@ impl StaffAuth {
             return Err(Error::Forbidden);
         }
         let m = self.db.staff().get(p.member.id).await?.ok_or(Error::NotFound)?;
-        if self.settings.throttle.blocked_until(&m.failures, now).is_some() {
+        let from_here = self.db.staff().failures_from(m.id, &client.ip).await?;
+        if self.settings.throttle.blocked_until(&from_here, now).is_some() {
             self.count_failure(&m, client, "too many failed attempts", now)
                 .await?;
             return Err(Error::InvalidCode);
         }
-        let Some(secret) = m.totp_secret.clone() else {
-            return Err(Error::Forbidden);
-        };
         let enrolling = !m.totp_enabled;
+        // Enrolment checks the secret this session's page showed; a member
+        // with a factor, the one stored (sealed).
+        let secret = if enrolling {
+            let Some(pending) = p.session.pending_secret.as_deref() else {
+                return Err(Error::Forbidden);
+            };
+            self.secrets.open(&session_owner(p.session.id), pending)?
+        } else {
+            let Some(stored) = m.totp_secret.as_deref() else {
+                return Err(Error::Forbidden);
+            };
+            self.secrets.open(&staff_owner(m.id), stored)?
+        };
         let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         let mut passed_with = None;
+        let mut enrolled_step = None;
         if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
             let t = totp(&secret)?;
             let unix = now.unix_timestamp();
             for step in d::staff::totp_candidate_steps(d::staff::totp_step(unix), m.totp_last_step) {
                 let at = u64::try_from(step * 30).unwrap_or(0);
                 if subtle_eq(&t.generate(at), &digits) {
-                    if self.db.staff().take_step(m.id, step, enrolling).await? {
+                    if enrolling {
+                        enrolled_step = Some(step);
+                        passed_with = Some("totp");
+                    } else if self.db.staff().take_step(m.id, step, false).await? {
                         passed_with = Some("totp");
                     }
                     break;
@@ -493,9 +618,14 @@ impl StaffAuth {
         } else {
             StaffStage::Ready
         };
+        let sealed = self.secrets.seal(&staff_owner(m.id), &secret)?;
         let mut codes = Vec::new();
         let tx = self.db.begin().await?;
-        if enrolling {
+        if let Some(step) = enrolled_step {
+            if !tx.staff().enrol(m.id, &sealed, step).await? {
+                // Another browser finished enrolment first.
+                return Err(Error::InvalidCode);
+            }
             codes = (0..RECOVERY_CODES).map(|_| generated_password()).collect();
             let hashes: Vec<String> = codes.iter().map(|c| code_hash(m.id, c)).collect();
             tx.staff().replace_codes(m.id, &hashes).await?;
@@ -505,9 +635,29 @@ impl StaffAuth {
                     now,
                 )
                 .await?;
+        } else if m.totp_secret.as_deref().is_some_and(|s| !SecretBox::is_sealed(s)) {
+            // An older install's plain secret is sealed at its first use.
+            tx.staff().seal_secret(m.id, &sealed).await?;
         }
-        tx.staff().set_stage(p.session.id, stage).await?;
+        // A new session id once both factors passed: whatever saw the old
+        // cookie gets nothing from it.
+        let token = new_token();
+        tx.staff().close_session(p.session.id).await?;
+        tx.staff()
+            .open_session(&NewStaffSession {
+                token_hash: token_hash(&token),
+                staff_id: m.id,
+                stage,
+                now,
+                expires_at: p.session.expires_at,
+                ip: client.ip.clone(),
+                user_agent: client.user_agent.clone(),
+            })
+            .await?;
         tx.staff().store_failures(m.id, d::Counter::default()).await?;
+        tx.staff()
+            .store_failures_from(m.id, &client.ip, d::Counter::default())
+            .await?;
         tx.audit()
             .record(
                 &staff_entry(client, d::AuditEvent::StaffSignIn, &m.login, how),
@@ -517,6 +667,7 @@ impl StaffAuth {
         tx.commit().await?;
         Ok(Passed {
             stage,
+            token,
             recovery_codes: codes,
         })
     }
@@ -544,7 +695,7 @@ impl StaffAuth {
         let hash = self.hasher.hash(new.expose()).await?;
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
-        tx.staff().set_password(p.member.id, &hash, false).await?;
+        tx.staff().set_password(p.member.id, &hash, false, None).await?;
         tx.staff().set_stage(p.session.id, StaffStage::Ready).await?;
         tx.audit()
             .record(

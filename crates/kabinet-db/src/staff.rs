@@ -20,6 +20,8 @@ pub struct NewStaff {
     pub role: Role,
     /// Argon2id hash of the generated password.
     pub password_hash: String,
+    /// When the generated password stops working.
+    pub password_expires_at: OffsetDateTime,
     /// Now.
     pub now: OffsetDateTime,
 }
@@ -43,7 +45,8 @@ pub struct NewStaffSession {
     pub user_agent: String,
 }
 
-const COLUMNS: &str = "s.id, s.login, s.name, s.role, s.password_hash, s.password_generated, s.totp_secret, \
+const COLUMNS: &str = "s.id, s.login, s.name, s.role, s.password_hash, s.password_generated, \
+     COALESCE(s.totp_sealed, s.totp_secret) AS totp_secret, s.password_expires_at, \
      s.totp_enabled, s.totp_last_step, s.disabled, s.failed_count, s.failed_window_start, s.last_failed_at, \
      s.created_at";
 
@@ -59,6 +62,7 @@ fn member(r: &QueryResult) -> Result<StaffMember, DbError> {
         totp_secret: r.try_get("", "totp_secret")?,
         totp_enabled: r.try_get("", "totp_enabled")?,
         totp_last_step: r.try_get("", "totp_last_step")?,
+        password_expires_at: r.try_get("", "password_expires_at")?,
         disabled: r.try_get("", "disabled")?,
         failures: d::Counter {
             count: r.try_get("", "failed_count")?,
@@ -95,13 +99,15 @@ impl<C: Conn> Staff<'_, C> {
     pub async fn insert(&self, n: &NewStaff) -> Result<StaffMember, DbError> {
         self.exec(
             "INSERT INTO staff (login, name, role, password_hash, password_generated, totp_enabled, \
-             totp_last_step, disabled, failed_count, created_at) VALUES ($1, $2, $3, $4, TRUE, FALSE, 0, FALSE, 0, $5)",
+             totp_last_step, disabled, failed_count, created_at, password_expires_at) \
+             VALUES ($1, $2, $3, $4, TRUE, FALSE, 0, FALSE, 0, $5, $6)",
             vec![
                 n.login.clone().into(),
                 n.name.clone().into(),
                 n.role.as_str().into(),
                 n.password_hash.clone().into(),
                 n.now.into(),
+                n.password_expires_at.into(),
             ],
         )
         .await?;
@@ -164,13 +170,76 @@ impl<C: Conn> Staff<'_, C> {
         Ok(())
     }
 
+    /// The failed sign-ins of member `id` from address `ip`, with the row
+    /// held until the transaction ends (`FOR UPDATE` on PostgreSQL; a SQLite
+    /// write transaction holds the whole database).
+    pub async fn lock_failures_from(&self, id: i64, ip: &str) -> Result<d::Counter, DbError> {
+        let ip: String = ip.chars().take(64).collect();
+        self.exec(
+            "INSERT INTO staff_failures (staff_id, ip, count) VALUES ($1, $2, 0) ON CONFLICT (staff_id, ip) DO NOTHING",
+            vec![id.into(), ip.clone().into()],
+        )
+        .await?;
+        let lock = if self.0.backend() == crate::Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        self.failures_row(id, &ip, lock).await
+    }
+
+    /// The failed sign-ins of member `id` from address `ip` (zero when none).
+    pub async fn failures_from(&self, id: i64, ip: &str) -> Result<d::Counter, DbError> {
+        let ip: String = ip.chars().take(64).collect();
+        self.failures_row(id, &ip, "").await
+    }
+
+    async fn failures_row(&self, id: i64, ip: &str, lock: &str) -> Result<d::Counter, DbError> {
+        let r = self
+            .0
+            .conn()
+            .query_one_raw(stmt(
+                self.0,
+                format!("SELECT count, window_start, last_at FROM staff_failures WHERE staff_id = $1 AND ip = $2{lock}"),
+                vec![id.into(), ip.into()],
+            ))
+            .await?;
+        Ok(match r {
+            Some(r) => d::Counter {
+                count: r.try_get("", "count")?,
+                window_start: r.try_get("", "window_start")?,
+                last_at: r.try_get("", "last_at")?,
+            },
+            None => d::Counter::default(),
+        })
+    }
+
+    /// Stores the failed sign-ins of member `id` from address `ip`.
+    pub async fn store_failures_from(&self, id: i64, ip: &str, c: d::Counter) -> Result<(), DbError> {
+        let ip: String = ip.chars().take(64).collect();
+        self.exec(
+            "UPDATE staff_failures SET count = $3, window_start = $4, last_at = $5 WHERE staff_id = $1 AND ip = $2",
+            vec![id.into(), ip.into(), c.count.into(), c.window_start.into(), c.last_at.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Sets a password: `generated` for one made by `kabinet staff reset`,
     /// else the member's own. Clears the failures counter.
-    pub async fn set_password(&self, id: i64, hash: &str, generated: bool) -> Result<(), DbError> {
+    /// `expires_at`: when a generated password stops working (`None` for
+    /// the member's own).
+    pub async fn set_password(
+        &self,
+        id: i64,
+        hash: &str,
+        generated: bool,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<(), DbError> {
         self.exec(
-            "UPDATE staff SET password_hash = $2, password_generated = $3, failed_count = 0, \
+            "UPDATE staff SET password_hash = $2, password_generated = $3, password_expires_at = $4, failed_count = 0, \
              failed_window_start = NULL, last_failed_at = NULL WHERE id = $1",
-            vec![id.into(), hash.into(), generated.into()],
+            vec![id.into(), hash.into(), generated.into(), expires_at.into()],
         )
         .await?;
         Ok(())
@@ -180,7 +249,7 @@ impl<C: Conn> Staff<'_, C> {
     /// the next sign-in, and the recovery codes are gone.
     pub async fn clear_second_factor(&self, id: i64) -> Result<(), DbError> {
         self.exec(
-            "UPDATE staff SET totp_secret = NULL, totp_enabled = FALSE, totp_last_step = 0 WHERE id = $1",
+            "UPDATE staff SET totp_secret = NULL, totp_sealed = NULL, totp_enabled = FALSE, totp_last_step = 0 WHERE id = $1",
             vec![id.into()],
         )
         .await?;
@@ -202,11 +271,45 @@ impl<C: Conn> Staff<'_, C> {
         Ok(())
     }
 
-    /// Starts enrolment with a new secret (replacing an unconfirmed one).
-    pub async fn begin_enrolment(&self, id: i64, secret: &str) -> Result<(), DbError> {
+    /// Confirms enrolment: stores the sealed secret and takes the step its
+    /// code was for; false when the member is enrolled already.
+    pub async fn enrol(&self, id: i64, sealed: &str, step: i64) -> Result<bool, DbError> {
+        let n = self
+            .exec(
+                "UPDATE staff SET totp_sealed = $2, totp_secret = NULL, totp_enabled = TRUE, totp_last_step = $3 \
+                 WHERE id = $1 AND totp_enabled = FALSE",
+                vec![id.into(), sealed.into(), step.into()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Replaces an unsealed secret of an older install with its sealed form.
+    pub async fn seal_secret(&self, id: i64, sealed: &str) -> Result<(), DbError> {
         self.exec(
-            "UPDATE staff SET totp_secret = $2 WHERE id = $1 AND totp_enabled = FALSE",
-            vec![id.into(), secret.into()],
+            "UPDATE staff SET totp_sealed = $2, totp_secret = NULL WHERE id = $1",
+            vec![id.into(), sealed.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Spends a generated password once it has been used: no password works
+    /// until the member sets their own (or is reset).
+    pub async fn spend_password(&self, id: i64) -> Result<(), DbError> {
+        self.exec(
+            "UPDATE staff SET password_hash = '', password_expires_at = NULL WHERE id = $1 AND password_generated = TRUE",
+            vec![id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps the (sealed) secret an enrolment page showed on its session.
+    pub async fn set_pending_secret(&self, session: i64, sealed: &str) -> Result<(), DbError> {
+        self.exec(
+            "UPDATE staff_sessions SET pending_secret = $2 WHERE id = $1",
+            vec![session.into(), sealed.into()],
         )
         .await?;
         Ok(())
@@ -296,7 +399,7 @@ impl<C: Conn> Staff<'_, C> {
                 self.0,
                 format!(
                     "SELECT {COLUMNS}, x.id AS x_id, x.stage AS x_stage, x.created_at AS x_created_at, \
-                     x.last_seen_at AS x_last_seen_at, x.expires_at AS x_expires_at \
+                     x.last_seen_at AS x_last_seen_at, x.expires_at AS x_expires_at, x.pending_secret AS x_pending \
                      FROM staff_sessions x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = $1"
                 ),
                 vec![token_hash.into()],
@@ -314,6 +417,7 @@ impl<C: Conn> Staff<'_, C> {
                 created_at: r.try_get("", "x_created_at")?,
                 last_seen_at: r.try_get("", "x_last_seen_at")?,
                 expires_at: r.try_get("", "x_expires_at")?,
+                pending_secret: r.try_get("", "x_pending")?,
             },
             m,
         )))

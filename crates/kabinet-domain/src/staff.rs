@@ -97,12 +97,16 @@ pub struct StaffMember {
     pub password_hash: String,
     /// The password was generated and must be replaced at the next sign-in.
     pub password_generated: bool,
-    /// The TOTP secret (base32), once enrolment has begun.
+    /// The TOTP secret, sealed with a key derived from the server key
+    /// (an older install's unsealed base32 secret is sealed at the next
+    /// sign-in), once enrolment was confirmed.
     pub totp_secret: Option<String>,
     /// Whether enrolment was confirmed with a code.
     pub totp_enabled: bool,
     /// The last TOTP time step accepted (a code is never taken twice).
     pub totp_last_step: i64,
+    /// When a generated password stops working (72 h after it was made).
+    pub password_expires_at: Option<OffsetDateTime>,
     /// Signing in is refused.
     pub disabled: bool,
     /// Failed sign-ins in the current window.
@@ -159,6 +163,9 @@ pub struct StaffSession {
     pub last_seen_at: OffsetDateTime,
     /// It ends then whatever happens.
     pub expires_at: OffsetDateTime,
+    /// The TOTP secret shown on this session's enrolment page, sealed,
+    /// until a code proves it (then it becomes the member's).
+    pub pending_secret: Option<String>,
 }
 
 /// The time step of a TOTP code at `unix` seconds (30 s steps).

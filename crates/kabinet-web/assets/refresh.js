@@ -13,6 +13,10 @@
   if (count >= max) return;
   setTimeout(function () {
     try { sessionStorage.setItem(key, String(count + 1)); } catch (e) { /* storage off */ }
-    location.reload();
+    // `auto=1` tells the server this is no one's activity: a page left open
+    // does not keep a staff session from its idle end.
+    var url = new URL(location.href);
+    url.searchParams.set('auto', '1');
+    location.replace(url.toString());
   }, seconds * 1000);
 })();

@@ -580,6 +580,85 @@ db_tests! {
         assert!(page.body.contains("· Житель:") && !page.body.contains("· Вы:"), "{}", page.body);
     }
 
+    async fn staff_sign_in_holds_against_theft_and_lockouts(t: &TestDb) {
+        demo(&t.db, 2, 1).await;
+        let app = common::app(&t.db);
+        let staff = &app.state.app.staff;
+        let (_, password) = staff.add("guard", "Пётр Охранов", Role::Dispatcher).await.unwrap();
+        let login = |b: &mut Browser, pw: String| {
+            let mut b = b.clone();
+            async move { b.submit("/staff/login", "/staff/login", &[("login", "guard"), ("password", pw.as_str())]).await }
+        };
+        let cookie_of = |r: &common::Resp| -> String {
+            let c = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+            c.split(';').next().unwrap().to_string()
+        };
+        let mut b = Browser::from_ip(&app, "192.0.2.10");
+        let first = login(&mut b, password.clone()).await;
+        assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+        b.cookies.insert("kabinet_staff".into(), cookie_of(&first).trim_start_matches("kabinet_staff=").to_string());
+        // The one-time password works once.
+        let mut other = Browser::from_ip(&app, "192.0.2.11");
+        let again = login(&mut other, password.clone()).await;
+        assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+        // Every visit shows a new secret; none is stored before a code proves it.
+        let one = b.get("/staff/second-factor").await;
+        let s1 = between(&one.body, "<code class=\"secret\">", "</code>").to_string();
+        let two = b.get("/staff/second-factor").await;
+        let s2 = between(&two.body, "<code class=\"secret\">", "</code>").to_string();
+        assert_ne!(s1, s2);
+        assert!(t.db.staff().by_login("guard").await.unwrap().unwrap().totp_secret.is_none());
+        // The older secret no longer counts.
+        let stale = kabinet_app::staff::totp_code(&s1, unix_now()).unwrap();
+        let r = b.post_raw("/staff/second-factor", &[("csrf", two.csrf().as_str()), ("code", stale.as_str())]).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains(&s2), "a refused code keeps the secret on the page");
+        let before = b.cookies.get("kabinet_staff").cloned().unwrap();
+        let mut thief = b.clone();
+        let code = kabinet_app::staff::totp_code(&s2, unix_now()).unwrap();
+        let done = b.post_raw("/staff/second-factor", &[("csrf", two.csrf().as_str()), ("code", code.as_str())]).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        // A new session id: the cookie seen before the second factor is worthless.
+        let after = b.cookies.get("kabinet_staff").cloned().unwrap();
+        assert_ne!(before, after);
+        assert_eq!(thief.get("/staff/password").await.status, StatusCode::SEE_OTHER);
+        assert_eq!(thief.get("/staff/password").await.location(), "/staff/login");
+        // The secret is stored sealed.
+        let stored = t.db.staff().by_login("guard").await.unwrap().unwrap().totp_secret.unwrap();
+        assert!(stored.starts_with("v1.") && !stored.contains(&s2), "{stored}");
+        let own = b.submit("/staff/password", "/staff/password", &[("password", "пароль охранника длинный"), ("password_again", "пароль охранника длинный")]).await;
+        assert_eq!(own.location(), "/staff");
+        assert_eq!(b.get("/staff").await.status, StatusCode::OK);
+
+        // Signing in again in the same browser ends the older session.
+        let old_tab = b.clone();
+        let r = login(&mut b, "пароль охранника длинный".into()).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let mut old_tab = old_tab;
+        assert_eq!(old_tab.get("/staff").await.location(), "/staff/login");
+
+        // Wrong passwords from one address delay that address only.
+        let mut attacker = Browser::from_ip(&app, "198.51.100.66");
+        for _ in 0..12 {
+            let r = login(&mut attacker, "не тот пароль".into()).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        let r = login(&mut attacker, "пароль охранника длинный".into()).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the attacker's address waits");
+        let mut office = Browser::from_ip(&app, "192.0.2.12");
+        let r = login(&mut office, "пароль охранника длинный".into()).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "the member is not locked out: {}", r.body);
+
+        // A one-time password older than 72 hours is refused with a clear message.
+        let hash = kabinet_app::auth::Hasher::new().hash("временный пароль 2026").await.unwrap();
+        let m = t.db.staff().by_login("guard").await.unwrap().unwrap();
+        t.db.staff().set_password(m.id, &hash, true, Some(time::OffsetDateTime::now_utc() - time::Duration::minutes(1))).await.unwrap();
+        let mut fresh = Browser::from_ip(&app, "192.0.2.13");
+        let r = login(&mut fresh, "временный пароль 2026".into()).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("истёк"), "{}", r.body);
+    }
+
     async fn the_api_files_and_follows_a_request(t: &TestDb) {
         demo(&t.db, 3, 2).await;
         let app = common::app(&t.db);

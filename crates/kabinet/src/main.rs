@@ -525,7 +525,8 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
                 .requests()
                 .map_err(|e| anyhow::anyhow!("configuration: {e}"))?
                 .deadlines;
-            let dispatcher = kabinet_app::demo::ensure_demo_requests(&db, deadlines)
+            let secrets = kabinet_app::staff::SecretBox::new(&config.server_key().context("the server key")?);
+            let dispatcher = kabinet_app::demo::ensure_demo_requests(&db, deadlines, &secrets)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Some(d) = dispatcher {

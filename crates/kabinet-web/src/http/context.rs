@@ -51,6 +51,12 @@ fn suspended(
     res
 }
 
+/// Whether a request is a page reloading itself (`refresh.js` adds
+/// `auto=1`), which is not the member's activity.
+pub(crate) fn self_refresh(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|kv| kv == "auto=1"))
+}
+
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "kabinet_session";
 /// The staff session cookie's name (sent only to `/staff`).
@@ -228,7 +234,12 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         _ => None,
     };
     let staff = match cookie(headers, STAFF_COOKIE) {
-        Some(token) if path.starts_with(paths::STAFF) => match state.app.staff.authenticate(token).await {
+        Some(token) if path.starts_with(paths::STAFF) => match state
+            .app
+            .staff
+            .authenticate(token, !crate::http::context::self_refresh(req.uri().query()))
+            .await
+        {
             Ok(p) => p,
             Err(e) => return crate::http::errors::PageError::from(e).into_response(),
         },

@@ -34,7 +34,9 @@ pub(crate) fn say(message: &str) -> String {
 fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::Invalid(_) | Error::Readings(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::InvalidCredentials | Error::OneTimePasswordExpired => StatusCode::UNAUTHORIZED,
+        Error::InvalidCredentials | Error::OneTimePasswordExpired | Error::StaffPasswordExpired => {
+            StatusCode::UNAUTHORIZED
+        }
         Error::InvalidResetToken => StatusCode::GONE,
         Error::StaleRules => StatusCode::CONFLICT,
         Error::PasswordNotSet => StatusCode::FORBIDDEN,

@@ -13,6 +13,10 @@ pub(crate) fn english(ru: &str) -> Option<&'static str> {
 
 const MESSAGES: &[(&str, &str)] = &[
     (
+        "срок действия временного пароля истёк — попросите администратора выдать новый",
+        "the one-time password has expired — ask an administrator for a new one",
+    ),
+    (
         "показания отправляются слишком часто — подождите минуту и отправьте снова",
         "readings are being sent too often — wait a minute and send them again",
     ),

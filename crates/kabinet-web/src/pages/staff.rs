@@ -80,7 +80,12 @@ pub(crate) async fn login(
     if !state.limiter.allow(&ctx.client.ip) {
         return Err(PageError::TooManyRequests);
     }
-    match state.app.staff.sign_in(&f.login, &f.password, &ctx.client).await {
+    match state
+        .app
+        .staff
+        .sign_in(&f.login, &f.password, &ctx.client, ctx.staff.as_ref())
+        .await
+    {
         Ok(token) => {
             let mut res = see_other(paths::STAFF_SECOND_FACTOR);
             res.headers_mut().append(
@@ -89,11 +94,14 @@ pub(crate) async fn login(
             );
             Ok(res)
         }
-        Err(Error::InvalidCredentials) => page_with(
+        Err(e @ (Error::InvalidCredentials | Error::StaffPasswordExpired)) => page_with(
             StatusCode::UNAUTHORIZED,
             &LoginPage {
                 layout: StaffLayout::new(&state, &ctx),
-                error: Some(Tr::current().t("staff-login-failed")),
+                error: Some(match e {
+                    Error::StaffPasswordExpired => say(&e.to_string()),
+                    _ => Tr::current().t("staff-login-failed"),
+                }),
                 login: f.login.chars().take(64).collect(),
             },
         ),
@@ -129,7 +137,8 @@ async fn second_factor_page(
     let enrol = if p.member.totp_enabled {
         None
     } else {
-        let e = state.app.staff.enrolment(p).await?;
+        // A visit shows a new secret; a refused code shows the same again.
+        let e = state.app.staff.enrolment(p, error.is_none()).await?;
         Some((qr_svg(&e.uri)?, e.secret))
     };
     page_with(
@@ -189,12 +198,21 @@ pub(crate) async fn second_factor(
         return Err(PageError::TooManyRequests);
     }
     match state.app.staff.second_factor(&p, &f.code, &ctx.client).await {
-        Ok(passed) if passed.recovery_codes.is_empty() => Ok(see_other(step_page(passed.stage))),
-        Ok(passed) => page(&CodesPage {
-            layout: StaffLayout::new(&state, &ctx),
-            codes: passed.recovery_codes,
-            next: step_page(passed.stage),
-        }),
+        Ok(passed) => {
+            // The session id changes once both factors passed.
+            let cookie = staff_cookie(&passed.token, false, state.web.cookie_secure);
+            let mut res = if passed.recovery_codes.is_empty() {
+                see_other(step_page(passed.stage))
+            } else {
+                page(&CodesPage {
+                    layout: StaffLayout::new(&state, &ctx),
+                    codes: passed.recovery_codes,
+                    next: step_page(passed.stage),
+                })?
+            };
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+            Ok(res)
+        }
         Err(e @ Error::InvalidCode) => {
             second_factor_page(
                 &state,
