@@ -172,6 +172,8 @@ pub struct Requests {
     decoding: std::sync::Arc<tokio::sync::Semaphore>,
     /// Filings waiting for a decoder (at most [`DECODE_QUEUE`]).
     waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// MiB of decoding memory not taken ([`DECODE_BUDGET_MIB`] in all).
+    budget: std::sync::Arc<tokio::sync::Semaphore>,
     db: Db,
     clock: d::OrgClock,
     settings: RequestSettings,
@@ -221,6 +223,11 @@ fn check_text(text: &str) -> Result<String, Error> {
     }
     Ok(text.to_string())
 }
+
+/// The memory photo decoding may hold at once, MiB: the largest photo
+/// (24 MP RGBA, about 140 MiB with its scaled copies) alone, or two ordinary
+/// 12 MP phone photos side by side.
+pub const DECODE_BUDGET_MIB: u32 = 200;
 
 /// Filings with photos that may wait for a decoder (beyond the one per core
 /// decoding): a burst larger than this is answered 503 with `Retry-After`.
@@ -284,6 +291,7 @@ impl Requests {
         Ok(Requests {
             decoding: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
             waiting: std::sync::Arc::default(),
+            budget: std::sync::Arc::new(tokio::sync::Semaphore::new(DECODE_BUDGET_MIB as usize)),
             store: PhotoStore::new(&settings.storage)?,
             db,
             clock,
@@ -373,14 +381,17 @@ impl Requests {
             .await?;
         d::requests::check_limits(&text, &today, now, self.settings.filings_per_minute)
             .map_err(limit_error)?;
+        let mut cost = 0;
         for u in &uploads {
-            photos::inspect(&u.name, &u.data)
+            let header = photos::inspect(&u.name, &u.data)
                 .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
+            // The photos of one filing are decoded one after another.
+            cost = cost.max(header.cost_mib());
         }
         let processed = if uploads.is_empty() {
             Vec::new()
         } else {
-            self.decode(uploads).await?
+            self.decode(uploads, cost).await?
         };
         let (Some(scope), Some(category)) = (scope, category) else {
             return Err(Error::Internal("request form check".into()));
@@ -446,26 +457,35 @@ impl Requests {
     }
 
     /// Decodes and re-encodes photos that passed the header check: one
-    /// filing per core at a time, at most [`DECODE_QUEUE`] more waiting; a
-    /// filing beyond that is told to come back ([`Error::Busy`]) rather than
-    /// hold its photos in memory in a queue without end.
-    async fn decode(&self, uploads: Vec<Upload>) -> Result<Vec<photos::Processed>, Error> {
-        let permit = match self.decoding.clone().try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => {
+    /// filing per core at a time and within [`DECODE_BUDGET_MIB`] of memory
+    /// in all (`cost`: the filing's largest photo, from its header), at most
+    /// [`DECODE_QUEUE`] more waiting; a filing beyond that is told to come
+    /// back ([`Error::Busy`]) rather than hold its photos in memory in a
+    /// queue without end.
+    async fn decode(&self, uploads: Vec<Upload>, cost: u32) -> Result<Vec<photos::Processed>, Error> {
+        let cost = cost.clamp(1, DECODE_BUDGET_MIB);
+        let queue = |e: tokio::sync::AcquireError| Error::Internal(format!("photo queue: {e}"));
+        let permits = match (
+            self.decoding.clone().try_acquire_owned(),
+            self.budget.clone().try_acquire_many_owned(cost),
+        ) {
+            (Ok(core), Ok(memory)) => (core, memory),
+            (core, memory) => {
                 let waiting = WaitingSlot::take(&self.waiting).ok_or(Error::Busy)?;
-                let p = self
-                    .decoding
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| Error::Internal(format!("photo queue: {e}")))?;
+                let core = match core {
+                    Ok(p) => p,
+                    Err(_) => self.decoding.clone().acquire_owned().await.map_err(queue)?,
+                };
+                let memory = match memory {
+                    Ok(p) => p,
+                    Err(_) => self.budget.clone().acquire_many_owned(cost).await.map_err(queue)?,
+                };
                 drop(waiting);
-                p
+                (core, memory)
             }
         };
         let processed = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _permits = permits;
             uploads
                 .iter()
                 .map(|u| photos::process(&u.name, &u.data))

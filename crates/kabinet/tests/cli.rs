@@ -103,6 +103,9 @@ async fn demo_serves_and_is_ready(engine: Engine) {
     let (status, body) = http_get(&server.addr, "/");
     assert_eq!(status, 200);
     assert!(body.contains("Северный квартал"));
+    // A demo database pays through the sandbox, and says so.
+    assert!(body.contains("Тестовый режим оплаты"), "{body}");
+    assert!(http_get(&server.addr, "/api/v1/status").1.contains("\"card_payments\":\"sandbox\""));
     let log: Vec<String> = server.log.try_iter().collect();
     drop(server);
     let _ = log;
@@ -136,6 +139,56 @@ async fn demo_serves_and_is_ready_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_and_is_ready_postgres() {
     demo_serves_and_is_ready(Engine::Postgres).await;
+}
+
+/// A real installation (a billing package imported into an empty
+/// database) takes no card payments until a gateway is chosen; the sandbox
+/// runs only when asked for.
+async fn an_installation_takes_no_card_payments_by_accident(engine: Engine) {
+    let Some(t) = TestDb::new(engine).await else {
+        return;
+    };
+    let dir = tempdir();
+    let pkg = dir.join("pkg");
+    let out = kabinet(&t.url, &dir)
+        .args(["demo", "--accounts", "5", "--months", "1", "--export-dir"])
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = kabinet(&t.url, &dir).args(["import", "--dir"]).arg(&pkg).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!t.db.organization().is_demo().await.unwrap());
+    let server = spawn({
+        let mut c = kabinet(&t.url, &dir);
+        c.arg("serve");
+        c
+    });
+    let (status, body) = http_get(&server.addr, "/api/v1/status");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"card_payments\":\"none\""), "{body}");
+    assert!(!http_get(&server.addr, "/login").1.contains("Тестовый режим оплаты"));
+    drop(server);
+    let server = spawn({
+        let mut c = kabinet(&t.url, &dir);
+        c.arg("serve").env("KABINET_PAYMENT_GATEWAY", "sandbox");
+        c
+    });
+    let (_, body) = http_get(&server.addr, "/api/v1/status");
+    assert!(body.contains("\"card_payments\":\"sandbox\""), "{body}");
+    assert!(http_get(&server.addr, "/login").1.contains("Тестовый режим оплаты"), "the banner on every page");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installation_takes_no_card_payments_by_accident_sqlite() {
+    an_installation_takes_no_card_payments_by_accident(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installation_takes_no_card_payments_by_accident_postgres() {
+    an_installation_takes_no_card_payments_by_accident(Engine::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

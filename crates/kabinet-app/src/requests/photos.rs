@@ -54,6 +54,18 @@ pub struct Header {
     pub width: u32,
     /// Height.
     pub height: u32,
+    /// Bytes a decoded pixel takes (1 to 4).
+    pub bytes_per_pixel: u8,
+}
+
+impl Header {
+    /// What decoding and re-encoding it may hold at once, in MiB: the decoded
+    /// pixels, the scaled copy (at most 2 560² RGBA) and its RGB form.
+    pub fn cost_mib(&self) -> u32 {
+        let pixels = u64::from(self.width) * u64::from(self.height) * u64::from(self.bytes_per_pixel);
+        let scaled = u64::from(STORED_SIDE) * u64::from(STORED_SIDE) * 7;
+        u32::try_from((pixels + scaled).div_ceil(1024 * 1024)).unwrap_or(u32::MAX)
+    }
 }
 
 /// Whether a JPEG's data goes on to its end: the last end-of-image marker
@@ -138,8 +150,9 @@ pub fn inspect(name: &str, data: &[u8]) -> Result<Header, String> {
     if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(too_big(&name));
     }
+    let color = d.color_type();
     if !matches!(
-        d.color_type(),
+        color,
         ColorType::L8 | ColorType::La8 | ColorType::Rgb8 | ColorType::Rgba8
     ) || d.total_bytes() > MAX_DECODE_BYTES
     {
@@ -151,6 +164,7 @@ pub fn inspect(name: &str, data: &[u8]) -> Result<Header, String> {
         format,
         width,
         height,
+        bytes_per_pixel: color.bytes_per_pixel(),
     })
 }
 
