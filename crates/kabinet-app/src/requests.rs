@@ -478,7 +478,12 @@ impl Requests {
                 };
                 let memory = match memory {
                     Ok(p) => p,
-                    Err(_) => self.budget.clone().acquire_many_owned(cost).await.map_err(queue)?,
+                    Err(_) => self
+                        .budget
+                        .clone()
+                        .acquire_many_owned(cost)
+                        .await
+                        .map_err(queue)?,
                 };
                 drop(waiting);
                 (core, memory)

@@ -613,6 +613,8 @@ mod tests {
     #[test]
     fn no_gateway_means_no_card_payments_except_on_a_demo() {
         let c = Config::default();
+        // A late reading counts for the next period unless told otherwise.
+        assert!(!c.readings().strict);
         assert_eq!(c.gateway_in_force(false), PaymentGateway::None);
         assert_eq!(c.gateway_in_force(true), PaymentGateway::Sandbox);
         assert!(matches!(

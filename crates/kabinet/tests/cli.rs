@@ -105,11 +105,34 @@ async fn demo_serves_and_is_ready(engine: Engine) {
     assert!(body.contains("Северный квартал"));
     // A demo database pays through the sandbox, and says so.
     assert!(body.contains("Тестовый режим оплаты"), "{body}");
-    assert!(http_get(&server.addr, "/api/v1/status").1.contains("\"card_payments\":\"sandbox\""));
+    assert!(
+        http_get(&server.addr, "/api/v1/status")
+            .1
+            .contains("\"card_payments\":\"sandbox\"")
+    );
     let log: Vec<String> = server.log.try_iter().collect();
     drop(server);
     let _ = log;
     assert_eq!(t.db.accounts().count().await.unwrap(), 30);
+    // The demo's requests say what their category is about: no emergency
+    // about a receipt, no office question about a leak.
+    let demo_user =
+        t.db.users()
+            .by_email(&kabinet_domain::EmailAddress::parse("demo@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    let (requests, _) = t.db.requests().list_of_user(demo_user.id, 100, 0).await.unwrap();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        let office_words = ["квитанц", "справк", "пересчита", "выписк"]
+            .iter()
+            .any(|w| r.text.to_lowercase().contains(w));
+        assert!(!(r.emergency && office_words), "{}: {}", r.category, r.text);
+        if r.category == "leak" {
+            assert!(r.text.contains("Теч") || r.text.contains("Капает"), "{}", r.text);
+        }
+    }
     let counts = t.db.bulk().table_counts().await.unwrap();
 
     // A second run finds the demo and adds nothing.
@@ -156,7 +179,11 @@ async fn an_installation_takes_no_card_payments_by_accident(engine: Engine) {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let out = kabinet(&t.url, &dir).args(["import", "--dir"]).arg(&pkg).output().unwrap();
+    let out = kabinet(&t.url, &dir)
+        .args(["import", "--dir"])
+        .arg(&pkg)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     assert!(!t.db.organization().is_demo().await.unwrap());
     let server = spawn({
@@ -167,7 +194,11 @@ async fn an_installation_takes_no_card_payments_by_accident(engine: Engine) {
     let (status, body) = http_get(&server.addr, "/api/v1/status");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"card_payments\":\"none\""), "{body}");
-    assert!(!http_get(&server.addr, "/login").1.contains("Тестовый режим оплаты"));
+    assert!(
+        !http_get(&server.addr, "/login")
+            .1
+            .contains("Тестовый режим оплаты")
+    );
     drop(server);
     let server = spawn({
         let mut c = kabinet(&t.url, &dir);
@@ -176,7 +207,12 @@ async fn an_installation_takes_no_card_payments_by_accident(engine: Engine) {
     });
     let (_, body) = http_get(&server.addr, "/api/v1/status");
     assert!(body.contains("\"card_payments\":\"sandbox\""), "{body}");
-    assert!(http_get(&server.addr, "/login").1.contains("Тестовый режим оплаты"), "the banner on every page");
+    assert!(
+        http_get(&server.addr, "/login")
+            .1
+            .contains("Тестовый режим оплаты"),
+        "the banner on every page"
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
