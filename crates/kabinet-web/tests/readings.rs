@@ -321,8 +321,13 @@ db_tests! {
         let page = b.get("/meters").await;
         assert!(page.body.contains("Приём показаний закрыт. Он откроется 15.01.2027"));
         assert!(!page.body.contains("name=\"v1001_1\""), "no fields while closed");
-        // A lenient window takes it for the next period.
+        // A lenient window (the default) takes it for the next period, and
+        // the page says so before anything is sent.
+        assert!(!kabinet_app::readings::ReadingsSettings::default().strict);
         b.app = app_at(&t.db, next_day, (15, 25), false).router.clone();
+        let page = b.get("/meters").await;
+        assert!(page.body.contains("будут учтены за январь 2027"), "{}", page.body);
+        assert!(page.body.contains("name=\"v1001_1\""), "the fields stay");
         let r = b.json("POST", &path, Some(&token), body.clone()).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         let v: Value = serde_json::from_str(&r.body).unwrap();
