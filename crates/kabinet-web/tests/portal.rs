@@ -171,6 +171,10 @@ db_tests! {
         assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/settings?done=approved"));
         let seen = me.get(&format!("/cabinet?account={acc2}")).await;
         assert_eq!(seen.status, StatusCode::OK);
+        // Linking it again asks nobody.
+        let again = me.submit("/settings", "/settings/accounts", &[("account", &acc2), ("check", &amount2)]).await;
+        assert_eq!(again.location(), "/settings?done=linked");
+        assert_eq!(requests_mailed(t.db.clone()).await.len(), 2);
         // The owner sees who sees the account and can take it back.
         let settings = owner.get("/settings").await;
         assert!(settings.body.contains("видит счёт с"), "{}", settings.body);

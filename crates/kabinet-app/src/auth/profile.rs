@@ -122,6 +122,17 @@ impl Auth {
                 return Err(refused());
             }
         }
+        if self
+            .db
+            .links()
+            .of_user(user)
+            .await?
+            .iter()
+            .any(|l| l.account.id == account.id)
+        {
+            // Linked already (or allowed earlier): nobody is asked again.
+            return Ok(LinkOutcome::Linked);
+        }
         let owner = self.db.users().of_account(&account).await?;
         match owner {
             Some(owner) if owner.id != user => self.ask_owner(r, &account, &owner, client).await,
