@@ -233,12 +233,17 @@ impl<C: Conn> Requests<'_, C> {
 
     /// Replies and notes staff member `staff` wrote since `since`.
     pub async fn writes_since(&self, staff: i64, since: OffsetDateTime) -> Result<u64, DbError> {
+        self.count_of(
+            "SELECT COUNT(*) AS n FROM request_events WHERE staff_id = $1 AND kind IN ('reply', 'note') AND at >= $2",
+            vec![staff.into(), since.into()],
+        )
+        .await
+    }
+
+    /// The `n` of a `SELECT COUNT(*) AS n …`.
+    async fn count_of(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbError> {
         let n = self
-            .all(
-                "SELECT COUNT(*) AS n FROM request_events WHERE staff_id = $1 AND kind IN ('reply', 'note') AND at >= $2"
-                    .into(),
-                vec![staff.into(), since.into()],
-            )
+            .all(sql.into(), values)
             .await?
             .first()
             .map(|r| r.try_get::<i64>("", "n"))
@@ -612,14 +617,7 @@ impl<C: Conn> Requests<'_, C> {
 
     /// How many requests there are (load checks).
     pub async fn count(&self) -> Result<u64, DbError> {
-        let n = self
-            .all("SELECT COUNT(*) AS n FROM requests".into(), vec![])
-            .await?
-            .first()
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
-        Ok(u64::try_from(n).unwrap_or(0))
+        self.count_of("SELECT COUNT(*) AS n FROM requests", vec![]).await
     }
 
     /// Stores bytes under `key` (the database photo store).
