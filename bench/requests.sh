@@ -22,7 +22,7 @@ RESIDENTS="${RESIDENTS:-200}"
 DISPATCHERS="${DISPATCHERS:-5}"
 DURATION="${DURATION:-60}"
 # The pace limit is a guard against one resident, not what is measured.
-export KABINET_REQUESTS_PER_MINUTE=1000000
+export KABINET_REQUESTS_PER_MINUTE=1000000 KABINET_STAFF_WRITES_PER_MINUTE=1000000
 . bench/server.sh
 python3 bench/resident.py "http://127.0.0.1:$PORT" "$WORK/data" "${DATABASE_URL:-}" >/dev/null
 [ "$RESIDENTS" -le $((ACCOUNTS - 100)) ] || RESIDENTS=$((ACCOUNTS - 100))

@@ -193,6 +193,8 @@ pub async fn ensure_demo_requests(
     };
     let accounts = db.accounts().first_open(DEMO_ACCOUNTS + extra).await?;
     let hash = hasher.hash(DEMO_PASSWORD).await?;
+    // They have accepted the Rules in force, as the demo resident has.
+    let rules_version = db.rules().current().await?.map_or(0, |r| r.version);
     for (i, a) in accounts
         .iter()
         .skip(usize::try_from(DEMO_ACCOUNTS).unwrap_or(3))
@@ -208,11 +210,13 @@ pub async fn ensure_demo_requests(
                 email,
                 password_hash: hash.clone(),
                 password_expires_at: now,
-                rules_version: 0,
+                rules_version,
                 now,
             })
             .await?
         {
+            // Their own password, not a one-time one that expired at once.
+            tx.users().set_password(u, &hash, now).await?;
             users.push(u);
         }
         tx.commit().await?;

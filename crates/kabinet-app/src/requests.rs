@@ -60,6 +60,8 @@ pub struct RequestSettings {
     pub storage: PhotoStorage,
     /// Requests one resident may file in a minute.
     pub filings_per_minute: usize,
+    /// Replies and notes one staff member may write in a minute.
+    pub staff_writes_per_minute: u64,
 }
 
 impl Default for RequestSettings {
@@ -68,6 +70,7 @@ impl Default for RequestSettings {
             deadlines: Deadlines::default(),
             storage: PhotoStorage::default(),
             filings_per_minute: d::requests::PER_MINUTE_LIMIT,
+            staff_writes_per_minute: STAFF_WRITES_PER_MINUTE,
         }
     }
 }
@@ -270,8 +273,8 @@ fn limit_error(e: d::requests::LimitReached) -> Error {
     })
 }
 
-/// Replies and notes one staff member may write in a minute (counted from
-/// the history, so it holds across servers).
+/// Replies and notes one staff member may write in a minute by default
+/// (counted from the history, so it holds across servers).
 pub const STAFF_WRITES_PER_MINUTE: u64 = 20;
 
 /// Cuts text to `n` characters and trims it.
@@ -834,7 +837,9 @@ impl Requests {
         };
         let tx = self.db.begin().await?;
         let minute_ago = now - time::Duration::minutes(1);
-        if tx.requests().writes_since(s.member().id, minute_ago).await? >= STAFF_WRITES_PER_MINUTE {
+        if tx.requests().writes_since(s.member().id, minute_ago).await?
+            >= self.settings.staff_writes_per_minute
+        {
             return Err(Error::TooManyRequests(
                 "слишком много сообщений за минуту — подождите немного",
             ));

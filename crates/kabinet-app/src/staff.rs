@@ -512,21 +512,18 @@ impl StaffAuth {
         }))
     }
 
-    /// The enrolment a member without a second factor sees: a newly
-    /// generated secret on every visit (`fresh`; the page shown again after
-    /// a refused code keeps the one on it), kept sealed on the session only
-    /// until a code proves it.
-    pub async fn enrolment(&self, p: &StaffPrincipal, fresh: bool) -> Result<Enrolment, Error> {
+    /// The enrolment a member without a second factor sees: a secret
+    /// generated anew for each enrolment (each sign-in session that reaches
+    /// it; reloading the page keeps it, so a scanned code stays right), kept
+    /// sealed on the session and given to the member only once a code proves
+    /// it.
+    pub async fn enrolment(&self, p: &StaffPrincipal) -> Result<Enrolment, Error> {
         if p.session.stage != StaffStage::SecondFactor || p.member.totp_enabled {
             return Err(Error::Forbidden);
         }
         let owner = session_owner(p.session.id);
-        let kept = match (&p.session.pending_secret, fresh) {
-            (Some(sealed), false) => Some(self.secrets.open(&owner, sealed)?),
-            _ => None,
-        };
-        let secret = match kept {
-            Some(s) => s,
+        let secret = match &p.session.pending_secret {
+            Some(sealed) => self.secrets.open(&owner, sealed)?,
             None => {
                 let s = match Secret::Raw(random_bytes::<20>().to_vec()).to_encoded() {
                     Secret::Encoded(s) => s,

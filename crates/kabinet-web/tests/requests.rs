@@ -601,14 +601,22 @@ db_tests! {
         let mut other = Browser::from_ip(&app, "192.0.2.11");
         let again = login(&mut other, password.clone()).await;
         assert_eq!(again.status, StatusCode::UNAUTHORIZED);
-        // Every visit shows a new secret; none is stored before a code proves it.
+        // The enrolment page keeps its secret while the session lasts; none
+        // is stored on the member before a code proves it.
         let one = b.get("/staff/second-factor").await;
         let s1 = between(&one.body, "<code class=\"secret\">", "</code>").to_string();
+        let again = b.get("/staff/second-factor").await;
+        assert_eq!(between(&again.body, "<code class=\"secret\">", "</code>"), s1);
+        assert!(t.db.staff().by_login("guard").await.unwrap().unwrap().totp_secret.is_none());
+        // A new enrolment (after a reset) gets a new secret; the older one no longer counts.
+        let password = staff.reset("guard").await.unwrap();
+        let mut b = Browser::from_ip(&app, "192.0.2.10");
+        let first = login(&mut b, password).await;
+        assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+        b.cookies.insert("kabinet_staff".into(), cookie_of(&first).trim_start_matches("kabinet_staff=").to_string());
         let two = b.get("/staff/second-factor").await;
         let s2 = between(&two.body, "<code class=\"secret\">", "</code>").to_string();
         assert_ne!(s1, s2);
-        assert!(t.db.staff().by_login("guard").await.unwrap().unwrap().totp_secret.is_none());
-        // The older secret no longer counts.
         let stale = kabinet_app::staff::totp_code(&s1, unix_now()).unwrap();
         let r = b.post_raw("/staff/second-factor", &[("csrf", two.csrf().as_str()), ("code", stale.as_str())]).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);

@@ -80,6 +80,8 @@ pub struct Config {
     pub readings_per_minute: u32,
     /// Requests one resident may file in a minute.
     pub requests_per_minute: u32,
+    /// Replies and notes one staff member may write in a minute.
+    pub staff_writes_per_minute: u32,
     /// Buildings with a window of their own:
     /// `[[readings_buildings]] address = "г. Тверь, ул. Советская, д. 12"`,
     /// `from_day = 20`, `to_day = 25` (the address as billing writes it).
@@ -247,6 +249,7 @@ impl Default for Config {
             readings_strict: false,
             readings_per_minute: 10,
             requests_per_minute: 3,
+            staff_writes_per_minute: 20,
             readings_buildings: Vec::new(),
             readings_high_floor: HighFloors::default(),
             suspension: None,
@@ -477,6 +480,7 @@ impl Config {
             },
             storage,
             filings_per_minute: usize::try_from(self.requests_per_minute.max(1)).unwrap_or(usize::MAX),
+            staff_writes_per_minute: u64::from(self.staff_writes_per_minute.max(1)),
         })
     }
 

@@ -137,8 +137,7 @@ async fn second_factor_page(
     let enrol = if p.member.totp_enabled {
         None
     } else {
-        // A visit shows a new secret; a refused code shows the same again.
-        let e = state.app.staff.enrolment(p, error.is_none()).await?;
+        let e = state.app.staff.enrolment(p).await?;
         Some((qr_svg(&e.uri)?, e.secret))
     };
     page_with(
