@@ -384,17 +384,15 @@ impl Requests {
             .await?;
         d::requests::check_limits(&text, &today, now, self.settings.filings_per_minute)
             .map_err(limit_error)?;
-        let mut cost = 0;
-        for u in &uploads {
-            let header = photos::inspect(&u.name, &u.data)
-                .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
-            // The photos of one filing are decoded one after another.
-            cost = cost.max(header.cost_mib());
-        }
-        let processed = if uploads.is_empty() {
+        let checked = uploads
+            .into_iter()
+            .map(|u| photos::inspect(&u.name, &u.data).map(|h| (u, h)))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
+        let processed = if checked.is_empty() {
             Vec::new()
         } else {
-            self.decode(uploads, cost).await?
+            self.decode(checked).await?
         };
         let (Some(scope), Some(category)) = (scope, category) else {
             return Err(Error::Internal("request form check".into()));
@@ -461,12 +459,17 @@ impl Requests {
 
     /// Decodes and re-encodes photos that passed the header check: one
     /// filing per core at a time and within [`DECODE_BUDGET_MIB`] of memory
-    /// in all (`cost`: the filing's largest photo, from its header), at most
-    /// [`DECODE_QUEUE`] more waiting; a filing beyond that is told to come
-    /// back ([`Error::Busy`]) rather than hold its photos in memory in a
-    /// queue without end.
-    async fn decode(&self, uploads: Vec<Upload>, cost: u32) -> Result<Vec<photos::Processed>, Error> {
-        let cost = cost.clamp(1, DECODE_BUDGET_MIB);
+    /// in all (a filing's photos are decoded one after another, so it costs
+    /// what its largest one does), at most [`DECODE_QUEUE`] more waiting; a
+    /// filing beyond that is told to come back ([`Error::Busy`]) rather than
+    /// hold its photos in memory in a queue without end.
+    async fn decode(&self, checked: Vec<(Upload, photos::Header)>) -> Result<Vec<photos::Processed>, Error> {
+        let cost = checked
+            .iter()
+            .map(|(_, h)| h.cost_mib())
+            .max()
+            .unwrap_or(1)
+            .clamp(1, DECODE_BUDGET_MIB);
         let queue = |e: tokio::sync::AcquireError| Error::Internal(format!("photo queue: {e}"));
         let permits = match (
             self.decoding.clone().try_acquire_owned(),
@@ -494,9 +497,9 @@ impl Requests {
         };
         let processed = tokio::task::spawn_blocking(move || {
             let _permits = permits;
-            uploads
+            checked
                 .iter()
-                .map(|u| photos::process(&u.name, &u.data))
+                .map(|(u, h)| photos::process(&u.name, &u.data, *h))
                 .collect::<Result<Vec<_>, String>>()
         })
         .await

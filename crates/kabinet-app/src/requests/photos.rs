@@ -168,9 +168,8 @@ pub fn inspect(name: &str, data: &[u8]) -> Result<Header, String> {
     })
 }
 
-/// Decodes and re-encodes photo `name`, which [`inspect`] passed.
-pub fn process(name: &str, data: &[u8]) -> Result<Processed, String> {
-    let header = inspect(name, data)?;
+/// Decodes and re-encodes photo `name`, whose header [`inspect`] passed.
+pub fn process(name: &str, data: &[u8], header: Header) -> Result<Processed, String> {
     let name = short(name);
     let mut decoder = decoder(data, header.format, &name)?;
     let orientation = decoder.orientation().ok();
@@ -222,7 +221,9 @@ mod tests {
 
     #[test]
     fn a_photo_is_reencoded_and_scaled() {
-        let p = process("a.jpg", &jpeg(3000, 1000)).unwrap_or_else(|e| panic!("{e}"));
+        let data = jpeg(3000, 1000);
+        let h = inspect("a.jpg", &data).unwrap_or_else(|e| panic!("{e}"));
+        let p = process("a.jpg", &data, h).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((p.width, p.height), (2560, 853));
         assert!(p.thumb.len() < p.jpeg.len());
         assert_eq!(image::guess_format(&p.jpeg).ok(), Some(ImageFormat::Jpeg));
@@ -263,7 +264,7 @@ mod tests {
         let big = png(6000, 4000, image::ExtendedColorType::Rgba8);
         let h = inspect("big.png", &big).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((h.width, h.height), (6000, 4000));
-        let p = process("big.png", &big).unwrap_or_else(|e| panic!("{e}"));
+        let p = process("big.png", &big, h).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((p.width, p.height), (2560, 1707));
     }
 
@@ -271,16 +272,16 @@ mod tests {
     fn wrong_and_broken_files_are_refused() {
         let php = b"<?php system($_GET['c']); ?>";
         assert!(
-            process("shell.jpg", php)
+            inspect("shell.jpg", php)
                 .unwrap_err()
                 .contains("не является фотографией")
         );
         let full = jpeg(200, 200);
         let cut = &full[..full.len() / 2];
-        assert!(process("cut.jpg", cut).unwrap_err().contains("повреждено"));
+        assert!(inspect("cut.jpg", cut).unwrap_err().contains("повреждено"));
         let mut heif = vec![0, 0, 0, 24];
         heif.extend_from_slice(b"ftypheic");
         heif.extend_from_slice(&[0; 16]);
-        assert!(process("x.heic", &heif).unwrap_err().contains("HEIC"));
+        assert!(inspect("x.heic", &heif).unwrap_err().contains("HEIC"));
     }
 }

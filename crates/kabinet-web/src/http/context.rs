@@ -237,7 +237,7 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         Some(token) if path.starts_with(paths::STAFF) => match state
             .app
             .staff
-            .authenticate(token, !crate::http::context::self_refresh(req.uri().query()))
+            .authenticate(token, !self_refresh(req.uri().query()))
             .await
         {
             Ok(p) => p,

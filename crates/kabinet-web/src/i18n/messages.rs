@@ -13,6 +13,18 @@ pub(crate) fn english(ru: &str) -> Option<&'static str> {
 
 const MESSAGES: &[(&str, &str)] = &[
     (
+        "сегодня вы уже отправили 10 заявок — это предел на день. Если случилась авария, позвоните в аварийно-диспетчерскую службу",
+        "you have sent 10 requests today — that is the limit for a day. In an emergency, call the emergency dispatch service",
+    ),
+    (
+        "такую заявку вы сегодня уже отправили дважды — она у нас есть. Новые сообщения по ней можно написать в самой заявке",
+        "you have sent this request twice today — we have it. Write anything new in the request itself",
+    ),
+    (
+        "файлы слишком большие: не больше 5 фотографий по 10 МБ",
+        "the files are too large: at most 5 photos of 10 MB each",
+    ),
+    (
         "срок действия временного пароля истёк — попросите администратора выдать новый",
         "the one-time password has expired — ask an administrator for a new one",
     ),

@@ -111,17 +111,18 @@ pub(crate) async fn form(
     ResidentPage(r): ResidentPage,
     Query(q): Query<PayQuery>,
 ) -> Result<Response, PageError> {
-    if !state.app.payments.enabled() {
-        return super::message(
+    match state.app.payments.form(&r, q.account.as_deref()).await {
+        Ok(form) => page(&form_page(&state, &ctx, &form, None, Vec::new())),
+        // No gateway set up: the receipt's QR code is the way to pay.
+        Err(Error::CardPaymentsOff) => super::message(
             &state,
             &ctx,
             "pay-off-title",
             &["pay-off-text", "pay-off-qr"],
             Some(("pay-off-link", paths::INVOICES)),
-        );
+        ),
+        Err(e) => Err(e.into()),
     }
-    let form = state.app.payments.form(&r, q.account.as_deref()).await?;
-    page(&form_page(&state, &ctx, &form, None, Vec::new()))
 }
 
 /// `POST /pay`: starts the payment and sends the browser to the gateway; a
