@@ -17,6 +17,7 @@ mod cache;
 pub mod demo;
 pub mod error;
 pub mod forms;
+pub mod jobs;
 pub mod payments;
 pub mod portal;
 pub mod profile;

@@ -802,6 +802,48 @@ impl Requests {
         Ok(())
     }
 
+    /// Returns deferred requests whose day has come to the queue as new,
+    /// with a fresh deadline; the history line names no staff member. A
+    /// request someone moved meanwhile is left as it is. Returns how many
+    /// came back.
+    pub async fn return_deferred(&self, now: OffsetDateTime) -> Result<u64, Error> {
+        let mut returned = 0;
+        loop {
+            let due = self
+                .db
+                .requests()
+                .deferred_due(self.clock.today(now), 100)
+                .await?;
+            let batch = due.len();
+            for request in due {
+                let tx = self.db.begin().await?;
+                let moved = tx
+                    .requests()
+                    .change_status(
+                        request.id,
+                        &StatusChange {
+                            from: RequestStatus::Deferred,
+                            to: RequestStatus::New,
+                            staff_id: None,
+                            body: String::new(),
+                            due_at: Some(self.settings.deadlines.due(request.desk, now)),
+                            deferred_until: None,
+                            rating: None,
+                            reopened: false,
+                            assign_to: None,
+                            now,
+                        },
+                    )
+                    .await?;
+                tx.commit().await?;
+                returned += u64::from(moved);
+            }
+            if batch < 100 {
+                return Ok(returned);
+            }
+        }
+    }
+
     fn day_start(&self, day: Date) -> OffsetDateTime {
         day.with_time(Time::MIDNIGHT).assume_offset(self.clock.offset)
     }

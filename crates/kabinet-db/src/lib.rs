@@ -20,6 +20,7 @@ mod entities;
 pub mod error;
 pub mod exchange;
 pub mod export;
+pub mod jobs;
 pub mod links;
 pub mod meters;
 pub mod migration;
@@ -149,6 +150,10 @@ pub trait Repos: Conn + Sized {
     /// The Organization, payees, services, billing periods.
     fn organization(&self) -> organization::Organizations<'_, Self> {
         organization::Organizations(self)
+    }
+    /// The background job queue.
+    fn jobs(&self) -> jobs::Jobs<'_, Self> {
+        jobs::Jobs(self)
     }
     /// The e-mail outbox.
     fn outbox(&self) -> outbox::Outbox<'_, Self> {

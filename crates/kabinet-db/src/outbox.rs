@@ -1,17 +1,16 @@
 //! The outbox: e-mails written in the same transaction as the change that
-//! causes them, delivered later by a worker with retries. On PostgreSQL several
-//! workers can run at once: a claim takes rows with `FOR UPDATE SKIP LOCKED`
-//! and leases them for a while.
+//! causes them, each with a job (kind [`kabinet_domain::jobs::EMAIL`]) that
+//! delivers it later; the job runner leases, retries and gives up. The row
+//! keeps what a person asks about a message: sent, pending or failed, with
+//! its attempts and last error (`kabinet outbox`).
 
 use crate::convert::corrupt;
 use crate::entities::outbox;
-use crate::{Backend, Conn, Db, DbError};
+use crate::{Conn, DbError};
 use kabinet_domain as d;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
-use time::{Duration, OffsetDateTime};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use time::OffsetDateTime;
 
 fn to_message(m: outbox::Model) -> Result<d::OutboxMessage, DbError> {
     Ok(d::OutboxMessage {
@@ -32,6 +31,9 @@ fn to_message(m: outbox::Model) -> Result<d::OutboxMessage, DbError> {
     })
 }
 
+/// Attempts at delivering one e-mail before it is given up.
+pub const MAX_ATTEMPTS: i32 = 10;
+
 /// The e-mail outbox (see [`crate::Repos::outbox`]).
 pub struct Outbox<'a, C>(pub(crate) &'a C);
 
@@ -39,7 +41,7 @@ impl<C: Conn> Outbox<'_, C> {
     /// Queues one e-mail; inside a transaction it goes out only if the change
     /// that caused it commits.
     pub async fn queue(&self, e: &d::Email, now: OffsetDateTime) -> Result<(), DbError> {
-        outbox::ActiveModel {
+        let row = outbox::ActiveModel {
             channel: Set("email".into()),
             recipient: Set(e.to.as_str().to_string()),
             subject: Set(e.subject.clone()),
@@ -56,7 +58,28 @@ impl<C: Conn> Outbox<'_, C> {
         }
         .insert(self.0.conn())
         .await?;
+        crate::jobs::Jobs(self.0)
+            .enqueue(
+                &d::jobs::NewJob {
+                    kind: d::jobs::EMAIL.into(),
+                    payload: format!("{{\"outbox\":{}}}", row.id),
+                    run_at: now,
+                    max_attempts: MAX_ATTEMPTS,
+                    unique_key: None,
+                },
+                now,
+            )
+            .await?;
         Ok(())
+    }
+
+    /// One message.
+    pub async fn get(&self, id: d::OutboxId) -> Result<Option<d::OutboxMessage>, DbError> {
+        outbox::Entity::find_by_id(id.0)
+            .one(self.0.conn())
+            .await?
+            .map(to_message)
+            .transpose()
     }
 
     /// Marks a message delivered.
@@ -72,8 +95,9 @@ impl<C: Conn> Outbox<'_, C> {
         Ok(())
     }
 
-    /// Records a failed attempt: retried at `retry_at`, or given up (status
-    /// `failed`) when it is `None`.
+    /// Records a failed attempt: the message stays pending for the next
+    /// attempt its job makes at `retry_at`, or is given up (status `failed`)
+    /// when that is `None`.
     pub async fn attempt_failed(
         &self,
         id: d::OutboxId,
@@ -85,7 +109,12 @@ impl<C: Conn> Outbox<'_, C> {
             Expr::value(error.chars().take(2000).collect::<String>()),
         );
         u = match retry_at {
-            Some(at) => u.col_expr(outbox::Column::NextAttemptAt, Expr::value(at)),
+            Some(at) => u
+                .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
+                .col_expr(
+                    outbox::Column::Status,
+                    Expr::value(d::OutboxStatus::Pending.as_str()),
+                ),
             None => u.col_expr(
                 outbox::Column::Status,
                 Expr::value(d::OutboxStatus::Failed.as_str()),
@@ -125,47 +154,6 @@ impl<C: Conn> Outbox<'_, C> {
             .into_iter()
             .map(to_message)
             .collect()
-    }
-}
-
-impl Outbox<'_, Db> {
-    /// Takes up to `limit` messages due for delivery and leases them for
-    /// `lease`, so no other worker takes them meanwhile (its own transaction;
-    /// `SKIP LOCKED` on PostgreSQL).
-    pub async fn claim(
-        &self,
-        now: OffsetDateTime,
-        lease: Duration,
-        limit: u64,
-    ) -> Result<Vec<d::OutboxMessage>, DbError> {
-        let tx = self.0.begin().await?;
-        let mut q = outbox::Entity::find()
-            .filter(outbox::Column::Status.eq(d::OutboxStatus::Pending.as_str()))
-            .filter(outbox::Column::NextAttemptAt.lte(now))
-            .filter(
-                Condition::any()
-                    .add(outbox::Column::LockedUntil.is_null())
-                    .add(outbox::Column::LockedUntil.lt(now)),
-            )
-            .order_by_asc(outbox::Column::Id)
-            .limit(limit);
-        if tx.backend() == Backend::Postgres {
-            q = q.lock_with_behavior(
-                sea_orm::sea_query::LockType::Update,
-                sea_orm::sea_query::LockBehavior::SkipLocked,
-            );
-        }
-        let rows = q.all(tx.conn()).await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::LockedUntil, Expr::value(Some(now + lease)))
-            .filter(outbox::Column::Id.is_in(rows.iter().map(|r| r.id)))
-            .exec(tx.conn())
-            .await?;
-        tx.commit().await?;
-        rows.into_iter().map(to_message).collect()
     }
 }
 

@@ -367,6 +367,21 @@ impl<C: Conn> Requests<'_, C> {
         .transpose()
     }
 
+    /// Deferred requests whose day has come by `today`, oldest first.
+    pub async fn deferred_due(&self, today: time::Date, limit: u64) -> Result<Vec<Request>, DbError> {
+        self.all(
+            format!(
+                "SELECT {COLUMNS} {FROM} WHERE r.status = 'deferred' AND r.deferred_until <= $1 \
+                 ORDER BY r.id LIMIT {limit}"
+            ),
+            vec![today.into()],
+        )
+        .await?
+        .iter()
+        .map(request)
+        .collect()
+    }
+
     /// The request with this number, if `user` filed it.
     pub async fn of_user(&self, id: i64, user: d::UserId) -> Result<Option<Request>, DbError> {
         self.all(

@@ -40,4 +40,6 @@ id_type!(
     UserId,
     /// Identifies a message in the outbox.
     OutboxId,
+    /// Identifies a background job.
+    JobId,
 );

@@ -9,6 +9,7 @@ pub mod area;
 pub mod audit;
 pub mod email;
 pub mod ids;
+pub mod jobs;
 pub mod meters;
 pub mod model;
 pub mod money;

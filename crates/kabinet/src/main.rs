@@ -1,19 +1,20 @@
 //! `kabinet`: the resident portal's single binary.
 
 mod config;
+mod demo_cli;
 mod exchange_cli;
+mod jobs_cli;
 mod payments_cli;
 mod receipts_cli;
 mod render_workers;
 mod residents_cli;
+mod serve;
 mod staff_cli;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use config::{Config, LogFormat, redact_url};
-use kabinet_db::Repos;
 use kabinet_db::{Db, DbOptions};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// mimalloc instead of the system allocator: typst allocates and frees a great
@@ -152,6 +153,12 @@ enum Command {
         #[arg(long)]
         failed: bool,
     },
+    /// Background jobs: list those queued, running and dead (the default),
+    /// or retry or discard a dead one.
+    Jobs {
+        #[command(subcommand)]
+        action: Option<JobsAction>,
+    },
     /// Show the newest card payments, or settle what the gateway has
     /// settled now (the server does this every 30 s by itself).
     Payments {
@@ -186,6 +193,27 @@ enum Command {
         /// Only rows from this day on (DD.MM.YYYY or YYYY-MM-DD); implies --all.
         #[arg(long)]
         since: Option<String>,
+    },
+}
+
+/// What `kabinet jobs` does.
+#[derive(Debug, Subcommand)]
+pub enum JobsAction {
+    /// Jobs queued, running and dead, the soonest due first.
+    List {
+        /// Only dead jobs.
+        #[arg(long)]
+        dead: bool,
+    },
+    /// Put a dead job back in the queue, due now.
+    Retry {
+        /// The job's number.
+        id: i64,
+    },
+    /// Delete a dead job.
+    Discard {
+        /// The job's number.
+        id: i64,
     },
 }
 
@@ -293,20 +321,48 @@ async fn open_db(config: &Config) -> anyhow::Result<Db> {
 }
 
 async fn run(command: Command, config: Config, config_path: &std::path::Path) -> anyhow::Result<()> {
+    // The commands that need no database.
+    match command {
+        // Blocks this thread on its standard input; nothing else runs here.
+        Command::RenderWorker => return render_workers::serve(&renderer(&config)?),
+        Command::Demo {
+            export_dir: Some(dir),
+            accounts,
+            months,
+            seed,
+            ..
+        } => return demo_cli::export(&config, &dir, accounts, months, seed),
+        _ => {}
+    }
+    let db = open_db(&config).await?;
+    let result = match command {
+        // Migrating is what these two do; the others need the schema up to date.
+        Command::Migrate | Command::Demo { .. } => Ok(()),
+        _ => prepare_schema(&db, &config).await,
+    };
+    let result = match result {
+        Ok(()) => dispatch(&db, command, &config, config_path).await,
+        Err(e) => Err(e),
+    };
+    db.close().await?;
+    result
+}
+
+/// Runs a command that works on the open database.
+async fn dispatch(
+    db: &Db,
+    command: Command,
+    config: &Config,
+    config_path: &std::path::Path,
+) -> anyhow::Result<()> {
     match command {
         Command::Migrate => {
-            let db = open_db(&config).await?;
             let pending = db.pending_migrations().await?;
             db.migrate().await?;
             eprintln!("Applied {pending} migration(s); the schema is up to date.");
-            db.close().await?;
             Ok(())
         }
-        Command::Serve => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            serve(db, &config).await
-        }
+        Command::Serve => serve::serve(db.clone(), config).await,
         Command::Import {
             kind,
             file,
@@ -314,23 +370,17 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
             encoding,
             delimiter,
         } => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            let result = exchange_cli::import(
-                &db,
-                &config,
+            exchange_cli::import(
+                db,
+                config,
                 kind.as_deref(),
                 file.as_deref(),
                 dir.as_deref(),
                 encoding.as_deref(),
                 delimiter.as_deref(),
             )
-            .await;
-            db.close().await?;
-            result
+            .await
         }
-        // Blocks this thread on its standard input; nothing else runs here.
-        Command::RenderWorker => render_workers::serve(&renderer(&config)?),
         Command::Receipts {
             period,
             accounts,
@@ -340,10 +390,8 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
         } => {
             let period =
                 kabinet_domain::Period::parse(&period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
             // Checked here so that a bad template path is reported once.
-            renderer(&config)?;
+            renderer(config)?;
             let exe = std::env::current_exe().context("finding the kabinet executable")?;
             let config_path = config_path.to_path_buf();
             let worker = move || {
@@ -351,8 +399,8 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
                 command.arg("--config").arg(&config_path).arg("render-worker");
                 command
             };
-            let result = receipts_cli::run(
-                &db,
+            let (_, _, failed) = receipts_cli::run(
+                db,
                 worker,
                 receipts_cli::Run {
                     period,
@@ -363,9 +411,7 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
                     charset: config.receipt_qr_charset,
                 },
             )
-            .await;
-            db.close().await?;
-            let (_, _, failed) = result?;
+            .await?;
             if failed > 0 {
                 bail!("{failed} receipt(s) failed; run the command again to retry them");
             }
@@ -373,66 +419,27 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
         }
         Command::Rules {
             action: RulesAction::Publish { file, title },
-        } => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            let result = residents_cli::publish(&db, &file, &title).await;
-            db.close().await?;
-            result
-        }
-        Command::Passports { file } => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            let result = residents_cli::passports(&db, &config, &file).await;
-            db.close().await?;
-            result
-        }
+        } => residents_cli::publish(db, &file, &title).await,
+        Command::Passports { file } => residents_cli::passports(db, config, &file).await,
         Command::Registration { action } => {
             let (account, unlock) = match action {
                 RegistrationAction::Status { account } => (account, false),
                 RegistrationAction::Unlock { account } => (account, true),
             };
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            let result = residents_cli::registration(&db, &account, unlock).await;
-            db.close().await?;
-            result
+            residents_cli::registration(db, &account, unlock).await
         }
         Command::Suspend { at, until, message } => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            let result = residents_cli::suspend(&db, at.as_deref(), until.as_deref(), &message).await;
-            db.close().await?;
-            result
+            residents_cli::suspend(db, at.as_deref(), until.as_deref(), &message).await
         }
-        Command::Resume => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            let result = residents_cli::resume(&db).await;
-            db.close().await?;
-            result
-        }
+        Command::Resume => residents_cli::resume(db).await,
         Command::Payments { status, reconcile } => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            let result = payments_cli::run(&db, &config, status.as_deref(), reconcile).await;
-            db.close().await?;
-            result
+            payments_cli::run(db, config, status.as_deref(), reconcile).await
         }
-        Command::Staff { action } => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            let result = staff_cli::run(&db, &config, action).await;
-            db.close().await?;
-            result
+        Command::Staff { action } => staff_cli::run(db, config, action).await,
+        Command::Jobs { action } => {
+            jobs_cli::run(db, action.unwrap_or(JobsAction::List { dead: false })).await
         }
-        Command::Outbox { failed } => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
-            let result = residents_cli::outbox(&db, failed).await;
-            db.close().await?;
-            result
-        }
+        Command::Outbox { failed } => residents_cli::outbox(db, failed).await,
         Command::Export {
             kind,
             out,
@@ -440,113 +447,17 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
             all,
             since,
         } => {
-            let db = open_db(&config).await?;
-            prepare_schema(&db, &config).await?;
             let all = all || since.is_some();
-            let result =
-                exchange_cli::export_cmd(&db, &kind, out, encoding.as_deref(), all, since.as_deref()).await;
-            db.close().await?;
-            result
+            exchange_cli::export_cmd(db, &kind, out, encoding.as_deref(), all, since.as_deref()).await
         }
         Command::Demo {
             accounts,
             months,
             seed,
             no_serve,
-            export_dir,
-        } => {
-            let today = time::OffsetDateTime::now_utc().date();
-            let mut options = kabinet_demo::DemoOptions::new(today);
-            options.accounts = accounts;
-            options.months = months;
-            options.seed = seed;
-            options.receipt_day = config.receipt_day;
-            options.due_day = config.payment_due_day;
-            if let Some(dir) = export_dir {
-                let started = std::time::Instant::now();
-                let mut bar = exchange_cli::Progress::new("package");
-                let counts = kabinet_exchange::package::write_demo_package(
-                    &options,
-                    &dir,
-                    kabinet_exchange::source::TextEncoding::Utf8,
-                    &mut |d, t| bar.set(u64::from(d), u64::from(t)),
-                )?;
-                bar.finish();
-                for (kind, n) in counts {
-                    eprintln!("{}: {n} rows", dir.join(format!("{}.csv", kind.name())).display());
-                }
-                eprintln!(
-                    "Demo package written in {:.1} s.",
-                    started.elapsed().as_secs_f64()
-                );
-                return Ok(());
-            }
-            let db = open_db(&config).await?;
-            db.migrate().await?;
-            let tty = std::io::stderr().is_terminal();
-            let mut last_shown = 0u32;
-            let report = kabinet_demo::generate(&db, &options, |done, total| {
-                if tty {
-                    eprint!("\rDemo: {done} / {total} accounts");
-                } else if done == total || done - last_shown >= total / 10 {
-                    eprintln!("Demo: {done} / {total} accounts");
-                    last_shown = done;
-                }
-            })
-            .await?;
-            residents_cli::ensure_rules(&db).await?;
-            if tty && report.created_accounts > 0 {
-                eprintln!();
-            }
-            let demo = kabinet_app::demo::ensure_demo_resident(&db)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if report.created_accounts == 0 {
-                eprintln!(
-                    "Demo data already present ({} accounts); nothing added.",
-                    report.existing_accounts
-                );
-            } else {
-                eprintln!(
-                    "Demo: {} accounts created ({} rows) in {:.1} s; database size {:.1} MiB.",
-                    report.created_accounts,
-                    report.rows,
-                    report.elapsed.as_secs_f64(),
-                    db.bulk().size_bytes().await? as f64 / 1_048_576.0
-                );
-            }
-            if let Some(login) = demo {
-                eprintln!(
-                    "Sign in as the demo resident: account {}, password {}",
-                    login.account, login.password
-                );
-            }
-            let deadlines = config
-                .requests()
-                .map_err(|e| anyhow::anyhow!("configuration: {e}"))?
-                .deadlines;
-            let secrets = kabinet_app::staff::SecretBox::new(&config.server_key().context("the server key")?);
-            let dispatcher = kabinet_app::demo::ensure_demo_requests(&db, deadlines, &secrets)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Some(d) = dispatcher {
-                let code = kabinet_app::staff::totp_code(
-                    &d.totp_secret,
-                    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0),
-                )
-                .unwrap_or_default();
-                eprintln!(
-                    "Dispatcher console at /staff/login: login {}, password {}, TOTP secret {} \
-                     (add it to an authenticator app; the code right now is {code})",
-                    d.login, d.password, d.totp_secret
-                );
-            }
-            if no_serve {
-                db.close().await?;
-                return Ok(());
-            }
-            serve(db, &config).await
-        }
+            ..
+        } => demo_cli::run(db, config, accounts, months, seed, no_serve).await,
+        Command::RenderWorker => render_workers::serve(&renderer(config)?),
     }
 }
 
@@ -564,160 +475,9 @@ async fn prepare_schema(db: &Db, config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn renderer(config: &Config) -> anyhow::Result<kabinet_receipt::Renderer> {
+pub(crate) fn renderer(config: &Config) -> anyhow::Result<kabinet_receipt::Renderer> {
     Ok(match &config.receipt_template {
         Some(path) => kabinet_receipt::Renderer::with_template(path)?,
         None => kabinet_receipt::Renderer::new(),
     })
-}
-
-async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
-    let key = config.server_key().context("the server key")?;
-    let mailer = kabinet_notify::Mailer::new(&config.mail()).context("e-mail settings")?;
-    let settings = config
-        .settings_for(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
-    if matches!(
-        settings.app.gateway,
-        kabinet_app::payments::GatewayChoice::Sandbox
-    ) {
-        tracing::warn!(
-            "card payments go to the SANDBOX: test payments only, never credited or exported; \
-             set payment_gateway = \"yookassa\" (or \"none\") for real use"
-        );
-        eprintln!("Card payments: SANDBOX (test payments, never credited)");
-    } else if matches!(
-        settings.app.gateway,
-        kabinet_app::payments::GatewayChoice::Disabled
-    ) {
-        eprintln!(
-            "Card payments: not set up (payment_gateway); residents are pointed to the receipt's QR code"
-        );
-    }
-    let state =
-        kabinet_web::AppState::build(db.clone(), &settings, key).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.changed().await;
-    };
-    let mail_worker = tokio::spawn(kabinet_notify::worker::run(
-        db.clone(),
-        mailer,
-        std::time::Duration::from_secs(2),
-        wait(stopped.clone()),
-    ));
-    let reconciler = tokio::spawn(reconcile_payments(
-        state.app.payments.clone(),
-        wait(stopped.clone()),
-    ));
-    let sweeper = tokio::spawn(sweep_sessions(
-        db.clone(),
-        config.auth_settings(),
-        wait(stopped.clone()),
-    ));
-    match config.mail() {
-        kabinet_notify::MailConfig::Files { dir, .. } => {
-            eprintln!("E-mails are written to {}", dir.display())
-        }
-        kabinet_notify::MailConfig::Smtp { host, port, .. } => eprintln!("E-mails go to SMTP {host}:{port}"),
-    }
-    eprintln!("Kabinet is serving on http://{addr}/");
-    let auth = state.app.auth.clone();
-    let result = kabinet_web::serve(listener, state, shutdown_signal()).await;
-    // Registration and reset requests already answered are finished first.
-    if tokio::time::timeout(std::time::Duration::from_secs(30), auth.idle())
-        .await
-        .is_err()
-    {
-        tracing::warn!("background requests still running after 30 s; stopping anyway");
-    }
-    let _ = stop.send(true);
-    let _ = mail_worker.await;
-    let _ = sweeper.await;
-    let _ = reconciler.await;
-    result?;
-    eprintln!("Kabinet stopped.");
-    Ok(())
-}
-
-/// Asks the gateway about unsettled card payments whose time has come, every
-/// 30 seconds; several servers can do this at once (payments are leased).
-async fn reconcile_payments(
-    payments: kabinet_app::payments::Payments,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(shutdown);
-    loop {
-        loop {
-            match payments.reconcile(time::OffsetDateTime::now_utc()).await {
-                Ok(r) if r.checked == 0 => break,
-                Ok(r) => {
-                    tracing::info!(
-                        checked = r.checked,
-                        settled = r.settled,
-                        expired = r.expired,
-                        "card payments reconciled"
-                    );
-                    if r.checked < 100 {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "card payment reconciliation failed");
-                    break;
-                }
-            }
-        }
-        tokio::select! {
-            () = &mut shutdown => return,
-            () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
-        }
-    }
-}
-
-/// Deletes ended sessions every ten minutes.
-async fn sweep_sessions(
-    db: Db,
-    settings: kabinet_app::auth::AuthSettings,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(shutdown);
-    loop {
-        let now = time::OffsetDateTime::now_utc();
-        match db.sessions().sweep(now, now - settings.session_idle).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "ended sessions removed"),
-            Err(e) => tracing::warn!(error = %e, "session sweep failed"),
-        }
-        tokio::select! {
-            () = &mut shutdown => return,
-            () = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }

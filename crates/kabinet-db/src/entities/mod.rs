@@ -11,6 +11,7 @@ pub mod charge;
 pub mod email_change;
 pub mod exchange_run;
 pub mod invoice;
+pub mod job;
 pub mod meter;
 pub mod meter_reading;
 pub mod organization;

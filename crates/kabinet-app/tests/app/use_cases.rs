@@ -1,6 +1,5 @@
 //! The use cases that hold logic of their own, on SQLite and PostgreSQL:
 //! accepting the Rules, receipts scoped to the resident, the overview.
-#![allow(clippy::unwrap_used, missing_docs)]
 
 use kabinet_app::auth::secrets::{new_token, token_hash};
 use kabinet_app::auth::{Principal, Resident};
@@ -11,14 +10,14 @@ use kabinet_db::{Db, Repos};
 use kabinet_domain::{AccountId, SessionKind};
 use kabinet_testkit::db_tests;
 
-async fn demo(db: &Db) {
+pub async fn demo(db: &Db) {
     let mut o = kabinet_demo::DemoOptions::new(time::macros::date!(2026 - 11 - 24));
     o.accounts = 2;
     o.months = 2;
     kabinet_demo::generate(db, &o, |_, _| {}).await.unwrap();
 }
 
-fn app(db: &Db) -> App {
+pub fn app(db: &Db) -> App {
     let key = kabinet_app::auth::ServerKey::from_text(&"5a".repeat(32)).unwrap();
     App::build(db.clone(), &Settings::default(), key).unwrap()
 }
