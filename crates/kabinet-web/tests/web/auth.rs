@@ -1,12 +1,10 @@
 //! Registration, sign-in, passwords, sessions, CSRF, throttling and the API,
 //! through the real router on SQLite and PostgreSQL, with e-mails delivered to a
 //! real SMTP server.
-#![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-
+use crate::common;
+use crate::common::{Browser, Smtp, account_and_amount, app, demo, password_in, reset_path_in, settings};
 use axum::http::StatusCode;
-use common::{Browser, Smtp, account_and_amount, app, demo, password_in, reset_path_in, settings};
 use kabinet_app::auth::{AccountThrottle, RegistrationMode};
 use kabinet_db::Repos;
 use kabinet_testkit::{TestDb, db_tests};

@@ -1,12 +1,10 @@
 //! The router against a real database, on SQLite and PostgreSQL.
-#![allow(clippy::unwrap_used, missing_docs)]
 
+use crate::common;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use kabinet_testkit::{TestDb, db_tests};
 use tower::ServiceExt;
-
-mod common;
 
 async fn get(t: &TestDb, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
     let app = common::app(&t.db);

@@ -4,12 +4,10 @@
 //! notification 50 times at once beside the payer's return, a 500 before the
 //! 200 for one key, a server that stopped between writing the payment and
 //! calling the gateway, and 1 000 payments with random interleavings.
-#![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-
+use crate::common;
+use crate::common::{Browser, TestApp, demo, token};
 use axum::http::StatusCode;
-use common::{Browser, TestApp, demo, token};
 use kabinet_app::payments::GatewayChoice;
 use kabinet_db::Repos;
 use kabinet_db::card_payments::NewCardPayment;
@@ -309,7 +307,11 @@ db_tests! {
         assert_eq!(o["payments_in_progress"][0]["id"], id.as_str(), "{o}");
         assert!(url.starts_with("https://yoomoney.ru/"), "{url}");
         assert_eq!(v["payment"]["test"], false);
+        let before = app.db().statements();
         assert_eq!(notify(&app, &pay_at_gateway(&id)).await.status, StatusCode::OK);
+        let statements = app.db().statements() - before;
+        eprintln!("PIN notification: {statements}");
+        assert!(statements <= 99, "a settling notification ran {statements} statements");
 
         let one = b.json("GET", &format!("/api/v1/payments/{id}"), Some(&tk), Value::Null).await;
         let one: Value = serde_json::from_str(&one.body).unwrap();

@@ -2,12 +2,10 @@
 //! operation of the overview, invoices, charges, payments, settings, linked
 //! accounts, help, suspension and the data download — and that none of them
 //! shows an account that is not the resident's.
-#![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-
+use crate::common;
+use crate::common::{Browser, TestApp, account_and_amount, app, demo, token};
 use axum::http::StatusCode;
-use common::{Browser, TestApp, account_and_amount, app, demo, token};
 use kabinet_db::Repos;
 use kabinet_testkit::db_tests;
 use serde_json::{Value, json};

@@ -2,12 +2,10 @@
 //! one form, every rule with its message and code, the window's edges in the
 //! organization's time zone, replacing until export, concurrent submissions,
 //! the history, the API and the audit and e-mail that come with a submission.
-#![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-
+use crate::common;
+use crate::common::{Browser, TestApp, demo, token};
 use axum::http::StatusCode;
-use common::{Browser, TestApp, demo, token};
 use kabinet_db::Repos;
 use kabinet_db::bulk::Batch;
 use kabinet_db::export::{ExportFilter, ExportSink, ExportedReading};
@@ -167,8 +165,13 @@ db_tests! {
         fixtures(&t.db).await;
         let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true);
         let (mut me, account) = app.resident(1).await;
+        me.get("/meters").await;
+        let before = app.db().statements();
         let page = me.get("/meters").await;
+        let statements = app.db().statements() - before;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        eprintln!("PIN GET /meters: {statements}");
+        assert!(statements <= 99, "GET /meters ran {statements} statements");
         for text in ["№ T1001", "№ T1002", "Т1 (день)", "Т2 (ночь)", "Предыдущее: 120 м³", "Передать показания", "до 25.12.2026", "декабрь 2026"] {
             assert!(page.body.contains(text), "{text}");
         }

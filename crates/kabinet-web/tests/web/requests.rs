@@ -5,13 +5,11 @@
 //! request or photo, internal notes in pages, API and e-mail), the daily
 //! and duplicate limits, photos refused by content, EXIF GPS stripped, and
 //! the S3-compatible photo store against a local moto server.
-#![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-
+use crate::common;
+use crate::common::{Browser, TestApp, demo, token};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Browser, TestApp, demo, token};
 use kabinet_db::Repos;
 use kabinet_domain::staff::Role;
 use kabinet_testkit::db_tests;
@@ -271,6 +269,12 @@ db_tests! {
         let id = number_of(filed.location());
         let page = resident.get(filed.location()).await;
         assert!(page.body.contains(&format!("Заявка № {id} отправлена")));
+        let before = app.db().statements();
+        let again = resident.get(&format!("/requests/{id}")).await;
+        let statements = app.db().statements() - before;
+        assert_eq!(again.status, StatusCode::OK);
+        eprintln!("PIN GET /requests/id: {statements}");
+        assert!(statements <= 99, "GET /requests/{id} ran {statements} statements");
         assert!(page.body.contains("Авария") && page.body.contains("Течёт с потолка"));
         // The stored photo is a JPEG without EXIF: no GPS position leaks.
         let photo_url = format!("/requests/photos/{}", between(&page.body, "<img src=\"/requests/photos/", "?size=thumb"));

@@ -1,12 +1,10 @@
 //! The resident route group: guarded once for every page and API operation
 //! in it, and the overview's cost in queries. Residents are seeded straight
 //! into the database (`TestApp::resident`), so no SMTP server is needed.
-#![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-
+use crate::common;
+use crate::common::{Browser, TestApp, app, demo};
 use axum::http::StatusCode;
-use common::{Browser, TestApp, app, demo};
 use kabinet_db::Repos;
 use kabinet_testkit::db_tests;
 use serde_json::json;

@@ -1,6 +1,6 @@
 //! Test support: an application over a test database, a cookie-keeping
 //! browser that drives the real router, and a real SMTP server (aiosmtpd).
-#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+#![allow(dead_code)]
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -400,10 +400,22 @@ impl Smtp {
     /// last call.
     pub async fn deliver(&mut self, app: &App) -> Vec<Mail> {
         app.settle().await;
-        let pass = kabinet_notify::worker::deliver_due(app.db(), &self.mailer())
+        let env = kabinet_app::jobs::JobEnv {
+            app: app.state.app.clone(),
+            mailer: std::sync::Arc::new(self.mailer()),
+        };
+        let runner = kabinet_app::jobs::Runner::new(env, Default::default()).unwrap();
+        let ran = runner
+            .run_due(
+                Some(&[kabinet_domain::jobs::EMAIL]),
+                time::OffsetDateTime::now_utc(),
+            )
             .await
             .unwrap();
-        assert_eq!(pass.failed, 0, "no delivery may fail");
+        assert!(
+            ran.iter().all(|r| *r == kabinet_app::jobs::Ran::Done),
+            "no delivery may fail: {ran:?}"
+        );
         let mut names: Vec<_> = std::fs::read_dir(&self.dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -1,0 +1,13 @@
+//! kabinet-web's integration tests, one binary (one link instead of seven):
+//! the real router on SQLite and PostgreSQL, module by area.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+mod auth;
+mod http;
+mod payments;
+mod portal;
+mod readings;
+mod requests;
+mod resident;
