@@ -151,6 +151,34 @@ async fn demo_serves_and_is_ready(engine: Engine) {
         c
     });
     assert_eq!(http_get(&server.addr, "/readyz").0, 200);
+
+    // The server queued its recurring jobs; `kabinet jobs` shows them, and
+    // retries or discards a dead job only.
+    let listing = kabinet(&t.url, &dir).arg("jobs").output().unwrap();
+    assert!(listing.status.success(), "{}", text(&listing));
+    for kind in ["reconcile_payments", "sweep_sessions", "return_deferred"] {
+        assert!(text(&listing).contains(kind), "{kind}: {}", text(&listing));
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let job = kabinet_domain::jobs::NewJob {
+        kind: "no_such_kind".into(),
+        payload: "{}".into(),
+        run_at: now,
+        max_attempts: 1,
+        unique_key: None,
+    };
+    let id = t.db.jobs().enqueue(&job, now).await.unwrap().unwrap();
+    let claimed = t.db.jobs().claim(&["no_such_kind"], now, time::Duration::minutes(1), 1, "t").await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(t.db.jobs().bury(id, "t", "broken on purpose").await.unwrap());
+    let dead = kabinet(&t.url, &dir).args(["jobs", "list", "--dead"]).output().unwrap();
+    assert!(text(&dead).contains("broken on purpose") && !text(&dead).contains("sweep_sessions"), "{}", text(&dead));
+    let retried = kabinet(&t.url, &dir).args(["jobs", "retry", &id.to_string()]).output().unwrap();
+    assert!(retried.status.success(), "{}", text(&retried));
+    let again = kabinet(&t.url, &dir).args(["jobs", "discard", &id.to_string()]).output().unwrap();
+    assert!(!again.status.success(), "a queued job is not discarded");
+    assert!(t.db.jobs().get(id).await.unwrap().is_some());
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
