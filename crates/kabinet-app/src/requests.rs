@@ -335,7 +335,12 @@ impl Requests {
     /// Files a request with its photos; returns its number. Every field is
     /// checked before anything is written; the photos are checked and
     /// re-encoded on the blocking pool.
-    pub async fn file(&self, r: &Resident, input: RequestInput, client: &Client) -> Result<i64, Error> {
+    pub async fn file(
+        &self,
+        r: &Resident,
+        input: RequestInput,
+        client: &Client,
+    ) -> Result<d::RequestId, Error> {
         let mut errors = FieldErrors::default();
         let scope = match crate::account::scope(&self.db, r, input.account.as_deref()).await {
             Ok(s) => Some(s),
@@ -525,7 +530,7 @@ impl Requests {
     }
 
     /// One of the resident's requests (another's is [`Error::NotFound`]).
-    pub async fn show(&self, r: &Resident, id: i64) -> Result<RequestView, Error> {
+    pub async fn show(&self, r: &Resident, id: d::RequestId) -> Result<RequestView, Error> {
         let request = self
             .db
             .requests()
@@ -547,7 +552,7 @@ impl Requests {
     pub async fn resident_change(
         &self,
         r: &Resident,
-        id: i64,
+        id: d::RequestId,
         change: Change,
         client: &Client,
     ) -> Result<(), Error> {
@@ -610,7 +615,13 @@ impl Requests {
     }
 
     /// The resident writes to staff in an open or done request.
-    pub async fn comment(&self, r: &Resident, id: i64, text: &str, client: &Client) -> Result<(), Error> {
+    pub async fn comment(
+        &self,
+        r: &Resident,
+        id: d::RequestId,
+        text: &str,
+        client: &Client,
+    ) -> Result<(), Error> {
         let request = self
             .db
             .requests()
@@ -700,7 +711,7 @@ impl Requests {
     }
 
     /// A request with its whole history, for staff.
-    pub async fn staff_view(&self, s: &StaffUser, id: i64) -> Result<StaffView, Error> {
+    pub async fn staff_view(&self, s: &StaffUser, id: d::RequestId) -> Result<StaffView, Error> {
         s.require(Permission::ReadRequests)?;
         let request = self.db.requests().get(id).await?.ok_or(Error::NotFound)?;
         let internal = s.require(Permission::InternalNotes).is_ok();
@@ -732,7 +743,7 @@ impl Requests {
     pub async fn staff_change(
         &self,
         s: &StaffUser,
-        id: i64,
+        id: d::RequestId,
         change: Change,
         client: &Client,
     ) -> Result<(), Error> {
@@ -853,7 +864,7 @@ impl Requests {
     pub async fn write(
         &self,
         s: &StaffUser,
-        id: i64,
+        id: d::RequestId,
         text: &str,
         internal: bool,
         client: &Client,
@@ -913,8 +924,8 @@ impl Requests {
     pub async fn assign(
         &self,
         s: &StaffUser,
-        id: i64,
-        to: Option<i64>,
+        id: d::RequestId,
+        to: Option<d::StaffId>,
         client: &Client,
     ) -> Result<(), Error> {
         s.require(Permission::Assign)?;

@@ -156,11 +156,11 @@ pub struct StaffAuth {
     secrets: SecretBox,
 }
 
-fn staff_owner(id: i64) -> String {
+fn staff_owner(id: d::StaffId) -> String {
     format!("staff:{id}")
 }
 
-fn session_owner(id: i64) -> String {
+fn session_owner(id: d::StaffSessionId) -> String {
     format!("session:{id}")
 }
 
@@ -176,7 +176,7 @@ pub fn totp_code(secret: &str, unix: u64) -> Result<String, Error> {
     Ok(totp(secret)?.generate(unix))
 }
 
-fn code_hash(staff: i64, code: &str) -> String {
+fn code_hash(staff: d::StaffId, code: &str) -> String {
     let normalized: String = code
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -720,7 +720,7 @@ impl StaffAuth {
     }
 
     /// How many recovery codes the member has left.
-    pub async fn codes_left(&self, member: i64) -> Result<i64, Error> {
+    pub async fn codes_left(&self, member: d::StaffId) -> Result<i64, Error> {
         Ok(self.db.staff().codes_left(member).await?)
     }
 }
@@ -747,7 +747,8 @@ mod tests {
 
     #[test]
     fn recovery_codes_compare_without_case_or_dashes() {
-        assert_eq!(code_hash(7, "abcd-efgh-jkmn"), code_hash(7, "ABCDEFGHJKMN"));
-        assert_ne!(code_hash(7, "abcd-efgh-jkmn"), code_hash(8, "abcd-efgh-jkmn"));
+        let (a, b) = (d::StaffId(7), d::StaffId(8));
+        assert_eq!(code_hash(a, "abcd-efgh-jkmn"), code_hash(a, "ABCDEFGHJKMN"));
+        assert_ne!(code_hash(a, "abcd-efgh-jkmn"), code_hash(b, "abcd-efgh-jkmn"));
     }
 }

@@ -81,7 +81,7 @@ fn row(r: &QueryResult) -> Result<CardPayment, DbError> {
     let status: String = r.try_get("", "status")?;
     let checks: i32 = r.try_get("", "checks")?;
     Ok(CardPayment {
-        id: r.try_get("", "id")?,
+        id: d::CardPaymentId(r.try_get("", "id")?),
         public_id: r.try_get("", "public_id")?,
         user_id: d::UserId(r.try_get("", "user_id")?),
         gateway: r.try_get("", "gateway")?,
@@ -150,7 +150,7 @@ impl<C: Conn> CardPayments<'_, C> {
                 sql.push_str(", ");
             }
             sql.push_str(&format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
-            values.extend([payment.id.into(), account.0.into(), amount.0.into()]);
+            values.extend([payment.id.0.into(), account.0.into(), amount.0.into()]);
         }
         c.execute_raw(stmt(self.0, sql, values)).await?;
         let ids = p
@@ -168,7 +168,7 @@ impl<C: Conn> CardPayments<'_, C> {
             vec![p.open_until.into()],
         ))
         .await?;
-        payment.shares = self.shares(&[payment.id]).await?;
+        payment.shares = self.shares(&[payment.id.0]).await?;
         Ok(payment)
     }
 
@@ -208,9 +208,9 @@ impl<C: Conn> CardPayments<'_, C> {
     }
 
     async fn with_shares(&self, mut list: Vec<CardPayment>) -> Result<Vec<CardPayment>, DbError> {
-        let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
+        let ids: Vec<i64> = list.iter().map(|p| p.id.0).collect();
         for (id, share) in self.shares_of(&ids).await? {
-            if let Some(p) = list.iter_mut().find(|p| p.id == id) {
+            if let Some(p) = list.iter_mut().find(|p| p.id.0 == id) {
                 p.shares.push(share);
             }
         }
@@ -319,7 +319,7 @@ impl<C: Conn> CardPayments<'_, C> {
     /// on keeps its status. False if the row has another gateway id.
     pub async fn attach(
         &self,
-        id: i64,
+        id: d::CardPaymentId,
         gateway_id: &str,
         confirmation_url: Option<&str>,
         now: OffsetDateTime,
@@ -333,7 +333,7 @@ impl<C: Conn> CardPayments<'_, C> {
                  status = CASE WHEN status = 'created' THEN 'pending' ELSE status END, updated_at = $4 \
                  WHERE id = $1 AND (gateway_id IS NULL OR gateway_id = $2)",
                 vec![
-                    id.into(),
+                    id.0.into(),
                     gateway_id.into(),
                     confirmation_url.map(str::to_string).into(),
                     now.into(),
@@ -348,7 +348,7 @@ impl<C: Conn> CardPayments<'_, C> {
     /// reconciliation schedule.
     pub async fn transition(
         &self,
-        id: i64,
+        id: d::CardPaymentId,
         to: CardPaymentStatus,
         s: &Settlement,
         now: OffsetDateTime,
@@ -372,7 +372,7 @@ impl<C: Conn> CardPayments<'_, C> {
                     in_list(from)
                 ),
                 vec![
-                    id.into(),
+                    id.0.into(),
                     to.as_str().into(),
                     s.gateway_id.clone().into(),
                     s.card.clone().into(),
@@ -426,7 +426,12 @@ impl<C: Conn> CardPayments<'_, C> {
 
     /// Sets when reconciliation looks at an unsettled payment next, and
     /// releases its lease.
-    pub async fn reschedule(&self, id: i64, checks: u32, next: OffsetDateTime) -> Result<(), DbError> {
+    pub async fn reschedule(
+        &self,
+        id: d::CardPaymentId,
+        checks: u32,
+        next: OffsetDateTime,
+    ) -> Result<(), DbError> {
         self.0
             .conn()
             .execute_raw(stmt(
@@ -437,7 +442,7 @@ impl<C: Conn> CardPayments<'_, C> {
                     in_list(&[CardPaymentStatus::Created, CardPaymentStatus::Pending])
                 ),
                 vec![
-                    id.into(),
+                    id.0.into(),
                     i32::try_from(checks).unwrap_or(i32::MAX).into(),
                     next.into(),
                 ],

@@ -809,7 +809,7 @@ fn modulus_sql(m: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeRun {
     /// Row id.
-    pub id: i64,
+    pub id: d::ExchangeRunId,
     /// `import` or `export`.
     pub direction: String,
     /// File kind.
@@ -858,7 +858,7 @@ impl Exchange<'_> {
         kind: &str,
         file_name: &str,
         actor: &str,
-    ) -> Result<i64, DbError> {
+    ) -> Result<d::ExchangeRunId, DbError> {
         use crate::entities::exchange_run;
         use sea_orm::{ActiveModelTrait, Set};
         let run = exchange_run::ActiveModel {
@@ -877,15 +877,15 @@ impl Exchange<'_> {
         }
         .insert(self.conn())
         .await?;
-        Ok(run.id)
+        Ok(d::ExchangeRunId(run.id))
     }
 
     /// Records how a run ended.
-    pub async fn finish_run(&self, id: i64, outcome: &RunOutcome) -> Result<(), DbError> {
+    pub async fn finish_run(&self, id: d::ExchangeRunId, outcome: &RunOutcome) -> Result<(), DbError> {
         use crate::entities::exchange_run;
         use sea_orm::{ActiveModelTrait, Set};
         exchange_run::ActiveModel {
-            id: Set(id),
+            id: Set(id.0),
             finished_at: Set(Some(OffsetDateTime::now_utc())),
             status: Set(if outcome.ok { "ok" } else { "failed" }.into()),
             rows_read: Set(i64::try_from(outcome.rows_read).unwrap_or(i64::MAX)),
@@ -910,7 +910,7 @@ impl Exchange<'_> {
             .await?
             .into_iter()
             .map(|m| ExchangeRun {
-                id: m.id,
+                id: d::ExchangeRunId(m.id),
                 direction: m.direction,
                 kind: m.kind,
                 file_name: m.file_name,

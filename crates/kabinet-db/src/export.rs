@@ -153,7 +153,7 @@ impl Exports<'_> {
     /// Returns the number of rows.
     pub async fn export_readings(
         &self,
-        run: i64,
+        run: d::ExchangeRunId,
         filter: ExportFilter,
         sink: &mut dyn ExportSink<ExportedReading>,
     ) -> Result<u64, DbError> {
@@ -164,7 +164,7 @@ impl Exports<'_> {
     /// Returns the number of rows.
     pub async fn export_payments(
         &self,
-        run: i64,
+        run: d::ExchangeRunId,
         filter: ExportFilter,
         sink: &mut dyn ExportSink<ExportedPayment>,
     ) -> Result<u64, DbError> {
@@ -176,7 +176,7 @@ impl Exports<'_> {
     /// only after `sink.finish()` succeeded.
     async fn export_paged<R>(
         &self,
-        run: i64,
+        run: d::ExchangeRunId,
         q: &ExportQuery,
         filter: ExportFilter,
         sink: &mut dyn ExportSink<R>,
@@ -203,7 +203,7 @@ impl Exports<'_> {
                 last = id;
             }
             n += ids.len() as u64;
-            mark(&tx, q.table, run, &ids).await?;
+            mark(&tx, q.table, run.0, &ids).await?;
         }
         sink.finish().map_err(DbError::Refused)?;
         tx.commit().await?;

@@ -116,7 +116,7 @@ impl<C: Conn> Links<'_, C> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRequest {
     /// Row id.
-    pub id: i64,
+    pub id: d::LinkRequestId,
     /// Who asked.
     pub user_id: d::UserId,
     /// Their e-mail (shown to the owner masked).
@@ -152,7 +152,7 @@ const REQUEST_COLUMNS: &str = "lr.id, lr.user_id, u.email AS user_email, lr.acco
 
 fn request_row(r: &sea_orm::QueryResult) -> Result<LinkRequest, DbError> {
     Ok(LinkRequest {
-        id: r.try_get("", "id")?,
+        id: d::LinkRequestId(r.try_get("", "id")?),
         user_id: d::UserId(r.try_get("", "user_id")?),
         user_email: r.try_get("", "user_email")?,
         account_id: d::AccountId(r.try_get("", "account_id")?),
@@ -259,7 +259,7 @@ impl<C: Conn> Links<'_, C> {
     /// still pending and unexpired; true if this call answered it.
     pub async fn decide(
         &self,
-        id: i64,
+        id: d::LinkRequestId,
         owner: d::UserId,
         approve: bool,
         now: OffsetDateTime,
@@ -272,7 +272,7 @@ impl<C: Conn> Links<'_, C> {
                 "UPDATE link_requests SET status = $3, decided_at = $4 \
                  WHERE id = $1 AND owner_id = $2 AND status = 'pending' AND expires_at > $4",
                 vec![
-                    id.into(),
+                    id.0.into(),
                     owner.0.into(),
                     if approve { "approved" } else { "declined" }.into(),
                     now.into(),

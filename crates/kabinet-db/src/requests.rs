@@ -63,7 +63,7 @@ pub struct QueueFilter {
     /// Part of the address.
     pub address: Option<String>,
     /// `Some(Some(id))` one assignee, `Some(None)` nobody's.
-    pub assignee: Option<Option<i64>>,
+    pub assignee: Option<Option<d::StaffId>>,
     /// Only those past their deadline at this moment.
     pub overdue_at: Option<OffsetDateTime>,
 }
@@ -87,7 +87,7 @@ pub struct StatusChange {
     /// The new one.
     pub to: RequestStatus,
     /// Who (staff), or the resident when `None`.
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<d::StaffId>,
     /// Reason, comment or empty.
     pub body: String,
     /// A new deadline (a deferral's day, a reopening).
@@ -99,7 +99,7 @@ pub struct StatusChange {
     /// Counts a reopening.
     pub reopened: bool,
     /// Takes it for this staff member when it has no assignee.
-    pub assign_to: Option<i64>,
+    pub assign_to: Option<d::StaffId>,
     /// Now.
     pub now: OffsetDateTime,
 }
@@ -114,7 +114,7 @@ fn request(r: &QueryResult) -> Result<Request, DbError> {
     let status: String = r.try_get("", "status")?;
     let desk: String = r.try_get("", "desk")?;
     Ok(Request {
-        id: r.try_get("", "id")?,
+        id: d::RequestId(r.try_get("", "id")?),
         user_id: d::UserId(r.try_get("", "user_id")?),
         account_id: d::AccountId(r.try_get("", "account_id")?),
         category: r.try_get("", "category")?,
@@ -127,7 +127,7 @@ fn request(r: &QueryResult) -> Result<Request, DbError> {
         status: RequestStatus::from_stored(&status).ok_or_else(|| corrupt("requests", "status", &status))?,
         due_at: r.try_get("", "due_at")?,
         deferred_until: r.try_get("", "deferred_until")?,
-        assignee_id: r.try_get("", "assignee_id")?,
+        assignee_id: r.try_get::<Option<i64>>("", "assignee_id")?.map(d::StaffId),
         assignee_name: r.try_get("", "assignee_name")?,
         rating: r.try_get("", "rating")?,
         reopened: r.try_get("", "reopened")?,
@@ -146,10 +146,10 @@ fn event(r: &QueryResult) -> Result<RequestEvent, DbError> {
             .transpose()
     };
     Ok(RequestEvent {
-        id: r.try_get("", "id")?,
+        id: d::RequestEventId(r.try_get("", "id")?),
         at: r.try_get("", "at")?,
         kind: EventKind::from_stored(&kind).ok_or_else(|| corrupt("request_events", "kind", &kind))?,
-        staff_id: r.try_get("", "staff_id")?,
+        staff_id: r.try_get::<Option<i64>>("", "staff_id")?.map(d::StaffId),
         staff_name: r.try_get("", "staff_name")?,
         from_status: status("from_status")?,
         to_status: status("to_status")?,
@@ -160,7 +160,7 @@ fn event(r: &QueryResult) -> Result<RequestEvent, DbError> {
 fn photo(r: &QueryResult) -> Result<Photo, DbError> {
     Ok(Photo {
         public_id: r.try_get("", "public_id")?,
-        request_id: r.try_get("", "request_id")?,
+        request_id: d::RequestId(r.try_get("", "request_id")?),
         width: r.try_get("", "width")?,
         height: r.try_get("", "height")?,
         bytes: r.try_get("", "bytes")?,
@@ -232,10 +232,10 @@ impl<C: Conn> Requests<'_, C> {
     }
 
     /// Replies and notes staff member `staff` wrote since `since`.
-    pub async fn writes_since(&self, staff: i64, since: OffsetDateTime) -> Result<u64, DbError> {
+    pub async fn writes_since(&self, staff: d::StaffId, since: OffsetDateTime) -> Result<u64, DbError> {
         self.count_of(
             "SELECT COUNT(*) AS n FROM request_events WHERE staff_id = $1 AND kind IN ('reply', 'note') AND at >= $2",
-            vec![staff.into(), since.into()],
+            vec![staff.0.into(), since.into()],
         )
         .await
     }
@@ -253,7 +253,7 @@ impl<C: Conn> Requests<'_, C> {
     }
 
     /// Writes a new request (`new`) with its first history line; returns its number.
-    pub async fn insert(&self, n: &NewRequest) -> Result<i64, DbError> {
+    pub async fn insert(&self, n: &NewRequest) -> Result<d::RequestId, DbError> {
         let r = self
             .0
             .conn()
@@ -281,7 +281,7 @@ impl<C: Conn> Requests<'_, C> {
             ))
             .await?
             .ok_or_else(|| corrupt("requests", "id", "no row returned"))?;
-        let id: i64 = r.try_get("", "id")?;
+        let id = d::RequestId(r.try_get("", "id")?);
         self.add_event(
             id,
             EventKind::Filed,
@@ -299,9 +299,9 @@ impl<C: Conn> Requests<'_, C> {
     #[allow(clippy::too_many_arguments)]
     pub async fn add_event(
         &self,
-        request: i64,
+        request: d::RequestId,
         kind: EventKind,
-        staff: Option<i64>,
+        staff: Option<d::StaffId>,
         from: Option<RequestStatus>,
         to: Option<RequestStatus>,
         body: &str,
@@ -311,10 +311,10 @@ impl<C: Conn> Requests<'_, C> {
             "INSERT INTO request_events (request_id, at, kind, staff_id, from_status, to_status, body) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
             vec![
-                request.into(),
+                request.0.into(),
                 now.into(),
                 kind.as_str().into(),
-                staff.into(),
+                staff.map(|s| s.0).into(),
                 from.map(|s| s.as_str().to_string()).into(),
                 to.map(|s| s.as_str().to_string()).into(),
                 body.into(),
@@ -324,7 +324,7 @@ impl<C: Conn> Requests<'_, C> {
         if kind != EventKind::Filed {
             self.exec(
                 "UPDATE requests SET updated_at = $2 WHERE id = $1",
-                vec![request.into(), now.into()],
+                vec![request.0.into(), now.into()],
             )
             .await?;
         }
@@ -332,13 +332,18 @@ impl<C: Conn> Requests<'_, C> {
     }
 
     /// Adds a photo's row and counts it on the request.
-    pub async fn add_photo(&self, request: i64, p: &NewPhoto, now: OffsetDateTime) -> Result<(), DbError> {
+    pub async fn add_photo(
+        &self,
+        request: d::RequestId,
+        p: &NewPhoto,
+        now: OffsetDateTime,
+    ) -> Result<(), DbError> {
         self.exec(
             "INSERT INTO request_photos (public_id, request_id, position, width, height, bytes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
             vec![
                 p.public_id.clone().into(),
-                request.into(),
+                request.0.into(),
                 p.position.into(),
                 p.width.into(),
                 p.height.into(),
@@ -349,17 +354,17 @@ impl<C: Conn> Requests<'_, C> {
         .await?;
         self.exec(
             "UPDATE requests SET photos = photos + 1 WHERE id = $1",
-            vec![request.into()],
+            vec![request.0.into()],
         )
         .await?;
         Ok(())
     }
 
     /// The request with this number.
-    pub async fn get(&self, id: i64) -> Result<Option<Request>, DbError> {
+    pub async fn get(&self, id: d::RequestId) -> Result<Option<Request>, DbError> {
         self.all(
             format!("SELECT {COLUMNS} {FROM} WHERE r.id = $1"),
-            vec![id.into()],
+            vec![id.0.into()],
         )
         .await?
         .first()
@@ -383,10 +388,10 @@ impl<C: Conn> Requests<'_, C> {
     }
 
     /// The request with this number, if `user` filed it.
-    pub async fn of_user(&self, id: i64, user: d::UserId) -> Result<Option<Request>, DbError> {
+    pub async fn of_user(&self, id: d::RequestId, user: d::UserId) -> Result<Option<Request>, DbError> {
         self.all(
             format!("SELECT {COLUMNS} {FROM} WHERE r.id = $1 AND r.user_id = $2"),
-            vec![id.into(), user.0.into()],
+            vec![id.0.into(), user.0.into()],
         )
         .await?
         .first()
@@ -425,7 +430,7 @@ impl<C: Conn> Requests<'_, C> {
 
     /// The history, oldest first; without `internal`, only what the resident
     /// may see.
-    pub async fn events(&self, request: i64, internal: bool) -> Result<Vec<RequestEvent>, DbError> {
+    pub async fn events(&self, request: d::RequestId, internal: bool) -> Result<Vec<RequestEvent>, DbError> {
         let only = if internal {
             ""
         } else {
@@ -438,20 +443,20 @@ impl<C: Conn> Requests<'_, C> {
                      FROM request_events e LEFT JOIN staff s ON s.id = e.staff_id \
                      WHERE e.request_id = $1{only} ORDER BY e.id"
                 ),
-                vec![request.into()],
+                vec![request.0.into()],
             )
             .await?;
         rows.iter().map(event).collect()
     }
 
     /// The request's photos, in order.
-    pub async fn photos(&self, request: i64) -> Result<Vec<Photo>, DbError> {
+    pub async fn photos(&self, request: d::RequestId) -> Result<Vec<Photo>, DbError> {
         let rows = self
             .all(
                 "SELECT public_id, request_id, width, height, bytes FROM request_photos \
                  WHERE request_id = $1 ORDER BY position, id"
                     .into(),
-                vec![request.into()],
+                vec![request.0.into()],
             )
             .await?;
         rows.iter().map(photo).collect()
@@ -474,10 +479,10 @@ impl<C: Conn> Requests<'_, C> {
 
     /// Moves a request if it is still in `c.from`, with its history line;
     /// false when someone else moved it first.
-    pub async fn change_status(&self, id: i64, c: &StatusChange) -> Result<bool, DbError> {
+    pub async fn change_status(&self, id: d::RequestId, c: &StatusChange) -> Result<bool, DbError> {
         let mut sql = String::from("UPDATE requests SET status = $3, updated_at = $4");
         let mut values: Vec<Value> = vec![
-            id.into(),
+            id.0.into(),
             c.from.as_str().into(),
             c.to.as_str().into(),
             c.now.into(),
@@ -502,7 +507,7 @@ impl<C: Conn> Requests<'_, C> {
             set("reason", c.body.clone().into(), false);
         }
         if let Some(s) = c.assign_to {
-            set("assignee_id", s.into(), true);
+            set("assignee_id", s.0.into(), true);
         }
         if c.reopened {
             sql.push_str(", reopened = reopened + 1");
@@ -531,10 +536,10 @@ impl<C: Conn> Requests<'_, C> {
     }
 
     /// Assigns a request to a staff member.
-    pub async fn assign(&self, id: i64, staff: Option<i64>) -> Result<(), DbError> {
+    pub async fn assign(&self, id: d::RequestId, staff: Option<d::StaffId>) -> Result<(), DbError> {
         self.exec(
             "UPDATE requests SET assignee_id = $2 WHERE id = $1",
-            vec![id.into(), staff.into()],
+            vec![id.0.into(), staff.map(|s| s.0).into()],
         )
         .await?;
         Ok(())
@@ -562,7 +567,7 @@ impl<C: Conn> Requests<'_, C> {
         }
         match f.assignee {
             Some(Some(s)) => {
-                values.push(s.into());
+                values.push(s.0.into());
                 w.push_str(&format!(" AND r.assignee_id = ${}", values.len()));
             }
             Some(None) => w.push_str(" AND r.assignee_id IS NULL"),
@@ -619,10 +624,10 @@ impl<C: Conn> Requests<'_, C> {
     }
 
     /// The address and account number a request was filed for.
-    pub async fn place(&self, id: i64) -> Result<Option<(String, String)>, DbError> {
+    pub async fn place(&self, id: d::RequestId) -> Result<Option<(String, String)>, DbError> {
         self.all(
             "SELECT account_number, address FROM requests WHERE id = $1".into(),
-            vec![id.into()],
+            vec![id.0.into()],
         )
         .await?
         .first()

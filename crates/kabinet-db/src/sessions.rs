@@ -47,7 +47,7 @@ pub struct SessionWithUser {
 
 pub(crate) fn to_session(s: session::Model) -> Result<d::Session, DbError> {
     Ok(d::Session {
-        id: s.id,
+        id: d::SessionId(s.id),
         user_id: d::UserId(s.user_id),
         kind: d::SessionKind::from_stored(&s.kind).ok_or_else(|| corrupt("sessions", "kind", &s.kind))?,
         restricted: s.restricted,
@@ -132,7 +132,7 @@ impl<C: Conn> Sessions<'_, C> {
             return Ok(None);
         };
         let session = d::Session {
-            id: r.s_id,
+            id: d::SessionId(r.s_id),
             user_id: d::UserId(r.u_id),
             kind: d::SessionKind::from_stored(&r.s_kind)
                 .ok_or_else(|| corrupt("sessions", "kind", &r.s_kind))?,
@@ -171,19 +171,19 @@ impl<C: Conn> Sessions<'_, C> {
     }
 
     /// Notes activity on a session (for the idle timeout).
-    pub async fn touch(&self, id: i64, now: OffsetDateTime) -> Result<(), DbError> {
+    pub async fn touch(&self, id: d::SessionId, now: OffsetDateTime) -> Result<(), DbError> {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
-            .filter(session::Column::Id.eq(id))
+            .filter(session::Column::Id.eq(id.0))
             .exec(self.0.conn())
             .await?;
         Ok(())
     }
 
     /// Ends one session.
-    pub async fn close(&self, id: i64) -> Result<(), DbError> {
+    pub async fn close(&self, id: d::SessionId) -> Result<(), DbError> {
         session::Entity::delete_many()
-            .filter(session::Column::Id.eq(id))
+            .filter(session::Column::Id.eq(id.0))
             .exec(self.0.conn())
             .await?;
         Ok(())
@@ -191,13 +191,13 @@ impl<C: Conn> Sessions<'_, C> {
 
     /// Ends every session of `user` but `keep`, which becomes unrestricted
     /// (after the resident set their own password in it).
-    pub async fn close_others(&self, user: d::UserId, keep: Option<i64>) -> Result<(), DbError> {
+    pub async fn close_others(&self, user: d::UserId, keep: Option<d::SessionId>) -> Result<(), DbError> {
         let mut others = session::Entity::delete_many().filter(session::Column::UserId.eq(user.0));
         if let Some(id) = keep {
-            others = others.filter(session::Column::Id.ne(id));
+            others = others.filter(session::Column::Id.ne(id.0));
             session::Entity::update_many()
                 .col_expr(session::Column::Restricted, Expr::value(false))
-                .filter(session::Column::Id.eq(id))
+                .filter(session::Column::Id.eq(id.0))
                 .exec(self.0.conn())
                 .await?;
         }

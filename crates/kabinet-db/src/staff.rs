@@ -32,7 +32,7 @@ pub struct NewStaffSession {
     /// SHA-256 of the cookie's secret.
     pub token_hash: String,
     /// Whose.
-    pub staff_id: i64,
+    pub staff_id: d::StaffId,
     /// Where sign-in stands.
     pub stage: StaffStage,
     /// Now.
@@ -53,7 +53,7 @@ const COLUMNS: &str = "s.id, s.login, s.name, s.role, s.password_hash, s.passwor
 fn member(r: &QueryResult) -> Result<StaffMember, DbError> {
     let role: String = r.try_get("", "role")?;
     Ok(StaffMember {
-        id: r.try_get("", "id")?,
+        id: d::StaffId(r.try_get("", "id")?),
         login: r.try_get("", "login")?,
         name: r.try_get("", "name")?,
         role: Role::from_stored(&role).ok_or_else(|| corrupt("staff", "role", &role))?,
@@ -124,24 +124,24 @@ impl<C: Conn> Staff<'_, C> {
     }
 
     /// The member with this id.
-    pub async fn get(&self, id: i64) -> Result<Option<StaffMember>, DbError> {
+    pub async fn get(&self, id: d::StaffId) -> Result<Option<StaffMember>, DbError> {
         self.one(
             format!("SELECT {COLUMNS} FROM staff s WHERE s.id = $1"),
-            vec![id.into()],
+            vec![id.0.into()],
         )
         .await
     }
 
     /// The member's row, held until the transaction ends (PostgreSQL; SQLite
     /// write transactions hold the whole database).
-    pub async fn lock(&self, id: i64) -> Result<Option<StaffMember>, DbError> {
+    pub async fn lock(&self, id: d::StaffId) -> Result<Option<StaffMember>, DbError> {
         let lock = match self.0.backend() {
             crate::Backend::Postgres => " FOR UPDATE",
             crate::Backend::Sqlite => "",
         };
         self.one(
             format!("SELECT {COLUMNS} FROM staff s WHERE s.id = $1{lock}"),
-            vec![id.into()],
+            vec![id.0.into()],
         )
         .await
     }
@@ -161,10 +161,15 @@ impl<C: Conn> Staff<'_, C> {
     }
 
     /// Stores the failed sign-ins counter.
-    pub async fn store_failures(&self, id: i64, c: d::Counter) -> Result<(), DbError> {
+    pub async fn store_failures(&self, id: d::StaffId, c: d::Counter) -> Result<(), DbError> {
         self.exec(
             "UPDATE staff SET failed_count = $2, failed_window_start = $3, last_failed_at = $4 WHERE id = $1",
-            vec![id.into(), c.count.into(), c.window_start.into(), c.last_at.into()],
+            vec![
+                id.0.into(),
+                c.count.into(),
+                c.window_start.into(),
+                c.last_at.into(),
+            ],
         )
         .await?;
         Ok(())
@@ -173,11 +178,11 @@ impl<C: Conn> Staff<'_, C> {
     /// The failed sign-ins of member `id` from address `ip`, with the row
     /// held until the transaction ends (`FOR UPDATE` on PostgreSQL; a SQLite
     /// write transaction holds the whole database).
-    pub async fn lock_failures_from(&self, id: i64, ip: &str) -> Result<d::Counter, DbError> {
+    pub async fn lock_failures_from(&self, id: d::StaffId, ip: &str) -> Result<d::Counter, DbError> {
         let ip: String = ip.chars().take(64).collect();
         self.exec(
             "INSERT INTO staff_failures (staff_id, ip, count) VALUES ($1, $2, 0) ON CONFLICT (staff_id, ip) DO NOTHING",
-            vec![id.into(), ip.clone().into()],
+            vec![id.0.into(), ip.clone().into()],
         )
         .await?;
         let lock = if self.0.backend() == crate::Backend::Postgres {
@@ -189,19 +194,19 @@ impl<C: Conn> Staff<'_, C> {
     }
 
     /// The failed sign-ins of member `id` from address `ip` (zero when none).
-    pub async fn failures_from(&self, id: i64, ip: &str) -> Result<d::Counter, DbError> {
+    pub async fn failures_from(&self, id: d::StaffId, ip: &str) -> Result<d::Counter, DbError> {
         let ip: String = ip.chars().take(64).collect();
         self.failures_row(id, &ip, "").await
     }
 
-    async fn failures_row(&self, id: i64, ip: &str, lock: &str) -> Result<d::Counter, DbError> {
+    async fn failures_row(&self, id: d::StaffId, ip: &str, lock: &str) -> Result<d::Counter, DbError> {
         let r = self
             .0
             .conn()
             .query_one_raw(stmt(
                 self.0,
                 format!("SELECT count, window_start, last_at FROM staff_failures WHERE staff_id = $1 AND ip = $2{lock}"),
-                vec![id.into(), ip.into()],
+                vec![id.0.into(), ip.into()],
             ))
             .await?;
         Ok(match r {
@@ -215,11 +220,11 @@ impl<C: Conn> Staff<'_, C> {
     }
 
     /// Stores the failed sign-ins of member `id` from address `ip`.
-    pub async fn store_failures_from(&self, id: i64, ip: &str, c: d::Counter) -> Result<(), DbError> {
+    pub async fn store_failures_from(&self, id: d::StaffId, ip: &str, c: d::Counter) -> Result<(), DbError> {
         let ip: String = ip.chars().take(64).collect();
         self.exec(
             "UPDATE staff_failures SET count = $3, window_start = $4, last_at = $5 WHERE staff_id = $1 AND ip = $2",
-            vec![id.into(), ip.into(), c.count.into(), c.window_start.into(), c.last_at.into()],
+            vec![id.0.into(), ip.into(), c.count.into(), c.window_start.into(), c.last_at.into()],
         )
         .await?;
         Ok(())
@@ -231,7 +236,7 @@ impl<C: Conn> Staff<'_, C> {
     /// the member's own).
     pub async fn set_password(
         &self,
-        id: i64,
+        id: d::StaffId,
         hash: &str,
         generated: bool,
         expires_at: Option<OffsetDateTime>,
@@ -239,7 +244,7 @@ impl<C: Conn> Staff<'_, C> {
         self.exec(
             "UPDATE staff SET password_hash = $2, password_generated = $3, password_expires_at = $4, failed_count = 0, \
              failed_window_start = NULL, last_failed_at = NULL WHERE id = $1",
-            vec![id.into(), hash.into(), generated.into(), expires_at.into()],
+            vec![id.0.into(), hash.into(), generated.into(), expires_at.into()],
         )
         .await?;
         Ok(())
@@ -247,25 +252,25 @@ impl<C: Conn> Staff<'_, C> {
 
     /// Forgets the second factor (a lost phone): enrolment starts again at
     /// the next sign-in, and the recovery codes are gone.
-    pub async fn clear_second_factor(&self, id: i64) -> Result<(), DbError> {
+    pub async fn clear_second_factor(&self, id: d::StaffId) -> Result<(), DbError> {
         self.exec(
             "UPDATE staff SET totp_secret = NULL, totp_sealed = NULL, totp_enabled = FALSE, totp_last_step = 0 WHERE id = $1",
-            vec![id.into()],
+            vec![id.0.into()],
         )
         .await?;
         self.exec(
             "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
-            vec![id.into()],
+            vec![id.0.into()],
         )
         .await?;
         Ok(())
     }
 
     /// Disables or enables a member.
-    pub async fn set_disabled(&self, id: i64, disabled: bool) -> Result<(), DbError> {
+    pub async fn set_disabled(&self, id: d::StaffId, disabled: bool) -> Result<(), DbError> {
         self.exec(
             "UPDATE staff SET disabled = $2 WHERE id = $1",
-            vec![id.into(), disabled.into()],
+            vec![id.0.into(), disabled.into()],
         )
         .await?;
         Ok(())
@@ -273,22 +278,22 @@ impl<C: Conn> Staff<'_, C> {
 
     /// Confirms enrolment: stores the sealed secret and takes the step its
     /// code was for; false when the member is enrolled already.
-    pub async fn enrol(&self, id: i64, sealed: &str, step: i64) -> Result<bool, DbError> {
+    pub async fn enrol(&self, id: d::StaffId, sealed: &str, step: i64) -> Result<bool, DbError> {
         let n = self
             .exec(
                 "UPDATE staff SET totp_sealed = $2, totp_secret = NULL, totp_enabled = TRUE, totp_last_step = $3 \
                  WHERE id = $1 AND totp_enabled = FALSE",
-                vec![id.into(), sealed.into(), step.into()],
+                vec![id.0.into(), sealed.into(), step.into()],
             )
             .await?;
         Ok(n == 1)
     }
 
     /// Replaces an unsealed secret of an older install with its sealed form.
-    pub async fn seal_secret(&self, id: i64, sealed: &str) -> Result<(), DbError> {
+    pub async fn seal_secret(&self, id: d::StaffId, sealed: &str) -> Result<(), DbError> {
         self.exec(
             "UPDATE staff SET totp_sealed = $2, totp_secret = NULL WHERE id = $1",
-            vec![id.into(), sealed.into()],
+            vec![id.0.into(), sealed.into()],
         )
         .await?;
         Ok(())
@@ -296,20 +301,20 @@ impl<C: Conn> Staff<'_, C> {
 
     /// Spends a generated password once it has been used: no password works
     /// until the member sets their own (or is reset).
-    pub async fn spend_password(&self, id: i64) -> Result<(), DbError> {
+    pub async fn spend_password(&self, id: d::StaffId) -> Result<(), DbError> {
         self.exec(
             "UPDATE staff SET password_hash = '', password_expires_at = NULL WHERE id = $1 AND password_generated = TRUE",
-            vec![id.into()],
+            vec![id.0.into()],
         )
         .await?;
         Ok(())
     }
 
     /// Keeps the (sealed) secret an enrolment page showed on its session.
-    pub async fn set_pending_secret(&self, session: i64, sealed: &str) -> Result<(), DbError> {
+    pub async fn set_pending_secret(&self, session: d::StaffSessionId, sealed: &str) -> Result<(), DbError> {
         self.exec(
             "UPDATE staff_sessions SET pending_secret = $2 WHERE id = $1",
-            vec![session.into(), sealed.into()],
+            vec![session.0.into(), sealed.into()],
         )
         .await?;
         Ok(())
@@ -318,28 +323,28 @@ impl<C: Conn> Staff<'_, C> {
     /// Takes TOTP step `step` if it is later than the last one taken (and,
     /// with `enable`, confirms enrolment); false when another sign-in took
     /// it or a later one first.
-    pub async fn take_step(&self, id: i64, step: i64, enable: bool) -> Result<bool, DbError> {
+    pub async fn take_step(&self, id: d::StaffId, step: i64, enable: bool) -> Result<bool, DbError> {
         let n = self
             .exec(
                 "UPDATE staff SET totp_last_step = $2, totp_enabled = (totp_enabled OR $3) \
                  WHERE id = $1 AND totp_last_step < $2",
-                vec![id.into(), step.into(), enable.into()],
+                vec![id.0.into(), step.into(), enable.into()],
             )
             .await?;
         Ok(n == 1)
     }
 
     /// Replaces the member's recovery codes (hashes).
-    pub async fn replace_codes(&self, id: i64, hashes: &[String]) -> Result<(), DbError> {
+    pub async fn replace_codes(&self, id: d::StaffId, hashes: &[String]) -> Result<(), DbError> {
         self.exec(
             "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
-            vec![id.into()],
+            vec![id.0.into()],
         )
         .await?;
         for h in hashes {
             self.exec(
                 "INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES ($1, $2)",
-                vec![id.into(), h.clone().into()],
+                vec![id.0.into(), h.clone().into()],
             )
             .await?;
         }
@@ -347,25 +352,25 @@ impl<C: Conn> Staff<'_, C> {
     }
 
     /// Uses a recovery code once: false when it is unknown or used.
-    pub async fn use_code(&self, id: i64, hash: &str, now: OffsetDateTime) -> Result<bool, DbError> {
+    pub async fn use_code(&self, id: d::StaffId, hash: &str, now: OffsetDateTime) -> Result<bool, DbError> {
         let n = self
             .exec(
                 "UPDATE staff_recovery_codes SET used_at = $3 WHERE staff_id = $1 AND code_hash = $2 AND used_at IS NULL",
-                vec![id.into(), hash.into(), now.into()],
+                vec![id.0.into(), hash.into(), now.into()],
             )
             .await?;
         Ok(n == 1)
     }
 
     /// How many recovery codes are left.
-    pub async fn codes_left(&self, id: i64) -> Result<i64, DbError> {
+    pub async fn codes_left(&self, id: d::StaffId) -> Result<i64, DbError> {
         let r = self
             .0
             .conn()
             .query_one_raw(stmt(
                 self.0,
                 "SELECT COUNT(*) AS n FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL",
-                vec![id.into()],
+                vec![id.0.into()],
             ))
             .await?;
         Ok(r.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
@@ -378,7 +383,7 @@ impl<C: Conn> Staff<'_, C> {
              VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
             vec![
                 s.token_hash.clone().into(),
-                s.staff_id.into(),
+                s.staff_id.0.into(),
                 s.stage.as_str().into(),
                 s.now.into(),
                 s.expires_at.into(),
@@ -410,7 +415,7 @@ impl<C: Conn> Staff<'_, C> {
         let m = member(&r)?;
         Ok(Some((
             StaffSession {
-                id: r.try_get("", "x_id")?,
+                id: d::StaffSessionId(r.try_get("", "x_id")?),
                 staff_id: m.id,
                 stage: StaffStage::from_stored(&stage)
                     .ok_or_else(|| corrupt("staff_sessions", "stage", &stage))?,
@@ -424,36 +429,39 @@ impl<C: Conn> Staff<'_, C> {
     }
 
     /// Moves a session to `stage`.
-    pub async fn set_stage(&self, session: i64, stage: StaffStage) -> Result<(), DbError> {
+    pub async fn set_stage(&self, session: d::StaffSessionId, stage: StaffStage) -> Result<(), DbError> {
         self.exec(
             "UPDATE staff_sessions SET stage = $2 WHERE id = $1",
-            vec![session.into(), stage.as_str().into()],
+            vec![session.0.into(), stage.as_str().into()],
         )
         .await?;
         Ok(())
     }
 
     /// Notes activity on a session.
-    pub async fn touch(&self, session: i64, now: OffsetDateTime) -> Result<(), DbError> {
+    pub async fn touch(&self, session: d::StaffSessionId, now: OffsetDateTime) -> Result<(), DbError> {
         self.exec(
             "UPDATE staff_sessions SET last_seen_at = $2 WHERE id = $1",
-            vec![session.into(), now.into()],
+            vec![session.0.into(), now.into()],
         )
         .await?;
         Ok(())
     }
 
     /// Ends a session.
-    pub async fn close_session(&self, session: i64) -> Result<(), DbError> {
-        self.exec("DELETE FROM staff_sessions WHERE id = $1", vec![session.into()])
+    pub async fn close_session(&self, session: d::StaffSessionId) -> Result<(), DbError> {
+        self.exec("DELETE FROM staff_sessions WHERE id = $1", vec![session.0.into()])
             .await?;
         Ok(())
     }
 
     /// Ends every session of a member.
-    pub async fn close_sessions(&self, id: i64) -> Result<(), DbError> {
-        self.exec("DELETE FROM staff_sessions WHERE staff_id = $1", vec![id.into()])
-            .await?;
+    pub async fn close_sessions(&self, id: d::StaffId) -> Result<(), DbError> {
+        self.exec(
+            "DELETE FROM staff_sessions WHERE staff_id = $1",
+            vec![id.0.into()],
+        )
+        .await?;
         Ok(())
     }
 }

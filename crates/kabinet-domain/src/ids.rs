@@ -42,4 +42,20 @@ id_type!(
     OutboxId,
     /// Identifies a background job.
     JobId,
+    /// Identifies a resident's session (a cookie or an API token).
+    SessionId,
+    /// Identifies a card payment (internally; residents see its public id).
+    CardPaymentId,
+    /// Identifies a request to the organization; its number for residents.
+    RequestId,
+    /// Identifies a line in a request's history.
+    RequestEventId,
+    /// Identifies a staff member.
+    StaffId,
+    /// Identifies a staff member's session.
+    StaffSessionId,
+    /// Identifies a resident's request to see an account another resident holds.
+    LinkRequestId,
+    /// Identifies one import or export run.
+    ExchangeRunId,
 );

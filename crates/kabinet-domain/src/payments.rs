@@ -111,7 +111,7 @@ impl GatewayState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardPayment {
     /// Row id.
-    pub id: i64,
+    pub id: crate::CardPaymentId,
     /// The id residents and the gateway see (in URLs, the gateway's metadata
     /// and as the idempotence key).
     pub public_id: String,

@@ -244,8 +244,8 @@ pub fn queue_key(
     emergency: bool,
     status: RequestStatus,
     due: OffsetDateTime,
-    id: i64,
-) -> (bool, bool, OffsetDateTime, i64) {
+    id: crate::RequestId,
+) -> (bool, bool, OffsetDateTime, crate::RequestId) {
     (!emergency, status != RequestStatus::New, due, id)
 }
 
@@ -404,7 +404,7 @@ impl Desk {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// Its number (what the resident quotes by phone).
-    pub id: i64,
+    pub id: crate::RequestId,
     /// Who filed it.
     pub user_id: crate::UserId,
     /// About which account (and so which premises).
@@ -430,7 +430,7 @@ pub struct Request {
     /// Put off until this day.
     pub deferred_until: Option<Date>,
     /// The staff member working on it.
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<crate::StaffId>,
     /// The assignee's name.
     pub assignee_name: Option<String>,
     /// The resident's rating on acceptance.
@@ -509,13 +509,13 @@ impl EventKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestEvent {
     /// Row id.
-    pub id: i64,
+    pub id: crate::RequestEventId,
     /// When.
     pub at: OffsetDateTime,
     /// What.
     pub kind: EventKind,
     /// The staff member, if staff did it (else the resident or the system).
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<crate::StaffId>,
     /// Their name.
     pub staff_name: Option<String>,
     /// The status before, for a status change.
@@ -532,7 +532,7 @@ pub struct Photo {
     /// The id in its URL (random, not guessable).
     pub public_id: String,
     /// Whose request.
-    pub request_id: i64,
+    pub request_id: crate::RequestId,
     /// Width in pixels.
     pub width: i32,
     /// Height in pixels.
@@ -544,6 +544,7 @@ pub struct Photo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RequestId;
     use RequestStatus as S;
     use time::macros::{date, datetime};
 
@@ -698,14 +699,14 @@ mod tests {
         assert!(overdue(S::InWork, due, due + Duration::seconds(1)));
         assert!(!overdue(S::Done, due, due + Duration::days(9)));
         let mut q = [
-            queue_key(false, S::New, datetime!(2026-11-20 10:00 UTC), 1),
-            queue_key(true, S::New, datetime!(2026-11-27 10:00 UTC), 3),
-            queue_key(true, S::New, datetime!(2026-11-26 10:00 UTC), 2),
-            queue_key(true, S::InWork, datetime!(2026-11-25 10:00 UTC), 4),
+            queue_key(false, S::New, datetime!(2026-11-20 10:00 UTC), RequestId(1)),
+            queue_key(true, S::New, datetime!(2026-11-27 10:00 UTC), RequestId(3)),
+            queue_key(true, S::New, datetime!(2026-11-26 10:00 UTC), RequestId(2)),
+            queue_key(true, S::InWork, datetime!(2026-11-25 10:00 UTC), RequestId(4)),
         ];
         q.sort();
         assert_eq!(
-            q.map(|k| k.3),
+            q.map(|k| k.3.0),
             [2, 3, 4, 1],
             "emergencies first, the untaken first, then by deadline"
         );

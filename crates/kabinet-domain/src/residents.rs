@@ -82,7 +82,7 @@ impl SessionKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// Row id.
-    pub id: i64,
+    pub id: crate::SessionId,
     /// Whose.
     pub user_id: UserId,
     /// Browser or app.

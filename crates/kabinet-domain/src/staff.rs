@@ -86,7 +86,7 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffMember {
     /// Row id.
-    pub id: i64,
+    pub id: crate::StaffId,
     /// What they sign in with.
     pub login: String,
     /// Their name, shown to colleagues (residents see only the desk).
@@ -152,9 +152,9 @@ impl StaffStage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffSession {
     /// Row id.
-    pub id: i64,
+    pub id: crate::StaffSessionId,
     /// Whose.
-    pub staff_id: i64,
+    pub staff_id: crate::StaffId,
     /// How far sign-in has come.
     pub stage: StaffStage,
     /// When it began.

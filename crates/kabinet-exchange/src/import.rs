@@ -215,7 +215,12 @@ async fn stage_all(
     Ok(())
 }
 
-async fn finish(db: &Db, run: i64, report: &ImportReport, error: Option<&str>) -> Result<(), ExchangeError> {
+async fn finish(
+    db: &Db,
+    run: kabinet_domain::ExchangeRunId,
+    report: &ImportReport,
+    error: Option<&str>,
+) -> Result<(), ExchangeError> {
     let message = match error {
         Some(e) => e.to_string(),
         None if report.committed => format!("{} строк загружено", report.written),

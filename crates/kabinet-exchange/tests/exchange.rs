@@ -345,7 +345,7 @@ db_tests! {
             }
             fn finish(&mut self) -> Result<(), String> { Ok(()) }
         }
-        assert!(t.db.exports().export_readings(999, ExportFilter::default(), &mut Failing(0)).await.is_err());
+        assert!(t.db.exports().export_readings(kabinet_domain::ExchangeRunId(999), ExportFilter::default(), &mut Failing(0)).await.is_err());
 
         let n = export(&t.db, ExportKind::Readings, &out, TextEncoding::Utf8, ExportFilter::default(), "test").await.unwrap();
         assert_eq!(n, 3, "billing readings are not exported, portal ones are");

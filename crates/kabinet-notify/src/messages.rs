@@ -280,7 +280,14 @@ pub fn payment_received(
 /// "Your request changed": taken into work, done, declined or answered.
 /// `what` says what happened; `text` is the reply or the reason, if any
 /// (never an internal note).
-pub fn request_update(org: &str, to: &EmailAddress, number: i64, what: &str, text: &str, url: &str) -> Email {
+pub fn request_update(
+    org: &str,
+    to: &EmailAddress,
+    number: kabinet_domain::RequestId,
+    what: &str,
+    text: &str,
+    url: &str,
+) -> Email {
     let mut paragraphs = vec![Paragraph::Text(format!("Заявка № {number}: {what}."))];
     if !text.is_empty() {
         paragraphs.push(Paragraph::Text(text.to_string()));

@@ -142,7 +142,7 @@ pub const REQUEST_ACTION: &str = "/requests/{id}/{action}";
 pub const REQUEST_PHOTO: &str = "/requests/photos/{id}";
 
 /// The link to request `id`.
-pub fn request(id: i64) -> String {
+pub fn request(id: kabinet_domain::RequestId) -> String {
     format!("/requests/{id}")
 }
 
@@ -171,7 +171,7 @@ pub const STAFF_REQUEST_ACTION: &str = "/staff/requests/{id}/{action}";
 pub const STAFF_PHOTO: &str = "/staff/photos/{id}";
 
 /// The console's link to request `id`.
-pub fn staff_request(id: i64) -> String {
+pub fn staff_request(id: kabinet_domain::RequestId) -> String {
     format!("/staff/requests/{id}")
 }
 

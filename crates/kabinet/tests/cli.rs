@@ -168,14 +168,31 @@ async fn demo_serves_and_is_ready(engine: Engine) {
         unique_key: None,
     };
     let id = t.db.jobs().enqueue(&job, now).await.unwrap().unwrap();
-    let claimed = t.db.jobs().claim(&["no_such_kind"], now, time::Duration::minutes(1), 1, "t").await.unwrap();
+    let claimed =
+        t.db.jobs()
+            .claim(&["no_such_kind"], now, time::Duration::minutes(1), 1, "t")
+            .await
+            .unwrap();
     assert_eq!(claimed.len(), 1);
     assert!(t.db.jobs().bury(id, "t", "broken on purpose").await.unwrap());
-    let dead = kabinet(&t.url, &dir).args(["jobs", "list", "--dead"]).output().unwrap();
-    assert!(text(&dead).contains("broken on purpose") && !text(&dead).contains("sweep_sessions"), "{}", text(&dead));
-    let retried = kabinet(&t.url, &dir).args(["jobs", "retry", &id.to_string()]).output().unwrap();
+    let dead = kabinet(&t.url, &dir)
+        .args(["jobs", "list", "--dead"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&dead).contains("broken on purpose") && !text(&dead).contains("sweep_sessions"),
+        "{}",
+        text(&dead)
+    );
+    let retried = kabinet(&t.url, &dir)
+        .args(["jobs", "retry", &id.to_string()])
+        .output()
+        .unwrap();
     assert!(retried.status.success(), "{}", text(&retried));
-    let again = kabinet(&t.url, &dir).args(["jobs", "discard", &id.to_string()]).output().unwrap();
+    let again = kabinet(&t.url, &dir)
+        .args(["jobs", "discard", &id.to_string()])
+        .output()
+        .unwrap();
     assert!(!again.status.success(), "a queued job is not discarded");
     assert!(t.db.jobs().get(id).await.unwrap().is_some());
     drop(server);

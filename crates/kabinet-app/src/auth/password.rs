@@ -34,7 +34,7 @@ impl Auth {
         &self,
         user: &d::ResidentUser,
         hash: &str,
-        keep: Option<i64>,
+        keep: Option<d::SessionId>,
         entry: d::AuditEntry,
         notice: Option<d::Email>,
     ) -> Result<(), Error> {

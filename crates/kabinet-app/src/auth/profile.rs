@@ -285,9 +285,9 @@ impl Auth {
                     .awaiting(r.user.id, now)
                     .await?
                     .into_iter()
-                    .find(|q| q.id == id)
+                    .find(|q| q.id.0 == id)
                     .ok_or(Error::NotFound)?;
-                if !tx.links().decide(id, r.user.id, approve, now).await? {
+                if !tx.links().decide(asked.id, r.user.id, approve, now).await? {
                     return Err(Error::NotFound);
                 }
                 if approve {

@@ -194,11 +194,11 @@ db_tests! {
         // Staff defer the new ones to a day ahead.
         let now = OffsetDateTime::now_utc();
         for id in 1..=12 {
-            let Some(r) = t.db.requests().get(id).await.unwrap() else { continue };
+            let Some(r) = t.db.requests().get(kabinet_domain::RequestId(id)).await.unwrap() else { continue };
             if r.status != kabinet_domain::requests::RequestStatus::New {
                 continue;
             }
-            t.db.requests().change_status(id, &kabinet_db::requests::StatusChange {
+            t.db.requests().change_status(kabinet_domain::RequestId(id), &kabinet_db::requests::StatusChange {
                 from: r.status,
                 to: kabinet_domain::requests::RequestStatus::Deferred,
                 staff_id: None,

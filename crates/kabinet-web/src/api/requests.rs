@@ -92,7 +92,7 @@ pub(crate) struct RequestItem {
 
 fn item(r: &Request) -> RequestItem {
     RequestItem {
-        number: r.id,
+        number: r.id.0,
         category: r.category.clone(),
         category_name: r.category_name.clone(),
         emergency: r.emergency,
@@ -248,7 +248,7 @@ fn event(e: &RequestEvent) -> EventItem {
 async fn detail(
     state: &AppState,
     r: &kabinet_app::auth::Resident,
-    id: i64,
+    id: kabinet_domain::RequestId,
 ) -> Result<RequestDetail, ApiError> {
     let v = state.app.requests.show(r, id).await?;
     Ok(RequestDetail {
@@ -267,8 +267,10 @@ async fn detail(
     })
 }
 
-fn number(id: &str) -> Result<i64, ApiError> {
-    id.parse().map_err(|_| ApiError::App(Error::NotFound))
+fn number(id: &str) -> Result<kabinet_domain::RequestId, ApiError> {
+    id.parse()
+        .map(kabinet_domain::RequestId)
+        .map_err(|_| ApiError::App(Error::NotFound))
 }
 
 /// One of the resident's requests.

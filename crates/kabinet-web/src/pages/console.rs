@@ -97,7 +97,10 @@ pub(crate) async fn queue(
             "" => None,
             "none" => Some(None),
             "me" => Some(Some(me)),
-            other => other.parse::<i64>().ok().map(Some),
+            other => other
+                .parse::<i64>()
+                .ok()
+                .map(|id| Some(kabinet_domain::StaffId(id))),
         },
         overdue_at: (!q.overdue.is_empty()).then(time::OffsetDateTime::now_utc),
     };
@@ -195,7 +198,7 @@ async fn request_page(
     state: &AppState,
     ctx: &Ctx,
     s: &kabinet_app::staff::StaffUser,
-    id: i64,
+    id: kabinet_domain::RequestId,
     status: StatusCode,
     errors: Vec<String>,
 ) -> Result<Response, PageError> {
@@ -253,7 +256,7 @@ async fn request_page(
         &RequestPage {
             layout: StaffLayout::new(state, ctx),
             errors,
-            number: r.id,
+            number: r.id.0,
             action_base: paths::staff_request(r.id),
             status: status_text(&tr, r.status),
             status_code: r.status.as_str(),
@@ -281,8 +284,10 @@ async fn request_page(
     )
 }
 
-fn number(id: &str) -> Result<i64, PageError> {
-    id.parse().map_err(|_| Error::NotFound.into())
+fn number(id: &str) -> Result<kabinet_domain::RequestId, PageError> {
+    id.parse()
+        .map(kabinet_domain::RequestId)
+        .map_err(|_| Error::NotFound.into())
 }
 
 /// `GET /staff/requests/{id}`.
@@ -354,6 +359,7 @@ pub(crate) async fn act(
                 "me" => Some(s.member().id),
                 x => Some(
                     x.parse::<i64>()
+                        .map(kabinet_domain::StaffId)
                         .map_err(|_| PageError::BadRequest("форма заполнена неверно"))?,
                 ),
             };

@@ -45,7 +45,7 @@ pub(crate) fn row(state: &AppState, tr: &Tr, r: &Request, href: String) -> Row {
     let clock = state.app.requests.clock();
     let now = time::OffsetDateTime::now_utc();
     Row {
-        number: r.id,
+        number: r.id.0,
         href,
         category: r.category_name.clone(),
         emergency: r.emergency,
@@ -322,7 +322,7 @@ fn show_page(
         layout: Layout::section(state, ctx, Section::Requests),
         notice,
         errors,
-        number: r.id,
+        number: r.id.0,
         action_base: paths::request(r.id),
         status: status_text(&tr, r.status),
         status_code: r.status.as_str(),
@@ -377,7 +377,7 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, PageError> {
-    let id: i64 = id.parse().map_err(|_| Error::NotFound)?;
+    let id = kabinet_domain::RequestId(id.parse().map_err(|_| Error::NotFound)?);
     let v = state.app.requests.show(&r, id).await?;
     let tr = Tr::current();
     let notice = q
@@ -405,7 +405,7 @@ pub(crate) async fn act(
     Path((id, action)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<ActionForm>,
 ) -> Result<Response, PageError> {
-    let id: i64 = id.parse().map_err(|_| Error::NotFound)?;
+    let id = kabinet_domain::RequestId(id.parse().map_err(|_| Error::NotFound)?);
     let requests = &state.app.requests;
     let done = match action.as_str() {
         "cancel" => {

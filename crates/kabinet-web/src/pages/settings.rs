@@ -445,7 +445,7 @@ fn access_request(
     let who = masked(&q.user_email);
     let date = tr.date(clock.today(q.created_at));
     AccessRequest {
-        id: q.id,
+        id: q.id.0,
         line: tr.a2("access-request-line", ("who", &who), ("date", &date)),
         who,
         account: q.account_number.clone(),

@@ -338,10 +338,10 @@ db_tests! {
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         let ok = resident.submit(&format!("/requests/{id}"), &format!("/requests/{id}/accept"), &[("rating", "5")]).await;
         assert_eq!(ok.status, StatusCode::SEE_OTHER);
-        let r = t.db.requests().get(id).await.unwrap().unwrap();
+        let r = t.db.requests().get(kabinet_domain::RequestId(id)).await.unwrap().unwrap();
         assert_eq!((r.status.as_str(), r.rating), ("closed", Some(5)));
         assert_eq!(r.assignee_name.as_deref(), Some("Мария Диспетчер"));
-        let history = t.db.requests().events(id, true).await.unwrap();
+        let history = t.db.requests().events(kabinet_domain::RequestId(id), true).await.unwrap();
         assert!(history.iter().any(|e| e.kind == kabinet_domain::requests::EventKind::Note));
 
         // Another one returned after "done": it reopens and is counted.
@@ -354,7 +354,7 @@ db_tests! {
         assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
         let back = resident.submit(&format!("/requests/{id2}"), &format!("/requests/{id2}/return"), &[("body", "Пересчёта нет")]).await;
         assert_eq!(back.status, StatusCode::SEE_OTHER);
-        let r2 = t.db.requests().get(id2).await.unwrap().unwrap();
+        let r2 = t.db.requests().get(kabinet_domain::RequestId(id2)).await.unwrap().unwrap();
         assert_eq!((r2.status.as_str(), r2.reopened), ("in_work", 1));
         // Deferral: after today and within a year only.
         let past = staff_act(&mut staff, id2, "status", &[("change", "defer"), ("until", "2020-01-01")]).await;
@@ -416,7 +416,7 @@ db_tests! {
         let list = b.json("GET", "/api/v1/requests", Some(&tok), Value::Null).await;
         assert_eq!(serde_json::from_str::<Value>(&list.body).unwrap()["total"], 0);
         // Still new and the owner's.
-        assert_eq!(t.db.requests().get(id).await.unwrap().unwrap().status.as_str(), "new");
+        assert_eq!(t.db.requests().get(kabinet_domain::RequestId(id)).await.unwrap().unwrap().status.as_str(), "new");
         // Signed out: to sign-in.
         let mut anon = Browser::new(&app);
         assert_eq!(anon.get(&format!("/requests/{id}")).await.location(), "/login");
