@@ -455,13 +455,13 @@ pub(crate) fn bounded_months(
     if span < 1 {
         return Err(Error::Invalid(FieldErrors::single(
             fields::TO,
-            "последний месяц раньше первого — поменяйте их местами",
+            d::Text::new("error-months-reversed"),
         )));
     }
     if span > MAX_MONTHS {
         return Err(Error::Invalid(FieldErrors::single(
             fields::FROM,
-            format!("можно выбрать не больше {MAX_MONTHS} месяцев сразу"),
+            d::Text::new("error-months-too-many").with("n", i64::from(MAX_MONTHS)),
         )));
     }
     Ok((from, to))

@@ -1,78 +1,75 @@
 //! Why a use case did not go through: one error type for every use case,
 //! which the web layer turns into a page or a problem document in one place.
+//! What a person is told is [`Error::text`], a message id rendered in their
+//! language; `Display` is for the log.
 
 use crate::FieldErrors;
 use crate::auth::HashError;
 use kabinet_db::DbError;
+use kabinet_domain::Text;
 
-/// What a use case can fail with. The messages are Russian and meant for
-/// the resident (lower-case first letter; the page capitalises).
+/// What a use case can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The input has mistakes (shown next to the fields).
-    #[error("проверьте заполнение формы")]
+    #[error("invalid input: {0:?}")]
     Invalid(FieldErrors),
     /// Wrong account or password, or sign-in refused for now; deliberately
     /// one message for every such case.
-    #[error(
-        "неверный номер лицевого счёта или пароль. После нескольких неудачных попыток вход временно ограничивается — подождите и попробуйте снова"
-    )]
+    #[error("invalid credentials")]
     InvalidCredentials,
     /// The one-time password was right but is past its 72 hours.
-    #[error("срок действия временного пароля истёк — восстановите пароль, и мы пришлём ссылку на почту")]
+    #[error("one-time password expired")]
     OneTimePasswordExpired,
     /// A staff member's one-time password was right but is past its 72 hours.
-    #[error("срок действия временного пароля истёк — попросите администратора выдать новый")]
+    #[error("staff one-time password expired")]
     StaffPasswordExpired,
     /// The reset link is unknown, used or expired.
-    #[error("ссылка для восстановления пароля недействительна или устарела — запросите новую")]
+    #[error("invalid reset token")]
     InvalidResetToken,
     /// The Rules version accepted is not the one in force.
-    #[error("правила изменились — прочитайте действующую редакцию")]
+    #[error("stale Rules version")]
     StaleRules,
     /// The resident signed in with a one-time password and must set their own
     /// before anything else.
-    #[error("сначала задайте свой пароль")]
+    #[error("own password not set")]
     PasswordNotSet,
     /// Readings were not taken: every value refused or to confirm.
-    #[error("показания не приняты — проверьте отмеченные поля")]
+    #[error("readings refused")]
     Readings(Vec<crate::readings::Issue>),
     /// There is no such record, or it is not the resident's (the same answer).
-    #[error("не найдено")]
+    #[error("not found")]
     NotFound,
     /// The payment gateway refused the payment.
-    #[error("платёжный сервис отклонил платёж — попробуйте другую сумму или повторите позже")]
+    #[error("payment refused by the gateway")]
     PaymentRefused,
     /// The payment gateway did not answer; the outcome is settled later.
-    #[error(
-        "платёжный сервис сейчас не отвечает — попробуйте через несколько минут. Если деньги всё же списались, платёж зачтётся автоматически"
-    )]
+    #[error("payment gateway unavailable")]
     GatewayUnavailable,
     /// Card payments are not set up on this installation.
-    #[error(
-        "оплата картой в личном кабинете не подключена — оплатите по QR-коду на квитанции в приложении своего банка"
-    )]
+    #[error("card payments are not set up")]
     CardPaymentsOff,
     /// The resident started too many payments in the last hour.
-    #[error("слишком много платежей за последний час — подождите немного и попробуйте снова")]
+    #[error("too many payments")]
     TooManyPayments,
     /// A second-factor code was wrong, used already, or came too often.
-    #[error("код не подошёл. Введите новый код из приложения или неиспользованный резервный код")]
+    #[error("invalid second-factor code")]
     InvalidCode,
-    /// The resident filed as many requests as a day allows, or the same one twice.
-    #[error("{0}")]
-    TooManyRequests(&'static str),
+    /// A limit on how often something may be done was reached; says which.
+    #[error("too many requests: {}", .0.id())]
+    TooManyRequests(Text),
     /// Too many photos are being processed right now; try again shortly.
-    #[error("сейчас обрабатывается слишком много фотографий — отправьте заявку ещё раз через минуту")]
+    #[error("photo processing busy")]
     Busy,
-    /// A photo was refused (type, size, damage).
-    #[error("{0}")]
-    Photo(String),
-    /// The change is not possible in the request's state (or someone changed it first).
-    #[error("{0}")]
-    Conflict(&'static str),
+    /// A photo was refused (type, size, damage); says why.
+    #[error("photo refused: {}", .0.id())]
+    Photo(Text),
+    /// The change is not possible in the record's state (or someone changed
+    /// it first); says why.
+    #[error("conflict: {}", .0.id())]
+    Conflict(Text),
     /// The request is not allowed from where it came.
-    #[error("доступ запрещён")]
+    #[error("forbidden")]
     Forbidden,
     /// The database failed; details go to the log.
     #[error(transparent)]
@@ -83,4 +80,30 @@ pub enum Error {
     /// Something else inside failed (a receipt template, a worker thread).
     #[error("{0}")]
     Internal(String),
+}
+
+impl Error {
+    /// What the person is told, in any language.
+    pub fn text(&self) -> Text {
+        match self {
+            Error::Invalid(_) => Text::new("error-invalid"),
+            Error::InvalidCredentials => Text::new("error-credentials"),
+            Error::OneTimePasswordExpired => Text::new("error-one-time-password-expired"),
+            Error::StaffPasswordExpired => Text::new("error-staff-password-expired"),
+            Error::InvalidResetToken => Text::new("error-reset-token"),
+            Error::StaleRules => Text::new("error-stale-rules"),
+            Error::PasswordNotSet => Text::new("error-password-not-set"),
+            Error::Readings(_) => Text::new("error-readings"),
+            Error::NotFound => Text::new("error-not-found"),
+            Error::PaymentRefused => Text::new("error-payment-refused"),
+            Error::GatewayUnavailable => Text::new("error-gateway-unavailable"),
+            Error::CardPaymentsOff => Text::new("error-card-payments-off"),
+            Error::TooManyPayments => Text::new("error-too-many-payments"),
+            Error::InvalidCode => Text::new("error-code"),
+            Error::TooManyRequests(t) | Error::Photo(t) | Error::Conflict(t) => t.clone(),
+            Error::Busy => Text::new("error-photos-busy"),
+            Error::Forbidden => Text::new("error-forbidden"),
+            Error::Db(_) | Error::Hash(_) | Error::Internal(_) => Text::new("error-internal"),
+        }
+    }
 }

@@ -240,7 +240,7 @@ impl Payments {
             if shares.iter().any(|(a, _)| *a == l.account.id) {
                 errors.add(
                     fields::AMOUNTS,
-                    format!("лицевой счёт {} указан дважды", l.account.number),
+                    d::Text::new("error-pay-account-twice").with("account", l.account.number.to_string()),
                 );
                 continue;
             }
@@ -256,17 +256,14 @@ impl Payments {
             }
         }
         if shares.is_empty() && errors.is_empty() {
-            errors.add(fields::AMOUNTS, "укажите сумму хотя бы для одного лицевого счёта");
+            errors.add(fields::AMOUNTS, d::Text::new("error-pay-no-amount"));
         }
         errors.check()?;
         let total = d::Kopecks::sum(shares.iter().map(|(_, k)| *k));
         if total > self.settings.max_amount {
             return Err(Error::Invalid(FieldErrors::single(
                 fields::AMOUNTS,
-                format!(
-                    "за один раз можно оплатить не больше {}",
-                    self.settings.max_amount
-                ),
+                d::Text::new("error-pay-total-too-large").with("max", self.settings.max_amount),
             )));
         }
         let now = self.clock.now();
@@ -482,16 +479,17 @@ impl Payments {
             return Ok(None);
         }
         let org = crate::portal::sender_name(&self.db).await?;
-        let lines: Vec<String> = p
+        let shares: Vec<(String, d::Kopecks)> = p
             .shares
             .iter()
-            .map(|s| format!("Лицевой счёт {}: {}", s.account, s.amount))
+            .map(|s| (s.account.to_string(), s.amount))
             .collect();
         Ok(Some(kabinet_notify::messages::payment_received(
+            kabinet_notify::messages::tr(user.language),
             &org,
             &user.email,
-            &p.amount.to_string(),
-            &lines,
+            p.amount,
+            &shares,
             &format!("{}/payments", self.public_url),
         )))
     }
@@ -534,7 +532,7 @@ impl Payments {
         let n = kabinet_gateway::parse_notification(body).map_err(|e| {
             Error::Invalid(FieldErrors::single(
                 "body",
-                format!("не уведомление платёжного сервиса: {e}"),
+                d::Text::new("error-notification-invalid").with("reason", e.to_string()),
             ))
         })?;
         let gp = match self.gateway.get(&n.payment_id).await {
@@ -687,11 +685,12 @@ fn system_entry(p: &CardPayment, details: &str) -> d::AuditEntry {
     }
 }
 
-fn share_message(account: &str, p: d::payments::AmountProblem, max: d::Kopecks) -> String {
+fn share_message(account: &str, p: d::payments::AmountProblem, max: d::Kopecks) -> d::Text {
     use d::payments::AmountProblem as P;
-    match p {
-        P::Malformed => format!("лицевой счёт {account}: сумма — это рубли и копейки, например 1 234,56"),
-        P::TooSmall => format!("лицевой счёт {account}: сумма не меньше 1 ₽"),
-        P::TooLarge => format!("лицевой счёт {account}: сумма не больше {max}"),
-    }
+    let text = match p {
+        P::Malformed => d::Text::new("error-pay-share-malformed"),
+        P::TooSmall => d::Text::new("error-pay-share-too-small"),
+        P::TooLarge => d::Text::new("error-pay-share-too-large").with("max", max),
+    };
+    text.with("account", account)
 }

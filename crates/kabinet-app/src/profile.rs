@@ -159,10 +159,7 @@ impl Profiles {
             l => {
                 let lang = d::Language::from_tag(l);
                 if lang.is_none() {
-                    errors.add(
-                        fields::LANGUAGE,
-                        "такого языка нет — выберите русский или английский",
-                    );
+                    errors.add(fields::LANGUAGE, d::Text::new("error-language-unknown"));
                 }
                 lang
             }
@@ -173,7 +170,7 @@ impl Profiles {
                 Some(k) => {
                     email_notifications.insert(k);
                 }
-                None => errors.add("notifications", "неизвестный вид уведомлений"),
+                None => errors.add("notifications", d::Text::new("error-notification-unknown")),
             }
         }
         errors.check()?;

@@ -17,7 +17,7 @@ pub struct Rate {
     pub limit: i32,
     /// In how long.
     pub window: Duration,
-    /// What the resident is told beyond it.
+    /// The message id of what the resident is told beyond it.
     pub message: &'static str,
 }
 
@@ -30,7 +30,7 @@ pub fn readings(per_minute: i32) -> Rate {
         kind: CounterKind::Readings,
         limit: per_minute,
         window: Duration::minutes(1),
-        message: "показания отправляются слишком часто — подождите минуту и отправьте снова",
+        message: "error-readings-too-often",
     }
 }
 
@@ -39,7 +39,7 @@ pub const COMMENTS: Rate = Rate {
     kind: CounterKind::Comments,
     limit: 5,
     window: Duration::minutes(1),
-    message: "сообщения отправляются слишком часто — подождите минуту",
+    message: "error-comments-too-often",
 };
 
 /// Counts one more event against the user who signs in with `account`, or
@@ -49,7 +49,7 @@ pub async fn take(db: &Db, account: d::AccountId, rate: Rate) -> Result<(), Erro
     let c = tx.counters().lock(account, rate.kind).await?;
     let now = OffsetDateTime::now_utc();
     if c.in_window(now, rate.window) >= rate.limit {
-        return Err(Error::TooManyRequests(rate.message));
+        return Err(Error::TooManyRequests(d::Text::new(rate.message)));
     }
     tx.counters()
         .store(account, rate.kind, c.after_event(now, rate.window))

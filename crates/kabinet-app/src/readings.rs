@@ -475,7 +475,7 @@ impl Readings {
         if ids.windows(2).any(|w| w[0] == w[1]) {
             return Err(Error::Invalid(crate::FieldErrors::single(
                 fields::METERS,
-                "один счётчик указан дважды",
+                d::Text::new("error-meter-twice"),
             )));
         }
         let now = self.clock.now();
@@ -684,28 +684,21 @@ impl Readings {
             return Ok(None);
         }
         let org = crate::portal::sender_name(&self.db).await?;
-        let lines: Vec<String> = stored
+        let lines: Vec<kabinet_notify::messages::ReadingLine> = stored
             .iter()
-            .map(|s| {
-                let zone = if s.meter.tariffs > 1 {
-                    format!(", зона {}", s.zone)
-                } else {
-                    String::new()
-                };
-                format!(
-                    "{} № {}{zone}: {} {}",
-                    s.meter.resource.label_ru(),
-                    s.meter.serial,
-                    s.value,
-                    s.meter.resource.unit()
-                )
+            .map(|s| kabinet_notify::messages::ReadingLine {
+                resource: s.meter.resource.code(),
+                serial: s.meter.serial.clone(),
+                zone: (s.meter.tariffs > 1).then_some(i16::from(s.zone)),
+                value: s.value.to_string(),
             })
             .collect();
         Ok(Some(kabinet_notify::messages::readings_accepted(
+            kabinet_notify::messages::tr(r.user.language),
             &org,
             &r.user.email,
             &account.number,
-            &period.to_russian(),
+            period,
             &lines,
             &format!("{}/meters", self.public_url),
         )))

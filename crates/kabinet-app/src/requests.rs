@@ -26,6 +26,7 @@ use kabinet_domain::requests::{
     Category, Change, ChangeError, Deadlines, EventKind, Photo, Request, RequestEvent, RequestStatus, Side,
 };
 use kabinet_domain::staff::{Permission, StaffMember};
+use kabinet_notify::messages::RequestNews;
 use store::PhotoStore;
 use time::{Date, OffsetDateTime, Time};
 
@@ -195,17 +196,19 @@ fn pages(total: u64, size: u64) -> u64 {
 
 fn change_error(e: ChangeError) -> Error {
     match e {
-        ChangeError::NotAllowed => {
-            Error::Conflict("это действие сейчас недоступно: заявка уже в другом состоянии")
-        }
+        ChangeError::NotAllowed => Error::Conflict(d::Text::new("error-request-state-changed")),
         ChangeError::DeferralDay => Error::Invalid(FieldErrors::single(
             fields::UNTIL,
-            "укажите день после сегодняшнего, не дальше чем через год",
+            d::Text::new("error-request-deferral-day"),
         )),
-        ChangeError::ReasonMissing => Error::Invalid(FieldErrors::single(fields::BODY, "укажите причину")),
-        ChangeError::Rating => {
-            Error::Invalid(FieldErrors::single(fields::RATING, "поставьте оценку от 1 до 5"))
-        }
+        ChangeError::ReasonMissing => Error::Invalid(FieldErrors::single(
+            fields::BODY,
+            d::Text::new("error-request-reason-missing"),
+        )),
+        ChangeError::Rating => Error::Invalid(FieldErrors::single(
+            fields::RATING,
+            d::Text::new("error-request-rating"),
+        )),
     }
 }
 
@@ -215,13 +218,13 @@ fn check_text(text: &str) -> Result<String, Error> {
     if text.is_empty() {
         return Err(Error::Invalid(FieldErrors::single(
             fields::BODY,
-            "напишите текст",
+            d::Text::new("error-text-empty"),
         )));
     }
     if text.chars().count() > d::requests::MAX_TEXT_CHARS {
         return Err(Error::Invalid(FieldErrors::single(
             fields::BODY,
-            "текст — не больше 2 000 символов",
+            d::Text::new("error-text-too-long"),
         )));
     }
     Ok(text.to_string())
@@ -261,15 +264,9 @@ impl Drop for WaitingSlot {
 /// The resident-facing error of a filing limit.
 fn limit_error(e: d::requests::LimitReached) -> Error {
     Error::TooManyRequests(match e {
-        d::requests::LimitReached::Daily => {
-            "сегодня вы уже отправили 10 заявок — это предел на день. Если случилась авария, позвоните в аварийно-диспетчерскую службу"
-        }
-        d::requests::LimitReached::SameText => {
-            "такую заявку вы сегодня уже отправили дважды — она у нас есть. Новые сообщения по ней можно написать в самой заявке"
-        }
-        d::requests::LimitReached::TooFast => {
-            "заявки отправляются слишком часто — подождите минуту. Если случилась авария, позвоните в аварийно-диспетчерскую службу"
-        }
+        d::requests::LimitReached::Daily => d::Text::new("error-requests-daily-limit"),
+        d::requests::LimitReached::SameText => d::Text::new("error-requests-same-text"),
+        d::requests::LimitReached::TooFast => d::Text::new("error-requests-too-fast"),
     })
 }
 
@@ -345,7 +342,7 @@ impl Requests {
         let scope = match crate::account::scope(&self.db, r, input.account.as_deref()).await {
             Ok(s) => Some(s),
             Err(Error::NotFound) => {
-                errors.add(fields::ACCOUNT, "выберите один из своих лицевых счетов");
+                errors.add(fields::ACCOUNT, d::Text::new("error-request-account"));
                 None
             }
             Err(e) => return Err(e),
@@ -356,13 +353,13 @@ impl Requests {
             .find(|c| c.code == input.category.trim())
             .cloned();
         if category.is_none() {
-            errors.add(fields::CATEGORY, "выберите, о чём заявка");
+            errors.add(fields::CATEGORY, d::Text::new("error-request-category"));
         }
         let text = input.text.trim().to_string();
         if text.is_empty() {
-            errors.add(fields::TEXT, "опишите, что случилось");
+            errors.add(fields::TEXT, d::Text::new("error-request-text-empty"));
         } else if text.chars().count() > d::requests::MAX_TEXT_CHARS {
-            errors.add(fields::TEXT, "текст заявки — не больше 2 000 символов");
+            errors.add(fields::TEXT, d::Text::new("error-request-text-too-long"));
         }
         let phone = match d::Phone::parse(input.phone.trim()) {
             Ok(p) => p.as_str().to_string(),
@@ -372,11 +369,11 @@ impl Requests {
             }
         };
         if input.visit_time.chars().count() > 200 {
-            errors.add(fields::VISIT, "удобное время — не больше 200 символов");
+            errors.add(fields::VISIT, d::Text::new("error-request-visit-too-long"));
         }
         let uploads: Vec<Upload> = input.photos.into_iter().filter(|u| !u.data.is_empty()).collect();
         if uploads.len() > MAX_PHOTOS {
-            errors.add(fields::PHOTOS, "не больше 5 фотографий к одной заявке");
+            errors.add(fields::PHOTOS, d::Text::new("error-request-photos-too-many"));
         }
         errors.check()?;
         // What a filing may cost is settled before any photo is decoded: the
@@ -392,7 +389,7 @@ impl Requests {
         let checked = uploads
             .into_iter()
             .map(|u| photos::inspect(&u.name, &u.data).map(|h| (u, h)))
-            .collect::<Result<Vec<_>, String>>()
+            .collect::<Result<Vec<_>, d::Text>>()
             .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
         let processed = if checked.is_empty() {
             Vec::new()
@@ -505,7 +502,7 @@ impl Requests {
             checked
                 .iter()
                 .map(|(u, h)| photos::process(&u.name, &u.data, *h))
-                .collect::<Result<Vec<_>, String>>()
+                .collect::<Result<Vec<_>, d::Text>>()
         })
         .await
         .map_err(|e| Error::Internal(format!("photo worker: {e}")))?
@@ -630,7 +627,7 @@ impl Requests {
             .ok_or(Error::NotFound)?;
         let text = check_text(text)?;
         if request.status.is_final() {
-            return Err(Error::Conflict("заявка закрыта — если нужно, отправьте новую"));
+            return Err(Error::Conflict(d::Text::new("error-request-closed")));
         }
         crate::rates::take(&self.db, r.user.account_id, crate::rates::COMMENTS).await?;
         let now = OffsetDateTime::now_utc();
@@ -760,14 +757,14 @@ impl Requests {
         // Read before the transaction: a write transaction never waits for
         // a second connection from the pool.
         let what = match moved.to {
-            RequestStatus::InWork => Some("принята в работу"),
-            RequestStatus::Done => Some("выполнена — подтвердите или верните её в личном кабинете"),
-            RequestStatus::Declined => Some("отклонена"),
-            RequestStatus::Deferred => Some("отложена"),
+            RequestStatus::InWork => Some(RequestNews::Taken),
+            RequestStatus::Done => Some(RequestNews::Done),
+            RequestStatus::Declined => Some(RequestNews::Declined),
+            RequestStatus::Deferred => Some(RequestNews::Deferred),
             _ => None,
         };
         let mail = match what {
-            Some(what) => self.update_mail(&request, what, &body).await?,
+            Some(news) => self.update_mail(&request, news, &body).await?,
             None => None,
         };
         let tx = self.db.begin().await?;
@@ -878,7 +875,7 @@ impl Requests {
         let text = check_text(text)?;
         let text = text.as_str();
         if request.status.is_final() && !internal {
-            return Err(Error::Conflict("заявка закрыта — ответить в ней уже нельзя"));
+            return Err(Error::Conflict(d::Text::new("error-request-closed-reply")));
         }
         let now = OffsetDateTime::now_utc();
         let kind = if internal {
@@ -889,16 +886,16 @@ impl Requests {
         let mail = if internal {
             None
         } else {
-            self.update_mail(&request, "получен ответ", text).await?
+            self.update_mail(&request, RequestNews::Answered, text).await?
         };
         let tx = self.db.begin().await?;
         let minute_ago = now - time::Duration::minutes(1);
         if tx.requests().writes_since(s.member().id, minute_ago).await?
             >= self.settings.staff_writes_per_minute
         {
-            return Err(Error::TooManyRequests(
-                "слишком много сообщений за минуту — подождите немного",
-            ));
+            return Err(Error::TooManyRequests(d::Text::new(
+                "error-staff-writes-too-fast",
+            )));
         }
         tx.requests()
             .add_event(id, kind, Some(s.member().id), None, None, text, now)
@@ -940,7 +937,7 @@ impl Requests {
                     .filter(|m| !m.disabled)
                     .ok_or(Error::Invalid(FieldErrors::single(
                         "assignee",
-                        "выберите сотрудника из списка",
+                        d::Text::new("error-request-assignee"),
                     )))?;
                 m.name
             }
@@ -985,7 +982,7 @@ impl Requests {
     async fn update_mail(
         &self,
         request: &Request,
-        what: &str,
+        news: RequestNews,
         text: &str,
     ) -> Result<Option<d::Email>, Error> {
         let Some(user) = self.db.users().by_id(request.user_id).await? else {
@@ -999,10 +996,11 @@ impl Requests {
         }
         let org = crate::portal::sender_name(&self.db).await?;
         Ok(Some(kabinet_notify::messages::request_update(
+            kabinet_notify::messages::tr(user.language),
             &org,
             &user.email,
             request.id,
-            what,
+            news,
             text,
             &format!("{}/requests/{}", self.public_url, request.id),
         )))

@@ -241,14 +241,14 @@ impl StaffAuth {
         {
             return Err(Error::Invalid(crate::FieldErrors::single(
                 "login",
-                "логин: латинские буквы, цифры и знаки . _ -, до 64 символов",
+                d::Text::new("error-staff-login-invalid"),
             )));
         }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 128 {
             return Err(Error::Invalid(crate::FieldErrors::single(
                 "name",
-                "укажите имя сотрудника (до 128 символов)",
+                d::Text::new("error-staff-name-invalid"),
             )));
         }
         let password = generated_password();
@@ -271,7 +271,7 @@ impl StaffAuth {
             Err(e) if e.is_unique_violation() => {
                 return Err(Error::Invalid(crate::FieldErrors::single(
                     "login",
-                    "такой логин уже есть",
+                    d::Text::new("error-staff-login-taken"),
                 )));
             }
             Err(e) => return Err(e.into()),

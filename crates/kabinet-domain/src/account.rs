@@ -129,6 +129,17 @@ impl Izhku {
     }
 }
 
+impl crate::Describe for AccountNumberError {
+    fn text(&self) -> crate::Text {
+        use crate::Text;
+        match self {
+            AccountNumberError::Empty => Text::new("error-account-empty"),
+            AccountNumberError::TooLong => Text::new("error-account-too-long"),
+            AccountNumberError::InvalidCharacter => Text::new("error-account-characters"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,6 +73,16 @@ impl fmt::Display for EmailAddress {
     }
 }
 
+impl crate::Describe for EmailError {
+    fn text(&self) -> crate::Text {
+        use crate::Text;
+        match self {
+            EmailError::Empty => Text::new("error-email-empty"),
+            EmailError::Invalid => Text::new("error-email-invalid"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

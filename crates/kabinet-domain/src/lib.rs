@@ -26,6 +26,7 @@ pub mod requests;
 pub mod residents;
 pub mod staff;
 pub mod suspension;
+pub mod text;
 pub mod throttle;
 pub mod volume;
 
@@ -45,5 +46,6 @@ pub use portal::{InvoiceStatus, OrgClock, ReadingsWindow, WindowState};
 pub use profile::{Language, NotificationKind, Phone, PhoneError, Preferences};
 pub use residents::*;
 pub use suspension::{Suspension, SuspensionPhase};
+pub use text::{Describe, Text};
 pub use throttle::{AccountThrottle, Counter, MailLimit};
 pub use volume::{Volume, VolumeMethod};

@@ -278,6 +278,17 @@ impl fmt::Display for ReadingValue {
     }
 }
 
+impl crate::Describe for ReadingError {
+    fn text(&self) -> crate::Text {
+        use crate::Text;
+        match self {
+            ReadingError::Invalid => Text::new("error-reading-invalid"),
+            ReadingError::TooManyDigits(n) => Text::new("error-reading-digits").with("n", i64::from(*n)),
+            ReadingError::TooManyDecimals(n) => Text::new("error-reading-decimals").with("n", i64::from(*n)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -177,6 +177,18 @@ impl std::iter::Sum for Kopecks {
     }
 }
 
+impl crate::Describe for KopecksError {
+    fn text(&self) -> crate::Text {
+        use crate::Text;
+        match self {
+            KopecksError::Empty => Text::new("error-amount-empty"),
+            KopecksError::Invalid => Text::new("error-amount-invalid"),
+            KopecksError::TooManyDecimals => Text::new("error-amount-decimals"),
+            KopecksError::TooLarge => Text::new("error-amount-too-large"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

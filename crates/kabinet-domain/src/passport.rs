@@ -49,6 +49,16 @@ impl std::fmt::Debug for Passport {
     }
 }
 
+impl crate::Describe for PassportError {
+    fn text(&self) -> crate::Text {
+        use crate::Text;
+        match self {
+            PassportError::Empty => Text::new("error-passport-empty"),
+            PassportError::Invalid => Text::new("error-passport-invalid"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

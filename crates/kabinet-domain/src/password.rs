@@ -105,6 +105,19 @@ pub fn is_common(text: &str) -> bool {
         )
 }
 
+impl crate::Describe for PasswordError {
+    fn text(&self) -> crate::Text {
+        use crate::Text;
+        match self {
+            PasswordError::TooShort => Text::new("error-password-too-short"),
+            PasswordError::TooLong => Text::new("error-password-too-long"),
+            PasswordError::Common => Text::new("error-password-common"),
+            PasswordError::Personal => Text::new("error-password-personal"),
+            PasswordError::Mismatch => Text::new("error-password-mismatch"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,6 +200,16 @@ impl<'de> serde::Deserialize<'de> for Period {
     }
 }
 
+impl crate::Describe for PeriodError {
+    fn text(&self) -> crate::Text {
+        use crate::Text;
+        match self {
+            PeriodError::Invalid => Text::new("error-period-invalid"),
+            PeriodError::OutOfRange => Text::new("error-period-out-of-range"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

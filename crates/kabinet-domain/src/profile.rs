@@ -194,6 +194,15 @@ impl Preferences {
     }
 }
 
+impl crate::Describe for PhoneError {
+    fn text(&self) -> crate::Text {
+        use crate::Text;
+        match self {
+            PhoneError::Invalid => Text::new("error-phone-invalid"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,14 +1,19 @@
-//! The texts of Kabinet's e-mails to residents, in Russian, each as plain text
-//! and HTML. Values are HTML-escaped in the HTML part.
+//! Kabinet's e-mails to residents, each as plain text and HTML, in the
+//! recipient's language: every sentence is a Fluent message (`mail-…` in
+//! `kabinet-i18n/locales`), values are HTML-escaped in the HTML part.
 
 use crate::html::escape as esc;
-use kabinet_domain::{AccountNumber, Email, EmailAddress};
+use kabinet_domain::{AccountNumber, Email, EmailAddress, Kopecks, Language, Period, RequestId};
+use kabinet_i18n::Tr;
 
-/// Wraps paragraphs (each may hold a link given as `(text, url)`) into both bodies.
-fn compose(to: &EmailAddress, subject: String, org: &str, paragraphs: &[Paragraph]) -> Email {
-    let mut text = String::from("Здравствуйте!\n\n");
-    let mut html = String::from(
-        "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\"><p>Здравствуйте!</p>",
+/// Wraps paragraphs (each may hold a link or a code) into both bodies.
+fn compose(tr: Tr, to: &EmailAddress, subject: String, org: &str, paragraphs: &[Paragraph]) -> Email {
+    let hello = tr.t("mail-hello");
+    let mut text = format!("{hello}\n\n");
+    let mut html = format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\"><p>{}</p>",
+        tr.code(),
+        esc(&hello)
     );
     for p in paragraphs {
         match p {
@@ -31,9 +36,7 @@ fn compose(to: &EmailAddress, subject: String, org: &str, paragraphs: &[Paragrap
             }
         }
     }
-    let footer = format!(
-        "Это письмо отправлено автоматически, отвечать на него не нужно. Если вы не обращались в личный кабинет, просто удалите письмо.\n{org}"
-    );
+    let footer = format!("{}\n{org}", tr.t("mail-footer"));
     text.push_str("-- \n");
     text.push_str(&footer);
     text.push('\n');
@@ -51,12 +54,21 @@ fn compose(to: &EmailAddress, subject: String, org: &str, paragraphs: &[Paragrap
 
 enum Paragraph {
     Text(String),
-    Code(&'static str, String),
-    Link(&'static str, String),
+    Code(String, String),
+    Link(String, String),
+}
+
+/// The texts of one language, for the recipient's choice (Russian when
+/// they made none).
+pub fn tr(lang: Option<Language>) -> Tr {
+    Tr {
+        lang: lang.unwrap_or_default(),
+    }
 }
 
 /// The one-time password after a successful registration.
 pub fn registration_password(
+    tr: Tr,
     org: &str,
     to: &EmailAddress,
     account: &AccountNumber,
@@ -64,133 +76,132 @@ pub fn registration_password(
     valid_hours: i64,
     sign_in_url: &str,
 ) -> Email {
+    let a = account.to_string();
     compose(
+        tr,
         to,
-        format!("Регистрация в личном кабинете — лицевой счёт {account}"),
+        tr.a("mail-registration-subject", "account", &a),
         org,
         &[
-            Paragraph::Text(format!(
-                "Вы зарегистрировались в личном кабинете абонента по лицевому счёту {account}."
-            )),
-            Paragraph::Code("Временный пароль", password.to_string()),
-            Paragraph::Text(format!(
-                "Пароль действует один раз и не дольше {valid_hours} часов. При первом входе придумайте свой пароль."
-            )),
-            Paragraph::Link("Войти в личный кабинет", sign_in_url.to_string()),
+            Paragraph::Text(tr.a("mail-registration-done", "account", &a)),
+            Paragraph::Code(tr.t("mail-registration-password"), password.to_string()),
+            Paragraph::Text(tr.n("mail-registration-once", valid_hours)),
+            Paragraph::Link(tr.t("mail-sign-in"), sign_in_url.to_string()),
         ],
     )
 }
 
 /// Someone proved an account that already has a user: sent to that user's
 /// own address, never to the one typed on the form.
-pub fn already_registered(org: &str, to: &EmailAddress, account: &AccountNumber, reset_url: &str) -> Email {
+pub fn already_registered(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    account: &AccountNumber,
+    reset_url: &str,
+) -> Email {
+    let a = account.to_string();
     compose(
+        tr,
         to,
-        format!("Повторная регистрация лицевого счёта {account}"),
+        tr.a("mail-again-subject", "account", &a),
         org,
         &[
-            Paragraph::Text(format!(
-                "Кто-то пытался заново зарегистрировать в личном кабинете ваш лицевой счёт {account} и указал верные данные из квитанции. Счёт уже зарегистрирован на ваш адрес, поэтому ничего не изменилось: новый пароль не создавался и никуда не отправлялся."
-            )),
-            Paragraph::Text(
-                "Если это были вы и вы забыли пароль, восстановите его — ссылка придёт на этот адрес."
-                    .into(),
-            ),
-            Paragraph::Link("Восстановить пароль", reset_url.to_string()),
-            Paragraph::Text(
-                "Если это были не вы, просто не обращайте внимания на письмо: войти в кабинет по-прежнему можно только с вашим паролем."
-                    .into(),
-            ),
+            Paragraph::Text(tr.a("mail-again-what", "account", &a)),
+            Paragraph::Text(tr.t("mail-again-forgot")),
+            Paragraph::Link(tr.t("mail-reset-link"), reset_url.to_string()),
+            Paragraph::Text(tr.t("mail-again-not-you")),
         ],
     )
 }
 
 /// A link to set a new password.
 pub fn password_reset(
+    tr: Tr,
     org: &str,
     to: &EmailAddress,
     account: &AccountNumber,
     link: &str,
     valid_minutes: i64,
 ) -> Email {
+    let a = account.to_string();
     compose(
+        tr,
         to,
-        format!("Восстановление пароля — лицевой счёт {account}"),
+        tr.a("mail-reset-subject", "account", &a),
         org,
         &[
-            Paragraph::Text(format!(
-                "Для лицевого счёта {account} запрошено восстановление пароля в личном кабинете."
-            )),
-            Paragraph::Link("Задать новый пароль", link.to_string()),
-            Paragraph::Text(format!(
-                "Ссылка действует {valid_minutes} минут и только один раз. Если вы не запрашивали восстановление, ничего делать не нужно: пароль останется прежним."
-            )),
+            Paragraph::Text(tr.a("mail-reset-asked", "account", &a)),
+            Paragraph::Link(tr.t("mail-reset-set"), link.to_string()),
+            Paragraph::Text(tr.n("mail-reset-valid", valid_minutes)),
         ],
     )
 }
 
 /// Notice that the password was changed.
-pub fn password_changed(org: &str, to: &EmailAddress, account: &AccountNumber, reset_url: &str) -> Email {
+pub fn password_changed(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    account: &AccountNumber,
+    reset_url: &str,
+) -> Email {
+    let a = account.to_string();
     compose(
+        tr,
         to,
-        format!("Пароль изменён — лицевой счёт {account}"),
+        tr.a("mail-password-changed-subject", "account", &a),
         org,
         &[
-            Paragraph::Text(format!(
-                "Пароль от личного кабинета по лицевому счёту {account} изменён, все другие сеансы завершены."
-            )),
-            Paragraph::Text(
-                "Если это сделали не вы, немедленно восстановите пароль и сообщите в организацию.".into(),
-            ),
-            Paragraph::Link("Восстановить пароль", reset_url.to_string()),
+            Paragraph::Text(tr.a("mail-password-changed", "account", &a)),
+            Paragraph::Text(tr.t("mail-password-changed-not-you")),
+            Paragraph::Link(tr.t("mail-reset-link"), reset_url.to_string()),
         ],
     )
 }
 
 /// The link that confirms a new e-mail address, sent to that address.
 pub fn email_change_confirm(
+    tr: Tr,
     org: &str,
     to: &EmailAddress,
     account: &AccountNumber,
     confirm_url: &str,
     valid_hours: i64,
 ) -> Email {
+    let a = account.to_string();
     compose(
+        tr,
         to,
-        format!("Подтвердите адрес почты — лицевой счёт {account}"),
+        tr.a("mail-confirm-subject", "account", &a),
         org,
         &[
-            Paragraph::Text(format!(
-                "В личном кабинете по лицевому счёту {account} указали этот адрес для писем."
-            )),
-            Paragraph::Link("Подтвердить адрес", confirm_url.to_string()),
-            Paragraph::Text(format!(
-                "Ссылка действует {valid_hours} ч. Пока адрес не подтверждён, письма приходят на прежний."
-            )),
+            Paragraph::Text(tr.a("mail-confirm-what", "account", &a)),
+            Paragraph::Link(tr.t("mail-confirm-link"), confirm_url.to_string()),
+            Paragraph::Text(tr.n("mail-confirm-valid", valid_hours)),
         ],
     )
 }
 
 /// The notice to the old address that the e-mail was changed.
 pub fn email_changed(
+    tr: Tr,
     org: &str,
     to: &EmailAddress,
     account: &AccountNumber,
     new_masked: &str,
     reset_url: &str,
 ) -> Email {
+    let a = account.to_string();
     compose(
+        tr,
         to,
-        format!("Адрес почты изменён — лицевой счёт {account}"),
+        tr.a("mail-email-changed-subject", "account", &a),
         org,
         &[
-            Paragraph::Text(format!(
-                "Адрес почты в личном кабинете по лицевому счёту {account} изменён на {new_masked}. Письма теперь приходят туда."
-            )),
-            Paragraph::Text(
-                "Если это сделали не вы, восстановите пароль и обратитесь в организацию.".to_string(),
-            ),
-            Paragraph::Link("Восстановить пароль", reset_url.to_string()),
+            Paragraph::Text(tr.a2("mail-email-changed", ("account", &a), ("address", new_masked))),
+            Paragraph::Text(tr.t("mail-email-changed-not-you")),
+            Paragraph::Link(tr.t("mail-reset-link"), reset_url.to_string()),
         ],
     )
 }
@@ -198,6 +209,7 @@ pub fn email_changed(
 /// Someone asks to see the account the recipient signs in with: they
 /// proved it with the receipt, and only the recipient can let them in.
 pub fn link_request(
+    tr: Tr,
     org: &str,
     to: &EmailAddress,
     account: &AccountNumber,
@@ -205,49 +217,76 @@ pub fn link_request(
     decide_url: &str,
     valid_days: i64,
 ) -> Email {
+    let a = account.to_string();
     compose(
+        tr,
         to,
-        format!("Запрос доступа к лицевому счёту {account}"),
+        tr.a("mail-link-subject", "account", &a),
         org,
         &[
-            Paragraph::Text(format!(
-                "Пользователь с адресом почты {asker_masked} хочет видеть в своём личном кабинете ваш лицевой счёт {account}: начисления, счета, показания счётчиков и заявки. Он указал данные из квитанции."
-            )),
-            Paragraph::Text(format!(
-                "Доступ откроется, только если вы его разрешите. Ссылка действует {valid_days} дней; ответить можно и в разделе «Настройки» личного кабинета, где видно, кто видит ваш счёт, и любой доступ можно отозвать."
-            )),
-            Paragraph::Link("Разрешить или отклонить", decide_url.to_string()),
-            Paragraph::Text(
-                "Если вы не знаете этого человека, отклоните запрос и сообщите в организацию.".to_string(),
-            ),
+            Paragraph::Text(tr.a2("mail-link-who", ("account", &a), ("address", asker_masked))),
+            Paragraph::Text(tr.n("mail-link-decide", valid_days)),
+            Paragraph::Link(tr.t("mail-link-answer"), decide_url.to_string()),
+            Paragraph::Text(tr.t("mail-link-stranger")),
         ],
     )
 }
 
+/// One meter zone's accepted reading.
+#[derive(Debug, Clone)]
+pub struct ReadingLine {
+    /// The resource's code (`cold_water`), which names it and its unit.
+    pub resource: &'static str,
+    /// The meter's serial number.
+    pub serial: String,
+    /// The tariff zone, when the meter has several.
+    pub zone: Option<i16>,
+    /// The value as written.
+    pub value: String,
+}
+
 /// A receipt for readings the resident handed in: one line per meter zone
-/// (`Холодная вода № 123: 45,6 м³`), and the period they count for.
+/// and the period they count for.
 pub fn readings_accepted(
+    tr: Tr,
     org: &str,
     to: &EmailAddress,
     account: &AccountNumber,
-    period: &str,
-    lines: &[String],
+    period: Period,
+    lines: &[ReadingLine],
     meters_url: &str,
 ) -> Email {
-    let mut paragraphs = vec![Paragraph::Text(format!(
-        "Показания счётчиков по лицевому счёту {account} приняты. Они учитываются за {period}."
+    let a = account.to_string();
+    let mut paragraphs = vec![Paragraph::Text(tr.a2(
+        "mail-readings-taken",
+        ("account", &a),
+        ("period", &tr.month(period)),
     ))];
-    paragraphs.extend(lines.iter().map(|l| Paragraph::Text(l.clone())));
-    paragraphs.push(Paragraph::Text(
-        "До передачи в расчёт показания можно исправить, отправив их ещё раз.".to_string(),
-    ));
+    paragraphs.extend(lines.iter().map(|l| {
+        let meter = tr.a2(
+            "mail-readings-meter",
+            ("resource", &tr.t(&format!("resource-{}", l.resource))),
+            ("serial", &l.serial),
+        );
+        let meter = match l.zone {
+            Some(z) => tr.a2("mail-readings-zone", ("meter", &meter), ("zone", &z.to_string())),
+            None => meter,
+        };
+        Paragraph::Text(format!(
+            "{meter}: {} {}",
+            l.value,
+            tr.t(&format!("unit-{}", l.resource))
+        ))
+    }));
+    paragraphs.push(Paragraph::Text(tr.t("mail-readings-fix")));
     paragraphs.push(Paragraph::Link(
-        "Счётчики в личном кабинете",
+        tr.t("mail-readings-link"),
         meters_url.to_string(),
     ));
     compose(
+        tr,
         to,
-        format!("Показания приняты — лицевой счёт {account}"),
+        tr.a("mail-readings-subject", "account", &a),
         org,
         &paragraphs,
     )
@@ -255,66 +294,161 @@ pub fn readings_accepted(
 
 /// A card payment was received: the amount per account and where to see it.
 pub fn payment_received(
+    tr: Tr,
     org: &str,
     to: &EmailAddress,
-    total: &str,
-    lines: &[String],
+    total: Kopecks,
+    shares: &[(String, Kopecks)],
     payments_url: &str,
 ) -> Email {
-    let mut paragraphs = vec![Paragraph::Text(format!(
-        "Мы получили ваш платёж картой на {total}."
-    ))];
-    paragraphs.extend(lines.iter().map(|l| Paragraph::Text(l.clone())));
-    paragraphs.push(Paragraph::Text(
-        "Платёж уже виден в личном кабинете. В расчётах он отразится, когда его учтёт расчётный центр. \
-         Кассовый чек пришлёт платёжный сервис."
-            .to_string(),
-    ));
+    let total = tr.money(total);
+    let mut paragraphs = vec![Paragraph::Text(tr.a("mail-payment-received", "total", &total))];
+    paragraphs.extend(shares.iter().map(|(account, amount)| {
+        Paragraph::Text(tr.a2(
+            "mail-payment-share",
+            ("account", account),
+            ("amount", &tr.money(*amount)),
+        ))
+    }));
+    paragraphs.push(Paragraph::Text(tr.t("mail-payment-next")));
     paragraphs.push(Paragraph::Link(
-        "Платежи в личном кабинете",
+        tr.t("mail-payment-link"),
         payments_url.to_string(),
     ));
-    compose(to, format!("Платёж получен — {total}"), org, &paragraphs)
+    compose(
+        tr,
+        to,
+        tr.a("mail-payment-subject", "total", &total),
+        org,
+        &paragraphs,
+    )
 }
 
-/// "Your request changed": taken into work, done, declined or answered.
-/// `what` says what happened; `text` is the reply or the reason, if any
-/// (never an internal note).
+/// What happened to a request, for [`request_update`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestNews {
+    /// Taken into work.
+    Taken,
+    /// Done: to confirm or return.
+    Done,
+    /// Declined.
+    Declined,
+    /// Deferred.
+    Deferred,
+    /// Staff answered.
+    Answered,
+}
+
+/// "Your request changed": taken into work, done, declined, deferred or
+/// answered; `text` is the reply or the reason, if any (never an internal
+/// note).
 pub fn request_update(
+    tr: Tr,
     org: &str,
     to: &EmailAddress,
-    number: kabinet_domain::RequestId,
-    what: &str,
+    number: RequestId,
+    news: RequestNews,
     text: &str,
     url: &str,
 ) -> Email {
-    let mut paragraphs = vec![Paragraph::Text(format!("Заявка № {number}: {what}."))];
+    let what = tr.t(match news {
+        RequestNews::Taken => "mail-request-taken",
+        RequestNews::Done => "mail-request-done",
+        RequestNews::Declined => "mail-request-declined",
+        RequestNews::Deferred => "mail-request-deferred",
+        RequestNews::Answered => "mail-request-answered",
+    });
+    let n = number.to_string();
+    let line = tr.a2("mail-request-line", ("number", &n), ("what", &what));
+    let mut paragraphs = vec![Paragraph::Text(format!("{line}."))];
     if !text.is_empty() {
         paragraphs.push(Paragraph::Text(text.to_string()));
     }
-    paragraphs.push(Paragraph::Link("Заявка в личном кабинете", url.to_string()));
-    compose(to, format!("Заявка № {number}: {what}"), org, &paragraphs)
+    paragraphs.push(Paragraph::Link(tr.t("mail-request-link"), url.to_string()));
+    compose(tr, to, line, org, &paragraphs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn bodies_carry_the_password_and_escape_html() {
+    fn samples(tr: Tr) -> Vec<Email> {
         let to = EmailAddress::parse("ivan@example.ru").unwrap_or_else(|e| panic!("{e}"));
         let acc = AccountNumber::parse("1001").unwrap_or_else(|e| panic!("{e}"));
-        let m = registration_password(
-            "УК <Север>",
-            &to,
-            &acc,
-            "abcd-efgh-jkmn",
-            72,
-            "https://lk.example.ru/login",
-        );
+        let period = Period::parse("2026-11").unwrap_or_else(|e| panic!("{e}"));
+        let line = ReadingLine {
+            resource: "cold_water",
+            serial: "A1".into(),
+            zone: Some(2),
+            value: "45,6".into(),
+        };
+        vec![
+            registration_password(
+                tr,
+                "УК <Север>",
+                &to,
+                &acc,
+                "abcd-efgh-jkmn",
+                72,
+                "https://lk.example.ru/login",
+            ),
+            already_registered(tr, "УК", &to, &acc, "https://x/r"),
+            password_reset(tr, "УК", &to, &acc, "https://x/r", 30),
+            password_changed(tr, "УК", &to, &acc, "https://x/r"),
+            email_change_confirm(tr, "УК", &to, &acc, "https://x/c", 24),
+            email_changed(tr, "УК", &to, &acc, "i***@example.ru", "https://x/r"),
+            link_request(tr, "УК", &to, &acc, "p***@example.ru", "https://x/d", 7),
+            readings_accepted(tr, "УК", &to, &acc, period, &[line], "https://x/meters"),
+            payment_received(
+                tr,
+                "УК",
+                &to,
+                Kopecks(150_000),
+                &[("1001".into(), Kopecks(150_000))],
+                "https://x/p",
+            ),
+            request_update(tr, "УК", &to, RequestId(42), RequestNews::Done, "", "https://x/q"),
+        ]
+    }
+
+    #[test]
+    fn bodies_carry_the_password_and_escape_html() {
+        let m = samples(tr(None)).remove(0);
         assert!(m.text.contains("abcd-efgh-jkmn") && m.html.contains("abcd-efgh-jkmn"));
-        assert!(m.text.contains("72 часов"));
+        assert!(m.text.contains("не дольше 72 часов"), "{}", m.text);
         assert!(m.html.contains("УК &lt;Север&gt;") && !m.html.contains("<Север>"));
         assert!(m.subject.contains("1001"));
+    }
+
+    #[test]
+    fn every_mail_is_written_in_the_recipients_language() {
+        let is_russian = |s: &str| s.chars().any(|c| matches!(c, 'а'..='я' | 'А'..='Я'));
+        for m in samples(tr(Some(Language::En))) {
+            // Only the organization's name (the sender) is Russian.
+            let body = m.text.replace("УК <Север>", "").replace("УК", "");
+            assert!(
+                !is_russian(&body) && !is_russian(&m.subject),
+                "{}\n{}",
+                m.subject,
+                m.text
+            );
+            assert!(!body.contains('{') && m.html.starts_with("<!doctype html><html lang=\"en\">"));
+        }
+        for m in samples(tr(None)) {
+            assert!(
+                is_russian(&m.subject) && m.text.starts_with("Здравствуйте!"),
+                "{}",
+                m.text
+            );
+            assert!(!m.text.contains('{'));
+        }
+        let en = samples(tr(Some(Language::En)));
+        assert!(en[8].text.contains("₽1,500.00") && en[8].subject.contains("₽1,500.00"));
+        assert!(
+            en[7].text.contains("Cold water No. A1, zone 2: 45,6 m³"),
+            "{}",
+            en[7].text
+        );
+        assert!(en[9].subject.contains("Request No. 42"));
     }
 }

@@ -12,6 +12,12 @@ pub mod paths;
 
 pub use api::ApiDoc;
 
+/// A message in `lang`, for the command line and other places outside a
+/// request.
+pub fn render_text(text: &kabinet_domain::Text, lang: kabinet_domain::Language) -> String {
+    i18n::Tr { lang }.text(text)
+}
+
 use axum::Router;
 use axum::routing::MethodRouter;
 use kabinet_app::App;

@@ -25,7 +25,7 @@ pub async fn run(db: &Db, config: &Config, action: StaffAction) -> anyhow::Resul
         kabinet_app::Error::Invalid(f) => anyhow::anyhow!(
             "{}",
             f.iter()
-                .map(|(_, m)| m.to_string())
+                .map(|(_, m)| kabinet_web::render_text(m, kabinet_domain::Language::En))
                 .collect::<Vec<_>>()
                 .join("; ")
         ),

@@ -83,7 +83,12 @@ impl Auth {
         client: &Client,
     ) -> Result<(), Error> {
         let now = OffsetDateTime::now_utc();
-        let wrong = || Error::Invalid(FieldErrors::single(CURRENT, "текущий пароль указан неверно"));
+        let wrong = || {
+            Error::Invalid(FieldErrors::single(
+                CURRENT,
+                d::Text::new("error-current-password-wrong"),
+            ))
+        };
         if self
             .settings
             .throttle
@@ -107,6 +112,7 @@ impl Auth {
         let hash = self.hasher.hash(password.expose()).await?;
         let org = self.org_name().await?;
         let notice = messages::password_changed(
+            messages::tr(p.user.language),
             &org,
             &p.user.email,
             &p.user.account_number,
@@ -158,6 +164,7 @@ impl Auth {
         let org = self.org_name().await?;
         let valid = self.settings.reset_valid;
         let mail = messages::password_reset(
+            messages::tr(user.language),
             &org,
             &user.email,
             &number,

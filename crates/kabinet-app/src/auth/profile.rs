@@ -19,14 +19,14 @@ pub const EMAIL_CHANGE_VALID: Duration = Duration::hours(24);
 
 /// The one answer to every failed link attempt: it does not say whether the
 /// account exists, has a user, or the value was wrong or locked.
-pub const LINK_REFUSED: &str = "лицевой счёт и проверочное значение не подходят друг к другу — проверьте номер и значение по последней квитанции";
+pub const LINK_REFUSED: d::Text = d::Text::new("error-link-refused");
 
 /// The answer to a zero amount: a total of 0,00 can be known without the
 /// receipt, so it proves nothing.
-pub const LINK_ZERO: &str = "нулевая сумма не подтверждает лицевой счёт — укажите сумму к оплате из квитанции с начислениями, а если она нулевая, обратитесь в организацию с документом на квартиру";
+pub const LINK_ZERO: d::Text = d::Text::new("error-link-zero");
 
 /// The answer once a user failed [`LINK_ATTEMPTS_PER_DAY`] link checks.
-pub const LINK_TOO_MANY: &str = "слишком много неудачных попыток привязать лицевой счёт за сутки — попробуйте завтра или обратитесь в организацию";
+pub const LINK_TOO_MANY: d::Text = d::Text::new("error-link-too-many");
 
 /// Failed link checks one user may make in a day, over all accounts.
 pub const LINK_ATTEMPTS_PER_DAY: i32 = 5;
@@ -210,6 +210,7 @@ impl Auth {
             )
             .await?;
         let mail = messages::link_request(
+            messages::tr(owner.language),
             &org,
             &owner.email,
             &account.number,
@@ -327,7 +328,7 @@ impl Auth {
         if number == r.user.account_number {
             return Err(Error::Invalid(FieldErrors::single(
                 ACCOUNT,
-                "лицевой счёт, с которым вы входите, убрать нельзя",
+                d::Text::new("error-unlink-own-account"),
             )));
         }
         let account = self
@@ -369,9 +370,9 @@ impl Auth {
             .map_err(|e| errors.add(EMAIL, e))
             .ok();
         if email.as_ref().is_some_and(|e| *e == r.user.email) {
-            errors.add(EMAIL, "это и есть ваш текущий адрес");
+            errors.add(EMAIL, d::Text::new("error-email-same"));
         }
-        let wrong = || Error::Invalid(FieldErrors::single(CURRENT, "пароль указан неверно"));
+        let wrong = || Error::Invalid(FieldErrors::single(CURRENT, d::Text::new("error-password-wrong")));
         if self
             .settings
             .throttle
@@ -398,6 +399,7 @@ impl Auth {
         let token = new_token();
         let org = self.org_name().await?;
         let mail = messages::email_change_confirm(
+            messages::tr(r.user.language),
             &org,
             &email,
             &r.user.account_number,
@@ -412,7 +414,7 @@ impl Auth {
         if !limit.allows(&counter, now) {
             return Err(Error::Invalid(FieldErrors::single(
                 EMAIL,
-                "слишком много писем за последний час — попробуйте позже",
+                d::Text::new("error-too-many-mails"),
             )));
         }
         tx.counters()
@@ -459,6 +461,7 @@ impl Auth {
         tx.users().set_email(user.id, &change.new_email).await?;
         let org = self.org_name().await?;
         let notice = messages::email_changed(
+            messages::tr(user.language),
             &org,
             &user.email,
             &user.account_number,

@@ -86,13 +86,10 @@ impl Auth {
             .map_err(|e| errors.add(CHECK, e))
             .ok();
         if !input.accept_rules {
-            errors.add(
-                RULES,
-                "чтобы зарегистрироваться, примите правила пользования личным кабинетом",
-            );
+            errors.add(RULES, d::Text::new("error-rules-not-accepted"));
         }
         if !input.consent {
-            errors.add(CONSENT, "нужно согласие на получение информационных сообщений");
+            errors.add(CONSENT, d::Text::new("error-consent-missing"));
         }
         let (Some(number), Some(email), Some(check), true) = (number, email, check, errors.is_empty()) else {
             return Err(Error::Invalid(errors));
@@ -141,7 +138,9 @@ impl Auth {
         let password = generated_password();
         let hash = self.hasher.hash(&password).await?;
         let valid = self.settings.generated_password_valid;
+        // A new user has chosen no language yet: Russian, the default.
         let mail = messages::registration_password(
+            messages::tr(None),
             &org,
             &email,
             &number,
@@ -195,14 +194,15 @@ impl Auth {
     }
 
     /// Parses the check value of the organization's registration mode.
-    pub(crate) fn parse_check(&self, text: &str) -> Result<CheckValue, String> {
+    pub(crate) fn parse_check(&self, text: &str) -> Result<CheckValue, d::Text> {
+        use d::Describe;
         match self.settings.registration_mode {
             RegistrationMode::Amount => d::Kopecks::parse(text)
                 .map(CheckValue::Amount)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| e.text()),
             RegistrationMode::Passport => d::Passport::parse(text)
                 .map(CheckValue::Passport)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| e.text()),
         }
     }
 
@@ -288,6 +288,7 @@ impl Auth {
         client: &Client,
     ) -> Result<(), Error> {
         let mail = messages::already_registered(
+            messages::tr(owner.language),
             org,
             &owner.email,
             &owner.account_number,

@@ -14,6 +14,7 @@
 //! than the result. One decoded photo thus holds at most about 130 MB.
 
 use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use kabinet_domain::Text;
 use std::io::Cursor;
 
 /// The largest photo accepted.
@@ -91,14 +92,12 @@ fn limits() -> Limits {
     limits
 }
 
-fn damaged(name: &str) -> String {
-    format!("фото «{name}» повреждено или загрузилось не полностью")
+fn damaged(name: &str) -> Text {
+    Text::new("error-photo-damaged").with("name", name)
 }
 
-fn too_big(name: &str) -> String {
-    format!(
-        "фото «{name}» слишком большое: не больше 24 мегапикселей и 8 000 точек по стороне — уменьшите его"
-    )
+fn too_big(name: &str) -> Text {
+    Text::new("error-photo-too-big").with("name", name)
 }
 
 fn short(name: &str) -> String {
@@ -106,7 +105,7 @@ fn short(name: &str) -> String {
 }
 
 /// Opens a decoder over `data`, reading only the header.
-fn decoder<'a>(data: &'a [u8], format: ImageFormat, name: &str) -> Result<impl ImageDecoder + 'a, String> {
+fn decoder<'a>(data: &'a [u8], format: ImageFormat, name: &str) -> Result<impl ImageDecoder + 'a, Text> {
     let mut reader = ImageReader::with_format(Cursor::new(data), format);
     reader.limits(limits());
     reader.into_decoder().map_err(|e| match e {
@@ -117,26 +116,22 @@ fn decoder<'a>(data: &'a [u8], format: ImageFormat, name: &str) -> Result<impl I
 
 /// Checks photo `name` by its content and header only — type, size,
 /// completeness, dimensions, pixel budget and bit depth — without decoding
-/// it. The message says what is wrong, in Russian.
-pub fn inspect(name: &str, data: &[u8]) -> Result<Header, String> {
+/// it. The message says what is wrong.
+pub fn inspect(name: &str, data: &[u8]) -> Result<Header, Text> {
     let name = short(name);
     if data.is_empty() {
-        return Err(format!("файл «{name}» пустой"));
+        return Err(Text::new("error-photo-empty").with("name", name));
     }
     if data.len() > MAX_BYTES {
-        return Err(format!("фото «{name}» больше 10 МБ — уменьшите его"));
+        return Err(Text::new("error-photo-too-large").with("name", name));
     }
     let format = match image::guess_format(data) {
         Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)) => f,
         _ if heic(data) => {
-            return Err(format!(
-                "фото «{name}» в формате HEIC пока не принимается — сохраните его как JPEG (в настройках камеры: «Наиболее совместимый»)"
-            ));
+            return Err(Text::new("error-photo-heic").with("name", name));
         }
         _ => {
-            return Err(format!(
-                "файл «{name}» не является фотографией JPEG, PNG или WebP"
-            ));
+            return Err(Text::new("error-photo-type").with("name", name));
         }
     };
     if format == ImageFormat::Jpeg && !jpeg_complete(data) {
@@ -156,9 +151,7 @@ pub fn inspect(name: &str, data: &[u8]) -> Result<Header, String> {
         ColorType::L8 | ColorType::La8 | ColorType::Rgb8 | ColorType::Rgba8
     ) || d.total_bytes() > MAX_DECODE_BYTES
     {
-        return Err(format!(
-            "фото «{name}» сохранено с глубиной цвета больше 8 бит — сохраните его как обычный JPEG"
-        ));
+        return Err(Text::new("error-photo-depth").with("name", name));
     }
     Ok(Header {
         format,
@@ -169,7 +162,7 @@ pub fn inspect(name: &str, data: &[u8]) -> Result<Header, String> {
 }
 
 /// Decodes and re-encodes photo `name`, whose header [`inspect`] passed.
-pub fn process(name: &str, data: &[u8], header: Header) -> Result<Processed, String> {
+pub fn process(name: &str, data: &[u8], header: Header) -> Result<Processed, Text> {
     let name = short(name);
     let mut decoder = decoder(data, header.format, &name)?;
     let orientation = decoder.orientation().ok();
@@ -222,8 +215,8 @@ mod tests {
     #[test]
     fn a_photo_is_reencoded_and_scaled() {
         let data = jpeg(3000, 1000);
-        let h = inspect("a.jpg", &data).unwrap_or_else(|e| panic!("{e}"));
-        let p = process("a.jpg", &data, h).unwrap_or_else(|e| panic!("{e}"));
+        let h = inspect("a.jpg", &data).unwrap_or_else(|e| panic!("{e:?}"));
+        let p = process("a.jpg", &data, h).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!((p.width, p.height), (2560, 853));
         assert!(p.thumb.len() < p.jpeg.len());
         assert_eq!(image::guess_format(&p.jpeg).ok(), Some(ImageFormat::Jpeg));
@@ -249,39 +242,37 @@ mod tests {
         // 16 bits a channel: refused before a single pixel is decoded.
         let deep = png(4000, 3000, image::ExtendedColorType::Rgba16);
         assert!(deep.len() < MAX_BYTES);
-        assert!(inspect("deep.png", &deep).unwrap_err().contains("глубиной цвета"));
+        assert_eq!(inspect("deep.png", &deep).unwrap_err().id(), "error-photo-depth");
         // Over the pixel budget though each side is allowed.
         let wide = png(6000, 4100, image::ExtendedColorType::Rgba8);
-        assert!(
-            inspect("wide.png", &wide)
-                .unwrap_err()
-                .contains("24 мегапикселей")
+        assert_eq!(
+            inspect("wide.png", &wide).unwrap_err().id(),
+            "error-photo-too-big"
         );
         // Over the side limit.
         let long = png(8001, 100, image::ExtendedColorType::Rgb8);
-        assert!(inspect("long.png", &long).unwrap_err().contains("8 000"));
+        assert_eq!(
+            inspect("long.png", &long).unwrap_err().id(),
+            "error-photo-too-big"
+        );
         // The largest accepted photo is decoded and stored at 2 560 px.
         let big = png(6000, 4000, image::ExtendedColorType::Rgba8);
-        let h = inspect("big.png", &big).unwrap_or_else(|e| panic!("{e}"));
+        let h = inspect("big.png", &big).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!((h.width, h.height), (6000, 4000));
-        let p = process("big.png", &big, h).unwrap_or_else(|e| panic!("{e}"));
+        let p = process("big.png", &big, h).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!((p.width, p.height), (2560, 1707));
     }
 
     #[test]
     fn wrong_and_broken_files_are_refused() {
         let php = b"<?php system($_GET['c']); ?>";
-        assert!(
-            inspect("shell.jpg", php)
-                .unwrap_err()
-                .contains("не является фотографией")
-        );
+        assert_eq!(inspect("shell.jpg", php).unwrap_err().id(), "error-photo-type");
         let full = jpeg(200, 200);
         let cut = &full[..full.len() / 2];
-        assert!(inspect("cut.jpg", cut).unwrap_err().contains("повреждено"));
+        assert_eq!(inspect("cut.jpg", cut).unwrap_err().id(), "error-photo-damaged");
         let mut heif = vec![0, 0, 0, 24];
         heif.extend_from_slice(b"ftypheic");
         heif.extend_from_slice(&[0; 16]);
-        assert!(inspect("x.heic", &heif).unwrap_err().contains("HEIC"));
+        assert_eq!(inspect("x.heic", &heif).unwrap_err().id(), "error-photo-heic");
     }
 }

@@ -70,7 +70,7 @@ pub(crate) async fn receipt(
     let period = period.strip_suffix(".pdf").unwrap_or(&period);
     match state.app.receipts.pdf(&r, &number, period).await {
         Ok(pdf) => Ok(crate::pages::cabinet::pdf_response(pdf)),
-        Err(Error::NotFound) => Err(ApiError::NotFound("Квитанция за этот период не найдена")),
+        Err(Error::NotFound) => Err(ApiError::NotFound("error-receipt-not-found")),
         Err(e) => Err(e.into()),
     }
 }

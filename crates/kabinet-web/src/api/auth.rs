@@ -119,9 +119,7 @@ pub(crate) async fn register(
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
-            message: crate::http::errors::say(
-                "Если данные совпали с данными лицевого счёта, временный пароль отправлен на указанную почту.",
-            ),
+            message: crate::http::errors::say(&kabinet_domain::Text::new("api-registration-accepted")),
         }),
     ))
 }
@@ -191,9 +189,7 @@ pub(crate) async fn request_reset(
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     within_limit(&state, &ctx)?;
     state.app.auth.request_reset(&req.account, &ctx.client).await?;
-    Ok(accepted(
-        "Если к лицевому счёту привязан пользователь, ссылка для смены пароля отправлена на его почту.",
-    ))
+    Ok(accepted(&kabinet_domain::Text::new("api-reset-accepted")))
 }
 
 /// The token from the reset link and the new password.

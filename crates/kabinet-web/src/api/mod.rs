@@ -26,6 +26,7 @@ use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use kabinet_app::auth::{Principal, Resident, Step};
 use kabinet_domain::SessionKind;
+use kabinet_domain::Text;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -133,30 +134,28 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
             // array too, and an empty one would be all defaults.
             Ok(Json(v)) if !v.is_object() => Err(problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "Тело запроса должно быть объектом JSON",
+                &Text::new("error-api-body-not-object"),
                 None,
             )),
             Ok(Json(v)) => serde_json::from_value::<T>(v).map(ApiJson).map_err(|e| {
                 problem(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &format!("Поля запроса не разобраны: {e}"),
+                    &Text::new("error-api-fields").with("reason", e.to_string()),
                     None,
                 )
             }),
             Err(e) => {
                 let status = e.status();
                 let detail = match &e {
-                    JsonRejection::MissingJsonContentType(_) => {
-                        "Нужен заголовок Content-Type: application/json".to_string()
-                    }
+                    JsonRejection::MissingJsonContentType(_) => Text::new("error-api-content-type"),
                     JsonRejection::JsonSyntaxError(_) => {
-                        format!("Тело запроса — не JSON: {}", e.body_text())
+                        Text::new("error-api-not-json").with("reason", e.body_text())
                     }
                     JsonRejection::JsonDataError(_) => {
-                        format!("Поля запроса не разобраны: {}", e.body_text())
+                        Text::new("error-api-fields").with("reason", e.body_text())
                     }
-                    _ if status == StatusCode::PAYLOAD_TOO_LARGE => "Тело запроса больше 2 МБ".to_string(),
-                    _ => "Тело запроса не прочитано".to_string(),
+                    _ if status == StatusCode::PAYLOAD_TOO_LARGE => Text::new("error-api-body-too-large"),
+                    _ => Text::new("error-api-body-unread"),
                 };
                 Err(problem(status, &detail, None))
             }
@@ -170,11 +169,11 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
 fn lenient_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
     let n = serde_json::Number::deserialize(d)?;
     if let Some(i) = n.as_i64() {
-        return i32::try_from(i).map_err(|_| serde::de::Error::custom("число вне допустимого диапазона"));
+        return i32::try_from(i).map_err(|_| serde::de::Error::custom("number out of range"));
     }
     match n.as_f64() {
         Some(f) if f.fract() == 0.0 && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX) => Ok(f as i32),
-        _ => Err(serde::de::Error::custom("ожидается целое число")),
+        _ => Err(serde::de::Error::custom("an integer expected")),
     }
 }
 
@@ -212,12 +211,8 @@ impl FromRequestParts<AppState> for ApiResident {
         }
         let Bearer(p) = Bearer::from_request_parts(parts, state).await?;
         p.resident().map(ApiResident).map_err(|step| match step {
-            Step::SetPassword => {
-                ApiError::Forbidden("Сначала задайте свой пароль: POST /api/v1/auth/password")
-            }
-            Step::AcceptRules | Step::Ready => {
-                ApiError::Forbidden("Правила изменились: примите их, POST /api/v1/rules/accept")
-            }
+            Step::SetPassword => ApiError::Forbidden("error-api-password-not-set"),
+            Step::AcceptRules | Step::Ready => ApiError::Forbidden("error-api-stale-rules"),
         })
     }
 }
@@ -256,7 +251,7 @@ pub(crate) struct Accepted {
 }
 
 /// 202 with what to expect.
-pub(crate) fn accepted(message: &str) -> (StatusCode, Json<Accepted>) {
+pub(crate) fn accepted(message: &Text) -> (StatusCode, Json<Accepted>) {
     (
         StatusCode::ACCEPTED,
         Json(Accepted {

@@ -121,7 +121,7 @@ pub(crate) async fn create(
     if req.shares.len() > 20 {
         return Err(ApiError::App(Error::Invalid(kabinet_app::FieldErrors::single(
             kabinet_app::payments::fields::AMOUNTS,
-            "не больше 20 лицевых счетов в одном платеже",
+            kabinet_domain::Text::new("error-pay-too-many-accounts"),
         ))));
     }
     let input: Vec<ShareInput> = req

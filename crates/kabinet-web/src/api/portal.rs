@@ -529,7 +529,7 @@ pub(crate) async fn change_email(
         .auth
         .request_email_change(&r, &req.password, &req.email, &ctx.client)
         .await?;
-    Ok(super::accepted("Ссылка для подтверждения отправлена на новый адрес").into_response())
+    Ok(super::accepted(&kabinet_domain::Text::new("api-email-change-accepted")).into_response())
 }
 
 /// Everything Kabinet holds about the resident (R16).

@@ -244,7 +244,9 @@ pub(crate) async fn history(
     Path((number, id)): Path<(String, String)>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError::NotFound("счётчик не найден"))?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound("error-meter-not-found"))?;
     let h = state
         .app
         .readings
@@ -368,7 +370,7 @@ pub(crate) async fn submit(
     if req.meters.len() > 100 || req.meters.iter().any(|m| m.values.len() > 4) {
         return Err(ApiError::App(Error::Invalid(kabinet_app::FieldErrors::single(
             kabinet_app::readings::fields::METERS,
-            "слишком много счётчиков или зон в одном запросе",
+            kabinet_domain::Text::new("error-readings-too-many-meters"),
         ))));
     }
     let input: Vec<MeterInput> = req
@@ -427,7 +429,7 @@ pub(crate) async fn submit(
                 .collect();
             Ok(problem_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "показания не приняты — проверьте отмеченные поля",
+                &kabinet_domain::Text::new("error-readings"),
                 Some(("issues", serde_json::to_value(items).unwrap_or_default())),
             ))
         }

@@ -152,7 +152,7 @@ pub(crate) async fn create(
         let name: String = name.chars().take(40).collect();
         return Err(ApiError::App(Error::Invalid(kabinet_app::FieldErrors::single(
             "form",
-            format!("неизвестное поле формы «{name}»"),
+            kabinet_domain::Text::new("error-form-unknown-field").with("name", name),
         ))));
     }
     let input = parts.request_input();

@@ -33,7 +33,7 @@ pub(crate) async fn current(State(state): State<AppState>) -> Result<Json<Rules>
         .rules
         .current()
         .await?
-        .ok_or(ApiError::NotFound("Правила ещё не опубликованы"))?;
+        .ok_or(ApiError::NotFound("error-rules-not-published"))?;
     Ok(Json(Rules {
         version: r.version,
         title: r.title,

@@ -41,9 +41,9 @@ fn suspended(
     let detail = format!("{} {} {} {}", tr.t("suspended-title"), s.message, until, dispatch);
     let status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
     let mut res = if api {
-        crate::http::errors::problem(status, detail.trim(), None)
+        crate::http::errors::problem_said(status, detail.trim(), None)
     } else {
-        crate::http::errors::error_page(status, detail.trim())
+        crate::http::errors::error_page_said(status, detail.trim())
     };
     if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
         res.headers_mut().insert(header::RETRY_AFTER, v);

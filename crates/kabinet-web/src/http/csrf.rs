@@ -68,6 +68,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         }
         serde_urlencoded::from_bytes(&bytes)
             .map(CsrfForm)
-            .map_err(|_| PageError::BadRequest("форма заполнена неверно").into_response())
+            .map_err(|_| PageError::BadRequest("error-form-malformed").into_response())
     }
 }

@@ -6,28 +6,11 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kabinet_app::{Error, FieldErrors};
+use kabinet_domain::Text;
 
-/// Upper-cases the first letter of a message that is shown on its own.
-pub(crate) fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-/// Lower-cases the first letter (the form messages are looked up in).
-pub(crate) fn lowercase_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-/// A message in the request's language, capitalized.
-pub(crate) fn say(message: &str) -> String {
-    capitalize(&crate::i18n::Tr::current().msg(message))
+/// A message in the request's language.
+pub(crate) fn say(message: &Text) -> String {
+    crate::i18n::Tr::current().text(message)
 }
 
 /// The status a use case's error answers with.
@@ -58,23 +41,23 @@ fn status_of(e: &Error) -> StatusCode {
 
 /// What the visitor reads for a use case's error; failures inside are logged
 /// and described without their details.
-fn detail_of(e: &Error) -> String {
+fn detail_of(e: &Error) -> Text {
     match e {
-        Error::Invalid(_) => "Проверьте заполнение полей".into(),
-        Error::NotFound => "страница не найдена".into(),
+        Error::Invalid(_) => Text::new("error-fields"),
+        Error::NotFound => Text::new("error-page-not-found"),
         Error::Db(inner) => {
             tracing::error!(error = %inner, "database error");
-            "сервис временно недоступен".into()
+            Text::new("error-unavailable")
         }
         Error::Hash(inner) => {
             tracing::error!(error = %inner, "password hashing failed");
-            "внутренняя ошибка, попробуйте позже".into()
+            Text::new("error-internal")
         }
         Error::Internal(inner) => {
             tracing::error!(error = %inner, "internal error");
-            "внутренняя ошибка, попробуйте позже".into()
+            Text::new("error-internal")
         }
-        other => capitalize(&other.to_string()),
+        other => other.text(),
     }
 }
 
@@ -101,9 +84,9 @@ pub(crate) enum PageError {
     Csrf,
     /// Too many requests from this address.
     TooManyRequests,
-    /// Not found, with what to tell the visitor.
+    /// Not found, with the message id of what to tell the visitor.
     NotFound(&'static str),
-    /// The request cannot be understood.
+    /// The request cannot be understood (a message id).
     BadRequest(&'static str),
 }
 
@@ -123,16 +106,13 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::App(e) => with_retry_after(&e, error_page(status_of(&e), &detail_of(&e))),
-            PageError::Csrf => error_page(
-                StatusCode::FORBIDDEN,
-                "форма устарела или отправлена с другого сайта. Обновите страницу и попробуйте снова",
-            ),
+            PageError::Csrf => error_page(StatusCode::FORBIDDEN, &Text::new("error-csrf")),
             PageError::TooManyRequests => error_page(
                 StatusCode::TOO_MANY_REQUESTS,
-                "слишком много запросов с вашего адреса. Подождите минуту и попробуйте снова",
+                &Text::new("error-too-many-from-address"),
             ),
-            PageError::NotFound(message) => error_page(StatusCode::NOT_FOUND, message),
-            PageError::BadRequest(message) => error_page(StatusCode::BAD_REQUEST, message),
+            PageError::NotFound(id) => error_page(StatusCode::NOT_FOUND, &Text::new(id)),
+            PageError::BadRequest(id) => error_page(StatusCode::BAD_REQUEST, &Text::new(id)),
         }
     }
 }
@@ -144,11 +124,11 @@ pub(crate) enum ApiError {
     App(Error),
     /// No valid bearer token.
     Unauthorized,
-    /// The token's resident must first do something else.
+    /// The token's resident must first do something else (a message id).
     Forbidden(&'static str),
     /// Too many requests from this address.
     TooManyRequests,
-    /// Not found, with what to tell the client.
+    /// Not found, with the message id of what to tell the client.
     NotFound(&'static str),
 }
 
@@ -169,25 +149,25 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::App(Error::Invalid(fields)) => problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "Проверьте заполнение полей",
+                &Text::new("error-fields"),
                 Some(field_errors(&fields)),
             ),
             ApiError::App(e) => with_retry_after(&e, problem(status_of(&e), &detail_of(&e), None)),
             ApiError::Unauthorized => {
-                let mut r = problem(StatusCode::UNAUTHORIZED, "нужно войти в личный кабинет", None);
+                let mut r = problem(StatusCode::UNAUTHORIZED, &Text::new("error-sign-in-needed"), None);
                 r.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     header::HeaderValue::from_static("Bearer"),
                 );
                 r
             }
-            ApiError::Forbidden(message) => problem(StatusCode::FORBIDDEN, message, None),
+            ApiError::Forbidden(id) => problem(StatusCode::FORBIDDEN, &Text::new(id), None),
             ApiError::TooManyRequests => problem(
                 StatusCode::TOO_MANY_REQUESTS,
-                "слишком много запросов с вашего адреса. Подождите минуту и попробуйте снова",
+                &Text::new("error-too-many-from-address"),
                 None,
             ),
-            ApiError::NotFound(message) => problem(StatusCode::NOT_FOUND, message, None),
+            ApiError::NotFound(id) => problem(StatusCode::NOT_FOUND, &Text::new(id), None),
         }
     }
 }
@@ -203,12 +183,21 @@ fn field_errors(f: &FieldErrors) -> serde_json::Value {
 }
 
 /// A JSON problem document with an optional `errors` member (field → message).
-pub(crate) fn problem(status: StatusCode, detail: &str, errors: Option<serde_json::Value>) -> Response {
+pub(crate) fn problem(status: StatusCode, detail: &Text, errors: Option<serde_json::Value>) -> Response {
     problem_with(status, detail, errors.map(|e| ("errors", e)))
 }
 
 /// A JSON problem document with an optional extension member.
 pub(crate) fn problem_with(
+    status: StatusCode,
+    detail: &Text,
+    member: Option<(&str, serde_json::Value)>,
+) -> Response {
+    problem_said(status, &say(detail), member)
+}
+
+/// A JSON problem document whose detail is already in the reader's language.
+pub(crate) fn problem_said(
     status: StatusCode,
     detail: &str,
     member: Option<(&str, serde_json::Value)>,
@@ -217,7 +206,7 @@ pub(crate) fn problem_with(
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
-        "detail": say(detail),
+        "detail": detail,
     });
     if let (Some((name, value)), Some(obj)) = (member, body.as_object_mut()) {
         obj.insert(name.into(), value);
@@ -231,14 +220,19 @@ pub(crate) fn problem_with(
 }
 
 /// A small HTML error page in the request's language.
-pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error_page(status: StatusCode, message: &Text) -> Response {
+    error_page_said(status, &say(message))
+}
+
+/// An error page whose message is already in the reader's language.
+pub(crate) fn error_page_said(status: StatusCode, message: &str) -> Response {
     let tr = crate::i18n::Tr::current();
     let body = format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{code} — {site}</title><link rel=\"stylesheet\" href=\"{css}\"></head><body><main id=\"main\"><h1>{msg}</h1><p><a href=\"{home}\">{to_home}</a></p></main></body></html>",
         lang = tr.code(),
         code = status.as_u16(),
         site = kabinet_notify::html::escape(&tr.t("site-name")),
-        msg = kabinet_notify::html::escape(&say(message)),
+        msg = kabinet_notify::html::escape(message),
         css = crate::paths::STYLESHEET,
         home = crate::paths::HOME,
         to_home = kabinet_notify::html::escape(&tr.t("to-home")),
@@ -248,12 +242,12 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
 
 /// The fallback for unknown paths.
 pub(crate) async fn not_found() -> PageError {
-    PageError::NotFound("страница не найдена")
+    PageError::NotFound("error-page-not-found")
 }
 
 /// The API's fallback for unknown paths.
 pub(crate) async fn api_not_found() -> ApiError {
-    ApiError::NotFound("страница не найдена")
+    ApiError::NotFound("error-page-not-found")
 }
 
 /// Turns a panic inside a handler into a 500 page; the panic is logged.
@@ -264,8 +258,5 @@ pub(crate) fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Re
         .or_else(|| err.downcast_ref::<&str>().copied())
         .unwrap_or("unknown");
     tracing::error!(panic = detail, "handler panicked");
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Внутренняя ошибка. Попробуйте позже.",
-    )
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, &Text::new("error-internal"))
 }

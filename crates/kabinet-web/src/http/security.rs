@@ -45,24 +45,24 @@ const HEADERS: [(HeaderName, &str); 4] = [
     ),
 ];
 
-/// What a visitor is told for an error status nobody described.
+/// The message id of what a visitor is told for an error status nobody described.
 fn generic_detail(status: StatusCode) -> &'static str {
     match status.as_u16() {
-        400 => "Запрос не разобран: проверьте адрес и переданные данные",
-        401 => "Нужно войти в личный кабинет",
-        403 => "Доступ запрещён",
-        404 => "Страница не найдена",
-        405 => "Этот метод запроса здесь не поддерживается",
-        406 => "Ответ в запрошенном формате недоступен",
-        408 => "Запрос передавался слишком долго",
-        413 => "Запрос слишком большой: не больше 2 МБ",
-        414 => "Адрес запроса слишком длинный",
-        415 => "Неподдерживаемый формат данных: для API нужен Content-Type: application/json",
-        422 => "Данные запроса не разобраны",
-        429 => "Слишком много запросов. Подождите минуту и попробуйте снова",
-        503 => "Сервис не ответил вовремя или временно недоступен. Попробуйте позже",
-        s if s >= 500 => "Внутренняя ошибка. Попробуйте позже",
-        _ => "Запрос не выполнен",
+        400 => "http-400",
+        401 => "error-sign-in-needed",
+        403 => "error-forbidden",
+        404 => "error-page-not-found",
+        405 => "http-405",
+        406 => "http-406",
+        408 => "http-408",
+        413 => "http-413",
+        414 => "http-414",
+        415 => "http-415",
+        422 => "http-422",
+        429 => "http-429",
+        503 => "http-503",
+        s if s >= 500 => "error-internal",
+        _ => "http-failed",
     }
 }
 
@@ -77,9 +77,9 @@ fn reshape(res: Response, api: bool, upload: bool) -> Response {
         generic_detail(status)
     };
     let mut shaped = if api {
-        problem(status, detail, None)
+        problem(status, &kabinet_domain::Text::new(detail), None)
     } else {
-        error_page(status, detail)
+        error_page(status, &kabinet_domain::Text::new(detail))
     };
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

@@ -48,14 +48,14 @@ impl Parts {
 }
 
 /// The answer to a form with more photos than the route takes.
-pub(crate) const TOO_BIG: &str = "файлы слишком большие: не больше 5 фотографий по 10 МБ";
-const BROKEN: &str = "форма отправлена не полностью — попробуйте ещё раз";
+pub(crate) const TOO_BIG: &str = "error-upload-too-big";
+const BROKEN: &str = "error-upload-broken";
 
 async fn read(req: Request, state: &AppState) -> Result<Parts, (axum::http::StatusCode, &'static str)> {
     use axum::http::StatusCode as S;
     let mut mp = Multipart::from_request(req, state)
         .await
-        .map_err(|_| (S::BAD_REQUEST, "ожидалась форма с файлами (multipart/form-data)"))?;
+        .map_err(|_| (S::BAD_REQUEST, "error-upload-not-multipart"))?;
     let mut parts = Parts::default();
     let mut count = 0;
     loop {
@@ -67,7 +67,7 @@ async fn read(req: Request, state: &AppState) -> Result<Parts, (axum::http::Stat
         };
         count += 1;
         if count > MAX_PARTS {
-            return Err((S::BAD_REQUEST, "в форме слишком много полей"));
+            return Err((S::BAD_REQUEST, "error-upload-too-many-fields"));
         }
         let name = field.name().unwrap_or("").to_string();
         match field.file_name().map(str::to_string) {
@@ -111,7 +111,7 @@ impl FromRequest<AppState> for CsrfMultipart {
         let ok_origin = crate::http::csrf::same_origin(req.headers());
         let parts = read(req, state)
             .await
-            .map_err(|(status, m)| crate::http::errors::error_page(status, m))?;
+            .map_err(|(status, m)| crate::http::errors::error_page(status, &kabinet_domain::Text::new(m)))?;
         if !ok_origin
             || !state
                 .app
@@ -136,6 +136,6 @@ impl FromRequest<AppState> for ApiMultipart {
         read(req, state)
             .await
             .map(ApiMultipart)
-            .map_err(|(status, m)| crate::http::errors::problem(status, m, None))
+            .map_err(|(status, m)| crate::http::errors::problem(status, &kabinet_domain::Text::new(m), None))
     }
 }

@@ -1,183 +1,22 @@
-//! The portal's languages (Russian, the default, and English): page texts
-//! in Fluent files (`locales/<lang>.ftl`, with each language's plural rules),
-//! messages of the use cases translated from their Russian text
-//! ([`messages`]), and money, dates and months in each language's format.
-//!
-//! The language of a request is chosen once — `?lang=`, the resident's
-//! setting, the `kabinet_lang` cookie (set by `?lang=`), then
-//! `Accept-Language` — and held for the request in a task-local, so error
-//! pages and problem documents made deep inside use it too.
+//! The request's language: chosen once — `?lang=`, the resident's setting,
+//! the `kabinet_lang` cookie (set by `?lang=`), then `Accept-Language` — and
+//! held for the request (see [`kabinet_i18n::scope`]). Texts, formats and
+//! the Fluent files are in `kabinet-i18n`.
 
-pub(crate) mod messages;
-
-use fluent_bundle::concurrent::FluentBundle;
-use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
-use kabinet_domain::{Kopecks, Language, Period};
-use std::sync::LazyLock;
-
-tokio::task_local! {
-    static LANG: Language;
-}
+use kabinet_domain::Language;
+pub(crate) use kabinet_i18n::Tr;
 
 /// The cookie remembering a language chosen with `?lang=`.
 pub(crate) const LANG_COOKIE: &str = "kabinet_lang";
 
 /// Runs `f` with `lang` as the request's language.
 pub(crate) async fn scope<F: Future>(lang: Language, f: F) -> F::Output {
-    LANG.scope(lang, f).await
+    kabinet_i18n::scope(lang, f).await
 }
 
 /// The language of the request being handled (Russian outside one).
 pub(crate) fn current() -> Language {
-    LANG.try_with(|l| *l).unwrap_or_default()
-}
-
-fn bundle(lang: Language, source: &str) -> FluentBundle<FluentResource> {
-    let id = lang.code().parse().unwrap_or_default();
-    let mut b = FluentBundle::new_concurrent(vec![id]);
-    b.set_use_isolating(false);
-    match FluentResource::try_new(source.to_string()) {
-        Ok(res) => {
-            if let Err(errors) = b.add_resource(res) {
-                tracing::error!(
-                    ?errors,
-                    lang = lang.code(),
-                    "duplicate messages in the translations"
-                );
-            }
-        }
-        Err((res, errors)) => {
-            tracing::error!(?errors, lang = lang.code(), "syntax errors in the translations");
-            let _ = b.add_resource(res);
-        }
-    }
-    b
-}
-
-static RU: LazyLock<FluentBundle<FluentResource>> =
-    LazyLock::new(|| bundle(Language::Ru, include_str!("../../locales/ru.ftl")));
-static EN: LazyLock<FluentBundle<FluentResource>> =
-    LazyLock::new(|| bundle(Language::En, include_str!("../../locales/en.ftl")));
-
-/// Texts and formats of one language, for templates (`{{ tr.t("nav-overview") }}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Tr {
-    /// The language.
-    pub lang: Language,
-}
-
-impl Tr {
-    /// The request's language.
-    pub fn current() -> Tr {
-        Tr { lang: current() }
-    }
-
-    fn bundle(&self) -> &'static FluentBundle<FluentResource> {
-        match self.lang {
-            Language::Ru => &RU,
-            Language::En => &EN,
-        }
-    }
-
-    fn format(&self, id: &str, args: Option<&FluentArgs>) -> String {
-        let b = self.bundle();
-        let Some(pattern) = b.get_message(id).and_then(|m| m.value()) else {
-            tracing::warn!(id, lang = self.lang.code(), "no translation");
-            return id.to_string();
-        };
-        let mut errors = vec![];
-        b.format_pattern(pattern, args, &mut errors).into_owned()
-    }
-
-    /// The text `id`.
-    pub fn t(&self, id: &str) -> String {
-        self.format(id, None)
-    }
-
-    /// The text `id` with `$name` = `value`.
-    pub fn a(&self, id: &str, name: &str, value: &str) -> String {
-        self.args(id, &[(name, value)])
-    }
-
-    /// The text `id` with named values.
-    pub fn args(&self, id: &str, pairs: &[(&str, &str)]) -> String {
-        let mut args = FluentArgs::new();
-        for (n, v) in pairs {
-            args.set(n.to_string(), FluentValue::from(v.to_string()));
-        }
-        self.format(id, Some(&args))
-    }
-
-    /// The text `id` with two named values.
-    pub fn a2(&self, id: &str, first: (&str, &str), second: (&str, &str)) -> String {
-        self.args(id, &[first, second])
-    }
-
-    /// The text `id` with `$n` = `n` (plural forms).
-    pub fn n(&self, id: &str, n: i64) -> String {
-        let mut args = FluentArgs::new();
-        args.set("n", FluentValue::from(n));
-        self.format(id, Some(&args))
-    }
-
-    /// A use case's Russian message in this language.
-    pub fn msg(&self, ru: &str) -> String {
-        match self.lang {
-            Language::Ru => ru.to_string(),
-            Language::En => messages::english(ru).map_or_else(|| ru.to_string(), str::to_string),
-        }
-    }
-
-    /// `1 234,56 ₽` (Russian) or `₽1,234.56` (English).
-    pub fn money(&self, k: Kopecks) -> String {
-        match self.lang {
-            Language::Ru => k.to_string(),
-            Language::En => {
-                let plain = k.to_decimal_string();
-                let (sign, digits) = plain.strip_prefix('-').map_or(("", plain.as_str()), |d| ("-", d));
-                let (int, frac) = digits.split_once('.').unwrap_or((digits, "00"));
-                format!("{sign}₽{}.{frac}", group(int, ','))
-            }
-        }
-    }
-
-    /// `октябрь 2026` or `October 2026`.
-    pub fn month(&self, p: Period) -> String {
-        format!("{} {}", self.t(&format!("month-{}", p.month())), p.year())
-    }
-
-    /// `15.11.2026` or `15 Nov 2026`.
-    pub fn date(&self, d: time::Date) -> String {
-        match self.lang {
-            Language::Ru => format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year()),
-            Language::En => {
-                let m = self.t(&format!("month-short-{}", u8::from(d.month())));
-                format!("{} {m} {}", d.day(), d.year())
-            }
-        }
-    }
-
-    /// Date and time in the organization's zone: `15.11.2026 14:05`.
-    pub fn date_time(&self, t: time::OffsetDateTime) -> String {
-        format!("{} {:02}:{:02}", self.date(t.date()), t.hour(), t.minute())
-    }
-
-    /// The language's tag for `<html lang>`.
-    pub fn code(&self) -> &'static str {
-        self.lang.code()
-    }
-}
-
-/// `1234567` → `1,234,567` with `sep`.
-fn group(int: &str, sep: char) -> String {
-    let mut out = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i).is_multiple_of(3) {
-            out.push(sep);
-        }
-        out.push(c);
-    }
-    out
+    kabinet_i18n::current()
 }
 
 /// The language asked for in a query string (`lang=en`).
@@ -191,42 +30,163 @@ pub(crate) fn from_query(query: Option<&str>) -> Option<Language> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kabinet_domain::{Kopecks, Text};
+
+    /// Every message id the Rust code names — `Text::new("…")`, the ids of
+    /// the page and API errors, the statuses' and rates' messages — read
+    /// from the sources of every crate.
+    fn ids_in_code() -> Vec<String> {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        let mut dirs = vec![crates];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() && p.file_name().is_some_and(|n| n != "target" && n != "tests") {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    files.push(p);
+                }
+            }
+        }
+        let mut ids = Vec::new();
+        for f in files {
+            let src = std::fs::read_to_string(&f).unwrap_or_default();
+            for marker in [
+                "Text::new(\"",
+                "NotFound(\"",
+                "BadRequest(\"",
+                "Forbidden(\"",
+                "=> \"",
+                "message: \"",
+                ": &str = \"",
+                "_REQUEST, \"",
+            ] {
+                for (at, _) in src.match_indices(marker) {
+                    let rest = &src[at + marker.len()..];
+                    let id: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+                        .collect();
+                    let is_id = rest[id.len()..].starts_with('"')
+                        && (id.starts_with("error-") || id.starts_with("http-") || id.starts_with("api-"));
+                    if is_id && !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        ids
+    }
 
     #[test]
-    fn every_message_in_both_languages() {
-        let ids = |src: &str| -> Vec<String> {
-            src.lines()
-                .filter(|l| !l.starts_with([' ', '#', '\t']) && l.contains(" ="))
-                .filter_map(|l| l.split(" =").next().map(|s| s.trim().to_string()))
-                .collect()
-        };
-        let ru = ids(include_str!("../../locales/ru.ftl"));
-        let en = ids(include_str!("../../locales/en.ftl"));
-        assert!(ru.len() > 100);
-        let missing: Vec<_> = ru.iter().filter(|i| !en.contains(i)).collect();
-        assert!(missing.is_empty(), "missing in en.ftl: {missing:?}");
-        let extra: Vec<_> = en.iter().filter(|i| !ru.contains(i)).collect();
-        assert!(extra.is_empty(), "missing in ru.ftl: {extra:?}");
-        for id in &ru {
-            assert!(RU.has_message(id) && EN.has_message(id), "{id} does not parse");
+    fn every_message_the_code_names_is_translated() {
+        let ids = ids_in_code();
+        assert!(ids.len() > 100, "found only {} ids", ids.len());
+        for lang in [Language::Ru, Language::En] {
+            let tr = Tr { lang };
+            for id in &ids {
+                assert!(tr.has(id), "{id} is missing in {}.ftl", lang.code());
+                let id: &'static str = Box::leak(id.clone().into_boxed_str());
+                let text = tr.text(
+                    &Text::new(id)
+                        .with("name", "x")
+                        .with("n", 3i64)
+                        .with("max", Kopecks(100))
+                        .with("account", "1")
+                        .with("reason", "r"),
+                );
+                assert!(
+                    !text.trim().is_empty() && text != *id,
+                    "{id} is empty in {}",
+                    lang.code()
+                );
+                assert!(
+                    !text.contains('{'),
+                    "{id}: an argument is not filled in {}: {text}",
+                    lang.code()
+                );
+            }
         }
     }
 
     #[test]
-    fn russian_plurals_and_formats() {
-        let ru = Tr { lang: Language::Ru };
+    fn every_error_and_value_message_renders_in_both_languages() {
+        use kabinet_app::Error;
+        use kabinet_domain::Describe;
+        let errors = [
+            Error::Invalid(kabinet_app::FieldErrors::default()),
+            Error::InvalidCredentials,
+            Error::OneTimePasswordExpired,
+            Error::StaffPasswordExpired,
+            Error::InvalidResetToken,
+            Error::StaleRules,
+            Error::PasswordNotSet,
+            Error::Readings(Vec::new()),
+            Error::NotFound,
+            Error::PaymentRefused,
+            Error::GatewayUnavailable,
+            Error::CardPaymentsOff,
+            Error::TooManyPayments,
+            Error::InvalidCode,
+            Error::TooManyRequests(Text::new("error-requests-too-fast")),
+            Error::Busy,
+            Error::Photo(Text::new("error-photo-type").with("name", "a.gif")),
+            Error::Conflict(Text::new("error-request-closed")),
+            Error::Forbidden,
+            Error::Internal("x".into()),
+        ];
+        let mut texts: Vec<Text> = errors.iter().map(Error::text).collect();
+        texts.extend(
+            [
+                kabinet_domain::AccountNumber::parse("").err().map(|e| e.text()),
+                kabinet_domain::AccountNumber::parse("a*b")
+                    .err()
+                    .map(|e| e.text()),
+                kabinet_domain::EmailAddress::parse("x").err().map(|e| e.text()),
+                kabinet_domain::Kopecks::parse("abc").err().map(|e| e.text()),
+                kabinet_domain::Passport::parse("12").err().map(|e| e.text()),
+                kabinet_domain::Period::parse("2026-13").err().map(|e| e.text()),
+                kabinet_domain::Phone::parse("1").err().map(|e| e.text()),
+                kabinet_domain::NewPassword::parse("short", &[])
+                    .err()
+                    .map(|e| e.text()),
+                Some(kabinet_domain::ReadingError::TooManyDigits(5).text()),
+                Some(kabinet_domain::ReadingError::TooManyDecimals(3).text()),
+                Some(kabinet_domain::ReadingError::Invalid.text()),
+            ]
+            .into_iter()
+            .map(|t| t.unwrap_or_else(|| panic!("a value was accepted"))),
+        );
+        for lang in [Language::Ru, Language::En] {
+            let tr = Tr { lang };
+            for t in &texts {
+                let s = tr.text(t);
+                assert!(
+                    tr.has(t.id()) && !s.trim().is_empty(),
+                    "{} in {}",
+                    t.id(),
+                    lang.code()
+                );
+                assert!(!s.contains('{'), "{}: {s}", t.id());
+                let cyrillic = s
+                    .chars()
+                    .any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c)));
+                assert_eq!(cyrillic, lang == Language::Ru, "{}: {s}", t.id());
+            }
+        }
         let en = Tr { lang: Language::En };
-        assert_eq!(ru.n("payments-count", 1), "1 платёж");
-        assert_eq!(ru.n("payments-count", 3), "3 платежа");
-        assert_eq!(ru.n("payments-count", 11), "11 платежей");
-        assert_eq!(ru.n("payments-count", 21), "21 платёж");
-        assert_eq!(en.n("payments-count", 1), "1 payment");
-        assert_eq!(en.n("payments-count", 5), "5 payments");
-        assert_eq!(ru.money(Kopecks(123_456)), "1\u{a0}234,56\u{a0}₽");
-        assert_eq!(en.money(Kopecks(-123_456_700)), "-₽1,234,567.00");
-        let p = Period::parse("2026-10").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(ru.month(p), "октябрь 2026");
-        assert_eq!(en.month(p), "October 2026");
-        assert_eq!(en.date(time::macros::date!(2026 - 11 - 05)), "5 Nov 2026");
+        assert_eq!(
+            en.text(&kabinet_domain::ReadingError::TooManyDigits(5).text()),
+            "The reading does not fit the meter: at most 5 digits before the decimal point"
+        );
+        assert_eq!(
+            en.text(
+                &Text::new("error-pay-share-too-large")
+                    .with("account", "1001")
+                    .with("max", Kopecks(1_500_000))
+            ),
+            "Account 1001: the amount is at most ₽15,000.00"
+        );
     }
 }

@@ -105,7 +105,7 @@ pub(crate) async fn login(
                 &LoginPage {
                     layout: Layout::new(&state, &ctx),
                     account: form.account.chars().take(32).collect(),
-                    error: Some(say(&e.to_string())),
+                    error: Some(say(&e.text())),
                     demo: demo_hint(&state).await,
                 },
             )

@@ -149,9 +149,7 @@ pub(crate) async fn receipt(
     let period = file.strip_suffix(".pdf").unwrap_or(&file);
     match state.app.receipts.pdf(&r, &number, period).await {
         Ok(pdf) => Ok(pdf_response(pdf)),
-        Err(Error::NotFound) => Err(PageError::NotFound(
-            "Квитанция за этот период не найдена. Квитанции есть только за периоды, за которые выставлен счёт.",
-        )),
+        Err(Error::NotFound) => Err(PageError::NotFound("error-receipt-not-found-long")),
         Err(e) => Err(e.into()),
     }
 }

@@ -205,7 +205,7 @@ pub(crate) async fn csv(
         .charges(&r, q.account.as_deref(), &q.range())
         .await?;
     if report.months.is_empty() {
-        return Err(PageError::NotFound("за выбранные месяцы начислений нет"));
+        return Err(PageError::NotFound("error-no-charges"));
     }
     let tr = Tr::current();
     let money = |k: kabinet_domain::Kopecks| k.to_decimal_string().replace('.', ",");

@@ -341,10 +341,10 @@ pub(crate) async fn act(
                 .map_err(|_| {
                     Error::Invalid(kabinet_app::FieldErrors::single(
                         kabinet_app::requests::fields::UNTIL,
-                        "укажите день, до которого заявка отложена",
+                        kabinet_domain::Text::new("error-request-deferral-missing"),
                     ))
                 }),
-                _ => return Err(PageError::BadRequest("форма заполнена неверно")),
+                _ => return Err(PageError::BadRequest("error-form-malformed")),
             };
             match change {
                 Ok(c) => requests.staff_change(&s, id, c, &ctx.client).await,
@@ -360,7 +360,7 @@ pub(crate) async fn act(
                 x => Some(
                     x.parse::<i64>()
                         .map(kabinet_domain::StaffId)
-                        .map_err(|_| PageError::BadRequest("форма заполнена неверно"))?,
+                        .map_err(|_| PageError::BadRequest("error-form-malformed"))?,
                 ),
             };
             requests.assign(&s, id, to, &ctx.client).await
@@ -373,7 +373,7 @@ pub(crate) async fn act(
             StatusCode::UNPROCESSABLE_ENTITY,
             fe.iter().map(|(_, m)| say(m)).collect::<Vec<_>>(),
         ),
-        Err(e @ Error::Conflict(_)) => (StatusCode::CONFLICT, vec![say(&e.to_string())]),
+        Err(e @ Error::Conflict(_)) => (StatusCode::CONFLICT, vec![say(&e.text())]),
         Err(e) => return Err(e.into()),
     };
     request_page(&state, &ctx, &s, id, status, errors).await

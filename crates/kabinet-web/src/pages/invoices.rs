@@ -140,7 +140,7 @@ pub(crate) async fn show(
     Path((number, period)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let d = match state.app.accounts.invoice(&r, &number, &period).await {
-        Err(Error::NotFound) => return Err(PageError::NotFound("Счёт за этот период не найден")),
+        Err(Error::NotFound) => return Err(PageError::NotFound("error-invoice-not-found")),
         other => other?,
     };
     let tr = Tr::current();

@@ -431,7 +431,7 @@ pub(crate) async fn submit(
             continue;
         };
         if !(1..=4).contains(&zone) {
-            return Err(PageError::BadRequest("форма заполнена неверно"));
+            return Err(PageError::BadRequest("error-form-malformed"));
         }
         let i = match input.iter().position(|m| m.meter == meter) {
             Some(i) => i,
@@ -518,7 +518,9 @@ pub(crate) async fn history(
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, PageError> {
-    let id: i64 = id.parse().map_err(|_| PageError::NotFound("счётчик не найден"))?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| PageError::NotFound("error-meter-not-found"))?;
     let readings = &state.app.readings;
     let account = q.account.as_deref();
     match readings

@@ -92,7 +92,7 @@ fn render(state: &AppState, ctx: &Ctx, kind: Kind, errors: Option<&Error>) -> Re
     };
     let error = match errors {
         Some(Error::Invalid(_)) => Some(crate::i18n::Tr::current().t("password-not-saved")),
-        Some(e) => Some(say(&e.to_string())),
+        Some(e) => Some(say(&e.text())),
         None => None,
     };
     let status = if errors.is_some() {

@@ -154,7 +154,7 @@ pub(crate) async fn start(
                 Error::TooManyPayments => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             },
-            vec![say(&e.to_string())],
+            vec![say(&e.text())],
         ),
         Err(e) => return Err(e.into()),
     };
@@ -271,7 +271,7 @@ pub(crate) async fn sandbox_act(
         "pay" => SandboxAction::Pay,
         "decline" => SandboxAction::Decline,
         "pending" => SandboxAction::LeavePending,
-        _ => return Err(PageError::BadRequest("форма заполнена неверно")),
+        _ => return Err(PageError::BadRequest("error-form-malformed")),
     };
     let back = state.app.payments.sandbox_act(&r, &id, action).await?;
     Ok(see_other(&back))

@@ -66,7 +66,7 @@ pub(crate) async fn show(
         None | Some("") => 1,
         Some(p) => p
             .parse::<u64>()
-            .map_err(|_| PageError::NotFound("страница не найдена"))?,
+            .map_err(|_| PageError::NotFound("error-page-not-found"))?,
     };
     let p = state.app.accounts.payments(&r, q.account.as_deref(), n).await?;
     let tr = Tr::current();

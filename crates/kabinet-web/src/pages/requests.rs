@@ -218,7 +218,7 @@ pub(crate) async fn file(
         ),
         Err(e @ Error::TooManyRequests(_)) => (
             StatusCode::TOO_MANY_REQUESTS,
-            vec![("limit".to_string(), say(&e.to_string()))],
+            vec![("limit".to_string(), say(&e.text()))],
         ),
         Err(e) => return Err(e.into()),
     };
@@ -444,7 +444,7 @@ pub(crate) async fn act(
             StatusCode::UNPROCESSABLE_ENTITY,
             f.iter().map(|(_, m)| say(m)).collect::<Vec<_>>(),
         ),
-        Err(e @ Error::Conflict(_)) => (StatusCode::CONFLICT, vec![say(&e.to_string())]),
+        Err(e @ Error::Conflict(_)) => (StatusCode::CONFLICT, vec![say(&e.text())]),
         Err(e) => return Err(e.into()),
     };
     let v = requests.show(&r, id).await?;

@@ -94,9 +94,9 @@ pub(crate) async fn version(
 ) -> Result<Response, PageError> {
     let v: i32 = version
         .parse()
-        .map_err(|_| PageError::NotFound("Такой редакции правил нет"))?;
+        .map_err(|_| PageError::NotFound("error-rules-version-unknown"))?;
     let rules = match state.app.rules.version(v).await {
-        Err(Error::NotFound) => return Err(PageError::NotFound("Такой редакции правил нет")),
+        Err(Error::NotFound) => return Err(PageError::NotFound("error-rules-version-unknown")),
         other => other?,
     };
     render(&state, &ctx, Some(rules), false).await
@@ -134,7 +134,7 @@ pub(crate) async fn accept(
     let version: i32 = form
         .version
         .parse()
-        .map_err(|_| PageError::BadRequest("форма заполнена неверно"))?;
+        .map_err(|_| PageError::BadRequest("error-form-malformed"))?;
     match state.app.rules.accept(&p, version, &ctx.client).await {
         Ok(()) | Err(Error::StaleRules) => Ok(see_other(paths::CABINET)),
         Err(e) => Err(e.into()),

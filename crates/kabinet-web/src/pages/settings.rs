@@ -506,13 +506,13 @@ pub(crate) async fn access(
         "approve" => (AccessAction::Approve, "approved"),
         "decline" => (AccessAction::Decline, "declined"),
         "remove" => (AccessAction::Remove, "revoked"),
-        _ => return Err(PageError::BadRequest("форма заполнена неверно")),
+        _ => return Err(PageError::BadRequest("error-form-malformed")),
     };
     let id: i64 = form
         .id
         .trim()
         .parse()
-        .map_err(|_| PageError::NotFound("страница не найдена"))?;
+        .map_err(|_| PageError::NotFound("error-page-not-found"))?;
     state.app.auth.decide_access(&r, action, id, &ctx.client).await?;
     Ok(see_other(&format!("{}?done={done}", paths::SETTINGS)))
 }

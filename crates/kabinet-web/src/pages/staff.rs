@@ -99,7 +99,7 @@ pub(crate) async fn login(
             &LoginPage {
                 layout: StaffLayout::new(&state, &ctx),
                 error: Some(match e {
-                    Error::StaffPasswordExpired => say(&e.to_string()),
+                    Error::StaffPasswordExpired => say(&e.text()),
                     _ => Tr::current().t("staff-login-failed"),
                 }),
                 login: f.login.chars().take(64).collect(),
@@ -213,14 +213,7 @@ pub(crate) async fn second_factor(
             Ok(res)
         }
         Err(e @ Error::InvalidCode) => {
-            second_factor_page(
-                &state,
-                &ctx,
-                &p,
-                StatusCode::UNAUTHORIZED,
-                Some(say(&e.to_string())),
-            )
-            .await
+            second_factor_page(&state, &ctx, &p, StatusCode::UNAUTHORIZED, Some(say(&e.text()))).await
         }
         Err(Error::Forbidden) => Ok(see_other(step_page(p.session.stage))),
         Err(e) => Err(e.into()),

@@ -5,6 +5,7 @@
 mod common;
 
 mod auth;
+mod english;
 mod http;
 mod payments;
 mod portal;

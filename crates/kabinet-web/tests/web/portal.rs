@@ -323,7 +323,9 @@ db_tests! {
         let user = t.db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&mine).unwrap()).await.unwrap().unwrap();
         assert_eq!(user.email.as_str(), "new@example.ru");
         let mails = t.db.outbox().messages(None, 10).await.unwrap();
-        assert!(mails.iter().any(|m| m.email.to.as_str() == "r1@example.ru" && m.email.subject.contains("изменён")), "the old address is told");
+        // The resident chose English above: both e-mails are written in it.
+        assert!(mails.iter().any(|m| m.email.to.as_str() == "r1@example.ru" && m.email.subject.starts_with("E-mail address changed")), "the old address is told, in English");
+        assert!(mails.iter().any(|m| m.email.to.as_str() == "new@example.ru" && m.email.text.starts_with("Hello,")), "the link too");
         // Links to typed addresses share the account's limit of 3 e-mails an hour.
         for (i, expected) in [(2, StatusCode::SEE_OTHER), (3, StatusCode::SEE_OTHER), (4, StatusCode::UNPROCESSABLE_ENTITY)] {
             let to = format!("spam{i}@example.ru");

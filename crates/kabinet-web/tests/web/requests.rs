@@ -18,9 +18,9 @@ use serde_json::Value;
 const BOUNDARY: &str = "----kabinet-test-boundary";
 
 /// A file part: field, file name, bytes.
-type FilePart<'a> = (&'a str, &'a str, Vec<u8>);
+pub(crate) type FilePart<'a> = (&'a str, &'a str, Vec<u8>);
 
-fn multipart(fields: &[(&str, &str)], files: &[FilePart<'_>]) -> Vec<u8> {
+pub(crate) fn multipart(fields: &[(&str, &str)], files: &[FilePart<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     for (k, v) in fields {
         body.extend_from_slice(
@@ -41,7 +41,12 @@ fn multipart(fields: &[(&str, &str)], files: &[FilePart<'_>]) -> Vec<u8> {
     body
 }
 
-async fn post_multipart(b: &mut Browser, path: &str, bearer: Option<&str>, body: Vec<u8>) -> common::Resp {
+pub(crate) async fn post_multipart(
+    b: &mut Browser,
+    path: &str,
+    bearer: Option<&str>,
+    body: Vec<u8>,
+) -> common::Resp {
     let mut r = Request::post(path).header(
         header::CONTENT_TYPE,
         format!("multipart/form-data; boundary={BOUNDARY}"),
@@ -169,7 +174,11 @@ fn unix_now() -> u64 {
 
 /// A staff member signed in through the pages: enrolled with TOTP, own
 /// password set. Returns the browser, the TOTP secret and the recovery codes.
-async fn staff_signed_in(app: &TestApp, login: &str, role: Role) -> (Browser, String, Vec<String>) {
+pub(crate) async fn staff_signed_in(
+    app: &TestApp,
+    login: &str,
+    role: Role,
+) -> (Browser, String, Vec<String>) {
     let (_, password) = app
         .state
         .app

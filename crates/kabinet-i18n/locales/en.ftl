@@ -500,3 +500,209 @@ staff-assign = Assign
 staff-defer-title = Defer or decline
 staff-defer = Defer
 staff-decline = Decline
+
+## Messages of use cases, domain rules and the HTTP layer (ids in the Rust code)
+error-invalid = Please check the form
+error-fields = Please check the fields
+error-credentials = Wrong account number or password. After several failed attempts signing in is paused for a while — wait and try again
+error-one-time-password-expired = The one-time password has expired — reset your password and we will e-mail you a link
+error-staff-password-expired = The one-time password has expired — ask an administrator for a new one
+error-reset-token = The link is invalid or has expired — ask for a new one
+error-stale-rules = The Rules have changed — read the version in force
+error-password-not-set = Set your own password first
+error-readings = The readings were not taken — check the marked fields
+error-not-found = Not found
+error-page-not-found = Page not found
+error-payment-refused = The payment service refused the payment: try another amount or again later
+error-gateway-unavailable = The payment service is not answering: try again in a few minutes. Should money have been taken, the payment is credited automatically
+error-card-payments-off = Card payment is not set up in this portal — pay with your bank's app by scanning the QR code on the receipt
+error-too-many-payments = Too many payments in the last hour: wait a little and try again
+error-code = The code did not match. Enter a new code from the app or an unused recovery code
+error-photos-busy = Too many photos are being processed right now — send the request again in a minute
+error-forbidden = Access denied
+error-internal = Internal error. Please try later
+error-unavailable = The service is temporarily unavailable
+error-csrf = The form has expired or was sent from another site. Reload the page and try again
+error-too-many-from-address = Too many requests from your address. Wait a minute and try again
+error-sign-in-needed = Please sign in
+error-form-malformed = The form is not filled in correctly
+error-form-unknown-field = Unknown form field “{ $name }”
+# Values residents type.
+error-account-empty = Enter your personal account number
+error-account-too-long = The account number is too long
+error-account-characters = An account number holds only letters, digits and - / _ .
+error-email-empty = Enter an e-mail address
+error-email-invalid = The e-mail address is not valid, e.g. ivanov@example.ru
+error-password-too-short = The password must be at least 8 characters long
+error-password-too-long = The password must be at most 128 characters long
+error-password-common = This password is too common and easy to guess — choose another
+error-password-personal = The password must differ from the account number and the e-mail address
+error-password-mismatch = The passwords do not match
+error-amount-empty = Enter the amount
+error-amount-invalid = The amount must be a number, e.g. 1234.56
+error-amount-decimals = An amount has at most two digits after the decimal point
+error-amount-too-large = The amount is too large
+error-passport-empty = Enter the passport series and number
+error-passport-invalid = The passport series and number are 10 digits, e.g. 28 15 123456
+error-period-invalid = A month is written as YYYY-MM or MM.YYYY, e.g. 2026-10
+error-period-out-of-range = There is no such month
+error-phone-invalid = The phone number is not valid, e.g. +7 912 345-67-89
+error-reading-invalid = A reading must be a number that is not negative, e.g. 123.456
+error-reading-digits = The reading does not fit the meter: at most { $n } digits before the decimal point
+error-reading-decimals = This meter has at most { $n } digits after the decimal point
+# Registration, sign-in, settings.
+error-rules-not-accepted = To register, accept the Rules of the portal
+error-consent-missing = Consent to informational messages is required
+error-current-password-wrong = The current password is wrong
+error-password-wrong = The password is wrong
+error-email-same = This is already your address
+error-too-many-mails = Too many e-mails in the last hour — try again later
+error-link-refused = The account number and the check value do not match — check both against your latest receipt
+error-link-zero = A zero amount does not prove an account — enter the amount due from a receipt with charges; if it is zero, contact the organization with a document for the flat
+error-link-too-many = Too many failed attempts to link an account today — try again tomorrow or contact the organization
+error-unlink-own-account = The account you sign in with cannot be removed
+error-language-unknown = No such language — choose Russian or English
+error-notification-unknown = Unknown kind of notification
+error-months-reversed = The last month is before the first — swap them
+error-months-too-many = Choose at most { $n } months at once
+error-no-charges = There are no charges for the chosen months
+error-invoice-not-found = No invoice for this month
+error-receipt-not-found = No receipt for this month
+error-receipt-not-found-long = No receipt for this month. Receipts exist only for months with an invoice.
+error-rules-version-unknown = There is no such version of the Rules
+error-rules-not-published = The Rules have not been published yet
+# Readings.
+error-meter-twice = A meter is given twice
+error-meter-not-found = Meter not found
+error-readings-too-often = Readings are being sent too often — wait a minute and send them again
+error-readings-too-many-meters = Too many meters or zones in one request
+# Card payments.
+error-pay-account-twice = Account { $account } is given twice
+error-pay-no-amount = Enter an amount for at least one account
+error-pay-total-too-large = At most { $max } can be paid at once
+error-pay-share-malformed = Account { $account }: an amount is roubles and kopecks, e.g. 1,234.56
+error-pay-share-too-small = Account { $account }: the amount is at least ₽1
+error-pay-share-too-large = Account { $account }: the amount is at most { $max }
+error-pay-too-many-accounts = At most 20 accounts in one payment
+error-notification-invalid = Not a notification of the payment service: { $reason }
+# Requests.
+error-request-account = Choose one of your accounts
+error-request-category = Choose what the request is about
+error-request-text-empty = Describe what happened
+error-request-text-too-long = The request text is at most 2,000 characters
+error-request-visit-too-long = The convenient time is at most 200 characters
+error-request-photos-too-many = At most 5 photos to a request
+error-request-state-changed = This is not possible now: the request has moved on meanwhile
+error-request-deferral-day = Choose a day after today and within a year
+error-request-deferral-missing = Choose the day the request is deferred to
+error-request-reason-missing = Give the reason
+error-request-rating = Rate from 1 to 5
+error-request-closed = The request is closed — send a new one if needed
+error-request-closed-reply = The request is closed — it can no longer be answered
+error-request-assignee = Choose a colleague from the list
+error-requests-daily-limit = You have sent 10 requests today — that is the limit for a day. In an emergency, call the emergency dispatch service
+error-requests-same-text = You have sent this request twice today — we have it. Write anything new in the request itself
+error-requests-too-fast = Requests are being sent too often — wait a minute. In an emergency, call the emergency dispatch service
+error-comments-too-often = Messages are being sent too often — wait a minute
+error-staff-writes-too-fast = Too many messages in a minute — wait a little
+error-text-empty = Write the text
+error-text-too-long = The text is at most 2,000 characters
+error-photo-empty = The file “{ $name }” is empty
+error-photo-too-large = The photo “{ $name }” is larger than 10 MB — make it smaller
+error-photo-heic = The photo “{ $name }” is in HEIC, which is not taken yet — save it as JPEG (camera settings: “Most Compatible”)
+error-photo-type = The file “{ $name }” is not a JPEG, PNG or WebP photo
+error-photo-damaged = The photo “{ $name }” is damaged or was not uploaded completely
+error-photo-too-big = The photo “{ $name }” is too large: at most 24 megapixels and 8,000 pixels a side — make it smaller
+error-photo-depth = The photo “{ $name }” has more than 8 bits a colour channel — save it as an ordinary JPEG
+error-upload-too-big = The files are too large: at most 5 photos of 10 MB each
+error-upload-broken = The form did not arrive completely — please try again
+error-upload-not-multipart = A form with files (multipart/form-data) was expected
+error-upload-too-many-fields = The form has too many fields
+# Staff.
+error-staff-login-invalid = A login is Latin letters, digits and . _ -, at most 64 characters
+error-staff-name-invalid = Enter the member's name (at most 128 characters)
+error-staff-login-taken = This login is taken
+# The API.
+error-api-body-not-object = The request body must be a JSON object
+error-api-fields = The request fields could not be understood: { $reason }
+error-api-not-json = The request body is not JSON: { $reason }
+error-api-content-type = The Content-Type: application/json header is required
+error-api-body-too-large = The request body is larger than 2 MB
+error-api-body-unread = The request body could not be read
+error-api-password-not-set = Set your own password first: POST /api/v1/auth/password
+error-api-stale-rules = The Rules have changed: accept them, POST /api/v1/rules/accept
+api-registration-accepted = If the details matched the account, a one-time password was sent to the e-mail given.
+api-reset-accepted = If the account has a user, a link to set a new password was sent to their e-mail.
+api-email-change-accepted = A confirmation link was sent to the new address
+# Error statuses nobody described.
+http-400 = The request could not be understood: check the address and the data
+http-405 = This request method is not supported here
+http-406 = No answer in the requested format
+http-408 = The request took too long to arrive
+http-413 = The request is too large: at most 2 MB
+http-414 = The address is too long
+http-415 = Unsupported data format: the API needs Content-Type: application/json
+http-422 = The request data could not be understood
+http-429 = Too many requests. Wait a minute and try again
+http-503 = The service did not answer in time or is unavailable. Please try later
+http-failed = The request failed
+
+## E-mails
+mail-hello = Hello,
+mail-footer = This e-mail was sent automatically; there is no need to answer it. If you did not use the resident portal, simply delete it.
+mail-sign-in = Sign in to the portal
+mail-reset-link = Reset the password
+mail-registration-subject = Registration in the resident portal — account { $account }
+mail-registration-done = You have registered in the resident portal with account { $account }.
+mail-registration-password = One-time password
+mail-registration-once = The password works once and for at most { $n } { $n ->
+    [one] hour
+   *[other] hours
+}. At the first sign-in, choose your own password.
+mail-again-subject = Account { $account } registered again
+mail-again-what = Someone tried to register your account { $account } in the resident portal again and gave the right details from the receipt. The account is already registered to your address, so nothing has changed: no new password was made or sent anywhere.
+mail-again-forgot = If it was you and you have forgotten the password, reset it — the link will come to this address.
+mail-again-not-you = If it was not you, simply ignore this e-mail: the portal can still be entered only with your password.
+mail-reset-subject = Password reset — account { $account }
+mail-reset-asked = A password reset was asked for account { $account } in the resident portal.
+mail-reset-set = Set a new password
+mail-reset-valid = The link works for { $n } { $n ->
+    [one] minute
+   *[other] minutes
+} and only once. If you did not ask for a reset, there is nothing to do: the password stays as it is.
+mail-password-changed-subject = Password changed — account { $account }
+mail-password-changed = The password of the resident portal for account { $account } was changed, and all other sessions were ended.
+mail-password-changed-not-you = If it was not you, reset the password at once and tell the organization.
+mail-confirm-subject = Confirm your e-mail address — account { $account }
+mail-confirm-what = This address was given for e-mails in the resident portal for account { $account }.
+mail-confirm-link = Confirm the address
+mail-confirm-valid = The link works for { $n } h. Until the address is confirmed, e-mails go to the old one.
+mail-email-changed-subject = E-mail address changed — account { $account }
+mail-email-changed = The e-mail address in the resident portal for account { $account } was changed to { $address }. E-mails go there now.
+mail-email-changed-not-you = If it was not you, reset the password and contact the organization.
+mail-link-subject = A request to see account { $account }
+mail-link-who = The user with the e-mail address { $address } wants to see your account { $account } in their portal: charges, invoices, meter readings and requests. They gave the details from the receipt.
+mail-link-decide = Access is given only if you allow it. The link works for { $n } { $n ->
+    [one] day
+   *[other] days
+}; you can also answer under "Settings" in the portal, which shows who sees your account and where any access can be withdrawn.
+mail-link-answer = Allow or decline
+mail-link-stranger = If you do not know this person, decline the request and tell the organization.
+mail-readings-subject = Readings taken — account { $account }
+mail-readings-taken = The meter readings for account { $account } were taken. They count for { $period }.
+mail-readings-meter = { $resource } No. { $serial }
+mail-readings-zone = { $meter }, zone { $zone }
+mail-readings-fix = Until they go to billing, the readings can be corrected by sending them again.
+mail-readings-link = Meters in the portal
+mail-payment-subject = Payment received — { $total }
+mail-payment-received = We have received your card payment of { $total }.
+mail-payment-share = Account { $account }: { $amount }
+mail-payment-next = The payment is already shown in the portal. It appears in the charges once the billing centre has counted it. The payment service sends the fiscal receipt.
+mail-payment-link = Payments in the portal
+mail-request-line = Request No. { $number }: { $what }
+mail-request-taken = taken into work
+mail-request-done = done — confirm it or return it in the portal
+mail-request-declined = declined
+mail-request-deferred = deferred
+mail-request-answered = answered
+mail-request-link = The request in the portal
