@@ -5,7 +5,7 @@
 
 use crate::Error;
 use crate::auth::Hasher;
-use crate::portal::{DEMO_EMAIL, DEMO_PASSWORD, DemoLogin};
+use crate::site::{DEMO_EMAIL, DEMO_PASSWORD, DemoLogin};
 use kabinet_db::users::{Acceptance, NewUser};
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;

@@ -1,7 +1,7 @@
 //! Kabinet's use cases, shared by the pages and the JSON API: sign-in and
 //! registration ([`auth`]), the Rules ([`rules`]), the resident's accounts
 //! ([`account`]), settings and data ([`profile`]), what every page shows
-//! ([`portal`]), receipts ([`receipts`]) and what staff do for residents
+//! ([`site`]), receipts ([`receipts`]) and what staff do for residents
 //! ([`support`]). Readings, payments, requests and staff go here too, each in a
 //! module of its own.
 //!
@@ -19,13 +19,13 @@ pub mod error;
 pub mod forms;
 pub mod jobs;
 pub mod payments;
-pub mod portal;
 pub mod profile;
 pub mod rates;
 pub mod readings;
 pub mod receipts;
 pub mod requests;
 pub mod rules;
+pub mod site;
 pub mod staff;
 pub mod support;
 
@@ -94,7 +94,7 @@ pub struct App {
     /// The resident's settings and data.
     pub profiles: profile::Profiles,
     /// What every page shows: organization, closing, demo sign-in, help.
-    pub portal: portal::Portal,
+    pub site: site::Site,
     /// Meters and readings.
     pub readings: readings::Readings,
     /// Card payments.
@@ -157,7 +157,7 @@ impl App {
                 &settings.auth.public_url,
             ),
             profiles: profile::Profiles::new(db.clone()),
-            portal: portal::Portal::new(
+            site: site::Site::new(
                 db.clone(),
                 settings.suspension.clone(),
                 settings.help_dir.as_deref(),
@@ -170,7 +170,7 @@ impl App {
     /// The Organization running the portal (its name and contacts are
     /// public), if one was set up; read at most every few seconds.
     pub async fn organization(&self) -> Result<Option<kabinet_domain::Organization>, Error> {
-        self.portal.organization().await
+        self.site.organization().await
     }
 
     /// Whether the database answers (readiness).

@@ -478,7 +478,7 @@ impl Payments {
         {
             return Ok(None);
         }
-        let org = crate::portal::sender_name(&self.db).await?;
+        let org = crate::site::sender_name(&self.db).await?;
         let shares: Vec<(String, d::Kopecks)> = p
             .shares
             .iter()

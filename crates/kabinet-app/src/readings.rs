@@ -683,7 +683,7 @@ impl Readings {
         {
             return Ok(None);
         }
-        let org = crate::portal::sender_name(&self.db).await?;
+        let org = crate::site::sender_name(&self.db).await?;
         let lines: Vec<kabinet_notify::messages::ReadingLine> = stored
             .iter()
             .map(|s| kabinet_notify::messages::ReadingLine {

@@ -994,7 +994,7 @@ impl Requests {
         {
             return Ok(None);
         }
-        let org = crate::portal::sender_name(&self.db).await?;
+        let org = crate::site::sender_name(&self.db).await?;
         Ok(Some(kabinet_notify::messages::request_update(
             kabinet_notify::messages::tr(user.language),
             &org,

@@ -9,6 +9,7 @@ mod http;
 mod i18n;
 mod pages;
 pub mod paths;
+mod readings_text;
 
 pub use api::ApiDoc;
 

@@ -160,7 +160,7 @@ pub async fn suspend(db: &Db, at: Option<&str>, until: Option<&str>, message: &s
         ends_at,
         message,
     };
-    kabinet_app::portal::Portal::new(db.clone(), None, None)
+    kabinet_app::site::Site::new(db.clone(), None, None)
         .suspend(&s)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -175,7 +175,7 @@ pub async fn suspend(db: &Db, at: Option<&str>, until: Option<&str>, message: &s
 
 /// `kabinet resume`: lifts any closing.
 pub async fn resume(db: &Db) -> anyhow::Result<()> {
-    kabinet_app::portal::Portal::new(db.clone(), None, None)
+    kabinet_app::site::Site::new(db.clone(), None, None)
         .resume()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

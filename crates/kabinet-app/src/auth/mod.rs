@@ -244,7 +244,7 @@ impl Auth {
     }
 
     async fn org_name(&self) -> Result<String, DbError> {
-        crate::portal::sender_name(&self.db).await
+        crate::site::sender_name(&self.db).await
     }
 
     fn url(&self, path: &str) -> String {

@@ -69,7 +69,7 @@ pub(crate) async fn receipt(
 ) -> Result<Response, ApiError> {
     let period = period.strip_suffix(".pdf").unwrap_or(&period);
     match state.app.receipts.pdf(&r, &number, period).await {
-        Ok(pdf) => Ok(crate::pages::cabinet::pdf_response(pdf)),
+        Ok(pdf) => Ok(crate::http::files::pdf(pdf)),
         Err(Error::NotFound) => Err(ApiError::NotFound("error-receipt-not-found")),
         Err(e) => Err(e.into()),
     }

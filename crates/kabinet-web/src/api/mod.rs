@@ -6,8 +6,8 @@
 
 pub(crate) mod account;
 pub(crate) mod auth;
+pub(crate) mod cabinet;
 pub(crate) mod payments;
-pub(crate) mod portal;
 pub(crate) mod readings;
 pub(crate) mod requests;
 pub(crate) mod rules;
@@ -68,16 +68,16 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         ("/me", get(account::me)),
         ("/accounts/{number}/receipts/{period}", get(account::receipt)),
-        ("/accounts", get(portal::accounts).post(portal::link)),
-        ("/accounts/{number}", axum::routing::delete(portal::unlink)),
-        ("/accounts/{number}/overview", get(portal::overview)),
-        ("/accounts/{number}/invoices", get(portal::invoices)),
-        ("/accounts/{number}/invoices/{period}", get(portal::invoice)),
-        ("/accounts/{number}/charges", get(portal::charges)),
-        ("/accounts/{number}/payments", get(portal::payments)),
-        ("/settings", get(portal::settings).put(portal::update_settings)),
-        ("/settings/email", post(portal::change_email)),
-        ("/my-data", get(portal::my_data)),
+        ("/accounts", get(cabinet::accounts).post(cabinet::link)),
+        ("/accounts/{number}", axum::routing::delete(cabinet::unlink)),
+        ("/accounts/{number}/overview", get(cabinet::overview)),
+        ("/accounts/{number}/invoices", get(cabinet::invoices)),
+        ("/accounts/{number}/invoices/{period}", get(cabinet::invoice)),
+        ("/accounts/{number}/charges", get(cabinet::charges)),
+        ("/accounts/{number}/payments", get(cabinet::payments)),
+        ("/settings", get(cabinet::settings).put(cabinet::update_settings)),
+        ("/settings/email", post(cabinet::change_email)),
+        ("/my-data", get(cabinet::my_data)),
         ("/accounts/{number}/meters", get(readings::meters)),
         ("/accounts/{number}/meters/{id}/readings", get(readings::history)),
         ("/accounts/{number}/readings", post(readings::submit)),
@@ -344,8 +344,8 @@ impl Modify for ErrorResponses {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kabinet resident API", version = "1", description = "Личный кабинет абонента: API для мобильного приложения."),
-    paths(status::status, auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, portal::accounts, portal::link, portal::unlink, portal::overview, portal::invoices, portal::invoice, portal::charges, portal::payments, portal::settings, portal::update_settings, portal::change_email, portal::my_data, readings::meters, readings::history, readings::submit, payments::create, payments::list, payments::get, requests::categories, requests::create, requests::list, requests::get, requests::cancel, requests::comment_doc, requests::return_doc, requests::accept_doc, requests::photo),
-    components(schemas(Problem, status::Status, status::Closing, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, portal::AccountItem, portal::LinkRequest, portal::InvoiceItem, portal::PaymentItem, portal::OverviewResponse, portal::ChargeItem, portal::InvoiceDetailResponse, portal::ChargesResponse, portal::MonthTotal, portal::PaymentsResponse, portal::SettingsBody, portal::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem, payments::ShareRequest, payments::CreateRequest, payments::ShareItem, payments::CardPaymentItem, payments::CreateResponse, payments::ListResponse, requests::CategoryItem, requests::RequestItem, requests::CreateForm, requests::RequestListResponse, requests::EventItem, requests::PhotoItem, requests::RequestDetail, requests::TextBody, requests::RatingBody)),
+    paths(status::status, auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, cabinet::accounts, cabinet::link, cabinet::unlink, cabinet::overview, cabinet::invoices, cabinet::invoice, cabinet::charges, cabinet::payments, cabinet::settings, cabinet::update_settings, cabinet::change_email, cabinet::my_data, readings::meters, readings::history, readings::submit, payments::create, payments::list, payments::get, requests::categories, requests::create, requests::list, requests::get, requests::cancel, requests::comment_doc, requests::return_doc, requests::accept_doc, requests::photo),
+    components(schemas(Problem, status::Status, status::Closing, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, cabinet::AccountItem, cabinet::LinkRequest, cabinet::InvoiceItem, cabinet::PaymentItem, cabinet::OverviewResponse, cabinet::ChargeItem, cabinet::InvoiceDetailResponse, cabinet::ChargesResponse, cabinet::MonthTotal, cabinet::PaymentsResponse, cabinet::SettingsBody, cabinet::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem, payments::ShareRequest, payments::CreateRequest, payments::ShareItem, payments::CardPaymentItem, payments::CreateResponse, payments::ListResponse, requests::CategoryItem, requests::RequestItem, requests::CreateForm, requests::RequestListResponse, requests::EventItem, requests::PhotoItem, requests::RequestDetail, requests::TextBody, requests::RatingBody)),
     modifiers(&BearerScheme, &ErrorResponses)
 )]
 pub struct ApiDoc;

@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::errors::{ApiError, problem_with};
 use crate::i18n::Tr;
-use crate::pages::meters::issue_text;
+use crate::readings_text::issue_text;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -431,5 +431,5 @@ pub(crate) async fn photo(
 ) -> Result<Response, ApiError> {
     let thumb = q.size.as_deref() == Some("thumb");
     let bytes = state.app.requests.photo(Viewer::Resident(&r), &id, thumb).await?;
-    Ok(crate::pages::requests::jpeg(bytes))
+    Ok(crate::http::files::jpeg(bytes))
 }

@@ -41,7 +41,7 @@ pub(crate) struct Status {
         (status = 503, description = "The database does not answer", body = Problem)))]
 pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let now = time::OffsetDateTime::now_utc();
-    let closing = state.app.portal.suspension().await?.and_then(|s| {
+    let closing = state.app.site.suspension().await?.and_then(|s| {
         let phase = match s.phase(now) {
             SuspensionPhase::Open => return None,
             SuspensionPhase::Announced => "announced",

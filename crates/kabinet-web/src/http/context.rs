@@ -213,7 +213,7 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
     let api = path.starts_with(paths::API);
     let mut announced = None;
     if !exempt {
-        match state.app.portal.suspension().await {
+        match state.app.site.suspension().await {
             Ok(Some(s)) => match s.phase(OffsetDateTime::now_utc()) {
                 SuspensionPhase::Closed => {
                     let org = state.app.organization().await.ok().flatten();

@@ -6,6 +6,7 @@
 pub(crate) mod context;
 pub(crate) mod csrf;
 pub(crate) mod errors;
+pub(crate) mod files;
 pub(crate) mod guard;
 pub(crate) mod security;
 pub(crate) mod upload;

@@ -28,7 +28,7 @@ pub(crate) struct LoginPage {
 
 /// The demo resident's sign-in, shown only on a demo database.
 async fn demo_hint(state: &AppState) -> Option<String> {
-    let login = state.app.portal.demo_login().await.ok().flatten()?;
+    let login = state.app.site.demo_login().await.ok().flatten()?;
     let tr = crate::i18n::Tr::current();
     Some(tr.a2(
         "demo-hint",

@@ -10,8 +10,7 @@ use crate::i18n::Tr;
 use crate::paths;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kabinet_app::Error;
 use kabinet_domain::{InvoiceStatus, Kopecks, WindowState};
 use serde::Deserialize;
@@ -148,23 +147,8 @@ pub(crate) async fn receipt(
 ) -> Result<Response, PageError> {
     let period = file.strip_suffix(".pdf").unwrap_or(&file);
     match state.app.receipts.pdf(&r, &number, period).await {
-        Ok(pdf) => Ok(pdf_response(pdf)),
+        Ok(pdf) => Ok(crate::http::files::pdf(pdf)),
         Err(Error::NotFound) => Err(PageError::NotFound("error-receipt-not-found-long")),
         Err(e) => Err(e.into()),
     }
-}
-
-/// A PDF download.
-pub(crate) fn pdf_response(pdf: kabinet_app::receipts::ReceiptPdf) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}\"", pdf.file_name),
-            ),
-        ],
-        pdf.bytes,
-    )
-        .into_response()
 }

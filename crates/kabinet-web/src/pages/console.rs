@@ -5,13 +5,14 @@
 //! it, replying to the resident, internal notes and assignment. Plain forms;
 //! the queue reloads itself every 30 s with the small refresh script.
 
-use super::requests::{EventLine, PhotoQuery, Row, event_line, jpeg, row, status_text};
+use super::requests::{EventLine, PhotoQuery, Row, event_line, row, status_text};
 use super::staff::StaffLayout;
 use super::{page, page_with, see_other};
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::csrf::CsrfForm;
 use crate::http::errors::{PageError, say};
+use crate::http::files::jpeg;
 use crate::http::guard::StaffPage;
 use crate::i18n::Tr;
 use crate::paths;

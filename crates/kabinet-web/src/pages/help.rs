@@ -10,7 +10,7 @@ use crate::paths;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use kabinet_app::portal::HelpSection;
+use kabinet_app::site::HelpSection;
 
 /// The help page.
 #[derive(Template)]
@@ -41,7 +41,7 @@ pub(crate) async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
         .collect();
     page(&HelpPage {
         layout: Layout::section(&state, &ctx, Section::Help),
-        sections: state.app.portal.guide(tr.lang).to_vec(),
+        sections: state.app.site.guide(tr.lang).to_vec(),
         rules,
     })
 }

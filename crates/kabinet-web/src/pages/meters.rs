@@ -13,6 +13,7 @@ use crate::http::errors::{PageError, say};
 use crate::http::guard::ResidentPage;
 use crate::i18n::Tr;
 use crate::paths;
+use crate::readings_text::{issue_text, resource_name, unit, value_text};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -20,8 +21,8 @@ use axum::response::Response;
 use kabinet_app::Error;
 use kabinet_app::account::fields as range_fields;
 use kabinet_app::readings::{History, Issue, MeterInput, MeterState, MetersView, Shown, Source};
-use kabinet_domain::readings::{Admission, Caution, Closed, ValueProblem, Verification};
-use kabinet_domain::{Meter, MeterStatus, ReadingError, ReadingValue, Resource};
+use kabinet_domain::readings::{Admission, Verification};
+use kabinet_domain::{Meter, MeterStatus};
 use serde::Deserialize;
 
 /// A zone's input.
@@ -85,24 +86,6 @@ pub(crate) fn zone_name(tr: &Tr, m: &Meter, zone: u8) -> String {
     }
 }
 
-/// A value in the page's language: `123,45` or `123.45`.
-pub(crate) fn value_text(tr: &Tr, v: ReadingValue) -> String {
-    match tr.lang {
-        kabinet_domain::Language::Ru => v.to_string(),
-        kabinet_domain::Language::En => v.to_string().replace(',', "."),
-    }
-}
-
-/// The resource's name.
-pub(crate) fn resource_name(tr: &Tr, r: Resource) -> String {
-    tr.t(&format!("resource-{}", r.code()))
-}
-
-/// The unit of a resource.
-pub(crate) fn unit(tr: &Tr, r: Resource) -> String {
-    tr.t(&format!("unit-{}", r.code()))
-}
-
 fn source_text(tr: &Tr, s: Source) -> String {
     tr.t(&format!("reading-source-{}", s.code()))
 }
@@ -121,65 +104,6 @@ fn shown_text(tr: &Tr, m: &Meter, zone: u8, s: &Shown) -> String {
         tr.date(s.taken_on),
         source_text(tr, s.source)
     )
-}
-
-/// The message of an issue, in the page's language.
-pub(crate) fn issue_text(tr: &Tr, issue: &Issue, meters: &[Meter]) -> String {
-    let meter = issue.meter().and_then(|id| meters.iter().find(|m| m.id == id));
-    let with_unit = |v: ReadingValue| match meter {
-        Some(m) => format!("{} {}", value_text(tr, v), unit(tr, m.resource)),
-        None => value_text(tr, v),
-    };
-    match issue {
-        Issue::WindowClosed { opens } => tr.a("readings-window_closed", "date", &tr.date(*opens)),
-        Issue::NothingEntered => tr.t("readings-nothing_entered"),
-        Issue::MeterClosed { why, .. } => match why {
-            Closed::VerificationExpired(d) => tr.a("readings-verification_expired", "date", &tr.date(*d)),
-            other => tr.t(&format!("readings-{}", other.code())),
-        },
-        Issue::ZoneMissing { .. } => tr.t("readings-zone_missing"),
-        Issue::NoSuchZone { zone, .. } => tr.a("readings-no_such_zone", "zone", &zone.to_string()),
-        Issue::Value { problem, .. } => match problem {
-            ValueProblem::Malformed(ReadingError::Invalid) => tr.t("readings-invalid_number"),
-            ValueProblem::Malformed(ReadingError::TooManyDigits(n)) => {
-                tr.a("readings-too_many_digits", "n", &n.to_string())
-            }
-            ValueProblem::Malformed(ReadingError::TooManyDecimals(0)) => tr.t("readings-whole_only"),
-            ValueProblem::Malformed(ReadingError::TooManyDecimals(n)) => {
-                tr.a("readings-too_many_decimals", "n", &n.to_string())
-            }
-            ValueProblem::Lower { previous } => {
-                tr.a("readings-lower_than_previous", "previous", &with_unit(*previous))
-            }
-        },
-        Issue::Exported { period, .. } => tr.a("readings-already_exported", "period", &tr.month(*period)),
-        Issue::Recorded { .. } => tr.t("readings-already_recorded"),
-        Issue::Confirm {
-            caution, consumption, ..
-        } => match caution {
-            Caution::Rollover => tr.a("readings-rollover", "consumption", &with_unit(*consumption)),
-            Caution::High {
-                monthly_average: Some(avg),
-            } => {
-                let avg = meter
-                    .and_then(|m| m.capacity.reading(*avg))
-                    .map(with_unit)
-                    .unwrap_or_default();
-                tr.a2(
-                    "readings-high_consumption_average",
-                    ("consumption", &with_unit(*consumption)),
-                    ("average", &avg),
-                )
-            }
-            Caution::High {
-                monthly_average: None,
-            } => tr.a(
-                "readings-high_consumption",
-                "consumption",
-                &with_unit(*consumption),
-            ),
-        },
-    }
 }
 
 fn field_name(meter: i64, zone: u8) -> String {

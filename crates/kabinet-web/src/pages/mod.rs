@@ -4,6 +4,7 @@
 //! signed-in steps, and the resident group guarded once by
 //! [`crate::http::guard::require_resident`].
 
+pub(crate) mod assets;
 pub(crate) mod auth;
 pub(crate) mod cabinet;
 pub(crate) mod charges;
@@ -29,7 +30,7 @@ use crate::http::errors::PageError;
 use crate::i18n::Tr;
 use crate::paths;
 use askama::Template;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 use kabinet_app::account::AccountScope;
@@ -261,38 +262,14 @@ pub(crate) fn message(
     })
 }
 
-/// `GET /assets/style.css`.
-pub(crate) async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../assets/style.css"),
-    )
-        .into_response()
-}
-
-/// `GET /assets/refresh.js`.
-pub(crate) async fn refresh_script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../assets/refresh.js"),
-    )
-        .into_response()
-}
-
 /// Pages anyone can open.
 pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         (paths::HOME, get(home::show)),
         (paths::HEALTHZ, get(health::healthz)),
         (paths::READYZ, get(health::readyz)),
-        (paths::STYLESHEET, get(stylesheet)),
-        (paths::REFRESH_SCRIPT, get(refresh_script)),
+        (paths::STYLESHEET, get(assets::stylesheet)),
+        (paths::REFRESH_SCRIPT, get(assets::refresh_script)),
         (paths::LOGIN, get(auth::login_page).post(auth::login)),
         (paths::LOGOUT, post(auth::logout)),
         (

@@ -16,8 +16,8 @@ use crate::i18n::Tr;
 use crate::paths;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use kabinet_app::Error;
 use kabinet_app::requests::{RequestForm, RequestInput, RequestView, Viewer};
 use kabinet_domain::requests::{Change, Desk, EventKind, Request, RequestEvent, RequestStatus};
@@ -458,18 +458,6 @@ pub(crate) struct PhotoQuery {
     pub size: Option<String>,
 }
 
-/// A photo's response: JPEG, private, never sniffed as something else.
-pub(crate) fn jpeg(bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "image/jpeg"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// `GET /requests/photos/{id}`: a photo of the resident's own request.
 pub(crate) async fn photo(
     State(state): State<AppState>,
@@ -479,5 +467,5 @@ pub(crate) async fn photo(
 ) -> Result<Response, PageError> {
     let thumb = q.size.as_deref() == Some("thumb");
     let bytes = state.app.requests.photo(Viewer::Resident(&r), &id, thumb).await?;
-    Ok(jpeg(bytes))
+    Ok(crate::http::files::jpeg(bytes))
 }

@@ -365,7 +365,7 @@ db_tests! {
         let (mut me, mine) = app.resident(1).await;
         let token = token(&mut me, &mine).await;
         let now = time::OffsetDateTime::now_utc();
-        let portal = &app.state.app.portal;
+        let portal = &app.state.app.site;
         portal.suspend(&kabinet_domain::Suspension {
             starts_at: now + time::Duration::days(2),
             ends_at: Some(now + time::Duration::days(2) + time::Duration::hours(8)),
@@ -472,5 +472,5 @@ async fn a_database_that_is_not_a_demo_shows_no_demo_sign_in() {
     let app = TestApp::new(&t.db, &Default::default());
     let mut b = Browser::new(&app);
     let page = b.get("/login").await;
-    assert!(!page.body.contains(kabinet_app::portal::DEMO_PASSWORD));
+    assert!(!page.body.contains(kabinet_app::site::DEMO_PASSWORD));
 }

@@ -104,7 +104,7 @@ pub fn parse_guide(text: &str) -> Vec<HelpSection> {
 
 /// The shared facts of portal pages.
 #[derive(Clone)]
-pub struct Portal {
+pub struct Site {
     db: Db,
     org: Arc<Cached<Option<d::Organization>>>,
     suspension: Arc<Cached<Option<d::Suspension>>>,
@@ -113,11 +113,11 @@ pub struct Portal {
     guides: Arc<HashMap<d::Language, Vec<HelpSection>>>,
 }
 
-impl Portal {
+impl Site {
     /// Over `db`; `configured` is a closing from the configuration (it wins
     /// over one set with `kabinet suspend`); guides come from
     /// `<help_dir>/guide.<lang>.txt` when present, else the built-in ones.
-    pub fn new(db: Db, configured: Option<d::Suspension>, help_dir: Option<&Path>) -> Portal {
+    pub fn new(db: Db, configured: Option<d::Suspension>, help_dir: Option<&Path>) -> Site {
         let mut guides = HashMap::new();
         for lang in d::Language::ALL {
             let builtin = match lang {
@@ -130,7 +130,7 @@ impl Portal {
                 .unwrap_or_else(|| builtin.to_string());
             guides.insert(lang, parse_guide(&text));
         }
-        Portal {
+        Site {
             db,
             org: Arc::new(Cached::new(REFRESH * 12)),
             suspension: Arc::new(Cached::new(REFRESH)),

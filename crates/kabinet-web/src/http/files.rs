@@ -1,0 +1,32 @@
+//! Files the pages and the API both answer with: receipts (PDF) and photos
+//! (JPEG).
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+/// A receipt as a download.
+pub(crate) fn pdf(pdf: kabinet_app::receipts::ReceiptPdf) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", pdf.file_name),
+            ),
+        ],
+        pdf.bytes,
+    )
+        .into_response()
+}
+
+/// A photo, never cached (it is a resident's private picture).
+pub(crate) fn jpeg(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
