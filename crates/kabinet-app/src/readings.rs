@@ -13,9 +13,7 @@ use crate::auth::{Client, Resident};
 use kabinet_db::meters::{PortalReading, RecordedReading};
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
-use kabinet_domain::readings::{
-    Admission, Caution, Closed, PastReading, ValueProblem, Verification, WindowRule,
-};
+use kabinet_domain::readings::{Admission, Closed, Verification, WindowRule};
 use time::{Date, OffsetDateTime};
 
 /// How readings are taken at this organization.
@@ -206,133 +204,7 @@ pub struct MeterInput {
     pub confirmed: bool,
 }
 
-/// One thing that stops a submission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Issue {
-    /// Outside a strict window.
-    WindowClosed {
-        /// When it opens.
-        opens: Date,
-    },
-    /// Every field was empty.
-    NothingEntered,
-    /// The meter takes no readings.
-    MeterClosed {
-        /// The meter.
-        meter: d::MeterId,
-        /// Why.
-        why: Closed,
-    },
-    /// A zone of a multi-zone meter was left empty while others were filled.
-    ZoneMissing {
-        /// The meter.
-        meter: d::MeterId,
-        /// The zone.
-        zone: u8,
-    },
-    /// A value was refused.
-    Value {
-        /// The meter.
-        meter: d::MeterId,
-        /// The zone.
-        zone: u8,
-        /// Why.
-        problem: ValueProblem,
-    },
-    /// A value for a zone the meter does not have.
-    NoSuchZone {
-        /// The meter.
-        meter: d::MeterId,
-        /// The zone.
-        zone: u8,
-    },
-    /// This period's reading was sent to billing already.
-    Exported {
-        /// The meter.
-        meter: d::MeterId,
-        /// The period.
-        period: d::Period,
-    },
-    /// Billing has a reading of that day already.
-    Recorded {
-        /// The meter.
-        meter: d::MeterId,
-        /// The zone.
-        zone: u8,
-    },
-    /// To confirm before saving.
-    Confirm {
-        /// The meter.
-        meter: d::MeterId,
-        /// The zone.
-        zone: u8,
-        /// What is unusual.
-        caution: Caution,
-        /// The consumption since the previous reading.
-        consumption: d::ReadingValue,
-    },
-}
-
-impl Issue {
-    /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Issue::WindowClosed { .. } => "window_closed",
-            Issue::NothingEntered => "nothing_entered",
-            Issue::MeterClosed { why, .. } => why.code(),
-            Issue::ZoneMissing { .. } => "zone_missing",
-            Issue::NoSuchZone { .. } => "no_such_zone",
-            Issue::Value { problem, .. } => problem.code(),
-            Issue::Exported { .. } => "already_exported",
-            Issue::Recorded { .. } => "already_recorded",
-            Issue::Confirm { caution, .. } => caution.code(),
-        }
-    }
-
-    /// The meter it is about, if one.
-    pub fn meter(&self) -> Option<d::MeterId> {
-        match self {
-            Issue::WindowClosed { .. } | Issue::NothingEntered => None,
-            Issue::MeterClosed { meter, .. }
-            | Issue::ZoneMissing { meter, .. }
-            | Issue::NoSuchZone { meter, .. }
-            | Issue::Value { meter, .. }
-            | Issue::Exported { meter, .. }
-            | Issue::Recorded { meter, .. }
-            | Issue::Confirm { meter, .. } => Some(*meter),
-        }
-    }
-
-    /// The zone it is about, if one.
-    pub fn zone(&self) -> Option<u8> {
-        match self {
-            Issue::ZoneMissing { zone, .. }
-            | Issue::NoSuchZone { zone, .. }
-            | Issue::Value { zone, .. }
-            | Issue::Recorded { zone, .. }
-            | Issue::Confirm { zone, .. } => Some(*zone),
-            _ => None,
-        }
-    }
-
-    /// Whether confirming would let it through.
-    pub fn needs_confirmation(&self) -> bool {
-        matches!(self, Issue::Confirm { .. })
-    }
-}
-
-/// A stored reading of a submission.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    /// The meter.
-    pub meter: d::Meter,
-    /// Zone.
-    pub zone: u8,
-    /// Value.
-    pub value: d::ReadingValue,
-    /// Consumption since the previous reading, if there is one.
-    pub consumption: Option<i64>,
-}
+pub use d::readings::{Issue, Stored};
 
 /// A submission that went through.
 #[derive(Debug, Clone)]
@@ -494,96 +366,17 @@ impl Readings {
         if meters.len() != ids.len() {
             return Err(Error::NotFound);
         }
-        let mut issues = Vec::new();
-        let mut stored = Vec::new();
-        for m in &meters {
-            let Some(typed) = filled.iter().find(|i| i.meter == m.id.0) else {
-                continue;
-            };
-            if let Some(why) = d::readings::closed(m.status, m.verification_due, today) {
-                issues.push(Issue::MeterClosed { meter: m.id, why });
-                continue;
-            }
-            if recorded
-                .iter()
-                .any(|x| x.reading.meter_id == m.id && x.period == Some(period) && x.exported)
-            {
-                issues.push(Issue::Exported { meter: m.id, period });
-                continue;
-            }
-            // A value for a zone the meter lacks would be lost: refused.
-            if let Some(extra) = typed
-                .values
-                .iter()
-                .skip(usize::from(m.tariffs))
-                .position(|v| !v.trim().is_empty())
-            {
-                let zone = u8::try_from(usize::from(m.tariffs) + extra + 1).unwrap_or(u8::MAX);
-                issues.push(Issue::NoSuchZone { meter: m.id, zone });
-                continue;
-            }
-            for zone in 1..=m.tariffs {
-                let text = typed.values.get(usize::from(zone) - 1).map_or("", |t| t.trim());
-                if text.is_empty() {
-                    issues.push(Issue::ZoneMissing { meter: m.id, zone });
-                    continue;
-                }
-                let mine = |x: &&RecordedReading| x.reading.meter_id == m.id && x.reading.zone == zone;
-                if recorded
-                    .iter()
-                    .filter(mine)
-                    .any(|x| x.reading.taken_on == today && x.period != Some(period))
-                {
-                    issues.push(Issue::Recorded { meter: m.id, zone });
-                    continue;
-                }
-                // Earlier readings: not this period's own (it is being replaced).
-                let mut past: Vec<PastReading> = recorded
-                    .iter()
-                    .filter(mine)
-                    .filter(|x| x.period != Some(period) && x.reading.taken_on <= today)
-                    .map(|x| PastReading {
-                        taken_on: x.reading.taken_on,
-                        value: x.reading.value,
-                    })
-                    .collect();
-                past.reverse();
-                let ctx = d::readings::ZoneContext {
-                    capacity: m.capacity,
-                    previous: past.last().copied(),
-                    history: &past,
-                    monthly_floor: floor_scaled(self.settings.floor(m.resource), m),
-                    today,
-                };
-                match d::readings::check_value(text, ctx) {
-                    Err(problem) => issues.push(Issue::Value {
-                        meter: m.id,
-                        zone,
-                        problem,
-                    }),
-                    Ok(checked) => match checked.caution {
-                        Some(caution) if !typed.confirmed => issues.push(Issue::Confirm {
-                            meter: m.id,
-                            zone,
-                            caution,
-                            consumption: m
-                                .capacity
-                                .reading(checked.consumption.unwrap_or(0))
-                                .unwrap_or(d::ReadingValue::zero(m.capacity)),
-                        }),
-                        _ => stored.push(Stored {
-                            meter: m.clone(),
-                            zone,
-                            value: checked.value,
-                            consumption: checked.consumption,
-                        }),
-                    },
-                }
-            }
-        }
-        if !issues.is_empty() {
-            return Err(Error::Readings(issues));
-        }
+        let typed: Vec<d::readings::Typed<'_>> = filled
+            .iter()
+            .map(|i| d::readings::Typed {
+                meter: d::MeterId(i.meter),
+                values: &i.values,
+                confirmed: i.confirmed,
+            })
+            .collect();
+        let floor = |m: &d::Meter| floor_scaled(self.settings.floor(m.resource), m);
+        let stored = d::readings::check_submission(&meters, &typed, &recorded, period, today, floor)
+            .map_err(Error::Readings)?;
         let mail = self.receipt_mail(r, &account, period, &stored).await?;
         let rows: Vec<PortalReading> = stored
             .iter()
@@ -598,44 +391,14 @@ impl Readings {
                 ip: client.ip.clone(),
             })
             .collect();
-        let details = format!(
-            "period {period}: {}",
-            stored
-                .iter()
-                .map(|s| format!(
-                    "meter {} zone {} = {}",
-                    s.meter.serial,
-                    s.zone,
-                    s.value.to_decimal_string()
-                ))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
         let entry = client.entry(
             d::AuditEvent::ReadingsSubmitted,
             Some(r.user.id),
             Some(account.id),
-            details,
+            audit_details(period, &stored),
         );
-        // A concurrent submission for the same meter can make PostgreSQL
-        // refuse the upsert on the day key; the next try sees its row and
-        // replaces it.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.write(&rows, &entry, mail.as_ref(), now).await {
-                Ok(true) => break,
-                Ok(false) => {
-                    // Exported between the check and now: nothing is kept.
-                    return Err(Error::Readings(vec![Issue::Exported {
-                        meter: stored.first().map_or(d::MeterId(0), |s| s.meter.id),
-                        period,
-                    }]));
-                }
-                Err(e) if e.is_unique_violation() && attempt < 3 => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.write_retrying(&rows, &entry, mail.as_ref(), now, period)
+            .await?;
         Ok(Submitted {
             account: account.number,
             period,
@@ -645,7 +408,52 @@ impl Readings {
     }
 }
 
+/// The audit line of a submission: each meter zone and its value.
+fn audit_details(period: d::Period, stored: &[Stored]) -> String {
+    let lines: Vec<String> = stored
+        .iter()
+        .map(|s| {
+            format!(
+                "meter {} zone {} = {}",
+                s.meter.serial,
+                s.zone,
+                s.value.to_decimal_string()
+            )
+        })
+        .collect();
+    format!("period {period}: {}", lines.join("; "))
+}
+
 impl Readings {
+    /// [`Readings::write`], tried again when a concurrent submission for the
+    /// same meter made PostgreSQL refuse the upsert on the day key (the next
+    /// try sees its row and replaces it); a reading exported meanwhile
+    /// refuses the whole submission.
+    async fn write_retrying(
+        &self,
+        rows: &[PortalReading],
+        entry: &d::AuditEntry,
+        mail: Option<&d::Email>,
+        now: OffsetDateTime,
+        period: d::Period,
+    ) -> Result<(), Error> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.write(rows, entry, mail, now).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    return Err(Error::Readings(vec![Issue::Exported {
+                        meter: rows.first().map_or(d::MeterId(0), |r| r.meter),
+                        period,
+                    }]));
+                }
+                Err(e) if e.is_unique_violation() && attempt < 3 => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
     /// Stores a submission's readings with its audit line and e-mail in one
     /// transaction; `false` (and nothing written) when one was exported.
     async fn write(

@@ -52,16 +52,7 @@ impl<C: Conn> Meters<'_, C> {
     }
 }
 
-/// A reading on record with what the portal needs to know of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordedReading {
-    /// The reading.
-    pub reading: d::Reading,
-    /// The period a portal reading counts for (`None` for billing's rows).
-    pub period: Option<d::Period>,
-    /// Already sent to the billing system.
-    pub exported: bool,
-}
+pub use kabinet_domain::readings::Recorded as RecordedReading;
 
 /// A reading a resident handed in, to store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! previous readings (lower, rollover, unusually high).
 
 use crate::meters::{Capacity, Consumption, MeterStatus, ReadingError, ReadingValue, Resource};
-use crate::{Period, ReadingsWindow};
+use crate::{Meter, MeterId, Period, ReadingsWindow};
 use time::Date;
 
 /// Days before the verification date from which the meter page warns.
@@ -314,6 +314,266 @@ pub fn default_floor(resource: Resource) -> u32 {
     }
 }
 
+/// A reading already known for a meter: billing's, or one a resident handed
+/// in (then with the period it counts for), and whether it was exported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The reading.
+    pub reading: crate::Reading,
+    /// The period a portal reading counts for (`None` for billing's rows).
+    pub period: Option<Period>,
+    /// Already sent to the billing system.
+    pub exported: bool,
+}
+
+/// What a resident typed for one meter.
+#[derive(Debug, Clone, Copy)]
+pub struct Typed<'a> {
+    /// The meter.
+    pub meter: MeterId,
+    /// One text per zone, zone 1 first.
+    pub values: &'a [String],
+    /// Whether an unusual value is confirmed.
+    pub confirmed: bool,
+}
+
+/// One thing that stops a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issue {
+    /// Outside a strict window.
+    WindowClosed {
+        /// When it opens.
+        opens: Date,
+    },
+    /// Every field was empty.
+    NothingEntered,
+    /// The meter takes no readings.
+    MeterClosed {
+        /// The meter.
+        meter: MeterId,
+        /// Why.
+        why: Closed,
+    },
+    /// A zone of a multi-zone meter was left empty while others were filled.
+    ZoneMissing {
+        /// The meter.
+        meter: MeterId,
+        /// The zone.
+        zone: u8,
+    },
+    /// A value was refused.
+    Value {
+        /// The meter.
+        meter: MeterId,
+        /// The zone.
+        zone: u8,
+        /// Why.
+        problem: ValueProblem,
+    },
+    /// A value for a zone the meter does not have.
+    NoSuchZone {
+        /// The meter.
+        meter: MeterId,
+        /// The zone.
+        zone: u8,
+    },
+    /// This period's reading was sent to billing already.
+    Exported {
+        /// The meter.
+        meter: MeterId,
+        /// The period.
+        period: Period,
+    },
+    /// Billing has a reading of that day already.
+    Recorded {
+        /// The meter.
+        meter: MeterId,
+        /// The zone.
+        zone: u8,
+    },
+    /// To confirm before saving.
+    Confirm {
+        /// The meter.
+        meter: MeterId,
+        /// The zone.
+        zone: u8,
+        /// What is unusual.
+        caution: Caution,
+        /// The consumption since the previous reading.
+        consumption: ReadingValue,
+    },
+}
+
+impl Issue {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Issue::WindowClosed { .. } => "window_closed",
+            Issue::NothingEntered => "nothing_entered",
+            Issue::MeterClosed { why, .. } => why.code(),
+            Issue::ZoneMissing { .. } => "zone_missing",
+            Issue::NoSuchZone { .. } => "no_such_zone",
+            Issue::Value { problem, .. } => problem.code(),
+            Issue::Exported { .. } => "already_exported",
+            Issue::Recorded { .. } => "already_recorded",
+            Issue::Confirm { caution, .. } => caution.code(),
+        }
+    }
+
+    /// The meter it is about, if one.
+    pub fn meter(&self) -> Option<MeterId> {
+        match self {
+            Issue::WindowClosed { .. } | Issue::NothingEntered => None,
+            Issue::MeterClosed { meter, .. }
+            | Issue::ZoneMissing { meter, .. }
+            | Issue::NoSuchZone { meter, .. }
+            | Issue::Value { meter, .. }
+            | Issue::Exported { meter, .. }
+            | Issue::Recorded { meter, .. }
+            | Issue::Confirm { meter, .. } => Some(*meter),
+        }
+    }
+
+    /// The zone it is about, if one.
+    pub fn zone(&self) -> Option<u8> {
+        match self {
+            Issue::ZoneMissing { zone, .. }
+            | Issue::NoSuchZone { zone, .. }
+            | Issue::Value { zone, .. }
+            | Issue::Recorded { zone, .. }
+            | Issue::Confirm { zone, .. } => Some(*zone),
+            _ => None,
+        }
+    }
+
+    /// Whether confirming would let it through.
+    pub fn needs_confirmation(&self) -> bool {
+        matches!(self, Issue::Confirm { .. })
+    }
+}
+
+/// A stored reading of a submission.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The meter.
+    pub meter: Meter,
+    /// Zone.
+    pub zone: u8,
+    /// Value.
+    pub value: ReadingValue,
+    /// Consumption since the previous reading, if there is one.
+    pub consumption: Option<i64>,
+}
+
+/// Decides a submission for `period` on `today`: each typed meter (all of
+/// them among `meters`, with what is `recorded` for them) is checked zone by
+/// zone — closed or exported meters, zones missing or extra, a reading of
+/// that day in billing, the value itself and whether an unusual one was
+/// confirmed. Everything is accepted, or nothing and every issue found.
+/// `monthly_floor` gives a meter's unusual-consumption floor in its scaled
+/// units.
+pub fn check_submission(
+    meters: &[Meter],
+    typed: &[Typed<'_>],
+    recorded: &[Recorded],
+    period: Period,
+    today: Date,
+    monthly_floor: impl Fn(&Meter) -> i64,
+) -> Result<Vec<Stored>, Vec<Issue>> {
+    let mut issues = Vec::new();
+    let mut stored = Vec::new();
+    for m in meters {
+        let Some(typed) = typed.iter().find(|i| i.meter == m.id) else {
+            continue;
+        };
+        if let Some(why) = closed(m.status, m.verification_due, today) {
+            issues.push(Issue::MeterClosed { meter: m.id, why });
+            continue;
+        }
+        if recorded
+            .iter()
+            .any(|x| x.reading.meter_id == m.id && x.period == Some(period) && x.exported)
+        {
+            issues.push(Issue::Exported { meter: m.id, period });
+            continue;
+        }
+        // A value for a zone the meter lacks would be lost: refused.
+        if let Some(extra) = typed
+            .values
+            .iter()
+            .skip(usize::from(m.tariffs))
+            .position(|v| !v.trim().is_empty())
+        {
+            let zone = u8::try_from(usize::from(m.tariffs) + extra + 1).unwrap_or(u8::MAX);
+            issues.push(Issue::NoSuchZone { meter: m.id, zone });
+            continue;
+        }
+        for zone in 1..=m.tariffs {
+            let text = typed.values.get(usize::from(zone) - 1).map_or("", |t| t.trim());
+            if text.is_empty() {
+                issues.push(Issue::ZoneMissing { meter: m.id, zone });
+                continue;
+            }
+            let mine = |x: &&Recorded| x.reading.meter_id == m.id && x.reading.zone == zone;
+            if recorded
+                .iter()
+                .filter(mine)
+                .any(|x| x.reading.taken_on == today && x.period != Some(period))
+            {
+                issues.push(Issue::Recorded { meter: m.id, zone });
+                continue;
+            }
+            // Earlier readings: not this period's own (it is being replaced).
+            let mut past: Vec<PastReading> = recorded
+                .iter()
+                .filter(mine)
+                .filter(|x| x.period != Some(period) && x.reading.taken_on <= today)
+                .map(|x| PastReading {
+                    taken_on: x.reading.taken_on,
+                    value: x.reading.value,
+                })
+                .collect();
+            past.reverse();
+            let ctx = ZoneContext {
+                capacity: m.capacity,
+                previous: past.last().copied(),
+                history: &past,
+                monthly_floor: monthly_floor(m),
+                today,
+            };
+            match check_value(text, ctx) {
+                Err(problem) => issues.push(Issue::Value {
+                    meter: m.id,
+                    zone,
+                    problem,
+                }),
+                Ok(checked) => match checked.caution {
+                    Some(caution) if !typed.confirmed => issues.push(Issue::Confirm {
+                        meter: m.id,
+                        zone,
+                        caution,
+                        consumption: m
+                            .capacity
+                            .reading(checked.consumption.unwrap_or(0))
+                            .unwrap_or(ReadingValue::zero(m.capacity)),
+                    }),
+                    _ => stored.push(Stored {
+                        meter: m.clone(),
+                        zone,
+                        value: checked.value,
+                        consumption: checked.consumption,
+                    }),
+                },
+            }
+        }
+    }
+    if issues.is_empty() {
+        Ok(stored)
+    } else {
+        Err(issues)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +582,196 @@ mod tests {
 
     fn water() -> Capacity {
         Capacity::new(5, 3).unwrap()
+    }
+
+    fn a_meter(id: i64, tariffs: u8) -> Meter {
+        Meter {
+            id: MeterId(id),
+            account_id: crate::AccountId(1),
+            serial: format!("S{id}"),
+            resource: Resource::ColdWater,
+            location: String::new(),
+            tariffs,
+            capacity: water(),
+            scale: 1,
+            installed_on: date!(2020 - 01 - 01),
+            verification_due: date!(2030 - 01 - 01),
+            status: MeterStatus::Active,
+        }
+    }
+
+    fn known(
+        meter: i64,
+        zone: u8,
+        value: i64,
+        taken_on: Date,
+        period: Option<Period>,
+        exported: bool,
+    ) -> Recorded {
+        Recorded {
+            reading: crate::Reading {
+                meter_id: MeterId(meter),
+                zone,
+                value,
+                taken_on,
+                source: "billing".into(),
+                submitted_at: time::macros::datetime!(2026-11-01 10:00 UTC),
+            },
+            period,
+            exported,
+        }
+    }
+
+    #[test]
+    fn a_submission_is_taken_whole_or_refused_with_every_issue() {
+        let today = date!(2026 - 12 - 20);
+        let period = Period::new(2026, 12).unwrap();
+        let meters = [a_meter(1, 1), a_meter(2, 2), a_meter(3, 1)];
+        let recorded = [
+            known(1, 1, 100_000, date!(2026 - 11 - 20), None, false),
+            known(3, 1, 50_000, date!(2026 - 11 - 20), Some(period), true),
+        ];
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let (one, two, three) = (v(&["101"]), v(&["5", ""]), v(&["60"]));
+        let typed = |confirmed| {
+            vec![
+                Typed {
+                    meter: MeterId(1),
+                    values: &one,
+                    confirmed,
+                },
+                Typed {
+                    meter: MeterId(2),
+                    values: &two,
+                    confirmed,
+                },
+                Typed {
+                    meter: MeterId(3),
+                    values: &three,
+                    confirmed,
+                },
+            ]
+        };
+        let issues =
+            check_submission(&meters, &typed(false), &recorded, period, today, |_| 15_000).unwrap_err();
+        assert_eq!(
+            issues,
+            vec![
+                Issue::ZoneMissing {
+                    meter: MeterId(2),
+                    zone: 2
+                },
+                Issue::Exported {
+                    meter: MeterId(3),
+                    period
+                },
+            ],
+            "every issue, not the first"
+        );
+        // Only good values: all stored, with the consumption since billing's.
+        let good = [Typed {
+            meter: MeterId(1),
+            values: &one,
+            confirmed: false,
+        }];
+        let stored = check_submission(&meters, &good, &recorded, period, today, |_| 15_000).unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(
+            (stored[0].meter.id, stored[0].zone, stored[0].consumption),
+            (MeterId(1), 1, Some(1_000))
+        );
+        // Lower than billing's: refused; a zone the meter lacks: refused.
+        let lower = v(&["99"]);
+        let extra = v(&["101", "7"]);
+        let issues = check_submission(
+            &meters,
+            &[Typed {
+                meter: MeterId(1),
+                values: &lower,
+                confirmed: false,
+            }],
+            &recorded,
+            period,
+            today,
+            |_| 15_000,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                issues[0],
+                Issue::Value {
+                    problem: ValueProblem::Lower { .. },
+                    ..
+                }
+            ),
+            "{issues:?}"
+        );
+        let issues = check_submission(
+            &meters,
+            &[Typed {
+                meter: MeterId(1),
+                values: &extra,
+                confirmed: false,
+            }],
+            &recorded,
+            period,
+            today,
+            |_| 15_000,
+        )
+        .unwrap_err();
+        assert_eq!(
+            issues,
+            vec![Issue::NoSuchZone {
+                meter: MeterId(1),
+                zone: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn an_unusual_value_passes_only_when_confirmed_and_a_billing_day_is_kept() {
+        let today = date!(2026 - 12 - 20);
+        let period = Period::new(2026, 12).unwrap();
+        let meters = [a_meter(1, 1)];
+        let recorded = [known(1, 1, 100_000, date!(2026 - 11 - 20), None, false)];
+        let huge = vec!["900".to_string()];
+        let ask = |confirmed| {
+            check_submission(
+                &meters,
+                &[Typed {
+                    meter: MeterId(1),
+                    values: &huge,
+                    confirmed,
+                }],
+                &recorded,
+                period,
+                today,
+                |_| 15_000,
+            )
+        };
+        assert!(matches!(ask(false).unwrap_err()[0], Issue::Confirm { .. }));
+        assert_eq!(ask(true).unwrap().len(), 1);
+        // Billing has today's reading: the resident's is not taken.
+        let billing_today = [known(1, 1, 100_000, today, None, false)];
+        let r = check_submission(
+            &meters,
+            &[Typed {
+                meter: MeterId(1),
+                values: &huge,
+                confirmed: true,
+            }],
+            &billing_today,
+            period,
+            today,
+            |_| 15_000,
+        );
+        assert_eq!(
+            r.unwrap_err(),
+            vec![Issue::Recorded {
+                meter: MeterId(1),
+                zone: 1
+            }]
+        );
     }
 
     fn ctx(previous: Option<PastReading>, history: &[PastReading], today: Date) -> ZoneContext<'_> {
