@@ -338,73 +338,45 @@ impl Requests {
         input: RequestInput,
         client: &Client,
     ) -> Result<d::RequestId, Error> {
-        let mut errors = FieldErrors::default();
         let scope = match crate::account::scope(&self.db, r, input.account.as_deref()).await {
             Ok(s) => Some(s),
-            Err(Error::NotFound) => {
-                errors.add(fields::ACCOUNT, d::Text::new("error-request-account"));
-                None
-            }
+            Err(Error::NotFound) => None,
             Err(e) => return Err(e),
         };
         let categories = self.db.requests().categories().await?;
-        let category = categories
-            .iter()
-            .find(|c| c.code == input.category.trim())
-            .cloned();
-        if category.is_none() {
-            errors.add(fields::CATEGORY, d::Text::new("error-request-category"));
-        }
-        let text = input.text.trim().to_string();
-        if text.is_empty() {
-            errors.add(fields::TEXT, d::Text::new("error-request-text-empty"));
-        } else if text.chars().count() > d::requests::MAX_TEXT_CHARS {
-            errors.add(fields::TEXT, d::Text::new("error-request-text-too-long"));
-        }
-        let phone = match d::Phone::parse(input.phone.trim()) {
-            Ok(p) => p.as_str().to_string(),
-            Err(e) => {
-                errors.add(fields::PHONE, e);
-                String::new()
-            }
-        };
-        if input.visit_time.chars().count() > 200 {
-            errors.add(fields::VISIT, d::Text::new("error-request-visit-too-long"));
-        }
         let uploads: Vec<Upload> = input.photos.into_iter().filter(|u| !u.data.is_empty()).collect();
-        if uploads.len() > MAX_PHOTOS {
-            errors.add(fields::PHOTOS, d::Text::new("error-request-photos-too-many"));
-        }
-        errors.check()?;
-        // What a filing may cost is settled before any photo is decoded: the
-        // limits first (checked again under the lock below), then headers.
-        let now = OffsetDateTime::now_utc();
-        let today = self
-            .db
-            .requests()
-            .texts_since(r.user.id, self.start_of_today(now))
-            .await?;
-        d::requests::check_limits(&text, &today, now, self.settings.filings_per_minute)
-            .map_err(limit_error)?;
-        let checked = uploads
-            .into_iter()
-            .map(|u| photos::inspect(&u.name, &u.data).map(|h| (u, h)))
-            .collect::<Result<Vec<_>, d::Text>>()
-            .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
-        let processed = if checked.is_empty() {
-            Vec::new()
-        } else {
-            self.decode(checked).await?
+        let form = d::requests::FilingForm {
+            account_known: scope.is_some(),
+            category: &input.category,
+            text: &input.text,
+            phone: &input.phone,
+            visit_time: &input.visit_time,
+            photos: uploads.len(),
+            max_photos: MAX_PHOTOS,
         };
-        let (Some(scope), Some(category)) = (scope, category) else {
+        let filing = d::requests::check_filing(form, &categories).map_err(|problems| {
+            let mut errors = FieldErrors::default();
+            for p in problems {
+                errors.add(p.field(), p);
+            }
+            Error::Invalid(errors)
+        })?;
+        let d::requests::Filing {
+            category,
+            text,
+            phone,
+            visit_time,
+        } = filing;
+        let processed = self.photos_within_limits(r, &text, uploads).await?;
+        let Some(scope) = scope else {
             return Err(Error::Internal("request form check".into()));
         };
         let account = scope.current();
         let now = OffsetDateTime::now_utc();
-        let due = match category.deadline_hours {
-            Some(h) => now + time::Duration::hours(h),
-            None => self.settings.deadlines.due(category.desk, now),
-        };
+        let due = category.deadline_hours.map_or_else(
+            || self.settings.deadlines.due(category.desk, now),
+            |h| now + time::Duration::hours(h),
+        );
         let tx = self.db.begin().await?;
         tx.users().lock(r.user.id).await?;
         let today = tx
@@ -424,26 +396,12 @@ impl Requests {
                 text_norm: d::requests::normalized(&text),
                 text,
                 phone,
-                visit_time: clip(&input.visit_time, 200),
+                visit_time: clip(&visit_time, d::requests::MAX_VISIT_CHARS),
                 due_at: due,
                 now,
             })
             .await?;
-        for (i, p) in processed.into_iter().enumerate() {
-            let public_id = crate::auth::secrets::new_public_id();
-            let meta = NewPhoto {
-                public_id: public_id.clone(),
-                position: i32::try_from(i).unwrap_or(0),
-                width: i32::try_from(p.width).unwrap_or(0),
-                height: i32::try_from(p.height).unwrap_or(0),
-                bytes: i64::try_from(p.jpeg.len()).unwrap_or(0),
-            };
-            self.store.put(&tx, &public_id, p.jpeg).await?;
-            self.store
-                .put(&tx, &format!("{public_id}.thumb"), p.thumb)
-                .await?;
-            tx.requests().add_photo(id, &meta, now).await?;
-        }
+        self.store_photos(&tx, id, processed, now).await?;
         tx.audit()
             .record(
                 &client.entry(
@@ -457,6 +415,60 @@ impl Requests {
             .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// What a filing may cost is settled before any photo is decoded: the
+    /// filing limits first (checked again under the lock when it is
+    /// written), then every photo's header; then the photos are decoded and
+    /// re-encoded.
+    async fn photos_within_limits(
+        &self,
+        r: &Resident,
+        text: &str,
+        uploads: Vec<Upload>,
+    ) -> Result<Vec<photos::Processed>, Error> {
+        let now = OffsetDateTime::now_utc();
+        let today = self
+            .db
+            .requests()
+            .texts_since(r.user.id, self.start_of_today(now))
+            .await?;
+        d::requests::check_limits(text, &today, now, self.settings.filings_per_minute)
+            .map_err(limit_error)?;
+        let checked = uploads
+            .into_iter()
+            .map(|u| photos::inspect(&u.name, &u.data).map(|h| (u, h)))
+            .collect::<Result<Vec<_>, d::Text>>()
+            .map_err(|m| Error::Invalid(FieldErrors::single(fields::PHOTOS, m)))?;
+        if checked.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.decode(checked).await
+    }
+
+    /// Stores the processed photos of request `id` (each with its
+    /// thumbnail) inside the filing's transaction.
+    async fn store_photos(
+        &self,
+        tx: &kabinet_db::Tx,
+        id: d::RequestId,
+        processed: Vec<photos::Processed>,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
+        for (i, p) in processed.into_iter().enumerate() {
+            let public_id = crate::auth::secrets::new_public_id();
+            let meta = NewPhoto {
+                public_id: public_id.clone(),
+                position: i32::try_from(i).unwrap_or(0),
+                width: i32::try_from(p.width).unwrap_or(0),
+                height: i32::try_from(p.height).unwrap_or(0),
+                bytes: i64::try_from(p.jpeg.len()).unwrap_or(0),
+            };
+            self.store.put(tx, &public_id, p.jpeg).await?;
+            self.store.put(tx, &format!("{public_id}.thumb"), p.thumb).await?;
+            tx.requests().add_photo(id, &meta, now).await?;
+        }
+        Ok(())
     }
 
     /// Decodes and re-encodes photos that passed the header check: one

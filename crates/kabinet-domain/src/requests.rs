@@ -541,12 +541,189 @@ pub struct Photo {
     pub bytes: i64,
 }
 
+/// The longest "convenient time to visit", in characters.
+pub const MAX_VISIT_CHARS: usize = 200;
+
+/// What a resident typed to file a request, before any check.
+#[derive(Debug, Clone, Copy)]
+pub struct FilingForm<'a> {
+    /// Whether the account chosen is one of the resident's.
+    pub account_known: bool,
+    /// The category code chosen.
+    pub category: &'a str,
+    /// The text.
+    pub text: &'a str,
+    /// The phone as typed.
+    pub phone: &'a str,
+    /// When a visit suits, as typed.
+    pub visit_time: &'a str,
+    /// How many photos came.
+    pub photos: usize,
+    /// How many photos a request may have.
+    pub max_photos: usize,
+}
+
+/// A filing form that passed: the category, the text trimmed, the phone
+/// normalized and the visit time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filing {
+    /// The category.
+    pub category: Category,
+    /// The text, trimmed.
+    pub text: String,
+    /// The phone, normalized.
+    pub phone: String,
+    /// When a visit suits.
+    pub visit_time: String,
+}
+
+/// What is wrong with a filing form, by field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilingProblem {
+    /// The account is not one of the resident's.
+    Account,
+    /// No such category.
+    Category,
+    /// No text.
+    TextEmpty,
+    /// The text is longer than [`MAX_TEXT_CHARS`].
+    TextTooLong,
+    /// The phone does not parse.
+    Phone(crate::PhoneError),
+    /// The visit time is longer than [`MAX_VISIT_CHARS`].
+    VisitTooLong,
+    /// More photos than a request may have.
+    TooManyPhotos,
+}
+
+impl FilingProblem {
+    /// The form field it belongs to.
+    pub fn field(self) -> &'static str {
+        match self {
+            FilingProblem::Account => "account",
+            FilingProblem::Category => "category",
+            FilingProblem::TextEmpty | FilingProblem::TextTooLong => "text",
+            FilingProblem::Phone(_) => "phone",
+            FilingProblem::VisitTooLong => "visit_time",
+            FilingProblem::TooManyPhotos => "photos",
+        }
+    }
+}
+
+impl crate::Describe for FilingProblem {
+    fn text(&self) -> crate::Text {
+        use crate::Text;
+        match self {
+            FilingProblem::Account => Text::new("error-request-account"),
+            FilingProblem::Category => Text::new("error-request-category"),
+            FilingProblem::TextEmpty => Text::new("error-request-text-empty"),
+            FilingProblem::TextTooLong => Text::new("error-request-text-too-long"),
+            FilingProblem::Phone(e) => e.text(),
+            FilingProblem::VisitTooLong => Text::new("error-request-visit-too-long"),
+            FilingProblem::TooManyPhotos => Text::new("error-request-photos-too-many"),
+        }
+    }
+}
+
+/// Checks a filing form against the `categories` in use: every problem, or
+/// what is filed.
+pub fn check_filing(form: FilingForm<'_>, categories: &[Category]) -> Result<Filing, Vec<FilingProblem>> {
+    let mut problems = Vec::new();
+    if !form.account_known {
+        problems.push(FilingProblem::Account);
+    }
+    let category = categories
+        .iter()
+        .find(|c| c.code == form.category.trim())
+        .cloned();
+    if category.is_none() {
+        problems.push(FilingProblem::Category);
+    }
+    let text = form.text.trim();
+    if text.is_empty() {
+        problems.push(FilingProblem::TextEmpty);
+    } else if text.chars().count() > MAX_TEXT_CHARS {
+        problems.push(FilingProblem::TextTooLong);
+    }
+    let phone = crate::Phone::parse(form.phone.trim()).map_err(|e| problems.push(FilingProblem::Phone(e)));
+    if form.visit_time.chars().count() > MAX_VISIT_CHARS {
+        problems.push(FilingProblem::VisitTooLong);
+    }
+    if form.photos > form.max_photos {
+        problems.push(FilingProblem::TooManyPhotos);
+    }
+    match (category, phone) {
+        (Some(category), Ok(phone)) if problems.is_empty() => Ok(Filing {
+            category,
+            text: text.to_string(),
+            phone: phone.as_str().to_string(),
+            visit_time: form.visit_time.to_string(),
+        }),
+        _ => Err(problems),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::RequestId;
     use RequestStatus as S;
     use time::macros::{date, datetime};
+
+    #[test]
+    fn a_filing_form_reports_every_problem_or_passes_whole() {
+        let categories: Vec<Category> = DEFAULT_CATEGORIES
+            .iter()
+            .map(|(code, name, desk)| Category {
+                code: (*code).into(),
+                name: (*name).into(),
+                desk: *desk,
+                emergency: *desk == Desk::Dispatch,
+                deadline_hours: None,
+            })
+            .collect();
+        let long = "я".repeat(MAX_TEXT_CHARS + 1);
+        let form = FilingForm {
+            account_known: false,
+            category: "no-such",
+            text: &long,
+            phone: "12",
+            visit_time: "",
+            photos: 6,
+            max_photos: 5,
+        };
+        let problems = check_filing(form, &categories).unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field()).collect();
+        assert_eq!(fields, ["account", "category", "text", "phone", "photos"]);
+        let good = FilingForm {
+            account_known: true,
+            category: " leak ",
+            text: "  Течёт кран  ",
+            phone: "8 912 345-67-89",
+            visit_time: "после 18",
+            photos: 5,
+            max_photos: 5,
+        };
+        let f = check_filing(good, &categories).unwrap();
+        assert_eq!(
+            (f.category.code.as_str(), f.text.as_str(), f.phone.as_str()),
+            ("leak", "Течёт кран", "+79123456789")
+        );
+        let empty = FilingForm { text: "   ", ..good };
+        assert_eq!(
+            check_filing(empty, &categories).unwrap_err(),
+            vec![FilingProblem::TextEmpty]
+        );
+        let visit = "x".repeat(MAX_VISIT_CHARS + 1);
+        let late = FilingForm {
+            visit_time: &visit,
+            ..good
+        };
+        assert_eq!(
+            check_filing(late, &categories).unwrap_err(),
+            vec![FilingProblem::VisitTooLong]
+        );
+    }
 
     const TODAY: Date = date!(2026 - 11 - 26);
 
