@@ -19,7 +19,6 @@ const REQUEST_TEXT: &str = "Не работает домофон во второ
 fn readable(html: &str) -> String {
     let mut out = String::new();
     let mut rest = html;
-    // Scripts and styles hold no prose.
     while let Some(at) = rest.find('<') {
         out.push_str(&rest[..at]);
         out.push(' ');
