@@ -36,7 +36,7 @@ pub enum Error {
     PasswordNotSet,
     /// Readings were not taken: every value refused or to confirm.
     #[error("readings refused")]
-    Readings(Vec<crate::readings::Issue>),
+    Readings(Box<crate::readings::Refused>),
     /// There is no such record, or it is not the resident's (the same answer).
     #[error("not found")]
     NotFound,

@@ -222,53 +222,62 @@ impl Payments {
         if !self.enabled() {
             return Err(Error::CardPaymentsOff);
         }
-        let linked = self.db.links().of_user(r.user.id).await?;
+        let linked: Vec<_> = (self.db.links().of_user(r.user.id).await?)
+            .into_iter()
+            .map(|l| (l.account.id, l.account.number))
+            .collect();
+        let typed: Vec<_> = input
+            .iter()
+            .map(|s| d::payments::TypedShare {
+                account: &s.account,
+                amount: &s.amount,
+            })
+            .collect();
+        let shares = d::payments::check_shares(&linked, &typed, self.settings.max_amount)
+            .map_err(|p| self.shares_error(p))?;
+        let payment = self.record(r, shares, client).await?;
+        self.create(payment).await
+    }
+
+    /// The form error for what [`d::payments::check_shares`] found.
+    fn shares_error(&self, problem: d::payments::SharesProblem) -> Error {
+        use d::payments::{ShareProblem as P, SharesProblem};
+        let max = self.settings.max_amount;
+        let SharesProblem::Amounts(problems) = problem else {
+            return Error::NotFound;
+        };
         let mut errors = FieldErrors::default();
-        let mut shares: Vec<(d::AccountId, d::Kopecks)> = Vec::new();
-        let mut numbers = Vec::new();
-        for s in input {
-            let text = s.amount.trim();
-            if text.is_empty() {
-                continue;
-            }
-            let Some(l) = d::AccountNumber::parse(s.account.trim())
-                .ok()
-                .and_then(|n| linked.iter().find(|l| l.account.number == n))
-            else {
-                return Err(Error::NotFound);
+        for p in problems {
+            let text = match p {
+                P::Twice(n) => d::Text::new("error-pay-account-twice").with("account", n.to_string()),
+                P::Amount(n, a) => share_message(&n.to_string(), a, max),
+                P::Nothing => d::Text::new("error-pay-no-amount"),
+                P::TotalTooLarge => d::Text::new("error-pay-total-too-large").with("max", max),
             };
-            if shares.iter().any(|(a, _)| *a == l.account.id) {
-                errors.add(
-                    fields::AMOUNTS,
-                    d::Text::new("error-pay-account-twice").with("account", l.account.number.to_string()),
-                );
-                continue;
-            }
-            match d::payments::parse_share(text, self.settings.max_amount) {
-                Ok(k) => {
-                    shares.push((l.account.id, k));
-                    numbers.push(l.account.number.to_string());
-                }
-                Err(p) => errors.add(
-                    fields::AMOUNTS,
-                    share_message(&l.account.number.to_string(), p, self.settings.max_amount),
-                ),
-            }
+            errors.add(fields::AMOUNTS, text);
         }
-        if shares.is_empty() && errors.is_empty() {
-            errors.add(fields::AMOUNTS, d::Text::new("error-pay-no-amount"));
-        }
-        errors.check()?;
-        let total = d::Kopecks::sum(shares.iter().map(|(_, k)| *k));
-        if total > self.settings.max_amount {
-            return Err(Error::Invalid(FieldErrors::single(
-                fields::AMOUNTS,
-                d::Text::new("error-pay-total-too-large").with("max", self.settings.max_amount),
-            )));
-        }
+        Error::Invalid(errors)
+    }
+
+    /// Writes a checked payment (`created`) with its audit entry. The hourly
+    /// limit is counted under the resident's row lock, in the transaction
+    /// that writes the payment: parallel starts (two tabs, several servers)
+    /// queue on the lock and see each other's rows.
+    async fn record(
+        &self,
+        r: &Resident,
+        shares: Vec<d::payments::CheckedShare>,
+        client: &Client,
+    ) -> Result<CardPayment, Error> {
         let now = self.clock.now();
+        let total = d::Kopecks::sum(shares.iter().map(|s| s.amount));
+        let numbers = shares
+            .iter()
+            .map(|s| s.number.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         let public_id = crate::auth::secrets::new_public_id();
-        let description = format!("Оплата ЖКУ, лицевой счёт {}", numbers.join(", "));
+        let description = format!("Оплата ЖКУ, лицевой счёт {numbers}");
         let new = NewCardPayment {
             public_id: public_id.clone(),
             user_id: r.user.id,
@@ -281,40 +290,34 @@ impl Payments {
             first_check: now + Duration::minutes(5),
             // 5 min + 1 h + the daily checks, and a day to spare.
             open_until: now + Duration::days(i64::from(self.settings.give_up_after_days) + 2),
-            shares,
+            shares: shares.iter().map(|s| (s.account, s.amount)).collect(),
             test: self.is_test(),
         };
-        // The hourly limit is counted under the resident's row lock, in the
-        // transaction that writes the payment: parallel starts (two tabs,
-        // several servers) queue on the lock and see each other's rows.
         let tx = self.db.begin().await?;
         tx.users().lock(r.user.id).await?;
-        if tx
+        let started = tx
             .card_payments()
             .started_since(r.user.id, now - Duration::hours(1))
-            .await?
-            >= self.settings.starts_per_hour
-        {
+            .await?;
+        if started >= self.settings.starts_per_hour {
             return Err(Error::TooManyPayments);
         }
         let payment = tx.card_payments().insert(&new).await?;
-        tx.audit()
-            .record(
-                &client.entry(
-                    d::AuditEvent::PaymentStarted,
-                    Some(r.user.id),
-                    Some(r.account_id()),
-                    format!(
-                        "{public_id}: {} for {}",
-                        total.to_decimal_string(),
-                        numbers.join(", ")
-                    ),
-                ),
-                now,
-            )
-            .await?;
+        let details = format!("{public_id}: {} for {numbers}", total.to_decimal_string());
+        let entry = client.entry(
+            d::AuditEvent::PaymentStarted,
+            Some(r.user.id),
+            Some(r.account_id()),
+            details,
+        );
+        tx.audit().record(&entry, now).await?;
         tx.commit().await?;
+        Ok(payment)
+    }
 
+    /// Creates a written payment at the gateway: where to send the payer,
+    /// or why not.
+    async fn create(&self, payment: CardPayment) -> Result<Started, Error> {
         match self.gateway.create(&self.request(&payment)).await {
             Ok(gp) => {
                 let payment = self.learn(&payment, &gp).await?;

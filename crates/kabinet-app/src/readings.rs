@@ -252,8 +252,18 @@ impl Readings {
     /// The meters of one of the resident's accounts with their last
     /// readings, and the window today.
     pub async fn meters(&self, r: &Resident, number: Option<&str>) -> Result<MetersView, Error> {
+        Ok(self.read_view(r, number, self.today()).await?.0)
+    }
+
+    /// The meters view of `today` and every reading of its meters (what a
+    /// submission is checked against): two queries after the scope.
+    async fn read_view(
+        &self,
+        r: &Resident,
+        number: Option<&str>,
+        today: Date,
+    ) -> Result<(MetersView, Vec<RecordedReading>), Error> {
         let scope = scope(&self.db, r, number).await?;
-        let today = self.today();
         let admission = self.settings.rule(&scope.current().premises.address).admit(today);
         let meters = self.db.meters().of_account(scope.current().account.id).await?;
         let ids: Vec<d::MeterId> = meters.iter().map(|m| m.id).collect();
@@ -262,12 +272,13 @@ impl Readings {
             .into_iter()
             .map(|m| state(m, &recorded, admission.period(), today))
             .collect();
-        Ok(MetersView {
+        let view = MetersView {
             scope,
             meters,
             admission,
             today,
-        })
+        };
+        Ok((view, recorded))
     }
 
     /// One meter's readings with consumption, for the months `from..=to`
@@ -319,7 +330,9 @@ impl Readings {
     /// rule is checked for every value first; only when nothing is refused
     /// or left to confirm are they stored, with an audit line and, if the
     /// resident asked for it, an e-mail receipt, in one transaction. A meter
-    /// of another account is not found.
+    /// of another account is not found. A refusal ([`Error::Readings`])
+    /// carries the meters view it was checked against, for the form to be
+    /// shown again without reading it twice.
     pub async fn submit(
         &self,
         r: &Resident,
@@ -327,14 +340,68 @@ impl Readings {
         input: &[MeterInput],
         client: &Client,
     ) -> Result<Submitted, Error> {
-        let scope = scope(&self.db, r, number).await?;
-        let account = scope.current().account.clone();
+        let now = self.clock.now();
+        let today = self.clock.today(now);
+        // Everything is checked before the write transaction opens, so a
+        // submission holds the write lock only for its few writes. What the
+        // checks read changes only by a billing import; the export mark is
+        // checked again by the write itself.
+        let (view, recorded) = self.read_view(r, number, today).await?;
+        let (period, stored) = match self.check(r, &view, &recorded, input, today).await? {
+            Ok(checked) => checked,
+            Err(issues) => return Err(refused(view, issues)),
+        };
+        let account = view.scope.current().account.clone();
+        let mail = self.receipt_mail(r, &account, period, &stored).await?;
+        let mut rows: Vec<PortalReading> = stored
+            .iter()
+            .map(|s| PortalReading {
+                meter: s.meter.id,
+                zone: s.zone,
+                value: s.value.scaled(),
+                taken_on: today,
+                period,
+                submitted_at: now,
+                user: r.user.id,
+                ip: client.ip.clone(),
+            })
+            .collect();
+        rows.sort_by_key(|row| (row.meter, row.zone));
+        let entry = client.entry(
+            d::AuditEvent::ReadingsSubmitted,
+            Some(r.user.id),
+            Some(account.id),
+            audit_details(period, &stored),
+        );
+        if !self.write_retrying(&rows, &entry, mail.as_ref(), now).await? {
+            let meter = rows.first().map_or(d::MeterId(0), |r| r.meter);
+            return Err(refused(view, vec![Issue::Exported { meter, period }]));
+        }
+        Ok(Submitted {
+            account: account.number,
+            period,
+            admission: view.admission,
+            stored,
+        })
+    }
+
+    /// The decision on a submission against what was read: the period and
+    /// the values to store, or every issue. Spends one of the resident's
+    /// submissions per minute once something was entered.
+    async fn check(
+        &self,
+        r: &Resident,
+        view: &MetersView,
+        recorded: &[RecordedReading],
+        input: &[MeterInput],
+        today: Date,
+    ) -> Result<Result<(d::Period, Vec<Stored>), Vec<Issue>>, Error> {
         let filled: Vec<&MeterInput> = input
             .iter()
             .filter(|m| m.values.iter().any(|v| !v.trim().is_empty()))
             .collect();
         if filled.is_empty() {
-            return Err(Error::Readings(vec![Issue::NothingEntered]));
+            return Ok(Err(vec![Issue::NothingEntered]));
         }
         crate::rates::take(
             &self.db,
@@ -350,22 +417,14 @@ impl Readings {
                 d::Text::new("error-meter-twice"),
             )));
         }
-        let now = self.clock.now();
-        let today = self.clock.today(now);
-        let admission = self.settings.rule(&scope.current().premises.address).admit(today);
-        let period = match admission {
-            Admission::Closed { opens } => return Err(Error::Readings(vec![Issue::WindowClosed { opens }])),
-            Admission::Open { period, .. } | Admission::NextPeriod { period, .. } => period,
-        };
-
-        // Everything is checked before the write transaction opens, so a
-        // submission holds the write lock only for its few writes. What the
-        // checks read changes only by a billing import; the export mark is
-        // checked again by the write itself.
-        let (meters, recorded) = self.db.meters().with_readings(account.id, &ids).await?;
-        if meters.len() != ids.len() {
+        if !ids.iter().all(|id| view.meters.iter().any(|m| m.meter.id == *id)) {
             return Err(Error::NotFound);
         }
+        let period = match view.admission {
+            Admission::Closed { opens } => return Ok(Err(vec![Issue::WindowClosed { opens }])),
+            Admission::Open { period, .. } | Admission::NextPeriod { period, .. } => period,
+        };
+        let meters: Vec<d::Meter> = view.meters.iter().map(|m| m.meter.clone()).collect();
         let typed: Vec<d::readings::Typed<'_>> = filled
             .iter()
             .map(|i| d::readings::Typed {
@@ -375,37 +434,25 @@ impl Readings {
             })
             .collect();
         let floor = |m: &d::Meter| floor_scaled(self.settings.floor(m.resource), m);
-        let stored = d::readings::check_submission(&meters, &typed, &recorded, period, today, floor)
-            .map_err(Error::Readings)?;
-        let mail = self.receipt_mail(r, &account, period, &stored).await?;
-        let rows: Vec<PortalReading> = stored
-            .iter()
-            .map(|s| PortalReading {
-                meter: s.meter.id,
-                zone: s.zone,
-                value: s.value.scaled(),
-                taken_on: today,
-                period,
-                submitted_at: now,
-                user: r.user.id,
-                ip: client.ip.clone(),
-            })
-            .collect();
-        let entry = client.entry(
-            d::AuditEvent::ReadingsSubmitted,
-            Some(r.user.id),
-            Some(account.id),
-            audit_details(period, &stored),
-        );
-        self.write_retrying(&rows, &entry, mail.as_ref(), now, period)
-            .await?;
-        Ok(Submitted {
-            account: account.number,
-            period,
-            admission,
-            stored,
-        })
+        Ok(
+            d::readings::check_submission(&meters, &typed, recorded, period, today, floor)
+                .map(|s| (period, s)),
+        )
     }
+}
+
+/// A refused submission with the view it was checked against.
+fn refused(view: MetersView, issues: Vec<Issue>) -> Error {
+    Error::Readings(Box::new(Refused { issues, view }))
+}
+
+/// Why readings were not taken, and the meters view to show them on.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// Every value refused or to confirm.
+    pub issues: Vec<Issue>,
+    /// The meters as they were checked.
+    pub view: MetersView,
 }
 
 /// The audit line of a submission: each meter zone and its value.
@@ -427,27 +474,20 @@ fn audit_details(period: d::Period, stored: &[Stored]) -> String {
 impl Readings {
     /// [`Readings::write`], tried again when a concurrent submission for the
     /// same meter made PostgreSQL refuse the upsert on the day key (the next
-    /// try sees its row and replaces it); a reading exported meanwhile
-    /// refuses the whole submission.
+    /// try sees its row and replaces it); `false` when a reading was
+    /// exported meanwhile, which refuses the whole submission.
     async fn write_retrying(
         &self,
         rows: &[PortalReading],
         entry: &d::AuditEntry,
         mail: Option<&d::Email>,
         now: OffsetDateTime,
-        period: d::Period,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.write(rows, entry, mail, now).await {
-                Ok(true) => return Ok(()),
-                Ok(false) => {
-                    return Err(Error::Readings(vec![Issue::Exported {
-                        meter: rows.first().map_or(d::MeterId(0), |r| r.meter),
-                        period,
-                    }]));
-                }
+                Ok(written) => return Ok(written),
                 Err(e) if e.is_unique_violation() && attempt < 3 => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -202,6 +202,95 @@ pub fn parse_share(text: &str, max: Kopecks) -> Result<Kopecks, AmountProblem> {
     Ok(k)
 }
 
+/// One account's line of the payment form, as typed.
+#[derive(Debug, Clone, Copy)]
+pub struct TypedShare<'a> {
+    /// The account number.
+    pub account: &'a str,
+    /// The amount (empty: this account is not paid for).
+    pub amount: &'a str,
+}
+
+/// A share that passed [`check_shares`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedShare {
+    /// The account.
+    pub account: crate::AccountId,
+    /// Its number, for the description and the audit.
+    pub number: crate::AccountNumber,
+    /// The amount.
+    pub amount: Kopecks,
+}
+
+/// What is wrong with a payment form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharesProblem {
+    /// A number that is not one of the payer's accounts (a forged form).
+    UnknownAccount,
+    /// Every problem of the amounts, in form order.
+    Amounts(Vec<ShareProblem>),
+}
+
+/// One problem of the amounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareProblem {
+    /// The same account appears twice.
+    Twice(crate::AccountNumber),
+    /// The amount for an account cannot be paid.
+    Amount(crate::AccountNumber, AmountProblem),
+    /// Nothing to pay.
+    Nothing,
+    /// The sum is over the largest payment.
+    TotalTooLarge,
+}
+
+/// Checks a payment form against the payer's accounts (`linked`) and the
+/// largest payment `max`: the shares to pay, or every problem at once.
+/// Lines with an empty amount are skipped.
+pub fn check_shares(
+    linked: &[(crate::AccountId, crate::AccountNumber)],
+    input: &[TypedShare<'_>],
+    max: Kopecks,
+) -> Result<Vec<CheckedShare>, SharesProblem> {
+    let mut shares: Vec<CheckedShare> = Vec::new();
+    let mut problems = Vec::new();
+    for s in input {
+        let text = s.amount.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let Some((id, number)) = crate::AccountNumber::parse(s.account.trim())
+            .ok()
+            .and_then(|n| linked.iter().find(|(_, l)| *l == n))
+        else {
+            return Err(SharesProblem::UnknownAccount);
+        };
+        if shares.iter().any(|c| c.account == *id) {
+            problems.push(ShareProblem::Twice(number.clone()));
+            continue;
+        }
+        match parse_share(text, max) {
+            Ok(amount) => shares.push(CheckedShare {
+                account: *id,
+                number: number.clone(),
+                amount,
+            }),
+            Err(p) => problems.push(ShareProblem::Amount(number.clone(), p)),
+        }
+    }
+    if shares.is_empty() && problems.is_empty() {
+        problems.push(ShareProblem::Nothing);
+    }
+    if problems.is_empty() && Kopecks::sum(shares.iter().map(|c| c.amount)) > max {
+        problems.push(ShareProblem::TotalTooLarge);
+    }
+    if problems.is_empty() {
+        Ok(shares)
+    } else {
+        Err(SharesProblem::Amounts(problems))
+    }
+}
+
 /// When reconciliation asks the gateway about an unsettled payment again,
 /// having asked `checks` times already: after 5 minutes, then an hour, then
 /// daily; `None` once `give_up_after_days` daily checks are spent, when the
@@ -287,5 +376,42 @@ mod tests {
         assert_eq!(next_check(4, t, 3), Some(t + Duration::days(1)));
         assert_eq!(next_check(5, t, 3), None);
         assert_eq!(next_check(2, t, 0), None);
+    }
+
+    #[test]
+    fn shares_are_checked_all_at_once() {
+        let n = |s: &str| crate::AccountNumber::parse(s).unwrap();
+        let linked = vec![(crate::AccountId(1), n("1001")), (crate::AccountId(2), n("1002"))];
+        let max = Kopecks(10_000_000);
+        let line = |account, amount| TypedShare { account, amount };
+        let ok = check_shares(&linked, &[line("1001", "100"), line("1002", " ")], max).unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(
+            (ok[0].account, ok[0].amount),
+            (crate::AccountId(1), Kopecks(10_000))
+        );
+        assert_eq!(
+            check_shares(&linked, &[line("1001", "5"), line("9999", "100")], max),
+            Err(SharesProblem::UnknownAccount)
+        );
+        assert_eq!(
+            check_shares(
+                &linked,
+                &[line("1001", "5"), line("1001", "6"), line("1002", "0,5")],
+                max
+            ),
+            Err(SharesProblem::Amounts(vec![
+                ShareProblem::Twice(n("1001")),
+                ShareProblem::Amount(n("1002"), AmountProblem::TooSmall),
+            ]))
+        );
+        assert_eq!(
+            check_shares(&linked, &[line("1001", "")], max),
+            Err(SharesProblem::Amounts(vec![ShareProblem::Nothing]))
+        );
+        assert_eq!(
+            check_shares(&linked, &[line("1001", "60000"), line("1002", "50000")], max),
+            Err(SharesProblem::Amounts(vec![ShareProblem::TotalTooLarge]))
+        );
     }
 }

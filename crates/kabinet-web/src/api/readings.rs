@@ -410,14 +410,12 @@ pub(crate) async fn submit(
             }),
         )
             .into_response()),
-        Err(Error::Readings(issues)) => {
+        Err(Error::Readings(refused)) => {
             let tr = Tr::current();
-            let meters: Vec<kabinet_domain::Meter> = match state.app.readings.meters(&r, Some(&number)).await
-            {
-                Ok(v) => v.meters.into_iter().map(|m| m.meter).collect(),
-                Err(_) => Vec::new(),
-            };
-            let items: Vec<IssueItem> = issues
+            let meters: Vec<kabinet_domain::Meter> =
+                refused.view.meters.into_iter().map(|m| m.meter).collect();
+            let items: Vec<IssueItem> = refused
+                .issues
                 .iter()
                 .map(|i| IssueItem {
                     code: i.code().to_string(),

@@ -122,7 +122,8 @@ mod tests {
             Error::InvalidResetToken,
             Error::StaleRules,
             Error::PasswordNotSet,
-            Error::Readings(Vec::new()),
+            // `Error::Readings` carries a whole meters view; its one id
+            // (`error-readings`) is checked with every id in the sources.
             Error::NotFound,
             Error::PaymentRefused,
             Error::GatewayUnavailable,

@@ -385,13 +385,10 @@ pub(crate) async fn submit(
                 _ => path,
             }))
         }
-        Err(Error::Readings(issues)) => {
-            let view = state.app.readings.meters(&r, account).await?;
-            page_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &meters_page(&state, &ctx, &view, &typed, &issues, None),
-            )
-        }
+        Err(Error::Readings(refused)) => page_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &meters_page(&state, &ctx, &refused.view, &typed, &refused.issues, None),
+        ),
         Err(e) => Err(e.into()),
     }
 }

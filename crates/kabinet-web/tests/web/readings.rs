@@ -268,8 +268,18 @@ db_tests! {
             assert!(r.body.contains(text), "{fields:?}: {text}\n{}", r.body);
         }
         // All or nothing: a good value beside a refused one is not stored.
-        let r = me.submit("/meters", "/meters", &[("v1001_1", "121"), ("v1003_1", "5"), ("v1002_1", "1")]).await;
+        // The page shown again is the one the values were checked against:
+        // nothing is read twice.
+        let csrf = me.get("/meters").await.csrf();
+        let before = app.db().statements();
+        let r = me
+            .post_raw("/meters", &[("csrf", &csrf), ("v1001_1", "121"), ("v1003_1", "5"), ("v1002_1", "1")])
+            .await;
+        let statements = app.db().statements() - before;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // The session, the linked accounts, the meters, their readings and
+        // the per-minute count; re-reading the view for the page took 3 more.
+        assert!(statements <= 7, "a refused POST /meters ran {statements} statements");
         assert!(r.body.contains("name=\"confirm_1003\""), "a confirmation box");
         for id in [1001, 1002, 1003] {
             assert!(stored(&t.db, id, "2026-12").await.is_empty(), "{id}");
