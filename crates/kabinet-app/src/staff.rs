@@ -578,47 +578,70 @@ impl StaffAuth {
             };
             self.secrets.open(&staff_owner(m.id), stored)?
         };
+        let Some(factor) = self.check_code(&m, &secret, code, enrolling, now).await? else {
+            self.count_failure(&m, client, "wrong second factor", now).await?;
+            return Err(Error::InvalidCode);
+        };
+        self.pass(p, &m, &secret, factor, client, now).await
+    }
+
+    /// Which factor `code` proves — a TOTP code of a step not used yet, or
+    /// an unused recovery code (spent now) once enrolled — or `None`.
+    async fn check_code(
+        &self,
+        m: &StaffMember,
+        secret: &str,
+        code: &str,
+        enrolling: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<Factor>, Error> {
         let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-        let mut passed_with = None;
-        let mut enrolled_step = None;
         if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
-            let t = totp(&secret)?;
+            let t = totp(secret)?;
             let unix = now.unix_timestamp();
             for step in d::staff::totp_candidate_steps(d::staff::totp_step(unix), m.totp_last_step) {
                 let at = u64::try_from(step * 30).unwrap_or(0);
                 if subtle_eq(&t.generate(at), &digits) {
                     if enrolling {
-                        enrolled_step = Some(step);
-                        passed_with = Some("totp");
-                    } else if self.db.staff().take_step(m.id, step, false).await? {
-                        passed_with = Some("totp");
+                        return Ok(Some(Factor::Enrolled(step)));
                     }
-                    break;
+                    let fresh = self.db.staff().take_step(m.id, step, false).await?;
+                    return Ok(fresh.then_some(Factor::Totp));
                 }
             }
-        } else if !enrolling
+            return Ok(None);
+        }
+        let recovered = !enrolling
             && code.len() <= 32
             && self
                 .db
                 .staff()
                 .use_code(m.id, &code_hash(m.id, code), now)
-                .await?
-        {
-            passed_with = Some("recovery code");
-        }
-        let Some(how) = passed_with else {
-            self.count_failure(&m, client, "wrong second factor", now).await?;
-            return Err(Error::InvalidCode);
-        };
+                .await?;
+        Ok(recovered.then_some(Factor::RecoveryCode))
+    }
+
+    /// Both factors passed: finishes enrolment (with new recovery codes),
+    /// seals an older plain secret, replaces the session, clears the
+    /// failure counts and records the sign-in, in one transaction.
+    async fn pass(
+        &self,
+        p: &StaffPrincipal,
+        m: &StaffMember,
+        secret: &str,
+        factor: Factor,
+        client: &Client,
+        now: OffsetDateTime,
+    ) -> Result<Passed, Error> {
         let stage = if m.password_generated {
             StaffStage::SetPassword
         } else {
             StaffStage::Ready
         };
-        let sealed = self.secrets.seal(&staff_owner(m.id), &secret)?;
+        let sealed = self.secrets.seal(&staff_owner(m.id), secret)?;
         let mut codes = Vec::new();
         let tx = self.db.begin().await?;
-        if let Some(step) = enrolled_step {
+        if let Factor::Enrolled(step) = factor {
             if !tx.staff().enrol(m.id, &sealed, step).await? {
                 // Another browser finished enrolment first.
                 return Err(Error::InvalidCode);
@@ -626,12 +649,8 @@ impl StaffAuth {
             codes = (0..RECOVERY_CODES).map(|_| generated_password()).collect();
             let hashes: Vec<String> = codes.iter().map(|c| code_hash(m.id, c)).collect();
             tx.staff().replace_codes(m.id, &hashes).await?;
-            tx.audit()
-                .record(
-                    &staff_entry(client, d::AuditEvent::StaffEnrolled, &m.login, ""),
-                    now,
-                )
-                .await?;
+            let entry = staff_entry(client, d::AuditEvent::StaffEnrolled, &m.login, "");
+            tx.audit().record(&entry, now).await?;
         } else if m.totp_secret.as_deref().is_some_and(|s| !SecretBox::is_sealed(s)) {
             // An older install's plain secret is sealed at its first use.
             tx.staff().seal_secret(m.id, &sealed).await?;
@@ -655,12 +674,12 @@ impl StaffAuth {
         tx.staff()
             .store_failures_from(m.id, &client.ip, d::Counter::default())
             .await?;
-        tx.audit()
-            .record(
-                &staff_entry(client, d::AuditEvent::StaffSignIn, &m.login, how),
-                now,
-            )
-            .await?;
+        let how = match factor {
+            Factor::RecoveryCode => "recovery code",
+            Factor::Totp | Factor::Enrolled(_) => "totp",
+        };
+        let entry = staff_entry(client, d::AuditEvent::StaffSignIn, &m.login, how);
+        tx.audit().record(&entry, now).await?;
         tx.commit().await?;
         Ok(Passed {
             stage,
@@ -751,4 +770,15 @@ mod tests {
         assert_eq!(code_hash(a, "abcd-efgh-jkmn"), code_hash(a, "ABCDEFGHJKMN"));
         assert_ne!(code_hash(a, "abcd-efgh-jkmn"), code_hash(b, "abcd-efgh-jkmn"));
     }
+}
+
+/// The second factor a code proved.
+#[derive(Debug, Clone, Copy)]
+enum Factor {
+    /// A TOTP code confirming enrolment, at this step.
+    Enrolled(i64),
+    /// A TOTP code of an enrolled member.
+    Totp,
+    /// A recovery code (now spent).
+    RecoveryCode,
 }

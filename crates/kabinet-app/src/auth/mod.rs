@@ -318,6 +318,18 @@ impl Auth {
             self.db.audit().record(&entry, now).await?;
             return Err(Error::OneTimePasswordExpired);
         }
+        self.open_session(user, kind, client, now).await
+    }
+
+    /// Opens a session for a resident whose password passed, with the
+    /// sign-in's audit line, and says whether newer Rules wait for them.
+    async fn open_session(
+        &self,
+        user: d::ResidentUser,
+        kind: d::SessionKind,
+        client: &Client,
+        now: OffsetDateTime,
+    ) -> Result<SignedIn, Error> {
         let token = new_token();
         let lifetime = match kind {
             d::SessionKind::Web => self.settings.session_absolute,
@@ -342,12 +354,13 @@ impl Auth {
         let tx = self.db.begin().await?;
         tx.users().signed_in(user.id, user.password_generated).await?;
         let session = tx.sessions().open(&new).await?;
-        tx.audit()
-            .record(
-                &client.entry(E::SignIn, Some(user.id), Some(user.account_id), details),
-                now,
-            )
-            .await?;
+        let entry = client.entry(
+            d::AuditEvent::SignIn,
+            Some(user.id),
+            Some(user.account_id),
+            details,
+        );
+        tx.audit().record(&entry, now).await?;
         let rules_pending = tx
             .rules()
             .current()
