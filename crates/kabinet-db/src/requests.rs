@@ -4,11 +4,16 @@
 //! status = <the status it was read in>`, so two staff members acting at
 //! once cannot both move a request.
 
-use crate::convert::{corrupt, stmt};
+use crate::convert::corrupt;
+use crate::entities::{photo_blob, request, request_category, request_event, request_photo, staff};
 use crate::{Conn, DbError};
 use kabinet_domain as d;
 use kabinet_domain::requests::{Category, Desk, EventKind, Photo, Request, RequestEvent, RequestStatus};
-use sea_orm::{ConnectionTrait, QueryResult, Value};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Order};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select,
+};
 use time::{Date, OffsetDateTime};
 
 /// A request to write.
@@ -104,108 +109,145 @@ pub struct StatusChange {
     pub now: OffsetDateTime,
 }
 
-const COLUMNS: &str = "r.id, r.user_id, r.account_id, r.category, r.category_name, r.desk, r.emergency, r.body, \
-     r.phone, r.visit_time, r.status, r.due_at, r.deferred_until, r.assignee_id, a.name AS assignee_name, r.rating, \
-     r.reopened, r.reason, r.created_at, r.updated_at, r.photos, r.account_number, r.address";
-
-const FROM: &str = "FROM requests r LEFT JOIN staff a ON a.id = r.assignee_id";
-
-fn request(r: &QueryResult) -> Result<Request, DbError> {
-    let status: String = r.try_get("", "status")?;
-    let desk: String = r.try_get("", "desk")?;
-    Ok(Request {
-        id: d::RequestId(r.try_get("", "id")?),
-        user_id: d::UserId(r.try_get("", "user_id")?),
-        account_id: d::AccountId(r.try_get("", "account_id")?),
-        category: r.try_get("", "category")?,
-        category_name: r.try_get("", "category_name")?,
-        desk: Desk::from_stored(&desk).ok_or_else(|| corrupt("requests", "desk", &desk))?,
-        emergency: r.try_get("", "emergency")?,
-        text: r.try_get("", "body")?,
-        phone: r.try_get("", "phone")?,
-        visit_time: r.try_get("", "visit_time")?,
-        status: RequestStatus::from_stored(&status).ok_or_else(|| corrupt("requests", "status", &status))?,
-        due_at: r.try_get("", "due_at")?,
-        deferred_until: r.try_get("", "deferred_until")?,
-        assignee_id: r.try_get::<Option<i64>>("", "assignee_id")?.map(d::StaffId),
-        assignee_name: r.try_get("", "assignee_name")?,
-        rating: r.try_get("", "rating")?,
-        reopened: r.try_get("", "reopened")?,
-        reason: r.try_get("", "reason")?,
-        created_at: r.try_get("", "created_at")?,
-        updated_at: r.try_get("", "updated_at")?,
-        photos: r.try_get("", "photos")?,
-    })
+/// A request's row with its assignee's name.
+#[derive(FromQueryResult)]
+struct RequestRow {
+    #[sea_orm(nested)]
+    r: request::Model,
+    assignee_name: Option<String>,
 }
 
-fn event(r: &QueryResult) -> Result<RequestEvent, DbError> {
-    let kind: String = r.try_get("", "kind")?;
-    let status = |col: &str| -> Result<Option<RequestStatus>, DbError> {
-        let v: Option<String> = r.try_get("", col)?;
-        v.map(|s| RequestStatus::from_stored(&s).ok_or_else(|| corrupt("request_events", "status", &s)))
-            .transpose()
-    };
-    Ok(RequestEvent {
-        id: d::RequestEventId(r.try_get("", "id")?),
-        at: r.try_get("", "at")?,
-        kind: EventKind::from_stored(&kind).ok_or_else(|| corrupt("request_events", "kind", &kind))?,
-        staff_id: r.try_get::<Option<i64>>("", "staff_id")?.map(d::StaffId),
-        staff_name: r.try_get("", "staff_name")?,
-        from_status: status("from_status")?,
-        to_status: status("to_status")?,
-        body: r.try_get("", "body")?,
-    })
+impl TryFrom<RequestRow> for Request {
+    type Error = DbError;
+    fn try_from(row: RequestRow) -> Result<Request, DbError> {
+        let r = row.r;
+        Ok(Request {
+            id: d::RequestId(r.id),
+            user_id: d::UserId(r.user_id),
+            account_id: d::AccountId(r.account_id),
+            desk: Desk::from_stored(&r.desk).ok_or_else(|| corrupt("requests", "desk", &r.desk))?,
+            status: RequestStatus::from_stored(&r.status).ok_or_else(|| corrupt("requests", "status", &r.status))?,
+            category: r.category,
+            category_name: r.category_name,
+            emergency: r.emergency,
+            text: r.body,
+            phone: r.phone,
+            visit_time: r.visit_time,
+            due_at: r.due_at,
+            deferred_until: r.deferred_until,
+            assignee_id: r.assignee_id.map(d::StaffId),
+            assignee_name: row.assignee_name,
+            rating: r.rating,
+            reopened: r.reopened,
+            reason: r.reason,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            photos: r.photos,
+        })
+    }
 }
 
-fn photo(r: &QueryResult) -> Result<Photo, DbError> {
-    Ok(Photo {
-        public_id: r.try_get("", "public_id")?,
-        request_id: d::RequestId(r.try_get("", "request_id")?),
-        width: r.try_get("", "width")?,
-        height: r.try_get("", "height")?,
-        bytes: r.try_get("", "bytes")?,
-    })
+/// A history line's row with its author's name.
+#[derive(FromQueryResult)]
+struct EventRow {
+    #[sea_orm(nested)]
+    e: request_event::Model,
+    staff_name: Option<String>,
+}
+
+impl TryFrom<EventRow> for RequestEvent {
+    type Error = DbError;
+    fn try_from(row: EventRow) -> Result<RequestEvent, DbError> {
+        let e = row.e;
+        let status = |v: Option<String>| -> Result<Option<RequestStatus>, DbError> {
+            v.map(|s| RequestStatus::from_stored(&s).ok_or_else(|| corrupt("request_events", "status", &s)))
+                .transpose()
+        };
+        Ok(RequestEvent {
+            id: d::RequestEventId(e.id),
+            at: e.at,
+            kind: EventKind::from_stored(&e.kind).ok_or_else(|| corrupt("request_events", "kind", &e.kind))?,
+            staff_id: e.staff_id.map(d::StaffId),
+            staff_name: row.staff_name,
+            from_status: status(e.from_status)?,
+            to_status: status(e.to_status)?,
+            body: e.body,
+        })
+    }
+}
+
+impl From<request_photo::Model> for Photo {
+    fn from(p: request_photo::Model) -> Photo {
+        Photo {
+            public_id: p.public_id,
+            request_id: d::RequestId(p.request_id),
+            width: p.width,
+            height: p.height,
+            bytes: p.bytes,
+        }
+    }
+}
+
+impl TryFrom<request_category::Model> for Category {
+    type Error = DbError;
+    fn try_from(c: request_category::Model) -> Result<Category, DbError> {
+        Ok(Category {
+            desk: Desk::from_stored(&c.desk).ok_or_else(|| corrupt("request_categories", "desk", &c.desk))?,
+            code: c.code,
+            name: c.name,
+            emergency: c.emergency,
+            deadline_hours: c.deadline_hours,
+        })
+    }
+}
+
+/// Requests with their assignee's name, for [`RequestRow`].
+fn requests() -> Select<request::Entity> {
+    request::Entity::find()
+        .join(JoinType::LeftJoin, request::Relation::Assignee.def())
+        .column_as(staff::Column::Name, "assignee_name")
+}
+
+/// The statuses of the open queue.
+const OPEN: [RequestStatus; 3] = [RequestStatus::New, RequestStatus::InWork, RequestStatus::Deferred];
+
+fn stored(statuses: &[RequestStatus]) -> Vec<&'static str> {
+    statuses.iter().map(|s| s.as_str()).collect()
 }
 
 /// Requests (see [`crate::Repos::requests`]).
 pub struct Requests<'a, C>(pub(crate) &'a C);
 
 impl<C: Conn> Requests<'_, C> {
-    async fn all(&self, sql: String, values: Vec<Value>) -> Result<Vec<QueryResult>, DbError> {
-        Ok(self.0.conn().query_all_raw(stmt(self.0, sql, values)).await?)
+    async fn rows(&self, select: Select<request::Entity>) -> Result<Vec<Request>, DbError> {
+        select
+            .into_model::<RequestRow>()
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
     }
 
-    async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbError> {
-        Ok(self
-            .0
-            .conn()
-            .execute_raw(stmt(self.0, sql, values))
+    async fn row(&self, select: Select<request::Entity>) -> Result<Option<Request>, DbError> {
+        select
+            .into_model::<RequestRow>()
+            .one(self.0.conn())
             .await?
-            .rows_affected())
+            .map(TryInto::try_into)
+            .transpose()
     }
 
     /// The categories residents choose from, in the organization's order.
     pub async fn categories(&self) -> Result<Vec<Category>, DbError> {
-        let rows = self
-            .all(
-                "SELECT code, name, desk, emergency, deadline_hours FROM request_categories \
-                 WHERE active = TRUE ORDER BY position, id"
-                    .into(),
-                vec![],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let desk: String = r.try_get("", "desk")?;
-                Ok(Category {
-                    code: r.try_get("", "code")?,
-                    name: r.try_get("", "name")?,
-                    desk: Desk::from_stored(&desk)
-                        .ok_or_else(|| corrupt("request_categories", "desk", &desk))?,
-                    emergency: r.try_get("", "emergency")?,
-                    deadline_hours: r.try_get("", "deadline_hours")?,
-                })
-            })
+        request_category::Entity::find()
+            .filter(request_category::Column::Active.eq(true))
+            .order_by_asc(request_category::Column::Position)
+            .order_by_asc(request_category::Column::Id)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
             .collect()
     }
 
@@ -215,83 +257,67 @@ impl<C: Conn> Requests<'_, C> {
         user: d::UserId,
         since: OffsetDateTime,
     ) -> Result<Vec<d::requests::Filed>, DbError> {
-        let rows = self
-            .all(
-                "SELECT body_norm, created_at FROM requests WHERE user_id = $1 AND created_at >= $2".into(),
-                vec![user.0.into(), since.into()],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(d::requests::Filed {
-                    norm: r.try_get("", "body_norm")?,
-                    at: r.try_get("", "created_at")?,
-                })
+        #[derive(FromQueryResult)]
+        struct Row {
+            body_norm: String,
+            created_at: OffsetDateTime,
+        }
+        Ok(request::Entity::find()
+            .select_only()
+            .columns([request::Column::BodyNorm, request::Column::CreatedAt])
+            .filter(request::Column::UserId.eq(user.0))
+            .filter(request::Column::CreatedAt.gte(since))
+            .into_model::<Row>()
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(|r| d::requests::Filed {
+                norm: r.body_norm,
+                at: r.created_at,
             })
-            .collect()
+            .collect())
     }
 
     /// Replies and notes staff member `staff` wrote since `since`.
     pub async fn writes_since(&self, staff: d::StaffId, since: OffsetDateTime) -> Result<u64, DbError> {
-        self.count_of(
-            "SELECT COUNT(*) AS n FROM request_events WHERE staff_id = $1 AND kind IN ('reply', 'note') AND at >= $2",
-            vec![staff.0.into(), since.into()],
-        )
-        .await
-    }
-
-    /// The `n` of a `SELECT COUNT(*) AS n …`.
-    async fn count_of(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbError> {
-        let n = self
-            .all(sql.into(), values)
-            .await?
-            .first()
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(request_event::Entity::find()
+            .filter(request_event::Column::StaffId.eq(staff.0))
+            .filter(request_event::Column::Kind.is_in([EventKind::Reply.as_str(), EventKind::Note.as_str()]))
+            .filter(request_event::Column::At.gte(since))
+            .count(self.0.conn())
+            .await?)
     }
 
     /// Writes a new request (`new`) with its first history line; returns its number.
     pub async fn insert(&self, n: &NewRequest) -> Result<d::RequestId, DbError> {
-        let r = self
-            .0
-            .conn()
-            .query_one_raw(stmt(
-                self.0,
-                "INSERT INTO requests (user_id, account_id, account_number, address, category, category_name, desk, \
-                 emergency, body, body_norm, phone, visit_time, status, due_at, reopened, photos, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'new', $13, 0, 0, $14, $14) RETURNING id",
-                vec![
-                    n.user_id.0.into(),
-                    n.account_id.0.into(),
-                    n.account_number.clone().into(),
-                    n.address.clone().into(),
-                    n.category.code.clone().into(),
-                    n.category.name.clone().into(),
-                    n.category.desk.as_str().into(),
-                    n.category.emergency.into(),
-                    n.text.clone().into(),
-                    n.text_norm.clone().into(),
-                    n.phone.clone().into(),
-                    n.visit_time.clone().into(),
-                    n.due_at.into(),
-                    n.now.into(),
-                ],
-            ))
-            .await?
-            .ok_or_else(|| corrupt("requests", "id", "no row returned"))?;
-        let id = d::RequestId(r.try_get("", "id")?);
-        self.add_event(
-            id,
-            EventKind::Filed,
-            None,
-            None,
-            Some(RequestStatus::New),
-            "",
-            n.now,
-        )
-        .await?;
+        let row = request::ActiveModel {
+            user_id: Set(n.user_id.0),
+            account_id: Set(n.account_id.0),
+            account_number: Set(n.account_number.clone()),
+            address: Set(n.address.clone()),
+            category: Set(n.category.code.clone()),
+            category_name: Set(n.category.name.clone()),
+            desk: Set(n.category.desk.as_str().into()),
+            emergency: Set(n.category.emergency),
+            body: Set(n.text.clone()),
+            body_norm: Set(n.text_norm.clone()),
+            phone: Set(n.phone.clone()),
+            visit_time: Set(n.visit_time.clone()),
+            status: Set(RequestStatus::New.as_str().into()),
+            due_at: Set(n.due_at),
+            deferred_until: Set(None),
+            assignee_id: Set(None),
+            rating: Set(None),
+            reopened: Set(0),
+            reason: Set(None),
+            photos: Set(0),
+            created_at: Set(n.now),
+            updated_at: Set(n.now),
+            ..Default::default()
+        };
+        let id = d::RequestId(request::Entity::insert(row).exec(self.0.conn()).await?.last_insert_id);
+        self.add_event(id, EventKind::Filed, None, None, Some(RequestStatus::New), "", n.now)
+            .await?;
         Ok(id)
     }
 
@@ -307,26 +333,23 @@ impl<C: Conn> Requests<'_, C> {
         body: &str,
         now: OffsetDateTime,
     ) -> Result<(), DbError> {
-        self.exec(
-            "INSERT INTO request_events (request_id, at, kind, staff_id, from_status, to_status, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            vec![
-                request.0.into(),
-                now.into(),
-                kind.as_str().into(),
-                staff.map(|s| s.0).into(),
-                from.map(|s| s.as_str().to_string()).into(),
-                to.map(|s| s.as_str().to_string()).into(),
-                body.into(),
-            ],
-        )
-        .await?;
+        let row = request_event::ActiveModel {
+            request_id: Set(request.0),
+            at: Set(now),
+            kind: Set(kind.as_str().into()),
+            staff_id: Set(staff.map(|s| s.0)),
+            from_status: Set(from.map(|s| s.as_str().to_string())),
+            to_status: Set(to.map(|s| s.as_str().to_string())),
+            body: Set(body.into()),
+            ..Default::default()
+        };
+        request_event::Entity::insert(row).exec(self.0.conn()).await?;
         if kind != EventKind::Filed {
-            self.exec(
-                "UPDATE requests SET updated_at = $2 WHERE id = $1",
-                vec![request.0.into(), now.into()],
-            )
-            .await?;
+            request::Entity::update_many()
+                .col_expr(request::Column::UpdatedAt, Expr::value(now))
+                .filter(request::Column::Id.eq(request.0))
+                .exec(self.0.conn())
+                .await?;
         }
         Ok(())
     }
@@ -338,65 +361,50 @@ impl<C: Conn> Requests<'_, C> {
         p: &NewPhoto,
         now: OffsetDateTime,
     ) -> Result<(), DbError> {
-        self.exec(
-            "INSERT INTO request_photos (public_id, request_id, position, width, height, bytes, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            vec![
-                p.public_id.clone().into(),
-                request.0.into(),
-                p.position.into(),
-                p.width.into(),
-                p.height.into(),
-                p.bytes.into(),
-                now.into(),
-            ],
-        )
-        .await?;
-        self.exec(
-            "UPDATE requests SET photos = photos + 1 WHERE id = $1",
-            vec![request.0.into()],
-        )
-        .await?;
+        let row = request_photo::ActiveModel {
+            public_id: Set(p.public_id.clone()),
+            request_id: Set(request.0),
+            position: Set(p.position),
+            width: Set(p.width),
+            height: Set(p.height),
+            bytes: Set(p.bytes),
+            created_at: Set(now),
+            ..Default::default()
+        };
+        request_photo::Entity::insert(row).exec(self.0.conn()).await?;
+        request::Entity::update_many()
+            .col_expr(request::Column::Photos, Expr::col(request::Column::Photos).add(1))
+            .filter(request::Column::Id.eq(request.0))
+            .exec(self.0.conn())
+            .await?;
         Ok(())
     }
 
     /// The request with this number.
     pub async fn get(&self, id: d::RequestId) -> Result<Option<Request>, DbError> {
-        self.all(
-            format!("SELECT {COLUMNS} {FROM} WHERE r.id = $1"),
-            vec![id.0.into()],
-        )
-        .await?
-        .first()
-        .map(request)
-        .transpose()
+        self.row(requests().filter(request::Column::Id.eq(id.0))).await
     }
 
     /// Deferred requests whose day has come by `today`, oldest first.
     pub async fn deferred_due(&self, today: time::Date, limit: u64) -> Result<Vec<Request>, DbError> {
-        self.all(
-            format!(
-                "SELECT {COLUMNS} {FROM} WHERE r.status = 'deferred' AND r.deferred_until <= $1 \
-                 ORDER BY r.id LIMIT {limit}"
-            ),
-            vec![today.into()],
+        self.rows(
+            requests()
+                .filter(request::Column::Status.eq(RequestStatus::Deferred.as_str()))
+                .filter(request::Column::DeferredUntil.lte(today))
+                .order_by_asc(request::Column::Id)
+                .limit(limit),
         )
-        .await?
-        .iter()
-        .map(request)
-        .collect()
+        .await
     }
 
     /// The request with this number, if `user` filed it.
     pub async fn of_user(&self, id: d::RequestId, user: d::UserId) -> Result<Option<Request>, DbError> {
-        self.all(
-            format!("SELECT {COLUMNS} {FROM} WHERE r.id = $1 AND r.user_id = $2"),
-            vec![id.0.into(), user.0.into()],
+        self.row(
+            requests()
+                .filter(request::Column::Id.eq(id.0))
+                .filter(request::Column::UserId.eq(user.0)),
         )
-        .await?
-        .first()
-        .map(request)
-        .transpose()
+        .await
     }
 
     /// What `user` filed, newest first, with the total.
@@ -406,181 +414,139 @@ impl<C: Conn> Requests<'_, C> {
         limit: u64,
         offset: u64,
     ) -> Result<(Vec<Request>, u64), DbError> {
-        let rows = self
-            .all(
-                format!(
-                    "SELECT {COLUMNS} {FROM} WHERE r.user_id = $1 ORDER BY r.id DESC LIMIT {limit} OFFSET {offset}"
-                ),
-                vec![user.0.into()],
+        let mine = request::Column::UserId.eq(user.0);
+        let list = self
+            .rows(
+                requests()
+                    .filter(mine.clone())
+                    .order_by_desc(request::Column::Id)
+                    .limit(limit)
+                    .offset(offset),
             )
             .await?;
-        let list = rows.iter().map(request).collect::<Result<Vec<_>, _>>()?;
-        let total = self
-            .all(
-                "SELECT COUNT(*) AS n FROM requests WHERE user_id = $1".into(),
-                vec![user.0.into()],
-            )
-            .await?
-            .first()
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
-        Ok((list, u64::try_from(total).unwrap_or(0)))
+        let total = request::Entity::find().filter(mine).count(self.0.conn()).await?;
+        Ok((list, total))
     }
 
     /// The history, oldest first; without `internal`, only what the resident
     /// may see.
     pub async fn events(&self, request: d::RequestId, internal: bool) -> Result<Vec<RequestEvent>, DbError> {
-        let only = if internal {
-            ""
-        } else {
-            " AND e.kind NOT IN ('note', 'assigned')"
-        };
-        let rows = self
-            .all(
-                format!(
-                    "SELECT e.id, e.at, e.kind, e.staff_id, s.name AS staff_name, e.from_status, e.to_status, e.body \
-                     FROM request_events e LEFT JOIN staff s ON s.id = e.staff_id \
-                     WHERE e.request_id = $1{only} ORDER BY e.id"
-                ),
-                vec![request.0.into()],
-            )
-            .await?;
-        rows.iter().map(event).collect()
+        let mut select = request_event::Entity::find()
+            .join(JoinType::LeftJoin, request_event::Relation::Staff.def())
+            .column_as(staff::Column::Name, "staff_name")
+            .filter(request_event::Column::RequestId.eq(request.0));
+        if !internal {
+            select = select.filter(
+                request_event::Column::Kind.is_not_in([EventKind::Note.as_str(), EventKind::Assigned.as_str()]),
+            );
+        }
+        select
+            .order_by_asc(request_event::Column::Id)
+            .into_model::<EventRow>()
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
     }
 
     /// The request's photos, in order.
     pub async fn photos(&self, request: d::RequestId) -> Result<Vec<Photo>, DbError> {
-        let rows = self
-            .all(
-                "SELECT public_id, request_id, width, height, bytes FROM request_photos \
-                 WHERE request_id = $1 ORDER BY position, id"
-                    .into(),
-                vec![request.0.into()],
-            )
-            .await?;
-        rows.iter().map(photo).collect()
+        Ok(request_photo::Entity::find()
+            .filter(request_photo::Column::RequestId.eq(request.0))
+            .order_by_asc(request_photo::Column::Position)
+            .order_by_asc(request_photo::Column::Id)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(Photo::from)
+            .collect())
     }
 
     /// A photo and who filed its request.
     pub async fn photo(&self, public_id: &str) -> Result<Option<(Photo, d::UserId)>, DbError> {
-        let rows = self
-            .all(
-                "SELECT p.public_id, p.request_id, p.width, p.height, p.bytes, r.user_id \
-                 FROM request_photos p JOIN requests r ON r.id = p.request_id WHERE p.public_id = $1"
-                    .into(),
-                vec![public_id.into()],
-            )
-            .await?;
-        rows.first()
-            .map(|r| Ok((photo(r)?, d::UserId(r.try_get("", "user_id")?))))
-            .transpose()
+        Ok(request_photo::Entity::find()
+            .filter(request_photo::Column::PublicId.eq(public_id))
+            .find_also_related(request::Entity)
+            .one(self.0.conn())
+            .await?
+            .and_then(|(p, r)| Some((Photo::from(p), d::UserId(r?.user_id)))))
     }
 
     /// Moves a request if it is still in `c.from`, with its history line;
     /// false when someone else moved it first.
     pub async fn change_status(&self, id: d::RequestId, c: &StatusChange) -> Result<bool, DbError> {
-        let mut sql = String::from("UPDATE requests SET status = $3, updated_at = $4");
-        let mut values: Vec<Value> = vec![
-            id.0.into(),
-            c.from.as_str().into(),
-            c.to.as_str().into(),
-            c.now.into(),
-        ];
-        let mut set = |col: &str, v: Value, wrap: bool| {
-            values.push(v);
-            let p = format!("${}", values.len());
-            if wrap {
-                sql.push_str(&format!(", {col} = COALESCE({col}, {p})"));
-            } else {
-                sql.push_str(&format!(", {col} = {p}"));
-            }
-        };
+        use request::Column as R;
+        let mut update = request::Entity::update_many()
+            .col_expr(R::Status, Expr::value(c.to.as_str()))
+            .col_expr(R::UpdatedAt, Expr::value(c.now))
+            .col_expr(R::DeferredUntil, Expr::value(c.deferred_until));
         if let Some(due) = c.due_at {
-            set("due_at", due.into(), false);
+            update = update.col_expr(R::DueAt, Expr::value(due));
         }
-        set("deferred_until", c.deferred_until.into(), false);
         if let Some(r) = c.rating {
-            set("rating", r.into(), false);
+            update = update.col_expr(R::Rating, Expr::value(r));
         }
         if c.to == RequestStatus::Declined {
-            set("reason", c.body.clone().into(), false);
+            update = update.col_expr(R::Reason, Expr::value(c.body.clone()));
         }
         if let Some(s) = c.assign_to {
-            set("assignee_id", s.0.into(), true);
+            let keep = Func::coalesce([Expr::col(R::AssigneeId).into(), Expr::value(s.0)]);
+            update = update.col_expr(R::AssigneeId, keep.into());
         }
         if c.reopened {
-            sql.push_str(", reopened = reopened + 1");
+            update = update.col_expr(R::Reopened, Expr::col(R::Reopened).add(1));
         }
-        sql.push_str(" WHERE id = $1 AND status = $2");
-        let n = self
-            .0
-            .conn()
-            .execute_raw(stmt(self.0, sql, values))
+        let n = update
+            .filter(R::Id.eq(id.0))
+            .filter(R::Status.eq(c.from.as_str()))
+            .exec(self.0.conn())
             .await?
-            .rows_affected();
+            .rows_affected;
         if n != 1 {
             return Ok(false);
         }
-        self.add_event(
-            id,
-            EventKind::Status,
-            c.staff_id,
-            Some(c.from),
-            Some(c.to),
-            &c.body,
-            c.now,
-        )
-        .await?;
+        self.add_event(id, EventKind::Status, c.staff_id, Some(c.from), Some(c.to), &c.body, c.now)
+            .await?;
         Ok(true)
     }
 
     /// Assigns a request to a staff member.
     pub async fn assign(&self, id: d::RequestId, staff: Option<d::StaffId>) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE requests SET assignee_id = $2 WHERE id = $1",
-            vec![id.0.into(), staff.map(|s| s.0).into()],
-        )
-        .await?;
+        request::Entity::update_many()
+            .col_expr(request::Column::AssigneeId, Expr::value(staff.map(|s| s.0)))
+            .filter(request::Column::Id.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
         Ok(())
     }
 
-    fn filter_sql(f: &QueueFilter, values: &mut Vec<Value>) -> String {
-        let mut w = match f.status {
-            Some(s) => {
-                values.push(s.as_str().into());
-                format!("r.status = ${}", values.len())
-            }
-            None => "r.status IN ('new', 'in_work', 'deferred')".to_string(),
-        };
-        if let Some(c) = &f.category {
-            values.push(c.clone().into());
-            w.push_str(&format!(" AND r.category = ${}", values.len()));
+    /// The queue filter as a condition on `requests`.
+    fn condition(f: &QueueFilter) -> Condition {
+        use request::Column as R;
+        let mut c = Condition::all().add(match f.status {
+            Some(s) => R::Status.eq(s.as_str()),
+            None => R::Status.is_in(stored(&OPEN)),
+        });
+        if let Some(category) = &f.category {
+            c = c.add(R::Category.eq(category.as_str()));
         }
         if let Some(a) = &f.address {
             let escaped = a.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            values.push(format!("%{}%", escaped.to_lowercase()).into());
-            w.push_str(&format!(
-                " AND LOWER(r.address) LIKE ${} ESCAPE '\\'",
-                values.len()
-            ));
+            let pattern = LikeExpr::new(format!("%{}%", escaped.to_lowercase())).escape('\\');
+            c = c.add(Expr::expr(Func::lower(Expr::col((request::Entity, R::Address)))).like(pattern));
         }
         match f.assignee {
-            Some(Some(s)) => {
-                values.push(s.0.into());
-                w.push_str(&format!(" AND r.assignee_id = ${}", values.len()));
-            }
-            Some(None) => w.push_str(" AND r.assignee_id IS NULL"),
+            Some(Some(s)) => c = c.add(R::AssigneeId.eq(s.0)),
+            Some(None) => c = c.add(R::AssigneeId.is_null()),
             None => {}
         }
         if let Some(now) = f.overdue_at {
-            values.push(now.into());
-            w.push_str(&format!(
-                " AND r.status IN ('new', 'in_work') AND r.due_at < ${}",
-                values.len()
-            ));
+            c = c
+                .add(R::Status.is_in(stored(&[RequestStatus::New, RequestStatus::InWork])))
+                .add(R::DueAt.lt(now));
         }
-        w
+        c
     }
 
     /// The queue in the order of [`kabinet_domain::requests::queue_key`]:
@@ -592,79 +558,73 @@ impl<C: Conn> Requests<'_, C> {
         limit: u64,
         offset: u64,
     ) -> Result<(Vec<QueueItem>, u64), DbError> {
-        let mut values = Vec::new();
-        let w = Self::filter_sql(f, &mut values);
-        let rows = self
-            .all(
-                format!(
-                    "SELECT {COLUMNS} {FROM} WHERE {w} ORDER BY r.emergency DESC, (r.status = 'new') DESC, r.due_at, r.id \
-                     LIMIT {limit} OFFSET {offset}"
-                ),
-                values.clone(),
-            )
+        use request::Column as R;
+        let untaken = Expr::col((request::Entity, R::Status)).eq(RequestStatus::New.as_str());
+        let rows = requests()
+            .filter(Self::condition(f))
+            .order_by_desc(R::Emergency)
+            .order_by(untaken, Order::Desc)
+            .order_by_asc(R::DueAt)
+            .order_by_asc(R::Id)
+            .limit(limit)
+            .offset(offset)
+            .into_model::<RequestRow>()
+            .all(self.0.conn())
             .await?;
         let items = rows
-            .iter()
-            .map(|r| {
+            .into_iter()
+            .map(|row| {
+                let account_number = row.r.account_number.clone();
+                let address = row.r.address.clone();
                 Ok(QueueItem {
-                    request: request(r)?,
-                    account_number: r.try_get("", "account_number")?,
-                    address: r.try_get("", "address")?,
+                    request: row.try_into()?,
+                    account_number,
+                    address,
                 })
             })
             .collect::<Result<Vec<_>, DbError>>()?;
-        let total = self
-            .all(format!("SELECT COUNT(*) AS n FROM requests r WHERE {w}"), values)
-            .await?
-            .first()
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
-        Ok((items, u64::try_from(total).unwrap_or(0)))
+        let total = request::Entity::find()
+            .filter(Self::condition(f))
+            .count(self.0.conn())
+            .await?;
+        Ok((items, total))
     }
 
     /// The address and account number a request was filed for.
     pub async fn place(&self, id: d::RequestId) -> Result<Option<(String, String)>, DbError> {
-        self.all(
-            "SELECT account_number, address FROM requests WHERE id = $1".into(),
-            vec![id.0.into()],
-        )
-        .await?
-        .first()
-        .map(|r| Ok((r.try_get("", "account_number")?, r.try_get("", "address")?)))
-        .transpose()
+        Ok(request::Entity::find_by_id(id.0)
+            .one(self.0.conn())
+            .await?
+            .map(|r| (r.account_number, r.address)))
     }
 
     /// How many requests there are (load checks).
     pub async fn count(&self) -> Result<u64, DbError> {
-        self.count_of("SELECT COUNT(*) AS n FROM requests", vec![]).await
+        Ok(request::Entity::find().count(self.0.conn()).await?)
     }
 
     /// Stores bytes under `key` (the database photo store).
     pub async fn put_blob(&self, key: &str, data: Vec<u8>) -> Result<(), DbError> {
-        self.exec(
-            "INSERT INTO photo_blobs (key, data) VALUES ($1, $2)",
-            vec![key.into(), data.into()],
-        )
-        .await?;
+        let row = photo_blob::ActiveModel {
+            key: Set(key.into()),
+            data: Set(data),
+        };
+        photo_blob::Entity::insert(row).exec_without_returning(self.0.conn()).await?;
         Ok(())
     }
 
     /// The bytes under `key`.
     pub async fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>, DbError> {
-        self.all(
-            "SELECT data FROM photo_blobs WHERE key = $1".into(),
-            vec![key.into()],
-        )
-        .await?
-        .first()
-        .map(|r| r.try_get::<Vec<u8>>("", "data").map_err(DbError::from))
-        .transpose()
+        Ok(photo_blob::Entity::find_by_id(key.to_string())
+            .one(self.0.conn())
+            .await?
+            .map(|b| b.data))
     }
 
     /// Deletes the bytes under `key`.
     pub async fn delete_blob(&self, key: &str) -> Result<(), DbError> {
-        self.exec("DELETE FROM photo_blobs WHERE key = $1", vec![key.into()])
+        photo_blob::Entity::delete_by_id(key.to_string())
+            .exec(self.0.conn())
             .await?;
         Ok(())
     }
