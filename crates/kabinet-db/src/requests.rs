@@ -126,7 +126,8 @@ impl TryFrom<RequestRow> for Request {
             user_id: d::UserId(r.user_id),
             account_id: d::AccountId(r.account_id),
             desk: Desk::from_stored(&r.desk).ok_or_else(|| corrupt("requests", "desk", &r.desk))?,
-            status: RequestStatus::from_stored(&r.status).ok_or_else(|| corrupt("requests", "status", &r.status))?,
+            status: RequestStatus::from_stored(&r.status)
+                .ok_or_else(|| corrupt("requests", "status", &r.status))?,
             category: r.category,
             category_name: r.category_name,
             emergency: r.emergency,
@@ -166,7 +167,8 @@ impl TryFrom<EventRow> for RequestEvent {
         Ok(RequestEvent {
             id: d::RequestEventId(e.id),
             at: e.at,
-            kind: EventKind::from_stored(&e.kind).ok_or_else(|| corrupt("request_events", "kind", &e.kind))?,
+            kind: EventKind::from_stored(&e.kind)
+                .ok_or_else(|| corrupt("request_events", "kind", &e.kind))?,
             staff_id: e.staff_id.map(d::StaffId),
             staff_name: row.staff_name,
             from_status: status(e.from_status)?,
@@ -315,9 +317,22 @@ impl<C: Conn> Requests<'_, C> {
             updated_at: Set(n.now),
             ..Default::default()
         };
-        let id = d::RequestId(request::Entity::insert(row).exec(self.0.conn()).await?.last_insert_id);
-        self.add_event(id, EventKind::Filed, None, None, Some(RequestStatus::New), "", n.now)
-            .await?;
+        let id = d::RequestId(
+            request::Entity::insert(row)
+                .exec(self.0.conn())
+                .await?
+                .last_insert_id,
+        );
+        self.add_event(
+            id,
+            EventKind::Filed,
+            None,
+            None,
+            Some(RequestStatus::New),
+            "",
+            n.now,
+        )
+        .await?;
         Ok(id)
     }
 
@@ -437,7 +452,8 @@ impl<C: Conn> Requests<'_, C> {
             .filter(request_event::Column::RequestId.eq(request.0));
         if !internal {
             select = select.filter(
-                request_event::Column::Kind.is_not_in([EventKind::Note.as_str(), EventKind::Assigned.as_str()]),
+                request_event::Column::Kind
+                    .is_not_in([EventKind::Note.as_str(), EventKind::Assigned.as_str()]),
             );
         }
         select
@@ -506,8 +522,16 @@ impl<C: Conn> Requests<'_, C> {
         if n != 1 {
             return Ok(false);
         }
-        self.add_event(id, EventKind::Status, c.staff_id, Some(c.from), Some(c.to), &c.body, c.now)
-            .await?;
+        self.add_event(
+            id,
+            EventKind::Status,
+            c.staff_id,
+            Some(c.from),
+            Some(c.to),
+            &c.body,
+            c.now,
+        )
+        .await?;
         Ok(true)
     }
 
@@ -609,7 +633,9 @@ impl<C: Conn> Requests<'_, C> {
             key: Set(key.into()),
             data: Set(data),
         };
-        photo_blob::Entity::insert(row).exec_without_returning(self.0.conn()).await?;
+        photo_blob::Entity::insert(row)
+            .exec_without_returning(self.0.conn())
+            .await?;
         Ok(())
     }
 

@@ -2,11 +2,15 @@
 //! recovery code are consumed by one conditional `UPDATE`, so of two
 //! concurrent sign-ins with the same code only one succeeds.
 
-use crate::convert::{corrupt, stmt};
-use crate::{Conn, DbError};
+use crate::convert::corrupt;
+use crate::entities::{staff, staff_failure, staff_recovery_code, staff_session};
+use crate::{Backend, Conn, DbError};
 use kabinet_domain as d;
 use kabinet_domain::staff::{Role, StaffMember, StaffSession, StaffStage};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use time::OffsetDateTime;
 
 /// A staff member to add.
@@ -45,131 +49,148 @@ pub struct NewStaffSession {
     pub user_agent: String,
 }
 
-const COLUMNS: &str = "s.id, s.login, s.name, s.role, s.password_hash, s.password_generated, \
-     COALESCE(s.totp_sealed, s.totp_secret) AS totp_secret, s.password_expires_at, \
-     s.totp_enabled, s.totp_last_step, s.disabled, s.failed_count, s.failed_window_start, s.last_failed_at, \
-     s.created_at";
+impl TryFrom<staff::Model> for StaffMember {
+    type Error = DbError;
+    fn try_from(m: staff::Model) -> Result<StaffMember, DbError> {
+        Ok(StaffMember {
+            id: d::StaffId(m.id),
+            role: Role::from_stored(&m.role).ok_or_else(|| corrupt("staff", "role", &m.role))?,
+            login: m.login,
+            name: m.name,
+            password_hash: m.password_hash,
+            password_generated: m.password_generated,
+            // A sealed secret; an older install's plain one until its next use.
+            totp_secret: m.totp_sealed.or(m.totp_secret),
+            totp_enabled: m.totp_enabled,
+            totp_last_step: m.totp_last_step,
+            password_expires_at: m.password_expires_at,
+            disabled: m.disabled,
+            failures: d::Counter {
+                count: m.failed_count,
+                window_start: m.failed_window_start,
+                last_at: m.last_failed_at,
+            },
+            created_at: m.created_at,
+        })
+    }
+}
 
-fn member(r: &QueryResult) -> Result<StaffMember, DbError> {
-    let role: String = r.try_get("", "role")?;
-    Ok(StaffMember {
-        id: d::StaffId(r.try_get("", "id")?),
-        login: r.try_get("", "login")?,
-        name: r.try_get("", "name")?,
-        role: Role::from_stored(&role).ok_or_else(|| corrupt("staff", "role", &role))?,
-        password_hash: r.try_get("", "password_hash")?,
-        password_generated: r.try_get("", "password_generated")?,
-        totp_secret: r.try_get("", "totp_secret")?,
-        totp_enabled: r.try_get("", "totp_enabled")?,
-        totp_last_step: r.try_get("", "totp_last_step")?,
-        password_expires_at: r.try_get("", "password_expires_at")?,
-        disabled: r.try_get("", "disabled")?,
-        failures: d::Counter {
-            count: r.try_get("", "failed_count")?,
-            window_start: r.try_get("", "failed_window_start")?,
-            last_at: r.try_get("", "last_failed_at")?,
-        },
-        created_at: r.try_get("", "created_at")?,
-    })
+impl From<staff_failure::Model> for d::Counter {
+    fn from(f: staff_failure::Model) -> d::Counter {
+        d::Counter {
+            count: f.count,
+            window_start: f.window_start,
+            last_at: f.last_at,
+        }
+    }
+}
+
+/// An address as stored (the column holds 64 characters).
+fn address(ip: &str) -> String {
+    ip.chars().take(64).collect()
 }
 
 /// Staff (see [`crate::Repos::staff`]).
 pub struct Staff<'a, C>(pub(crate) &'a C);
 
 impl<C: Conn> Staff<'_, C> {
-    async fn one(&self, sql: String, values: Vec<sea_orm::Value>) -> Result<Option<StaffMember>, DbError> {
-        self.0
-            .conn()
-            .query_one_raw(stmt(self.0, sql, values))
+    async fn one(&self, select: Select<staff::Entity>) -> Result<Option<StaffMember>, DbError> {
+        select
+            .one(self.0.conn())
             .await?
-            .map(|r| member(&r))
+            .map(TryInto::try_into)
             .transpose()
-    }
-
-    async fn exec(&self, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, DbError> {
-        Ok(self
-            .0
-            .conn()
-            .execute_raw(stmt(self.0, sql, values))
-            .await?
-            .rows_affected())
     }
 
     /// Adds a member (a login taken is [`DbError::is_unique_violation`]).
     pub async fn insert(&self, n: &NewStaff) -> Result<StaffMember, DbError> {
-        self.exec(
-            "INSERT INTO staff (login, name, role, password_hash, password_generated, totp_enabled, \
-             totp_last_step, disabled, failed_count, created_at, password_expires_at) \
-             VALUES ($1, $2, $3, $4, TRUE, FALSE, 0, FALSE, 0, $5, $6)",
-            vec![
-                n.login.clone().into(),
-                n.name.clone().into(),
-                n.role.as_str().into(),
-                n.password_hash.clone().into(),
-                n.now.into(),
-                n.password_expires_at.into(),
-            ],
-        )
-        .await?;
-        self.by_login(&n.login).await?.ok_or(DbError::NotFound)
+        let row = staff::ActiveModel {
+            login: Set(n.login.clone()),
+            name: Set(n.name.clone()),
+            role: Set(n.role.as_str().into()),
+            password_hash: Set(n.password_hash.clone()),
+            password_generated: Set(true),
+            password_expires_at: Set(Some(n.password_expires_at)),
+            totp_secret: Set(None),
+            totp_sealed: Set(None),
+            totp_enabled: Set(false),
+            totp_last_step: Set(0),
+            disabled: Set(false),
+            failed_count: Set(0),
+            failed_window_start: Set(None),
+            last_failed_at: Set(None),
+            created_at: Set(n.now),
+            ..Default::default()
+        };
+        let id = staff::Entity::insert(row)
+            .exec(self.0.conn())
+            .await?
+            .last_insert_id;
+        self.get(d::StaffId(id)).await?.ok_or(DbError::NotFound)
     }
 
     /// The member signing in as `login`.
     pub async fn by_login(&self, login: &str) -> Result<Option<StaffMember>, DbError> {
-        self.one(
-            format!("SELECT {COLUMNS} FROM staff s WHERE s.login = $1"),
-            vec![login.into()],
-        )
-        .await
+        self.one(staff::Entity::find().filter(staff::Column::Login.eq(login)))
+            .await
     }
 
     /// The member with this id.
     pub async fn get(&self, id: d::StaffId) -> Result<Option<StaffMember>, DbError> {
-        self.one(
-            format!("SELECT {COLUMNS} FROM staff s WHERE s.id = $1"),
-            vec![id.0.into()],
-        )
-        .await
+        self.one(staff::Entity::find_by_id(id.0)).await
     }
 
     /// The member's row, held until the transaction ends (PostgreSQL; SQLite
     /// write transactions hold the whole database).
     pub async fn lock(&self, id: d::StaffId) -> Result<Option<StaffMember>, DbError> {
-        let lock = match self.0.backend() {
-            crate::Backend::Postgres => " FOR UPDATE",
-            crate::Backend::Sqlite => "",
-        };
-        self.one(
-            format!("SELECT {COLUMNS} FROM staff s WHERE s.id = $1{lock}"),
-            vec![id.0.into()],
-        )
-        .await
+        let mut select = staff::Entity::find_by_id(id.0);
+        if self.0.backend() == Backend::Postgres {
+            select = select.lock_exclusive();
+        }
+        self.one(select).await
     }
 
     /// Every member who may be assigned requests (not disabled), by name.
     pub async fn active(&self) -> Result<Vec<StaffMember>, DbError> {
-        let rows = self
-            .0
-            .conn()
-            .query_all_raw(stmt(
-                self.0,
-                format!("SELECT {COLUMNS} FROM staff s WHERE s.disabled = FALSE ORDER BY s.name, s.id"),
-                vec![],
-            ))
-            .await?;
-        rows.iter().map(member).collect()
+        staff::Entity::find()
+            .filter(staff::Column::Disabled.eq(false))
+            .order_by_asc(staff::Column::Name)
+            .order_by_asc(staff::Column::Id)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
+    }
+
+    /// Sets columns of member `id`; how many rows changed.
+    async fn update(
+        &self,
+        id: d::StaffId,
+        set: impl IntoIterator<Item = (staff::Column, Expr)>,
+        only_if: Option<sea_orm::sea_query::SimpleExpr>,
+    ) -> Result<u64, DbError> {
+        let mut update = staff::Entity::update_many().filter(staff::Column::Id.eq(id.0));
+        for (column, value) in set {
+            update = update.col_expr(column, value);
+        }
+        if let Some(condition) = only_if {
+            update = update.filter(condition);
+        }
+        Ok(update.exec(self.0.conn()).await?.rows_affected)
     }
 
     /// Stores the failed sign-ins counter.
     pub async fn store_failures(&self, id: d::StaffId, c: d::Counter) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE staff SET failed_count = $2, failed_window_start = $3, last_failed_at = $4 WHERE id = $1",
-            vec![
-                id.0.into(),
-                c.count.into(),
-                c.window_start.into(),
-                c.last_at.into(),
+        use staff::Column as S;
+        self.update(
+            id,
+            [
+                (S::FailedCount, Expr::value(c.count)),
+                (S::FailedWindowStart, Expr::value(c.window_start)),
+                (S::LastFailedAt, Expr::value(c.last_at)),
             ],
+            None,
         )
         .await?;
         Ok(())
@@ -179,54 +200,54 @@ impl<C: Conn> Staff<'_, C> {
     /// held until the transaction ends (`FOR UPDATE` on PostgreSQL; a SQLite
     /// write transaction holds the whole database).
     pub async fn lock_failures_from(&self, id: d::StaffId, ip: &str) -> Result<d::Counter, DbError> {
-        let ip: String = ip.chars().take(64).collect();
-        self.exec(
-            "INSERT INTO staff_failures (staff_id, ip, count) VALUES ($1, $2, 0) ON CONFLICT (staff_id, ip) DO NOTHING",
-            vec![id.0.into(), ip.clone().into()],
-        )
-        .await?;
-        let lock = if self.0.backend() == crate::Backend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
+        let ip = address(ip);
+        let row = staff_failure::ActiveModel {
+            staff_id: Set(id.0),
+            ip: Set(ip.clone()),
+            count: Set(0),
+            window_start: Set(None),
+            last_at: Set(None),
         };
-        self.failures_row(id, &ip, lock).await
+        staff_failure::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([staff_failure::Column::StaffId, staff_failure::Column::Ip])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(self.0.conn())
+            .await?;
+        self.failures_row(id, &ip, self.0.backend() == Backend::Postgres)
+            .await
     }
 
     /// The failed sign-ins of member `id` from address `ip` (zero when none).
     pub async fn failures_from(&self, id: d::StaffId, ip: &str) -> Result<d::Counter, DbError> {
-        let ip: String = ip.chars().take(64).collect();
-        self.failures_row(id, &ip, "").await
+        self.failures_row(id, &address(ip), false).await
     }
 
-    async fn failures_row(&self, id: d::StaffId, ip: &str, lock: &str) -> Result<d::Counter, DbError> {
-        let r = self
-            .0
-            .conn()
-            .query_one_raw(stmt(
-                self.0,
-                format!("SELECT count, window_start, last_at FROM staff_failures WHERE staff_id = $1 AND ip = $2{lock}"),
-                vec![id.0.into(), ip.into()],
-            ))
-            .await?;
-        Ok(match r {
-            Some(r) => d::Counter {
-                count: r.try_get("", "count")?,
-                window_start: r.try_get("", "window_start")?,
-                last_at: r.try_get("", "last_at")?,
-            },
-            None => d::Counter::default(),
-        })
+    async fn failures_row(&self, id: d::StaffId, ip: &str, lock: bool) -> Result<d::Counter, DbError> {
+        let mut select = staff_failure::Entity::find_by_id((id.0, ip.to_string()));
+        if lock {
+            select = select.lock_exclusive();
+        }
+        Ok(select
+            .one(self.0.conn())
+            .await?
+            .map(Into::into)
+            .unwrap_or_default())
     }
 
     /// Stores the failed sign-ins of member `id` from address `ip`.
     pub async fn store_failures_from(&self, id: d::StaffId, ip: &str, c: d::Counter) -> Result<(), DbError> {
-        let ip: String = ip.chars().take(64).collect();
-        self.exec(
-            "UPDATE staff_failures SET count = $3, window_start = $4, last_at = $5 WHERE staff_id = $1 AND ip = $2",
-            vec![id.0.into(), ip.into(), c.count.into(), c.window_start.into(), c.last_at.into()],
-        )
-        .await?;
+        use staff_failure::Column as F;
+        staff_failure::Entity::update_many()
+            .col_expr(F::Count, Expr::value(c.count))
+            .col_expr(F::WindowStart, Expr::value(c.window_start))
+            .col_expr(F::LastAt, Expr::value(c.last_at))
+            .filter(F::StaffId.eq(id.0))
+            .filter(F::Ip.eq(address(ip)))
+            .exec(self.0.conn())
+            .await?;
         Ok(())
     }
 
@@ -241,10 +262,19 @@ impl<C: Conn> Staff<'_, C> {
         generated: bool,
         expires_at: Option<OffsetDateTime>,
     ) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE staff SET password_hash = $2, password_generated = $3, password_expires_at = $4, failed_count = 0, \
-             failed_window_start = NULL, last_failed_at = NULL WHERE id = $1",
-            vec![id.0.into(), hash.into(), generated.into(), expires_at.into()],
+        use staff::Column as S;
+        let never: Option<OffsetDateTime> = None;
+        self.update(
+            id,
+            [
+                (S::PasswordHash, Expr::value(hash)),
+                (S::PasswordGenerated, Expr::value(generated)),
+                (S::PasswordExpiresAt, Expr::value(expires_at)),
+                (S::FailedCount, Expr::value(0)),
+                (S::FailedWindowStart, Expr::value(never)),
+                (S::LastFailedAt, Expr::value(never)),
+            ],
+            None,
         )
         .await?;
         Ok(())
@@ -253,37 +283,48 @@ impl<C: Conn> Staff<'_, C> {
     /// Forgets the second factor (a lost phone): enrolment starts again at
     /// the next sign-in, and the recovery codes are gone.
     pub async fn clear_second_factor(&self, id: d::StaffId) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE staff SET totp_secret = NULL, totp_sealed = NULL, totp_enabled = FALSE, totp_last_step = 0 WHERE id = $1",
-            vec![id.0.into()],
+        use staff::Column as S;
+        let none: Option<String> = None;
+        self.update(
+            id,
+            [
+                (S::TotpSecret, Expr::value(none.clone())),
+                (S::TotpSealed, Expr::value(none)),
+                (S::TotpEnabled, Expr::value(false)),
+                (S::TotpLastStep, Expr::value(0i64)),
+            ],
+            None,
         )
         .await?;
-        self.exec(
-            "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
-            vec![id.0.into()],
-        )
-        .await?;
+        staff_recovery_code::Entity::delete_many()
+            .filter(staff_recovery_code::Column::StaffId.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
         Ok(())
     }
 
     /// Disables or enables a member.
     pub async fn set_disabled(&self, id: d::StaffId, disabled: bool) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE staff SET disabled = $2 WHERE id = $1",
-            vec![id.0.into(), disabled.into()],
-        )
-        .await?;
+        self.update(id, [(staff::Column::Disabled, Expr::value(disabled))], None)
+            .await?;
         Ok(())
     }
 
     /// Confirms enrolment: stores the sealed secret and takes the step its
     /// code was for; false when the member is enrolled already.
     pub async fn enrol(&self, id: d::StaffId, sealed: &str, step: i64) -> Result<bool, DbError> {
+        use staff::Column as S;
+        let none: Option<String> = None;
         let n = self
-            .exec(
-                "UPDATE staff SET totp_sealed = $2, totp_secret = NULL, totp_enabled = TRUE, totp_last_step = $3 \
-                 WHERE id = $1 AND totp_enabled = FALSE",
-                vec![id.0.into(), sealed.into(), step.into()],
+            .update(
+                id,
+                [
+                    (S::TotpSealed, Expr::value(sealed)),
+                    (S::TotpSecret, Expr::value(none)),
+                    (S::TotpEnabled, Expr::value(true)),
+                    (S::TotpLastStep, Expr::value(step)),
+                ],
+                Some(S::TotpEnabled.eq(false)),
             )
             .await?;
         Ok(n == 1)
@@ -291,9 +332,15 @@ impl<C: Conn> Staff<'_, C> {
 
     /// Replaces an unsealed secret of an older install with its sealed form.
     pub async fn seal_secret(&self, id: d::StaffId, sealed: &str) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE staff SET totp_sealed = $2, totp_secret = NULL WHERE id = $1",
-            vec![id.0.into(), sealed.into()],
+        use staff::Column as S;
+        let none: Option<String> = None;
+        self.update(
+            id,
+            [
+                (S::TotpSealed, Expr::value(sealed)),
+                (S::TotpSecret, Expr::value(none)),
+            ],
+            None,
         )
         .await?;
         Ok(())
@@ -302,9 +349,15 @@ impl<C: Conn> Staff<'_, C> {
     /// Spends a generated password once it has been used: no password works
     /// until the member sets their own (or is reset).
     pub async fn spend_password(&self, id: d::StaffId) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE staff SET password_hash = '', password_expires_at = NULL WHERE id = $1 AND password_generated = TRUE",
-            vec![id.0.into()],
+        use staff::Column as S;
+        let never: Option<OffsetDateTime> = None;
+        self.update(
+            id,
+            [
+                (S::PasswordHash, Expr::value("")),
+                (S::PasswordExpiresAt, Expr::value(never)),
+            ],
+            Some(S::PasswordGenerated.eq(true)),
         )
         .await?;
         Ok(())
@@ -312,23 +365,21 @@ impl<C: Conn> Staff<'_, C> {
 
     /// Keeps the (sealed) secret an enrolment page showed on its session.
     pub async fn set_pending_secret(&self, session: d::StaffSessionId, sealed: &str) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE staff_sessions SET pending_secret = $2 WHERE id = $1",
-            vec![session.0.into(), sealed.into()],
-        )
-        .await?;
-        Ok(())
+        self.update_session(session, staff_session::Column::PendingSecret, Expr::value(sealed))
+            .await
     }
 
     /// Takes TOTP step `step` if it is later than the last one taken (and,
     /// with `enable`, confirms enrolment); false when another sign-in took
     /// it or a later one first.
     pub async fn take_step(&self, id: d::StaffId, step: i64, enable: bool) -> Result<bool, DbError> {
+        use staff::Column as S;
+        let enabled = Expr::col(S::TotpEnabled).or(Expr::value(enable));
         let n = self
-            .exec(
-                "UPDATE staff SET totp_last_step = $2, totp_enabled = (totp_enabled OR $3) \
-                 WHERE id = $1 AND totp_last_step < $2",
-                vec![id.0.into(), step.into(), enable.into()],
+            .update(
+                id,
+                [(S::TotpLastStep, Expr::value(step)), (S::TotpEnabled, enabled)],
+                Some(S::TotpLastStep.lt(step)),
             )
             .await?;
         Ok(n == 1)
@@ -336,132 +387,131 @@ impl<C: Conn> Staff<'_, C> {
 
     /// Replaces the member's recovery codes (hashes).
     pub async fn replace_codes(&self, id: d::StaffId, hashes: &[String]) -> Result<(), DbError> {
-        self.exec(
-            "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
-            vec![id.0.into()],
-        )
-        .await?;
-        for h in hashes {
-            self.exec(
-                "INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES ($1, $2)",
-                vec![id.0.into(), h.clone().into()],
-            )
+        staff_recovery_code::Entity::delete_many()
+            .filter(staff_recovery_code::Column::StaffId.eq(id.0))
+            .exec(self.0.conn())
             .await?;
+        if hashes.is_empty() {
+            return Ok(());
         }
+        let rows = hashes.iter().map(|h| staff_recovery_code::ActiveModel {
+            staff_id: Set(id.0),
+            code_hash: Set(h.clone()),
+            used_at: Set(None),
+            ..Default::default()
+        });
+        staff_recovery_code::Entity::insert_many(rows)
+            .exec_without_returning(self.0.conn())
+            .await?;
         Ok(())
     }
 
     /// Uses a recovery code once: false when it is unknown or used.
     pub async fn use_code(&self, id: d::StaffId, hash: &str, now: OffsetDateTime) -> Result<bool, DbError> {
-        let n = self
-            .exec(
-                "UPDATE staff_recovery_codes SET used_at = $3 WHERE staff_id = $1 AND code_hash = $2 AND used_at IS NULL",
-                vec![id.0.into(), hash.into(), now.into()],
-            )
-            .await?;
+        use staff_recovery_code::Column as C;
+        let n = staff_recovery_code::Entity::update_many()
+            .col_expr(C::UsedAt, Expr::value(now))
+            .filter(C::StaffId.eq(id.0))
+            .filter(C::CodeHash.eq(hash))
+            .filter(C::UsedAt.is_null())
+            .exec(self.0.conn())
+            .await?
+            .rows_affected;
         Ok(n == 1)
     }
 
     /// How many recovery codes are left.
     pub async fn codes_left(&self, id: d::StaffId) -> Result<i64, DbError> {
-        let r = self
-            .0
-            .conn()
-            .query_one_raw(stmt(
-                self.0,
-                "SELECT COUNT(*) AS n FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL",
-                vec![id.0.into()],
-            ))
+        let n = staff_recovery_code::Entity::find()
+            .filter(staff_recovery_code::Column::StaffId.eq(id.0))
+            .filter(staff_recovery_code::Column::UsedAt.is_null())
+            .count(self.0.conn())
             .await?;
-        Ok(r.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
 
     /// Opens a session.
     pub async fn open_session(&self, s: &NewStaffSession) -> Result<(), DbError> {
-        self.exec(
-            "INSERT INTO staff_sessions (token_hash, staff_id, stage, created_at, last_seen_at, expires_at, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
-            vec![
-                s.token_hash.clone().into(),
-                s.staff_id.0.into(),
-                s.stage.as_str().into(),
-                s.now.into(),
-                s.expires_at.into(),
-                s.ip.chars().take(64).collect::<String>().into(),
-                s.user_agent.chars().take(512).collect::<String>().into(),
-            ],
-        )
-        .await?;
+        let row = staff_session::ActiveModel {
+            token_hash: Set(s.token_hash.clone()),
+            staff_id: Set(s.staff_id.0),
+            stage: Set(s.stage.as_str().into()),
+            created_at: Set(s.now),
+            last_seen_at: Set(s.now),
+            expires_at: Set(s.expires_at),
+            ip: Set(address(&s.ip)),
+            user_agent: Set(s.user_agent.chars().take(512).collect()),
+            pending_secret: Set(None),
+            ..Default::default()
+        };
+        staff_session::Entity::insert(row).exec(self.0.conn()).await?;
         Ok(())
     }
 
     /// The session with this token hash and its member, in one query.
     pub async fn session(&self, token_hash: &str) -> Result<Option<(StaffSession, StaffMember)>, DbError> {
-        let r = self
-            .0
-            .conn()
-            .query_one_raw(stmt(
-                self.0,
-                format!(
-                    "SELECT {COLUMNS}, x.id AS x_id, x.stage AS x_stage, x.created_at AS x_created_at, \
-                     x.last_seen_at AS x_last_seen_at, x.expires_at AS x_expires_at, x.pending_secret AS x_pending \
-                     FROM staff_sessions x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = $1"
-                ),
-                vec![token_hash.into()],
-            ))
+        let found = staff_session::Entity::find()
+            .filter(staff_session::Column::TokenHash.eq(token_hash))
+            .find_also_related(staff::Entity)
+            .one(self.0.conn())
             .await?;
-        let Some(r) = r else { return Ok(None) };
-        let stage: String = r.try_get("", "x_stage")?;
-        let m = member(&r)?;
-        Ok(Some((
-            StaffSession {
-                id: d::StaffSessionId(r.try_get("", "x_id")?),
-                staff_id: m.id,
-                stage: StaffStage::from_stored(&stage)
-                    .ok_or_else(|| corrupt("staff_sessions", "stage", &stage))?,
-                created_at: r.try_get("", "x_created_at")?,
-                last_seen_at: r.try_get("", "x_last_seen_at")?,
-                expires_at: r.try_get("", "x_expires_at")?,
-                pending_secret: r.try_get("", "x_pending")?,
-            },
-            m,
-        )))
+        let Some((x, Some(m))) = found else {
+            return Ok(None);
+        };
+        let m: StaffMember = m.try_into()?;
+        let session = StaffSession {
+            id: d::StaffSessionId(x.id),
+            staff_id: m.id,
+            stage: StaffStage::from_stored(&x.stage)
+                .ok_or_else(|| corrupt("staff_sessions", "stage", &x.stage))?,
+            created_at: x.created_at,
+            last_seen_at: x.last_seen_at,
+            expires_at: x.expires_at,
+            pending_secret: x.pending_secret,
+        };
+        Ok(Some((session, m)))
+    }
+
+    async fn update_session(
+        &self,
+        session: d::StaffSessionId,
+        column: staff_session::Column,
+        value: Expr,
+    ) -> Result<(), DbError> {
+        staff_session::Entity::update_many()
+            .col_expr(column, value)
+            .filter(staff_session::Column::Id.eq(session.0))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
     }
 
     /// Moves a session to `stage`.
     pub async fn set_stage(&self, session: d::StaffSessionId, stage: StaffStage) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE staff_sessions SET stage = $2 WHERE id = $1",
-            vec![session.0.into(), stage.as_str().into()],
-        )
-        .await?;
-        Ok(())
+        self.update_session(session, staff_session::Column::Stage, Expr::value(stage.as_str()))
+            .await
     }
 
     /// Notes activity on a session.
     pub async fn touch(&self, session: d::StaffSessionId, now: OffsetDateTime) -> Result<(), DbError> {
-        self.exec(
-            "UPDATE staff_sessions SET last_seen_at = $2 WHERE id = $1",
-            vec![session.0.into(), now.into()],
-        )
-        .await?;
-        Ok(())
+        self.update_session(session, staff_session::Column::LastSeenAt, Expr::value(now))
+            .await
     }
 
     /// Ends a session.
     pub async fn close_session(&self, session: d::StaffSessionId) -> Result<(), DbError> {
-        self.exec("DELETE FROM staff_sessions WHERE id = $1", vec![session.0.into()])
+        staff_session::Entity::delete_by_id(session.0)
+            .exec(self.0.conn())
             .await?;
         Ok(())
     }
 
     /// Ends every session of a member.
     pub async fn close_sessions(&self, id: d::StaffId) -> Result<(), DbError> {
-        self.exec(
-            "DELETE FROM staff_sessions WHERE staff_id = $1",
-            vec![id.0.into()],
-        )
-        .await?;
+        staff_session::Entity::delete_many()
+            .filter(staff_session::Column::StaffId.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
         Ok(())
     }
 }
