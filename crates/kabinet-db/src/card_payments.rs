@@ -6,11 +6,16 @@
 //! sees a row changed, and only that one credits the accounts and queues the
 //! e-mail (in the same transaction). The gateway's id is UNIQUE.
 
-use crate::convert::{corrupt, stmt};
+use crate::convert::corrupt;
+use crate::entities::{account, card_payment, card_payment_share, payment, sandbox_payment};
 use crate::{Backend, Conn, Db, DbError, Repos};
 use kabinet_domain as d;
 use kabinet_domain::payments::{CardPayment, CardPaymentStatus, Share};
-use sea_orm::{ConnectionTrait, QueryResult, Value};
+use sea_orm::sea_query::{Alias, CaseStatement, Condition, Expr, ExprTrait, Func, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select,
+};
 use time::{Duration, OffsetDateTime};
 
 /// A card payment to write.
@@ -74,41 +79,66 @@ pub struct SandboxPayment {
     pub status: String,
 }
 
-const COLUMNS: &str = "id, public_id, user_id, gateway, gateway_id, status, amount, description, email, \
-     confirmation_url, card, failure, created_at, settled_at, next_check_at, checks, test";
-
-fn row(r: &QueryResult) -> Result<CardPayment, DbError> {
-    let status: String = r.try_get("", "status")?;
-    let checks: i32 = r.try_get("", "checks")?;
-    Ok(CardPayment {
-        id: d::CardPaymentId(r.try_get("", "id")?),
-        public_id: r.try_get("", "public_id")?,
-        user_id: d::UserId(r.try_get("", "user_id")?),
-        gateway: r.try_get("", "gateway")?,
-        gateway_id: r.try_get("", "gateway_id")?,
-        status: CardPaymentStatus::from_stored(&status)
-            .ok_or_else(|| corrupt("card_payments", "status", &status))?,
-        amount: d::Kopecks(r.try_get("", "amount")?),
-        description: r.try_get("", "description")?,
-        email: r.try_get("", "email")?,
-        confirmation_url: r.try_get("", "confirmation_url")?,
-        card: r.try_get("", "card")?,
-        failure: r.try_get("", "failure")?,
-        created_at: r.try_get("", "created_at")?,
-        settled_at: r.try_get("", "settled_at")?,
-        next_check_at: r.try_get("", "next_check_at")?,
-        checks: u32::try_from(checks).unwrap_or(0),
-        test: r.try_get("", "test")?,
-        shares: Vec::new(),
-    })
+impl TryFrom<card_payment::Model> for CardPayment {
+    type Error = DbError;
+    fn try_from(m: card_payment::Model) -> Result<CardPayment, DbError> {
+        Ok(CardPayment {
+            id: d::CardPaymentId(m.id),
+            status: CardPaymentStatus::from_stored(&m.status)
+                .ok_or_else(|| corrupt("card_payments", "status", &m.status))?,
+            public_id: m.public_id,
+            user_id: d::UserId(m.user_id),
+            gateway: m.gateway,
+            gateway_id: m.gateway_id,
+            amount: d::Kopecks(m.amount),
+            description: m.description,
+            email: m.email,
+            confirmation_url: m.confirmation_url,
+            card: m.card,
+            failure: m.failure,
+            created_at: m.created_at,
+            settled_at: m.settled_at,
+            next_check_at: m.next_check_at,
+            checks: u32::try_from(m.checks).unwrap_or(0),
+            test: m.test,
+            shares: Vec::new(),
+        })
+    }
 }
 
-fn in_list(statuses: &[CardPaymentStatus]) -> String {
-    statuses
-        .iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+impl From<sandbox_payment::Model> for SandboxPayment {
+    fn from(m: sandbox_payment::Model) -> SandboxPayment {
+        SandboxPayment {
+            id: m.id,
+            reference: m.reference,
+            amount: d::Kopecks(m.amount),
+            description: m.description,
+            return_url: m.return_url,
+            status: m.status,
+        }
+    }
+}
+
+/// A share's row with its account's number.
+#[derive(FromQueryResult)]
+struct ShareRow {
+    #[sea_orm(nested)]
+    s: card_payment_share::Model,
+    number: String,
+}
+
+/// The states reconciliation looks at.
+const UNSETTLED: [CardPaymentStatus; 2] = [CardPaymentStatus::Created, CardPaymentStatus::Pending];
+
+fn stored(statuses: &[CardPaymentStatus]) -> Vec<&'static str> {
+    statuses.iter().map(|s| s.as_str()).collect()
+}
+
+/// Newest first.
+fn newest_first(select: Select<card_payment::Entity>) -> Select<card_payment::Entity> {
+    select
+        .order_by_desc(card_payment::Column::CreatedAt)
+        .order_by_desc(card_payment::Column::Id)
 }
 
 /// Card payments (see [`crate::Repos::card_payments`]).
@@ -118,56 +148,58 @@ impl<C: Conn> CardPayments<'_, C> {
     /// Writes a new payment (`created`) with its shares.
     pub async fn insert(&self, p: &NewCardPayment) -> Result<CardPayment, DbError> {
         let c = self.0.conn();
-        let r = c
-            .query_one_raw(stmt(
-                self.0,
-                format!(
-                    "INSERT INTO card_payments (public_id, user_id, gateway, status, amount, description, email, ip, \
-                     created_at, updated_at, next_check_at, checks, test) \
-                     VALUES ($1, $2, $3, 'created', $4, $5, $6, $7, $8, $8, $9, 0, $10) RETURNING {COLUMNS}"
-                ),
-                vec![
-                    p.public_id.clone().into(),
-                    p.user_id.0.into(),
-                    p.gateway.clone().into(),
-                    p.amount.0.into(),
-                    p.description.clone().into(),
-                    p.email.clone().into(),
-                    p.ip.chars().take(64).collect::<String>().into(),
-                    p.now.into(),
-                    p.first_check.into(),
-                    p.test.into(),
-                ],
-            ))
+        let row = card_payment::ActiveModel {
+            public_id: Set(p.public_id.clone()),
+            user_id: Set(p.user_id.0),
+            gateway: Set(p.gateway.clone()),
+            gateway_id: Set(None),
+            status: Set(CardPaymentStatus::Created.as_str().into()),
+            amount: Set(p.amount.0),
+            description: Set(p.description.clone()),
+            email: Set(p.email.clone()),
+            confirmation_url: Set(None),
+            card: Set(None),
+            failure: Set(None),
+            ip: Set(Some(p.ip.chars().take(64).collect())),
+            created_at: Set(p.now),
+            updated_at: Set(p.now),
+            settled_at: Set(None),
+            next_check_at: Set(Some(p.first_check)),
+            checks: Set(0),
+            locked_until: Set(None),
+            test: Set(p.test),
+            ..Default::default()
+        };
+        let mut payment: CardPayment = card_payment::Entity::insert(row)
+            .exec_with_returning(c)
             .await?
-            .ok_or_else(|| corrupt("card_payments", "id", "no row returned"))?;
-        let mut payment = row(&r)?;
-        let mut sql =
-            String::from("INSERT INTO card_payment_shares (payment_id, account_id, amount) VALUES ");
-        let mut values: Vec<Value> = Vec::new();
-        for (i, (account, amount)) in p.shares.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
-            values.extend([payment.id.0.into(), account.0.into(), amount.0.into()]);
+            .try_into()?;
+        if !p.shares.is_empty() {
+            let shares = p
+                .shares
+                .iter()
+                .map(|(account, amount)| card_payment_share::ActiveModel {
+                    payment_id: Set(payment.id.0),
+                    account_id: Set(account.0),
+                    amount: Set(amount.0),
+                    ..Default::default()
+                });
+            card_payment_share::Entity::insert_many(shares)
+                .exec_without_returning(c)
+                .await?;
+            // The accounts' pages look for payments in progress until then.
+            let until = Alias::new("card_payments_until");
+            let mut open = Query::update();
+            open.table(account::Entity)
+                .value(until.clone(), p.open_until)
+                .and_where(account::Column::Id.is_in(p.shares.iter().map(|(a, _)| a.0)))
+                .cond_where(
+                    Condition::any()
+                        .add(Expr::col(until.clone()).is_null())
+                        .add(Expr::col(until).lt(p.open_until)),
+                );
+            c.execute(&open).await?;
         }
-        c.execute_raw(stmt(self.0, sql, values)).await?;
-        let ids = p
-            .shares
-            .iter()
-            .map(|(a, _)| a.0.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        c.execute_raw(stmt(
-            self.0,
-            format!(
-                "UPDATE accounts SET card_payments_until = $1 WHERE id IN ({ids}) \
-                 AND (card_payments_until IS NULL OR card_payments_until < $1)"
-            ),
-            vec![p.open_until.into()],
-        ))
-        .await?;
         payment.shares = self.shares(&[payment.id.0]).await?;
         Ok(payment)
     }
@@ -180,31 +212,25 @@ impl<C: Conn> CardPayments<'_, C> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let rows = self
-            .0
-            .conn()
-            .query_all_raw(stmt(
-                self.0,
-                format!(
-                    "SELECT s.payment_id, s.account_id, a.number, s.amount FROM card_payment_shares s \
-                     JOIN accounts a ON a.id = s.account_id WHERE s.payment_id IN ({list}) ORDER BY s.id"
-                ),
-                vec![],
-            ))
+        let rows = card_payment_share::Entity::find()
+            .join(JoinType::InnerJoin, card_payment_share::Relation::Account.def())
+            .column_as(account::Column::Number, "number")
+            .filter(card_payment_share::Column::PaymentId.is_in(ids.iter().copied()))
+            .order_by_asc(card_payment_share::Column::Id)
+            .into_model::<ShareRow>()
+            .all(self.0.conn())
             .await?;
-        rows.iter()
+        Ok(rows
+            .into_iter()
             .map(|r| {
-                Ok((
-                    r.try_get("", "payment_id")?,
-                    Share {
-                        account_id: d::AccountId(r.try_get("", "account_id")?),
-                        account: r.try_get("", "number")?,
-                        amount: d::Kopecks(r.try_get("", "amount")?),
-                    },
-                ))
+                let share = Share {
+                    account_id: d::AccountId(r.s.account_id),
+                    account: r.number,
+                    amount: d::Kopecks(r.s.amount),
+                };
+                (r.s.payment_id, share)
             })
-            .collect()
+            .collect())
     }
 
     async fn with_shares(&self, mut list: Vec<CardPayment>) -> Result<Vec<CardPayment>, DbError> {
@@ -217,53 +243,35 @@ impl<C: Conn> CardPayments<'_, C> {
         Ok(list)
     }
 
-    async fn select(&self, cond: &str, values: Vec<Value>) -> Result<Vec<CardPayment>, DbError> {
-        let rows = self
-            .0
-            .conn()
-            .query_all_raw(stmt(
-                self.0,
-                format!("SELECT {COLUMNS} FROM card_payments WHERE {cond}"),
-                values,
-            ))
-            .await?;
-        let list = rows.iter().map(row).collect::<Result<Vec<_>, _>>()?;
+    /// The payments `select` finds, with their shares.
+    async fn select(&self, select: Select<card_payment::Entity>) -> Result<Vec<CardPayment>, DbError> {
+        let list = select
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<CardPayment>, DbError>>()?;
         self.with_shares(list).await
     }
 
-    /// How many payments match `cond`.
-    async fn count(&self, cond: &str, values: Vec<Value>) -> Result<u64, DbError> {
-        let n: i64 = self
-            .0
-            .conn()
-            .query_one_raw(stmt(
-                self.0,
-                format!("SELECT COUNT(*) AS n FROM card_payments WHERE {cond}"),
-                values,
-            ))
-            .await?
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
-        Ok(u64::try_from(n).unwrap_or(0))
+    /// How many payments match `condition`.
+    async fn count(&self, condition: Condition) -> Result<u64, DbError> {
+        Ok(card_payment::Entity::find()
+            .filter(condition)
+            .count(self.0.conn())
+            .await?)
     }
 
     /// A payment by its public id.
     pub async fn by_public_id(&self, public_id: &str) -> Result<Option<CardPayment>, DbError> {
-        Ok(self
-            .select("public_id = $1", vec![public_id.into()])
-            .await?
-            .into_iter()
-            .next())
+        let found = card_payment::Entity::find().filter(card_payment::Column::PublicId.eq(public_id));
+        Ok(self.select(found).await?.into_iter().next())
     }
 
     /// A payment by the gateway's id.
     pub async fn by_gateway_id(&self, gateway_id: &str) -> Result<Option<CardPayment>, DbError> {
-        Ok(self
-            .select("gateway_id = $1", vec![gateway_id.into()])
-            .await?
-            .into_iter()
-            .next())
+        let found = card_payment::Entity::find().filter(card_payment::Column::GatewayId.eq(gateway_id));
+        Ok(self.select(found).await?.into_iter().next())
     }
 
     /// One page of a user's payments, newest first, and how many there are.
@@ -273,14 +281,12 @@ impl<C: Conn> CardPayments<'_, C> {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<CardPayment>, u64), DbError> {
-        let total = self.count("user_id = $1", vec![user.0.into()]).await?;
-        let list = self
-            .select(
-                &format!("user_id = $1 ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET {offset}"),
-                vec![user.0.into()],
-            )
-            .await?;
-        Ok((list, total))
+        let mine = Condition::all().add(card_payment::Column::UserId.eq(user.0));
+        let total = self.count(mine.clone()).await?;
+        let page = newest_first(card_payment::Entity::find().filter(mine))
+            .limit(limit)
+            .offset(offset);
+        Ok((self.select(page).await?, total))
     }
 
     /// The newest `limit` payments, of one status or all (for staff and the
@@ -290,28 +296,25 @@ impl<C: Conn> CardPayments<'_, C> {
         status: Option<CardPaymentStatus>,
         limit: u64,
     ) -> Result<Vec<CardPayment>, DbError> {
-        let order = format!("ORDER BY created_at DESC, id DESC LIMIT {limit}");
-        match status {
-            Some(s) => {
-                self.select(&format!("status = $1 {order}"), vec![s.as_str().into()])
-                    .await
-            }
-            None => self.select(&format!("TRUE {order}"), vec![]).await,
+        let mut select = card_payment::Entity::find();
+        if let Some(s) = status {
+            select = select.filter(card_payment::Column::Status.eq(s.as_str()));
         }
+        self.select(newest_first(select).limit(limit)).await
     }
 
     /// An account's payments still in progress (`created` or `pending`),
     /// newest first.
     pub async fn in_progress(&self, account: d::AccountId) -> Result<Vec<CardPayment>, DbError> {
-        self.select(
-            &format!(
-                "status IN ({}) AND id IN (SELECT payment_id FROM card_payment_shares WHERE account_id = $1) \
-                 ORDER BY created_at DESC, id DESC LIMIT 20",
-                in_list(&[CardPaymentStatus::Created, CardPaymentStatus::Pending])
-            ),
-            vec![account.0.into()],
-        )
-        .await
+        let of_account = Query::select()
+            .column(card_payment_share::Column::PaymentId)
+            .from(card_payment_share::Entity)
+            .and_where(card_payment_share::Column::AccountId.eq(account.0))
+            .to_owned();
+        let select = card_payment::Entity::find()
+            .filter(card_payment::Column::Status.is_in(stored(&UNSETTLED)))
+            .filter(card_payment::Column::Id.in_subquery(of_account));
+        self.select(newest_first(select).limit(20)).await
     }
 
     /// Records the gateway's id and page once the create call returned. A
@@ -324,23 +327,31 @@ impl<C: Conn> CardPayments<'_, C> {
         confirmation_url: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        let res = self
-            .0
-            .conn()
-            .execute_raw(stmt(
-                self.0,
-                "UPDATE card_payments SET gateway_id = $2, confirmation_url = COALESCE($3, confirmation_url), \
-                 status = CASE WHEN status = 'created' THEN 'pending' ELSE status END, updated_at = $4 \
-                 WHERE id = $1 AND (gateway_id IS NULL OR gateway_id = $2)",
-                vec![
-                    id.0.into(),
-                    gateway_id.into(),
-                    confirmation_url.map(str::to_string).into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
-        Ok(res.rows_affected() == 1)
+        use card_payment::Column as P;
+        let status = CaseStatement::new()
+            .case(
+                Expr::col(P::Status).eq(CardPaymentStatus::Created.as_str()),
+                Expr::value(CardPaymentStatus::Pending.as_str()),
+            )
+            .finally(Expr::col(P::Status));
+        let mut update = card_payment::Entity::update_many()
+            .col_expr(P::GatewayId, Expr::value(gateway_id))
+            .col_expr(P::Status, status.into())
+            .col_expr(P::UpdatedAt, Expr::value(now));
+        if let Some(url) = confirmation_url {
+            update = update.col_expr(P::ConfirmationUrl, Expr::value(url));
+        }
+        let n = update
+            .filter(P::Id.eq(id.0))
+            .filter(
+                Condition::any()
+                    .add(P::GatewayId.is_null())
+                    .add(P::GatewayId.eq(gateway_id)),
+            )
+            .exec(self.0.conn())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
     }
 
     /// Moves payment `id` to `to` if it is in one of the states allowed
@@ -353,38 +364,41 @@ impl<C: Conn> CardPayments<'_, C> {
         s: &Settlement,
         now: OffsetDateTime,
     ) -> Result<bool, DbError> {
+        use card_payment::Column as P;
         let from = to.predecessors();
         if from.is_empty() {
             return Ok(false);
         }
-        let settled = to.is_final().then_some(now);
-        let res = self
-            .0
-            .conn()
-            .execute_raw(stmt(
-                self.0,
-                format!(
-                    "UPDATE card_payments SET status = $2, gateway_id = COALESCE(gateway_id, $3), \
-                     card = COALESCE($4, card), failure = COALESCE($5, failure), updated_at = $6, \
-                     settled_at = COALESCE($7, settled_at), test = (test OR $9), \
-                     next_check_at = CASE WHEN $8 THEN NULL ELSE next_check_at END, locked_until = NULL \
-                     WHERE id = $1 AND status IN ({}) AND (gateway_id IS NULL OR $3 IS NULL OR gateway_id = $3)",
-                    in_list(from)
-                ),
-                vec![
-                    id.0.into(),
-                    to.as_str().into(),
-                    s.gateway_id.clone().into(),
-                    s.card.clone().into(),
-                    s.failure.clone().into(),
-                    now.into(),
-                    settled.into(),
-                    to.is_final().into(),
-                    s.test.into(),
-                ],
-            ))
-            .await?;
-        Ok(res.rows_affected() == 1)
+        let none: Option<OffsetDateTime> = None;
+        let mut update = card_payment::Entity::update_many()
+            .col_expr(P::Status, Expr::value(to.as_str()))
+            .col_expr(P::UpdatedAt, Expr::value(now))
+            .col_expr(P::LockedUntil, Expr::value(none))
+            .filter(P::Id.eq(id.0))
+            .filter(P::Status.is_in(stored(from)));
+        if let Some(g) = &s.gateway_id {
+            let kept = Func::coalesce([Expr::col(P::GatewayId), Expr::value(g.as_str())]);
+            update = update.col_expr(P::GatewayId, kept.into()).filter(
+                Condition::any()
+                    .add(P::GatewayId.is_null())
+                    .add(P::GatewayId.eq(g.as_str())),
+            );
+        }
+        if let Some(card) = &s.card {
+            update = update.col_expr(P::Card, Expr::value(card.as_str()));
+        }
+        if let Some(failure) = &s.failure {
+            update = update.col_expr(P::Failure, Expr::value(failure.as_str()));
+        }
+        if s.test {
+            update = update.col_expr(P::Test, Expr::value(true));
+        }
+        if to.is_final() {
+            update = update
+                .col_expr(P::SettledAt, Expr::value(now))
+                .col_expr(P::NextCheckAt, Expr::value(none));
+        }
+        Ok(update.exec(self.0.conn()).await?.rows_affected == 1)
     }
 
     /// Credits a succeeded payment's shares to their accounts (source
@@ -394,33 +408,25 @@ impl<C: Conn> CardPayments<'_, C> {
         if p.shares.is_empty() || p.test {
             return Ok(());
         }
-        let mut sql = String::from(
-            "INSERT INTO payments (account_id, source, external_id, amount, paid_at, confirmed) VALUES ",
-        );
-        let mut values: Vec<Value> = Vec::new();
-        for (i, s) in p.shares.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let k = i * 5;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, FALSE)",
-                k + 1,
-                k + 2,
-                k + 3,
-                k + 4,
-                k + 5
-            ));
-            values.extend([
-                s.account_id.0.into(),
-                d::payment_source::PORTAL.into(),
-                p.credit_id(s).into(),
-                s.amount.0.into(),
-                paid_at.into(),
-            ]);
-        }
-        sql.push_str(" ON CONFLICT (source, external_id) DO NOTHING");
-        self.0.conn().execute_raw(stmt(self.0, sql, values)).await?;
+        let rows = p.shares.iter().map(|s| payment::ActiveModel {
+            account_id: Set(s.account_id.0),
+            source: Set(d::payment_source::PORTAL.into()),
+            external_id: Set(p.credit_id(s)),
+            amount: Set(s.amount.0),
+            paid_at: Set(paid_at),
+            period: Set(None),
+            export_run_id: Set(None),
+            confirmed: Set(false),
+            ..Default::default()
+        });
+        payment::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([payment::Column::Source, payment::Column::ExternalId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(self.0.conn())
+            .await?;
         Ok(())
     }
 
@@ -432,21 +438,15 @@ impl<C: Conn> CardPayments<'_, C> {
         checks: u32,
         next: OffsetDateTime,
     ) -> Result<(), DbError> {
-        self.0
-            .conn()
-            .execute_raw(stmt(
-                self.0,
-                format!(
-                    "UPDATE card_payments SET checks = $2, next_check_at = $3, locked_until = NULL \
-                     WHERE id = $1 AND status IN ({})",
-                    in_list(&[CardPaymentStatus::Created, CardPaymentStatus::Pending])
-                ),
-                vec![
-                    id.0.into(),
-                    i32::try_from(checks).unwrap_or(i32::MAX).into(),
-                    next.into(),
-                ],
-            ))
+        use card_payment::Column as P;
+        let none: Option<OffsetDateTime> = None;
+        card_payment::Entity::update_many()
+            .col_expr(P::Checks, Expr::value(i32::try_from(checks).unwrap_or(i32::MAX)))
+            .col_expr(P::NextCheckAt, Expr::value(next))
+            .col_expr(P::LockedUntil, Expr::value(none))
+            .filter(P::Id.eq(id.0))
+            .filter(P::Status.is_in(stored(&UNSETTLED)))
+            .exec(self.0.conn())
             .await?;
         Ok(())
     }
@@ -455,15 +455,17 @@ impl<C: Conn> CardPayments<'_, C> {
     /// limit, counted in the database so it holds across servers).
     pub async fn started_since(&self, user: d::UserId, since: OffsetDateTime) -> Result<u64, DbError> {
         self.count(
-            "user_id = $1 AND created_at >= $2",
-            vec![user.0.into(), since.into()],
+            Condition::all()
+                .add(card_payment::Column::UserId.eq(user.0))
+                .add(card_payment::Column::CreatedAt.gte(since)),
         )
         .await
     }
 
     /// Counts payments by status (for the tests and the audit).
     pub async fn count_by_status(&self, status: CardPaymentStatus) -> Result<u64, DbError> {
-        self.count("status = $1", vec![status.as_str().into()]).await
+        self.count(Condition::all().add(card_payment::Column::Status.eq(status.as_str())))
+            .await
     }
 
     /// The sandbox gateway's payment for an idempotence key: the one made
@@ -474,70 +476,51 @@ impl<C: Conn> CardPayments<'_, C> {
         key: &str,
         now: OffsetDateTime,
     ) -> Result<SandboxPayment, DbError> {
-        let c = self.0.conn();
-        c.execute_raw(stmt(
-            self.0,
-            "INSERT INTO sandbox_payments (id, idempotence_key, reference, amount, description, return_url, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) ON CONFLICT (idempotence_key) DO NOTHING",
-            vec![
-                candidate.id.clone().into(),
-                key.into(),
-                candidate.reference.clone().into(),
-                candidate.amount.0.into(),
-                candidate.description.clone().into(),
-                candidate.return_url.clone().into(),
-                now.into(),
-            ],
-        ))
-        .await?;
-        self.sandbox("idempotence_key = $1", key)
+        let row = sandbox_payment::ActiveModel {
+            id: Set(candidate.id.clone()),
+            idempotence_key: Set(key.into()),
+            reference: Set(candidate.reference.clone()),
+            amount: Set(candidate.amount.0),
+            description: Set(candidate.description.clone()),
+            return_url: Set(candidate.return_url.clone()),
+            status: Set("pending".into()),
+            created_at: Set(now),
+        };
+        sandbox_payment::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(sandbox_payment::Column::IdempotenceKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(self.0.conn())
+            .await?;
+        sandbox_payment::Entity::find()
+            .filter(sandbox_payment::Column::IdempotenceKey.eq(key))
+            .one(self.0.conn())
             .await?
+            .map(SandboxPayment::from)
             .ok_or_else(|| corrupt("sandbox_payments", "idempotence_key", key))
     }
 
     /// A sandbox payment by id.
     pub async fn sandbox_get(&self, id: &str) -> Result<Option<SandboxPayment>, DbError> {
-        self.sandbox("id = $1", id).await
-    }
-
-    async fn sandbox(&self, cond: &str, v: &str) -> Result<Option<SandboxPayment>, DbError> {
-        let r = self
-            .0
-            .conn()
-            .query_one_raw(stmt(
-                self.0,
-                format!(
-                    "SELECT id, reference, amount, description, return_url, status FROM sandbox_payments WHERE {cond}"
-                ),
-                vec![v.into()],
-            ))
-            .await?;
-        r.map(|r| {
-            Ok(SandboxPayment {
-                id: r.try_get("", "id")?,
-                reference: r.try_get("", "reference")?,
-                amount: d::Kopecks(r.try_get("", "amount")?),
-                description: r.try_get("", "description")?,
-                return_url: r.try_get("", "return_url")?,
-                status: r.try_get("", "status")?,
-            })
-        })
-        .transpose()
+        Ok(sandbox_payment::Entity::find_by_id(id.to_string())
+            .one(self.0.conn())
+            .await?
+            .map(SandboxPayment::from))
     }
 
     /// Settles a pending sandbox payment (`succeeded` or `canceled`); false if
     /// it was settled already.
     pub async fn sandbox_settle(&self, id: &str, status: &str) -> Result<bool, DbError> {
-        let res = self
-            .0
-            .conn()
-            .execute_raw(stmt(
-                self.0,
-                "UPDATE sandbox_payments SET status = $2 WHERE id = $1 AND status = 'pending'",
-                vec![id.into(), status.into()],
-            ))
-            .await?;
-        Ok(res.rows_affected() == 1)
+        let n = sandbox_payment::Entity::update_many()
+            .col_expr(sandbox_payment::Column::Status, Expr::value(status))
+            .filter(sandbox_payment::Column::Id.eq(id))
+            .filter(sandbox_payment::Column::Status.eq("pending"))
+            .exec(self.0.conn())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
     }
 }
 
@@ -551,42 +534,38 @@ impl CardPayments<'_, Db> {
         lease: Duration,
         limit: u64,
     ) -> Result<Vec<CardPayment>, DbError> {
+        use card_payment::Column as P;
         let tx = self.0.begin().await?;
-        let lock = if tx.backend() == Backend::Postgres {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let rows = tx
-            .conn()
-            .query_all_raw(stmt(
-                &tx,
-                format!(
-                    "SELECT id FROM card_payments WHERE status IN ({}) AND next_check_at <= $1 \
-                     AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_check_at LIMIT {limit}{lock}",
-                    in_list(&[CardPaymentStatus::Created, CardPaymentStatus::Pending])
-                ),
-                vec![now.into()],
-            ))
-            .await?;
-        let ids = rows
-            .iter()
-            .map(|r| r.try_get::<i64>("", "id"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut due = card_payment::Entity::find()
+            .select_only()
+            .column(P::Id)
+            .filter(P::Status.is_in(stored(&UNSETTLED)))
+            .filter(P::NextCheckAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(P::LockedUntil.is_null())
+                    .add(P::LockedUntil.lt(now)),
+            )
+            .order_by_asc(P::NextCheckAt)
+            .limit(limit);
+        if tx.backend() == Backend::Postgres {
+            due = due.lock_with_behavior(
+                sea_orm::sea_query::LockType::Update,
+                sea_orm::sea_query::LockBehavior::SkipLocked,
+            );
+        }
+        let ids: Vec<i64> = due.into_tuple().all(tx.conn()).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        tx.conn()
-            .execute_raw(stmt(
-                &tx,
-                format!("UPDATE card_payments SET locked_until = $1 WHERE id IN ({list})"),
-                vec![(now + lease).into()],
-            ))
+        card_payment::Entity::update_many()
+            .col_expr(P::LockedUntil, Expr::value(now + lease))
+            .filter(P::Id.is_in(ids.iter().copied()))
+            .exec(tx.conn())
             .await?;
         let claimed = tx
             .card_payments()
-            .select(&format!("id IN ({list})"), vec![])
+            .select(card_payment::Entity::find().filter(P::Id.is_in(ids)))
             .await?;
         tx.commit().await?;
         Ok(claimed)
