@@ -5,16 +5,6 @@ use crate::DbError;
 use crate::entities::*;
 use kabinet_domain as d;
 
-/// A raw statement for `c`'s engine with `$n` placeholders.
-pub(crate) fn stmt<C: crate::Conn>(
-    c: &C,
-    sql: impl Into<String>,
-    values: Vec<sea_orm::Value>,
-) -> sea_orm::Statement {
-    use sea_orm::ConnectionTrait;
-    sea_orm::Statement::from_sql_and_values(c.conn().get_database_backend(), sql, values)
-}
-
 pub(crate) fn corrupt(table: &'static str, column: &'static str, value: impl ToString) -> DbError {
     DbError::Corrupt {
         table,

@@ -2,12 +2,15 @@
 //! up with and the ones they linked by proving them (R10). Every page a
 //! resident opens is scoped by this list.
 
-use crate::entities::user_account;
+use crate::entities::{account, link_request, user, user_account};
 use crate::overview::AccountRow;
 use crate::{Conn, DbError};
 use kabinet_domain as d;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Set, Statement};
+use sea_orm::sea_query::{Condition, Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Set, Statement,
+};
 use time::OffsetDateTime;
 
 /// One of a user's accounts with its address.
@@ -146,36 +149,57 @@ pub struct Viewer {
     pub linked_at: OffsetDateTime,
 }
 
-const REQUEST_COLUMNS: &str = "lr.id, lr.user_id, u.email AS user_email, lr.account_id, a.number AS account_number, \
-     lr.owner_id, lr.status, lr.created_at, lr.expires_at \
-     FROM link_requests lr JOIN users u ON u.id = lr.user_id JOIN accounts a ON a.id = lr.account_id";
-
-fn request_row(r: &sea_orm::QueryResult) -> Result<LinkRequest, DbError> {
-    Ok(LinkRequest {
-        id: d::LinkRequestId(r.try_get("", "id")?),
-        user_id: d::UserId(r.try_get("", "user_id")?),
-        user_email: r.try_get("", "user_email")?,
-        account_id: d::AccountId(r.try_get("", "account_id")?),
-        account_number: r.try_get("", "account_number")?,
-        owner_id: d::UserId(r.try_get("", "owner_id")?),
-        status: r.try_get("", "status")?,
-        created_at: r.try_get("", "created_at")?,
-        expires_at: r.try_get("", "expires_at")?,
-    })
+/// A link request's row with the asker's e-mail and the account's number.
+#[derive(FromQueryResult)]
+struct RequestRow {
+    #[sea_orm(nested)]
+    r: link_request::Model,
+    user_email: String,
+    account_number: String,
 }
 
+impl From<RequestRow> for LinkRequest {
+    fn from(row: RequestRow) -> LinkRequest {
+        let r = row.r;
+        LinkRequest {
+            id: d::LinkRequestId(r.id),
+            user_id: d::UserId(r.user_id),
+            user_email: row.user_email,
+            account_id: d::AccountId(r.account_id),
+            account_number: row.account_number,
+            owner_id: d::UserId(r.owner_id),
+            status: r.status,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+/// A link request still waiting for its answer at `now`.
+fn open_at(now: OffsetDateTime) -> Condition {
+    Condition::all()
+        .add(link_request::Column::Status.eq(PENDING))
+        .add(link_request::Column::ExpiresAt.gt(now))
+}
+
+const PENDING: &str = "pending";
+
 impl<C: Conn> Links<'_, C> {
-    async fn requests(&self, cond: &str, values: Vec<sea_orm::Value>) -> Result<Vec<LinkRequest>, DbError> {
-        let rows = self
-            .0
-            .conn()
-            .query_all_raw(crate::convert::stmt(
-                self.0,
-                format!("SELECT {REQUEST_COLUMNS} WHERE {cond} ORDER BY lr.created_at DESC, lr.id DESC"),
-                values,
-            ))
-            .await?;
-        rows.iter().map(request_row).collect()
+    async fn requests(&self, condition: Condition) -> Result<Vec<LinkRequest>, DbError> {
+        Ok(link_request::Entity::find()
+            .join(JoinType::InnerJoin, link_request::Relation::User.def())
+            .join(JoinType::InnerJoin, link_request::Relation::Account.def())
+            .column_as(user::Column::Email, "user_email")
+            .column_as(account::Column::Number, "account_number")
+            .filter(condition)
+            .order_by_desc(link_request::Column::CreatedAt)
+            .order_by_desc(link_request::Column::Id)
+            .into_model::<RequestRow>()
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(LinkRequest::from)
+            .collect())
     }
 
     /// Records a request of `user` to see `account`, which `owner` signs in
@@ -190,25 +214,21 @@ impl<C: Conn> Links<'_, C> {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<i64, DbError> {
-        let r = self
-            .0
-            .conn()
-            .query_one_raw(crate::convert::stmt(
-                self.0,
-                "INSERT INTO link_requests (user_id, account_id, owner_id, token_hash, status, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING id",
-                vec![
-                    user.0.into(),
-                    account.0.into(),
-                    owner.0.into(),
-                    token_hash.into(),
-                    now.into(),
-                    expires_at.into(),
-                ],
-            ))
+        let row = link_request::ActiveModel {
+            user_id: Set(user.0),
+            account_id: Set(account.0),
+            owner_id: Set(owner.0),
+            token_hash: Set(token_hash.into()),
+            status: Set(PENDING.into()),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+            decided_at: Set(None),
+            ..Default::default()
+        };
+        Ok(link_request::Entity::insert(row)
+            .exec(self.0.conn())
             .await?
-            .ok_or_else(|| crate::convert::corrupt("link_requests", "id", "no row returned"))?;
-        Ok(r.try_get("", "id")?)
+            .last_insert_id)
     }
 
     /// The pending, unexpired request of `user` for `account`, if any.
@@ -218,41 +238,28 @@ impl<C: Conn> Links<'_, C> {
         account: d::AccountId,
         now: OffsetDateTime,
     ) -> Result<Option<LinkRequest>, DbError> {
-        Ok(self
-            .requests(
-                "lr.user_id = $1 AND lr.account_id = $2 AND lr.status = 'pending' AND lr.expires_at > $3",
-                vec![user.0.into(), account.0.into(), now.into()],
-            )
-            .await?
-            .into_iter()
-            .next())
+        let mine = open_at(now)
+            .add(link_request::Column::UserId.eq(user.0))
+            .add(link_request::Column::AccountId.eq(account.0));
+        Ok(self.requests(mine).await?.into_iter().next())
     }
 
     /// A request by the hash of its token.
     pub async fn request_by_token(&self, token_hash: &str) -> Result<Option<LinkRequest>, DbError> {
-        Ok(self
-            .requests("lr.token_hash = $1", vec![token_hash.into()])
-            .await?
-            .into_iter()
-            .next())
+        let found = Condition::all().add(link_request::Column::TokenHash.eq(token_hash));
+        Ok(self.requests(found).await?.into_iter().next())
     }
 
     /// The pending, unexpired requests `owner` is to answer, newest first.
     pub async fn awaiting(&self, owner: d::UserId, now: OffsetDateTime) -> Result<Vec<LinkRequest>, DbError> {
-        self.requests(
-            "lr.owner_id = $1 AND lr.status = 'pending' AND lr.expires_at > $2",
-            vec![owner.0.into(), now.into()],
-        )
-        .await
+        self.requests(open_at(now).add(link_request::Column::OwnerId.eq(owner.0)))
+            .await
     }
 
     /// The pending, unexpired requests `user` made, newest first.
     pub async fn asked_by(&self, user: d::UserId, now: OffsetDateTime) -> Result<Vec<LinkRequest>, DbError> {
-        self.requests(
-            "lr.user_id = $1 AND lr.status = 'pending' AND lr.expires_at > $2",
-            vec![user.0.into(), now.into()],
-        )
-        .await
+        self.requests(open_at(now).add(link_request::Column::UserId.eq(user.0)))
+            .await
     }
 
     /// Answers request `id` of `owner` (`approved` or `declined`) if it is
@@ -264,44 +271,46 @@ impl<C: Conn> Links<'_, C> {
         approve: bool,
         now: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        let res = self
-            .0
-            .conn()
-            .execute_raw(crate::convert::stmt(
-                self.0,
-                "UPDATE link_requests SET status = $3, decided_at = $4 \
-                 WHERE id = $1 AND owner_id = $2 AND status = 'pending' AND expires_at > $4",
-                vec![
-                    id.0.into(),
-                    owner.0.into(),
-                    if approve { "approved" } else { "declined" }.into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
-        Ok(res.rows_affected() == 1)
+        let answer = if approve { "approved" } else { "declined" };
+        let n = link_request::Entity::update_many()
+            .col_expr(link_request::Column::Status, Expr::value(answer))
+            .col_expr(link_request::Column::DecidedAt, Expr::value(now))
+            .filter(link_request::Column::Id.eq(id.0))
+            .filter(link_request::Column::OwnerId.eq(owner.0))
+            .filter(open_at(now))
+            .exec(self.0.conn())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
     }
 
     /// The other users who see `account` (not the one who signs in with it).
     pub async fn viewers(&self, account: d::AccountId) -> Result<Vec<Viewer>, DbError> {
-        let rows = self
-            .0
-            .conn()
-            .query_all_raw(crate::convert::stmt(
-                self.0,
-                "SELECT ua.user_id, u.email, ua.linked_at FROM user_accounts ua JOIN users u ON u.id = ua.user_id \
-                 WHERE ua.account_id = $1 AND u.account_id <> $1 ORDER BY ua.linked_at, ua.user_id",
-                vec![account.0.into()],
-            ))
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Viewer {
-                    user_id: d::UserId(r.try_get("", "user_id")?),
-                    email: r.try_get("", "email")?,
-                    linked_at: r.try_get("", "linked_at")?,
-                })
+        #[derive(FromQueryResult)]
+        struct Row {
+            user_id: i64,
+            email: String,
+            linked_at: OffsetDateTime,
+        }
+        Ok(user_account::Entity::find()
+            .select_only()
+            .column(user_account::Column::UserId)
+            .column(user::Column::Email)
+            .column(user_account::Column::LinkedAt)
+            .join(JoinType::InnerJoin, user_account::Relation::User.def())
+            .filter(user_account::Column::AccountId.eq(account.0))
+            .filter(user::Column::AccountId.ne(account.0))
+            .order_by_asc(user_account::Column::LinkedAt)
+            .order_by_asc(user_account::Column::UserId)
+            .into_model::<Row>()
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(|r| Viewer {
+                user_id: d::UserId(r.user_id),
+                email: r.email,
+                linked_at: r.linked_at,
             })
-            .collect()
+            .collect())
     }
 }

@@ -14,6 +14,7 @@ pub mod email_change;
 pub mod exchange_run;
 pub mod invoice;
 pub mod job;
+pub mod link_request;
 pub mod meter;
 pub mod meter_reading;
 pub mod organization;
