@@ -192,10 +192,10 @@ pub struct History {
 }
 
 /// What the resident typed for one meter.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct MeterInput {
     /// The meter.
-    pub meter: i64,
+    pub meter: d::MeterId,
     /// One text per zone, zone 1 first.
     #[serde(default)]
     pub values: Vec<String>,
@@ -288,18 +288,14 @@ impl Readings {
         &self,
         r: &Resident,
         number: Option<&str>,
-        meter: i64,
+        meter: d::MeterId,
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<History, Error> {
         let scope = scope(&self.db, r, number).await?;
         let (from, to) = self.range(from, to)?;
         let account = scope.current().account.id;
-        let (meters, recorded) = self
-            .db
-            .meters()
-            .with_readings(account, &[d::MeterId(meter)])
-            .await?;
+        let (meters, recorded) = self.db.meters().with_readings(account, &[meter]).await?;
         let m = meters.into_iter().next().ok_or(Error::NotFound)?;
         let today = self.today();
         let period = self
@@ -409,7 +405,7 @@ impl Readings {
             crate::rates::readings(self.settings.per_minute),
         )
         .await?;
-        let mut ids: Vec<d::MeterId> = filled.iter().map(|m| d::MeterId(m.meter)).collect();
+        let mut ids: Vec<d::MeterId> = filled.iter().map(|m| m.meter).collect();
         ids.sort_by_key(|m| m.0);
         if ids.windows(2).any(|w| w[0] == w[1]) {
             return Err(Error::Invalid(crate::FieldErrors::single(
@@ -428,7 +424,7 @@ impl Readings {
         let typed: Vec<d::readings::Typed<'_>> = filled
             .iter()
             .map(|i| d::readings::Typed {
-                meter: d::MeterId(i.meter),
+                meter: i.meter,
                 values: &i.values,
                 confirmed: i.confirmed,
             })

@@ -213,7 +213,7 @@ impl<C: Conn> Links<'_, C> {
         token_hash: &str,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
-    ) -> Result<i64, DbError> {
+    ) -> Result<d::LinkRequestId, DbError> {
         let row = link_request::ActiveModel {
             user_id: Set(user.0),
             account_id: Set(account.0),
@@ -225,10 +225,11 @@ impl<C: Conn> Links<'_, C> {
             decided_at: Set(None),
             ..Default::default()
         };
-        Ok(link_request::Entity::insert(row)
+        let id = link_request::Entity::insert(row)
             .exec(self.0.conn())
             .await?
-            .last_insert_id)
+            .last_insert_id;
+        Ok(d::LinkRequestId(id))
     }
 
     /// The pending, unexpired request of `user` for `account`, if any.

@@ -507,7 +507,7 @@ impl<C: Conn> Requests<'_, C> {
             update = update.col_expr(R::Reason, Expr::value(c.body.clone()));
         }
         if let Some(s) = c.assign_to {
-            let keep = Func::coalesce([Expr::col(R::AssigneeId).into(), Expr::value(s.0)]);
+            let keep = Func::coalesce([Expr::col(R::AssigneeId), Expr::value(s.0)]);
             update = update.col_expr(R::AssigneeId, keep.into());
         }
         if c.reopened {

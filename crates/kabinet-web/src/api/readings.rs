@@ -244,9 +244,10 @@ pub(crate) async fn history(
     Path((number, id)): Path<(String, String)>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::NotFound("error-meter-not-found"))?;
+    let id = kabinet_domain::MeterId(
+        id.parse()
+            .map_err(|_| ApiError::NotFound("error-meter-not-found"))?,
+    );
     let h = state
         .app
         .readings
@@ -377,7 +378,7 @@ pub(crate) async fn submit(
         .meters
         .into_iter()
         .map(|m| MeterInput {
-            meter: m.meter_id,
+            meter: kabinet_domain::MeterId(m.meter_id),
             values: m.values,
             confirmed: m.confirmed,
         })

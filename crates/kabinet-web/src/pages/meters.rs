@@ -357,11 +357,11 @@ pub(crate) async fn submit(
         if !(1..=4).contains(&zone) {
             return Err(PageError::BadRequest("error-form-malformed"));
         }
-        let i = match input.iter().position(|m| m.meter == meter) {
+        let i = match input.iter().position(|m| m.meter.0 == meter) {
             Some(i) => i,
             None => {
                 input.push(MeterInput {
-                    meter,
+                    meter: kabinet_domain::MeterId(meter),
                     values: Vec::new(),
                     confirmed: typed_value(&typed, &confirm_name(meter)).is_some(),
                 });
@@ -439,9 +439,10 @@ pub(crate) async fn history(
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, PageError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| PageError::NotFound("error-meter-not-found"))?;
+    let id = kabinet_domain::MeterId(
+        id.parse()
+            .map_err(|_| PageError::NotFound("error-meter-not-found"))?,
+    );
     let readings = &state.app.readings;
     let account = q.account.as_deref();
     match readings
