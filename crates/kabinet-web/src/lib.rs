@@ -11,8 +11,6 @@ mod pages;
 pub mod paths;
 mod readings_text;
 
-pub use api::ApiDoc;
-
 /// A message in `lang`, for the command line and other places outside a
 /// request.
 pub fn render_text(text: &kabinet_domain::Text, lang: kabinet_domain::Language) -> String {
@@ -125,11 +123,7 @@ pub fn resident_route_patterns() -> Vec<String> {
     pages::resident_routes()
         .into_iter()
         .map(|(p, _)| p.to_string())
-        .chain(
-            api::resident_routes()
-                .into_iter()
-                .map(|(p, _)| format!("{}{p}", paths::API)),
-        )
+        .chain(api::resident_paths())
         .collect()
 }
 
@@ -174,7 +168,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff)
         .merge(group(pages::step_routes()))
         .merge(resident)
-        .nest(paths::API, api::routes(&state))
+        .merge(api::routes(&state).0)
         .fallback(http::errors::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -22,7 +22,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use kabinet_app::auth::{Principal, Resident, Step};
 use kabinet_domain::SessionKind;
@@ -30,73 +30,94 @@ use kabinet_domain::Text;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
-/// The API's routes in their groups, mounted under `/api/v1`: every route of
-/// the resident group is behind [`require_resident`].
-pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+/// The API's routes in their groups (paths are whole, `/api/v1/…`) and
+/// the OpenAPI document made from the same list: every route of the
+/// resident group is behind [`require_resident`]. Any other path under
+/// `/api/v1` is a 404 problem.
+pub(crate) fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // The guard wraps each route's methods, so a method the route does not
     // have is still a plain 405.
-    let guarded = resident_routes()
-        .into_iter()
-        .map(|(path, route)| {
-            let guard = axum::middleware::from_fn_with_state(state.clone(), require_resident);
-            (path, route.route_layer(guard))
-        })
-        .collect();
-    crate::group(public_routes())
-        .merge(crate::group(guarded))
-        .fallback(api_not_found)
+    let guard = axum::middleware::from_fn_with_state(state.clone(), require_resident);
+    let guarded = |(schemas, paths, methods): UtoipaMethodRouter<AppState>| {
+        (schemas, paths, methods.route_layer(guard.clone()))
+    };
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(public_routes())
+        .merge(resident_routes(guarded))
+        .split_for_parts();
+    ErrorResponses.modify(&mut doc);
+    let body = axum::body::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+    let router = router
+        .route("/api/v1/openapi.json", get(move || openapi(body.clone())))
+        .route("/api/v1", any(api_not_found))
+        .route("/api/v1/{*rest}", any(api_not_found));
+    (router, doc)
 }
 
 /// Operations without a token, or with a token in any state.
-fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![
-        ("/openapi.json", get(openapi)),
-        ("/auth/token", post(auth::issue_token).delete(auth::revoke_token)),
-        ("/auth/register", post(auth::register)),
-        ("/auth/password", post(auth::set_password)),
-        ("/auth/password-reset", post(auth::request_reset)),
-        ("/auth/password-reset/confirm", post(auth::confirm_reset)),
-        ("/rules", get(rules::current)),
-        ("/rules/accept", post(rules::accept)),
-        ("/status", get(status::status)),
-    ]
+fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(status::status))
+        .routes(routes!(auth::issue_token, auth::revoke_token))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::set_password))
+        .routes(routes!(auth::request_reset))
+        .routes(routes!(auth::confirm_reset))
+        .routes(routes!(rules::current))
+        .routes(routes!(rules::accept))
 }
 
-/// Operations of a resident who may use the API fully.
-pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![
-        ("/me", get(account::me)),
-        ("/accounts/{number}/receipts/{period}", get(account::receipt)),
-        ("/accounts", get(cabinet::accounts).post(cabinet::link)),
-        ("/accounts/{number}", axum::routing::delete(cabinet::unlink)),
-        ("/accounts/{number}/overview", get(cabinet::overview)),
-        ("/accounts/{number}/invoices", get(cabinet::invoices)),
-        ("/accounts/{number}/invoices/{period}", get(cabinet::invoice)),
-        ("/accounts/{number}/charges", get(cabinet::charges)),
-        ("/accounts/{number}/payments", get(cabinet::payments)),
-        ("/settings", get(cabinet::settings).put(cabinet::update_settings)),
-        ("/settings/email", post(cabinet::change_email)),
-        ("/my-data", get(cabinet::my_data)),
-        ("/accounts/{number}/meters", get(readings::meters)),
-        ("/accounts/{number}/meters/{id}/readings", get(readings::history)),
-        ("/accounts/{number}/readings", post(readings::submit)),
-        ("/payments", get(payments::list).post(payments::create)),
-        ("/payments/{id}", get(payments::get)),
-        ("/requests/categories", get(requests::categories)),
-        (
-            "/requests",
-            get(requests::list)
-                .post(requests::create)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::MAX_UPLOAD_BYTES)),
-        ),
-        ("/requests/{number}", get(requests::get)),
-        ("/requests/{number}/cancel", post(requests::cancel)),
-        ("/requests/{number}/comments", post(requests::comment)),
-        ("/requests/{number}/return", post(requests::give_back)),
-        ("/requests/{number}/accept", post(requests::accept)),
-        ("/requests/photos/{id}", get(requests::photo)),
-    ]
+/// Operations of a resident who may use the API fully, each passed through
+/// `guard`.
+fn resident_routes(
+    guard: impl Fn(UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    // A new request carries photos: its own body limit.
+    let (schemas, paths, methods) = guard(routes!(requests::list, requests::create));
+    let methods = methods.layer(axum::extract::DefaultBodyLimit::max(crate::MAX_UPLOAD_BYTES));
+    let filing = OpenApiRouter::new().routes((schemas, paths, methods));
+    let list = [
+        routes!(account::me),
+        routes!(account::receipt),
+        routes!(cabinet::accounts, cabinet::link),
+        routes!(cabinet::unlink),
+        routes!(cabinet::overview),
+        routes!(cabinet::invoices),
+        routes!(cabinet::invoice),
+        routes!(cabinet::charges),
+        routes!(cabinet::payments),
+        routes!(cabinet::settings, cabinet::update_settings),
+        routes!(cabinet::change_email),
+        routes!(cabinet::my_data),
+        routes!(readings::meters),
+        routes!(readings::history),
+        routes!(readings::submit),
+        routes!(payments::list, payments::create),
+        routes!(payments::get),
+        routes!(requests::categories),
+        routes!(requests::get),
+        routes!(requests::cancel),
+        routes!(requests::comment),
+        routes!(requests::give_back),
+        routes!(requests::accept),
+        routes!(requests::photo),
+    ];
+    list.into_iter()
+        .fold(OpenApiRouter::new(), |r, route| r.routes(guard(route)))
+        .merge(filing)
+}
+
+/// The path patterns of the resident group, as documented.
+pub(crate) fn resident_paths() -> Vec<String> {
+    resident_routes(|r| r)
+        .into_openapi()
+        .paths
+        .paths
+        .into_keys()
+        .collect()
 }
 
 /// An RFC 9457 problem document.
@@ -344,13 +365,12 @@ impl Modify for ErrorResponses {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kabinet resident API", version = "1", description = "Личный кабинет абонента: API для мобильного приложения."),
-    paths(status::status, auth::issue_token, auth::revoke_token, auth::register, auth::set_password, auth::request_reset, auth::confirm_reset, rules::current, rules::accept, account::me, account::receipt, cabinet::accounts, cabinet::link, cabinet::unlink, cabinet::overview, cabinet::invoices, cabinet::invoice, cabinet::charges, cabinet::payments, cabinet::settings, cabinet::update_settings, cabinet::change_email, cabinet::my_data, readings::meters, readings::history, readings::submit, payments::create, payments::list, payments::get, requests::categories, requests::create, requests::list, requests::get, requests::cancel, requests::comment_doc, requests::return_doc, requests::accept_doc, requests::photo),
     components(schemas(Problem, status::Status, status::Closing, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, cabinet::AccountItem, cabinet::LinkRequest, cabinet::InvoiceItem, cabinet::PaymentItem, cabinet::OverviewResponse, cabinet::ChargeItem, cabinet::InvoiceDetailResponse, cabinet::ChargesResponse, cabinet::MonthTotal, cabinet::PaymentsResponse, cabinet::SettingsBody, cabinet::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem, payments::ShareRequest, payments::CreateRequest, payments::ShareItem, payments::CardPaymentItem, payments::CreateResponse, payments::ListResponse, requests::CategoryItem, requests::RequestItem, requests::CreateForm, requests::RequestListResponse, requests::EventItem, requests::PhotoItem, requests::RequestDetail, requests::TextBody, requests::RatingBody)),
-    modifiers(&BearerScheme, &ErrorResponses)
+    modifiers(&BearerScheme)
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
-/// `GET /api/v1/openapi.json`.
-pub(crate) async fn openapi() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+/// `GET /api/v1/openapi.json`: the document [`routes`] made, serialized once.
+async fn openapi(body: axum::body::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

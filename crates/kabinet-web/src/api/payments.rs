@@ -102,7 +102,7 @@ pub(crate) struct CreateResponse {
 }
 
 /// Starts a card payment; the payer pays on the gateway's page.
-#[utoipa::path(post, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])), request_body = CreateRequest,
+#[utoipa::path(post, path = "/api/v1/payments", operation_id = "create_payment", tag = "payments", security(("bearer" = [])), request_body = CreateRequest,
     responses((status = 201, description = "Started: open `confirmation_url`", body = CreateResponse),
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem),
@@ -161,7 +161,7 @@ pub(crate) struct ListResponse {
 }
 
 /// The resident's card payments, newest first.
-#[utoipa::path(get, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/payments", operation_id = "list_payments", tag = "payments", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "A page of card payments", body = ListResponse),
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem),
@@ -179,7 +179,7 @@ pub(crate) async fn list(
 }
 
 /// One card payment; an unsettled one is read again at the gateway.
-#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/payments/{id}", operation_id = "get_payment", tag = "payments", security(("bearer" = [])),
     params(("id" = String, Path, description = "The payment's id")),
     responses((status = 200, description = "The payment", body = CardPaymentItem),
         (status = 401, description = "No valid bearer token", body = Problem),

@@ -132,7 +132,7 @@ pub(crate) struct CreateForm {
 }
 
 /// Files a request.
-#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/requests", operation_id = "create_request", tag = "requests", security(("bearer" = [])),
     request_body(content = CreateForm, content_type = "multipart/form-data"),
     responses((status = 201, description = "Filed", body = RequestItem),
         (status = 401, description = "No valid bearer token", body = Problem),
@@ -179,7 +179,7 @@ pub(crate) struct RequestListResponse {
 }
 
 /// The resident's requests, newest first.
-#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("bearer" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/requests", operation_id = "list_requests", tag = "requests", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "A page of requests", body = RequestListResponse),
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem)))]
@@ -274,7 +274,7 @@ fn number(id: &str) -> Result<kabinet_domain::RequestId, ApiError> {
 }
 
 /// One of the resident's requests.
-#[utoipa::path(get, path = "/api/v1/requests/{number}", tag = "requests", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/requests/{number}", operation_id = "get_request", tag = "requests", security(("bearer" = [])),
     params(("number" = String, Path, description = "The request's number")),
     responses((status = 200, description = "The request", body = RequestDetail),
         (status = 401, description = "No valid bearer token", body = Problem),
@@ -302,10 +302,11 @@ pub(crate) struct RatingBody {
     rating: u8,
 }
 
-macro_rules! action_doc {
-    ($name:ident, $path:literal, $summary:literal, $body:ty) => {
-        #[doc = $summary]
-        #[utoipa::path(post, path = $path, tag = "requests", security(("bearer" = [])),
+/// A resident's action on a request with a JSON body: `$item`, the
+/// handler, documented as `POST $path` (operation `$id`) taking `$body`.
+macro_rules! action {
+    ($path:literal, $id:literal, $body:ty, $item:item) => {
+        #[utoipa::path(post, path = $path, operation_id = $id, tag = "requests", security(("bearer" = [])),
             params(("number" = String, Path, description = "The request's number")), request_body = $body,
             responses((status = 200, description = "Done: the request as it is now", body = RequestDetail),
                 (status = 401, description = "No valid bearer token", body = Problem),
@@ -314,29 +315,9 @@ macro_rules! action_doc {
                 (status = 409, description = "Not possible in the request's state", body = Problem),
                 (status = 422, description = "A field is not taken", body = Problem),
                 (status = 429, description = "Too many comments in a minute", body = Problem)))]
-        #[allow(dead_code)]
-        fn $name() {}
+        $item
     };
 }
-
-action_doc!(
-    comment_doc,
-    "/api/v1/requests/{number}/comments",
-    "Writes to staff (while the request is not closed).",
-    TextBody
-);
-action_doc!(
-    return_doc,
-    "/api/v1/requests/{number}/return",
-    "Returns a done request with what is still wrong; it reopens.",
-    TextBody
-);
-action_doc!(
-    accept_doc,
-    "/api/v1/requests/{number}/accept",
-    "Accepts a done request with a rating; it closes.",
-    RatingBody
-);
 
 /// Cancels a new request.
 #[utoipa::path(post, path = "/api/v1/requests/{number}/cancel", tag = "requests", security(("bearer" = [])),
@@ -361,52 +342,67 @@ pub(crate) async fn cancel(
     Ok(Json(detail(&state, &r, id).await?))
 }
 
-/// `POST /api/v1/requests/{number}/comments`.
-pub(crate) async fn comment(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    ApiResident(r): ApiResident,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<TextBody>,
-) -> Result<Json<RequestDetail>, ApiError> {
-    let id = number(&id)?;
-    state.app.requests.comment(&r, id, &b.text, &ctx.client).await?;
-    Ok(Json(detail(&state, &r, id).await?))
-}
+action!(
+    "/api/v1/requests/{number}/comments",
+    "comment_request",
+    TextBody,
+    /// Writes to staff (while the request is not closed).
+    pub(crate) async fn comment(
+        State(state): State<AppState>,
+        ctx: Ctx,
+        ApiResident(r): ApiResident,
+        Path(id): Path<String>,
+        ApiJson(b): ApiJson<TextBody>,
+    ) -> Result<Json<RequestDetail>, ApiError> {
+        let id = number(&id)?;
+        state.app.requests.comment(&r, id, &b.text, &ctx.client).await?;
+        Ok(Json(detail(&state, &r, id).await?))
+    }
+);
 
-/// `POST /api/v1/requests/{number}/return`.
-pub(crate) async fn give_back(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    ApiResident(r): ApiResident,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<TextBody>,
-) -> Result<Json<RequestDetail>, ApiError> {
-    let id = number(&id)?;
-    state
-        .app
-        .requests
-        .resident_change(&r, id, Change::Return { comment: b.text }, &ctx.client)
-        .await?;
-    Ok(Json(detail(&state, &r, id).await?))
-}
+action!(
+    "/api/v1/requests/{number}/return",
+    "return_request",
+    TextBody,
+    /// Returns a done request with what is still wrong; it reopens.
+    pub(crate) async fn give_back(
+        State(state): State<AppState>,
+        ctx: Ctx,
+        ApiResident(r): ApiResident,
+        Path(id): Path<String>,
+        ApiJson(b): ApiJson<TextBody>,
+    ) -> Result<Json<RequestDetail>, ApiError> {
+        let id = number(&id)?;
+        state
+            .app
+            .requests
+            .resident_change(&r, id, Change::Return { comment: b.text }, &ctx.client)
+            .await?;
+        Ok(Json(detail(&state, &r, id).await?))
+    }
+);
 
-/// `POST /api/v1/requests/{number}/accept`.
-pub(crate) async fn accept(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    ApiResident(r): ApiResident,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<RatingBody>,
-) -> Result<Json<RequestDetail>, ApiError> {
-    let id = number(&id)?;
-    state
-        .app
-        .requests
-        .resident_change(&r, id, Change::Accept { rating: b.rating }, &ctx.client)
-        .await?;
-    Ok(Json(detail(&state, &r, id).await?))
-}
+action!(
+    "/api/v1/requests/{number}/accept",
+    "accept_request",
+    RatingBody,
+    /// Accepts a done request with a rating; it closes.
+    pub(crate) async fn accept(
+        State(state): State<AppState>,
+        ctx: Ctx,
+        ApiResident(r): ApiResident,
+        Path(id): Path<String>,
+        ApiJson(b): ApiJson<RatingBody>,
+    ) -> Result<Json<RequestDetail>, ApiError> {
+        let id = number(&id)?;
+        state
+            .app
+            .requests
+            .resident_change(&r, id, Change::Accept { rating: b.rating }, &ctx.client)
+            .await?;
+        Ok(Json(detail(&state, &r, id).await?))
+    }
+);
 
 /// `?size=thumb`.
 #[derive(Deserialize, IntoParams)]

@@ -624,9 +624,12 @@ async fn the_openapi_document_matches_its_snapshot() {
         assert!(doc["paths"].get(p).is_some(), "{p}");
     }
     // Every operation documents what any request can meet, and every error
-    // is a problem document.
+    // is a problem document; operation ids are unique.
+    let mut ids = std::collections::BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            assert!(ids.insert(id.clone()), "{method} {path}: operation id {id} twice");
             let responses = op["responses"].as_object().unwrap();
             for status in ["400", "500", "503"] {
                 assert!(responses.contains_key(status), "{method} {path}: {status}");
