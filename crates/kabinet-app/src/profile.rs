@@ -150,14 +150,19 @@ impl Profiles {
         client: &Client,
     ) -> Result<d::Preferences, Error> {
         let mut errors = FieldErrors::default();
-        let phone = match input.phone.trim() {
-            "" => None,
-            p => d::Phone::parse(p).map_err(|e| errors.add(fields::PHONE, e)).ok(),
+        // Exactly what the API's schema states: a phone of
+        // [`d::Phone::PATTERN`] or only spaces, a language code or nothing.
+        let phone = if input.phone.chars().all(|c| c == ' ') {
+            None
+        } else {
+            d::Phone::parse(&input.phone)
+                .map_err(|e| errors.add(fields::PHONE, e))
+                .ok()
         };
-        let language = match input.language.trim() {
+        let language = match input.language.as_str() {
             "" => None,
-            l => {
-                let lang = d::Language::from_tag(l);
+            code => {
+                let lang = d::Language::ALL.into_iter().find(|l| l.code() == code);
                 if lang.is_none() {
                     errors.add(fields::LANGUAGE, d::Text::new("error-language-unknown"));
                 }

@@ -212,8 +212,10 @@ fn change_error(e: ChangeError) -> Error {
     }
 }
 
-/// A reply, note or comment: not empty, at most 2 000 characters.
+/// A comment as sent: up to [`d::requests::MAX_TEXT_CHARS`] characters, not
+/// only spaces (what the API's schema states); kept trimmed.
 fn check_text(text: &str) -> Result<String, Error> {
+    let long = text.chars().count() > d::requests::MAX_TEXT_CHARS;
     let text = text.trim();
     if text.is_empty() {
         return Err(Error::Invalid(FieldErrors::single(
@@ -221,7 +223,7 @@ fn check_text(text: &str) -> Result<String, Error> {
             d::Text::new("error-text-empty"),
         )));
     }
-    if text.chars().count() > d::requests::MAX_TEXT_CHARS {
+    if long {
         return Err(Error::Invalid(FieldErrors::single(
             fields::BODY,
             d::Text::new("error-text-too-long"),
@@ -571,11 +573,19 @@ impl Requests {
             .of_user(id, r.user.id)
             .await?
             .ok_or(Error::NotFound)?;
+        if let Change::Return { comment } = &change
+            && comment.chars().count() > d::requests::MAX_TEXT_CHARS
+        {
+            return Err(Error::Invalid(FieldErrors::single(
+                fields::BODY,
+                d::Text::new("error-text-too-long"),
+            )));
+        }
         let now = OffsetDateTime::now_utc();
         let moved = d::requests::apply(request.status, Side::Resident, &change, self.clock.today(now))
             .map_err(change_error)?;
         let (body, rating) = match &change {
-            Change::Return { comment } => (clip(comment, 2000), None),
+            Change::Return { comment } => (comment.trim().to_string(), None),
             Change::Accept { rating } => (String::new(), Some(i16::from(*rating))),
             _ => (String::new(), None),
         };

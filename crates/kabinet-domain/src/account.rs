@@ -18,7 +18,8 @@ pub enum AccountNumberError {
     /// Longer than 32 characters.
     #[error("номер лицевого счёта слишком длинный")]
     TooLong,
-    /// Something other than letters, digits, `-`, `/`, `_`, `.`.
+    /// Something other than Latin or Cyrillic letters, digits, `-`, `/`,
+    /// `_`, `.` and spaces.
     #[error("номер лицевого счёта может содержать только буквы, цифры и знаки - / _ .")]
     InvalidCharacter,
 }
@@ -27,26 +28,41 @@ impl AccountNumber {
     /// Longest accepted number, in characters.
     pub const MAX_LEN: usize = 32;
 
+    /// What [`AccountNumber::parse`] accepts, as a regular expression (the
+    /// API's schema states it): 1 to 32 Latin or Cyrillic letters, digits or
+    /// `- / _ .`, with spaces (also no-break and narrow no-break ones, as a
+    /// number copied from a receipt has) and tabs anywhere.
+    pub const PATTERN: &str =
+        "^[ \\t\\u00a0\\u202f]*([0-9A-Za-z\\u0410-\\u044f\\u0401\\u0451/_.-][ \\t\\u00a0\\u202f]*){1,32}$";
+
+    /// Whether `c` only separates groups of a number (dropped).
+    fn is_separator(c: char) -> bool {
+        matches!(c, ' ' | '\t' | '\u{a0}' | '\u{202f}')
+    }
+
+    /// Whether `c` may be part of a number: Latin or Cyrillic letters,
+    /// digits, `- / _ .`.
+    fn is_allowed(c: char) -> bool {
+        c.is_ascii_alphanumeric()
+            || ('А'..='я').contains(&c)
+            || matches!(c, 'Ё' | 'ё' | '-' | '/' | '_' | '.')
+    }
+
     /// Normalises and checks a number typed by a person or read from a file.
     pub fn parse(text: &str) -> Result<AccountNumber, AccountNumberError> {
-        let s: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_uppercase)
-            .collect();
-        if s.is_empty() {
+        let kept: Vec<char> = text.chars().filter(|c| !Self::is_separator(*c)).collect();
+        if kept.is_empty() {
             return Err(AccountNumberError::Empty);
         }
-        if s.chars().count() > Self::MAX_LEN {
+        if kept.len() > Self::MAX_LEN {
             return Err(AccountNumberError::TooLong);
         }
-        if !s
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '/' | '_' | '.'))
-        {
+        if !kept.iter().all(|c| Self::is_allowed(*c)) {
             return Err(AccountNumberError::InvalidCharacter);
         }
-        Ok(AccountNumber(s))
+        Ok(AccountNumber(
+            kept.into_iter().flat_map(char::to_uppercase).collect(),
+        ))
     }
 
     /// The normalised text.
@@ -158,6 +174,20 @@ mod tests {
             AccountNumber::parse(&"1".repeat(33)),
             Err(AccountNumberError::TooLong)
         );
+        assert_eq!(AccountNumber::parse("12\u{a0}345").unwrap().as_str(), "12345");
+        assert_eq!(
+            AccountNumber::parse("Ω12"),
+            Err(AccountNumberError::InvalidCharacter)
+        );
+    }
+
+    proptest::proptest! {
+        /// The pattern the API publishes says exactly what the parser takes.
+        #[test]
+        fn the_pattern_is_the_parser(s in "[ \t\u{a0}\u{202f}\n0-9aZяЁёΩſß/_.;-]{0,40}") {
+            let re = regex::Regex::new(AccountNumber::PATTERN).unwrap();
+            proptest::prop_assert_eq!(AccountNumber::parse(&s).is_ok(), re.is_match(&s), "{:?}", s);
+        }
     }
 
     #[test]

@@ -113,6 +113,15 @@ pub enum PhoneError {
 }
 
 impl Phone {
+    /// What [`Phone::parse`] accepts, as a regular expression (the API's
+    /// schema states it): ten digits, or eleven beginning with 7 or 8, among
+    /// spaces, `+ - ( )`; a number that begins with `+` must go on with 7.
+    pub const PATTERN: &str = "^(?: *(?:[()-][ +()-]*)?(?:[78][ +()-]*)?(?:[0-9][ +()-]*){10}| *\\+[ +()-]*7[ +()-]*(?:[0-9][ +()-]*){9,10})$";
+
+    /// [`Phone::PATTERN`] or nothing but spaces (a settings form's phone may
+    /// be left empty).
+    pub const OPTIONAL_PATTERN: &str = "^(?: *| *(?:[()-][ +()-]*)?(?:[78][ +()-]*)?(?:[0-9][ +()-]*){10}| *\\+[ +()-]*7[ +()-]*(?:[0-9][ +()-]*){9,10})$";
+
     /// Parses what a person types: `+7 (912) 345-67-89`, `8 912 3456789`,
     /// `9123456789`.
     pub fn parse(text: &str) -> Result<Phone, PhoneError> {
@@ -252,5 +261,17 @@ mod tests {
             p.email_notifications
         );
         assert!(Preferences::notifications_from_stored("").is_empty());
+    }
+
+    proptest::proptest! {
+        /// The pattern the API publishes says exactly what the parser takes.
+        #[test]
+        fn the_phone_pattern_is_the_parser(s in "[ +()\\-0-9a\t]{0,18}|[ +(]{0,2}[78]?[0-9 -]{9,12}") {
+            let re = regex::Regex::new(Phone::PATTERN).unwrap();
+            proptest::prop_assert_eq!(Phone::parse(&s).is_ok(), re.is_match(&s), "{:?}", s);
+            let optional = regex::Regex::new(Phone::OPTIONAL_PATTERN).unwrap();
+            let empty = s.chars().all(|c| c == ' ');
+            proptest::prop_assert_eq!(empty || Phone::parse(&s).is_ok(), optional.is_match(&s), "{:?}", s);
+        }
     }
 }

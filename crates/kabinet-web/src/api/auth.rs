@@ -171,8 +171,12 @@ pub(crate) async fn set_password(
 /// The account whose password to reset.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ResetRequest {
-    /// Personal account number.
-    #[schema(min_length = 1, max_length = 64, example = "7100000001")]
+    /// Personal account number: up to 32 letters, digits or `- / _ .`;
+    /// spaces are ignored.
+    #[schema(
+        pattern = "^[ \\t\\u00a0\\u202f]*([0-9A-Za-z\\u0410-\\u044f\\u0401\\u0451/_.-][ \\t\\u00a0\\u202f]*){1,32}$",
+        example = "7100000001"
+    )]
     account: String,
 }
 

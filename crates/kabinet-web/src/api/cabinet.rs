@@ -433,19 +433,42 @@ pub(crate) struct SettingsBody {
     /// E-mail (read only here; change it with `POST /api/v1/settings/email`).
     #[serde(default, skip_deserializing)]
     email: String,
-    /// Phone, `+79123456789`, or empty.
+    /// Phone, `+79123456789` (typed as `+7 912 345-67-89`, `8 912 3456789`,
+    /// …), or empty.
     #[serde(default)]
+    #[schema(
+        pattern = "^(?: *| *(?:[()-][ +()-]*)?(?:[78][ +()-]*)?(?:[0-9][ +()-]*){10}| *\\+[ +()-]*7[ +()-]*(?:[0-9][ +()-]*){9,10})$"
+    )]
     phone: String,
     /// `ru`, `en`, or empty for the device's language.
     #[serde(default)]
+    #[schema(pattern = "^(?:|ru|en)$")]
     language: String,
     /// No paper receipts.
     #[serde(default)]
     paperless: bool,
-    /// Messages wanted by e-mail: `new_invoice`, `payment_received`,
-    /// `readings_reminder`, `readings_accepted`, `request_updates`.
+    /// Messages wanted by e-mail.
     #[serde(default)]
+    #[schema(value_type = Vec<NotificationCode>)]
     notifications: Vec<String>,
+}
+
+/// A kind of message a resident may want by e-mail (the codes of
+/// [`kabinet_domain::NotificationKind`]).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum NotificationCode {
+    /// A new invoice.
+    NewInvoice,
+    /// A payment was received.
+    PaymentReceived,
+    /// Readings are due.
+    ReadingsReminder,
+    /// Readings were taken.
+    ReadingsAccepted,
+    /// News of one's requests.
+    RequestUpdates,
 }
 
 fn settings_body(email: &str, p: &kabinet_domain::Preferences) -> SettingsBody {

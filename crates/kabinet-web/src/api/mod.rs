@@ -186,16 +186,17 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
 
 /// An integer in a JSON body written either way JSON allows: `3` or `3.0`
 /// (JSON Schema counts both as integers). A fraction or a number beyond
-/// `i32` is refused.
-fn lenient_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+/// `T` is refused.
+pub(crate) fn lenient_int<'de, D: serde::Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<T, D::Error> {
     let n = serde_json::Number::deserialize(d)?;
-    if let Some(i) = n.as_i64() {
-        return i32::try_from(i).map_err(|_| serde::de::Error::custom("number out of range"));
-    }
-    match n.as_f64() {
-        Some(f) if f.fract() == 0.0 && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX) => Ok(f as i32),
-        _ => Err(serde::de::Error::custom("an integer expected")),
-    }
+    let whole = match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => Some(i),
+        // 2^63 as f64: every whole f64 below it fits an i64.
+        (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0 => Some(f as i64),
+        _ => None,
+    };
+    let whole = whole.ok_or_else(|| serde::de::Error::custom("an integer expected"))?;
+    T::try_from(whole).map_err(|_| serde::de::Error::custom("number out of range"))
 }
 
 /// A request with a valid bearer token (any state).

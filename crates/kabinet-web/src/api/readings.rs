@@ -289,6 +289,7 @@ pub(crate) async fn history(
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct MeterReadings {
     /// Meter id.
+    #[serde(deserialize_with = "super::lenient_int")]
     meter_id: i64,
     /// One value per zone, zone 1 first, as typed (`"123,45"`, `"1 234.5"`).
     #[serde(default)]

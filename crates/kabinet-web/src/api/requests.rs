@@ -291,7 +291,8 @@ pub(crate) async fn get(
 /// Text to staff, or a comment on returning a request.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct TextBody {
-    /// Up to 2 000 characters.
+    /// Up to 2 000 characters, not only spaces.
+    #[schema(max_length = 2000, pattern = "\\S|[\\x1c-\\x1f]")]
     text: String,
 }
 
@@ -299,6 +300,8 @@ pub(crate) struct TextBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RatingBody {
     /// 1 to 5.
+    #[serde(deserialize_with = "super::lenient_int")]
+    #[schema(minimum = 1, maximum = 5)]
     rating: u8,
 }
 

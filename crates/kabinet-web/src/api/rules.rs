@@ -1,6 +1,6 @@
 //! The Rules of service over the API: the version in force and accepting it.
 
-use super::{ApiJson, Bearer, Problem, lenient_i32, rfc3339};
+use super::{ApiJson, Bearer, Problem, lenient_int, rfc3339};
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::errors::ApiError;
@@ -46,7 +46,7 @@ pub(crate) async fn current(State(state): State<AppState>) -> Result<Json<Rules>
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct AcceptRequest {
     /// Must be the version in force.
-    #[serde(deserialize_with = "lenient_i32")]
+    #[serde(deserialize_with = "lenient_int")]
     #[schema(minimum = 1, maximum = 2147483647)]
     version: i32,
 }

@@ -623,6 +623,22 @@ async fn the_openapi_document_matches_its_snapshot() {
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p}");
     }
+    // The patterns the schemas publish are the domain's (each checked
+    // against its parser by a property test there).
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["ResetRequest"]["properties"]["account"]["pattern"],
+        kabinet_domain::AccountNumber::PATTERN
+    );
+    assert_eq!(
+        schemas["SettingsBody"]["properties"]["phone"]["pattern"],
+        kabinet_domain::Phone::OPTIONAL_PATTERN
+    );
+    let codes: Vec<&str> = kabinet_domain::NotificationKind::ALL
+        .iter()
+        .map(|k| k.code())
+        .collect();
+    assert_eq!(schemas["NotificationCode"]["enum"], serde_json::json!(codes));
     // Every operation documents what any request can meet, and every error
     // is a problem document; operation ids are unique.
     let mut ids = std::collections::BTreeSet::new();
