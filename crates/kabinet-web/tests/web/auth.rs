@@ -3,7 +3,7 @@
 //! real SMTP server.
 
 use crate::common;
-use crate::common::{Browser, Smtp, account_and_amount, app, demo, password_in, reset_path_in, settings};
+use crate::common::{Browser, Smtp, TestApp, account_and_amount, password_in, reset_path_in, settings};
 use axum::http::StatusCode;
 use kabinet_app::auth::{AccountThrottle, RegistrationMode};
 use kabinet_db::Repos;
@@ -73,9 +73,8 @@ async fn registered_resident(t: &TestDb, app: &common::App, smtp: &mut Smtp, ind
 db_tests! {
     async fn registration_sign_in_and_reset_by_amount(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 3, 2).await;
+        let app = TestApp::builder(&t.db).demo(3, 2).build().await;
         crate_rules(t).await;
-        let app = app(&t.db);
         let (account, amount) = account_and_amount(&t.db, 1).await;
         let mut b = Browser::new(&app);
 
@@ -186,8 +185,7 @@ db_tests! {
 
     async fn registration_by_passport(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 2, 1).await;
-        let app = common::app_with(&t.db, settings(RegistrationMode::Passport), 1000);
+        let app = TestApp::builder(&t.db).demo(2, 1).auth(settings(RegistrationMode::Passport)).address_limit(1000).build().await;
         let (account, _) = account_and_amount(&t.db, 2).await;
         let passport = kabinet_domain::Passport::parse("2815 123456").unwrap();
         kabinet_app::support::store_passports(&t.db, &common::key(), &[(kabinet_domain::AccountId(2), passport)]).await.unwrap();
@@ -205,8 +203,7 @@ db_tests! {
     }
 
     async fn the_same_answer_for_existing_and_unknown_accounts(t: &TestDb) {
-        demo(&t.db, 2, 1).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let (account, amount) = account_and_amount(&t.db, 1).await;
         let mut b = Browser::new(&app);
         let unknown = register(&mut b, "99999999", "x@example.ru", &amount).await;
@@ -230,8 +227,7 @@ db_tests! {
     }
 
     async fn forms_without_a_valid_csrf_token_are_refused(t: &TestDb) {
-        demo(&t.db, 1, 1).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(1, 1).build().await;
         let (account, _) = account_and_amount(&t.db, 1).await;
         let mut b = Browser::new(&app);
         let _ = b.get("/login").await;
@@ -259,11 +255,10 @@ db_tests! {
 
     async fn the_101st_attempt_is_refused_even_with_the_right_password(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 1, 1).await;
         let mut s = settings(RegistrationMode::Amount);
         // No delays, so the hourly cap itself is what stops the 101st attempt.
         s.throttle = AccountThrottle { base_delay: time::Duration::ZERO, ..AccountThrottle::default() };
-        let app = common::app_with(&t.db, s, 10_000);
+        let app = TestApp::builder(&t.db).demo(1, 1).auth(s).address_limit(10_000).build().await;
         let account = registered_resident(t, &app, &mut smtp, 1).await;
         let mut api = Browser::new(&app);
         for i in 0..100 {
@@ -280,8 +275,7 @@ db_tests! {
 
     async fn failures_delay_the_next_attempt_and_addresses_are_limited(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 1, 1).await;
-        let app = common::app_with(&t.db, settings(RegistrationMode::Amount), 12);
+        let app = TestApp::builder(&t.db).demo(1, 1).auth(settings(RegistrationMode::Amount)).address_limit(12).build().await;
         let account = registered_resident(t, &app, &mut smtp, 1).await;
         let mut b = Browser::from_ip(&app, "198.51.100.7");
         for _ in 0..5 {
@@ -303,10 +297,9 @@ db_tests! {
 
     async fn expired_one_time_password_and_idle_sessions(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 2, 1).await;
         let mut s = settings(RegistrationMode::Amount);
         s.generated_password_valid = time::Duration::seconds(-1);
-        let app = common::app_with(&t.db, s, 1000);
+        let app = TestApp::builder(&t.db).demo(2, 1).auth(s).address_limit(1000).build().await;
         let (account, amount) = account_and_amount(&t.db, 1).await;
         let mut b = Browser::new(&app);
         register(&mut b, &account, "e@example.ru", &amount).await;
@@ -318,7 +311,7 @@ db_tests! {
         // A session idle longer than allowed is over.
         let mut s = settings(RegistrationMode::Amount);
         s.session_idle = time::Duration::ZERO;
-        let app = common::app_with(&t.db, s, 1000);
+        let app = TestApp::builder(&t.db).auth(s).build().await;
         let (account, amount) = account_and_amount(&t.db, 2).await;
         let mut b = Browser::new(&app);
         register(&mut b, &account, "i@example.ru", &amount).await;
@@ -329,9 +322,8 @@ db_tests! {
 
     async fn a_new_rules_version_must_be_accepted(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 1, 1).await;
+        let app = TestApp::builder(&t.db).demo(1, 1).build().await;
         crate_rules(t).await;
-        let app = app(&t.db);
         let account = registered_resident(t, &app, &mut smtp, 1).await;
         let mut b = Browser::new(&app);
         assert_eq!(login(&mut b, &account, OWN_PASSWORD).await.location(), "/cabinet");
@@ -352,8 +344,7 @@ db_tests! {
 
     async fn the_api_registers_signs_in_and_changes_passwords(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 1, 2).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(1, 2).build().await;
         let (account, amount) = account_and_amount(&t.db, 1).await;
         let mut api = Browser::new(&app);
         let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "bad", "check": amount, "accept_rules": true, "consent": true})).await;
@@ -426,8 +417,7 @@ db_tests! {
 
     async fn registration_checks_are_limited_per_account_across_addresses(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 2, 1).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let (account, amount) = account_and_amount(&t.db, 1).await;
         let number = kabinet_domain::AccountNumber::parse(&account).unwrap();
         let mut first = Browser::from_ip(&app, "203.0.113.1");
@@ -457,7 +447,7 @@ db_tests! {
         // amount is refused until staff unlock the account.
         let mut s = settings(RegistrationMode::Amount);
         s.registration_throttle = kabinet_domain::AccountThrottle { base_delay: time::Duration::ZERO, ..kabinet_domain::AccountThrottle::REGISTRATION };
-        let fast = common::app_with(&t.db, s, 1000);
+        let fast = TestApp::builder(&t.db).auth(s).build().await;
         let (other, other_amount) = account_and_amount(&t.db, 2).await;
         let mut b = Browser::from_ip(&fast, "203.0.113.3");
         for i in 0..10 {
@@ -480,8 +470,7 @@ db_tests! {
 
     async fn reset_and_notice_mails_are_limited_per_account(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 1, 1).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(1, 1).build().await;
         let account = registered_resident(t, &app, &mut smtp, 1).await;
         let (_, amount) = account_and_amount(&t.db, 1).await;
         // Six requests from six addresses within the hour: the same answer to
@@ -517,8 +506,7 @@ db_tests! {
 
     async fn reset_and_registration_answers_do_no_database_work(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 3, 1).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(3, 1).build().await;
         let with_user = registered_resident(t, &app, &mut smtp, 1).await;
         let (without_user, amount) = account_and_amount(&t.db, 2).await;
         let mut b = Browser::new(&app);
@@ -541,8 +529,7 @@ db_tests! {
 
     async fn receipts_only_for_the_residents_own_account(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
-        demo(&t.db, 2, 2).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(2, 2).build().await;
         let mine = registered_resident(t, &app, &mut smtp, 1).await;
         let (theirs, _) = account_and_amount(&t.db, 2).await;
         let period = t.db.billing().latest_invoice(kabinet_domain::AccountId(1)).await.unwrap().unwrap().period;
@@ -599,7 +586,7 @@ async fn crate_rules(t: &TestDb) {
 #[tokio::test]
 async fn the_openapi_document_matches_its_snapshot() {
     let t = TestDb::sqlite().await;
-    let mut b = Browser::new(&app(&t.db));
+    let mut b = Browser::new(&TestApp::builder(&t.db).build().await.router);
     let r = b.get("/api/v1/openapi.json").await;
     assert_eq!(r.status, StatusCode::OK);
     let doc: serde_json::Value = serde_json::from_str(&r.body).unwrap();

@@ -6,7 +6,7 @@
 //! person typed (a request's text, a staff member's name).
 
 use crate::common::{self, Browser, Resp};
-use crate::requests::{multipart, post_multipart, staff_signed_in};
+use crate::requests::{multipart, post_multipart};
 use axum::http::StatusCode;
 use kabinet_db::Repos;
 use kabinet_domain::staff::Role;
@@ -121,8 +121,7 @@ fn field_named<'a>(body: &'a str, prefix: &str) -> &'a str {
 
 db_tests! {
     async fn english_pages_forms_and_errors_hold_no_russian_but_data(t: &TestDb) {
-        common::demo(&t.db, 4, 3).await;
-        let app = common::app(&t.db);
+        let app = common::TestApp::builder(&t.db).demo(4, 3).build().await;
         let (mut me, account) = app.resident(1).await;
         // A request, filed in Russian by the resident: its text is data.
         let new = me.get("/requests/new").await;
@@ -130,7 +129,7 @@ db_tests! {
         let filed = post_multipart(&mut me, "/requests", None, body).await;
         assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
         let request = filed.location().split('?').next().unwrap().to_string();
-        let (mut staff, _, _) = staff_signed_in(&app, "masha", Role::Dispatcher).await;
+        let (mut staff, _, _) = app.staff("masha", Role::Dispatcher).await;
         let data = data_of(t).await;
         let mut found = Vec::new();
 

@@ -7,7 +7,7 @@ use kabinet_testkit::{TestDb, db_tests};
 use tower::ServiceExt;
 
 async fn get(t: &TestDb, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let app = common::app(&t.db);
+    let app = common::TestApp::builder(&t.db).build().await;
     let res = app
         .router
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
@@ -65,7 +65,7 @@ db_tests! {
     }
 
     async fn errors_from_the_layers_carry_the_headers_and_the_right_shape(t: &TestDb) {
-        let app = common::app(&t.db);
+        let app = common::TestApp::builder(&t.db).build().await;
         let secured = |h: &axum::http::HeaderMap| {
             for name in ["content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options", "cache-control"] {
                 assert!(h.get(name).is_some(), "{name} missing: {h:?}");
@@ -99,9 +99,11 @@ db_tests! {
         assert!(r.headers().get("allow").unwrap().to_str().unwrap().contains("GET"));
         // The timeout (a body that never arrives): 503 with the headers, as a
         // problem or a page.
-        let mut settings = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
-        settings.web.request_timeout = std::time::Duration::from_millis(50);
-        let slow = common::TestApp::new(&t.db, &settings).router;
+        let slow = common::TestApp::builder(&t.db)
+            .configure(|s| s.web.request_timeout = std::time::Duration::from_millis(50))
+            .build()
+            .await
+            .router;
         let never = || Body::from_stream(futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>());
         let r = slow.clone().oneshot(Request::post("/api/v1/auth/token").header("content-type", "application/json").body(never()).unwrap()).await.unwrap();
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -6,7 +6,7 @@
 //! calling the gateway, and 1 000 payments with random interleavings.
 
 use crate::common;
-use crate::common::{Browser, TestApp, demo, token};
+use crate::common::{Browser, TestApp, token};
 use axum::http::StatusCode;
 use kabinet_app::payments::GatewayChoice;
 use kabinet_db::Repos;
@@ -24,13 +24,17 @@ const SHOP: &str = "shop-42";
 const SECRET: &str = "test_secret";
 
 /// The application over the sandbox gateway (the default).
-fn sandbox_app(db: &kabinet_db::Db) -> TestApp {
-    common::app(db)
+fn sandbox_app(db: &kabinet_db::Db) -> common::TestAppBuilder<'_> {
+    TestApp::builder(db)
 }
 
 /// The application over YooKassa served by `fake`, with short timeouts.
-fn yookassa_app(db: &kabinet_db::Db, fake: &FakeYooKassa, sources: &[&str]) -> TestApp {
-    TestApp::new(db, &yookassa_settings(fake, sources))
+fn yookassa_app<'a>(
+    db: &'a kabinet_db::Db,
+    fake: &FakeYooKassa,
+    sources: &[&str],
+) -> common::TestAppBuilder<'a> {
+    TestApp::builder(db).settings(yookassa_settings(fake, sources))
 }
 
 /// The settings of [`yookassa_app`].
@@ -125,8 +129,7 @@ async fn api_pay(b: &mut Browser, token: &str, shares: Value) -> (StatusCode, Va
 
 db_tests! {
     async fn the_sandbox_takes_a_payment_through_the_pages(t: &TestDb) {
-        demo(&t.db, 3, 2).await;
-        let app = sandbox_app(&t.db);
+        let app = sandbox_app(&t.db).demo(3, 2).build().await;
         let (mut b, number) = app.resident(1).await;
         let before = credited(&t.db, 1).await;
 
@@ -241,11 +244,10 @@ db_tests! {
     }
 
     async fn without_a_gateway_nothing_can_be_paid(t: &TestDb) {
-        demo(&t.db, 2, 2).await;
         // What an install that set up no gateway gets.
         let mut s = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
         s.app.gateway = GatewayChoice::Disabled;
-        let app = TestApp::new(&t.db, &s);
+        let app = TestApp::builder(&t.db).demo(2, 2).settings(s.clone()).build().await;
         let (mut b, number) = app.resident(1).await;
         let form = b.get("/pay").await;
         assert_eq!(form.status, StatusCode::OK);
@@ -268,21 +270,17 @@ db_tests! {
     }
 
     async fn several_accounts_are_paid_in_one_payment_through_the_api(t: &TestDb) {
-        demo(&t.db, 3, 2).await;
         let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
         let mut settings = yookassa_settings(&fake, &[]);
         settings.app.payments.starts_per_hour = 20;
-        let app = TestApp::new(&t.db, &settings);
+        let app = TestApp::builder(&t.db).demo(3, 2).settings(settings.clone()).build().await;
         let pay_at_gateway = |id: &str| {
             let gp = fake.by_reference(id).unwrap();
             fake.settle(&gp.id, GatewayState::Succeeded);
             notification("payment.succeeded", &gp.id)
         };
         let (mut b, number) = app.resident(1).await;
-        // Link account 2 to this resident.
-        let second = t.db.accounts().by_id(AccountId(2)).await.unwrap().unwrap();
-        let me = t.db.users().by_account_number(&number.parse().unwrap()).await.unwrap().unwrap();
-        t.db.links().add(me.id, second.id, OffsetDateTime::now_utc()).await.unwrap();
+        let second = app.link(&number, 2).await;
         let tk = token(&mut b, &number).await;
 
         let (status, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "0.5"}])).await;
@@ -372,9 +370,8 @@ db_tests! {
     }
 
     async fn fifty_notifications_and_the_return_settle_once(t: &TestDb) {
-        demo(&t.db, 2, 2).await;
         let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
-        let app = yookassa_app(&t.db, &fake, &[]);
+        let app = yookassa_app(&t.db, &fake, &[]).demo(2, 2).build().await;
         let (mut b, number) = app.resident(1).await;
         let tk = token(&mut b, &number).await;
         let before = credited(&t.db, 1).await;
@@ -428,9 +425,8 @@ db_tests! {
     }
 
     async fn a_500_then_a_200_makes_one_payment_and_sources_are_checked(t: &TestDb) {
-        demo(&t.db, 2, 2).await;
         let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
-        let app = yookassa_app(&t.db, &fake, &["185.71.76.0/27"]);
+        let app = yookassa_app(&t.db, &fake, &["185.71.76.0/27"]).demo(2, 2).build().await;
         let (mut b, number) = app.resident(1).await;
         let tk = token(&mut b, &number).await;
         fake.fail_next_creates(1);
@@ -460,11 +456,10 @@ db_tests! {
     }
 
     async fn test_mode_capture_time_throttling_and_the_hourly_limit(t: &TestDb) {
-        demo(&t.db, 2, 2).await;
         let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
         let mut settings = yookassa_settings(&fake, &[]);
         settings.app.payments.starts_per_hour = 20;
-        let app = TestApp::new(&t.db, &settings);
+        let app = TestApp::builder(&t.db).demo(2, 2).settings(settings.clone()).build().await;
         let (mut b, number) = app.resident(1).await;
         let tk = token(&mut b, &number).await;
         let before = credited(&t.db, 1).await;
@@ -529,11 +524,10 @@ db_tests! {
     }
 
     async fn notifications_are_machine_to_machine(t: &TestDb) {
-        demo(&t.db, 2, 2).await;
         let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
         let mut settings = yookassa_settings(&fake, &[]);
         settings.web.machine_requests_per_minute = 3;
-        let app = TestApp::new(&t.db, &settings);
+        let app = TestApp::builder(&t.db).demo(2, 2).settings(settings.clone()).build().await;
         let (mut b, number) = app.resident(1).await;
         let tk = token(&mut b, &number).await;
         let (_, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "15"}])).await;
@@ -546,7 +540,7 @@ db_tests! {
             ends_at: None,
             message: String::new(),
         });
-        let app = TestApp::new(&t.db, &settings);
+        let app = TestApp::builder(&t.db).settings(settings).build().await;
         let r = notify(&app, &notification("payment.succeeded", &gp.id)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert!(r.headers.get("set-cookie").is_none(), "no browser cookies");
@@ -568,9 +562,8 @@ db_tests! {
     }
 
     async fn a_crash_before_or_during_the_gateway_call_is_reconciled(t: &TestDb) {
-        demo(&t.db, 2, 2).await;
         let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
-        let app = yookassa_app(&t.db, &fake, &[]);
+        let app = yookassa_app(&t.db, &fake, &[]).demo(2, 2).build().await;
         let payments = &app.state.app.payments;
         let now = OffsetDateTime::now_utc();
 
@@ -641,9 +634,8 @@ db_tests! {
     }
 
     async fn a_thousand_payments_with_random_interleavings_add_up(t: &TestDb) {
-        demo(&t.db, 10, 1).await;
         let fake = FakeYooKassa::start(SHOP, SECRET).await.unwrap();
-        let app = yookassa_app(&t.db, &fake, &[]);
+        let app = yookassa_app(&t.db, &fake, &[]).demo(10, 1).build().await;
         let mut residents = Vec::new();
         for i in 1..=10 {
             let (mut b, number) = app.resident(i).await;

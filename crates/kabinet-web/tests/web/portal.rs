@@ -4,7 +4,7 @@
 //! shows an account that is not the resident's.
 
 use crate::common;
-use crate::common::{Browser, TestApp, account_and_amount, app, demo, token};
+use crate::common::{Browser, TestApp, account_and_amount, token};
 use axum::http::StatusCode;
 use kabinet_db::Repos;
 use kabinet_testkit::db_tests;
@@ -17,8 +17,7 @@ fn newest_period(body: &str) -> String {
 
 db_tests! {
     async fn pages_and_api_are_scoped_to_linked_accounts(t: &TestDb) {
-        demo(&t.db, 4, 14).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(4, 14).build().await;
         let (mut me, mine) = app.resident(1).await;
         let (_other_browser, theirs) = app.resident(2).await;
         let (third, amount) = account_and_amount(&t.db, 3).await;
@@ -99,8 +98,7 @@ db_tests! {
     }
 
     async fn linking_a_registered_account_needs_its_residents_consent(t: &TestDb) {
-        demo(&t.db, 5, 3).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(5, 3).build().await;
         let (mut me, mine) = app.resident(1).await;
         let (mut owner, _) = app.resident(2).await;
         let (mut stranger, _) = app.resident(3).await;
@@ -209,8 +207,7 @@ db_tests! {
     }
 
     async fn invoices_charges_and_payments_show_the_billing_data(t: &TestDb) {
-        demo(&t.db, 2, 14).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(2, 14).build().await;
         let (mut me, mine) = app.resident(1).await;
         let invoices = t.db.billing().invoices(kabinet_domain::AccountId(1), 100).await.unwrap();
         let token = token(&mut me, &mine).await;
@@ -284,8 +281,7 @@ db_tests! {
     }
 
     async fn settings_email_change_and_my_data(t: &TestDb) {
-        demo(&t.db, 2, 3).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(2, 3).build().await;
         let (mut me, mine) = app.resident(1).await;
         // Preferences: a bad phone is refused, a good one kept; English sticks.
         let bad = me.submit("/settings", "/settings", &[("phone", "12345"), ("language", "")]).await;
@@ -360,8 +356,7 @@ db_tests! {
     }
 
     async fn suspension_closes_resident_pages_not_health(t: &TestDb) {
-        demo(&t.db, 2, 2).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(2, 2).build().await;
         let (mut me, mine) = app.resident(1).await;
         let token = token(&mut me, &mine).await;
         let now = time::OffsetDateTime::now_utc();
@@ -411,7 +406,7 @@ db_tests! {
     }
 
     async fn an_invoice_turns_overdue_at_the_organizations_midnight(t: &TestDb) {
-        demo(&t.db, 30, 3).await;
+        let app = TestApp::builder(&t.db).demo(30, 3).build().await;
         // An account nothing was paid towards since its current invoice.
         let mut chosen = None;
         for id in 1..=30 {
@@ -428,12 +423,12 @@ db_tests! {
         let moscow = time::UtcOffset::from_hms(3, 0, 0).unwrap();
         let last_second = time::PrimitiveDateTime::new(due, time::macros::time!(23:59:59)).assume_offset(moscow);
         let next_day = last_second + time::Duration::seconds(1);
-        let (mut b, account) = app(&t.db).resident(id).await;
+        let (mut b, account) = app.resident(id).await;
         let mut token = None;
         for (moment, status, text) in [(last_second, "unpaid", "не оплачен"), (next_day, "overdue", "просрочен")] {
             let mut settings = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
             settings.app.clock = kabinet_domain::OrgClock { offset: moscow, stopped_at: Some(moment) };
-            let at = TestApp::new(&t.db, &settings);
+            let at = TestApp::builder(&t.db).settings(settings).build().await;
             b.app = at.router.clone();
             let page = b.get("/cabinet").await;
             assert!(page.body.contains(&format!("class=\"status {status}\">{text}<")), "{moment}: {status}");
@@ -447,10 +442,9 @@ db_tests! {
     }
 
     async fn the_demo_resident_signs_in_with_three_accounts(t: &TestDb) {
-        demo(&t.db, 5, 3).await;
+        let app = TestApp::builder(&t.db).demo(5, 3).build().await;
         let login = kabinet_app::demo::ensure_demo_resident(&t.db).await.unwrap().unwrap();
         assert_eq!(kabinet_app::demo::ensure_demo_resident(&t.db).await.unwrap(), Some(login.clone()), "idempotent");
-        let app = app(&t.db);
         let mut b = Browser::new(&app);
         let page = b.get("/login").await;
         assert!(page.body.contains(&login.account) && page.body.contains(&login.password));
@@ -469,7 +463,7 @@ async fn a_database_that_is_not_a_demo_shows_no_demo_sign_in() {
         kabinet_app::demo::ensure_demo_resident(&t.db).await.unwrap(),
         None
     );
-    let app = TestApp::new(&t.db, &Default::default());
+    let app = TestApp::builder(&t.db).settings(Default::default()).build().await;
     let mut b = Browser::new(&app);
     let page = b.get("/login").await;
     assert!(!page.body.contains(kabinet_app::site::DEMO_PASSWORD));

@@ -4,7 +4,7 @@
 //! the history, the API and the audit and e-mail that come with a submission.
 
 use crate::common;
-use crate::common::{Browser, TestApp, demo, token};
+use crate::common::{Browser, TestApp, token};
 use axum::http::StatusCode;
 use kabinet_db::Repos;
 use kabinet_db::bulk::Batch;
@@ -21,7 +21,12 @@ const MOSCOW: UtcOffset = match UtcOffset::from_hms(3, 0, 0) {
 };
 
 /// The application with its clock stopped at `at` and this window.
-fn app_at(db: &kabinet_db::Db, at: OffsetDateTime, window: (u8, u8), strict: bool) -> TestApp {
+fn app_at(
+    db: &kabinet_db::Db,
+    at: OffsetDateTime,
+    window: (u8, u8),
+    strict: bool,
+) -> common::TestAppBuilder<'_> {
     let mut s = common::server_settings(
         common::settings(kabinet_app::auth::RegistrationMode::Amount),
         1000,
@@ -35,7 +40,7 @@ fn app_at(db: &kabinet_db::Db, at: OffsetDateTime, window: (u8, u8), strict: boo
         last_day: window.1,
     };
     s.app.readings.strict = strict;
-    TestApp::new(db, &s)
+    TestApp::builder(db).settings(s)
 }
 
 /// Noon Moscow time on `day`.
@@ -161,9 +166,8 @@ async fn export(db: &kabinet_db::Db) -> Vec<ExportedReading> {
 
 db_tests! {
     async fn the_meters_page_takes_readings_and_replaces_them_until_export(t: &TestDb) {
-        demo(&t.db, 2, 3).await;
+        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true).demo(2, 3).build().await;
         fixtures(&t.db).await;
-        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true);
         let (mut me, account) = app.resident(1).await;
         me.get("/meters").await;
         let before = app.db().statements();
@@ -220,11 +224,8 @@ db_tests! {
     }
 
     async fn submissions_are_limited_per_minute(t: &TestDb) {
-        demo(&t.db, 1, 3).await;
+        let app = TestApp::builder(&t.db).demo(1, 3).configure(|s| s.app.readings.per_minute = 3).build().await;
         fixtures(&t.db).await;
-        let mut s = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
-        s.app.readings.per_minute = 3;
-        let app = TestApp::new(&t.db, &s);
         let (mut me, number) = app.resident(1).await;
         for _ in 0..3 {
             let r = me.submit("/meters", "/meters", &[("v1001_1", "12,3,4")]).await;
@@ -243,9 +244,8 @@ db_tests! {
     }
 
     async fn every_rule_refuses_or_asks_with_a_message(t: &TestDb) {
-        demo(&t.db, 1, 3).await;
+        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true).demo(1, 3).build().await;
         fixtures(&t.db).await;
-        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true);
         let (mut me, _) = app.resident(1).await;
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[], "Введите хотя бы одно показание"),
@@ -313,11 +313,11 @@ db_tests! {
     }
 
     async fn the_window_closes_at_the_organizations_midnight(t: &TestDb) {
-        demo(&t.db, 1, 3).await;
-        fixtures(&t.db).await;
         let last_second = time::PrimitiveDateTime::new(date!(2026 - 12 - 25), time!(23:59:59)).assume_offset(MOSCOW);
         let next_day = last_second + time::Duration::seconds(1);
-        let (mut b, account) = app_at(&t.db, last_second, (15, 25), true).resident(1).await;
+        let app = app_at(&t.db, last_second, (15, 25), true).demo(1, 3).build().await;
+        fixtures(&t.db).await;
+        let (mut b, account) = app.resident(1).await;
         let token = token(&mut b, &account).await;
         let body = json!({"meters": [{"meter_id": 1001, "values": ["121"]}]});
         let path = format!("/api/v1/accounts/{account}/readings");
@@ -326,7 +326,7 @@ db_tests! {
         let v: Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!((v["period"].as_str(), v["window"].as_str()), (Some("2026-12"), Some("open")));
         // One second later, local midnight: a strict window refuses and says when.
-        b.app = app_at(&t.db, next_day, (15, 25), true).router.clone();
+        b.app = app_at(&t.db, next_day, (15, 25), true).build().await.router.clone();
         let r = b.json("POST", &path, Some(&token), body.clone()).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         let v: Value = serde_json::from_str(&r.body).unwrap();
@@ -338,7 +338,7 @@ db_tests! {
         // A lenient window (the default) takes it for the next period, and
         // the page says so before anything is sent.
         assert!(!kabinet_app::readings::ReadingsSettings::default().strict);
-        b.app = app_at(&t.db, next_day, (15, 25), false).router.clone();
+        b.app = app_at(&t.db, next_day, (15, 25), false).build().await.router.clone();
         let page = b.get("/meters").await;
         assert!(page.body.contains("будут учтены за январь 2027"), "{}", page.body);
         assert!(page.body.contains("name=\"v1001_1\""), "the fields stay");
@@ -350,7 +350,7 @@ db_tests! {
         assert_eq!(stored(&t.db, 1001, "2027-01").await, vec![(1, 121_000)]);
         // A window across New Year: on 2 January it still counts for December.
         let jan2 = noon(date!(2027 - 01 - 02));
-        b.app = app_at(&t.db, jan2, (23, 3), true).router.clone();
+        b.app = app_at(&t.db, jan2, (23, 3), true).build().await.router.clone();
         let meters = b.json("GET", &format!("/api/v1/accounts/{account}/meters"), Some(&token), json!(null)).await;
         let m: Value = serde_json::from_str(&meters.body).unwrap();
         assert_eq!(m["window"]["state"], "open");
@@ -359,15 +359,14 @@ db_tests! {
         let r = b.json("POST", &path, Some(&token), json!({"meters": [{"meter_id": 1001, "values": ["122,5"]}]})).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         assert_eq!(stored(&t.db, 1001, "2026-12").await, vec![(1, 122_500)], "replaces December's");
-        b.app = app_at(&t.db, noon(date!(2027 - 01 - 04)), (23, 3), true).router.clone();
+        b.app = app_at(&t.db, noon(date!(2027 - 01 - 04)), (23, 3), true).build().await.router.clone();
         let r = b.json("POST", &path, Some(&token), body).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     async fn concurrent_submissions_for_one_meter_store_one_reading(t: &TestDb) {
-        demo(&t.db, 1, 3).await;
+        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true).demo(1, 3).build().await;
         fixtures(&t.db).await;
-        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true);
         let (mut b, account) = app.resident(1).await;
         let token = token(&mut b, &account).await;
         let path = format!("/api/v1/accounts/{account}/readings");
@@ -398,9 +397,8 @@ db_tests! {
     }
 
     async fn the_api_lists_meters_history_and_answers_with_codes(t: &TestDb) {
-        demo(&t.db, 2, 3).await;
+        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true).demo(2, 3).build().await;
         fixtures(&t.db).await;
-        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true);
         let (mut b, account) = app.resident(1).await;
         let (_, theirs) = app.resident(2).await;
         let token = token(&mut b, &account).await;
@@ -455,9 +453,8 @@ db_tests! {
     }
 
     async fn a_resident_who_asked_gets_an_e_mail_receipt(t: &TestDb) {
-        demo(&t.db, 1, 3).await;
+        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true).demo(1, 3).build().await;
         fixtures(&t.db).await;
-        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true);
         let (mut me, _) = app.resident(1).await;
         let to = kabinet_domain::EmailAddress::parse("r1@example.ru").unwrap();
         let r = me.submit("/meters", "/meters", &[("v1001_1", "121")]).await;

@@ -7,7 +7,7 @@
 //! the S3-compatible photo store against a local moto server.
 
 use crate::common;
-use crate::common::{Browser, TestApp, demo, token};
+use crate::common::{Browser, TestApp, between, token, unix_now};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use kabinet_db::Repos;
@@ -162,93 +162,6 @@ fn number_of(location: &str) -> i64 {
         .unwrap()
 }
 
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let at = body.find(start).unwrap_or_else(|| panic!("{start} in {body}")) + start.len();
-    let rest = &body[at..];
-    &rest[..rest.find(end).unwrap()]
-}
-
-fn unix_now() -> u64 {
-    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap()
-}
-
-/// A staff member signed in through the pages: enrolled with TOTP, own
-/// password set. Returns the browser, the TOTP secret and the recovery codes.
-pub(crate) async fn staff_signed_in(
-    app: &TestApp,
-    login: &str,
-    role: Role,
-) -> (Browser, String, Vec<String>) {
-    let (_, password) = app
-        .state
-        .app
-        .staff
-        .add(login, "Мария Диспетчер", role)
-        .await
-        .unwrap();
-    let mut b = Browser::from_ip(app, "192.0.2.77");
-    let r = b
-        .submit(
-            "/staff/login",
-            "/staff/login",
-            &[("login", login), ("password", password.as_str())],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(r.location(), "/staff/second-factor");
-    let cookie = r
-        .headers
-        .get(header::SET_COOKIE)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        cookie.contains("Path=/staff") && cookie.contains("SameSite=Strict") && cookie.contains("HttpOnly")
-    );
-    let page = b.get("/staff/second-factor").await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("<svg"), "the QR code is drawn on the page");
-    let secret = between(&page.body, "<code class=\"secret\">", "</code>").to_string();
-    // A wrong code first: refused, the same secret offered again.
-    let wrong = b
-        .post_raw(
-            "/staff/second-factor",
-            &[("csrf", page.csrf().as_str()), ("code", "000000")],
-        )
-        .await;
-    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    assert!(wrong.body.contains(&secret));
-    let code = kabinet_app::staff::totp_code(&secret, unix_now()).unwrap();
-    let done = b
-        .post_raw(
-            "/staff/second-factor",
-            &[("csrf", page.csrf().as_str()), ("code", code.as_str())],
-        )
-        .await;
-    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    let codes: Vec<String> = done
-        .body
-        .split("<li><code>")
-        .skip(1)
-        .map(|s| s[..s.find("</code>").unwrap()].to_string())
-        .collect();
-    assert_eq!(codes.len(), 10);
-    let own = b
-        .submit(
-            "/staff/password",
-            "/staff/password",
-            &[
-                ("password", "длинный пароль диспетчера"),
-                ("password_again", "длинный пароль диспетчера"),
-            ],
-        )
-        .await;
-    assert_eq!(own.status, StatusCode::SEE_OTHER, "{}", own.body);
-    assert_eq!(own.location(), "/staff");
-    (b, secret, codes)
-}
-
 async fn staff_act(b: &mut Browser, id: i64, action: &str, fields: &[(&str, &str)]) -> common::Resp {
     b.submit(
         &format!("/staff/requests/{id}"),
@@ -267,8 +180,7 @@ const LEAK: &[(&str, &str)] = &[
 
 db_tests! {
     async fn a_request_goes_from_the_resident_to_the_dispatcher_and_back(t: &TestDb) {
-        demo(&t.db, 4, 2).await;
-        let app = common::app(&t.db);
+        let app = TestApp::builder(&t.db).demo(4, 2).build().await;
         let (mut resident, _) = app.resident(1).await;
         let list = resident.get("/requests").await;
         assert_eq!(list.status, StatusCode::OK);
@@ -305,7 +217,7 @@ db_tests! {
         assert!(jpeg_with_gps().windows(4).any(|w| w == b"Exif"));
 
         // The dispatcher signs in with a password and TOTP and finds it first.
-        let (mut staff, secret, codes) = staff_signed_in(&app, "olga", Role::Dispatcher).await;
+        let (mut staff, secret, codes) = app.staff("olga", Role::Dispatcher).await;
         let queue = staff.get("/staff").await;
         assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
         assert!(queue.body.contains(&format!("№ {id}")) && queue.body.contains("новая авария"));
@@ -400,8 +312,7 @@ db_tests! {
     }
 
     async fn residents_see_only_their_own_requests_and_staff_pages_only_staff(t: &TestDb) {
-        demo(&t.db, 4, 2).await;
-        let app = common::app(&t.db);
+        let app = TestApp::builder(&t.db).demo(4, 2).build().await;
         let (mut a, _) = app.resident(1).await;
         let (mut b, b_account) = app.resident(2).await;
         let filed = file_page(&mut a, LEAK, &[("photos", "a.jpg", jpeg(300, 200))]).await;
@@ -450,7 +361,7 @@ db_tests! {
         assert_eq!(half.get("/staff").await.location(), "/staff/second-factor");
         assert_eq!(half.get(&format!("/staff/photos/{photo_id}")).await.location(), "/staff/second-factor");
         // Staff with both factors see the photo.
-        let (mut staff, _, _) = staff_signed_in(&app, "disp", Role::Dispatcher).await;
+        let (mut staff, _, _) = app.staff("disp", Role::Dispatcher).await;
         let p = staff.get(&format!("/staff/photos/{photo_id}")).await;
         assert_eq!(p.status, StatusCode::OK);
         assert_eq!(p.headers.get(header::CONTENT_TYPE).unwrap(), "image/jpeg");
@@ -460,8 +371,7 @@ db_tests! {
     }
 
     async fn limits_and_bad_photos_are_refused_with_a_clear_message(t: &TestDb) {
-        demo(&t.db, 3, 2).await;
-        let app = common::app(&t.db);
+        let app = TestApp::builder(&t.db).demo(3, 2).build().await;
         let (mut b, account) = app.resident(1).await;
         let tok = token(&mut b, &account).await;
         let api = |text: &str| multipart(&[("category", "other"), ("text", text), ("phone", "+79120000001")], &[]);
@@ -514,10 +424,9 @@ db_tests! {
     }
 
     async fn bombs_look_alikes_and_paces_are_refused(t: &TestDb) {
-        demo(&t.db, 3, 2).await;
         let mut s = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
         s.app.requests.filings_per_minute = 3;
-        let app = TestApp::new(&t.db, &s);
+        let app = TestApp::builder(&t.db).demo(3, 2).settings(s.clone()).build().await;
         let (mut b, account) = app.resident(1).await;
         let tok = token(&mut b, &account).await;
         let with = |text: &str, files: &[FilePart<'_>]| multipart(&[("category", "other"), ("text", text), ("phone", "+79120000001")], files);
@@ -587,15 +496,14 @@ db_tests! {
         assert!(r.body.contains("10 МБ") && !r.body.contains("2 МБ"), "{}", r.body);
 
         // Staff read the resident's own lines as the resident's.
-        let (mut staff, _, _) = staff_signed_in(&app, "disp", Role::Dispatcher).await;
+        let (mut staff, _, _) = app.staff("disp", Role::Dispatcher).await;
         let page = staff.get(&format!("/staff/requests/{id}")).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("· Житель:") && !page.body.contains("· Вы:"), "{}", page.body);
     }
 
     async fn staff_sign_in_holds_against_theft_and_lockouts(t: &TestDb) {
-        demo(&t.db, 2, 1).await;
-        let app = common::app(&t.db);
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let staff = &app.state.app.staff;
         let (_, password) = staff.add("guard", "Пётр Охранов", Role::Dispatcher).await.unwrap();
         let login = |b: &mut Browser, pw: String| {
@@ -681,8 +589,7 @@ db_tests! {
     }
 
     async fn the_api_files_and_follows_a_request(t: &TestDb) {
-        demo(&t.db, 3, 2).await;
-        let app = common::app(&t.db);
+        let app = TestApp::builder(&t.db).demo(3, 2).build().await;
         let (mut b, account) = app.resident(1).await;
         let tok = token(&mut b, &account).await;
         let cats = b.json("GET", "/api/v1/requests/categories", Some(&tok), Value::Null).await;
@@ -777,7 +684,6 @@ db_tests! {
         };
         let (status, _) = http(moto.port, "PUT", "/kabinet-photos");
         assert_eq!(status, 200);
-        demo(&t.db, 3, 2).await;
         let mut s = common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000);
         s.app.requests.storage = kabinet_app::requests::PhotoStorage::S3(kabinet_app::requests::S3Settings {
             endpoint: format!("http://127.0.0.1:{}", moto.port),
@@ -786,7 +692,7 @@ db_tests! {
             access_key: "test".into(),
             secret_key: "test".into(),
         });
-        let app = TestApp::new(&t.db, &s);
+        let app = TestApp::builder(&t.db).demo(3, 2).settings(s.clone()).build().await;
         let (mut b, _) = app.resident(1).await;
         let filed = file_page(&mut b, LEAK, &[("photos", "a.jpg", jpeg_with_gps())]).await;
         assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);

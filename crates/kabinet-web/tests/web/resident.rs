@@ -3,7 +3,7 @@
 //! into the database (`TestApp::resident`), so no SMTP server is needed.
 
 use crate::common;
-use crate::common::{Browser, TestApp, app, demo};
+use crate::common::{Browser, TestApp};
 use axum::http::StatusCode;
 use kabinet_db::Repos;
 use kabinet_testkit::db_tests;
@@ -49,8 +49,7 @@ fn sample(pattern: &str, ids: &Ids<'_>) -> String {
 
 db_tests! {
     async fn every_resident_route_is_guarded(t: &TestDb) {
-        demo(&t.db, 2, 2).await;
-        let app = app(&t.db);
+        let app = TestApp::builder(&t.db).demo(2, 2).build().await;
         let patterns = kabinet_web::resident_route_patterns();
         assert!(patterns.iter().any(|p| p == "/cabinet"), "{patterns:?}");
         assert!(patterns.iter().any(|p| p.starts_with("/api/v1/")), "{patterns:?}");
@@ -151,8 +150,7 @@ db_tests! {
     }
 
     async fn the_overview_reads_four_statements_and_shows_the_account(t: &TestDb) {
-        demo(&t.db, 3, 14).await;
-        let app = TestApp::new(&t.db, &common::server_settings(common::settings(kabinet_app::auth::RegistrationMode::Amount), 1000));
+        let app = TestApp::builder(&t.db).demo(3, 14).build().await;
         let (mut b, account) = app.resident(2).await;
         // Warm: the organization and the closing are read once per few
         // seconds, and the session was just opened, so no "last seen" write.

@@ -151,24 +151,92 @@ impl TestApp {
         b.cookies.insert("kabinet_session".into(), token);
         (b, account.number.to_string())
     }
+
+    /// Links demo account `index` to the resident who signs in with
+    /// `number` (as an approved link request would); returns that account.
+    pub async fn link(&self, number: &str, index: i64) -> kabinet_domain::Account {
+        let db = self.db();
+        let other = db
+            .accounts()
+            .by_id(kabinet_domain::AccountId(index))
+            .await
+            .unwrap()
+            .expect("a demo account");
+        let user = db
+            .users()
+            .by_account_number(&number.parse().unwrap())
+            .await
+            .unwrap()
+            .expect("a resident");
+        db.links()
+            .add(user.id, other.id, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        other
+    }
 }
 
-/// An application over `db` with these sign-in settings and address limit.
-pub fn app_with(db: &Db, auth: AuthSettings, ip_per_minute: u32) -> TestApp {
-    TestApp::new(db, &server_settings(auth, ip_per_minute))
+/// How a test gets its application: the data it starts from and the
+/// settings it runs with, then [`TestAppBuilder::build`].
+pub struct TestAppBuilder<'a> {
+    db: &'a Db,
+    settings: Settings,
+    demo: Option<(u32, u32)>,
 }
 
-/// The default application over `db` (amount mode).
-pub fn app(db: &Db) -> TestApp {
-    app_with(db, settings(RegistrationMode::Amount), 1000)
+impl TestApp {
+    /// An application over `db`: no data, the test settings
+    /// ([`server_settings`] in amount mode) unless changed.
+    pub fn builder(db: &Db) -> TestAppBuilder<'_> {
+        TestAppBuilder {
+            db,
+            settings: server_settings(settings(RegistrationMode::Amount), 1000),
+            demo: None,
+        }
+    }
 }
 
-/// Fills `db` with a small demo organization (accounts × months).
-pub async fn demo(db: &Db, accounts: u32, months: u32) {
-    let mut o = kabinet_demo::DemoOptions::new(time::macros::date!(2026 - 11 - 24));
-    o.accounts = accounts;
-    o.months = months;
-    kabinet_demo::generate(db, &o, |_, _| {}).await.unwrap();
+impl TestAppBuilder<'_> {
+    /// A small demo organization (accounts × months of billing).
+    pub fn demo(mut self, accounts: u32, months: u32) -> Self {
+        self.demo = Some((accounts, months));
+        self
+    }
+
+    /// These settings instead of the test ones.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// These sign-in settings.
+    pub fn auth(mut self, auth: AuthSettings) -> Self {
+        self.settings.app.auth = auth;
+        self
+    }
+
+    /// Sign-in, registration and reset requests per address and minute.
+    pub fn address_limit(mut self, per_minute: u32) -> Self {
+        self.settings.web.auth_requests_per_minute = per_minute;
+        self
+    }
+
+    /// Changes the settings in place.
+    pub fn configure(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        change(&mut self.settings);
+        self
+    }
+
+    /// Seeds the data, then builds the application.
+    pub async fn build(self) -> TestApp {
+        if let Some((accounts, months)) = self.demo {
+            let mut o = kabinet_demo::DemoOptions::new(time::macros::date!(2026 - 11 - 24));
+            o.accounts = accounts;
+            o.months = months;
+            kabinet_demo::generate(self.db, &o, |_, _| {}).await.unwrap();
+        }
+        TestApp::new(self.db, &self.settings)
+    }
 }
 
 /// An account number of the demo and the total of its latest invoice as a
@@ -456,4 +524,97 @@ pub fn reset_path_in(mail: &Mail) -> String {
         .expect("a reset link");
     let link = mail.text[at..].split_whitespace().next().unwrap();
     link.trim_start_matches("https://lk.example.ru").to_string()
+}
+
+pub fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let at = body.find(start).unwrap_or_else(|| panic!("{start} in {body}")) + start.len();
+    let rest = &body[at..];
+    &rest[..rest.find(end).unwrap()]
+}
+
+pub fn unix_now() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap()
+}
+
+impl TestApp {
+    /// A staff member of `role` added with a generated password and signed in
+    /// through the pages: enrolled with TOTP, own password set. Returns the
+    /// browser, the TOTP secret and the recovery codes.
+    pub async fn staff(
+        &self,
+        login: &str,
+        role: kabinet_domain::staff::Role,
+    ) -> (Browser, String, Vec<String>) {
+        let app = self;
+        let (_, password) = app
+            .state
+            .app
+            .staff
+            .add(login, "Мария Диспетчер", role)
+            .await
+            .unwrap();
+        let mut b = Browser::from_ip(app, "192.0.2.77");
+        let r = b
+            .submit(
+                "/staff/login",
+                "/staff/login",
+                &[("login", login), ("password", password.as_str())],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(r.location(), "/staff/second-factor");
+        let cookie = r
+            .headers
+            .get(header::SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            cookie.contains("Path=/staff")
+                && cookie.contains("SameSite=Strict")
+                && cookie.contains("HttpOnly")
+        );
+        let page = b.get("/staff/second-factor").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("<svg"), "the QR code is drawn on the page");
+        let secret = between(&page.body, "<code class=\"secret\">", "</code>").to_string();
+        // A wrong code first: refused, the same secret offered again.
+        let wrong = b
+            .post_raw(
+                "/staff/second-factor",
+                &[("csrf", page.csrf().as_str()), ("code", "000000")],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert!(wrong.body.contains(&secret));
+        let code = kabinet_app::staff::totp_code(&secret, unix_now()).unwrap();
+        let done = b
+            .post_raw(
+                "/staff/second-factor",
+                &[("csrf", page.csrf().as_str()), ("code", code.as_str())],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        let codes: Vec<String> = done
+            .body
+            .split("<li><code>")
+            .skip(1)
+            .map(|s| s[..s.find("</code>").unwrap()].to_string())
+            .collect();
+        assert_eq!(codes.len(), 10);
+        let own = b
+            .submit(
+                "/staff/password",
+                "/staff/password",
+                &[
+                    ("password", "длинный пароль диспетчера"),
+                    ("password_again", "длинный пароль диспетчера"),
+                ],
+            )
+            .await;
+        assert_eq!(own.status, StatusCode::SEE_OTHER, "{}", own.body);
+        assert_eq!(own.location(), "/staff");
+        (b, secret, codes)
+    }
 }
