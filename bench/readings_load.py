@@ -6,10 +6,10 @@ Usage:
   readings_load.py verify DATA_DIR DATABASE_URL OUT_DIR
   readings_load.py audit DATA_DIR DATABASE_URL
 
-prepare: gives N accounts spread evenly over the demo's ACCOUNTS a
-resident each — a copy of the demo resident's user row (same password hash,
-Rules accepted), written straight into the database since registering
-hundreds of residents through e-mail is not what is measured — signs each in
+prepare: gives N accounts spread evenly over the demo a resident each with
+the demo password and the Rules accepted — through `kabinet demo-accounts
+--residents` (the binary in BENCH_KABINET), since registering hundreds of
+residents through e-mail is not what is measured — signs each in
 through the API, reads its meters and writes, per resident, one submission:
 every zone of every meter that takes readings, the last value plus a little
 (1 m³ of water, 10 kWh). OUT_DIR/items.tsv feeds wrk (account, token, JSON
@@ -61,29 +61,19 @@ def call(base, method, path, body=None, token=None):
         return e.code, e.read().decode()
 
 
-def prepare(base, data_dir, database_url, n, accounts, out):
-    n = int(n)
-    step = max(1, int(accounts) // n)
-    ids = [step * (i + 1) for i in range(n)]
-    idlist = ",".join(map(str, ids))
-    sql(data_dir, database_url, f"""
-        INSERT INTO users (account_id, email, password_hash, password_generated, password_expires_at, blocked,
-                           rules_version, failed_count, created_at, password_changed_at, paperless, notifications)
-        SELECT a.id, 'bench' || a.id || '@example.ru', u.password_hash, u.password_generated, u.password_expires_at,
-               u.blocked, u.rules_version, 0, u.created_at, u.password_changed_at, u.paperless, u.notifications
-        FROM accounts a, users u
-        WHERE u.email = 'demo@example.com' AND a.id IN ({idlist})
-          AND NOT EXISTS (SELECT 1 FROM users x WHERE x.account_id = a.id)""", fetch=False)
-    sql(data_dir, database_url, f"""
-        INSERT INTO user_accounts (user_id, account_id, linked_at)
-        SELECT u.id, u.account_id, u.created_at FROM users u
-        WHERE u.account_id IN ({idlist})
-          AND NOT EXISTS (SELECT 1 FROM user_accounts l WHERE l.user_id = u.id AND l.account_id = u.account_id)""",
-        fetch=False)
-    numbers = dict(sql(data_dir, database_url, f"SELECT id, number FROM accounts WHERE id IN ({idlist})"))
+def demo_residents(n):
+    """N demo accounts spread over the demo, each with a resident who signs in
+    with the demo password, made by `kabinet demo-accounts --residents` (the
+    binary the server runs): a list of account numbers."""
+    out = subprocess.check_output([os.environ["BENCH_KABINET"], "demo-accounts", "--count", str(n), "--residents"],
+                                  stderr=subprocess.DEVNULL).decode()
+    return [line.split("\t")[0] for line in out.splitlines() if line]
 
-    def one(account_id):
-        number = numbers[str(account_id)]
+
+def prepare(base, data_dir, database_url, n, accounts, out):
+    numbers = demo_residents(int(n))
+
+    def one(number):
         status, body = call(base, "POST", "/api/v1/auth/token", {"account": number, "password": DEMO_PASSWORD})
         if status != 200:
             raise SystemExit(f"sign-in of {number}: {status} {body}")
@@ -106,7 +96,7 @@ def prepare(base, data_dir, database_url, n, accounts, out):
         return number, token, {"meters": submission}, expected
 
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(one, ids))
+        results = list(pool.map(one, numbers))
     os.makedirs(out, exist_ok=True)
     zones = 0
     with open(os.path.join(out, "items.tsv"), "w") as items, open(os.path.join(out, "expected.tsv"), "w") as exp:

@@ -4,9 +4,9 @@ dispatchers work the queue, then everything is counted in the database.
 
 Usage: requests_load.py BASE_URL DATA_DIR DATABASE_URL RESIDENTS DISPATCHERS DURATION ACCOUNTS KABINET
 
-- RESIDENTS residents spread over the demo's ACCOUNTS accounts get a user
-  each (a copy of the demo resident's row, as bench/readings_load.py does)
-  and an API token. Each files requests through POST /api/v1/requests —
+- RESIDENTS residents spread over the demo's accounts get a user each with
+  the demo password (`KABINET demo-accounts --residents`, as
+  bench/readings_load.py does) and an API token. Each files requests through POST /api/v1/requests —
   multipart, a 1600×1200 JPEG photo with EXIF GPS — waiting a random
   0–2×THINK_S seconds (default 10) between them, at most 9 each (the daily
   limit is 10), with texts of their own (the duplicate limit is not what
@@ -119,36 +119,22 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def bench_residents(base, data_dir, database_url, residents, accounts):
-    """RESIDENTS users on demo accounts past the demo's own residents (a copy
-    of the demo resident's row each, with the demo password), with no
-    requests filed today; returns (number, API token) pairs and the number
+def bench_residents(base, data_dir, database_url, residents, kabinet):
+    """RESIDENTS users on demo accounts spread over the demo, each signing in
+    with the demo password (made by `kabinet demo-accounts --residents`; the
+    demo's own residents are passed over), with
+    no requests filed today; returns (number, API token) pairs and the number
     of requests in the database before the run."""
-    # The demo's own residents (its first 63 accounts) are left alone.
-    first = 100
-    step = max(1, (accounts - first) // residents)
-    ids = [first + step * i for i in range(residents)]
-    idlist = ",".join(map(str, ids))
-    sql(data_dir, database_url, f"""
-        INSERT INTO users (account_id, email, password_hash, password_generated, password_expires_at, blocked,
-                           rules_version, failed_count, created_at, password_changed_at, paperless, notifications)
-        SELECT a.id, 'bench' || a.id || '@example.ru', u.password_hash, u.password_generated, u.password_expires_at,
-               u.blocked, u.rules_version, 0, u.created_at, u.password_changed_at, u.paperless, u.notifications
-        FROM accounts a, users u
-        WHERE u.email = 'demo@example.com' AND a.id IN ({idlist})
-          AND NOT EXISTS (SELECT 1 FROM users x WHERE x.account_id = a.id)""", fetch=False)
-    sql(data_dir, database_url, f"""
-        INSERT INTO user_accounts (user_id, account_id, linked_at)
-        SELECT u.id, u.account_id, u.created_at FROM users u
-        WHERE u.account_id IN ({idlist})
-          AND NOT EXISTS (SELECT 1 FROM user_accounts l WHERE l.user_id = u.id AND l.account_id = u.account_id)""",
-        fetch=False)
+    out = subprocess.check_output(
+        [kabinet, "demo-accounts", "--count", str(residents), "--residents"],
+        stderr=subprocess.DEVNULL).decode()
+    numbers = [line.split("\t")[0] for line in out.splitlines() if line]
+    quoted = ",".join(f"'{n}'" for n in numbers)
     # A run on the same day as an earlier one starts from a clean slate for
     # these residents (the daily limit counts today's requests).
     sql(data_dir, database_url, f"""
-        DELETE FROM requests WHERE user_id IN (SELECT id FROM users WHERE account_id IN ({idlist})
-        AND email LIKE 'bench%@example.ru')""", fetch=False)
-    numbers = dict(sql(data_dir, database_url, f"SELECT id, number FROM accounts WHERE id IN ({idlist})"))
+        DELETE FROM requests WHERE account_number IN ({quoted})
+        AND user_id IN (SELECT id FROM users WHERE email LIKE 'bench%@example.ru')""", fetch=False)
     before = int(sql(data_dir, database_url, "SELECT COUNT(*) FROM requests")[0][0])
 
     def token(number):
@@ -158,14 +144,14 @@ def bench_residents(base, data_dir, database_url, residents, accounts):
         with urllib.request.urlopen(req, timeout=120) as r:
             return json.loads(r.read())["token"]
 
-    tokens = [(numbers[str(i)], token(numbers[str(i)])) for i in ids]
+    tokens = [(n, token(n)) for n in numbers]
     return tokens, before
 
 
 def main(base, data_dir, database_url, residents, dispatchers, duration, accounts, kabinet):
     think = float(os.environ.get("THINK_S", "10"))
     residents, dispatchers, duration, accounts = int(residents), int(dispatchers), float(duration), int(accounts)
-    tokens, before = bench_residents(base, data_dir, database_url, residents, accounts)
+    tokens, before = bench_residents(base, data_dir, database_url, residents, kabinet)
     jpeg = photo()
 
     # Dispatchers: added, signed in with TOTP enrolment and an own password.

@@ -1,12 +1,15 @@
 # Sourced by the benchmarks: a release build (unless SKIP_BUILD=1), a demo of
 # ACCOUNTS accounts kept in BENCH_DIR between runs (SQLite, or PostgreSQL with
 # DATABASE_URL), and `kabinet serve` on a free port until the script exits.
-# Sets ENGINE, WORK, K (the binary), PORT and SERVER (its pid). Settings the
+# Sets ENGINE, WORK, K (the binary, also exported as BENCH_KABINET), PORT and
+# SERVER (its pid). Settings the
 # benchmark needs are exported before sourcing (KABINET_…).
 ENGINE=sqlite; [ -n "${DATABASE_URL:-}" ] && ENGINE=postgres
 WORK="${BENCH_DIR:-${TMPDIR:-/tmp}/kabinet-bench-pages-$ENGINE-$ACCOUNTS}"
 [ "${SKIP_BUILD:-}" = 1 ] || cargo build --release -p kabinet --quiet
 K="$PWD/target/release/kabinet"
+# The load scripts seed their residents through it (`kabinet demo-accounts`).
+export BENCH_KABINET="$K"
 mkdir -p "$WORK"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export KABINET_CONFIG="$WORK/none.toml" KABINET_LOG=warn KABINET_DATA_DIR="$WORK/data"

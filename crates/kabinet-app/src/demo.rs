@@ -38,32 +38,9 @@ pub async fn ensure_demo_resident(db: &Db) -> Result<Option<DemoLogin>, Error> {
     let hash = Hasher::new().hash(DEMO_PASSWORD).await?;
     let now = OffsetDateTime::now_utc();
     let tx = db.begin().await?;
-    let rules_version = tx.rules().current().await?.map_or(0, |r| r.version);
-    let Some(user) = tx
-        .users()
-        .insert(&NewUser {
-            account_id: first.id,
-            email,
-            password_hash: hash.clone(),
-            password_expires_at: now,
-            rules_version,
-            now,
-        })
-        .await?
-    else {
+    let Some(user) = add_resident(&tx, first.id, email, &hash, now).await? else {
         return Ok(None);
     };
-    tx.users().set_password(user, &hash, now).await?;
-    let given = |kind| Acceptance {
-        kind,
-        version: rules_version,
-        ip: "demo",
-        user_agent: "",
-    };
-    if rules_version > 0 {
-        tx.users().add_acceptance(user, &given("rules"), now).await?;
-    }
-    tx.users().add_acceptance(user, &given("consent"), now).await?;
     for a in &accounts[1..] {
         tx.links().add(user, a.id, now).await?;
     }
@@ -76,6 +53,106 @@ pub async fn ensure_demo_resident(db: &Db) -> Result<Option<DemoLogin>, Error> {
     tx.commit().await?;
     let u = db.users().by_id(user).await?.ok_or(Error::NotFound)?;
     Ok(Some(login(&u)))
+}
+
+/// Adds a resident of `account` who signs in with the password `hash` is
+/// of, the Rules in force and the consent accepted; `None` when the account
+/// has a resident already.
+async fn add_resident(
+    tx: &kabinet_db::Tx,
+    account: d::AccountId,
+    email: d::EmailAddress,
+    hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<d::UserId>, Error> {
+    let rules_version = tx.rules().current().await?.map_or(0, |r| r.version);
+    let new = NewUser {
+        account_id: account,
+        email,
+        password_hash: hash.to_string(),
+        password_expires_at: now,
+        rules_version,
+        now,
+    };
+    let Some(user) = tx.users().insert(&new).await? else {
+        return Ok(None);
+    };
+    tx.users().set_password(user, hash, now).await?;
+    let given = |kind| Acceptance {
+        kind,
+        version: rules_version,
+        ip: "demo",
+        user_agent: "",
+    };
+    if rules_version > 0 {
+        tx.users().add_acceptance(user, &given("rules"), now).await?;
+    }
+    tx.users().add_acceptance(user, &given("consent"), now).await?;
+    Ok(Some(user))
+}
+
+/// A demo account for load tests: its number and latest invoice total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleAccount {
+    /// The account number.
+    pub number: d::AccountNumber,
+    /// The latest invoice's total due (zero without invoices).
+    pub total_due: d::Kopecks,
+}
+
+/// `count` accounts of a demo database spread evenly over it (every k-th
+/// id), for load tests. Without `residents`: accounts nobody signed up with
+/// yet (to register). With it: each gets a resident who signs in with
+/// [`DEMO_PASSWORD`] (`bench<id>@example.ru`, made now or by an earlier
+/// call); accounts of other residents are passed over. Fewer come back when
+/// the demo has fewer such accounts.
+pub async fn sample_accounts(db: &Db, count: u64, residents: bool) -> Result<Vec<SampleAccount>, Error> {
+    if !db.organization().is_demo().await? {
+        return Err(Error::NotFound);
+    }
+    let total = db.accounts().count().await?;
+    let step = (total / count.max(1)).max(1);
+    let hash = if residents {
+        Hasher::new().hash(DEMO_PASSWORD).await?
+    } else {
+        String::new()
+    };
+    let mut sample = Vec::new();
+    let mut id = step;
+    while sample.len() < usize::try_from(count).unwrap_or(usize::MAX) && id <= total {
+        let account = db
+            .accounts()
+            .by_id(d::AccountId(i64::try_from(id).unwrap_or(i64::MAX)))
+            .await?;
+        id += step;
+        let Some(account) = account else { continue };
+        let bench = format!("bench{}@example.ru", account.id);
+        match (db.users().of_account(&account).await?, residents) {
+            (None, false) => {}
+            (Some(_), false) => continue,
+            // One made by an earlier run: the demo password works.
+            (Some(u), true) if u.email.as_str() == bench => {}
+            // Someone else's (the demo's own residents): not ours to use.
+            (Some(_), true) => continue,
+            (None, true) => {
+                let now = OffsetDateTime::now_utc();
+                let email = d::EmailAddress::parse(&bench).map_err(|e| Error::Internal(e.to_string()))?;
+                let tx = db.begin().await?;
+                add_resident(&tx, account.id, email, &hash, now).await?;
+                tx.commit().await?;
+            }
+        }
+        let total_due = db
+            .billing()
+            .latest_invoice(account.id)
+            .await?
+            .map_or(d::Kopecks::ZERO, |i| i.total_due);
+        sample.push(SampleAccount {
+            number: account.number,
+            total_due,
+        });
+    }
+    Ok(sample)
 }
 
 /// The demo dispatcher's login.

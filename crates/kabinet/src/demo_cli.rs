@@ -116,3 +116,19 @@ pub async fn run(
     }
     crate::serve::serve(db.clone(), config).await
 }
+
+/// `kabinet demo-accounts`: accounts of a demo for load tests, printed one
+/// per line (number, tab, latest total in kopecks).
+pub async fn sample(db: &Db, count: u64, residents: bool) -> anyhow::Result<()> {
+    let sample = match kabinet_app::demo::sample_accounts(db, count, residents).await {
+        Ok(sample) => sample,
+        Err(kabinet_app::Error::NotFound) => {
+            anyhow::bail!("this database holds no demo (run `kabinet demo` first)")
+        }
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
+    for a in sample {
+        println!("{}\t{}", a.number, a.total_due.0);
+    }
+    Ok(())
+}

@@ -62,6 +62,20 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         export_dir: Option<PathBuf>,
     },
+    /// Print accounts of a demo database for load tests: one line per
+    /// account, its number and latest invoice total in kopecks, tab-separated.
+    ///
+    /// `--count` accounts spread evenly over the demo: without `--residents`,
+    /// accounts nobody signed up with (to register); with it, each gets a
+    /// resident who signs in with the demo password.
+    DemoAccounts {
+        /// How many accounts.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        count: u64,
+        /// Give each a resident with the demo password.
+        #[arg(long)]
+        residents: bool,
+    },
     /// Import billing-system files (see docs/exchange.md).
     ///
     /// `kabinet import charges charges.csv` loads one file; `kabinet import --dir
@@ -457,6 +471,7 @@ async fn dispatch(
             no_serve,
             ..
         } => demo_cli::run(db, config, accounts, months, seed, no_serve).await,
+        Command::DemoAccounts { count, residents } => demo_cli::sample(db, count, residents).await,
         Command::RenderWorker => render_workers::serve(&renderer(config)?),
     }
 }

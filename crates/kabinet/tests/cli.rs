@@ -144,6 +144,50 @@ async fn demo_serves_and_is_ready(engine: Engine) {
     assert!(text(&out).contains("already present"), "{}", text(&out));
     assert_eq!(t.db.bulk().table_counts().await.unwrap(), counts);
 
+    // Accounts for load tests: ones nobody signed up with, then residents
+    // with the demo password, the same ones again on a second call.
+    let lines = |args: &[&str]| {
+        let out = kabinet(&t.url, &dir).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let free = lines(&["demo-accounts", "--count", "3"]);
+    assert_eq!(free.len(), 3, "{free:?}");
+    for line in &free {
+        let (number, kopecks) = line.split_once('\t').unwrap();
+        assert!(kopecks.parse::<i64>().is_ok(), "{line}");
+        let number: kabinet_domain::AccountNumber = number.parse().unwrap();
+        assert!(
+            t.db.users().by_account_number(&number).await.unwrap().is_none(),
+            "{line}"
+        );
+    }
+    let residents = lines(&["demo-accounts", "--count", "4", "--residents"]);
+    assert_eq!(residents.len(), 4, "{residents:?}");
+    for line in &residents {
+        let number: kabinet_domain::AccountNumber = line.split('\t').next().unwrap().parse().unwrap();
+        let user =
+            t.db.users()
+                .by_account_number(&number)
+                .await
+                .unwrap()
+                .expect("a resident");
+        assert!(
+            user.email.as_str().starts_with("bench"),
+            "{line}: {}",
+            user.email.as_str()
+        );
+        assert!(!user.password_generated, "{line}: an own password");
+    }
+    assert_eq!(
+        lines(&["demo-accounts", "--count", "4", "--residents"]),
+        residents
+    );
+
     // Plain `serve` on the same database.
     let server = spawn({
         let mut c = kabinet(&t.url, &dir);
@@ -343,6 +387,7 @@ fn every_subcommand_has_help() {
         &["serve", "--help"],
         &["migrate", "--help"],
         &["demo", "--help"],
+        &["demo-accounts", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_kabinet"))
             .args(sub)
