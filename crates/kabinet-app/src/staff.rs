@@ -426,6 +426,18 @@ impl StaffAuth {
                 .await?;
             return Err(Error::StaffPasswordExpired);
         }
+        self.open_first_stage(&m, client, previous, now).await
+    }
+
+    /// The password passed: a session at the second factor (ending the one
+    /// this browser had), a generated password spent, the step audited.
+    async fn open_first_stage(
+        &self,
+        m: &StaffMember,
+        client: &Client,
+        previous: Option<&StaffPrincipal>,
+        now: OffsetDateTime,
+    ) -> Result<String, Error> {
         let token = new_token();
         let tx = self.db.begin().await?;
         if let Some(p) = previous {
@@ -445,9 +457,8 @@ impl StaffAuth {
                 user_agent: client.user_agent.clone(),
             })
             .await?;
-        tx.audit()
-            .record(&staff_entry(client, E::StaffPassword, &m.login, ""), now)
-            .await?;
+        let entry = staff_entry(client, d::AuditEvent::StaffPassword, &m.login, "");
+        tx.audit().record(&entry, now).await?;
         tx.commit().await?;
         Ok(token)
     }

@@ -396,12 +396,24 @@ impl Auth {
             return Err(Error::Invalid(errors));
         };
         errors.check()?;
+        self.send_email_link(r, &email, client, now).await
+    }
+
+    /// Records a change to `email` and queues its confirmation link, within
+    /// the account's limit of e-mails, audited, in one transaction.
+    async fn send_email_link(
+        &self,
+        r: &Resident,
+        email: &d::EmailAddress,
+        client: &Client,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
         let token = new_token();
         let org = self.org_name().await?;
         let mail = messages::email_change_confirm(
             messages::tr(r.user.language),
             &org,
-            &email,
+            email,
             &r.user.account_number,
             &self.url(&format!("/settings/email/{token}")),
             EMAIL_CHANGE_VALID.whole_hours(),
@@ -427,7 +439,7 @@ impl Auth {
         tx.email_changes()
             .create(
                 r.user.id,
-                &email,
+                email,
                 &token_hash(&token),
                 now,
                 now + EMAIL_CHANGE_VALID,

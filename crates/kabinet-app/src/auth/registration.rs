@@ -135,15 +135,30 @@ impl Auth {
         if let Some(owner) = self.db.users().of_account(&account).await? {
             return self.notify_already_registered(&owner, &org, client).await;
         }
+        self.create_user(&account, &email, &org, client).await
+    }
+
+    /// Creates the user of `account` with a generated password mailed to
+    /// `email`, the Rules and the consent given, in one transaction; a user
+    /// another request created a moment ago gets the "already registered"
+    /// letter instead.
+    async fn create_user(
+        &self,
+        account: &d::Account,
+        email: &d::EmailAddress,
+        org: &str,
+        client: &Client,
+    ) -> Result<(), Error> {
+        let number = &account.number;
         let password = generated_password();
         let hash = self.hasher.hash(&password).await?;
         let valid = self.settings.generated_password_valid;
         // A new user has chosen no language yet: Russian, the default.
         let mail = messages::registration_password(
             messages::tr(None),
-            &org,
-            &email,
-            &number,
+            org,
+            email,
+            number,
             &password,
             valid.whole_hours(),
             &self.url("/login"),
@@ -162,8 +177,8 @@ impl Auth {
         let Some(user_id) = tx.users().insert(&new).await? else {
             // Another request created it a moment ago (the unique index decides).
             drop(tx);
-            return match self.db.users().of_account(&account).await? {
-                Some(owner) => self.notify_already_registered(&owner, &org, client).await,
+            return match self.db.users().of_account(account).await? {
+                Some(owner) => self.notify_already_registered(&owner, org, client).await,
                 None => Ok(()),
             };
         };
@@ -177,17 +192,14 @@ impl Auth {
             tx.users().add_acceptance(user_id, &given("rules"), now).await?;
         }
         tx.users().add_acceptance(user_id, &given("consent"), now).await?;
-        tx.audit()
-            .record(
-                &client.entry(
-                    E::Registration,
-                    Some(user_id),
-                    Some(account.id),
-                    format!("e-mail {typed}"),
-                ),
-                now,
-            )
-            .await?;
+        let details = format!("e-mail {}", email.masked());
+        let entry = client.entry(
+            d::AuditEvent::Registration,
+            Some(user_id),
+            Some(account.id),
+            details,
+        );
+        tx.audit().record(&entry, now).await?;
         tx.outbox().queue(&mail, now).await?;
         tx.commit().await?;
         Ok(())

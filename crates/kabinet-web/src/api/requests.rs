@@ -336,13 +336,24 @@ pub(crate) async fn cancel(
     ApiResident(r): ApiResident,
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, ApiError> {
-    let id = number(&id)?;
+    change(&state, &ctx, &r, &id, Change::Cancel).await
+}
+
+/// Moves the resident's request `id` by `change`; the request as it is now.
+async fn change(
+    state: &AppState,
+    ctx: &Ctx,
+    r: &kabinet_app::auth::Resident,
+    id: &str,
+    change: Change,
+) -> Result<Json<RequestDetail>, ApiError> {
+    let id = number(id)?;
     state
         .app
         .requests
-        .resident_change(&r, id, Change::Cancel, &ctx.client)
+        .resident_change(r, id, change, &ctx.client)
         .await?;
-    Ok(Json(detail(&state, &r, id).await?))
+    Ok(Json(detail(state, r, id).await?))
 }
 
 action!(
@@ -375,13 +386,7 @@ action!(
         Path(id): Path<String>,
         ApiJson(b): ApiJson<TextBody>,
     ) -> Result<Json<RequestDetail>, ApiError> {
-        let id = number(&id)?;
-        state
-            .app
-            .requests
-            .resident_change(&r, id, Change::Return { comment: b.text }, &ctx.client)
-            .await?;
-        Ok(Json(detail(&state, &r, id).await?))
+        change(&state, &ctx, &r, &id, Change::Return { comment: b.text }).await
     }
 );
 
@@ -397,13 +402,7 @@ action!(
         Path(id): Path<String>,
         ApiJson(b): ApiJson<RatingBody>,
     ) -> Result<Json<RequestDetail>, ApiError> {
-        let id = number(&id)?;
-        state
-            .app
-            .requests
-            .resident_change(&r, id, Change::Accept { rating: b.rating }, &ctx.client)
-            .await?;
-        Ok(Json(detail(&state, &r, id).await?))
+        change(&state, &ctx, &r, &id, Change::Accept { rating: b.rating }).await
     }
 );
 
