@@ -168,7 +168,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff)
         .merge(group(pages::step_routes()))
         .merge(resident)
-        .merge(api::routes(&state).0)
+        .merge(api::routes(&state))
         .fallback(http::errors::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -37,7 +37,7 @@ use utoipa_axum::routes;
 /// the OpenAPI document made from the same list: every route of the
 /// resident group is behind [`require_resident`]. Any other path under
 /// `/api/v1` is a 404 problem.
-pub(crate) fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     // The guard wraps each route's methods, so a method the route does not
     // have is still a plain 405.
     let guard = axum::middleware::from_fn_with_state(state.clone(), require_resident);
@@ -50,11 +50,10 @@ pub(crate) fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::Op
         .split_for_parts();
     ErrorResponses.modify(&mut doc);
     let body = axum::body::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
-    let router = router
+    router
         .route("/api/v1/openapi.json", get(move || openapi(body.clone())))
         .route("/api/v1", any(api_not_found))
-        .route("/api/v1/{*rest}", any(api_not_found));
-    (router, doc)
+        .route("/api/v1/{*rest}", any(api_not_found))
 }
 
 /// Operations without a token, or with a token in any state.
