@@ -277,13 +277,13 @@ impl Payments {
             .collect::<Vec<_>>()
             .join(", ");
         let public_id = crate::auth::secrets::new_public_id();
-        let description = format!("Оплата ЖКУ, лицевой счёт {numbers}");
+        let accounts: Vec<d::AccountNumber> = shares.iter().map(|s| s.number.clone()).collect();
         let new = NewCardPayment {
             public_id: public_id.clone(),
             user_id: r.user.id,
             gateway: self.gateway.name().into(),
             amount: total,
-            description: description.chars().take(128).collect(),
+            description: d::payments::gateway_description(&accounts),
             email: Some(r.user.email.as_str().to_string()),
             ip: client.ip.clone(),
             now,
@@ -358,7 +358,7 @@ impl Payments {
                     .shares
                     .iter()
                     .map(|s| ReceiptItem {
-                        description: format!("Жилищно-коммунальные услуги, лицевой счёт {}", s.account),
+                        description: d::payments::receipt_item_name(&s.account),
                         amount: s.amount,
                         vat_code: self.settings.vat_code,
                         payment_subject: self.settings.payment_subject.clone(),

@@ -291,6 +291,27 @@ pub fn check_shares(
     }
 }
 
+/// The longest payment description the gateway takes (YooKassa: 128).
+pub const MAX_DESCRIPTION_CHARS: usize = 128;
+
+/// What a card payment is called at the gateway: the purpose the payer's
+/// bank shows and the organization's accountant reconciles by. Always in
+/// Russian, whatever the payer reads the portal in: it is a payment
+/// document's text, like the receipt QR's purpose, not a page's.
+pub fn gateway_description(numbers: &[crate::AccountNumber]) -> String {
+    let numbers: Vec<&str> = numbers.iter().map(crate::AccountNumber::as_str).collect();
+    format!("Оплата ЖКУ, лицевой счёт {}", numbers.join(", "))
+        .chars()
+        .take(MAX_DESCRIPTION_CHARS)
+        .collect()
+}
+
+/// The name of one account's item on the fiscal receipt (54-ФЗ): in
+/// Russian, as the fiscal documents are.
+pub fn receipt_item_name(account: &str) -> String {
+    format!("Жилищно-коммунальные услуги, лицевой счёт {account}")
+}
+
 /// When reconciliation asks the gateway about an unsettled payment again,
 /// having asked `checks` times already: after 5 minutes, then an hour, then
 /// daily; `None` once `give_up_after_days` daily checks are spent, when the
@@ -413,5 +434,16 @@ mod tests {
             check_shares(&linked, &[line("1001", "60000"), line("1002", "50000")], max),
             Err(SharesProblem::Amounts(vec![ShareProblem::TotalTooLarge]))
         );
+    }
+
+    #[test]
+    fn the_gateway_description_names_the_accounts_within_its_limit() {
+        let n = |s: &str| crate::AccountNumber::parse(s).unwrap();
+        assert_eq!(
+            gateway_description(&[n("1001"), n("1002")]),
+            "Оплата ЖКУ, лицевой счёт 1001, 1002"
+        );
+        let many: Vec<_> = (0..20).map(|i| n(&format!("71000000{i:02}"))).collect();
+        assert_eq!(gateway_description(&many).chars().count(), MAX_DESCRIPTION_CHARS);
     }
 }
