@@ -160,6 +160,97 @@ pub const DEMO_DISPATCHER: &str = "dispatcher";
 /// The demo dispatcher's password.
 pub const DEMO_DISPATCHER_PASSWORD: &str = "demo-dispatch-2026";
 
+/// The demo's administrator (the whole office).
+pub const DEMO_ADMINISTRATOR: &str = "admin";
+/// The demo's accountant (billing import and export, payments).
+pub const DEMO_ACCOUNTANT: &str = "accountant";
+
+/// Adds (once) a demo staff member ready to sign in: the demo password of
+/// its own, the second factor enrolled with a secret the demo prints.
+async fn demo_member(
+    db: &Db,
+    secrets: &crate::staff::SecretBox,
+    (login, name, role): (&str, &str, d::staff::Role),
+) -> Result<DemoDispatcher, Error> {
+    let m = match db.staff().by_login(login).await? {
+        Some(m) => m,
+        None => {
+            let now = OffsetDateTime::now_utc();
+            let hash = Hasher::new().hash(DEMO_DISPATCHER_PASSWORD).await?;
+            let tx = db.begin().await?;
+            let m = tx
+                .staff()
+                .insert(&kabinet_db::staff::NewStaff {
+                    login: login.into(),
+                    name: name.into(),
+                    role,
+                    password_hash: hash.clone(),
+                    password_expires_at: now,
+                    now,
+                })
+                .await?;
+            tx.staff().set_password(m.id, &hash, false, None).await?;
+            let secret = match totp_rs::Secret::Raw(crate::auth::secrets::random_bytes::<20>().to_vec())
+                .to_encoded()
+            {
+                totp_rs::Secret::Encoded(s) => s,
+                totp_rs::Secret::Raw(_) => return Err(Error::Internal("TOTP secret".into())),
+            };
+            tx.staff()
+                .enrol(m.id, &secrets.seal(&format!("staff:{}", m.id), &secret)?, 1)
+                .await?;
+            tx.audit()
+                .record(
+                    &d::AuditEntry::system(d::AuditEvent::StaffChanged, None, format!("demo staff {login}")),
+                    now,
+                )
+                .await?;
+            tx.commit().await?;
+            db.staff().get(m.id).await?.ok_or(Error::NotFound)?
+        }
+    };
+    Ok(DemoDispatcher {
+        login: m.login.clone(),
+        password: DEMO_DISPATCHER_PASSWORD.into(),
+        totp_secret: m
+            .totp_secret
+            .as_deref()
+            .map(|s| secrets.open(&format!("staff:{}", m.id), s))
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+/// On a demo database: the office's administrator and accountant, ready to
+/// sign in like the dispatcher (the same demo password, each with a TOTP
+/// secret of their own). Nothing when the database is not a demo.
+pub async fn ensure_demo_office(
+    db: &Db,
+    secrets: &crate::staff::SecretBox,
+) -> Result<Vec<DemoDispatcher>, Error> {
+    if !db.organization().is_demo().await? {
+        return Ok(Vec::new());
+    }
+    Ok(vec![
+        demo_member(
+            db,
+            secrets,
+            (
+                DEMO_ADMINISTRATOR,
+                "Анна Администраторова",
+                d::staff::Role::Administrator,
+            ),
+        )
+        .await?,
+        demo_member(
+            db,
+            secrets,
+            (DEMO_ACCOUNTANT, "Борис Бухгалтеров", d::staff::Role::Accountant),
+        )
+        .await?,
+    ])
+}
+
 /// The demo dispatcher's sign-in: login, password and TOTP secret.
 #[derive(Debug, Clone)]
 pub struct DemoDispatcher {
@@ -190,63 +281,33 @@ pub async fn ensure_demo_requests(
     }
     let hasher = Hasher::new();
     let now = OffsetDateTime::now_utc();
-    let dispatcher = match db.staff().by_login(DEMO_DISPATCHER).await? {
-        Some(m) => m,
-        None => {
-            let hash = hasher.hash(DEMO_DISPATCHER_PASSWORD).await?;
-            let tx = db.begin().await?;
-            let m = tx
-                .staff()
-                .insert(&kabinet_db::staff::NewStaff {
-                    login: DEMO_DISPATCHER.into(),
-                    name: "Ольга Диспетчерова".into(),
-                    role: d::staff::Role::Dispatcher,
-                    password_hash: hash.clone(),
-                    password_expires_at: now,
-                    now,
-                })
-                .await?;
-            tx.staff().set_password(m.id, &hash, false, None).await?;
-            let secret = match totp_rs::Secret::Raw(crate::auth::secrets::random_bytes::<20>().to_vec())
-                .to_encoded()
-            {
-                totp_rs::Secret::Encoded(s) => s,
-                totp_rs::Secret::Raw(_) => return Err(Error::Internal("TOTP secret".into())),
-            };
-            tx.staff()
-                .enrol(m.id, &secrets.seal(&format!("staff:{}", m.id), &secret)?, 1)
-                .await?;
-            let other_hash = hasher.hash(&crate::auth::secrets::generated_password()).await?;
-            tx.staff()
-                .insert(&kabinet_db::staff::NewStaff {
-                    login: "operator".into(),
-                    name: "Иван Операторов".into(),
-                    role: d::staff::Role::Operator,
-                    password_hash: other_hash,
-                    password_expires_at: now + crate::staff::GENERATED_PASSWORD_VALID,
-                    now,
-                })
-                .await?;
-            tx.audit()
-                .record(
-                    &d::AuditEntry::system(d::AuditEvent::StaffChanged, None, "demo staff"),
-                    now,
-                )
-                .await?;
-            tx.commit().await?;
-            db.staff().get(m.id).await?.ok_or(Error::NotFound)?
-        }
-    };
-    let login = DemoDispatcher {
-        login: dispatcher.login.clone(),
-        password: DEMO_DISPATCHER_PASSWORD.into(),
-        totp_secret: dispatcher
-            .totp_secret
-            .as_deref()
-            .map(|s| secrets.open(&format!("staff:{}", dispatcher.id), s))
-            .transpose()?
-            .unwrap_or_default(),
-    };
+    let fresh = db.staff().by_login(DEMO_DISPATCHER).await?.is_none();
+    let login = demo_member(
+        db,
+        secrets,
+        (DEMO_DISPATCHER, "Ольга Диспетчерова", d::staff::Role::Dispatcher),
+    )
+    .await?;
+    if fresh {
+        let other_hash = hasher.hash(&crate::auth::secrets::generated_password()).await?;
+        let tx = db.begin().await?;
+        tx.staff()
+            .insert(&kabinet_db::staff::NewStaff {
+                login: "operator".into(),
+                name: "Иван Операторов".into(),
+                role: d::staff::Role::Operator,
+                password_hash: other_hash,
+                password_expires_at: now + crate::staff::GENERATED_PASSWORD_VALID,
+                now,
+            })
+            .await?;
+        tx.commit().await?;
+    }
+    let dispatcher = db
+        .staff()
+        .by_login(DEMO_DISPATCHER)
+        .await?
+        .ok_or(Error::NotFound)?;
     if db.requests().count().await? > 0 {
         return Ok(Some(login));
     }

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod forms;
 pub mod jobs;
+pub mod office;
 pub mod payments;
 pub mod profile;
 pub mod rates;
@@ -103,8 +104,10 @@ pub struct App {
     pub receipts: receipts::Receipts,
     /// Requests to the dispatch service and the organization.
     pub requests: requests::Requests,
-    /// Staff sign-in.
+    /// Staff sign-in and staff members.
     pub staff: staff::StaffAuth,
+    /// The office: organization details, audit log, home figures.
+    pub office: office::Office,
     db: Db,
 }
 
@@ -127,6 +130,11 @@ impl App {
         };
         let hasher = auth::Hasher::new();
         let secrets = staff::SecretBox::new(&key);
+        let site = site::Site::new(
+            db.clone(),
+            settings.suspension.clone(),
+            settings.help_dir.as_deref(),
+        );
         Ok(App {
             payments: payments::Payments::new(
                 db.clone(),
@@ -157,11 +165,8 @@ impl App {
                 &settings.auth.public_url,
             ),
             profiles: profile::Profiles::new(db.clone()),
-            site: site::Site::new(
-                db.clone(),
-                settings.suspension.clone(),
-                settings.help_dir.as_deref(),
-            ),
+            site: site.clone(),
+            office: office::Office::new(db.clone(), site, settings.clock),
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             db,
         })

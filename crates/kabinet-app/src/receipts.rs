@@ -3,7 +3,7 @@
 
 use crate::Error;
 use crate::auth::Resident;
-use kabinet_db::Db;
+use kabinet_db::{Db, Repos};
 use kabinet_domain::qr::QrCharset;
 use kabinet_domain::{AccountNumber, Period};
 use kabinet_receipt::{ReceiptView, Renderer};
@@ -52,9 +52,26 @@ impl Receipts {
         let account = &scope.current().account;
         let number: AccountNumber = account.number.clone();
         let period = Period::parse(period).map_err(|_| Error::NotFound)?;
-        let input = kabinet_receipt::load::load(&self.db, account.id, period)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let missing =
+            kabinet_domain::organization::missing_details(self.db.organization().current().await?.as_ref());
+        if !missing.is_empty() {
+            tracing::warn!(
+                missing = %missing.join(", "),
+                "a receipt was asked for before the organization's details are complete"
+            );
+            return Err(Error::Conflict(kabinet_domain::Text::new(
+                "error-portal-setting-up",
+            )));
+        }
+        let input = match kabinet_receipt::load::load(&self.db, account.id, period).await {
+            Ok(Some(input)) => input,
+            Ok(None) => return Err(Error::NotFound),
+            Err(kabinet_db::DbError::NotFound) => {
+                tracing::warn!(%period, "a receipt's billing period or payee is missing from the imported data");
+                return Err(Error::NotFound);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let view = ReceiptView::build(&input, self.charset).map_err(|e| Error::Internal(e.to_string()))?;
         let _permit = self
             .permits

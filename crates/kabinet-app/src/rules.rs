@@ -3,9 +3,16 @@
 
 use crate::Error;
 use crate::auth::{Client, Principal};
+use crate::staff::By;
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
+use kabinet_domain::staff::Permission;
 use time::OffsetDateTime;
+
+/// The longest title of a version, in characters.
+pub const MAX_TITLE: usize = 200;
+/// The longest text of a version, in bytes.
+pub const MAX_BODY_BYTES: usize = 200_000;
 
 /// The Rules use cases.
 #[derive(Clone)]
@@ -32,6 +39,24 @@ impl Rules {
     /// Every published version, newest first.
     pub async fn all(&self) -> Result<Vec<d::RulesVersion>, Error> {
         Ok(self.db.rules().all().await?)
+    }
+
+    /// Every published version, newest first, with how many residents have
+    /// accepted it as their latest, for the office.
+    pub async fn with_acceptance(&self, by: By<'_>) -> Result<Vec<(d::RulesVersion, u64)>, Error> {
+        by.require(Permission::Settings)?;
+        let counts = self.db.rules().acceptance().await?;
+        Ok(self
+            .db
+            .rules()
+            .all()
+            .await?
+            .into_iter()
+            .map(|v| {
+                let n = counts.get(&v.version).copied().unwrap_or(0);
+                (v, n)
+            })
+            .collect())
     }
 
     /// Records that the resident accepted `version`, which must be the one in
@@ -70,13 +95,23 @@ impl Rules {
 
     /// Publishes a new version (the next number) by the Organization; returns
     /// it. Residents who accepted an older one are asked at their next request.
-    pub async fn publish(&self, title: &str, body: &str) -> Result<i32, Error> {
+    pub async fn publish(&self, by: By<'_>, title: &str, body: &str) -> Result<i32, Error> {
+        by.require(Permission::Settings)?;
+        let (title, body) = (title.trim(), body.trim());
+        let mut problems = crate::FieldErrors::default();
+        if title.is_empty() || title.chars().count() > MAX_TITLE {
+            problems.add("title", d::Text::new("error-rules-title"));
+        }
+        if body.is_empty() || body.len() > MAX_BODY_BYTES {
+            problems.add("body", d::Text::new("error-rules-body"));
+        }
+        problems.check()?;
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
         let version = tx.rules().publish(title, body, now).await?;
         tx.audit()
             .record(
-                &d::AuditEntry::system(d::AuditEvent::RulesPublished, None, format!("version {version}")),
+                &by.entry(d::AuditEvent::RulesPublished, format!("version {version}")),
                 now,
             )
             .await?;

@@ -5,8 +5,10 @@
 
 use crate::Error;
 use crate::cache::Cached;
+use crate::staff::By;
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
+use kabinet_domain::staff::Permission;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -132,7 +134,7 @@ impl Site {
         }
         Site {
             db,
-            org: Arc::new(Cached::new(REFRESH * 12)),
+            org: Arc::new(Cached::new(REFRESH)),
             suspension: Arc::new(Cached::new(REFRESH)),
             configured,
             demo: Arc::new(Cached::new(REFRESH * 12)),
@@ -150,6 +152,12 @@ impl Site {
         Ok(o)
     }
 
+    /// Forgets the cached organization (after the office changed it here;
+    /// other servers read it again within [`REFRESH`]).
+    pub fn forget_organization(&self) {
+        self.org.clear();
+    }
+
     /// The closing in force or announced, if any.
     pub async fn suspension(&self) -> Result<Option<d::Suspension>, Error> {
         if self.configured.is_some() {
@@ -163,8 +171,26 @@ impl Site {
         Ok(s)
     }
 
-    /// Announces or sets a closing (the CLI; staff pages later), audited.
-    pub async fn suspend(&self, s: &d::Suspension) -> Result<(), Error> {
+    /// Announces or sets a closing (the CLI, the office's closing page),
+    /// audited. It must end after it starts; the message is clipped to
+    /// [`d::Suspension::MAX_MESSAGE`].
+    pub async fn suspend(&self, by: By<'_>, s: &d::Suspension) -> Result<(), Error> {
+        by.require(Permission::Settings)?;
+        if s.ends_at.is_some_and(|e| e <= s.starts_at) {
+            return Err(Error::Invalid(crate::FieldErrors::single(
+                "until",
+                d::Text::new("error-closing-ends-before"),
+            )));
+        }
+        let s = &d::Suspension {
+            message: s
+                .message
+                .trim()
+                .chars()
+                .take(d::Suspension::MAX_MESSAGE)
+                .collect(),
+            ..s.clone()
+        };
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
         tx.suspensions().set(s, now).await?;
@@ -175,10 +201,7 @@ impl Site {
             s.message
         );
         tx.audit()
-            .record(
-                &d::AuditEntry::system(d::AuditEvent::SuspensionSet, None, details),
-                now,
-            )
+            .record(&by.entry(d::AuditEvent::SuspensionSet, details), now)
             .await?;
         tx.commit().await?;
         self.suspension.clear();
@@ -186,15 +209,13 @@ impl Site {
     }
 
     /// Lifts any closing, audited.
-    pub async fn resume(&self) -> Result<(), Error> {
+    pub async fn resume(&self, by: By<'_>) -> Result<(), Error> {
+        by.require(Permission::Settings)?;
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
         tx.suspensions().clear().await?;
         tx.audit()
-            .record(
-                &d::AuditEntry::system(d::AuditEvent::SuspensionLifted, None, ""),
-                now,
-            )
+            .record(&by.entry(d::AuditEvent::SuspensionLifted, ""), now)
             .await?;
         tx.commit().await?;
         self.suspension.clear();

@@ -25,6 +25,9 @@ mod sealed;
 
 pub use sealed::SecretBox;
 
+/// The login of the administrator a new installation starts with.
+pub const FIRST_ADMINISTRATOR: &str = "admin";
+
 /// How many recovery codes a member gets.
 pub const RECOVERY_CODES: usize = 10;
 
@@ -95,9 +98,58 @@ impl StaffUser {
         }
     }
 
+    /// Refuses unless the member may work with the requests of `desk`.
+    pub fn require_desk(&self, desk: d::requests::Desk) -> Result<(), Error> {
+        self.require(Permission::for_desk(desk))
+    }
+
+    /// The desks whose requests the member may see (empty: none).
+    pub fn desks(&self) -> Vec<d::requests::Desk> {
+        d::requests::Desk::ALL
+            .into_iter()
+            .filter(|k| self.require_desk(*k).is_ok())
+            .collect()
+    }
+
     /// An audit line about this member's action.
     pub fn entry(&self, client: &Client, event: d::AuditEvent, details: &str) -> d::AuditEntry {
         staff_entry(client, event, &self.0.member.login, details)
+    }
+}
+
+/// Who makes a change in the office: the command line on the server, or a
+/// staff member in the console (whose role must allow it).
+#[derive(Clone, Copy)]
+pub enum By<'a> {
+    /// The command line: Kabinet itself, run by whoever runs the server.
+    Cli,
+    /// A staff member signed in to the console, from this client.
+    Staff(&'a StaffUser, &'a Client),
+}
+
+impl By<'_> {
+    /// Refuses unless the actor may `p` (the command line always may).
+    pub fn require(&self, p: Permission) -> Result<(), Error> {
+        match self {
+            By::Cli => Ok(()),
+            By::Staff(s, _) => s.require(p),
+        }
+    }
+
+    /// The audit line of this actor's change.
+    pub fn entry(&self, event: d::AuditEvent, details: impl Into<String>) -> d::AuditEntry {
+        match self {
+            By::Cli => d::AuditEntry::system(event, None, details),
+            By::Staff(s, client) => s.entry(client, event, &details.into()),
+        }
+    }
+
+    /// The acting member, when it is one.
+    pub fn member(&self) -> Option<&StaffMember> {
+        match self {
+            By::Cli => None,
+            By::Staff(s, _) => Some(s.member()),
+        }
     }
 }
 
@@ -230,8 +282,15 @@ impl StaffAuth {
     }
 
     /// Adds a member with a generated password, returned once
-    /// (`kabinet staff add`).
-    pub async fn add(&self, login: &str, name: &str, role: Role) -> Result<(StaffMember, String), Error> {
+    /// (`kabinet staff add`, the office's staff page).
+    pub async fn add(
+        &self,
+        by: By<'_>,
+        login: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<(StaffMember, String), Error> {
+        by.require(Permission::Staff)?;
         let login = login.trim().to_lowercase();
         if login.is_empty()
             || login.len() > 64
@@ -278,9 +337,8 @@ impl StaffAuth {
         };
         tx.audit()
             .record(
-                &d::AuditEntry::system(
+                &by.entry(
                     d::AuditEvent::StaffChanged,
-                    None,
                     format!("added staff {login} ({})", role.as_str()),
                 ),
                 now,
@@ -290,7 +348,26 @@ impl StaffAuth {
         Ok((member, password))
     }
 
-    async fn by_login(&self, login: &str) -> Result<StaffMember, Error> {
+    /// On a database without any staff member (a new installation), adds
+    /// the first administrator, login [`FIRST_ADMINISTRATOR`], and returns
+    /// their one-time password; `None` when there are members already (or
+    /// another server added the first one at the same moment).
+    pub async fn first_administrator(&self) -> Result<Option<(StaffMember, String)>, Error> {
+        if !self.db.staff().all().await?.is_empty() {
+            return Ok(None);
+        }
+        match self
+            .add(By::Cli, FIRST_ADMINISTRATOR, "Administrator", Role::Administrator)
+            .await
+        {
+            Ok(x) => Ok(Some(x)),
+            Err(Error::Invalid(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The member who signs in with `login`.
+    pub async fn by_login(&self, login: &str) -> Result<StaffMember, Error> {
         self.db
             .staff()
             .by_login(&login.trim().to_lowercase())
@@ -298,11 +375,44 @@ impl StaffAuth {
             .ok_or(Error::NotFound)
     }
 
+    /// Member `id`, for the office.
+    pub async fn member(&self, by: By<'_>, id: d::StaffId) -> Result<StaffMember, Error> {
+        by.require(Permission::Staff)?;
+        self.db.staff().get(id).await?.ok_or(Error::NotFound)
+    }
+
+    /// Every member, the disabled ones last, for the office.
+    pub async fn members(&self, by: By<'_>) -> Result<Vec<StaffMember>, Error> {
+        by.require(Permission::Staff)?;
+        Ok(self.db.staff().all().await?)
+    }
+
+    /// Refuses a change to `target` that would lock the office out: a
+    /// member changing their own standing in the console, or the last
+    /// enabled administrator losing the role or being disabled.
+    async fn check_standing(&self, by: By<'_>, target: &StaffMember, stays_admin: bool) -> Result<(), Error> {
+        if by.member().is_some_and(|m| m.id == target.id) {
+            return Err(Error::Conflict(d::Text::new("error-staff-self")));
+        }
+        if target.role == Role::Administrator
+            && !target.disabled
+            && !stays_admin
+            && self.db.staff().count_enabled(Role::Administrator).await? <= 1
+        {
+            return Err(Error::Conflict(d::Text::new("error-staff-last-administrator")));
+        }
+        Ok(())
+    }
+
     /// Gives a member a new generated password and forgets their second
     /// factor and sessions (a lost phone, a forgotten password;
     /// `kabinet staff reset`). Returns the password.
-    pub async fn reset(&self, login: &str) -> Result<String, Error> {
-        let m = self.by_login(login).await?;
+    pub async fn reset(&self, by: By<'_>, id: d::StaffId) -> Result<String, Error> {
+        by.require(Permission::Staff)?;
+        let m = self.db.staff().get(id).await?.ok_or(Error::NotFound)?;
+        if by.member().is_some_and(|me| me.id == m.id) {
+            return Err(Error::Conflict(d::Text::new("error-staff-self")));
+        }
         let password = generated_password();
         let hash = self.hasher.hash(&password).await?;
         let now = OffsetDateTime::now_utc();
@@ -314,11 +424,7 @@ impl StaffAuth {
         tx.staff().close_sessions(m.id).await?;
         tx.audit()
             .record(
-                &d::AuditEntry::system(
-                    d::AuditEvent::StaffChanged,
-                    None,
-                    format!("reset staff {}", m.login),
-                ),
+                &by.entry(d::AuditEvent::StaffChanged, format!("reset staff {}", m.login)),
                 now,
             )
             .await?;
@@ -327,8 +433,10 @@ impl StaffAuth {
     }
 
     /// Disables (or enables again) a member; a disabled member's sessions end.
-    pub async fn set_disabled(&self, login: &str, disabled: bool) -> Result<(), Error> {
-        let m = self.by_login(login).await?;
+    pub async fn set_disabled(&self, by: By<'_>, id: d::StaffId, disabled: bool) -> Result<(), Error> {
+        by.require(Permission::Staff)?;
+        let m = self.db.staff().get(id).await?.ok_or(Error::NotFound)?;
+        self.check_standing(by, &m, !disabled).await?;
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
         tx.staff().set_disabled(m.id, disabled).await?;
@@ -336,10 +444,37 @@ impl StaffAuth {
         let what = if disabled { "disabled" } else { "enabled" };
         tx.audit()
             .record(
-                &d::AuditEntry::system(
+                &by.entry(d::AuditEvent::StaffChanged, format!("{what} staff {}", m.login)),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives a member another role; their sessions end, so the new rights
+    /// hold from their next sign-in.
+    pub async fn set_role(&self, by: By<'_>, id: d::StaffId, role: Role) -> Result<(), Error> {
+        by.require(Permission::Staff)?;
+        let m = self.db.staff().get(id).await?.ok_or(Error::NotFound)?;
+        if m.role == role {
+            return Ok(());
+        }
+        self.check_standing(by, &m, role == Role::Administrator).await?;
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        tx.staff().set_role(m.id, role).await?;
+        tx.staff().close_sessions(m.id).await?;
+        tx.audit()
+            .record(
+                &by.entry(
                     d::AuditEvent::StaffChanged,
-                    None,
-                    format!("{what} staff {}", m.login),
+                    format!(
+                        "role of staff {}: {} → {}",
+                        m.login,
+                        m.role.as_str(),
+                        role.as_str()
+                    ),
                 ),
                 now,
             )

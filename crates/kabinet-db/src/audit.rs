@@ -5,7 +5,10 @@
 use crate::entities::audit;
 use crate::{Conn, DbError};
 use kabinet_domain as d;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use time::OffsetDateTime;
 
 fn to_record(m: audit::Model) -> d::AuditRecord {
@@ -18,6 +21,43 @@ fn to_record(m: audit::Model) -> d::AuditRecord {
         ip: m.ip,
         user_agent: m.user_agent,
         details: m.details,
+    }
+}
+
+/// What the office's audit page asks for; every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// `resident`, `staff` or `system`.
+    pub actor: Option<d::Actor>,
+    /// One event.
+    pub event: Option<d::AuditEvent>,
+    /// One account.
+    pub account: Option<d::AccountId>,
+    /// From this moment.
+    pub from: Option<OffsetDateTime>,
+    /// Before this moment.
+    pub until: Option<OffsetDateTime>,
+}
+
+impl AuditFilter {
+    fn condition(&self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(a) = self.actor {
+            c = c.add(audit::Column::Actor.eq(a.as_str()));
+        }
+        if let Some(e) = self.event {
+            c = c.add(audit::Column::Event.eq(e.as_str()));
+        }
+        if let Some(a) = self.account {
+            c = c.add(audit::Column::AccountId.eq(a.0));
+        }
+        if let Some(t) = self.from {
+            c = c.add(audit::Column::At.gte(t));
+        }
+        if let Some(t) = self.until {
+            c = c.add(audit::Column::At.lt(t));
+        }
+        c
     }
 }
 
@@ -69,5 +109,30 @@ impl<C: Conn> Audit<'_, C> {
             .into_iter()
             .map(to_record)
             .collect())
+    }
+
+    /// Lines matching `f`, newest first, `limit` from `offset`, with how
+    /// many match in all.
+    pub async fn search(
+        &self,
+        f: &AuditFilter,
+        limit: u64,
+        offset: u64,
+    ) -> Result<(Vec<d::AuditRecord>, u64), DbError> {
+        let lines = audit::Entity::find()
+            .filter(f.condition())
+            .order_by_desc(audit::Column::Id)
+            .limit(limit)
+            .offset(offset)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(to_record)
+            .collect();
+        let total = audit::Entity::find()
+            .filter(f.condition())
+            .count(self.0.conn())
+            .await?;
+        Ok((lines, total))
     }
 }

@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod links;
 pub mod meters;
 pub mod migration;
+pub mod office;
 pub mod organization;
 pub mod outbox;
 pub mod overview;
@@ -146,6 +147,10 @@ pub trait Repos: Conn + Sized {
     /// Meters and readings.
     fn meters(&self) -> meters::Meters<'_, Self> {
         meters::Meters(self)
+    }
+    /// The figures of the office's home page.
+    fn office(&self) -> office::Office<'_, Self> {
+        office::Office(self)
     }
     /// The Organization, payees, services, billing periods.
     fn organization(&self) -> organization::Organizations<'_, Self> {

@@ -3,7 +3,8 @@
 use crate::entities::{billing_period, organization, payee, service};
 use crate::{Conn, DbError};
 use kabinet_domain as d;
-use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder, QuerySelect};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, Set};
+use time::OffsetDateTime;
 
 /// The Organization and its reference data (see [`crate::Repos::organization`]).
 pub struct Organizations<'a, C>(pub(crate) &'a C);
@@ -16,6 +17,35 @@ impl<C: Conn> Organizations<'_, C> {
             .one(self.0.conn())
             .await?
             .map(Into::into))
+    }
+
+    /// Stores the Organization's details: the first row when there is one,
+    /// else a new row (not a demo).
+    pub async fn save(&self, o: &d::Organization, now: OffsetDateTime) -> Result<(), DbError> {
+        let existing = organization::Entity::find()
+            .order_by_asc(organization::Column::Id)
+            .one(self.0.conn())
+            .await?;
+        let mut row: organization::ActiveModel = match existing {
+            Some(m) => m.into(),
+            None => organization::ActiveModel {
+                is_demo: Set(false),
+                created_at: Set(now),
+                ..Default::default()
+            },
+        };
+        row.name = Set(o.name.clone());
+        row.short_name = Set(o.short_name.clone());
+        row.inn = Set(o.inn.clone());
+        row.kpp = Set(o.kpp.clone());
+        row.ogrn = Set(o.ogrn.clone());
+        row.address = Set(o.address.clone());
+        row.phone = Set(o.phone.clone());
+        row.dispatch_phone = Set(o.dispatch_phone.clone());
+        row.email = Set(o.email.clone());
+        row.website = Set(o.website.clone());
+        row.save(self.0.conn()).await?;
+        Ok(())
     }
 
     /// Whether the stored Organization is a generated demo.

@@ -71,6 +71,8 @@ pub struct QueueFilter {
     pub assignee: Option<Option<d::StaffId>>,
     /// Only those past their deadline at this moment.
     pub overdue_at: Option<OffsetDateTime>,
+    /// Only these desks (the viewer's; empty shows nothing).
+    pub desks: Vec<Desk>,
 }
 
 /// A line of the queue.
@@ -479,14 +481,18 @@ impl<C: Conn> Requests<'_, C> {
             .collect())
     }
 
-    /// A photo and who filed its request.
-    pub async fn photo(&self, public_id: &str) -> Result<Option<(Photo, d::UserId)>, DbError> {
-        Ok(request_photo::Entity::find()
+    /// A photo, who filed its request and the request's desk.
+    pub async fn photo(&self, public_id: &str) -> Result<Option<(Photo, d::UserId, Desk)>, DbError> {
+        let Some((p, Some(r))) = request_photo::Entity::find()
             .filter(request_photo::Column::PublicId.eq(public_id))
             .find_also_related(request::Entity)
             .one(self.0.conn())
             .await?
-            .and_then(|(p, r)| Some((Photo::from(p), d::UserId(r?.user_id)))))
+        else {
+            return Ok(None);
+        };
+        let desk = Desk::from_stored(&r.desk).ok_or_else(|| corrupt("requests", "desk", &r.desk))?;
+        Ok(Some((Photo::from(p), d::UserId(r.user_id), desk)))
     }
 
     /// Moves a request if it is still in `c.from`, with its history line;
@@ -565,6 +571,7 @@ impl<C: Conn> Requests<'_, C> {
             Some(None) => c = c.add(R::AssigneeId.is_null()),
             None => {}
         }
+        c = c.add(R::Desk.is_in(f.desks.iter().map(|k| k.as_str())));
         if let Some(now) = f.overdue_at {
             c = c
                 .add(R::Status.is_in(stored(&[RequestStatus::New, RequestStatus::InWork])))

@@ -1,10 +1,11 @@
 //! Versions of the Rules of service (R15): each publication is a new, higher
 //! version; residents accept the newest.
 
-use crate::entities::rules_version;
+use crate::entities::{rules_version, user};
 use crate::{Conn, DbError};
 use kabinet_domain as d;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 fn to_rules(r: rules_version::Model) -> d::RulesVersion {
@@ -63,5 +64,21 @@ impl<C: Conn> Rules<'_, C> {
         .insert(self.0.conn())
         .await?;
         Ok(version)
+    }
+
+    /// How many residents have each version as the latest they accepted.
+    pub async fn acceptance(&self) -> Result<HashMap<i32, u64>, DbError> {
+        let rows: Vec<(i32, i64)> = user::Entity::find()
+            .select_only()
+            .column(user::Column::RulesVersion)
+            .column_as(user::Column::Id.count(), "n")
+            .group_by(user::Column::RulesVersion)
+            .into_tuple()
+            .all(self.0.conn())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(v, n)| (v, u64::try_from(n).unwrap_or(0)))
+            .collect())
     }
 }

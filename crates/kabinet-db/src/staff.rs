@@ -163,6 +163,35 @@ impl<C: Conn> Staff<'_, C> {
             .collect()
     }
 
+    /// Every member, the disabled ones last (the office's list).
+    pub async fn all(&self) -> Result<Vec<StaffMember>, DbError> {
+        staff::Entity::find()
+            .order_by_asc(staff::Column::Disabled)
+            .order_by_asc(staff::Column::Name)
+            .order_by_asc(staff::Column::Id)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
+    }
+
+    /// How many members who are not disabled hold `role`.
+    pub async fn count_enabled(&self, role: Role) -> Result<u64, DbError> {
+        Ok(staff::Entity::find()
+            .filter(staff::Column::Disabled.eq(false))
+            .filter(staff::Column::Role.eq(role.as_str()))
+            .count(self.0.conn())
+            .await?)
+    }
+
+    /// Gives member `id` another role.
+    pub async fn set_role(&self, id: d::StaffId, role: Role) -> Result<(), DbError> {
+        self.update(id, [(staff::Column::Role, Expr::value(role.as_str()))], None)
+            .await?;
+        Ok(())
+    }
+
     /// Sets columns of member `id`; how many rows changed.
     async fn update(
         &self,

@@ -16,6 +16,14 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// Every actor.
+    pub const ALL: [Actor; 3] = [Actor::Resident, Actor::Staff, Actor::System];
+
+    /// Reads the stored form.
+    pub fn from_stored(s: &str) -> Option<Actor> {
+        Actor::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
     /// Stored form.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -131,7 +139,8 @@ events! {
     PaymentStarted = "payment_started",
     /// A card payment reached a final state (the details say which).
     PaymentSettled = "payment_settled",
-    /// A staff member was added, reset, disabled or enabled (the details say which).
+    /// A staff member was added, reset, disabled, enabled or given another
+    /// role (the details say which).
     StaffChanged = "staff_changed",
     /// A staff member passed the password (the second factor is next).
     StaffPassword = "staff_password",
@@ -149,6 +158,10 @@ events! {
     RequestFiled = "request_filed",
     /// A request was changed: status, assignee, reply or note.
     RequestChanged = "request_changed",
+    /// The organization's details were set or changed (before and after).
+    OrganizationChanged = "organization_changed",
+    /// The office downloaded the audit log.
+    AuditExported = "audit_exported",
 }
 
 impl std::fmt::Display for AuditEvent {

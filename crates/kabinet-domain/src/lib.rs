@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod meters;
 pub mod model;
 pub mod money;
+pub mod organization;
 pub mod passport;
 pub mod password;
 pub mod payments;

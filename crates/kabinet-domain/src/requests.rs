@@ -382,6 +382,9 @@ pub const DEFAULT_CATEGORIES: &[(&str, &str, Desk)] = &[
 ];
 
 impl Desk {
+    /// Both desks.
+    pub const ALL: [Desk; 2] = [Desk::Dispatch, Desk::Office];
+
     /// The stored name.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -4,23 +4,62 @@
 
 use time::OffsetDateTime;
 
-/// What a staff member may do.
+/// What a staff member may do: each staff page and action names one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
-    /// See requests, their photos and history.
-    ReadRequests,
-    /// Take, complete, defer, decline and close requests; reply to residents.
-    ManageRequests,
-    /// Read and write internal notes (never shown to residents).
-    InternalNotes,
-    /// Assign a request to a colleague.
-    Assign,
-    /// Load billing data (later).
-    Import,
-    /// Change the organization's settings (later).
-    Settings,
-    /// Help residents with their sign-in (later).
+    /// Requests of the emergency dispatch desk: the queue, replies, notes,
+    /// assignment.
+    DispatchRequests,
+    /// Requests of the organization's own desk, the same way.
+    OfficeRequests,
+    /// Billing import and export (S1, S2).
+    Billing,
+    /// Card payments made in the portal.
+    Payments,
+    /// Helping residents with their sign-in and registration (S6).
     Support,
+    /// Staff members: add, reset, disable, change role.
+    Staff,
+    /// The organization's details and settings, the Rules, the closing.
+    Settings,
+    /// The audit log.
+    Audit,
+}
+
+impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 8] = [
+        Permission::DispatchRequests,
+        Permission::OfficeRequests,
+        Permission::Billing,
+        Permission::Payments,
+        Permission::Support,
+        Permission::Staff,
+        Permission::Settings,
+        Permission::Audit,
+    ];
+
+    /// Its name (the README's table, message ids).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Permission::DispatchRequests => "dispatch-requests",
+            Permission::OfficeRequests => "office-requests",
+            Permission::Billing => "billing",
+            Permission::Payments => "payments",
+            Permission::Support => "support",
+            Permission::Staff => "staff",
+            Permission::Settings => "settings",
+            Permission::Audit => "audit",
+        }
+    }
+
+    /// The permission that gives the requests of `desk`.
+    pub const fn for_desk(desk: crate::requests::Desk) -> Permission {
+        match desk {
+            crate::requests::Desk::Dispatch => Permission::DispatchRequests,
+            crate::requests::Desk::Office => Permission::OfficeRequests,
+        }
+    }
 }
 
 /// A staff member's role.
@@ -28,20 +67,39 @@ pub enum Permission {
 pub enum Role {
     /// Everything.
     Administrator,
-    /// The office: requests, notes, assignment and residents' support.
+    /// Billing import and export, payments, residents' support.
+    Accountant,
+    /// The organization's desk and residents' support.
     Operator,
-    /// The dispatch service: requests and notes.
+    /// The emergency dispatch desk.
     Dispatcher,
 }
 
+/// Which permissions each role holds: the one table the console checks.
+const ROLE_PERMISSIONS: [(Role, &[Permission]); 4] = {
+    use Permission as P;
+    [
+        (Role::Administrator, &Permission::ALL),
+        (Role::Accountant, &[P::Billing, P::Payments, P::Support]),
+        (Role::Operator, &[P::OfficeRequests, P::Support]),
+        (Role::Dispatcher, &[P::DispatchRequests]),
+    ]
+};
+
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 3] = [Role::Administrator, Role::Operator, Role::Dispatcher];
+    pub const ALL: [Role; 4] = [
+        Role::Administrator,
+        Role::Accountant,
+        Role::Operator,
+        Role::Dispatcher,
+    ];
 
     /// The stored name.
     pub const fn as_str(self) -> &'static str {
         match self {
             Role::Administrator => "administrator",
+            Role::Accountant => "accountant",
             Role::Operator => "operator",
             Role::Dispatcher => "dispatcher",
         }
@@ -54,26 +112,10 @@ impl Role {
 
     /// The permissions the role holds.
     pub fn permissions(self) -> &'static [Permission] {
-        use Permission as P;
-        match self {
-            Role::Administrator => &[
-                P::ReadRequests,
-                P::ManageRequests,
-                P::InternalNotes,
-                P::Assign,
-                P::Import,
-                P::Settings,
-                P::Support,
-            ],
-            Role::Operator => &[
-                P::ReadRequests,
-                P::ManageRequests,
-                P::InternalNotes,
-                P::Assign,
-                P::Support,
-            ],
-            Role::Dispatcher => &[P::ReadRequests, P::ManageRequests, P::InternalNotes, P::Assign],
-        }
+        ROLE_PERMISSIONS
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map_or(&[], |(_, p)| p)
     }
 
     /// Whether the role holds `p`.
@@ -187,13 +229,23 @@ mod tests {
 
     #[test]
     fn roles_hold_their_permissions() {
-        assert!(Role::Administrator.can(Permission::Settings));
-        assert!(!Role::Dispatcher.can(Permission::Import));
-        assert!(Role::Dispatcher.can(Permission::InternalNotes));
+        for p in Permission::ALL {
+            assert!(Role::Administrator.can(p), "{p:?}");
+        }
+        assert!(Role::Accountant.can(Permission::Billing));
+        assert!(!Role::Accountant.can(Permission::OfficeRequests));
+        assert!(Role::Operator.can(Permission::OfficeRequests));
+        assert!(!Role::Operator.can(Permission::DispatchRequests));
+        assert!(!Role::Dispatcher.can(Permission::OfficeRequests));
+        assert!(!Role::Dispatcher.can(Permission::Billing));
         for r in Role::ALL {
             assert_eq!(Role::from_stored(r.as_str()), Some(r));
-            assert!(r.can(Permission::ReadRequests));
+            assert!(!r.permissions().is_empty());
         }
+        assert_eq!(
+            Permission::for_desk(crate::requests::Desk::Dispatch),
+            Permission::DispatchRequests
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub fn resident_route_patterns() -> Vec<String> {
 pub fn staff_route_patterns() -> Vec<String> {
     pages::staff_routes()
         .into_iter()
-        .map(|(p, _)| p.to_string())
+        .map(|(p, _, _)| p.to_string())
         .collect()
 }
 
@@ -155,10 +155,14 @@ pub fn router(state: AppState) -> Router {
     let staff = group(
         pages::staff_routes()
             .into_iter()
-            .map(|(path, route)| {
+            .map(|(path, need, route)| {
                 (
                     path,
-                    route.route_layer(axum::middleware::from_fn(http::guard::require_staff)),
+                    route
+                        .route_layer(axum::middleware::from_fn(move |req, next| {
+                            http::guard::permit(need, req, next)
+                        }))
+                        .route_layer(axum::middleware::from_fn(http::guard::require_staff)),
                 )
             })
             .collect(),

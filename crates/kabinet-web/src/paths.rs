@@ -151,7 +151,7 @@ pub fn request_photo(id: &str, thumb: bool) -> String {
     format!("/requests/photos/{id}{}", if thumb { "?size=thumb" } else { "" })
 }
 
-/// The staff area (the queue); the staff cookie is sent only below it.
+/// The office's home page; the staff cookie is sent only below it.
 pub const STAFF: &str = "/staff";
 /// Everything under the staff console.
 pub const STAFF_PREFIX: &str = "/staff/";
@@ -163,12 +163,36 @@ pub const STAFF_LOGOUT: &str = "/staff/logout";
 pub const STAFF_SECOND_FACTOR: &str = "/staff/second-factor";
 /// A staff member's own password after a generated one.
 pub const STAFF_PASSWORD: &str = "/staff/password";
+/// The queue of requests.
+pub const STAFF_QUEUE: &str = "/staff/requests";
 /// A request in the console.
 pub const STAFF_REQUEST: &str = "/staff/requests/{id}";
 /// A staff action on a request (`status`, `reply`, `note`, `assign`).
 pub const STAFF_REQUEST_ACTION: &str = "/staff/requests/{id}/{action}";
 /// A photo for staff.
 pub const STAFF_PHOTO: &str = "/staff/photos/{id}";
+
+/// Staff members: the list and the form to add one.
+pub const STAFF_MEMBERS: &str = "/staff/members";
+/// A staff member.
+pub const STAFF_MEMBER: &str = "/staff/members/{id}";
+/// An action on a staff member (`reset`, `disable`, `enable`, `role`).
+pub const STAFF_MEMBER_ACTION: &str = "/staff/members/{id}/{action}";
+/// The organization's details.
+pub const STAFF_ORGANIZATION: &str = "/staff/organization";
+/// The Rules of service: versions and publishing.
+pub const STAFF_RULES: &str = "/staff/rules";
+/// A closing of the portal: scheduling and lifting.
+pub const STAFF_CLOSING: &str = "/staff/closing";
+/// The audit log.
+pub const STAFF_AUDIT: &str = "/staff/audit";
+/// The audit log as CSV.
+pub const STAFF_AUDIT_CSV: &str = "/staff/audit.csv";
+
+/// The console's link to staff member `id`.
+pub fn staff_member(id: kabinet_domain::StaffId) -> String {
+    format!("/staff/members/{id}")
+}
 
 /// The console's link to request `id`.
 pub fn staff_request(id: kabinet_domain::RequestId) -> String {

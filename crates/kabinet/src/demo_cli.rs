@@ -99,14 +99,19 @@ pub async fn run(
     let dispatcher = kabinet_app::demo::ensure_demo_requests(db, deadlines, &secrets)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some(d) = dispatcher {
-        let code = kabinet_app::staff::totp_code(
-            &d.totp_secret,
-            u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0),
-        )
-        .unwrap_or_default();
+    let office = kabinet_app::demo::ensure_demo_office(db, &secrets)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+    for (who, d) in dispatcher.iter().map(|d| ("Dispatcher", d)).chain(
+        office
+            .iter()
+            .zip(["Administrator", "Accountant"])
+            .map(|(d, w)| (w, d)),
+    ) {
+        let code = kabinet_app::staff::totp_code(&d.totp_secret, now).unwrap_or_default();
         eprintln!(
-            "Dispatcher console at /staff/login: login {}, password {}, TOTP secret {} \
+            "{who} console at /staff/login: login {}, password {}, TOTP secret {} \
              (add it to an authenticator app; the code right now is {code})",
             d.login, d.password, d.totp_secret
         );

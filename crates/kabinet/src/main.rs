@@ -3,6 +3,7 @@
 mod config;
 mod demo_cli;
 mod exchange_cli;
+mod init_cli;
 mod jobs_cli;
 mod payments_cli;
 mod receipts_cli;
@@ -40,6 +41,10 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Set up a new installation: the organization's details (optional
+    /// here, the console's organization page takes them too) and the first
+    /// administrator, whose one-time password is printed.
+    Init(init_cli::InitArgs),
     /// Create a demo organization in the configured database, then serve it.
     ///
     /// Re-running on a database that already holds the demo adds nothing (or
@@ -255,7 +260,7 @@ enum StaffAction {
         /// Their name, shown to colleagues.
         #[arg(long)]
         name: String,
-        /// administrator, operator or dispatcher.
+        /// administrator, accountant, operator or dispatcher.
         #[arg(long)]
         role: String,
     },
@@ -377,6 +382,7 @@ async fn dispatch(
             Ok(())
         }
         Command::Serve => serve::serve(db.clone(), config).await,
+        Command::Init(args) => init_cli::run(db, config, args).await,
         Command::Import {
             kind,
             file,

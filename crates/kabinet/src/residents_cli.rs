@@ -18,7 +18,13 @@ pub const DEFAULT_RULES: &str = include_str!("default_rules.txt");
 pub async fn ensure_rules(db: &Db) -> anyhow::Result<()> {
     let rules = kabinet_app::rules::Rules::new(db.clone());
     if rules.current().await?.is_none() {
-        rules.publish(DEFAULT_RULES_TITLE, DEFAULT_RULES.trim()).await?;
+        rules
+            .publish(
+                kabinet_app::staff::By::Cli,
+                DEFAULT_RULES_TITLE,
+                DEFAULT_RULES.trim(),
+            )
+            .await?;
     }
     Ok(())
 }
@@ -35,7 +41,7 @@ pub async fn publish(db: &Db, file: &Path, title: &str) -> anyhow::Result<()> {
         bail!("--title must not be empty");
     }
     let v = kabinet_app::rules::Rules::new(db.clone())
-        .publish(title.trim(), text)
+        .publish(kabinet_app::staff::By::Cli, title.trim(), text)
         .await?;
     eprintln!("Published the Rules, version {v}. Residents will be asked to accept it.");
     Ok(())
@@ -161,7 +167,7 @@ pub async fn suspend(db: &Db, at: Option<&str>, until: Option<&str>, message: &s
         message,
     };
     kabinet_app::site::Site::new(db.clone(), None, None)
-        .suspend(&s)
+        .suspend(kabinet_app::staff::By::Cli, &s)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     match s.phase(now) {
@@ -176,7 +182,7 @@ pub async fn suspend(db: &Db, at: Option<&str>, until: Option<&str>, message: &s
 /// `kabinet resume`: lifts any closing.
 pub async fn resume(db: &Db) -> anyhow::Result<()> {
     kabinet_app::site::Site::new(db.clone(), None, None)
-        .resume()
+        .resume(kabinet_app::staff::By::Cli)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!("The portal is open.");

@@ -32,6 +32,7 @@ pub async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
     }
     let state =
         kabinet_web::AppState::build(db.clone(), &settings, key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    first_start(&db, &state).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -88,4 +89,40 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// A new installation: the first administrator when there is no staff
+/// member (their one-time password goes to the log, once), and what the
+/// organization's details still lack.
+async fn first_start(db: &Db, state: &kabinet_web::AppState) -> anyhow::Result<()> {
+    use kabinet_db::Repos;
+    if db.organization().is_demo().await? {
+        return Ok(());
+    }
+    if let Some((m, password)) = state
+        .app
+        .staff
+        .first_administrator()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        tracing::warn!(
+            login = %m.login,
+            "a new installation: the first administrator was added; sign in at /staff/login with the \
+             one-time password printed on standard error (it works once, within 72 hours)"
+        );
+        eprintln!(
+            "First administrator: login {}, one-time password {password}",
+            m.login
+        );
+    }
+    let missing = kabinet_domain::organization::missing_details(db.organization().current().await?.as_ref());
+    if !missing.is_empty() {
+        tracing::warn!(
+            missing = %missing.join(", "),
+            "the organization's details are incomplete: residents are told the portal is being set up \
+             and receipts wait; fill them in at /staff/organization or with `kabinet init`"
+        );
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 use crate::StaffAction;
 use crate::config::Config;
 use anyhow::Context;
+use kabinet_app::staff::By;
 use kabinet_db::Db;
 use kabinet_domain::staff::Role;
 
@@ -34,9 +35,10 @@ pub async fn run(db: &Db, config: &Config, action: StaffAction) -> anyhow::Resul
     };
     match action {
         StaffAction::Add { login, name, role } => {
-            let role = Role::from_stored(role.trim())
-                .with_context(|| format!("unknown role {role:?}: administrator, operator or dispatcher"))?;
-            let (m, password) = staff.add(&login, &name, role).await.map_err(fail)?;
+            let role = Role::from_stored(role.trim()).with_context(|| {
+                format!("unknown role {role:?}: administrator, accountant, operator or dispatcher")
+            })?;
+            let (m, password) = staff.add(By::Cli, &login, &name, role).await.map_err(fail)?;
             println!("Added {} ({}, {}).", m.login, m.name, m.role.as_str());
             println!("One-time password: {password}");
             println!(
@@ -44,7 +46,8 @@ pub async fn run(db: &Db, config: &Config, action: StaffAction) -> anyhow::Resul
             );
         }
         StaffAction::Reset { login } => {
-            let password = staff.reset(&login).await.map_err(fail)?;
+            let m = staff.by_login(&login).await.map_err(fail)?;
+            let password = staff.reset(By::Cli, m.id).await.map_err(fail)?;
             println!(
                 "Reset {}: the second factor is set up again at the next sign-in.",
                 login.trim()
@@ -52,11 +55,13 @@ pub async fn run(db: &Db, config: &Config, action: StaffAction) -> anyhow::Resul
             println!("One-time password: {password}");
         }
         StaffAction::Disable { login } => {
-            staff.set_disabled(&login, true).await.map_err(fail)?;
+            let m = staff.by_login(&login).await.map_err(fail)?;
+            staff.set_disabled(By::Cli, m.id, true).await.map_err(fail)?;
             println!("Disabled {}; their sessions have ended.", login.trim());
         }
         StaffAction::Enable { login } => {
-            staff.set_disabled(&login, false).await.map_err(fail)?;
+            let m = staff.by_login(&login).await.map_err(fail)?;
+            staff.set_disabled(By::Cli, m.id, false).await.map_err(fail)?;
             println!("Enabled {}.", login.trim());
         }
         StaffAction::List => {

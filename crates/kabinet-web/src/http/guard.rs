@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use kabinet_app::auth::{Principal, Resident, Step};
 use kabinet_app::staff::{StaffPrincipal, StaffUser};
-use kabinet_domain::staff::StaffStage;
+use kabinet_domain::staff::{Permission, Role, StaffStage};
 
 /// Where a signed-in resident goes next: the step to take, or the cabinet.
 pub(crate) fn next_page(p: &Principal) -> &'static str {
@@ -79,6 +79,44 @@ pub(crate) async fn require_staff(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     if let Err(to) = staff_of(&parts) {
         return Redirect::to(to).into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// What a staff route asks of the member's role; the staff route table
+/// declares one for every route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Any member signed in (the home page).
+    Member,
+    /// Some requests desk; the use case then checks the request's own desk.
+    AnyDesk,
+    /// This permission.
+    To(Permission),
+}
+
+impl Need {
+    /// Whether `role` meets it.
+    pub(crate) fn allows(self, role: Role) -> bool {
+        match self {
+            Need::Member => true,
+            Need::AnyDesk => role.can(Permission::DispatchRequests) || role.can(Permission::OfficeRequests),
+            Need::To(p) => role.can(p),
+        }
+    }
+}
+
+/// The layer each staff route gets after [`require_staff`]: a member whose
+/// role does not meet the route's [`Need`] gets the 403 page and the
+/// handler never runs.
+pub(crate) async fn permit(need: Need, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match staff_of(&parts) {
+        Err(to) => return Redirect::to(to).into_response(),
+        Ok(s) if !need.allows(s.member().role) => {
+            return crate::http::errors::PageError::App(kabinet_app::Error::Forbidden).into_response();
+        }
+        Ok(_) => {}
     }
     next.run(Request::from_parts(parts, body)).await
 }

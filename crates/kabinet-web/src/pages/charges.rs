@@ -178,7 +178,7 @@ fn view(state: &AppState, ctx: &Ctx, tr: &Tr, report: &ChargesReport) -> Charges
 
 /// A CSV cell: quoted when it holds `;`, `"` or a line break, and text that
 /// a spreadsheet would run as a formula is prefixed with `'`.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     let safe = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

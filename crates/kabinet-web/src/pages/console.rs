@@ -81,7 +81,7 @@ fn choice(value: &str, label: String, current: &str) -> Choice {
     }
 }
 
-/// `GET /staff`: the queue.
+/// `GET /staff/requests`: the queue of the desks the member works.
 pub(crate) async fn queue(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -104,6 +104,7 @@ pub(crate) async fn queue(
                 .map(|id| Some(kabinet_domain::StaffId(id))),
         },
         overdue_at: (!q.overdue.is_empty()).then(time::OffsetDateTime::now_utc),
+        desks: Vec::new(),
     };
     let page_no = q.page.unwrap_or(1).clamp(1, 10_000);
     let list = state.app.requests.queue(&s, &filter, page_no).await?;
@@ -146,10 +147,10 @@ pub(crate) async fn queue(
         if !out.is_empty() {
             out.push('&');
         }
-        format!("{}?{out}page={n}", paths::STAFF)
+        format!("{}?{out}page={n}", paths::STAFF_QUEUE)
     };
     page(&QueuePage {
-        layout: StaffLayout::new(&state, &ctx),
+        layout: StaffLayout::new(&state, &ctx).at(paths::STAFF_QUEUE),
         statuses,
         categories: cats,
         assignees,
@@ -255,7 +256,7 @@ async fn request_page(
     page_with(
         status,
         &RequestPage {
-            layout: StaffLayout::new(state, ctx),
+            layout: StaffLayout::new(state, ctx).at(paths::STAFF_QUEUE),
             errors,
             number: r.id.0,
             action_base: paths::staff_request(r.id),

@@ -15,6 +15,7 @@ pub(crate) mod help;
 pub(crate) mod home;
 pub(crate) mod invoices;
 pub(crate) mod meters;
+pub(crate) mod office;
 pub(crate) mod password;
 pub(crate) mod pay;
 pub(crate) mod payments;
@@ -27,6 +28,7 @@ pub(crate) mod staff;
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::errors::PageError;
+use crate::http::guard::Need;
 use crate::i18n::Tr;
 use crate::paths;
 use askama::Template;
@@ -45,6 +47,8 @@ pub(crate) struct Layout {
     pub org_name: String,
     pub org: Option<kabinet_domain::Organization>,
     pub banner: Option<String>,
+    /// The organization's details are incomplete: the portal is being set up.
+    pub setting_up: bool,
     /// Card payments are the sandbox's tests: every page says so.
     pub test_payments: bool,
     pub nav: Vec<NavItem>,
@@ -94,23 +98,7 @@ impl Layout {
     /// which only signed-in residents see).
     pub fn section(state: &AppState, ctx: &Ctx, section: Section) -> Layout {
         let tr = Tr::current();
-        let banner = ctx.announced.as_ref().map(|s| {
-            let clock = state.app.accounts.clock();
-            let mut text = tr.a(
-                "suspension-announced",
-                "when",
-                &tr.date_time(clock.local(s.starts_at)),
-            );
-            if let Some(e) = s.ends_at {
-                text.push(' ');
-                text.push_str(&tr.a("suspended-until", "when", &tr.date_time(clock.local(e))));
-            }
-            if !s.message.is_empty() {
-                text.push(' ');
-                text.push_str(&s.message);
-            }
-            text
-        });
+        let banner = ctx.announced.as_ref().map(|s| banner_text(state, &tr, s));
         let signed_in = ctx.principal.as_ref().is_some_and(|p| !p.must_set_password());
         let mut layout = Layout {
             tr,
@@ -121,6 +109,7 @@ impl Layout {
                 .as_ref()
                 .map_or_else(|| tr.t("site-name"), |o| o.short_name.clone()),
             org: ctx.org.clone(),
+            setting_up: !kabinet_domain::organization::missing_details(ctx.org.as_ref()).is_empty(),
             banner,
             test_payments: state.app.payments.is_test(),
             nav: Vec::new(),
@@ -205,6 +194,26 @@ pub(crate) fn pager(tr: &Tr, page: u64, pages: u64, href: impl Fn(u64) -> String
         prev: (page > 1).then(|| href(page - 1)),
         next: (page < pages).then(|| href(page + 1)),
     })
+}
+
+/// The banner residents see while a closing is announced (the office
+/// previews it with the same words).
+pub(crate) fn banner_text(state: &AppState, tr: &Tr, s: &kabinet_domain::Suspension) -> String {
+    let clock = state.app.accounts.clock();
+    let mut text = tr.a(
+        "suspension-announced",
+        "when",
+        &tr.date_time(clock.local(s.starts_at)),
+    );
+    if let Some(e) = s.ends_at {
+        text.push(' ');
+        text.push_str(&tr.a("suspended-until", "when", &tr.date_time(clock.local(e))));
+    }
+    if !s.message.is_empty() {
+        text.push(' ');
+        text.push_str(&s.message);
+    }
+    text
 }
 
 /// Renders a template into a page response.
@@ -320,13 +329,52 @@ pub(crate) fn machine_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 }
 
 /// The staff console: every route here is behind
-/// [`crate::http::guard::require_staff`].
-pub(crate) fn staff_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+/// [`crate::http::guard::require_staff`] and then
+/// [`crate::http::guard::permit`] with the [`Need`] it declares.
+pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)> {
+    use kabinet_domain::staff::Permission as P;
     vec![
-        (paths::STAFF, get(console::queue)),
-        (paths::STAFF_REQUEST, get(console::request)),
-        (paths::STAFF_REQUEST_ACTION, post(console::act)),
-        (paths::STAFF_PHOTO, get(console::photo)),
+        (paths::STAFF, Need::Member, get(office::home::show)),
+        (paths::STAFF_QUEUE, Need::AnyDesk, get(console::queue)),
+        (paths::STAFF_REQUEST, Need::AnyDesk, get(console::request)),
+        (paths::STAFF_REQUEST_ACTION, Need::AnyDesk, post(console::act)),
+        (paths::STAFF_PHOTO, Need::AnyDesk, get(console::photo)),
+        (
+            paths::STAFF_MEMBERS,
+            Need::To(P::Staff),
+            get(office::members::list).post(office::members::add),
+        ),
+        (
+            paths::STAFF_MEMBER,
+            Need::To(P::Staff),
+            get(office::members::show),
+        ),
+        (
+            paths::STAFF_MEMBER_ACTION,
+            Need::To(P::Staff),
+            post(office::members::act),
+        ),
+        (
+            paths::STAFF_ORGANIZATION,
+            Need::To(P::Settings),
+            get(office::organization::show).post(office::organization::save),
+        ),
+        (
+            paths::STAFF_RULES,
+            Need::To(P::Settings),
+            get(office::rules::show).post(office::rules::publish),
+        ),
+        (
+            paths::STAFF_CLOSING,
+            Need::To(P::Settings),
+            get(office::closing::show).post(office::closing::save),
+        ),
+        (paths::STAFF_AUDIT, Need::To(P::Audit), get(office::audit::show)),
+        (
+            paths::STAFF_AUDIT_CSV,
+            Need::To(P::Audit),
+            get(office::audit::csv),
+        ),
     ]
 }
 

@@ -50,16 +50,7 @@ async fn render(
             href: paths::rules_version(r.version),
         })
         .collect();
-    let paragraphs = rules
-        .as_ref()
-        .map(|r| {
-            r.body
-                .split("\n\n")
-                .map(|p| p.trim().replace('\n', " "))
-                .filter(|p| !p.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
+    let paragraphs = rules.as_ref().map(|r| paragraphs(&r.body)).unwrap_or_default();
     let edition = rules
         .as_ref()
         .map(|r| {
@@ -139,4 +130,14 @@ pub(crate) async fn accept(
         Ok(()) | Err(Error::StaleRules) => Ok(see_other(paths::CABINET)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The paragraphs of a Rules text: blank lines separate them, single line
+/// breaks join (the office's preview shows them the same way).
+pub(crate) fn paragraphs(body: &str) -> Vec<String> {
+    body.replace("\r\n", "\n")
+        .split("\n\n")
+        .map(|p| p.trim().replace('\n', " "))
+        .filter(|p| !p.is_empty())
+        .collect()
 }

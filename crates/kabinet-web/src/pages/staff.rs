@@ -27,11 +27,28 @@ pub(crate) struct StaffLayout {
     pub csrf: String,
     pub org_name: String,
     pub member: Option<String>,
+    /// The sections the member's role may use (empty during sign-in).
+    pub nav: Vec<super::NavItem>,
 }
 
 impl StaffLayout {
     pub fn new(state: &AppState, ctx: &Ctx) -> StaffLayout {
         let tr = Tr::current();
+        let ready = ctx
+            .staff
+            .as_ref()
+            .filter(|s| s.session.stage == StaffStage::Ready);
+        let nav = ready.map_or_else(Vec::new, |s| {
+            super::office::NAV
+                .iter()
+                .filter(|(_, need, _)| need.allows(s.member.role))
+                .map(|(href, _, text)| super::NavItem {
+                    text: tr.t(text),
+                    href: (*href).to_string(),
+                    current: false,
+                })
+                .collect()
+        });
         StaffLayout {
             csrf: ctx.csrf(state),
             org_name: ctx
@@ -39,8 +56,17 @@ impl StaffLayout {
                 .as_ref()
                 .map_or_else(|| tr.t("site-name"), |o| o.short_name.clone()),
             member: ctx.staff.as_ref().map(|s| s.member.name.clone()),
+            nav,
             tr,
         }
+    }
+
+    /// Marks the section at `path` as the current one.
+    pub fn at(mut self, path: &str) -> StaffLayout {
+        for item in &mut self.nav {
+            item.current = item.href == path;
+        }
+        self
     }
 }
 

@@ -1,0 +1,213 @@
+//! The organization's office (S4, S5): its details, the audit log and the
+//! figures of the office's home page. Staff management is in
+//! [`crate::staff`], the Rules in [`crate::rules`], the closing in
+//! [`crate::site`]; each takes [`By`], so the command line and the console
+//! share them.
+
+use crate::Error;
+use crate::site::Site;
+use crate::staff::{By, StaffUser};
+use kabinet_db::audit::AuditFilter;
+use kabinet_db::{Db, Repos};
+use kabinet_domain as d;
+use kabinet_domain::requests::Desk;
+use kabinet_domain::staff::Permission;
+use time::OffsetDateTime;
+
+/// Lines of the audit log on one page.
+pub const AUDIT_PAGE: u64 = 50;
+/// The most lines one CSV download holds (the newest).
+pub const AUDIT_CSV_MAX: u64 = 100_000;
+
+/// A page of the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    /// The lines, newest first.
+    pub lines: Vec<d::AuditRecord>,
+    /// How many match in all.
+    pub total: u64,
+    /// This page (from 1).
+    pub page: u64,
+    /// How many pages.
+    pub pages: u64,
+}
+
+/// Requests of one desk on the home page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskFigures {
+    /// The desk.
+    pub desk: Desk,
+    /// Not yet closed, declined or cancelled.
+    pub open: u64,
+    /// Of those, past their deadline.
+    pub overdue: u64,
+}
+
+/// The office's home page: the day at a glance, only what the member may see.
+#[derive(Debug, Clone, Default)]
+pub struct HomeFigures {
+    /// Residents registered in all and this month (support and billing).
+    pub residents: Option<(u64, u64)>,
+    /// Card payments credited today: how many and their sum (payments).
+    pub payments_today: Option<(u64, d::Kopecks)>,
+    /// Requests by the desks the member works.
+    pub desks: Vec<DeskFigures>,
+    /// The last import and the last export (billing).
+    pub exchange: Option<(
+        Option<kabinet_db::exchange::ExchangeRun>,
+        Option<kabinet_db::exchange::ExchangeRun>,
+    )>,
+    /// What residents are still missing from the organization's details
+    /// (settings).
+    pub missing_details: Option<Vec<&'static str>>,
+}
+
+/// The office's use cases.
+#[derive(Clone)]
+pub struct Office {
+    db: Db,
+    site: Site,
+    clock: d::calendar::OrgClock,
+}
+
+impl Office {
+    /// Over `db`; `site` caches the organization for the pages.
+    pub fn new(db: Db, site: Site, clock: d::calendar::OrgClock) -> Office {
+        Office { db, site, clock }
+    }
+
+    /// The organization's details as stored (the settings form).
+    pub async fn organization(&self, by: By<'_>) -> Result<Option<d::Organization>, Error> {
+        by.require(Permission::Settings)?;
+        Ok(self.db.organization().current().await?)
+    }
+
+    /// Sets the organization's details after checking them all (every
+    /// problem is reported at once); audited with the values before and
+    /// after; every server's pages show them within [`crate::site::REFRESH`].
+    pub async fn save_organization(&self, by: By<'_>, o: &d::Organization) -> Result<(), Error> {
+        by.require(Permission::Settings)?;
+        let o = trimmed(o);
+        let mut problems = crate::FieldErrors::default();
+        for p in d::organization::check_details(&o) {
+            problems.add(p.field, p.text);
+        }
+        problems.check()?;
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        let before = tx.organization().current().await?;
+        tx.organization().save(&o, now).await?;
+        let details = format!(
+            "before: {}; after: {}",
+            before.as_ref().map_or_else(|| "none".to_string(), describe),
+            describe(&o)
+        );
+        tx.audit()
+            .record(&by.entry(d::AuditEvent::OrganizationChanged, details), now)
+            .await?;
+        tx.commit().await?;
+        self.site.forget_organization();
+        Ok(())
+    }
+
+    /// One page of the audit log (from 1) matching `f`.
+    pub async fn audit(&self, by: By<'_>, f: &AuditFilter, page: u64) -> Result<AuditPage, Error> {
+        by.require(Permission::Audit)?;
+        let page = page.max(1);
+        let (lines, total) = self
+            .db
+            .audit()
+            .search(f, AUDIT_PAGE, (page - 1).saturating_mul(AUDIT_PAGE))
+            .await?;
+        Ok(AuditPage {
+            lines,
+            total,
+            page,
+            pages: total.div_ceil(AUDIT_PAGE).max(1),
+        })
+    }
+
+    /// The lines matching `f` for a download (the newest
+    /// [`AUDIT_CSV_MAX`]); the download itself is audited.
+    pub async fn audit_export(&self, by: By<'_>, f: &AuditFilter) -> Result<Vec<d::AuditRecord>, Error> {
+        by.require(Permission::Audit)?;
+        let (lines, total) = self.db.audit().search(f, AUDIT_CSV_MAX, 0).await?;
+        let now = OffsetDateTime::now_utc();
+        self.db
+            .audit()
+            .record(
+                &by.entry(
+                    d::AuditEvent::AuditExported,
+                    format!("{} of {total} lines: {f:?}", lines.len()),
+                ),
+                now,
+            )
+            .await?;
+        Ok(lines)
+    }
+
+    /// The account with this number, for the audit filter.
+    pub async fn account_id(&self, number: &str) -> Result<Option<d::AccountId>, Error> {
+        let Ok(n) = d::AccountNumber::parse(number) else {
+            return Ok(None);
+        };
+        Ok(self.db.accounts().by_number(&n).await?.map(|a| a.id))
+    }
+
+    /// The home page's figures, each only when the member may see it.
+    pub async fn home(&self, s: &StaffUser) -> Result<HomeFigures, Error> {
+        let now = OffsetDateTime::now_utc();
+        let mut h = HomeFigures::default();
+        if s.require(Permission::Support).is_ok() {
+            let today = self.clock.today(now);
+            let month_start = today.replace_day(1).map_err(|e| Error::Internal(e.to_string()))?;
+            let since = self.clock.start_of(month_start);
+            h.residents = Some(self.db.office().residents(since).await?);
+        }
+        if s.require(Permission::Payments).is_ok() {
+            let since = self.clock.start_of(self.clock.today(now));
+            h.payments_today = Some(self.db.office().card_payments_since(since).await?);
+        }
+        for desk in s.desks() {
+            let (open, overdue) = self.db.office().requests(desk, now).await?;
+            h.desks.push(DeskFigures { desk, open, overdue });
+        }
+        if s.require(Permission::Billing).is_ok() {
+            h.exchange = Some(self.db.office().last_exchange().await?);
+        }
+        if s.require(Permission::Settings).is_ok() {
+            h.missing_details = Some(d::organization::missing_details(
+                self.db.organization().current().await?.as_ref(),
+            ));
+        }
+        Ok(h)
+    }
+}
+
+fn trimmed(o: &d::Organization) -> d::Organization {
+    let t = |s: &str| s.trim().to_string();
+    d::Organization {
+        name: t(&o.name),
+        short_name: t(&o.short_name),
+        inn: o.inn.chars().filter(|c| !c.is_whitespace()).collect(),
+        kpp: o
+            .kpp
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase(),
+        ogrn: o.ogrn.chars().filter(|c| !c.is_whitespace()).collect(),
+        address: t(&o.address),
+        phone: t(&o.phone),
+        dispatch_phone: t(&o.dispatch_phone),
+        email: t(&o.email),
+        website: t(&o.website),
+    }
+}
+
+fn describe(o: &d::Organization) -> String {
+    format!(
+        "name={:?} short_name={:?} inn={:?} kpp={:?} ogrn={:?} address={:?} phone={:?} dispatch_phone={:?} email={:?} website={:?}",
+        o.name, o.short_name, o.inn, o.kpp, o.ogrn, o.address, o.phone, o.dispatch_phone, o.email, o.website
+    )
+}

@@ -1,0 +1,91 @@
+//! The figures of the office's home page: residents, today's card payments,
+//! requests by desk and the last billing exchange.
+
+use crate::entities::{card_payment, exchange_run, request, user};
+use crate::exchange::ExchangeRun;
+use crate::{Conn, DbError};
+use kabinet_domain as d;
+use kabinet_domain::requests::{Desk, RequestStatus};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use time::OffsetDateTime;
+
+/// The office's figures (see [`crate::Repos::office`]).
+pub struct Office<'a, C>(pub(crate) &'a C);
+
+fn run(m: exchange_run::Model) -> ExchangeRun {
+    ExchangeRun {
+        id: d::ExchangeRunId(m.id),
+        direction: m.direction,
+        kind: m.kind,
+        file_name: m.file_name,
+        actor: m.actor,
+        started_at: m.started_at,
+        finished_at: m.finished_at,
+        status: m.status,
+        rows_read: m.rows_read,
+        rows_written: m.rows_written,
+        errors: m.errors,
+        message: m.message,
+    }
+}
+
+impl<C: Conn> Office<'_, C> {
+    /// Residents registered in all, and since `since`.
+    pub async fn residents(&self, since: OffsetDateTime) -> Result<(u64, u64), DbError> {
+        let all = user::Entity::find().count(self.0.conn()).await?;
+        let recent = user::Entity::find()
+            .filter(user::Column::CreatedAt.gte(since))
+            .count(self.0.conn())
+            .await?;
+        Ok((all, recent))
+    }
+
+    /// Real (not test) card payments that succeeded since `since`: how many
+    /// and their sum.
+    pub async fn card_payments_since(&self, since: OffsetDateTime) -> Result<(u64, d::Kopecks), DbError> {
+        use card_payment::Column as P;
+        let row: Option<(i64, Option<i64>)> = card_payment::Entity::find()
+            .select_only()
+            .column_as(P::Id.count(), "n")
+            .column_as(P::Amount.sum(), "total")
+            .filter(P::Status.eq(d::payments::CardPaymentStatus::Succeeded.as_str()))
+            .filter(P::Test.eq(false))
+            .filter(P::SettledAt.gte(since))
+            .into_tuple()
+            .one(self.0.conn())
+            .await?;
+        let (n, total) = row.unwrap_or((0, None));
+        Ok((u64::try_from(n).unwrap_or(0), d::Kopecks(total.unwrap_or(0))))
+    }
+
+    /// Requests of `desk` still open, and of those past their deadline at `now`.
+    pub async fn requests(&self, desk: Desk, now: OffsetDateTime) -> Result<(u64, u64), DbError> {
+        use request::Column as R;
+        let open = [RequestStatus::New, RequestStatus::InWork, RequestStatus::Deferred];
+        let open = request::Entity::find()
+            .filter(R::Desk.eq(desk.as_str()))
+            .filter(R::Status.is_in(open.iter().map(|s| s.as_str())))
+            .count(self.0.conn())
+            .await?;
+        let overdue = request::Entity::find()
+            .filter(R::Desk.eq(desk.as_str()))
+            .filter(R::Status.is_in([RequestStatus::New.as_str(), RequestStatus::InWork.as_str()]))
+            .filter(R::DueAt.lt(now))
+            .count(self.0.conn())
+            .await?;
+        Ok((open, overdue))
+    }
+
+    /// The newest import run and the newest export run.
+    pub async fn last_exchange(&self) -> Result<(Option<ExchangeRun>, Option<ExchangeRun>), DbError> {
+        let newest = |direction: &'static str| {
+            exchange_run::Entity::find()
+                .filter(exchange_run::Column::Direction.eq(direction))
+                .order_by_desc(exchange_run::Column::Id)
+                .limit(1)
+        };
+        let import = newest("import").one(self.0.conn()).await?.map(run);
+        let export = newest("export").one(self.0.conn()).await?.map(run);
+        Ok((import, export))
+    }
+}

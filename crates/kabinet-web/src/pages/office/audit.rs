@@ -1,0 +1,237 @@
+//! The audit log in the office (S5): filtered by actor, event, account and
+//! period, paged, and downloadable as CSV (cells safe to open in a
+//! spreadsheet; the download is itself audited).
+
+use super::super::{page, pager};
+use super::by;
+use crate::AppState;
+use crate::http::context::Ctx;
+use crate::http::errors::PageError;
+use crate::http::guard::StaffPage;
+use crate::i18n::Tr;
+use crate::pages::charges::cell;
+use crate::pages::console::Choice;
+use crate::pages::staff::StaffLayout;
+use crate::paths;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use kabinet_db::audit::AuditFilter;
+use kabinet_domain::{Actor, AuditEvent};
+use serde::{Deserialize, Serialize};
+use time::macros::format_description;
+
+/// The filters as the query string has them.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub(crate) struct AuditQuery {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    actor: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    event: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    account: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    from: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    to: String,
+    #[serde(default, skip_serializing)]
+    page: Option<u64>,
+}
+
+/// A line of the log as shown.
+pub(crate) struct Line {
+    pub at: String,
+    pub actor: String,
+    pub event: String,
+    pub account: String,
+    pub ip: String,
+    pub details: String,
+}
+
+/// The page.
+#[derive(Template)]
+#[template(path = "office/audit.html")]
+pub(crate) struct AuditLogPage {
+    pub layout: StaffLayout,
+    pub actors: Vec<Choice>,
+    pub events: Vec<Choice>,
+    pub account: String,
+    pub from: String,
+    pub to: String,
+    pub unknown_account: bool,
+    pub lines: Vec<Line>,
+    pub total: String,
+    pub csv: String,
+    pub pager: Option<super::super::Pager>,
+}
+
+const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]");
+
+/// The filter the query asks for; `None` when it names an account that does
+/// not exist (nothing can match).
+async fn filter(state: &AppState, q: &AuditQuery) -> Result<Option<AuditFilter>, PageError> {
+    let clock = state.app.accounts.clock();
+    let day = |v: &str| time::Date::parse(v.trim(), DAY).ok();
+    let account = match q.account.trim() {
+        "" => None,
+        n => match state.app.office.account_id(n).await? {
+            Some(id) => Some(id),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(AuditFilter {
+        actor: Actor::from_stored(q.actor.trim()),
+        event: AuditEvent::from_stored(q.event.trim()),
+        account,
+        from: day(&q.from).map(|d| clock.start_of(d)),
+        until: day(&q.to).and_then(|d| d.next_day()).map(|d| clock.start_of(d)),
+    }))
+}
+
+fn query_string(q: &AuditQuery) -> String {
+    serde_urlencoded::to_string(q).unwrap_or_default()
+}
+
+/// `GET /staff/audit`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    StaffPage(s): StaffPage,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, PageError> {
+    let tr = Tr::current();
+    let clock = state.app.accounts.clock();
+    let page_no = q.page.unwrap_or(1).clamp(1, 100_000);
+    let found = match filter(&state, &q).await? {
+        Some(f) => Some(state.app.office.audit(by(&s, &ctx), &f, page_no).await?),
+        None => {
+            // Still checks the permission.
+            state
+                .app
+                .office
+                .audit(by(&s, &ctx), &AuditFilter::default(), 1)
+                .await?;
+            None
+        }
+    };
+    let mut actors = vec![Choice {
+        value: String::new(),
+        label: tr.t("queue-any"),
+        selected: q.actor.is_empty(),
+    }];
+    actors.extend(Actor::ALL.iter().map(|a| Choice {
+        value: a.as_str().to_string(),
+        label: tr.t(&format!("audit-actor-{}", a.as_str())),
+        selected: q.actor == a.as_str(),
+    }));
+    let mut events = vec![Choice {
+        value: String::new(),
+        label: tr.t("queue-any"),
+        selected: q.event.is_empty(),
+    }];
+    events.extend(AuditEvent::ALL.iter().map(|e| Choice {
+        value: e.as_str().to_string(),
+        label: e.as_str().to_string(),
+        selected: q.event == e.as_str(),
+    }));
+    let base = query_string(&q);
+    let (lines, total, pg) = match &found {
+        Some(p) => (
+            p.lines
+                .iter()
+                .map(|l| Line {
+                    at: tr.date_time(clock.local(l.at)),
+                    actor: tr.t(&format!("audit-actor-{}", l.actor)),
+                    event: l.event.clone(),
+                    account: l.account_id.map(|a| a.0.to_string()).unwrap_or_default(),
+                    ip: l.ip.clone(),
+                    details: l.details.clone(),
+                })
+                .collect(),
+            p.total,
+            pager(&tr, p.page, p.pages, |n| {
+                let sep = if base.is_empty() { "" } else { "&" };
+                format!("{}?{base}{sep}page={n}", paths::STAFF_AUDIT)
+            }),
+        ),
+        None => (Vec::new(), 0, None),
+    };
+    page(&AuditLogPage {
+        layout: StaffLayout::new(&state, &ctx).at(paths::STAFF_AUDIT),
+        actors,
+        events,
+        account: q.account.chars().take(64).collect(),
+        from: q.from.chars().take(10).collect(),
+        to: q.to.chars().take(10).collect(),
+        unknown_account: found.is_none(),
+        lines,
+        total: tr.n("audit-total", i64::try_from(total).unwrap_or(i64::MAX)),
+        csv: if base.is_empty() {
+            paths::STAFF_AUDIT_CSV.to_string()
+        } else {
+            format!("{}?{base}", paths::STAFF_AUDIT_CSV)
+        },
+        pager: pg,
+    })
+}
+
+/// `GET /staff/audit.csv`: the lines matching the filters (the newest
+/// 100 000), semicolon-separated UTF-8 with a BOM, times in the
+/// organization's offset.
+pub(crate) async fn csv(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    StaffPage(s): StaffPage,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, PageError> {
+    let tr = Tr::current();
+    let clock = state.app.accounts.clock();
+    let f = filter(&state, &q).await?;
+    let lines = match &f {
+        Some(f) => state.app.office.audit_export(by(&s, &ctx), f).await?,
+        None => {
+            state
+                .app
+                .office
+                .audit(by(&s, &ctx), &AuditFilter::default(), 1)
+                .await?;
+            Vec::new()
+        }
+    };
+    let mut out = String::from("\u{feff}");
+    let head = [
+        "audit-at",
+        "audit-actor",
+        "audit-event",
+        "audit-account",
+        "audit-ip",
+        "audit-agent",
+        "audit-details",
+    ];
+    out.push_str(&head.iter().map(|h| cell(&tr.t(h))).collect::<Vec<_>>().join(";"));
+    out.push_str("\r\n");
+    let stamp = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    for l in &lines {
+        let row = [
+            clock.local(l.at).format(stamp).unwrap_or_default(),
+            cell(&l.actor),
+            cell(&l.event),
+            l.account_id.map(|a| a.0.to_string()).unwrap_or_default(),
+            cell(&l.ip),
+            cell(&l.user_agent),
+            cell(&l.details),
+        ];
+        out.push_str(&row.join(";"));
+        out.push_str("\r\n");
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+        ],
+        out,
+    )
+        .into_response())
+}

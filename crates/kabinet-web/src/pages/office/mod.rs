@@ -1,0 +1,38 @@
+//! The organization's office in the staff console: the home page, staff
+//! members, the organization's details, the Rules, the closing and the
+//! audit log. Each page's route declares the permission it needs in
+//! [`super::staff_routes`]; the navigation shows only what the member's
+//! role may use.
+
+pub(crate) mod audit;
+pub(crate) mod closing;
+pub(crate) mod home;
+pub(crate) mod members;
+pub(crate) mod organization;
+pub(crate) mod rules;
+
+use crate::http::context::Ctx;
+use crate::http::guard::Need;
+use crate::paths;
+use kabinet_app::staff::{By, StaffUser};
+use kabinet_domain::staff::Permission as P;
+
+/// The console's sections in the navigation: where, who may, the label.
+pub(crate) const NAV: [(&str, Need, &str); 7] = [
+    (paths::STAFF, Need::Member, "office-home"),
+    (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
+    (paths::STAFF_MEMBERS, Need::To(P::Staff), "office-members"),
+    (
+        paths::STAFF_ORGANIZATION,
+        Need::To(P::Settings),
+        "office-organization",
+    ),
+    (paths::STAFF_RULES, Need::To(P::Settings), "office-rules"),
+    (paths::STAFF_CLOSING, Need::To(P::Settings), "office-closing"),
+    (paths::STAFF_AUDIT, Need::To(P::Audit), "office-audit"),
+];
+
+/// The member acting from this request's client.
+pub(crate) fn by<'a>(s: &'a StaffUser, ctx: &'a Ctx) -> By<'a> {
+    By::Staff(s, &ctx.client)
+}
