@@ -27,6 +27,8 @@ struct Server {
     child: Child,
     addr: String,
     log: mpsc::Receiver<String>,
+    /// What it said before it listened.
+    started: Vec<String>,
 }
 
 impl Drop for Server {
@@ -53,7 +55,12 @@ fn spawn(mut cmd: Command) -> Server {
             Ok(line) => {
                 if let Some(rest) = line.split("serving on http://").nth(1) {
                     let addr = rest.trim_end_matches('/').to_string();
-                    return Server { child, addr, log: rx };
+                    return Server {
+                        child,
+                        addr,
+                        log: rx,
+                        started: seen,
+                    };
                 }
                 seen.push(line);
             }
@@ -280,6 +287,12 @@ async fn an_installation_takes_no_card_payments_by_accident(engine: Engine) {
         c.arg("serve");
         c
     });
+    let said = server.started.join("\n");
+    assert!(
+        said.contains("First administrator: login admin, one-time password "),
+        "{said}"
+    );
+    assert!(said.contains("organization's details are incomplete"), "{said}");
     let (status, body) = http_get(&server.addr, "/api/v1/status");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"card_payments\":\"none\""), "{body}");
@@ -314,6 +327,85 @@ async fn an_installation_takes_no_card_payments_by_accident_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_installation_takes_no_card_payments_by_accident_postgres() {
     an_installation_takes_no_card_payments_by_accident(Engine::Postgres).await;
+}
+
+/// `kabinet init` on an imported database: incomplete details are refused
+/// with the field named, complete ones and the first administrator are
+/// stored once, and the portal then serves without the set-up notice.
+async fn a_new_installation_is_set_up_from_the_command_line(engine: Engine) {
+    let Some(t) = TestDb::new(engine).await else {
+        return;
+    };
+    let dir = tempdir();
+    let pkg = dir.join("pkg");
+    let out = kabinet(&t.url, &dir)
+        .args(["demo", "--accounts", "3", "--months", "1", "--export-dir"])
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = kabinet(&t.url, &dir)
+        .args(["import", "--dir"])
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = kabinet(&t.url, &dir)
+        .args(["init", "--short-name", "УК", "--inn", "7707083894"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("inn: The INN is not valid"), "{}", text(&out));
+    assert!(t.db.staff().all().await.unwrap().is_empty(), "nothing half-done");
+    let details = [
+        "--name",
+        "ООО «Новый дом»",
+        "--short-name",
+        "УК «Новый дом»",
+        "--inn",
+        "7707083893",
+        "--address",
+        "г. Москва, ул. Примерная, д. 1",
+        "--phone",
+        "+7 495 000-00-00",
+        "--dispatch-phone",
+        "+7 495 000-00-01",
+        "--admin-login",
+        "chief",
+    ];
+    let out = kabinet(&t.url, &dir).arg("init").args(details).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Added the administrator chief."));
+    assert!(text(&out).contains("One-time password: "));
+    assert!(!text(&out).contains("still missing"));
+    let out = kabinet(&t.url, &dir).arg("init").args(details).output().unwrap();
+    assert!(!out.status.success(), "only once");
+    assert!(text(&out).contains("has staff already"));
+    let server = spawn({
+        let mut c = kabinet(&t.url, &dir);
+        c.arg("serve");
+        c
+    });
+    let said = server.started.join("\n");
+    assert!(
+        !said.contains("First administrator") && !said.contains("incomplete"),
+        "{said}"
+    );
+    let (status, body) = http_get(&server.addr, "/login");
+    assert_eq!(status, 200);
+    assert!(body.contains("УК «Новый дом»") && !body.contains("Портал настраивается"));
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_installation_is_set_up_from_the_command_line_sqlite() {
+    a_new_installation_is_set_up_from_the_command_line(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_installation_is_set_up_from_the_command_line_postgres() {
+    a_new_installation_is_set_up_from_the_command_line(Engine::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,8 +67,8 @@ db_tests! {
         demo(&t.db).await;
         let app = app(&t.db);
         let client = kabinet_app::auth::Client::default();
-        let v1 = app.rules.publish("Правила", "Первая редакция.").await.unwrap();
-        let v2 = app.rules.publish("Правила", "Вторая редакция.").await.unwrap();
+        let v1 = app.rules.publish(kabinet_app::staff::By::Cli, "Правила", "Первая редакция.").await.unwrap();
+        let v2 = app.rules.publish(kabinet_app::staff::By::Cli, "Правила", "Вторая редакция.").await.unwrap();
         assert_eq!((v1, v2), (1, 2));
         let restricted = principal(&app, 1, true).await;
         assert!(matches!(app.rules.accept(&restricted, v2, &client).await, Err(Error::PasswordNotSet)));

@@ -327,7 +327,7 @@ db_tests! {
         let account = registered_resident(t, &app, &mut smtp, 1).await;
         let mut b = Browser::new(&app);
         assert_eq!(login(&mut b, &account, OWN_PASSWORD).await.location(), "/cabinet");
-        let v = kabinet_app::rules::Rules::new(t.db.clone()).publish("Правила, редакция 2", "Новый текст.\n\nВторой абзац.").await.unwrap();
+        let v = kabinet_app::rules::Rules::new(t.db.clone()).publish(kabinet_app::staff::By::Cli, "Правила, редакция 2", "Новый текст.\n\nВторой абзац.").await.unwrap();
         assert_eq!(v, 2);
         assert_eq!(b.get("/cabinet").await.location(), "/rules/accept");
         let page = b.get("/rules/accept").await;
@@ -578,7 +578,11 @@ db_tests! {
 /// Publishes the Rules version 1, as `kabinet demo` does.
 async fn crate_rules(t: &TestDb) {
     kabinet_app::rules::Rules::new(t.db.clone())
-        .publish("Правила пользования", "1. Регистрация.\n\n2. Вход.")
+        .publish(
+            kabinet_app::staff::By::Cli,
+            "Правила пользования",
+            "1. Регистрация.\n\n2. Вход.",
+        )
         .await
         .unwrap();
 }

@@ -129,7 +129,7 @@ db_tests! {
         let filed = post_multipart(&mut me, "/requests", None, body).await;
         assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
         let request = filed.location().split('?').next().unwrap().to_string();
-        let (mut staff, _, _) = app.staff("masha", Role::Dispatcher).await;
+        let (mut staff, _, _) = app.staff("masha", Role::Administrator).await;
         let data = data_of(t).await;
         let mut found = Vec::new();
 
@@ -138,7 +138,8 @@ db_tests! {
             assert_eq!(r.status, StatusCode::OK, "{page}: {}", r.body);
             check(&mut found, page, &r, &data);
         }
-        for page in ["/staff", request.replace("/requests/", "/staff/requests/").as_str()] {
+        let staff_request = request.replace("/requests/", "/staff/requests/");
+        for page in ["/staff", "/staff/requests", staff_request.as_str(), "/staff/members", "/staff/organization", "/staff/rules", "/staff/closing"] {
             let r = staff.get(&format!("{page}?lang=en")).await;
             assert_eq!(r.status, StatusCode::OK, "{page}: {}", r.body);
             check(&mut found, page, &r, &data);

@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod english;
 mod http;
+mod office;
 mod payments;
 mod portal;
 mod readings;

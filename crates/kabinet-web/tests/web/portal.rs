@@ -361,7 +361,7 @@ db_tests! {
         let token = token(&mut me, &mine).await;
         let now = time::OffsetDateTime::now_utc();
         let portal = &app.state.app.site;
-        portal.suspend(&kabinet_domain::Suspension {
+        portal.suspend(kabinet_app::staff::By::Cli, &kabinet_domain::Suspension {
             starts_at: now + time::Duration::days(2),
             ends_at: Some(now + time::Duration::days(2) + time::Duration::hours(8)),
             message: "Обновляем систему.".into(),
@@ -373,7 +373,7 @@ db_tests! {
         let status = me.json("GET", "/api/v1/status", None, json!(null)).await;
         let status: Value = serde_json::from_str(&status.body).unwrap();
         assert_eq!((status["open"].as_bool(), status["closing"]["phase"].as_str()), (Some(true), Some("announced")), "{status}");
-        portal.suspend(&kabinet_domain::Suspension {
+        portal.suspend(kabinet_app::staff::By::Cli, &kabinet_domain::Suspension {
             starts_at: now - time::Duration::minutes(1),
             ends_at: Some(now + time::Duration::hours(2)),
             message: "Обновляем систему.".into(),
@@ -399,7 +399,7 @@ db_tests! {
         let status: Value = serde_json::from_str(&status.body).unwrap();
         assert_eq!((status["open"].as_bool(), status["closing"]["phase"].as_str()), (Some(false), Some("closed")), "{status}");
         assert_eq!(status["closing"]["message"], "Обновляем систему.");
-        portal.resume().await.unwrap();
+        portal.resume(kabinet_app::staff::By::Cli).await.unwrap();
         assert_eq!(me.get("/cabinet").await.status, StatusCode::OK);
         let events: Vec<String> = t.db.audit().lines(None, 10).await.unwrap().into_iter().map(|l| l.event).collect();
         assert!(events.contains(&"suspension_set".to_string()) && events.contains(&"suspension_lifted".to_string()));

@@ -58,7 +58,7 @@ pub(crate) async fn post_multipart(
 }
 
 /// A JPEG photo.
-fn jpeg(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, 90]));
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
@@ -143,7 +143,11 @@ fn png_bomb() -> Vec<u8> {
 }
 
 /// Files a request through the page form; returns the response.
-async fn file_page(b: &mut Browser, fields: &[(&str, &str)], files: &[FilePart<'_>]) -> common::Resp {
+pub(crate) async fn file_page(
+    b: &mut Browser,
+    fields: &[(&str, &str)],
+    files: &[FilePart<'_>],
+) -> common::Resp {
     let form = b.get("/requests/new").await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
     let csrf = form.csrf();
@@ -152,7 +156,7 @@ async fn file_page(b: &mut Browser, fields: &[(&str, &str)], files: &[FilePart<'
     post_multipart(b, "/requests", None, multipart(&all, files)).await
 }
 
-fn number_of(location: &str) -> i64 {
+pub(crate) fn number_of(location: &str) -> i64 {
     location
         .trim_start_matches("/requests/")
         .split('?')
@@ -171,7 +175,7 @@ async fn staff_act(b: &mut Browser, id: i64, action: &str, fields: &[(&str, &str
     .await
 }
 
-const LEAK: &[(&str, &str)] = &[
+pub(crate) const LEAK: &[(&str, &str)] = &[
     ("category", "leak"),
     ("text", "Течёт с потолка на кухне, вода капает на плиту"),
     ("phone", "+7 912 345-67-89"),
@@ -218,10 +222,10 @@ db_tests! {
 
         // The dispatcher signs in with a password and TOTP and finds it first.
         let (mut staff, secret, codes) = app.staff("olga", Role::Dispatcher).await;
-        let queue = staff.get("/staff").await;
+        let queue = staff.get("/staff/requests").await;
         assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
         assert!(queue.body.contains(&format!("№ {id}")) && queue.body.contains("новая авария"));
-        let office = staff.get("/staff?category=charges").await;
+        let office = staff.get("/staff/requests?category=charges").await;
         assert!(!office.body.contains(&format!("№ {id}<")));
         let view = staff.get(&format!("/staff/requests/{id}")).await;
         assert!(view.body.contains("+79123456789") && view.body.contains("r1@example.ru"));
@@ -268,8 +272,11 @@ db_tests! {
         // Another one returned after "done": it reopens and is counted.
         let second = file_page(&mut resident, &[("category", "charges"), ("text", "Прошу пересчитать отопление"), ("phone", "89123456789")], &[]).await;
         let id2 = number_of(second.location());
+        // An office request is the operator's, not the dispatcher's.
+        assert_eq!(staff.get(&format!("/staff/requests/{id2}")).await.status, StatusCode::FORBIDDEN);
+        let (mut operator, _, _) = app.staff("ivan", Role::Operator).await;
         for change in ["take", "complete"] {
-            assert_eq!(staff_act(&mut staff, id2, "status", &[("change", change)]).await.status, StatusCode::SEE_OTHER);
+            assert_eq!(staff_act(&mut operator, id2, "status", &[("change", change)]).await.status, StatusCode::SEE_OTHER);
         }
         let empty = resident.submit(&format!("/requests/{id2}"), &format!("/requests/{id2}/return"), &[("body", " ")]).await;
         assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -278,9 +285,9 @@ db_tests! {
         let r2 = t.db.requests().get(kabinet_domain::RequestId(id2)).await.unwrap().unwrap();
         assert_eq!((r2.status.as_str(), r2.reopened), ("in_work", 1));
         // Deferral: after today and within a year only.
-        let past = staff_act(&mut staff, id2, "status", &[("change", "defer"), ("until", "2020-01-01")]).await;
+        let past = staff_act(&mut operator, id2, "status", &[("change", "defer"), ("until", "2020-01-01")]).await;
         assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let decline = staff_act(&mut staff, id2, "status", &[("change", "decline"), ("body", "")]).await;
+        let decline = staff_act(&mut operator, id2, "status", &[("change", "decline"), ("body", "")]).await;
         assert_eq!(decline.status, StatusCode::UNPROCESSABLE_ENTITY);
 
         // Second factor: the code just used cannot be used again, a fresh
@@ -355,7 +362,7 @@ db_tests! {
             }
         }
         // A staff session half-way (password only) does not open the console.
-        let (_, password) = app.state.app.staff.add("half", "Полу Вход", Role::Operator).await.unwrap();
+        let (_, password) = app.state.app.staff.add(kabinet_app::staff::By::Cli, "half", "Полу Вход", Role::Operator).await.unwrap();
         let mut half = Browser::new(&app);
         half.submit("/staff/login", "/staff/login", &[("login", "half"), ("password", password.as_str())]).await;
         assert_eq!(half.get("/staff").await.location(), "/staff/second-factor");
@@ -366,7 +373,7 @@ db_tests! {
         assert_eq!(p.status, StatusCode::OK);
         assert_eq!(p.headers.get(header::CONTENT_TYPE).unwrap(), "image/jpeg");
         // A disabled member's session ends.
-        app.state.app.staff.set_disabled("disp", true).await.unwrap();
+        app.state.app.staff.set_disabled(kabinet_app::staff::By::Cli, app.state.app.staff.by_login("disp").await.unwrap().id, true).await.unwrap();
         assert_eq!(staff.get("/staff").await.location(), "/staff/login");
     }
 
@@ -496,7 +503,7 @@ db_tests! {
         assert!(r.body.contains("10 МБ") && !r.body.contains("2 МБ"), "{}", r.body);
 
         // Staff read the resident's own lines as the resident's.
-        let (mut staff, _, _) = app.staff("disp", Role::Dispatcher).await;
+        let (mut staff, _, _) = app.staff("disp", Role::Administrator).await;
         let page = staff.get(&format!("/staff/requests/{id}")).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("· Житель:") && !page.body.contains("· Вы:"), "{}", page.body);
@@ -505,7 +512,7 @@ db_tests! {
     async fn staff_sign_in_holds_against_theft_and_lockouts(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let staff = &app.state.app.staff;
-        let (_, password) = staff.add("guard", "Пётр Охранов", Role::Dispatcher).await.unwrap();
+        let (_, password) = staff.add(kabinet_app::staff::By::Cli, "guard", "Пётр Охранов", Role::Dispatcher).await.unwrap();
         let login = |b: &mut Browser, pw: String| {
             let mut b = b.clone();
             async move { b.submit("/staff/login", "/staff/login", &[("login", "guard"), ("password", pw.as_str())]).await }
@@ -530,7 +537,7 @@ db_tests! {
         assert_eq!(between(&again.body, "<code class=\"secret\">", "</code>"), s1);
         assert!(t.db.staff().by_login("guard").await.unwrap().unwrap().totp_secret.is_none());
         // A new enrolment (after a reset) gets a new secret; the older one no longer counts.
-        let password = staff.reset("guard").await.unwrap();
+        let password = staff.reset(kabinet_app::staff::By::Cli, staff.by_login("guard").await.unwrap().id).await.unwrap();
         let mut b = Browser::from_ip(&app, "192.0.2.10");
         let first = login(&mut b, password).await;
         assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);

@@ -550,7 +550,7 @@ impl TestApp {
             .state
             .app
             .staff
-            .add(login, "Мария Диспетчер", role)
+            .add(kabinet_app::staff::By::Cli, login, "Мария Диспетчер", role)
             .await
             .unwrap();
         let mut b = Browser::from_ip(app, "192.0.2.77");

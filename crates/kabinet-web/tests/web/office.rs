@@ -1,0 +1,335 @@
+//! The organization's office on both databases: every staff route with
+//! every role (allowed works, refused is a 403 and changes nothing), the
+//! navigation by role, staff members, the organization's details seen by a
+//! second server, the Rules with a preview, the closing, the audit log with
+//! its CSV, and a real installation from an imported package to a receipt.
+
+use crate::common::{Browser, TestApp};
+use crate::requests::{LEAK, file_page, jpeg, number_of};
+use axum::http::StatusCode;
+use kabinet_app::staff::By;
+use kabinet_db::Repos;
+use kabinet_domain::staff::Role;
+use kabinet_testkit::db_tests;
+
+/// A route case of the role matrix: method, path, form, the roles allowed.
+type Case = (&'static str, String, Vec<(&'static str, &'static str)>, Vec<Role>);
+
+/// How many audit lines there are (a refused action must add none).
+async fn audit_lines(app: &TestApp) -> usize {
+    app.db().audit().lines(None, 100_000).await.unwrap().len()
+}
+
+const ORG: &[(&str, &str)] = &[
+    ("name", "ООО «Управляющая компания „Новый дом“»"),
+    ("short_name", "УК «Новый дом»"),
+    ("inn", "7707083893"),
+    ("kpp", "773601001"),
+    ("ogrn", "1027700132195"),
+    ("address", "г. Москва, ул. Примерная, д. 1"),
+    ("phone", "+7 495 000-00-00"),
+    ("dispatch_phone", "+7 495 000-00-01"),
+    ("email", "office@example.ru"),
+    ("website", "https://example.ru"),
+];
+
+db_tests! {
+    async fn every_staff_route_answers_every_role_by_its_permission(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(4, 2).build().await;
+        let (mut resident, _) = app.resident(1).await;
+        let filed = file_page(&mut resident, LEAK, &[("photos", "a.jpg", jpeg(64, 48))]).await;
+        let emergency = number_of(filed.location());
+        let office_form = [("category", "charges"), ("text", "Прошу пересчитать начисления за воду"), ("phone", "+7 912 345-67-89")];
+        let filed = file_page(&mut resident, &office_form, &[]).await;
+        assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+        let office = number_of(filed.location());
+        let photo = app.db().requests().photos(kabinet_domain::RequestId(emergency)).await.unwrap()[0].public_id.clone();
+        let rules_before = app.db().rules().all().await.unwrap().len();
+        let target = app.state.app.staff.add(By::Cli, "target", "Цель Проверки", Role::Operator).await.unwrap().0.id;
+
+        use Role::{Accountant as Acc, Administrator as Adm, Dispatcher as Dis, Operator as Op};
+        // (method, path, form, roles allowed)
+        let e = emergency.to_string();
+        let o = office.to_string();
+        let routes: Vec<Case> = vec![
+            ("GET", "/staff".into(), vec![], vec![Adm, Acc, Op, Dis]),
+            ("GET", "/staff/requests".into(), vec![], vec![Adm, Op, Dis]),
+            ("GET", format!("/staff/requests/{e}"), vec![], vec![Adm, Dis]),
+            ("GET", format!("/staff/requests/{o}"), vec![], vec![Adm, Op]),
+            ("POST", format!("/staff/requests/{e}/note"), vec![("body", "заметка")], vec![Adm, Dis]),
+            ("POST", format!("/staff/requests/{o}/note"), vec![("body", "заметка")], vec![Adm, Op]),
+            ("GET", format!("/staff/photos/{photo}"), vec![], vec![Adm, Dis]),
+            ("GET", "/staff/members".into(), vec![], vec![Adm]),
+            ("POST", "/staff/members".into(), vec![("login", "new-one"), ("name", "Новый"), ("role", "operator")], vec![Adm]),
+            ("GET", format!("/staff/members/{target}"), vec![], vec![Adm]),
+            ("POST", format!("/staff/members/{target}/role"), vec![("role", "dispatcher")], vec![Adm]),
+            ("GET", "/staff/organization".into(), vec![], vec![Adm]),
+            ("POST", "/staff/organization".into(), ORG.to_vec(), vec![Adm]),
+            ("GET", "/staff/rules".into(), vec![], vec![Adm]),
+            ("POST", "/staff/rules".into(), vec![("title", "Правила"), ("body", "Текст."), ("intent", "publish")], vec![Adm]),
+            ("GET", "/staff/closing".into(), vec![], vec![Adm]),
+            ("POST", "/staff/closing".into(), vec![("from", "2099-01-01T22:00"), ("until", ""), ("message", "Работы"), ("intent", "save")], vec![Adm]),
+            ("GET", "/staff/audit".into(), vec![], vec![Adm]),
+            ("GET", "/staff/audit.csv".into(), vec![], vec![Adm]),
+        ];
+        // The table covers every staff route pattern.
+        for pattern in kabinet_web::staff_route_patterns() {
+            let prefix = pattern.split('{').next().unwrap().trim_end_matches('/');
+            assert!(
+                routes.iter().any(|(_, p, _, _)| p == &pattern || (pattern.contains('{') && p.starts_with(prefix) && p.len() > prefix.len())),
+                "{pattern} is not in the matrix"
+            );
+        }
+        for role in Role::ALL {
+            let (mut b, _, _) = app.staff(&format!("m-{}", role.as_str()), role).await;
+            for (method, path, form, allowed) in &routes {
+                let before = audit_lines(&app).await;
+                let r = if *method == "GET" {
+                    b.get(path).await
+                } else {
+                    let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else { path.clone() };
+                    // A refused page has no form: take the token from the home page.
+                    let token_page = if allowed.contains(&role) { page } else { "/staff".to_string() };
+                    b.submit(&token_page, path, form).await
+                };
+                if allowed.contains(&role) {
+                    assert!(
+                        r.status == StatusCode::OK || r.status == StatusCode::SEE_OTHER,
+                        "{role:?} {method} {path}: {} {}", r.status, r.body
+                    );
+                } else {
+                    assert_eq!(r.status, StatusCode::FORBIDDEN, "{role:?} {method} {path}: {}", r.body);
+                    assert_eq!(audit_lines(&app).await, before, "{role:?} {method} {path} changed nothing");
+                }
+            }
+            // Put back what the administrator changed, so each role meets the same.
+            if role == Adm {
+                let id = app.state.app.staff.by_login("new-one").await.unwrap().id;
+                app.state.app.staff.set_disabled(By::Cli, id, true).await.unwrap();
+                app.db().staff().set_role(target, Role::Operator).await.unwrap();
+            }
+        }
+        // The members the administrator added exists once; a refused add left none.
+        assert_eq!(app.db().staff().all().await.unwrap().iter().filter(|m| m.login == "new-one").count(), 1);
+        assert_eq!(app.db().rules().all().await.unwrap().len(), rules_before + 1, "published once, by the administrator");
+    }
+
+    async fn the_navigation_shows_what_the_role_may_use(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let home = admin.get("/staff").await;
+        for link in ["/staff/requests\"", "/staff/members\"", "/staff/organization\"", "/staff/rules\"", "/staff/closing\"", "/staff/audit\""] {
+            assert!(home.body.contains(link), "{link}");
+        }
+        assert!(home.body.contains("aria-current=\"page\""));
+        let (mut acc, _, _) = app.staff("books", Role::Accountant).await;
+        let home = acc.get("/staff").await;
+        assert_eq!(home.status, StatusCode::OK);
+        for link in ["/staff/requests\"", "/staff/members\"", "/staff/audit\""] {
+            assert!(!home.body.contains(link), "{link}");
+        }
+        assert!(home.body.contains("Зарегистрировано жителей"), "{}", home.body);
+        let (mut dis, _, _) = app.staff("disp", Role::Dispatcher).await;
+        let home = dis.get("/staff").await;
+        assert!(home.body.contains("/staff/requests\"") && !home.body.contains("Зарегистрировано жителей"));
+        assert!(home.body.contains("Заявки аварийно-диспетчерской службы") && !home.body.contains("Заявки в организацию"));
+    }
+
+    async fn staff_members_are_added_reset_disabled_and_given_roles(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let bad = admin.submit("/staff/members", "/staff/members", &[("login", "не латиница"), ("name", "Х"), ("role", "operator")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("не латиница"), "the form keeps what was typed");
+        let added = admin.submit("/staff/members", "/staff/members", &[("login", "Petrov"), ("name", "Пётр Петров"), ("role", "accountant")]).await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+        let password = crate::common::between(&added.body, "<code id=\"one-time-password\">", "</code>").to_string();
+        assert!(password.len() >= 12);
+        let m = app.state.app.staff.by_login("petrov").await.unwrap();
+        assert_eq!(m.role, Role::Accountant);
+        // The one-time password works for the first step.
+        let mut p = Browser::from_ip(&app, "192.0.2.80");
+        let r = p.submit("/staff/login", "/staff/login", &[("login", "petrov"), ("password", &password)]).await;
+        assert_eq!(r.location(), "/staff/second-factor");
+        // A role change, a reset and disabling, each audited.
+        let page = format!("/staff/members/{}", m.id);
+        let r = admin.submit(&page, &format!("{page}/role"), &[("role", "operator")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(app.state.app.staff.by_login("petrov").await.unwrap().role, Role::Operator);
+        assert_eq!(p.get("/staff").await.location(), "/staff/login", "the sessions ended with the role change");
+        let r = admin.submit(&page, &format!("{page}/reset"), &[]).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let second = crate::common::between(&r.body, "<code id=\"one-time-password\">", "</code>").to_string();
+        assert_ne!(second, password);
+        let r = admin.submit(&page, &format!("{page}/disable"), &[]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(app.state.app.staff.by_login("petrov").await.unwrap().disabled);
+        let r = p.submit("/staff/login", "/staff/login", &[("login", "petrov"), ("password", &second)]).await;
+        assert_ne!(r.location(), "/staff/second-factor", "a disabled member cannot sign in");
+        let lines = app.db().audit().lines(None, 50).await.unwrap();
+        let staff_lines: Vec<_> = lines.iter().filter(|l| l.event == "staff_changed").map(|l| l.details.clone()).collect();
+        for what in ["staff boss: added staff petrov (accountant)", "staff boss: role of staff petrov: accountant → operator", "staff boss: reset staff petrov", "staff boss: disabled staff petrov"] {
+            assert!(staff_lines.iter().any(|d| d == what), "{what} in {staff_lines:?}");
+        }
+        // Nobody changes their own standing, and the last administrator stays one.
+        let me = app.state.app.staff.by_login("boss").await.unwrap().id;
+        let mine = format!("/staff/members/{me}");
+        let r = admin.submit(&mine, &format!("{mine}/disable"), &[]).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.body.contains("другой администратор"));
+        let r = app.state.app.staff.set_role(By::Cli, me, Role::Operator).await;
+        assert!(matches!(r, Err(kabinet_app::Error::Conflict(_))), "{r:?}");
+        assert_eq!(admin.get("/staff/members/999999").await.status, StatusCode::NOT_FOUND);
+    }
+
+    async fn organization_details_are_checked_and_reach_a_second_server(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let other = TestApp::builder(&t.db).build().await;
+        let mut visitor = Browser::new(&other);
+        assert!(!visitor.get("/login").await.body.contains("УК «Новый дом»"));
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let mut bad = ORG.to_vec();
+        bad[2] = ("inn", "7707083894");
+        bad[3] = ("kpp", "77360100");
+        bad[7] = ("dispatch_phone", " ");
+        let r = admin.submit("/staff/organization", "/staff/organization", &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        for msg in ["ИНН указан неверно", "КПП указан неверно", "Заполните поле"] {
+            assert!(r.body.contains(msg), "{msg}");
+        }
+        assert_ne!(app.db().organization().current().await.unwrap().unwrap().inn, "7707083894");
+        let r = admin.submit("/staff/organization", "/staff/organization", ORG).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert!(admin.get(r.location()).await.body.contains("Реквизиты сохранены"));
+        let line = app.db().audit().lines(None, 5).await.unwrap().into_iter().find(|l| l.event == "organization_changed").unwrap();
+        assert!(line.details.contains("before: name=") && line.details.contains("after: name=\"ООО «Управляющая компания „Новый дом“»\""));
+        // The second server sees it once its cache has turned over.
+        tokio::time::sleep(kabinet_app::site::REFRESH + std::time::Duration::from_millis(200)).await;
+        assert!(visitor.get("/login").await.body.contains("УК «Новый дом»"));
+    }
+
+    async fn rules_are_previewed_then_published(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let (mut resident, _) = app.resident(1).await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let before = app.db().rules().all().await.unwrap().len();
+        let form = [("title", "Правила, редакция 2"), ("body", "Первый абзац\nпродолжается.\n\nВторой абзац."), ("intent", "preview")];
+        let r = admin.submit("/staff/rules", "/staff/rules", &form).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains("<p>Первый абзац продолжается.</p>") && r.body.contains("<p>Второй абзац.</p>"));
+        assert_eq!(app.db().rules().all().await.unwrap().len(), before, "a preview stores nothing");
+        let r = admin.submit("/staff/rules", "/staff/rules", &[("title", ""), ("body", ""), ("intent", "publish")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let mut publish = form;
+        publish[2] = ("intent", "publish");
+        let r = admin.submit("/staff/rules", "/staff/rules", &publish).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let page = admin.get("/staff/rules").await;
+        assert!(page.body.contains("Правила, редакция 2"));
+        assert_eq!(resident.get("/cabinet").await.location(), "/rules/accept", "the resident accepts at the next request");
+    }
+
+    async fn a_closing_is_previewed_set_and_lifted(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let (mut resident, _) = app.resident(1).await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let soon = app.state.app.accounts.clock().local(time::OffsetDateTime::now_utc() + time::Duration::days(2));
+        let from = format!("{:04}-{:02}-{:02}T22:00", soon.year(), u8::from(soon.month()), soon.day());
+        let form = [("from", from.as_str()), ("until", "2000-01-01T00:00"), ("message", "Обновляем систему."), ("intent", "save")];
+        let r = admin.submit("/staff/closing", "/staff/closing", &form).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("позже начала"));
+        let r = admin.submit("/staff/closing", "/staff/closing", &[("from", "вчера"), ("intent", "save")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let preview = [("from", from.as_str()), ("until", ""), ("message", "Обновляем систему."), ("intent", "preview")];
+        let r = admin.submit("/staff/closing", "/staff/closing", &preview).await;
+        assert!(r.body.contains("Обновляем систему.") && r.body.contains("class=\"banner\""));
+        assert!(app.db().suspensions().current().await.unwrap().is_none(), "a preview stores nothing");
+        let mut save = preview;
+        save[3] = ("intent", "save");
+        assert_eq!(admin.submit("/staff/closing", "/staff/closing", &save).await.status, StatusCode::SEE_OTHER);
+        app.state.app.site.suspension().await.unwrap();
+        tokio::time::sleep(kabinet_app::site::REFRESH + std::time::Duration::from_millis(200)).await;
+        assert!(resident.get("/cabinet").await.body.contains("Обновляем систему."), "the banner");
+        let r = admin.submit("/staff/closing", "/staff/closing", &[("intent", "lift")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(app.db().suspensions().current().await.unwrap().is_none());
+        let events: Vec<_> = app.db().audit().lines(None, 10).await.unwrap().into_iter().map(|l| (l.event, l.details)).collect();
+        assert!(events.iter().any(|(e, d)| e == "suspension_set" && d.starts_with("staff boss")), "{events:?}");
+        assert!(events.iter().any(|(e, _)| e == "suspension_lifted"));
+    }
+
+    async fn the_audit_log_is_filtered_paged_and_downloaded(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let (_resident, number) = app.resident(1).await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let account = app.db().accounts().by_id(kabinet_domain::AccountId(1)).await.unwrap().unwrap();
+        for i in 0..55 {
+            app.db().audit().record(
+                &kabinet_domain::AuditEntry::system(kabinet_domain::AuditEvent::DataDownloaded, Some(account.id), format!("=HYPERLINK(\"x\") {i}")),
+                time::OffsetDateTime::now_utc(),
+            ).await.unwrap();
+        }
+        let page = admin.get(&format!("/staff/audit?event=data_downloaded&account={}", number.replace(' ', "+"))).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("55 записей"), "{}", page.body);
+        assert!(page.body.contains("rel=\"next\""));
+        let second = admin.get("/staff/audit?event=data_downloaded&page=2").await;
+        assert!(second.body.contains("HYPERLINK(&quot;x&quot;) 0") || second.body.contains("HYPERLINK(&#34;x&#34;) 0"), "the oldest is on page 2");
+        let none = admin.get("/staff/audit?account=NO-SUCH-1").await;
+        assert!(none.body.contains("Такого лицевого счёта нет"));
+        let csv = admin.get("/staff/audit.csv?event=data_downloaded").await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv.body.starts_with('\u{feff}'));
+        assert_eq!(csv.body.lines().count(), 56);
+        assert!(csv.body.contains(";\"'=HYPERLINK(\"\"x\"\") 0\""), "formula cells are defused: {}", csv.body);
+        let exported = app.db().audit().lines(None, 1).await.unwrap();
+        assert_eq!(exported[0].event, "audit_exported");
+        assert!(exported[0].details.starts_with("staff boss"));
+    }
+
+    async fn a_real_installation_serves_receipts_once_its_details_are_set(t: &TestDb) {
+        // A package of the demo, imported into an empty database.
+        let dir = std::env::temp_dir().join(format!("kabinet-install-{}", std::process::id() as u64 * 1000 + u64::from(rand_byte())));
+        let today = time::OffsetDateTime::now_utc().date();
+        kabinet_exchange::package::write_demo_package(
+            &kabinet_demo::DemoOptions { accounts: 3, months: 1, ..kabinet_demo::DemoOptions::new(today) },
+            &dir,
+            kabinet_exchange::source::TextEncoding::Utf8,
+            &mut |_, _| {},
+        ).unwrap();
+        let reports = kabinet_exchange::import::import_dir(&t.db, &dir, &Default::default(), &mut |_, _, _| {}).await.unwrap();
+        assert!(reports.iter().all(|r| r.committed), "{reports:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!t.db.organization().is_demo().await.unwrap());
+        let app = TestApp::builder(&t.db).build().await;
+        let first = app.state.app.staff.first_administrator().await.unwrap().expect("the first administrator");
+        assert_eq!(first.0.role, Role::Administrator);
+        assert!(app.state.app.staff.first_administrator().await.unwrap().is_none(), "only once");
+        let (mut resident, number) = app.resident(1).await;
+        let overview = resident.get("/cabinet").await;
+        assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
+        assert!(overview.body.contains("Портал настраивается"));
+        let period = app.db().organization().latest_period().await.unwrap().unwrap().period;
+        let receipt = format!("/accounts/{}/receipts/{period}.pdf", number.replace(' ', "%20"));
+        let r = resident.get(&receipt).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        assert!(r.body.contains("ещё настраивается"));
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let home = admin.get("/staff").await;
+        assert!(home.body.contains("не заполнены реквизиты организации"), "{}", home.body);
+        assert_eq!(admin.submit("/staff/organization", "/staff/organization", ORG).await.status, StatusCode::SEE_OTHER);
+        let r = resident.get(&receipt).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.bytes.starts_with(b"%PDF"));
+        assert!(!resident.get("/cabinet").await.body.contains("Портал настраивается"));
+    }
+}
+
+fn rand_byte() -> u8 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    (t % 251) as u8
+}
