@@ -6,6 +6,7 @@ import { chromium } from 'playwright-core';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import { createHmac } from 'node:crypto';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const bin = process.env.KABINET_BIN || join(root, 'target', 'debug', 'kabinet');
@@ -60,4 +61,18 @@ export async function signInDemo(page, base) {
   await page.fill('#password', m[2]);
   await page.click('button[type=submit]:has-text("Войти")');
   await page.waitForURL(`${base}/cabinet`);
+}
+
+// RFC 6238 with SHA-1, 6 digits, 30 s steps, from a base32 secret.
+export function totp(secret, unix = Math.floor(Date.now() / 1000)) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unix / 30)));
+  const h = createHmac('sha1', key).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(n % 1_000_000).padStart(6, '0');
 }

@@ -6,11 +6,10 @@
 // checks every page on both sides for WCAG 2.1 A/AA.
 // Run: node e2e/requests.mjs (needs target/debug/kabinet, /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, launch, root, serverEnv, signInDemo, waitHealthy, wcagViolations } from './harness.mjs';
+import { bin, freePort, launch, root, serverEnv, signInDemo, totp, waitHealthy, wcagViolations } from './harness.mjs';
 
 const out = join(root, 'e2e', 'out');
 mkdirSync(out, { recursive: true });
@@ -26,20 +25,6 @@ async function axe(page, label) {
   } else {
     checked++;
   }
-}
-
-// RFC 6238 with SHA-1, 6 digits, 30 s steps, from a base32 secret.
-function totp(secret, unix = Math.floor(Date.now() / 1000)) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unix / 30)));
-  const h = createHmac('sha1', key).update(counter).digest();
-  const o = h[h.length - 1] & 15;
-  const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
-  return String(n % 1_000_000).padStart(6, '0');
 }
 
 async function run(name, viewport) {
@@ -101,6 +86,9 @@ async function run(name, viewport) {
     await staff.fill('#code', totp(secret));
     await staff.click('main button[type=submit]');
     await staff.waitForURL(`${base}/staff`);
+    await axe(staff, `${name}-staff-home`);
+    await staff.click('nav.main a:has-text("Очередь заявок")');
+    await staff.waitForURL(`${base}/staff/requests`);
     await axe(staff, `${name}-queue`);
     // Emergencies come first: the new one is on the first page, flagged.
     const row = staff.locator(`tr:has(a:text-is("№ ${number}"))`);

@@ -1,0 +1,162 @@
+// The organization's office in headless Chromium, on a 360 px phone and a
+// desktop: the demo administrator signs in with a TOTP code (the secret
+// `kabinet demo` prints), walks the home page, adds a staff member and sees
+// the one-time password once, changes the member's role, is told what is
+// wrong with the organization's details, previews and publishes the Rules,
+// previews and sets a closing and lifts it, filters the audit log; the
+// demo dispatcher is refused the staff page with a 403. axe-core checks
+// every page for WCAG 2.1 A/AA.
+// Run: node e2e/office.mjs (needs target/debug/kabinet, /usr/bin/chromium).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bin, freePort, launch, root, serverEnv, totp, waitHealthy, wcagViolations } from './harness.mjs';
+
+const out = join(root, 'e2e', 'out');
+mkdirSync(out, { recursive: true });
+const viewports = { phone: { width: 360, height: 780 }, desktop: { width: 1280, height: 900 } };
+const failures = [];
+let checked = 0;
+
+async function axe(page, label) {
+  const violations = await wcagViolations(page);
+  await page.screenshot({ path: join(out, `office-${label}.png`), fullPage: true });
+  if (violations) {
+    failures.push(`${label}: ${violations}`);
+  } else {
+    checked++;
+  }
+}
+
+// The sign-in `kabinet demo` printed for `who` (Dispatcher, Administrator, Accountant).
+function demoLogin(stderr, who) {
+  const m = stderr.match(new RegExp(`${who} console at /staff/login: login (\\S+), password (\\S+), TOTP secret ([A-Z2-7]+)`));
+  if (!m) throw new Error(`no demo ${who} in the output: ${stderr}`);
+  return { login: m[1], password: m[2], secret: m[3] };
+}
+
+async function signIn(page, base, who) {
+  await page.goto(`${base}/staff/login`);
+  await page.fill('#login', who.login);
+  await page.fill('#password', who.password);
+  await page.click('main button[type=submit]');
+  await page.waitForURL(`${base}/staff/second-factor`);
+  await page.fill('#code', totp(who.secret));
+  await page.click('main button[type=submit]');
+  await page.waitForURL(`${base}/staff`);
+}
+
+async function run(name, viewport) {
+  const data = mkdtempSync(join(tmpdir(), `kabinet-office-${name}-`));
+  let server;
+  let browser;
+  try {
+    const port = await freePort();
+    const env = serverEnv(data, port);
+    const demo = spawnSync(bin, ['demo', '--accounts', '40', '--months', '2', '--no-serve'], { env, encoding: 'utf8' });
+    const admin = demoLogin(demo.stderr, 'Administrator');
+    const dispatcher = demoLogin(demo.stderr, 'Dispatcher');
+    demoLogin(demo.stderr, 'Accountant');
+    server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
+    const base = `http://127.0.0.1:${port}`;
+    await waitHealthy(base);
+    browser = await launch();
+    const page = await (await browser.newContext({ viewport, locale: 'ru-RU' })).newPage();
+    await signIn(page, base, admin);
+    if (!(await page.textContent('main')).includes('Зарегистрировано жителей')) throw new Error('no figures on the home page');
+    await axe(page, `${name}-home`);
+
+    // Staff: add a member, see the password once, change the role.
+    await page.click('nav.main a:has-text("Сотрудники")');
+    await page.waitForURL(`${base}/staff/members`);
+    await axe(page, `${name}-members`);
+    await page.fill('#m-login', `e2e-${name}`);
+    await page.fill('#m-name', 'Елена Проверкина');
+    await page.selectOption('#m-role', 'accountant');
+    await page.click('button:has-text("Добавить сотрудника")');
+    await page.waitForLoadState();
+    const once = await page.textContent('#one-time-password');
+    if (!once || once.length < 12) throw new Error(`no one-time password: ${once}`);
+    await axe(page, `${name}-member-password`);
+    await page.click('a:has-text("К карточке сотрудника")');
+    await page.waitForURL(/\/staff\/members\/\d+$/);
+    await axe(page, `${name}-member`);
+    await page.selectOption('#m-role', 'operator');
+    await page.click('button:has-text("Сменить роль")');
+    await page.waitForURL(/\/staff\/members\/\d+$/);
+    if (!(await page.textContent('main')).includes('Оператор')) throw new Error('the role did not change');
+
+    // The organization's details: a wrong INN is named.
+    await page.click('nav.main a:has-text("Реквизиты организации")');
+    await page.waitForURL(`${base}/staff/organization`);
+    await axe(page, `${name}-organization`);
+    await page.fill('#o-inn', '1234567890');
+    await page.click('button:has-text("Сохранить")');
+    await page.waitForLoadState();
+    if (!(await page.textContent('#o-inn-error')).includes('ИНН указан неверно')) throw new Error('the INN was not refused');
+    await axe(page, `${name}-organization-errors`);
+
+    // The Rules: preview, then publish.
+    await page.click('nav.main a:has-text("Правила")');
+    await page.waitForURL(`${base}/staff/rules`);
+    await page.fill('#r-title', 'Правила пользования, редакция 2');
+    await page.fill('#r-body', 'Первый раздел.\n\nВторой раздел.');
+    await page.click('button:has-text("Предпросмотр")');
+    await page.waitForLoadState();
+    if (!(await page.textContent('article.rules')).includes('Второй раздел.')) throw new Error('no preview');
+    await axe(page, `${name}-rules-preview`);
+    await page.click('button:has-text("Опубликовать")');
+    await page.waitForURL(`${base}/staff/rules`);
+    if (!(await page.textContent('table')).includes('редакция 2')) throw new Error('not published');
+    await axe(page, `${name}-rules`);
+
+    // A closing: preview the banner, set it, lift it.
+    await page.click('nav.main a:has-text("Закрытие портала")');
+    await page.waitForURL(`${base}/staff/closing`);
+    await axe(page, `${name}-closing`);
+    const at = new Date(Date.now() + 3 * 86400e3);
+    const pad = (n) => String(n).padStart(2, '0');
+    await page.fill('#c-from', `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T22:00`);
+    await page.fill('#c-message', 'Плановые работы.');
+    await page.click('button:has-text("Как увидят жители")');
+    await page.waitForLoadState();
+    if (!(await page.textContent('section .banner')).includes('Плановые работы.')) throw new Error('no banner preview');
+    await axe(page, `${name}-closing-preview`);
+    await page.click('button:has-text("Назначить")');
+    await page.waitForURL(`${base}/staff/closing`);
+    await page.click('button:has-text("Открыть портал")');
+    await page.waitForURL(`${base}/staff/closing`);
+    if (!(await page.textContent('main')).includes('Закрытие не назначено')) throw new Error('not lifted');
+
+    // The audit log shows what was done.
+    await page.click('nav.main a:has-text("Журнал действий")');
+    await page.waitForURL(`${base}/staff/audit`);
+    await page.selectOption('#a-event', 'staff_changed');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForLoadState();
+    if (!(await page.textContent('main')).includes(`added staff e2e-${name}`)) throw new Error('the change is not in the log');
+    await axe(page, `${name}-audit`);
+
+    // The dispatcher may not open the staff page.
+    const other = await (await browser.newContext({ viewport, locale: 'ru-RU' })).newPage();
+    await signIn(other, base, dispatcher);
+    if (await other.$('nav.main a[href="/staff/members"]')) throw new Error('the dispatcher is offered the staff page');
+    const refused = await other.goto(`${base}/staff/members`);
+    if (refused.status() !== 403) throw new Error(`the dispatcher got ${refused.status()} on the staff page`);
+    await axe(other, `${name}-forbidden`);
+  } finally {
+    if (browser) await browser.close();
+    if (server) server.kill('SIGTERM');
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
+for (const [name, viewport] of Object.entries(viewports)) {
+  await run(name, viewport);
+}
+if (failures.length) {
+  console.error(`axe found WCAG violations:\n${failures.join('\n')}`);
+  process.exit(1);
+}
+console.log(`office: ${checked} pages axe-clean on a phone and a desktop`);
