@@ -158,7 +158,7 @@ pub struct PaymentsPage {
 pub struct Accounts {
     db: Db,
     clock: d::OrgClock,
-    readings: std::sync::Arc<crate::readings::ReadingsSettings>,
+    readings: crate::org_settings::LiveReadings,
 }
 
 /// What a charges range was asked as (`2026-01`, or empty for the default).
@@ -175,12 +175,8 @@ pub struct RangeInput {
 impl Accounts {
     /// Over `db`, judging days by `clock`, with the organization's readings
     /// windows.
-    pub fn new(db: Db, clock: d::OrgClock, readings: crate::readings::ReadingsSettings) -> Accounts {
-        Accounts {
-            db,
-            clock,
-            readings: std::sync::Arc::new(readings),
-        }
+    pub fn new(db: Db, clock: d::OrgClock, readings: crate::org_settings::LiveReadings) -> Accounts {
+        Accounts { db, clock, readings }
     }
 
     /// The organization's clock.
@@ -229,6 +225,8 @@ impl Accounts {
         });
         let window = self
             .readings
+            .current()
+            .await?
             .rule(&scope.current().premises.address)
             .window
             .state(today);

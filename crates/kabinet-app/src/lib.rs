@@ -19,6 +19,7 @@ pub mod error;
 pub mod forms;
 pub mod jobs;
 pub mod office;
+pub mod org_settings;
 pub mod payments;
 pub mod profile;
 pub mod rates;
@@ -130,6 +131,7 @@ impl App {
         };
         let hasher = auth::Hasher::new();
         let secrets = staff::SecretBox::new(&key);
+        let live_readings = org_settings::LiveReadings::new(db.clone(), settings.readings.clone());
         let site = site::Site::new(
             db.clone(),
             settings.suspension.clone(),
@@ -157,11 +159,11 @@ impl App {
                 &settings.auth.public_url,
             )?,
             rules: rules::Rules::new(db.clone()),
-            accounts: account::Accounts::new(db.clone(), settings.clock, settings.readings.clone()),
+            accounts: account::Accounts::new(db.clone(), settings.clock, live_readings.clone()),
             readings: readings::Readings::new(
                 db.clone(),
                 settings.clock,
-                settings.readings.clone(),
+                live_readings,
                 &settings.auth.public_url,
             ),
             profiles: profile::Profiles::new(db.clone()),

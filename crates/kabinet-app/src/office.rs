@@ -8,11 +8,17 @@ use crate::Error;
 use crate::site::Site;
 use crate::staff::{By, StaffUser};
 use kabinet_db::audit::AuditFilter;
+use kabinet_db::exchange::ExchangeRun;
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
 use kabinet_domain::requests::Desk;
 use kabinet_domain::staff::Permission;
+pub use kabinet_exchange::export::ExportKind;
+pub use kabinet_exchange::source::TextEncoding;
 use time::OffsetDateTime;
+
+/// Exports listed on the exchange page.
+pub const EXPORTS_SHOWN: u64 = 50;
 
 /// Lines of the audit log on one page.
 pub const AUDIT_PAGE: u64 = 50;
@@ -146,6 +152,48 @@ impl Office {
         Ok(lines)
     }
 
+    /// Exports `kind` in `encoding` since the last export and marks what it
+    /// carried; the file is kept with its run (in the same transaction), so
+    /// a download that fails loses nothing: it is in the history. Audited.
+    pub async fn export(
+        &self,
+        by: By<'_>,
+        kind: ExportKind,
+        encoding: TextEncoding,
+    ) -> Result<(d::ExchangeRunId, u64), Error> {
+        by.require(Permission::Billing)?;
+        let actor = by.member().map_or_else(|| "cli".to_string(), |m| m.login.clone());
+        let (run, n) = kabinet_exchange::export::export_kept(&self.db, kind, encoding, &actor)
+            .await
+            .map_err(|e| Error::Internal(format!("export: {e}")))?;
+        self.db
+            .audit()
+            .record(
+                &by.entry(
+                    d::AuditEvent::BillingExported,
+                    format!("{}: {n} rows, run {run}, {}", kind.name(), encoding.name()),
+                ),
+                OffsetDateTime::now_utc(),
+            )
+            .await?;
+        Ok((run, n))
+    }
+
+    /// The newest exports, newest first.
+    pub async fn exports(&self, by: By<'_>) -> Result<Vec<ExchangeRun>, Error> {
+        by.require(Permission::Billing)?;
+        Ok(self.db.exchange().runs_of("export", EXPORTS_SHOWN).await?)
+    }
+
+    /// The file of export `run`: its name and bytes ([`Error::NotFound`]
+    /// for a run that kept none, such as one from the command line).
+    pub async fn export_file(&self, by: By<'_>, run: d::ExchangeRunId) -> Result<(String, Vec<u8>), Error> {
+        by.require(Permission::Billing)?;
+        let r = self.db.exchange().run(run).await?.ok_or(Error::NotFound)?;
+        let (_, data) = self.db.exports().file(run).await?.ok_or(Error::NotFound)?;
+        Ok((r.file_name, data))
+    }
+
     /// The account with this number, for the audit filter.
     pub async fn account_id(&self, number: &str) -> Result<Option<d::AccountId>, Error> {
         let Ok(n) = d::AccountNumber::parse(number) else {
@@ -169,7 +217,7 @@ impl Office {
             h.payments_today = Some(self.db.office().card_payments_since(since).await?);
         }
         for desk in s.desks() {
-            let (open, overdue) = self.db.office().requests(desk, now).await?;
+            let (open, overdue) = self.db.office().requests(desk, s.buildings(), now).await?;
             h.desks.push(DeskFigures { desk, open, overdue });
         }
         if s.require(Permission::Billing).is_ok() {

@@ -32,6 +32,10 @@ pub struct ReadingsSettings {
     /// The unusual-consumption floor per month by resource, whole units;
     /// resources not named use [`d::readings::default_floor`].
     pub floors: Vec<(d::Resource, u32)>,
+    /// The window is given by the configuration: the office cannot change it.
+    pub fixed_window: bool,
+    /// Strictness is given by the configuration: the office cannot change it.
+    pub fixed_strict: bool,
 }
 
 impl Default for ReadingsSettings {
@@ -42,6 +46,8 @@ impl Default for ReadingsSettings {
             per_minute: 10,
             buildings: Vec::new(),
             floors: Vec::new(),
+            fixed_window: false,
+            fixed_strict: false,
         }
     }
 }
@@ -224,24 +230,29 @@ pub struct Submitted {
 pub struct Readings {
     db: Db,
     clock: d::OrgClock,
-    settings: std::sync::Arc<ReadingsSettings>,
+    settings: crate::org_settings::LiveReadings,
     public_url: std::sync::Arc<str>,
 }
 
 impl Readings {
     /// Over `db` with the organization's clock and readings settings;
     /// e-mails link to `public_url`.
-    pub fn new(db: Db, clock: d::OrgClock, settings: ReadingsSettings, public_url: &str) -> Readings {
+    pub fn new(
+        db: Db,
+        clock: d::OrgClock,
+        settings: crate::org_settings::LiveReadings,
+        public_url: &str,
+    ) -> Readings {
         Readings {
             db,
             clock,
-            settings: std::sync::Arc::new(settings),
+            settings,
             public_url: public_url.trim_end_matches('/').into(),
         }
     }
 
-    /// The settings in force.
-    pub fn settings(&self) -> &ReadingsSettings {
+    /// The rules in force: the configuration's with the office's changes.
+    pub fn settings(&self) -> &crate::org_settings::LiveReadings {
         &self.settings
     }
 
@@ -264,7 +275,12 @@ impl Readings {
         today: Date,
     ) -> Result<(MetersView, Vec<RecordedReading>), Error> {
         let scope = scope(&self.db, r, number).await?;
-        let admission = self.settings.rule(&scope.current().premises.address).admit(today);
+        let admission = self
+            .settings
+            .current()
+            .await?
+            .rule(&scope.current().premises.address)
+            .admit(today);
         let meters = self.db.meters().of_account(scope.current().account.id).await?;
         let ids: Vec<d::MeterId> = meters.iter().map(|m| m.id).collect();
         let recorded = self.db.meters().recorded(&ids).await?;
@@ -300,6 +316,8 @@ impl Readings {
         let today = self.today();
         let period = self
             .settings
+            .current()
+            .await?
             .rule(&scope.current().premises.address)
             .admit(today)
             .period();
@@ -402,7 +420,7 @@ impl Readings {
         crate::rates::take(
             &self.db,
             r.user.account_id,
-            crate::rates::readings(self.settings.per_minute),
+            crate::rates::readings(self.settings.base().per_minute),
         )
         .await?;
         let mut ids: Vec<d::MeterId> = filled.iter().map(|m| m.meter).collect();
@@ -429,7 +447,7 @@ impl Readings {
                 confirmed: i.confirmed,
             })
             .collect();
-        let floor = |m: &d::Meter| floor_scaled(self.settings.floor(m.resource), m);
+        let floor = |m: &d::Meter| floor_scaled(self.settings.base().floor(m.resource), m);
         Ok(
             d::readings::check_submission(&meters, &typed, recorded, period, today, floor)
                 .map(|s| (period, s)),

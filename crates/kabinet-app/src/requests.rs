@@ -683,7 +683,7 @@ impl Requests {
         {
             return Err(Error::NotFound);
         }
-        let (_, owner, desk) = self
+        let (photo, owner, desk) = self
             .db
             .requests()
             .photo(public_id)
@@ -692,7 +692,13 @@ impl Requests {
         match viewer {
             Viewer::Resident(r) if r.user.id == owner => {}
             // Staff of another desk are told so, as on the request itself.
-            Viewer::Staff(s) => s.require_desk(desk)?,
+            Viewer::Staff(s) => {
+                s.require_desk(desk)?;
+                if s.buildings().is_some() {
+                    let building = self.db.requests().building(photo.request_id).await?;
+                    s.require_building(building.as_deref())?;
+                }
+            }
             _ => return Err(Error::NotFound),
         }
         let key = if thumb {
@@ -701,6 +707,16 @@ impl Requests {
             public_id.to_string()
         };
         self.store.get(&self.db, &key).await?.ok_or(Error::NotFound)
+    }
+
+    /// Refuses a request outside the member's desks or buildings.
+    async fn require_reach(&self, s: &StaffUser, request: &d::requests::Request) -> Result<(), Error> {
+        s.require_desk(request.desk)?;
+        if s.buildings().is_some() {
+            let building = self.db.requests().building(request.id).await?;
+            s.require_building(building.as_deref())?;
+        }
+        Ok(())
     }
 
     /// The queue, emergencies first, then by deadline.
@@ -716,6 +732,7 @@ impl Requests {
         }
         let filter = QueueFilter {
             desks,
+            buildings: s.buildings().map(<[String]>::to_vec),
             ..filter.clone()
         };
         let page = page.max(1);
@@ -740,7 +757,7 @@ impl Requests {
     /// A request with its whole history, for staff.
     pub async fn staff_view(&self, s: &StaffUser, id: d::RequestId) -> Result<StaffView, Error> {
         let request = self.db.requests().get(id).await?.ok_or(Error::NotFound)?;
-        s.require_desk(request.desk)?;
+        self.require_reach(s, &request).await?;
         let events = self.db.requests().events(id, true).await?;
         let photos = self.db.requests().photos(id).await?;
         let (account_number, address) = self.db.requests().place(id).await?.ok_or(Error::NotFound)?;
@@ -776,7 +793,7 @@ impl Requests {
         client: &Client,
     ) -> Result<(), Error> {
         let request = self.db.requests().get(id).await?.ok_or(Error::NotFound)?;
-        s.require_desk(request.desk)?;
+        self.require_reach(s, &request).await?;
         let now = OffsetDateTime::now_utc();
         let today = self.clock.today(now);
         let moved = d::requests::apply(request.status, Side::Staff, &change, today).map_err(change_error)?;
@@ -898,7 +915,7 @@ impl Requests {
         client: &Client,
     ) -> Result<(), Error> {
         let request = self.db.requests().get(id).await?.ok_or(Error::NotFound)?;
-        s.require_desk(request.desk)?;
+        self.require_reach(s, &request).await?;
         let text = check_text(text)?;
         let text = text.as_str();
         if request.status.is_final() && !internal {
@@ -953,7 +970,7 @@ impl Requests {
         client: &Client,
     ) -> Result<(), Error> {
         let request = self.db.requests().get(id).await?.ok_or(Error::NotFound)?;
-        s.require_desk(request.desk)?;
+        self.require_reach(s, &request).await?;
         let name = match to {
             Some(t) => {
                 let m = self

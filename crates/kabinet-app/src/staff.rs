@@ -103,6 +103,23 @@ impl StaffUser {
         self.require(Permission::for_desk(desk))
     }
 
+    /// The buildings the member works, when their role is scoped and a
+    /// scope is set; `None`: every building.
+    pub fn buildings(&self) -> Option<&[String]> {
+        let m = &self.0.member;
+        (matches!(m.role, Role::Operator | Role::Dispatcher) && !m.buildings.is_empty())
+            .then_some(m.buildings.as_slice())
+    }
+
+    /// Refuses a request in `building` outside the member's buildings.
+    pub fn require_building(&self, building: Option<&str>) -> Result<(), Error> {
+        match (self.buildings(), building) {
+            (None, _) => Ok(()),
+            (Some(b), Some(x)) if b.iter().any(|y| y == x) => Ok(()),
+            _ => Err(Error::Forbidden),
+        }
+    }
+
     /// The desks whose requests the member may see (empty: none).
     pub fn desks(&self) -> Vec<d::requests::Desk> {
         d::requests::Desk::ALL
@@ -445,6 +462,45 @@ impl StaffAuth {
         tx.audit()
             .record(
                 &by.entry(d::AuditEvent::StaffChanged, format!("{what} staff {}", m.login)),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the buildings an operator or dispatcher works (one address a
+    /// line, as the billing files give them; empty: every building).
+    /// Audited with the list before and after.
+    pub async fn set_buildings(&self, by: By<'_>, id: d::StaffId, text: &str) -> Result<(), Error> {
+        by.require(Permission::Staff)?;
+        let m = self.db.staff().get(id).await?.ok_or(Error::NotFound)?;
+        let Some(buildings) = d::staff::parse_buildings(text) else {
+            return Err(Error::Invalid(crate::FieldErrors::single(
+                "buildings",
+                d::Text::new("error-staff-buildings"),
+            )));
+        };
+        if !buildings.is_empty() && !matches!(m.role, Role::Operator | Role::Dispatcher) {
+            return Err(Error::Invalid(crate::FieldErrors::single(
+                "buildings",
+                d::Text::new("error-staff-buildings-role"),
+            )));
+        }
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        tx.staff().set_buildings(m.id, &buildings).await?;
+        tx.audit()
+            .record(
+                &by.entry(
+                    d::AuditEvent::StaffChanged,
+                    format!(
+                        "buildings of staff {}: [{}] → [{}]",
+                        m.login,
+                        m.buildings.join("; "),
+                        buildings.join("; ")
+                    ),
+                ),
                 now,
             )
             .await?;

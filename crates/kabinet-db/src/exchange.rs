@@ -899,11 +899,38 @@ impl Exchange<'_> {
         Ok(())
     }
 
+    /// The newest runs of one direction (`import`, `export`), newest first.
+    pub async fn runs_of(&self, direction: &str, limit: u64) -> Result<Vec<ExchangeRun>, DbError> {
+        use crate::entities::exchange_run;
+        use sea_orm::ColumnTrait;
+        self.exchange_runs_where(exchange_run::Column::Direction.eq(direction), limit)
+            .await
+    }
+
+    /// One run.
+    pub async fn run(&self, id: d::ExchangeRunId) -> Result<Option<ExchangeRun>, DbError> {
+        use crate::entities::exchange_run;
+        use sea_orm::ColumnTrait;
+        Ok(self
+            .exchange_runs_where(exchange_run::Column::Id.eq(id.0), 1)
+            .await?
+            .pop())
+    }
+
     /// The newest runs, newest first.
     pub async fn exchange_runs(&self, limit: u64) -> Result<Vec<ExchangeRun>, DbError> {
+        self.exchange_runs_where(sea_orm::Condition::all(), limit).await
+    }
+
+    async fn exchange_runs_where(
+        &self,
+        cond: impl sea_orm::sea_query::IntoCondition,
+        limit: u64,
+    ) -> Result<Vec<ExchangeRun>, DbError> {
         use crate::entities::exchange_run;
-        use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+        use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
         Ok(exchange_run::Entity::find()
+            .filter(cond)
             .order_by_desc(exchange_run::Column::Id)
             .limit(limit)
             .all(self.conn())

@@ -3,6 +3,7 @@
 //! same transaction that reads them, so the next export does not repeat them and
 //! an export that fails half-way marks nothing.
 
+use crate::entities::exchange_file;
 use crate::{Db, DbError};
 use kabinet_domain as d;
 use sea_orm::sea_query::Value;
@@ -57,6 +58,13 @@ pub trait ExportSink<R> {
     fn row(&mut self, row: R) -> Result<(), String>;
     /// Every row was written; make it durable.
     fn finish(&mut self) -> Result<(), String>;
+    /// The finished file to keep with the run (its encoding and bytes), in
+    /// the transaction that marks the rows, so a file the office downloads
+    /// is never lost after its rows were marked; `None` for a file written
+    /// elsewhere (the command line's).
+    fn file(&mut self) -> Option<(String, Vec<u8>)> {
+        None
+    }
 }
 
 const PAGE: u64 = 5_000;
@@ -155,7 +163,7 @@ impl Exports<'_> {
         &self,
         run: d::ExchangeRunId,
         filter: ExportFilter,
-        sink: &mut dyn ExportSink<ExportedReading>,
+        sink: &mut (dyn ExportSink<ExportedReading> + Send),
     ) -> Result<u64, DbError> {
         self.export_paged(run, &READINGS, filter, sink, reading_row).await
     }
@@ -166,7 +174,7 @@ impl Exports<'_> {
         &self,
         run: d::ExchangeRunId,
         filter: ExportFilter,
-        sink: &mut dyn ExportSink<ExportedPayment>,
+        sink: &mut (dyn ExportSink<ExportedPayment> + Send),
     ) -> Result<u64, DbError> {
         self.export_paged(run, &PAYMENTS, filter, sink, payment_row).await
     }
@@ -179,7 +187,7 @@ impl Exports<'_> {
         run: d::ExchangeRunId,
         q: &ExportQuery,
         filter: ExportFilter,
-        sink: &mut dyn ExportSink<R>,
+        sink: &mut (dyn ExportSink<R> + Send),
         to_row: fn(&QueryResult) -> Result<R, DbError>,
     ) -> Result<u64, DbError> {
         let tx = self.write_tx().await?;
@@ -206,7 +214,75 @@ impl Exports<'_> {
             mark(&tx, q.table, run.0, &ids).await?;
         }
         sink.finish().map_err(DbError::Refused)?;
+        if let Some((encoding, data)) = sink.file() {
+            store_file(&tx, run, &encoding, data).await?;
+        }
         tx.commit().await?;
         Ok(n)
     }
+
+    /// Keeps the file of a run that marks nothing (the paperless list).
+    pub async fn store_file(
+        &self,
+        run: d::ExchangeRunId,
+        encoding: &str,
+        data: Vec<u8>,
+    ) -> Result<(), DbError> {
+        let tx = self.write_tx().await?;
+        store_file(&tx, run, encoding, data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The file kept with run `run`: its encoding and bytes.
+    pub async fn file(&self, run: d::ExchangeRunId) -> Result<Option<(String, Vec<u8>)>, DbError> {
+        use sea_orm::EntityTrait;
+        Ok(exchange_file::Entity::find_by_id(run.0)
+            .one(&self.0.conn)
+            .await?
+            .map(|f| (f.encoding, f.data)))
+    }
+
+    /// The numbers of the accounts whose registered resident chose no paper
+    /// receipts, `PAGE` at a time after `after` (keyset on the user's id):
+    /// the organization need not print for them. Returns the last id seen.
+    pub async fn paperless(&self, after: i64) -> Result<(Vec<String>, i64), DbError> {
+        let sql = format!(
+            "SELECT u.id, a.number FROM users u JOIN accounts a ON a.id = u.account_id \
+             WHERE u.id > $1 AND u.paperless = $2 ORDER BY u.id LIMIT {PAGE}"
+        );
+        let rows = self
+            .0
+            .conn
+            .query_all_raw(Statement::from_sql_and_values(
+                self.db_backend(),
+                sql,
+                [Value::BigInt(Some(after)), Value::Bool(Some(true))],
+            ))
+            .await?;
+        let mut last = after;
+        let mut numbers = Vec::with_capacity(rows.len());
+        for r in &rows {
+            last = r.try_get("", "id")?;
+            numbers.push(r.try_get("", "number")?);
+        }
+        Ok((numbers, last))
+    }
+}
+
+async fn store_file(
+    tx: &DatabaseTransaction,
+    run: d::ExchangeRunId,
+    encoding: &str,
+    data: Vec<u8>,
+) -> Result<(), DbError> {
+    use sea_orm::{EntityTrait, Set};
+    exchange_file::Entity::insert(exchange_file::ActiveModel {
+        run_id: Set(run.0),
+        encoding: Set(encoding.to_string()),
+        data: Set(data),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
 }

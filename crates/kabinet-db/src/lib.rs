@@ -25,6 +25,7 @@ pub mod links;
 pub mod meters;
 pub mod migration;
 pub mod office;
+pub mod org_settings;
 pub mod organization;
 pub mod outbox;
 pub mod overview;
@@ -151,6 +152,10 @@ pub trait Repos: Conn + Sized {
     /// The figures of the office's home page.
     fn office(&self) -> office::Office<'_, Self> {
         office::Office(self)
+    }
+    /// The settings the office changes at run time.
+    fn org_settings(&self) -> org_settings::OrgSettings<'_, Self> {
+        org_settings::OrgSettings(self)
     }
     /// The Organization, payees, services, billing periods.
     fn organization(&self) -> organization::Organizations<'_, Self> {

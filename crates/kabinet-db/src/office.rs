@@ -58,16 +58,28 @@ impl<C: Conn> Office<'_, C> {
         Ok((u64::try_from(n).unwrap_or(0), d::Kopecks(total.unwrap_or(0))))
     }
 
-    /// Requests of `desk` still open, and of those past their deadline at `now`.
-    pub async fn requests(&self, desk: Desk, now: OffsetDateTime) -> Result<(u64, u64), DbError> {
+    /// Requests of `desk` (in `buildings`, when given) still open, and of
+    /// those past their deadline at `now`.
+    pub async fn requests(
+        &self,
+        desk: Desk,
+        buildings: Option<&[String]>,
+        now: OffsetDateTime,
+    ) -> Result<(u64, u64), DbError> {
         use request::Column as R;
+        let scope = match buildings {
+            Some(b) => sea_orm::Condition::all().add(crate::requests::in_buildings(b)),
+            None => sea_orm::Condition::all(),
+        };
         let open = [RequestStatus::New, RequestStatus::InWork, RequestStatus::Deferred];
         let open = request::Entity::find()
+            .filter(scope.clone())
             .filter(R::Desk.eq(desk.as_str()))
             .filter(R::Status.is_in(open.iter().map(|s| s.as_str())))
             .count(self.0.conn())
             .await?;
         let overdue = request::Entity::find()
+            .filter(scope)
             .filter(R::Desk.eq(desk.as_str()))
             .filter(R::Status.is_in([RequestStatus::New.as_str(), RequestStatus::InWork.as_str()]))
             .filter(R::DueAt.lt(now))

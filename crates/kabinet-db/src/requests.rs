@@ -5,7 +5,9 @@
 //! once cannot both move a request.
 
 use crate::convert::corrupt;
-use crate::entities::{photo_blob, request, request_category, request_event, request_photo, staff};
+use crate::entities::{
+    account, photo_blob, premises, request, request_category, request_event, request_photo, staff,
+};
 use crate::{Conn, DbError};
 use kabinet_domain as d;
 use kabinet_domain::requests::{Category, Desk, EventKind, Photo, Request, RequestEvent, RequestStatus};
@@ -73,6 +75,28 @@ pub struct QueueFilter {
     pub overdue_at: Option<OffsetDateTime>,
     /// Only these desks (the viewer's; empty shows nothing).
     pub desks: Vec<Desk>,
+    /// Only requests for accounts in these buildings (premises addresses);
+    /// `None`: every building.
+    pub buildings: Option<Vec<String>>,
+}
+
+/// Requests whose account is in one of `buildings` (premises addresses).
+pub(crate) fn in_buildings(buildings: &[String]) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::Query;
+    let accounts = Query::select()
+        .column((account::Entity, account::Column::Id))
+        .from(account::Entity)
+        .inner_join(
+            premises::Entity,
+            Expr::col((premises::Entity, premises::Column::Id))
+                .equals((account::Entity, account::Column::PremisesId)),
+        )
+        .and_where(
+            Expr::col((premises::Entity, premises::Column::Address))
+                .is_in(buildings.iter().map(String::as_str)),
+        )
+        .to_owned();
+    Expr::col((request::Entity, request::Column::AccountId)).in_subquery(accounts)
 }
 
 /// A line of the queue.
@@ -572,6 +596,9 @@ impl<C: Conn> Requests<'_, C> {
             None => {}
         }
         c = c.add(R::Desk.is_in(f.desks.iter().map(|k| k.as_str())));
+        if let Some(b) = &f.buildings {
+            c = c.add(in_buildings(b));
+        }
         if let Some(now) = f.overdue_at {
             c = c
                 .add(R::Status.is_in(stored(&[RequestStatus::New, RequestStatus::InWork])))
@@ -627,6 +654,24 @@ impl<C: Conn> Requests<'_, C> {
             .one(self.0.conn())
             .await?
             .map(|r| (r.account_number, r.address)))
+    }
+
+    /// The building (premises address) of the account request `id` was
+    /// filed for.
+    pub async fn building(&self, id: d::RequestId) -> Result<Option<String>, DbError> {
+        let Some(r) = request::Entity::find_by_id(id.0).one(self.0.conn()).await? else {
+            return Ok(None);
+        };
+        let Some(a) = account::Entity::find_by_id(r.account_id)
+            .one(self.0.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(premises::Entity::find_by_id(a.premises_id)
+            .one(self.0.conn())
+            .await?
+            .map(|p| p.address))
     }
 
     /// How many requests there are (load checks).

@@ -71,6 +71,13 @@ impl TryFrom<staff::Model> for StaffMember {
                 last_at: m.last_failed_at,
             },
             created_at: m.created_at,
+            buildings: m
+                .buildings
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect(),
         })
     }
 }
@@ -183,6 +190,17 @@ impl<C: Conn> Staff<'_, C> {
             .filter(staff::Column::Role.eq(role.as_str()))
             .count(self.0.conn())
             .await?)
+    }
+
+    /// Sets the buildings member `id` works (empty: all).
+    pub async fn set_buildings(&self, id: d::StaffId, buildings: &[String]) -> Result<(), DbError> {
+        self.update(
+            id,
+            [(staff::Column::Buildings, Expr::value(buildings.join("\n")))],
+            None,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Gives member `id` another role.

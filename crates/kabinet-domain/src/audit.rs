@@ -162,6 +162,10 @@ events! {
     OrganizationChanged = "organization_changed",
     /// The office downloaded the audit log.
     AuditExported = "audit_exported",
+    /// The office changed a run-time setting (before and after).
+    OrgSettingsChanged = "org_settings_changed",
+    /// The office exported readings, payments or the paperless list.
+    BillingExported = "billing_exported",
 }
 
 impl std::fmt::Display for AuditEvent {

@@ -62,6 +62,25 @@ impl Permission {
     }
 }
 
+/// The most buildings one member's scope lists.
+pub const MAX_BUILDINGS: usize = 200;
+
+/// Reads a scope as typed, one address a line: trimmed, blank lines and
+/// repeats dropped; `None` when a line is longer than 300 characters or
+/// there are more than [`MAX_BUILDINGS`].
+pub fn parse_buildings(text: &str) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.chars().count() > 300 {
+            return None;
+        }
+        if !out.iter().any(|b| b == line) {
+            out.push(line.to_string());
+        }
+    }
+    (out.len() <= MAX_BUILDINGS).then_some(out)
+}
+
 /// A staff member's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -155,6 +174,9 @@ pub struct StaffMember {
     pub failures: crate::Counter,
     /// When the row was made.
     pub created_at: OffsetDateTime,
+    /// The buildings (addresses as the billing files give them) an operator
+    /// or dispatcher works; empty: every building.
+    pub buildings: Vec<String>,
 }
 
 /// How far a staff session has come.
@@ -246,6 +268,21 @@ mod tests {
             Permission::for_desk(crate::requests::Desk::Dispatch),
             Permission::DispatchRequests
         );
+    }
+
+    #[test]
+    fn a_scope_is_read_line_by_line() {
+        assert_eq!(
+            parse_buildings(" г. Тверь, ул. Советская, д. 10 \n\nг. Тверь, ул. Советская, д. 10\nд. 12\n"),
+            Some(vec![
+                "г. Тверь, ул. Советская, д. 10".to_string(),
+                "д. 12".to_string()
+            ])
+        );
+        assert_eq!(parse_buildings(""), Some(Vec::new()));
+        assert_eq!(parse_buildings(&"х".repeat(301)), None);
+        let many: String = (0..=MAX_BUILDINGS).map(|i| format!("д. {i}\n")).collect();
+        assert_eq!(parse_buildings(&many), None);
     }
 
     #[test]

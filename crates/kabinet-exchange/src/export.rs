@@ -151,6 +151,9 @@ pub enum ExportKind {
     Readings,
     /// Card payments made through Kabinet.
     Payments,
+    /// The accounts whose resident chose no paper receipts (a list as it
+    /// stands; nothing is marked).
+    Paperless,
 }
 
 impl ExportKind {
@@ -159,6 +162,22 @@ impl ExportKind {
         match self {
             ExportKind::Readings => "readings",
             ExportKind::Payments => "payments",
+            ExportKind::Paperless => "paperless",
+        }
+    }
+
+    /// Reads a name given on the command line or in a form.
+    pub fn parse(name: &str) -> Option<ExportKind> {
+        [ExportKind::Readings, ExportKind::Payments, ExportKind::Paperless]
+            .into_iter()
+            .find(|k| k.name() == name.trim())
+    }
+
+    fn header(self) -> &'static [&'static str] {
+        match self {
+            ExportKind::Readings => &READINGS_HEADER,
+            ExportKind::Payments => &PAYMENTS_HEADER,
+            ExportKind::Paperless => &PAPERLESS_HEADER,
         }
     }
 }
@@ -175,22 +194,37 @@ pub const READINGS_HEADER: [&str; 7] = [
 ];
 /// Header of the payments export.
 pub const PAYMENTS_HEADER: [&str; 6] = ["account", "source", "external_id", "amount", "paid_at", "period"];
+/// Header of the paperless list.
+pub const PAPERLESS_HEADER: [&str; 1] = ["account"];
+
+fn reading_cells(r: ExportedReading) -> [String; 7] {
+    [
+        spreadsheet_safe(r.account),
+        spreadsheet_safe(r.meter),
+        r.zone.to_string(),
+        r.value.to_decimal_string(),
+        r.taken_on.to_string(),
+        "portal".to_string(),
+        timestamp(r.submitted_at),
+    ]
+}
+
+fn payment_cells(p: ExportedPayment) -> [String; 6] {
+    [
+        spreadsheet_safe(p.account),
+        "portal".to_string(),
+        spreadsheet_safe(p.external_id),
+        p.amount.to_decimal_string(),
+        timestamp(p.paid_at),
+        p.period.map(|x| x.to_string()).unwrap_or_default(),
+    ]
+}
 
 struct Sink<'a>(&'a mut CsvFile);
 
 impl ExportSink<ExportedReading> for Sink<'_> {
     fn row(&mut self, r: ExportedReading) -> Result<(), String> {
-        self.0
-            .row([
-                spreadsheet_safe(r.account),
-                spreadsheet_safe(r.meter),
-                r.zone.to_string(),
-                r.value.to_decimal_string(),
-                r.taken_on.to_string(),
-                "portal".to_string(),
-                timestamp(r.submitted_at),
-            ])
-            .map_err(|e| e.to_string())
+        self.0.row(reading_cells(r)).map_err(|e| e.to_string())
     }
     fn finish(&mut self) -> Result<(), String> {
         self.0.sync().map_err(|e| e.to_string())
@@ -199,20 +233,158 @@ impl ExportSink<ExportedReading> for Sink<'_> {
 
 impl ExportSink<ExportedPayment> for Sink<'_> {
     fn row(&mut self, p: ExportedPayment) -> Result<(), String> {
-        self.0
-            .row([
-                spreadsheet_safe(p.account),
-                "portal".to_string(),
-                spreadsheet_safe(p.external_id),
-                p.amount.to_decimal_string(),
-                timestamp(p.paid_at),
-                p.period.map(|x| x.to_string()).unwrap_or_default(),
-            ])
-            .map_err(|e| e.to_string())
+        self.0.row(payment_cells(p)).map_err(|e| e.to_string())
     }
     fn finish(&mut self) -> Result<(), String> {
         self.0.sync().map_err(|e| e.to_string())
     }
+}
+
+/// An export written into memory and handed to the database to keep with
+/// its run (the office's downloads).
+struct Kept {
+    writer: Option<csv::Writer<Encoded<Vec<u8>>>>,
+    encoding: TextEncoding,
+    done: Option<Vec<u8>>,
+}
+
+impl Kept {
+    fn new(encoding: TextEncoding, header: &[&str]) -> Result<Kept, ExchangeError> {
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .from_writer(Encoded::new(Vec::new(), encoding));
+        writer
+            .write_record(header)
+            .map_err(|e| ExchangeError::Csv(e.to_string()))?;
+        Ok(Kept {
+            writer: Some(writer),
+            encoding,
+            done: None,
+        })
+    }
+
+    fn row<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(&mut self, cells: I) -> Result<(), String> {
+        match &mut self.writer {
+            Some(w) => w.write_record(cells).map_err(|e| e.to_string()),
+            None => Err("the file is finished".into()),
+        }
+    }
+
+    fn close(&mut self) -> Result<(), String> {
+        let w = self.writer.take().ok_or("the file is finished")?;
+        let bytes = w
+            .into_inner()
+            .map_err(|e| e.to_string())?
+            .into_inner()
+            .map_err(|e| e.to_string())?;
+        self.done = Some(bytes);
+        Ok(())
+    }
+}
+
+impl ExportSink<ExportedReading> for Kept {
+    fn row(&mut self, r: ExportedReading) -> Result<(), String> {
+        Kept::row(self, reading_cells(r))
+    }
+    fn finish(&mut self) -> Result<(), String> {
+        self.close()
+    }
+    fn file(&mut self) -> Option<(String, Vec<u8>)> {
+        self.done.take().map(|d| (self.encoding.name().to_string(), d))
+    }
+}
+
+impl ExportSink<ExportedPayment> for Kept {
+    fn row(&mut self, p: ExportedPayment) -> Result<(), String> {
+        Kept::row(self, payment_cells(p))
+    }
+    fn finish(&mut self) -> Result<(), String> {
+        self.close()
+    }
+    fn file(&mut self) -> Option<(String, Vec<u8>)> {
+        self.done.take().map(|d| (self.encoding.name().to_string(), d))
+    }
+}
+
+/// The paperless list, page by page, into `row`.
+async fn paperless_rows(
+    db: &Db,
+    row: &mut (dyn FnMut(String) -> Result<(), ExchangeError> + Send),
+) -> Result<u64, ExchangeError> {
+    let (mut after, mut n) = (0i64, 0u64);
+    loop {
+        let (numbers, last) = db.exports().paperless(after).await?;
+        if numbers.is_empty() {
+            return Ok(n);
+        }
+        for number in numbers {
+            row(spreadsheet_safe(number))?;
+            n += 1;
+        }
+        after = last;
+    }
+}
+
+fn outcome(result: &Result<u64, ExchangeError>) -> RunOutcome {
+    match result {
+        Ok(n) => RunOutcome {
+            ok: true,
+            rows_read: *n,
+            rows_written: *n,
+            errors: 0,
+            message: format!("{n} строк выгружено"),
+        },
+        Err(e) => RunOutcome {
+            ok: false,
+            rows_read: 0,
+            rows_written: 0,
+            errors: 1,
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Exports `kind` for the office: the file is kept with its run (in the
+/// transaction that marks the rows), so it can be downloaded, and again
+/// later, from any server. Returns the run and the number of rows; on
+/// failure nothing is marked and the run says why. The file is built in
+/// memory: it takes about as much as the file itself.
+pub async fn export_kept(
+    db: &Db,
+    kind: ExportKind,
+    encoding: TextEncoding,
+    actor: &str,
+) -> Result<(kabinet_domain::ExchangeRunId, u64), ExchangeError> {
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]-[hour][minute][second]"
+        ))
+        .unwrap_or_default();
+    let file_name = format!("{}-{stamp}.csv", kind.name());
+    let run = db
+        .exchange()
+        .start_run("export", kind.name(), &file_name, actor)
+        .await?;
+    let result = async {
+        let mut kept = Kept::new(encoding, kind.header())?;
+        let filter = ExportFilter::default();
+        match kind {
+            ExportKind::Readings => Ok(db.exports().export_readings(run, filter, &mut kept).await?),
+            ExportKind::Payments => Ok(db.exports().export_payments(run, filter, &mut kept).await?),
+            ExportKind::Paperless => {
+                let n =
+                    paperless_rows(db, &mut |number| kept.row([number]).map_err(ExchangeError::Csv)).await?;
+                kept.close().map_err(ExchangeError::Csv)?;
+                let (enc, data) = ExportSink::<ExportedReading>::file(&mut kept)
+                    .ok_or_else(|| ExchangeError::Csv("no file".into()))?;
+                db.exports().store_file(run, &enc, data).await?;
+                Ok(n)
+            }
+        }
+    }
+    .await;
+    db.exchange().finish_run(run, &outcome(&result)).await?;
+    result.map(|n| (run, n))
 }
 
 /// Exports `kind` to `path`; returns the number of rows. Nothing is marked
@@ -232,16 +404,15 @@ pub async fn export(
         .exchange()
         .start_run("export", kind.name(), &file_name, actor)
         .await?;
-    let header: &[&str] = match kind {
-        ExportKind::Readings => &READINGS_HEADER,
-        ExportKind::Payments => &PAYMENTS_HEADER,
-    };
     let result = async {
-        let mut file = CsvFile::create(path, encoding, header)?;
+        let mut file = CsvFile::create(path, encoding, kind.header())?;
         let mut sink = Sink(&mut file);
         let written = match kind {
             ExportKind::Readings => db.exports().export_readings(run, filter, &mut sink).await,
             ExportKind::Payments => db.exports().export_payments(run, filter, &mut sink).await,
+            ExportKind::Paperless => paperless_rows(db, &mut |number| sink.0.row([number]))
+                .await
+                .map_err(|e| kabinet_db::DbError::Refused(e.to_string())),
         };
         match written {
             Ok(n) => {
@@ -255,22 +426,6 @@ pub async fn export(
         }
     }
     .await;
-    let outcome = match &result {
-        Ok(n) => RunOutcome {
-            ok: true,
-            rows_read: *n,
-            rows_written: *n,
-            errors: 0,
-            message: format!("{n} строк выгружено"),
-        },
-        Err(e) => RunOutcome {
-            ok: false,
-            rows_read: 0,
-            rows_written: 0,
-            errors: 1,
-            message: e.to_string(),
-        },
-    };
-    db.exchange().finish_run(run, &outcome).await?;
+    db.exchange().finish_run(run, &outcome(&result)).await?;
     result
 }

@@ -180,14 +180,25 @@ pub const STAFF_MEMBER: &str = "/staff/members/{id}";
 pub const STAFF_MEMBER_ACTION: &str = "/staff/members/{id}/{action}";
 /// The organization's details.
 pub const STAFF_ORGANIZATION: &str = "/staff/organization";
+/// Settings the office changes at run time (the readings window).
+pub const STAFF_SETTINGS: &str = "/staff/settings";
 /// The Rules of service: versions and publishing.
 pub const STAFF_RULES: &str = "/staff/rules";
 /// A closing of the portal: scheduling and lifting.
 pub const STAFF_CLOSING: &str = "/staff/closing";
+/// Exports to the billing system and their history.
+pub const STAFF_EXCHANGE: &str = "/staff/exchange";
+/// The file of a past export.
+pub const STAFF_EXCHANGE_FILE: &str = "/staff/exchange/files/{id}";
 /// The audit log.
 pub const STAFF_AUDIT: &str = "/staff/audit";
 /// The audit log as CSV.
 pub const STAFF_AUDIT_CSV: &str = "/staff/audit.csv";
+
+/// The link to the file of export run `id`.
+pub fn staff_exchange_file(id: kabinet_domain::ExchangeRunId) -> String {
+    format!("/staff/exchange/files/{id}")
+}
 
 /// The console's link to staff member `id`.
 pub fn staff_member(id: kabinet_domain::StaffId) -> String {

@@ -90,6 +90,10 @@ pub struct Config {
     /// a reading asks the resident to confirm it, whole units per resource:
     /// `[readings_high_floor] electricity = 600`.
     pub readings_high_floor: HighFloors,
+    /// Which of the settings the office can change were given by the file
+    /// or the environment (those stay fixed); filled by [`Config::load`].
+    #[serde(skip)]
+    pub fixed: Vec<String>,
     /// A closing of the portal set in the configuration (wins over
     /// `kabinet suspend`): `{ starts_at = "2026-12-01T22:00:00+03:00",
     /// ends_at = "…", message = "…" }`.
@@ -219,6 +223,7 @@ pub enum LogFormat {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            fixed: Vec::new(),
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             database_url: None,
@@ -279,14 +284,24 @@ impl Default for Config {
     }
 }
 
+/// The settings the office can also change; given in the file or the
+/// environment, they stay as given.
+const OFFICE_SETTINGS: [&str; 3] = ["readings_from_day", "readings_to_day", "readings_strict"];
+
 impl Config {
     /// Reads defaults → `file` (if it exists) → environment.
     pub fn load(file: &Path) -> Result<Config, Box<figment::Error>> {
-        let config: Config = Figment::from(Serialized::defaults(Config::default()))
-            .merge(Toml::file(file))
-            .merge(Env::prefixed("KABINET_").ignore(&["config", "log"]))
+        let given =
+            Figment::from(Toml::file(file)).merge(Env::prefixed("KABINET_").ignore(&["config", "log"]));
+        let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(given.clone())
             .extract()
             .map_err(Box::new)?;
+        config.fixed = OFFICE_SETTINGS
+            .iter()
+            .filter(|k| given.contains(k))
+            .map(|k| (*k).to_string())
+            .collect();
         Ok(config)
     }
 
@@ -354,6 +369,11 @@ impl Config {
             .into_iter()
             .filter_map(|(r, v)| v.map(|v| (r, v)))
             .collect(),
+            fixed_window: self
+                .fixed
+                .iter()
+                .any(|k| k.starts_with("readings_") && k.ends_with("_day")),
+            fixed_strict: self.fixed.iter().any(|k| k == "readings_strict"),
         }
     }
 
@@ -610,6 +630,12 @@ mod tests {
             let c = Config::load(Path::new("missing.toml")).map_err(|e| e.to_string())?;
             assert!(!c.is_sqlite());
             assert_eq!(c.listen, "127.0.0.1:8080");
+            // The office may change the readings window unless it is given here.
+            assert!(!c.readings().fixed_window && !c.readings().fixed_strict);
+            jail.create_file("r.toml", "readings_from_day = 20\n")?;
+            jail.set_env("KABINET_READINGS_STRICT", "true");
+            let c = Config::load(Path::new("r.toml")).map_err(|e| e.to_string())?;
+            assert!(c.readings().fixed_window && c.readings().fixed_strict);
             Ok(())
         });
     }

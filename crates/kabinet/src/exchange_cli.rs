@@ -190,10 +190,8 @@ pub async fn export_cmd(
     all: bool,
     since: Option<&str>,
 ) -> anyhow::Result<()> {
-    let kind = match kind {
-        "readings" => ExportKind::Readings,
-        "payments" => ExportKind::Payments,
-        other => bail!("unknown export {other:?}: readings or payments"),
+    let Some(kind) = ExportKind::parse(kind) else {
+        bail!("unknown export {kind:?}: readings, payments or paperless");
     };
     let encoding = match encoding {
         Some(e) => TextEncoding::parse(e).with_context(|| format!("unknown encoding {e:?}"))?,

@@ -198,7 +198,8 @@ enum Command {
     },
     /// Export what residents did in Kabinet since the last export.
     Export {
-        /// readings or payments.
+        /// readings, payments or paperless (the accounts whose resident
+        /// chose no paper receipts; a list as it stands, nothing is marked).
         kind: String,
         /// Output file (default: <kind>-<timestamp>.csv).
         #[arg(long)]

@@ -24,6 +24,7 @@ pub struct Model {
     pub failed_window_start: Option<TimeDateTimeWithTimeZone>,
     pub last_failed_at: Option<TimeDateTimeWithTimeZone>,
     pub created_at: TimeDateTimeWithTimeZone,
+    pub buildings: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ mod m20261126_000007_card_payments;
 mod m20261127_000008_requests;
 mod m20261206_000009_trust;
 mod m20261206_000010_jobs;
+mod m20261206_000011_office;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_requests::Migration),
             Box::new(m20261206_000009_trust::Migration),
             Box::new(m20261206_000010_jobs::Migration),
+            Box::new(m20261206_000011_office::Migration),
         ]
     }
 }

@@ -61,7 +61,8 @@ pub(crate) async fn me(
     responses((status = 200, description = "The receipt", content_type = "application/pdf", body = Vec<u8>),
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem),
-        (status = 404, description = "Not the resident's account, or no invoice for the period", body = Problem)))]
+        (status = 404, description = "Not the resident's account, or no invoice for the period", body = Problem),
+        (status = 409, description = "The portal is still being set up: the organization's details are incomplete", body = Problem)))]
 pub(crate) async fn receipt(
     State(state): State<AppState>,
     ApiResident(r): ApiResident,

@@ -105,6 +105,7 @@ pub(crate) async fn queue(
         },
         overdue_at: (!q.overdue.is_empty()).then(time::OffsetDateTime::now_utc),
         desks: Vec::new(),
+        buildings: None,
     };
     let page_no = q.page.unwrap_or(1).clamp(1, 10_000);
     let list = state.app.requests.queue(&s, &filter, page_no).await?;

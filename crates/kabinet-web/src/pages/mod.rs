@@ -360,6 +360,11 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             get(office::organization::show).post(office::organization::save),
         ),
         (
+            paths::STAFF_SETTINGS,
+            Need::To(P::Settings),
+            get(office::settings::show).post(office::settings::save),
+        ),
+        (
             paths::STAFF_RULES,
             Need::To(P::Settings),
             get(office::rules::show).post(office::rules::publish),
@@ -368,6 +373,16 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             paths::STAFF_CLOSING,
             Need::To(P::Settings),
             get(office::closing::show).post(office::closing::save),
+        ),
+        (
+            paths::STAFF_EXCHANGE,
+            Need::To(P::Billing),
+            get(office::exchange::show).post(office::exchange::export),
+        ),
+        (
+            paths::STAFF_EXCHANGE_FILE,
+            Need::To(P::Billing),
+            get(office::exchange::file),
         ),
         (paths::STAFF_AUDIT, Need::To(P::Audit), get(office::audit::show)),
         (

@@ -56,6 +56,9 @@ pub(crate) struct MemberPage {
     pub facts: Vec<(String, String)>,
     pub roles: Vec<Choice>,
     pub disabled: bool,
+    /// The role answers requests, so a building scope applies.
+    pub scoped: bool,
+    pub buildings: String,
 }
 
 /// The one-time password of a member just added or reset.
@@ -217,6 +220,8 @@ async fn member_page(
             name: m.name,
             roles: roles(&tr, Some(m.role)),
             disabled: m.disabled,
+            scoped: matches!(m.role, Role::Operator | Role::Dispatcher),
+            buildings: m.buildings.join("\n"),
         },
     )
 }
@@ -236,10 +241,12 @@ pub(crate) async fn show(
 pub(crate) struct ActForm {
     #[serde(default)]
     role: String,
+    #[serde(default)]
+    buildings: String,
 }
 
 /// `POST /staff/members/{id}/{action}`: `reset` (shows the new one-time
-/// password), `disable`, `enable` or `role`.
+/// password), `disable`, `enable`, `role` or `buildings`.
 pub(crate) async fn act(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -269,6 +276,7 @@ pub(crate) async fn act(
                 Role::from_stored(f.role.trim()).ok_or(PageError::BadRequest("error-form-malformed"))?;
             staff.set_role(by(&s, &ctx), id, role).await
         }
+        "buildings" => staff.set_buildings(by(&s, &ctx), id, &f.buildings).await,
         _ => return Err(Error::NotFound.into()),
     };
     match done {

@@ -6,10 +6,12 @@
 
 pub(crate) mod audit;
 pub(crate) mod closing;
+pub(crate) mod exchange;
 pub(crate) mod home;
 pub(crate) mod members;
 pub(crate) mod organization;
 pub(crate) mod rules;
+pub(crate) mod settings;
 
 use crate::http::context::Ctx;
 use crate::http::guard::Need;
@@ -18,15 +20,17 @@ use kabinet_app::staff::{By, StaffUser};
 use kabinet_domain::staff::Permission as P;
 
 /// The console's sections in the navigation: where, who may, the label.
-pub(crate) const NAV: [(&str, Need, &str); 7] = [
+pub(crate) const NAV: [(&str, Need, &str); 9] = [
     (paths::STAFF, Need::Member, "office-home"),
     (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
+    (paths::STAFF_EXCHANGE, Need::To(P::Billing), "office-exchange"),
     (paths::STAFF_MEMBERS, Need::To(P::Staff), "office-members"),
     (
         paths::STAFF_ORGANIZATION,
         Need::To(P::Settings),
         "office-organization",
     ),
+    (paths::STAFF_SETTINGS, Need::To(P::Settings), "office-settings"),
     (paths::STAFF_RULES, Need::To(P::Settings), "office-rules"),
     (paths::STAFF_CLOSING, Need::To(P::Settings), "office-closing"),
     (paths::STAFF_AUDIT, Need::To(P::Audit), "office-audit"),

@@ -1,0 +1,148 @@
+//! The settings the office changes at run time (S4): the organization's
+//! readings window and whether readings outside it are refused. A value the
+//! configuration gives is shown read-only, with the per-building windows
+//! and the consumption floors the configuration holds.
+
+use super::super::{page_with, see_other};
+use super::by;
+use crate::AppState;
+use crate::http::context::Ctx;
+use crate::http::csrf::CsrfForm;
+use crate::http::errors::{PageError, say};
+use crate::http::guard::StaffPage;
+use crate::i18n::Tr;
+use crate::pages::staff::StaffLayout;
+use crate::paths;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kabinet_app::Error;
+use kabinet_domain::ReadingsWindow;
+use serde::Deserialize;
+
+/// The page.
+#[derive(Template)]
+#[template(path = "office/settings.html")]
+pub(crate) struct SettingsPage {
+    pub layout: StaffLayout,
+    pub saved: bool,
+    pub errors: Vec<String>,
+    pub from: String,
+    pub to: String,
+    pub strict: bool,
+    pub fixed_window: bool,
+    pub fixed_strict: bool,
+    pub buildings: Vec<String>,
+}
+
+/// `?saved=1` after a save.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SavedQuery {
+    #[serde(default)]
+    saved: String,
+}
+
+/// The form.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SettingsForm {
+    from: Option<String>,
+    to: Option<String>,
+    #[serde(default)]
+    strict: String,
+}
+
+async fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    errors: Vec<String>,
+    typed: Option<&SettingsForm>,
+    saved: bool,
+) -> Result<Response, PageError> {
+    let tr = Tr::current();
+    let live = state.app.readings.settings();
+    let now = live.current().await?;
+    let base = live.base();
+    page_with(
+        status,
+        &SettingsPage {
+            layout: StaffLayout::new(state, ctx).at(paths::STAFF_SETTINGS),
+            saved,
+            errors,
+            from: typed
+                .and_then(|f| f.from.clone())
+                .unwrap_or_else(|| now.window.first_day.to_string()),
+            to: typed
+                .and_then(|f| f.to.clone())
+                .unwrap_or_else(|| now.window.last_day.to_string()),
+            strict: typed.map_or(now.strict, |f| !f.strict.is_empty()),
+            fixed_window: base.fixed_window,
+            fixed_strict: base.fixed_strict,
+            buildings: base
+                .buildings
+                .iter()
+                .map(|(a, w)| {
+                    tr.a2(
+                        "settings-building-window",
+                        ("address", a),
+                        ("days", &format!("{}–{}", w.first_day, w.last_day)),
+                    )
+                })
+                .collect(),
+        },
+    )
+}
+
+/// `GET /staff/settings`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    StaffPage(_): StaffPage,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    render(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        Vec::new(),
+        None,
+        !q.saved.is_empty(),
+    )
+    .await
+}
+
+/// `POST /staff/settings`.
+pub(crate) async fn save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    StaffPage(s): StaffPage,
+    CsrfForm(f): CsrfForm<SettingsForm>,
+) -> Result<Response, PageError> {
+    let live = state.app.readings.settings();
+    let now = live.current().await?;
+    let day = |v: &Option<String>, current: u8| match v {
+        Some(x) => x.trim().parse::<u8>().unwrap_or(0),
+        None => current,
+    };
+    let window = ReadingsWindow {
+        first_day: day(&f.from, now.window.first_day),
+        last_day: day(&f.to, now.window.last_day),
+    };
+    match live.set(by(&s, &ctx), window, !f.strict.is_empty()).await {
+        Ok(()) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_SETTINGS))),
+        Err(Error::Invalid(fe)) => {
+            let errors = fe.iter().map(|(_, m)| say(m)).collect();
+            render(
+                &state,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+                Some(&f),
+                false,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
