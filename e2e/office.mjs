@@ -1,11 +1,12 @@
 // The organization's office in headless Chromium, on a 360 px phone and a
 // desktop: the demo administrator signs in with a TOTP code (the secret
-// `kabinet demo` prints), walks the home page, adds a staff member and sees
-// the one-time password once, changes the member's role, is told what is
-// wrong with the organization's details, previews and publishes the Rules,
-// previews and sets a closing and lifts it, filters the audit log; the
-// demo dispatcher is refused the staff page with a 403. axe-core checks
-// every page for WCAG 2.1 A/AA.
+// `kabinet demo` prints), walks the home page, exports the readings, adds a
+// staff member and sees the one-time password once, changes the member's
+// role, changes the readings window, is told what is wrong with the
+// organization's details, previews
+// and publishes the Rules, previews and sets a closing and lifts it,
+// filters the audit log; the demo dispatcher is refused the staff page
+// with a 403. axe-core checks every page for WCAG 2.1 A/AA.
 // Run: node e2e/office.mjs (needs target/debug/kabinet, /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
@@ -87,6 +88,19 @@ async function run(name, viewport) {
     await page.waitForURL(/\/staff\/members\/\d+$/);
     if (!(await page.textContent('main')).includes('Оператор')) throw new Error('the role did not change');
 
+    // Export the readings: the file downloads and the history keeps it.
+    await page.click('nav.main a:has-text("Обмен с биллингом")');
+    await page.waitForURL(`${base}/staff/exchange`);
+    await axe(page, `${name}-exchange`);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('button:has-text("Выгрузить и скачать")'),
+    ]);
+    if (!download.suggestedFilename().startsWith('readings-')) throw new Error(`unexpected file ${download.suggestedFilename()}`);
+    await page.goto(`${base}/staff/exchange`);
+    if (!(await page.$('a[href^="/staff/exchange/files/"]'))) throw new Error('the export is not in the history');
+    await axe(page, `${name}-exchange-history`);
+
     // The organization's details: a wrong INN is named.
     await page.click('nav.main a:has-text("Реквизиты организации")');
     await page.waitForURL(`${base}/staff/organization`);
@@ -96,6 +110,16 @@ async function run(name, viewport) {
     await page.waitForLoadState();
     if (!(await page.textContent('#o-inn-error')).includes('ИНН указан неверно')) throw new Error('the INN was not refused');
     await axe(page, `${name}-organization-errors`);
+
+    // The readings window.
+    await page.click('nav.main a:has-text("Настройки")');
+    await page.waitForURL(`${base}/staff/settings`);
+    await axe(page, `${name}-settings`);
+    await page.fill('#s-from', '14');
+    await page.fill('#s-to', '24');
+    await page.click('main button[type=submit]');
+    await page.waitForURL(`${base}/staff/settings?saved=1`);
+    if ((await page.inputValue('#s-from')) !== '14') throw new Error('the window did not change');
 
     // The Rules: preview, then publish.
     await page.click('nav.main a:has-text("Правила")');

@@ -45,6 +45,13 @@ db_tests! {
         let office = number_of(filed.location());
         let photo = app.db().requests().photos(kabinet_domain::RequestId(emergency)).await.unwrap()[0].public_id.clone();
         let rules_before = app.db().rules().all().await.unwrap().len();
+        let (run, _) = app
+            .state
+            .app
+            .office
+            .export(By::Cli, kabinet_app::office::ExportKind::Paperless, kabinet_app::office::TextEncoding::Utf8)
+            .await
+            .unwrap();
         let target = app.state.app.staff.add(By::Cli, "target", "Цель Проверки", Role::Operator).await.unwrap().0.id;
 
         use Role::{Accountant as Acc, Administrator as Adm, Dispatcher as Dis, Operator as Op};
@@ -65,10 +72,15 @@ db_tests! {
             ("POST", format!("/staff/members/{target}/role"), vec![("role", "dispatcher")], vec![Adm]),
             ("GET", "/staff/organization".into(), vec![], vec![Adm]),
             ("POST", "/staff/organization".into(), ORG.to_vec(), vec![Adm]),
+            ("GET", "/staff/settings".into(), vec![], vec![Adm]),
+            ("POST", "/staff/settings".into(), vec![("from", "14"), ("to", "24")], vec![Adm]),
             ("GET", "/staff/rules".into(), vec![], vec![Adm]),
             ("POST", "/staff/rules".into(), vec![("title", "Правила"), ("body", "Текст."), ("intent", "publish")], vec![Adm]),
             ("GET", "/staff/closing".into(), vec![], vec![Adm]),
             ("POST", "/staff/closing".into(), vec![("from", "2099-01-01T22:00"), ("until", ""), ("message", "Работы"), ("intent", "save")], vec![Adm]),
+            ("GET", "/staff/exchange".into(), vec![], vec![Adm, Acc]),
+            ("POST", "/staff/exchange".into(), vec![("kind", "paperless"), ("encoding", "utf-8")], vec![Adm, Acc]),
+            ("GET", format!("/staff/exchange/files/{run}"), vec![], vec![Adm, Acc]),
             ("GET", "/staff/audit".into(), vec![], vec![Adm]),
             ("GET", "/staff/audit.csv".into(), vec![], vec![Adm]),
         ];
@@ -114,11 +126,64 @@ db_tests! {
         assert_eq!(app.db().rules().all().await.unwrap().len(), rules_before + 1, "published once, by the administrator");
     }
 
+    async fn an_operator_with_buildings_sees_only_their_requests(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(300, 1).build().await;
+        let form = [("category", "charges"), ("text", "Прошу пересчитать начисления за воду"), ("phone", "+7 912 345-67-89")];
+        let address = |i: i64| {
+            let db = app.db().clone();
+            async move {
+                let a = db.accounts().by_id(kabinet_domain::AccountId(i)).await.unwrap().unwrap();
+                db.accounts().premises(a.premises_id).await.unwrap().unwrap().address
+            }
+        };
+        let first_address = address(1).await;
+        let mut far = None;
+        for i in 2..=300 {
+            if address(i).await != first_address {
+                far = Some(i);
+                break;
+            }
+        }
+        let far = far.expect("an account in another building");
+        let (mut first, _) = app.resident(1).await;
+        let mine = number_of(file_page(&mut first, &form, &[]).await.location());
+        let building = app.db().requests().building(kabinet_domain::RequestId(mine)).await.unwrap().unwrap();
+        assert_eq!(building, first_address);
+        let (mut b, _) = app.resident(far).await;
+        let other = number_of(file_page(&mut b, &form, &[]).await.location());
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let (mut op, _, _) = app.staff("ops", Role::Operator).await;
+        let ops = app.state.app.staff.by_login("ops").await.unwrap().id;
+        let page = format!("/staff/members/{ops}");
+        assert!(admin.get(&page).await.body.contains("id=\"m-buildings\""));
+        let r = admin.submit(&page, &format!("{page}/buildings"), &[("buildings", &format!("\n {building} \n"))]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(app.state.app.staff.by_login("ops").await.unwrap().buildings, vec![building.clone()]);
+        // The scope holds from the member's next request (the session reads the member).
+        let queue = op.get("/staff/requests").await;
+        assert!(queue.body.contains(&format!("№ {mine}<")) && !queue.body.contains(&format!("№ {other}<")), "{}", queue.body);
+        assert_eq!(op.get(&format!("/staff/requests/{other}")).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(op.get(&format!("/staff/requests/{mine}")).await.status, StatusCode::OK);
+        let before = audit_lines(&app).await;
+        let r = op.submit(&format!("/staff/requests/{mine}"), &format!("/staff/requests/{other}/note"), &[("body", "чужое")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(audit_lines(&app).await, before);
+        assert!(op.get("/staff").await.body.contains("открыто 1,"), "the home page counts the buildings only");
+        // An administrator is never scoped; an accountant cannot be.
+        assert!(admin.get("/staff/requests").await.body.contains(&format!("№ {other}<")));
+        let books = app.state.app.staff.add(By::Cli, "books", "Бух", Role::Accountant).await.unwrap().0.id;
+        let r = admin.submit(&format!("/staff/members/{books}"), &format!("/staff/members/{books}/buildings"), &[("buildings", &building)]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("только оператору и диспетчеру"));
+        let line = app.db().audit().lines(None, 20).await.unwrap().into_iter().find(|l| l.details.contains("buildings of staff ops")).unwrap();
+        assert!(line.details.ends_with(&format!("[] → [{building}]")), "{}", line.details);
+    }
+
     async fn the_navigation_shows_what_the_role_may_use(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
         let home = admin.get("/staff").await;
-        for link in ["/staff/requests\"", "/staff/members\"", "/staff/organization\"", "/staff/rules\"", "/staff/closing\"", "/staff/audit\""] {
+        for link in ["/staff/requests\"", "/staff/exchange\"", "/staff/settings\"", "/staff/members\"", "/staff/organization\"", "/staff/rules\"", "/staff/closing\"", "/staff/audit\""] {
             assert!(home.body.contains(link), "{link}");
         }
         assert!(home.body.contains("aria-current=\"page\""));
@@ -206,6 +271,37 @@ db_tests! {
         // The second server sees it once its cache has turned over.
         tokio::time::sleep(kabinet_app::site::REFRESH + std::time::Duration::from_millis(200)).await;
         assert!(visitor.get("/login").await.body.contains("УК «Новый дом»"));
+    }
+
+    async fn the_readings_window_changes_on_every_server_unless_configured(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let other = TestApp::builder(&t.db).build().await;
+        let before = other.state.app.readings.settings().current().await.unwrap().window;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let page = admin.get("/staff/settings").await;
+        assert!(page.body.contains(&format!("value=\"{}\"", before.first_day)));
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("from", "40"), ("to", "26")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("числа от 1 до 31") && r.body.contains("value=\"40\""));
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("from", "20"), ("to", "26"), ("strict", "1")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let now = app.state.app.readings.settings().current().await.unwrap();
+        assert_eq!((now.window.first_day, now.window.last_day, now.strict), (20, 26, true));
+        let line = app.db().audit().lines(None, 5).await.unwrap().into_iter().find(|l| l.event == "org_settings_changed").unwrap();
+        assert_eq!(line.details, format!("staff boss: readings window {}-{} → 20-26; readings strict false → true", before.first_day, before.last_day));
+        // The second server, which read the old window, sees the new one.
+        tokio::time::sleep(kabinet_app::site::REFRESH + std::time::Duration::from_millis(200)).await;
+        let seen = other.state.app.readings.settings().current().await.unwrap();
+        assert_eq!((seen.window.first_day, seen.window.last_day, seen.strict), (20, 26, true));
+        // A window the configuration gives stays, and the page says so.
+        let fixed = TestApp::builder(&t.db).configure(|s| s.app.readings.fixed_window = true).build().await;
+        let (mut boss2, _, _) = fixed.staff("boss2", Role::Administrator).await;
+        let page = boss2.get("/staff/settings").await;
+        assert!(page.body.contains("Задано в файле конфигурации") && page.body.contains("disabled"));
+        let r = boss2.submit("/staff/settings", "/staff/settings", &[("strict", "")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let s = fixed.state.app.readings.settings().current().await.unwrap();
+        assert_eq!((s.window, s.strict), (fixed.state.app.readings.settings().base().window, false));
     }
 
     async fn rules_are_previewed_then_published(t: &TestDb) {
@@ -315,6 +411,12 @@ db_tests! {
         let r = resident.get(&receipt).await;
         assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
         assert!(r.body.contains("ещё настраивается"));
+        let mut api = Browser::new(&app);
+        let tok = crate::common::token(&mut api, &number).await;
+        let api_path = format!("/api/v1/accounts/{}/receipts/{period}", number.replace(' ', "%20"));
+        let r = api.json("GET", &api_path, Some(&tok), serde_json::Value::Null).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        assert!(r.body.contains("ещё настраивается") && r.headers[axum::http::header::CONTENT_TYPE] == "application/problem+json");
         let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
         let home = admin.get("/staff").await;
         assert!(home.body.contains("не заполнены реквизиты организации"), "{}", home.body);

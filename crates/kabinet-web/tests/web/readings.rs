@@ -473,3 +473,54 @@ db_tests! {
         }
     }
 }
+
+db_tests! {
+    async fn the_office_exports_readings_once_and_keeps_the_file(t: &TestDb) {
+        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true).demo(2, 3).build().await;
+        fixtures(&t.db).await;
+        let (mut me, account) = app.resident(1).await;
+        let saved = me.submit("/meters", "/meters", &[("v1001_1", "124,5")]).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let s = me.submit("/settings", "/settings", &[("paperless", "on")]).await;
+        assert_eq!(s.status, StatusCode::SEE_OTHER, "{}", s.body);
+        let (mut books, _, _) = app.staff("books", kabinet_domain::staff::Role::Accountant).await;
+        let page = books.get("/staff/exchange").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Выгрузок ещё не было"));
+        let r = books
+            .submit("/staff/exchange", "/staff/exchange", &[("kind", "readings"), ("encoding", "windows-1251")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let first_link = r.location().to_string();
+        let file = books.get(&first_link).await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert!(file.headers[axum::http::header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment; filename=\"readings-"));
+        // The rows are ASCII, the same in windows-1251.
+        let text = String::from_utf8_lossy(&file.bytes);
+        assert!(text.starts_with("account;meter;zone;value;taken_on;source;submitted_at"), "{text}");
+        assert!(text.contains(&format!("{account};T1001;1;124.500;2026-12-20;portal;")), "{text}");
+        // Marked: the next export is empty, and the first file is kept.
+        let r = books
+            .submit("/staff/exchange", "/staff/exchange", &[("kind", "readings"), ("encoding", "utf-8")])
+            .await;
+        let second = books.get(r.location()).await;
+        assert_eq!(second.body.lines().count(), 1, "{}", second.body);
+        let again = books.get(&first_link).await;
+        assert_eq!(again.bytes, file.bytes, "the history gives the same file");
+        // The paperless list names the account; nothing is marked by it.
+        let r = books
+            .submit("/staff/exchange", "/staff/exchange", &[("kind", "paperless"), ("encoding", "utf-8")])
+            .await;
+        let list = books.get(r.location()).await;
+        assert_eq!(list.body, format!("account\n{account}\n"));
+        let history = books.get("/staff/exchange").await;
+        assert_eq!(history.body.matches("/staff/exchange/files/").count(), 3, "{}", history.body);
+        assert!(history.body.contains("Отказавшиеся от бумажной квитанции"));
+        // Audited with who did it; a bad kind is refused, a missing file is 404.
+        let audit = t.db.audit().lines(None, 10).await.unwrap();
+        assert!(audit.iter().any(|l| l.event == "billing_exported" && l.details.starts_with("staff books: readings: 1 rows")), "{audit:?}");
+        let bad = books.submit("/staff/exchange", "/staff/exchange", &[("kind", "passwords"), ("encoding", "utf-8")]).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert_eq!(books.get("/staff/exchange/files/999999").await.status, StatusCode::NOT_FOUND);
+    }
+}

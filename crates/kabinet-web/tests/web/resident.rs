@@ -152,9 +152,11 @@ db_tests! {
     async fn the_overview_reads_four_statements_and_shows_the_account(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(3, 14).build().await;
         let (mut b, account) = app.resident(2).await;
-        // Warm: the organization and the closing are read once per few
-        // seconds, and the session was just opened, so no "last seen" write.
+        // Warm: the organization, the closing and the readings settings are
+        // read once per few seconds, and the session was just opened, so no
+        // "last seen" write.
         b.get("/help").await;
+        b.get("/meters").await;
         let before = app.db().statements();
         let page = b.get("/cabinet").await;
         let statements = app.db().statements() - before;
