@@ -4,6 +4,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
 import { join, dirname } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { createHmac } from 'node:crypto';
@@ -75,4 +76,32 @@ export function totp(secret, unix = Math.floor(Date.now() / 1000)) {
   const o = h[h.length - 1] & 15;
   const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
   return String(n % 1_000_000).padStart(6, '0');
+}
+
+// The phone and desktop viewports every browser test runs on.
+export const viewports = { phone: { width: 360, height: 780 }, desktop: { width: 1280, height: 900 } };
+
+// The axe-core check of one script: `axe(page, label)` checks a page and
+// keeps its screenshot in e2e/out/<prefix>-<label>.png; `report()` prints how
+// many pages were clean or exits non-zero with every violation.
+export function axeChecker(prefix) {
+  const out = join(root, 'e2e', 'out');
+  mkdirSync(out, { recursive: true });
+  const failures = [];
+  let checked = 0;
+  return {
+    async axe(page, label) {
+      const violations = await wcagViolations(page);
+      await page.screenshot({ path: join(out, `${prefix}-${label}.png`), fullPage: true });
+      if (violations) failures.push(`${label}: ${violations}`);
+      else checked++;
+    },
+    report() {
+      if (failures.length) {
+        console.error(`axe found WCAG violations:\n${failures.join('\n')}`);
+        process.exit(1);
+      }
+      console.log(`${prefix}: ${checked} pages axe-clean on a phone and a desktop`);
+    },
+  };
 }

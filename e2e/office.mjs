@@ -3,32 +3,18 @@
 // `kabinet demo` prints), walks the home page, exports the readings, adds a
 // staff member and sees the one-time password once, changes the member's
 // role, changes the readings window, is told what is wrong with the
-// organization's details, previews
-// and publishes the Rules, previews and sets a closing and lifts it,
-// filters the audit log; the demo dispatcher is refused the staff page
-// with a 403. axe-core checks every page for WCAG 2.1 A/AA.
+// organization's details, previews and publishes the Rules, previews and
+// sets a closing and lifts it, filters the audit log; the demo dispatcher
+// is refused the staff page with a 403. axe-core checks every page for
+// WCAG 2.1 A/AA.
 // Run: node e2e/office.mjs (needs target/debug/kabinet, /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, launch, root, serverEnv, totp, waitHealthy, wcagViolations } from './harness.mjs';
+import { axeChecker, bin, freePort, launch, serverEnv, totp, viewports, waitHealthy } from './harness.mjs';
 
-const out = join(root, 'e2e', 'out');
-mkdirSync(out, { recursive: true });
-const viewports = { phone: { width: 360, height: 780 }, desktop: { width: 1280, height: 900 } };
-const failures = [];
-let checked = 0;
-
-async function axe(page, label) {
-  const violations = await wcagViolations(page);
-  await page.screenshot({ path: join(out, `office-${label}.png`), fullPage: true });
-  if (violations) {
-    failures.push(`${label}: ${violations}`);
-  } else {
-    checked++;
-  }
-}
+const { axe, report } = axeChecker('office');
 
 // The sign-in `kabinet demo` printed for `who` (Dispatcher, Administrator, Accountant).
 function demoLogin(stderr, who) {
@@ -179,8 +165,4 @@ async function run(name, viewport) {
 for (const [name, viewport] of Object.entries(viewports)) {
   await run(name, viewport);
 }
-if (failures.length) {
-  console.error(`axe found WCAG violations:\n${failures.join('\n')}`);
-  process.exit(1);
-}
-console.log(`office: ${checked} pages axe-clean on a phone and a desktop`);
+report();

@@ -6,26 +6,12 @@
 // checks every page on both sides for WCAG 2.1 A/AA.
 // Run: node e2e/requests.mjs (needs target/debug/kabinet, /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, launch, root, serverEnv, signInDemo, totp, waitHealthy, wcagViolations } from './harness.mjs';
+import { axeChecker, bin, freePort, launch, serverEnv, signInDemo, totp, viewports, waitHealthy } from './harness.mjs';
 
-const out = join(root, 'e2e', 'out');
-mkdirSync(out, { recursive: true });
-const viewports = { phone: { width: 360, height: 780 }, desktop: { width: 1280, height: 900 } };
-const failures = [];
-let checked = 0;
-
-async function axe(page, label) {
-  const violations = await wcagViolations(page);
-  await page.screenshot({ path: join(out, `requests-${label}.png`), fullPage: true });
-  if (violations) {
-    failures.push(`${label}: ${violations}`);
-  } else {
-    checked++;
-  }
-}
+const { axe, report } = axeChecker('requests');
 
 async function run(name, viewport) {
   const data = mkdtempSync(join(tmpdir(), `kabinet-requests-${name}-`));
@@ -131,8 +117,4 @@ async function run(name, viewport) {
 for (const [name, viewport] of Object.entries(viewports)) {
   await run(name, viewport);
 }
-if (failures.length) {
-  console.error(`axe found WCAG violations:\n${failures.join('\n')}`);
-  process.exit(1);
-}
-console.log(`requests: ${checked} pages axe-clean on a phone and a desktop`);
+report();

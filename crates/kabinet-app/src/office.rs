@@ -25,17 +25,43 @@ pub const AUDIT_PAGE: u64 = 50;
 /// The most lines one CSV download holds (the newest).
 pub const AUDIT_CSV_MAX: u64 = 100_000;
 
+/// A line of the audit log with the number of its account.
+#[derive(Debug, Clone)]
+pub struct AuditLine {
+    /// The line.
+    pub record: d::AuditRecord,
+    /// The account's number, when the line names an account.
+    pub account: Option<String>,
+}
+
 /// A page of the audit log.
 #[derive(Debug, Clone)]
 pub struct AuditPage {
     /// The lines, newest first.
-    pub lines: Vec<d::AuditRecord>,
+    pub lines: Vec<AuditLine>,
     /// How many match in all.
     pub total: u64,
     /// This page (from 1).
     pub page: u64,
     /// How many pages.
     pub pages: u64,
+    /// The filter named an account that does not exist.
+    pub unknown_account: bool,
+}
+
+/// What the office asks of the audit log; every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Who acted.
+    pub actor: Option<d::Actor>,
+    /// One event.
+    pub event: Option<d::AuditEvent>,
+    /// One account, by its number.
+    pub account: Option<String>,
+    /// From this local day.
+    pub from: Option<time::Date>,
+    /// To this local day, inclusive.
+    pub to: Option<time::Date>,
 }
 
 /// Requests of one desk on the home page.
@@ -116,40 +142,95 @@ impl Office {
         Ok(())
     }
 
-    /// One page of the audit log (from 1) matching `f`.
-    pub async fn audit(&self, by: By<'_>, f: &AuditFilter, page: u64) -> Result<AuditPage, Error> {
+    /// The database filter of `q`; `None` when it names an account that
+    /// does not exist (nothing can match).
+    async fn audit_filter(&self, q: &AuditQuery) -> Result<Option<AuditFilter>, Error> {
+        let account = match q.account.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            None => None,
+            Some(n) => {
+                let found = match d::AccountNumber::parse(n) {
+                    Ok(n) => self.db.accounts().by_number(&n).await?,
+                    Err(_) => None,
+                };
+                match found {
+                    Some(a) => Some(a.id),
+                    None => return Ok(None),
+                }
+            }
+        };
+        Ok(Some(AuditFilter {
+            actor: q.actor,
+            event: q.event,
+            account,
+            from: q.from.map(|day| self.clock.start_of(day)),
+            until: q
+                .to
+                .and_then(|day| day.next_day())
+                .map(|day| self.clock.start_of(day)),
+        }))
+    }
+
+    /// One page of the audit log (from 1) matching `q`.
+    pub async fn audit(&self, by: By<'_>, q: &AuditQuery, page: u64) -> Result<AuditPage, Error> {
         by.require(Permission::Audit)?;
         let page = page.max(1);
+        let Some(f) = self.audit_filter(q).await? else {
+            return Ok(AuditPage {
+                lines: Vec::new(),
+                total: 0,
+                page: 1,
+                pages: 1,
+                unknown_account: true,
+            });
+        };
         let (lines, total) = self
             .db
             .audit()
-            .search(f, AUDIT_PAGE, (page - 1).saturating_mul(AUDIT_PAGE))
+            .search(&f, AUDIT_PAGE, (page - 1).saturating_mul(AUDIT_PAGE))
             .await?;
         Ok(AuditPage {
-            lines,
+            lines: self.with_numbers(lines).await?,
             total,
             page,
             pages: total.div_ceil(AUDIT_PAGE).max(1),
+            unknown_account: false,
         })
     }
 
-    /// The lines matching `f` for a download (the newest
+    /// `lines` with the numbers of the accounts they name.
+    async fn with_numbers(&self, lines: Vec<d::AuditRecord>) -> Result<Vec<AuditLine>, Error> {
+        let mut ids: Vec<d::AccountId> = lines.iter().filter_map(|l| l.account_id).collect();
+        ids.sort_by_key(|a| a.0);
+        ids.dedup();
+        let numbers = self.db.accounts().numbers(&ids).await?;
+        Ok(lines
+            .into_iter()
+            .map(|record| AuditLine {
+                account: record.account_id.and_then(|a| numbers.get(&a).cloned()),
+                record,
+            })
+            .collect())
+    }
+
+    /// The lines matching `q` for a download (the newest
     /// [`AUDIT_CSV_MAX`]); the download itself is audited.
-    pub async fn audit_export(&self, by: By<'_>, f: &AuditFilter) -> Result<Vec<d::AuditRecord>, Error> {
+    pub async fn audit_export(&self, by: By<'_>, q: &AuditQuery) -> Result<Vec<AuditLine>, Error> {
         by.require(Permission::Audit)?;
-        let (lines, total) = self.db.audit().search(f, AUDIT_CSV_MAX, 0).await?;
-        let now = OffsetDateTime::now_utc();
+        let (lines, total) = match self.audit_filter(q).await? {
+            Some(f) => self.db.audit().search(&f, AUDIT_CSV_MAX, 0).await?,
+            None => (Vec::new(), 0),
+        };
         self.db
             .audit()
             .record(
                 &by.entry(
                     d::AuditEvent::AuditExported,
-                    format!("{} of {total} lines: {f:?}", lines.len()),
+                    format!("{} of {total} lines: {q:?}", lines.len()),
                 ),
-                now,
+                OffsetDateTime::now_utc(),
             )
             .await?;
-        Ok(lines)
+        self.with_numbers(lines).await
     }
 
     /// Exports `kind` in `encoding` since the last export and marks what it
@@ -192,14 +273,6 @@ impl Office {
         let r = self.db.exchange().run(run).await?.ok_or(Error::NotFound)?;
         let (_, data) = self.db.exports().file(run).await?.ok_or(Error::NotFound)?;
         Ok((r.file_name, data))
-    }
-
-    /// The account with this number, for the audit filter.
-    pub async fn account_id(&self, number: &str) -> Result<Option<d::AccountId>, Error> {
-        let Ok(n) = d::AccountNumber::parse(number) else {
-            return Ok(None);
-        };
-        Ok(self.db.accounts().by_number(&n).await?.map(|a| a.id))
     }
 
     /// The home page's figures, each only when the member may see it.

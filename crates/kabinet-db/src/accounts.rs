@@ -30,6 +30,27 @@ impl<C: Conn> Accounts<'_, C> {
             .transpose()
     }
 
+    /// The numbers of the accounts `ids`, by id (those that exist), a
+    /// thousand at a time.
+    pub async fn numbers(
+        &self,
+        ids: &[d::AccountId],
+    ) -> Result<std::collections::HashMap<d::AccountId, String>, DbError> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(1000) {
+            let rows: Vec<(i64, String)> = account::Entity::find()
+                .select_only()
+                .column(account::Column::Id)
+                .column(account::Column::Number)
+                .filter(account::Column::Id.is_in(chunk.iter().map(|a| a.0)))
+                .into_tuple()
+                .all(self.0.conn())
+                .await?;
+            out.extend(rows.into_iter().map(|(id, n)| (d::AccountId(id), n)));
+        }
+        Ok(out)
+    }
+
     /// Premises by id.
     pub async fn premises(&self, id: d::PremisesId) -> Result<Option<d::Premises>, DbError> {
         Ok(premises::Entity::find_by_id(id.0)

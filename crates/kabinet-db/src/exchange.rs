@@ -936,20 +936,26 @@ impl Exchange<'_> {
             .all(self.conn())
             .await?
             .into_iter()
-            .map(|m| ExchangeRun {
-                id: d::ExchangeRunId(m.id),
-                direction: m.direction,
-                kind: m.kind,
-                file_name: m.file_name,
-                actor: m.actor,
-                started_at: m.started_at,
-                finished_at: m.finished_at,
-                status: m.status,
-                rows_read: m.rows_read,
-                rows_written: m.rows_written,
-                errors: m.errors,
-                message: m.message,
-            })
+            .map(ExchangeRun::from)
             .collect())
+    }
+}
+
+impl From<crate::entities::exchange_run::Model> for ExchangeRun {
+    fn from(m: crate::entities::exchange_run::Model) -> ExchangeRun {
+        ExchangeRun {
+            id: d::ExchangeRunId(m.id),
+            direction: m.direction,
+            kind: m.kind,
+            file_name: m.file_name,
+            actor: m.actor,
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            status: m.status,
+            rows_read: m.rows_read,
+            rows_written: m.rows_written,
+            errors: m.errors,
+            message: m.message,
+        }
     }
 }

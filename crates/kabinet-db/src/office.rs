@@ -12,23 +12,6 @@ use time::OffsetDateTime;
 /// The office's figures (see [`crate::Repos::office`]).
 pub struct Office<'a, C>(pub(crate) &'a C);
 
-fn run(m: exchange_run::Model) -> ExchangeRun {
-    ExchangeRun {
-        id: d::ExchangeRunId(m.id),
-        direction: m.direction,
-        kind: m.kind,
-        file_name: m.file_name,
-        actor: m.actor,
-        started_at: m.started_at,
-        finished_at: m.finished_at,
-        status: m.status,
-        rows_read: m.rows_read,
-        rows_written: m.rows_written,
-        errors: m.errors,
-        message: m.message,
-    }
-}
-
 impl<C: Conn> Office<'_, C> {
     /// Residents registered in all, and since `since`.
     pub async fn residents(&self, since: OffsetDateTime) -> Result<(u64, u64), DbError> {
@@ -96,8 +79,8 @@ impl<C: Conn> Office<'_, C> {
                 .order_by_desc(exchange_run::Column::Id)
                 .limit(1)
         };
-        let import = newest("import").one(self.0.conn()).await?.map(run);
-        let export = newest("export").one(self.0.conn()).await?.map(run);
+        let import = newest("import").one(self.0.conn()).await?.map(ExchangeRun::from);
+        let export = newest("export").one(self.0.conn()).await?.map(ExchangeRun::from);
         Ok((import, export))
     }
 }

@@ -159,21 +159,19 @@ impl<C: Conn> Staff<'_, C> {
 
     /// Every member who may be assigned requests (not disabled), by name.
     pub async fn active(&self) -> Result<Vec<StaffMember>, DbError> {
-        staff::Entity::find()
-            .filter(staff::Column::Disabled.eq(false))
-            .order_by_asc(staff::Column::Name)
-            .order_by_asc(staff::Column::Id)
-            .all(self.0.conn())
-            .await?
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect()
+        self.listed(staff::Entity::find().filter(staff::Column::Disabled.eq(false)))
+            .await
     }
 
     /// Every member, the disabled ones last (the office's list).
     pub async fn all(&self) -> Result<Vec<StaffMember>, DbError> {
-        staff::Entity::find()
-            .order_by_asc(staff::Column::Disabled)
+        self.listed(staff::Entity::find().order_by_asc(staff::Column::Disabled))
+            .await
+    }
+
+    /// The members `select` finds, by name.
+    async fn listed(&self, select: sea_orm::Select<staff::Entity>) -> Result<Vec<StaffMember>, DbError> {
+        select
             .order_by_asc(staff::Column::Name)
             .order_by_asc(staff::Column::Id)
             .all(self.0.conn())

@@ -801,7 +801,7 @@ audit-total = { $n ->
    *[other] { $n } lines
 }
 audit-at = Time
-audit-account = Account (id)
+audit-account = Account
 audit-ip = Address
 audit-agent = Browser
 audit-details = Details

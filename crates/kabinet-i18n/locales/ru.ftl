@@ -807,7 +807,7 @@ audit-total = { $n ->
    *[many] { $n } записей
 }
 audit-at = Время
-audit-account = Счёт (код)
+audit-account = Лицевой счёт
 audit-ip = Адрес
 audit-agent = Браузер
 audit-details = Подробности

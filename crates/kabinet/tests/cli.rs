@@ -260,6 +260,32 @@ async fn demo_serves_and_is_ready_postgres() {
     demo_serves_and_is_ready(Engine::Postgres).await;
 }
 
+/// Writes a demo of `accounts` accounts as a billing package into
+/// `dir/pkg` and imports it with `kabinet import --dir`, as a new
+/// organization would.
+fn import_demo_package(url: &str, dir: &Path, accounts: u32) {
+    let pkg = dir.join("pkg");
+    let out = kabinet(url, dir)
+        .args([
+            "demo",
+            "--accounts",
+            &accounts.to_string(),
+            "--months",
+            "1",
+            "--export-dir",
+        ])
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = kabinet(url, dir)
+        .args(["import", "--dir"])
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// A real installation (a billing package imported into an empty
 /// database) takes no card payments until a gateway is chosen; the sandbox
 /// runs only when asked for.
@@ -268,19 +294,7 @@ async fn an_installation_takes_no_card_payments_by_accident(engine: Engine) {
         return;
     };
     let dir = tempdir();
-    let pkg = dir.join("pkg");
-    let out = kabinet(&t.url, &dir)
-        .args(["demo", "--accounts", "5", "--months", "1", "--export-dir"])
-        .arg(&pkg)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let out = kabinet(&t.url, &dir)
-        .args(["import", "--dir"])
-        .arg(&pkg)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    import_demo_package(&t.url, &dir, 5);
     assert!(!t.db.organization().is_demo().await.unwrap());
     let server = spawn({
         let mut c = kabinet(&t.url, &dir);
@@ -337,19 +351,7 @@ async fn a_new_installation_is_set_up_from_the_command_line(engine: Engine) {
         return;
     };
     let dir = tempdir();
-    let pkg = dir.join("pkg");
-    let out = kabinet(&t.url, &dir)
-        .args(["demo", "--accounts", "3", "--months", "1", "--export-dir"])
-        .arg(&pkg)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let out = kabinet(&t.url, &dir)
-        .args(["import", "--dir"])
-        .arg(&pkg)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    import_demo_package(&t.url, &dir, 3);
     let out = kabinet(&t.url, &dir)
         .args(["init", "--short-name", "УК", "--inn", "7707083894"])
         .output()

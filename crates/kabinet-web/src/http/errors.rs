@@ -75,6 +75,19 @@ fn with_retry_after(e: &Error, mut res: Response) -> Response {
     res
 }
 
+/// What a page shows for a refused form: 422 with the fields' messages, 409
+/// with the conflict's; any other error fails the page.
+pub(crate) fn refusal(e: Error) -> Result<(StatusCode, Vec<String>), PageError> {
+    match e {
+        Error::Invalid(fe) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            fe.iter().map(|(_, m)| say(m)).collect(),
+        )),
+        e @ Error::Conflict(_) => Ok((StatusCode::CONFLICT, vec![say(&e.text())])),
+        e => Err(e.into()),
+    }
+}
+
 /// What a page handler fails with.
 #[derive(Debug)]
 pub(crate) enum PageError {

@@ -11,7 +11,7 @@ use super::{page, page_with, see_other};
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::csrf::CsrfForm;
-use crate::http::errors::{PageError, say};
+use crate::http::errors::{PageError, refusal};
 use crate::http::files::jpeg;
 use crate::http::guard::StaffPage;
 use crate::i18n::Tr;
@@ -372,12 +372,7 @@ pub(crate) async fn act(
     };
     let (status, errors) = match done {
         Ok(()) => return Ok(see_other(&paths::staff_request(id))),
-        Err(Error::Invalid(fe)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            fe.iter().map(|(_, m)| say(m)).collect::<Vec<_>>(),
-        ),
-        Err(e @ Error::Conflict(_)) => (StatusCode::CONFLICT, vec![say(&e.text())]),
-        Err(e) => return Err(e.into()),
+        Err(e) => refusal(e)?,
     };
     request_page(&state, &ctx, &s, id, status, errors).await
 }

@@ -377,6 +377,7 @@ db_tests! {
         let csv = admin.get("/staff/audit.csv?event=data_downloaded").await;
         assert_eq!(csv.status, StatusCode::OK);
         assert!(csv.body.starts_with('\u{feff}'));
+        assert!(csv.body.lines().nth(1).unwrap().contains(&format!(";{number};")), "the account's number, not its id");
         assert_eq!(csv.body.lines().count(), 56);
         assert!(csv.body.contains(";\"'=HYPERLINK(\"\"x\"\") 0\""), "formula cells are defused: {}", csv.body);
         let exported = app.db().audit().lines(None, 1).await.unwrap();

@@ -17,7 +17,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use kabinet_db::audit::AuditFilter;
+use kabinet_app::office::AuditQuery as Ask;
 use kabinet_domain::{Actor, AuditEvent};
 use serde::{Deserialize, Serialize};
 use time::macros::format_description;
@@ -69,25 +69,18 @@ pub(crate) struct AuditLogPage {
 const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]");
 
-/// The filter the query asks for; `None` when it names an account that does
-/// not exist (nothing can match).
-async fn filter(state: &AppState, q: &AuditQuery) -> Result<Option<AuditFilter>, PageError> {
-    let clock = state.app.accounts.clock();
-    let day = |v: &str| time::Date::parse(v.trim(), DAY).ok();
-    let account = match q.account.trim() {
-        "" => None,
-        n => match state.app.office.account_id(n).await? {
-            Some(id) => Some(id),
-            None => return Ok(None),
-        },
-    };
-    Ok(Some(AuditFilter {
-        actor: Actor::from_stored(q.actor.trim()),
-        event: AuditEvent::from_stored(q.event.trim()),
-        account,
-        from: day(&q.from).map(|d| clock.start_of(d)),
-        until: day(&q.to).and_then(|d| d.next_day()).map(|d| clock.start_of(d)),
-    }))
+impl AuditQuery {
+    /// What the use case is asked: unreadable values ask for nothing.
+    fn ask(&self) -> Ask {
+        let day = |v: &str| time::Date::parse(v.trim(), DAY).ok();
+        Ask {
+            actor: Actor::from_stored(self.actor.trim()),
+            event: AuditEvent::from_stored(self.event.trim()),
+            account: Some(self.account.trim().to_string()).filter(|a| !a.is_empty()),
+            from: day(&self.from),
+            to: day(&self.to),
+        }
+    }
 }
 
 fn query_string(q: &AuditQuery) -> String {
@@ -104,18 +97,7 @@ pub(crate) async fn show(
     let tr = Tr::current();
     let clock = state.app.accounts.clock();
     let page_no = q.page.unwrap_or(1).clamp(1, 100_000);
-    let found = match filter(&state, &q).await? {
-        Some(f) => Some(state.app.office.audit(by(&s, &ctx), &f, page_no).await?),
-        None => {
-            // Still checks the permission.
-            state
-                .app
-                .office
-                .audit(by(&s, &ctx), &AuditFilter::default(), 1)
-                .await?;
-            None
-        }
-    };
+    let found = state.app.office.audit(by(&s, &ctx), &q.ask(), page_no).await?;
     let mut actors = vec![Choice {
         value: String::new(),
         label: tr.t("queue-any"),
@@ -137,27 +119,28 @@ pub(crate) async fn show(
         selected: q.event == e.as_str(),
     }));
     let base = query_string(&q);
-    let (lines, total, pg) = match &found {
-        Some(p) => (
-            p.lines
-                .iter()
-                .map(|l| Line {
+    let p = &found;
+    let (lines, total, pg) = (
+        p.lines
+            .iter()
+            .map(|line| {
+                let l = &line.record;
+                Line {
                     at: tr.date_time(clock.local(l.at)),
                     actor: tr.t(&format!("audit-actor-{}", l.actor)),
                     event: l.event.clone(),
-                    account: l.account_id.map(|a| a.0.to_string()).unwrap_or_default(),
+                    account: line.account.clone().unwrap_or_default(),
                     ip: l.ip.clone(),
                     details: l.details.clone(),
-                })
-                .collect(),
-            p.total,
-            pager(&tr, p.page, p.pages, |n| {
-                let sep = if base.is_empty() { "" } else { "&" };
-                format!("{}?{base}{sep}page={n}", paths::STAFF_AUDIT)
-            }),
-        ),
-        None => (Vec::new(), 0, None),
-    };
+                }
+            })
+            .collect(),
+        p.total,
+        pager(&tr, p.page, p.pages, |n| {
+            let sep = if base.is_empty() { "" } else { "&" };
+            format!("{}?{base}{sep}page={n}", paths::STAFF_AUDIT)
+        }),
+    );
     page(&AuditLogPage {
         layout: StaffLayout::new(&state, &ctx).at(paths::STAFF_AUDIT),
         actors,
@@ -165,7 +148,7 @@ pub(crate) async fn show(
         account: q.account.chars().take(64).collect(),
         from: q.from.chars().take(10).collect(),
         to: q.to.chars().take(10).collect(),
-        unknown_account: found.is_none(),
+        unknown_account: found.unknown_account,
         lines,
         total: tr.n("audit-total", i64::try_from(total).unwrap_or(i64::MAX)),
         csv: if base.is_empty() {
@@ -188,18 +171,7 @@ pub(crate) async fn csv(
 ) -> Result<Response, PageError> {
     let tr = Tr::current();
     let clock = state.app.accounts.clock();
-    let f = filter(&state, &q).await?;
-    let lines = match &f {
-        Some(f) => state.app.office.audit_export(by(&s, &ctx), f).await?,
-        None => {
-            state
-                .app
-                .office
-                .audit(by(&s, &ctx), &AuditFilter::default(), 1)
-                .await?;
-            Vec::new()
-        }
-    };
+    let lines = state.app.office.audit_export(by(&s, &ctx), &q.ask()).await?;
     let mut out = String::from("\u{feff}");
     let head = [
         "audit-at",
@@ -213,12 +185,13 @@ pub(crate) async fn csv(
     out.push_str(&head.iter().map(|h| cell(&tr.t(h))).collect::<Vec<_>>().join(";"));
     out.push_str("\r\n");
     let stamp = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    for l in &lines {
+    for line in &lines {
+        let l = &line.record;
         let row = [
             clock.local(l.at).format(stamp).unwrap_or_default(),
             cell(&l.actor),
             cell(&l.event),
-            l.account_id.map(|a| a.0.to_string()).unwrap_or_default(),
+            cell(line.account.as_deref().unwrap_or_default()),
             cell(&l.ip),
             cell(&l.user_agent),
             cell(&l.details),

@@ -8,7 +8,7 @@ use super::by;
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::csrf::CsrfForm;
-use crate::http::errors::{PageError, say};
+use crate::http::errors::{PageError, refusal};
 use crate::http::guard::StaffPage;
 use crate::i18n::Tr;
 use crate::pages::staff::StaffLayout;
@@ -183,10 +183,9 @@ pub(crate) async fn save(
     };
     match done {
         Ok(()) => Ok(see_other(paths::STAFF_CLOSING)),
-        Err(Error::Invalid(fe)) => {
-            let errors = fe.iter().map(|(_, m)| say(m)).collect();
-            render(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, errors, &f, None).await
+        Err(e) => {
+            let (status, errors) = refusal(e)?;
+            render(&state, &ctx, status, errors, &f, None).await
         }
-        Err(e) => Err(e.into()),
     }
 }

@@ -8,7 +8,7 @@ use super::by;
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::csrf::CsrfForm;
-use crate::http::errors::{PageError, say};
+use crate::http::errors::{PageError, refusal};
 use crate::http::guard::StaffPage;
 use crate::i18n::Tr;
 use crate::pages::console::Choice;
@@ -152,18 +152,6 @@ pub(crate) struct AddForm {
     name: String,
     #[serde(default)]
     role: String,
-}
-
-/// What a refused change shows: the status and the messages.
-fn refusal(e: Error) -> Result<(StatusCode, Vec<String>), PageError> {
-    match e {
-        Error::Invalid(fe) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            fe.iter().map(|(_, m)| say(m)).collect(),
-        )),
-        e @ Error::Conflict(_) => Ok((StatusCode::CONFLICT, vec![say(&e.text())])),
-        e => Err(e.into()),
-    }
 }
 
 /// `POST /staff/members`: adds a member and shows their one-time password once.

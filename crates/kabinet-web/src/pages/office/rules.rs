@@ -7,7 +7,7 @@ use super::by;
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::csrf::CsrfForm;
-use crate::http::errors::{PageError, say};
+use crate::http::errors::{PageError, refusal};
 use crate::http::guard::StaffPage;
 use crate::i18n::Tr;
 use crate::pages::staff::StaffLayout;
@@ -16,7 +16,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use kabinet_app::Error;
 use serde::Deserialize;
 
 /// A published version in the list.
@@ -123,20 +122,10 @@ pub(crate) async fn publish(
         }
         "publish" => match state.app.rules.publish(by(&s, &ctx), &f.title, &f.body).await {
             Ok(_) => Ok(see_other(paths::STAFF_RULES)),
-            Err(Error::Invalid(fe)) => {
-                let errors = fe.iter().map(|(_, m)| say(m)).collect();
-                render(
-                    &state,
-                    &ctx,
-                    &s,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    errors,
-                    &f,
-                    None,
-                )
-                .await
+            Err(e) => {
+                let (status, errors) = refusal(e)?;
+                render(&state, &ctx, &s, status, errors, &f, None).await
             }
-            Err(e) => Err(e.into()),
         },
         _ => Err(PageError::BadRequest("error-form-malformed")),
     }

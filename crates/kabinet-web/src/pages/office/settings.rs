@@ -8,7 +8,7 @@ use super::by;
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::csrf::CsrfForm;
-use crate::http::errors::{PageError, say};
+use crate::http::errors::{PageError, refusal};
 use crate::http::guard::StaffPage;
 use crate::i18n::Tr;
 use crate::pages::staff::StaffLayout;
@@ -17,7 +17,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kabinet_app::Error;
 use kabinet_domain::ReadingsWindow;
 use serde::Deserialize;
 
@@ -131,18 +130,9 @@ pub(crate) async fn save(
     };
     match live.set(by(&s, &ctx), window, !f.strict.is_empty()).await {
         Ok(()) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_SETTINGS))),
-        Err(Error::Invalid(fe)) => {
-            let errors = fe.iter().map(|(_, m)| say(m)).collect();
-            render(
-                &state,
-                &ctx,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                errors,
-                Some(&f),
-                false,
-            )
-            .await
+        Err(e) => {
+            let (status, errors) = refusal(e)?;
+            render(&state, &ctx, status, errors, Some(&f), false).await
         }
-        Err(e) => Err(e.into()),
     }
 }
