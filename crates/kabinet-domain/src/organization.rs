@@ -130,6 +130,11 @@ pub fn check_details(o: &Organization) -> Vec<DetailProblem> {
     if !o.email.is_empty() && crate::EmailAddress::parse(&o.email).is_err() {
         out.push(problem("email", "error-email-invalid"));
     }
+    let site = o.website.trim();
+    let web = site.starts_with("https://") || site.starts_with("http://");
+    if !site.is_empty() && (!web || site.chars().any(char::is_whitespace)) {
+        out.push(problem("website", "error-website-invalid"));
+    }
     for (field, value) in [
         ("kpp", &o.kpp),
         ("ogrn", &o.ogrn),
@@ -212,8 +217,9 @@ mod tests {
         assert!(missing_details(Some(&o)).is_empty());
         o.dispatch_phone.clear();
         o.inn = "123".into();
+        o.website = "javascript:alert(1)".into();
         let fields: Vec<_> = check_details(&o).iter().map(|p| p.field).collect();
-        assert_eq!(fields, ["dispatch_phone", "inn"]);
+        assert_eq!(fields, ["dispatch_phone", "inn", "website"]);
         assert_eq!(missing_details(Some(&o)), ["dispatch_phone"]);
         assert_eq!(missing_details(None).len(), 6);
     }

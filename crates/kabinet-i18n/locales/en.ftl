@@ -853,3 +853,4 @@ settings-fixed = Given in the configuration file or the environment; not changed
 settings-buildings = Windows of single buildings
 settings-building-window = { $address }: { $days }
 error-readings-window-days = The window's days are numbers from 1 to 31.
+error-website-invalid = The website address starts with https:// or http:// and has no spaces.

@@ -859,3 +859,4 @@ settings-fixed = Задано в файле конфигурации или в �
 settings-buildings = Окна отдельных домов
 settings-building-window = { $address }: { $days }
 error-readings-window-days = Дни окна — числа от 1 до 31.
+error-website-invalid = Адрес сайта начинается с https:// или http:// и не содержит пробелов.
