@@ -17,6 +17,7 @@ mod cache;
 pub mod demo;
 pub mod error;
 pub mod forms;
+pub mod imports;
 pub mod jobs;
 pub mod office;
 pub mod org_settings;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub suspension: Option<kabinet_domain::Suspension>,
     /// Where the organization's own help texts are (`guide.ru.txt`, …).
     pub help_dir: Option<PathBuf>,
+    /// Receipt and due days of the billing periods an import creates.
+    pub billing_days: kabinet_db::exchange::PeriodDays,
 }
 
 impl Default for Settings {
@@ -80,6 +83,10 @@ impl Default for Settings {
             staff: staff::StaffSettings::default(),
             suspension: None,
             help_dir: None,
+            billing_days: kabinet_db::exchange::PeriodDays {
+                receipt_day: 5,
+                due_day: 15,
+            },
         }
     }
 }
@@ -109,6 +116,8 @@ pub struct App {
     pub staff: staff::StaffAuth,
     /// The office: organization details, audit log, home figures.
     pub office: office::Office,
+    /// Billing packages uploaded in the office.
+    pub imports: imports::Imports,
     db: Db,
 }
 
@@ -169,6 +178,7 @@ impl App {
             profiles: profile::Profiles::new(db.clone()),
             site: site.clone(),
             office: office::Office::new(db.clone(), site, settings.clock),
+            imports: imports::Imports::new(db.clone(), settings.billing_days, settings.clock),
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             db,
         })

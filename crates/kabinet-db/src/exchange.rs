@@ -342,10 +342,13 @@ enum Tx {
     Postgres(sea_orm::sqlx::Transaction<'static, sea_orm::sqlx::Postgres>),
 }
 
-/// One file's import in progress: a write transaction with a staging table.
+/// An import in progress: one write transaction for a whole package, with a
+/// staging table for the file being read ([`ImportSession::next`]).
 /// Dropping it without [`ImportSession::commit`] rolls everything back.
 pub struct ImportSession {
     kind: ImportKind,
+    /// Whether the staging table of `kind` exists.
+    open: bool,
     tx: Tx,
     columns: &'static [&'static str],
     pending: Vec<Vec<Value>>,
@@ -381,53 +384,99 @@ impl Exchange<'_> {
     /// Starts importing one file of `kind`: opens a write transaction and a
     /// staging table in it.
     pub async fn begin_import(&self, kind: ImportKind, days: PeriodDays) -> Result<ImportSession, DbError> {
+        let mut session = self.begin_package(days).await?;
+        session.next(kind).await?;
+        Ok(session)
+    }
+
+    /// Starts importing a package: opens the write transaction every file of
+    /// it goes through; each file then begins with [`ImportSession::next`].
+    pub async fn begin_package(&self, days: PeriodDays) -> Result<ImportSession, DbError> {
+        let tx = match self.backend() {
+            Backend::Sqlite => Tx::Sqlite(self.write_tx().await?),
+            Backend::Postgres => Tx::Postgres(
+                self.conn()
+                    .get_postgres_connection_pool()
+                    .begin()
+                    .await
+                    .map_err(DbError::Copy)?,
+            ),
+        };
+        Ok(ImportSession {
+            kind: ImportKind::Payees,
+            open: false,
+            tx,
+            columns: stage_column_names(ImportKind::Payees),
+            pending: Vec::with_capacity(STAGE_CHUNK),
+            staged: 0,
+            days,
+        })
+    }
+}
+
+impl ImportSession {
+    /// Begins the next file, of `kind`: a fresh staging table (the previous
+    /// file's, merged or not, is dropped).
+    pub async fn next(&mut self, kind: ImportKind) -> Result<(), DbError> {
+        self.close().await?;
+        let sqlite = matches!(self.tx, Tx::Sqlite(_));
         let cols: Vec<String> = kind
             .stage_columns()
             .iter()
             .map(|(name, ty)| {
-                let ty = match (self.backend(), *ty) {
-                    (Backend::Sqlite, "TIMESTAMPTZ") => "TEXT",
+                let ty = match (sqlite, *ty) {
+                    (true, "TIMESTAMPTZ") => "TEXT",
                     (_, t) => t,
                 };
                 format!("{name} {ty}")
             })
             .collect();
-        let (tx, create) = match self.backend() {
-            Backend::Sqlite => (
-                Tx::Sqlite(self.write_tx().await?),
-                format!(
-                    "CREATE TEMP TABLE stage (line BIGINT NOT NULL, {})",
-                    cols.join(", ")
-                ),
-            ),
-            Backend::Postgres => (
-                Tx::Postgres(
-                    self.conn()
-                        .get_postgres_connection_pool()
-                        .begin()
-                        .await
-                        .map_err(DbError::Copy)?,
-                ),
-                format!(
-                    "CREATE TEMP TABLE stage (line BIGINT NOT NULL, {}) ON COMMIT DROP",
-                    cols.join(", ")
-                ),
-            ),
+        let create = if sqlite {
+            format!(
+                "CREATE TEMP TABLE stage (line BIGINT NOT NULL, {})",
+                cols.join(", ")
+            )
+        } else {
+            format!(
+                "CREATE TEMP TABLE stage (line BIGINT NOT NULL, {}) ON COMMIT DROP",
+                cols.join(", ")
+            )
         };
-        let mut session = ImportSession {
-            kind,
-            tx,
-            columns: stage_column_names(kind),
-            pending: Vec::with_capacity(STAGE_CHUNK),
-            staged: 0,
-            days,
-        };
-        session.exec(&create).await?;
-        Ok(session)
+        self.exec(&create).await?;
+        self.kind = kind;
+        self.columns = stage_column_names(kind);
+        self.staged = 0;
+        self.open = true;
+        Ok(())
     }
-}
 
-impl ImportSession {
+    /// Drops the staging table, if any, with what is still pending.
+    async fn close(&mut self) -> Result<(), DbError> {
+        self.pending.clear();
+        if self.open {
+            self.open = false;
+            let drop = match self.tx {
+                Tx::Sqlite(_) => "DROP TABLE temp.stage",
+                Tx::Postgres(_) => "DROP TABLE stage",
+            };
+            self.exec(drop).await?;
+        }
+        Ok(())
+    }
+
+    /// Leaves staged lines out of the merge: those [`ImportSession::check`]
+    /// found problems with, so that a package with problems can still be
+    /// merged to check the files after it against it.
+    pub async fn drop_lines(&mut self, lines: &[u64]) -> Result<(), DbError> {
+        self.flush().await?;
+        for chunk in lines.chunks(1_000) {
+            let list: Vec<String> = chunk.iter().map(u64::to_string).collect();
+            self.exec(&format!("DELETE FROM stage WHERE line IN ({})", list.join(",")))
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn exec(&mut self, sql: &str) -> Result<u64, DbError> {
         let started = std::time::Instant::now();
         let n = self.exec_inner(sql).await?;
@@ -483,7 +532,7 @@ impl ImportSession {
 
     /// Adds one parsed line to the staging table.
     pub async fn stage<R: Staged>(&mut self, line: u64, record: &R) -> Result<(), DbError> {
-        if R::KIND != self.kind {
+        if !self.open || R::KIND != self.kind {
             return Err(DbError::Refused(format!(
                 "a {} record cannot go into a {} import",
                 R::KIND.name(),
@@ -619,9 +668,25 @@ impl ImportSession {
         Ok((problems, total))
     }
 
-    /// Merges the staged lines into the real tables and commits. Returns the
-    /// number of rows written (inserted or updated).
+    /// Merges the staged lines of the current file, if any, into the real
+    /// tables and commits the whole transaction. Returns the number of rows
+    /// that merge wrote (inserted or updated).
     pub async fn commit(mut self) -> Result<u64, DbError> {
+        let written = if self.open { self.merge().await? } else { 0 };
+        match self.tx {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await.map_err(DbError::Copy)?,
+        }
+        Ok(written)
+    }
+
+    /// Merges the staged lines of the current file into the real tables (in
+    /// the transaction: nothing is kept until [`ImportSession::commit`]) and
+    /// drops the staging table. Returns the number of rows written.
+    pub async fn merge(&mut self) -> Result<u64, DbError> {
+        if !self.open {
+            return Ok(0);
+        }
         self.flush().await?;
         let written = match self.kind {
             ImportKind::Payees => {
@@ -700,13 +765,7 @@ impl ImportSession {
                 .await?
             }
         };
-        match self.tx {
-            Tx::Sqlite(tx) => {
-                tx.execute_unprepared("DROP TABLE temp.stage").await?;
-                tx.commit().await?;
-            }
-            Tx::Postgres(tx) => tx.commit().await.map_err(DbError::Copy)?,
-        }
+        self.close().await?;
         Ok(written)
     }
 
@@ -859,6 +918,19 @@ impl Exchange<'_> {
         file_name: &str,
         actor: &str,
     ) -> Result<d::ExchangeRunId, DbError> {
+        self.start_run_at(direction, kind, file_name, actor, OffsetDateTime::now_utc())
+            .await
+    }
+
+    /// Records a run that started at `started_at`.
+    pub async fn start_run_at(
+        &self,
+        direction: &str,
+        kind: &str,
+        file_name: &str,
+        actor: &str,
+        started_at: OffsetDateTime,
+    ) -> Result<d::ExchangeRunId, DbError> {
         use crate::entities::exchange_run;
         use sea_orm::{ActiveModelTrait, Set};
         let run = exchange_run::ActiveModel {
@@ -866,7 +938,7 @@ impl Exchange<'_> {
             kind: Set(kind.to_string()),
             file_name: Set(file_name.to_string()),
             actor: Set(actor.to_string()),
-            started_at: Set(OffsetDateTime::now_utc()),
+            started_at: Set(started_at),
             finished_at: Set(None),
             status: Set("running".into()),
             rows_read: Set(0),

@@ -20,6 +20,7 @@ mod entities;
 pub mod error;
 pub mod exchange;
 pub mod export;
+pub mod imports;
 pub mod jobs;
 pub mod links;
 pub mod meters;
@@ -144,6 +145,10 @@ pub trait Repos: Conn + Sized {
     /// The portal's closing.
     fn suspensions(&self) -> suspensions::Suspensions<'_, Self> {
         suspensions::Suspensions(self)
+    }
+    /// Billing packages uploaded in the office.
+    fn imports(&self) -> imports::Imports<'_, Self> {
+        imports::Imports(self)
     }
     /// Meters and readings.
     fn meters(&self) -> meters::Meters<'_, Self> {

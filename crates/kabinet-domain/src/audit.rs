@@ -166,6 +166,10 @@ events! {
     OrgSettingsChanged = "org_settings_changed",
     /// The office exported readings, payments or the paperless list.
     BillingExported = "billing_exported",
+    /// The office uploaded a billing package to be checked.
+    BillingUploaded = "billing_uploaded",
+    /// The office confirmed a checked billing package for import.
+    BillingImportConfirmed = "billing_import_confirmed",
 }
 
 impl std::fmt::Display for AuditEvent {

@@ -58,4 +58,6 @@ id_type!(
     LinkRequestId,
     /// Identifies one import or export run.
     ExchangeRunId,
+    /// Identifies a billing package uploaded in the office.
+    ImportId,
 );

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod calendar;
 pub mod email;
 pub mod ids;
+pub mod imports;
 pub mod jobs;
 pub mod meters;
 pub mod model;

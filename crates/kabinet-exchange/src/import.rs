@@ -1,8 +1,10 @@
 //! Importing one exchange file, or a whole monthly package, into the database.
 //!
-//! The file is parsed on its own thread and streamed into a staging table inside
-//! one transaction; memory stays flat whatever the file size. A file with any bad
-//! line, or a line naming an unknown account, service or meter, changes nothing.
+//! Each file is parsed on its own thread and streamed into a staging table;
+//! memory stays flat whatever the file size. A package goes through one
+//! transaction: if any line of any file is bad, or names an unknown account,
+//! service or meter, nothing changes. The same run without the commit is
+//! the check the office shows before an import is confirmed.
 
 use crate::parse::{Header, Line, Record};
 pub use crate::parse::{Problem, parse_date};
@@ -13,6 +15,7 @@ use kabinet_db::exchange::{ImportSession, PeriodDays, RunOutcome};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use time::OffsetDateTime;
 use time::UtcOffset;
 
 /// How to import.
@@ -78,8 +81,44 @@ enum Parsed {
     Problems(Vec<Problem>),
 }
 
-/// Imports one file of `kind`. A report with problems is not an error: the
-/// caller decides how to show it. `progress` gets (bytes read, file size).
+/// A file of a package: what it holds and where it is.
+#[derive(Debug, Clone)]
+pub struct PackageFile {
+    /// What the file holds.
+    pub kind: ImportKind,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// Whether a package is only checked or imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageMode {
+    /// Everything is read, checked and merged as for an import, then rolled
+    /// back: the reports say what would change. No run is recorded.
+    Check,
+    /// The same, committed when no file has a problem.
+    Import,
+}
+
+/// What a package import (or check) did: one report per file, in package order.
+#[derive(Debug, Clone)]
+pub struct PackageReport {
+    /// The files' reports.
+    pub files: Vec<ImportReport>,
+    /// Whether the package was committed.
+    pub committed: bool,
+}
+
+impl PackageReport {
+    /// Problems in all files.
+    pub fn total_problems(&self) -> u64 {
+        self.files.iter().map(|f| f.total_problems).sum()
+    }
+}
+
+/// Imports one file of `kind` on its own (a package of one file). A report
+/// with problems is not an error: the caller decides how to show it.
+/// `progress` gets (bytes read, file size).
 pub async fn import_file(
     db: &Db,
     kind: ImportKind,
@@ -87,7 +126,101 @@ pub async fn import_file(
     options: &ImportOptions,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<ImportReport, ExchangeError> {
+    let file = PackageFile {
+        kind,
+        path: path.to_path_buf(),
+    };
+    let mut report = import_package(
+        db,
+        &[file],
+        options,
+        PackageMode::Import,
+        &mut |_, done, total| progress(done, total),
+    )
+    .await?;
+    report
+        .files
+        .pop()
+        .ok_or_else(|| ExchangeError::Csv("the file was not read".into()))
+}
+
+/// Imports (or only checks) a package: every file, in package order
+/// ([`ImportKind::ALL`]), goes through one transaction, so the package is
+/// loaded whole or not at all. A file with problems does not stop the
+/// others: its good lines are merged in the transaction so that the files
+/// after it are checked against them, and the report lists every file's
+/// problems. `progress` gets (file, bytes read of the package, package size).
+pub async fn import_package(
+    db: &Db,
+    files: &[PackageFile],
+    options: &ImportOptions,
+    mode: PackageMode,
+    progress: &mut (dyn FnMut(ImportKind, u64, u64) + Send),
+) -> Result<PackageReport, ExchangeError> {
+    let started = OffsetDateTime::now_utc();
+    let mut files: Vec<&PackageFile> = files.iter().collect();
+    files.sort_by_key(|f| ImportKind::ALL.iter().position(|k| *k == f.kind));
+    let total: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+        .sum();
+    let mut session = db.exchange().begin_package(options.days).await?;
+    let mut reports = Vec::with_capacity(files.len());
+    let mut base = 0u64;
+    let mut failure = None;
+    for f in &files {
+        let kind = f.kind;
+        let result = read_file(&mut session, f, options, &mut |done, _| {
+            progress(kind, base + done, total)
+        })
+        .await;
+        match result {
+            Ok((report, size)) => {
+                base += size;
+                reports.push(report);
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let clean = failure.is_none() && reports.iter().all(|r| r.total_problems == 0);
+    let committed = clean && mode == PackageMode::Import;
+    let end = if committed {
+        session.commit().await.map(|_| ())
+    } else {
+        session.rollback().await
+    };
+    if let Err(e) = end {
+        failure = failure.or(Some(e.into()));
+    }
+    for r in &mut reports {
+        r.committed = committed && failure.is_none();
+    }
+    if mode == PackageMode::Import {
+        record_runs(db, &reports, started, &options.actor, failure.as_ref()).await?;
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(PackageReport {
+        committed,
+        files: reports,
+    })
+}
+
+/// Reads one file of a package into the session: parses and stages it,
+/// checks it, and merges what can be merged. Returns its report (`written`
+/// counts rows of a file without problems) and its size.
+async fn read_file(
+    session: &mut ImportSession,
+    file: &PackageFile,
+    options: &ImportOptions,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<(ImportReport, u64), ExchangeError> {
     let started = Instant::now();
+    let (kind, path) = (file.kind, file.path.as_path());
     let opened = open(path, options.read)?;
     let (encoding, delimiter, size, position) = (
         opened.encoding,
@@ -95,32 +228,10 @@ pub async fn import_file(
         opened.size,
         opened.position.clone(),
     );
-    let file_name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
-    let run = db
-        .exchange()
-        .start_run("import", kind.name(), &file_name, &options.actor)
-        .await?;
-
+    session.next(kind).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Parsed>(4);
     let offset = options.offset;
     let reader_thread = std::thread::spawn(move || parse_file(opened.reader, delimiter, kind, offset, tx));
-
-    let mut session: ImportSession = match db.exchange().begin_import(kind, options.days).await {
-        Ok(s) => s,
-        Err(e) => {
-            let outcome = RunOutcome {
-                ok: false,
-                rows_read: 0,
-                rows_written: 0,
-                errors: 1,
-                message: e.to_string(),
-            };
-            db.exchange().finish_run(run, &outcome).await?;
-            return Err(e.into());
-        }
-    };
     let mut report = ImportReport {
         kind,
         file: path.to_path_buf(),
@@ -145,11 +256,7 @@ pub async fn import_file(
             }
             Parsed::Records(records) if failure.is_none() => {
                 report.lines += records.len() as u64;
-                // Once a line is bad nothing will be written; keep parsing only
-                // to report every problem.
-                if report.total_problems == 0
-                    && let Err(e) = stage_all(&mut session, &records).await
-                {
+                if let Err(e) = stage_all(session, &records).await {
                     failure = Some(e.into());
                 }
                 progress(position.load(Ordering::Relaxed), size);
@@ -157,8 +264,7 @@ pub async fn import_file(
             _ => {}
         }
     }
-    let parse_result = reader_thread.join();
-    match parse_result {
+    match reader_thread.join() {
         Ok(Ok(bad_lines)) => report.lines += bad_lines,
         Ok(Err(e)) => failure = failure.or(Some(e)),
         Err(_) => {
@@ -168,14 +274,13 @@ pub async fn import_file(
         }
     }
     if let Some(e) = failure {
-        let _ = session.rollback().await;
-        finish(db, run, &report, Some(&e.to_string())).await?;
         return Err(e);
     }
-    if report.total_problems == 0 {
-        let (problems, total) = session.check(options.max_problems).await?;
-        report.total_problems = total;
-        report.problems = problems
+    let (problems, total) = session.check(usize::MAX).await?;
+    if total > 0 {
+        let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+        report.total_problems += total;
+        let mut found: Vec<Problem> = problems
             .into_iter()
             .map(|p| Problem {
                 line: p.line,
@@ -183,17 +288,18 @@ pub async fn import_file(
                 message: p.message,
             })
             .collect();
+        found.truncate(options.max_problems.saturating_sub(report.problems.len()));
+        report.problems.extend(found);
+        report.problems.sort_by_key(|p| p.line);
+        session.drop_lines(&lines).await?;
     }
+    let written = session.merge().await?;
     if report.total_problems == 0 {
-        report.written = session.commit().await?;
-        report.committed = true;
-    } else {
-        session.rollback().await?;
+        report.written = written;
     }
     progress(size, size);
     report.elapsed = started.elapsed();
-    finish(db, run, &report, None).await?;
-    Ok(report)
+    Ok((report, size))
 }
 
 async fn stage_all(
@@ -215,29 +321,44 @@ async fn stage_all(
     Ok(())
 }
 
-async fn finish(
+/// Records an imported package in the exchange log, one run per file, once
+/// its transaction has ended (a run row written during it would wait for the
+/// write lock the import holds on SQLite).
+async fn record_runs(
     db: &Db,
-    run: kabinet_domain::ExchangeRunId,
-    report: &ImportReport,
-    error: Option<&str>,
+    reports: &[ImportReport],
+    started: OffsetDateTime,
+    actor: &str,
+    error: Option<&ExchangeError>,
 ) -> Result<(), ExchangeError> {
-    let message = match error {
-        Some(e) => e.to_string(),
-        None if report.committed => format!("{} строк загружено", report.written),
-        None => format!("{} ошибок, ничего не изменено", report.total_problems),
-    };
-    db.exchange()
-        .finish_run(
-            run,
-            &RunOutcome {
-                ok: report.committed,
-                rows_read: report.lines,
-                rows_written: report.written,
-                errors: report.total_problems,
-                message,
-            },
-        )
-        .await?;
+    for report in reports {
+        let file_name = report.file.file_name().map_or_else(
+            || report.file.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        );
+        let message = match error {
+            Some(e) => e.to_string(),
+            None if report.committed => format!("{} строк загружено", report.written),
+            None if report.total_problems == 0 => "не загружен: ошибки в других файлах пакета".to_string(),
+            None => format!("{} ошибок, ничего не изменено", report.total_problems),
+        };
+        let run = db
+            .exchange()
+            .start_run_at("import", report.kind.name(), &file_name, actor, started)
+            .await?;
+        db.exchange()
+            .finish_run(
+                run,
+                &RunOutcome {
+                    ok: report.committed,
+                    rows_read: report.lines,
+                    rows_written: if report.committed { report.written } else { 0 },
+                    errors: report.total_problems,
+                    message,
+                },
+            )
+            .await?;
+    }
     Ok(())
 }
 
@@ -362,29 +483,31 @@ fn read_error(e: &csv::Error, fallback_line: u64, header: &[String]) -> (u64, St
     }
 }
 
-/// Imports every `<kind>.csv` found in `dir`, in package order, each file in
-/// its own transaction. Stops at the first file that is not committed.
+/// The files of a package folder: every `<kind>.csv` found in `dir`.
+pub fn package_in(dir: &Path) -> Vec<PackageFile> {
+    ImportKind::ALL
+        .iter()
+        .map(|&kind| PackageFile {
+            kind,
+            path: dir.join(format!("{}.csv", kind.name())),
+        })
+        .filter(|f| f.path.exists())
+        .collect()
+}
+
+/// Imports every `<kind>.csv` found in `dir` as one package: all of it or,
+/// when any file has a problem, nothing. One report per file found.
 pub async fn import_dir(
     db: &Db,
     dir: &Path,
     options: &ImportOptions,
     progress: &mut (dyn FnMut(ImportKind, u64, u64) + Send),
 ) -> Result<Vec<ImportReport>, ExchangeError> {
-    let mut reports = Vec::new();
-    for kind in ImportKind::ALL {
-        let path = dir.join(format!("{}.csv", kind.name()));
-        if !path.exists() {
-            continue;
-        }
-        let report = import_file(db, kind, &path, options, &mut |done, total| {
-            progress(kind, done, total)
-        })
-        .await?;
-        let stop = !report.committed;
-        reports.push(report);
-        if stop {
-            break;
-        }
+    let files = package_in(dir);
+    if files.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(reports)
+    Ok(import_package(db, &files, options, PackageMode::Import, progress)
+        .await?
+        .files)
 }

@@ -7,6 +7,7 @@ pub mod import;
 pub mod package;
 mod parse;
 pub mod source;
+pub mod unpack;
 
 pub use kabinet_db::exchange::ImportKind;
 

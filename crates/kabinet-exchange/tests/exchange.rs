@@ -148,6 +148,61 @@ async fn snapshot(db: &Db, number: &str) -> String {
 }
 
 db_tests! {
+    async fn a_package_is_loaded_whole_or_not_at_all(t: &TestDb) {
+        use kabinet_exchange::import::{PackageMode, import_package, package_in};
+        let dir = package(3, 1);
+        // The second account's area is broken; its meters then name an
+        // account the package does not give, the first's are fine.
+        let accounts = std::fs::read_to_string(dir.join("accounts.csv")).unwrap();
+        let mut lines: Vec<String> = accounts.lines().map(str::to_string).collect();
+        let broken_number = lines[2].split(';').next().unwrap().to_string();
+        let mut cells: Vec<String> = lines[2].split(';').map(str::to_string).collect();
+        cells[2] = "много".into();
+        lines[2] = cells.join(";");
+        std::fs::write(dir.join("accounts.csv"), lines.join("\n") + "\n").unwrap();
+        let files = package_in(&dir);
+        let meters_of_broken = std::fs::read_to_string(dir.join("meters.csv"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with(&broken_number))
+            .count() as u64;
+        for mode in [PackageMode::Check, PackageMode::Import] {
+            let r = import_package(&t.db, &files, &ImportOptions::default(), mode, &mut |_, _, _| {})
+                .await
+                .unwrap();
+            assert!(!r.committed);
+            let by_kind = |k: ImportKind| r.files.iter().find(|f| f.kind == k).unwrap();
+            assert_eq!(by_kind(ImportKind::Payees).total_problems, 0);
+            assert_eq!(by_kind(ImportKind::Accounts).total_problems, 1);
+            assert_eq!(by_kind(ImportKind::Accounts).problems[0].line, 3);
+            assert_eq!(by_kind(ImportKind::Accounts).problems[0].column, "total_area");
+            assert!(meters_of_broken > 0);
+            assert_eq!(
+                by_kind(ImportKind::Meters).total_problems, meters_of_broken,
+                "only the broken account's meters: {:?}", by_kind(ImportKind::Meters).problems
+            );
+            assert!(by_kind(ImportKind::Payees).written > 0, "what a clean file would write is counted");
+            assert_eq!(t.db.accounts().count().await.unwrap(), 0, "{mode:?}: nothing written");
+            assert!(t.db.organization().payees().await.unwrap().is_empty(), "{mode:?}: not even the clean files");
+        }
+        assert_eq!(t.db.exchange().runs_of("import", 20).await.unwrap().len(), 8, "runs of the import, none of the check");
+        // Checked clean, then imported: the same counts.
+        std::fs::write(dir.join("accounts.csv"), accounts).unwrap();
+        let check = import_package(&t.db, &files, &ImportOptions::default(), PackageMode::Check, &mut |_, _, _| {})
+            .await
+            .unwrap();
+        assert!(!check.committed && check.total_problems() == 0);
+        assert_eq!(t.db.accounts().count().await.unwrap(), 0);
+        let import = import_package(&t.db, &files, &ImportOptions::default(), PackageMode::Import, &mut |_, _, _| {})
+            .await
+            .unwrap();
+        assert!(import.committed);
+        let written = |r: &kabinet_exchange::import::PackageReport| r.files.iter().map(|f| f.written).collect::<Vec<_>>();
+        assert_eq!(written(&check), written(&import));
+        assert_eq!(t.db.accounts().count().await.unwrap(), 3);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     async fn package_round_trip_reproduces_the_demo(t: &TestDb) {
         let dir = package(23, 3);
         import_all(&t.db, &dir).await;

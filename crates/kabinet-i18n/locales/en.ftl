@@ -836,6 +836,64 @@ exchange-again = Download
 exchange-ok = done
 exchange-running = running
 exchange-failed = failed
+office-imports = Billing import
+import-intro = Upload an exchange package from the billing system: CSV files (payees.csv, services.csv, accounts.csv, meters.csv, readings.csv, charges.csv, invoices.csv, payments.csv) or a ZIP archive of them, in UTF-8 or windows-1251, { $n } MB at most. The package is checked as a whole first, changing nothing; it can be imported only without problems and only once you confirm it — all of it or nothing.
+import-files = Package files
+import-files-hint = Choose several CSV files or one ZIP archive.
+import-check = Upload and check
+import-history = Import history
+import-none = No package has been uploaded yet.
+import-lines = Lines
+import-written = Written
+import-would-write = Would write
+import-problems = Problems
+import-title = Package No. { $number }
+import-back = ← All imports
+import-uploaded = Uploaded by { $who }, { $when }, { $size } MB.
+import-progress = { $done } of { $total } MB processed ({ $percent }%).
+import-progress-label = Package processing progress
+import-counts = Package files
+import-file = File
+import-line = Line
+import-column = Column
+import-message = Problem
+import-confirm-intro = No problems. Once you confirm, the whole package is imported in the background; this page follows it.
+import-confirm = Confirm the import
+import-busy = Another package is being imported: this one can be confirmed when it ends.
+import-problems-csv = Download all problems (CSV)
+import-problems-more = The page shows the first thousand problems only.
+import-summary-rejected = { $n ->
+    [one] { $n } problem found: the package was not imported and nothing changed. Fix the files and upload the package again.
+   *[other] { $n } problems found: the package was not imported and nothing changed. Fix the files and upload the package again.
+}
+import-summary-checked = The package is checked: no problems. Below is what the import will change.
+import-summary-imported = { $n ->
+    [one] The package is imported: { $n } row written.
+   *[other] The package is imported: { $n } rows written.
+}
+import-summary-failed = Processing stopped because the server or the database failed; nothing changed. The server log has the details. Upload the package again.
+import-summary-replaced = Not imported: a newer package was uploaded after it.
+import-summary-working = The package is being processed; this page refreshes itself.
+import-state-uploading = uploading
+import-state-queued = waiting for the check
+import-state-checking = being checked
+import-state-rejected = has problems
+import-state-checked = checked
+import-state-confirmed = waiting for the import
+import-state-importing = being imported
+import-state-imported = imported
+import-state-failed = failed
+import-state-replaced = replaced
+import-problem-unknown-file = The file “{ $file }” is not part of an exchange package: the files are named payees.csv, services.csv, accounts.csv, meters.csv, readings.csv, charges.csv, invoices.csv, payments.csv.
+import-problem-repeated = The file “{ $file }” repeats a file of the same kind.
+import-problem-broken-archive = The archive “{ $file }” cannot be read: it is not a ZIP archive or it is damaged.
+import-problem-too-large = The archive “{ $file }” is too large once unpacked or holds too many files.
+import-problem-empty = The package has no exchange file.
+error-import-too-big = The package is over { $max } MB: split it or compress it into a ZIP.
+error-import-too-many-files = At most { $max } files in one package.
+error-import-no-files = Choose the package's files.
+error-import-busy = Another package is being imported: wait for it to end.
+error-import-not-checked = This package cannot be imported: it is not checked, has problems or is imported already.
 member-buildings = Buildings
 member-buildings-hint = One building address a line, as the billing files give it. Empty: every building. The member sees requests of these buildings only.
 member-buildings-save = Save the buildings

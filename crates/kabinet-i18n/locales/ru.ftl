@@ -842,6 +842,66 @@ exchange-again = Скачать
 exchange-ok = выполнена
 exchange-running = идёт
 exchange-failed = не удалась
+office-imports = Загрузка из биллинга
+import-intro = Загрузите пакет обмена из биллинга: файлы CSV (payees.csv, services.csv, accounts.csv, meters.csv, readings.csv, charges.csv, invoices.csv, payments.csv) или ZIP-архив с ними, в UTF-8 или windows-1251, всего до { $n } МБ. Сначала пакет проверяется целиком, ничего не меняя; загрузить его можно только без ошибок и только после вашего подтверждения — весь сразу или ничего.
+import-files = Файлы пакета
+import-files-hint = Можно выбрать несколько файлов CSV или один ZIP-архив.
+import-check = Загрузить и проверить
+import-history = История загрузок
+import-none = Пакетов ещё не загружали.
+import-lines = Строк
+import-written = Записано
+import-would-write = Будет записано
+import-problems = Ошибки
+import-title = Пакет № { $number }
+import-back = ← Все загрузки
+import-uploaded = Загрузил { $who }, { $when }, { $size } МБ.
+import-progress = Обработано { $done } из { $total } МБ ({ $percent } %).
+import-progress-label = Ход обработки пакета
+import-counts = Файлы пакета
+import-file = Файл
+import-line = Строка
+import-column = Столбец
+import-message = Ошибка
+import-confirm-intro = Ошибок нет. После подтверждения пакет будет загружен целиком в фоне; за ходом можно следить на этой странице.
+import-confirm = Подтвердить загрузку
+import-busy = Сейчас идёт загрузка другого пакета: подтвердить этот можно после её окончания.
+import-problems-csv = Скачать все ошибки (CSV)
+import-problems-more = На странице показана только первая тысяча ошибок.
+import-summary-rejected = { $n ->
+    [one] Найдена { $n } ошибка: пакет не загружен, ничего не изменено. Исправьте файлы и загрузите пакет снова.
+    [few] Найдено { $n } ошибки: пакет не загружен, ничего не изменено. Исправьте файлы и загрузите пакет снова.
+   *[many] Найдено { $n } ошибок: пакет не загружен, ничего не изменено. Исправьте файлы и загрузите пакет снова.
+}
+import-summary-checked = Пакет проверен: ошибок нет. Ниже — что изменится при загрузке.
+import-summary-imported = { $n ->
+    [one] Пакет загружен: записана { $n } строка.
+    [few] Пакет загружен: записано { $n } строки.
+   *[many] Пакет загружен: записано { $n } строк.
+}
+import-summary-failed = Обработка прервалась из-за сбоя сервера или базы данных; ничего не изменено. Подробности — в журнале сервера. Загрузите пакет снова.
+import-summary-replaced = Пакет не загружен: после него загрузили более новый.
+import-summary-working = Пакет обрабатывается; страница обновится сама.
+import-state-uploading = загружается
+import-state-queued = ждёт проверки
+import-state-checking = проверяется
+import-state-rejected = есть ошибки
+import-state-checked = проверен
+import-state-confirmed = ждёт загрузки
+import-state-importing = загружается в базу
+import-state-imported = загружен
+import-state-failed = не удалось
+import-state-replaced = заменён
+import-problem-unknown-file = Файл «{ $file }» не входит в пакет обмена: имена файлов — payees.csv, services.csv, accounts.csv, meters.csv, readings.csv, charges.csv, invoices.csv, payments.csv.
+import-problem-repeated = Файл «{ $file }» повторяет файл того же вида.
+import-problem-broken-archive = Архив «{ $file }» не читается: это не ZIP-архив или он повреждён.
+import-problem-too-large = Архив «{ $file }» слишком велик в распакованном виде или содержит слишком много файлов.
+import-problem-empty = В пакете нет ни одного файла обмена.
+error-import-too-big = Пакет больше { $max } МБ: разделите его или сожмите в ZIP.
+error-import-too-many-files = Не больше { $max } файлов в одном пакете.
+error-import-no-files = Выберите файлы пакета.
+error-import-busy = Сейчас загружается другой пакет: дождитесь окончания.
+error-import-not-checked = Этот пакет нельзя загрузить: он не проверен, содержит ошибки или уже загружен.
 member-buildings = Здания
 member-buildings-hint = По одному адресу дома в строке, как в файлах биллинга. Пусто — все здания. Сотрудник видит заявки только по этим домам.
 member-buildings-save = Сохранить здания

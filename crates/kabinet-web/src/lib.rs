@@ -37,6 +37,13 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// only the routes that take photos accept more than [`MAX_BODY_BYTES`].
 pub const MAX_UPLOAD_BYTES: usize = 51 * 1024 * 1024;
 
+/// The largest body of a billing package upload (the package and the form).
+pub const MAX_PACKAGE_BODY_BYTES: usize = kabinet_domain::imports::MAX_PACKAGE_BYTES as usize + 1024 * 1024;
+
+/// How long a billing package upload may take (200 MB over a slow office
+/// line); every other request has [`WebSettings::request_timeout`].
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
 /// The largest body a machine-to-machine route takes (a gateway's
 /// notification is a few hundred bytes).
 pub const MAX_MACHINE_BODY_BYTES: usize = 64 * 1024;
@@ -152,24 +159,35 @@ pub fn router(state: AppState) -> Router {
             })
             .collect(),
     );
-    let staff = group(
-        pages::staff_routes()
-            .into_iter()
-            .map(|(path, need, route)| {
-                (
-                    path,
-                    route
-                        .route_layer(axum::middleware::from_fn(move |req, next| {
-                            http::guard::permit(need, req, next)
-                        }))
-                        .route_layer(axum::middleware::from_fn(http::guard::require_staff)),
-                )
-            })
-            .collect(),
-    );
+    // The package upload is the one long request: it gets its own body
+    // limit and time limit, everything else the usual ones.
+    let (long, staff): (Vec<_>, Vec<_>) = pages::staff_routes()
+        .into_iter()
+        .map(|(path, need, route)| {
+            (
+                path,
+                route
+                    .route_layer(axum::middleware::from_fn(move |req, next| {
+                        http::guard::permit(need, req, next)
+                    }))
+                    .route_layer(axum::middleware::from_fn(http::guard::require_staff)),
+            )
+        })
+        .partition(|(path, _)| *path == paths::STAFF_IMPORT_UPLOAD);
+    let long = group(long)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::context::layer,
+        ))
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(MAX_PACKAGE_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            UPLOAD_TIMEOUT,
+        ));
     Router::new()
         .merge(group(pages::public_routes()))
-        .merge(staff)
+        .merge(group(staff))
         .merge(group(pages::step_routes()))
         .merge(resident)
         .merge(api::routes(&state))
@@ -185,6 +203,7 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,
         ))
+        .merge(long)
         .layer(CatchPanicLayer::custom(http::errors::panic_response))
         // Outermost but for tracing: every response above, errors from the
         // layers included, leaves with the security headers and in one shape.

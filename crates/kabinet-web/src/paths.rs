@@ -190,6 +190,16 @@ pub const STAFF_CLOSING: &str = "/staff/closing";
 pub const STAFF_EXCHANGE: &str = "/staff/exchange";
 /// The file of a past export.
 pub const STAFF_EXCHANGE_FILE: &str = "/staff/exchange/files/{id}";
+/// Billing packages: the upload form and the history.
+pub const STAFF_IMPORTS: &str = "/staff/import";
+/// Where a package is uploaded (a long request: its own time limit).
+pub const STAFF_IMPORT_UPLOAD: &str = "/staff/import/upload";
+/// One package: its check, its problems, its confirmation.
+pub const STAFF_IMPORT: &str = "/staff/import/{id}";
+/// Confirms a checked package.
+pub const STAFF_IMPORT_CONFIRM: &str = "/staff/import/{id}/confirm";
+/// A package's problems as CSV.
+pub const STAFF_IMPORT_PROBLEMS: &str = "/staff/import/{id}/problems.csv";
 /// The audit log.
 pub const STAFF_AUDIT: &str = "/staff/audit";
 /// The audit log as CSV.
@@ -198,6 +208,11 @@ pub const STAFF_AUDIT_CSV: &str = "/staff/audit.csv";
 /// The link to the file of export run `id`.
 pub fn staff_exchange_file(id: kabinet_domain::ExchangeRunId) -> String {
     format!("/staff/exchange/files/{id}")
+}
+
+/// The page of package `id`.
+pub fn staff_import(id: kabinet_domain::ImportId) -> String {
+    format!("/staff/import/{id}")
 }
 
 /// The console's link to staff member `id`.

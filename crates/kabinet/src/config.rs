@@ -539,6 +539,10 @@ impl Config {
                         .clone()
                         .unwrap_or_else(|| self.data_dir.join("help")),
                 ),
+                billing_days: kabinet_db::exchange::PeriodDays {
+                    receipt_day: self.receipt_day,
+                    due_day: self.payment_due_day,
+                },
             },
             web: kabinet_web::WebSettings {
                 cookie_secure: self.cookie_secure,

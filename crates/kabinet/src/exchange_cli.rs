@@ -98,6 +98,8 @@ fn print_report(r: &ImportReport) {
     if r.committed {
         let rate = r.lines as f64 / r.elapsed.as_secs_f64().max(1e-9);
         eprintln!("  loaded: {} rows written ({rate:.0} lines/s)", r.written);
+    } else if r.total_problems == 0 {
+        eprintln!("  not loaded: no problems here, but other files of the package have some");
     } else {
         eprintln!(
             "  NOT LOADED: {} problem(s); nothing was changed",

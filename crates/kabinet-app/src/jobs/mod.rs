@@ -14,10 +14,12 @@
 //!   discard.
 //!
 //! The kinds: [`email::SendEmail`] (one e-mail of the outbox),
+//! [`imports::CheckPackage`] (a billing package's check or import),
 //! [`payments::ReconcilePayments`], [`sessions::SweepSessions`] and
 //! [`requests::ReturnDeferred`].
 
 pub mod email;
+pub mod imports;
 pub mod payments;
 pub mod requests;
 mod runner;

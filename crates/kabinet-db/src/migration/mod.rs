@@ -14,6 +14,7 @@ mod m20261127_000008_requests;
 mod m20261206_000009_trust;
 mod m20261206_000010_jobs;
 mod m20261206_000011_office;
+mod m20261206_000012_imports;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_trust::Migration),
             Box::new(m20261206_000010_jobs::Migration),
             Box::new(m20261206_000011_office::Migration),
+            Box::new(m20261206_000012_imports::Migration),
         ]
     }
 }

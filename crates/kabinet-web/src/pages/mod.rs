@@ -375,6 +375,33 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             get(office::closing::show).post(office::closing::save),
         ),
         (
+            paths::STAFF_IMPORTS,
+            Need::To(P::Billing),
+            get(office::imports::list),
+        ),
+        (
+            paths::STAFF_IMPORT_UPLOAD,
+            Need::To(P::Billing),
+            post(office::imports::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::MAX_PACKAGE_BODY_BYTES,
+            )),
+        ),
+        (
+            paths::STAFF_IMPORT,
+            Need::To(P::Billing),
+            get(office::imports::show),
+        ),
+        (
+            paths::STAFF_IMPORT_CONFIRM,
+            Need::To(P::Billing),
+            post(office::imports::confirm),
+        ),
+        (
+            paths::STAFF_IMPORT_PROBLEMS,
+            Need::To(P::Billing),
+            get(office::imports::problems_csv),
+        ),
+        (
             paths::STAFF_EXCHANGE,
             Need::To(P::Billing),
             get(office::exchange::show).post(office::exchange::export),

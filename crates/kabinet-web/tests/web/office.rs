@@ -5,7 +5,7 @@
 //! its CSV, and a real installation from an imported package to a receipt.
 
 use crate::common::{Browser, TestApp};
-use crate::requests::{LEAK, file_page, jpeg, number_of};
+use crate::requests::{LEAK, file_page, jpeg, multipart, number_of, post_multipart};
 use axum::http::StatusCode;
 use kabinet_app::staff::By;
 use kabinet_db::Repos;
@@ -53,6 +53,14 @@ db_tests! {
             .await
             .unwrap();
         let target = app.state.app.staff.add(By::Cli, "target", "Цель Проверки", Role::Operator).await.unwrap().0.id;
+        let package = demo_package(2);
+        let payees = std::fs::read(package.join("payees.csv")).unwrap();
+        let mut upload = app.state.app.imports.upload(By::Cli).await.unwrap();
+        upload.file("payees.csv").await.unwrap();
+        upload.write(&payees).await.unwrap();
+        let checked = upload.finish(By::Cli).await.unwrap();
+        run_packages(&app).await;
+        let i = checked.to_string();
 
         use Role::{Accountant as Acc, Administrator as Adm, Dispatcher as Dis, Operator as Op};
         // (method, path, form, roles allowed)
@@ -78,6 +86,11 @@ db_tests! {
             ("POST", "/staff/rules".into(), vec![("title", "Правила"), ("body", "Текст."), ("intent", "publish")], vec![Adm]),
             ("GET", "/staff/closing".into(), vec![], vec![Adm]),
             ("POST", "/staff/closing".into(), vec![("from", "2099-01-01T22:00"), ("until", ""), ("message", "Работы"), ("intent", "save")], vec![Adm]),
+            ("GET", "/staff/import".into(), vec![], vec![Adm, Acc]),
+            ("GET", format!("/staff/import/{i}"), vec![], vec![Adm, Acc]),
+            ("POST", format!("/staff/import/{i}/confirm"), vec![], vec![Adm, Acc]),
+            ("GET", format!("/staff/import/{i}/problems.csv"), vec![], vec![Adm, Acc]),
+            ("POST", "/staff/import/upload".into(), vec![], vec![Adm, Acc]),
             ("GET", "/staff/exchange".into(), vec![], vec![Adm, Acc]),
             ("POST", "/staff/exchange".into(), vec![("kind", "paperless"), ("encoding", "utf-8")], vec![Adm, Acc]),
             ("GET", format!("/staff/exchange/files/{run}"), vec![], vec![Adm, Acc]),
@@ -98,6 +111,13 @@ db_tests! {
                 let before = audit_lines(&app).await;
                 let r = if *method == "GET" {
                     b.get(path).await
+                } else if path.ends_with("/upload") {
+                    let token = b.get(if allowed.contains(&role) { "/staff/import" } else { "/staff" }).await.csrf();
+                    let body = multipart(&[("csrf", token.as_str())], &[("files", "payees.csv", payees.clone())]);
+                    post_multipart(&mut b, path, None, body).await
+                } else if path.ends_with("/confirm") {
+                    let token_page = if allowed.contains(&role) { path.trim_end_matches("/confirm").to_string() } else { "/staff".to_string() };
+                    b.submit(&token_page, path, form).await
                 } else {
                     let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else { path.clone() };
                     // A refused page has no form: take the token from the home page.
@@ -115,6 +135,14 @@ db_tests! {
                 }
             }
             // Put back what the administrator changed, so each role meets the same.
+            if matches!(role, Adm | Acc) {
+                // The confirmed package back to checked, the upload's check done.
+                let now = time::OffsetDateTime::now_utc();
+                use kabinet_domain::imports::ImportState as S;
+                assert!(app.db().imports().transition(checked, &[S::Confirmed], S::Checked, now).await.unwrap(), "{role:?} confirmed it");
+                run_packages(&app).await;
+                assert!(app.db().imports().transition(checked, &[S::Replaced], S::Checked, now).await.unwrap(), "{role:?}'s upload replaced it");
+            }
             if role == Adm {
                 let id = app.state.app.staff.by_login("new-one").await.unwrap().id;
                 app.state.app.staff.set_disabled(By::Cli, id, true).await.unwrap();
@@ -385,6 +413,89 @@ db_tests! {
         assert!(exported[0].details.starts_with("staff boss"));
     }
 
+    async fn a_billing_package_is_checked_then_imported_on_confirmation(t: &TestDb) {
+        let app = TestApp::builder(&t.db).build().await;
+        let dir = demo_package(3);
+        let (mut acc, _, _) = app.staff("books", Role::Accountant).await;
+        let form = acc.get("/staff/import").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        assert!(form.body.contains("Пакетов ещё не загружали"));
+
+        // A zip with one broken line: checked, refused, nothing written.
+        let broken = parts(&dir, |text| {
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let mut cells: Vec<String> = lines[2].split(';').map(str::to_string).collect();
+            cells[2] = "много".into();
+            lines[2] = cells.join(";");
+            lines.join("\n") + "\n"
+        });
+        let body = multipart(&[("csrf", form.csrf().as_str())], &[("files", "package.zip", zipped(&broken))]);
+        let r = post_multipart(&mut acc, "/staff/import/upload", None, body).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let first = r.location().to_string();
+        assert!(acc.get(&first).await.body.contains("ждёт проверки"));
+        run_packages(&app).await;
+        let page = acc.get(&first).await;
+        assert!(page.body.contains("есть ошибки") && page.body.contains("ничего не изменено"), "{}", page.body);
+        assert!(page.body.contains("<td>accounts.csv</td><td>UTF-8</td><td>3</td><td>0</td><td>1</td>"), "the file's counts: {}", page.body);
+        let row = crate::common::between(&page.body, "<td>accounts.csv</td><td>3</td>", "</tr>");
+        assert!(row.starts_with("<td>total_area</td>"), "file, line and column: {row}");
+        assert!(!page.body.contains("Подтвердить загрузку"));
+        assert_eq!(app.db().accounts().count().await.unwrap(), 0, "nothing written");
+        let csv = acc.get(&format!("{first}/problems.csv")).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv.body.lines().nth(1).unwrap().starts_with("accounts.csv;3;total_area;"), "{}", csv.body);
+        let refused = acc.submit(&first, &format!("{first}/confirm"), &[]).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+
+        // A file that is not part of a package is named.
+        let mut odd = parts(&dir, |t| t);
+        odd.push(("files", "notes.txt".into(), b"x".to_vec()));
+        let token = acc.get("/staff/import").await.csrf();
+        let r = post_multipart(&mut acc, "/staff/import/upload", None, multipart(&[("csrf", token.as_str())], &borrowed(&odd))).await;
+        let odd_page = r.location().to_string();
+        run_packages(&app).await;
+        assert!(acc.get(&odd_page).await.body.contains("Файл «notes.txt» не входит в пакет обмена"));
+
+        // The fixed files, one part each: checked, confirmed, imported.
+        let token = acc.get("/staff/import").await.csrf();
+        let r = post_multipart(&mut acc, "/staff/import/upload", None, multipart(&[("csrf", token.as_str())], &borrowed(&parts(&dir, |t| t)))).await;
+        let fixed = r.location().to_string();
+        run_packages(&app).await;
+        let page = acc.get(&fixed).await;
+        assert!(page.body.contains("Пакет проверен: ошибок нет"), "{}", page.body);
+        assert!(page.body.contains("<td>accounts.csv</td><td>UTF-8</td><td>3</td><td>3</td><td>0</td>"), "{}", page.body);
+        assert_eq!(app.db().accounts().count().await.unwrap(), 0, "a check writes nothing");
+        let r = acc.submit(&fixed, &format!("{fixed}/confirm"), &[]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert!(acc.get(&fixed).await.body.contains("ждёт загрузки"));
+        run_packages(&app).await;
+        let page = acc.get(&fixed).await;
+        assert!(page.body.contains("Пакет загружен"), "{}", page.body);
+        assert_eq!(app.db().accounts().count().await.unwrap(), 3);
+        assert!(app.db().organization().latest_period().await.unwrap().is_some());
+        let id = kabinet_domain::ImportId(fixed.rsplit('/').next().unwrap().parse().unwrap());
+        assert!(app.db().imports().chunk(id, 0, 0).await.unwrap().is_none(), "the bytes are dropped once imported");
+        let again = acc.submit(&fixed, &format!("{fixed}/confirm"), &[]).await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "imported once");
+
+        // The history: who, files, result; the exchange log and the audit.
+        let history = acc.get("/staff/import").await.body;
+        assert!(history.contains("package.zip") && history.contains("есть ошибки") && history.contains("загружен"), "{history}");
+        assert_eq!(history.matches("<td>books</td>").count(), 3);
+        let runs = app.db().exchange().runs_of("import", 20).await.unwrap();
+        assert_eq!(runs.len(), 8, "one run a file, of the imported package only");
+        assert!(runs.iter().all(|r| r.status == "ok" && r.actor == "books"));
+        let events: Vec<String> = app.db().audit().lines(None, 50).await.unwrap().into_iter().map(|l| l.event).collect();
+        assert_eq!(events.iter().filter(|e| *e == "billing_uploaded").count(), 3);
+        assert_eq!(events.iter().filter(|e| *e == "billing_import_confirmed").count(), 1);
+
+        // A dispatcher is refused the page.
+        let (mut dispatcher, _, _) = app.staff("night", Role::Dispatcher).await;
+        assert_eq!(dispatcher.get("/staff/import").await.status, StatusCode::FORBIDDEN);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     async fn a_real_installation_serves_receipts_once_its_details_are_set(t: &TestDb) {
         // A package of the demo, imported into an empty database.
         let dir = std::env::temp_dir().join(format!("kabinet-install-{}", std::process::id() as u64 * 1000 + u64::from(rand_byte())));
@@ -427,6 +538,98 @@ db_tests! {
         assert!(r.bytes.starts_with(b"%PDF"));
         assert!(!resident.get("/cabinet").await.body.contains("Портал настраивается"));
     }
+}
+
+/// The demo organization of `accounts` accounts and one month as a billing
+/// package in a new folder.
+fn demo_package(accounts: u32) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "kabinet-package-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 1000 + u64::from(rand_byte())
+    ));
+    let today = time::OffsetDateTime::now_utc().date();
+    kabinet_exchange::package::write_demo_package(
+        &kabinet_demo::DemoOptions {
+            accounts,
+            months: 1,
+            ..kabinet_demo::DemoOptions::new(today)
+        },
+        &dir,
+        kabinet_exchange::source::TextEncoding::Utf8,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    dir
+}
+
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Runs the queued checks and imports of billing packages to the end.
+async fn run_packages(app: &TestApp) {
+    let env = kabinet_app::jobs::JobEnv {
+        app: app.state.app.clone(),
+        mailer: std::sync::Arc::new(
+            kabinet_notify::Mailer::new(&kabinet_notify::MailConfig::Files {
+                dir: std::env::temp_dir().join("kabinet-office-mail"),
+                from: "Кабинет <noreply@example.ru>".into(),
+            })
+            .unwrap(),
+        ),
+    };
+    let runner = kabinet_app::jobs::Runner::new(env, Default::default()).unwrap();
+    let ran = runner
+        .run_due(Some(&["billing_package"]), time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert!(ran.iter().all(|r| *r == kabinet_app::jobs::Ran::Done), "{ran:?}");
+}
+
+/// The package's files as form parts, `accounts.csv` changed by `edit`.
+fn parts(dir: &std::path::Path, edit: impl Fn(String) -> String) -> Vec<(&'static str, String, Vec<u8>)> {
+    kabinet_domain_kinds()
+        .into_iter()
+        .map(|kind| {
+            let name = format!("{kind}.csv");
+            let mut data = std::fs::read(dir.join(&name)).unwrap();
+            if kind == "accounts" {
+                data = edit(String::from_utf8(data).unwrap()).into_bytes();
+            }
+            ("files", name, data)
+        })
+        .collect()
+}
+
+fn kabinet_domain_kinds() -> Vec<&'static str> {
+    kabinet_exchange::ImportKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect()
+}
+
+/// `files` as the form helper takes them.
+fn borrowed<'a>(files: &'a [(&'static str, String, Vec<u8>)]) -> Vec<crate::requests::FilePart<'a>> {
+    files
+        .iter()
+        .map(|(f, n, d)| (*f, n.as_str(), d.clone()))
+        .collect()
+}
+
+/// A zip archive of `files`.
+fn zipped(files: &[(&'static str, String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    for (_, name, data) in files {
+        zip.start_file(
+            format!("package/{name}"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap();
+    out.into_inner()
 }
 
 fn rand_byte() -> u8 {

@@ -8,6 +8,7 @@ pub(crate) mod audit;
 pub(crate) mod closing;
 pub(crate) mod exchange;
 pub(crate) mod home;
+pub(crate) mod imports;
 pub(crate) mod members;
 pub(crate) mod organization;
 pub(crate) mod rules;
@@ -20,9 +21,10 @@ use kabinet_app::staff::{By, StaffUser};
 use kabinet_domain::staff::Permission as P;
 
 /// The console's sections in the navigation: where, who may, the label.
-pub(crate) const NAV: [(&str, Need, &str); 9] = [
+pub(crate) const NAV: [(&str, Need, &str); 10] = [
     (paths::STAFF, Need::Member, "office-home"),
     (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
+    (paths::STAFF_IMPORTS, Need::To(P::Billing), "office-imports"),
     (paths::STAFF_EXCHANGE, Need::To(P::Billing), "office-exchange"),
     (paths::STAFF_MEMBERS, Need::To(P::Staff), "office-members"),
     (
