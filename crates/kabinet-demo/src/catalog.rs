@@ -37,7 +37,7 @@ pub fn payees() -> Vec<Payee> {
             bank_name: "ТВЕРСКОЕ ОТДЕЛЕНИЕ N 8607 ПАО СБЕРБАНК".into(),
             bic: "042809679".into(),
             correspondent_account: "30101810700000000679".into(),
-            settlement_account: "40702810963000001234".into(),
+            settlement_account: "40702810563000001234".into(),
         },
         Payee {
             id: PAYEE_FUND,
@@ -48,7 +48,7 @@ pub fn payees() -> Vec<Payee> {
             bank_name: "ТВЕРСКОЕ ОТДЕЛЕНИЕ N 8607 ПАО СБЕРБАНК".into(),
             bic: "042809679".into(),
             correspondent_account: "30101810700000000679".into(),
-            settlement_account: "40603810963000000077".into(),
+            settlement_account: "40603810163000000077".into(),
         },
         Payee {
             id: PAYEE_ENERGY,
@@ -59,7 +59,7 @@ pub fn payees() -> Vec<Payee> {
             bank_name: "ФИЛИАЛ «ЦЕНТРАЛЬНЫЙ» БАНКА ВТБ (ПАО)".into(),
             bic: "044525411".into(),
             correspondent_account: "30101810145250000411".into(),
-            settlement_account: "40702810300000012345".into(),
+            settlement_account: "40702810500000012345".into(),
         },
     ]
 }

@@ -82,6 +82,31 @@ pub fn account_valid(bic: &str, account: &str) -> bool {
     weighted(&all, &weights).is_multiple_of(10)
 }
 
+/// Whether `account` may be the correspondent account of the bank `bic`:
+/// a bank's account at the Bank of Russia (20 digits starting `30101` and
+/// ending in the BIC's last three, keyed with "0" and the BIC's fifth and
+/// sixth digits), or the single
+/// treasury account (`40102…`, 20 digits) that treasury payees give in its
+/// place.
+pub fn correspondent_valid(bic: &str, account: &str) -> bool {
+    if !bic_valid(bic) || account.len() != 20 || digits(account).is_none() {
+        return false;
+    }
+    if account.starts_with("40102") {
+        return true;
+    }
+    // A bank's correspondent account ends in the last three digits of its BIC.
+    if !account.starts_with("30101") || account[17..] != bic[6..] {
+        return false;
+    }
+    let (Some(acc), Some(b)) = (digits(account), digits(bic)) else {
+        return false;
+    };
+    let all: Vec<u32> = [0, b[4], b[5]].into_iter().chain(acc).collect();
+    let weights: Vec<u32> = [7, 1, 3].into_iter().cycle().take(all.len()).collect();
+    weighted(&all, &weights).is_multiple_of(10)
+}
+
 /// One problem with the organization's details: the field and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetailProblem {
@@ -197,6 +222,14 @@ mod tests {
         assert_eq!(good, 1, "exactly one control key fits");
         assert!(!account_valid("04452522", "40702810400000000001"));
         assert!(!account_valid("044525225", "4070281040000000000"));
+        // Sberbank's own correspondent account at the Bank of Russia.
+        assert!(correspondent_valid("044525225", "30101810400000000225"));
+        assert!(!correspondent_valid("044525225", "30101810500000000225"));
+        assert!(!correspondent_valid("044525225", "40702810400000000225"));
+        assert!(
+            correspondent_valid("014525988", "40102810545370000003"),
+            "a treasury payee"
+        );
     }
 
     #[test]

@@ -256,7 +256,7 @@ mod tests {
     fn sample() -> PaymentQr {
         PaymentQr {
             name: "ООО «УК „Северный квартал“»".into(),
-            personal_acc: "40702810963000001234".into(),
+            personal_acc: "40702810563000001234".into(),
             bank_name: "ПАО СБЕРБАНК".into(),
             bic: "042809679".into(),
             corresp_acc: "30101810700000000679".into(),
@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn builds_in_the_order_bank_apps_expect() {
         let p = sample().payload().unwrap();
-        assert!(p.starts_with("ST00012|Name=ООО «УК „Северный квартал“»|PersonalAcc=40702810963000001234|BankName=ПАО СБЕРБАНК|BIC=042809679|CorrespAcc=30101810700000000679|KPP=695001001|PayeeINN=6950012346|Purpose="), "{p}");
+        assert!(p.starts_with("ST00012|Name=ООО «УК „Северный квартал“»|PersonalAcc=40702810563000001234|BankName=ПАО СБЕРБАНК|BIC=042809679|CorrespAcc=30101810700000000679|KPP=695001001|PayeeINN=6950012346|Purpose="), "{p}");
         assert!(p.contains("|Sum=845020|PersAcc=7100000001|PaymPeriod=102026|LastName=Иванова|TechCode=02"));
         assert!(!p.contains("PersonalAccount="));
     }

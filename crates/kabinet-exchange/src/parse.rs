@@ -402,19 +402,22 @@ pub enum Record {
 }
 
 impl Line<'_> {
-    /// Parses the line as `kind`; `None` when it has problems (see `problems`).
-    pub fn parse(&mut self, kind: ImportKind) -> Option<Record> {
-        let record = match kind {
-            ImportKind::Payees => Record::Payee(PayeeRecord {
+    /// A payee: its INN with check digits, its accounts keyed against its BIC
+    /// (a wrong digit there sends residents' money nowhere).
+    fn payee(&mut self) -> PayeeRecord {
+        use kabinet_domain::organization::{
+            account_valid, bic_valid, correspondent_valid, inn_valid, kpp_valid,
+        };
+        let p = PayeeRecord {
                 code: self.text("code"),
                 name: self.text("name"),
                 inn: self.digits("inn", &[10, 12]),
                 kpp: self
                     .opt("kpp", |s| {
-                        if s.len() == 9 && s.chars().all(|c| c.is_ascii_digit()) {
+                        if kpp_valid(s) {
                             Ok(s.to_string())
                         } else {
-                            Err("ожидается 9 цифр")
+                            Err("КПП: 9 знаков — четыре цифры, две цифры или заглавные латинские буквы, три цифры")
                         }
                     })
                     .unwrap_or_default(),
@@ -422,7 +425,31 @@ impl Line<'_> {
                 bic: self.digits("bic", &[9]),
                 correspondent_account: self.digits("correspondent_account", &[20]),
                 settlement_account: self.digits("settlement_account", &[20]),
-            }),
+            };
+        if p.inn.len() >= 10 && p.inn.chars().all(|c| c.is_ascii_digit()) && !inn_valid(&p.inn) {
+            self.problem("inn", "ИНН с неверными контрольными цифрами");
+        }
+        if bic_valid(&p.bic) {
+            if p.settlement_account.len() == 20 && !account_valid(&p.bic, &p.settlement_account) {
+                self.problem(
+                    "settlement_account",
+                    "расчётный счёт не сходится с БИК (неверный контрольный ключ)",
+                );
+            }
+            if p.correspondent_account.len() == 20 && !correspondent_valid(&p.bic, &p.correspondent_account) {
+                self.problem(
+                    "correspondent_account",
+                    "корреспондентский счёт не сходится с БИК",
+                );
+            }
+        }
+        p
+    }
+
+    /// Parses the line as `kind`; `None` when it has problems (see `problems`).
+    pub fn parse(&mut self, kind: ImportKind) -> Option<Record> {
+        let record = match kind {
+            ImportKind::Payees => Record::Payee(self.payee()),
             ImportKind::Services => Record::Service(ServiceRecord {
                 code: self.text("code"),
                 name: self.text("name"),

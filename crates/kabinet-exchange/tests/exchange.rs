@@ -484,9 +484,24 @@ db_tests! {
         let text = format!("account;source;external_id;amount;paid_at\n1;bank;{};10;2026-11-02T10:00:00Z\n", "x".repeat(65));
         let r = import_text(&t.db, ImportKind::Payments, "payments.csv", text.as_bytes()).await;
         assert_eq!(r.problems.iter().map(|p| (p.line, p.column.as_str())).collect::<Vec<_>>(), vec![(2, "external_id")]);
-        let text = "code;name;inn;kpp;bank_name;bic;correspondent_account;settlement_account\nUK;УК;6950012346;69500100;Банк;042809679;30101810700000000679;40702810963000001234\n";
+        let text = "code;name;inn;kpp;bank_name;bic;correspondent_account;settlement_account\nUK;УК;6950012340;69500100;Банк;042809679;30101810700000000679;40702810563000001234\n";
         let r = import_text(&t.db, ImportKind::Payees, "payees.csv", text.as_bytes()).await;
         assert_eq!(r.problems.iter().map(|p| (p.line, p.column.as_str())).collect::<Vec<_>>(), vec![(2, "kpp")]);
+        // Bank details that would send residents' money nowhere: a settlement
+        // account whose key does not fit the BIC, a correspondent account of
+        // another bank, an INN with a wrong check digit; a treasury payee's
+        // single treasury account is fine.
+        let text = "code;name;inn;kpp;bank_name;bic;correspondent_account;settlement_account\n\
+            A;А;6950012340;695001001;Банк;042809679;30101810700000000679;40702810963000001234\n\
+            B;Б;6950012340;695001001;Банк;042809679;30101810400000000225;40702810563000001234\n\
+            C;В;6950012346;695001001;Банк;042809679;30101810700000000679;40702810563000001234\n\
+            D;Г;6950012340;695001001;УФК;014525988;40102810545370000003;03100643600000011800\n";
+        let r = import_text(&t.db, ImportKind::Payees, "payees.csv", text.as_bytes()).await;
+        assert_eq!(
+            r.problems.iter().map(|p| (p.line, p.column.as_str())).collect::<Vec<_>>(),
+            vec![(2, "settlement_account"), (3, "correspondent_account"), (4, "inn")],
+            "{:?}", r.problems
+        );
 
         // A line without a break is refused while streaming, at its line.
         let mut huge = b"account;address;total_area;holder;residents\n1;a;1;b;1\n2;".to_vec();
