@@ -2,19 +2,34 @@
 // desktop: the demo administrator signs in with a TOTP code (the secret
 // `kabinet demo` prints), walks the home page, exports the readings, adds a
 // staff member and sees the one-time password once, changes the member's
-// role, changes the readings window, is told what is wrong with the
+// role, uploads a billing package with a broken line and sees its line and
+// column, uploads the fixed one, confirms it and finds it imported in the
+// history, changes the readings window, is told what is wrong with the
 // organization's details, previews and publishes the Rules, previews and
 // sets a closing and lifts it, filters the audit log; the demo dispatcher
-// is refused the staff page with a 403. axe-core checks every page for
+// is refused the staff and import pages with a 403. axe-core checks every page for
 // WCAG 2.1 A/AA.
 // Run: node e2e/office.mjs (needs target/debug/kabinet, /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { axeChecker, bin, freePort, launch, serverEnv, totp, viewports, waitHealthy } from './harness.mjs';
 
 const { axe, report } = axeChecker('office');
+
+const KINDS = ['payees', 'services', 'accounts', 'meters', 'readings', 'charges', 'invoices', 'payments'];
+
+// Opens `url` until its status line reads `want` (the check runs in the background).
+async function waitForState(page, url, want) {
+  for (let i = 0; i < 120; i++) {
+    await page.goto(url);
+    const status = await page.textContent('main [role=status]');
+    if (status.includes(want)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${url} never reached "${want}": ${await page.textContent('main')}`);
+}
 
 // The sign-in `kabinet demo` printed for `who` (Dispatcher, Administrator, Accountant).
 function demoLogin(stderr, who) {
@@ -45,6 +60,23 @@ async function run(name, viewport) {
     const admin = demoLogin(demo.stderr, 'Administrator');
     const dispatcher = demoLogin(demo.stderr, 'Dispatcher');
     demoLogin(demo.stderr, 'Accountant');
+    // The same organization as a billing package, and a copy with a broken line.
+    const pkg = join(data, 'package');
+    const made = spawnSync(bin, ['demo', '--accounts', '40', '--months', '2', '--export-dir', pkg], { env, encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`no package: ${made.stderr}`);
+    const broken = join(data, 'broken');
+    mkdirSync(broken);
+    for (const kind of KINDS) {
+      let text = readFileSync(join(pkg, `${kind}.csv`), 'utf8');
+      if (kind === 'accounts') {
+        const lines = text.split('\n');
+        const cells = lines[2].split(';');
+        cells[2] = 'много';
+        lines[2] = cells.join(';');
+        text = lines.join('\n');
+      }
+      writeFileSync(join(broken, `${kind}.csv`), text);
+    }
     server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
     const base = `http://127.0.0.1:${port}`;
     await waitHealthy(base);
@@ -53,6 +85,38 @@ async function run(name, viewport) {
     await signIn(page, base, admin);
     if (!(await page.textContent('main')).includes('Зарегистрировано жителей')) throw new Error('no figures on the home page');
     await axe(page, `${name}-home`);
+
+    // The billing import: the broken package is refused with its line and
+    // column and changes nothing; the fixed one is checked, confirmed, imported.
+    await page.click('nav.main a:has-text("Загрузка из биллинга")');
+    await page.waitForURL(`${base}/staff/import`);
+    await axe(page, `${name}-import`);
+    await page.setInputFiles('#i-files', KINDS.map((k) => join(broken, `${k}.csv`)));
+    await page.click('button:has-text("Загрузить и проверить")');
+    await page.waitForURL(/\/staff\/import\/\d+$/);
+    await axe(page, `${name}-import-queued`);
+    const first = page.url();
+    await waitForState(page, first, 'есть ошибки');
+    const problem = await page.textContent('table:has(th:has-text("Столбец")) tbody tr');
+    if (!problem.includes('accounts.csv') || !problem.includes('3') || !problem.includes('total_area')) throw new Error(`no line and column: ${problem}`);
+    if (await page.$('button:has-text("Подтвердить загрузку")')) throw new Error('a package with problems may be confirmed');
+    await axe(page, `${name}-import-problems`);
+    await page.goto(`${base}/staff/import`);
+    await page.setInputFiles('#i-files', KINDS.map((k) => join(pkg, `${k}.csv`)));
+    await page.click('button:has-text("Загрузить и проверить")');
+    await page.waitForURL(/\/staff\/import\/\d+$/);
+    const fixed = page.url();
+    await waitForState(page, fixed, 'проверен');
+    await axe(page, `${name}-import-checked`);
+    await page.click('button:has-text("Подтвердить загрузку")');
+    await page.waitForURL(fixed);
+    await waitForState(page, fixed, 'загружен');
+    if (!(await page.textContent('main')).includes('Пакет загружен')) throw new Error('not imported');
+    await axe(page, `${name}-import-done`);
+    await page.goto(`${base}/staff/import`);
+    const history = await page.textContent('table tbody');
+    if (!history.includes('есть ошибки') || !history.includes('загружен')) throw new Error(`not in the history: ${history}`);
+    await axe(page, `${name}-import-history`);
 
     // Staff: add a member, see the password once, change the role.
     await page.click('nav.main a:has-text("Сотрудники")');
@@ -155,6 +219,8 @@ async function run(name, viewport) {
     const refused = await other.goto(`${base}/staff/members`);
     if (refused.status() !== 403) throw new Error(`the dispatcher got ${refused.status()} on the staff page`);
     await axe(other, `${name}-forbidden`);
+    const noImport = await other.goto(`${base}/staff/import`);
+    if (noImport.status() !== 403) throw new Error(`the dispatcher got ${noImport.status()} on the import page`);
   } finally {
     if (browser) await browser.close();
     if (server) server.kill('SIGTERM');

@@ -362,7 +362,13 @@ impl Imports {
         Ok(Outcome {
             state,
             lines: report.files.iter().map(|f| f.lines).sum(),
-            written: report.files.iter().map(|f| f.written).sum(),
+            // A package with problems writes nothing (its files' own counts
+            // still say what the clean ones would).
+            written: if total_problems == 0 {
+                report.files.iter().map(|f| f.written).sum()
+            } else {
+                0
+            },
             problems: total_problems,
             counts,
             message: String::new(),

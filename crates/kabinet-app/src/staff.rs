@@ -704,8 +704,12 @@ impl StaffAuth {
             self.db.staff().close_session(session.id).await?;
             return Ok(None);
         }
-        if activity && now - session.last_seen_at >= Duration::minutes(1) {
-            self.db.staff().touch(session.id, now).await?;
+        // Best effort, as for residents' sessions (see `Auth::authenticate`).
+        if activity
+            && now - session.last_seen_at >= Duration::minutes(1)
+            && let Err(e) = self.db.staff().touch(session.id, now).await
+        {
+            tracing::warn!(error = %e, "staff session not touched");
         }
         Ok(Some(StaffPrincipal {
             session,

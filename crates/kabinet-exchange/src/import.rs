@@ -164,6 +164,23 @@ pub async fn import_package(
         .iter()
         .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
         .sum();
+    // An import's runs are recorded before its transaction (a run row
+    // written during it would wait for the write lock the import holds on
+    // SQLite), so a killed import stays visible as unfinished.
+    let mut runs = Vec::new();
+    if mode == PackageMode::Import {
+        for f in &files {
+            let name = f
+                .path
+                .file_name()
+                .map_or_else(|| f.path.display().to_string(), |n| n.to_string_lossy().into());
+            runs.push(
+                db.exchange()
+                    .start_run_at("import", f.kind.name(), &name, &options.actor, started)
+                    .await?,
+            );
+        }
+    }
     let mut session = db.exchange().begin_package(options.days).await?;
     let mut reports = Vec::with_capacity(files.len());
     let mut base = 0u64;
@@ -198,9 +215,7 @@ pub async fn import_package(
     for r in &mut reports {
         r.committed = committed && failure.is_none();
     }
-    if mode == PackageMode::Import {
-        record_runs(db, &reports, started, &options.actor, failure.as_ref()).await?;
-    }
+    finish_runs(db, &runs, &reports, failure.as_ref()).await?;
     if let Some(e) = failure {
         return Err(e);
     }
@@ -321,39 +336,37 @@ async fn stage_all(
     Ok(())
 }
 
-/// Records an imported package in the exchange log, one run per file, once
-/// its transaction has ended (a run row written during it would wait for the
-/// write lock the import holds on SQLite).
-async fn record_runs(
+/// Records how each file's run ended, once the package's transaction has
+/// ended; a file not reached (the package failed before it) ends with the
+/// failure.
+async fn finish_runs(
     db: &Db,
+    runs: &[kabinet_domain::ExchangeRunId],
     reports: &[ImportReport],
-    started: OffsetDateTime,
-    actor: &str,
     error: Option<&ExchangeError>,
 ) -> Result<(), ExchangeError> {
-    for report in reports {
-        let file_name = report.file.file_name().map_or_else(
-            || report.file.display().to_string(),
-            |n| n.to_string_lossy().into(),
-        );
-        let message = match error {
-            Some(e) => e.to_string(),
-            None if report.committed => format!("{} строк загружено", report.written),
-            None if report.total_problems == 0 => "не загружен: ошибки в других файлах пакета".to_string(),
-            None => format!("{} ошибок, ничего не изменено", report.total_problems),
+    for (i, run) in runs.iter().enumerate() {
+        let report = reports.get(i);
+        let committed = report.is_some_and(|r| r.committed);
+        let problems = report.map_or(0, |r| r.total_problems);
+        let message = match (error, report) {
+            (Some(e), _) => e.to_string(),
+            (None, Some(r)) if r.committed => format!("{} строк загружено", r.written),
+            (None, _) if problems == 0 => "не загружен: ошибки в других файлах пакета".to_string(),
+            (None, _) => format!("{problems} ошибок, ничего не изменено"),
         };
-        let run = db
-            .exchange()
-            .start_run_at("import", report.kind.name(), &file_name, actor, started)
-            .await?;
         db.exchange()
             .finish_run(
-                run,
+                *run,
                 &RunOutcome {
-                    ok: report.committed,
-                    rows_read: report.lines,
-                    rows_written: if report.committed { report.written } else { 0 },
-                    errors: report.total_problems,
+                    ok: committed,
+                    rows_read: report.map_or(0, |r| r.lines),
+                    rows_written: if committed {
+                        report.map_or(0, |r| r.written)
+                    } else {
+                        0
+                    },
+                    errors: problems,
                     message,
                 },
             )

@@ -424,8 +424,13 @@ impl Auth {
             self.db.sessions().close(session.id).await?;
             return Ok(None);
         }
-        if now - session.last_seen_at >= Duration::minutes(1) {
-            self.db.sessions().touch(session.id, now).await?;
+        // Best effort: a page that only reads must not fail because the
+        // database is busy writing (a billing import holds SQLite's write
+        // lock); a touch missed makes the session's idle end a minute early.
+        if now - session.last_seen_at >= Duration::minutes(1)
+            && let Err(e) = self.db.sessions().touch(session.id, now).await
+        {
+            tracing::warn!(error = %e, "session not touched");
         }
         let rules_pending = found.current_rules.filter(|v| *v > user.rules_version);
         Ok(Some(Principal {

@@ -352,7 +352,8 @@ db_tests! {
         for pattern in kabinet_web::staff_route_patterns() {
             let path = pattern.replace("{id}", &id.to_string()).replace("{action}", "status");
             for browser in [&mut a, &mut anon] {
-                let r = if pattern.contains("{action}") {
+                // The POST-only routes are asked with a POST.
+                let r = if pattern.contains("{action}") || pattern.ends_with("/confirm") || pattern.ends_with("/upload") {
                     browser.post_raw(&path, &[("change", "take")]).await
                 } else {
                     browser.get(&path).await
