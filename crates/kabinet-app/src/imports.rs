@@ -17,7 +17,6 @@ use crate::Error;
 use crate::FieldErrors;
 use crate::jobs::imports::CheckPackage;
 use crate::staff::By;
-use kabinet_db::exchange::PeriodDays;
 use kabinet_db::imports::{FileCount, Import, Outcome, StoredProblem};
 use kabinet_db::{Backend, Db, Repos};
 use kabinet_domain as d;
@@ -41,9 +40,10 @@ pub const CHUNK_BYTES: usize = 1024 * 1024;
 /// Packages listed in the history.
 pub const HISTORY_SHOWN: u64 = 50;
 
-/// An upload not finished in this time was cut off: it is marked failed
-/// and its bytes dropped by the next upload.
-pub const UPLOAD_STALE_AFTER: Duration = Duration::hours(2);
+/// An upload not finished in this time was cut off, and a check or an
+/// import not ended in it was given up (its job's attempts take at most an
+/// hour each): it is marked failed and its bytes dropped by the next upload.
+pub const UPLOAD_STALE_AFTER: Duration = Duration::hours(4);
 
 /// The form field packages come in.
 pub const FILES_FIELD: &str = "files";
@@ -54,7 +54,7 @@ type Progress = Arc<Mutex<HashMap<ImportId, (u64, u64)>>>;
 #[derive(Clone)]
 pub struct Imports {
     db: Db,
-    days: PeriodDays,
+    days: crate::org_settings::LiveBilling,
     clock: d::OrgClock,
     /// Progress of the work this process runs (on SQLite the import holds
     /// the write lock, so progress is not written to the database there).
@@ -83,8 +83,9 @@ pub struct Upload {
 }
 
 impl Imports {
-    /// Over `db`; periods a package creates get `days`.
-    pub fn new(db: Db, days: PeriodDays, clock: d::OrgClock) -> Imports {
+    /// Over `db`; periods a package creates get the receipt and due days
+    /// in force when it runs.
+    pub fn new(db: Db, days: crate::org_settings::LiveBilling, clock: d::OrgClock) -> Imports {
         Imports {
             db,
             days,
@@ -93,20 +94,19 @@ impl Imports {
         }
     }
 
-    /// Begins receiving a package from `by`. Uploads cut off earlier are
-    /// marked failed and their bytes dropped first.
+    /// Begins receiving a package from `by`. Uploads cut off earlier, and
+    /// checks or imports whose job gave up without ending them, are marked
+    /// failed and their bytes dropped first.
     pub async fn upload(&self, by: By<'_>) -> Result<Upload, Error> {
         by.require(Permission::Billing)?;
         let now = OffsetDateTime::now_utc();
-        for id in self.db.imports().in_states(&[S::Uploading], None).await? {
+        let stuck = [S::Uploading, S::Checking, S::Importing];
+        for id in self.db.imports().in_states(&stuck, None).await? {
             if let Some(i) = self.db.imports().get(id).await?
                 && i.updated_at < now - UPLOAD_STALE_AFTER
-                && self
-                    .db
-                    .imports()
-                    .transition(id, &[S::Uploading], S::Failed, now)
-                    .await?
+                && self.db.imports().transition(id, &stuck, S::Failed, now).await?
             {
+                tracing::warn!(import = %id, state = i.state.as_str(), "billing package never ended: marked failed");
                 self.db.imports().drop_chunks(id).await?;
             }
         }
@@ -303,7 +303,7 @@ impl Imports {
             });
         }
         let options = ImportOptions {
-            days: self.days,
+            days: self.days.current().await?,
             offset: self.clock.offset,
             actor: record.actor.clone(),
             max_problems: PROBLEMS_KEPT,

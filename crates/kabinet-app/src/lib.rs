@@ -67,6 +67,8 @@ pub struct Settings {
     pub help_dir: Option<PathBuf>,
     /// Receipt and due days of the billing periods an import creates.
     pub billing_days: kabinet_db::exchange::PeriodDays,
+    /// Whether the configuration fixes them (the office cannot change them).
+    pub billing_days_fixed: bool,
 }
 
 impl Default for Settings {
@@ -87,6 +89,7 @@ impl Default for Settings {
                 receipt_day: 5,
                 due_day: 15,
             },
+            billing_days_fixed: false,
         }
     }
 }
@@ -118,6 +121,8 @@ pub struct App {
     pub office: office::Office,
     /// Billing packages uploaded in the office.
     pub imports: imports::Imports,
+    /// The settings the office changes at run time.
+    pub settings: org_settings::OfficeSettings,
     db: Db,
 }
 
@@ -141,6 +146,8 @@ impl App {
         let hasher = auth::Hasher::new();
         let secrets = staff::SecretBox::new(&key);
         let live_readings = org_settings::LiveReadings::new(db.clone(), settings.readings.clone());
+        let live_billing =
+            org_settings::LiveBilling::new(db.clone(), settings.billing_days, settings.billing_days_fixed);
         let site = site::Site::new(
             db.clone(),
             settings.suspension.clone(),
@@ -172,13 +179,17 @@ impl App {
             readings: readings::Readings::new(
                 db.clone(),
                 settings.clock,
-                live_readings,
+                live_readings.clone(),
                 &settings.auth.public_url,
             ),
             profiles: profile::Profiles::new(db.clone()),
             site: site.clone(),
             office: office::Office::new(db.clone(), site, settings.clock),
-            imports: imports::Imports::new(db.clone(), settings.billing_days, settings.clock),
+            imports: imports::Imports::new(db.clone(), live_billing.clone(), settings.clock),
+            settings: org_settings::OfficeSettings {
+                readings: live_readings.clone(),
+                billing: live_billing,
+            },
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             db,
         })

@@ -2,12 +2,14 @@
 //! laid over the configuration: every server reads them again within
 //! [`crate::site::REFRESH`], no restart. A value the configuration file or
 //! the environment gives stays fixed; the office page shows it read-only.
-//! So far: the readings window and whether readings outside it are refused.
+//! So far: the readings window, whether readings outside it are refused,
+//! and the receipt and due days of the billing periods imports create.
 
 use crate::Error;
 use crate::cache::Cached;
 use crate::readings::ReadingsSettings;
 use crate::staff::By;
+use kabinet_db::exchange::PeriodDays;
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
 use kabinet_domain::staff::Permission;
@@ -18,6 +20,13 @@ use time::OffsetDateTime;
 pub const READINGS_WINDOW: &str = "readings.window";
 /// The key of the strict window (`true`/`false`).
 pub const READINGS_STRICT: &str = "readings.strict";
+/// The key of the receipt day (of the month after a period).
+pub const RECEIPT_DAY: &str = "billing.receipt_day";
+/// The key of the due day (of the month after a period).
+pub const DUE_DAY: &str = "billing.due_day";
+
+/// The latest day of the month a receipt or due day may be (every month has it).
+pub const MAX_BILLING_DAY: u8 = 28;
 
 /// The readings rules in force: the configuration's, with the office's
 /// changes over them.
@@ -91,21 +100,16 @@ impl LiveReadings {
         Ok(s)
     }
 
-    /// Sets the organization's readings window and whether readings
-    /// outside it are refused; a value the configuration fixes is left as
-    /// it is. Audited with the values before and after.
-    pub async fn set(&self, by: By<'_>, window: d::ReadingsWindow, strict: bool) -> Result<(), Error> {
-        by.require(Permission::Settings)?;
-        if !window.is_valid() {
-            return Err(Error::Invalid(crate::FieldErrors::single(
-                "window",
-                d::Text::new("error-readings-window-days"),
-            )));
-        }
-        self.cache.clear();
-        let before = self.current().await?;
-        let now = OffsetDateTime::now_utc();
-        let tx = self.db.begin().await?;
+    /// Stores `window` and `strict` in `tx` where they differ from `before`
+    /// and the configuration does not fix them; says what changed.
+    async fn write(
+        &self,
+        tx: &kabinet_db::Tx,
+        before: &ReadingsSettings,
+        window: d::ReadingsWindow,
+        strict: bool,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, Error> {
         let mut changed = Vec::new();
         if !self.base.fixed_window && before.window != window {
             tx.org_settings()
@@ -123,6 +127,136 @@ impl LiveReadings {
                 .await?;
             changed.push(format!("readings strict {} → {strict}", before.strict));
         }
+        Ok(changed)
+    }
+}
+
+/// The receipt and due days in force for the billing periods an import
+/// creates: the configuration's, with the office's change over them unless
+/// the configuration fixes them.
+#[derive(Clone)]
+pub struct LiveBilling {
+    db: Db,
+    base: PeriodDays,
+    fixed: bool,
+    cache: Arc<Cached<PeriodDays>>,
+}
+
+fn billing_overlay(base: PeriodDays, fixed: bool, stored: &[(String, String)]) -> PeriodDays {
+    let mut days = base;
+    if fixed {
+        return days;
+    }
+    for (key, value) in stored {
+        let day = value
+            .parse::<u8>()
+            .ok()
+            .filter(|d| (1..=MAX_BILLING_DAY).contains(d));
+        match (key.as_str(), day) {
+            (RECEIPT_DAY, Some(d)) => days.receipt_day = d,
+            (DUE_DAY, Some(d)) => days.due_day = d,
+            (RECEIPT_DAY | DUE_DAY, None) => {
+                tracing::warn!(%key, %value, "a stored setting does not read; the configured one holds")
+            }
+            _ => {}
+        }
+    }
+    days
+}
+
+impl LiveBilling {
+    /// Over `db`, with the configuration's days as `base` (`fixed` when the
+    /// configuration file or the environment gives them).
+    pub fn new(db: Db, base: PeriodDays, fixed: bool) -> LiveBilling {
+        LiveBilling {
+            db,
+            base,
+            fixed,
+            cache: Arc::new(Cached::new(crate::site::REFRESH)),
+        }
+    }
+
+    /// Whether the configuration fixes the days.
+    pub fn fixed(&self) -> bool {
+        self.fixed
+    }
+
+    /// The days in force now.
+    pub async fn current(&self) -> Result<PeriodDays, Error> {
+        if let Some(s) = self.cache.fresh() {
+            return Ok(s);
+        }
+        let stored = self.db.org_settings().all().await?;
+        let days = billing_overlay(self.base, self.fixed, &stored);
+        self.cache.store(days);
+        Ok(days)
+    }
+}
+
+/// What the office's settings page sends.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingsChange {
+    /// The organization's readings window.
+    pub window: d::ReadingsWindow,
+    /// Whether readings outside it are refused.
+    pub strict: bool,
+    /// Receipt and due days of the periods later imports create.
+    pub days: PeriodDays,
+}
+
+/// The settings the office changes, together.
+#[derive(Clone)]
+pub struct OfficeSettings {
+    /// The readings rules.
+    pub readings: LiveReadings,
+    /// The receipt and due days.
+    pub billing: LiveBilling,
+}
+
+impl OfficeSettings {
+    /// Checks every value of `c` (all problems at once), then stores those
+    /// that changed and are not fixed by the configuration, in one
+    /// transaction, audited with the values before and after. Every server
+    /// applies them within [`crate::site::REFRESH`].
+    pub async fn save(&self, by: By<'_>, c: &SettingsChange) -> Result<(), Error> {
+        by.require(Permission::Settings)?;
+        let mut problems = crate::FieldErrors::default();
+        if !c.window.is_valid() {
+            problems.add("window", d::Text::new("error-readings-window-days"));
+        }
+        let day_ok = |d: u8| (1..=MAX_BILLING_DAY).contains(&d);
+        if !self.billing.fixed
+            && (!day_ok(c.days.receipt_day) || !day_ok(c.days.due_day) || c.days.due_day < c.days.receipt_day)
+        {
+            problems.add(
+                "days",
+                d::Text::new("error-billing-days").with("max", i64::from(MAX_BILLING_DAY)),
+            );
+        }
+        problems.check()?;
+        self.readings.cache.clear();
+        self.billing.cache.clear();
+        let before = self.readings.current().await?;
+        let days_before = self.billing.current().await?;
+        let now = OffsetDateTime::now_utc();
+        let tx = self.readings.db.begin().await?;
+        let mut changed = self.readings.write(&tx, &before, c.window, c.strict, now).await?;
+        if !self.billing.fixed {
+            for (key, name, old, new) in [
+                (
+                    RECEIPT_DAY,
+                    "receipt day",
+                    days_before.receipt_day,
+                    c.days.receipt_day,
+                ),
+                (DUE_DAY, "due day", days_before.due_day, c.days.due_day),
+            ] {
+                if old != new {
+                    tx.org_settings().put(key, &new.to_string(), now).await?;
+                    changed.push(format!("{name} {old} → {new}"));
+                }
+            }
+        }
         if !changed.is_empty() {
             tx.audit()
                 .record(
@@ -132,7 +266,8 @@ impl LiveReadings {
                 .await?;
         }
         tx.commit().await?;
-        self.cache.clear();
+        self.readings.cache.clear();
+        self.billing.cache.clear();
         Ok(())
     }
 }
@@ -159,5 +294,25 @@ mod tests {
         assert!(s.strict);
         let bad = vec![(READINGS_WINDOW.to_string(), "40-2".to_string())];
         assert_eq!(overlay(&base, &bad).window, base.window);
+    }
+
+    #[test]
+    fn billing_days_lie_over_the_configuration_unless_fixed() {
+        let base = PeriodDays {
+            receipt_day: 5,
+            due_day: 15,
+        };
+        let stored = vec![
+            (RECEIPT_DAY.to_string(), "3".to_string()),
+            (DUE_DAY.to_string(), "31".to_string()),
+        ];
+        let d = billing_overlay(base, false, &stored);
+        assert_eq!(
+            (d.receipt_day, d.due_day),
+            (3, 15),
+            "a day past the 28th does not read"
+        );
+        let d = billing_overlay(base, true, &stored);
+        assert_eq!((d.receipt_day, d.due_day), (5, 15));
     }
 }

@@ -286,7 +286,13 @@ impl Default for Config {
 
 /// The settings the office can also change; given in the file or the
 /// environment, they stay as given.
-const OFFICE_SETTINGS: [&str; 3] = ["readings_from_day", "readings_to_day", "readings_strict"];
+const OFFICE_SETTINGS: [&str; 5] = [
+    "readings_from_day",
+    "readings_to_day",
+    "readings_strict",
+    "receipt_day",
+    "payment_due_day",
+];
 
 impl Config {
     /// Reads defaults → `file` (if it exists) → environment.
@@ -340,6 +346,22 @@ impl Config {
                 kabinet_app::auth::ServerKey::load_or_create(&self.data_dir.join("secret.key"))
             }
         }
+    }
+
+    /// Receipt and due days of the periods an import creates, as configured.
+    pub fn billing_days(&self) -> kabinet_db::exchange::PeriodDays {
+        kabinet_db::exchange::PeriodDays {
+            receipt_day: self.receipt_day,
+            due_day: self.payment_due_day,
+        }
+    }
+
+    /// Whether the configuration file or the environment gives those days
+    /// (the office then shows them read-only).
+    pub fn billing_days_fixed(&self) -> bool {
+        self.fixed
+            .iter()
+            .any(|k| k == "receipt_day" || k == "payment_due_day")
     }
 
     /// How readings are taken.
@@ -539,10 +561,8 @@ impl Config {
                         .clone()
                         .unwrap_or_else(|| self.data_dir.join("help")),
                 ),
-                billing_days: kabinet_db::exchange::PeriodDays {
-                    receipt_day: self.receipt_day,
-                    due_day: self.payment_due_day,
-                },
+                billing_days: self.billing_days(),
+                billing_days_fixed: self.billing_days_fixed(),
             },
             web: kabinet_web::WebSettings {
                 cookie_secure: self.cookie_secure,

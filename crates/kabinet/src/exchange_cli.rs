@@ -5,7 +5,7 @@ use crate::config::Config;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kabinet_db::Db;
-use kabinet_db::exchange::{ImportKind, PeriodDays};
+use kabinet_db::exchange::ImportKind;
 use kabinet_db::export::ExportFilter;
 use kabinet_exchange::export::{ExportKind, export};
 use kabinet_exchange::import::{ImportOptions, ImportReport, import_dir, import_file};
@@ -128,12 +128,18 @@ pub async fn import(
     encoding: Option<&str>,
     delimiter: Option<&str>,
 ) -> anyhow::Result<()> {
+    // The days the office set, unless the configuration fixes them.
+    let days = kabinet_app::org_settings::LiveBilling::new(
+        db.clone(),
+        config.billing_days(),
+        config.billing_days_fixed(),
+    )
+    .current()
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let options = ImportOptions {
         read: read_options(encoding, delimiter)?,
-        days: PeriodDays {
-            receipt_day: config.receipt_day,
-            due_day: config.payment_due_day,
-        },
+        days,
         ..ImportOptions::default()
     };
     let reports = match (kind, file, dir) {

@@ -176,6 +176,28 @@ mod tests {
                 assert_eq!(cyrillic, lang == Language::Ru, "{}: {s}", t.id());
             }
         }
+        // The office names every audited event and every package state and
+        // problem in both languages (their ids are built from the names).
+        let mut built: Vec<String> = kabinet_domain::AuditEvent::ALL
+            .iter()
+            .map(|e| format!("audit-event-{}", e.as_str().replace('_', "-")))
+            .collect();
+        built.extend(
+            kabinet_domain::imports::ImportState::ALL
+                .iter()
+                .map(|s| format!("import-state-{}", s.as_str())),
+        );
+        built.extend(
+            ["unknown-file", "repeated", "broken-archive", "too-large", "empty"]
+                .iter()
+                .map(|p| format!("import-problem-{p}")),
+        );
+        for lang in [Language::Ru, Language::En] {
+            let tr = Tr { lang };
+            for id in &built {
+                assert!(tr.has(id), "{id} in {}", lang.code());
+            }
+        }
         let en = Tr { lang: Language::En };
         assert_eq!(
             en.text(&kabinet_domain::ReadingError::TooManyDigits(5).text()),

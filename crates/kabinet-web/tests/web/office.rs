@@ -332,6 +332,46 @@ db_tests! {
         assert_eq!((s.window, s.strict), (fixed.state.app.readings.settings().base().window, false));
     }
 
+    async fn receipt_and_due_days_reach_the_next_import_on_every_server(t: &TestDb) {
+        let app = TestApp::builder(&t.db).build().await;
+        let other = TestApp::builder(&t.db).build().await;
+        assert_eq!(other.state.app.settings.billing.current().await.unwrap().due_day, 15);
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let page = admin.get("/staff/settings").await;
+        assert!(page.body.contains("id=\"s-due\"") && page.body.contains("value=\"15\""), "{}", page.body);
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("receipt_day", "12"), ("due_day", "3")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("оплата не раньше выставления") && r.body.contains("value=\"12\""), "{}", r.body);
+        assert_eq!(app.state.app.settings.billing.current().await.unwrap().receipt_day, 5, "nothing saved");
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("receipt_day", "3"), ("due_day", "12")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let line = app.db().audit().lines(None, 5).await.unwrap().into_iter().find(|l| l.event == "org_settings_changed").unwrap();
+        assert_eq!(line.details, "staff boss: receipt day 5 → 3; due day 15 → 12");
+        tokio::time::sleep(kabinet_app::site::REFRESH + std::time::Duration::from_millis(200)).await;
+        let seen = other.state.app.settings.billing.current().await.unwrap();
+        assert_eq!((seen.receipt_day, seen.due_day), (3, 12));
+        // The package imported through the other server gets the new days.
+        let dir = demo_package(2);
+        let mut upload = other.state.app.imports.upload(By::Cli).await.unwrap();
+        for kind in kabinet_domain_kinds() {
+            upload.file(&format!("{kind}.csv")).await.unwrap();
+            upload.write(&std::fs::read(dir.join(format!("{kind}.csv"))).unwrap()).await.unwrap();
+        }
+        let id = upload.finish(By::Cli).await.unwrap();
+        run_packages(&other).await;
+        other.state.app.imports.confirm(By::Cli, id).await.unwrap();
+        run_packages(&other).await;
+        let period = app.db().organization().latest_period().await.unwrap().unwrap();
+        assert_eq!((period.issued_on.day(), period.due_date.day()), (3, 12));
+        // Days the configuration gives stay, and the page says so.
+        let fixed = TestApp::builder(&t.db).configure(|s| s.app.billing_days_fixed = true).build().await;
+        let (mut boss2, _, _) = fixed.staff("boss2", Role::Administrator).await;
+        let page = boss2.get("/staff/settings").await;
+        assert!(crate::common::between(&page.body, "id=\"s-due\"", ">").contains("disabled"));
+        assert_eq!(fixed.state.app.settings.billing.current().await.unwrap().due_day, 15);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     async fn rules_are_previewed_then_published(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let (mut resident, _) = app.resident(1).await;
@@ -398,6 +438,8 @@ db_tests! {
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("55 записей"), "{}", page.body);
         assert!(page.body.contains("rel=\"next\""));
+        assert!(page.body.contains("<td>Скачаны «мои данные»</td>"), "the event in words: {}", page.body);
+        assert!(page.body.contains("<option value=\"data_downloaded\" selected>Скачаны «мои данные»</option>"));
         let second = admin.get("/staff/audit?event=data_downloaded&page=2").await;
         assert!(second.body.contains("HYPERLINK(&quot;x&quot;) 0") || second.body.contains("HYPERLINK(&#34;x&#34;) 0"), "the oldest is on page 2");
         let none = admin.get("/staff/audit?account=NO-SUCH-1").await;

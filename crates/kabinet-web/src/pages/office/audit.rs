@@ -115,7 +115,7 @@ pub(crate) async fn show(
     }];
     events.extend(AuditEvent::ALL.iter().map(|e| Choice {
         value: e.as_str().to_string(),
-        label: e.as_str().to_string(),
+        label: event_label(&tr, e.as_str()),
         selected: q.event == e.as_str(),
     }));
     let base = query_string(&q);
@@ -128,7 +128,7 @@ pub(crate) async fn show(
                 Line {
                     at: tr.date_time(clock.local(l.at)),
                     actor: tr.t(&format!("audit-actor-{}", l.actor)),
-                    event: l.event.clone(),
+                    event: event_label(&tr, &l.event),
                     account: line.account.clone().unwrap_or_default(),
                     ip: l.ip.clone(),
                     details: l.details.clone(),
@@ -207,4 +207,11 @@ pub(crate) async fn csv(
         out,
     )
         .into_response())
+}
+
+/// An event's name in the reader's language (the stored name for one this
+/// version does not know).
+fn event_label(tr: &Tr, event: &str) -> String {
+    let id = format!("audit-event-{}", event.replace('_', "-"));
+    if tr.has(&id) { tr.t(&id) } else { event.to_string() }
 }

@@ -1,7 +1,8 @@
 //! The settings the office changes at run time (S4): the organization's
-//! readings window and whether readings outside it are refused. A value the
-//! configuration gives is shown read-only, with the per-building windows
-//! and the consumption floors the configuration holds.
+//! readings window, whether readings outside it are refused, and the receipt
+//! and due days of the billing periods later imports create. A value the
+//! configuration gives is shown read-only, with the per-building windows the
+//! configuration holds.
 
 use super::super::{page_with, see_other};
 use super::by;
@@ -17,6 +18,8 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use kabinet_app::org_settings::SettingsChange;
+use kabinet_db::exchange::PeriodDays;
 use kabinet_domain::ReadingsWindow;
 use serde::Deserialize;
 
@@ -32,6 +35,9 @@ pub(crate) struct SettingsPage {
     pub strict: bool,
     pub fixed_window: bool,
     pub fixed_strict: bool,
+    pub receipt_day: String,
+    pub due_day: String,
+    pub fixed_days: bool,
     pub buildings: Vec<String>,
 }
 
@@ -49,6 +55,8 @@ pub(crate) struct SettingsForm {
     to: Option<String>,
     #[serde(default)]
     strict: String,
+    receipt_day: Option<String>,
+    due_day: Option<String>,
 }
 
 async fn render(
@@ -60,9 +68,10 @@ async fn render(
     saved: bool,
 ) -> Result<Response, PageError> {
     let tr = Tr::current();
-    let live = state.app.readings.settings();
-    let now = live.current().await?;
-    let base = live.base();
+    let live = &state.app.settings;
+    let now = live.readings.current().await?;
+    let days = live.billing.current().await?;
+    let base = live.readings.base();
     page_with(
         status,
         &SettingsPage {
@@ -78,6 +87,13 @@ async fn render(
             strict: typed.map_or(now.strict, |f| !f.strict.is_empty()),
             fixed_window: base.fixed_window,
             fixed_strict: base.fixed_strict,
+            receipt_day: typed
+                .and_then(|f| f.receipt_day.clone())
+                .unwrap_or_else(|| days.receipt_day.to_string()),
+            due_day: typed
+                .and_then(|f| f.due_day.clone())
+                .unwrap_or_else(|| days.due_day.to_string()),
+            fixed_days: live.billing.fixed(),
             buildings: base
                 .buildings
                 .iter()
@@ -118,17 +134,25 @@ pub(crate) async fn save(
     StaffPage(s): StaffPage,
     CsrfForm(f): CsrfForm<SettingsForm>,
 ) -> Result<Response, PageError> {
-    let live = state.app.readings.settings();
-    let now = live.current().await?;
+    let live = &state.app.settings;
+    let now = live.readings.current().await?;
+    let days = live.billing.current().await?;
     let day = |v: &Option<String>, current: u8| match v {
         Some(x) => x.trim().parse::<u8>().unwrap_or(0),
         None => current,
     };
-    let window = ReadingsWindow {
-        first_day: day(&f.from, now.window.first_day),
-        last_day: day(&f.to, now.window.last_day),
+    let change = SettingsChange {
+        window: ReadingsWindow {
+            first_day: day(&f.from, now.window.first_day),
+            last_day: day(&f.to, now.window.last_day),
+        },
+        strict: !f.strict.is_empty(),
+        days: PeriodDays {
+            receipt_day: day(&f.receipt_day, days.receipt_day),
+            due_day: day(&f.due_day, days.due_day),
+        },
     };
-    match live.set(by(&s, &ctx), window, !f.strict.is_empty()).await {
+    match live.save(by(&s, &ctx), &change).await {
         Ok(()) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_SETTINGS))),
         Err(e) => {
             let (status, errors) = refusal(e)?;
