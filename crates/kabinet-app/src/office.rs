@@ -92,6 +92,8 @@ pub struct HomeFigures {
     /// What residents are still missing from the organization's details
     /// (settings).
     pub missing_details: Option<Vec<&'static str>>,
+    /// The newest billing package uploaded in the office (billing).
+    pub package: Option<kabinet_db::imports::Import>,
 }
 
 /// The office's use cases.
@@ -295,6 +297,7 @@ impl Office {
         }
         if s.require(Permission::Billing).is_ok() {
             h.exchange = Some(self.db.office().last_exchange().await?);
+            h.package = self.db.imports().list(1).await?.pop();
         }
         if s.require(Permission::Settings).is_ok() {
             h.missing_details = Some(d::organization::missing_details(

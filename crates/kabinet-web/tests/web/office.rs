@@ -521,6 +521,10 @@ db_tests! {
         let again = acc.submit(&fixed, &format!("{fixed}/confirm"), &[]).await;
         assert_eq!(again.status, StatusCode::CONFLICT, "imported once");
 
+        // The home page leads to the newest package.
+        let home = acc.get("/staff").await.body;
+        let figure = crate::common::between(&home, "<dt>Последний пакет из биллинга</dt>", "</dd>");
+        assert!(figure.contains(&format!("href=\"{fixed}\"")) && figure.contains("загружен"), "{figure}");
         // The history: who, files, result; the exchange log and the audit.
         let history = acc.get("/staff/import").await.body;
         assert!(history.contains("package.zip") && history.contains("есть ошибки") && history.contains("загружен"), "{history}");

@@ -103,6 +103,23 @@ pub(crate) async fn show(
             href: None,
         });
     }
+    if let Some(p) = &h.package {
+        figures.push(Figure {
+            label: tr.t("office-last-package"),
+            value: tr.args(
+                "office-package-value",
+                &[
+                    ("number", &p.id.to_string()),
+                    (
+                        "when",
+                        &tr.date_time(state.app.accounts.clock().local(p.created_at)),
+                    ),
+                    ("state", &super::imports::state_text(&tr, p.state)),
+                ],
+            ),
+            href: Some(paths::staff_import(p.id)),
+        });
+    }
     let missing = h
         .missing_details
         .filter(|m| !m.is_empty())

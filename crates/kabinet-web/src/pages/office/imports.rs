@@ -93,7 +93,8 @@ pub(crate) struct PackagePage {
     pub imported: bool,
 }
 
-fn state_text(tr: &Tr, s: ImportState) -> String {
+/// A package's state in words.
+pub(crate) fn state_text(tr: &Tr, s: ImportState) -> String {
     tr.t(&format!("import-state-{}", s.as_str()))
 }
 
