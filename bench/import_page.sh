@@ -6,8 +6,10 @@
 # end. For reference the same run imports the same package with
 # `kabinet import --dir` into another database (time and peak RSS).
 #
-#   bench/import_page.sh                 # ~200 MB package
+#   bench/import_page.sh                 # ~200 MB package, SQLite
 #   ACCOUNTS=20000 bench/import_page.sh  # a smaller run
+#   ENGINE=postgres bench/import_page.sh # on fresh PostgreSQL databases
+#                                        # (PG_URL, default local trust auth)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ACCOUNTS="${ACCOUNTS:-140000}"
@@ -17,6 +19,22 @@ K="$PWD/target/release/kabinet"
 rm -rf "$WORK" && mkdir -p "$WORK"
 export KABINET_CONFIG="$WORK/none.toml" KABINET_LOG=warn
 PORT="${PORT:-38411}"
+ENGINE="${ENGINE:-sqlite}"
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+# The database of `name`: a file in its folder, or a fresh PostgreSQL database.
+db_url() {
+    if [[ "$ENGINE" == postgres ]]; then
+        local db="kabinet_bench_page_$1_$$"
+        psql "$PG_URL/postgres" -qc "CREATE DATABASE $db" >/dev/null
+        echo "$PG_URL/$db"
+    else
+        echo "sqlite://$WORK/$1/kabinet.db"
+    fi
+}
+cleanup_pg() {
+    [[ "$ENGINE" == postgres ]] || return 0
+    for n in cli web; do psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS kabinet_bench_page_${n}_$$ WITH (FORCE)" >/dev/null 2>&1 || true; done
+}
 BASE="http://127.0.0.1:$PORT"
 
 echo "== package: $ACCOUNTS accounts, 1 month"
@@ -24,18 +42,22 @@ echo "== package: $ACCOUNTS accounts, 1 month"
 du -cb "$WORK"/pkg/*.csv | tail -1 | awk '{printf "  %.1f MB in 8 files\n", $1/1048576}'
 
 echo "== reference: kabinet import --dir (same package, its own database)"
-KABINET_DATA_DIR="$WORK/cli" "$K" migrate >/dev/null 2>&1
-KABINET_DATA_DIR="$WORK/cli" /usr/bin/time -f "  peak RSS: %M KiB, wall: %e s" \
+mkdir -p "$WORK/cli" "$WORK/web"
+CLI_DB=$(db_url cli)
+KABINET_DATA_DIR="$WORK/cli" KABINET_DATABASE_URL="$CLI_DB" "$K" migrate >/dev/null 2>&1
+KABINET_DATA_DIR="$WORK/cli" KABINET_DATABASE_URL="$CLI_DB" /usr/bin/time -f "  peak RSS: %M KiB, wall: %e s" \
     "$K" import --dir "$WORK/pkg" 2>&1 | grep -E "peak RSS" || true
 
-echo "== the import page (kabinet serve, SQLite)"
+echo "== the import page (kabinet serve, $ENGINE)"
 export KABINET_DATA_DIR="$WORK/web" KABINET_LISTEN="127.0.0.1:$PORT" KABINET_PUBLIC_URL="$BASE"
+KABINET_DATABASE_URL=$(db_url web)
+export KABINET_DATABASE_URL
 OUT=$("$K" demo --accounts 1 --months 1 --no-serve 2>&1)
 LOGIN=$(sed -n 's/.*Administrator console at \/staff\/login: login \([^,]*\), password \([^,]*\), TOTP secret \([A-Z2-7]*\).*/\1 \2 \3/p' <<<"$OUT")
 read -r USER PASS SECRET <<<"$LOGIN"
 "$K" serve >"$WORK/serve.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
+trap 'kill $SERVER 2>/dev/null || true; sleep 1; cleanup_pg' EXIT
 for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 JAR="$WORK/jar"
 csrf() { curl -s -b "$JAR" -c "$JAR" "$BASE$1" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1; }
