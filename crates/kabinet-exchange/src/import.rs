@@ -337,8 +337,8 @@ async fn stage_all(
 }
 
 /// Records how each file's run ended, once the package's transaction has
-/// ended; a file not reached (the package failed before it) ends with the
-/// failure.
+/// ended: its counts, and the failure's text when the package failed for a
+/// reason other than its lines (a file not reached ends with it too).
 async fn finish_runs(
     db: &Db,
     runs: &[kabinet_domain::ExchangeRunId],
@@ -349,12 +349,9 @@ async fn finish_runs(
         let report = reports.get(i);
         let committed = report.is_some_and(|r| r.committed);
         let problems = report.map_or(0, |r| r.total_problems);
-        let message = match (error, report) {
-            (Some(e), _) => e.to_string(),
-            (None, Some(r)) if r.committed => format!("{} строк загружено", r.written),
-            (None, _) if problems == 0 => "не загружен: ошибки в других файлах пакета".to_string(),
-            (None, _) => format!("{problems} ошибок, ничего не изменено"),
-        };
+        // The counts are the run's own columns; the message is left for a
+        // failure that is not about lines (the database, the file system).
+        let message = error.map(ToString::to_string).unwrap_or_default();
         db.exchange()
             .finish_run(
                 *run,

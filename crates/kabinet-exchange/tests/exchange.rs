@@ -185,7 +185,11 @@ db_tests! {
             assert_eq!(t.db.accounts().count().await.unwrap(), 0, "{mode:?}: nothing written");
             assert!(t.db.organization().payees().await.unwrap().is_empty(), "{mode:?}: not even the clean files");
         }
-        assert_eq!(t.db.exchange().runs_of("import", 20).await.unwrap().len(), 8, "runs of the import, none of the check");
+        let runs = t.db.exchange().runs_of("import", 20).await.unwrap();
+        assert_eq!(runs.len(), 8, "runs of the import, none of the check");
+        assert!(runs.iter().all(|r| r.status == "failed" && r.rows_written == 0 && r.message.is_empty()), "{runs:?}");
+        let errors = |kind: &str| runs.iter().find(|r| r.kind == kind).unwrap().errors;
+        assert_eq!((errors("payees"), errors("accounts"), errors("meters")), (0, 1, meters_of_broken as i64), "the problems are counted per file");
         // Checked clean, then imported: the same counts.
         std::fs::write(dir.join("accounts.csv"), accounts).unwrap();
         let check = import_package(&t.db, &files, &ImportOptions::default(), PackageMode::Check, &mut |_, _, _| {})

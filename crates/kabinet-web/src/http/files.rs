@@ -1,5 +1,5 @@
-//! Files the pages and the API both answer with: receipts (PDF) and photos
-//! (JPEG).
+//! Files the pages and the API answer with: receipts (PDF), photos (JPEG)
+//! and the pages' UTF-8 CSV downloads.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -27,6 +27,22 @@ pub(crate) fn jpeg(bytes: Vec<u8>) -> Response {
             (header::CACHE_CONTROL, "no-store"),
         ],
         bytes,
+    )
+        .into_response()
+}
+
+/// A UTF-8 CSV download named `name` (the caller builds the text, with its
+/// BOM and formula-safe cells).
+pub(crate) fn csv(name: &str, text: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        text,
     )
         .into_response()
 }

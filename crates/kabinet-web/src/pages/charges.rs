@@ -14,8 +14,8 @@ use crate::i18n::Tr;
 use crate::paths;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use kabinet_app::Error;
 use kabinet_app::account::{ChargesReport, RangeInput, fields};
 use serde::Deserialize;
@@ -255,17 +255,7 @@ pub(crate) async fn csv(
         report.from,
         report.to
     );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(crate::http::files::csv(&name, out))
 }
 
 #[cfg(test)]

@@ -531,7 +531,7 @@ db_tests! {
         assert_eq!(history.matches("<td>books</td>").count(), 3);
         let runs = app.db().exchange().runs_of("import", 20).await.unwrap();
         assert_eq!(runs.len(), 8, "one run a file, of the imported package only");
-        assert!(runs.iter().all(|r| r.status == "ok" && r.actor == "books"));
+        assert!(runs.iter().all(|r| r.status == "ok" && r.actor == "books" && r.message.is_empty()), "{runs:?}");
         let events: Vec<String> = app.db().audit().lines(None, 50).await.unwrap().into_iter().map(|l| l.event).collect();
         assert_eq!(events.iter().filter(|e| *e == "billing_uploaded").count(), 3);
         assert_eq!(events.iter().filter(|e| *e == "billing_import_confirmed").count(), 1);

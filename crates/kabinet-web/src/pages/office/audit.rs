@@ -15,8 +15,7 @@ use crate::pages::staff::StaffLayout;
 use crate::paths;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kabinet_app::office::AuditQuery as Ask;
 use kabinet_domain::{Actor, AuditEvent};
 use serde::{Deserialize, Serialize};
@@ -199,14 +198,7 @@ pub(crate) async fn csv(
         out.push_str(&row.join(";"));
         out.push_str("\r\n");
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(crate::http::files::csv("audit.csv", out))
 }
 
 /// An event's name in the reader's language (the stored name for one this

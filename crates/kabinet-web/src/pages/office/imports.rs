@@ -18,8 +18,8 @@ use crate::paths;
 use askama::Template;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use kabinet_app::Error;
 use kabinet_app::imports::{FILES_FIELD, PackageView, Upload};
 use kabinet_db::imports::{Import, StoredProblem};
@@ -154,8 +154,10 @@ pub(crate) async fn list(
 
 /// Why reading the upload stopped.
 enum Stop {
+    /// The use case refused (too big, too many files) or failed.
     Refused(Error),
-    Form(StatusCode, &'static str),
+    /// The form itself broke off: a message id.
+    Broken(&'static str),
 }
 
 impl From<Error> for Stop {
@@ -172,7 +174,7 @@ fn form_error(e: &MultipartError) -> Stop {
                 .with("max", (MAX_PACKAGE_BYTES / 1024 / 1024) as i64),
         )))
     } else {
-        Stop::Form(StatusCode::BAD_REQUEST, "error-upload-broken")
+        Stop::Broken("error-upload-broken")
     }
 }
 
@@ -237,11 +239,7 @@ pub(crate) async fn upload(
             let (status, errors) = refusal(e)?;
             imports_page(&state, &ctx, &s, status, errors).await
         }
-        Stop::Form(status, id) => Err(if status == StatusCode::BAD_REQUEST {
-            PageError::BadRequest(id)
-        } else {
-            PageError::App(Error::Internal(id.into()))
-        }),
+        Stop::Broken(id) => Err(PageError::BadRequest(id)),
     }
 }
 
@@ -391,15 +389,8 @@ pub(crate) async fn problems_csv(
         out.push_str(&[cell(&p.file), p.line, cell(&p.column), cell(&p.message)].join(";"));
         out.push_str("\r\n");
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"package-{id}-problems.csv\""),
-            ),
-        ],
+    Ok(crate::http::files::csv(
+        &format!("package-{id}-problems.csv"),
         out,
-    )
-        .into_response())
+    ))
 }
