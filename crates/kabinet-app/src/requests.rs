@@ -28,7 +28,7 @@ use kabinet_domain::requests::{
 use kabinet_domain::staff::{Permission, StaffMember};
 use kabinet_notify::messages::RequestNews;
 use store::PhotoStore;
-use time::{Date, OffsetDateTime, Time};
+use time::OffsetDateTime;
 
 /// Field names of the request form.
 pub mod fields {
@@ -327,8 +327,7 @@ impl Requests {
     }
 
     fn start_of_today(&self, now: OffsetDateTime) -> OffsetDateTime {
-        let local = self.clock.local(now);
-        local.replace_time(Time::MIDNIGHT)
+        self.clock.start_of(self.clock.today(now))
     }
 
     /// Files a request with its photos; returns its number. Every field is
@@ -799,7 +798,7 @@ impl Requests {
         let moved = d::requests::apply(request.status, Side::Staff, &change, today).map_err(change_error)?;
         let (body, deferred_until, due) = match &change {
             Change::Decline { reason } => (clip(reason, 2000), None, None),
-            Change::Defer { until } => (String::new(), Some(*until), Some(self.day_start(*until))),
+            Change::Defer { until } => (String::new(), Some(*until), Some(self.clock.start_of(*until))),
             _ => (String::new(), None, None),
         };
         // Read before the transaction: a write transaction never waits for
@@ -898,10 +897,6 @@ impl Requests {
                 return Ok(returned);
             }
         }
-    }
-
-    fn day_start(&self, day: Date) -> OffsetDateTime {
-        day.with_time(Time::MIDNIGHT).assume_offset(self.clock.offset)
     }
 
     /// Staff write to the resident (`internal` false: a reply, e-mailed) or
