@@ -185,6 +185,16 @@ async function run(name, viewport) {
     if (!(await page.textContent('table')).includes('редакция 2')) throw new Error('not published');
     await axe(page, `${name}-rules`);
 
+    // The personal-data consent: its own page and numbering.
+    await page.click('nav.main a:has-text("Согласие на обработку ПД")');
+    await page.waitForURL(`${base}/staff/consent`);
+    await axe(page, `${name}-consent`);
+    await page.fill('#r-title', 'Согласие на обработку персональных данных, редакция 2');
+    await page.fill('#r-body', 'Цели обработки.\n\nСроки хранения.');
+    await page.click('button:has-text("Опубликовать")');
+    await page.waitForURL(`${base}/staff/consent`);
+    if (!(await page.textContent('table')).includes('редакция 2')) throw new Error('the consent was not published');
+
     // A closing: preview the banner, set it, lift it.
     await page.click('nav.main a:has-text("Закрытие портала")');
     await page.waitForURL(`${base}/staff/closing`);

@@ -13,7 +13,7 @@ const data = mkdtempSync(join(tmpdir(), 'kabinet-portal-'));
 const out = join(root, 'e2e', 'out');
 mkdirSync(out, { recursive: true });
 
-const pages = ['/cabinet', '/invoices', '/charges', '/payments', '/meters', '/requests', '/settings', '/help'];
+const pages = ['/cabinet', '/invoices', '/charges', '/payments', '/meters', '/requests', '/settings', '/help', '/rules', '/consent'];
 const viewports = { phone: { width: 360, height: 780 }, desktop: { width: 1280, height: 900 } };
 let server;
 let browser;

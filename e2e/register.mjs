@@ -2,10 +2,10 @@
 // a demo organization on SQLite, the e-mail read from the file transport.
 // Run: node e2e/register.mjs (needs target/debug/kabinet, python3, /usr/bin/chromium).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, launch, root, serverEnv, sleep, waitHealthy } from './harness.mjs';
+import { bin, freePort, launch, root, serverEnv, sleep, waitHealthy, wcagViolations } from './harness.mjs';
 
 const data = mkdtempSync(join(tmpdir(), 'kabinet-e2e-'));
 const out = join(root, 'e2e', 'out');
@@ -38,6 +38,7 @@ print(n); print(f"{sign}{abs(k)//100},{abs(k)%100:02}")
   await page.fill('#email', 'resident@example.ru');
   await page.fill('#check', amount);
   await page.check('input[name=accept_rules]');
+  await page.check('input[name=personal_data]');
   await page.check('input[name=consent]');
   await page.screenshot({ path: join(out, 'register.png'), fullPage: true });
   await page.click('button[type=submit]:has-text("Зарегистрироваться")');
@@ -82,6 +83,33 @@ print(m.get_body(preferencelist=('plain',)).get_content())
   await page.fill('#password', 'зелёный трамвай 42');
   await page.click('button[type=submit]:has-text("Войти")');
   await page.waitForURL(`${base}/cabinet`);
+
+  // A new version of the personal-data consent, published from the command
+  // line, is asked for at the next sign-in, on a phone and on a desktop.
+  const consent = join(data, 'consent.txt');
+  writeFileSync(consent, 'Новая редакция согласия.\n\nВторой раздел.');
+  execFileSync(bin, ['consent', 'publish', consent], { env, stdio: 'inherit' });
+  // The phone only looks; the desktop gives it.
+  for (const viewport of [{ width: 360, height: 780 }, { width: 1280, height: 900 }]) {
+    const context = await browser.newContext({ viewport, locale: 'ru-RU' });
+    const p = await context.newPage();
+    await p.goto(`${base}/login`);
+    await p.fill('#account', account);
+    await p.fill('#password', 'зелёный трамвай 42');
+    await p.click('button[type=submit]:has-text("Войти")');
+    await p.waitForURL(`${base}/consent/accept`);
+    if (!(await p.textContent('article.rules')).includes('Второй раздел.')) throw new Error('the new consent is not shown');
+    const violations = await wcagViolations(p);
+    if (violations) throw new Error(`/consent/accept at ${viewport.width}px: ${violations}`);
+    if (viewport.width > 1000) {
+      await p.click('button[type=submit]:has-text("Даю согласие")');
+      await p.waitForURL(`${base}/cabinet`);
+    } else {
+      await p.goto(`${base}/meters`);
+      if (!p.url().endsWith('/consent/accept')) throw new Error(`no consent, yet ${p.url()} opened`);
+    }
+    await context.close();
+  }
   console.log('e2e: 1 passed, 0 failed');
 } catch (e) {
   failed = true;

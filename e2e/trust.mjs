@@ -65,8 +65,8 @@ async function run(name, viewport) {
     execFileSync(bin, ['demo', '--accounts', '6', '--months', '3', '--no-serve'], { env, stdio: 'ignore' });
     // The owner: a resident of account 6 (the demo resident's password).
     sql(data, `INSERT INTO users (account_id, email, password_hash, password_generated, password_expires_at, blocked,
-        rules_version, failed_count, created_at, password_changed_at, paperless, notifications)
-      SELECT 6, 'owner@example.ru', password_hash, password_generated, password_expires_at, blocked, rules_version, 0,
+        rules_version, consent_version, failed_count, created_at, password_changed_at, paperless, notifications)
+      SELECT 6, 'owner@example.ru', password_hash, password_generated, password_expires_at, blocked, rules_version, consent_version, 0,
         created_at, password_changed_at, paperless, notifications FROM users WHERE email = 'demo@example.com'`);
     sql(data, `INSERT INTO user_accounts (user_id, account_id, linked_at) SELECT id, 6, created_at FROM users WHERE account_id = 6`);
     const [number, total] = sql(data, `SELECT a.number, i.total_due FROM accounts a JOIN invoices i ON i.account_id = a.id

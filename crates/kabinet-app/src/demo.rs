@@ -5,8 +5,9 @@
 
 use crate::Error;
 use crate::auth::Hasher;
+use crate::auth::registration::Accepted;
 use crate::site::{DEMO_EMAIL, DEMO_PASSWORD, DemoLogin};
-use kabinet_db::users::{Acceptance, NewUser};
+use kabinet_db::users::NewUser;
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
 use time::OffsetDateTime;
@@ -65,29 +66,21 @@ async fn add_resident(
     hash: &str,
     now: OffsetDateTime,
 ) -> Result<Option<d::UserId>, Error> {
-    let rules_version = tx.rules().current().await?.map_or(0, |r| r.version);
+    let accepted = Accepted::in_force(tx).await?;
     let new = NewUser {
         account_id: account,
         email,
         password_hash: hash.to_string(),
         password_expires_at: now,
-        rules_version,
+        rules_version: accepted.rules,
+        consent_version: accepted.consent,
         now,
     };
     let Some(user) = tx.users().insert(&new).await? else {
         return Ok(None);
     };
     tx.users().set_password(user, hash, now).await?;
-    let given = |kind| Acceptance {
-        kind,
-        version: rules_version,
-        ip: "demo",
-        user_agent: "",
-    };
-    if rules_version > 0 {
-        tx.users().add_acceptance(user, &given("rules"), now).await?;
-    }
-    tx.users().add_acceptance(user, &given("consent"), now).await?;
+    accepted.record(tx, user, "demo", "", now).await?;
     Ok(Some(user))
 }
 
@@ -331,8 +324,8 @@ pub async fn ensure_demo_requests(
     };
     let accounts = db.accounts().first_open(DEMO_ACCOUNTS + extra).await?;
     let hash = hasher.hash(DEMO_PASSWORD).await?;
-    // They have accepted the Rules in force, as the demo resident has.
-    let rules_version = db.rules().current().await?.map_or(0, |r| r.version);
+    // They have accepted the Rules and the consent in force, as the demo
+    // resident has.
     for (i, a) in accounts
         .iter()
         .skip(usize::try_from(DEMO_ACCOUNTS).unwrap_or(3))
@@ -341,20 +334,8 @@ pub async fn ensure_demo_requests(
         let email = d::EmailAddress::parse(&format!("resident{}@example.invalid", i + 1))
             .map_err(|e| Error::Internal(e.to_string()))?;
         let tx = db.begin().await?;
-        if let Some(u) = tx
-            .users()
-            .insert(&NewUser {
-                account_id: a.id,
-                email,
-                password_hash: hash.clone(),
-                password_expires_at: now,
-                rules_version,
-                now,
-            })
-            .await?
-        {
-            // Their own password, not a one-time one that expired at once.
-            tx.users().set_password(u, &hash, now).await?;
+        // Their own password, not a one-time one that expired at once.
+        if let Some(u) = add_resident(&tx, a.id, email, &hash, now).await? {
             users.push(u);
         }
         tx.commit().await?;

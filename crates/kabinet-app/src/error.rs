@@ -30,6 +30,9 @@ pub enum Error {
     /// The Rules version accepted is not the one in force.
     #[error("stale Rules version")]
     StaleRules,
+    /// The personal-data consent version given is not the one in force.
+    #[error("stale consent version")]
+    StaleConsent,
     /// The resident signed in with a one-time password and must set their own
     /// before anything else.
     #[error("own password not set")]
@@ -92,6 +95,7 @@ impl Error {
             Error::StaffPasswordExpired => Text::new("error-staff-password-expired"),
             Error::InvalidResetToken => Text::new("error-reset-token"),
             Error::StaleRules => Text::new("error-stale-rules"),
+            Error::StaleConsent => Text::new("error-stale-consent"),
             Error::PasswordNotSet => Text::new("error-password-not-set"),
             Error::Readings(_) => Text::new("error-readings"),
             Error::NotFound => Text::new("error-not-found"),

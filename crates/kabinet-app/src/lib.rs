@@ -101,6 +101,8 @@ pub struct App {
     pub auth: Arc<auth::Auth>,
     /// The Rules of service.
     pub rules: rules::Rules,
+    /// The consent to personal-data processing, a document of its own.
+    pub consent: rules::Rules,
     /// The resident's accounts: overview, invoices, charges, payments.
     pub accounts: account::Accounts,
     /// The resident's settings and data.
@@ -127,6 +129,14 @@ pub struct App {
 }
 
 impl App {
+    /// The use cases of a document residents accept.
+    pub fn document(&self, doc: kabinet_domain::Document) -> &rules::Rules {
+        match doc {
+            kabinet_domain::Document::Rules => &self.rules,
+            kabinet_domain::Document::Consent => &self.consent,
+        }
+    }
+
     /// The use cases with these settings and server key.
     pub fn build(db: Db, settings: &Settings, key: auth::ServerKey) -> Result<App, Error> {
         let renderer = match &settings.receipt_template {
@@ -174,7 +184,8 @@ impl App {
                 settings.requests.clone(),
                 &settings.auth.public_url,
             )?,
-            rules: rules::Rules::new(db.clone()),
+            rules: rules::Rules::new(db.clone(), kabinet_domain::Document::Rules),
+            consent: rules::Rules::new(db.clone(), kabinet_domain::Document::Consent),
             accounts: account::Accounts::new(db.clone(), settings.clock, live_readings.clone()),
             readings: readings::Readings::new(
                 db.clone(),

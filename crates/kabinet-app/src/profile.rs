@@ -87,9 +87,11 @@ pub struct LinkedData {
 /// An acceptance in [`MyData`].
 #[derive(Debug, Clone, Serialize)]
 pub struct AcceptanceData {
-    /// `rules` or `consent`.
+    /// `rules`, `personal_data` (the consent to personal-data processing) or
+    /// `consent` (to informational messages).
     pub kind: String,
-    /// The Rules version.
+    /// The version of the document (for `consent`, of the Rules in force
+    /// then; 0: none was published).
     pub version: i32,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
@@ -206,6 +208,25 @@ impl Profiles {
         Ok(p)
     }
 
+    /// The resident's log of what they accepted and consented to — each
+    /// version of the Rules and of the personal-data consent, and the consent
+    /// to informational messages — with when and from where, oldest first.
+    pub async fn acceptances(&self, r: &Resident) -> Result<Vec<AcceptanceData>, Error> {
+        Ok(self
+            .db
+            .users()
+            .acceptances(r.user.id)
+            .await?
+            .into_iter()
+            .map(|(kind, version, accepted_at, ip)| AcceptanceData {
+                kind,
+                version,
+                accepted_at,
+                ip,
+            })
+            .collect())
+    }
+
     /// Everything Kabinet holds about the resident; the download is audited.
     pub async fn my_data(&self, r: &Resident, client: &Client) -> Result<MyData, Error> {
         let now = OffsetDateTime::now_utc();
@@ -228,17 +249,7 @@ impl Profiles {
                     primary: l.primary,
                 })
                 .collect(),
-            acceptances: users
-                .acceptances(r.user.id)
-                .await?
-                .into_iter()
-                .map(|(kind, version, accepted_at, ip)| AcceptanceData {
-                    kind,
-                    version,
-                    accepted_at,
-                    ip,
-                })
-                .collect(),
+            acceptances: self.acceptances(r).await?,
             activity: self
                 .db
                 .audit()

@@ -1,5 +1,8 @@
-//! The Rules of service (R11, R15): the text in force, earlier versions,
-//! publishing a new version and accepting it.
+//! The documents residents accept (R11, R15, B8) — the Rules of service and,
+//! separately, the consent to personal-data processing: the text in force,
+//! earlier versions, publishing a new version and accepting it. One use case
+//! serves both ([`App::rules`](crate::App::rules),
+//! [`App::consent`](crate::App::consent)).
 
 use crate::Error;
 use crate::auth::{Client, Principal};
@@ -14,41 +17,66 @@ pub const MAX_TITLE: usize = 200;
 /// The longest text of a version, in bytes.
 pub const MAX_BODY_BYTES: usize = 200_000;
 
-/// The Rules use cases.
+/// The use cases of one document.
 #[derive(Clone)]
 pub struct Rules {
     db: Db,
+    doc: d::Document,
 }
 
 impl Rules {
-    /// Over `db`.
-    pub fn new(db: Db) -> Rules {
-        Rules { db }
+    /// The versions of `doc` over `db`.
+    pub fn new(db: Db, doc: d::Document) -> Rules {
+        Rules { db, doc }
+    }
+
+    /// Which document this is.
+    pub fn document(&self) -> d::Document {
+        self.doc
+    }
+
+    /// The version of this document `p` still has to accept, if any.
+    pub fn pending(&self, p: &Principal) -> Option<i32> {
+        match self.doc {
+            d::Document::Rules => p.rules_pending,
+            d::Document::Consent => p.consent_pending,
+        }
+    }
+
+    fn stale(&self) -> Error {
+        match self.doc {
+            d::Document::Rules => Error::StaleRules,
+            d::Document::Consent => Error::StaleConsent,
+        }
     }
 
     /// The version in force, if one was published.
     pub async fn current(&self) -> Result<Option<d::RulesVersion>, Error> {
-        Ok(self.db.rules().current().await?)
+        Ok(self.db.documents(self.doc).current().await?)
     }
 
     /// One version; [`Error::NotFound`] when there is none such.
     pub async fn version(&self, version: i32) -> Result<d::RulesVersion, Error> {
-        self.db.rules().version(version).await?.ok_or(Error::NotFound)
+        self.db
+            .documents(self.doc)
+            .version(version)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// Every published version, newest first.
     pub async fn all(&self) -> Result<Vec<d::RulesVersion>, Error> {
-        Ok(self.db.rules().all().await?)
+        Ok(self.db.documents(self.doc).all().await?)
     }
 
     /// Every published version, newest first, with how many residents have
     /// accepted it as their latest, for the office.
     pub async fn with_acceptance(&self, by: By<'_>) -> Result<Vec<(d::RulesVersion, u64)>, Error> {
         by.require(Permission::Settings)?;
-        let counts = self.db.rules().acceptance().await?;
+        let counts = self.db.documents(self.doc).acceptance().await?;
         Ok(self
             .db
-            .rules()
+            .documents(self.doc)
             .all()
             .await?
             .into_iter()
@@ -60,19 +88,20 @@ impl Rules {
     }
 
     /// Records that the resident accepted `version`, which must be the one in
-    /// force; a resident who must still set a password cannot.
+    /// force (otherwise [`Error::StaleRules`] or [`Error::StaleConsent`]); a
+    /// resident who must still set a password cannot.
     pub async fn accept(&self, p: &Principal, version: i32, client: &Client) -> Result<(), Error> {
         if p.must_set_password() {
             return Err(Error::PasswordNotSet);
         }
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
-        if tx.rules().current().await?.map(|r| r.version) != Some(version) {
-            return Err(Error::StaleRules);
+        if tx.documents(self.doc).current().await?.map(|r| r.version) != Some(version) {
+            return Err(self.stale());
         }
-        tx.users().set_rules_version(p.user.id, version).await?;
+        tx.users().set_accepted(p.user.id, self.doc, version).await?;
         let acceptance = kabinet_db::users::Acceptance {
-            kind: "rules",
+            kind: self.doc.acceptance_kind(),
             version,
             ip: &client.ip,
             user_agent: &client.user_agent,
@@ -81,7 +110,10 @@ impl Rules {
         tx.audit()
             .record(
                 &client.entry(
-                    d::AuditEvent::RulesAccepted,
+                    match self.doc {
+                        d::Document::Rules => d::AuditEvent::RulesAccepted,
+                        d::Document::Consent => d::AuditEvent::ConsentGiven,
+                    },
                     Some(p.user.id),
                     Some(p.user.account_id),
                     format!("version {version}"),
@@ -103,15 +135,27 @@ impl Rules {
             problems.add("title", d::Text::new("error-rules-title"));
         }
         if body.is_empty() || body.len() > MAX_BODY_BYTES {
-            problems.add("body", d::Text::new("error-rules-body"));
+            problems.add(
+                "body",
+                d::Text::new(match self.doc {
+                    d::Document::Rules => "error-rules-body",
+                    d::Document::Consent => "error-consent-body",
+                }),
+            );
         }
         problems.check()?;
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
-        let version = tx.rules().publish(title, body, now).await?;
+        let version = tx.documents(self.doc).publish(title, body, now).await?;
         tx.audit()
             .record(
-                &by.entry(d::AuditEvent::RulesPublished, format!("version {version}")),
+                &by.entry(
+                    match self.doc {
+                        d::Document::Rules => d::AuditEvent::RulesPublished,
+                        d::Document::Consent => d::AuditEvent::ConsentPublished,
+                    },
+                    format!("version {version}"),
+                ),
                 now,
             )
             .await?;

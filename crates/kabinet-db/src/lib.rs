@@ -191,8 +191,12 @@ pub trait Repos: Conn + Sized {
         resets::Resets(self)
     }
     /// Versions of the Rules of service.
-    fn rules(&self) -> rules::Rules<'_, Self> {
-        rules::Rules(self)
+    fn rules(&self) -> rules::Documents<'_, Self> {
+        rules::Documents(self, kabinet_domain::Document::Rules)
+    }
+    /// Versions of a document residents accept (the Rules or the consent).
+    fn documents(&self, doc: kabinet_domain::Document) -> rules::Documents<'_, Self> {
+        rules::Documents(self, doc)
     }
     /// Browser sessions and API tokens.
     fn sessions(&self) -> sessions::Sessions<'_, Self> {

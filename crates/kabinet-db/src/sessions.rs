@@ -33,7 +33,7 @@ pub struct NewSession {
     pub user_agent: String,
 }
 
-/// A session with its user and the Rules version in force, read in one query
+/// A session with its user and the Rules and consent versions in force, read in one query
 /// on every signed-in request.
 #[derive(Debug, Clone)]
 pub struct SessionWithUser {
@@ -43,6 +43,8 @@ pub struct SessionWithUser {
     pub user: d::ResidentUser,
     /// The newest published Rules version, if any.
     pub current_rules: Option<i32>,
+    /// The newest published personal-data consent version, if any.
+    pub current_consent: Option<i32>,
 }
 
 pub(crate) fn to_session(s: session::Model) -> Result<d::Session, DbError> {
@@ -73,6 +75,7 @@ struct Row {
     u_password_expires_at: Option<OffsetDateTime>,
     u_blocked: bool,
     u_rules_version: i32,
+    u_consent_version: i32,
     u_failed_count: i32,
     u_failed_window_start: Option<OffsetDateTime>,
     u_last_failed_at: Option<OffsetDateTime>,
@@ -82,6 +85,7 @@ struct Row {
     u_notifications: String,
     a_number: String,
     current_rules: Option<i32>,
+    current_consent: Option<i32>,
 }
 
 /// Sessions (see [`crate::Repos::sessions`]).
@@ -117,11 +121,12 @@ impl<C: Conn> Sessions<'_, C> {
              s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at, \
              u.id AS u_id, u.account_id AS u_account_id, u.email AS u_email, u.password_hash AS u_password_hash, \
              u.password_generated AS u_password_generated, u.password_expires_at AS u_password_expires_at, \
-             u.blocked AS u_blocked, u.rules_version AS u_rules_version, u.failed_count AS u_failed_count, \
+             u.blocked AS u_blocked, u.rules_version AS u_rules_version, u.consent_version AS u_consent_version, u.failed_count AS u_failed_count, \
              u.failed_window_start AS u_failed_window_start, u.last_failed_at AS u_last_failed_at, \
              u.created_at AS u_created_at, u.password_changed_at AS u_password_changed_at, u.language AS u_language, u.notifications AS u_notifications, \
              a.number AS a_number, \
-             (SELECT MAX(version) FROM rules_versions) AS current_rules \
+             (SELECT MAX(version) FROM rules_versions) AS current_rules, \
+             (SELECT MAX(version) FROM consent_versions) AS current_consent \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN accounts a ON a.id = u.account_id \
              WHERE s.token_hash = $1",
             [token_hash.into()],
@@ -151,6 +156,7 @@ impl<C: Conn> Sessions<'_, C> {
                 password_expires_at: r.u_password_expires_at,
                 blocked: r.u_blocked,
                 rules_version: r.u_rules_version,
+                consent_version: r.u_consent_version,
                 failed_count: r.u_failed_count,
                 failed_window_start: r.u_failed_window_start,
                 last_failed_at: r.u_last_failed_at,
@@ -167,6 +173,7 @@ impl<C: Conn> Sessions<'_, C> {
             session,
             user,
             current_rules: r.current_rules,
+            current_consent: r.current_consent,
         }))
     }
 

@@ -24,6 +24,8 @@ pub struct NewUser {
     pub password_expires_at: OffsetDateTime,
     /// The Rules version accepted on the form (0 when none is published).
     pub rules_version: i32,
+    /// The consent version given on the form (0 when none is published).
+    pub consent_version: i32,
     /// Now.
     pub now: OffsetDateTime,
 }
@@ -31,9 +33,11 @@ pub struct NewUser {
 /// Something a resident accepted or consented to, with where from.
 #[derive(Debug, Clone)]
 pub struct Acceptance<'a> {
-    /// `rules` or `consent`.
+    /// `rules`, `personal_data` (see [`d::Document::acceptance_kind`]) or
+    /// `consent` (to informational messages).
     pub kind: &'static str,
-    /// The Rules version it was given under.
+    /// The version of the document (for `consent`, of the Rules) it was
+    /// given under.
     pub version: i32,
     /// Client address.
     pub ip: &'a str,
@@ -54,6 +58,7 @@ pub(crate) fn to_user(u: user::Model, account_number: &str) -> Result<d::Residen
         password_expires_at: u.password_expires_at,
         blocked: u.blocked,
         rules_version: u.rules_version,
+        consent_version: u.consent_version,
         failed_count: u.failed_count,
         failed_window_start: u.failed_window_start,
         last_failed_at: u.last_failed_at,
@@ -139,6 +144,7 @@ impl<C: Conn> Users<'_, C> {
             password_expires_at: Set(Some(new.password_expires_at)),
             blocked: Set(false),
             rules_version: Set(new.rules_version),
+            consent_version: Set(new.consent_version),
             failed_count: Set(0),
             failed_window_start: Set(None),
             last_failed_at: Set(None),
@@ -286,10 +292,10 @@ impl<C: Conn> Users<'_, C> {
         }
     }
 
-    /// Records the Rules version the user accepted last.
-    pub async fn set_rules_version(&self, id: d::UserId, version: i32) -> Result<(), DbError> {
+    /// Records the version of `doc` the user accepted last.
+    pub async fn set_accepted(&self, id: d::UserId, doc: d::Document, version: i32) -> Result<(), DbError> {
         user::Entity::update_many()
-            .col_expr(user::Column::RulesVersion, Expr::value(version))
+            .col_expr(crate::rules::accepted_column(doc), Expr::value(version))
             .filter(user::Column::Id.eq(id.0))
             .exec(self.0.conn())
             .await?;

@@ -104,6 +104,10 @@ events! {
     RulesPublished = "rules_published",
     /// A resident accepted a version of the Rules.
     RulesAccepted = "rules_accepted",
+    /// A new version of the personal-data consent was published.
+    ConsentPublished = "consent_published",
+    /// A resident gave the personal-data consent of a version.
+    ConsentGiven = "consent_given",
     /// The resident changed their settings.
     SettingsChanged = "settings_changed",
     /// The resident asked to change their e-mail; a link went to the new one.

@@ -26,6 +26,8 @@ pub struct ResidentUser {
     pub blocked: bool,
     /// The Rules version the resident accepted last (0: none).
     pub rules_version: i32,
+    /// The personal-data consent version the resident gave last (0: none).
+    pub consent_version: i32,
     /// Failed sign-ins in the current window.
     pub failed_count: i32,
     /// When the current failure window began.
@@ -161,7 +163,34 @@ pub struct OutboxMessage {
     pub last_error: String,
 }
 
-/// A published version of the Rules of service (R15).
+/// A document residents accept, versioned: the Rules of service (R15) and,
+/// separately as 152-ФЗ requires, the consent to personal-data processing
+/// (B8). Each publication is a new, higher version; residents accept the
+/// newest before going on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Document {
+    /// The Rules of service.
+    Rules,
+    /// The consent to the processing of personal data.
+    Consent,
+}
+
+impl Document {
+    /// Both documents, in the order a resident is asked for them.
+    pub const ALL: [Document; 2] = [Document::Rules, Document::Consent];
+
+    /// The kind stored with each acceptance (`rules`, `personal_data`).
+    /// (`consent` is the older kind of the consent to informational messages,
+    /// given at registration.)
+    pub fn acceptance_kind(self) -> &'static str {
+        match self {
+            Document::Rules => "rules",
+            Document::Consent => "personal_data",
+        }
+    }
+}
+
+/// A published version of a [`Document`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesVersion {
     /// 1, 2, 3, …

@@ -28,6 +28,12 @@ pub const RULES: &str = "/rules";
 pub const RULES_ACCEPT: &str = "/rules/accept";
 /// An earlier version of the Rules (pattern).
 pub const RULES_VERSION: &str = "/rules/{version}";
+/// The personal-data consent in force.
+pub const CONSENT: &str = "/consent";
+/// Giving a new version of the consent.
+pub const CONSENT_ACCEPT: &str = "/consent/accept";
+/// An earlier version of the consent (pattern).
+pub const CONSENT_VERSION: &str = "/consent/{version}";
 /// The account overview.
 pub const CABINET: &str = "/cabinet";
 /// A receipt PDF (pattern; the file is `<period>.pdf`).
@@ -53,6 +59,11 @@ pub fn password_reset_token(token: &str) -> String {
 /// An earlier version of the Rules.
 pub fn rules_version(version: i32) -> String {
     format!("/rules/{version}")
+}
+
+/// An earlier version of the personal-data consent.
+pub fn consent_version(version: i32) -> String {
+    format!("/consent/{version}")
 }
 
 /// The receipt PDF of `account` for `period` (`2026-10`).
@@ -184,6 +195,8 @@ pub const STAFF_ORGANIZATION: &str = "/staff/organization";
 pub const STAFF_SETTINGS: &str = "/staff/settings";
 /// The Rules of service: versions and publishing.
 pub const STAFF_RULES: &str = "/staff/rules";
+/// The personal-data consent: versions and publishing.
+pub const STAFF_CONSENT: &str = "/staff/consent";
 /// A closing of the portal: scheduling and lifting.
 pub const STAFF_CLOSING: &str = "/staff/closing";
 /// Exports to the billing system and their history.

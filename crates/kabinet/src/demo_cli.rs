@@ -64,7 +64,7 @@ pub async fn run(
         }
     })
     .await?;
-    residents_cli::ensure_rules(db).await?;
+    residents_cli::ensure_documents(db).await?;
     if tty && report.created_accounts > 0 {
         eprintln!();
     }

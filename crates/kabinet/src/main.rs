@@ -135,6 +135,13 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Publish a new version of the consent to personal-data processing (a
+    /// document of its own under 152-ФЗ); residents give it at their next
+    /// request.
+    Consent {
+        #[command(subcommand)]
+        action: ConsentAction,
+    },
     /// Load passport data for registration checks: a file of lines
     /// `account;series number`. Only a keyed hash is stored.
     Passports {
@@ -289,6 +296,18 @@ enum StaffAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum ConsentAction {
+    /// Publish the text in FILE (plain text; paragraphs separated by blank lines).
+    Publish {
+        /// The text.
+        file: PathBuf,
+        /// The heading.
+        #[arg(long, default_value = residents_cli::DEFAULT_CONSENT_TITLE)]
+        title: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum RulesAction {
     /// Publish the text in FILE (plain text; paragraphs separated by blank lines).
     Publish {
@@ -440,7 +459,10 @@ async fn dispatch(
         }
         Command::Rules {
             action: RulesAction::Publish { file, title },
-        } => residents_cli::publish(db, &file, &title).await,
+        } => residents_cli::publish(db, kabinet_domain::Document::Rules, &file, &title).await,
+        Command::Consent {
+            action: ConsentAction::Publish { file, title },
+        } => residents_cli::publish(db, kabinet_domain::Document::Consent, &file, &title).await,
         Command::Passports { file } => residents_cli::passports(db, config, &file).await,
         Command::Registration { action } => {
             let (account, unlock) = match action {

@@ -1,11 +1,12 @@
-//! Commands about residents' sign-in: publishing the Rules, loading the keyed
+//! Commands about residents' sign-in: publishing the Rules and the
+//! personal-data consent, loading the keyed
 //! hashes of passports for registration, and looking at the e-mail outbox.
 
 use crate::config::Config;
 use anyhow::{Context, bail};
 use kabinet_db::Db;
 use kabinet_db::Repos;
-use kabinet_domain::{AccountNumber, OutboxStatus, Passport};
+use kabinet_domain::{AccountNumber, Document, OutboxStatus, Passport};
 use std::path::Path;
 
 /// The Rules text published on a new installation (the Organization replaces it
@@ -14,24 +15,32 @@ pub const DEFAULT_RULES_TITLE: &str = "Правила пользования л�
 /// See [`DEFAULT_RULES_TITLE`].
 pub const DEFAULT_RULES: &str = include_str!("default_rules.txt");
 
-/// Publishes the default Rules when none were published yet.
-pub async fn ensure_rules(db: &Db) -> anyhow::Result<()> {
-    let rules = kabinet_app::rules::Rules::new(db.clone());
-    if rules.current().await?.is_none() {
-        rules
-            .publish(
-                kabinet_app::staff::By::Cli,
-                DEFAULT_RULES_TITLE,
-                DEFAULT_RULES.trim(),
-            )
-            .await?;
+/// The consent text published on the demo (an installation publishes its own
+/// with `kabinet consent publish` or from the office).
+pub const DEFAULT_CONSENT_TITLE: &str = "Согласие на обработку персональных данных";
+/// See [`DEFAULT_CONSENT_TITLE`].
+pub const DEFAULT_CONSENT: &str = include_str!("default_consent.txt");
+
+/// Publishes the default Rules and consent when none were published yet.
+pub async fn ensure_documents(db: &Db) -> anyhow::Result<()> {
+    let defaults = [
+        (Document::Rules, DEFAULT_RULES_TITLE, DEFAULT_RULES),
+        (Document::Consent, DEFAULT_CONSENT_TITLE, DEFAULT_CONSENT),
+    ];
+    for (doc, title, text) in defaults {
+        let document = kabinet_app::rules::Rules::new(db.clone(), doc);
+        if document.current().await?.is_none() {
+            document
+                .publish(kabinet_app::staff::By::Cli, title, text.trim())
+                .await?;
+        }
     }
     Ok(())
 }
 
-/// `kabinet rules publish FILE --title T`: a new version residents accept at
-/// their next request.
-pub async fn publish(db: &Db, file: &Path, title: &str) -> anyhow::Result<()> {
+/// `kabinet rules publish FILE --title T` and `kabinet consent publish …`: a
+/// new version residents accept at their next request.
+pub async fn publish(db: &Db, doc: Document, file: &Path, title: &str) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let text = text.trim();
     if text.is_empty() {
@@ -40,10 +49,14 @@ pub async fn publish(db: &Db, file: &Path, title: &str) -> anyhow::Result<()> {
     if title.trim().is_empty() {
         bail!("--title must not be empty");
     }
-    let v = kabinet_app::rules::Rules::new(db.clone())
+    let v = kabinet_app::rules::Rules::new(db.clone(), doc)
         .publish(kabinet_app::staff::By::Cli, title.trim(), text)
         .await?;
-    eprintln!("Published the Rules, version {v}. Residents will be asked to accept it.");
+    let what = match doc {
+        Document::Rules => "the Rules",
+        Document::Consent => "the personal-data consent",
+    };
+    eprintln!("Published {what}, version {v}. Residents will be asked to accept it.");
     Ok(())
 }
 

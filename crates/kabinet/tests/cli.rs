@@ -897,6 +897,7 @@ async fn payments_are_listed_and_reconciled_from_the_command_line() {
             password_hash: String::new(),
             password_expires_at: now,
             rules_version: 0,
+            consent_version: 0,
             now,
         })
         .await

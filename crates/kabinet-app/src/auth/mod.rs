@@ -35,6 +35,8 @@ pub mod fields {
     pub const CHECK: &str = "check";
     /// Acceptance of the Rules.
     pub const RULES: &str = "rules";
+    /// The personal-data consent checkbox.
+    pub const PERSONAL_DATA: &str = "personal_data";
     /// Consent to informational messages.
     pub const CONSENT: &str = "consent";
     /// The current password.
@@ -130,6 +132,9 @@ pub struct Principal {
     pub token_hash: String,
     /// The Rules version the resident must accept before going on, if any.
     pub rules_pending: Option<i32>,
+    /// The personal-data consent version the resident must give before going
+    /// on, if any.
+    pub consent_pending: Option<i32>,
 }
 
 /// What a signed-in resident must do before using the cabinet.
@@ -139,6 +144,8 @@ pub enum Step {
     SetPassword,
     /// A new version of the Rules is in force: accept it.
     AcceptRules,
+    /// A new version of the personal-data consent is in force: give it.
+    AcceptConsent,
     /// Nothing: the cabinet is open.
     Ready,
 }
@@ -155,6 +162,8 @@ impl Principal {
             Step::SetPassword
         } else if self.rules_pending.is_some() {
             Step::AcceptRules
+        } else if self.consent_pending.is_some() {
+            Step::AcceptConsent
         } else {
             Step::Ready
         }
@@ -361,12 +370,12 @@ impl Auth {
             details,
         );
         tx.audit().record(&entry, now).await?;
-        let rules_pending = tx
-            .rules()
-            .current()
-            .await?
-            .map(|r| r.version)
-            .filter(|v| *v > user.rules_version);
+        let newer = async |doc, accepted: i32| -> Result<Option<i32>, Error> {
+            let current = tx.documents(doc).current().await?;
+            Ok(current.map(|r| r.version).filter(|v| *v > accepted))
+        };
+        let rules_pending = newer(d::Document::Rules, user.rules_version).await?;
+        let consent_pending = newer(d::Document::Consent, user.consent_version).await?;
         tx.commit().await?;
         Ok(SignedIn {
             principal: Principal {
@@ -374,6 +383,7 @@ impl Auth {
                 user,
                 token_hash: new.token_hash,
                 rules_pending,
+                consent_pending,
             },
             token,
         })
@@ -433,11 +443,13 @@ impl Auth {
             tracing::warn!(error = %e, "session not touched");
         }
         let rules_pending = found.current_rules.filter(|v| *v > user.rules_version);
+        let consent_pending = found.current_consent.filter(|v| *v > user.consent_version);
         Ok(Some(Principal {
             session,
             user,
             token_hash: hash,
             rules_pending,
+            consent_pending,
         }))
     }
 

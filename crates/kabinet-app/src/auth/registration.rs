@@ -2,7 +2,7 @@
 //! the resident; the answer is the same whatever the account, and the check
 //! is made afterwards, under a per-account limit on failures.
 
-use super::fields::{ACCOUNT, CHECK, CONSENT, EMAIL, RULES};
+use super::fields::{ACCOUNT, CHECK, CONSENT, EMAIL, PERSONAL_DATA, RULES};
 use super::secrets::generated_password;
 use super::{Auth, Client};
 use crate::{Error, FieldErrors};
@@ -38,8 +38,61 @@ pub struct RegistrationInput {
     pub check: String,
     /// "I accept the Rules".
     pub accept_rules: bool,
+    /// "I consent to the processing of my personal data" (152-ФЗ: a document
+    /// of its own, given separately from the Rules).
+    pub personal_data: bool,
     /// "I agree to informational e-mails and SMS".
     pub consent: bool,
+}
+
+/// What a new resident accepts on the registration form: the versions of
+/// the Rules and of the personal-data consent in force (0: none published),
+/// and the consent to informational messages.
+pub(crate) struct Accepted {
+    pub rules: i32,
+    pub consent: i32,
+}
+
+impl Accepted {
+    /// The versions in force now.
+    pub(crate) async fn in_force(tx: &kabinet_db::Tx) -> Result<Accepted, DbError> {
+        let version = async |doc| -> Result<i32, DbError> {
+            Ok(tx.documents(doc).current().await?.map_or(0, |r| r.version))
+        };
+        Ok(Accepted {
+            rules: version(d::Document::Rules).await?,
+            consent: version(d::Document::Consent).await?,
+        })
+    }
+
+    /// Records them for `user`, as given from `ip` with `user_agent`. The
+    /// personal-data consent is recorded even before any text is published
+    /// (version 0): it was given on the form.
+    pub(crate) async fn record(
+        &self,
+        tx: &kabinet_db::Tx,
+        user: d::UserId,
+        ip: &str,
+        user_agent: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), DbError> {
+        let given = |kind, version| Acceptance {
+            kind,
+            version,
+            ip,
+            user_agent,
+        };
+        if self.rules > 0 {
+            tx.users()
+                .add_acceptance(user, &given("rules", self.rules), now)
+                .await?;
+        }
+        let personal_data = given(d::Document::Consent.acceptance_kind(), self.consent);
+        tx.users().add_acceptance(user, &personal_data, now).await?;
+        tx.users()
+            .add_acceptance(user, &given("consent", self.rules), now)
+            .await
+    }
 }
 
 /// A check value of the organization's registration mode.
@@ -87,6 +140,9 @@ impl Auth {
             .ok();
         if !input.accept_rules {
             errors.add(RULES, d::Text::new("error-rules-not-accepted"));
+        }
+        if !input.personal_data {
+            errors.add(PERSONAL_DATA, d::Text::new("error-personal-data-missing"));
         }
         if !input.consent {
             errors.add(CONSENT, d::Text::new("error-consent-missing"));
@@ -165,13 +221,14 @@ impl Auth {
         );
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
-        let rules_version = tx.rules().current().await?.map_or(0, |r| r.version);
+        let accepted = Accepted::in_force(&tx).await?;
         let new = NewUser {
             account_id: account.id,
             email: email.clone(),
             password_hash: hash,
             password_expires_at: now + valid,
-            rules_version,
+            rules_version: accepted.rules,
+            consent_version: accepted.consent,
             now,
         };
         let Some(user_id) = tx.users().insert(&new).await? else {
@@ -182,16 +239,9 @@ impl Auth {
                 None => Ok(()),
             };
         };
-        let given = |kind| Acceptance {
-            kind,
-            version: rules_version,
-            ip: &client.ip,
-            user_agent: &client.user_agent,
-        };
-        if rules_version > 0 {
-            tx.users().add_acceptance(user_id, &given("rules"), now).await?;
-        }
-        tx.users().add_acceptance(user_id, &given("consent"), now).await?;
+        accepted
+            .record(&tx, user_id, &client.ip, &client.user_agent, now)
+            .await?;
         let details = format!("e-mail {}", email.masked());
         let entry = client.entry(
             d::AuditEvent::Registration,

@@ -24,6 +24,21 @@ pub fn app(db: &Db) -> App {
 
 /// A signed-in principal of account `id`; `restricted` as after a one-time password.
 async fn principal(app: &App, id: i64, restricted: bool) -> Principal {
+    let token = session(app, id, restricted).await;
+    signed_in(app, &token).await
+}
+
+/// The principal of a session token.
+async fn signed_in(app: &App, token: &str) -> Principal {
+    app.auth
+        .authenticate(token, SessionKind::Web)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A new resident of account `id` with a browser session; its token.
+async fn session(app: &App, id: i64, restricted: bool) -> String {
     let db = app.db();
     let now = time::OffsetDateTime::now_utc();
     let tx = db.begin().await.unwrap();
@@ -31,10 +46,11 @@ async fn principal(app: &App, id: i64, restricted: bool) -> Principal {
         .users()
         .insert(&NewUser {
             account_id: AccountId(id),
-            email: kabinet_domain::EmailAddress::parse("u@example.ru").unwrap(),
+            email: kabinet_domain::EmailAddress::parse(&format!("u{id}@example.ru")).unwrap(),
             password_hash: String::new(),
             password_expires_at: now,
             rules_version: 0,
+            consent_version: 0,
             now,
         })
         .await
@@ -55,11 +71,7 @@ async fn principal(app: &App, id: i64, restricted: bool) -> Principal {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    app.auth
-        .authenticate(&token, SessionKind::Web)
-        .await
-        .unwrap()
-        .unwrap()
+    token
 }
 
 db_tests! {
@@ -82,6 +94,44 @@ db_tests! {
         let audit = t.db.audit().lines(Some(AccountId(2)), 10).await.unwrap();
         assert_eq!(audit[0].event, "rules_accepted");
         assert!(matches!(app.rules.version(7).await, Err(Error::NotFound)));
+    }
+
+    async fn the_personal_data_consent_is_a_document_of_its_own(t: &TestDb) {
+        demo(&t.db).await;
+        let app = app(&t.db);
+        let client = kabinet_app::auth::Client::default();
+        app.rules.publish(kabinet_app::staff::By::Cli, "Правила", "Первая редакция.").await.unwrap();
+        let token = session(&app, 2, false).await;
+        let p = signed_in(&app, &token).await;
+        assert_eq!((p.rules_pending, p.consent_pending), (Some(1), None));
+        app.rules.accept(&p, 1, &client).await.unwrap();
+        // Publishing the consent asks every resident for it, and only for it.
+        let c1 = app.consent.publish(kabinet_app::staff::By::Cli, "Согласие", "Текст согласия.").await.unwrap();
+        assert_eq!(c1, 1, "the consent is numbered on its own");
+        let newcomer = principal(&app, 1, false).await;
+        assert_eq!((newcomer.rules_pending, newcomer.consent_pending), (Some(1), Some(1)));
+        assert_eq!(newcomer.next_step(), kabinet_app::auth::Step::AcceptRules, "the Rules first");
+        let p = signed_in(&app, &token).await;
+        assert_eq!((p.rules_pending, p.consent_pending), (None, Some(1)));
+        assert_eq!(p.next_step(), kabinet_app::auth::Step::AcceptConsent);
+        assert!(p.clone().resident().is_err());
+        // Accepting the Rules' number does not give the consent.
+        assert!(matches!(app.consent.accept(&p, 2, &client).await, Err(Error::StaleConsent)));
+        app.consent.accept(&p, 1, &client).await.unwrap();
+        let user = t.db.users().by_id(p.user.id).await.unwrap().unwrap();
+        assert_eq!((user.rules_version, user.consent_version), (1, 1));
+        let kinds: Vec<(String, i32)> = t.db.users().acceptances(p.user.id).await.unwrap().into_iter().map(|(k, v, _, _)| (k, v)).collect();
+        assert_eq!(kinds, vec![("rules".to_string(), 1), ("personal_data".to_string(), 1)]);
+        let audit = t.db.audit().lines(Some(AccountId(2)), 10).await.unwrap();
+        assert_eq!(audit[0].event, "consent_given");
+        assert_eq!(audit[0].details, "version 1");
+        // The office's counts are per document.
+        let by = kabinet_app::staff::By::Cli;
+        let counts = |v: Vec<(kabinet_domain::RulesVersion, u64)>| v.into_iter().map(|(v, n)| (v.version, n)).collect::<Vec<_>>();
+        assert_eq!(counts(app.consent.with_acceptance(by).await.unwrap()), vec![(1, 1)]);
+        assert_eq!(counts(app.rules.with_acceptance(by).await.unwrap()), vec![(1, 1)]);
+        assert_eq!(app.consent.version(1).await.unwrap().body, "Текст согласия.");
+        assert_eq!(app.rules.version(1).await.unwrap().body, "Первая редакция.");
     }
 
     async fn receipts_and_the_overview_are_the_residents_own(t: &TestDb) {

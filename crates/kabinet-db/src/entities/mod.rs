@@ -10,6 +10,7 @@ pub mod billing_period;
 pub mod card_payment;
 pub mod card_payment_share;
 pub mod charge;
+pub mod consent_version;
 pub mod email_change;
 pub mod exchange_file;
 pub mod exchange_run;

@@ -25,6 +25,7 @@ pub struct Model {
     pub language: Option<String>,
     pub paperless: bool,
     pub notifications: String,
+    pub consent_version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -37,6 +37,9 @@ pub(crate) struct TokenResponse {
     must_set_password: bool,
     /// A Rules version to accept first (`POST /api/v1/rules/accept`), if any.
     rules_version_to_accept: Option<i32>,
+    /// A personal-data consent version to give first
+    /// (`POST /api/v1/consent/accept`), if any.
+    consent_version_to_accept: Option<i32>,
 }
 
 /// Issues a bearer token.
@@ -61,6 +64,7 @@ pub(crate) async fn issue_token(
         expires_at: rfc3339(s.principal.session.expires_at),
         must_set_password: s.principal.must_set_password(),
         rules_version_to_accept: s.principal.rules_pending,
+        consent_version_to_accept: s.principal.consent_pending,
     }))
 }
 
@@ -93,6 +97,9 @@ pub(crate) struct RegisterRequest {
     check: String,
     /// The current Rules are accepted.
     accept_rules: bool,
+    /// Consent to the processing of personal data, as published at
+    /// `GET /api/v1/consent` (a document of its own, given separately).
+    accept_personal_data: bool,
     /// Consent to informational e-mails and SMS.
     consent: bool,
 }
@@ -113,6 +120,7 @@ pub(crate) async fn register(
         email: req.email,
         check: req.check,
         accept_rules: req.accept_rules,
+        personal_data: req.accept_personal_data,
         consent: req.consent,
     };
     state.app.auth.register(&input, &ctx.client).await?;

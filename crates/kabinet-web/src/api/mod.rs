@@ -67,6 +67,8 @@ fn public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::confirm_reset))
         .routes(routes!(rules::current))
         .routes(routes!(rules::accept))
+        .routes(routes!(rules::current_consent))
+        .routes(routes!(rules::accept_consent))
 }
 
 /// Operations of a resident who may use the API fully, each passed through
@@ -219,8 +221,8 @@ impl FromRequestParts<AppState> for Bearer {
     }
 }
 
-/// A bearer token's resident who may use the API fully: own password set and
-/// the Rules in force accepted.
+/// A bearer token's resident who may use the API fully: own password set,
+/// the Rules in force accepted and the consent in force given.
 pub(crate) struct ApiResident(pub Resident);
 
 impl FromRequestParts<AppState> for ApiResident {
@@ -234,6 +236,7 @@ impl FromRequestParts<AppState> for ApiResident {
         p.resident().map(ApiResident).map_err(|step| match step {
             Step::SetPassword => ApiError::Forbidden("error-api-password-not-set"),
             Step::AcceptRules | Step::Ready => ApiError::Forbidden("error-api-stale-rules"),
+            Step::AcceptConsent => ApiError::Forbidden("error-api-stale-consent"),
         })
     }
 }

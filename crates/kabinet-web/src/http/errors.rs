@@ -21,7 +21,7 @@ fn status_of(e: &Error) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         Error::InvalidResetToken => StatusCode::GONE,
-        Error::StaleRules => StatusCode::CONFLICT,
+        Error::StaleRules | Error::StaleConsent => StatusCode::CONFLICT,
         Error::PasswordNotSet => StatusCode::FORBIDDEN,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::PaymentRefused => StatusCode::BAD_GATEWAY,

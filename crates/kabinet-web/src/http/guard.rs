@@ -1,7 +1,8 @@
 //! The guards of the signed-in route groups. The resident group's
 //! [`require_resident`] layer runs before every handler in it, so a page there
 //! cannot forget the check: without a session it sends to sign-in, a resident
-//! who must set a password or accept new Rules is sent there first. Handlers
+//! who must set a password, accept new Rules or give a new consent is sent
+//! there first. Handlers
 //! take the checked resident with the [`ResidentPage`] extractor, which
 //! applies the same rule on its own.
 
@@ -20,6 +21,7 @@ pub(crate) fn next_page(p: &Principal) -> &'static str {
     match p.next_step() {
         Step::SetPassword => paths::PASSWORD_NEW,
         Step::AcceptRules => paths::RULES_ACCEPT,
+        Step::AcceptConsent => paths::CONSENT_ACCEPT,
         Step::Ready => paths::CABINET,
     }
 }
@@ -29,10 +31,10 @@ fn resident_of(parts: &Parts) -> Result<Resident, &'static str> {
     let principal = parts.extensions.get::<Ctx>().and_then(|c| c.principal.clone());
     match principal {
         None => Err(paths::LOGIN),
-        Some(p) => p.resident().map_err(|step| match step {
-            Step::SetPassword => paths::PASSWORD_NEW,
-            Step::AcceptRules | Step::Ready => paths::RULES_ACCEPT,
-        }),
+        Some(p) => {
+            let to = next_page(&p);
+            p.resident().map_err(|_| to)
+        }
     }
 }
 

@@ -121,6 +121,7 @@ mod tests {
             Error::StaffPasswordExpired,
             Error::InvalidResetToken,
             Error::StaleRules,
+            Error::StaleConsent,
             Error::PasswordNotSet,
             // `Error::Readings` carries a whole meters view; its one id
             // (`error-readings`) is checked with every id in the sources.

@@ -295,8 +295,10 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             paths::PASSWORD_RESET_TOKEN,
             get(password::reset_form_page).post(password::reset_complete),
         ),
-        (paths::RULES, get(rules::current)),
-        (paths::RULES_VERSION, get(rules::version)),
+        (paths::RULES, get(rules::current::<rules::OfRules>)),
+        (paths::RULES_VERSION, get(rules::version::<rules::OfRules>)),
+        (paths::CONSENT, get(rules::current::<rules::OfConsent>)),
+        (paths::CONSENT_VERSION, get(rules::version::<rules::OfConsent>)),
         (paths::HELP, get(help::show)),
         (
             paths::EMAIL_CONFIRM,
@@ -367,7 +369,12 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
         (
             paths::STAFF_RULES,
             Need::To(P::Settings),
-            get(office::rules::show).post(office::rules::publish),
+            get(office::rules::show::<rules::OfRules>).post(office::rules::publish::<rules::OfRules>),
+        ),
+        (
+            paths::STAFF_CONSENT,
+            Need::To(P::Settings),
+            get(office::rules::show::<rules::OfConsent>).post(office::rules::publish::<rules::OfConsent>),
         ),
         (
             paths::STAFF_CLOSING,
@@ -428,7 +435,14 @@ pub(crate) fn step_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             paths::PASSWORD_NEW,
             get(password::first_page).post(password::first),
         ),
-        (paths::RULES_ACCEPT, get(rules::accept_page).post(rules::accept)),
+        (
+            paths::RULES_ACCEPT,
+            get(rules::accept_page::<rules::OfRules>).post(rules::accept::<rules::OfRules>),
+        ),
+        (
+            paths::CONSENT_ACCEPT,
+            get(rules::accept_page::<rules::OfConsent>).post(rules::accept::<rules::OfConsent>),
+        ),
     ]
 }
 

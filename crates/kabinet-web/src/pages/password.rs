@@ -140,11 +140,12 @@ pub(crate) async fn first(
         .set_own_password(&p, &form.password, &form.password_again, &ctx.client)
         .await
     {
-        Ok(()) => Ok(see_other(if p.rules_pending.is_some() {
-            paths::RULES_ACCEPT
-        } else {
-            paths::CABINET
-        })),
+        Ok(()) => {
+            // The next step of the resident now that the password is set.
+            let mut then = p.clone();
+            then.session.restricted = false;
+            Ok(see_other(crate::http::guard::next_page(&then)))
+        }
         Err(e @ Error::Invalid(_)) => render(&state, &ctx, Kind::First, Some(&e)),
         Err(e) => Err(e.into()),
     }

@@ -27,16 +27,19 @@ pub(crate) struct RegisterPage {
     pub check_example: &'static str,
     pub check_inputmode: &'static str,
     pub rules_version: Option<i32>,
+    pub consent_version: Option<i32>,
     pub account: String,
     pub email: String,
     pub check: String,
     pub accept_rules: bool,
+    pub personal_data: bool,
     pub consent: bool,
     pub has_errors: bool,
     pub account_error: Option<String>,
     pub email_error: Option<String>,
     pub check_error: Option<String>,
     pub rules_error: Option<String>,
+    pub personal_data_error: Option<String>,
     pub consent_error: Option<String>,
 }
 
@@ -50,6 +53,7 @@ pub(crate) struct RegisterForm {
     #[serde(default)]
     check: String,
     accept_rules: Option<String>,
+    personal_data: Option<String>,
     consent: Option<String>,
 }
 
@@ -60,6 +64,7 @@ impl RegisterForm {
             email: self.email.clone(),
             check: self.check.clone(),
             accept_rules: self.accept_rules.is_some(),
+            personal_data: self.personal_data.is_some(),
             consent: self.consent.is_some(),
         }
     }
@@ -72,6 +77,7 @@ async fn render(
     errors: &FieldErrors,
 ) -> Result<Response, PageError> {
     let rules_version = state.app.rules.current().await?.map(|r| r.version);
+    let consent_version = state.app.consent.current().await?.map(|r| r.version);
     let (check_label, check_hint, check_example, check_inputmode) =
         match state.app.auth.settings().registration_mode {
             RegistrationMode::Amount => (
@@ -102,16 +108,19 @@ async fn render(
             check_example,
             check_inputmode,
             rules_version,
+            consent_version,
             account: form.account.chars().take(32).collect(),
             email: form.email.chars().take(254).collect(),
             check: form.check.chars().take(40).collect(),
             accept_rules: form.accept_rules.is_some(),
+            personal_data: form.personal_data.is_some(),
             consent: form.consent.is_some(),
             has_errors: !errors.is_empty(),
             account_error: err(fields::ACCOUNT),
             email_error: err(fields::EMAIL),
             check_error: err(fields::CHECK),
             rules_error: err(fields::RULES),
+            personal_data_error: err(fields::PERSONAL_DATA),
             consent_error: err(fields::CONSENT),
         },
     )

@@ -1,25 +1,100 @@
-//! The Rules of service: the text in force, earlier versions, and accepting a
-//! new version (R11, R15).
+//! The documents residents accept, each on its own pages: the Rules of
+//! service (`/rules`, R11, R15) and the personal-data consent (`/consent`,
+//! B8) — the text in force, earlier versions, and accepting a new version.
+//! One set of handlers serves both, told apart by a [`Kind`].
 
 use super::{Layout, Link, page, see_other};
 use crate::AppState;
 use crate::http::context::Ctx;
 use crate::http::csrf::CsrfForm;
 use crate::http::errors::PageError;
+use crate::http::guard::next_page;
 use crate::paths;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use kabinet_app::Error;
-use kabinet_domain::RulesVersion;
+use kabinet_domain::{Document, RulesVersion};
 use serde::Deserialize;
 
-/// A version of the Rules, with the other versions and, when the resident
+/// What tells one document's pages from the other's: its paths and the
+/// ids of the texts that differ.
+pub(crate) struct Sheet {
+    /// Which document.
+    pub doc: Document,
+    /// Its heading when nothing is published, and its link in the footer.
+    pub name: &'static str,
+    /// "Not published yet".
+    pub none: &'static str,
+    /// "A new version is in force: accept it".
+    pub changed: &'static str,
+    /// The accept button.
+    pub accept: &'static str,
+    /// Where the accept form goes.
+    pub accept_path: &'static str,
+    /// An unknown version.
+    pub unknown: &'static str,
+    /// A version's page.
+    pub version_path: fn(i32) -> String,
+    /// The office's page of the document: its heading and path.
+    pub office: &'static str,
+    /// See [`Sheet::office`].
+    pub office_path: &'static str,
+    /// The office's note on publishing a new version.
+    pub new_intro: &'static str,
+}
+
+/// A document of the resident pages.
+pub(crate) trait Kind: Send + Sync + 'static {
+    /// Its texts and paths.
+    const SHEET: &'static Sheet;
+}
+
+/// The Rules of service.
+pub(crate) struct OfRules;
+
+impl Kind for OfRules {
+    const SHEET: &'static Sheet = &Sheet {
+        doc: Document::Rules,
+        name: "rules-link",
+        none: "rules-none",
+        changed: "rules-changed",
+        accept: "rules-accept",
+        accept_path: paths::RULES_ACCEPT,
+        unknown: "error-rules-version-unknown",
+        version_path: paths::rules_version,
+        office: "office-rules",
+        office_path: paths::STAFF_RULES,
+        new_intro: "rules-new-intro",
+    };
+}
+
+/// The personal-data consent.
+pub(crate) struct OfConsent;
+
+impl Kind for OfConsent {
+    const SHEET: &'static Sheet = &Sheet {
+        doc: Document::Consent,
+        name: "consent-link",
+        none: "consent-none",
+        changed: "consent-changed",
+        accept: "consent-accept",
+        accept_path: paths::CONSENT_ACCEPT,
+        unknown: "error-consent-version-unknown",
+        version_path: paths::consent_version,
+        office: "office-consent",
+        office_path: paths::STAFF_CONSENT,
+        new_intro: "consent-new-intro",
+    };
+}
+
+/// A version of a document, with the other versions and, when the resident
 /// must accept it, the accept button.
 #[derive(Template)]
 #[template(path = "rules/rules.html")]
 pub(crate) struct RulesPage {
     pub layout: Layout,
+    pub sheet: &'static Sheet,
     pub rules: Option<RulesVersion>,
     pub edition: String,
     pub paragraphs: Vec<String>,
@@ -27,16 +102,17 @@ pub(crate) struct RulesPage {
     pub others: Vec<Link>,
 }
 
-async fn render(
+async fn render<K: Kind>(
     state: &AppState,
     ctx: &Ctx,
     rules: Option<RulesVersion>,
     accept: bool,
 ) -> Result<Response, PageError> {
+    let sheet = K::SHEET;
     let tr = crate::i18n::Tr::current();
     let others = state
         .app
-        .rules
+        .document(sheet.doc)
         .all()
         .await?
         .into_iter()
@@ -47,7 +123,7 @@ async fn render(
                 ("v", &r.version.to_string()),
                 ("title", &r.title),
             ),
-            href: paths::rules_version(r.version),
+            href: (sheet.version_path)(r.version),
         })
         .collect();
     let paragraphs = rules.as_ref().map(|r| paragraphs(&r.body)).unwrap_or_default();
@@ -63,6 +139,7 @@ async fn render(
         .unwrap_or_default();
     page(&RulesPage {
         layout: Layout::new(state, ctx),
+        sheet,
         rules,
         edition,
         paragraphs,
@@ -71,38 +148,46 @@ async fn render(
     })
 }
 
-/// `GET /rules`: the version in force and links to earlier ones.
-pub(crate) async fn current(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
-    let rules = state.app.rules.current().await?;
-    render(&state, &ctx, rules, false).await
+/// `GET /rules`, `GET /consent`: the version in force and links to earlier ones.
+pub(crate) async fn current<K: Kind>(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let rules = state.app.document(K::SHEET.doc).current().await?;
+    render::<K>(&state, &ctx, rules, false).await
 }
 
-/// `GET /rules/{version}`: an earlier version.
-pub(crate) async fn version(
+/// `GET /rules/{version}`, `GET /consent/{version}`: an earlier version.
+pub(crate) async fn version<K: Kind>(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(version): Path<String>,
 ) -> Result<Response, PageError> {
-    let v: i32 = version
-        .parse()
-        .map_err(|_| PageError::NotFound("error-rules-version-unknown"))?;
-    let rules = match state.app.rules.version(v).await {
-        Err(Error::NotFound) => return Err(PageError::NotFound("error-rules-version-unknown")),
+    let unknown = PageError::NotFound(K::SHEET.unknown);
+    let Ok(v) = version.parse::<i32>() else {
+        return Err(unknown);
+    };
+    let rules = match state.app.document(K::SHEET.doc).version(v).await {
+        Err(Error::NotFound) => return Err(unknown),
         other => other?,
     };
-    render(&state, &ctx, Some(rules), false).await
+    render::<K>(&state, &ctx, Some(rules), false).await
 }
 
-/// `GET /rules/accept`: the new version with an accept button.
-pub(crate) async fn accept_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+/// `GET /rules/accept`, `GET /consent/accept`: the new version with an accept
+/// button; a resident with nothing of this document to accept goes on to
+/// their next step.
+pub(crate) async fn accept_page<K: Kind>(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, PageError> {
+    let document = state.app.document(K::SHEET.doc);
     match &ctx.principal {
         None => return Ok(see_other(paths::LOGIN)),
-        Some(p) if p.must_set_password() => return Ok(see_other(paths::PASSWORD_NEW)),
-        Some(p) if p.rules_pending.is_none() => return Ok(see_other(paths::CABINET)),
+        Some(p) if p.must_set_password() || document.pending(p).is_none() => {
+            return Ok(see_other(next_page(p)));
+        }
         Some(_) => {}
     }
-    let rules = state.app.rules.current().await?;
-    render(&state, &ctx, rules, true).await
+    let rules = document.current().await?;
+    render::<K>(&state, &ctx, rules, true).await
 }
 
 /// The accept form: the version the resident saw.
@@ -112,28 +197,41 @@ pub(crate) struct AcceptForm {
     version: String,
 }
 
-/// `POST /rules/accept`: a version that is no longer the one in force sends
-/// back to the cabinet, which asks for the new one.
-pub(crate) async fn accept(
+/// `POST /rules/accept`, `POST /consent/accept`: on to the next step (the
+/// other document, or the cabinet); a version that is no longer the one in
+/// force sends back to the cabinet, which asks for the new one.
+pub(crate) async fn accept<K: Kind>(
     State(state): State<AppState>,
     ctx: Ctx,
     CsrfForm(form): CsrfForm<AcceptForm>,
 ) -> Result<Response, PageError> {
-    let Some(p) = ctx.principal.clone().filter(|p| !p.must_set_password()) else {
+    let Some(mut p) = ctx.principal.clone().filter(|p| !p.must_set_password()) else {
         return Ok(see_other(paths::LOGIN));
     };
     let version: i32 = form
         .version
         .parse()
         .map_err(|_| PageError::BadRequest("error-form-malformed"))?;
-    match state.app.rules.accept(&p, version, &ctx.client).await {
-        Ok(()) | Err(Error::StaleRules) => Ok(see_other(paths::CABINET)),
+    match state
+        .app
+        .document(K::SHEET.doc)
+        .accept(&p, version, &ctx.client)
+        .await
+    {
+        Ok(()) => {
+            match K::SHEET.doc {
+                Document::Rules => p.rules_pending = None,
+                Document::Consent => p.consent_pending = None,
+            }
+            Ok(see_other(next_page(&p)))
+        }
+        Err(Error::StaleRules | Error::StaleConsent) => Ok(see_other(paths::CABINET)),
         Err(e) => Err(e.into()),
     }
 }
 
-/// The paragraphs of a Rules text: blank lines separate them, single line
-/// breaks join (the office's preview shows them the same way).
+/// The paragraphs of a document's text: blank lines separate them, single
+/// line breaks join (the office's preview shows them the same way).
 pub(crate) fn paragraphs(body: &str) -> Vec<String> {
     body.replace("\r\n", "\n")
         .split("\n\n")

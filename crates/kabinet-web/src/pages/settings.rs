@@ -36,6 +36,15 @@ pub(crate) struct Linked {
     pub primary: bool,
 }
 
+/// A line of the resident's consents and acceptances: what, which version
+/// (a link to its text), when and from where.
+pub(crate) struct Consent {
+    pub what: String,
+    pub version: Option<(i32, String)>,
+    pub when: String,
+    pub ip: String,
+}
+
 /// A request to see the resident's account, or one of theirs to another.
 pub(crate) struct AccessRequest {
     pub id: i64,
@@ -74,6 +83,7 @@ pub(crate) struct SettingsPage {
     pub awaiting: Vec<AccessRequest>,
     pub viewers: Vec<AccessViewer>,
     pub asked: Vec<AccessRequest>,
+    pub consents: Vec<Consent>,
 }
 
 impl SettingsPage {
@@ -182,6 +192,30 @@ async fn render(
                 })
                 .collect(),
             asked: access.asked.iter().map(request).collect(),
+            consents: state
+                .app
+                .profiles
+                .acceptances(r)
+                .await?
+                .into_iter()
+                .rev()
+                .map(|a| Consent {
+                    version: match a.kind.as_str() {
+                        "rules" if a.version > 0 => Some((a.version, paths::rules_version(a.version))),
+                        "personal_data" if a.version > 0 => {
+                            Some((a.version, paths::consent_version(a.version)))
+                        }
+                        _ => None,
+                    },
+                    what: tr.t(match a.kind.as_str() {
+                        "rules" => "acceptance-rules",
+                        "personal_data" => "acceptance-personal-data",
+                        _ => "acceptance-consent",
+                    }),
+                    when: tr.date_time(clock.local(a.accepted_at)),
+                    ip: a.ip,
+                })
+                .collect(),
         },
     )
 }

@@ -21,6 +21,7 @@ async fn register(b: &mut Browser, account: &str, email: &str, check: &str) -> c
             ("email", email),
             ("check", check),
             ("accept_rules", "on"),
+            ("personal_data", "on"),
             ("consent", "on"),
         ],
     )
@@ -74,7 +75,7 @@ db_tests! {
     async fn registration_sign_in_and_reset_by_amount(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
         let app = TestApp::builder(&t.db).demo(3, 2).build().await;
-        crate_rules(t).await;
+        publish_documents(t).await;
         let (account, amount) = account_and_amount(&t.db, 1).await;
         let mut b = Browser::new(&app);
 
@@ -84,6 +85,10 @@ db_tests! {
         assert!(r.body.contains("Адрес электронной почты указан неверно"), "{}", r.body);
         assert!(r.body.contains("двух знаков после запятой"));
         assert!(r.body.contains("примите правила"));
+        assert!(r.body.contains("нужно согласие на обработку персональных данных"), "{}", r.body);
+        // The consent is its own checkbox, linked to its own text.
+        let form = b.get("/register").await;
+        assert!(form.body.contains("name=\"personal_data\"") && form.body.contains("href=\"/consent\""));
 
         // A wrong amount: the usual answer, and no e-mail at all.
         let r = register(&mut b, &account, "ivan@example.ru", "1,00").await;
@@ -108,6 +113,8 @@ db_tests! {
         let acc = t.db.users().acceptances(user.id).await.unwrap();
         assert!(acc.iter().any(|(k, v, _, ip)| k == "rules" && *v == 1 && ip == "192.0.2.10"), "{acc:?}");
         assert!(acc.iter().any(|(k, _, _, _)| k == "consent"));
+        assert!(acc.iter().any(|(k, v, _, _)| k == "personal_data" && *v == 1), "{acc:?}");
+        assert_eq!(user.consent_version, 1);
 
         // A second registration creates no user; the notice goes to the
         // registered resident, nothing to the typed address.
@@ -323,11 +330,11 @@ db_tests! {
     async fn a_new_rules_version_must_be_accepted(t: &TestDb) {
         let Some(mut smtp) = Smtp::start() else { return };
         let app = TestApp::builder(&t.db).demo(1, 1).build().await;
-        crate_rules(t).await;
+        publish_documents(t).await;
         let account = registered_resident(t, &app, &mut smtp, 1).await;
         let mut b = Browser::new(&app);
         assert_eq!(login(&mut b, &account, OWN_PASSWORD).await.location(), "/cabinet");
-        let v = kabinet_app::rules::Rules::new(t.db.clone()).publish(kabinet_app::staff::By::Cli, "Правила, редакция 2", "Новый текст.\n\nВторой абзац.").await.unwrap();
+        let v = kabinet_app::rules::Rules::new(t.db.clone(), kabinet_domain::Document::Rules).publish(kabinet_app::staff::By::Cli, "Правила, редакция 2", "Новый текст.\n\nВторой абзац.").await.unwrap();
         assert_eq!(v, 2);
         assert_eq!(b.get("/cabinet").await.location(), "/rules/accept");
         let page = b.get("/rules/accept").await;
@@ -340,6 +347,32 @@ db_tests! {
         assert!(t.db.users().acceptances(user.id).await.unwrap().iter().any(|(k, v, _, _)| k == "rules" && *v == 2));
         // Earlier versions stay readable.
         assert!(b.get("/rules/1").await.body.contains("Регистрация"));
+
+        // A new consent is asked for on its own, after nothing else.
+        let c = kabinet_app::rules::Rules::new(t.db.clone(), kabinet_domain::Document::Consent).publish(kabinet_app::staff::By::Cli, "Согласие, редакция 2", "Новые цели обработки.").await.unwrap();
+        assert_eq!(c, 2);
+        assert_eq!(b.get("/cabinet").await.location(), "/consent/accept");
+        assert_eq!(b.get("/rules/accept").await.location(), "/consent/accept", "no Rules to accept");
+        let page = b.get("/consent/accept").await;
+        assert!(page.body.contains("Новые цели обработки") && page.body.contains("Даю согласие"), "{}", page.body);
+        let r = b.submit("/consent/accept", "/consent/accept", &[("version", "1")]).await;
+        assert_eq!(r.location(), "/cabinet", "a stale version goes back");
+        assert_eq!(b.get("/cabinet").await.location(), "/consent/accept", "and is not taken");
+        let r = b.submit("/consent/accept", "/consent/accept", &[("version", "2")]).await;
+        assert_eq!(r.location(), "/cabinet");
+        assert_eq!(b.get("/cabinet").await.status, StatusCode::OK);
+        assert_eq!(b.get("/consent/accept").await.location(), "/cabinet");
+        let user = t.db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&account).unwrap()).await.unwrap().unwrap();
+        assert_eq!((user.rules_version, user.consent_version), (2, 2));
+        assert!(events(t).await.contains(&"consent_given".to_string()));
+        // Both versions are readable; "my data" lists every consent with its version.
+        assert!(b.get("/consent").await.body.contains("Новые цели обработки"));
+        assert!(b.get("/consent/1").await.body.contains("Оператор"));
+        assert_eq!(b.get("/consent/9").await.status, StatusCode::NOT_FOUND);
+        let settings = b.get("/settings").await;
+        assert!(settings.body.contains("Ваши согласия"), "{}", settings.body);
+        assert!(settings.body.contains("href=\"/consent/2\"") && settings.body.contains("href=\"/consent/1\""));
+        assert!(settings.body.contains("href=\"/rules/2\""));
     }
 
     async fn the_api_registers_signs_in_and_changes_passwords(t: &TestDb) {
@@ -347,10 +380,10 @@ db_tests! {
         let app = TestApp::builder(&t.db).demo(1, 2).build().await;
         let (account, amount) = account_and_amount(&t.db, 1).await;
         let mut api = Browser::new(&app);
-        let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "bad", "check": amount, "accept_rules": true, "consent": true})).await;
+        let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "bad", "check": amount, "accept_rules": true, "accept_personal_data": true, "consent": true})).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.body.contains("\"email\""), "{}", r.body);
-        let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "app@example.ru", "check": amount, "accept_rules": true, "consent": true})).await;
+        let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "app@example.ru", "check": amount, "accept_rules": true, "accept_personal_data": true, "consent": true})).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
         assert!(r.headers.get("set-cookie").is_none(), "the API sets no cookies");
         let mail = smtp.deliver(&app).await.pop().unwrap();
@@ -366,6 +399,24 @@ db_tests! {
         assert_eq!(me.status, StatusCode::OK, "{}", me.body);
         let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
         assert_eq!(me["account"], account.as_str());
+        // Without the personal-data consent nobody registers.
+        let r = api.json("POST", "/api/v1/auth/register", None, json!({"account": account, "email": "app@example.ru", "check": amount, "accept_rules": true, "accept_personal_data": false, "consent": true})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("\"personal_data\""), "{}", r.body);
+        // A consent published later is given through the API before anything else.
+        assert_eq!(api.json("GET", "/api/v1/consent", None, json!(null)).await.status, StatusCode::NOT_FOUND);
+        kabinet_app::rules::Rules::new(t.db.clone(), kabinet_domain::Document::Consent).publish(kabinet_app::staff::By::Cli, "Согласие", "Текст.").await.unwrap();
+        let r = api.json("POST", "/api/v1/auth/token", None, json!({"account": account, "password": OWN_PASSWORD})).await;
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!((v["consent_version_to_accept"].as_i64(), v["rules_version_to_accept"].as_i64()), (Some(1), None), "{v}");
+        let r = api.json("GET", "/api/v1/me", Some(&token), json!(null)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.body.contains("/api/v1/consent/accept"), "{}", r.body);
+        let doc: serde_json::Value = serde_json::from_str(&api.json("GET", "/api/v1/consent", None, json!(null)).await.body).unwrap();
+        assert_eq!((doc["version"].as_i64(), doc["body"].as_str()), (Some(1), Some("Текст.")));
+        assert_eq!(api.json("POST", "/api/v1/consent/accept", Some(&token), json!({"version": 2})).await.status, StatusCode::CONFLICT);
+        assert_eq!(api.json("POST", "/api/v1/consent/accept", Some(&token), json!({"version": 1})).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(api.json("GET", "/api/v1/me", Some(&token), json!(null)).await.status, StatusCode::OK);
         assert_eq!(me["email"], "app@example.ru");
         // A version written as 1156.0 is an integer to JSON: a stale version
         // (409), not a malformed body; a fraction is a field of the wrong type.
@@ -519,7 +570,7 @@ db_tests! {
         for account in [with_user.as_str(), without_user.as_str(), "99999999"] {
             let r = b.post_raw("/password/reset", &[("csrf", &reset_csrf), ("account", account)]).await;
             assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/password/reset/sent"), "{account}");
-            let r = b.post_raw("/register", &[("csrf", &register_csrf), ("account", account), ("email", "z@example.ru"), ("check", &amount), ("accept_rules", "on"), ("consent", "on")]).await;
+            let r = b.post_raw("/register", &[("csrf", &register_csrf), ("account", account), ("email", "z@example.ru"), ("check", &amount), ("accept_rules", "on"), ("personal_data", "on"), ("consent", "on")]).await;
             assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/register/sent"), "{account}");
             let r = b.json("POST", "/api/v1/auth/password-reset", None, json!({"account": account})).await;
             assert_eq!(r.status, StatusCode::ACCEPTED, "{account}");
@@ -575,16 +626,28 @@ db_tests! {
     }
 }
 
-/// Publishes the Rules version 1, as `kabinet demo` does.
-async fn crate_rules(t: &TestDb) {
-    kabinet_app::rules::Rules::new(t.db.clone())
-        .publish(
-            kabinet_app::staff::By::Cli,
+/// Publishes the Rules and the personal-data consent, version 1 each, as
+/// `kabinet demo` does.
+async fn publish_documents(t: &TestDb) {
+    use kabinet_domain::Document;
+    let texts = [
+        (
+            Document::Rules,
             "Правила пользования",
             "1. Регистрация.\n\n2. Вход.",
-        )
-        .await
-        .unwrap();
+        ),
+        (
+            Document::Consent,
+            "Согласие на обработку",
+            "1. Оператор.\n\n2. Цели.",
+        ),
+    ];
+    for (doc, title, body) in texts {
+        kabinet_app::rules::Rules::new(t.db.clone(), doc)
+            .publish(kabinet_app::staff::By::Cli, title, body)
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]

@@ -84,6 +84,8 @@ db_tests! {
             ("POST", "/staff/settings".into(), vec![("from", "14"), ("to", "24")], vec![Adm]),
             ("GET", "/staff/rules".into(), vec![], vec![Adm]),
             ("POST", "/staff/rules".into(), vec![("title", "Правила"), ("body", "Текст."), ("intent", "publish")], vec![Adm]),
+            ("GET", "/staff/consent".into(), vec![], vec![Adm]),
+            ("POST", "/staff/consent".into(), vec![("title", "Согласие"), ("body", "Текст."), ("intent", "publish")], vec![Adm]),
             ("GET", "/staff/closing".into(), vec![], vec![Adm]),
             ("POST", "/staff/closing".into(), vec![("from", "2099-01-01T22:00"), ("until", ""), ("message", "Работы"), ("intent", "save")], vec![Adm]),
             ("GET", "/staff/import".into(), vec![], vec![Adm, Acc]),
@@ -211,7 +213,7 @@ db_tests! {
         let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
         let home = admin.get("/staff").await;
-        for link in ["/staff/requests\"", "/staff/exchange\"", "/staff/settings\"", "/staff/members\"", "/staff/organization\"", "/staff/rules\"", "/staff/closing\"", "/staff/audit\""] {
+        for link in ["/staff/requests\"", "/staff/exchange\"", "/staff/settings\"", "/staff/members\"", "/staff/organization\"", "/staff/rules\"", "/staff/consent\"", "/staff/closing\"", "/staff/audit\""] {
             assert!(home.body.contains(link), "{link}");
         }
         assert!(home.body.contains("aria-current=\"page\""));
@@ -391,6 +393,21 @@ db_tests! {
         let page = admin.get("/staff/rules").await;
         assert!(page.body.contains("Правила, редакция 2"));
         assert_eq!(resident.get("/cabinet").await.location(), "/rules/accept", "the resident accepts at the next request");
+
+        // The personal-data consent has its own page, numbering and count.
+        let r = admin.submit("/staff/consent", "/staff/consent", &[("title", "Согласие"), ("body", ""), ("intent", "publish")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Укажите текст согласия"), "{}", r.body);
+        let r = admin.submit("/staff/consent", "/staff/consent", &[("title", "Согласие на обработку ПД"), ("body", "Цели и сроки."), ("intent", "publish")]).await;
+        assert_eq!(r.location(), "/staff/consent");
+        let page = admin.get("/staff/consent").await;
+        assert!(page.body.contains("Согласие на обработку ПД") && page.body.contains("href=\"/consent/1\""), "{}", page.body);
+        assert!(!page.body.contains("Правила, редакция 2"), "{}", page.body);
+        assert_eq!(app.db().documents(kabinet_domain::Document::Consent).all().await.unwrap().len(), 1);
+        let r = resident.submit("/rules/accept", "/rules/accept", &[("version", &(before + 1).to_string())]).await;
+        assert_eq!(r.location(), "/consent/accept", "then the consent");
+        let events: Vec<String> = app.db().audit().lines(None, 50).await.unwrap().into_iter().map(|l| l.event).collect();
+        assert!(events.contains(&"consent_published".to_string()));
     }
 
     async fn a_closing_is_previewed_set_and_lifted(t: &TestDb) {

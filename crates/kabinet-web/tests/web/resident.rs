@@ -138,7 +138,7 @@ db_tests! {
             assert_eq!(through.status, StatusCode::OK, "{path}: {}", through.body);
         }
         // A new version of the Rules: every resident page sends to accept it first.
-        kabinet_app::rules::Rules::new(t.db.clone()).publish(kabinet_app::staff::By::Cli, "Правила", "Текст.").await.unwrap();
+        kabinet_app::rules::Rules::new(t.db.clone(), kabinet_domain::Document::Rules).publish(kabinet_app::staff::By::Cli, "Правила", "Текст.").await.unwrap();
         for pattern in patterns.iter().filter(|p| !p.starts_with("/api/")) {
             let path = sample(pattern, &ids);
             let r = resident.get(&path).await;

@@ -1,5 +1,6 @@
 //! The organization's office in the staff console: the home page, staff
-//! members, the organization's details, the Rules, the closing and the
+//! members, the organization's details, the Rules and the personal-data
+//! consent, the closing and the
 //! audit log. Each page's route declares the permission it needs in
 //! [`super::staff_routes`]; the navigation shows only what the member's
 //! role may use.
@@ -21,7 +22,7 @@ use kabinet_app::staff::{By, StaffUser};
 use kabinet_domain::staff::Permission as P;
 
 /// The console's sections in the navigation: where, who may, the label.
-pub(crate) const NAV: [(&str, Need, &str); 10] = [
+pub(crate) const NAV: [(&str, Need, &str); 11] = [
     (paths::STAFF, Need::Member, "office-home"),
     (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
     (paths::STAFF_IMPORTS, Need::To(P::Billing), "office-imports"),
@@ -34,6 +35,7 @@ pub(crate) const NAV: [(&str, Need, &str); 10] = [
     ),
     (paths::STAFF_SETTINGS, Need::To(P::Settings), "office-settings"),
     (paths::STAFF_RULES, Need::To(P::Settings), "office-rules"),
+    (paths::STAFF_CONSENT, Need::To(P::Settings), "office-consent"),
     (paths::STAFF_CLOSING, Need::To(P::Settings), "office-closing"),
     (paths::STAFF_AUDIT, Need::To(P::Audit), "office-audit"),
 ];

@@ -1,6 +1,7 @@
-//! The Rules of service in the office (R15): every version with how many
-//! residents accepted it, and a new version — previewed as residents will
-//! read it, then published. Residents accept it at their next request.
+//! The Rules of service (R15) and the personal-data consent (B8) in the
+//! office, one page each: every version with how many residents accepted it
+//! as their latest, and a new version — previewed as residents will read it,
+//! then published. Residents accept it at their next request.
 
 use super::super::{page_with, see_other};
 use super::by;
@@ -10,8 +11,8 @@ use crate::http::csrf::CsrfForm;
 use crate::http::errors::{PageError, refusal};
 use crate::http::guard::StaffPage;
 use crate::i18n::Tr;
+use crate::pages::rules::{Kind, Sheet};
 use crate::pages::staff::StaffLayout;
-use crate::paths;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -32,6 +33,7 @@ pub(crate) struct VersionRow {
 #[template(path = "office/rules.html")]
 pub(crate) struct RulesPage {
     pub layout: StaffLayout,
+    pub sheet: &'static Sheet,
     pub errors: Vec<String>,
     pub versions: Vec<VersionRow>,
     pub title: String,
@@ -51,7 +53,7 @@ pub(crate) struct RulesForm {
     intent: String,
 }
 
-async fn render(
+async fn render<K: Kind>(
     state: &AppState,
     ctx: &Ctx,
     s: &kabinet_app::staff::StaffUser,
@@ -61,16 +63,17 @@ async fn render(
     preview: Option<Vec<String>>,
 ) -> Result<Response, PageError> {
     let tr = Tr::current();
+    let sheet = K::SHEET;
     let clock = state.app.accounts.clock();
     let versions = state
         .app
-        .rules
+        .document(sheet.doc)
         .with_acceptance(by(s, ctx))
         .await?
         .into_iter()
         .map(|(v, n)| VersionRow {
             version: v.version,
-            href: paths::rules_version(v.version),
+            href: (sheet.version_path)(v.version),
             title: v.title,
             published: tr.date_time(clock.local(v.published_at)),
             accepted: n.to_string(),
@@ -79,7 +82,8 @@ async fn render(
     page_with(
         status,
         &RulesPage {
-            layout: StaffLayout::new(state, ctx).at(paths::STAFF_RULES),
+            layout: StaffLayout::new(state, ctx).at(sheet.office_path),
+            sheet,
             errors,
             versions,
             title: f.title.clone(),
@@ -89,13 +93,13 @@ async fn render(
     )
 }
 
-/// `GET /staff/rules`.
-pub(crate) async fn show(
+/// `GET /staff/rules`, `GET /staff/consent`.
+pub(crate) async fn show<K: Kind>(
     State(state): State<AppState>,
     ctx: Ctx,
     StaffPage(s): StaffPage,
 ) -> Result<Response, PageError> {
-    render(
+    render::<K>(
         &state,
         &ctx,
         &s,
@@ -107,9 +111,10 @@ pub(crate) async fn show(
     .await
 }
 
-/// `POST /staff/rules`: `intent=preview` shows the text as residents will
-/// read it (nothing is stored); `intent=publish` publishes it.
-pub(crate) async fn publish(
+/// `POST /staff/rules`, `POST /staff/consent`: `intent=preview` shows the
+/// text as residents will read it (nothing is stored); `intent=publish`
+/// publishes it.
+pub(crate) async fn publish<K: Kind>(
     State(state): State<AppState>,
     ctx: Ctx,
     StaffPage(s): StaffPage,
@@ -118,13 +123,18 @@ pub(crate) async fn publish(
     match f.intent.as_str() {
         "preview" => {
             let preview = crate::pages::rules::paragraphs(&f.body);
-            render(&state, &ctx, &s, StatusCode::OK, Vec::new(), &f, Some(preview)).await
+            render::<K>(&state, &ctx, &s, StatusCode::OK, Vec::new(), &f, Some(preview)).await
         }
-        "publish" => match state.app.rules.publish(by(&s, &ctx), &f.title, &f.body).await {
-            Ok(_) => Ok(see_other(paths::STAFF_RULES)),
+        "publish" => match state
+            .app
+            .document(K::SHEET.doc)
+            .publish(by(&s, &ctx), &f.title, &f.body)
+            .await
+        {
+            Ok(_) => Ok(see_other(K::SHEET.office_path)),
             Err(e) => {
                 let (status, errors) = refusal(e)?;
-                render(&state, &ctx, &s, status, errors, &f, None).await
+                render::<K>(&state, &ctx, &s, status, errors, &f, None).await
             }
         },
         _ => Err(PageError::BadRequest("error-form-malformed")),

@@ -118,6 +118,12 @@ impl TestApp {
         let now = time::OffsetDateTime::now_utc();
         let tx = db.begin().await.unwrap();
         let rules = tx.rules().current().await.unwrap().map_or(0, |r| r.version);
+        let consent = tx
+            .documents(kabinet_domain::Document::Consent)
+            .current()
+            .await
+            .unwrap()
+            .map_or(0, |r| r.version);
         let user = tx
             .users()
             .insert(&NewUser {
@@ -126,6 +132,7 @@ impl TestApp {
                 password_hash: hash.clone(),
                 password_expires_at: now,
                 rules_version: rules,
+                consent_version: consent,
                 now,
             })
             .await
