@@ -124,5 +124,15 @@ pub async fn run(db: &Db, config: &Config, a: InitArgs) -> anyhow::Result<()> {
             missing.join(", ")
         );
     }
+    if db
+        .documents(kabinet_domain::Document::Consent)
+        .current()
+        .await?
+        .is_none()
+    {
+        println!(
+            "Publish the organization's consent to personal-data processing at /staff/consent or with `kabinet consent publish FILE`."
+        );
+    }
     Ok(())
 }

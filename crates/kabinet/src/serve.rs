@@ -124,5 +124,15 @@ async fn first_start(db: &Db, state: &kabinet_web::AppState) -> anyhow::Result<(
              and receipts wait; fill them in at /staff/organization or with `kabinet init`"
         );
     }
+    if db
+        .documents(kabinet_domain::Document::Consent)
+        .current()
+        .await?
+        .is_none()
+    {
+        tracing::warn!(
+            "no personal-data consent text is published: residents consent at registration without              a text to read; publish the organization's at /staff/consent or with `kabinet consent publish`"
+        );
+    }
     Ok(())
 }

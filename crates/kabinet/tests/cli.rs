@@ -307,6 +307,10 @@ async fn an_installation_takes_no_card_payments_by_accident(engine: Engine) {
         "{said}"
     );
     assert!(said.contains("organization's details are incomplete"), "{said}");
+    assert!(
+        said.contains("no personal-data consent text is published"),
+        "{said}"
+    );
     let (status, body) = http_get(&server.addr, "/api/v1/status");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"card_payments\":\"none\""), "{body}");
@@ -380,9 +384,23 @@ async fn a_new_installation_is_set_up_from_the_command_line(engine: Engine) {
     assert!(text(&out).contains("Added the administrator chief."));
     assert!(text(&out).contains("One-time password: "));
     assert!(!text(&out).contains("still missing"));
+    assert!(text(&out).contains("kabinet consent publish"), "{}", text(&out));
     let out = kabinet(&t.url, &dir).arg("init").args(details).output().unwrap();
     assert!(!out.status.success(), "only once");
     assert!(text(&out).contains("has staff already"));
+    let consent = dir.join("consent.txt");
+    std::fs::write(&consent, "Оператор — УК «Новый дом».\n\nЦели обработки.").unwrap();
+    let out = kabinet(&t.url, &dir)
+        .args(["consent", "publish"])
+        .arg(&consent)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("personal-data consent, version 1"),
+        "{}",
+        text(&out)
+    );
     let server = spawn({
         let mut c = kabinet(&t.url, &dir);
         c.arg("serve");
@@ -390,7 +408,7 @@ async fn a_new_installation_is_set_up_from_the_command_line(engine: Engine) {
     });
     let said = server.started.join("\n");
     assert!(
-        !said.contains("First administrator") && !said.contains("incomplete"),
+        !said.contains("First administrator") && !said.contains("incomplete") && !said.contains("consent"),
         "{said}"
     );
     let (status, body) = http_get(&server.addr, "/login");
