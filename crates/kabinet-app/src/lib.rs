@@ -156,6 +156,12 @@ impl App {
         let hasher = auth::Hasher::new();
         let secrets = staff::SecretBox::new(&key);
         let live_readings = org_settings::LiveReadings::new(db.clone(), settings.readings.clone());
+        let auth = Arc::new(auth::Auth::new(
+            db.clone(),
+            settings.auth.clone(),
+            hasher.clone(),
+            key,
+        ));
         let live_billing =
             org_settings::LiveBilling::new(db.clone(), settings.billing_days, settings.billing_days_fixed);
         let site = site::Site::new(
@@ -171,12 +177,7 @@ impl App {
                 settings.payments.clone(),
                 &settings.auth.public_url,
             ),
-            auth: Arc::new(auth::Auth::new(
-                db.clone(),
-                settings.auth.clone(),
-                hasher.clone(),
-                key,
-            )),
+            auth: auth.clone(),
             staff: staff::StaffAuth::new(db.clone(), hasher, settings.staff, "Kabinet", secrets),
             requests: requests::Requests::new(
                 db.clone(),
@@ -200,6 +201,7 @@ impl App {
             settings: org_settings::OfficeSettings {
                 readings: live_readings.clone(),
                 billing: live_billing,
+                registration: auth.live_registration().clone(),
             },
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             db,

@@ -3,9 +3,11 @@
 //! [`crate::site::REFRESH`], no restart. A value the configuration file or
 //! the environment gives stays fixed; the office page shows it read-only.
 //! So far: the readings window, whether readings outside it are refused,
-//! and the receipt and due days of the billing periods imports create.
+//! the receipt and due days of the billing periods imports create, and the
+//! registration mode.
 
 use crate::Error;
+use crate::auth::RegistrationMode;
 use crate::cache::Cached;
 use crate::readings::ReadingsSettings;
 use crate::staff::By;
@@ -24,6 +26,8 @@ pub const READINGS_STRICT: &str = "readings.strict";
 pub const RECEIPT_DAY: &str = "billing.receipt_day";
 /// The key of the due day (of the month after a period).
 pub const DUE_DAY: &str = "billing.due_day";
+/// The key of the registration mode (`amount`, `passport`).
+pub const REGISTRATION_MODE: &str = "registration.mode";
 
 /// The latest day of the month a receipt or due day may be (every month has it).
 pub const MAX_BILLING_DAY: u8 = 28;
@@ -131,22 +135,58 @@ impl LiveReadings {
     }
 }
 
-/// The receipt and due days in force for the billing periods an import
-/// creates: the configuration's, with the office's change over them unless
-/// the configuration fixes them.
+/// A setting of the office laid over the configuration's value: the
+/// configuration's, with the office's stored change over it unless the
+/// configuration fixes it; read again within [`crate::site::REFRESH`].
 #[derive(Clone)]
-pub struct LiveBilling {
+pub struct Live<T> {
     db: Db,
-    base: PeriodDays,
+    base: T,
     fixed: bool,
-    cache: Arc<Cached<PeriodDays>>,
+    read: fn(T, &[(String, String)]) -> T,
+    cache: Arc<Cached<T>>,
 }
 
-fn billing_overlay(base: PeriodDays, fixed: bool, stored: &[(String, String)]) -> PeriodDays {
-    let mut days = base;
-    if fixed {
-        return days;
+impl<T: Copy> Live<T> {
+    /// Over `db`, with the configuration's value as `base` (`fixed` when the
+    /// configuration file or the environment gives it); `read` lays the
+    /// stored settings over a value.
+    fn over(db: Db, base: T, fixed: bool, read: fn(T, &[(String, String)]) -> T) -> Live<T> {
+        Live {
+            db,
+            base,
+            fixed,
+            read,
+            cache: Arc::new(Cached::new(crate::site::REFRESH)),
+        }
     }
+
+    /// Whether the configuration fixes the value.
+    pub fn fixed(&self) -> bool {
+        self.fixed
+    }
+
+    /// The value in force now.
+    pub async fn current(&self) -> Result<T, Error> {
+        if let Some(s) = self.cache.fresh() {
+            return Ok(s);
+        }
+        let value = if self.fixed {
+            self.base
+        } else {
+            (self.read)(self.base, &self.db.org_settings().all().await?)
+        };
+        self.cache.store(value);
+        Ok(value)
+    }
+}
+
+/// The receipt and due days in force for the billing periods an import
+/// creates.
+pub type LiveBilling = Live<PeriodDays>;
+
+fn billing_overlay(base: PeriodDays, stored: &[(String, String)]) -> PeriodDays {
+    let mut days = base;
     for (key, value) in stored {
         let day = value
             .parse::<u8>()
@@ -168,28 +208,32 @@ impl LiveBilling {
     /// Over `db`, with the configuration's days as `base` (`fixed` when the
     /// configuration file or the environment gives them).
     pub fn new(db: Db, base: PeriodDays, fixed: bool) -> LiveBilling {
-        LiveBilling {
-            db,
-            base,
-            fixed,
-            cache: Arc::new(Cached::new(crate::site::REFRESH)),
-        }
+        Live::over(db, base, fixed, billing_overlay)
     }
+}
 
-    /// Whether the configuration fixes the days.
-    pub fn fixed(&self) -> bool {
-        self.fixed
-    }
+/// What residents prove at registration and when linking an account, in
+/// force (the organization may switch it once passport data is loaded).
+pub type LiveRegistration = Live<RegistrationMode>;
 
-    /// The days in force now.
-    pub async fn current(&self) -> Result<PeriodDays, Error> {
-        if let Some(s) = self.cache.fresh() {
-            return Ok(s);
-        }
-        let stored = self.db.org_settings().all().await?;
-        let days = billing_overlay(self.base, self.fixed, &stored);
-        self.cache.store(days);
-        Ok(days)
+fn registration_overlay(base: RegistrationMode, stored: &[(String, String)]) -> RegistrationMode {
+    stored
+        .iter()
+        .find(|(key, _)| key == REGISTRATION_MODE)
+        .and_then(|(key, value)| {
+            let mode = RegistrationMode::from_stored(value);
+            if mode.is_none() {
+                tracing::warn!(%key, %value, "a stored setting does not read; the configured one holds");
+            }
+            mode
+        })
+        .unwrap_or(base)
+}
+
+impl LiveRegistration {
+    /// Over `db`, with the configuration's mode as `base`.
+    pub fn new(db: Db, base: RegistrationMode, fixed: bool) -> LiveRegistration {
+        Live::over(db, base, fixed, registration_overlay)
     }
 }
 
@@ -202,6 +246,8 @@ pub struct SettingsChange {
     pub strict: bool,
     /// Receipt and due days of the periods later imports create.
     pub days: PeriodDays,
+    /// What residents prove at registration.
+    pub registration: RegistrationMode,
 }
 
 /// The settings the office changes, together.
@@ -211,9 +257,18 @@ pub struct OfficeSettings {
     pub readings: LiveReadings,
     /// The receipt and due days.
     pub billing: LiveBilling,
+    /// The registration mode (shared with [`crate::auth::Auth`]).
+    pub registration: LiveRegistration,
 }
 
 impl OfficeSettings {
+    /// How many accounts have passport data loaded (`kabinet passports`),
+    /// which registration in `passport` mode needs.
+    pub async fn passport_count(&self, by: By<'_>) -> Result<u64, Error> {
+        by.require(Permission::Settings)?;
+        Ok(self.readings.db.accounts().passport_count().await?)
+    }
+
     /// Checks every value of `c` (all problems at once), then stores those
     /// that changed and are not fixed by the configuration, in one
     /// transaction, audited with the values before and after. Every server
@@ -233,9 +288,20 @@ impl OfficeSettings {
                 d::Text::new("error-billing-days").with("max", i64::from(MAX_BILLING_DAY)),
             );
         }
-        problems.check()?;
         self.readings.cache.clear();
         self.billing.cache.clear();
+        self.registration.cache.clear();
+        let mode_before = self.registration.current().await?;
+        let new_mode = !self.registration.fixed && c.registration != mode_before;
+        // Passport mode compares with the keyed hashes `kabinet passports`
+        // loads: without any, nobody could register.
+        if new_mode
+            && c.registration == RegistrationMode::Passport
+            && self.readings.db.accounts().passport_count().await? == 0
+        {
+            problems.add("registration", d::Text::new("error-registration-no-passports"));
+        }
+        problems.check()?;
         let before = self.readings.current().await?;
         let days_before = self.billing.current().await?;
         let now = OffsetDateTime::now_utc();
@@ -257,6 +323,16 @@ impl OfficeSettings {
                 }
             }
         }
+        if new_mode {
+            tx.org_settings()
+                .put(REGISTRATION_MODE, c.registration.as_str(), now)
+                .await?;
+            changed.push(format!(
+                "registration mode {} → {}",
+                mode_before.as_str(),
+                c.registration.as_str()
+            ));
+        }
         if !changed.is_empty() {
             tx.audit()
                 .record(
@@ -268,6 +344,7 @@ impl OfficeSettings {
         tx.commit().await?;
         self.readings.cache.clear();
         self.billing.cache.clear();
+        self.registration.cache.clear();
         Ok(())
     }
 }
@@ -306,13 +383,27 @@ mod tests {
             (RECEIPT_DAY.to_string(), "3".to_string()),
             (DUE_DAY.to_string(), "31".to_string()),
         ];
-        let d = billing_overlay(base, false, &stored);
+        let d = billing_overlay(base, &stored);
         assert_eq!(
             (d.receipt_day, d.due_day),
             (3, 15),
             "a day past the 28th does not read"
         );
-        let d = billing_overlay(base, true, &stored);
-        assert_eq!((d.receipt_day, d.due_day), (5, 15));
+    }
+
+    #[test]
+    fn a_stored_registration_mode_lies_over_the_configuration() {
+        let stored = |v: &str| vec![(REGISTRATION_MODE.to_string(), v.to_string())];
+        let amount = RegistrationMode::Amount;
+        assert_eq!(
+            registration_overlay(amount, &stored("passport")),
+            RegistrationMode::Passport
+        );
+        assert_eq!(
+            registration_overlay(amount, &stored("Passport ")),
+            amount,
+            "only the stored form reads"
+        );
+        assert_eq!(registration_overlay(amount, &[]), amount);
     }
 }

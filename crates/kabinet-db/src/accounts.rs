@@ -101,4 +101,10 @@ impl<C: Conn> Accounts<'_, C> {
             .await?
             .map(|s| s.passport_hash))
     }
+
+    /// How many accounts have a passport hash (registration in `passport`
+    /// mode needs them).
+    pub async fn passport_count(&self) -> Result<u64, DbError> {
+        Ok(account_secret::Entity::find().count(self.0.conn()).await?)
+    }
 }

@@ -286,12 +286,13 @@ impl Default for Config {
 
 /// The settings the office can also change; given in the file or the
 /// environment, they stay as given.
-const OFFICE_SETTINGS: [&str; 5] = [
+const OFFICE_SETTINGS: [&str; 6] = [
     "readings_from_day",
     "readings_to_day",
     "readings_strict",
     "receipt_day",
     "payment_due_day",
+    "registration_mode",
 ];
 
 impl Config {
@@ -598,6 +599,7 @@ impl Config {
     pub fn auth_settings(&self) -> kabinet_app::auth::AuthSettings {
         kabinet_app::auth::AuthSettings {
             registration_mode: self.registration_mode,
+            registration_mode_fixed: self.fixed.iter().any(|k| k == "registration_mode"),
             session_idle: time::Duration::minutes(i64::from(self.session_idle_minutes.max(1))),
             session_absolute: time::Duration::hours(i64::from(self.session_max_hours.max(1))),
             api_token_lifetime: time::Duration::days(i64::from(self.api_token_days.max(1))),

@@ -52,6 +52,8 @@ pub mod fields {
 pub struct AuthSettings {
     /// What registration checks.
     pub registration_mode: RegistrationMode,
+    /// Whether the configuration gives the mode (the office cannot change it).
+    pub registration_mode_fixed: bool,
     /// A browser session ends after this long without a request.
     pub session_idle: Duration,
     /// A browser session ends this long after sign-in whatever happens.
@@ -78,6 +80,7 @@ impl Default for AuthSettings {
     fn default() -> Self {
         AuthSettings {
             registration_mode: RegistrationMode::Amount,
+            registration_mode_fixed: false,
             session_idle: Duration::minutes(30),
             session_absolute: Duration::hours(12),
             api_token_lifetime: Duration::days(90),
@@ -213,6 +216,7 @@ pub struct SignedIn {
 /// registration and reset requests go on in the background).
 pub struct Auth {
     db: Db,
+    registration: crate::org_settings::LiveRegistration,
     settings: AuthSettings,
     hasher: Hasher,
     key: ServerKey,
@@ -222,8 +226,14 @@ pub struct Auth {
 impl Auth {
     /// The rules with these settings, hasher and server key.
     pub fn new(db: Db, settings: AuthSettings, hasher: Hasher, key: ServerKey) -> Auth {
+        let registration = crate::org_settings::LiveRegistration::new(
+            db.clone(),
+            settings.registration_mode,
+            settings.registration_mode_fixed,
+        );
         Auth {
             db,
+            registration,
             settings,
             hasher,
             key,
@@ -240,6 +250,17 @@ impl Auth {
     /// The settings in force.
     pub fn settings(&self) -> &AuthSettings {
         &self.settings
+    }
+
+    /// The registration mode in force: the configuration's, or the office's
+    /// change over it.
+    pub async fn registration_mode(&self) -> Result<RegistrationMode, Error> {
+        self.registration.current().await
+    }
+
+    /// The registration mode as the office changes it (shares its cache).
+    pub fn live_registration(&self) -> &crate::org_settings::LiveRegistration {
+        &self.registration
     }
 
     /// The password hasher (shared with staff sign-in).

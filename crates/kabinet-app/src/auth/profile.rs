@@ -86,7 +86,9 @@ impl Auth {
         let number = d::AccountNumber::parse(number)
             .map_err(|e| errors.add(ACCOUNT, e))
             .ok();
-        let check = self.parse_check(check).map_err(|e| errors.add(CHECK, e)).ok();
+        let check = Self::parse_check(self.registration_mode().await?, check)
+            .map_err(|e| errors.add(CHECK, e))
+            .ok();
         let (Some(number), Some(check)) = (number, check) else {
             return Err(Error::Invalid(errors));
         };

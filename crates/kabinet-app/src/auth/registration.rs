@@ -27,6 +27,24 @@ pub enum RegistrationMode {
     Passport,
 }
 
+impl RegistrationMode {
+    /// Both modes.
+    pub const ALL: [RegistrationMode; 2] = [RegistrationMode::Amount, RegistrationMode::Passport];
+
+    /// The stored and configured form (`amount`, `passport`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationMode::Amount => "amount",
+            RegistrationMode::Passport => "passport",
+        }
+    }
+
+    /// Reads [`RegistrationMode::as_str`]'s form.
+    pub fn from_stored(s: &str) -> Option<RegistrationMode> {
+        RegistrationMode::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 /// The registration form as typed.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RegistrationInput {
@@ -134,8 +152,7 @@ impl Auth {
         let email = d::EmailAddress::parse(&input.email)
             .map_err(|e| errors.add(EMAIL, e))
             .ok();
-        let check = self
-            .parse_check(&input.check)
+        let check = Self::parse_check(self.registration_mode().await?, &input.check)
             .map_err(|e| errors.add(CHECK, e))
             .ok();
         if !input.accept_rules {
@@ -255,10 +272,11 @@ impl Auth {
         Ok(())
     }
 
-    /// Parses the check value of the organization's registration mode.
-    pub(crate) fn parse_check(&self, text: &str) -> Result<CheckValue, d::Text> {
+    /// Parses the check value of the organization's registration mode
+    /// (`mode`, from [`Auth::registration_mode`]).
+    pub(crate) fn parse_check(mode: RegistrationMode, text: &str) -> Result<CheckValue, d::Text> {
         use d::Describe;
-        match self.settings.registration_mode {
+        match mode {
             RegistrationMode::Amount => d::Kopecks::parse(text)
                 .map(CheckValue::Amount)
                 .map_err(|e| e.text()),

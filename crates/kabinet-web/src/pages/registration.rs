@@ -79,7 +79,7 @@ async fn render(
     let rules_version = state.app.rules.current().await?.map(|r| r.version);
     let consent_version = state.app.consent.current().await?.map(|r| r.version);
     let (check_label, check_hint, check_example, check_inputmode) =
-        match state.app.auth.settings().registration_mode {
+        match state.app.auth.registration_mode().await? {
             RegistrationMode::Amount => (
                 "check-amount-label",
                 "check-amount-hint",

@@ -136,7 +136,7 @@ async fn render(
     let access = state.app.auth.access(r).await?;
     let clock = state.app.accounts.clock();
     let request = |q: &kabinet_db::links::LinkRequest| access_request(&tr, clock, q);
-    let check_label = match state.app.auth.settings().registration_mode {
+    let check_label = match state.app.auth.registration_mode().await? {
         kabinet_app::auth::RegistrationMode::Amount => "check-amount-label",
         kabinet_app::auth::RegistrationMode::Passport => "check-passport-label",
     };

@@ -374,6 +374,41 @@ db_tests! {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    async fn the_registration_mode_switches_to_passports_once_they_are_loaded(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let other = TestApp::builder(&t.db).build().await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let page = admin.get("/staff/settings").await;
+        assert!(page.body.contains("value=\"amount\" checked") && page.body.contains("загружены для 0 "), "{}", page.body);
+        // Without passport data nobody could register: refused, nothing saved.
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("registration", "passport")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Паспортные данные ещё не загружены") && r.body.contains("value=\"passport\" checked"), "{}", r.body);
+        assert_eq!(app.db().org_settings().all().await.unwrap(), vec![]);
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("registration", "ring")]).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        // Loaded: the switch is taken, audited, and every server asks for a passport.
+        let passport = kabinet_domain::Passport::parse("2815 123456").unwrap();
+        kabinet_app::support::store_passports(&t.db, &crate::common::key(), &[(kabinet_domain::AccountId(2), passport)]).await.unwrap();
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("registration", "passport")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let line = app.db().audit().lines(None, 5).await.unwrap().into_iter().find(|l| l.event == "org_settings_changed").unwrap();
+        assert_eq!(line.details, "staff boss: registration mode amount → passport");
+        let mut resident = Browser::new(&app);
+        assert!(resident.get("/register").await.body.contains("Серия и номер паспорта"));
+        tokio::time::sleep(kabinet_app::site::REFRESH + std::time::Duration::from_millis(200)).await;
+        let mut elsewhere = Browser::new(&other);
+        assert!(elsewhere.get("/register").await.body.contains("Серия и номер паспорта"), "the other server after its cache");
+        let r = elsewhere.submit("/register", "/register", &[("account", "1"), ("email", "a@example.ru"), ("check", "12,50"), ("accept_rules", "on"), ("personal_data", "on"), ("consent", "on")]).await;
+        assert!(r.body.contains("10 цифр"), "an amount is no passport now: {}", r.body);
+        // A mode the configuration gives stays and shows read-only.
+        let fixed = TestApp::builder(&t.db).configure(|s| s.app.auth.registration_mode_fixed = true).build().await;
+        assert_eq!(fixed.state.app.auth.registration_mode().await.unwrap(), kabinet_app::auth::RegistrationMode::Amount);
+        let (mut boss2, _, _) = fixed.staff("boss2", Role::Administrator).await;
+        let page = boss2.get("/staff/settings").await;
+        assert!(crate::common::between(&page.body, "value=\"passport\"", ">").contains("disabled"), "{}", page.body);
+    }
+
     async fn rules_are_previewed_then_published(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let (mut resident, _) = app.resident(1).await;

@@ -1,6 +1,7 @@
 //! The settings the office changes at run time (S4): the organization's
-//! readings window, whether readings outside it are refused, and the receipt
-//! and due days of the billing periods later imports create. A value the
+//! readings window, whether readings outside it are refused, the receipt
+//! and due days of the billing periods later imports create, and the
+//! registration mode. A value the
 //! configuration gives is shown read-only, with the per-building windows the
 //! configuration holds.
 
@@ -18,7 +19,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use kabinet_app::auth::RegistrationMode;
 use kabinet_app::org_settings::SettingsChange;
+use kabinet_app::staff::StaffUser;
 use kabinet_db::exchange::PeriodDays;
 use kabinet_domain::ReadingsWindow;
 use serde::Deserialize;
@@ -38,6 +41,9 @@ pub(crate) struct SettingsPage {
     pub receipt_day: String,
     pub due_day: String,
     pub fixed_days: bool,
+    pub registration: &'static str,
+    pub fixed_registration: bool,
+    pub passports: String,
     pub buildings: Vec<String>,
 }
 
@@ -57,11 +63,13 @@ pub(crate) struct SettingsForm {
     strict: String,
     receipt_day: Option<String>,
     due_day: Option<String>,
+    registration: Option<String>,
 }
 
 async fn render(
     state: &AppState,
     ctx: &Ctx,
+    s: &StaffUser,
     status: StatusCode,
     errors: Vec<String>,
     typed: Option<&SettingsForm>,
@@ -71,7 +79,9 @@ async fn render(
     let live = &state.app.settings;
     let now = live.readings.current().await?;
     let days = live.billing.current().await?;
+    let mode = live.registration.current().await?;
     let base = live.readings.base();
+    let passports = live.passport_count(by(s, ctx)).await?;
     page_with(
         status,
         &SettingsPage {
@@ -94,6 +104,13 @@ async fn render(
                 .and_then(|f| f.due_day.clone())
                 .unwrap_or_else(|| days.due_day.to_string()),
             fixed_days: live.billing.fixed(),
+            registration: typed
+                .and_then(|f| f.registration.as_deref())
+                .and_then(RegistrationMode::from_stored)
+                .unwrap_or(mode)
+                .as_str(),
+            fixed_registration: live.registration.fixed(),
+            passports: tr.a("settings-passports", "n", &passports.to_string()),
             buildings: base
                 .buildings
                 .iter()
@@ -113,12 +130,13 @@ async fn render(
 pub(crate) async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    StaffPage(_): StaffPage,
+    StaffPage(s): StaffPage,
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
     render(
         &state,
         &ctx,
+        &s,
         StatusCode::OK,
         Vec::new(),
         None,
@@ -137,6 +155,7 @@ pub(crate) async fn save(
     let live = &state.app.settings;
     let now = live.readings.current().await?;
     let days = live.billing.current().await?;
+    let mode = live.registration.current().await?;
     let day = |v: &Option<String>, current: u8| match v {
         Some(x) => x.trim().parse::<u8>().unwrap_or(0),
         None => current,
@@ -151,12 +170,18 @@ pub(crate) async fn save(
             receipt_day: day(&f.receipt_day, days.receipt_day),
             due_day: day(&f.due_day, days.due_day),
         },
+        registration: match f.registration.as_deref() {
+            None => mode,
+            Some(m) => {
+                RegistrationMode::from_stored(m).ok_or(PageError::BadRequest("error-form-malformed"))?
+            }
+        },
     };
     match live.save(by(&s, &ctx), &change).await {
         Ok(()) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_SETTINGS))),
         Err(e) => {
             let (status, errors) = refusal(e)?;
-            render(&state, &ctx, status, errors, Some(&f), false).await
+            render(&state, &ctx, &s, status, errors, Some(&f), false).await
         }
     }
 }
