@@ -69,6 +69,10 @@ pub struct Settings {
     pub billing_days: kabinet_db::exchange::PeriodDays,
     /// Whether the configuration fixes them (the office cannot change them).
     pub billing_days_fixed: bool,
+    /// The name e-mails are sent under, when the configuration gives one (the
+    /// office cannot change it then); `None`: the office's, or the From
+    /// address's own.
+    pub mail_sender_name: Option<String>,
 }
 
 impl Default for Settings {
@@ -90,6 +94,7 @@ impl Default for Settings {
                 due_day: 15,
             },
             billing_days_fixed: false,
+            mail_sender_name: None,
         }
     }
 }
@@ -202,6 +207,7 @@ impl App {
                 readings: live_readings.clone(),
                 billing: live_billing,
                 registration: auth.live_registration().clone(),
+                sender: org_settings::LiveSender::new(db.clone(), settings.mail_sender_name.clone()),
             },
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             db,

@@ -28,6 +28,11 @@ pub const RECEIPT_DAY: &str = "billing.receipt_day";
 pub const DUE_DAY: &str = "billing.due_day";
 /// The key of the registration mode (`amount`, `passport`).
 pub const REGISTRATION_MODE: &str = "registration.mode";
+/// The key of the sender's name on e-mails (empty: the configured From's).
+pub const SENDER_NAME: &str = "mail.sender_name";
+
+/// The longest sender name, in characters.
+pub const MAX_SENDER_NAME: usize = 100;
 
 /// The latest day of the month a receipt or due day may be (every month has it).
 pub const MAX_BILLING_DAY: u8 = 28;
@@ -147,7 +152,7 @@ pub struct Live<T> {
     cache: Arc<Cached<T>>,
 }
 
-impl<T: Copy> Live<T> {
+impl<T: Clone> Live<T> {
     /// Over `db`, with the configuration's value as `base` (`fixed` when the
     /// configuration file or the environment gives it); `read` lays the
     /// stored settings over a value.
@@ -172,11 +177,11 @@ impl<T: Copy> Live<T> {
             return Ok(s);
         }
         let value = if self.fixed {
-            self.base
+            self.base.clone()
         } else {
-            (self.read)(self.base, &self.db.org_settings().all().await?)
+            (self.read)(self.base.clone(), &self.db.org_settings().all().await?)
         };
-        self.cache.store(value);
+        self.cache.store(value.clone());
         Ok(value)
     }
 }
@@ -237,8 +242,34 @@ impl LiveRegistration {
     }
 }
 
+/// The name e-mails are sent under (`None`: the configured From address's
+/// own), the organization's choice.
+pub type LiveSender = Live<Option<String>>;
+
+fn sender_overlay(base: Option<String>, stored: &[(String, String)]) -> Option<String> {
+    match stored.iter().find(|(key, _)| key == SENDER_NAME) {
+        Some((_, name)) if name.is_empty() => base,
+        Some((_, name)) => Some(name.clone()),
+        None => base,
+    }
+}
+
+impl LiveSender {
+    /// Over `db`, with the configuration's name as `base` (fixed when given).
+    pub fn new(db: Db, base: Option<String>) -> LiveSender {
+        let fixed = base.is_some();
+        Live::over(db, base, fixed, sender_overlay)
+    }
+}
+
+/// Whether `name` may be a sender's name: at most [`MAX_SENDER_NAME`]
+/// characters, no control characters (a line break would start a header).
+pub fn sender_name_valid(name: &str) -> bool {
+    name.chars().count() <= MAX_SENDER_NAME && !name.chars().any(char::is_control)
+}
+
 /// What the office's settings page sends.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SettingsChange {
     /// The organization's readings window.
     pub window: d::ReadingsWindow,
@@ -248,6 +279,8 @@ pub struct SettingsChange {
     pub days: PeriodDays,
     /// What residents prove at registration.
     pub registration: RegistrationMode,
+    /// The sender's name on e-mails; empty: the configured one.
+    pub sender_name: String,
 }
 
 /// The settings the office changes, together.
@@ -259,6 +292,8 @@ pub struct OfficeSettings {
     pub billing: LiveBilling,
     /// The registration mode (shared with [`crate::auth::Auth`]).
     pub registration: LiveRegistration,
+    /// The sender's name on e-mails.
+    pub sender: LiveSender,
 }
 
 impl OfficeSettings {
@@ -291,6 +326,16 @@ impl OfficeSettings {
         self.readings.cache.clear();
         self.billing.cache.clear();
         self.registration.cache.clear();
+        self.sender.cache.clear();
+        let sender_name = c.sender_name.trim();
+        if !self.sender.fixed && !sender_name_valid(sender_name) {
+            problems.add(
+                "sender",
+                d::Text::new("error-sender-name").with("max", MAX_SENDER_NAME as i64),
+            );
+        }
+        let sender_before = self.sender.current().await?;
+        let new_sender = !self.sender.fixed && sender_before.as_deref().unwrap_or("") != sender_name;
         let mode_before = self.registration.current().await?;
         let new_mode = !self.registration.fixed && c.registration != mode_before;
         // Passport mode compares with the keyed hashes `kabinet passports`
@@ -333,6 +378,13 @@ impl OfficeSettings {
                 c.registration.as_str()
             ));
         }
+        if new_sender {
+            tx.org_settings().put(SENDER_NAME, sender_name, now).await?;
+            changed.push(format!(
+                "sender name \"{}\" → \"{sender_name}\"",
+                sender_before.as_deref().unwrap_or("")
+            ));
+        }
         if !changed.is_empty() {
             tx.audit()
                 .record(
@@ -345,6 +397,7 @@ impl OfficeSettings {
         self.readings.cache.clear();
         self.billing.cache.clear();
         self.registration.cache.clear();
+        self.sender.cache.clear();
         Ok(())
     }
 }

@@ -113,15 +113,21 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    /// Sends one message (plain text and HTML alternatives).
-    pub async fn send(&self, email: &Email) -> Result<(), MailError> {
+    /// Sends one message (plain text and HTML alternatives), from the
+    /// configured address under `sender`'s name when one is given (the
+    /// organization's choice), else the configured From as it is.
+    pub async fn send(&self, email: &Email, sender: Option<&str>) -> Result<(), MailError> {
+        let from = match sender.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(name) => Mailbox::new(Some(name.to_string()), self.from.email.clone()),
+            None => self.from.clone(),
+        };
         let to: Mailbox = email
             .to
             .as_str()
             .parse()
             .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
         let message = Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(to)
             .subject(email.subject.clone())
             .multipart(MultiPart::alternative_plain_html(

@@ -1,5 +1,5 @@
 """A real SMTP server for tests (aiosmtpd): every message received is decoded
-and written as one JSON file {to, from, subject, text} into the folder given."""
+and written as one JSON file {to, from, from_header, subject, text, html} into the folder given."""
 import email
 import json
 import os
@@ -22,6 +22,7 @@ class Sink:
         record = {
             "to": envelope.rcpt_tos,
             "from": envelope.mail_from,
+            "from_header": str(msg["from"]),
             "subject": str(msg["subject"]),
             "text": plain.get_content() if plain else "",
             "html": html.get_content() if html else "",

@@ -55,6 +55,9 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The From address of e-mails.
     pub mail_from: String,
+    /// The name e-mails are sent under, over `mail_from`'s; given here, the
+    /// office cannot change it.
+    pub mail_sender_name: Option<String>,
     /// SMTP server; when unset, e-mails are written to `<data_dir>/mail/`.
     pub smtp_host: Option<String>,
     /// SMTP port.
@@ -243,6 +246,7 @@ impl Default for Config {
             cookie_secure: false,
             trusted_proxies: Vec::new(),
             mail_from: "Личный кабинет <noreply@localhost>".into(),
+            mail_sender_name: None,
             smtp_host: None,
             smtp_port: 587,
             smtp_tls: kabinet_notify::SmtpTls::Starttls,
@@ -564,6 +568,12 @@ impl Config {
                 ),
                 billing_days: self.billing_days(),
                 billing_days_fixed: self.billing_days_fixed(),
+                mail_sender_name: self
+                    .mail_sender_name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string),
             },
             web: kabinet_web::WebSettings {
                 cookie_secure: self.cookie_secure,

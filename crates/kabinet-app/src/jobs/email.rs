@@ -27,7 +27,8 @@ impl Job for SendEmail {
         if m.status == OutboxStatus::Sent {
             return Ok(());
         }
-        match env.mailer.send(&m.email).await {
+        let sender = env.app.settings.sender.current().await?;
+        match env.mailer.send(&m.email, sender.as_deref()).await {
             Ok(()) => {
                 db.outbox().sent(m.id, OffsetDateTime::now_utc()).await?;
                 Ok(())

@@ -409,6 +409,32 @@ db_tests! {
         assert!(crate::common::between(&page.body, "value=\"passport\"", ">").contains("disabled"), "{}", page.body);
     }
 
+    async fn e_mails_go_out_under_the_sender_name_the_office_chose(t: &TestDb) {
+        let Some(mut smtp) = crate::common::Smtp::start() else { return };
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let (_, account) = app.resident(1).await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("sender", "УК\r\nBcc: x@example.ru")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Имя отправителя — одна строка"), "{}", r.body);
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("sender", "  УК «Новый дом» ")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let line = app.db().audit().lines(None, 5).await.unwrap().into_iter().find(|l| l.event == "org_settings_changed").unwrap();
+        assert_eq!(line.details, "staff boss: sender name \"\" → \"УК «Новый дом»\"");
+        assert!(admin.get("/staff/settings").await.body.contains("value=\"УК «Новый дом»\""));
+        let mut b = Browser::new(&app);
+        b.submit("/password/reset", "/password/reset", &[("account", &account)]).await;
+        let mails = smtp.deliver(&app).await;
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].from_header, "УК «Новый дом» <noreply@lk.example.ru>");
+        // Emptied: the configured From again.
+        admin.submit("/staff/settings", "/staff/settings", &[("sender", "")]).await;
+        b.submit("/password/reset", "/password/reset", &[("account", &account)]).await;
+        let mails = smtp.deliver(&app).await;
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        assert_eq!(mails[0].from_header, "Личный кабинет <noreply@lk.example.ru>");
+    }
+
     async fn rules_are_previewed_then_published(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let (mut resident, _) = app.resident(1).await;

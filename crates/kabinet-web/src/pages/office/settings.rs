@@ -1,7 +1,7 @@
 //! The settings the office changes at run time (S4): the organization's
 //! readings window, whether readings outside it are refused, the receipt
-//! and due days of the billing periods later imports create, and the
-//! registration mode. A value the
+//! and due days of the billing periods later imports create, the
+//! registration mode and the sender's name on e-mails. A value the
 //! configuration gives is shown read-only, with the per-building windows the
 //! configuration holds.
 
@@ -44,6 +44,8 @@ pub(crate) struct SettingsPage {
     pub registration: &'static str,
     pub fixed_registration: bool,
     pub passports: String,
+    pub sender: String,
+    pub fixed_sender: bool,
     pub buildings: Vec<String>,
 }
 
@@ -64,6 +66,7 @@ pub(crate) struct SettingsForm {
     receipt_day: Option<String>,
     due_day: Option<String>,
     registration: Option<String>,
+    sender: Option<String>,
 }
 
 async fn render(
@@ -80,6 +83,7 @@ async fn render(
     let now = live.readings.current().await?;
     let days = live.billing.current().await?;
     let mode = live.registration.current().await?;
+    let sender = live.sender.current().await?;
     let base = live.readings.base();
     let passports = live.passport_count(by(s, ctx)).await?;
     page_with(
@@ -111,6 +115,14 @@ async fn render(
                 .as_str(),
             fixed_registration: live.registration.fixed(),
             passports: tr.a("settings-passports", "n", &passports.to_string()),
+            sender: typed
+                .and_then(|f| f.sender.clone())
+                .or(sender)
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect(),
+            fixed_sender: live.sender.fixed(),
             buildings: base
                 .buildings
                 .iter()
@@ -156,6 +168,7 @@ pub(crate) async fn save(
     let now = live.readings.current().await?;
     let days = live.billing.current().await?;
     let mode = live.registration.current().await?;
+    let sender = live.sender.current().await?;
     let day = |v: &Option<String>, current: u8| match v {
         Some(x) => x.trim().parse::<u8>().unwrap_or(0),
         None => current,
@@ -176,6 +189,7 @@ pub(crate) async fn save(
                 RegistrationMode::from_stored(m).ok_or(PageError::BadRequest("error-form-malformed"))?
             }
         },
+        sender_name: f.sender.clone().or(sender).unwrap_or_default(),
     };
     match live.save(by(&s, &ctx), &change).await {
         Ok(()) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_SETTINGS))),

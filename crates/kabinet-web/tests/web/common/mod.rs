@@ -398,6 +398,9 @@ impl Browser {
 #[derive(Debug, serde::Deserialize)]
 pub struct Mail {
     pub to: Vec<String>,
+    /// The From header, decoded.
+    #[serde(default)]
+    pub from_header: String,
     pub subject: String,
     pub text: String,
     pub html: String,
