@@ -195,6 +195,16 @@ async function run(name, viewport) {
     await page.waitForURL(`${base}/staff/consent`);
     if (!(await page.textContent('table')).includes('редакция 2')) throw new Error('the consent was not published');
 
+    // The help guide: preview the Russian text.
+    await page.click('nav.main a:has-text("Справка")');
+    await page.waitForURL(`${base}/staff/help`);
+    await axe(page, `${name}-help`);
+    await page.fill('#g-ru', '## Связь с нами\n\nПишите в управляющую компанию.\n- по почте\n- по телефону');
+    await page.click('button:has-text("Предпросмотр")');
+    await page.waitForLoadState();
+    if (!(await page.textContent('#preview-ru')).includes('Справка на русском')) throw new Error('no help preview');
+    await axe(page, `${name}-help-preview`);
+
     // A closing: preview the banner, set it, lift it.
     await page.click('nav.main a:has-text("Закрытие портала")');
     await page.waitForURL(`${base}/staff/closing`);

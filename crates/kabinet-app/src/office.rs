@@ -110,6 +110,72 @@ impl Office {
         Office { db, site, clock }
     }
 
+    /// Every language's user guide as the office edits it (settings).
+    pub async fn guides(&self, by: By<'_>) -> Result<Vec<crate::site::GuideText>, Error> {
+        by.require(Permission::Settings)?;
+        self.site.guide_texts().await
+    }
+
+    /// Stores the office's own guide texts (settings), each checked first:
+    /// at most [`crate::site::MAX_GUIDE_BYTES`], starting with a `## `
+    /// heading; an empty text brings back the built-in guide. A language a
+    /// file in the help folder gives is left alone. Audited by language with
+    /// the size, not the text; every server shows it within
+    /// [`crate::site::REFRESH`].
+    pub async fn save_guides(&self, by: By<'_>, texts: &[(d::Language, String)]) -> Result<(), Error> {
+        by.require(Permission::Settings)?;
+        let current = self.site.guide_texts().await?;
+        let mut problems = crate::FieldErrors::default();
+        let mut changes = Vec::new();
+        for (lang, text) in texts {
+            let text = text.replace("\r\n", "\n").trim().to_string();
+            let Some(now) = current.iter().find(|g| g.lang == *lang) else {
+                continue;
+            };
+            if now.fixed {
+                continue;
+            }
+            let field = match lang {
+                d::Language::Ru => "guide-ru",
+                d::Language::En => "guide-en",
+            };
+            if text.len() > crate::site::MAX_GUIDE_BYTES {
+                problems.add(
+                    field,
+                    d::Text::new("error-guide-too-long")
+                        .with("max", (crate::site::MAX_GUIDE_BYTES / 1000) as i64),
+                );
+            } else if !text.is_empty() && !text.starts_with("## ") {
+                problems.add(field, d::Text::new("error-guide-heading"));
+            } else if (text.is_empty() && now.own) || (!text.is_empty() && text != now.text.trim()) {
+                changes.push((*lang, text));
+            }
+        }
+        problems.check()?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        let mut said = Vec::new();
+        for (lang, text) in &changes {
+            tx.org_settings()
+                .put(&crate::site::guide_key(*lang), text, now)
+                .await?;
+            said.push(if text.is_empty() {
+                format!("help guide {}: the built-in text again", lang.code())
+            } else {
+                format!("help guide {}: own text, {} bytes", lang.code(), text.len())
+            });
+        }
+        tx.audit()
+            .record(&by.entry(d::AuditEvent::OrgSettingsChanged, said.join("; ")), now)
+            .await?;
+        tx.commit().await?;
+        self.site.forget_guides();
+        Ok(())
+    }
+
     /// The organization's details as stored (the settings form).
     pub async fn organization(&self, by: By<'_>) -> Result<Option<d::Organization>, Error> {
         by.require(Permission::Settings)?;

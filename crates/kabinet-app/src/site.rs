@@ -112,7 +112,41 @@ pub struct Site {
     suspension: Arc<Cached<Option<d::Suspension>>>,
     configured: Option<d::Suspension>,
     demo: Arc<Cached<Option<DemoLogin>>>,
-    guides: Arc<HashMap<d::Language, Vec<HelpSection>>>,
+    guides: Arc<HashMap<d::Language, Guide>>,
+    stored_guides: Arc<Cached<OwnGuides>>,
+}
+
+/// The office's own guides by language.
+type OwnGuides = Arc<HashMap<d::Language, Vec<HelpSection>>>;
+
+/// A language's guide as the server starts with it: the file in the help
+/// folder (then fixed: the office cannot change it) or the built-in text.
+#[derive(Debug, Clone)]
+struct Guide {
+    text: String,
+    sections: Vec<HelpSection>,
+    fixed: bool,
+}
+
+/// The key of the office's own guide text in `lang`.
+pub fn guide_key(lang: d::Language) -> String {
+    format!("help.guide.{}", lang.code())
+}
+
+/// The longest guide text the office may store, in bytes per language.
+pub const MAX_GUIDE_BYTES: usize = 100_000;
+
+/// A language's guide as the office edits it.
+#[derive(Debug, Clone)]
+pub struct GuideText {
+    /// The language.
+    pub lang: d::Language,
+    /// The text in force (the office's, or the file's, or the built-in one).
+    pub text: String,
+    /// Whether the office's own text is in force.
+    pub own: bool,
+    /// Whether a file in the help folder gives it (the office cannot change it).
+    pub fixed: bool,
 }
 
 impl Site {
@@ -126,11 +160,20 @@ impl Site {
                 d::Language::Ru => include_str!("../help/guide.ru.txt"),
                 d::Language::En => include_str!("../help/guide.en.txt"),
             };
-            let text = help_dir
+            let file = help_dir
                 .map(|dir| dir.join(format!("guide.{}.txt", lang.code())))
-                .and_then(|p| std::fs::read_to_string(p).ok())
-                .unwrap_or_else(|| builtin.to_string());
-            guides.insert(lang, parse_guide(&text));
+                .and_then(|p| std::fs::read_to_string(p).ok());
+            let fixed = file.is_some();
+            let text = file.unwrap_or_else(|| builtin.to_string());
+            let sections = parse_guide(&text);
+            guides.insert(
+                lang,
+                Guide {
+                    text,
+                    sections,
+                    fixed,
+                },
+            );
         }
         Site {
             db,
@@ -139,6 +182,7 @@ impl Site {
             configured,
             demo: Arc::new(Cached::new(REFRESH * 12)),
             guides: Arc::new(guides),
+            stored_guides: Arc::new(Cached::new(REFRESH)),
         }
     }
 
@@ -241,9 +285,66 @@ impl Site {
         Ok(login)
     }
 
-    /// The user guide in `lang`.
-    pub fn guide(&self, lang: d::Language) -> &[HelpSection] {
-        self.guides.get(&lang).map_or(&[], Vec::as_slice)
+    /// The office's own guide texts (by language), read at most once per
+    /// [`REFRESH`].
+    async fn stored_guides(&self) -> Result<OwnGuides, Error> {
+        if let Some(g) = self.stored_guides.fresh() {
+            return Ok(g);
+        }
+        let stored = self.db.org_settings().all().await?;
+        let mut own = HashMap::new();
+        for lang in d::Language::ALL {
+            let key = guide_key(lang);
+            if let Some((_, text)) = stored.iter().find(|(k, v)| *k == key && !v.trim().is_empty()) {
+                own.insert(lang, parse_guide(text));
+            }
+        }
+        let own = Arc::new(own);
+        self.stored_guides.store(own.clone());
+        Ok(own)
+    }
+
+    /// The user guide in `lang`: the office's own text when it wrote one
+    /// (and no file in the help folder fixes it), else the file's or the
+    /// built-in one.
+    pub async fn guide(&self, lang: d::Language) -> Result<Vec<HelpSection>, Error> {
+        let start = self.guides.get(&lang);
+        if start.is_none_or(|g| !g.fixed)
+            && let Some(own) = self.stored_guides().await?.get(&lang)
+        {
+            return Ok(own.clone());
+        }
+        Ok(start.map(|g| g.sections.clone()).unwrap_or_default())
+    }
+
+    /// Every language's guide as the office edits it.
+    pub(crate) async fn guide_texts(&self) -> Result<Vec<GuideText>, Error> {
+        let stored = self.db.org_settings().all().await?;
+        Ok(d::Language::ALL
+            .into_iter()
+            .map(|lang| {
+                let start = self.guides.get(&lang);
+                let fixed = start.is_some_and(|g| g.fixed);
+                let key = guide_key(lang);
+                let own = stored
+                    .iter()
+                    .find(|(k, v)| *k == key && !v.trim().is_empty())
+                    .filter(|_| !fixed)
+                    .map(|(_, v)| v.clone());
+                GuideText {
+                    lang,
+                    own: own.is_some(),
+                    text: own.unwrap_or_else(|| start.map(|g| g.text.clone()).unwrap_or_default()),
+                    fixed,
+                }
+            })
+            .collect())
+    }
+
+    /// Forgets the cached guides (after the office changed them here; other
+    /// servers read them again within [`REFRESH`]).
+    pub(crate) fn forget_guides(&self) {
+        self.stored_guides.clear();
     }
 }
 

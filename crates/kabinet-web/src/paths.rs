@@ -199,6 +199,8 @@ pub const STAFF_RULES: &str = "/staff/rules";
 pub const STAFF_CONSENT: &str = "/staff/consent";
 /// A closing of the portal: scheduling and lifting.
 pub const STAFF_CLOSING: &str = "/staff/closing";
+/// The residents' user guide in both languages.
+pub const STAFF_HELP: &str = "/staff/help";
 /// Exports to the billing system and their history.
 pub const STAFF_EXCHANGE: &str = "/staff/exchange";
 /// The file of a past export.

@@ -41,7 +41,7 @@ pub(crate) async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
         .collect();
     page(&HelpPage {
         layout: Layout::section(&state, &ctx, Section::Help),
-        sections: state.app.site.guide(tr.lang).to_vec(),
+        sections: state.app.site.guide(tr.lang).await?,
         rules,
     })
 }

@@ -377,6 +377,11 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             get(office::rules::show::<rules::OfConsent>).post(office::rules::publish::<rules::OfConsent>),
         ),
         (
+            paths::STAFF_HELP,
+            Need::To(P::Settings),
+            get(office::help::show).post(office::help::save),
+        ),
+        (
             paths::STAFF_CLOSING,
             Need::To(P::Settings),
             get(office::closing::show).post(office::closing::save),

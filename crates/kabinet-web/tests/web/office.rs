@@ -85,6 +85,8 @@ db_tests! {
             ("GET", "/staff/rules".into(), vec![], vec![Adm]),
             ("POST", "/staff/rules".into(), vec![("title", "Правила"), ("body", "Текст."), ("intent", "publish")], vec![Adm]),
             ("GET", "/staff/consent".into(), vec![], vec![Adm]),
+            ("GET", "/staff/help".into(), vec![], vec![Adm]),
+            ("POST", "/staff/help".into(), vec![("guide_en", "## Help\n\nText."), ("intent", "save")], vec![Adm]),
             ("POST", "/staff/consent".into(), vec![("title", "Согласие"), ("body", "Текст."), ("intent", "publish")], vec![Adm]),
             ("GET", "/staff/closing".into(), vec![], vec![Adm]),
             ("POST", "/staff/closing".into(), vec![("from", "2099-01-01T22:00"), ("until", ""), ("message", "Работы"), ("intent", "save")], vec![Adm]),
@@ -213,7 +215,7 @@ db_tests! {
         let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
         let home = admin.get("/staff").await;
-        for link in ["/staff/requests\"", "/staff/exchange\"", "/staff/settings\"", "/staff/members\"", "/staff/organization\"", "/staff/rules\"", "/staff/consent\"", "/staff/closing\"", "/staff/audit\""] {
+        for link in ["/staff/requests\"", "/staff/exchange\"", "/staff/settings\"", "/staff/members\"", "/staff/organization\"", "/staff/rules\"", "/staff/consent\"", "/staff/help\"", "/staff/closing\"", "/staff/audit\""] {
             assert!(home.body.contains(link), "{link}");
         }
         assert!(home.body.contains("aria-current=\"page\""));
@@ -433,6 +435,38 @@ db_tests! {
         let mails = smtp.deliver(&app).await;
         assert_eq!(mails.len(), 1, "{mails:?}");
         assert_eq!(mails[0].from_header, "Личный кабинет <noreply@lk.example.ru>");
+    }
+
+    async fn the_help_guide_is_written_in_the_office_in_both_languages(t: &TestDb) {
+        let app = TestApp::builder(&t.db).build().await;
+        let other = TestApp::builder(&t.db).build().await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let page = admin.get("/staff/help").await;
+        assert!(page.body.contains("name=\"guide_ru\"") && page.body.contains("## Регистрация"), "the built-in text to start from");
+        // Each problem is named by language, nothing is stored.
+        let r = admin.submit("/staff/help", "/staff/help", &[("guide_ru", "Без заголовка."), ("guide_en", &"x".repeat(100_001)), ("intent", "save")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("начинается с заголовка") && r.body.contains("длиннее 100 КБ"), "{}", r.body);
+        assert_eq!(app.db().org_settings().all().await.unwrap(), vec![]);
+        let own = "## Как с нами связаться\n\nПишите в управляющую компанию.\n- по почте\n- по телефону";
+        let r = admin.submit("/staff/help", "/staff/help", &[("guide_ru", own), ("intent", "preview")]).await;
+        assert!(r.body.contains("<h3>Как с нами связаться</h3>") && r.body.contains("<li>по телефону</li>"), "{}", r.body);
+        assert_eq!(app.db().org_settings().all().await.unwrap(), vec![], "a preview stores nothing");
+        // The English text comes back as a browser sends it (CRLF), unchanged.
+        let en_text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../kabinet-app/help/guide.en.txt")).replace('\n', "\r\n");
+        let r = admin.submit("/staff/help", "/staff/help", &[("guide_ru", own), ("guide_en", &en_text), ("intent", "save")]).await;
+        assert_eq!(r.location(), "/staff/help?saved=1");
+        let line = app.db().audit().lines(None, 5).await.unwrap().into_iter().find(|l| l.event == "org_settings_changed").unwrap();
+        assert!(line.details.starts_with("staff boss: help guide ru: own text, ") && !line.details.contains("help guide en"), "{}", line.details);
+        let mut resident = Browser::new(&app);
+        let help = resident.get("/help?lang=ru").await.body;
+        assert!(help.contains("Как с нами связаться") && !help.contains("Показания приборов учёта"), "{help}");
+        assert!(resident.get("/help?lang=en").await.body.contains("Meter readings"), "English stays built in");
+        tokio::time::sleep(kabinet_app::site::REFRESH + std::time::Duration::from_millis(200)).await;
+        assert!(Browser::new(&other).get("/help?lang=ru").await.body.contains("Как с нами связаться"), "the other server after its cache");
+        // Emptied: the built-in guide again.
+        admin.submit("/staff/help", "/staff/help", &[("guide_ru", ""), ("intent", "save")]).await;
+        assert!(resident.get("/help?lang=ru").await.body.contains("Регистрация"));
     }
 
     async fn rules_are_previewed_then_published(t: &TestDb) {

@@ -8,6 +8,7 @@
 pub(crate) mod audit;
 pub(crate) mod closing;
 pub(crate) mod exchange;
+pub(crate) mod help;
 pub(crate) mod home;
 pub(crate) mod imports;
 pub(crate) mod members;
@@ -22,7 +23,7 @@ use kabinet_app::staff::{By, StaffUser};
 use kabinet_domain::staff::Permission as P;
 
 /// The console's sections in the navigation: where, who may, the label.
-pub(crate) const NAV: [(&str, Need, &str); 11] = [
+pub(crate) const NAV: [(&str, Need, &str); 12] = [
     (paths::STAFF, Need::Member, "office-home"),
     (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
     (paths::STAFF_IMPORTS, Need::To(P::Billing), "office-imports"),
@@ -36,6 +37,7 @@ pub(crate) const NAV: [(&str, Need, &str); 11] = [
     (paths::STAFF_SETTINGS, Need::To(P::Settings), "office-settings"),
     (paths::STAFF_RULES, Need::To(P::Settings), "office-rules"),
     (paths::STAFF_CONSENT, Need::To(P::Settings), "office-consent"),
+    (paths::STAFF_HELP, Need::To(P::Settings), "office-help"),
     (paths::STAFF_CLOSING, Need::To(P::Settings), "office-closing"),
     (paths::STAFF_AUDIT, Need::To(P::Audit), "office-audit"),
 ];
