@@ -76,7 +76,7 @@ def main():
                 time.sleep(0.1)
         _, status, _ = timed(conn, "POST", "/api/v1/auth/register", {
             "account": with_user, "email": "timing@example.ru", "check": amount(total1),
-            "accept_rules": True, "consent": True})
+            "accept_rules": True, "accept_personal_data": True, "consent": True})
         assert status == 202, status
         for _ in range(150):
             if glob.glob(os.path.join(data_dir, "mail", "*.eml")):
@@ -92,13 +92,13 @@ def main():
             "reset, unknown account": ("/api/v1/auth/password-reset", {"account": "99999999"}),
             "register, account with a user": ("/api/v1/auth/register", {
                 "account": with_user, "email": "x@example.ru", "check": amount(total1),
-                "accept_rules": True, "consent": True}),
+                "accept_rules": True, "accept_personal_data": True, "consent": True}),
             "register, no user, wrong amount": ("/api/v1/auth/register", {
                 "account": without_user, "email": "x@example.ru", "check": "1,00",
-                "accept_rules": True, "consent": True}),
+                "accept_rules": True, "accept_personal_data": True, "consent": True}),
             "register, unknown account": ("/api/v1/auth/register", {
                 "account": "99999999", "email": "x@example.ru", "check": "1,00",
-                "accept_rules": True, "consent": True}),
+                "accept_rules": True, "accept_personal_data": True, "consent": True}),
         }
         times = {k: [] for k in kinds}
         health = []

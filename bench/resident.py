@@ -79,7 +79,7 @@ def main():
         seen = set(glob.glob(os.path.join(data_dir, "mail", "*.eml")))
         status, _ = post_json(base, "/api/v1/auth/register", {
             "account": account, "email": "bench@example.ru", "check": amount,
-            "accept_rules": True, "consent": True})
+            "accept_rules": True, "accept_personal_data": True, "consent": True})
         assert status == 202, status
         status, body = post_json(base, "/api/v1/auth/token",
                                  {"account": account, "password": one_time_password(data_dir, seen)})

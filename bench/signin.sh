@@ -44,7 +44,7 @@ print(n, ("-" if k < 0 else "") + f"{abs(k)//100},{abs(k)%100:02}")
 PY
 )
 curl -fs -o /dev/null -H 'content-type: application/json' "http://127.0.0.1:$PORT/api/v1/auth/register" \
-  -d "{\"account\":\"$ACCOUNT\",\"email\":\"bench@example.ru\",\"check\":\"$AMOUNT\",\"accept_rules\":true,\"consent\":true}"
+  -d "{\"account\":\"$ACCOUNT\",\"email\":\"bench@example.ru\",\"check\":\"$AMOUNT\",\"accept_rules\":true,\"accept_personal_data\":true,\"consent\":true}"
 for _ in $(seq 50); do ls "$WORK/data/mail/"*.eml >/dev/null 2>&1 && break; sleep 0.2; done
 ONE_TIME=$(python3 - "$WORK/data/mail" <<'PY'
 import email, glob, re, sys

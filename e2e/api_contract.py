@@ -95,7 +95,7 @@ def main():
         account, amount = latest_invoice(env, data_dir)
         status, _ = call(base, "POST", "/api/v1/auth/register", {
             "account": account, "email": "contract@example.ru", "check": amount,
-            "accept_rules": True, "consent": True,
+            "accept_rules": True, "accept_personal_data": True, "consent": True,
         })
         assert status == 202, status
         eml = wait_for_mail(data_dir, set())

@@ -3,8 +3,9 @@
 //! [`crate::site::REFRESH`], no restart. A value the configuration file or
 //! the environment gives stays fixed; the office page shows it read-only.
 //! So far: the readings window, whether readings outside it are refused,
-//! the receipt and due days of the billing periods imports create, and the
-//! registration mode.
+//! the receipt and due days of the billing periods imports create, the
+//! registration mode and the sender's name on e-mails. (The help guide is
+//! stored here too, by [`crate::office::Office::save_guides`].)
 
 use crate::Error;
 use crate::auth::RegistrationMode;

@@ -784,6 +784,7 @@ org-intro = Residents see these details on every page and on receipts. Fields ma
 org-saved = The details are saved.
 org-save = Save
 rules-versions = Versions of the Rules
+consent-versions = Versions of the personal-data consent
 rules-version = Version
 rules-version-title = Title
 rules-published = Published

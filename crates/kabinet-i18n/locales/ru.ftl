@@ -789,6 +789,7 @@ org-intro = Эти сведения жители видят на каждой с
 org-saved = Реквизиты сохранены.
 org-save = Сохранить
 rules-versions = Редакции Правил
+consent-versions = Редакции согласия на обработку персональных данных
 rules-version = Редакция
 rules-version-title = Заголовок
 rules-published = Опубликована

@@ -42,6 +42,8 @@ pub(crate) struct Sheet {
     pub office_path: &'static str,
     /// The office's note on publishing a new version.
     pub new_intro: &'static str,
+    /// The caption of the office's list of versions.
+    pub versions: &'static str,
 }
 
 /// A document of the resident pages.
@@ -66,6 +68,7 @@ impl Kind for OfRules {
         office: "office-rules",
         office_path: paths::STAFF_RULES,
         new_intro: "rules-new-intro",
+        versions: "rules-versions",
     };
 }
 
@@ -85,6 +88,7 @@ impl Kind for OfConsent {
         office: "office-consent",
         office_path: paths::STAFF_CONSENT,
         new_intro: "consent-new-intro",
+        versions: "consent-versions",
     };
 }
 
