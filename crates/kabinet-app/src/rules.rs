@@ -35,14 +35,6 @@ impl Rules {
         self.doc
     }
 
-    /// The version of this document `p` still has to accept, if any.
-    pub fn pending(&self, p: &Principal) -> Option<i32> {
-        match self.doc {
-            d::Document::Rules => p.rules_pending,
-            d::Document::Consent => p.consent_pending,
-        }
-    }
-
     fn stale(&self) -> Error {
         match self.doc {
             d::Document::Rules => Error::StaleRules,

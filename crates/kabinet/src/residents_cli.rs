@@ -16,7 +16,9 @@ pub const DEFAULT_RULES_TITLE: &str = "Правила пользования л�
 pub const DEFAULT_RULES: &str = include_str!("default_rules.txt");
 
 /// The consent text published on the demo (an installation publishes its own
-/// with `kabinet consent publish` or from the office).
+/// with `kabinet consent publish` or from the office). Like the Rules' default,
+/// this is the document's own text, stored as published data in the language
+/// it is written in — not an interface message.
 pub const DEFAULT_CONSENT_TITLE: &str = "Согласие на обработку персональных данных";
 /// See [`DEFAULT_CONSENT_TITLE`].
 pub const DEFAULT_CONSENT: &str = include_str!("default_consent.txt");

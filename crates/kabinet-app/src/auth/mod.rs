@@ -159,6 +159,23 @@ impl Principal {
         self.session.restricted
     }
 
+    /// The version of `doc` the resident still has to accept, if any.
+    pub fn pending(&self, doc: d::Document) -> Option<i32> {
+        match doc {
+            d::Document::Rules => self.rules_pending,
+            d::Document::Consent => self.consent_pending,
+        }
+    }
+
+    /// Notes that the resident accepted the version of `doc` in force (so
+    /// the next step is known without reading the session again).
+    pub fn accepted(&mut self, doc: d::Document) {
+        match doc {
+            d::Document::Rules => self.rules_pending = None,
+            d::Document::Consent => self.consent_pending = None,
+        }
+    }
+
     /// What comes next for this resident.
     pub fn next_step(&self) -> Step {
         if self.must_set_password() {

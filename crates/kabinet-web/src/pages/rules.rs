@@ -185,7 +185,7 @@ pub(crate) async fn accept_page<K: Kind>(
     let document = state.app.document(K::SHEET.doc);
     match &ctx.principal {
         None => return Ok(see_other(paths::LOGIN)),
-        Some(p) if p.must_set_password() || document.pending(p).is_none() => {
+        Some(p) if p.must_set_password() || p.pending(K::SHEET.doc).is_none() => {
             return Ok(see_other(next_page(p)));
         }
         Some(_) => {}
@@ -223,10 +223,7 @@ pub(crate) async fn accept<K: Kind>(
         .await
     {
         Ok(()) => {
-            match K::SHEET.doc {
-                Document::Rules => p.rules_pending = None,
-                Document::Consent => p.consent_pending = None,
-            }
+            p.accepted(K::SHEET.doc);
             Ok(see_other(next_page(&p)))
         }
         Err(Error::StaleRules | Error::StaleConsent) => Ok(see_other(paths::CABINET)),

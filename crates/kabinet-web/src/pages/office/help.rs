@@ -41,13 +41,6 @@ pub(crate) struct HelpPage {
     pub any_fixed: bool,
 }
 
-/// `?saved=1` after a save.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct SavedQuery {
-    #[serde(default)]
-    saved: String,
-}
-
 /// The form: each language's text, and `preview` or `save`.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct HelpForm {
@@ -118,18 +111,9 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
     StaffPage(s): StaffPage,
-    Query(q): Query<SavedQuery>,
+    Query(q): Query<super::SavedQuery>,
 ) -> Result<Response, PageError> {
-    render(
-        &state,
-        &ctx,
-        &s,
-        StatusCode::OK,
-        Vec::new(),
-        None,
-        !q.saved.is_empty(),
-    )
-    .await
+    render(&state, &ctx, &s, StatusCode::OK, Vec::new(), None, q.saved()).await
 }
 
 /// `POST /staff/help`: `intent=preview` shows the texts as residents will

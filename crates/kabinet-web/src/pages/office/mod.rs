@@ -42,6 +42,20 @@ pub(crate) const NAV: [(&str, Need, &str); 12] = [
     (paths::STAFF_AUDIT, Need::To(P::Audit), "office-audit"),
 ];
 
+/// `?saved=1`, which an office form's page gets after a successful save.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct SavedQuery {
+    #[serde(default)]
+    saved: String,
+}
+
+impl SavedQuery {
+    /// Whether the page follows a save (it says so).
+    pub(crate) fn saved(&self) -> bool {
+        !self.saved.is_empty()
+    }
+}
+
 /// The member acting from this request's client.
 pub(crate) fn by<'a>(s: &'a StaffUser, ctx: &'a Ctx) -> By<'a> {
     By::Staff(s, &ctx.client)

@@ -139,23 +139,16 @@ fn render(
     )
 }
 
-/// `?saved=1` after a successful save.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct SavedQuery {
-    #[serde(default)]
-    saved: String,
-}
-
 /// `GET /staff/organization`.
 pub(crate) async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
     StaffPage(s): StaffPage,
-    Query(q): Query<SavedQuery>,
+    Query(q): Query<super::SavedQuery>,
 ) -> Result<Response, PageError> {
     let o = state.app.office.organization(by(&s, &ctx)).await?;
     let f = o.as_ref().map(OrganizationForm::of).unwrap_or_default();
-    render(&state, &ctx, StatusCode::OK, &f, None, !q.saved.is_empty())
+    render(&state, &ctx, StatusCode::OK, &f, None, q.saved())
 }
 
 /// `POST /staff/organization`.

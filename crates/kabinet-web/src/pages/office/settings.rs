@@ -49,13 +49,6 @@ pub(crate) struct SettingsPage {
     pub buildings: Vec<String>,
 }
 
-/// `?saved=1` after a save.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct SavedQuery {
-    #[serde(default)]
-    saved: String,
-}
-
 /// The form.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct SettingsForm {
@@ -143,18 +136,9 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
     StaffPage(s): StaffPage,
-    Query(q): Query<SavedQuery>,
+    Query(q): Query<super::SavedQuery>,
 ) -> Result<Response, PageError> {
-    render(
-        &state,
-        &ctx,
-        &s,
-        StatusCode::OK,
-        Vec::new(),
-        None,
-        !q.saved.is_empty(),
-    )
-    .await
+    render(&state, &ctx, &s, StatusCode::OK, Vec::new(), None, q.saved()).await
 }
 
 /// `POST /staff/settings`.
