@@ -9,6 +9,7 @@
 //! act at once, one wins and the other is told the request changed. What
 //! the resident reads never includes internal notes or assignments.
 
+mod categories;
 mod photos;
 mod store;
 
@@ -748,9 +749,17 @@ impl Requests {
         })
     }
 
-    /// The categories (the queue's filter).
+    /// The categories (the queue's filter), switched-off ones too: their
+    /// requests are still in the queue.
     pub async fn categories(&self) -> Result<Vec<Category>, Error> {
-        Ok(self.db.requests().categories().await?)
+        Ok(self
+            .db
+            .requests()
+            .all_categories()
+            .await?
+            .into_iter()
+            .map(|c| c.setting.category)
+            .collect())
     }
 
     /// A request with its whole history, for staff.

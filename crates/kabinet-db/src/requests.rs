@@ -10,7 +10,9 @@ use crate::entities::{
 };
 use crate::{Conn, DbError};
 use kabinet_domain as d;
-use kabinet_domain::requests::{Category, Desk, EventKind, Photo, Request, RequestEvent, RequestStatus};
+use kabinet_domain::requests::{
+    Category, CategorySetting, Desk, EventKind, Photo, Request, RequestEvent, RequestStatus,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Order};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
@@ -229,6 +231,30 @@ impl TryFrom<request_category::Model> for Category {
     }
 }
 
+/// A category as stored: its row id and its setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCategory {
+    /// The row id (the office's page addresses it).
+    pub id: i64,
+    /// The category, its place and whether it is offered.
+    pub setting: CategorySetting,
+}
+
+impl TryFrom<request_category::Model> for StoredCategory {
+    type Error = DbError;
+    fn try_from(c: request_category::Model) -> Result<StoredCategory, DbError> {
+        let (id, position, active) = (c.id, c.position, c.active);
+        Ok(StoredCategory {
+            id,
+            setting: CategorySetting {
+                category: c.try_into()?,
+                position,
+                active,
+            },
+        })
+    }
+}
+
 /// Requests with their assignee's name, for [`RequestRow`].
 fn requests() -> Select<request::Entity> {
     request::Entity::find()
@@ -277,6 +303,83 @@ impl<C: Conn> Requests<'_, C> {
             .into_iter()
             .map(TryInto::try_into)
             .collect()
+    }
+
+    /// Every category, switched off or not, in the list's order, with its
+    /// row id (the office's page).
+    pub async fn all_categories(&self) -> Result<Vec<StoredCategory>, DbError> {
+        request_category::Entity::find()
+            .order_by_asc(request_category::Column::Position)
+            .order_by_asc(request_category::Column::Id)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(StoredCategory::try_from)
+            .collect()
+    }
+
+    /// The category with row id `id`.
+    pub async fn category(&self, id: i64) -> Result<Option<StoredCategory>, DbError> {
+        request_category::Entity::find_by_id(id)
+            .one(self.0.conn())
+            .await?
+            .map(StoredCategory::try_from)
+            .transpose()
+    }
+
+    /// Adds a category; `None` when its code is taken already.
+    pub async fn add_category(&self, c: &CategorySetting) -> Result<Option<i64>, DbError> {
+        let taken = request_category::Entity::find()
+            .filter(request_category::Column::Code.eq(c.category.code.as_str()))
+            .count(self.0.conn())
+            .await?;
+        if taken > 0 {
+            return Ok(None);
+        }
+        let row = request_category::ActiveModel {
+            code: Set(c.category.code.clone()),
+            name: Set(c.category.name.clone()),
+            desk: Set(c.category.desk.as_str().into()),
+            emergency: Set(c.category.emergency),
+            deadline_hours: Set(c.category.deadline_hours),
+            position: Set(c.position),
+            active: Set(c.active),
+            ..Default::default()
+        };
+        Ok(Some(
+            request_category::Entity::insert(row)
+                .exec(self.0.conn())
+                .await?
+                .last_insert_id,
+        ))
+    }
+
+    /// Changes category `id` to `c`, all but its code (filed requests and
+    /// the queue's filter keep the code).
+    pub async fn update_category(&self, id: i64, c: &CategorySetting) -> Result<(), DbError> {
+        request_category::Entity::update_many()
+            .col_expr(
+                request_category::Column::Name,
+                Expr::value(c.category.name.clone()),
+            )
+            .col_expr(
+                request_category::Column::Desk,
+                Expr::value(c.category.desk.as_str()),
+            )
+            .col_expr(
+                request_category::Column::Emergency,
+                Expr::value(c.category.emergency),
+            )
+            .col_expr(
+                request_category::Column::DeadlineHours,
+                Expr::value(c.category.deadline_hours),
+            )
+            .col_expr(request_category::Column::Position, Expr::value(c.position))
+            .col_expr(request_category::Column::Active, Expr::value(c.active))
+            .filter(request_category::Column::Id.eq(id))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
     }
 
     /// What `user` filed since `since`: normalized texts and times.

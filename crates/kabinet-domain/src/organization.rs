@@ -107,7 +107,8 @@ pub fn correspondent_valid(bic: &str, account: &str) -> bool {
     weighted(&all, &weights).is_multiple_of(10)
 }
 
-/// One problem with the organization's details: the field and what is wrong.
+/// One problem with details the office entered (the organization's, a
+/// request category's): the field and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetailProblem {
     /// The field (`name`, `inn`, …).

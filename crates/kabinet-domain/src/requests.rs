@@ -364,6 +364,86 @@ pub struct Category {
     pub deadline_hours: Option<i64>,
 }
 
+/// The longest category code (letters `a`–`z`, digits and `_`).
+pub const MAX_CATEGORY_CODE: usize = 32;
+/// The longest category name, in characters.
+pub const MAX_CATEGORY_NAME: usize = 128;
+/// The longest deadline of a category's own, in hours (a year).
+pub const MAX_DEADLINE_HOURS: i64 = 24 * 365;
+/// The last place in the list a category may take.
+pub const MAX_CATEGORY_POSITION: i32 = 999;
+
+/// A category as the office keeps it: the category, its place in the list
+/// residents choose from, and whether they still may choose it (a category
+/// is switched off, never deleted: filed requests keep its code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategorySetting {
+    /// The category.
+    pub category: Category,
+    /// Its place, smaller first.
+    pub position: i32,
+    /// Residents may choose it.
+    pub active: bool,
+}
+
+/// Whether `code` may be a category's code: 1–[`MAX_CATEGORY_CODE`]
+/// characters `a`–`z`, `0`–`9`, `_`, starting with a letter.
+pub fn category_code_valid(code: &str) -> bool {
+    code.len() <= MAX_CATEGORY_CODE
+        && code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Every problem with a category as the office entered it: the code's form,
+/// a name of one line, an own deadline within a year, a place in the list,
+/// and an emergency only at the dispatch desk (emergencies are what the
+/// dispatch service is for). Empty: it may be stored.
+pub fn check_category(c: &CategorySetting) -> Vec<crate::organization::DetailProblem> {
+    use crate::organization::DetailProblem;
+    let problem = |field, text| DetailProblem { field, text };
+    let mut out = Vec::new();
+    let cat = &c.category;
+    if !category_code_valid(&cat.code) {
+        out.push(problem(
+            "code",
+            crate::Text::new("error-category-code").with("max", MAX_CATEGORY_CODE as i64),
+        ));
+    }
+    let name = cat.name.trim();
+    if name.is_empty() {
+        out.push(problem("name", crate::Text::new("error-field-required")));
+    } else if name.chars().count() > MAX_CATEGORY_NAME || name.chars().any(char::is_control) {
+        out.push(problem(
+            "name",
+            crate::Text::new("error-category-name").with("max", MAX_CATEGORY_NAME as i64),
+        ));
+    }
+    if cat
+        .deadline_hours
+        .is_some_and(|h| !(1..=MAX_DEADLINE_HOURS).contains(&h))
+    {
+        out.push(problem(
+            "deadline",
+            crate::Text::new("error-category-deadline").with("max", MAX_DEADLINE_HOURS),
+        ));
+    }
+    if !(0..=MAX_CATEGORY_POSITION).contains(&c.position) {
+        out.push(problem(
+            "position",
+            crate::Text::new("error-category-position").with("max", i64::from(MAX_CATEGORY_POSITION)),
+        ));
+    }
+    if cat.emergency && cat.desk != Desk::Dispatch {
+        out.push(problem(
+            "emergency",
+            crate::Text::new("error-category-emergency-desk"),
+        ));
+    }
+    out
+}
+
 /// The default list: emergencies for the dispatch service, questions for the
 /// office, and "other" (code, name, desk).
 pub const DEFAULT_CATEGORIES: &[(&str, &str, Desk)] = &[
@@ -937,5 +1017,38 @@ mod tests {
             assert_eq!(S::from_stored(s.as_str()), Some(s));
             assert!(!(s.is_open() && s.is_final()));
         }
+    }
+
+    #[test]
+    fn a_category_is_checked_before_it_is_stored() {
+        let good = CategorySetting {
+            category: Category {
+                code: "roof_2".into(),
+                name: "Протекает крыша".into(),
+                desk: Desk::Dispatch,
+                emergency: true,
+                deadline_hours: Some(4),
+            },
+            position: 3,
+            active: true,
+        };
+        assert!(check_category(&good).is_empty());
+        let fields = |c: &CategorySetting| check_category(c).iter().map(|p| p.field).collect::<Vec<_>>();
+        for code in ["", "2roof", "Roof", "крыша", "roof-2", &"a".repeat(33)] {
+            let mut c = good.clone();
+            c.category.code = code.into();
+            assert_eq!(fields(&c), ["code"], "{code:?}");
+        }
+        let mut c = good.clone();
+        c.category.name = "  ".into();
+        c.category.deadline_hours = Some(0);
+        c.position = -1;
+        c.category.desk = Desk::Office;
+        assert_eq!(fields(&c), ["name", "deadline", "position", "emergency"]);
+        c.category.name = "Две\nстроки".into();
+        c.category.deadline_hours = Some(MAX_DEADLINE_HOURS + 1);
+        c.category.emergency = false;
+        c.position = 0;
+        assert_eq!(fields(&c), ["name", "deadline"]);
     }
 }

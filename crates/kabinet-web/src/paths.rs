@@ -193,6 +193,10 @@ pub const STAFF_MEMBER_ACTION: &str = "/staff/members/{id}/{action}";
 pub const STAFF_ORGANIZATION: &str = "/staff/organization";
 /// Settings the office changes at run time (the readings window).
 pub const STAFF_SETTINGS: &str = "/staff/settings";
+/// Request categories: the list and the form to add one.
+pub const STAFF_CATEGORIES: &str = "/staff/categories";
+/// A request category.
+pub const STAFF_CATEGORY: &str = "/staff/categories/{id}";
 /// The Rules of service: versions and publishing.
 pub const STAFF_RULES: &str = "/staff/rules";
 /// The personal-data consent: versions and publishing.
@@ -228,6 +232,11 @@ pub fn staff_exchange_file(id: kabinet_domain::ExchangeRunId) -> String {
 /// The page of package `id`.
 pub fn staff_import(id: kabinet_domain::ImportId) -> String {
     format!("/staff/import/{id}")
+}
+
+/// The office's page of request category `id`.
+pub fn staff_category(id: i64) -> String {
+    format!("/staff/categories/{id}")
 }
 
 /// The console's link to staff member `id`.

@@ -367,6 +367,16 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             get(office::settings::show).post(office::settings::save),
         ),
         (
+            paths::STAFF_CATEGORIES,
+            Need::To(P::Settings),
+            get(office::categories::list).post(office::categories::add),
+        ),
+        (
+            paths::STAFF_CATEGORY,
+            Need::To(P::Settings),
+            get(office::categories::show).post(office::categories::save),
+        ),
+        (
             paths::STAFF_RULES,
             Need::To(P::Settings),
             get(office::rules::show::<rules::OfRules>).post(office::rules::publish::<rules::OfRules>),

@@ -61,6 +61,7 @@ db_tests! {
         let checked = upload.finish(By::Cli).await.unwrap();
         run_packages(&app).await;
         let i = checked.to_string();
+        let category = app.db().requests().all_categories().await.unwrap().into_iter().find(|c| c.setting.category.code == "other").unwrap().id;
 
         use Role::{Accountant as Acc, Administrator as Adm, Dispatcher as Dis, Operator as Op};
         // (method, path, form, roles allowed)
@@ -82,6 +83,10 @@ db_tests! {
             ("POST", "/staff/organization".into(), ORG.to_vec(), vec![Adm]),
             ("GET", "/staff/settings".into(), vec![], vec![Adm]),
             ("POST", "/staff/settings".into(), vec![("from", "14"), ("to", "24")], vec![Adm]),
+            ("GET", "/staff/categories".into(), vec![], vec![Adm]),
+            ("POST", "/staff/categories".into(), vec![("code", "roof"), ("name", "Крыша"), ("desk", "office"), ("position", "20"), ("active", "1")], vec![Adm]),
+            ("GET", format!("/staff/categories/{category}"), vec![], vec![Adm]),
+            ("POST", format!("/staff/categories/{category}"), vec![("name", "Другое, прочее"), ("desk", "office"), ("position", "30"), ("active", "1")], vec![Adm]),
             ("GET", "/staff/rules".into(), vec![], vec![Adm]),
             ("POST", "/staff/rules".into(), vec![("title", "Правила"), ("body", "Текст."), ("intent", "publish")], vec![Adm]),
             ("GET", "/staff/consent".into(), vec![], vec![Adm]),
@@ -467,6 +472,73 @@ db_tests! {
         // Emptied: the built-in guide again.
         admin.submit("/staff/help", "/staff/help", &[("guide_ru", ""), ("intent", "save")]).await;
         assert!(resident.get("/help?lang=ru").await.body.contains("Регистрация"));
+    }
+
+    async fn request_categories_are_kept_in_the_office(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(2, 1).build().await;
+        let other = TestApp::builder(&t.db).build().await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let list = admin.get("/staff/categories").await;
+        assert!(list.body.contains("Протечка, затопление") && list.body.contains("<code>leak</code>"), "{}", list.body);
+        let count = || async { app.db().requests().all_categories().await.unwrap().len() };
+        let before = (count().await, audit_lines(&app).await);
+        // Every problem at once, nothing stored.
+        let bad = [("code", "Roof-1"), ("name", " "), ("desk", "office"), ("emergency", "1"), ("deadline", "0"), ("position", "x"), ("active", "1")];
+        let r = admin.submit("/staff/categories", "/staff/categories", &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        for said in ["Код — от 1 до 32", "Заполните поле", "Срок — целое число часов от 1 до 8760", "Место — целое число от 0 до 999", "Аварийными могут быть только"] {
+            assert!(r.body.contains(said), "{said}: {}", r.body);
+        }
+        assert!(r.body.contains("value=\"Roof-1\""), "the typed code is kept");
+        let taken = [("code", "leak"), ("name", "Ещё протечка"), ("desk", "dispatch"), ("position", "1"), ("active", "1")];
+        let r = admin.submit("/staff/categories", "/staff/categories", &taken).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Категория с таким кодом уже есть"), "{}", r.body);
+        assert_eq!((count().await, audit_lines(&app).await), before);
+        // A new emergency category with its own deadline, first in the list.
+        let roof = [("code", "roof"), ("name", " Протекает крыша "), ("desk", "dispatch"), ("emergency", "1"), ("deadline", "4"), ("position", "0"), ("active", "1")];
+        let r = admin.submit("/staff/categories", "/staff/categories", &roof).await;
+        assert_eq!(r.location(), "/staff/categories?saved=1", "{}", r.body);
+        let line = app.db().audit().lines(None, 1).await.unwrap().remove(0);
+        assert_eq!(line.event, "org_settings_changed");
+        assert!(line.details.contains("request category roof added: name \"Протекает крыша\", desk dispatch, emergency true, deadline 4 h"), "{}", line.details);
+        // Residents of any server choose it on their next form, and it keeps its clock.
+        let (mut resident, _) = other.resident(1).await;
+        let form = resident.get("/requests/new").await.body;
+        assert!(form.contains("value=\"roof\"") && form.contains("Протекает крыша"), "{form}");
+        let filed = file_page(&mut resident, &[("category", "roof"), ("text", "Течёт крыша над подъездом, мокнет стена"), ("phone", "+7 912 345-67-89")], &[]).await;
+        assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+        let request = app.db().requests().get(kabinet_domain::RequestId(number_of(filed.location()))).await.unwrap().unwrap();
+        assert!(request.emergency && request.desk == kabinet_domain::requests::Desk::Dispatch);
+        let hours = (request.due_at - request.created_at).whole_minutes();
+        assert_eq!(hours, 4 * 60, "the category's own deadline");
+        // Switched off: no longer offered; its code stays whatever is typed.
+        let id = app.db().requests().all_categories().await.unwrap().into_iter().find(|c| c.setting.category.code == "roof").unwrap().id;
+        let page = admin.get(&format!("/staff/categories/{id}")).await;
+        assert!(page.body.contains("<code>roof</code>") && page.body.contains("value=\"4\""), "{}", page.body);
+        let off = [("code", "changed"), ("name", "Протекает крыша"), ("desk", "dispatch"), ("emergency", "1"), ("deadline", ""), ("position", "0")];
+        let r = admin.submit(&format!("/staff/categories/{id}"), &format!("/staff/categories/{id}"), &off).await;
+        assert_eq!(r.location(), "/staff/categories?saved=1", "{}", r.body);
+        let stored = app.db().requests().category(id).await.unwrap().unwrap().setting;
+        assert_eq!((stored.category.code.as_str(), stored.active, stored.category.deadline_hours), ("roof", false, None));
+        assert!(app.db().audit().lines(None, 1).await.unwrap()[0].details.contains("before: name \"Протекает крыша\", desk dispatch, emergency true, deadline 4 h, position 0, active true; after: name \"Протекает крыша\", desk dispatch, emergency true, deadline desk's, position 0, active false"));
+        assert!(!resident.get("/requests/new").await.body.contains("value=\"roof\""));
+        // The queue still filters by it: its request is there.
+        assert!(admin.get("/staff/requests").await.body.contains("value=\"roof\""));
+        // The last category offered cannot be switched off.
+        for c in app.db().requests().all_categories().await.unwrap() {
+            if c.setting.category.code != "other" {
+                let mut s = c.setting.clone();
+                s.active = false;
+                app.db().requests().update_category(c.id, &s).await.unwrap();
+            }
+        }
+        let last = app.db().requests().all_categories().await.unwrap().into_iter().find(|c| c.setting.category.code == "other").unwrap().id;
+        let r = admin.submit(&format!("/staff/categories/{last}"), &format!("/staff/categories/{last}"), &[("name", "Другое"), ("desk", "office"), ("position", "11")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Хотя бы одна категория"), "{}", r.body);
+        assert!(app.db().requests().category(last).await.unwrap().unwrap().setting.active);
+        assert_eq!(admin.get("/staff/categories/99999").await.status, StatusCode::NOT_FOUND);
     }
 
     async fn rules_are_previewed_then_published(t: &TestDb) {

@@ -1,11 +1,12 @@
 //! The organization's office in the staff console: the home page, staff
-//! members, the organization's details, the Rules and the personal-data
-//! consent, the closing and the
-//! audit log. Each page's route declares the permission it needs in
+//! members, the organization's details, the settings and request
+//! categories, the Rules and the personal-data consent, the help guide, the
+//! closing and the audit log. Each page's route declares the permission it needs in
 //! [`super::staff_routes`]; the navigation shows only what the member's
 //! role may use.
 
 pub(crate) mod audit;
+pub(crate) mod categories;
 pub(crate) mod closing;
 pub(crate) mod exchange;
 pub(crate) mod help;
@@ -23,7 +24,7 @@ use kabinet_app::staff::{By, StaffUser};
 use kabinet_domain::staff::Permission as P;
 
 /// The console's sections in the navigation: where, who may, the label.
-pub(crate) const NAV: [(&str, Need, &str); 12] = [
+pub(crate) const NAV: [(&str, Need, &str); 13] = [
     (paths::STAFF, Need::Member, "office-home"),
     (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
     (paths::STAFF_IMPORTS, Need::To(P::Billing), "office-imports"),
@@ -35,6 +36,11 @@ pub(crate) const NAV: [(&str, Need, &str); 12] = [
         "office-organization",
     ),
     (paths::STAFF_SETTINGS, Need::To(P::Settings), "office-settings"),
+    (
+        paths::STAFF_CATEGORIES,
+        Need::To(P::Settings),
+        "office-categories",
+    ),
     (paths::STAFF_RULES, Need::To(P::Settings), "office-rules"),
     (paths::STAFF_CONSENT, Need::To(P::Settings), "office-consent"),
     (paths::STAFF_HELP, Need::To(P::Settings), "office-help"),
