@@ -3,7 +3,8 @@
 //! [`crate::site::REFRESH`], no restart. A value the configuration file or
 //! the environment gives stays fixed; the office page shows it read-only.
 //! So far: the readings window, whether readings outside it are refused,
-//! the receipt and due days of the billing periods imports create, the
+//! buildings' own windows, the unusual-consumption floors, the receipt and
+//! due days of the billing periods imports create, the
 //! registration mode and the sender's name on e-mails. (The help guide is
 //! stored here too, by [`crate::office::Office::save_guides`].)
 
@@ -23,6 +24,12 @@ use time::OffsetDateTime;
 pub const READINGS_WINDOW: &str = "readings.window";
 /// The key of the strict window (`true`/`false`).
 pub const READINGS_STRICT: &str = "readings.strict";
+/// The key of buildings' own windows (lines `20-25 <address>`).
+pub const READINGS_BUILDINGS: &str = "readings.buildings";
+/// The prefix of the unusual-consumption floors' keys
+/// (`readings.floor.cold_water`; empty: the built-in floor).
+pub const READINGS_FLOOR: &str = "readings.floor.";
+
 /// The key of the receipt day (of the month after a period).
 pub const RECEIPT_DAY: &str = "billing.receipt_day";
 /// The key of the due day (of the month after a period).
@@ -77,6 +84,31 @@ fn overlay(base: &ReadingsSettings, stored: &[(String, String)]) -> ReadingsSett
                 "false" => s.strict = false,
                 _ => tracing::warn!(%key, %value, "a stored setting does not read; the configured one holds"),
             },
+            READINGS_BUILDINGS if !base.fixed_buildings => match d::readings::parse_building_windows(value) {
+                Ok(b) => s.buildings = b,
+                Err(_) => {
+                    tracing::warn!(%key, %value, "a stored setting does not read; the configured one holds")
+                }
+            },
+            k if k.starts_with(READINGS_FLOOR) && !base.fixed_floors => {
+                let resource = d::Resource::ALL
+                    .into_iter()
+                    .find(|r| k[READINGS_FLOOR.len()..] == *r.code());
+                let floor = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|f| (1..=d::readings::MAX_FLOOR).contains(f));
+                match (resource, floor) {
+                    (Some(r), _) if value.is_empty() => s.floors.retain(|(x, _)| *x != r),
+                    (Some(r), Some(f)) => {
+                        s.floors.retain(|(x, _)| *x != r);
+                        s.floors.push((r, f));
+                    }
+                    _ => {
+                        tracing::warn!(%key, %value, "a stored setting does not read; the configured one holds")
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -282,6 +314,12 @@ pub struct SettingsChange {
     pub registration: RegistrationMode,
     /// The sender's name on e-mails; empty: the configured one.
     pub sender_name: String,
+    /// Buildings' own windows as typed (see
+    /// [`d::readings::parse_building_windows`]); `None`: unchanged.
+    pub buildings: Option<String>,
+    /// Unusual-consumption floors by resource (`None`: the built-in one);
+    /// a resource not named is unchanged.
+    pub floors: Vec<(d::Resource, Option<u32>)>,
 }
 
 /// The settings the office changes, together.
@@ -303,6 +341,80 @@ impl OfficeSettings {
     pub async fn passport_count(&self, by: By<'_>) -> Result<u64, Error> {
         by.require(Permission::Settings)?;
         Ok(self.readings.db.accounts().passport_count().await?)
+    }
+
+    /// The buildings' windows `c` asks for when they differ from `before`
+    /// and the configuration does not fix them; a line that does not read,
+    /// too many buildings or an address no premises has is a problem.
+    async fn check_buildings(
+        &self,
+        c: &SettingsChange,
+        before: &ReadingsSettings,
+        problems: &mut crate::FieldErrors,
+    ) -> Result<Option<Vec<(String, d::ReadingsWindow)>>, Error> {
+        let Some(text) = c
+            .buildings
+            .as_deref()
+            .filter(|_| !self.readings.base.fixed_buildings)
+        else {
+            return Ok(None);
+        };
+        let windows = match d::readings::parse_building_windows(text) {
+            Ok(w) => w,
+            Err(line) => {
+                problems.add(
+                    "buildings",
+                    d::Text::new("error-building-window-line").with("n", line as i64),
+                );
+                return Ok(None);
+            }
+        };
+        if windows.len() > d::readings::MAX_BUILDING_WINDOWS {
+            problems.add(
+                "buildings",
+                d::Text::new("error-building-windows-many")
+                    .with("max", d::readings::MAX_BUILDING_WINDOWS as i64),
+            );
+            return Ok(None);
+        }
+        let addresses: Vec<String> = windows.iter().map(|(a, _)| a.clone()).collect();
+        let known = self.readings.db.accounts().known_buildings(&addresses).await?;
+        if let Some(unknown) = addresses.iter().find(|a| !known.contains(a)) {
+            problems.add(
+                "buildings",
+                d::Text::new("error-building-unknown").with("name", unknown.as_str()),
+            );
+            return Ok(None);
+        }
+        Ok((windows != before.buildings).then_some(windows))
+    }
+
+    /// The floors `c` changes from `before` (resource, before, after) when
+    /// the configuration does not fix them; one out of range is a problem.
+    fn check_floors(
+        &self,
+        c: &SettingsChange,
+        before: &ReadingsSettings,
+        problems: &mut crate::FieldErrors,
+    ) -> Vec<(d::Resource, Option<u32>, Option<u32>)> {
+        if self.readings.base.fixed_floors {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (r, new) in &c.floors {
+            if new.is_some_and(|f| !(1..=d::readings::MAX_FLOOR).contains(&f)) {
+                problems.add(
+                    "floors",
+                    d::Text::new("error-readings-floor").with("max", i64::from(d::readings::MAX_FLOOR)),
+                );
+                return Vec::new();
+            }
+            let old = before.floors.iter().find(|(x, _)| x == r).map(|(_, f)| *f);
+            if old != *new {
+                out.push((*r, old, *new));
+            }
+        }
+        out
     }
 
     /// Checks every value of `c` (all problems at once), then stores those
@@ -347,8 +459,10 @@ impl OfficeSettings {
         {
             problems.add("registration", d::Text::new("error-registration-no-passports"));
         }
-        problems.check()?;
         let before = self.readings.current().await?;
+        let buildings = self.check_buildings(c, &before, &mut problems).await?;
+        let floors = self.check_floors(c, &before, &mut problems);
+        problems.check()?;
         let days_before = self.billing.current().await?;
         let now = OffsetDateTime::now_utc();
         let tx = self.readings.db.begin().await?;
@@ -368,6 +482,22 @@ impl OfficeSettings {
                     changed.push(format!("{name} {old} → {new}"));
                 }
             }
+        }
+        if let Some(b) = &buildings {
+            let text = d::readings::building_windows_text(b);
+            tx.org_settings().put(READINGS_BUILDINGS, &text, now).await?;
+            changed.push(format!(
+                "building windows [{}] → [{}]",
+                d::readings::building_windows_text(&before.buildings).replace('\n', "; "),
+                text.replace('\n', "; ")
+            ));
+        }
+        for (r, old, new) in &floors {
+            let shown = |f: &Option<u32>| f.map_or_else(|| "built-in".to_string(), |f| f.to_string());
+            let key = format!("{READINGS_FLOOR}{}", r.code());
+            let value = new.map(|f| f.to_string()).unwrap_or_default();
+            tx.org_settings().put(&key, &value, now).await?;
+            changed.push(format!("floor {} {} → {}", r.code(), shown(old), shown(new)));
         }
         if new_mode {
             tx.org_settings()
@@ -425,6 +555,26 @@ mod tests {
         assert!(s.strict);
         let bad = vec![(READINGS_WINDOW.to_string(), "40-2".to_string())];
         assert_eq!(overlay(&base, &bad).window, base.window);
+        let stored = vec![
+            (READINGS_BUILDINGS.to_string(), "1-5 ул. Ленина, 5".to_string()),
+            (format!("{READINGS_FLOOR}gas"), "90".to_string()),
+            (format!("{READINGS_FLOOR}heat"), "0".to_string()),
+            (format!("{READINGS_FLOOR}steam"), "7".to_string()),
+        ];
+        let s = overlay(&base, &stored);
+        assert_eq!(s.rule("ул. Ленина, 5").window.first_day, 1);
+        assert_eq!(
+            (s.floor(d::Resource::Gas), s.floor(d::Resource::Heat)),
+            (90, 3),
+            "0 does not read"
+        );
+        let fixed = ReadingsSettings {
+            fixed_buildings: true,
+            fixed_floors: true,
+            ..ReadingsSettings::default()
+        };
+        let s = overlay(&fixed, &stored);
+        assert!(s.buildings.is_empty() && s.floor(d::Resource::Gas) == 150);
     }
 
     #[test]

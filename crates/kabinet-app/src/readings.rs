@@ -36,6 +36,10 @@ pub struct ReadingsSettings {
     pub fixed_window: bool,
     /// Strictness is given by the configuration: the office cannot change it.
     pub fixed_strict: bool,
+    /// Buildings' windows are given by the configuration.
+    pub fixed_buildings: bool,
+    /// The floors are given by the configuration.
+    pub fixed_floors: bool,
 }
 
 impl Default for ReadingsSettings {
@@ -48,6 +52,8 @@ impl Default for ReadingsSettings {
             floors: Vec::new(),
             fixed_window: false,
             fixed_strict: false,
+            fixed_buildings: false,
+            fixed_floors: false,
         }
     }
 }
@@ -447,7 +453,8 @@ impl Readings {
                 confirmed: i.confirmed,
             })
             .collect();
-        let floor = |m: &d::Meter| floor_scaled(self.settings.base().floor(m.resource), m);
+        let rules = self.settings.current().await?;
+        let floor = |m: &d::Meter| floor_scaled(rules.floor(m.resource), m);
         Ok(
             d::readings::check_submission(&meters, &typed, recorded, period, today, floor)
                 .map(|s| (period, s)),

@@ -107,4 +107,23 @@ impl<C: Conn> Accounts<'_, C> {
     pub async fn passport_count(&self) -> Result<u64, DbError> {
         Ok(account_secret::Entity::find().count(self.0.conn()).await?)
     }
+
+    /// Which of `addresses` are buildings' addresses on record (as billing
+    /// wrote them), each once.
+    pub async fn known_buildings(&self, addresses: &[String]) -> Result<Vec<String>, DbError> {
+        let mut known = Vec::new();
+        for chunk in addresses.chunks(100) {
+            known.extend(
+                premises::Entity::find()
+                    .select_only()
+                    .column(premises::Column::Address)
+                    .distinct()
+                    .filter(premises::Column::Address.is_in(chunk.iter().map(String::as_str)))
+                    .into_tuple::<String>()
+                    .all(self.0.conn())
+                    .await?,
+            );
+        }
+        Ok(known)
+    }
 }

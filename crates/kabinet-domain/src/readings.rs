@@ -314,6 +314,55 @@ pub fn default_floor(resource: Resource) -> u32 {
     }
 }
 
+/// The most unusual-consumption floor the office may set, in whole units.
+pub const MAX_FLOOR: u32 = 100_000;
+
+/// The most buildings with a window of their own.
+pub const MAX_BUILDING_WINDOWS: usize = 500;
+
+/// The longest building address in a window line, in characters.
+pub const MAX_BUILDING_ADDRESS: usize = 300;
+
+/// Reads buildings' own windows as the office types them, one building a
+/// line: the days, then the address as the billing system writes it
+/// (`20-25 г. Тверь, ул. Советская, д. 12`); blank lines are skipped.
+/// `Err` gives the number (from 1) of the first line that does not read:
+/// no valid window, no address, an address too long or given twice.
+pub fn parse_building_windows(text: &str) -> Result<Vec<(String, ReadingsWindow)>, usize> {
+    let mut out: Vec<(String, ReadingsWindow)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let read = || {
+            let (days, address) = line.split_once(char::is_whitespace)?;
+            let (a, b) = days.split_once(['-', '–'])?;
+            let window = ReadingsWindow {
+                first_day: a.parse().ok()?,
+                last_day: b.parse().ok()?,
+            };
+            let address = address.trim();
+            (window.is_valid()
+                && !address.is_empty()
+                && address.chars().count() <= MAX_BUILDING_ADDRESS
+                && !out.iter().any(|(x, _)| x == address))
+            .then(|| (address.to_string(), window))
+        };
+        out.push(read().ok_or(i + 1)?);
+    }
+    Ok(out)
+}
+
+/// Buildings' windows in the form [`parse_building_windows`] reads.
+pub fn building_windows_text(windows: &[(String, ReadingsWindow)]) -> String {
+    windows
+        .iter()
+        .map(|(address, w)| format!("{}-{} {address}", w.first_day, w.last_day))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A reading already known for a meter: billing's, or one a resident handed
 /// in (then with the period it counts for), and whether it was exported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1039,5 +1088,38 @@ mod tests {
                 Admission::NextPeriod { .. } => prop_assert!(false, "a strict window"),
             }
         }
+    }
+
+    #[test]
+    fn building_windows_are_read_as_typed() {
+        let w = |a, b| ReadingsWindow {
+            first_day: a,
+            last_day: b,
+        };
+        let text = "\r\n20-25 г. Тверь, ул. Советская, д. 12\r\n\n 28–3   ул. Ленина, 5 \n";
+        let read = parse_building_windows(text).unwrap();
+        assert_eq!(
+            read,
+            vec![
+                ("г. Тверь, ул. Советская, д. 12".to_string(), w(20, 25)),
+                ("ул. Ленина, 5".to_string(), w(28, 3))
+            ]
+        );
+        assert_eq!(
+            parse_building_windows(&building_windows_text(&read)).unwrap(),
+            read
+        );
+        assert_eq!(parse_building_windows("").unwrap(), vec![]);
+        for (bad, line) in [
+            ("20-25", 1),
+            ("20 ул. Ленина, 5", 1),
+            ("\n0-25 ул. Ленина, 5", 2),
+            ("20-32 ул. Ленина, 5", 1),
+            ("20-25 ул. Ленина, 5\n1-5 ул. Ленина, 5", 2),
+        ] {
+            assert_eq!(parse_building_windows(bad), Err(line), "{bad:?}");
+        }
+        let long = format!("1-5 {}", "д".repeat(MAX_BUILDING_ADDRESS + 1));
+        assert_eq!(parse_building_windows(&long), Err(1));
     }
 }

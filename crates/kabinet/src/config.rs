@@ -290,7 +290,9 @@ impl Default for Config {
 
 /// The settings the office can also change; given in the file or the
 /// environment, they stay as given.
-const OFFICE_SETTINGS: [&str; 6] = [
+const OFFICE_SETTINGS: [&str; 8] = [
+    "readings_buildings",
+    "readings_high_floor",
     "readings_from_day",
     "readings_to_day",
     "readings_strict",
@@ -401,6 +403,8 @@ impl Config {
                 .iter()
                 .any(|k| k.starts_with("readings_") && k.ends_with("_day")),
             fixed_strict: self.fixed.iter().any(|k| k == "readings_strict"),
+            fixed_buildings: self.fixed.iter().any(|k| k == "readings_buildings"),
+            fixed_floors: self.fixed.iter().any(|k| k == "readings_high_floor"),
         }
     }
 
@@ -672,6 +676,14 @@ mod tests {
             jail.set_env("KABINET_READINGS_STRICT", "true");
             let c = Config::load(Path::new("r.toml")).map_err(|e| e.to_string())?;
             assert!(c.readings().fixed_window && c.readings().fixed_strict);
+            assert!(!c.readings().fixed_buildings && !c.readings().fixed_floors);
+            jail.create_file(
+                "b.toml",
+                "[[readings_buildings]]\naddress = \"ул. Ленина, 5\"\nfrom_day = 20\nto_day = 25\n[readings_high_floor]\ngas = 90\n",
+            )?;
+            let c = Config::load(Path::new("b.toml")).map_err(|e| e.to_string())?;
+            assert!(c.readings().fixed_buildings && c.readings().fixed_floors);
+            assert_eq!(c.readings().floor(kabinet_domain::Resource::Gas), 90);
             Ok(())
         });
     }

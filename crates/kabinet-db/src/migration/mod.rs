@@ -16,6 +16,7 @@ mod m20261206_000010_jobs;
 mod m20261206_000011_office;
 mod m20261206_000012_imports;
 mod m20261206_000013_consent;
+mod m20261207_000014_office_indexes;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_office::Migration),
             Box::new(m20261206_000012_imports::Migration),
             Box::new(m20261206_000013_consent::Migration),
+            Box::new(m20261207_000014_office_indexes::Migration),
         ]
     }
 }

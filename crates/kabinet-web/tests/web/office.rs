@@ -474,6 +474,44 @@ db_tests! {
         assert!(resident.get("/help?lang=ru").await.body.contains("Регистрация"));
     }
 
+    async fn building_windows_and_floors_are_checked_and_reach_every_server(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(3, 1).build().await;
+        let other = TestApp::builder(&t.db).build().await;
+        let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        let account = app.db().accounts().by_id(kabinet_domain::AccountId(1)).await.unwrap().unwrap();
+        let address = app.db().accounts().premises(account.premises_id).await.unwrap().unwrap().address;
+        let page = admin.get("/staff/settings").await.body;
+        assert!(page.contains("name=\"buildings\"") && page.contains("name=\"floor_gas\"") && page.contains("Встроенный: 150."), "{page}");
+        for (form, said) in [
+            (vec![("buildings", "20 ул. Ленина")], "Строка 1 окон домов не читается"),
+            (vec![("buildings", "20-25 ул. Несуществующая, д. 1")], "Нет помещений с адресом «ул. Несуществующая, д. 1»"),
+            (vec![("floor_gas", "0")], "Порог — целое число от 1 до 100000"),
+            (vec![("floor_heat", "три")], "Порог — целое число"),
+        ] {
+            let r = admin.submit("/staff/settings", "/staff/settings", &form).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
+            assert!(r.body.contains(said), "{said}: {}", r.body);
+        }
+        assert_eq!(app.db().org_settings().all().await.unwrap(), vec![], "nothing stored");
+        let lines = format!("\r\n 20–26 {address} \r\n");
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("buildings", lines.as_str()), ("floor_gas", "90"), ("floor_heat", "")]).await;
+        assert_eq!(r.location(), "/staff/settings?saved=1", "{}", r.body);
+        let line = app.db().audit().lines(None, 1).await.unwrap().remove(0);
+        assert!(line.details.contains(&format!("building windows [] → [20-26 {address}]")) && line.details.contains("floor gas built-in → 90"), "{}", line.details);
+        assert!(!line.details.contains("floor heat"), "an unchanged floor is not a change: {}", line.details);
+        assert!(admin.get("/staff/settings").await.body.contains(&format!("20-26 {address}</textarea>")));
+        // Another server has them after its cache.
+        tokio::time::sleep(kabinet_app::site::REFRESH + std::time::Duration::from_millis(200)).await;
+        let rules = other.state.app.settings.readings.current().await.unwrap();
+        assert_eq!(rules.rule(&address).window, kabinet_domain::ReadingsWindow { first_day: 20, last_day: 26 });
+        assert_eq!(rules.floor(kabinet_domain::Resource::Gas), 90);
+        assert_eq!(rules.floor(kabinet_domain::Resource::Heat), 3, "the built-in one");
+        // Emptied: every building keeps the organization's window.
+        admin.submit("/staff/settings", "/staff/settings", &[("buildings", ""), ("floor_gas", "")]).await;
+        let rules = app.state.app.settings.readings.current().await.unwrap();
+        assert!(rules.buildings.is_empty() && rules.floor(kabinet_domain::Resource::Gas) == 150);
+    }
+
     async fn request_categories_are_kept_in_the_office(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(2, 1).build().await;
         let other = TestApp::builder(&t.db).build().await;

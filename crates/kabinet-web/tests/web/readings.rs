@@ -312,6 +312,33 @@ db_tests! {
         assert_eq!(me.get("/meters/abc/history").await.status, StatusCode::NOT_FOUND);
     }
 
+    async fn the_offices_floor_and_building_window_reach_the_resident(t: &TestDb) {
+        let app = app_at(&t.db, noon(date!(2026 - 12 - 20)), (15, 25), true).demo(1, 3).build().await;
+        fixtures(&t.db).await;
+        let (mut me, _) = app.resident(1).await;
+        let (mut admin, _, _) = app.staff("boss", kabinet_domain::staff::Role::Administrator).await;
+        // 30 m³ in a month asks under the built-in 15 m³ floor (see above);
+        // with the office's 50 m³ it does not.
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("strict", "1"), ("floor_cold_water", "50")]).await;
+        assert_eq!(r.location(), "/staff/settings?saved=1", "{}", r.body);
+        let r = me.submit("/meters", "/meters", &[("v1001_1", "150")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(stored(&t.db, 1001, "2026-12").await, vec![(1, 150_000)]);
+        // The resident's building gets its own window, closed on the 20th.
+        let account = app.db().accounts().by_id(AccountId(1)).await.unwrap().unwrap();
+        let address = app.db().accounts().premises(account.premises_id).await.unwrap().unwrap().address;
+        let r = admin
+            .submit("/staff/settings", "/staff/settings", &[("strict", "1"), ("floor_cold_water", "50"), ("buildings", &format!("1-5 {address}"))])
+            .await;
+        assert_eq!(r.location(), "/staff/settings?saved=1", "{}", r.body);
+        let page = me.get("/meters").await.body;
+        assert!(page.contains("Приём показаний закрыт. Он откроется 01.01.2027"), "{page}");
+        let r = me.submit("/meters", "/meters", &[("v1007_1", "42")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Приём показаний закрыт"), "{}", r.body);
+        assert!(stored(&t.db, 1007, "2026-12").await.is_empty());
+    }
+
     async fn the_window_closes_at_the_organizations_midnight(t: &TestDb) {
         let last_second = time::PrimitiveDateTime::new(date!(2026 - 12 - 25), time!(23:59:59)).assume_offset(MOSCOW);
         let next_day = last_second + time::Duration::seconds(1);

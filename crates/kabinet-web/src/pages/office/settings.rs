@@ -1,9 +1,9 @@
 //! The settings the office changes at run time (S4): the organization's
 //! readings window, whether readings outside it are refused, the receipt
 //! and due days of the billing periods later imports create, the
-//! registration mode and the sender's name on e-mails. A value the
-//! configuration gives is shown read-only, with the per-building windows the
-//! configuration holds.
+//! registration mode, the sender's name on e-mails, buildings' own readings
+//! windows and the unusual-consumption floors. A value the configuration
+//! gives is shown read-only.
 
 use super::super::{page_with, see_other};
 use super::by;
@@ -15,6 +15,7 @@ use crate::http::guard::StaffPage;
 use crate::i18n::Tr;
 use crate::pages::staff::StaffLayout;
 use crate::paths;
+use crate::readings_text::{resource_name, unit};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -23,7 +24,7 @@ use kabinet_app::auth::RegistrationMode;
 use kabinet_app::org_settings::SettingsChange;
 use kabinet_app::staff::StaffUser;
 use kabinet_db::exchange::PeriodDays;
-use kabinet_domain::ReadingsWindow;
+use kabinet_domain::{ReadingsWindow, Resource};
 use serde::Deserialize;
 
 /// The page.
@@ -46,7 +47,18 @@ pub(crate) struct SettingsPage {
     pub passports: String,
     pub sender: String,
     pub fixed_sender: bool,
-    pub buildings: Vec<String>,
+    pub buildings: String,
+    pub fixed_buildings: bool,
+    pub floors: Vec<FloorField>,
+    pub fixed_floors: bool,
+}
+
+/// One resource's unusual-consumption floor on the form.
+pub(crate) struct FloorField {
+    pub code: &'static str,
+    pub label: String,
+    pub value: String,
+    pub hint: String,
 }
 
 /// The form.
@@ -60,6 +72,25 @@ pub(crate) struct SettingsForm {
     due_day: Option<String>,
     registration: Option<String>,
     sender: Option<String>,
+    buildings: Option<String>,
+    floor_cold_water: Option<String>,
+    floor_hot_water: Option<String>,
+    floor_electricity: Option<String>,
+    floor_heat: Option<String>,
+    floor_gas: Option<String>,
+}
+
+impl SettingsForm {
+    /// The floor typed for `r`, as typed (`None`: not on the form).
+    fn floor(&self, r: Resource) -> Option<&String> {
+        match r {
+            Resource::ColdWater => self.floor_cold_water.as_ref(),
+            Resource::HotWater => self.floor_hot_water.as_ref(),
+            Resource::Electricity => self.floor_electricity.as_ref(),
+            Resource::Heat => self.floor_heat.as_ref(),
+            Resource::Gas => self.floor_gas.as_ref(),
+        }
+    }
 }
 
 async fn render(
@@ -116,17 +147,30 @@ async fn render(
                 .take(200)
                 .collect(),
             fixed_sender: live.sender.fixed(),
-            buildings: base
-                .buildings
-                .iter()
-                .map(|(a, w)| {
-                    tr.a2(
-                        "settings-building-window",
-                        ("address", a),
-                        ("days", &format!("{}–{}", w.first_day, w.last_day)),
-                    )
+            buildings: typed
+                .and_then(|f| f.buildings.clone())
+                .unwrap_or_else(|| kabinet_domain::readings::building_windows_text(&now.buildings)),
+            fixed_buildings: base.fixed_buildings,
+            floors: Resource::ALL
+                .into_iter()
+                .map(|r| FloorField {
+                    code: r.code(),
+                    label: format!("{}, {}", resource_name(&tr, r), unit(&tr, r)),
+                    value: typed.and_then(|f| f.floor(r).cloned()).unwrap_or_else(|| {
+                        now.floors
+                            .iter()
+                            .find(|(x, _)| *x == r)
+                            .map(|(_, v)| v.to_string())
+                            .unwrap_or_default()
+                    }),
+                    hint: tr.a(
+                        "settings-floor-default",
+                        "n",
+                        &kabinet_domain::readings::default_floor(r).to_string(),
+                    ),
                 })
                 .collect(),
+            fixed_floors: base.fixed_floors,
         },
     )
 }
@@ -174,6 +218,16 @@ pub(crate) async fn save(
             }
         },
         sender_name: f.sender.clone().or(sender).unwrap_or_default(),
+        buildings: f.buildings.clone(),
+        // Empty: the built-in floor; what does not read is refused as out
+        // of range.
+        floors: Resource::ALL
+            .into_iter()
+            .filter_map(|r| {
+                let typed = f.floor(r)?.trim();
+                Some((r, (!typed.is_empty()).then(|| typed.parse::<u32>().unwrap_or(0))))
+            })
+            .collect(),
     };
     match live.save(by(&s, &ctx), &change).await {
         Ok(()) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_SETTINGS))),
