@@ -201,7 +201,7 @@ impl App {
             ),
             profiles: profile::Profiles::new(db.clone()),
             site: site.clone(),
-            office: office::Office::new(db.clone(), site, settings.clock),
+            office: office::Office::new(db.clone(), site, settings.clock, live_readings.clone()),
             imports: imports::Imports::new(db.clone(), live_billing.clone(), settings.clock),
             settings: org_settings::OfficeSettings {
                 readings: live_readings.clone(),

@@ -94,6 +94,20 @@ pub struct HomeFigures {
     pub missing_details: Option<Vec<&'static str>>,
     /// The newest billing package uploaded in the office (billing).
     pub package: Option<kabinet_db::imports::Import>,
+    /// Readings of the period taken now (billing).
+    pub readings: Option<ReadingsFigure>,
+}
+
+/// How far the period's readings are: accounts with a reading handed in
+/// through the portal for it, of the accounts with an active meter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadingsFigure {
+    /// The period readings handed in today count for.
+    pub period: d::Period,
+    /// Accounts with a reading for it.
+    pub accounts_read: u64,
+    /// Accounts with an active meter.
+    pub accounts_with_meters: u64,
 }
 
 /// The office's use cases.
@@ -102,12 +116,59 @@ pub struct Office {
     db: Db,
     site: Site,
     clock: d::calendar::OrgClock,
+    readings: crate::org_settings::LiveReadings,
+    /// The readings figure, counted at most once a minute per server: it
+    /// reads every meter.
+    readings_figure: std::sync::Arc<crate::cache::Cached<ReadingsFigure>>,
 }
 
+/// How long the home page's readings figure is kept.
+pub const READINGS_FIGURE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl Office {
-    /// Over `db`; `site` caches the organization for the pages.
-    pub fn new(db: Db, site: Site, clock: d::calendar::OrgClock) -> Office {
-        Office { db, site, clock }
+    /// Over `db`; `site` caches the organization for the pages; `readings`
+    /// gives the window the home page's figure counts by.
+    pub fn new(
+        db: Db,
+        site: Site,
+        clock: d::calendar::OrgClock,
+        readings: crate::org_settings::LiveReadings,
+    ) -> Office {
+        Office {
+            db,
+            site,
+            clock,
+            readings,
+            readings_figure: std::sync::Arc::new(crate::cache::Cached::new(READINGS_FIGURE_TTL)),
+        }
+    }
+
+    /// The period readings handed in today count for (the organization's
+    /// window; when it is closed and strict, the window that opens next),
+    /// with its counts; kept [`READINGS_FIGURE_TTL`].
+    async fn readings_figure(&self, now: OffsetDateTime) -> Result<ReadingsFigure, Error> {
+        let rules = self.readings.current().await?;
+        let today = self.clock.today(now);
+        let rule = d::readings::WindowRule {
+            window: rules.window,
+            strict: rules.strict,
+        };
+        let period = match rule.admit(today) {
+            d::readings::Admission::Open { period, .. }
+            | d::readings::Admission::NextPeriod { period, .. } => period,
+            d::readings::Admission::Closed { opens } => d::Period::containing(opens),
+        };
+        if let Some(f) = self.readings_figure.fresh().filter(|f| f.period == period) {
+            return Ok(f);
+        }
+        let (accounts_read, accounts_with_meters) = self.db.office().readings(period).await?;
+        let f = ReadingsFigure {
+            period,
+            accounts_read,
+            accounts_with_meters,
+        };
+        self.readings_figure.store(f);
+        Ok(f)
     }
 
     /// Every language's user guide as the office edits it (settings).
@@ -364,6 +425,7 @@ impl Office {
         if s.require(Permission::Billing).is_ok() {
             h.exchange = Some(self.db.office().last_exchange().await?);
             h.package = self.db.imports().list(1).await?.pop();
+            h.readings = Some(self.readings_figure(now).await?);
         }
         if s.require(Permission::Settings).is_ok() {
             h.missing_details = Some(d::organization::missing_details(

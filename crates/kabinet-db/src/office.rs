@@ -1,7 +1,8 @@
 //! The figures of the office's home page: residents, today's card payments,
-//! requests by desk and the last billing exchange.
+//! requests by desk, readings handed in this period and the last billing
+//! exchange.
 
-use crate::entities::{card_payment, exchange_run, request, user};
+use crate::entities::{card_payment, exchange_run, meter, meter_reading, request, user};
 use crate::exchange::ExchangeRun;
 use crate::{Conn, DbError};
 use kabinet_domain as d;
@@ -21,6 +22,40 @@ impl<C: Conn> Office<'_, C> {
             .count(self.0.conn())
             .await?;
         Ok((all, recent))
+    }
+
+    /// Accounts with a reading handed in through the portal for `period`,
+    /// and accounts with an active meter. The first reads the readings of
+    /// one period by `ix_meter_readings_period_meter`; the second counts
+    /// the meters.
+    pub async fn readings(&self, period: d::Period) -> Result<(u64, u64), DbError> {
+        use sea_orm::sea_query::{Expr, Func};
+        let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+        let read: Option<i64> = meter_reading::Entity::find()
+            .select_only()
+            .expr_as(
+                Func::count_distinct(Expr::col((meter::Entity, meter::Column::AccountId))),
+                "n",
+            )
+            .join(
+                sea_orm::JoinType::InnerJoin,
+                meter_reading::Entity::belongs_to(meter::Entity)
+                    .from(meter_reading::Column::MeterId)
+                    .to(meter::Column::Id)
+                    .into(),
+            )
+            .filter(meter_reading::Column::Period.eq(period.yyyymm()))
+            .into_tuple()
+            .one(self.0.conn())
+            .await?;
+        let with_meters: Option<i64> = meter::Entity::find()
+            .select_only()
+            .expr_as(Func::count_distinct(Expr::col(meter::Column::AccountId)), "n")
+            .filter(meter::Column::Status.eq(d::MeterStatus::Active.code()))
+            .into_tuple()
+            .one(self.0.conn())
+            .await?;
+        Ok((count(read), count(with_meters)))
     }
 
     /// Real (not test) card payments that succeeded since `since`: how many

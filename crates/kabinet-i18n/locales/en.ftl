@@ -1048,3 +1048,5 @@ error-building-window-line = Line { $n } of the buildings' windows does not read
 error-building-windows-many = At most { $max } buildings can have a window of their own.
 error-building-unknown = No premises has the address “{ $name }”: write it as the billing data does.
 error-readings-floor = A floor is a whole number from 1 to { $max }, or empty.
+office-readings = Readings for { $period }
+office-readings-value = { $read } of { $all } accounts with meters ({ $percent } %)

@@ -1056,3 +1056,5 @@ error-building-window-line = Строка { $n } окон домов не чит
 error-building-windows-many = Своё окно может быть не более чем у { $max } домов.
 error-building-unknown = Нет помещений с адресом «{ $name }»: напишите его как в данных биллинга.
 error-readings-floor = Порог — целое число от 1 до { $max } или пусто.
+office-readings = Показания за { $period }
+office-readings-value = { $read } из { $all } лицевых счетов со счётчиками ({ $percent } %)

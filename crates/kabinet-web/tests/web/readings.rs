@@ -324,6 +324,12 @@ db_tests! {
         let r = me.submit("/meters", "/meters", &[("v1001_1", "150")]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         assert_eq!(stored(&t.db, 1001, "2026-12").await, vec![(1, 150_000)]);
+        // The office's home counts the account as read for the period.
+        let with_meters = app.db().office().readings(kabinet_domain::Period::parse("2026-12").unwrap()).await.unwrap().1;
+        assert_eq!(with_meters, 1, "the one account of the demo");
+        let home = admin.get("/staff").await.body;
+        let figure = common::between(&home, "<dt>Показания за декабрь 2026</dt>", "</dd>");
+        assert!(figure.contains(&format!("1 из {with_meters} лицевых счетов со счётчиками")), "{figure}");
         // The resident's building gets its own window, closed on the 20th.
         let account = app.db().accounts().by_id(AccountId(1)).await.unwrap().unwrap();
         let address = app.db().accounts().premises(account.premises_id).await.unwrap().unwrap().address;

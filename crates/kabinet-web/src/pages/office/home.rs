@@ -103,6 +103,24 @@ pub(crate) async fn show(
             href: None,
         });
     }
+    if let Some(r) = &h.readings {
+        // Whole percent, rounded down: 100 % only when every account has one.
+        let percent = (r.accounts_read * 100)
+            .checked_div(r.accounts_with_meters)
+            .unwrap_or(0);
+        figures.push(Figure {
+            label: tr.a("office-readings", "period", &tr.month(r.period)),
+            value: tr.args(
+                "office-readings-value",
+                &[
+                    ("read", &r.accounts_read.to_string()),
+                    ("all", &r.accounts_with_meters.to_string()),
+                    ("percent", &percent.to_string()),
+                ],
+            ),
+            href: Some(paths::STAFF_EXCHANGE.to_string()),
+        });
+    }
     if let Some(p) = &h.package {
         figures.push(Figure {
             label: tr.t("office-last-package"),
