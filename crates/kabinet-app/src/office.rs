@@ -120,6 +120,8 @@ pub struct Office {
     /// The readings figure, counted at most once a minute per server: it
     /// reads every meter.
     readings_figure: std::sync::Arc<crate::cache::Cached<ReadingsFigure>>,
+    /// A count of the figure is running in the background.
+    counting: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long the home page's readings figure is kept.
@@ -140,27 +142,38 @@ impl Office {
             clock,
             readings,
             readings_figure: std::sync::Arc::new(crate::cache::Cached::new(READINGS_FIGURE_TTL)),
+            counting: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 
     /// The period readings handed in today count for (the organization's
     /// window; when it is closed and strict, the window that opens next),
-    /// with its counts; kept [`READINGS_FIGURE_TTL`].
+    /// with its counts. Counting reads every active meter (about a second at
+    /// a million accounts), so a count is kept [`READINGS_FIGURE_TTL`] and an
+    /// older one of the same period is shown while a new count runs in the
+    /// background; only a server's first view of a period waits for it.
     async fn readings_figure(&self, now: OffsetDateTime) -> Result<ReadingsFigure, Error> {
-        let rules = self.readings.current().await?;
-        let today = self.clock.today(now);
-        let rule = d::readings::WindowRule {
-            window: rules.window,
-            strict: rules.strict,
-        };
-        let period = match rule.admit(today) {
-            d::readings::Admission::Open { period, .. }
-            | d::readings::Admission::NextPeriod { period, .. } => period,
-            d::readings::Admission::Closed { opens } => d::Period::containing(opens),
-        };
-        if let Some(f) = self.readings_figure.fresh().filter(|f| f.period == period) {
-            return Ok(f);
+        use std::sync::atomic::Ordering;
+        let period = self.readings_period(now).await?;
+        match self.readings_figure.any() {
+            Some((f, fresh)) if f.period == period => {
+                if !fresh && !self.counting.swap(true, Ordering::AcqRel) {
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = this.count_readings(period).await {
+                            tracing::warn!(error = %e, "the home page's readings figure was not counted");
+                        }
+                        this.counting.store(false, Ordering::Release);
+                    });
+                }
+                Ok(f)
+            }
+            _ => self.count_readings(period).await,
         }
+    }
+
+    /// Counts the readings figure of `period` and keeps it.
+    async fn count_readings(&self, period: d::Period) -> Result<ReadingsFigure, Error> {
         let (accounts_read, accounts_with_meters) = self.db.office().readings(period).await?;
         let f = ReadingsFigure {
             period,
@@ -169,6 +182,20 @@ impl Office {
         };
         self.readings_figure.store(f);
         Ok(f)
+    }
+
+    /// The period readings handed in on the local day of `now` count for.
+    async fn readings_period(&self, now: OffsetDateTime) -> Result<d::Period, Error> {
+        let rules = self.readings.current().await?;
+        let rule = d::readings::WindowRule {
+            window: rules.window,
+            strict: rules.strict,
+        };
+        Ok(match rule.admit(self.clock.today(now)) {
+            d::readings::Admission::Open { period, .. }
+            | d::readings::Admission::NextPeriod { period, .. } => period,
+            d::readings::Admission::Closed { opens } => d::Period::containing(opens),
+        })
     }
 
     /// Every language's user guide as the office edits it (settings).
@@ -235,6 +262,24 @@ impl Office {
         tx.commit().await?;
         self.site.forget_guides();
         Ok(())
+    }
+
+    /// The payees receipts name (they come with the billing package), each
+    /// with the fields whose bank details do not check
+    /// ([`d::organization::payee_problems`]).
+    pub async fn payees(&self, by: By<'_>) -> Result<Vec<(d::Payee, Vec<&'static str>)>, Error> {
+        by.require(Permission::Settings)?;
+        Ok(self
+            .db
+            .organization()
+            .payees()
+            .await?
+            .into_iter()
+            .map(|p| {
+                let problems = d::organization::payee_problems(&p);
+                (p, problems)
+            })
+            .collect())
     }
 
     /// The organization's details as stored (the settings form).

@@ -124,6 +124,32 @@ fn problem(field: &'static str, id: &'static str) -> DetailProblem {
     }
 }
 
+/// The bank details of payee `p` that would not carry money to it from a
+/// receipt's QR code (ИНН and КПП, the BIC, the settlement account's key
+/// against the BIC, the bank's correspondent account), as field names.
+/// The billing import refuses such payees; this names them where they came
+/// in before that check.
+pub fn payee_problems(p: &crate::Payee) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if !inn_valid(&p.inn) {
+        out.push("inn");
+    }
+    if !p.kpp.is_empty() && !kpp_valid(&p.kpp) {
+        out.push("kpp");
+    }
+    if !bic_valid(&p.bic) {
+        out.push("bic");
+    } else {
+        if !account_valid(&p.bic, &p.settlement_account) {
+            out.push("settlement_account");
+        }
+        if !correspondent_valid(&p.bic, &p.correspondent_account) {
+            out.push("correspondent_account");
+        }
+    }
+    out
+}
+
 /// Every problem with `o` as the office entered it: the fields residents
 /// need (full and short name, ИНН, address, office and dispatch phones)
 /// must be filled, and the numbers given must be valid. Empty: complete.
@@ -256,5 +282,37 @@ mod tests {
         assert_eq!(fields, ["dispatch_phone", "inn", "website"]);
         assert_eq!(missing_details(Some(&o)), ["dispatch_phone"]);
         assert_eq!(missing_details(None).len(), 6);
+    }
+
+    #[test]
+    fn a_payee_s_bank_details_are_checked_for_the_qr_code() {
+        let good = crate::Payee {
+            id: crate::PayeeId(1),
+            code: "uk".into(),
+            name: "ООО «УК „Северный квартал“»".into(),
+            inn: "6950012340".into(),
+            kpp: "695001001".into(),
+            bank_name: "ПАО СБЕРБАНК".into(),
+            bic: "042809679".into(),
+            correspondent_account: "30101810700000000679".into(),
+            settlement_account: "40702810563000001234".into(),
+        };
+        assert_eq!(payee_problems(&good), Vec::<&str>::new());
+        let mut p = good.clone();
+        p.inn = "6950012341".into();
+        p.settlement_account = "40702810563000001235".into();
+        p.correspondent_account = "30101810700000000678".into();
+        assert_eq!(
+            payee_problems(&p),
+            ["inn", "settlement_account", "correspondent_account"]
+        );
+        let mut p = good;
+        p.kpp = "69500100".into();
+        p.bic = "04280967".into();
+        assert_eq!(
+            payee_problems(&p),
+            ["kpp", "bic"],
+            "no account is judged without a BIC"
+        );
     }
 }

@@ -290,6 +290,15 @@ db_tests! {
         let mut visitor = Browser::new(&other);
         assert!(!visitor.get("/login").await.body.contains("УК «Новый дом»"));
         let (mut admin, _, _) = app.staff("boss", Role::Administrator).await;
+        // The payees billing sent, each checked for the receipts' QR code.
+        let page = admin.get("/staff/organization").await.body;
+        let payees = app.db().organization().payees().await.unwrap();
+        assert!(!payees.is_empty());
+        let table = crate::common::between(&page, "Получатели платежей в квитанциях", "</table>");
+        for p in &payees {
+            assert!(table.contains(&p.settlement_account) && table.contains(&p.bic), "{table}");
+        }
+        assert_eq!(table.matches("<td>верно</td>").count(), payees.len(), "{table}");
         let mut bad = ORG.to_vec();
         bad[2] = ("inn", "7707083894");
         bad[3] = ("kpp", "77360100");

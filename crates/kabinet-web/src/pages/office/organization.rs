@@ -17,6 +17,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kabinet_app::Error;
+use kabinet_app::staff::StaffUser;
 use kabinet_domain::Organization;
 use serde::Deserialize;
 
@@ -39,6 +40,52 @@ pub(crate) struct OrganizationPage {
     pub saved: bool,
     pub fields: Vec<Field>,
     pub has_errors: bool,
+    pub payees: Vec<PayeeRow>,
+}
+
+/// A payee as the page lists it.
+pub(crate) struct PayeeRow {
+    pub name: String,
+    pub inn_kpp: String,
+    pub bank: String,
+    pub accounts: String,
+    /// What does not check, in words; `None`: all checks.
+    pub problem: Option<String>,
+}
+
+/// The payees with their checks, for the page.
+async fn payees(state: &AppState, ctx: &Ctx, s: &StaffUser) -> Result<Vec<PayeeRow>, PageError> {
+    let tr = Tr::current();
+    Ok(state
+        .app
+        .office
+        .payees(by(s, ctx))
+        .await?
+        .into_iter()
+        .map(|(p, problems)| PayeeRow {
+            inn_kpp: if p.kpp.is_empty() {
+                p.inn.clone()
+            } else {
+                format!("{} / {}", p.inn, p.kpp)
+            },
+            bank: format!("{}, {} {}", p.bank_name, tr.t("payee-bic"), p.bic),
+            accounts: format!(
+                "{} {}; {} {}",
+                tr.t("payee-settlement"),
+                p.settlement_account,
+                tr.t("payee-correspondent"),
+                p.correspondent_account
+            ),
+            problem: (!problems.is_empty()).then(|| {
+                let fields: Vec<String> = problems
+                    .iter()
+                    .map(|f| tr.t(&format!("payee-field-{}", f.replace('_', "-"))))
+                    .collect();
+                tr.a("payee-check-failed", "fields", &fields.join(", "))
+            }),
+            name: p.name,
+        })
+        .collect())
 }
 
 /// The form's fields, as typed.
@@ -98,6 +145,7 @@ impl OrganizationForm {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render(
     state: &AppState,
     ctx: &Ctx,
@@ -105,6 +153,7 @@ fn render(
     f: &OrganizationForm,
     errors: Option<&kabinet_app::FieldErrors>,
     saved: bool,
+    payees: Vec<PayeeRow>,
 ) -> Result<Response, PageError> {
     let tr = Tr::current();
     let field = |name: &'static str, value: &str, required: bool, max: usize, kind: &'static str| Field {
@@ -135,6 +184,7 @@ fn render(
             saved,
             has_errors: fields.iter().any(|f| f.error.is_some()),
             fields,
+            payees,
         },
     )
 }
@@ -148,7 +198,8 @@ pub(crate) async fn show(
 ) -> Result<Response, PageError> {
     let o = state.app.office.organization(by(&s, &ctx)).await?;
     let f = o.as_ref().map(OrganizationForm::of).unwrap_or_default();
-    render(&state, &ctx, StatusCode::OK, &f, None, q.saved())
+    let payees = payees(&state, &ctx, &s).await?;
+    render(&state, &ctx, StatusCode::OK, &f, None, q.saved(), payees)
 }
 
 /// `POST /staff/organization`.
@@ -172,6 +223,7 @@ pub(crate) async fn save(
             &f,
             Some(&fe),
             false,
+            payees(&state, &ctx, &s).await?,
         ),
         Err(e) => Err(e.into()),
     }
