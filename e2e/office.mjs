@@ -4,8 +4,9 @@
 // staff member and sees the one-time password once, changes the member's
 // role, uploads a billing package with a broken line and sees its line and
 // column, uploads the fixed one, confirms it and finds it imported in the
-// history, changes the readings window, is told what is wrong with the
-// organization's details, previews and publishes the Rules, previews and
+// history, changes the readings window, a floor and (refused) a building's
+// window, adds a request category and switches it off, is told what is
+// wrong with the organization's details, previews and publishes the Rules, previews and
 // sets a closing and lifts it, filters the audit log; the demo dispatcher
 // is refused the staff and import pages with a 403. axe-core checks every page for
 // WCAG 2.1 A/AA.
@@ -170,6 +171,41 @@ async function run(name, viewport) {
     await page.click('main button[type=submit]');
     await page.waitForURL(`${base}/staff/settings?saved=1`);
     if ((await page.inputValue('#s-from')) !== '14') throw new Error('the window did not change');
+    // A building's own window that names no premises is refused; a floor is kept.
+    await page.fill('#s-buildings', '20-25 ул. Несуществующая, д. 1');
+    await page.fill('#s-floor-gas', '90');
+    await page.click('main button[type=submit]');
+    await page.waitForLoadState();
+    if (!(await page.textContent('main')).includes('Нет помещений с адресом')) throw new Error('an unknown building was taken');
+    await axe(page, `${name}-settings-errors`);
+    await page.fill('#s-buildings', '');
+    await page.click('main button[type=submit]');
+    await page.waitForURL(`${base}/staff/settings?saved=1`);
+    if ((await page.inputValue('#s-floor-gas')) !== '90') throw new Error('the floor was not kept');
+
+    // Request categories: a bad code is refused, a new one is added and switched off.
+    await page.click('nav.main a:has-text("Категории заявок")');
+    await page.waitForURL(`${base}/staff/categories`);
+    await axe(page, `${name}-categories`);
+    await page.fill('#c-code', 'roof');
+    await page.fill('#c-name', 'Протекает крыша');
+    await page.selectOption('#c-desk', 'office');
+    await page.check('input[name=emergency]');
+    await page.click('button:has-text("Добавить категорию")');
+    await page.waitForLoadState();
+    if (!(await page.textContent('main')).includes('Аварийными могут быть только')) throw new Error('an emergency at the office was taken');
+    await axe(page, `${name}-categories-errors`);
+    await page.selectOption('#c-desk', 'dispatch');
+    await page.fill('#c-deadline', '4');
+    await page.click('button:has-text("Добавить категорию")');
+    await page.waitForURL(`${base}/staff/categories?saved=1`);
+    await page.click('table a:has-text("Протекает крыша")');
+    await page.waitForLoadState();
+    await axe(page, `${name}-category`);
+    await page.uncheck('input[name=active]');
+    await page.click('main button[type=submit]');
+    await page.waitForURL(`${base}/staff/categories?saved=1`);
+    if (!(await page.textContent('table')).includes('отключена')) throw new Error('the category was not switched off');
 
     // The Rules: preview, then publish.
     await page.click('nav.main a:has-text("Правила")');

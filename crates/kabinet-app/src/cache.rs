@@ -28,6 +28,12 @@ impl<T: Clone> Cached<T> {
             .map(|(_, v)| v.clone())
     }
 
+    /// The value however old, and whether it is fresh.
+    pub fn any(&self) -> Option<(T, bool)> {
+        let slot = self.slot.read().ok()?;
+        slot.as_ref().map(|(at, v)| (v.clone(), at.elapsed() < self.ttl))
+    }
+
     /// Keeps `value` from now.
     pub fn store(&self, value: T) {
         if let Ok(mut slot) = self.slot.write() {

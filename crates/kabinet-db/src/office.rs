@@ -26,8 +26,8 @@ impl<C: Conn> Office<'_, C> {
 
     /// Accounts with a reading handed in through the portal for `period`,
     /// and accounts with an active meter. The first reads the readings of
-    /// one period by `ix_meter_readings_period_meter`; the second counts
-    /// the meters.
+    /// one period by `ix_meter_readings_period_meter`, the second
+    /// `ix_meters_status_account` alone.
     pub async fn readings(&self, period: d::Period) -> Result<(u64, u64), DbError> {
         use sea_orm::sea_query::{Expr, Func};
         let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);

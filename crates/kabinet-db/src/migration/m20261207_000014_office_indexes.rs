@@ -1,8 +1,9 @@
 //! Indexes the office's pages need at a million accounts: premises by
 //! building address (buildings' own readings windows are checked against
 //! the addresses billing wrote, and staff look residents up by address),
-//! and readings by period (the home page counts this period's readings
-//! without reading every reading on record).
+//! readings by period and meters by status and account (the home page
+//! counts this period's readings and the accounts with an active meter
+//! from indexes).
 
 use super::idx;
 use sea_orm_migration::prelude::*;
@@ -26,11 +27,14 @@ impl MigrationTrait for Migration {
             &["period", "meter_id"],
             false,
         ))
-        .await
+        .await?;
+        m.create_index(idx("meters", "status_account", &["status", "account_id"], false))
+            .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for (table, name) in [
+            ("meters", "ix_meters_status_account"),
             ("meter_readings", "ix_meter_readings_period_meter"),
             ("premises", "ix_premises_address"),
         ] {
