@@ -60,19 +60,8 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; sleep 1; cleanup_pg' EXIT
 for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 JAR="$WORK/jar"
-csrf() { curl -s -b "$JAR" -c "$JAR" "$BASE$1" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1; }
-curl -s -b "$JAR" -c "$JAR" -o /dev/null --data-urlencode "csrf=$(csrf /staff/login)" \
-    --data-urlencode "login=$USER" --data-urlencode "password=$PASS" "$BASE/staff/login"
-CODE=$(python3 - "$SECRET" <<'PY'
-import base64, hmac, hashlib, struct, sys, time
-key = base64.b32decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 8))
-mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
-o = mac[-1] & 15
-print("%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000))
-PY
-)
-curl -s -b "$JAR" -c "$JAR" -o /dev/null --data-urlencode "csrf=$(csrf /staff/second-factor)" \
-    --data-urlencode "code=$CODE" "$BASE/staff/second-factor"
+. bench/staff.sh
+staff_sign_in "$USER" "$PASS" "$SECRET"
 grep VmRSS "/proc/$SERVER/status" | awk '{print "  server RSS signed in, before the upload: " $2 " KiB"}'
 FILES=()
 for k in payees services accounts meters readings charges invoices payments; do FILES+=(-F "files=@$WORK/pkg/$k.csv"); done

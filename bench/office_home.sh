@@ -68,19 +68,8 @@ trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
 for _ in $(seq 300); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 JAR="$WORK/jar"
 rm -f "$JAR"
-csrf() { curl -s -b "$JAR" -c "$JAR" "$BASE$1" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1; }
-curl -s -b "$JAR" -c "$JAR" -o /dev/null --data-urlencode "csrf=$(csrf /staff/login)" \
-    --data-urlencode "login=$USER" --data-urlencode "password=$PASS" "$BASE/staff/login"
-CODE=$(python3 - "$SECRET" <<'PY'
-import base64, hmac, hashlib, struct, sys, time
-key = base64.b32decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 8))
-mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
-o = mac[-1] & 15
-print("%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000))
-PY
-)
-curl -s -b "$JAR" -c "$JAR" -o /dev/null --data-urlencode "csrf=$(csrf /staff/second-factor)" \
-    --data-urlencode "code=$CODE" "$BASE/staff/second-factor"
+. bench/staff.sh
+staff_sign_in "$USER" "$PASS" "$SECRET"
 SESSION=$(awk '$6 == "kabinet_staff" {print $7}' "$JAR")
 [ -n "$SESSION" ] || { echo "the administrator did not sign in"; exit 1; }
 echo "-- GET /healthz (reference)"
