@@ -345,7 +345,8 @@ impl OfficeSettings {
 
     /// The buildings' windows `c` asks for when they differ from `before`
     /// and the configuration does not fix them; a line that does not read,
-    /// too many buildings or an address no premises has is a problem.
+    /// too many buildings or a newly listed address no premises has is a
+    /// problem.
     async fn check_buildings(
         &self,
         c: &SettingsChange,
@@ -377,7 +378,13 @@ impl OfficeSettings {
             );
             return Ok(None);
         }
-        let addresses: Vec<String> = windows.iter().map(|(a, _)| a.clone()).collect();
+        // Only addresses new to the list are looked up: one that billing no
+        // longer sends does not block saving the other settings.
+        let addresses: Vec<String> = windows
+            .iter()
+            .map(|(a, _)| a.clone())
+            .filter(|a| !before.buildings.iter().any(|(b, _)| b == a))
+            .collect();
         let known = self.readings.db.accounts().known_buildings(&addresses).await?;
         if let Some(unknown) = addresses.iter().find(|a| !known.contains(a)) {
             problems.add(

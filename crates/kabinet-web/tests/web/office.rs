@@ -519,6 +519,12 @@ db_tests! {
         admin.submit("/staff/settings", "/staff/settings", &[("buildings", ""), ("floor_gas", "")]).await;
         let rules = app.state.app.settings.readings.current().await.unwrap();
         assert!(rules.buildings.is_empty() && rules.floor(kabinet_domain::Resource::Gas) == 150);
+        // A listed building billing no longer sends does not block the rest.
+        let gone = "1-5 ул. Снесённая, д. 9";
+        app.db().org_settings().put("readings.buildings", gone, time::OffsetDateTime::now_utc()).await.unwrap();
+        let r = admin.submit("/staff/settings", "/staff/settings", &[("buildings", gone), ("floor_gas", "80")]).await;
+        assert_eq!(r.location(), "/staff/settings?saved=1", "{}", r.body);
+        assert_eq!(app.state.app.settings.readings.current().await.unwrap().floor(kabinet_domain::Resource::Gas), 80);
     }
 
     async fn request_categories_are_kept_in_the_office(t: &TestDb) {

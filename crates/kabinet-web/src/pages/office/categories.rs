@@ -61,6 +61,8 @@ pub(crate) struct CategoriesPage {
 #[template(path = "office/category.html")]
 pub(crate) struct CategoryPage {
     pub layout: StaffLayout,
+    /// The stored name (the heading, whatever is typed).
+    pub title: String,
     pub errors: Vec<String>,
     pub action: String,
     pub form: CategoryFields,
@@ -241,15 +243,17 @@ fn category_page(
     state: &AppState,
     ctx: &Ctx,
     status: StatusCode,
-    id: i64,
+    stored: &StoredCategory,
     errors: Vec<String>,
     form: CategoryFields,
 ) -> Result<Response, PageError> {
     let tr = Tr::current();
+    let id = stored.id;
     page_with(
         status,
         &CategoryPage {
             layout: StaffLayout::new(state, ctx).at(paths::STAFF_CATEGORIES),
+            title: stored.setting.category.name.clone(),
             errors,
             action: paths::staff_category(id),
             form,
@@ -270,7 +274,7 @@ pub(crate) async fn show(
         &state,
         &ctx,
         StatusCode::OK,
-        id,
+        &c,
         Vec::new(),
         fields_of(&c.setting),
     )
@@ -296,8 +300,8 @@ pub(crate) async fn save(
             let (status, errors) = refusal(e)?;
             let stored = state.app.requests.category(by(&s, &ctx), id).await?;
             let mut form = f.fields();
-            form.code = stored.setting.category.code;
-            category_page(&state, &ctx, status, id, errors, form)
+            form.code = stored.setting.category.code.clone();
+            category_page(&state, &ctx, status, &stored, errors, form)
         }
     }
 }
