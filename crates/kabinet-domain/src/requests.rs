@@ -221,13 +221,17 @@ impl Default for Deadlines {
 }
 
 impl Deadlines {
+    /// How long `desk` has for a request whose category sets no deadline.
+    pub fn of(self, desk: Desk) -> Duration {
+        match desk {
+            Desk::Dispatch => self.dispatch,
+            Desk::Office => self.office,
+        }
+    }
+
     /// When a request filed at `filed` for `desk` is due.
     pub fn due(self, desk: Desk, filed: OffsetDateTime) -> OffsetDateTime {
-        filed
-            + match desk {
-                Desk::Dispatch => self.dispatch,
-                Desk::Office => self.office,
-            }
+        filed + self.of(desk)
     }
 }
 

@@ -54,8 +54,7 @@ impl Requests {
 
     /// The deadline of a desk's requests when their category has none.
     pub fn desk_deadline(&self, desk: Desk) -> Duration {
-        let start = OffsetDateTime::UNIX_EPOCH;
-        self.settings.deadlines.due(desk, start) - start
+        self.settings.deadlines.of(desk)
     }
 
     /// Adds a category (`id` `None`) or changes category `id` (all but its

@@ -2,7 +2,7 @@
 //! with each category's desk, emergency flag, own deadline, place and state;
 //! a form to add one and a page to change one (its code stays).
 
-use super::super::{page_with, see_other};
+use super::super::page_with;
 use super::by;
 use crate::AppState;
 use crate::http::context::Ctx;
@@ -231,7 +231,7 @@ pub(crate) async fn add(
         .save_category(by(&s, &ctx), None, &setting)
         .await
     {
-        Ok(_) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_CATEGORIES))),
+        Ok(_) => Ok(super::SavedQuery::back_to(paths::STAFF_CATEGORIES)),
         Err(e) => {
             let (status, errors) = refusal(e)?;
             render_list(&state, &ctx, &s, status, errors, Some(&f), false).await
@@ -295,7 +295,7 @@ pub(crate) async fn save(
         .save_category(by(&s, &ctx), Some(id), &setting)
         .await
     {
-        Ok(_) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_CATEGORIES))),
+        Ok(_) => Ok(super::SavedQuery::back_to(paths::STAFF_CATEGORIES)),
         Err(e) => {
             let (status, errors) = refusal(e)?;
             let stored = state.app.requests.category(by(&s, &ctx), id).await?;

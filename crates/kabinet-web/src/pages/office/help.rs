@@ -2,7 +2,7 @@
 //! previewed as residents will read it, then saved (empty: the built-in
 //! guide again). A language a file in the help folder gives is read-only.
 
-use super::super::{page_with, see_other};
+use super::super::page_with;
 use super::by;
 use crate::AppState;
 use crate::http::context::Ctx;
@@ -132,7 +132,7 @@ pub(crate) async fn save(
                 .filter_map(|l| f.text(l).map(|t| (l, t.clone())))
                 .collect();
             match state.app.office.save_guides(by(&s, &ctx), &texts).await {
-                Ok(()) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_HELP))),
+                Ok(()) => Ok(super::SavedQuery::back_to(paths::STAFF_HELP)),
                 Err(e) => {
                     let (status, errors) = refusal(e)?;
                     render(&state, &ctx, &s, status, errors, Some(&f), false).await

@@ -60,6 +60,11 @@ impl SavedQuery {
     pub(crate) fn saved(&self) -> bool {
         !self.saved.is_empty()
     }
+
+    /// The answer to a successful save: back to `path`, saying it saved.
+    pub(crate) fn back_to(path: &str) -> axum::response::Response {
+        super::see_other(&format!("{path}?saved=1"))
+    }
 }
 
 /// The member acting from this request's client.

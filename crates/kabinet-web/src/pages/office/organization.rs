@@ -2,7 +2,7 @@
 //! see on every page and receipt. Until the fields residents need are set,
 //! the resident pages say the portal is being set up.
 
-use super::super::{page_with, see_other};
+use super::super::page_with;
 use super::by;
 use crate::AppState;
 use crate::http::context::Ctx;
@@ -215,7 +215,7 @@ pub(crate) async fn save(
         .save_organization(by(&s, &ctx), &f.organization())
         .await
     {
-        Ok(()) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_ORGANIZATION))),
+        Ok(()) => Ok(super::SavedQuery::back_to(paths::STAFF_ORGANIZATION)),
         Err(Error::Invalid(fe)) => render(
             &state,
             &ctx,

@@ -5,7 +5,7 @@
 //! windows and the unusual-consumption floors. A value the configuration
 //! gives is shown read-only.
 
-use super::super::{page_with, see_other};
+use super::super::page_with;
 use super::by;
 use crate::AppState;
 use crate::http::context::Ctx;
@@ -230,7 +230,7 @@ pub(crate) async fn save(
             .collect(),
     };
     match live.save(by(&s, &ctx), &change).await {
-        Ok(()) => Ok(see_other(&format!("{}?saved=1", paths::STAFF_SETTINGS))),
+        Ok(()) => Ok(super::SavedQuery::back_to(paths::STAFF_SETTINGS)),
         Err(e) => {
             let (status, errors) = refusal(e)?;
             render(&state, &ctx, &s, status, errors, Some(&f), false).await
