@@ -157,6 +157,8 @@ pub const DEMO_DISPATCHER_PASSWORD: &str = "demo-dispatch-2026";
 pub const DEMO_ADMINISTRATOR: &str = "admin";
 /// The demo's accountant (billing import and export, payments).
 pub const DEMO_ACCOUNTANT: &str = "accountant";
+/// The demo's operator (the office's requests, residents' support).
+pub const DEMO_OPERATOR: &str = "support";
 
 /// Adds (once) a demo staff member ready to sign in: the demo password of
 /// its own, the second factor enrolled with a secret the demo prints.
@@ -214,7 +216,7 @@ async fn demo_member(
     })
 }
 
-/// On a demo database: the office's administrator and accountant, ready to
+/// On a demo database: the office's administrator, accountant and operator, ready to
 /// sign in like the dispatcher (the same demo password, each with a TOTP
 /// secret of their own). Nothing when the database is not a demo.
 pub async fn ensure_demo_office(
@@ -239,6 +241,12 @@ pub async fn ensure_demo_office(
             db,
             secrets,
             (DEMO_ACCOUNTANT, "Борис Бухгалтеров", d::staff::Role::Accountant),
+        )
+        .await?,
+        demo_member(
+            db,
+            secrets,
+            (DEMO_OPERATOR, "Светлана Поддержкина", d::staff::Role::Operator),
         )
         .await?,
     ])

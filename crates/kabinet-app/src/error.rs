@@ -18,6 +18,10 @@ pub enum Error {
     /// one message for every such case.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The password was right but staff blocked the resident: they are told
+    /// to contact the organization.
+    #[error("resident blocked")]
+    Blocked,
     /// The one-time password was right but is past its 72 hours.
     #[error("one-time password expired")]
     OneTimePasswordExpired,
@@ -91,6 +95,7 @@ impl Error {
         match self {
             Error::Invalid(_) => Text::new("error-invalid"),
             Error::InvalidCredentials => Text::new("error-credentials"),
+            Error::Blocked => Text::new("error-resident-blocked"),
             Error::OneTimePasswordExpired => Text::new("error-one-time-password-expired"),
             Error::StaffPasswordExpired => Text::new("error-staff-password-expired"),
             Error::InvalidResetToken => Text::new("error-reset-token"),

@@ -130,6 +130,8 @@ pub struct App {
     pub imports: imports::Imports,
     /// The settings the office changes at run time.
     pub settings: org_settings::OfficeSettings,
+    /// Residents' support: search, the resident's card, actions for them.
+    pub support: support::Support,
     db: Db,
 }
 
@@ -210,6 +212,7 @@ impl App {
                 sender: org_settings::LiveSender::new(db.clone(), settings.mail_sender_name.clone()),
             },
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
+            support: support::Support::new(db.clone(), auth.clone()),
             db,
         })
     }

@@ -460,7 +460,7 @@ impl Payments {
                 .credit(p, gp.captured_at.unwrap_or(now))
                 .await?;
             if let Some(m) = &mail {
-                tx.outbox().queue(m, now).await?;
+                tx.outbox().queue(m, Some(p.user_id), now).await?;
             }
         }
         tx.audit()

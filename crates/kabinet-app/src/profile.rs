@@ -106,13 +106,32 @@ pub struct ActivityData {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    /// What (`sign_in`, `password_changed`, …).
+    /// Who acted: `resident` (the resident or someone trying to sign in as
+    /// them), `staff` (the organization's support) or `system`.
+    pub actor: String,
+    /// What (`sign_in`, `password_changed`, `resident_blocked`, …).
     pub event: String,
-    /// From which address.
+    /// From which address (left out for staff: it is the office's).
     pub ip: String,
-    /// Browser or app.
+    /// Browser or app (left out for staff).
     pub user_agent: String,
 }
+
+impl From<d::AuditRecord> for ActivityData {
+    fn from(a: d::AuditRecord) -> ActivityData {
+        let resident = a.actor == d::Actor::Resident.as_str();
+        ActivityData {
+            at: a.at,
+            event: a.event,
+            ip: if resident { a.ip } else { String::new() },
+            user_agent: if resident { a.user_agent } else { String::new() },
+            actor: a.actor,
+        }
+    }
+}
+
+/// How many staff actions the settings page lists.
+pub const STAFF_ACTIONS_SHOWN: u64 = 20;
 
 /// An e-mail in [`MyData`].
 #[derive(Debug, Clone, Serialize)]
@@ -227,6 +246,19 @@ impl Profiles {
             .collect())
     }
 
+    /// What the organization's staff did on the resident's account (their
+    /// card opened, a reset link sent, blocked…), newest first.
+    pub async fn staff_actions(&self, r: &Resident) -> Result<Vec<ActivityData>, Error> {
+        Ok(self
+            .db
+            .audit()
+            .of_user_by(r.user.id, d::Actor::Staff, STAFF_ACTIONS_SHOWN)
+            .await?
+            .into_iter()
+            .map(ActivityData::from)
+            .collect())
+    }
+
     /// Everything Kabinet holds about the resident; the download is audited.
     pub async fn my_data(&self, r: &Resident, client: &Client) -> Result<MyData, Error> {
         let now = OffsetDateTime::now_utc();
@@ -256,17 +288,12 @@ impl Profiles {
                 .of_user(r.user.id, DATA_LIMIT)
                 .await?
                 .into_iter()
-                .map(|a| ActivityData {
-                    at: a.at,
-                    event: a.event,
-                    ip: a.ip,
-                    user_agent: a.user_agent,
-                })
+                .map(ActivityData::from)
                 .collect(),
             notifications: self
                 .db
                 .outbox()
-                .to_recipient(&r.user.email, DATA_LIMIT)
+                .of_user(r.user.id, DATA_LIMIT)
                 .await?
                 .into_iter()
                 .map(|m| NotificationData {

@@ -530,7 +530,7 @@ impl Readings {
         }
         tx.audit().record(entry, now).await?;
         if let Some(mail) = mail {
-            tx.outbox().queue(mail, now).await?;
+            tx.outbox().queue(mail, entry.user_id, now).await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -846,7 +846,7 @@ impl Requests {
             return Err(change_error(ChangeError::NotAllowed));
         }
         if let Some(mail) = &mail {
-            tx.outbox().queue(mail, now).await?;
+            tx.outbox().queue(mail, Some(request.user_id), now).await?;
         }
         tx.audit()
             .record(
@@ -949,7 +949,7 @@ impl Requests {
             .add_event(id, kind, Some(s.member().id), None, None, text, now)
             .await?;
         if let Some(mail) = &mail {
-            tx.outbox().queue(mail, now).await?;
+            tx.outbox().queue(mail, Some(request.user_id), now).await?;
         }
         tx.audit()
             .record(

@@ -111,6 +111,25 @@ impl<C: Conn> Audit<'_, C> {
             .collect())
     }
 
+    /// The newest `limit` lines about one user written by `actor`.
+    pub async fn of_user_by(
+        &self,
+        user: d::UserId,
+        actor: d::Actor,
+        limit: u64,
+    ) -> Result<Vec<d::AuditRecord>, DbError> {
+        Ok(audit::Entity::find()
+            .filter(audit::Column::UserId.eq(user.0))
+            .filter(audit::Column::Actor.eq(actor.as_str()))
+            .order_by_desc(audit::Column::Id)
+            .limit(limit)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(to_record)
+            .collect())
+    }
+
     /// Lines matching `f`, newest first, `limit` from `offset`, with how
     /// many match in all.
     pub async fn search(

@@ -37,6 +37,7 @@ pub mod resets;
 pub mod rules;
 pub mod sessions;
 pub mod staff;
+pub mod support;
 pub mod suspensions;
 pub mod users;
 
@@ -141,6 +142,10 @@ pub trait Repos: Conn + Sized {
     /// The accounts linked to users.
     fn links(&self) -> links::Links<'_, Self> {
         links::Links(self)
+    }
+    /// Residents' support: search, sign-ins, sessions, blocking.
+    fn support(&self) -> support::Support<'_, Self> {
+        support::Support(self)
     }
     /// The portal's closing.
     fn suspensions(&self) -> suspensions::Suspensions<'_, Self> {

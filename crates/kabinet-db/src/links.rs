@@ -257,6 +257,16 @@ impl<C: Conn> Links<'_, C> {
             .await
     }
 
+    /// The pending, unexpired requests to see `account`, newest first.
+    pub async fn asked_for(
+        &self,
+        account: d::AccountId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<LinkRequest>, DbError> {
+        self.requests(open_at(now).add(link_request::Column::AccountId.eq(account.0)))
+            .await
+    }
+
     /// The pending, unexpired requests `user` made, newest first.
     pub async fn asked_by(&self, user: d::UserId, now: OffsetDateTime) -> Result<Vec<LinkRequest>, DbError> {
         self.requests(open_at(now).add(link_request::Column::UserId.eq(user.0)))

@@ -38,10 +38,17 @@ pub const MAX_ATTEMPTS: i32 = 10;
 pub struct Outbox<'a, C>(pub(crate) &'a C);
 
 impl<C: Conn> Outbox<'_, C> {
-    /// Queues one e-mail; inside a transaction it goes out only if the change
-    /// that caused it commits.
-    pub async fn queue(&self, e: &d::Email, now: OffsetDateTime) -> Result<(), DbError> {
+    /// Queues one e-mail, kept by the resident it is written for (`user`;
+    /// `None` for staff and other mail); inside a transaction it goes out
+    /// only if the change that caused it commits.
+    pub async fn queue(
+        &self,
+        e: &d::Email,
+        user: Option<d::UserId>,
+        now: OffsetDateTime,
+    ) -> Result<(), DbError> {
         let row = outbox::ActiveModel {
+            user_id: Set(user.map(|u| u.0)),
             channel: Set("email".into()),
             recipient: Set(e.to.as_str().to_string()),
             subject: Set(e.subject.clone()),
@@ -147,6 +154,20 @@ impl<C: Conn> Outbox<'_, C> {
     ) -> Result<Vec<d::OutboxMessage>, DbError> {
         outbox::Entity::find()
             .filter(outbox::Column::Recipient.eq(to.as_str()))
+            .order_by_desc(outbox::Column::Id)
+            .limit(limit)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(to_message)
+            .collect()
+    }
+
+    /// The newest `limit` messages written for one resident, newest first
+    /// (whatever address each went to).
+    pub async fn of_user(&self, user: d::UserId, limit: u64) -> Result<Vec<d::OutboxMessage>, DbError> {
+        outbox::Entity::find()
+            .filter(outbox::Column::UserId.eq(user.0))
             .order_by_desc(outbox::Column::Id)
             .limit(limit)
             .all(self.0.conn())

@@ -174,6 +174,18 @@ events! {
     BillingUploaded = "billing_uploaded",
     /// The office confirmed a checked billing package for import.
     BillingImportConfirmed = "billing_import_confirmed",
+    /// Support opened a resident's card (their personal data was shown).
+    ResidentCardViewed = "resident_card_viewed",
+    /// Support e-mailed a resident a password-reset link.
+    SupportResetSent = "support_reset_sent",
+    /// Support ended every session of a resident.
+    SupportSessionsEnded = "support_sessions_ended",
+    /// Support blocked a resident.
+    ResidentBlocked = "resident_blocked",
+    /// Support unblocked a resident.
+    ResidentUnblocked = "resident_unblocked",
+    /// Support removed a resident's link to another's account.
+    SupportLinkRemoved = "support_link_removed",
 }
 
 impl std::fmt::Display for AuditEvent {

@@ -27,6 +27,7 @@ pub mod records;
 pub mod requests;
 pub mod residents;
 pub mod staff;
+pub mod support;
 pub mod suspension;
 pub mod text;
 pub mod throttle;

@@ -219,6 +219,15 @@ pub const STAFF_IMPORT: &str = "/staff/import/{id}";
 pub const STAFF_IMPORT_CONFIRM: &str = "/staff/import/{id}/confirm";
 /// A package's problems as CSV.
 pub const STAFF_IMPORT_PROBLEMS: &str = "/staff/import/{id}/problems.csv";
+/// Residents' support: the search.
+pub const STAFF_RESIDENTS: &str = "/staff/residents";
+/// A resident's card.
+pub const STAFF_RESIDENT: &str = "/staff/residents/{id}";
+/// An action for a resident (`reset`, `sessions`, `block`, `unblock`,
+/// `unlock`, `unlink`).
+pub const STAFF_RESIDENT_ACTION: &str = "/staff/residents/{id}/{action}";
+/// Clears the registration checks of an account nobody registered.
+pub const STAFF_ACCOUNT_UNLOCK: &str = "/staff/accounts/{id}/unlock";
 /// The audit log.
 pub const STAFF_AUDIT: &str = "/staff/audit";
 /// The audit log as CSV.
@@ -237,6 +246,16 @@ pub fn staff_import(id: kabinet_domain::ImportId) -> String {
 /// The office's page of request category `id`.
 pub fn staff_category(id: i64) -> String {
     format!("/staff/categories/{id}")
+}
+
+/// The support card of resident `id`.
+pub fn staff_resident(id: kabinet_domain::UserId) -> String {
+    format!("/staff/residents/{id}")
+}
+
+/// The form that clears account `id`'s registration checks.
+pub fn staff_account_unlock(id: kabinet_domain::AccountId) -> String {
+    format!("/staff/accounts/{id}/unlock")
 }
 
 /// The console's link to staff member `id`.

@@ -106,7 +106,7 @@ pub async fn run(
     for (who, d) in dispatcher.iter().map(|d| ("Dispatcher", d)).chain(
         office
             .iter()
-            .zip(["Administrator", "Accountant"])
+            .zip(["Administrator", "Accountant", "Operator"])
             .map(|(d, w)| (w, d)),
     ) {
         let code = kabinet_app::staff::totp_code(&d.totp_secret, now).unwrap_or_default();

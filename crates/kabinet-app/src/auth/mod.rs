@@ -299,9 +299,10 @@ impl Auth {
     }
 
     /// Signs in with an account number and a password (R2). Every failure —
-    /// unknown account, wrong password, blocked user, too many attempts — is
-    /// the same [`Error::InvalidCredentials`] and costs one Argon2id
-    /// computation. A one-time password opens a restricted session and stops
+    /// unknown account, wrong password, too many attempts — is the same
+    /// [`Error::InvalidCredentials`] and costs one Argon2id computation; a
+    /// blocked resident with the right password is told so
+    /// ([`Error::Blocked`]). A one-time password opens a restricted session and stops
     /// working.
     pub async fn sign_in(
         &self,
@@ -327,21 +328,19 @@ impl Auth {
             self.db.audit().record(&entry, now).await?;
             return Err(Error::InvalidCredentials);
         };
-        let refused = if user.blocked {
-            Some("user is blocked")
-        } else if self
+        if self
             .settings
             .throttle
             .blocked_until(&user.failures(), now)
             .is_some()
         {
-            Some("too many failed attempts")
-        } else {
-            None
-        };
-        if let Some(reason) = refused {
             self.hasher.waste().await;
-            let entry = client.entry(E::SignInRefused, Some(user.id), Some(user.account_id), reason);
+            let entry = client.entry(
+                E::SignInRefused,
+                Some(user.id),
+                Some(user.account_id),
+                "too many failed attempts",
+            );
             self.db.audit().record(&entry, now).await?;
             return Err(Error::InvalidCredentials);
         }
@@ -354,6 +353,17 @@ impl Auth {
             );
             self.count_failure(user.id, &entry, now).await?;
             return Err(Error::InvalidCredentials);
+        }
+        // Only someone who knows the password learns that staff blocked it.
+        if user.blocked {
+            let entry = client.entry(
+                E::SignInRefused,
+                Some(user.id),
+                Some(user.account_id),
+                "user is blocked",
+            );
+            self.db.audit().record(&entry, now).await?;
+            return Err(Error::Blocked);
         }
         if user.password_generated && user.password_expires_at.is_none_or(|e| e <= now) {
             let entry = client.entry(

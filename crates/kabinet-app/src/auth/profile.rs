@@ -220,7 +220,7 @@ impl Auth {
             &self.url(&format!("/settings/access/{token}")),
             LINK_REQUEST_VALID.whole_days(),
         );
-        tx.outbox().queue(&mail, now).await?;
+        tx.outbox().queue(&mail, Some(owner.id), now).await?;
         tx.audit()
             .record(
                 &client.entry(
@@ -447,7 +447,7 @@ impl Auth {
                 now + EMAIL_CHANGE_VALID,
             )
             .await?;
-        tx.outbox().queue(&mail, now).await?;
+        tx.outbox().queue(&mail, Some(r.user.id), now).await?;
         let entry = client.entry(
             d::AuditEvent::EmailChangeRequested,
             Some(r.user.id),
@@ -482,7 +482,7 @@ impl Auth {
             &change.new_email.masked(),
             &self.url("/password/reset"),
         );
-        tx.outbox().queue(&notice, now).await?;
+        tx.outbox().queue(&notice, Some(user.id), now).await?;
         let entry = client.entry(
             d::AuditEvent::EmailChanged,
             Some(user.id),

@@ -267,7 +267,7 @@ impl Auth {
             details,
         );
         tx.audit().record(&entry, now).await?;
-        tx.outbox().queue(&mail, now).await?;
+        tx.outbox().queue(&mail, Some(user_id), now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -374,30 +374,40 @@ impl Auth {
             &owner.account_number,
             &self.url("/password/reset"),
         );
-        let events = (
-            d::AuditEvent::RegistrationRepeated,
-            d::AuditEvent::RegistrationRepeatedSuppressed,
+        let entry = |event| client.entry(event, Some(owner.id), Some(owner.account_id), "");
+        let entries = (
+            entry(d::AuditEvent::RegistrationRepeated),
+            entry(d::AuditEvent::RegistrationRepeatedSuppressed),
         );
-        self.limited_mail(owner, mail, None, events, client).await
+        self.limited_mail(owner, mail, None, entries).await?;
+        Ok(())
     }
 
     /// Queues `mail` to `user`'s resident within the account's mail limit,
-    /// with the reset link to store, if any, and audits `events.0`; beyond the
-    /// limit nothing is sent and `events.1` is audited.
+    /// with the reset link to store, if any, and audits `entries.0`; beyond
+    /// the limit nothing is sent and `entries.1` is audited. Each line's
+    /// details get what happened appended. `true` when the mail was queued.
     pub(super) async fn limited_mail(
         &self,
         user: &d::ResidentUser,
         mail: d::Email,
         reset: Option<NewReset>,
-        (event, suppressed): (d::AuditEvent, d::AuditEvent),
-        client: &Client,
-    ) -> Result<(), Error> {
+        (mut sent, mut suppressed): (d::AuditEntry, d::AuditEntry),
+    ) -> Result<bool, Error> {
         let limit = self.settings.mail_limit;
         let to = user.email.masked();
+        let join = |details: &str, more: String| {
+            if details.is_empty() {
+                more
+            } else {
+                format!("{details}; {more}")
+            }
+        };
         let tx = self.db.begin().await?;
         let counter = tx.counters().lock(user.account_id, CounterKind::Mail).await?;
         let now = OffsetDateTime::now_utc();
-        if limit.allows(&counter, now) {
+        let allowed = limit.allows(&counter, now);
+        if allowed {
             tx.counters()
                 .store(
                     user.account_id,
@@ -408,29 +418,22 @@ impl Auth {
             if let Some(r) = &reset {
                 tx.resets().create(r, now).await?;
             }
-            tx.outbox().queue(&mail, now).await?;
-            let entry = client.entry(
-                event,
-                Some(user.id),
-                Some(user.account_id),
-                format!("e-mail sent to {to}"),
-            );
-            tx.audit().record(&entry, now).await?;
+            tx.outbox().queue(&mail, Some(user.id), now).await?;
+            sent.details = join(&sent.details, format!("e-mail sent to {to}"));
+            tx.audit().record(&sent, now).await?;
         } else {
-            let entry = client.entry(
-                suppressed,
-                Some(user.id),
-                Some(user.account_id),
+            suppressed.details = join(
+                &suppressed.details,
                 format!(
                     "not sent: {} e-mails to {to} in the last {} min already",
                     counter.count,
                     limit.window.whole_minutes()
                 ),
             );
-            tx.audit().record(&entry, now).await?;
+            tx.audit().record(&suppressed, now).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(allowed)
     }
 }
 

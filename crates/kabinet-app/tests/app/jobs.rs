@@ -236,8 +236,8 @@ db_tests! {
     async fn an_email_is_delivered_once_and_a_failing_server_is_retried(t: &TestDb) {
         let dir = std::env::temp_dir().join(format!("kabinet_jobs_{}", key()));
         let now = OffsetDateTime::now_utc();
-        t.db.outbox().queue(&mail("a@example.ru"), now).await.unwrap();
-        t.db.outbox().queue(&mail("b@example.ru"), now).await.unwrap();
+        t.db.outbox().queue(&mail("a@example.ru"), None, now).await.unwrap();
+        t.db.outbox().queue(&mail("b@example.ru"), None, now).await.unwrap();
         let runner = Runner::new(env(&t.db, files(&dir)), RunnerSettings::default()).unwrap();
         assert_eq!(runner.run_due(Some(&[EMAIL]), now).await.unwrap(), vec![Ran::Done, Ran::Done]);
         assert!(runner.run_due(Some(&[EMAIL]), now).await.unwrap().is_empty(), "nothing twice");
@@ -252,7 +252,7 @@ db_tests! {
             host: "127.0.0.1".into(), port, tls: SmtpTls::None, username: None, password: None,
             from: "noreply@example.ru".into(),
         }).unwrap();
-        t.db.outbox().queue(&mail("c@example.ru"), now).await.unwrap();
+        t.db.outbox().queue(&mail("c@example.ru"), None, now).await.unwrap();
         let runner = Runner::new(env(&t.db, down), RunnerSettings::default()).unwrap();
         assert_eq!(runner.run_due(Some(&[EMAIL]), now).await.unwrap(), vec![Ran::Retry]);
         let m = t.db.outbox().messages(Some(OutboxStatus::Pending), 10).await.unwrap().pop().unwrap();

@@ -20,6 +20,7 @@ pub struct Model {
     pub locked_until: Option<TimeDateTimeWithTimeZone>,
     pub last_error: String,
     pub sent_at: Option<TimeDateTimeWithTimeZone>,
+    pub user_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

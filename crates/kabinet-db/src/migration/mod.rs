@@ -17,6 +17,7 @@ mod m20261206_000011_office;
 mod m20261206_000012_imports;
 mod m20261206_000013_consent;
 mod m20261207_000014_office_indexes;
+mod m20261207_000015_support;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_imports::Migration),
             Box::new(m20261206_000013_consent::Migration),
             Box::new(m20261207_000014_office_indexes::Migration),
+            Box::new(m20261207_000015_support::Migration),
         ]
     }
 }

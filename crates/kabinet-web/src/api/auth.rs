@@ -46,6 +46,7 @@ pub(crate) struct TokenResponse {
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
     responses((status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "Wrong account or password, or sign-in refused for now (one answer for all)", body = Problem),
+        (status = 403, description = "The password is right but the organization blocked the resident's access: they are to contact it", body = Problem),
         (status = 429, description = "Too many requests from this address", body = Problem)))]
 pub(crate) async fn issue_token(
     State(state): State<AppState>,

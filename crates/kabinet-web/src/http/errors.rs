@@ -22,7 +22,7 @@ fn status_of(e: &Error) -> StatusCode {
         }
         Error::InvalidResetToken => StatusCode::GONE,
         Error::StaleRules | Error::StaleConsent => StatusCode::CONFLICT,
-        Error::PasswordNotSet => StatusCode::FORBIDDEN,
+        Error::PasswordNotSet | Error::Blocked => StatusCode::FORBIDDEN,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::PaymentRefused => StatusCode::BAD_GATEWAY,
         Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,

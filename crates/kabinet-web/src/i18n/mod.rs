@@ -117,6 +117,7 @@ mod tests {
         let errors = [
             Error::Invalid(kabinet_app::FieldErrors::default()),
             Error::InvalidCredentials,
+            Error::Blocked,
             Error::OneTimePasswordExpired,
             Error::StaffPasswordExpired,
             Error::InvalidResetToken,

@@ -95,7 +95,7 @@ pub(crate) async fn login(
             );
             Ok(res)
         }
-        Err(e @ (Error::InvalidCredentials | Error::OneTimePasswordExpired)) => {
+        Err(e @ (Error::InvalidCredentials | Error::OneTimePasswordExpired | Error::Blocked)) => {
             let ctx = Ctx {
                 principal: None,
                 ..ctx

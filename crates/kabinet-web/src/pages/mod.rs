@@ -433,6 +433,26 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             Need::To(P::Billing),
             get(office::exchange::file),
         ),
+        (
+            paths::STAFF_RESIDENTS,
+            Need::To(P::Support),
+            get(office::residents::search),
+        ),
+        (
+            paths::STAFF_RESIDENT,
+            Need::To(P::Support),
+            get(office::residents::show),
+        ),
+        (
+            paths::STAFF_RESIDENT_ACTION,
+            Need::To(P::Support),
+            post(office::residents::act),
+        ),
+        (
+            paths::STAFF_ACCOUNT_UNLOCK,
+            Need::To(P::Support),
+            post(office::residents::unlock_account),
+        ),
         (paths::STAFF_AUDIT, Need::To(P::Audit), get(office::audit::show)),
         (
             paths::STAFF_AUDIT_CSV,

@@ -45,6 +45,12 @@ pub(crate) struct Consent {
     pub ip: String,
 }
 
+/// Something the organization's staff did on the resident's account.
+pub(crate) struct StaffAction {
+    pub when: String,
+    pub what: String,
+}
+
 /// A request to see the resident's account, or one of theirs to another.
 pub(crate) struct AccessRequest {
     pub id: i64,
@@ -84,6 +90,7 @@ pub(crate) struct SettingsPage {
     pub viewers: Vec<AccessViewer>,
     pub asked: Vec<AccessRequest>,
     pub consents: Vec<Consent>,
+    pub staff_actions: Vec<StaffAction>,
 }
 
 impl SettingsPage {
@@ -192,6 +199,17 @@ async fn render(
                 })
                 .collect(),
             asked: access.asked.iter().map(request).collect(),
+            staff_actions: state
+                .app
+                .profiles
+                .staff_actions(r)
+                .await?
+                .into_iter()
+                .map(|a| StaffAction {
+                    when: tr.date_time(clock.local(a.at)),
+                    what: tr.t(&format!("audit-event-{}", a.event.replace('_', "-"))),
+                })
+                .collect(),
             consents: state
                 .app
                 .profiles

@@ -13,3 +13,4 @@ mod portal;
 mod readings;
 mod requests;
 mod resident;
+mod support;

@@ -36,7 +36,7 @@ const ORG: &[(&str, &str)] = &[
 db_tests! {
     async fn every_staff_route_answers_every_role_by_its_permission(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(4, 2).build().await;
-        let (mut resident, _) = app.resident(1).await;
+        let (mut resident, number_1) = app.resident(1).await;
         let filed = file_page(&mut resident, LEAK, &[("photos", "a.jpg", jpeg(64, 48))]).await;
         let emergency = number_of(filed.location());
         let office_form = [("category", "charges"), ("text", "Прошу пересчитать начисления за воду"), ("phone", "+7 912 345-67-89")];
@@ -61,6 +61,7 @@ db_tests! {
         let checked = upload.finish(By::Cli).await.unwrap();
         run_packages(&app).await;
         let i = checked.to_string();
+        let resident_id = app.db().users().by_account_number(&kabinet_domain::AccountNumber::parse(&number_1).unwrap()).await.unwrap().unwrap().id;
         let category = app.db().requests().all_categories().await.unwrap().into_iter().find(|c| c.setting.category.code == "other").unwrap().id;
 
         use Role::{Accountant as Acc, Administrator as Adm, Dispatcher as Dis, Operator as Op};
@@ -103,6 +104,10 @@ db_tests! {
             ("GET", "/staff/exchange".into(), vec![], vec![Adm, Acc]),
             ("POST", "/staff/exchange".into(), vec![("kind", "paperless"), ("encoding", "utf-8")], vec![Adm, Acc]),
             ("GET", format!("/staff/exchange/files/{run}"), vec![], vec![Adm, Acc]),
+            ("GET", "/staff/residents".into(), vec![], vec![Adm, Acc, Op]),
+            ("GET", format!("/staff/residents/{resident_id}"), vec![], vec![Adm, Acc, Op]),
+            ("POST", format!("/staff/residents/{resident_id}/sessions"), vec![], vec![Adm, Acc, Op]),
+            ("POST", "/staff/accounts/4/unlock".into(), vec![], vec![Adm, Acc, Op]),
             ("GET", "/staff/audit".into(), vec![], vec![Adm]),
             ("GET", "/staff/audit.csv".into(), vec![], vec![Adm]),
         ];
@@ -128,7 +133,7 @@ db_tests! {
                     let token_page = if allowed.contains(&role) { path.trim_end_matches("/confirm").to_string() } else { "/staff".to_string() };
                     b.submit(&token_page, path, form).await
                 } else {
-                    let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else { path.clone() };
+                    let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else if path.ends_with("/sessions") { path.trim_end_matches("/sessions").to_string() } else if path.ends_with("/unlock") { "/staff/residents".to_string() } else { path.clone() };
                     // A refused page has no form: take the token from the home page.
                     let token_page = if allowed.contains(&role) { page } else { "/staff".to_string() };
                     b.submit(&token_page, path, form).await
