@@ -77,7 +77,7 @@ SESSION=$(awk '$6 == "kabinet_staff" {print $7}' "$JAR")
 urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
 echo "-- GET /healthz (reference)"
 wrk -t2 -c8 -d"${DURATION}s" --latency "$BASE/healthz" | grep -E "Requests/sec|  (50|99)%"
-for s in "account|${NUMBER:0:${#NUMBER}-1}" "email|resident30000" "phone|+7 930 000" "address|${ADDRESS:0:${#ADDRESS}-2}"; do
+for s in "account|${NUMBER:0:${#NUMBER}-1}" "email|resident30000" "phone|+7 900 030" "address|${ADDRESS:0:${#ADDRESS}-2}"; do
     FIELD=${s%%|*}
     URL="$BASE/staff/residents?by=$FIELD&q=$(urlencode "${s#*|}")"
     echo "-- search by $FIELD: \"${s#*|}\""

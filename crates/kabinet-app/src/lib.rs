@@ -12,6 +12,7 @@
 //! password and Rules checks — and read only that resident's accounts.
 
 pub mod account;
+pub mod announcements;
 pub mod auth;
 mod cache;
 pub mod demo;
@@ -132,6 +133,8 @@ pub struct App {
     pub settings: org_settings::OfficeSettings,
     /// Residents' support: search, the resident's card, actions for them.
     pub support: support::Support,
+    /// Announcements and outages.
+    pub announcements: announcements::Announcements,
     db: Db,
 }
 
@@ -213,6 +216,7 @@ impl App {
             },
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             support: support::Support::new(db.clone(), auth.clone()),
+            announcements: announcements::Announcements::new(db.clone(), &settings.auth.public_url),
             db,
         })
     }

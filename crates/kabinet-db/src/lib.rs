@@ -9,6 +9,7 @@
 //! together. Repositories take and return domain types from `kabinet-domain`.
 
 pub mod accounts;
+pub mod announcements;
 pub mod audit;
 pub mod billing;
 pub mod bulk;
@@ -118,6 +119,10 @@ pub trait Repos: Conn + Sized {
     /// Personal accounts, premises and passport hashes.
     fn accounts(&self) -> accounts::Accounts<'_, Self> {
         accounts::Accounts(self)
+    }
+    /// Announcements and outages.
+    fn announcements(&self) -> announcements::Announcements<'_, Self> {
+        announcements::Announcements(self)
     }
     /// The audit log.
     fn audit(&self) -> audit::Audit<'_, Self> {

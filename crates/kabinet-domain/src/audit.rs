@@ -186,6 +186,10 @@ events! {
     ResidentUnblocked = "resident_unblocked",
     /// Support removed a resident's link to another's account.
     SupportLinkRemoved = "support_link_removed",
+    /// The office published an announcement or outage.
+    AnnouncementPublished = "announcement_published",
+    /// The office changed, extended or ended an announcement.
+    AnnouncementChanged = "announcement_changed",
 }
 
 impl std::fmt::Display for AuditEvent {

@@ -5,6 +5,7 @@
 //! can trust what it holds.
 
 pub mod account;
+pub mod announcements;
 pub mod area;
 pub mod audit;
 pub mod calendar;

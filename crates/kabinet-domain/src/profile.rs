@@ -71,16 +71,19 @@ pub enum NotificationKind {
     RequestUpdates,
     /// Readings the resident handed in were accepted (a receipt by e-mail).
     ReadingsAccepted,
+    /// Announcements and outages of the organization for their building.
+    Announcements,
 }
 
 impl NotificationKind {
     /// Every kind, in the order settings list them.
-    pub const ALL: [NotificationKind; 5] = [
+    pub const ALL: [NotificationKind; 6] = [
         NotificationKind::NewInvoice,
         NotificationKind::PaymentReceived,
         NotificationKind::ReadingsReminder,
         NotificationKind::ReadingsAccepted,
         NotificationKind::RequestUpdates,
+        NotificationKind::Announcements,
     ];
 
     /// Stable code (stored, and the form's and API's value).
@@ -91,6 +94,7 @@ impl NotificationKind {
             NotificationKind::ReadingsReminder => "readings_reminder",
             NotificationKind::RequestUpdates => "request_updates",
             NotificationKind::ReadingsAccepted => "readings_accepted",
+            NotificationKind::Announcements => "announcements",
         }
     }
 

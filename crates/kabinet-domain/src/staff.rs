@@ -18,6 +18,8 @@ pub enum Permission {
     Payments,
     /// Helping residents with their sign-in and registration (S6).
     Support,
+    /// Announcements and outages for residents (B2).
+    Announcements,
     /// Staff members: add, reset, disable, change role.
     Staff,
     /// The organization's details and settings, the Rules, the closing.
@@ -28,12 +30,13 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::DispatchRequests,
         Permission::OfficeRequests,
         Permission::Billing,
         Permission::Payments,
         Permission::Support,
+        Permission::Announcements,
         Permission::Staff,
         Permission::Settings,
         Permission::Audit,
@@ -47,6 +50,7 @@ impl Permission {
             Permission::Billing => "billing",
             Permission::Payments => "payments",
             Permission::Support => "support",
+            Permission::Announcements => "announcements",
             Permission::Staff => "staff",
             Permission::Settings => "settings",
             Permission::Audit => "audit",
@@ -100,8 +104,8 @@ const ROLE_PERMISSIONS: [(Role, &[Permission]); 4] = {
     [
         (Role::Administrator, &Permission::ALL),
         (Role::Accountant, &[P::Billing, P::Payments, P::Support]),
-        (Role::Operator, &[P::OfficeRequests, P::Support]),
-        (Role::Dispatcher, &[P::DispatchRequests]),
+        (Role::Operator, &[P::OfficeRequests, P::Support, P::Announcements]),
+        (Role::Dispatcher, &[P::DispatchRequests, P::Announcements]),
     ]
 };
 

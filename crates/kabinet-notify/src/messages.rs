@@ -160,6 +160,25 @@ pub fn password_changed(
     )
 }
 
+/// An announcement or outage of the organization, with a link to all of
+/// them; the text is the office's own.
+pub fn announcement(tr: Tr, org: &str, to: &EmailAddress, title: &str, body: &str, url: &str) -> Email {
+    let mut paragraphs: Vec<Paragraph> = body
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| Paragraph::Text(p.to_string()))
+        .collect();
+    paragraphs.push(Paragraph::Link(tr.t("mail-announcement-more"), url.to_string()));
+    compose(
+        tr,
+        to,
+        tr.a("mail-announcement-subject", "name", title),
+        org,
+        &paragraphs,
+    )
+}
+
 /// The link that confirms a new e-mail address, sent to that address.
 pub fn email_change_confirm(
     tr: Tr,

@@ -36,6 +36,8 @@ pub const CONSENT_ACCEPT: &str = "/consent/accept";
 pub const CONSENT_VERSION: &str = "/consent/{version}";
 /// The account overview.
 pub const CABINET: &str = "/cabinet";
+/// The resident's announcements and outages.
+pub const ANNOUNCEMENTS: &str = "/announcements";
 /// A receipt PDF (pattern; the file is `<period>.pdf`).
 pub const RECEIPT: &str = "/accounts/{number}/receipts/{file}";
 /// The stylesheet.
@@ -228,6 +230,12 @@ pub const STAFF_RESIDENT: &str = "/staff/residents/{id}";
 pub const STAFF_RESIDENT_ACTION: &str = "/staff/residents/{id}/{action}";
 /// Clears the registration checks of an account nobody registered.
 pub const STAFF_ACCOUNT_UNLOCK: &str = "/staff/accounts/{id}/unlock";
+/// Announcements and outages: the list and the form to publish one.
+pub const STAFF_ANNOUNCEMENTS: &str = "/staff/announcements";
+/// An announcement: its page and the form that changes it.
+pub const STAFF_ANNOUNCEMENT: &str = "/staff/announcements/{id}";
+/// Ends an announcement now.
+pub const STAFF_ANNOUNCEMENT_END: &str = "/staff/announcements/{id}/end";
 /// The audit log.
 pub const STAFF_AUDIT: &str = "/staff/audit";
 /// The audit log as CSV.
@@ -246,6 +254,11 @@ pub fn staff_import(id: kabinet_domain::ImportId) -> String {
 /// The office's page of request category `id`.
 pub fn staff_category(id: i64) -> String {
     format!("/staff/categories/{id}")
+}
+
+/// The office's page of announcement `id`.
+pub fn staff_announcement(id: i64) -> String {
+    format!("/staff/announcements/{id}")
 }
 
 /// The support card of resident `id`.

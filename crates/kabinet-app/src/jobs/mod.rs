@@ -18,6 +18,7 @@
 //! [`payments::ReconcilePayments`], [`sessions::SweepSessions`] and
 //! [`requests::ReturnDeferred`].
 
+pub mod announcements;
 pub mod email;
 pub mod imports;
 pub mod payments;

@@ -71,6 +71,7 @@ impl Runner {
     pub fn new(env: JobEnv, settings: RunnerSettings) -> Result<Runner, super::schedule::ScheduleError> {
         Runner::empty(env, settings)
             .register::<super::email::SendEmail>()
+            .register::<super::announcements::NotifyAnnouncement>()
             .register::<super::imports::CheckPackage>()
             .recurring::<super::payments::ReconcilePayments>()?
             .recurring::<super::sessions::SweepSessions>()?

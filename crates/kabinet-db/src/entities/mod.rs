@@ -5,6 +5,7 @@ pub mod acceptance;
 pub mod account;
 pub mod account_counter;
 pub mod account_secret;
+pub mod announcement;
 pub mod audit;
 pub mod billing_period;
 pub mod card_payment;

@@ -18,6 +18,7 @@ mod m20261206_000012_imports;
 mod m20261206_000013_consent;
 mod m20261207_000014_office_indexes;
 mod m20261207_000015_support;
+mod m20261207_000016_announcements;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_consent::Migration),
             Box::new(m20261207_000014_office_indexes::Migration),
             Box::new(m20261207_000015_support::Migration),
+            Box::new(m20261207_000016_announcements::Migration),
         ]
     }
 }

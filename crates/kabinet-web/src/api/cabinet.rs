@@ -469,6 +469,8 @@ pub(crate) enum NotificationCode {
     ReadingsAccepted,
     /// News of one's requests.
     RequestUpdates,
+    /// Announcements and outages for one's building.
+    Announcements,
 }
 
 fn settings_body(email: &str, p: &kabinet_domain::Preferences) -> SettingsBody {

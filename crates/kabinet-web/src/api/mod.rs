@@ -5,6 +5,7 @@
 //! of operations; the resident group is guarded like the pages' one.
 
 pub(crate) mod account;
+pub(crate) mod announcements;
 pub(crate) mod auth;
 pub(crate) mod cabinet;
 pub(crate) mod payments;
@@ -93,6 +94,7 @@ fn resident_routes(
         routes!(cabinet::settings, cabinet::update_settings),
         routes!(cabinet::change_email),
         routes!(cabinet::my_data),
+        routes!(announcements::list),
         routes!(readings::meters),
         routes!(readings::history),
         routes!(readings::submit),

@@ -121,6 +121,9 @@ pub(crate) struct Ctx {
     pub org: Option<kabinet_domain::Organization>,
     /// A closing announced for later, for the banner.
     pub announced: Option<kabinet_domain::Suspension>,
+    /// Emergencies and outages in force for the signed-in resident (the
+    /// pinned banner of their pages).
+    pub pinned: Vec<kabinet_domain::announcements::Announcement>,
 }
 
 impl Ctx {
@@ -250,6 +253,18 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
     } else {
         None
     };
+    let pinned = match &principal {
+        Some(p) if !path.starts_with(paths::STAFF_PREFIX) => state
+            .app
+            .announcements
+            .pinned_for(p.user.id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not read the announcements");
+                Vec::new()
+            }),
+        _ => Vec::new(),
+    };
     // The resident's own choice beats the cookie and the browser, not `?lang=`.
     let chosen = principal.as_ref().and_then(|p| p.user.language);
     let lang = match (i18n::from_query(req.uri().query()), chosen) {
@@ -263,6 +278,7 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         staff,
         org,
         announced,
+        pinned,
     });
     let mut res = i18n::scope(lang, next.run(req)).await;
     if existing.is_none() && browser {

@@ -4,6 +4,7 @@
 //! signed-in steps, and the resident group guarded once by
 //! [`crate::http::guard::require_resident`].
 
+pub(crate) mod announcements;
 pub(crate) mod assets;
 pub(crate) mod auth;
 pub(crate) mod cabinet;
@@ -47,12 +48,22 @@ pub(crate) struct Layout {
     pub org_name: String,
     pub org: Option<kabinet_domain::Organization>,
     pub banner: Option<String>,
+    /// Emergencies and outages in force for the signed-in resident.
+    pub pinned: Vec<Pinned>,
     /// The organization's details are incomplete: the portal is being set up.
     pub setting_up: bool,
     /// Card payments are the sandbox's tests: every page says so.
     pub test_payments: bool,
     pub nav: Vec<NavItem>,
     pub switcher: Option<Switcher>,
+}
+
+/// An emergency or outage pinned on a resident's pages: what, its title
+/// and when.
+pub(crate) struct Pinned {
+    pub what: String,
+    pub title: String,
+    pub when: String,
 }
 
 /// A navigation link.
@@ -84,6 +95,7 @@ pub(crate) enum Section {
     Payments,
     Meters,
     Requests,
+    Announcements,
     Settings,
     Help,
     Other,
@@ -111,6 +123,18 @@ impl Layout {
             org: ctx.org.clone(),
             setting_up: !kabinet_domain::organization::missing_details(ctx.org.as_ref()).is_empty(),
             banner,
+            pinned: ctx
+                .pinned
+                .iter()
+                .map(|a| {
+                    let (what, when) = announcements::describe(state, &tr, a);
+                    Pinned {
+                        what,
+                        title: a.title.clone(),
+                        when,
+                    }
+                })
+                .collect(),
             test_payments: state.app.payments.is_test(),
             nav: Vec::new(),
             switcher: None,
@@ -164,6 +188,7 @@ fn nav(tr: &Tr, account: Option<&str>, section: Section) -> Vec<NavItem> {
         (S::Payments, "nav-payments", paths::PAYMENTS, true),
         (S::Meters, "nav-meters", paths::METERS, true),
         (S::Requests, "nav-requests", paths::REQUESTS, false),
+        (S::Announcements, "nav-announcements", paths::ANNOUNCEMENTS, false),
         (S::Settings, "nav-settings", paths::SETTINGS, false),
         (S::Help, "nav-help", paths::HELP, false),
     ]
@@ -453,6 +478,21 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             Need::To(P::Support),
             post(office::residents::unlock_account),
         ),
+        (
+            paths::STAFF_ANNOUNCEMENTS,
+            Need::To(P::Announcements),
+            get(office::announcements::list).post(office::announcements::publish),
+        ),
+        (
+            paths::STAFF_ANNOUNCEMENT,
+            Need::To(P::Announcements),
+            get(office::announcements::show).post(office::announcements::update),
+        ),
+        (
+            paths::STAFF_ANNOUNCEMENT_END,
+            Need::To(P::Announcements),
+            post(office::announcements::end),
+        ),
         (paths::STAFF_AUDIT, Need::To(P::Audit), get(office::audit::show)),
         (
             paths::STAFF_AUDIT_CSV,
@@ -486,6 +526,7 @@ pub(crate) fn step_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         (paths::CABINET, get(cabinet::overview)),
+        (paths::ANNOUNCEMENTS, get(announcements::list)),
         (paths::RECEIPT, get(cabinet::receipt)),
         (paths::INVOICES, get(invoices::list)),
         (paths::INVOICE, get(invoices::show)),

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod announcements;
 mod auth;
 mod english;
 mod http;

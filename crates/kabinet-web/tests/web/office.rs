@@ -62,6 +62,19 @@ db_tests! {
         run_packages(&app).await;
         let i = checked.to_string();
         let resident_id = app.db().users().by_account_number(&kabinet_domain::AccountNumber::parse(&number_1).unwrap()).await.unwrap().unwrap().id;
+        let announcement = {
+            let now = time::OffsetDateTime::now_utc();
+            let draft = kabinet_domain::announcements::AnnouncementDraft {
+                kind: kabinet_domain::announcements::AnnouncementKind::News,
+                service: None,
+                title: "Новость".into(),
+                body: "Текст.".into(),
+                buildings: Vec::new(),
+                starts_at: now,
+                ends_at: None,
+            };
+            app.state.app.announcements.publish(By::Cli, &draft).await.unwrap()
+        };
         let category = app.db().requests().all_categories().await.unwrap().into_iter().find(|c| c.setting.category.code == "other").unwrap().id;
 
         use Role::{Accountant as Acc, Administrator as Adm, Dispatcher as Dis, Operator as Op};
@@ -108,6 +121,11 @@ db_tests! {
             ("GET", format!("/staff/residents/{resident_id}"), vec![], vec![Adm, Acc, Op]),
             ("POST", format!("/staff/residents/{resident_id}/sessions"), vec![], vec![Adm, Acc, Op]),
             ("POST", "/staff/accounts/4/unlock".into(), vec![], vec![Adm, Acc, Op]),
+            ("GET", "/staff/announcements".into(), vec![], vec![Adm, Op, Dis]),
+            ("POST", "/staff/announcements".into(), vec![("kind", "news"), ("service", ""), ("title", "Новость"), ("body", "Текст."), ("buildings", ""), ("starts_at", ""), ("ends_at", "")], vec![Adm, Op, Dis]),
+            ("GET", format!("/staff/announcements/{announcement}"), vec![], vec![Adm, Op, Dis]),
+            ("POST", format!("/staff/announcements/{announcement}"), vec![("kind", "news"), ("service", ""), ("title", "Новость дня"), ("body", "Текст."), ("buildings", ""), ("starts_at", ""), ("ends_at", "")], vec![Adm, Op, Dis]),
+            ("POST", format!("/staff/announcements/{announcement}/end"), vec![], vec![Adm, Op, Dis]),
             ("GET", "/staff/audit".into(), vec![], vec![Adm]),
             ("GET", "/staff/audit.csv".into(), vec![], vec![Adm]),
         ];
@@ -133,7 +151,7 @@ db_tests! {
                     let token_page = if allowed.contains(&role) { path.trim_end_matches("/confirm").to_string() } else { "/staff".to_string() };
                     b.submit(&token_page, path, form).await
                 } else {
-                    let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else if path.ends_with("/sessions") { path.trim_end_matches("/sessions").to_string() } else if path.ends_with("/unlock") { "/staff/residents".to_string() } else { path.clone() };
+                    let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else if path.ends_with("/sessions") { path.trim_end_matches("/sessions").to_string() } else if path.ends_with("/unlock") { "/staff/residents".to_string() } else if path.ends_with("/end") { path.trim_end_matches("/end").to_string() } else { path.clone() };
                     // A refused page has no form: take the token from the home page.
                     let token_page = if allowed.contains(&role) { page } else { "/staff".to_string() };
                     b.submit(&token_page, path, form).await

@@ -21,7 +21,6 @@ use kabinet_app::{Error, FieldErrors};
 use kabinet_domain::{Suspension, SuspensionPhase, Text};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 /// The page.
 #[derive(Template)]
@@ -51,32 +50,9 @@ pub(crate) struct ClosingForm {
     intent: String,
 }
 
-const LOCAL: &[time::format_description::BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]");
-
-fn local_input(state: &AppState, t: OffsetDateTime) -> String {
-    state
-        .app
-        .accounts
-        .clock()
-        .local(t)
-        .format(LOCAL)
-        .unwrap_or_default()
-}
-
 /// Reads the form into a closing; every problem at once.
 fn parse(state: &AppState, f: &ClosingForm) -> Result<Suspension, Error> {
-    let offset = state
-        .app
-        .accounts
-        .clock()
-        .local(OffsetDateTime::now_utc())
-        .offset();
-    let at = |v: &str| {
-        time::PrimitiveDateTime::parse(v.trim(), LOCAL)
-            .ok()
-            .map(|p| p.assume_offset(offset))
-    };
+    let at = |v: &str| super::parse_local(state, v);
     let mut problems = FieldErrors::default();
     let starts_at = at(&f.from);
     if starts_at.is_none() {
@@ -146,8 +122,11 @@ pub(crate) async fn show(
                 || s.starts_at > OffsetDateTime::now_utc() =>
         {
             ClosingForm {
-                from: local_input(&state, s.starts_at),
-                until: s.ends_at.map(|e| local_input(&state, e)).unwrap_or_default(),
+                from: super::local_input(&state, s.starts_at),
+                until: s
+                    .ends_at
+                    .map(|e| super::local_input(&state, e))
+                    .unwrap_or_default(),
                 message: s.message,
                 intent: String::new(),
             }

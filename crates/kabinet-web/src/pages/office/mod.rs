@@ -5,6 +5,7 @@
 //! [`super::staff_routes`]; the navigation shows only what the member's
 //! role may use.
 
+pub(crate) mod announcements;
 pub(crate) mod audit;
 pub(crate) mod categories;
 pub(crate) mod closing;
@@ -25,10 +26,15 @@ use kabinet_app::staff::{By, StaffUser};
 use kabinet_domain::staff::Permission as P;
 
 /// The console's sections in the navigation: where, who may, the label.
-pub(crate) const NAV: [(&str, Need, &str); 14] = [
+pub(crate) const NAV: [(&str, Need, &str); 15] = [
     (paths::STAFF, Need::Member, "office-home"),
     (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
     (paths::STAFF_RESIDENTS, Need::To(P::Support), "support-title"),
+    (
+        paths::STAFF_ANNOUNCEMENTS,
+        Need::To(P::Announcements),
+        "office-announcements",
+    ),
     (paths::STAFF_IMPORTS, Need::To(P::Billing), "office-imports"),
     (paths::STAFF_EXCHANGE, Need::To(P::Billing), "office-exchange"),
     (paths::STAFF_MEMBERS, Need::To(P::Staff), "office-members"),
@@ -67,6 +73,34 @@ impl SavedQuery {
     pub(crate) fn back_to(path: &str) -> axum::response::Response {
         super::see_other(&format!("{path}?saved=1"))
     }
+}
+
+/// How a `datetime-local` field writes a moment (the organization's time).
+const LOCAL: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+
+/// `t` in the organization's time, as a `datetime-local` field shows it.
+pub(crate) fn local_input(state: &crate::AppState, t: time::OffsetDateTime) -> String {
+    state
+        .app
+        .accounts
+        .clock()
+        .local(t)
+        .format(LOCAL)
+        .unwrap_or_default()
+}
+
+/// Reads a `datetime-local` field's value in the organization's time.
+pub(crate) fn parse_local(state: &crate::AppState, v: &str) -> Option<time::OffsetDateTime> {
+    let offset = state
+        .app
+        .accounts
+        .clock()
+        .local(time::OffsetDateTime::now_utc())
+        .offset();
+    time::PrimitiveDateTime::parse(v.trim(), LOCAL)
+        .ok()
+        .map(|p| p.assume_offset(offset))
 }
 
 /// The member acting from this request's client.
