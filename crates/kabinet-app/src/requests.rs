@@ -540,6 +540,12 @@ impl Requests {
         })
     }
 
+    /// The resident's requests not yet closed, declined or cancelled, newest
+    /// first (the overview's card).
+    pub async fn unfinished(&self, r: &Resident, limit: u64) -> Result<Vec<Request>, Error> {
+        Ok(self.db.requests().unfinished_of_user(r.user.id, limit).await?)
+    }
+
     /// One of the resident's requests (another's is [`Error::NotFound`]).
     pub async fn show(&self, r: &Resident, id: d::RequestId) -> Result<RequestView, Error> {
         let request = self
@@ -816,7 +822,7 @@ impl Requests {
             RequestStatus::InWork => Some(RequestNews::Taken),
             RequestStatus::Done => Some(RequestNews::Done),
             RequestStatus::Declined => Some(RequestNews::Declined),
-            RequestStatus::Deferred => Some(RequestNews::Deferred),
+            RequestStatus::Deferred => deferred_until.map(RequestNews::Deferred),
             _ => None,
         };
         let mail = match what {

@@ -551,6 +551,24 @@ impl<C: Conn> Requests<'_, C> {
         .await
     }
 
+    /// What `user` filed that is not yet closed, declined or cancelled,
+    /// newest first, at most `limit`.
+    pub async fn unfinished_of_user(&self, user: d::UserId, limit: u64) -> Result<Vec<Request>, DbError> {
+        let finished: Vec<&str> = RequestStatus::ALL
+            .iter()
+            .filter(|s| s.is_final())
+            .map(|s| s.as_str())
+            .collect();
+        self.rows(
+            requests()
+                .filter(request::Column::UserId.eq(user.0))
+                .filter(request::Column::Status.is_not_in(finished))
+                .order_by_desc(request::Column::Id)
+                .limit(limit),
+        )
+        .await
+    }
+
     /// What `user` filed, newest first, with the total.
     pub async fn list_of_user(
         &self,

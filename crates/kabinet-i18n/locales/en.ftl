@@ -721,7 +721,7 @@ mail-request-line = Request No. { $number }: { $what }
 mail-request-taken = taken into work
 mail-request-done = done — confirm it or return it in the portal
 mail-request-declined = declined
-mail-request-deferred = deferred
+mail-request-deferred-until = deferred until { $date }, when it returns to the queue
 mail-request-answered = answered
 mail-request-link = The request in the portal
 
@@ -1231,3 +1231,5 @@ error-announcement-end-needed = Say until when an outage is shown.
 error-announcement-end-order = The end must be after the start and still ahead.
 error-announcement-emergency-long = An emergency is shown at most 72 hours ahead; extend it later.
 error-announcement-ended = The announcement has ended already.
+request-due-until = due { $date }
+requests-more = There are more — see "My requests".

@@ -726,7 +726,7 @@ mail-request-line = Заявка № { $number }: { $what }
 mail-request-taken = принята в работу
 mail-request-done = выполнена — подтвердите или верните её в личном кабинете
 mail-request-declined = отклонена
-mail-request-deferred = отложена
+mail-request-deferred-until = отложена до { $date }, в этот день вернётся в работу
 mail-request-answered = получен ответ
 mail-request-link = Заявка в личном кабинете
 
@@ -1239,3 +1239,5 @@ error-announcement-end-needed = Для отключения укажите, до
 error-announcement-end-order = Время окончания должно быть позже начала и ещё не наступить.
 error-announcement-emergency-long = Аварийное отключение показывается не дольше 72 часов; продлите его позже.
 error-announcement-ended = Объявление уже завершено.
+request-due-until = срок до { $date }
+requests-more = Есть и другие — все в разделе «Мои заявки».

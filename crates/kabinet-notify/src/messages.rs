@@ -352,8 +352,8 @@ pub enum RequestNews {
     Done,
     /// Declined.
     Declined,
-    /// Deferred.
-    Deferred,
+    /// Deferred: back in the queue on this day.
+    Deferred(time::Date),
     /// Staff answered.
     Answered,
 }
@@ -370,13 +370,15 @@ pub fn request_update(
     text: &str,
     url: &str,
 ) -> Email {
-    let what = tr.t(match news {
-        RequestNews::Taken => "mail-request-taken",
-        RequestNews::Done => "mail-request-done",
-        RequestNews::Declined => "mail-request-declined",
-        RequestNews::Deferred => "mail-request-deferred",
-        RequestNews::Answered => "mail-request-answered",
-    });
+    let what = match news {
+        RequestNews::Deferred(until) => tr.a("mail-request-deferred-until", "date", &tr.date(until)),
+        other => tr.t(match other {
+            RequestNews::Taken => "mail-request-taken",
+            RequestNews::Done => "mail-request-done",
+            RequestNews::Declined => "mail-request-declined",
+            _ => "mail-request-answered",
+        }),
+    };
     let n = number.to_string();
     let line = tr.a2("mail-request-line", ("number", &n), ("what", &what));
     let mut paragraphs = vec![Paragraph::Text(format!("{line}."))];

@@ -56,6 +56,10 @@ pub(crate) struct OverviewPage {
     pub meters_href: String,
     pub pay_href: String,
     pub in_progress: Vec<String>,
+    /// The resident's requests not yet finished, newest first.
+    pub requests: Vec<super::requests::Row>,
+    /// More of them than are shown.
+    pub more_requests: bool,
 }
 
 /// The label of a status.
@@ -63,8 +67,11 @@ pub(crate) fn status_text(tr: &Tr, s: InvoiceStatus) -> String {
     tr.t(&format!("status-{}", s.code()))
 }
 
+/// How many unfinished requests the overview lists.
+const OVERVIEW_REQUESTS: u64 = 5;
+
 /// `GET /cabinet`: balance, current invoice and its status, last payment,
-/// readings window, receipts.
+/// readings window, receipts, the requests not yet finished.
 pub(crate) async fn overview(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -73,6 +80,13 @@ pub(crate) async fn overview(
 ) -> Result<Response, PageError> {
     let o = state.app.accounts.overview(&r, q.account.as_deref()).await?;
     let tr = Tr::current();
+    let mut requests = state.app.requests.unfinished(&r, OVERVIEW_REQUESTS + 1).await?;
+    let more_requests = requests.len() as u64 > OVERVIEW_REQUESTS;
+    requests.truncate(OVERVIEW_REQUESTS as usize);
+    let requests = requests
+        .iter()
+        .map(|x| super::requests::row(&state, &tr, x, paths::request(x.id)))
+        .collect();
     let number = o.account.account.number.to_string();
     let (balance_label, balance) = if o.account.balance < Kopecks::ZERO {
         (tr.t("balance-advance"), tr.money(-o.account.balance))
@@ -122,6 +136,8 @@ pub(crate) async fn overview(
         invoices_href: paths::for_account(paths::INVOICES, account_param(&o.scope).as_deref()),
         meters_href: paths::for_account(paths::METERS, account_param(&o.scope).as_deref()),
         pay_href: paths::for_account(paths::PAY, account_param(&o.scope).as_deref()),
+        requests,
+        more_requests,
         in_progress: o
             .in_progress
             .iter()

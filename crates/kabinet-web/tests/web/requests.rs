@@ -183,6 +183,37 @@ pub(crate) const LEAK: &[(&str, &str)] = &[
 ];
 
 db_tests! {
+    async fn the_overview_lists_the_requests_not_yet_finished(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(4, 1).build().await;
+        let (mut resident, _) = app.resident(1).await;
+        let empty = resident.get("/cabinet").await;
+        assert!(empty.body.contains("Сообщите об аварии диспетчеру"), "{}", empty.body);
+        let filed = file_page(&mut resident, LEAK, &[]).await;
+        let id = number_of(filed.location());
+        let page = resident.get("/cabinet").await;
+        let due = app.db().requests().get(kabinet_domain::RequestId(id)).await.unwrap().unwrap().due_at;
+        let due = kabinet_i18n::Tr::current().date_time(app.state.app.requests.clock().local(due));
+        for shown in [format!("/requests/{id}\">№ {id}"), "новая".to_string(), format!("срок до {due}")] {
+            assert!(page.body.contains(&shown), "{shown}: {}", page.body);
+        }
+        // A finished one leaves the card.
+        let now = time::OffsetDateTime::now_utc();
+        let change = kabinet_db::requests::StatusChange {
+            from: kabinet_domain::requests::RequestStatus::New,
+            to: kabinet_domain::requests::RequestStatus::Declined,
+            staff_id: None,
+            body: "Не наша зона.".into(),
+            due_at: None,
+            deferred_until: None,
+            rating: None,
+            reopened: false,
+            assign_to: None,
+            now,
+        };
+        assert!(app.db().requests().change_status(kabinet_domain::RequestId(id), &change).await.unwrap());
+        assert!(!resident.get("/cabinet").await.body.contains(&format!("№ {id}")));
+    }
+
     async fn a_request_goes_from_the_resident_to_the_dispatcher_and_back(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(4, 2).build().await;
         let (mut resident, _) = app.resident(1).await;
@@ -289,6 +320,13 @@ db_tests! {
         assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
         let decline = staff_act(&mut operator, id2, "status", &[("change", "decline"), ("body", "")]).await;
         assert_eq!(decline.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // A deferral's e-mail names the day the request comes back.
+        let until = app.state.app.requests.clock().today(time::OffsetDateTime::now_utc()) + time::Duration::days(7);
+        let deferred = staff_act(&mut operator, id2, "status", &[("change", "defer"), ("until", &until.to_string())]).await;
+        assert_eq!(deferred.status, StatusCode::SEE_OTHER, "{}", deferred.body);
+        let mail = &t.db.outbox().of_user(r2.user_id, 1).await.unwrap()[0];
+        let day = kabinet_i18n::Tr::current().date(until);
+        assert!(mail.email.subject.contains(&format!("отложена до {day}")), "{}", mail.email.subject);
 
         // Second factor: the code just used cannot be used again, a fresh
         // step can; a recovery code works once.
