@@ -259,6 +259,21 @@ async function run(name, viewport) {
     await page.waitForURL(`${base}/staff/closing`);
     if (!(await page.textContent('main')).includes('Закрытие не назначено')) throw new Error('not lifted');
 
+    // The production calendar: a line that does not read is named; the
+    // calendar as shipped saves.
+    await page.click('nav.main a:has-text("Производственный календарь")');
+    await page.waitForURL(`${base}/staff/calendar`);
+    await axe(page, `${name}-calendar`);
+    const shipped = await page.inputValue('#c-days');
+    await page.fill('#c-days', `${shipped}2026-02-30\n`);
+    await page.click('button:has-text("Сохранить календарь")');
+    await page.waitForLoadState();
+    if (!(await page.textContent('main .error')).includes('не читается')) throw new Error('a bad calendar line is not named');
+    await axe(page, `${name}-calendar-refused`);
+    await page.fill('#c-days', shipped);
+    await page.click('button:has-text("Сохранить календарь")');
+    await page.waitForURL(`${base}/staff/calendar?saved=1`);
+
     // The audit log shows what was done.
     await page.click('nav.main a:has-text("Журнал действий")');
     await page.waitForURL(`${base}/staff/audit`);

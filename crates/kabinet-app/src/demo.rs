@@ -444,10 +444,14 @@ pub async fn ensure_demo_requests(
                 } else {
                     String::new()
                 },
-                due_at: match cat.deadline_hours {
-                    Some(h) => filed + time::Duration::hours(h),
-                    None => deadlines.due(cat.desk, filed),
-                },
+                due_at: deadlines.on_filing(
+                    cat.desk,
+                    cat.emergency,
+                    cat.deadline_hours,
+                    filed,
+                    d::OrgClock::MOSCOW,
+                    &d::workdays::WorkCalendar::built_in(),
+                ),
                 category: cat,
                 now: filed,
             })

@@ -172,6 +172,7 @@ impl App {
             hasher.clone(),
             key,
         ));
+        let live_calendar = org_settings::LiveCalendar::new(db.clone());
         let live_billing =
             org_settings::LiveBilling::new(db.clone(), settings.billing_days, settings.billing_days_fixed);
         let site = site::Site::new(
@@ -194,6 +195,7 @@ impl App {
                 settings.clock,
                 settings.requests.clone(),
                 &settings.auth.public_url,
+                live_calendar.clone(),
             )?,
             rules: rules::Rules::new(db.clone(), kabinet_domain::Document::Rules),
             consent: rules::Rules::new(db.clone(), kabinet_domain::Document::Consent),
@@ -213,6 +215,7 @@ impl App {
                 billing: live_billing,
                 registration: auth.live_registration().clone(),
                 sender: org_settings::LiveSender::new(db.clone(), settings.mail_sender_name.clone()),
+                calendar: live_calendar,
             },
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             support: support::Support::new(db.clone(), auth.clone()),

@@ -38,6 +38,8 @@ pub const DUE_DAY: &str = "billing.due_day";
 pub const REGISTRATION_MODE: &str = "registration.mode";
 /// The key of the sender's name on e-mails (empty: the configured From's).
 pub const SENDER_NAME: &str = "mail.sender_name";
+/// The production calendar's text ([`d::workdays::WorkCalendar`]).
+pub const CALENDAR: &str = "calendar.days";
 
 /// The longest sender name, in characters.
 pub const MAX_SENDER_NAME: usize = 100;
@@ -275,6 +277,73 @@ impl LiveRegistration {
     }
 }
 
+/// The production calendar in force: the one the office saved, or the one
+/// shipped with this version.
+pub type LiveCalendar = Live<d::workdays::WorkCalendar>;
+
+fn calendar_overlay(
+    base: d::workdays::WorkCalendar,
+    stored: &[(String, String)],
+) -> d::workdays::WorkCalendar {
+    match stored.iter().find(|(key, _)| key == CALENDAR) {
+        Some((_, text)) => d::workdays::WorkCalendar::parse(text).unwrap_or_else(|_| {
+            tracing::warn!("the stored production calendar does not read; the built-in one holds");
+            base
+        }),
+        None => base,
+    }
+}
+
+impl LiveCalendar {
+    /// Over `db`, starting from the calendar shipped with this version.
+    pub fn new(db: Db) -> LiveCalendar {
+        Live::over(db, d::workdays::WorkCalendar::built_in(), false, calendar_overlay)
+    }
+
+    /// Checks and stores the calendar's text (every line that does not read
+    /// is named), audited with the years it lists before and after; every
+    /// server counts by it within [`crate::site::REFRESH`].
+    pub async fn save(&self, by: By<'_>, text: &str) -> Result<d::workdays::WorkCalendar, Error> {
+        by.require(Permission::Settings)?;
+        let calendar = d::workdays::WorkCalendar::parse(text).map_err(|problems| {
+            let mut errors = crate::FieldErrors::default();
+            for p in problems {
+                errors.add(p.field, p.text);
+            }
+            Error::Invalid(errors)
+        })?;
+        let before = self.current().await?;
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        tx.org_settings().put(CALENDAR, &calendar.text(), now).await?;
+        let years = |c: &d::workdays::WorkCalendar| {
+            c.years()
+                .iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        tx.audit()
+            .record(
+                &by.entry(
+                    d::AuditEvent::OrgSettingsChanged,
+                    format!(
+                        "production calendar: years [{}] → [{}], {} → {} lines",
+                        years(&before),
+                        years(&calendar),
+                        before.text().lines().count(),
+                        calendar.text().lines().count()
+                    ),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        self.cache.clear();
+        Ok(calendar)
+    }
+}
+
 /// The name e-mails are sent under (`None`: the configured From address's
 /// own), the organization's choice.
 pub type LiveSender = Live<Option<String>>;
@@ -333,6 +402,8 @@ pub struct OfficeSettings {
     pub registration: LiveRegistration,
     /// The sender's name on e-mails.
     pub sender: LiveSender,
+    /// The production calendar (shared with [`crate::requests::Requests`]).
+    pub calendar: LiveCalendar,
 }
 
 impl OfficeSettings {

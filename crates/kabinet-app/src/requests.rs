@@ -184,6 +184,7 @@ pub struct Requests {
     settings: RequestSettings,
     store: PhotoStore,
     public_url: String,
+    calendar: crate::org_settings::LiveCalendar,
 }
 
 /// Requests on a page of lists.
@@ -289,6 +290,7 @@ impl Requests {
         clock: d::OrgClock,
         settings: RequestSettings,
         public_url: &str,
+        calendar: crate::org_settings::LiveCalendar,
     ) -> Result<Requests, Error> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Requests {
@@ -300,7 +302,31 @@ impl Requests {
             clock,
             settings,
             public_url: public_url.trim_end_matches('/').to_string(),
+            calendar,
         })
+    }
+
+    /// When work on a request of `desk` counted from `from` is due (the
+    /// category's own hours, or the desk's deadline by the calendar).
+    async fn due_for_work(
+        &self,
+        desk: d::requests::Desk,
+        category: &str,
+        from: OffsetDateTime,
+    ) -> Result<OffsetDateTime, Error> {
+        let own = self
+            .db
+            .requests()
+            .all_categories()
+            .await?
+            .into_iter()
+            .find(|c| c.setting.category.code == category)
+            .and_then(|c| c.setting.category.deadline_hours);
+        let calendar = self.calendar.current().await?;
+        Ok(self
+            .settings
+            .deadlines
+            .for_work(desk, own, from, self.clock, &calendar))
     }
 
     /// The organization's clock.
@@ -375,9 +401,14 @@ impl Requests {
         };
         let account = scope.current();
         let now = OffsetDateTime::now_utc();
-        let due = category.deadline_hours.map_or_else(
-            || self.settings.deadlines.due(category.desk, now),
-            |h| now + time::Duration::hours(h),
+        let calendar = self.calendar.current().await?;
+        let due = self.settings.deadlines.on_filing(
+            category.desk,
+            category.emergency,
+            category.deadline_hours,
+            now,
+            self.clock,
+            &calendar,
         );
         let tx = self.db.begin().await?;
         tx.users().lock(r.user.id).await?;
@@ -595,9 +626,11 @@ impl Requests {
             Change::Accept { rating } => (String::new(), Some(i16::from(*rating))),
             _ => (String::new(), None),
         };
-        let due = moved
-            .reopened
-            .then(|| self.settings.deadlines.due(request.desk, now));
+        let due = if moved.reopened {
+            Some(self.due_for_work(request.desk, &request.category, now).await?)
+        } else {
+            None
+        };
         let tx = self.db.begin().await?;
         let changed = tx
             .requests()
@@ -814,6 +847,16 @@ impl Requests {
         let (body, deferred_until, due) = match &change {
             Change::Decline { reason } => (clip(reason, 2000), None, None),
             Change::Defer { until } => (String::new(), Some(*until), Some(self.clock.start_of(*until))),
+            // An emergency taken has acknowledged its 30 minutes: its clock
+            // is now the time to deal with it, from its filing.
+            Change::Take if request.emergency && request.status == RequestStatus::New => (
+                String::new(),
+                None,
+                Some(
+                    self.due_for_work(request.desk, &request.category, request.created_at)
+                        .await?,
+                ),
+            ),
             _ => (String::new(), None, None),
         };
         // Read before the transaction: a write transaction never waits for
@@ -886,6 +929,7 @@ impl Requests {
                 .await?;
             let batch = due.len();
             for request in due {
+                let fresh = self.due_for_work(request.desk, &request.category, now).await?;
                 let tx = self.db.begin().await?;
                 let moved = tx
                     .requests()
@@ -896,7 +940,7 @@ impl Requests {
                             to: RequestStatus::New,
                             staff_id: None,
                             body: String::new(),
-                            due_at: Some(self.settings.deadlines.due(request.desk, now)),
+                            due_at: Some(fresh),
                             deferred_until: None,
                             rating: None,
                             reopened: false,

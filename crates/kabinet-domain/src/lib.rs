@@ -33,6 +33,7 @@ pub mod suspension;
 pub mod text;
 pub mod throttle;
 pub mod volume;
+pub mod workdays;
 
 pub use account::{AccountNumber, AccountNumberError, Els, GisIdError, Izhku};
 pub use area::Area;

@@ -201,37 +201,87 @@ pub enum Desk {
     Office,
 }
 
-/// How long staff have, by desk (organization settings; defaults: an
-/// emergency 24 hours, anything else 8 days).
+/// How long staff have (ПП 416 п. 13 and the organization's settings): an
+/// emergency is to be taken within [`Deadlines::emergency_ack`] (30
+/// minutes), then dealt with within its category's hours or the dispatch
+/// service's [`Deadlines::dispatch`] (24 hours) from filing; a request to
+/// the office is answered within [`Deadlines::office_days`] working days (10)
+/// by the production calendar, by the end of the last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadlines {
     /// For the dispatch service.
     pub dispatch: Duration,
-    /// For the office.
-    pub office: Duration,
+    /// Working days for the office.
+    pub office_days: u32,
+    /// For an emergency to be taken.
+    pub emergency_ack: Duration,
 }
 
 impl Default for Deadlines {
     fn default() -> Self {
         Deadlines {
             dispatch: Duration::hours(24),
-            office: Duration::days(8),
+            office_days: 10,
+            emergency_ack: Duration::minutes(30),
         }
     }
 }
 
+/// A desk's deadline, as the office page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeskDeadline {
+    /// So many hours.
+    Hours(i64),
+    /// So many working days.
+    WorkingDays(u32),
+}
+
 impl Deadlines {
-    /// How long `desk` has for a request whose category sets no deadline.
-    pub fn of(self, desk: Desk) -> Duration {
+    /// The deadline of `desk`'s requests whose category sets none.
+    pub fn of(self, desk: Desk) -> DeskDeadline {
         match desk {
-            Desk::Dispatch => self.dispatch,
-            Desk::Office => self.office,
+            Desk::Dispatch => DeskDeadline::Hours(self.dispatch.whole_hours()),
+            Desk::Office => DeskDeadline::WorkingDays(self.office_days),
         }
     }
 
-    /// When a request filed at `filed` for `desk` is due.
-    pub fn due(self, desk: Desk, filed: OffsetDateTime) -> OffsetDateTime {
-        filed + self.of(desk)
+    /// When work on a request of `desk` (with its category's own hours, if
+    /// any) counted from `from` is due.
+    pub fn for_work(
+        self,
+        desk: Desk,
+        own_hours: Option<i64>,
+        from: OffsetDateTime,
+        clock: crate::OrgClock,
+        calendar: &crate::workdays::WorkCalendar,
+    ) -> OffsetDateTime {
+        match (own_hours, desk) {
+            (Some(h), _) => from + Duration::hours(h),
+            (None, Desk::Dispatch) => from + self.dispatch,
+            (None, Desk::Office) => {
+                let last = calendar.add_working_days(clock.today(from), self.office_days);
+                clock.start_of(last.next_day().unwrap_or(last))
+            }
+        }
+    }
+
+    /// When a request filed at `filed` is due: an emergency to be taken
+    /// within [`Deadlines::emergency_ack`], anything else as
+    /// [`Deadlines::for_work`].
+    pub fn on_filing(
+        self,
+        desk: Desk,
+        emergency: bool,
+        own_hours: Option<i64>,
+        filed: OffsetDateTime,
+        clock: crate::OrgClock,
+        calendar: &crate::workdays::WorkCalendar,
+    ) -> OffsetDateTime {
+        if emergency {
+            filed + self.emergency_ack
+        } else {
+            self.for_work(desk, own_hours, filed, clock, calendar)
+        }
     }
 }
 
@@ -955,10 +1005,33 @@ mod tests {
     #[test]
     fn deadlines_and_the_queue() {
         let d = Deadlines::default();
+        let cal = crate::workdays::WorkCalendar::built_in();
+        let msk = crate::OrgClock::MOSCOW;
+        // Thursday 2026-11-26, 06:00 in Moscow.
         let filed = datetime!(2026-11-26 03:00 UTC);
-        assert_eq!(d.due(Desk::Dispatch, filed), datetime!(2026-11-27 03:00 UTC));
-        assert_eq!(d.due(Desk::Office, filed), datetime!(2026-12-04 03:00 UTC));
-        let due = d.due(Desk::Dispatch, filed);
+        let due = |desk, emergency, own| d.on_filing(desk, emergency, own, filed, msk, &cal);
+        assert_eq!(due(Desk::Dispatch, false, None), datetime!(2026-11-27 03:00 UTC));
+        assert_eq!(
+            due(Desk::Dispatch, true, None),
+            datetime!(2026-11-26 03:30 UTC),
+            "taken within 30 minutes"
+        );
+        assert_eq!(
+            due(Desk::Dispatch, true, Some(4)),
+            datetime!(2026-11-26 03:30 UTC)
+        );
+        assert_eq!(
+            d.for_work(Desk::Dispatch, Some(4), filed, msk, &cal),
+            datetime!(2026-11-26 07:00 UTC)
+        );
+        // Ten working days: to the end of Thursday 12-10 in Moscow.
+        assert_eq!(due(Desk::Office, false, None), datetime!(2026-12-10 21:00 UTC));
+        assert_eq!(
+            due(Desk::Office, false, Some(48)),
+            datetime!(2026-11-28 03:00 UTC)
+        );
+        assert_eq!(d.of(Desk::Office), DeskDeadline::WorkingDays(10));
+        let due = d.on_filing(Desk::Dispatch, false, None, filed, msk, &cal);
         assert!(!overdue(S::InWork, due, due));
         assert!(overdue(S::InWork, due, due + Duration::seconds(1)));
         assert!(!overdue(S::Done, due, due + Duration::days(9)));

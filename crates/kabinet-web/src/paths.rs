@@ -201,6 +201,8 @@ pub const STAFF_CATEGORIES: &str = "/staff/categories";
 pub const STAFF_CATEGORY: &str = "/staff/categories/{id}";
 /// The Rules of service: versions and publishing.
 pub const STAFF_RULES: &str = "/staff/rules";
+/// The production calendar deadlines are counted by.
+pub const STAFF_CALENDAR: &str = "/staff/calendar";
 /// The personal-data consent: versions and publishing.
 pub const STAFF_CONSENT: &str = "/staff/consent";
 /// A closing of the portal: scheduling and lifting.

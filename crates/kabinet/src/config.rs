@@ -135,7 +135,9 @@ pub struct Config {
     pub payment_starts_per_hour: u32,
     /// Hours the dispatch service has for an emergency request.
     pub request_deadline_dispatch_hours: u32,
-    /// Days the office has for any other request.
+    /// Working days (by the production calendar) the office has for a
+    /// request; an emergency is to be taken within 30 minutes, then dealt
+    /// with within `request_deadline_dispatch_hours` of its filing.
     pub request_deadline_office_days: u32,
     /// Where photos of requests are kept: `database` or `s3`.
     pub photo_storage: String,
@@ -275,7 +277,7 @@ impl Default for Config {
             payment_give_up_days: 3,
             payment_starts_per_hour: 20,
             request_deadline_dispatch_hours: 24,
-            request_deadline_office_days: 8,
+            request_deadline_office_days: 10,
             photo_storage: "database".into(),
             s3_endpoint: None,
             s3_bucket: None,
@@ -521,13 +523,17 @@ impl Config {
                 ));
             }
         };
+        if self.request_deadline_office_days > 365 {
+            return Err("request_deadline_office_days is at most 365 working days".into());
+        }
         if self.request_deadline_dispatch_hours == 0 || self.request_deadline_office_days == 0 {
             return Err("request deadlines must be at least 1".into());
         }
         Ok(RequestSettings {
             deadlines: kabinet_domain::requests::Deadlines {
                 dispatch: time::Duration::hours(i64::from(self.request_deadline_dispatch_hours)),
-                office: time::Duration::days(i64::from(self.request_deadline_office_days)),
+                office_days: self.request_deadline_office_days,
+                ..kabinet_domain::requests::Deadlines::default()
             },
             storage,
             filings_per_minute: usize::try_from(self.requests_per_minute.max(1)).unwrap_or(usize::MAX),

@@ -14,7 +14,7 @@ use kabinet_db::requests::StoredCategory;
 use kabinet_domain as d;
 use kabinet_domain::requests::{CategorySetting, Desk};
 use kabinet_domain::staff::Permission;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 /// How a category reads in the audit log.
 fn describe(c: &CategorySetting) -> String {
@@ -53,7 +53,7 @@ impl Requests {
     }
 
     /// The deadline of a desk's requests when their category has none.
-    pub fn desk_deadline(&self, desk: Desk) -> Duration {
+    pub fn desk_deadline(&self, desk: Desk) -> d::requests::DeskDeadline {
         self.settings.deadlines.of(desk)
     }
 

@@ -493,6 +493,11 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             Need::To(P::Announcements),
             post(office::announcements::end),
         ),
+        (
+            paths::STAFF_CALENDAR,
+            Need::To(P::Settings),
+            get(office::calendar::show).post(office::calendar::save),
+        ),
         (paths::STAFF_AUDIT, Need::To(P::Audit), get(office::audit::show)),
         (
             paths::STAFF_AUDIT_CSV,

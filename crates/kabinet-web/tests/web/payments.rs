@@ -168,7 +168,7 @@ db_tests! {
         b.get("/meters").await;
         let before_statements = t.db.statements();
         let o = b.get("/cabinet").await;
-        assert!(t.db.statements() - before_statements <= 6, "{}", t.db.statements() - before_statements);
+        assert!(t.db.statements() - before_statements <= 7, "{}", t.db.statements() - before_statements);
         assert!(o.body.contains("в обработке"), "{}", o.body);
         let h = b.get("/payments").await;
         assert!(h.body.contains("в обработке"));

@@ -183,6 +183,54 @@ pub(crate) const LEAK: &[(&str, &str)] = &[
 ];
 
 db_tests! {
+    async fn requests_keep_the_law_s_clock(t: &TestDb) {
+        use kabinet_domain::requests::{Deadlines, Desk};
+        use kabinet_domain::workdays::WorkCalendar;
+        let app = TestApp::builder(&t.db).demo(4, 1).build().await;
+        let clock = app.state.app.requests.clock();
+        let (mut resident, _) = app.resident(1).await;
+        let get = async |id: i64| app.db().requests().get(kabinet_domain::RequestId(id)).await.unwrap().unwrap();
+        let office_form = [("category", "charges"), ("text", "Прошу пересчитать начисления за воду"), ("phone", "+7 912 345-67-89")];
+        // To the office: ten working days by the built-in calendar, to the
+        // end of the last one.
+        let office = get(number_of(file_page(&mut resident, &office_form, &[]).await.location())).await;
+        let built_in = WorkCalendar::built_in();
+        let d = Deadlines::default();
+        assert_eq!(office.due_at, d.on_filing(Desk::Office, false, None, office.created_at, clock, &built_in));
+        assert!(office.due_at - office.created_at >= time::Duration::days(12), "two weekends at least");
+        // An emergency: taken within 30 minutes; once taken, a day from filing.
+        let leak = get(number_of(file_page(&mut resident, LEAK, &[]).await.location())).await;
+        assert!(leak.emergency);
+        assert_eq!(leak.due_at, leak.created_at + time::Duration::minutes(30));
+        let (mut dispatcher, _, _) = app.staff("olga", Role::Dispatcher).await;
+        let queue = dispatcher.get("/staff/requests").await;
+        assert!(queue.body.contains(&format!("№ {}", leak.id)), "{}", queue.body);
+        assert_eq!(staff_act(&mut dispatcher, leak.id.0, "status", &[("change", "take")]).await.status, StatusCode::SEE_OTHER);
+        let taken = get(leak.id.0).await;
+        let own = app.db().requests().all_categories().await.unwrap().into_iter().find(|c| c.setting.category.code == "leak").unwrap().setting.category.deadline_hours;
+        assert_eq!(taken.due_at, d.for_work(Desk::Dispatch, own, leak.created_at, clock, &built_in));
+        assert!(taken.due_at > leak.due_at);
+
+        // The administrator's calendar: a line that does not read is named
+        // and nothing is stored; the next twenty days off move the deadline.
+        let (mut admin, _, _) = app.staff("adm", Role::Administrator).await;
+        let bad = admin.submit("/staff/calendar", "/staff/calendar", &[("days", "2026-01-01\nвторник\n")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("Строка 2 не читается"), "{}", bad.body);
+        let today = clock.today(time::OffsetDateTime::now_utc());
+        let days: String = (1..=20).map(|i| format!("{}\n", today + time::Duration::days(i))).collect();
+        let text = format!("{}{days}", kabinet_domain::workdays::BUILT_IN);
+        let saved = admin.submit("/staff/calendar", "/staff/calendar", &[("days", &text)]).await;
+        assert_eq!((saved.status, saved.location()), (StatusCode::SEE_OTHER, "/staff/calendar?saved=1"), "{}", saved.body);
+        let line = &app.db().audit().lines(None, 1).await.unwrap()[0];
+        assert!(line.event == "org_settings_changed" && line.details.contains("production calendar"), "{line:?}");
+        let later = get(number_of(file_page(&mut resident, &[("category", "other"), ("text", "Когда будет поверка счётчиков?"), ("phone", "+7 912 345-67-89")], &[]).await.location())).await;
+        let mine = WorkCalendar::parse(&text).unwrap();
+        assert_eq!(later.due_at, d.on_filing(Desk::Office, false, None, later.created_at, clock, &mine));
+        assert!(later.due_at > office.due_at + time::Duration::days(19), "{} vs {}", later.due_at, office.due_at);
+        assert!(admin.get("/staff/calendar").await.body.contains(&(today + time::Duration::days(20)).to_string()));
+    }
+
     async fn the_overview_lists_the_requests_not_yet_finished(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(4, 1).build().await;
         let (mut resident, _) = app.resident(1).await;

@@ -145,7 +145,11 @@ fn desk_label(tr: &Tr, desk: Desk) -> String {
 
 /// What a category without its own deadline gets, desk by desk.
 fn deadlines(state: &AppState, tr: &Tr) -> String {
-    let hours = |desk| state.app.requests.desk_deadline(desk).whole_hours().to_string();
+    use kabinet_domain::requests::DeskDeadline;
+    let hours = |desk| match state.app.requests.desk_deadline(desk) {
+        DeskDeadline::Hours(h) => h.to_string(),
+        DeskDeadline::WorkingDays(n) => n.to_string(),
+    };
     tr.a2(
         "category-deadline-hint",
         ("dispatch", &hours(Desk::Dispatch)),

@@ -7,6 +7,7 @@
 
 pub(crate) mod announcements;
 pub(crate) mod audit;
+pub(crate) mod calendar;
 pub(crate) mod categories;
 pub(crate) mod closing;
 pub(crate) mod exchange;
@@ -26,7 +27,7 @@ use kabinet_app::staff::{By, StaffUser};
 use kabinet_domain::staff::Permission as P;
 
 /// The console's sections in the navigation: where, who may, the label.
-pub(crate) const NAV: [(&str, Need, &str); 15] = [
+pub(crate) const NAV: [(&str, Need, &str); 16] = [
     (paths::STAFF, Need::Member, "office-home"),
     (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
     (paths::STAFF_RESIDENTS, Need::To(P::Support), "support-title"),
@@ -49,6 +50,7 @@ pub(crate) const NAV: [(&str, Need, &str); 15] = [
         Need::To(P::Settings),
         "office-categories",
     ),
+    (paths::STAFF_CALENDAR, Need::To(P::Settings), "office-calendar"),
     (paths::STAFF_RULES, Need::To(P::Settings), "office-rules"),
     (paths::STAFF_CONSENT, Need::To(P::Settings), "office-consent"),
     (paths::STAFF_HELP, Need::To(P::Settings), "office-help"),
