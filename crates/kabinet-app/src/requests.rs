@@ -169,6 +169,9 @@ pub enum Viewer<'a> {
     Staff(&'a StaffUser),
 }
 
+/// How long an emergency may wait untaken before the administrators hear.
+pub const ESCALATE_AFTER: time::Duration = time::Duration::minutes(10);
+
 /// Requests over one database.
 #[derive(Clone)]
 pub struct Requests {
@@ -435,6 +438,28 @@ impl Requests {
             })
             .await?;
         self.store_photos(&tx, id, processed, now).await?;
+        if category.emergency {
+            // The dispatchers who work the building hear of it at once; if
+            // nobody takes it in time, the administrators do.
+            let org = crate::site::sender_name(&self.db).await?;
+            let url = format!("{}/staff/requests/{id}", self.public_url);
+            for m in tx.staff().alerted(&[d::staff::Role::Dispatcher]).await? {
+                if let Some(to) = m.email.as_ref().filter(|_| m.works(&account.premises.address)) {
+                    let mail = kabinet_notify::messages::emergency_alert(
+                        &org,
+                        to,
+                        id,
+                        &category.name,
+                        &account.premises.full_address(),
+                        None,
+                        &url,
+                    );
+                    tx.outbox().queue(&mail, None, now).await?;
+                }
+            }
+            let job = crate::jobs::requests::EscalateEmergency { request: id.0 };
+            crate::jobs::enqueue(&tx, &job, now + ESCALATE_AFTER, now).await?;
+        }
         tx.audit()
             .record(
                 &client.entry(
@@ -913,6 +938,59 @@ impl Requests {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Tells the administrators (with an e-mail) of emergency `id` if it is
+    /// still new — nobody took it within [`ESCALATE_AFTER`]; audited.
+    /// `true` when it was escalated.
+    pub async fn escalate(&self, id: d::RequestId, now: OffsetDateTime) -> Result<bool, Error> {
+        let Some(request) = self.db.requests().get(id).await? else {
+            return Ok(false);
+        };
+        if request.status != RequestStatus::New || !request.emergency {
+            return Ok(false);
+        }
+        let org = crate::site::sender_name(&self.db).await?;
+        let url = format!("{}/staff/requests/{id}", self.public_url);
+        let address = self
+            .db
+            .requests()
+            .place(id)
+            .await?
+            .map(|(_, address)| address)
+            .unwrap_or_default();
+        let waited = (now - request.created_at).whole_minutes();
+        let admins = self.db.staff().alerted(&[d::staff::Role::Administrator]).await?;
+        let tx = self.db.begin().await?;
+        for m in &admins {
+            if let Some(to) = &m.email {
+                let mail = kabinet_notify::messages::emergency_alert(
+                    &org,
+                    to,
+                    id,
+                    &request.category_name,
+                    &address,
+                    Some(waited),
+                    &url,
+                );
+                tx.outbox().queue(&mail, None, now).await?;
+            }
+        }
+        tx.audit()
+            .record(
+                &d::AuditEntry::system(
+                    d::AuditEvent::RequestChanged,
+                    Some(request.account_id),
+                    format!(
+                        "request {id}: emergency not taken in {waited} min, escalated to {} administrator(s)",
+                        admins.len()
+                    ),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Returns deferred requests whose day has come to the queue as new,

@@ -469,6 +469,39 @@ impl StaffAuth {
         Ok(())
     }
 
+    /// Sets the e-mail a member's alerts go to (empty: none), audited.
+    pub async fn set_email(&self, by: By<'_>, id: d::StaffId, text: &str) -> Result<(), Error> {
+        by.require(Permission::Staff)?;
+        let m = self.db.staff().get(id).await?.ok_or(Error::NotFound)?;
+        let email = match text.trim() {
+            "" => None,
+            t => Some(
+                d::EmailAddress::parse(t)
+                    .map_err(|e| Error::Invalid(crate::FieldErrors::single("email", e)))?,
+            ),
+        };
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        tx.staff().set_email(m.id, email.as_ref()).await?;
+        let shown = |e: Option<&d::EmailAddress>| e.map_or_else(|| "none".to_string(), |e| e.masked());
+        tx.audit()
+            .record(
+                &by.entry(
+                    d::AuditEvent::StaffChanged,
+                    format!(
+                        "alert e-mail of staff {}: {} → {}",
+                        m.login,
+                        shown(m.email.as_ref()),
+                        shown(email.as_ref())
+                    ),
+                ),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Sets the buildings an operator or dispatcher works (one address a
     /// line, as the billing files give them; empty: every building).
     /// Audited with the list before and after.

@@ -71,6 +71,7 @@ impl TryFrom<staff::Model> for StaffMember {
                 last_at: m.last_failed_at,
             },
             created_at: m.created_at,
+            email: m.email.as_deref().and_then(|e| d::EmailAddress::parse(e).ok()),
             buildings: m
                 .buildings
                 .lines()
@@ -199,6 +200,31 @@ impl<C: Conn> Staff<'_, C> {
         )
         .await?;
         Ok(())
+    }
+
+    /// Sets member `id`'s e-mail for alerts (`None`: none).
+    pub async fn set_email(&self, id: d::StaffId, email: Option<&d::EmailAddress>) -> Result<(), DbError> {
+        self.update(
+            id,
+            [(
+                staff::Column::Email,
+                Expr::value(email.map(|e| e.as_str().to_string())),
+            )],
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The enabled members of `roles` with an e-mail, for alerts.
+    pub async fn alerted(&self, roles: &[Role]) -> Result<Vec<StaffMember>, DbError> {
+        self.listed(
+            staff::Entity::find()
+                .filter(staff::Column::Disabled.eq(false))
+                .filter(staff::Column::Email.is_not_null())
+                .filter(staff::Column::Role.is_in(roles.iter().map(|r| r.as_str()))),
+        )
+        .await
     }
 
     /// Gives member `id` another role.

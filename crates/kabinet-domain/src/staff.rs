@@ -181,6 +181,16 @@ pub struct StaffMember {
     /// The buildings (addresses as the billing files give them) an operator
     /// or dispatcher works; empty: every building.
     pub buildings: Vec<String>,
+    /// Where alerts go (a new emergency, one not taken in time); none: no
+    /// alerts by e-mail.
+    pub email: Option<crate::EmailAddress>,
+}
+
+impl StaffMember {
+    /// Whether the member works `building` (no buildings: all of them).
+    pub fn works(&self, building: &str) -> bool {
+        self.buildings.is_empty() || self.buildings.iter().any(|b| b == building)
+    }
 }
 
 /// How far a staff session has come.

@@ -160,6 +160,40 @@ pub fn password_changed(
     )
 }
 
+/// A staff alert about an emergency: a new one for the dispatchers, or
+/// (`waited_minutes` given) one nobody took in time, for the
+/// administrators. Always in Russian: the office's language.
+pub fn emergency_alert(
+    org: &str,
+    to: &EmailAddress,
+    number: RequestId,
+    category: &str,
+    address: &str,
+    waited_minutes: Option<i64>,
+    url: &str,
+) -> Email {
+    let tr = tr(None);
+    let n = number.to_string();
+    let subject = match waited_minutes {
+        None => tr.args("mail-emergency-new", &[("number", &n), ("name", category)]),
+        Some(m) => tr.args(
+            "mail-emergency-escalated",
+            &[("number", &n), ("name", category), ("n", &m.to_string())],
+        ),
+    };
+    compose(
+        tr,
+        to,
+        subject.clone(),
+        org,
+        &[
+            Paragraph::Text(format!("{subject}.")),
+            Paragraph::Text(address.to_string()),
+            Paragraph::Link(tr.t("mail-emergency-open"), url.to_string()),
+        ],
+    )
+}
+
 /// An announcement or outage of the organization, with a link to all of
 /// them; the text is the office's own.
 pub fn announcement(tr: Tr, org: &str, to: &EmailAddress, title: &str, body: &str, url: &str) -> Email {

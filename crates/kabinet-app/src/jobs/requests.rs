@@ -20,6 +20,33 @@ impl Job for ReturnDeferred {
     }
 }
 
+/// Escalates an emergency nobody took within
+/// [`crate::requests::ESCALATE_AFTER`] to the administrators.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EscalateEmergency {
+    /// The request.
+    pub request: i64,
+}
+
+impl Job for EscalateEmergency {
+    const KIND: &'static str = "escalate_emergency";
+
+    async fn run(&self, env: &JobEnv, attempt: Attempt) -> Result<(), JobError> {
+        if env
+            .app
+            .requests
+            .escalate(kabinet_domain::RequestId(self.request), attempt.now)
+            .await?
+        {
+            tracing::warn!(
+                request = self.request,
+                "an emergency was not taken in time: escalated"
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Recurring for ReturnDeferred {
     /// Just after midnight, and each hour after it in case a server was down.
     const SCHEDULE: &'static str = "0 1 * * * *";

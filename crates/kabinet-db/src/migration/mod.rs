@@ -19,6 +19,7 @@ mod m20261206_000013_consent;
 mod m20261207_000014_office_indexes;
 mod m20261207_000015_support;
 mod m20261207_000016_announcements;
+mod m20261207_000017_staff_email;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_office_indexes::Migration),
             Box::new(m20261207_000015_support::Migration),
             Box::new(m20261207_000016_announcements::Migration),
+            Box::new(m20261207_000017_staff_email::Migration),
         ]
     }
 }

@@ -231,6 +231,59 @@ db_tests! {
         assert!(admin.get("/staff/calendar").await.body.contains(&(today + time::Duration::days(20)).to_string()));
     }
 
+    async fn an_emergency_alerts_the_dispatchers_and_escalates_when_not_taken(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(4, 1).build().await;
+        let (mut resident, _) = app.resident(1).await;
+        let (mut admin, _, _) = app.staff("adm", Role::Administrator).await;
+        let (mut dispatcher, _, _) = app.staff("olga", Role::Dispatcher).await;
+        let (_, _, _) = app.staff("far", Role::Dispatcher).await;
+        let member = async |login: &str| app.state.app.staff.by_login(login).await.unwrap();
+        let set_email = async |b: &mut crate::common::Browser, id: kabinet_domain::StaffId, email: &str| {
+            let page = format!("/staff/members/{id}");
+            b.submit(&page, &format!("{page}/email"), &[("email", email)]).await
+        };
+        let bad = set_email(&mut admin, member("olga").await.id, "не адрес").await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        for (login, email) in [("olga", "olga@example.ru"), ("adm", "boss@example.ru"), ("far", "far@example.ru")] {
+            assert_eq!(set_email(&mut admin, member(login).await.id, email).await.status, StatusCode::SEE_OTHER);
+        }
+        // "far" works another building only.
+        app.db().staff().set_buildings(member("far").await.id, &["г. Другой, ул. Дальняя, д. 1".to_string()]).await.unwrap();
+        assert!(app.db().audit().lines(None, 10).await.unwrap().iter().any(|l| l.details.contains("alert e-mail of staff olga")));
+        let to = |m: &kabinet_domain::OutboxMessage| m.email.to.to_string();
+        let before = app.db().outbox().messages(None, 100).await.unwrap().len();
+        // A new emergency: the dispatcher of the building hears at once.
+        let leak = number_of(file_page(&mut resident, LEAK, &[]).await.location());
+        let sent = app.db().outbox().messages(None, 100).await.unwrap();
+        let alerts: Vec<_> = sent[..sent.len() - before].iter().filter(|m| m.email.subject.contains("Новая аварийная заявка")).collect();
+        assert_eq!(alerts.iter().map(|m| to(m)).collect::<Vec<_>>(), ["olga@example.ru"]);
+        assert!(alerts[0].email.subject.contains(&format!("№ {leak}")) && alerts[0].email.text.contains(&format!("/staff/requests/{leak}")));
+        // Not taken within 10 minutes: the administrators hear.
+        let run = async |at: time::OffsetDateTime| {
+            let env = kabinet_app::jobs::JobEnv {
+                app: app.state.app.clone(),
+                mailer: std::sync::Arc::new(kabinet_notify::Mailer::new(&kabinet_notify::MailConfig::Files {
+                    dir: std::env::temp_dir().join("kabinet-escalation-mail"),
+                    from: "Кабинет <noreply@example.ru>".into(),
+                }).unwrap()),
+            };
+            let runner = kabinet_app::jobs::Runner::new(env, Default::default()).unwrap();
+            runner.run_due(Some(&["escalate_emergency"]), at).await.unwrap()
+        };
+        let now = time::OffsetDateTime::now_utc();
+        assert!(run(now + time::Duration::minutes(5)).await.is_empty(), "not due yet");
+        assert_eq!(run(now + time::Duration::minutes(11)).await.len(), 1);
+        let escalated: Vec<_> = app.db().outbox().messages(None, 100).await.unwrap().into_iter().filter(|m| m.email.subject.contains("не приняли в работу")).collect();
+        assert_eq!(escalated.iter().map(to).collect::<Vec<_>>(), ["boss@example.ru"]);
+        assert!(app.db().audit().lines(None, 5).await.unwrap().iter().any(|l| l.details.contains(&format!("request {leak}: emergency not taken"))));
+        // One taken in time is not escalated.
+        let second = number_of(file_page(&mut resident, &[("category", "leak"), ("text", "Течёт из-под ванной, вода у соседей снизу"), ("phone", "+7 912 345-67-89")], &[]).await.location());
+        assert_eq!(staff_act(&mut dispatcher, second, "status", &[("change", "take")]).await.status, StatusCode::SEE_OTHER);
+        run(now + time::Duration::minutes(11)).await;
+        let escalated = app.db().outbox().messages(None, 100).await.unwrap().into_iter().filter(|m| m.email.subject.contains("не приняли в работу")).count();
+        assert_eq!(escalated, 1, "only the first");
+    }
+
     async fn the_overview_lists_the_requests_not_yet_finished(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(4, 1).build().await;
         let (mut resident, _) = app.resident(1).await;

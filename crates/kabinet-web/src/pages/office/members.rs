@@ -59,6 +59,7 @@ pub(crate) struct MemberPage {
     /// The role answers requests, so a building scope applies.
     pub scoped: bool,
     pub buildings: String,
+    pub email: String,
 }
 
 /// The one-time password of a member just added or reset.
@@ -210,6 +211,7 @@ async fn member_page(
             disabled: m.disabled,
             scoped: matches!(m.role, Role::Operator | Role::Dispatcher),
             buildings: m.buildings.join("\n"),
+            email: m.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
         },
     )
 }
@@ -231,10 +233,12 @@ pub(crate) struct ActForm {
     role: String,
     #[serde(default)]
     buildings: String,
+    #[serde(default)]
+    email: String,
 }
 
 /// `POST /staff/members/{id}/{action}`: `reset` (shows the new one-time
-/// password), `disable`, `enable`, `role` or `buildings`.
+/// password), `disable`, `enable`, `role`, `buildings` or `email`.
 pub(crate) async fn act(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -265,6 +269,7 @@ pub(crate) async fn act(
             staff.set_role(by(&s, &ctx), id, role).await
         }
         "buildings" => staff.set_buildings(by(&s, &ctx), id, &f.buildings).await,
+        "email" => staff.set_email(by(&s, &ctx), id, &f.email).await,
         _ => return Err(Error::NotFound.into()),
     };
     match done {
