@@ -33,18 +33,7 @@ DB="$WORK/data/kabinet.db"
 if [ "$ENGINE" = postgres ]; then
     export KABINET_DATABASE_URL="$DATABASE_URL"
 fi
-# Runs SQL on the bench database: `sql "<statement>"`, prints the result.
-sql() {
-    if [ "$ENGINE" = postgres ]; then
-        psql "$DATABASE_URL" -Atqc "$1"
-    else
-        python3 -c 'import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-for row in c.execute(sys.argv[2]):
-    print("|".join(map(str, row)))
-c.commit()' "$DB" "$1"
-    fi
-}
+. bench/staff.sh
 # The period readings handed in today count for, with the default window
 # (15th–25th, late readings for the next period).
 PERIOD=$(python3 -c '
@@ -74,7 +63,6 @@ trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
 for _ in $(seq 300); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 JAR="$WORK/jar"
 rm -f "$JAR"
-. bench/staff.sh
 staff_sign_in "$USER" "$PASS" "$SECRET"
 SESSION=$(awk '$6 == "kabinet_staff" {print $7}' "$JAR")
 [ -n "$SESSION" ] || { echo "the administrator did not sign in"; exit 1; }

@@ -28,17 +28,7 @@ export KABINET_CONFIG="$WORK/none.toml" KABINET_LOG=warn KABINET_DATA_DIR="$WORK
 export KABINET_LISTEN="127.0.0.1:$PORT" KABINET_PUBLIC_URL="$BASE" KABINET_AUTH_REQUESTS_PER_MINUTE=100000000
 DB="$WORK/data/kabinet.db"
 [ "$ENGINE" = postgres ] && export KABINET_DATABASE_URL="$DATABASE_URL"
-sql() {
-    if [ "$ENGINE" = postgres ]; then
-        psql "$DATABASE_URL" -Atqc "$1"
-    else
-        python3 -c 'import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-for row in c.execute(sys.argv[2]):
-    print("|".join(map(str, row)))
-c.commit()' "$DB" "$1"
-    fi
-}
+. bench/staff.sh
 if [ ! -f "$WORK/demo.out" ]; then
     echo "== generating $ACCOUNTS accounts (once; kept in $WORK)"
     [ "$ENGINE" = postgres ] && "$K" migrate >/dev/null 2>&1
@@ -70,7 +60,6 @@ trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
 for _ in $(seq 300); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 JAR="$WORK/jar"
 rm -f "$JAR"
-. bench/staff.sh
 staff_sign_in "$USER" "$PASS" "$SECRET"
 SESSION=$(awk '$6 == "kabinet_staff" {print $7}' "$JAR")
 [ -n "$SESSION" ] || { echo "the administrator did not sign in"; exit 1; }

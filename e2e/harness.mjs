@@ -105,3 +105,23 @@ export function axeChecker(prefix) {
     },
   };
 }
+
+// The staff sign-in `kabinet demo` printed for `who` (Dispatcher,
+// Administrator, Accountant, Operator).
+export function demoStaff(stderr, who) {
+  const m = stderr.match(new RegExp(`${who} console at /staff/login: login (\\S+), password (\\S+), TOTP secret ([A-Z2-7]+)`));
+  if (!m) throw new Error(`no demo ${who} in the output: ${stderr}`);
+  return { login: m[1], password: m[2], secret: m[3] };
+}
+
+// Signs `who` (from demoStaff) in to the console with a TOTP code.
+export async function staffSignIn(page, base, who) {
+  await page.goto(`${base}/staff/login`);
+  await page.fill('#login', who.login);
+  await page.fill('#password', who.password);
+  await page.click('main button[type=submit]');
+  await page.waitForURL(`${base}/staff/second-factor`);
+  await page.fill('#code', totp(who.secret));
+  await page.click('main button[type=submit]');
+  await page.waitForURL(`${base}/staff`);
+}

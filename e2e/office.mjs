@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { axeChecker, bin, freePort, launch, serverEnv, totp, viewports, waitHealthy } from './harness.mjs';
+import { axeChecker, bin, demoStaff, freePort, launch, serverEnv, staffSignIn, viewports, waitHealthy } from './harness.mjs';
 
 const { axe, report } = axeChecker('office');
 
@@ -32,24 +32,6 @@ async function waitForState(page, url, want) {
   throw new Error(`${url} never reached "${want}": ${await page.textContent('main')}`);
 }
 
-// The sign-in `kabinet demo` printed for `who` (Dispatcher, Administrator, Accountant).
-function demoLogin(stderr, who) {
-  const m = stderr.match(new RegExp(`${who} console at /staff/login: login (\\S+), password (\\S+), TOTP secret ([A-Z2-7]+)`));
-  if (!m) throw new Error(`no demo ${who} in the output: ${stderr}`);
-  return { login: m[1], password: m[2], secret: m[3] };
-}
-
-async function signIn(page, base, who) {
-  await page.goto(`${base}/staff/login`);
-  await page.fill('#login', who.login);
-  await page.fill('#password', who.password);
-  await page.click('main button[type=submit]');
-  await page.waitForURL(`${base}/staff/second-factor`);
-  await page.fill('#code', totp(who.secret));
-  await page.click('main button[type=submit]');
-  await page.waitForURL(`${base}/staff`);
-}
-
 async function run(name, viewport) {
   const data = mkdtempSync(join(tmpdir(), `kabinet-office-${name}-`));
   let server;
@@ -58,9 +40,9 @@ async function run(name, viewport) {
     const port = await freePort();
     const env = serverEnv(data, port);
     const demo = spawnSync(bin, ['demo', '--accounts', '40', '--months', '2', '--no-serve'], { env, encoding: 'utf8' });
-    const admin = demoLogin(demo.stderr, 'Administrator');
-    const dispatcher = demoLogin(demo.stderr, 'Dispatcher');
-    demoLogin(demo.stderr, 'Accountant');
+    const admin = demoStaff(demo.stderr, 'Administrator');
+    const dispatcher = demoStaff(demo.stderr, 'Dispatcher');
+    demoStaff(demo.stderr, 'Accountant');
     // The same organization as a billing package, and a copy with a broken line.
     const pkg = join(data, 'package');
     const made = spawnSync(bin, ['demo', '--accounts', '40', '--months', '2', '--export-dir', pkg], { env, encoding: 'utf8' });
@@ -83,7 +65,7 @@ async function run(name, viewport) {
     await waitHealthy(base);
     browser = await launch();
     const page = await (await browser.newContext({ viewport, locale: 'ru-RU' })).newPage();
-    await signIn(page, base, admin);
+    await staffSignIn(page, base, admin);
     if (!(await page.textContent('main')).includes('Зарегистрировано жителей')) throw new Error('no figures on the home page');
     await axe(page, `${name}-home`);
 
@@ -285,7 +267,7 @@ async function run(name, viewport) {
 
     // The dispatcher may not open the staff page.
     const other = await (await browser.newContext({ viewport, locale: 'ru-RU' })).newPage();
-    await signIn(other, base, dispatcher);
+    await staffSignIn(other, base, dispatcher);
     if (await other.$('nav.main a[href="/staff/members"]')) throw new Error('the dispatcher is offered the staff page');
     const refused = await other.goto(`${base}/staff/members`);
     if (refused.status() !== 403) throw new Error(`the dispatcher got ${refused.status()} on the staff page`);

@@ -12,26 +12,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { axeChecker, bin, freePort, launch, serverEnv, signInDemo, totp, viewports, waitHealthy } from './harness.mjs';
+import { axeChecker, bin, demoStaff, freePort, launch, serverEnv, signInDemo, staffSignIn, viewports, waitHealthy } from './harness.mjs';
 
 const { axe, report } = axeChecker('support');
-
-function demoLogin(stderr, who) {
-  const m = stderr.match(new RegExp(`${who} console at /staff/login: login (\\S+), password (\\S+), TOTP secret ([A-Z2-7]+)`));
-  if (!m) throw new Error(`no demo ${who} in the output: ${stderr}`);
-  return { login: m[1], password: m[2], secret: m[3] };
-}
-
-async function signIn(page, base, who) {
-  await page.goto(`${base}/staff/login`);
-  await page.fill('#login', who.login);
-  await page.fill('#password', who.password);
-  await page.click('main button[type=submit]');
-  await page.waitForURL(`${base}/staff/second-factor`);
-  await page.fill('#code', totp(who.secret));
-  await page.click('main button[type=submit]');
-  await page.waitForURL(`${base}/staff`);
-}
 
 async function run(name, viewport) {
   const data = mkdtempSync(join(tmpdir(), `kabinet-support-${name}-`));
@@ -54,15 +37,15 @@ c.execute("INSERT INTO user_accounts (user_id, account_id, linked_at) SELECT id,
 c.commit()
 print(number)
 `, join(data, 'kabinet.db')]).toString().trim();
-    const operator = demoLogin(demo.stderr, 'Operator');
-    const admin = demoLogin(demo.stderr, 'Administrator');
-    const dispatcher = demoLogin(demo.stderr, 'Dispatcher');
+    const operator = demoStaff(demo.stderr, 'Operator');
+    const admin = demoStaff(demo.stderr, 'Administrator');
+    const dispatcher = demoStaff(demo.stderr, 'Dispatcher');
     server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
     const base = `http://127.0.0.1:${port}`;
     await waitHealthy(base);
     browser = await launch();
     const page = await (await browser.newContext({ viewport, locale: 'ru-RU' })).newPage();
-    await signIn(page, base, operator);
+    await staffSignIn(page, base, operator);
 
     // The search: by the start of the e-mail, the field told from the text.
     await page.click('nav.main a:has-text("Жители")');
@@ -103,7 +86,7 @@ print(number)
 
     // An emergency outage for the demo resident's building only.
     const office = await (await browser.newContext({ viewport, locale: 'ru-RU' })).newPage();
-    await signIn(office, base, admin);
+    await staffSignIn(office, base, admin);
     const building = (address) => address.replace(/, кв\. .*$/, '').trim();
     await office.goto(`${base}/staff/residents?q=demo%40`);
     const here = building(await office.textContent('main table tbody tr td:nth-child(2)'));
@@ -144,7 +127,7 @@ print(number)
 
     // The dispatcher has no support.
     const other = await (await browser.newContext({ viewport, locale: 'ru-RU' })).newPage();
-    await signIn(other, base, dispatcher);
+    await staffSignIn(other, base, dispatcher);
     if (await other.$('nav.main a[href="/staff/residents"]')) throw new Error('the dispatcher is offered the search');
     const refused = await other.goto(`${base}/staff/residents?q=demo%40`);
     if (refused.status() !== 403) throw new Error(`the dispatcher got ${refused.status()}`);

@@ -53,9 +53,119 @@ pub struct MyData {
     pub acceptances: Vec<AcceptanceData>,
     /// Sign-ins, changes and other audit lines about the resident, newest first.
     pub activity: Vec<ActivityData>,
-    /// E-mails sent to the resident's current address (subject and state;
-    /// bodies are left out: they may hold links that still work).
+    /// E-mails written for the resident, whatever address each went to
+    /// (subject and state; bodies are left out: they may hold links that
+    /// still work).
     pub notifications: Vec<NotificationData>,
+    /// Meter readings the resident handed in, with the account, address and
+    /// time, newest first.
+    pub readings: Vec<ReadingData>,
+    /// Card payments the resident made, newest first.
+    pub card_payments: Vec<CardPaymentData>,
+    /// Requests the resident filed, with their history as the resident sees
+    /// it (replies, status changes; not staff's internal notes) and photos.
+    pub requests: Vec<RequestData>,
+}
+
+/// A reading in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadingData {
+    /// Account number.
+    pub account: String,
+    /// Address with the flat.
+    pub address: String,
+    /// Meter serial number.
+    pub meter: String,
+    /// `cold_water`, `hot_water`, `electricity`, `gas`, `heat`.
+    pub resource: String,
+    /// Tariff zone (1 for a single-rate meter).
+    pub zone: i16,
+    /// The value as typed (decimal point).
+    pub value: String,
+    /// The day it was read.
+    pub taken_on: time::Date,
+    /// When it was handed in.
+    #[serde(with = "time::serde::rfc3339")]
+    pub submitted_at: OffsetDateTime,
+    /// From which address.
+    pub ip: String,
+}
+
+/// A card payment in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct CardPaymentData {
+    /// Its id.
+    pub id: String,
+    /// Amount in kopecks.
+    pub amount_kopecks: i64,
+    /// `created`, `pending`, `succeeded`, `canceled`, `expired`.
+    pub status: String,
+    /// What it paid.
+    pub description: String,
+    /// The card as the gateway showed it (last digits), if any.
+    pub card: Option<String>,
+    /// A test payment (no money moved).
+    pub test: bool,
+    /// Started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Settled.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub settled_at: Option<OffsetDateTime>,
+}
+
+/// A request in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestData {
+    /// Its number.
+    pub number: i64,
+    /// Category.
+    pub category: String,
+    /// Status.
+    pub status: String,
+    /// The resident's text.
+    pub text: String,
+    /// The phone given.
+    pub phone: String,
+    /// When to visit.
+    pub visit_time: String,
+    /// Filed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The history as the resident sees it.
+    pub history: Vec<RequestEventData>,
+    /// The photos' ids (open them signed in at `/requests/photos/{id}`).
+    pub photos: Vec<String>,
+}
+
+/// A line of a request's history in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestEventData {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// `filed`, `status`, `reply`, `comment`, …
+    pub kind: String,
+    /// The status it moved to, if it moved.
+    pub status: Option<String>,
+    /// The text (a reply, a reason, the resident's comment).
+    pub text: String,
+}
+
+/// Requests the data download holds at most.
+pub const DATA_REQUESTS: u64 = 200;
+
+/// A stored integer reading with `scale` digits after the point, as text.
+fn decimal(value: i64, scale: i32) -> String {
+    let scale = u32::try_from(scale).unwrap_or(0).min(9);
+    if scale == 0 {
+        return value.to_string();
+    }
+    let p = 10_i64.pow(scale);
+    let sign = if value < 0 { "-" } else { "" };
+    let v = value.unsigned_abs();
+    let p = p.unsigned_abs();
+    format!("{sign}{}.{:0width$}", v / p, v % p, width = scale as usize)
 }
 
 /// The profile part of [`MyData`].
@@ -301,7 +411,86 @@ impl Profiles {
                     status: m.status.as_str().to_string(),
                 })
                 .collect(),
+            readings: Vec::new(),
+            card_payments: Vec::new(),
+            requests: Vec::new(),
         };
+        let mut data = data;
+        data.readings = self
+            .db
+            .meters()
+            .given_by(r.user.id, DATA_LIMIT)
+            .await?
+            .into_iter()
+            .map(|g| ReadingData {
+                value: decimal(g.value, g.scale),
+                account: g.account,
+                address: g.address,
+                meter: g.serial,
+                resource: g.resource,
+                zone: g.zone,
+                taken_on: g.taken_on,
+                submitted_at: g.submitted_at,
+                ip: g.ip,
+            })
+            .collect();
+        data.card_payments = self
+            .db
+            .card_payments()
+            .of_user(r.user.id, 0, DATA_LIMIT)
+            .await?
+            .0
+            .into_iter()
+            .map(|p| CardPaymentData {
+                id: p.public_id,
+                amount_kopecks: p.amount.0,
+                status: p.status.as_str().to_string(),
+                description: p.description,
+                card: p.card,
+                test: p.test,
+                created_at: p.created_at,
+                settled_at: p.settled_at,
+            })
+            .collect();
+        let (requests, _) = self
+            .db
+            .requests()
+            .list_of_user(r.user.id, DATA_REQUESTS, 0)
+            .await?;
+        for q in requests {
+            let history = self
+                .db
+                .requests()
+                .events(q.id, false)
+                .await?
+                .into_iter()
+                .map(|e| RequestEventData {
+                    at: e.at,
+                    kind: e.kind.as_str().to_string(),
+                    status: e.to_status.map(|s| s.as_str().to_string()),
+                    text: e.body,
+                })
+                .collect();
+            let photos = self
+                .db
+                .requests()
+                .photos(q.id)
+                .await?
+                .into_iter()
+                .map(|p| p.public_id)
+                .collect();
+            data.requests.push(RequestData {
+                number: q.id.0,
+                category: q.category_name,
+                status: q.status.as_str().to_string(),
+                text: q.text,
+                phone: q.phone,
+                visit_time: q.visit_time,
+                created_at: q.created_at,
+                history,
+                photos,
+            });
+        }
         let entry = client.entry(
             d::AuditEvent::DataDownloaded,
             Some(r.user.id),

@@ -100,15 +100,7 @@ impl<C: Conn> Audit<'_, C> {
 
     /// The newest `limit` lines about one user, newest first.
     pub async fn of_user(&self, user: d::UserId, limit: u64) -> Result<Vec<d::AuditRecord>, DbError> {
-        Ok(audit::Entity::find()
-            .filter(audit::Column::UserId.eq(user.0))
-            .order_by_desc(audit::Column::Id)
-            .limit(limit)
-            .all(self.0.conn())
-            .await?
-            .into_iter()
-            .map(to_record)
-            .collect())
+        self.about(user, None, limit).await
     }
 
     /// The newest `limit` lines about one user written by `actor`.
@@ -118,10 +110,20 @@ impl<C: Conn> Audit<'_, C> {
         actor: d::Actor,
         limit: u64,
     ) -> Result<Vec<d::AuditRecord>, DbError> {
-        Ok(audit::Entity::find()
-            .filter(audit::Column::UserId.eq(user.0))
-            .filter(audit::Column::Actor.eq(actor.as_str()))
-            .order_by_desc(audit::Column::Id)
+        self.about(user, Some(actor), limit).await
+    }
+
+    async fn about(
+        &self,
+        user: d::UserId,
+        actor: Option<d::Actor>,
+        limit: u64,
+    ) -> Result<Vec<d::AuditRecord>, DbError> {
+        let mut q = audit::Entity::find().filter(audit::Column::UserId.eq(user.0));
+        if let Some(a) = actor {
+            q = q.filter(audit::Column::Actor.eq(a.as_str()));
+        }
+        Ok(q.order_by_desc(audit::Column::Id)
             .limit(limit)
             .all(self.0.conn())
             .await?

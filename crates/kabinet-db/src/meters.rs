@@ -11,6 +11,54 @@ use sea_orm::{
 pub struct Meters<'a, C>(pub(crate) &'a C);
 
 impl<C: Conn> Meters<'_, C> {
+    /// The newest `limit` readings `user` handed in, on any account.
+    pub async fn given_by(&self, user: d::UserId, limit: u64) -> Result<Vec<GivenReading>, DbError> {
+        use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+        #[derive(FromQueryResult)]
+        struct Row {
+            number: String,
+            address: String,
+            flat: Option<String>,
+            serial: String,
+            resource: String,
+            zone: i16,
+            value: i64,
+            scale: i32,
+            taken_on: time::Date,
+            submitted_at: time::OffsetDateTime,
+            ip: Option<String>,
+        }
+        let c = self.0.conn();
+        let rows = Row::find_by_statement(Statement::from_sql_and_values(
+            c.get_database_backend(),
+            "SELECT a.number, p.address, p.flat, m.serial, m.resource, r.zone, r.value, m.scale, r.taken_on, \
+             r.submitted_at, r.ip FROM meter_readings r JOIN meters m ON m.id = r.meter_id \
+             JOIN accounts a ON a.id = m.account_id JOIN premises p ON p.id = a.premises_id \
+             WHERE r.user_id = $1 ORDER BY r.id DESC LIMIT $2",
+            [user.0.into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
+        ))
+        .all(c)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| GivenReading {
+                account: r.number,
+                address: match r.flat {
+                    Some(f) => format!("{}, кв. {f}", r.address),
+                    None => r.address,
+                },
+                serial: r.serial,
+                resource: r.resource,
+                zone: r.zone,
+                value: r.value,
+                scale: r.scale,
+                taken_on: r.taken_on,
+                submitted_at: r.submitted_at,
+                ip: r.ip.unwrap_or_default(),
+            })
+            .collect())
+    }
+
     /// Meters of an account: active first, then by id.
     pub async fn of_account(&self, account: d::AccountId) -> Result<Vec<d::Meter>, DbError> {
         let mut meters = meter::Entity::find()
@@ -53,6 +101,31 @@ impl<C: Conn> Meters<'_, C> {
 }
 
 pub use kabinet_domain::readings::Recorded as RecordedReading;
+
+/// A reading a resident handed in, with where and when ("my data").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenReading {
+    /// The account's number.
+    pub account: String,
+    /// The premises' address with the flat.
+    pub address: String,
+    /// The meter's serial number.
+    pub serial: String,
+    /// Its resource code (`cold_water`, …).
+    pub resource: String,
+    /// Tariff zone.
+    pub zone: i16,
+    /// The value as stored (in the meter's smallest unit).
+    pub value: i64,
+    /// Digits after the decimal point.
+    pub scale: i32,
+    /// The day it was read.
+    pub taken_on: time::Date,
+    /// When it was handed in.
+    pub submitted_at: time::OffsetDateTime,
+    /// From which address.
+    pub ip: String,
+}
 
 /// A reading a resident handed in, to store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -152,22 +152,23 @@ impl<C: Conn> Outbox<'_, C> {
         to: &d::EmailAddress,
         limit: u64,
     ) -> Result<Vec<d::OutboxMessage>, DbError> {
-        outbox::Entity::find()
-            .filter(outbox::Column::Recipient.eq(to.as_str()))
-            .order_by_desc(outbox::Column::Id)
-            .limit(limit)
-            .all(self.0.conn())
-            .await?
-            .into_iter()
-            .map(to_message)
-            .collect()
+        self.newest(outbox::Column::Recipient.eq(to.as_str()), limit)
+            .await
     }
 
     /// The newest `limit` messages written for one resident, newest first
     /// (whatever address each went to).
     pub async fn of_user(&self, user: d::UserId, limit: u64) -> Result<Vec<d::OutboxMessage>, DbError> {
+        self.newest(outbox::Column::UserId.eq(user.0), limit).await
+    }
+
+    async fn newest(
+        &self,
+        which: sea_orm::sea_query::SimpleExpr,
+        limit: u64,
+    ) -> Result<Vec<d::OutboxMessage>, DbError> {
         outbox::Entity::find()
-            .filter(outbox::Column::UserId.eq(user.0))
+            .filter(which)
             .order_by_desc(outbox::Column::Id)
             .limit(limit)
             .all(self.0.conn())

@@ -20,6 +20,7 @@ mod m20261207_000014_office_indexes;
 mod m20261207_000015_support;
 mod m20261207_000016_announcements;
 mod m20261207_000017_staff_email;
+mod m20261207_000018_my_data;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -79,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_support::Migration),
             Box::new(m20261207_000016_announcements::Migration),
             Box::new(m20261207_000017_staff_email::Migration),
+            Box::new(m20261207_000018_my_data::Migration),
         ]
     }
 }

@@ -174,6 +174,42 @@ db_tests! {
         assert_eq!(op.get("/staff/residents/999999").await.status, StatusCode::NOT_FOUND);
     }
 
+    async fn my_data_holds_readings_payments_and_requests(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(3, 1).build().await;
+        let (mut b, number) = app.resident(1).await;
+        let me = user_of(&app, &number).await;
+        // A reading handed in, a card payment started, a request with a photo.
+        let meter = app.db().meters().of_account(me.account_id).await.unwrap().into_iter().next().expect("a demo meter");
+        let now = time::OffsetDateTime::now_utc();
+        let reading = kabinet_db::meters::PortalReading {
+            meter: meter.id,
+            zone: 1,
+            value: 123_456,
+            taken_on: now.date(),
+            period: kabinet_domain::Period::parse("2026-12").unwrap(),
+            submitted_at: now,
+            user: me.id,
+            ip: "192.0.2.55".into(),
+        };
+        assert!(app.db().meters().store(&[reading]).await.unwrap());
+        let paid = b.submit("/pay", "/pay", &[(&format!("amount_{number}"), "150")]).await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+        let filed = crate::requests::file_page(&mut b, crate::requests::LEAK, &[("photos", "a.jpg", crate::requests::jpeg(64, 48))]).await;
+        let id = crate::requests::number_of(filed.location());
+        let data = b.get("/settings/data.json").await;
+        let v: serde_json::Value = serde_json::from_str(&data.body).unwrap();
+        let r = &v["readings"][0];
+        assert_eq!((r["account"].as_str(), r["meter"].as_str(), r["ip"].as_str()), (Some(number.as_str()), Some(meter.serial.as_str()), Some("192.0.2.55")));
+        assert!(r["address"].as_str().unwrap().contains("кв."), "{r}");
+        assert!(r["value"].as_str().unwrap().starts_with("123"), "{r}");
+        assert_eq!(v["card_payments"][0]["amount_kopecks"], 15_000);
+        let q = &v["requests"][0];
+        assert_eq!(q["number"], id);
+        assert!(q["text"].as_str().unwrap().contains("Течёт с потолка"));
+        assert_eq!(q["history"][0]["kind"], "filed");
+        assert_eq!(q["photos"].as_array().unwrap().len(), 1);
+    }
+
     async fn messages_are_kept_by_the_resident_not_the_address(t: &TestDb) {
         let app = TestApp::builder(&t.db).demo(3, 1).build().await;
         let (_, number) = app.resident(1).await;
