@@ -33,6 +33,18 @@ fn to_announcement(m: announcement::Model) -> Result<Announcement, DbError> {
     })
 }
 
+/// Sets the columns a draft gives, and the time of the change.
+fn set_draft(row: &mut announcement::ActiveModel, a: &AnnouncementDraft, now: OffsetDateTime) {
+    row.kind = Set(a.kind.as_str().into());
+    row.service = Set(a.service.map(|s| s.as_str().to_string()));
+    row.title = Set(a.title.trim().to_string());
+    row.body = Set(a.body.trim().to_string());
+    row.buildings = Set(a.buildings.join("\n"));
+    row.starts_at = Set(a.starts_at);
+    row.ends_at = Set(a.ends_at);
+    row.updated_at = Set(now);
+}
+
 /// A resident an announcement is e-mailed to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
@@ -55,21 +67,13 @@ impl<C: Conn> Announcements<'_, C> {
         by: Option<kabinet_domain::StaffId>,
         now: OffsetDateTime,
     ) -> Result<i64, DbError> {
-        let row = announcement::ActiveModel {
-            kind: Set(a.kind.as_str().into()),
-            service: Set(a.service.map(|s| s.as_str().to_string())),
-            title: Set(a.title.trim().to_string()),
-            body: Set(a.body.trim().to_string()),
-            buildings: Set(a.buildings.join("\n")),
-            starts_at: Set(a.starts_at),
-            ends_at: Set(a.ends_at),
+        let mut row = announcement::ActiveModel {
             created_by: Set(by.map(|s| s.0)),
             created_at: Set(now),
-            updated_at: Set(now),
             ..Default::default()
-        }
-        .insert(self.0.conn())
-        .await?;
+        };
+        set_draft(&mut row, a, now);
+        let row = row.insert(self.0.conn()).await?;
         Ok(row.id)
     }
 
@@ -80,14 +84,7 @@ impl<C: Conn> Announcements<'_, C> {
             return Ok(false);
         };
         let mut row: announcement::ActiveModel = row.into();
-        row.kind = Set(a.kind.as_str().into());
-        row.service = Set(a.service.map(|s| s.as_str().to_string()));
-        row.title = Set(a.title.trim().to_string());
-        row.body = Set(a.body.trim().to_string());
-        row.buildings = Set(a.buildings.join("\n"));
-        row.starts_at = Set(a.starts_at);
-        row.ends_at = Set(a.ends_at);
-        row.updated_at = Set(now);
+        set_draft(&mut row, a, now);
         row.update(self.0.conn()).await?;
         Ok(true)
     }

@@ -43,10 +43,7 @@ impl<C: Conn> Meters<'_, C> {
             .into_iter()
             .map(|r| GivenReading {
                 account: r.number,
-                address: match r.flat {
-                    Some(f) => format!("{}, кв. {f}", r.address),
-                    None => r.address,
-                },
+                address: d::full_address(&r.address, r.flat.as_deref()),
                 serial: r.serial,
                 resource: r.resource,
                 zone: r.zone,

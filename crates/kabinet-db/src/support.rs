@@ -135,10 +135,7 @@ impl<C: Conn> Support<'_, C> {
             .map(|r| Found {
                 account_id: d::AccountId(r.account_id),
                 number: r.number,
-                address: match r.flat {
-                    Some(flat) => format!("{}, кв. {flat}", r.address),
-                    None => r.address,
-                },
+                address: d::full_address(&r.address, r.flat.as_deref()),
                 user: match (r.user_id, r.email) {
                     (Some(id), Some(email)) => Some(FoundUser {
                         id: d::UserId(id),

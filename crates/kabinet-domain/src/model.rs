@@ -75,10 +75,16 @@ pub struct Premises {
 impl Premises {
     /// Address with the flat: `г. Тверь, ул. Советская, д. 12, кв. 5`.
     pub fn full_address(&self) -> String {
-        match &self.flat {
-            Some(flat) => format!("{}, кв. {}", self.address, flat),
-            None => self.address.clone(),
-        }
+        full_address(&self.address, self.flat.as_deref())
+    }
+}
+
+/// A building's address with the flat, as receipts write it (the address is
+/// billing's data, in its language): `г. Тверь, ул. Советская, д. 12, кв. 5`.
+pub fn full_address(address: &str, flat: Option<&str>) -> String {
+    match flat {
+        Some(flat) => format!("{address}, кв. {flat}"),
+        None => address.to_string(),
     }
 }
 
