@@ -43,7 +43,7 @@ pub async fn ensure_demo_resident(db: &Db) -> Result<Option<DemoLogin>, Error> {
         return Ok(None);
     };
     for a in &accounts[1..] {
-        tx.links().add(user, a.id, now).await?;
+        tx.links().add(user, a.id, d::LinkedBy::Details, now).await?;
     }
     tx.audit()
         .record(

@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod announcements;
+pub mod archive;
 pub mod auth;
 mod cache;
 pub mod demo;

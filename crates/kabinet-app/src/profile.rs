@@ -1,5 +1,6 @@
 //! A resident's settings and their data (R10, R16): the settings form, and
-//! everything Kabinet holds about them as one JSON document.
+//! everything Kabinet holds about them as one JSON document (with the
+//! photos as files: [`crate::archive`]).
 
 use crate::Error;
 use crate::auth::{Client, Resident};
@@ -65,6 +66,24 @@ pub struct MyData {
     /// Requests the resident filed, with their history as the resident sees
     /// it (replies, status changes; not staff's internal notes) and photos.
     pub requests: Vec<RequestData>,
+    /// Neighbours' requests about common property the resident joined.
+    pub joined_requests: Vec<JoinedData>,
+}
+
+/// A neighbour's request the resident joined, in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct JoinedData {
+    /// Its number.
+    pub number: i64,
+    /// Category.
+    pub category: String,
+    /// The building.
+    pub building: String,
+    /// Status now.
+    pub status: String,
+    /// When the resident joined it.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub joined_at: Option<OffsetDateTime>,
 }
 
 /// A reading in [`MyData`].
@@ -134,7 +153,8 @@ pub struct RequestData {
     pub created_at: OffsetDateTime,
     /// The history as the resident sees it.
     pub history: Vec<RequestEventData>,
-    /// The photos' ids (open them signed in at `/requests/photos/{id}`).
+    /// The photos' ids: in the archive download each is the file
+    /// `photos/{number}/{id}.jpg`; signed in, `/requests/photos/{id}`.
     pub photos: Vec<String>,
 }
 
@@ -192,6 +212,11 @@ pub struct LinkedData {
     pub linked_at: OffsetDateTime,
     /// The sign-in account.
     pub primary: bool,
+    /// Who linked it: `registration` (the resident, registering with it),
+    /// `details` (the resident, with the account's details from the
+    /// receipt) or `owner` (the resident who signs in with it approved the
+    /// request to see it).
+    pub linked_by: String,
 }
 
 /// An acceptance in [`MyData`].
@@ -389,6 +414,7 @@ impl Profiles {
                     address: l.premises.full_address(),
                     linked_at: l.linked_at,
                     primary: l.primary,
+                    linked_by: l.linked_by.as_str().to_string(),
                 })
                 .collect(),
             acceptances: self.acceptances(r).await?,
@@ -414,6 +440,7 @@ impl Profiles {
             readings: Vec::new(),
             card_payments: Vec::new(),
             requests: Vec::new(),
+            joined_requests: Vec::new(),
         };
         let mut data = data;
         data.readings = self
@@ -491,6 +518,20 @@ impl Profiles {
                 photos,
             });
         }
+        data.joined_requests = self
+            .db
+            .requests()
+            .joined_by(r.user.id, DATA_REQUESTS)
+            .await?
+            .into_iter()
+            .map(|j| JoinedData {
+                number: j.id.0,
+                category: j.category_name,
+                building: j.building,
+                status: j.status.as_str().to_string(),
+                joined_at: j.joined_at,
+            })
+            .collect();
         let entry = client.entry(
             d::AuditEvent::DataDownloaded,
             Some(r.user.id),

@@ -10,9 +10,12 @@
 //! the resident reads never includes internal notes or assignments.
 
 mod categories;
+mod joins;
 mod photos;
 mod store;
 
+pub use joins::JOINED_SHOWN;
+pub use kabinet_db::requests::Joiner;
 pub use photos::{MAX_BYTES as MAX_PHOTO_BYTES, MAX_PHOTOS, process as process_photo};
 pub use store::{PhotoStorage, S3Settings};
 
@@ -159,6 +162,8 @@ pub struct StaffView {
     pub email: String,
     /// Colleagues to assign to.
     pub staff: Vec<StaffMember>,
+    /// Residents of the building who joined it.
+    pub joiners: Vec<Joiner>,
 }
 
 /// Who asks for a photo.
@@ -843,7 +848,9 @@ impl Requests {
         let desk = Permission::for_desk(request.desk);
         let mut staff = self.db.staff().active().await?;
         staff.retain(|m| m.role.can(desk));
+        let joiners = self.joiners(id).await?;
         Ok(StaffView {
+            joiners,
             overdue: request.overdue(OffsetDateTime::now_utc()),
             request,
             events,
@@ -897,6 +904,10 @@ impl Requests {
             Some(news) => self.update_mail(&request, news, &body).await?,
             None => None,
         };
+        let joiners = match what {
+            Some(news) => self.joiner_mails(&request, news).await?,
+            None => Vec::new(),
+        };
         let tx = self.db.begin().await?;
         let changed = tx
             .requests()
@@ -921,6 +932,9 @@ impl Requests {
         }
         if let Some(mail) = &mail {
             tx.outbox().queue(mail, Some(request.user_id), now).await?;
+        }
+        for (user, mail) in &joiners {
+            tx.outbox().queue(mail, Some(*user), now).await?;
         }
         tx.audit()
             .record(

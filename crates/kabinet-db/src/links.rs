@@ -24,6 +24,8 @@ pub struct LinkedAccount {
     pub linked_at: OffsetDateTime,
     /// The account the user signs in with (cannot be removed).
     pub primary: bool,
+    /// How it was linked.
+    pub linked_by: d::LinkedBy,
     /// Until when a card payment for it may be in progress (none: no card
     /// payment lately), read with the account at no extra cost.
     pub card_payments_until: Option<OffsetDateTime>,
@@ -34,6 +36,7 @@ struct Row {
     #[sea_orm(nested)]
     account: AccountRow,
     linked_at: OffsetDateTime,
+    linked_by: String,
     is_primary: i32,
     card_payments_until: Option<OffsetDateTime>,
 }
@@ -43,12 +46,14 @@ pub(crate) async fn link<C: Conn>(
     c: &C,
     user: d::UserId,
     account: d::AccountId,
+    by: d::LinkedBy,
     now: OffsetDateTime,
 ) -> Result<bool, DbError> {
     let res = user_account::Entity::insert(user_account::ActiveModel {
         user_id: Set(user.0),
         account_id: Set(account.0),
         linked_at: Set(now),
+        linked_by: Set(by.as_str().into()),
     })
     .on_conflict(
         OnConflict::columns([user_account::Column::UserId, user_account::Column::AccountId])
@@ -70,7 +75,7 @@ impl<C: Conn> Links<'_, C> {
         let rows = Row::find_by_statement(Statement::from_sql_and_values(
             c.get_database_backend(),
             "SELECT a.id, a.number, a.premises_id, a.holder_name, a.residents, a.els, a.izhku, \
-             a.opened_on, a.closed_on, p.address, p.flat, p.total_area, p.living_area, ua.linked_at, a.card_payments_until, \
+             a.opened_on, a.closed_on, p.address, p.flat, p.total_area, p.living_area, ua.linked_at, ua.linked_by, a.card_payments_until, \
              CASE WHEN a.id = u.account_id THEN 1 ELSE 0 END AS is_primary \
              FROM user_accounts ua JOIN users u ON u.id = ua.user_id \
              JOIN accounts a ON a.id = ua.account_id JOIN premises p ON p.id = a.premises_id \
@@ -87,20 +92,24 @@ impl<C: Conn> Links<'_, C> {
                     premises,
                     linked_at: r.linked_at,
                     primary: r.is_primary != 0,
+                    linked_by: d::LinkedBy::from_stored(&r.linked_by)
+                        .ok_or_else(|| crate::convert::corrupt("user_accounts", "linked_by", &r.linked_by))?,
                     card_payments_until: r.card_payments_until,
                 })
             })
             .collect()
     }
 
-    /// Links `account` to `user`; `false` when it already was.
+    /// Links `account` to `user` in the way `by`; `false` when it already
+    /// was.
     pub async fn add(
         &self,
         user: d::UserId,
         account: d::AccountId,
+        by: d::LinkedBy,
         now: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        link(self.0, user, account, now).await
+        link(self.0, user, account, by, now).await
     }
 
     /// Unlinks `account` from `user`; `false` when it was not linked.

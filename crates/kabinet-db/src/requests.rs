@@ -6,17 +6,18 @@
 
 use crate::convert::corrupt;
 use crate::entities::{
-    account, photo_blob, premises, request, request_category, request_event, request_photo, staff,
+    account, photo_blob, premises, request, request_category, request_event, request_join, request_photo,
+    staff,
 };
 use crate::{Conn, DbError};
 use kabinet_domain as d;
 use kabinet_domain::requests::{
-    Category, CategorySetting, Desk, EventKind, Photo, Request, RequestEvent, RequestStatus,
+    Category, CategorySetting, Desk, EventKind, Photo, Request, RequestEvent, RequestStatus, SharedRequest,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Order};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, OnConflict, Order, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select,
 };
 use time::{Date, OffsetDateTime};
 
@@ -101,6 +102,21 @@ pub(crate) fn in_buildings(buildings: &[String]) -> sea_orm::sea_query::SimpleEx
     Expr::col((request::Entity, request::Column::AccountId)).in_subquery(accounts)
 }
 
+/// A resident who joined a request, as staff see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joiner {
+    /// The resident.
+    pub user_id: d::UserId,
+    /// The account they joined for.
+    pub account_id: d::AccountId,
+    /// Its number.
+    pub account_number: String,
+    /// Its address with the flat.
+    pub address: String,
+    /// When.
+    pub joined_at: OffsetDateTime,
+}
+
 /// A line of the queue.
 #[derive(Debug, Clone)]
 pub struct QueueItem {
@@ -172,6 +188,7 @@ impl TryFrom<RequestRow> for Request {
             created_at: r.created_at,
             updated_at: r.updated_at,
             photos: r.photos,
+            joined: r.joined,
         })
     }
 }
@@ -227,6 +244,7 @@ impl TryFrom<request_category::Model> for Category {
             name: c.name,
             emergency: c.emergency,
             deadline_hours: c.deadline_hours,
+            common_property: c.common_property,
         })
     }
 }
@@ -260,6 +278,42 @@ fn requests() -> Select<request::Entity> {
     request::Entity::find()
         .join(JoinType::LeftJoin, request::Relation::Assignee.def())
         .column_as(staff::Column::Name, "assignee_name")
+}
+
+/// A request as its building's residents see it ([`SharedRequest`]), its
+/// building from its account's premises; `joined_at` comes from a join of
+/// `request_joins` the caller adds.
+fn shared_select() -> sea_orm::sea_query::SelectStatement {
+    use request::Column as R;
+    Query::select()
+        .columns([
+            (request::Entity, R::Id),
+            (request::Entity, R::CategoryName),
+            (request::Entity, R::Status),
+            (request::Entity, R::Emergency),
+            (request::Entity, R::CreatedAt),
+            (request::Entity, R::DueAt),
+            (request::Entity, R::Joined),
+        ])
+        .expr_as(
+            Expr::col((premises::Entity, premises::Column::Address)),
+            Alias::new("building"),
+        )
+        .expr_as(
+            Expr::col((request_join::Entity, request_join::Column::CreatedAt)),
+            Alias::new("joined_at"),
+        )
+        .from(request::Entity)
+        .inner_join(
+            account::Entity,
+            Expr::col((account::Entity, account::Column::Id)).equals((request::Entity, R::AccountId)),
+        )
+        .inner_join(
+            premises::Entity,
+            Expr::col((premises::Entity, premises::Column::Id))
+                .equals((account::Entity, account::Column::PremisesId)),
+        )
+        .to_owned()
 }
 
 /// The statuses of the open queue.
@@ -342,6 +396,7 @@ impl<C: Conn> Requests<'_, C> {
             desk: Set(c.category.desk.as_str().into()),
             emergency: Set(c.category.emergency),
             deadline_hours: Set(c.category.deadline_hours),
+            common_property: Set(c.category.common_property),
             position: Set(c.position),
             active: Set(c.active),
             ..Default::default()
@@ -373,6 +428,10 @@ impl<C: Conn> Requests<'_, C> {
             .col_expr(
                 request_category::Column::DeadlineHours,
                 Expr::value(c.category.deadline_hours),
+            )
+            .col_expr(
+                request_category::Column::CommonProperty,
+                Expr::value(c.category.common_property),
             )
             .col_expr(request_category::Column::Position, Expr::value(c.position))
             .col_expr(request_category::Column::Active, Expr::value(c.active))
@@ -442,6 +501,7 @@ impl<C: Conn> Requests<'_, C> {
             reopened: Set(0),
             reason: Set(None),
             photos: Set(0),
+            joined: Set(0),
             created_at: Set(n.now),
             updated_at: Set(n.now),
             ..Default::default()
@@ -793,6 +853,222 @@ impl<C: Conn> Requests<'_, C> {
             .one(self.0.conn())
             .await?
             .map(|p| p.address))
+    }
+
+    /// Open requests about common property in `buildings` (premises
+    /// addresses) that `user` did not file, newest first, at most `limit`;
+    /// with `only`, just that request. Each says whether and when `user`
+    /// joined it.
+    pub async fn shared(
+        &self,
+        buildings: &[String],
+        user: d::UserId,
+        only: Option<d::RequestId>,
+        limit: u64,
+    ) -> Result<Vec<SharedRequest>, DbError> {
+        use request::Column as R;
+        if buildings.is_empty() {
+            return Ok(Vec::new());
+        }
+        let common = Query::select()
+            .column(request_category::Column::Code)
+            .from(request_category::Entity)
+            .and_where(Expr::col(request_category::Column::CommonProperty).eq(true))
+            .to_owned();
+        let mut q = shared_select();
+        q.join(
+            JoinType::LeftJoin,
+            request_join::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((request_join::Entity, request_join::Column::RequestId))
+                        .equals((request::Entity, R::Id)),
+                )
+                .add(Expr::col((request_join::Entity, request_join::Column::UserId)).eq(user.0)),
+        )
+        .and_where(
+            Expr::col((premises::Entity, premises::Column::Address))
+                .is_in(buildings.iter().map(String::as_str)),
+        )
+        .and_where(Expr::col((request::Entity, R::Status)).is_in(stored(&OPEN)))
+        .and_where(Expr::col((request::Entity, R::Category)).in_subquery(common))
+        .and_where(Expr::col((request::Entity, R::UserId)).ne(user.0))
+        .order_by((request::Entity, R::Id), Order::Desc)
+        .limit(limit);
+        if let Some(id) = only {
+            q.and_where(Expr::col((request::Entity, R::Id)).eq(id.0));
+        }
+        self.shared_rows(&q).await
+    }
+
+    /// The requests `user` joined, newest join first, at most `limit`, as
+    /// the building's residents see them (whatever their status now).
+    pub async fn joined_by(&self, user: d::UserId, limit: u64) -> Result<Vec<SharedRequest>, DbError> {
+        let mut q = shared_select();
+        q.inner_join(
+            request_join::Entity,
+            Expr::col((request_join::Entity, request_join::Column::RequestId))
+                .equals((request::Entity, request::Column::Id)),
+        )
+        .and_where(Expr::col((request_join::Entity, request_join::Column::UserId)).eq(user.0))
+        .order_by(
+            (request_join::Entity, request_join::Column::CreatedAt),
+            Order::Desc,
+        )
+        .order_by((request::Entity, request::Column::Id), Order::Desc)
+        .limit(limit);
+        self.shared_rows(&q).await
+    }
+
+    async fn shared_rows(
+        &self,
+        q: &sea_orm::sea_query::SelectStatement,
+    ) -> Result<Vec<SharedRequest>, DbError> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            id: i64,
+            category_name: String,
+            status: String,
+            emergency: bool,
+            created_at: OffsetDateTime,
+            due_at: OffsetDateTime,
+            joined: i32,
+            building: String,
+            joined_at: Option<OffsetDateTime>,
+        }
+        let c = self.0.conn();
+        Row::find_by_statement(c.get_database_backend().build(q))
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(SharedRequest {
+                    id: d::RequestId(r.id),
+                    status: RequestStatus::from_stored(&r.status)
+                        .ok_or_else(|| corrupt("requests", "status", &r.status))?,
+                    category_name: r.category_name,
+                    building: r.building,
+                    emergency: r.emergency,
+                    created_at: r.created_at,
+                    due_at: r.due_at,
+                    joined: r.joined,
+                    joined_at: r.joined_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Records that `user` joined request `id` for `account`; `false` when
+    /// they had already. The request's count goes up with it.
+    pub async fn join(
+        &self,
+        id: d::RequestId,
+        user: d::UserId,
+        account: d::AccountId,
+        now: OffsetDateTime,
+    ) -> Result<bool, DbError> {
+        let row = request_join::ActiveModel {
+            request_id: Set(id.0),
+            user_id: Set(user.0),
+            account_id: Set(account.0),
+            created_at: Set(now),
+        };
+        let added = request_join::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([request_join::Column::RequestId, request_join::Column::UserId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(self.0.conn())
+            .await?;
+        if added == 0 {
+            return Ok(false);
+        }
+        self.count_joined(id, 1).await?;
+        Ok(true)
+    }
+
+    /// Takes `user` off request `id`; `false` when they were not on it.
+    pub async fn leave(&self, id: d::RequestId, user: d::UserId) -> Result<bool, DbError> {
+        let gone = request_join::Entity::delete_many()
+            .filter(request_join::Column::RequestId.eq(id.0))
+            .filter(request_join::Column::UserId.eq(user.0))
+            .exec(self.0.conn())
+            .await?
+            .rows_affected;
+        if gone == 0 {
+            return Ok(false);
+        }
+        self.count_joined(id, -1).await?;
+        Ok(true)
+    }
+
+    async fn count_joined(&self, id: d::RequestId, by: i32) -> Result<(), DbError> {
+        request::Entity::update_many()
+            .col_expr(
+                request::Column::Joined,
+                Expr::col(request::Column::Joined).add(by),
+            )
+            .filter(request::Column::Id.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Who joined request `id`, in the order they joined: the resident, the
+    /// account they joined for, its number and address with the flat.
+    pub async fn joiners(&self, id: d::RequestId) -> Result<Vec<Joiner>, DbError> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            user_id: i64,
+            account_id: i64,
+            created_at: OffsetDateTime,
+            number: String,
+            address: String,
+            flat: Option<String>,
+        }
+        let q = Query::select()
+            .columns([
+                (request_join::Entity, request_join::Column::UserId),
+                (request_join::Entity, request_join::Column::AccountId),
+                (request_join::Entity, request_join::Column::CreatedAt),
+            ])
+            .column((account::Entity, account::Column::Number))
+            .columns([
+                (premises::Entity, premises::Column::Address),
+                (premises::Entity, premises::Column::Flat),
+            ])
+            .from(request_join::Entity)
+            .inner_join(
+                account::Entity,
+                Expr::col((account::Entity, account::Column::Id))
+                    .equals((request_join::Entity, request_join::Column::AccountId)),
+            )
+            .inner_join(
+                premises::Entity,
+                Expr::col((premises::Entity, premises::Column::Id))
+                    .equals((account::Entity, account::Column::PremisesId)),
+            )
+            .and_where(Expr::col((request_join::Entity, request_join::Column::RequestId)).eq(id.0))
+            .order_by(
+                (request_join::Entity, request_join::Column::CreatedAt),
+                Order::Asc,
+            )
+            .order_by((request_join::Entity, request_join::Column::UserId), Order::Asc)
+            .to_owned();
+        let c = self.0.conn();
+        Ok(Row::find_by_statement(c.get_database_backend().build(&q))
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|r| Joiner {
+                user_id: d::UserId(r.user_id),
+                account_id: d::AccountId(r.account_id),
+                account_number: r.number,
+                address: d::full_address(&r.address, r.flat.as_deref()),
+                joined_at: r.created_at,
+            })
+            .collect())
     }
 
     /// How many requests there are (load checks).

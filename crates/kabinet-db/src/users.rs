@@ -160,7 +160,14 @@ impl<C: Conn> Users<'_, C> {
         .await;
         match inserted {
             Ok(m) => {
-                crate::links::link(self.0, d::UserId(m.id), new.account_id, new.now).await?;
+                crate::links::link(
+                    self.0,
+                    d::UserId(m.id),
+                    new.account_id,
+                    d::LinkedBy::Registration,
+                    new.now,
+                )
+                .await?;
                 Ok(Some(d::UserId(m.id)))
             }
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),

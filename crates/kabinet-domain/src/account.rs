@@ -200,3 +200,34 @@ mod tests {
         assert!(Els::parse("75дa533315").is_err());
     }
 }
+
+/// How an account came to be among a resident's: what "my data" says of
+/// each linked account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkedBy {
+    /// The account the resident registered and signs in with.
+    Registration,
+    /// Added by the resident with the account's details from the receipt.
+    Details,
+    /// The resident who signs in with the account approved their request.
+    Owner,
+}
+
+impl LinkedBy {
+    /// Every way.
+    pub const ALL: [LinkedBy; 3] = [LinkedBy::Registration, LinkedBy::Details, LinkedBy::Owner];
+
+    /// The stored form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LinkedBy::Registration => "registration",
+            LinkedBy::Details => "details",
+            LinkedBy::Owner => "owner",
+        }
+    }
+
+    /// Reads the stored form.
+    pub fn from_stored(s: &str) -> Option<LinkedBy> {
+        LinkedBy::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}

@@ -162,6 +162,10 @@ events! {
     RequestFiled = "request_filed",
     /// A request was changed: status, assignee, reply or note.
     RequestChanged = "request_changed",
+    /// A resident joined a neighbour's request about common property.
+    RequestJoined = "request_joined",
+    /// A resident left a request they had joined.
+    RequestLeft = "request_left",
     /// The organization's details were set or changed (before and after).
     OrganizationChanged = "organization_changed",
     /// The office downloaded the audit log.

@@ -35,7 +35,7 @@ pub mod throttle;
 pub mod volume;
 pub mod workdays;
 
-pub use account::{AccountNumber, AccountNumberError, Els, GisIdError, Izhku};
+pub use account::{AccountNumber, AccountNumberError, Els, GisIdError, Izhku, LinkedBy};
 pub use area::Area;
 pub use audit::{Actor, AuditEntry, AuditEvent, AuditRecord};
 pub use calendar::{InvoiceStatus, OrgClock, ReadingsWindow, WindowState};

@@ -416,6 +416,10 @@ pub struct Category {
     pub emergency: bool,
     /// Its own deadline, if it differs from the desk's.
     pub deadline_hours: Option<i64>,
+    /// About the building's common property (a lift, the building's water or
+    /// heating): neighbours in the same building may join an open request
+    /// instead of filing their own ([`joinable`]).
+    pub common_property: bool,
 }
 
 /// The longest category code (letters `a`–`z`, digits and `_`).
@@ -497,6 +501,16 @@ pub fn check_category(c: &CategorySetting) -> Vec<crate::organization::DetailPro
     }
     out
 }
+
+/// Whether residents of the building may still join a request: it is about
+/// common property and not yet done, declined, closed or cancelled.
+pub fn joinable(status: RequestStatus, common_property: bool) -> bool {
+    common_property && status.is_open()
+}
+
+/// How many joinable requests of their buildings a resident is shown at
+/// most, newest first.
+pub const JOINABLE_SHOWN: u64 = 10;
 
 /// The default list: emergencies for the dispatch service, questions for the
 /// office, and "other" (code, name, desk).
@@ -582,6 +596,8 @@ pub struct Request {
     pub updated_at: OffsetDateTime,
     /// How many photos it has.
     pub photos: i32,
+    /// How many neighbours joined it.
+    pub joined: i32,
 }
 
 impl Request {
@@ -676,6 +692,31 @@ pub struct Photo {
     pub height: i32,
     /// Size of the stored JPEG.
     pub bytes: i64,
+}
+
+/// A neighbour's request about common property as the other residents of
+/// its building see it: what, where in the building's terms, where it
+/// stands — never its text, phone, photos or flat, which are its author's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedRequest {
+    /// Its number.
+    pub id: crate::RequestId,
+    /// The category's name.
+    pub category_name: String,
+    /// The building's address (without a flat).
+    pub building: String,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// An emergency.
+    pub emergency: bool,
+    /// Filed.
+    pub created_at: OffsetDateTime,
+    /// The deadline.
+    pub due_at: OffsetDateTime,
+    /// How many residents joined it.
+    pub joined: i32,
+    /// When the viewer joined it; `None`: they have not.
+    pub joined_at: Option<OffsetDateTime>,
 }
 
 /// The longest "convenient time to visit", in characters.
@@ -817,6 +858,7 @@ mod tests {
                 desk: *desk,
                 emergency: *desk == Desk::Dispatch,
                 deadline_hours: None,
+                common_property: false,
             })
             .collect();
         let long = "я".repeat(MAX_TEXT_CHARS + 1);
@@ -1097,6 +1139,15 @@ mod tests {
     }
 
     #[test]
+    fn only_open_requests_about_common_property_may_be_joined() {
+        for s in S::ALL {
+            assert!(!joinable(s, false), "{s:?} about one flat");
+            let open = matches!(s, S::New | S::InWork | S::Deferred);
+            assert_eq!(joinable(s, true), open, "{s:?}");
+        }
+    }
+
+    #[test]
     fn a_category_is_checked_before_it_is_stored() {
         let good = CategorySetting {
             category: Category {
@@ -1105,6 +1156,7 @@ mod tests {
                 desk: Desk::Dispatch,
                 emergency: true,
                 deadline_hours: Some(4),
+                common_property: true,
             },
             position: 3,
             active: true,

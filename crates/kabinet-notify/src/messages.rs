@@ -392,6 +392,48 @@ pub enum RequestNews {
     Answered,
 }
 
+/// What happened to a request, as a mail's line says it.
+fn news_text(tr: Tr, news: RequestNews) -> String {
+    match news {
+        RequestNews::Deferred(until) => tr.a("mail-request-deferred-until", "date", &tr.date(until)),
+        other => tr.t(match other {
+            RequestNews::Taken => "mail-request-taken",
+            RequestNews::Done => "mail-request-done",
+            RequestNews::Declined => "mail-request-declined",
+            _ => "mail-request-answered",
+        }),
+    }
+}
+
+/// "A request you joined changed": to a neighbour who joined a request
+/// about the building's common property — its number, category and what
+/// happened, nothing its author wrote; the link opens their requests.
+pub fn joined_request_update(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    number: RequestId,
+    category: &str,
+    news: RequestNews,
+    url: &str,
+) -> Email {
+    // Only whoever filed it confirms the work or returns it.
+    let what = match news {
+        RequestNews::Done => tr.t("mail-request-joined-done"),
+        other => news_text(tr, other),
+    };
+    let n = number.to_string();
+    let line = tr.args(
+        "mail-request-joined-line",
+        &[("number", &n), ("name", category), ("what", &what)],
+    );
+    let paragraphs = vec![
+        Paragraph::Text(format!("{line}.")),
+        Paragraph::Link(tr.t("mail-request-joined-link"), url.to_string()),
+    ];
+    compose(tr, to, line, org, &paragraphs)
+}
+
 /// "Your request changed": taken into work, done, declined, deferred or
 /// answered; `text` is the reply or the reason, if any (never an internal
 /// note).
@@ -404,15 +446,7 @@ pub fn request_update(
     text: &str,
     url: &str,
 ) -> Email {
-    let what = match news {
-        RequestNews::Deferred(until) => tr.a("mail-request-deferred-until", "date", &tr.date(until)),
-        other => tr.t(match other {
-            RequestNews::Taken => "mail-request-taken",
-            RequestNews::Done => "mail-request-done",
-            RequestNews::Declined => "mail-request-declined",
-            _ => "mail-request-answered",
-        }),
-    };
+    let what = news_text(tr, news);
     let n = number.to_string();
     let line = tr.a2("mail-request-line", ("number", &n), ("what", &what));
     let mut paragraphs = vec![Paragraph::Text(format!("{line}."))];
@@ -463,6 +497,15 @@ mod tests {
                 "https://x/p",
             ),
             request_update(tr, "УК", &to, RequestId(42), RequestNews::Done, "", "https://x/q"),
+            joined_request_update(
+                tr,
+                "УК",
+                &to,
+                RequestId(42),
+                "Lift",
+                RequestNews::Taken,
+                "https://x/r",
+            ),
         ]
     }
 

@@ -121,6 +121,8 @@ pub const SETTINGS_ACCESS: &str = "/settings/access";
 pub const SETTINGS_ACCESS_REQUEST: &str = "/settings/access/{token}";
 /// Everything Kabinet holds about the resident, as JSON.
 pub const MY_DATA: &str = "/settings/data.json";
+/// The "my data" archive: `data.json` with the photos of the requests.
+pub const MY_DATA_ZIP: &str = "/settings/data.zip";
 /// The user guide, contacts and Rules.
 pub const HELP: &str = "/help";
 
@@ -157,6 +159,11 @@ pub const REQUEST_PHOTO: &str = "/requests/photos/{id}";
 /// The link to request `id`.
 pub fn request(id: kabinet_domain::RequestId) -> String {
     format!("/requests/{id}")
+}
+
+/// The address of a resident's action on request `id` (`join`, `cancel`…).
+pub fn request_action(id: kabinet_domain::RequestId, action: &str) -> String {
+    format!("/requests/{id}/{action}")
 }
 
 /// The link to a resident's photo (`thumb`: its thumbnail).

@@ -140,7 +140,11 @@ impl Auth {
             Some(owner) if owner.id != user => self.ask_owner(r, &account, &owner, client).await,
             _ => {
                 let tx = self.db.begin().await?;
-                if tx.links().add(user, account.id, now).await? {
+                if tx
+                    .links()
+                    .add(user, account.id, d::LinkedBy::Details, now)
+                    .await?
+                {
                     let entry = client.entry(
                         E::AccountLinked,
                         Some(user),
@@ -294,7 +298,9 @@ impl Auth {
                     return Err(Error::NotFound);
                 }
                 if approve {
-                    tx.links().add(asked.user_id, asked.account_id, now).await?;
+                    tx.links()
+                        .add(asked.user_id, asked.account_id, d::LinkedBy::Owner, now)
+                        .await?;
                 }
                 (
                     if approve {

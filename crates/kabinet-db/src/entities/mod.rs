@@ -34,6 +34,7 @@ pub mod premises;
 pub mod request;
 pub mod request_category;
 pub mod request_event;
+pub mod request_join;
 pub mod request_photo;
 pub mod rules_version;
 pub mod sandbox_payment;

@@ -28,6 +28,7 @@ pub struct Model {
     pub reopened: i32,
     pub reason: Option<String>,
     pub photos: i32,
+    pub joined: i32,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,
 }

@@ -16,6 +16,7 @@ pub struct Model {
     pub deadline_hours: Option<i64>,
     pub position: i32,
     pub active: bool,
+    pub common_property: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,7 @@ mod m20261207_000015_support;
 mod m20261207_000016_announcements;
 mod m20261207_000017_staff_email;
 mod m20261207_000018_my_data;
+mod m20261207_000019_joins;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_announcements::Migration),
             Box::new(m20261207_000017_staff_email::Migration),
             Box::new(m20261207_000018_my_data::Migration),
+            Box::new(m20261207_000019_joins::Migration),
         ]
     }
 }

@@ -559,7 +559,7 @@ pub(crate) async fn change_email(
 
 /// Everything Kabinet holds about the resident (R16).
 #[utoipa::path(get, path = "/api/v1/my-data", tag = "portal", security(("bearer" = [])),
-    responses((status = 200, description = "Profile, linked accounts, acceptances, activity, settings and e-mails sent", body = Object),
+    responses((status = 200, description = "Profile, settings, linked accounts with who linked each, acceptances, activity with staff actions, e-mails sent, readings given, card payments, requests with their history and photo ids, requests joined (the photos themselves: the archive at /settings/data.zip)", body = Object),
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem)))]
 pub(crate) async fn my_data(

@@ -107,6 +107,9 @@ fn resident_routes(
         routes!(requests::give_back),
         routes!(requests::accept),
         routes!(requests::photo),
+        routes!(requests::shared),
+        routes!(requests::joined),
+        routes!(requests::join, requests::leave),
     ];
     list.into_iter()
         .fold(OpenApiRouter::new(), |r, route| r.routes(guard(route)))
@@ -370,7 +373,7 @@ impl Modify for ErrorResponses {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kabinet resident API", version = "1", description = "Личный кабинет абонента: API для мобильного приложения."),
-    components(schemas(Problem, status::Status, status::Closing, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, cabinet::AccountItem, cabinet::LinkRequest, cabinet::InvoiceItem, cabinet::PaymentItem, cabinet::OverviewResponse, cabinet::ChargeItem, cabinet::InvoiceDetailResponse, cabinet::ChargesResponse, cabinet::MonthTotal, cabinet::PaymentsResponse, cabinet::SettingsBody, cabinet::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem, payments::ShareRequest, payments::CreateRequest, payments::ShareItem, payments::CardPaymentItem, payments::CreateResponse, payments::ListResponse, requests::CategoryItem, requests::RequestItem, requests::CreateForm, requests::RequestListResponse, requests::EventItem, requests::PhotoItem, requests::RequestDetail, requests::TextBody, requests::RatingBody)),
+    components(schemas(Problem, status::Status, status::Closing, auth::TokenRequest, auth::TokenResponse, auth::RegisterRequest, Accepted, auth::PasswordRequest, auth::ResetRequest, auth::ResetConfirmRequest, rules::Rules, rules::AcceptRequest, account::Me, cabinet::AccountItem, cabinet::LinkRequest, cabinet::InvoiceItem, cabinet::PaymentItem, cabinet::OverviewResponse, cabinet::ChargeItem, cabinet::InvoiceDetailResponse, cabinet::ChargesResponse, cabinet::MonthTotal, cabinet::PaymentsResponse, cabinet::SettingsBody, cabinet::EmailRequest, readings::ReadingItem, readings::ZoneItem, readings::MeterItem, readings::WindowItem, readings::MetersResponse, readings::HistoryItem, readings::MonthUseItem, readings::HistoryResponse, readings::MeterReadings, readings::SubmitRequest, readings::StoredItem, readings::SubmitResponse, readings::IssueItem, payments::ShareRequest, payments::CreateRequest, payments::ShareItem, payments::CardPaymentItem, payments::CreateResponse, payments::ListResponse, requests::CategoryItem, requests::RequestItem, requests::CreateForm, requests::RequestListResponse, requests::EventItem, requests::PhotoItem, requests::RequestDetail, requests::TextBody, requests::RatingBody, requests::SharedItem)),
     modifiers(&BearerScheme)
 )]
 pub(crate) struct ApiDoc;

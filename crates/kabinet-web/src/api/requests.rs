@@ -1,7 +1,8 @@
 //! Requests over the API (R9): the categories, filing a request with photos
 //! (`multipart/form-data`), the resident's list, one request with its
 //! conversation (never the internal notes), writing to staff, cancelling,
-//! and accepting or returning a done request; photos by their id.
+//! and accepting or returning a done request; photos by their id; and
+//! neighbours' requests about the building's common property to join.
 
 use super::{ApiJson, ApiResident, Problem};
 use crate::AppState;
@@ -430,4 +431,106 @@ pub(crate) async fn photo(
     let thumb = q.size.as_deref() == Some("thumb");
     let bytes = state.app.requests.photo(Viewer::Resident(&r), &id, thumb).await?;
     Ok(crate::http::files::jpeg(bytes))
+}
+
+/// A neighbour's request about the building's common property, as the
+/// building's other residents see it: never its text, phone, photos or flat.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SharedItem {
+    /// Its number.
+    number: i64,
+    /// The category's name.
+    category_name: String,
+    /// The building's address.
+    building: String,
+    /// `new`, `in_work`, `done`, `closed`, `deferred`, `declined` or `canceled`.
+    status: String,
+    /// An emergency.
+    emergency: bool,
+    /// When it was filed, RFC 3339.
+    created_at: String,
+    /// When it is due, RFC 3339.
+    due_at: String,
+    /// How many residents joined it.
+    joined: i32,
+    /// When the resident joined it, RFC 3339; absent: they have not.
+    joined_at: Option<String>,
+}
+
+fn shared_item(s: &kabinet_domain::requests::SharedRequest) -> SharedItem {
+    SharedItem {
+        number: s.id.0,
+        category_name: s.category_name.clone(),
+        building: s.building.clone(),
+        status: s.status.as_str().into(),
+        emergency: s.emergency,
+        created_at: super::rfc3339(s.created_at),
+        due_at: super::rfc3339(s.due_at),
+        joined: s.joined,
+        joined_at: s.joined_at.map(super::rfc3339),
+    }
+}
+
+/// Open requests about the common property of the resident's buildings that
+/// neighbours filed (at most 10, newest first): join one instead of filing
+/// the same.
+#[utoipa::path(get, path = "/api/v1/requests/shared", tag = "requests", security(("bearer" = [])),
+    responses((status = 200, description = "Neighbours' open requests", body = Vec<SharedItem>),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem)))]
+pub(crate) async fn shared(
+    State(state): State<AppState>,
+    ApiResident(r): ApiResident,
+) -> Result<Json<Vec<SharedItem>>, ApiError> {
+    let list = state.app.requests.shared(&r).await?;
+    Ok(Json(list.iter().map(shared_item).collect()))
+}
+
+/// Neighbours' requests the resident joined (at most 50, newest join
+/// first), whatever their status now.
+#[utoipa::path(get, path = "/api/v1/requests/joined", tag = "requests", security(("bearer" = [])),
+    responses((status = 200, description = "Requests joined", body = Vec<SharedItem>),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem)))]
+pub(crate) async fn joined(
+    State(state): State<AppState>,
+    ApiResident(r): ApiResident,
+) -> Result<Json<Vec<SharedItem>>, ApiError> {
+    let list = state.app.requests.joined(&r).await?;
+    Ok(Json(list.iter().map(shared_item).collect()))
+}
+
+/// Joins a neighbour's open request about the common property of one of
+/// the resident's buildings; joining again changes nothing.
+#[utoipa::path(put, path = "/api/v1/requests/{number}/join", tag = "requests", security(("bearer" = [])),
+    params(("number" = String, Path, description = "The request's number")),
+    responses((status = 204, description = "Joined"),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem),
+        (status = 404, description = "No open request about common property of the resident's buildings filed by someone else", body = Problem)))]
+pub(crate) async fn join(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiResident(r): ApiResident,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.requests.join(&r, number(&id)?, &ctx.client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Leaves a request the resident joined.
+#[utoipa::path(delete, path = "/api/v1/requests/{number}/join", tag = "requests", security(("bearer" = [])),
+    params(("number" = String, Path, description = "The request's number")),
+    responses((status = 204, description = "Left"),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem),
+        (status = 404, description = "The resident had not joined it", body = Problem)))]
+pub(crate) async fn leave(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiResident(r): ApiResident,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.requests.leave(&r, number(&id)?, &ctx.client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

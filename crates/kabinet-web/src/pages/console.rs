@@ -56,6 +56,8 @@ pub(crate) struct QueueRow {
     pub address: String,
     pub assignee: String,
     pub fresh: bool,
+    /// Neighbours who joined it.
+    pub joined: i32,
 }
 
 /// The queue.
@@ -164,6 +166,7 @@ pub(crate) async fn queue(
                 row: row(&state, &tr, &i.request, paths::staff_request(i.request.id)),
                 address: i.address.clone(),
                 assignee: i.request.assignee_name.clone().unwrap_or_default(),
+                joined: i.request.joined,
                 fresh: i.request.status == RequestStatus::New
                     && i.request.emergency
                     && now - i.request.created_at < time::Duration::hours(1),
@@ -195,6 +198,8 @@ pub(crate) struct RequestPage {
     pub can_reply: bool,
     pub assignees: Vec<Choice>,
     pub today: String,
+    /// Residents of the building who joined it: account, address, when.
+    pub joiners: Vec<(String, String, String)>,
 }
 
 async fn request_page(
@@ -283,6 +288,17 @@ async fn request_page(
             can_reply: !r.status.is_final(),
             assignees,
             today: clock.today(time::OffsetDateTime::now_utc()).to_string(),
+            joiners: v
+                .joiners
+                .iter()
+                .map(|j| {
+                    (
+                        j.account_number.clone(),
+                        j.address.clone(),
+                        tr.date_time(clock.local(j.joined_at)),
+                    )
+                })
+                .collect(),
         },
     )
 }

@@ -560,6 +560,7 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::SETTINGS_ACCESS, post(settings::access)),
         (paths::SETTINGS_ACCESS_REQUEST, get(settings::access_page)),
         (paths::MY_DATA, get(settings::my_data)),
+        (paths::MY_DATA_ZIP, get(settings::my_data_zip)),
         (
             paths::PASSWORD_CHANGE,
             get(password::change_page).post(password::change),

@@ -20,7 +20,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kabinet_app::Error;
 use kabinet_app::requests::{RequestForm, RequestInput, RequestView, Viewer};
-use kabinet_domain::requests::{Change, Desk, EventKind, Request, RequestEvent, RequestStatus};
+use kabinet_domain::requests::{
+    Change, Desk, EventKind, Request, RequestEvent, RequestStatus, SharedRequest,
+};
 use serde::Deserialize;
 
 /// A line of a request list.
@@ -61,11 +63,80 @@ pub(crate) fn row(state: &AppState, tr: &Tr, r: &Request, href: String) -> Row {
     }
 }
 
-/// `?page=`.
+/// A neighbour's request about common property, as a line of the lists
+/// of requests to join and joined (no text, phone or flat of its author).
+pub(crate) struct SharedRow {
+    pub number: i64,
+    pub category: String,
+    pub emergency: bool,
+    pub status: String,
+    pub status_code: &'static str,
+    pub filed: String,
+    pub due: String,
+    /// How many residents joined it.
+    pub joined: i32,
+    /// The reader joined it.
+    pub mine: bool,
+    /// Still open: it may be joined.
+    pub open: bool,
+    pub join: String,
+    pub leave: String,
+}
+
+/// Neighbours' requests of one building.
+pub(crate) struct SharedGroup {
+    pub building: String,
+    pub rows: Vec<SharedRow>,
+}
+
+/// `list` grouped by building, each building where its newest request
+/// stands.
+pub(crate) fn shared_groups(state: &AppState, tr: &Tr, list: &[SharedRequest]) -> Vec<SharedGroup> {
+    let mut groups: Vec<SharedGroup> = Vec::new();
+    for s in list {
+        let row = shared_row(state, tr, s);
+        match groups.iter_mut().find(|g| g.building == s.building) {
+            Some(g) => g.rows.push(row),
+            None => groups.push(SharedGroup {
+                building: s.building.clone(),
+                rows: vec![row],
+            }),
+        }
+    }
+    groups
+}
+
+fn shared_row(state: &AppState, tr: &Tr, s: &SharedRequest) -> SharedRow {
+    let clock = state.app.requests.clock();
+    SharedRow {
+        number: s.id.0,
+        category: s.category_name.clone(),
+        emergency: s.emergency,
+        status: status_text(tr, s.status),
+        status_code: s.status.as_str(),
+        filed: tr.date_time(clock.local(s.created_at)),
+        due: if s.status.is_open() {
+            tr.date_time(clock.local(s.due_at))
+        } else {
+            String::new()
+        },
+        joined: s.joined,
+        mine: s.joined_at.is_some(),
+        open: s.status.is_open(),
+        join: paths::request_action(s.id, "join"),
+        leave: paths::request_action(s.id, "leave"),
+    }
+}
+
+/// `?page=`, and the notice after joining or leaving a request.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PageQuery {
     #[serde(default)]
     pub page: Option<u64>,
+    #[serde(default)]
+    pub joined: Option<i64>,
+    #[serde(default)]
+    pub left: Option<i64>,
 }
 
 /// The list.
@@ -73,8 +144,11 @@ pub(crate) struct PageQuery {
 #[template(path = "requests/list.html")]
 pub(crate) struct ListPage {
     pub layout: Layout,
+    pub notice: Option<String>,
     pub rows: Vec<Row>,
     pub pager: Option<super::Pager>,
+    /// Neighbours' requests the resident joined, by building.
+    pub joined: Vec<SharedGroup>,
 }
 
 /// `GET /requests`.
@@ -90,8 +164,16 @@ pub(crate) async fn list(
         .requests
         .list(&r, q.page.unwrap_or(1).min(10_000))
         .await?;
+    let joined = state.app.requests.joined(&r).await?;
+    let notice = match (q.joined, q.left) {
+        (Some(n), _) => Some(tr.a("request-joined-notice", "number", &n.to_string())),
+        (None, Some(n)) => Some(tr.a("request-left-notice", "number", &n.to_string())),
+        _ => None,
+    };
     page(&ListPage {
         layout: Layout::section(&state, &ctx, Section::Requests),
+        notice,
+        joined: shared_groups(&state, &tr, &joined),
         rows: list
             .items
             .iter()
@@ -123,6 +205,9 @@ pub(crate) struct NewPage {
     pub phone: String,
     pub visit_time: String,
     pub errors: Vec<(String, String)>,
+    /// Neighbours' open requests about common property the resident may
+    /// join instead, by building.
+    pub shared: Vec<SharedGroup>,
 }
 
 impl NewPage {
@@ -139,9 +224,11 @@ fn new_page(
     state: &AppState,
     ctx: &Ctx,
     form: &RequestForm,
+    shared: &[SharedRequest],
     typed: Option<&RequestInput>,
     errors: Vec<(String, String)>,
 ) -> NewPage {
+    let tr = Tr::current();
     let chosen = typed.map(|t| t.category.as_str()).unwrap_or("");
     let current = typed
         .and_then(|t| t.account.clone())
@@ -176,6 +263,7 @@ fn new_page(
         phone: typed.map_or_else(|| form.phone.clone(), |t| t.phone.clone()),
         visit_time: typed.map(|t| t.visit_time.clone()).unwrap_or_default(),
         errors,
+        shared: shared_groups(state, &tr, shared),
     }
 }
 
@@ -194,7 +282,8 @@ pub(crate) async fn new(
     Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
     let form = state.app.requests.form(&r, q.account.as_deref()).await?;
-    page(&new_page(&state, &ctx, &form, None, Vec::new()))
+    let shared = state.app.requests.shared(&r).await?;
+    page(&new_page(&state, &ctx, &form, &shared, None, Vec::new()))
 }
 
 /// `POST /requests`: files the request, then shows it; a refused form
@@ -223,7 +312,11 @@ pub(crate) async fn file(
         Err(e) => return Err(e.into()),
     };
     let form = state.app.requests.form(&r, None).await?;
-    page_with(status, &new_page(&state, &ctx, &form, Some(&typed), errors))
+    let shared = state.app.requests.shared(&r).await?;
+    page_with(
+        status,
+        &new_page(&state, &ctx, &form, &shared, Some(&typed), errors),
+    )
 }
 
 /// A history line as shown.
@@ -306,6 +399,8 @@ pub(crate) struct ShowPage {
     pub can_cancel: bool,
     pub can_answer: bool,
     pub can_write: bool,
+    /// How many neighbours joined it.
+    pub joined: i32,
 }
 
 fn show_page(
@@ -359,6 +454,7 @@ fn show_page(
         can_cancel: r.status == RequestStatus::New,
         can_answer: r.status == RequestStatus::Done,
         can_write: !r.status.is_final(),
+        joined: r.joined,
     }
 }
 
@@ -397,7 +493,8 @@ pub(crate) struct ActionForm {
 }
 
 /// `POST /requests/{id}/{action}`: `cancel`, `accept` (rating), `return`
-/// (comment) or `comment`.
+/// (comment) or `comment` on the resident's own request; `join` or `leave`
+/// a neighbour's.
 pub(crate) async fn act(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -407,6 +504,17 @@ pub(crate) async fn act(
 ) -> Result<Response, PageError> {
     let id = kabinet_domain::RequestId(id.parse().map_err(|_| Error::NotFound)?);
     let requests = &state.app.requests;
+    match action.as_str() {
+        "join" => {
+            requests.join(&r, id, &ctx.client).await?;
+            return Ok(see_other(&format!("{}?joined={id}#joined", paths::REQUESTS)));
+        }
+        "leave" => {
+            requests.leave(&r, id, &ctx.client).await?;
+            return Ok(see_other(&format!("{}?left={id}#joined", paths::REQUESTS)));
+        }
+        _ => {}
+    }
     let done = match action.as_str() {
         "cancel" => {
             requests

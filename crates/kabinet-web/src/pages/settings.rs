@@ -577,13 +577,7 @@ pub(crate) async fn my_data(
 ) -> Result<Response, PageError> {
     let data = state.app.profiles.my_data(&r, &ctx.client).await?;
     let body = serde_json::to_vec_pretty(&data).map_err(|e| Error::Internal(e.to_string()))?;
-    let name = format!(
-        "kabinet-data-{}.json",
-        r.user
-            .account_number
-            .as_str()
-            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-    );
+    let name = data_file_name(&r, "json");
     Ok((
         [
             (header::CONTENT_TYPE, "application/json".to_string()),
@@ -593,6 +587,43 @@ pub(crate) async fn my_data(
             ),
         ],
         body,
+    )
+        .into_response())
+}
+
+/// The download's file name: `kabinet-data-<sign-in account>.<ext>`.
+fn data_file_name(r: &kabinet_app::auth::Resident, ext: &str) -> String {
+    format!(
+        "kabinet-data-{}.{ext}",
+        r.user
+            .account_number
+            .as_str()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    )
+}
+
+/// `GET /settings/data.zip`: the same data with the photos of the
+/// resident's requests as files, written while it is sent.
+pub(crate) async fn my_data_zip(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+) -> Result<Response, PageError> {
+    let chunks =
+        kabinet_app::archive::my_data(&state.app.profiles, &state.app.requests, &r, &ctx.client).await?;
+    let stream = futures::stream::unfold(chunks, |mut rx| async move {
+        let item = rx.recv().await?;
+        Some((item.map_err(|e| std::io::Error::other(e.to_string())), rx))
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", data_file_name(&r, "zip")),
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
     )
         .into_response())
 }

@@ -8,6 +8,7 @@ mod announcements;
 mod auth;
 mod english;
 mod http;
+mod joins;
 mod office;
 mod payments;
 mod portal;

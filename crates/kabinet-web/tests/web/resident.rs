@@ -116,7 +116,11 @@ db_tests! {
             if r.status == StatusCode::METHOD_NOT_ALLOWED {
                 // A route without GET: its own method meets the guard too;
                 // the resident's side of it has tests of its own.
-                let method = if path.starts_with("/api/") && pattern.ends_with("{number}") { "DELETE" } else { "POST" };
+                let method = match pattern.as_str() {
+                    p if p.starts_with("/api/") && p.ends_with("{number}") => "DELETE",
+                    p if p.starts_with("/api/") && p.ends_with("/join") => "PUT",
+                    _ => "POST",
+                };
                 r = stranger.json(method, &path, None, json!({})).await;
                 if path.starts_with("/api/") {
                     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}");

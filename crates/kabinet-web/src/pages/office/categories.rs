@@ -27,6 +27,7 @@ pub(crate) struct CategoryFields {
     pub name: String,
     pub desk: &'static str,
     pub emergency: bool,
+    pub common_property: bool,
     pub deadline: String,
     pub position: String,
     pub active: bool,
@@ -39,6 +40,7 @@ pub(crate) struct CategoryRow {
     pub name: String,
     pub desk: String,
     pub emergency: bool,
+    pub common_property: bool,
     pub deadline: String,
     pub position: i32,
     pub active: bool,
@@ -81,6 +83,8 @@ pub(crate) struct CategoryForm {
     #[serde(default)]
     emergency: String,
     #[serde(default)]
+    common_property: String,
+    #[serde(default)]
     deadline: String,
     #[serde(default)]
     position: String,
@@ -101,6 +105,7 @@ impl CategoryForm {
                 desk,
                 emergency: !self.emergency.is_empty(),
                 deadline_hours: (!deadline.is_empty()).then(|| deadline.parse::<i64>().unwrap_or(0)),
+                common_property: !self.common_property.is_empty(),
             },
             position: self.position.trim().parse::<i32>().unwrap_or(-1),
             active: !self.active.is_empty(),
@@ -113,6 +118,7 @@ impl CategoryForm {
             name: self.name.chars().take(256).collect(),
             desk: Desk::from_stored(&self.desk).unwrap_or(Desk::Office).as_str(),
             emergency: !self.emergency.is_empty(),
+            common_property: !self.common_property.is_empty(),
             deadline: self.deadline.chars().take(16).collect(),
             position: self.position.chars().take(16).collect(),
             active: !self.active.is_empty(),
@@ -126,6 +132,7 @@ fn fields_of(c: &CategorySetting) -> CategoryFields {
         name: c.category.name.clone(),
         desk: c.category.desk.as_str(),
         emergency: c.category.emergency,
+        common_property: c.category.common_property,
         deadline: c
             .category
             .deadline_hours
@@ -165,6 +172,7 @@ fn row(tr: &Tr, c: &StoredCategory) -> CategoryRow {
         name: cat.name.clone(),
         desk: desk_label(tr, cat.desk),
         emergency: cat.emergency,
+        common_property: cat.common_property,
         deadline: cat.deadline_hours.map_or_else(
             || tr.t("category-deadline-desk"),
             |h| tr.a("category-hours", "n", &h.to_string()),
@@ -200,6 +208,7 @@ async fn render_list(
                     name: String::new(),
                     desk: Desk::Office.as_str(),
                     emergency: false,
+                    common_property: false,
                     deadline: String::new(),
                     position: next.to_string(),
                     active: true,

@@ -176,7 +176,12 @@ impl TestApp {
             .unwrap()
             .expect("a resident");
         db.links()
-            .add(user.id, other.id, time::OffsetDateTime::now_utc())
+            .add(
+                user.id,
+                other.id,
+                kabinet_domain::LinkedBy::Details,
+                time::OffsetDateTime::now_utc(),
+            )
             .await
             .unwrap();
         other
