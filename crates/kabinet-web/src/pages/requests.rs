@@ -43,6 +43,16 @@ pub(crate) fn status_text(tr: &Tr, s: RequestStatus) -> String {
     tr.t(&format!("request-status-{}", s.as_str()))
 }
 
+/// An open request's deadline in the organization's time; empty once it
+/// is no longer open.
+fn due_text(state: &AppState, tr: &Tr, status: RequestStatus, due_at: time::OffsetDateTime) -> String {
+    if status.is_open() {
+        tr.date_time(state.app.requests.clock().local(due_at))
+    } else {
+        String::new()
+    }
+}
+
 pub(crate) fn row(state: &AppState, tr: &Tr, r: &Request, href: String) -> Row {
     let clock = state.app.requests.clock();
     let now = time::OffsetDateTime::now_utc();
@@ -54,11 +64,7 @@ pub(crate) fn row(state: &AppState, tr: &Tr, r: &Request, href: String) -> Row {
         status: status_text(tr, r.status),
         status_code: r.status.as_str(),
         filed: tr.date_time(clock.local(r.created_at)),
-        due: if r.status.is_open() {
-            tr.date_time(clock.local(r.due_at))
-        } else {
-            String::new()
-        },
+        due: due_text(state, tr, r.status, r.due_at),
         overdue: r.overdue(now),
     }
 }
@@ -115,11 +121,7 @@ fn shared_row(state: &AppState, tr: &Tr, s: &SharedRequest) -> SharedRow {
         status: status_text(tr, s.status),
         status_code: s.status.as_str(),
         filed: tr.date_time(clock.local(s.created_at)),
-        due: if s.status.is_open() {
-            tr.date_time(clock.local(s.due_at))
-        } else {
-            String::new()
-        },
+        due: due_text(state, tr, s.status, s.due_at),
         joined: s.joined,
         mine: s.joined_at.is_some(),
         open: s.status.is_open(),
@@ -424,11 +426,7 @@ fn show_page(
         emergency: r.emergency,
         category: r.category_name.clone(),
         filed: tr.date_time(clock.local(r.created_at)),
-        due: if r.status.is_open() {
-            tr.date_time(clock.local(r.due_at))
-        } else {
-            String::new()
-        },
+        due: due_text(state, &tr, r.status, r.due_at),
         overdue: v.overdue,
         deferred: r.deferred_until.map(|d| tr.date(d)).unwrap_or_default(),
         text: r.text.clone(),
