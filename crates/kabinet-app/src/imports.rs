@@ -248,6 +248,15 @@ impl Imports {
         }
         let now = OffsetDateTime::now_utc();
         self.db.imports().finish(id, &outcome, now).await?;
+        if outcome.state == S::Imported {
+            // Its new invoices and payments are announced now, not at the
+            // producer's next minute.
+            use crate::jobs::Job;
+            self.db
+                .jobs()
+                .wake(crate::jobs::notify::ProduceNotifications::KIND, now)
+                .await?;
+        }
         if !outcome.state.keeps_files() {
             self.db.imports().drop_chunks(id).await?;
         }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod forms;
 pub mod imports;
 pub mod jobs;
+pub mod notify;
 pub mod office;
 pub mod org_settings;
 pub mod payments;
@@ -75,6 +76,8 @@ pub struct Settings {
     /// office cannot change it then); `None`: the office's, or the From
     /// address's own.
     pub mail_sender_name: Option<String>,
+    /// How notifications are sent.
+    pub notify: notify::NotifySettings,
 }
 
 impl Default for Settings {
@@ -97,6 +100,7 @@ impl Default for Settings {
             },
             billing_days_fixed: false,
             mail_sender_name: None,
+            notify: notify::NotifySettings::default(),
         }
     }
 }
@@ -136,6 +140,8 @@ pub struct App {
     pub support: support::Support,
     /// Announcements and outages.
     pub announcements: announcements::Announcements,
+    /// Notifications: events and their deliveries.
+    pub notify: notify::Notifications,
     db: Db,
 }
 
@@ -167,6 +173,13 @@ impl App {
         let hasher = auth::Hasher::new();
         let secrets = staff::SecretBox::new(&key);
         let live_readings = org_settings::LiveReadings::new(db.clone(), settings.readings.clone());
+        let notify = notify::Notifications::new(
+            db.clone(),
+            settings.clock,
+            settings.notify,
+            &settings.auth.public_url,
+            key.clone(),
+        );
         let auth = Arc::new(auth::Auth::new(
             db.clone(),
             settings.auth.clone(),
@@ -221,6 +234,7 @@ impl App {
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             support: support::Support::new(db.clone(), auth.clone()),
             announcements: announcements::Announcements::new(db.clone(), &settings.auth.public_url),
+            notify,
             db,
         })
     }

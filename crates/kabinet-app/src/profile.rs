@@ -271,9 +271,11 @@ pub const STAFF_ACTIONS_SHOWN: u64 = 20;
 /// An e-mail in [`MyData`].
 #[derive(Debug, Clone, Serialize)]
 pub struct NotificationData {
-    /// Subject.
+    /// Subject; a notification not sent yet has its kind instead
+    /// (`new_invoice`, `payment_imported`).
     pub subject: String,
-    /// `pending`, `sent` or `failed`.
+    /// `pending`, `sent`, `failed` or `skipped` (the resident turned such
+    /// messages off before it went).
     pub status: String,
 }
 

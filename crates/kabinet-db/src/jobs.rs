@@ -95,6 +95,24 @@ impl<C: Conn> Jobs<'_, C> {
             .map(|m| JobId(m.id)))
     }
 
+    /// Brings the next run of recurring kind `kind` (its row is keyed by
+    /// its name) forward to `now`, unless it is running.
+    pub async fn wake(&self, kind: &str, now: OffsetDateTime) -> Result<(), DbError> {
+        job::Entity::update_many()
+            .col_expr(job::Column::RunAt, Expr::value(now))
+            .filter(job::Column::UniqueKey.eq(kind))
+            .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
+            .filter(job::Column::RunAt.gt(now))
+            .filter(
+                Condition::any()
+                    .add(job::Column::LockedUntil.is_null())
+                    .add(job::Column::LockedUntil.lt(now)),
+            )
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
+    }
+
     /// Ends a one-off job that succeeded: its row goes.
     pub async fn done(&self, id: JobId, token: &str) -> Result<bool, DbError> {
         let r = job::Entity::delete_many()

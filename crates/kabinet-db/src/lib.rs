@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod links;
 pub mod meters;
 pub mod migration;
+pub mod notify;
 pub mod office;
 pub mod org_settings;
 pub mod organization;
@@ -183,6 +184,10 @@ pub trait Repos: Conn + Sized {
     /// The e-mail outbox.
     fn outbox(&self) -> outbox::Outbox<'_, Self> {
         outbox::Outbox(self)
+    }
+    /// Notification events and their deliveries.
+    fn notify(&self) -> notify::Notify<'_, Self> {
+        notify::Notify(self)
     }
     /// What a resident sees first about an account.
     fn overview(&self) -> overview::Overviews<'_, Self> {

@@ -10,6 +10,15 @@ use time::Date;
 pub struct Payments<'a, C>(pub(crate) &'a C);
 
 impl<C: Conn> Payments<'_, C> {
+    /// The payment of row `id`.
+    pub async fn by_row(&self, id: i64) -> Result<Option<d::Payment>, DbError> {
+        payment::Entity::find_by_id(id)
+            .one(self.0.conn())
+            .await?
+            .map(TryInto::try_into)
+            .transpose()
+    }
+
     /// The newest `limit` payments of an account, newest first.
     pub async fn newest(&self, account: d::AccountId, limit: u64) -> Result<Vec<d::Payment>, DbError> {
         payment::Entity::find()

@@ -131,6 +131,8 @@ events! {
     AccountLinkDeclined = "account_link_declined",
     /// The account's resident removed someone else's link to their account.
     AccountAccessRemoved = "account_access_removed",
+    /// A resident turned a kind of message off with the link in one.
+    Unsubscribed = "unsubscribed",
     /// The resident downloaded their data.
     DataDownloaded = "data_downloaded",
     /// A closing of the portal was announced or set.

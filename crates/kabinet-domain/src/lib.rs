@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod meters;
 pub mod model;
 pub mod money;
+pub mod notify;
 pub mod organization;
 pub mod passport;
 pub mod password;

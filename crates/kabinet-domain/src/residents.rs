@@ -121,6 +121,9 @@ pub enum OutboxStatus {
     Sent,
     /// Attempts exhausted; needs a person to look.
     Failed,
+    /// Not sent: the resident turned such messages off (or unsubscribed)
+    /// after it was queued.
+    Skipped,
 }
 
 impl OutboxStatus {
@@ -130,6 +133,7 @@ impl OutboxStatus {
             OutboxStatus::Pending => "pending",
             OutboxStatus::Sent => "sent",
             OutboxStatus::Failed => "failed",
+            OutboxStatus::Skipped => "skipped",
         }
     }
 
@@ -139,6 +143,7 @@ impl OutboxStatus {
             "pending" => Some(OutboxStatus::Pending),
             "sent" => Some(OutboxStatus::Sent),
             "failed" => Some(OutboxStatus::Failed),
+            "skipped" => Some(OutboxStatus::Skipped),
             _ => None,
         }
     }

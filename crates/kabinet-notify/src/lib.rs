@@ -6,4 +6,4 @@ pub mod html;
 pub mod mailer;
 pub mod messages;
 
-pub use mailer::{MailConfig, MailError, Mailer, SmtpTls};
+pub use mailer::{Extra, MailConfig, MailError, Mailer, SmtpTls};

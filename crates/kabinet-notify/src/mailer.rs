@@ -70,6 +70,15 @@ enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
+/// Headers a notification adds to an e-mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// The left part of the Message-ID (the right is the sender's domain).
+    pub message_id: Option<String>,
+    /// The one-click unsubscribe URL.
+    pub unsubscribe: Option<String>,
+}
+
 /// Sends e-mails; cheap to share.
 pub struct Mailer {
     transport: Transport,
@@ -117,6 +126,18 @@ impl Mailer {
     /// configured address under `sender`'s name when one is given (the
     /// organization's choice), else the configured From as it is.
     pub async fn send(&self, email: &Email, sender: Option<&str>) -> Result<(), MailError> {
+        self.send_with(email, sender, &Extra::default()).await
+    }
+
+    /// [`Mailer::send`] with the headers of a notification: a stable
+    /// Message-ID (a resend after a crash is the same message to the
+    /// mailbox) and a one-click unsubscribe (RFC 2369, RFC 8058).
+    pub async fn send_with(
+        &self,
+        email: &Email,
+        sender: Option<&str>,
+        extra: &Extra,
+    ) -> Result<(), MailError> {
         let from = match sender.map(str::trim).filter(|n| !n.is_empty()) {
             Some(name) => Mailbox::new(Some(name.to_string()), self.from.email.clone()),
             None => self.from.clone(),
@@ -126,10 +147,26 @@ impl Mailer {
             .as_str()
             .parse()
             .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(from)
             .to(to)
-            .subject(email.subject.clone())
+            .subject(email.subject.clone());
+        if let Some(id) = &extra.message_id {
+            builder = builder.message_id(Some(format!("<{id}@{}>", self.from.email.domain())));
+        }
+        if let Some(url) = &extra.unsubscribe {
+            use lettre::message::header::{HeaderName, HeaderValue};
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let message = builder
             .multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
                 email.html.clone(),

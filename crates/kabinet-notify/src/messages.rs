@@ -377,6 +377,74 @@ pub fn payment_received(
     )
 }
 
+/// "A new invoice": the account, the month, the amount due and the day it
+/// is due, with a link to it and a line to unsubscribe.
+#[allow(clippy::too_many_arguments)]
+pub fn new_invoice(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    account: &str,
+    period: &str,
+    due: Kopecks,
+    due_date: Option<time::Date>,
+    url: &str,
+    unsubscribe: &str,
+) -> Email {
+    let amount = tr.money(due);
+    let mut paragraphs = vec![Paragraph::Text(tr.args(
+        "mail-invoice-line",
+        &[("account", account), ("period", period), ("amount", &amount)],
+    ))];
+    if let Some(d) = due_date {
+        paragraphs.push(Paragraph::Text(tr.a("mail-invoice-due", "date", &tr.date(d))));
+    }
+    paragraphs.push(Paragraph::Link(tr.t("mail-invoice-link"), url.to_string()));
+    paragraphs.push(Paragraph::Link(tr.t("mail-unsubscribe"), unsubscribe.to_string()));
+    compose(
+        tr,
+        to,
+        tr.a2("mail-invoice-subject", ("period", period), ("amount", &amount)),
+        org,
+        &paragraphs,
+    )
+}
+
+/// "A payment arrived" for a payment that came with the billing data (a
+/// bank, the cash desk, the post): the account, the amount and the day.
+#[allow(clippy::too_many_arguments)]
+pub fn payment_imported(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    account: &str,
+    amount: Kopecks,
+    paid_on: time::Date,
+    url: &str,
+    unsubscribe: &str,
+) -> Email {
+    let amount = tr.money(amount);
+    let paragraphs = vec![
+        Paragraph::Text(tr.args(
+            "mail-payment-imported",
+            &[
+                ("account", account),
+                ("amount", &amount),
+                ("date", &tr.date(paid_on)),
+            ],
+        )),
+        Paragraph::Link(tr.t("mail-payment-link"), url.to_string()),
+        Paragraph::Link(tr.t("mail-unsubscribe"), unsubscribe.to_string()),
+    ];
+    compose(
+        tr,
+        to,
+        tr.a("mail-payment-subject", "total", &amount),
+        org,
+        &paragraphs,
+    )
+}
+
 /// What happened to a request, for [`request_update`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestNews {
@@ -497,6 +565,27 @@ mod tests {
                 "https://x/p",
             ),
             request_update(tr, "УК", &to, RequestId(42), RequestNews::Done, "", "https://x/q"),
+            new_invoice(
+                tr,
+                "УК",
+                &to,
+                "1001",
+                "2026-11",
+                Kopecks(345_600),
+                Some(time::macros::date!(2026 - 12 - 10)),
+                "https://x/i",
+                "https://x/u",
+            ),
+            payment_imported(
+                tr,
+                "УК",
+                &to,
+                "1001",
+                Kopecks(100_000),
+                time::macros::date!(2026 - 12 - 05),
+                "https://x/p",
+                "https://x/u",
+            ),
             joined_request_update(
                 tr,
                 "УК",

@@ -121,6 +121,13 @@ pub const SETTINGS_ACCESS: &str = "/settings/access";
 pub const SETTINGS_ACCESS_REQUEST: &str = "/settings/access/{token}";
 /// Everything Kabinet holds about the resident, as JSON.
 pub const MY_DATA: &str = "/settings/data.json";
+/// A notification's one-click unsubscribe link.
+pub const UNSUBSCRIBE: &str = "/unsubscribe/{token}";
+
+/// The unsubscribe link with `token`.
+pub fn unsubscribe(token: &str) -> String {
+    format!("/unsubscribe/{}", token.chars().take(64).collect::<String>())
+}
 /// The "my data" archive: `data.json` with the photos of the requests.
 pub const MY_DATA_ZIP: &str = "/settings/data.zip";
 /// The user guide, contacts and Rules.

@@ -85,6 +85,11 @@ pub struct Config {
     pub requests_per_minute: u32,
     /// Replies and notes one staff member may write in a minute.
     pub staff_writes_per_minute: u32,
+    /// When notifications other than emergencies wait, in the
+    /// organization's time: `"21:00-09:00"`; `""` sends at any hour.
+    pub quiet_hours: String,
+    /// Notification e-mails sent a second at most (all servers together).
+    pub notify_email_per_second: u32,
     /// Buildings with a window of their own:
     /// `[[readings_buildings]] address = "г. Тверь, ул. Советская, д. 12"`,
     /// `from_day = 20`, `to_day = 25` (the address as billing writes it).
@@ -261,6 +266,8 @@ impl Default for Config {
             readings_per_minute: 10,
             requests_per_minute: 3,
             staff_writes_per_minute: 20,
+            quiet_hours: "21:00-09:00".into(),
+            notify_email_per_second: 10,
             readings_buildings: Vec::new(),
             readings_high_floor: HighFloors::default(),
             suspension: None,
@@ -541,6 +548,23 @@ impl Config {
         })
     }
 
+    /// How notifications are sent: the quiet hours and the e-mail pace.
+    pub fn notify(&self) -> Result<kabinet_app::notify::NotifySettings, String> {
+        let text = self.quiet_hours.trim();
+        let quiet_hours = if text.is_empty() {
+            None
+        } else {
+            Some(kabinet_domain::notify::QuietHours::parse(text).map_err(|e| e.to_string())?)
+        };
+        if self.notify_email_per_second == 0 {
+            return Err("notify_email_per_second must be at least 1".into());
+        }
+        Ok(kabinet_app::notify::NotifySettings {
+            quiet_hours,
+            email_per_second: self.notify_email_per_second,
+        })
+    }
+
     /// What the server is built from, for the database it serves.
     pub async fn settings_for(&self, db: &kabinet_db::Db) -> Result<kabinet_web::Settings, String> {
         use kabinet_db::Repos;
@@ -584,6 +608,7 @@ impl Config {
                     .map(str::trim)
                     .filter(|n| !n.is_empty())
                     .map(str::to_string),
+                notify: self.notify()?,
             },
             web: kabinet_web::WebSettings {
                 cookie_secure: self.cookie_secure,

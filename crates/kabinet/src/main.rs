@@ -5,6 +5,7 @@ mod demo_cli;
 mod exchange_cli;
 mod init_cli;
 mod jobs_cli;
+mod notify_cli;
 mod payments_cli;
 mod receipts_cli;
 mod render_workers;
@@ -179,6 +180,11 @@ enum Command {
         #[arg(long)]
         failed: bool,
     },
+    /// Produce the notifications the billing data holds now — a new
+    /// period's invoices, payments that came with a package — and queue
+    /// their e-mails (the server does this every minute and after each
+    /// import).
+    Notify,
     /// Background jobs: list those queued, running and dead (the default),
     /// or retry or discard a dead one.
     Jobs {
@@ -483,6 +489,7 @@ async fn dispatch(
             jobs_cli::run(db, action.unwrap_or(JobsAction::List { dead: false })).await
         }
         Command::Outbox { failed } => residents_cli::outbox(db, failed).await,
+        Command::Notify => notify_cli::run(db, config).await,
         Command::Export {
             kind,
             out,

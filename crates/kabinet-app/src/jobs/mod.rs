@@ -15,12 +15,14 @@
 //!
 //! The kinds: [`email::SendEmail`] (one e-mail of the outbox),
 //! [`imports::CheckPackage`] (a billing package's check or import),
-//! [`payments::ReconcilePayments`], [`sessions::SweepSessions`] and
-//! [`requests::ReturnDeferred`].
+//! [`payments::ReconcilePayments`], [`sessions::SweepSessions`],
+//! [`requests::ReturnDeferred`], and the notifications'
+//! [`notify::ProduceNotifications`] and [`notify::SendNotifications`].
 
 pub mod announcements;
 pub mod email;
 pub mod imports;
+pub mod notify;
 pub mod payments;
 pub mod requests;
 mod runner;

@@ -76,7 +76,9 @@ impl Runner {
             .register::<super::imports::CheckPackage>()
             .recurring::<super::payments::ReconcilePayments>()?
             .recurring::<super::sessions::SweepSessions>()?
-            .recurring::<super::requests::ReturnDeferred>()
+            .recurring::<super::requests::ReturnDeferred>()?
+            .recurring::<super::notify::ProduceNotifications>()?
+            .recurring::<super::notify::SendNotifications>()
     }
 
     /// A runner that knows no kind yet.

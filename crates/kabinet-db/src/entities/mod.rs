@@ -23,6 +23,8 @@ pub mod job;
 pub mod link_request;
 pub mod meter;
 pub mod meter_reading;
+pub mod notify_event;
+pub mod notify_mark;
 pub mod org_setting;
 pub mod organization;
 pub mod outbox;

@@ -21,6 +21,9 @@ pub struct Model {
     pub last_error: String,
     pub sent_at: Option<TimeDateTimeWithTimeZone>,
     pub user_id: Option<i64>,
+    pub event_id: Option<i64>,
+    pub lock_token: Option<String>,
+    pub unsubscribed_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

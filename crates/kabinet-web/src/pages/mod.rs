@@ -25,6 +25,7 @@ pub(crate) mod requests;
 pub(crate) mod rules;
 pub(crate) mod settings;
 pub(crate) mod staff;
+pub(crate) mod unsubscribe;
 
 use crate::AppState;
 use crate::http::context::Ctx;
@@ -325,6 +326,10 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::CONSENT, get(rules::current::<rules::OfConsent>)),
         (paths::CONSENT_VERSION, get(rules::version::<rules::OfConsent>)),
         (paths::HELP, get(help::show)),
+        (
+            paths::UNSUBSCRIBE,
+            get(unsubscribe::offer).post(unsubscribe::confirm),
+        ),
         (
             paths::EMAIL_CONFIRM,
             get(settings::confirm_page).post(settings::confirm),

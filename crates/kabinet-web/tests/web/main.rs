@@ -9,6 +9,7 @@ mod auth;
 mod english;
 mod http;
 mod joins;
+mod notify;
 mod office;
 mod payments;
 mod portal;

@@ -856,16 +856,21 @@ db_tests! {
 /// The demo organization of `accounts` accounts and one month as a billing
 /// package in a new folder.
 fn demo_package(accounts: u32) -> std::path::PathBuf {
+    demo_package_at(accounts, time::OffsetDateTime::now_utc().date(), 1)
+}
+
+/// The demo package of `accounts` accounts and `months` months ending with
+/// the month before `today`'s.
+pub(crate) fn demo_package_at(accounts: u32, today: time::Date, months: u32) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "kabinet-package-{}-{}",
         std::process::id(),
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 1000 + u64::from(rand_byte())
     ));
-    let today = time::OffsetDateTime::now_utc().date();
     kabinet_exchange::package::write_demo_package(
         &kabinet_demo::DemoOptions {
             accounts,
-            months: 1,
+            months,
             ..kabinet_demo::DemoOptions::new(today)
         },
         &dir,
@@ -877,6 +882,31 @@ fn demo_package(accounts: u32) -> std::path::PathBuf {
 }
 
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Uploads the package in `dir` through the office as accountant `acc`,
+/// confirms it once checked, and imports it.
+pub(crate) async fn import_through_office(
+    app: &TestApp,
+    acc: &mut crate::common::Browser,
+    dir: &std::path::Path,
+) {
+    let token = acc.get("/staff/import").await.csrf();
+    let files = parts(dir, |t| t);
+    let r = post_multipart(
+        acc,
+        "/staff/import/upload",
+        None,
+        multipart(&[("csrf", token.as_str())], &borrowed(&files)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = r.location().to_string();
+    run_packages(app).await;
+    let confirmed = acc.submit(&page, &format!("{page}/confirm"), &[]).await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", confirmed.body);
+    run_packages(app).await;
+    assert!(acc.get(&page).await.body.contains("Пакет загружен"));
+}
 
 /// Runs the queued checks and imports of billing packages to the end.
 async fn run_packages(app: &TestApp) {

@@ -275,10 +275,16 @@ fn tables(tr: &Tr, state: &AppState, c: &Card) -> Vec<Table> {
                     if !m.last_error.is_empty() {
                         state = format!("{state} ({}: {})", m.attempts, m.last_error);
                     }
+                    // A notification not sent yet has no subject: its kind.
+                    let subject = kabinet_domain::notify::EventKind::from_stored(&m.email.subject)
+                        .map_or_else(
+                            || m.email.subject.clone(),
+                            |k| tr.t(&format!("notify-{}", k.preference().code())),
+                        );
                     vec![
                         text(at(m.created_at)),
                         text(m.email.to.masked()),
-                        text(m.email.subject.clone()),
+                        text(subject),
                         text(state),
                     ]
                 })

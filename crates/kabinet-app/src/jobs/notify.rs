@@ -1,0 +1,57 @@
+//! The notification jobs: producing events from the billing data, and
+//! sending their e-mails. Both recur, one row each, so at most one of each
+//! runs at a time across servers (and the e-mail pace holds for all); an
+//! import wakes the producer at once.
+
+use super::{Attempt, Job, JobEnv, JobError, Recurring};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Produces the events of new invoices and imported payments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProduceNotifications {}
+
+impl Job for ProduceNotifications {
+    const KIND: &'static str = "notify_produce";
+    /// A million accounts take about a minute.
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900);
+
+    async fn run(&self, env: &JobEnv, _: Attempt) -> Result<(), JobError> {
+        env.app.notify.produce(OffsetDateTime::now_utc()).await?;
+        Ok(())
+    }
+}
+
+impl Recurring for ProduceNotifications {
+    const SCHEDULE: &'static str = "0 * * * * *";
+}
+
+/// How long one run of the e-mail sender sends before it gives way.
+pub const SEND_FOR: std::time::Duration = std::time::Duration::from_secs(50);
+
+/// Sends the e-mails of notifications waiting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SendNotifications {}
+
+impl Job for SendNotifications {
+    const KIND: &'static str = "notify_email";
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+    async fn run(&self, env: &JobEnv, _: Attempt) -> Result<(), JobError> {
+        let sender = env.app.settings.sender.current().await?;
+        let until = std::time::Instant::now() + SEND_FOR;
+        let sent = env
+            .app
+            .notify
+            .send_email(&env.mailer, sender.as_deref(), until)
+            .await?;
+        if sent > 0 {
+            tracing::info!(sent, "notification e-mails sent");
+        }
+        Ok(())
+    }
+}
+
+impl Recurring for SendNotifications {
+    const SCHEDULE: &'static str = "*/10 * * * * *";
+}

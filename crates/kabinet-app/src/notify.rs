@@ -1,0 +1,392 @@
+//! Notifications (R13) on the job runner. Events are produced from the
+//! billing data by [`Notifications::produce`] — a new period's invoices and
+//! the payments that came with a billing package — each once (a repeated
+//! import adds nothing), together with one e-mail delivery per event and
+//! resident who wants it. [`Notifications::send_email`] then sends them at
+//! the configured pace, outside the quiet hours, each written in the
+//! resident's language when it goes, with a one-click unsubscribe link.
+//!
+//! Production runs in chunks of accounts or payment rows, each its own
+//! transaction, never inside the import's; the marks of how far it got move
+//! only when a whole period is done, so a run cut off is run again and adds
+//! only what is missing.
+//!
+//! A delivery is claimed before it is sent and marked sent right after:
+//! a sender killed mid-batch leaves the rest to the next run, and only the
+//! one message in flight at that moment may go twice — with the same
+//! Message-ID, which mailboxes take for the same message.
+
+use crate::Error;
+use crate::auth::{Client, ServerKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use kabinet_db::notify::{Delivery, INVOICE_PERIOD, PAYMENT_ID};
+use kabinet_db::{Db, Repos};
+use kabinet_domain as d;
+use kabinet_domain::notify::{Channel, EventKind, QuietHours};
+use std::time::Instant;
+use time::{Duration, OffsetDateTime};
+
+/// How notifications are sent (configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// When nothing but emergencies is sent; `None`: any time.
+    pub quiet_hours: Option<QuietHours>,
+    /// E-mails sent a second at most (all servers together: one sender
+    /// runs at a time).
+    pub email_per_second: u32,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            quiet_hours: Some(QuietHours::DEFAULT),
+            email_per_second: 10,
+        }
+    }
+}
+
+/// Accounts (or payment rows) one statement produces events for.
+pub const CHUNK: i64 = 50_000;
+/// How old an imported payment may be and still be told of: a package's
+/// history of earlier months is not news.
+pub const PAYMENT_NEWS: Duration = Duration::days(45);
+/// Deliveries claimed at once.
+pub const CLAIM: u64 = 50;
+/// How long a claim holds.
+pub const LEASE: Duration = Duration::minutes(5);
+/// Attempts at one delivery before it is given up.
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// What one production run added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Produced {
+    /// Events.
+    pub events: u64,
+    /// Deliveries.
+    pub deliveries: u64,
+}
+
+/// What the one-click unsubscribe link found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsubscribe {
+    /// The link is good and unused: it turns off this kind of message.
+    Offered(d::NotificationKind),
+    /// It was used: this kind is off.
+    Done(d::NotificationKind),
+    /// It was used before (it works once).
+    Used(d::NotificationKind),
+}
+
+/// The notifications use cases.
+#[derive(Clone)]
+pub struct Notifications {
+    db: Db,
+    clock: d::OrgClock,
+    settings: NotifySettings,
+    public_url: String,
+    key: ServerKey,
+}
+
+impl Notifications {
+    /// Over `db`, with links to `public_url`, unsubscribe links signed with
+    /// `key`.
+    pub fn new(
+        db: Db,
+        clock: d::OrgClock,
+        settings: NotifySettings,
+        public_url: &str,
+        key: ServerKey,
+    ) -> Self {
+        Notifications {
+            db,
+            clock,
+            settings,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            key,
+        }
+    }
+
+    /// Produces the events the billing data holds that were not produced
+    /// yet — the invoices of a period newer than the last announced one,
+    /// the payments that came with packages since the last run — and their
+    /// deliveries.
+    pub async fn produce(&self, now: OffsetDateTime) -> Result<Produced, Error> {
+        let mut out = Produced::default();
+        let notify = self.db.notify();
+        if let Some(period) = notify.newest_invoice_period().await?
+            && i64::from(period) > notify.mark(INVOICE_PERIOD).await?
+        {
+            if let Some((low, high)) = notify.invoice_accounts(period).await? {
+                let mut from = low;
+                while from <= high {
+                    let to = from.saturating_add(CHUNK - 1).min(high);
+                    let tx = self.db.begin().await?;
+                    let (e, n) = tx.notify().new_invoices(period, from, to, now).await?;
+                    tx.commit().await?;
+                    out.events += e;
+                    out.deliveries += n;
+                    from = to.saturating_add(1);
+                }
+            }
+            notify.set_mark(INVOICE_PERIOD, i64::from(period)).await?;
+        }
+        let newest = notify.newest_payment().await?;
+        let mut after = notify.mark(PAYMENT_ID).await?;
+        while after < newest {
+            let upto = after.saturating_add(CHUNK).min(newest);
+            let tx = self.db.begin().await?;
+            let (e, n) = tx
+                .notify()
+                .imported_payments(after, upto, now - PAYMENT_NEWS, now)
+                .await?;
+            tx.notify().set_mark(PAYMENT_ID, upto).await?;
+            tx.commit().await?;
+            out.events += e;
+            out.deliveries += n;
+            after = upto;
+        }
+        if out.events > 0 {
+            tracing::info!(
+                events = out.events,
+                deliveries = out.deliveries,
+                "notifications produced"
+            );
+        }
+        Ok(out)
+    }
+
+    /// Sends waiting e-mail deliveries until none is due or `until`,
+    /// at most [`NotifySettings::email_per_second`]; returns how many went.
+    pub async fn send_email(
+        &self,
+        mailer: &kabinet_notify::Mailer,
+        sender: Option<&str>,
+        until: Instant,
+    ) -> Result<u64, Error> {
+        self.send_email_as_of(mailer, sender, until, OffsetDateTime::now_utc())
+            .await
+    }
+
+    /// [`Notifications::send_email`] on a clock that read `at` when it
+    /// began (tests move it past quiet hours, leases and retries).
+    pub async fn send_email_as_of(
+        &self,
+        mailer: &kabinet_notify::Mailer,
+        sender: Option<&str>,
+        until: Instant,
+        at: OffsetDateTime,
+    ) -> Result<u64, Error> {
+        let pace = std::time::Duration::from_secs(1) / self.settings.email_per_second.max(1);
+        let token = crate::auth::secrets::new_token();
+        let began = Instant::now();
+        let clock = || at + began.elapsed();
+        let mut sent = 0;
+        while Instant::now() < until {
+            let now = clock();
+            let batch = self
+                .db
+                .notify()
+                .claim(Channel::Email, now, LEASE, CLAIM, &token)
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            for delivery in batch {
+                let started = Instant::now();
+                if Instant::now() >= until {
+                    // Left for the next run: released at once.
+                    self.db
+                        .notify()
+                        .release(delivery.id, &token, None, Some(clock()))
+                        .await?;
+                    continue;
+                }
+                if self.deliver(mailer, sender, &delivery, &token, clock()).await? {
+                    sent += 1;
+                    if let Some(rest) = pace.checked_sub(started.elapsed()) {
+                        tokio::time::sleep(rest).await;
+                    }
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Sends one claimed delivery; `true` when it went.
+    async fn deliver(
+        &self,
+        mailer: &kabinet_notify::Mailer,
+        sender: Option<&str>,
+        delivery: &Delivery,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let notify = self.db.notify();
+        let user = self.db.users().by_id(delivery.user_id).await?;
+        let Some(user) =
+            user.filter(|u| !u.blocked && u.email_notifications.contains(&delivery.kind.preference()))
+        else {
+            notify.skipped(delivery.id, token).await?;
+            return Ok(false);
+        };
+        if let Some(q) = self.settings.quiet_hours
+            && !delivery.kind.urgent()
+        {
+            let allowed = q.next_allowed(now, self.clock);
+            if allowed > now {
+                notify.release(delivery.id, token, None, Some(allowed)).await?;
+                return Ok(false);
+            }
+        }
+        let Some(mail) = self.render(delivery, &user).await? else {
+            // What it was about is gone (the payment or invoice was removed
+            // from billing's data).
+            notify.skipped(delivery.id, token).await?;
+            return Ok(false);
+        };
+        let extra = kabinet_notify::Extra {
+            message_id: Some(format!("kabinet-delivery-{}", delivery.id.0)),
+            unsubscribe: Some(self.unsubscribe_url(delivery.id, delivery.user_id)),
+        };
+        match mailer.send_with(&mail, sender, &extra).await {
+            Ok(()) => {
+                notify.sent(delivery.id, token, &mail, now).await?;
+                Ok(true)
+            }
+            Err(e) => {
+                let attempt = delivery.attempts + 1;
+                let retry = (attempt < MAX_ATTEMPTS).then(|| now + d::jobs::backoff(attempt));
+                tracing::warn!(delivery = delivery.id.0, attempt, error = %e, "notification not sent");
+                notify
+                    .release(delivery.id, token, Some(&e.to_string()), retry)
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// The e-mail of `delivery` for `user`, in their language; `None` when
+    /// what it is about no longer exists.
+    async fn render(&self, delivery: &Delivery, user: &d::ResidentUser) -> Result<Option<d::Email>, Error> {
+        let tr = kabinet_notify::messages::tr(user.language);
+        let org = crate::site::sender_name(&self.db).await?;
+        let Some(account) = self.db.accounts().by_id(delivery.account_id).await? else {
+            return Ok(None);
+        };
+        let number = account.number.to_string();
+        let unsubscribe = self.unsubscribe_url(delivery.id, delivery.user_id);
+        Ok(match delivery.kind {
+            EventKind::NewInvoice => {
+                let Ok(period) = d::Period::from_yyyymm(i32::try_from(delivery.subject).unwrap_or(0)) else {
+                    return Ok(None);
+                };
+                let Some(invoice) = self.db.billing().invoice(account.id, period).await? else {
+                    return Ok(None);
+                };
+                Some(kabinet_notify::messages::new_invoice(
+                    tr,
+                    &org,
+                    &user.email,
+                    &number,
+                    &tr.month(period),
+                    invoice.total_due,
+                    Some(invoice.due_date),
+                    &format!("{}/invoices?account={number}", self.public_url),
+                    &unsubscribe,
+                ))
+            }
+            EventKind::PaymentImported => {
+                let Some(p) = self.db.payments().by_row(delivery.subject).await? else {
+                    return Ok(None);
+                };
+                Some(kabinet_notify::messages::payment_imported(
+                    tr,
+                    &org,
+                    &user.email,
+                    &number,
+                    p.amount,
+                    self.clock.local(p.paid_at).date(),
+                    &format!("{}/payments?account={number}", self.public_url),
+                    &unsubscribe,
+                ))
+            }
+        })
+    }
+
+    fn unsubscribe_mac(&self, id: d::OutboxId, user: d::UserId) -> String {
+        let mac = self
+            .key
+            .sign("unsubscribe", &[&id.0.to_be_bytes(), &user.0.to_be_bytes()]);
+        URL_SAFE_NO_PAD.encode(&mac[..18])
+    }
+
+    /// The one-click unsubscribe link of delivery `id` to `user`.
+    pub fn unsubscribe_url(&self, id: d::OutboxId, user: d::UserId) -> String {
+        format!(
+            "{}/unsubscribe/{}-{}",
+            self.public_url,
+            id.0,
+            self.unsubscribe_mac(id, user)
+        )
+    }
+
+    /// What an unsubscribe link stands for; [`Error::NotFound`] for a
+    /// link that is not one of ours.
+    async fn unsubscribe_target(
+        &self,
+        token: &str,
+    ) -> Result<(d::OutboxId, d::UserId, EventKind, bool), Error> {
+        let (id, mac) = token.split_once('-').ok_or(Error::NotFound)?;
+        let id = d::OutboxId(id.parse().map_err(|_| Error::NotFound)?);
+        let (user, kind, used) = self
+            .db
+            .notify()
+            .unsubscribe_target(id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let expected = self.unsubscribe_mac(id, user);
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), mac.as_bytes())) {
+            return Err(Error::NotFound);
+        }
+        Ok((id, user, kind, used))
+    }
+
+    /// What the link `token` would do, for its page.
+    pub async fn check_unsubscribe(&self, token: &str) -> Result<Unsubscribe, Error> {
+        let (_, _, kind, used) = self.unsubscribe_target(token).await?;
+        Ok(if used {
+            Unsubscribe::Used(kind.preference())
+        } else {
+            Unsubscribe::Offered(kind.preference())
+        })
+    }
+
+    /// Turns the link's kind of message off for its resident (by e-mail),
+    /// once; audited.
+    pub async fn unsubscribe(&self, token: &str, client: &Client) -> Result<Unsubscribe, Error> {
+        let (id, user, kind, _) = self.unsubscribe_target(token).await?;
+        let pref = kind.preference();
+        let now = OffsetDateTime::now_utc();
+        let tx = self.db.begin().await?;
+        if !tx.notify().use_unsubscribe(id, now).await? {
+            return Ok(Unsubscribe::Used(pref));
+        }
+        let mut p = tx.users().preferences(user).await?.ok_or(Error::NotFound)?;
+        p.email_notifications.remove(&pref);
+        tx.users().set_preferences(user, &p).await?;
+        tx.audit()
+            .record(
+                &client.entry(d::AuditEvent::Unsubscribed, Some(user), None, pref.code()),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Unsubscribe::Done(pref))
+    }
+
+    /// Deliveries waiting to be sent by e-mail.
+    pub async fn waiting(&self) -> Result<u64, Error> {
+        Ok(self.db.notify().waiting(Channel::Email).await?)
+    }
+}

@@ -1,0 +1,453 @@
+//! Notifications: events produced once from the billing data, deliveries
+//! fanned out from them into the outbox, and the sender's claims.
+//!
+//! Producing is set-based — one `INSERT … SELECT … ON CONFLICT DO NOTHING`
+//! for a range of accounts or payment rows — so a million invoices become
+//! events in a few statements, and a repeated import adds nothing: an event
+//! is unique by kind, account and subject, a delivery by event, resident
+//! and channel.
+
+use crate::entities::{notify_mark, outbox};
+use crate::{Backend, Conn, Db, DbError};
+use kabinet_domain as d;
+use kabinet_domain::notify::{Channel, EventKind};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
+};
+use time::{Duration, OffsetDateTime};
+
+/// The mark of the newest period whose invoices were announced.
+pub const INVOICE_PERIOD: &str = "invoice_period";
+/// The mark of the newest payment row considered.
+pub const PAYMENT_ID: &str = "payment_id";
+
+/// A delivery claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Its outbox row.
+    pub id: d::OutboxId,
+    /// For whom.
+    pub user_id: d::UserId,
+    /// The event's kind.
+    pub kind: EventKind,
+    /// The event's account.
+    pub account_id: d::AccountId,
+    /// The event's subject (a period, a payment row).
+    pub subject: i64,
+    /// Attempts made before this one.
+    pub attempts: i32,
+}
+
+/// Events and deliveries (see [`crate::Repos::notify`]).
+pub struct Notify<'a, C>(pub(crate) &'a C);
+
+impl<C: Conn> Notify<'_, C> {
+    async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbError> {
+        let c = self.0.conn();
+        Ok(c.execute_raw(Statement::from_sql_and_values(
+            c.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await?
+        .rows_affected())
+    }
+
+    async fn scalar(&self, sql: &str, values: Vec<Value>) -> Result<Option<i64>, DbError> {
+        #[derive(FromQueryResult)]
+        struct One {
+            v: Option<i64>,
+        }
+        let c = self.0.conn();
+        Ok(One::find_by_statement(Statement::from_sql_and_values(
+            c.get_database_backend(),
+            sql,
+            values,
+        ))
+        .one(c)
+        .await?
+        .and_then(|o| o.v))
+    }
+
+    /// How far events of `name` were produced (0: from the start).
+    pub async fn mark(&self, name: &str) -> Result<i64, DbError> {
+        Ok(notify_mark::Entity::find_by_id(name.to_string())
+            .one(self.0.conn())
+            .await?
+            .map_or(0, |m| m.value))
+    }
+
+    /// Moves mark `name` to `value`.
+    pub async fn set_mark(&self, name: &str, value: i64) -> Result<(), DbError> {
+        notify_mark::Entity::insert(notify_mark::ActiveModel {
+            name: Set(name.into()),
+            value: Set(value),
+        })
+        .on_conflict(
+            OnConflict::column(notify_mark::Column::Name)
+                .update_column(notify_mark::Column::Value)
+                .to_owned(),
+        )
+        .exec_without_returning(self.0.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The newest period with invoices.
+    pub async fn newest_invoice_period(&self) -> Result<Option<i32>, DbError> {
+        Ok(self
+            .scalar(
+                "SELECT CAST(MAX(period) AS BIGINT) AS v FROM invoices",
+                Vec::new(),
+            )
+            .await?
+            .and_then(|p| i32::try_from(p).ok()))
+    }
+
+    /// The first and last account with an invoice of `period`.
+    pub async fn invoice_accounts(&self, period: i32) -> Result<Option<(i64, i64)>, DbError> {
+        let low = self
+            .scalar(
+                "SELECT MIN(account_id) AS v FROM invoices WHERE period = $1",
+                vec![period.into()],
+            )
+            .await?;
+        let high = self
+            .scalar(
+                "SELECT MAX(account_id) AS v FROM invoices WHERE period = $1",
+                vec![period.into()],
+            )
+            .await?;
+        Ok(low.zip(high))
+    }
+
+    /// The newest payment row.
+    pub async fn newest_payment(&self) -> Result<i64, DbError> {
+        Ok(self
+            .scalar("SELECT MAX(id) AS v FROM payments", Vec::new())
+            .await?
+            .unwrap_or(0))
+    }
+
+    /// The "new invoice" events of `period` for the accounts `from..=to`
+    /// with an invoice of it, and their e-mail deliveries to the residents
+    /// who see those accounts and want such messages; returns how many of
+    /// each were added (none the second time).
+    pub async fn new_invoices(
+        &self,
+        period: i32,
+        from: i64,
+        to: i64,
+        now: OffsetDateTime,
+    ) -> Result<(u64, u64), DbError> {
+        let kind = EventKind::NewInvoice;
+        let events = self
+            .exec(
+                "INSERT INTO notify_events (kind, account_id, subject, created_at) \
+                 SELECT $1, i.account_id, i.period, $2 FROM invoices i \
+                 WHERE i.period = $3 AND i.account_id BETWEEN $4 AND $5 \
+                 ON CONFLICT (kind, account_id, subject) DO NOTHING",
+                vec![
+                    kind.as_str().into(),
+                    now.into(),
+                    period.into(),
+                    from.into(),
+                    to.into(),
+                ],
+            )
+            .await?;
+        let deliveries = self
+            .fan_out(kind, (from, to), (i64::from(period), i64::from(period)), now)
+            .await?;
+        Ok((events, deliveries))
+    }
+
+    /// The "payment received" events of the payment rows `after+1..=upto`
+    /// paid since `since` that came with a billing package (card payments
+    /// made in the portal are told of when they are paid; a package's old
+    /// history is not news), and their e-mail deliveries.
+    pub async fn imported_payments(
+        &self,
+        after: i64,
+        upto: i64,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(u64, u64), DbError> {
+        let kind = EventKind::PaymentImported;
+        let events = self
+            .exec(
+                "INSERT INTO notify_events (kind, account_id, subject, created_at) \
+                 SELECT $1, p.account_id, p.id, $2 FROM payments p \
+                 WHERE p.id > $3 AND p.id <= $4 AND p.source <> $5 AND p.paid_at >= $6 \
+                 ON CONFLICT (kind, account_id, subject) DO NOTHING",
+                vec![
+                    kind.as_str().into(),
+                    now.into(),
+                    after.into(),
+                    upto.into(),
+                    d::payment_source::PORTAL.into(),
+                    since.into(),
+                ],
+            )
+            .await?;
+        let deliveries = self
+            .fan_out(kind, (i64::MIN, i64::MAX), (after + 1, upto), now)
+            .await?;
+        Ok((events, deliveries))
+    }
+
+    /// The e-mail deliveries of the events of `kind` for `accounts` and
+    /// `subjects` (both inclusive) to every resident who sees the account,
+    /// is not blocked and keeps the event's messages on.
+    async fn fan_out(
+        &self,
+        kind: EventKind,
+        accounts: (i64, i64),
+        subjects: (i64, i64),
+        now: OffsetDateTime,
+    ) -> Result<u64, DbError> {
+        let wanted = format!("%,{},%", kind.preference().code());
+        self.exec(
+            "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
+             next_attempt_at, last_error, user_id, event_id) \
+             SELECT $1, u.email, e.kind, '', '', $2, $3, 0, $2, '', u.id, e.id \
+             FROM notify_events e JOIN user_accounts ua ON ua.account_id = e.account_id JOIN users u ON u.id = ua.user_id \
+             WHERE e.kind = $4 AND e.account_id BETWEEN $5 AND $6 AND e.subject BETWEEN $7 AND $8 \
+             AND u.blocked = $9 AND (',' || u.notifications || ',') LIKE $10 \
+             ON CONFLICT (event_id, user_id, channel) DO NOTHING",
+            vec![
+                Channel::Email.as_str().into(),
+                now.into(),
+                d::OutboxStatus::Pending.as_str().into(),
+                kind.as_str().into(),
+                accounts.0.into(),
+                accounts.1.into(),
+                subjects.0.into(),
+                subjects.1.into(),
+                false.into(),
+                wanted.into(),
+            ],
+        )
+        .await
+    }
+
+    /// Records delivery `id` (claimed with `token`) as sent, with the text
+    /// it went with; `false` when the claim was lost.
+    pub async fn sent(
+        &self,
+        id: d::OutboxId,
+        token: &str,
+        mail: &d::Email,
+        now: OffsetDateTime,
+    ) -> Result<bool, DbError> {
+        let n = outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::Status,
+                Expr::value(d::OutboxStatus::Sent.as_str()),
+            )
+            .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
+            .col_expr(outbox::Column::Recipient, Expr::value(mail.to.as_str()))
+            .col_expr(outbox::Column::Subject, Expr::value(mail.subject.clone()))
+            .col_expr(outbox::Column::BodyText, Expr::value(mail.text.clone()))
+            .col_expr(outbox::Column::BodyHtml, Expr::value(mail.html.clone()))
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).add(1),
+            )
+            .col_expr(
+                outbox::Column::LockedUntil,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(outbox::Column::Id.eq(id.0))
+            .filter(outbox::Column::LockToken.eq(token))
+            .exec(self.0.conn())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
+    }
+
+    /// Releases delivery `id` to be tried again at `at` (`None`: given up,
+    /// failed), after an attempt that failed with `error` (`None`: not
+    /// attempted — quiet hours).
+    pub async fn release(
+        &self,
+        id: d::OutboxId,
+        token: &str,
+        error: Option<&str>,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), DbError> {
+        let mut q = outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::LockedUntil,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(outbox::Column::Id.eq(id.0))
+            .filter(outbox::Column::LockToken.eq(token));
+        match at {
+            Some(at) => q = q.col_expr(outbox::Column::NextAttemptAt, Expr::value(at)),
+            None => {
+                q = q.col_expr(
+                    outbox::Column::Status,
+                    Expr::value(d::OutboxStatus::Failed.as_str()),
+                )
+            }
+        }
+        if let Some(e) = error {
+            q = q
+                .col_expr(
+                    outbox::Column::LastError,
+                    Expr::value(e.chars().take(500).collect::<String>()),
+                )
+                .col_expr(
+                    outbox::Column::Attempts,
+                    Expr::col(outbox::Column::Attempts).add(1),
+                );
+        }
+        q.exec(self.0.conn()).await?;
+        Ok(())
+    }
+
+    /// Marks delivery `id` skipped: the resident no longer wants it.
+    pub async fn skipped(&self, id: d::OutboxId, token: &str) -> Result<(), DbError> {
+        outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::Status,
+                Expr::value(d::OutboxStatus::Skipped.as_str()),
+            )
+            .col_expr(
+                outbox::Column::LockedUntil,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(outbox::Column::Id.eq(id.0))
+            .filter(outbox::Column::LockToken.eq(token))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// A delivery's resident, event kind and whether its unsubscribe link
+    /// was used already.
+    pub async fn unsubscribe_target(
+        &self,
+        id: d::OutboxId,
+    ) -> Result<Option<(d::UserId, EventKind, bool)>, DbError> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            user_id: Option<i64>,
+            kind: String,
+            used: i32,
+        }
+        let c = self.0.conn();
+        let row = Row::find_by_statement(Statement::from_sql_and_values(
+            c.get_database_backend(),
+            "SELECT o.user_id, e.kind, CASE WHEN o.unsubscribed_at IS NULL THEN 0 ELSE 1 END AS used \
+             FROM outbox o JOIN notify_events e ON e.id = o.event_id WHERE o.id = $1",
+            [id.0.into()],
+        ))
+        .one(c)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (Some(user), Some(kind)) = (row.user_id, EventKind::from_stored(&row.kind)) else {
+            return Ok(None);
+        };
+        Ok(Some((d::UserId(user), kind, row.used != 0)))
+    }
+
+    /// Records that delivery `id`'s unsubscribe link was used; `false` when
+    /// it had been already.
+    pub async fn use_unsubscribe(&self, id: d::OutboxId, now: OffsetDateTime) -> Result<bool, DbError> {
+        let n = outbox::Entity::update_many()
+            .col_expr(outbox::Column::UnsubscribedAt, Expr::value(Some(now)))
+            .filter(outbox::Column::Id.eq(id.0))
+            .filter(outbox::Column::UnsubscribedAt.is_null())
+            .exec(self.0.conn())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
+    }
+
+    /// Deliveries waiting on `channel` (for the bench and the command line).
+    pub async fn waiting(&self, channel: Channel) -> Result<u64, DbError> {
+        Ok(self
+            .scalar(
+                "SELECT COUNT(*) AS v FROM outbox WHERE event_id IS NOT NULL AND channel = $1 AND status = $2",
+                vec![
+                    channel.as_str().into(),
+                    d::OutboxStatus::Pending.as_str().into(),
+                ],
+            )
+            .await?
+            .map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
+}
+
+impl Notify<'_, Db> {
+    /// Takes up to `limit` deliveries on `channel` due at `now` and leases
+    /// them to `token` until `now + lease`, in a transaction of its own.
+    pub async fn claim(
+        &self,
+        channel: Channel,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u64,
+        token: &str,
+    ) -> Result<Vec<Delivery>, DbError> {
+        let tx = self.0.begin().await?;
+        let mut q = outbox::Entity::find()
+            .filter(outbox::Column::EventId.is_not_null())
+            .filter(outbox::Column::Channel.eq(channel.as_str()))
+            .filter(outbox::Column::Status.eq(d::OutboxStatus::Pending.as_str()))
+            .filter(outbox::Column::NextAttemptAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(outbox::Column::LockedUntil.is_null())
+                    .add(outbox::Column::LockedUntil.lt(now)),
+            )
+            .order_by_asc(outbox::Column::NextAttemptAt)
+            .order_by_asc(outbox::Column::Id)
+            .limit(limit);
+        if tx.backend() == Backend::Postgres {
+            q = q.lock_with_behavior(
+                sea_orm::sea_query::LockType::Update,
+                sea_orm::sea_query::LockBehavior::SkipLocked,
+            );
+        }
+        let rows = q.all(tx.conn()).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::LockedUntil, Expr::value(Some(now + lease)))
+            .col_expr(outbox::Column::LockToken, Expr::value(Some(token.to_string())))
+            .filter(outbox::Column::Id.is_in(rows.iter().map(|r| r.id)))
+            .exec(tx.conn())
+            .await?;
+        let events: std::collections::HashMap<i64, crate::entities::notify_event::Model> =
+            crate::entities::notify_event::Entity::find()
+                .filter(
+                    crate::entities::notify_event::Column::Id.is_in(rows.iter().filter_map(|r| r.event_id)),
+                )
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|e| (e.id, e))
+                .collect();
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let e = events.get(&r.event_id?)?;
+                Some(Delivery {
+                    id: d::OutboxId(r.id),
+                    user_id: d::UserId(r.user_id?),
+                    kind: EventKind::from_stored(&e.kind)?,
+                    account_id: d::AccountId(e.account_id),
+                    subject: e.subject,
+                    attempts: r.attempts,
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,276 @@
+//! Notifications on both databases: a new period imported through the office
+//! becomes one "new invoice" e-mail per resident and account who wants it —
+//! none for one who turned it off, none again when the package is imported
+//! again — and its payments become "payment received"; the sender keeps
+//! the quiet hours, survives a sender that died mid-batch without sending
+//! twice or losing a message, retries a refusing server, and every e-mail
+//! carries a one-click unsubscribe that works once and only for its
+//! resident.
+
+use crate::common::{Browser, TestApp};
+use crate::office::{demo_package_at, import_through_office};
+use axum::http::StatusCode;
+use kabinet_db::Repos;
+use kabinet_domain::notify::{Channel, QuietHours};
+use kabinet_domain::staff::Role;
+use kabinet_domain::{NotificationKind, OutboxStatus, UserId};
+use kabinet_testkit::db_tests;
+use std::time::{Duration as StdDuration, Instant};
+use time::{Duration, OffsetDateTime};
+
+/// A mailer writing `.eml` files into a fresh folder.
+fn file_mailer() -> (kabinet_notify::Mailer, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "kabinet-notify-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let m = kabinet_notify::Mailer::new(&kabinet_notify::MailConfig::Files {
+        dir: dir.clone(),
+        from: "УК <noreply@uk.example>".into(),
+    })
+    .unwrap();
+    (m, dir)
+}
+
+/// The `.eml` files a file mailer wrote.
+fn mails(dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// A header's value in a raw message (unfolded).
+fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+    mail.lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+        })
+        .map(|l| l[name.len() + 1..].trim())
+}
+
+async fn deliveries(app: &TestApp, user: UserId) -> Vec<kabinet_domain::OutboxMessage> {
+    app.db().outbox().of_user(user, 100).await.unwrap()
+}
+
+async fn user(app: &TestApp, number: &str) -> kabinet_domain::ResidentUser {
+    let n = kabinet_domain::AccountNumber::parse(number).unwrap();
+    app.db().users().by_account_number(&n).await.unwrap().unwrap()
+}
+
+/// The ids of the first `n` accounts (PostgreSQL's ids go on after a
+/// checked package's rolled-back rows).
+async fn account_ids(app: &TestApp, n: u64) -> Vec<i64> {
+    app.db()
+        .accounts()
+        .first_open(n)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id.0)
+        .collect()
+}
+
+fn no_quiet(s: &mut kabinet_web::Settings) {
+    s.app.notify.quiet_hours = None;
+    s.app.notify.email_per_second = 1000;
+}
+
+db_tests! {
+    async fn a_new_period_is_announced_once_to_each_resident_who_wants_it(t: &TestDb) {
+        let app = TestApp::builder(&t.db).configure(no_quiet).build().await;
+        let notify = &app.state.app.notify;
+        let (mut acc, _, _) = app.staff("books", Role::Accountant).await;
+        let today = OffsetDateTime::now_utc().date();
+        // An installation's first package: its month is not news to anyone
+        // (nobody is registered yet).
+        import_through_office(&app, &mut acc, &demo_package_at(3, today - Duration::days(31), 1)).await;
+        notify.produce(OffsetDateTime::now_utc()).await.unwrap();
+        assert_eq!(notify.waiting().await.unwrap(), 0);
+
+        let ids = account_ids(&app, 3).await;
+        let (_, first) = app.resident(ids[0]).await;
+        let (_, second) = app.resident(ids[1]).await;
+        let (_, third) = app.resident(ids[2]).await;
+        let (one, two, three) = (user(&app, &first).await, user(&app, &second).await, user(&app, &third).await);
+        // The second turned "new invoice" off; the third was blocked.
+        let mut p = app.db().users().preferences(two.id).await.unwrap().unwrap();
+        p.email_notifications.remove(&NotificationKind::NewInvoice);
+        app.db().users().set_preferences(two.id, &p).await.unwrap();
+        app.db().support().set_blocked(three.id, true).await.unwrap();
+
+        // The next month: one "new invoice" for the first, none for the
+        // others; its recent payments are "payment received".
+        // Two months: the payments of the first are recent.
+        let next = demo_package_at(3, today, 2);
+        import_through_office(&app, &mut acc, &next).await;
+        let made = notify.produce(OffsetDateTime::now_utc()).await.unwrap();
+        assert!(made.events >= 3, "{made:?}");
+        let kinds = |list: &[kabinet_domain::OutboxMessage]| -> Vec<String> { list.iter().map(|m| m.email.subject.clone()).collect() };
+        let mine = deliveries(&app, one.id).await;
+        assert_eq!(kinds(&mine).iter().filter(|k| *k == "new_invoice").count(), 1, "{:?}", kinds(&mine));
+        assert!(!kinds(&deliveries(&app, two.id).await).contains(&"new_invoice".to_string()));
+        assert!(deliveries(&app, three.id).await.is_empty(), "blocked: nothing");
+        let payments = kinds(&mine).iter().filter(|k| *k == "payment_imported").count();
+        assert_eq!(payments as u64 + 1, kinds(&mine).len() as u64);
+        let waiting = notify.waiting().await.unwrap();
+
+        // The same package again, and the producer run again: nothing new.
+        import_through_office(&app, &mut acc, &next).await;
+        assert_eq!(notify.produce(OffsetDateTime::now_utc()).await.unwrap(), Default::default());
+        assert_eq!(notify.waiting().await.unwrap(), waiting);
+
+        // Sent: in the resident's words, with the amount, a stable
+        // Message-ID and the one-click unsubscribe headers.
+        let (mailer, dir) = file_mailer();
+        let sent = notify.send_email(&mailer, Some("УК «Север»"), Instant::now() + StdDuration::from_secs(30)).await.unwrap();
+        assert_eq!(sent, waiting);
+        assert_eq!(notify.waiting().await.unwrap(), 0);
+        let all = mails(&dir);
+        assert_eq!(all.len() as u64, waiting);
+        let invoice_mail = &all[0];
+        assert!(header(invoice_mail, "List-Unsubscribe-Post") == Some("List-Unsubscribe=One-Click"), "{invoice_mail}");
+        assert!(header(invoice_mail, "List-Unsubscribe").unwrap().contains("/unsubscribe/"), "{invoice_mail}");
+        assert!(header(invoice_mail, "Message-ID").unwrap().starts_with("<kabinet-delivery-"), "{invoice_mail}");
+        let stored = deliveries(&app, one.id).await;
+        let invoice = stored.iter().find(|m| m.email.subject.starts_with("Счёт за")).expect("the subject written when sent");
+        assert_eq!(invoice.status, OutboxStatus::Sent);
+        let inv = app.db().billing().latest_invoice(kabinet_domain::AccountId(ids[0])).await.unwrap().unwrap();
+        let amount = kabinet_notify::messages::tr(None).money(inv.total_due);
+        assert!(invoice.email.subject.contains(&amount) && invoice.email.text.contains(&first), "{:?}", invoice.email);
+        let everyone = app.db().outbox().messages(None, 200).await.unwrap();
+        assert!(everyone.iter().any(|m| m.email.subject.starts_with("Платёж получен")), "a payment of the package");
+    }
+
+    async fn the_sender_keeps_quiet_hours_survives_a_crash_and_retries(t: &TestDb) {
+        let app = TestApp::builder(&t.db).configure(no_quiet).build().await;
+        let (mut acc, _, _) = app.staff("books", Role::Accountant).await;
+        let today = OffsetDateTime::now_utc().date();
+        import_through_office(&app, &mut acc, &demo_package_at(6, today - Duration::days(31), 1)).await;
+        app.state.app.notify.produce(OffsetDateTime::now_utc()).await.unwrap();
+        for id in account_ids(&app, 6).await {
+            app.resident(id).await;
+        }
+        import_through_office(&app, &mut acc, &demo_package_at(6, today, 2)).await;
+        let notify = &app.state.app.notify;
+        notify.produce(OffsetDateTime::now_utc()).await.unwrap();
+        let total = notify.waiting().await.unwrap();
+        assert!(total >= 6, "{total}");
+
+        // Quiet hours now: nothing goes, everything waits for their end.
+        let local = app.state.app.requests.clock().local(OffsetDateTime::now_utc());
+        let quiet = QuietHours { from: (local - Duration::hours(1)).time(), to: (local + Duration::hours(1)).time() };
+        let night = TestApp::builder(&t.db).configure(|s| { s.app.notify.quiet_hours = Some(quiet); s.app.notify.email_per_second = 1000; }).build().await;
+        let (mailer, dir) = file_mailer();
+        assert_eq!(night.state.app.notify.send_email(&mailer, None, Instant::now() + StdDuration::from_secs(10)).await.unwrap(), 0);
+        assert!(mails(&dir).is_empty());
+        assert_eq!(notify.waiting().await.unwrap(), total);
+        let later = app.db().notify().claim(Channel::Email, OffsetDateTime::now_utc(), Duration::minutes(5), 100, "peek").await.unwrap();
+        assert!(later.is_empty(), "none due before the quiet hours end");
+        // Their end passed: due again.
+        let after = OffsetDateTime::now_utc() + Duration::hours(2);
+
+        // A sender claimed a batch and died after sending one of it.
+        let claimed = app.db().notify().claim(Channel::Email, after, Duration::minutes(5), 4, "dead").await.unwrap();
+        assert_eq!(claimed.len(), 4);
+        let mail = kabinet_domain::Email {
+            to: kabinet_domain::EmailAddress::parse("r1@example.ru").unwrap(),
+            subject: "sent before the crash".into(),
+            text: String::new(),
+            html: String::new(),
+        };
+        assert!(app.db().notify().sent(claimed[0].id, "dead", &mail, after).await.unwrap());
+
+        // A mail server that refuses: every attempt fails, is counted and
+        // waits to be retried; the dead sender's claim still holds, so its
+        // three are left alone.
+        let refusing = kabinet_notify::Mailer::new(&kabinet_notify::MailConfig::Smtp {
+            host: "127.0.0.1".into(), port: 9, tls: kabinet_notify::SmtpTls::None, username: None, password: None,
+            from: "noreply@uk.example".into(),
+        }).unwrap();
+        let soon = Instant::now() + StdDuration::from_secs(20);
+        assert_eq!(notify.send_email_as_of(&refusing, None, soon, after + Duration::minutes(1)).await.unwrap(), 0);
+        for c in &claimed[1..] {
+            let row = app.db().outbox().get(c.id).await.unwrap().unwrap();
+            assert_eq!((row.status, row.attempts), (OutboxStatus::Pending, 0), "the dead sender's claim holds");
+        }
+        let everyone = app.db().outbox().messages(None, 200).await.unwrap();
+        let tried: Vec<_> = everyone.iter().filter(|m| m.attempts == 1 && m.status == OutboxStatus::Pending).collect();
+        assert_eq!(tried.len() as u64, total - 4, "every other one tried once");
+        assert!(tried.iter().all(|m| m.last_error.starts_with("SMTP")), "{:?}", tried[0].last_error);
+
+        // Later — the claim's lease and the retries' wait over — the real
+        // sender sends each delivery exactly once: the one sent before the
+        // crash is not sent again, and nothing is lost.
+        let (mailer, dir) = file_mailer();
+        let sent = notify.send_email_as_of(&mailer, None, Instant::now() + StdDuration::from_secs(30), after + Duration::hours(2)).await.unwrap();
+        assert_eq!(sent + 1, total, "all but the one sent before the crash");
+        assert_eq!(notify.waiting().await.unwrap(), 0);
+        let files = mails(&dir);
+        assert_eq!(files.len() as u64, total - 1);
+        let ids: std::collections::BTreeSet<&str> = files.iter().map(|m| header(m, "Message-ID").unwrap()).collect();
+        assert_eq!(ids.len() as u64, total - 1, "no delivery twice");
+        assert!(!ids.contains(format!("<kabinet-delivery-{}@uk.example>", claimed[0].id.0).as_str()));
+    }
+
+    async fn the_unsubscribe_link_works_once_and_only_for_its_resident(t: &TestDb) {
+        let app = TestApp::builder(&t.db).configure(no_quiet).build().await;
+        let (mut acc, _, _) = app.staff("books", Role::Accountant).await;
+        let today = OffsetDateTime::now_utc().date();
+        import_through_office(&app, &mut acc, &demo_package_at(2, today - Duration::days(31), 1)).await;
+        app.state.app.notify.produce(OffsetDateTime::now_utc()).await.unwrap();
+        let ids = account_ids(&app, 2).await;
+        let (_, first) = app.resident(ids[0]).await;
+        let (_, second) = app.resident(ids[1]).await;
+        import_through_office(&app, &mut acc, &demo_package_at(2, today, 2)).await;
+        app.state.app.notify.produce(OffsetDateTime::now_utc()).await.unwrap();
+        let (one, two) = (user(&app, &first).await, user(&app, &second).await);
+        let invoice_of = async |u: UserId| deliveries(&app, u).await.into_iter().find(|m| m.email.subject == "new_invoice").unwrap().id;
+        let (mine, theirs) = (invoice_of(one.id).await, invoice_of(two.id).await);
+        let url = app.state.app.notify.unsubscribe_url(mine, one.id);
+        let path = &url[url.find("/unsubscribe/").unwrap()..];
+
+        // Not signed in: the page names the kind and offers the button.
+        let mut b = Browser::new(&app);
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("Новый счёт") && page.body.contains("Отписаться"), "{}", page.body);
+        // Another delivery's id with this signature, or a changed signature: 404.
+        let forged = path.replace(&format!("/{}-", mine.0), &format!("/{}-", theirs.0));
+        assert_eq!(b.get(&forged).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(b.json("POST", &forged, None, serde_json::json!(null)).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(b.get(&format!("{path}x")).await.status, StatusCode::NOT_FOUND);
+        // RFC 8058: a POST without cookies or CSRF token turns it off.
+        let done = Browser::new(&app).post_raw(path, &[("List-Unsubscribe", "One-Click")]).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        assert!(done.body.contains("больше не придут"), "{}", done.body);
+        let prefs = app.db().users().preferences(one.id).await.unwrap().unwrap();
+        assert!(!prefs.email_notifications.contains(&NotificationKind::NewInvoice));
+        assert!(prefs.email_notifications.contains(&NotificationKind::PaymentReceived), "only that kind");
+        let other = app.db().users().preferences(two.id).await.unwrap().unwrap();
+        assert!(other.email_notifications.contains(&NotificationKind::NewInvoice), "the neighbour keeps theirs");
+        let audit = app.db().audit().of_user(one.id, 3).await.unwrap();
+        assert_eq!(audit[0].event, "unsubscribed");
+        // Once: the resident turns it back on, the old link does nothing.
+        app.db().users().set_preferences(one.id, &kabinet_domain::Preferences::default()).await.unwrap();
+        let again = Browser::new(&app).post_raw(path, &[]).await;
+        assert!(again.body.contains("уже отписались"), "{}", again.body);
+        assert!(app.db().users().preferences(one.id).await.unwrap().unwrap().email_notifications.contains(&NotificationKind::NewInvoice));
+        // A delivery the resident turned off since it was queued is skipped.
+        let mut p = app.db().users().preferences(two.id).await.unwrap().unwrap();
+        p.email_notifications.clear();
+        app.db().users().set_preferences(two.id, &p).await.unwrap();
+        let (mailer, dir) = file_mailer();
+        app.state.app.notify.send_email(&mailer, None, Instant::now() + StdDuration::from_secs(30)).await.unwrap();
+        assert!(mails(&dir).iter().all(|m| !m.contains("r2@example.ru")));
+        let row = app.db().outbox().get(theirs).await.unwrap().unwrap();
+        assert_eq!(row.status, OutboxStatus::Skipped);
+    }
+}
