@@ -41,7 +41,7 @@ if [ ! -f "$WORK/demo.out" ]; then
     mv "$WORK/demo.out.tmp" "$WORK/demo.out"
 fi
 "$K" migrate >/dev/null 2>&1 || true
-DEFAULTS="new_invoice,payment_received,readings_reminder,request_updates,announcements"
+DEFAULTS="new_invoice,payment_received,readings_reminder,meter_verification,request_updates,announcements"
 if [ ! -f "$WORK/residents.done" ]; then
     echo "== registering a resident on every third account (once)"
     sql "INSERT INTO users (account_id, email, password_hash, password_generated, created_at, password_changed_at, notifications)

@@ -20,10 +20,10 @@ use crate::Error;
 use crate::auth::{Client, ServerKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use kabinet_db::notify::{Delivery, INVOICE_PERIOD, PAYMENT_ID};
+use kabinet_db::notify::{Delivery, INVOICE_PERIOD, PAYMENT_ID, VERIFICATION_DAY};
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
-use kabinet_domain::notify::{Channel, EventKind, QuietHours};
+use kabinet_domain::notify::{Channel, EventKind, QuietHours, VERIFICATION_NOTICE_DAYS, meter_subject};
 use std::time::Instant;
 use time::{Duration, OffsetDateTime};
 
@@ -146,6 +146,9 @@ impl Notifications {
             out.deliveries += n;
             after = upto;
         }
+        let day = self.verifications(now).await?;
+        out.events += day.events;
+        out.deliveries += day.deliveries;
         if out.events > 0 {
             tracing::info!(
                 events = out.events,
@@ -153,6 +156,49 @@ impl Notifications {
                 "notifications produced"
             );
         }
+        Ok(out)
+    }
+
+    /// Once a day (the organization's): the meters whose verification is
+    /// due within [`VERIFICATION_NOTICE_DAYS`], and those whose
+    /// verification ran out within as many days, each told of once per due
+    /// day.
+    async fn verifications(&self, now: OffsetDateTime) -> Result<Produced, Error> {
+        let today = self.clock.today(now);
+        let notify = self.db.notify();
+        if i64::from(today.to_julian_day()) <= notify.mark(VERIFICATION_DAY).await? {
+            return Ok(Produced::default());
+        }
+        let mut out = Produced::default();
+        let window = Duration::days(VERIFICATION_NOTICE_DAYS);
+        let spans = [
+            (EventKind::VerificationSoon, today, today + window),
+            (
+                EventKind::VerificationExpired,
+                today - window,
+                today - Duration::days(1),
+            ),
+        ];
+        for (kind, from, to) in spans {
+            let mut after = 0;
+            loop {
+                let due = notify.meters_due(from, to, after, CHUNK as u64).await?;
+                let Some(&(last, _, _)) = due.last() else { break };
+                let events: Vec<(i64, i64)> = due
+                    .iter()
+                    .map(|(meter, account, day)| (*account, meter_subject(*meter, *day)))
+                    .collect();
+                let tx = self.db.begin().await?;
+                let (e, n) = tx.notify().add_events(kind, &events, now).await?;
+                tx.commit().await?;
+                out.events += e;
+                out.deliveries += n;
+                after = last;
+            }
+        }
+        notify
+            .set_mark(VERIFICATION_DAY, i64::from(today.to_julian_day()))
+            .await?;
         Ok(out)
     }
 
@@ -293,6 +339,31 @@ impl Notifications {
                     invoice.total_due,
                     Some(invoice.due_date),
                     &format!("{}/invoices?account={number}", self.public_url),
+                    &unsubscribe,
+                ))
+            }
+            EventKind::VerificationSoon | EventKind::VerificationExpired => {
+                let meter = kabinet_domain::notify::subject_meter(delivery.subject);
+                let Some(m) = self
+                    .db
+                    .meters()
+                    .of_account(account.id)
+                    .await?
+                    .into_iter()
+                    .find(|m| m.id.0 == meter)
+                else {
+                    return Ok(None);
+                };
+                Some(kabinet_notify::messages::meter_verification(
+                    tr,
+                    &org,
+                    &user.email,
+                    &number,
+                    &tr.t(&format!("resource-{}", m.resource.code())),
+                    &m.serial,
+                    m.verification_due,
+                    delivery.kind == EventKind::VerificationExpired,
+                    &format!("{}/meters?account={number}", self.public_url),
                     &unsubscribe,
                 ))
             }

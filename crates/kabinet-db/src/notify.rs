@@ -22,6 +22,9 @@ use time::{Duration, OffsetDateTime};
 pub const INVOICE_PERIOD: &str = "invoice_period";
 /// The mark of the newest payment row considered.
 pub const PAYMENT_ID: &str = "payment_id";
+/// The mark of the last day meters' verifications were looked at (its
+/// Julian day).
+pub const VERIFICATION_DAY: &str = "verification_day";
 
 /// A delivery claimed for sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +199,88 @@ impl<C: Conn> Notify<'_, C> {
             .fan_out(kind, (i64::MIN, i64::MAX), (after + 1, upto), now)
             .await?;
         Ok((events, deliveries))
+    }
+
+    /// Active meters whose verification is due from `from` to `to`
+    /// (inclusive), after meter `after`, by id, at most `limit`: (meter,
+    /// account, due day).
+    pub async fn meters_due(
+        &self,
+        from: time::Date,
+        to: time::Date,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, i64, time::Date)>, DbError> {
+        use crate::entities::meter;
+        Ok(meter::Entity::find()
+            .filter(meter::Column::Status.eq(d::MeterStatus::Active.code()))
+            .filter(meter::Column::VerificationDue.between(from, to))
+            .filter(meter::Column::Id.gt(after))
+            .order_by_asc(meter::Column::Id)
+            .limit(limit)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.account_id, m.verification_due))
+            .collect())
+    }
+
+    /// Events of `kind` for (account, subject) pairs, each once, and their
+    /// e-mail deliveries; returns how many of each were added.
+    pub async fn add_events(
+        &self,
+        kind: EventKind,
+        events: &[(i64, i64)],
+        now: OffsetDateTime,
+    ) -> Result<(u64, u64), DbError> {
+        use crate::entities::notify_event;
+        if events.is_empty() {
+            return Ok((0, 0));
+        }
+        let before = self
+            .scalar("SELECT MAX(id) AS v FROM notify_events", Vec::new())
+            .await?
+            .unwrap_or(0);
+        let rows = events.iter().map(|(account, subject)| notify_event::ActiveModel {
+            kind: Set(kind.as_str().into()),
+            account_id: Set(*account),
+            subject: Set(*subject),
+            created_at: Set(now),
+            ..Default::default()
+        });
+        let added = notify_event::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([
+                    notify_event::Column::Kind,
+                    notify_event::Column::AccountId,
+                    notify_event::Column::Subject,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(self.0.conn())
+            .await?;
+        let wanted = format!("%,{},%", kind.preference().code());
+        let deliveries = self
+            .exec(
+                "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
+                 next_attempt_at, last_error, user_id, event_id) \
+                 SELECT $1, u.email, e.kind, '', '', $2, $3, 0, $2, '', u.id, e.id \
+                 FROM notify_events e JOIN user_accounts ua ON ua.account_id = e.account_id JOIN users u ON u.id = ua.user_id \
+                 WHERE e.kind = $4 AND e.id > $5 AND u.blocked = $6 AND (',' || u.notifications || ',') LIKE $7 \
+                 ON CONFLICT (event_id, user_id, channel) DO NOTHING",
+                vec![
+                    Channel::Email.as_str().into(),
+                    now.into(),
+                    d::OutboxStatus::Pending.as_str().into(),
+                    kind.as_str().into(),
+                    before.into(),
+                    false.into(),
+                    wanted.into(),
+                ],
+            )
+            .await?;
+        Ok((added, deliveries))
     }
 
     /// The e-mail deliveries of the events of `kind` for `accounts` and

@@ -32,17 +32,45 @@ pub enum EventKind {
     /// A payment that came with a billing package — a bank, the cash desk
     /// or the post (the subject is the payment's row id).
     PaymentImported,
+    /// A meter's verification is due within [`VERIFICATION_NOTICE_DAYS`]
+    /// (the subject is [`meter_subject`]).
+    VerificationSoon,
+    /// A meter's verification has run out: its readings are no longer
+    /// taken (the subject is [`meter_subject`]).
+    VerificationExpired,
+}
+
+/// How many days ahead a meter's verification is announced; an expired one
+/// is told of within as many days after.
+pub const VERIFICATION_NOTICE_DAYS: i64 = 30;
+
+/// The subject of a meter's verification event: the meter and the day it
+/// is due, so the next verification, years on, is told of again.
+pub fn meter_subject(meter: i64, due: time::Date) -> i64 {
+    i64::from(due.to_julian_day()) * 100_000_000 + meter
+}
+
+/// The meter of a [`meter_subject`].
+pub fn subject_meter(subject: i64) -> i64 {
+    subject % 100_000_000
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 2] = [EventKind::NewInvoice, EventKind::PaymentImported];
+    pub const ALL: [EventKind; 4] = [
+        EventKind::NewInvoice,
+        EventKind::PaymentImported,
+        EventKind::VerificationSoon,
+        EventKind::VerificationExpired,
+    ];
 
     /// The stored name.
     pub const fn as_str(self) -> &'static str {
         match self {
             EventKind::NewInvoice => "new_invoice",
             EventKind::PaymentImported => "payment_imported",
+            EventKind::VerificationSoon => "verification_soon",
+            EventKind::VerificationExpired => "verification_expired",
         }
     }
 
@@ -56,6 +84,9 @@ impl EventKind {
         match self {
             EventKind::NewInvoice => NotificationKind::NewInvoice,
             EventKind::PaymentImported => NotificationKind::PaymentReceived,
+            EventKind::VerificationSoon | EventKind::VerificationExpired => {
+                NotificationKind::MeterVerification
+            }
         }
     }
 
@@ -179,6 +210,13 @@ mod tests {
         assert_eq!(
             EventKind::PaymentImported.preference(),
             NotificationKind::PaymentReceived
+        );
+        let due = time::macros::date!(2027 - 01 - 15);
+        let s = meter_subject(7_999_999, due);
+        assert_eq!(subject_meter(s), 7_999_999);
+        assert!(
+            meter_subject(1, due + time::Duration::days(1)) > s,
+            "a later day, another subject"
         );
     }
 }

@@ -71,16 +71,19 @@ pub enum NotificationKind {
     RequestUpdates,
     /// Readings the resident handed in were accepted (a receipt by e-mail).
     ReadingsAccepted,
+    /// A meter's verification is due within 30 days, or has run out.
+    MeterVerification,
     /// Announcements and outages of the organization for their building.
     Announcements,
 }
 
 impl NotificationKind {
     /// Every kind, in the order settings list them.
-    pub const ALL: [NotificationKind; 6] = [
+    pub const ALL: [NotificationKind; 7] = [
         NotificationKind::NewInvoice,
         NotificationKind::PaymentReceived,
         NotificationKind::ReadingsReminder,
+        NotificationKind::MeterVerification,
         NotificationKind::ReadingsAccepted,
         NotificationKind::RequestUpdates,
         NotificationKind::Announcements,
@@ -94,6 +97,7 @@ impl NotificationKind {
             NotificationKind::ReadingsReminder => "readings_reminder",
             NotificationKind::RequestUpdates => "request_updates",
             NotificationKind::ReadingsAccepted => "readings_accepted",
+            NotificationKind::MeterVerification => "meter_verification",
             NotificationKind::Announcements => "announcements",
         }
     }

@@ -410,6 +410,50 @@ pub fn new_invoice(
     )
 }
 
+/// "Your meter's verification is due" (or "has run out"): the account, the
+/// meter and the day, and what to do.
+#[allow(clippy::too_many_arguments)]
+pub fn meter_verification(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    account: &str,
+    resource: &str,
+    serial: &str,
+    due: time::Date,
+    expired: bool,
+    url: &str,
+    unsubscribe: &str,
+) -> Email {
+    let date = tr.date(due);
+    let pairs = [
+        ("account", account),
+        ("name", resource),
+        ("number", serial),
+        ("date", date.as_str()),
+    ];
+    let (subject, line, next) = if expired {
+        (
+            "mail-verification-expired-subject",
+            "mail-verification-expired",
+            "mail-verification-expired-next",
+        )
+    } else {
+        (
+            "mail-verification-soon-subject",
+            "mail-verification-soon",
+            "mail-verification-soon-next",
+        )
+    };
+    let paragraphs = vec![
+        Paragraph::Text(tr.args(line, &pairs)),
+        Paragraph::Text(tr.t(next)),
+        Paragraph::Link(tr.t("mail-verification-link"), url.to_string()),
+        Paragraph::Link(tr.t("mail-unsubscribe"), unsubscribe.to_string()),
+    ];
+    compose(tr, to, tr.args(subject, &pairs), org, &paragraphs)
+}
+
 /// "A payment arrived" for a payment that came with the billing data (a
 /// bank, the cash desk, the post): the account, the amount and the day.
 #[allow(clippy::too_many_arguments)]
@@ -574,6 +618,18 @@ mod tests {
                 Kopecks(345_600),
                 Some(time::macros::date!(2026 - 12 - 10)),
                 "https://x/i",
+                "https://x/u",
+            ),
+            meter_verification(
+                tr,
+                "УК",
+                &to,
+                "1001",
+                "Cold water",
+                "A1",
+                time::macros::date!(2027 - 01 - 10),
+                false,
+                "https://x/m",
                 "https://x/u",
             ),
             payment_imported(

@@ -23,6 +23,7 @@ mod m20261207_000017_staff_email;
 mod m20261207_000018_my_data;
 mod m20261207_000019_joins;
 mod m20261207_000020_notify;
+mod m20261207_000021_verification;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -85,6 +86,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000018_my_data::Migration),
             Box::new(m20261207_000019_joins::Migration),
             Box::new(m20261207_000020_notify::Migration),
+            Box::new(m20261207_000021_verification::Migration),
         ]
     }
 }

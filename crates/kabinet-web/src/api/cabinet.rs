@@ -465,6 +465,8 @@ pub(crate) enum NotificationCode {
     PaymentReceived,
     /// Readings are due.
     ReadingsReminder,
+    /// A meter's verification is due or has run out.
+    MeterVerification,
     /// Readings were taken.
     ReadingsAccepted,
     /// News of one's requests.

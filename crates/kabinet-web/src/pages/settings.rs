@@ -268,16 +268,10 @@ pub(crate) struct PreferencesForm {
     language: String,
     #[serde(default)]
     paperless: Option<String>,
-    #[serde(default)]
-    notify_new_invoice: Option<String>,
-    #[serde(default)]
-    notify_payment_received: Option<String>,
-    #[serde(default)]
-    notify_readings_reminder: Option<String>,
-    #[serde(default)]
-    notify_request_updates: Option<String>,
-    #[serde(default)]
-    notify_readings_accepted: Option<String>,
+    /// The ticked `notify_<code>` boxes, one for each kind of message the
+    /// page offers (and the CSRF token).
+    #[serde(flatten)]
+    ticked: std::collections::HashMap<String, String>,
 }
 
 /// `POST /settings`.
@@ -287,22 +281,15 @@ pub(crate) async fn save(
     ResidentPage(r): ResidentPage,
     CsrfForm(form): CsrfForm<PreferencesForm>,
 ) -> Result<Response, PageError> {
-    let ticked = [
-        (&form.notify_new_invoice, NotificationKind::NewInvoice),
-        (&form.notify_payment_received, NotificationKind::PaymentReceived),
-        (&form.notify_readings_reminder, NotificationKind::ReadingsReminder),
-        (&form.notify_readings_accepted, NotificationKind::ReadingsAccepted),
-        (&form.notify_request_updates, NotificationKind::RequestUpdates),
-    ];
+    let ticked: Vec<NotificationKind> = NotificationKind::ALL
+        .into_iter()
+        .filter(|k| form.ticked.contains_key(&format!("notify_{}", k.code())))
+        .collect();
     let input = PreferencesInput {
         phone: form.phone.clone(),
         language: form.language.clone(),
         paperless: form.paperless.is_some(),
-        notifications: ticked
-            .iter()
-            .filter(|(v, _)| v.is_some())
-            .map(|(_, k)| k.code().to_string())
-            .collect(),
+        notifications: ticked.iter().map(|k| k.code().to_string()).collect(),
     };
     match state.app.profiles.update(&r, &input, &ctx.client).await {
         Ok(p) => {

@@ -273,4 +273,53 @@ db_tests! {
         let row = app.db().outbox().get(theirs).await.unwrap().unwrap();
         assert_eq!(row.status, OutboxStatus::Skipped);
     }
+
+    async fn a_meter_due_for_verification_is_told_of_once(t: &TestDb) {
+        let app = TestApp::builder(&t.db).configure(no_quiet).build().await;
+        let (mut acc, _, _) = app.staff("books", Role::Accountant).await;
+        let today = app.state.app.requests.clock().today(OffsetDateTime::now_utc());
+        // Billing says the first account's meters are due in ten days and
+        // the second's ran out five days ago.
+        let dir = demo_package_at(2, today - Duration::days(31), 1);
+        let accounts = std::fs::read_to_string(dir.join("accounts.csv")).unwrap();
+        let numbers: Vec<String> = accounts.lines().skip(1).take(2).map(|l| l.split(';').next().unwrap().to_string()).collect();
+        let meters = std::fs::read_to_string(dir.join("meters.csv")).unwrap();
+        let edited: Vec<String> = meters
+            .lines()
+            .map(|l| {
+                let mut cells: Vec<String> = l.split(';').map(str::to_string).collect();
+                if cells[0] == numbers[0] {
+                    cells[5] = (today + Duration::days(10)).to_string();
+                } else if cells[0] == numbers[1] {
+                    cells[5] = (today - Duration::days(5)).to_string();
+                }
+                cells.join(";")
+            })
+            .collect();
+        std::fs::write(dir.join("meters.csv"), edited.join("\n") + "\n").unwrap();
+        import_through_office(&app, &mut acc, &dir).await;
+        let ids = account_ids(&app, 2).await;
+        let (_, first) = app.resident(ids[0]).await;
+        let (_, second) = app.resident(ids[1]).await;
+        let notify = &app.state.app.notify;
+        notify.produce(OffsetDateTime::now_utc()).await.unwrap();
+        let (one, two) = (user(&app, &first).await, user(&app, &second).await);
+        let count = async |u: UserId, kind: &str| deliveries(&app, u).await.iter().filter(|m| m.email.subject == kind).count();
+        let meters_of = |n: &str| meters.lines().filter(|l| l.starts_with(&format!("{n};")) && l.ends_with(";active")).count();
+        assert_eq!(count(one.id, "verification_soon").await, meters_of(&numbers[0]));
+        assert_eq!(count(one.id, "verification_expired").await, 0);
+        assert_eq!(count(two.id, "verification_expired").await, meters_of(&numbers[1]));
+        assert!(meters_of(&numbers[0]) > 0 && meters_of(&numbers[1]) > 0);
+        // Once a day, and once per meter and due day.
+        assert_eq!(notify.produce(OffsetDateTime::now_utc()).await.unwrap(), Default::default());
+        let (mailer, dir) = file_mailer();
+        notify.send_email(&mailer, None, Instant::now() + StdDuration::from_secs(30)).await.unwrap();
+        assert!(!mails(&dir).is_empty());
+        let sent = deliveries(&app, one.id).await;
+        let soon = sent.iter().find(|m| m.email.subject.starts_with("Поверка счётчика")).expect("the notice, sent");
+        let day = kabinet_notify::messages::tr(None).date(today + Duration::days(10));
+        assert!(soon.email.subject.contains(&day) && soon.email.text.contains(&first), "{:?}", soon.email);
+        let gone = deliveries(&app, two.id).await;
+        assert!(gone.iter().any(|m| m.email.subject.starts_with("Срок поверки счётчика") && m.email.text.contains("не принимаются")));
+    }
 }

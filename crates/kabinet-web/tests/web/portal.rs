@@ -289,7 +289,7 @@ db_tests! {
         assert!(bad.body.contains("Номер телефона указан неверно"));
         assert!(bad.body.contains("value=\"12345\""), "what was typed stays in the field");
         let ok = me
-            .submit("/settings", "/settings", &[("phone", "8 912 345-67-89"), ("language", "en"), ("paperless", "on"), ("notify_new_invoice", "on")])
+            .submit("/settings", "/settings", &[("phone", "8 912 345-67-89"), ("language", "en"), ("paperless", "on"), ("notify_new_invoice", "on"), ("notify_announcements", "on")])
             .await;
         assert_eq!(ok.status, StatusCode::SEE_OTHER);
         let page = me.get("/cabinet").await;
@@ -299,7 +299,8 @@ db_tests! {
         let s: Value = serde_json::from_str(&s.body).unwrap();
         assert_eq!(s["phone"], "+79123456789");
         assert_eq!(s["paperless"], true);
-        assert_eq!(s["notifications"], json!(["new_invoice"]));
+        // Every box the page offers is read back, the announcements' too.
+        assert_eq!(s["notifications"], json!(["new_invoice", "announcements"]));
         let put = me.json("PUT", "/api/v1/settings", Some(&token), json!({"language": "klingon"})).await;
         assert_eq!(put.status, StatusCode::UNPROCESSABLE_ENTITY);
         // E-mail: the password is asked; the link goes to the new address.
