@@ -58,6 +58,8 @@ fi
 # a new period — the newest one's invoices a month on.
 sql "DELETE FROM outbox WHERE event_id IS NOT NULL"
 sql "DELETE FROM notify_events"
+sql "DELETE FROM notify_marks WHERE name = 'verification_day'"
+sql "DELETE FROM jobs WHERE kind LIKE 'notify_%'"
 sql "DELETE FROM invoices WHERE period > (SELECT MIN(period) FROM billing_periods)"
 sql "DELETE FROM billing_periods WHERE period > (SELECT MIN(period) FROM billing_periods)"
 BASE_PERIOD=$(sql "SELECT MAX(period) FROM invoices")

@@ -227,6 +227,14 @@ impl Notifications {
         let token = crate::auth::secrets::new_token();
         let began = Instant::now();
         let clock = || at + began.elapsed();
+        // During the quiet hours nothing is claimed at all (no kind is
+        // urgent yet): a million deliveries wait where they are instead of
+        // each being put off one by one.
+        if let Some(q) = self.settings.quiet_hours
+            && q.next_allowed(at, self.clock) > at
+        {
+            return Ok(0);
+        }
         let mut sent = 0;
         while Instant::now() < until {
             let now = clock();

@@ -26,6 +26,9 @@ pub const PAYMENT_ID: &str = "payment_id";
 /// Julian day).
 pub const VERIFICATION_DAY: &str = "verification_day";
 
+/// Events written by one `INSERT` of [`Notify::add_events`].
+pub const EVENTS_PER_INSERT: usize = 1000;
+
 /// A delivery claimed for sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -241,25 +244,29 @@ impl<C: Conn> Notify<'_, C> {
             .scalar("SELECT MAX(id) AS v FROM notify_events", Vec::new())
             .await?
             .unwrap_or(0);
-        let rows = events.iter().map(|(account, subject)| notify_event::ActiveModel {
-            kind: Set(kind.as_str().into()),
-            account_id: Set(*account),
-            subject: Set(*subject),
-            created_at: Set(now),
-            ..Default::default()
-        });
-        let added = notify_event::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([
-                    notify_event::Column::Kind,
-                    notify_event::Column::AccountId,
-                    notify_event::Column::Subject,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(self.0.conn())
-            .await?;
+        let mut added = 0;
+        // Four values a row, well within SQLite's 32 766 a statement.
+        for part in events.chunks(EVENTS_PER_INSERT) {
+            let rows = part.iter().map(|(account, subject)| notify_event::ActiveModel {
+                kind: Set(kind.as_str().into()),
+                account_id: Set(*account),
+                subject: Set(*subject),
+                created_at: Set(now),
+                ..Default::default()
+            });
+            added += notify_event::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([
+                        notify_event::Column::Kind,
+                        notify_event::Column::AccountId,
+                        notify_event::Column::Subject,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(self.0.conn())
+                .await?;
+        }
         let wanted = format!("%,{},%", kind.preference().code());
         let deliveries = self
             .exec(

@@ -164,15 +164,35 @@ impl Runner {
             Some(k) => k.iter().copied().filter(|k| self.kinds.contains_key(k)).collect(),
             None => self.kinds.keys().copied().collect(),
         };
-        let lease =
-            self.kinds.values().map(|k| k.timeout).max().unwrap_or_default() + StdDuration::from_secs(30);
-        let lease = Duration::try_from(lease).unwrap_or(Duration::minutes(5));
-        self.env
-            .app
-            .db()
-            .jobs()
-            .claim(&kinds, now, lease, n as u64, &crate::auth::secrets::new_token())
-            .await
+        // Each kind is leased for its own time-out (and 30 s): a server
+        // killed mid-job holds a one-minute job for a minute and a half, not
+        // for the hour a package's import may take. Kinds of one time-out
+        // are claimed together.
+        let mut by_lease: std::collections::BTreeMap<StdDuration, Vec<&str>> = Default::default();
+        for k in kinds {
+            if let Some(kind) = self.kinds.get(k) {
+                by_lease.entry(kind.timeout).or_default().push(k);
+            }
+        }
+        let token = crate::auth::secrets::new_token();
+        let mut claimed = Vec::new();
+        for (timeout, group) in by_lease {
+            let left = n.saturating_sub(claimed.len());
+            if left == 0 {
+                break;
+            }
+            let lease =
+                Duration::try_from(timeout + StdDuration::from_secs(30)).unwrap_or(Duration::minutes(5));
+            claimed.extend(
+                self.env
+                    .app
+                    .db()
+                    .jobs()
+                    .claim(&group, now, lease, left as u64, &token)
+                    .await?,
+            );
+        }
+        Ok(claimed)
     }
 
     /// Runs one claimed job and writes its outcome.
