@@ -267,32 +267,14 @@ impl<C: Conn> Notify<'_, C> {
                 .exec_without_returning(self.0.conn())
                 .await?;
         }
-        let wanted = format!("%,{},%", kind.preference().code());
         let deliveries = self
-            .exec(
-                "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
-                 next_attempt_at, last_error, user_id, event_id) \
-                 SELECT $1, u.email, e.kind, '', '', $2, $3, 0, $2, '', u.id, e.id \
-                 FROM notify_events e JOIN user_accounts ua ON ua.account_id = e.account_id JOIN users u ON u.id = ua.user_id \
-                 WHERE e.kind = $4 AND e.id > $5 AND u.blocked = $6 AND (',' || u.notifications || ',') LIKE $7 \
-                 ON CONFLICT (event_id, user_id, channel) DO NOTHING",
-                vec![
-                    Channel::Email.as_str().into(),
-                    now.into(),
-                    d::OutboxStatus::Pending.as_str().into(),
-                    kind.as_str().into(),
-                    before.into(),
-                    false.into(),
-                    wanted.into(),
-                ],
-            )
+            .deliveries(kind, "e.id > $7", vec![before.into()], now)
             .await?;
         Ok((added, deliveries))
     }
 
     /// The e-mail deliveries of the events of `kind` for `accounts` and
-    /// `subjects` (both inclusive) to every resident who sees the account,
-    /// is not blocked and keeps the event's messages on.
+    /// `subjects` (both inclusive).
     async fn fan_out(
         &self,
         kind: EventKind,
@@ -300,29 +282,50 @@ impl<C: Conn> Notify<'_, C> {
         subjects: (i64, i64),
         now: OffsetDateTime,
     ) -> Result<u64, DbError> {
-        let wanted = format!("%,{},%", kind.preference().code());
-        self.exec(
-            "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
-             next_attempt_at, last_error, user_id, event_id) \
-             SELECT $1, u.email, e.kind, '', '', $2, $3, 0, $2, '', u.id, e.id \
-             FROM notify_events e JOIN user_accounts ua ON ua.account_id = e.account_id JOIN users u ON u.id = ua.user_id \
-             WHERE e.kind = $4 AND e.account_id BETWEEN $5 AND $6 AND e.subject BETWEEN $7 AND $8 \
-             AND u.blocked = $9 AND (',' || u.notifications || ',') LIKE $10 \
-             ON CONFLICT (event_id, user_id, channel) DO NOTHING",
+        self.deliveries(
+            kind,
+            "e.account_id BETWEEN $7 AND $8 AND e.subject BETWEEN $9 AND $10",
             vec![
-                Channel::Email.as_str().into(),
-                now.into(),
-                d::OutboxStatus::Pending.as_str().into(),
-                kind.as_str().into(),
                 accounts.0.into(),
                 accounts.1.into(),
                 subjects.0.into(),
                 subjects.1.into(),
-                false.into(),
-                wanted.into(),
             ],
+            now,
         )
         .await
+    }
+
+    /// The e-mail deliveries of the events of `kind` that also meet
+    /// `filter` (on `e`, the event, with parameters from `$7` on) to every
+    /// resident who sees the event's account, is not blocked and keeps the
+    /// event's messages on; each once.
+    async fn deliveries(
+        &self,
+        kind: EventKind,
+        filter: &str,
+        values: Vec<Value>,
+        now: OffsetDateTime,
+    ) -> Result<u64, DbError> {
+        let wanted = format!("%,{},%", kind.preference().code());
+        let sql = format!(
+            "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
+             next_attempt_at, last_error, user_id, event_id) \
+             SELECT $1, u.email, e.kind, '', '', $2, $3, 0, $2, '', u.id, e.id \
+             FROM notify_events e JOIN user_accounts ua ON ua.account_id = e.account_id JOIN users u ON u.id = ua.user_id \
+             WHERE e.kind = $4 AND u.blocked = $5 AND (',' || u.notifications || ',') LIKE $6 AND {filter} \
+             ON CONFLICT (event_id, user_id, channel) DO NOTHING"
+        );
+        let mut all: Vec<Value> = vec![
+            Channel::Email.as_str().into(),
+            now.into(),
+            d::OutboxStatus::Pending.as_str().into(),
+            kind.as_str().into(),
+            false.into(),
+            wanted.into(),
+        ];
+        all.extend(values);
+        self.exec(&sql, all).await
     }
 
     /// Records delivery `id` (claimed with `token`) as sent, with the text
