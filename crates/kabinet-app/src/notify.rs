@@ -235,6 +235,8 @@ impl Notifications {
         {
             return Ok(0);
         }
+        // The organization's name signs every e-mail of the run: read once.
+        let org = crate::site::sender_name(&self.db).await?;
         let mut sent = 0;
         while Instant::now() < until {
             let now = clock();
@@ -256,7 +258,10 @@ impl Notifications {
                         .await?;
                     continue;
                 }
-                if self.deliver(mailer, sender, &delivery, &token, clock()).await? {
+                if self
+                    .deliver(mailer, sender, &org, &delivery, &token, clock())
+                    .await?
+                {
                     sent += 1;
                     if let Some(rest) = pace.checked_sub(started.elapsed()) {
                         tokio::time::sleep(rest).await;
@@ -272,6 +277,7 @@ impl Notifications {
         &self,
         mailer: &kabinet_notify::Mailer,
         sender: Option<&str>,
+        org: &str,
         delivery: &Delivery,
         token: &str,
         now: OffsetDateTime,
@@ -293,7 +299,7 @@ impl Notifications {
                 return Ok(false);
             }
         }
-        let Some(mail) = self.render(delivery, &user).await? else {
+        let Some(mail) = self.render(org, delivery, &user).await? else {
             // What it was about is gone (the payment or invoice was removed
             // from billing's data).
             notify.skipped(delivery.id, token).await?;
@@ -322,9 +328,13 @@ impl Notifications {
 
     /// The e-mail of `delivery` for `user`, in their language; `None` when
     /// what it is about no longer exists.
-    async fn render(&self, delivery: &Delivery, user: &d::ResidentUser) -> Result<Option<d::Email>, Error> {
+    async fn render(
+        &self,
+        org: &str,
+        delivery: &Delivery,
+        user: &d::ResidentUser,
+    ) -> Result<Option<d::Email>, Error> {
         let tr = kabinet_notify::messages::tr(user.language);
-        let org = crate::site::sender_name(&self.db).await?;
         let Some(account) = self.db.accounts().by_id(delivery.account_id).await? else {
             return Ok(None);
         };
@@ -340,7 +350,7 @@ impl Notifications {
                 };
                 Some(kabinet_notify::messages::new_invoice(
                     tr,
-                    &org,
+                    org,
                     &user.email,
                     &number,
                     &tr.month(period),
@@ -364,7 +374,7 @@ impl Notifications {
                 };
                 Some(kabinet_notify::messages::meter_verification(
                     tr,
-                    &org,
+                    org,
                     &user.email,
                     &number,
                     &tr.t(&format!("resource-{}", m.resource.code())),
@@ -381,7 +391,7 @@ impl Notifications {
                 };
                 Some(kabinet_notify::messages::payment_imported(
                     tr,
-                    &org,
+                    org,
                     &user.email,
                     &number,
                     p.amount,
