@@ -25,6 +25,7 @@ pub mod notify;
 pub mod office;
 pub mod org_settings;
 pub mod payments;
+pub mod phones;
 pub mod profile;
 pub mod rates;
 pub mod readings;
@@ -176,10 +177,11 @@ impl App {
         let notify = notify::Notifications::new(
             db.clone(),
             settings.clock,
-            settings.notify,
+            settings.notify.clone(),
             &settings.auth.public_url,
             key.clone(),
-        );
+        )
+        .with_readings(live_readings.clone());
         let auth = Arc::new(auth::Auth::new(
             db.clone(),
             settings.auth.clone(),

@@ -20,21 +20,27 @@ use crate::Error;
 use crate::auth::{Client, ServerKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use kabinet_db::notify::{Delivery, INVOICE_PERIOD, PAYMENT_ID, VERIFICATION_DAY};
+use kabinet_db::notify::{Buildings, Delivery, INVOICE_PERIOD, PAYMENT_ID, READINGS_DAY, VERIFICATION_DAY};
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
-use kabinet_domain::notify::{Channel, EventKind, QuietHours, VERIFICATION_NOTICE_DAYS, meter_subject};
+use kabinet_domain::notify::{
+    Channel, EventKind, QuietHours, READINGS_CLOSING_DAYS, VERIFICATION_NOTICE_DAYS, meter_subject,
+};
 use std::time::Instant;
 use time::{Duration, OffsetDateTime};
 
 /// How notifications are sent (configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifySettings {
     /// When nothing but emergencies is sent; `None`: any time.
     pub quiet_hours: Option<QuietHours>,
     /// E-mails sent a second at most (all servers together: one sender
     /// runs at a time).
     pub email_per_second: u32,
+    /// The SMS provider.
+    pub sms: kabinet_sms::SmsConfig,
+    /// SMS sent a second at most (the provider's limit).
+    pub sms_per_second: u32,
 }
 
 impl Default for NotifySettings {
@@ -42,6 +48,8 @@ impl Default for NotifySettings {
         NotifySettings {
             quiet_hours: Some(QuietHours::DEFAULT),
             email_per_second: 10,
+            sms: kabinet_sms::SmsConfig::Log { dir: None },
+            sms_per_second: 5,
         }
     }
 }
@@ -78,14 +86,31 @@ pub enum Unsubscribe {
     Used(d::NotificationKind),
 }
 
+/// How long the provider is asked what became of an SMS.
+pub const SMS_FOLLOWED: Duration = Duration::hours(24);
+
+/// A channel's transport and what a run reads once for all its messages.
+enum Sender<'a> {
+    /// E-mail: the mailer, its sender address and the organization's name.
+    Email {
+        mailer: &'a kabinet_notify::Mailer,
+        sender: Option<&'a str>,
+        org: &'a str,
+    },
+    /// SMS (the provider is the use case's own): the organization's name.
+    Sms { org: &'a str },
+}
+
 /// The notifications use cases.
 #[derive(Clone)]
 pub struct Notifications {
-    db: Db,
-    clock: d::OrgClock,
+    pub(crate) db: Db,
+    pub(crate) clock: d::OrgClock,
     settings: NotifySettings,
     public_url: String,
-    key: ServerKey,
+    pub(crate) key: ServerKey,
+    pub(crate) sms: kabinet_sms::Sms,
+    readings: Option<crate::org_settings::LiveReadings>,
 }
 
 impl Notifications {
@@ -101,10 +126,19 @@ impl Notifications {
         Notifications {
             db,
             clock,
+            sms: kabinet_sms::Sms::new(settings.sms.clone()),
             settings,
             public_url: public_url.trim_end_matches('/').to_string(),
             key,
+            readings: None,
         }
+    }
+
+    /// With the readings windows in force (the organization's and the
+    /// buildings'), to remind of them; without, no reminder is made.
+    pub fn with_readings(mut self, readings: crate::org_settings::LiveReadings) -> Self {
+        self.readings = Some(readings);
+        self
     }
 
     /// Produces the events the billing data holds that were not produced
@@ -146,9 +180,10 @@ impl Notifications {
             out.deliveries += n;
             after = upto;
         }
-        let day = self.verifications(now).await?;
-        out.events += day.events;
-        out.deliveries += day.deliveries;
+        for day in [self.verifications(now).await?, self.readings_windows(now).await?] {
+            out.events += day.events;
+            out.deliveries += day.deliveries;
+        }
         if out.events > 0 {
             tracing::info!(
                 events = out.events,
@@ -202,6 +237,84 @@ impl Notifications {
         Ok(out)
     }
 
+    /// Once a day (the organization's): for each readings window in force
+    /// — the organization's, for every building without one of its own, and
+    /// each building's — that is open today, "the window is open" to the
+    /// accounts with an active meter, or in its last
+    /// [`READINGS_CLOSING_DAYS`] days "it closes soon" to those with a
+    /// meter still without a reading for it; each once per window.
+    async fn readings_windows(&self, now: OffsetDateTime) -> Result<Produced, Error> {
+        let Some(live) = &self.readings else {
+            return Ok(Produced::default());
+        };
+        let today = self.clock.today(now);
+        let notify = self.db.notify();
+        if i64::from(today.to_julian_day()) <= notify.mark(READINGS_DAY).await? {
+            return Ok(Produced::default());
+        }
+        let settings = live.current().await?;
+        let named: Vec<String> = settings
+            .buildings
+            .iter()
+            .map(|(a, _)| a.trim().to_string())
+            .collect();
+        let mut windows = vec![(settings.window, Buildings::AllBut(&named))];
+        windows.extend(settings.buildings.iter().map(|(a, w)| (*w, Buildings::Named(a))));
+        let mut out = Produced::default();
+        if let Some((low, high)) = notify.account_span().await? {
+            for (window, buildings) in windows {
+                let Some((first, last)) = window.open_span(today) else {
+                    continue;
+                };
+                let closing = (last - today).whole_days() <= READINGS_CLOSING_DAYS;
+                let (kind, missing) = if closing {
+                    let period = d::Period::containing(first).yyyymm();
+                    (EventKind::ReadingsClosing, Some(period))
+                } else {
+                    (EventKind::ReadingsOpen, None)
+                };
+                let subject = d::notify::readings_subject(last, d::Period::containing(first));
+                let mut from = low;
+                while from <= high {
+                    let to = from.saturating_add(CHUNK - 1).min(high);
+                    let tx = self.db.begin().await?;
+                    let (e, n) = tx
+                        .notify()
+                        .readings_window(kind, subject, missing, buildings, (from, to), now)
+                        .await?;
+                    tx.commit().await?;
+                    out.events += e;
+                    out.deliveries += n;
+                    from = to.saturating_add(1);
+                }
+            }
+        }
+        notify
+            .set_mark(READINGS_DAY, i64::from(today.to_julian_day()))
+            .await?;
+        Ok(out)
+    }
+
+    /// Whether every active meter of `account` has a reading for `period`
+    /// (a reminder to hand them in is moot then).
+    async fn all_readings_in(&self, account: d::AccountId, period: d::Period) -> Result<bool, Error> {
+        let meters: Vec<d::Meter> = self
+            .db
+            .meters()
+            .of_account(account)
+            .await?
+            .into_iter()
+            .filter(|m| m.status == d::MeterStatus::Active)
+            .collect();
+        let ids: Vec<d::MeterId> = meters.iter().map(|m| m.id).collect();
+        let recorded = self.db.meters().recorded(&ids).await?;
+        Ok(meters.iter().all(|m| {
+            recorded
+                .iter()
+                .any(|r| r.reading.meter_id == m.id && r.period == Some(period))
+        }))
+    }
+
     /// Sends waiting e-mail deliveries until none is due or `until`,
     /// at most [`NotifySettings::email_per_second`]; returns how many went.
     pub async fn send_email(
@@ -223,7 +336,43 @@ impl Notifications {
         until: Instant,
         at: OffsetDateTime,
     ) -> Result<u64, Error> {
-        let pace = std::time::Duration::from_secs(1) / self.settings.email_per_second.max(1);
+        // The organization's name signs every e-mail of the run: read once.
+        let org = crate::site::sender_name(&self.db).await?;
+        let by = Sender::Email {
+            mailer,
+            sender,
+            org: &org,
+        };
+        self.drain(Channel::Email, self.settings.email_per_second, until, at, &by)
+            .await
+    }
+
+    /// Sends waiting SMS deliveries until none is due or `until`, at most
+    /// [`NotifySettings::sms_per_second`]; returns how many went.
+    pub async fn send_sms(&self, until: Instant) -> Result<u64, Error> {
+        self.send_sms_as_of(until, OffsetDateTime::now_utc()).await
+    }
+
+    /// [`Notifications::send_sms`] on a clock that read `at` when it began.
+    pub async fn send_sms_as_of(&self, until: Instant, at: OffsetDateTime) -> Result<u64, Error> {
+        let org = crate::site::sender_name(&self.db).await?;
+        let by = Sender::Sms { org: &org };
+        self.drain(Channel::Sms, self.settings.sms_per_second, until, at, &by)
+            .await
+    }
+
+    /// Claims the deliveries due on `channel` in batches and sends each
+    /// `by` the channel's transport at `per_second` at most, until none is
+    /// left or `until`.
+    async fn drain(
+        &self,
+        channel: Channel,
+        per_second: u32,
+        until: Instant,
+        at: OffsetDateTime,
+        by: &Sender<'_>,
+    ) -> Result<u64, Error> {
+        let pace = std::time::Duration::from_secs(1) / per_second.max(1);
         let token = crate::auth::secrets::new_token();
         let began = Instant::now();
         let clock = || at + began.elapsed();
@@ -235,16 +384,10 @@ impl Notifications {
         {
             return Ok(0);
         }
-        // The organization's name signs every e-mail of the run: read once.
-        let org = crate::site::sender_name(&self.db).await?;
         let mut sent = 0;
         while Instant::now() < until {
             let now = clock();
-            let batch = self
-                .db
-                .notify()
-                .claim(Channel::Email, now, LEASE, CLAIM, &token)
-                .await?;
+            let batch = self.db.notify().claim(channel, now, LEASE, CLAIM, &token).await?;
             if batch.is_empty() {
                 break;
             }
@@ -258,10 +401,14 @@ impl Notifications {
                         .await?;
                     continue;
                 }
-                if self
-                    .deliver(mailer, sender, &org, &delivery, &token, clock())
-                    .await?
-                {
+                let went = match *by {
+                    Sender::Email { mailer, sender, org } => {
+                        self.deliver(mailer, sender, org, &delivery, &token, clock())
+                            .await?
+                    }
+                    Sender::Sms { org } => self.deliver_sms(org, &delivery, &token, clock()).await?,
+                };
+                if went {
                     sent += 1;
                     if let Some(rest) = pace.checked_sub(started.elapsed()) {
                         tokio::time::sleep(rest).await;
@@ -270,6 +417,203 @@ impl Notifications {
             }
         }
         Ok(sent)
+    }
+
+    /// The resident a claimed delivery is for, when they still want it on
+    /// its channel; otherwise the delivery is marked skipped. `Err(true)`
+    /// when it was put off for the quiet hours.
+    async fn recipient(
+        &self,
+        delivery: &Delivery,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<d::ResidentUser>, Error> {
+        let notify = self.db.notify();
+        let user = self.db.users().by_id(delivery.user_id).await?;
+        let Some(user) = user.filter(|u| !u.blocked && u.wants(delivery.kind.preference(), delivery.channel))
+        else {
+            notify.skipped(delivery.id, token).await?;
+            return Ok(None);
+        };
+        if let Some(q) = self.settings.quiet_hours
+            && !delivery.kind.urgent()
+        {
+            let allowed = q.next_allowed(now, self.clock);
+            if allowed > now {
+                notify.release(delivery.id, token, None, Some(allowed)).await?;
+                return Ok(None);
+            }
+        }
+        Ok(Some(user))
+    }
+
+    /// Sends one claimed SMS delivery; `true` when the provider took it.
+    async fn deliver_sms(
+        &self,
+        org: &str,
+        delivery: &Delivery,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let notify = self.db.notify();
+        let Some(user) = self.recipient(delivery, token, now).await? else {
+            return Ok(false);
+        };
+        let Some(phone) = user.sms_phone.clone() else {
+            notify.skipped(delivery.id, token).await?;
+            return Ok(false);
+        };
+        let Some(text) = self.render_sms(org, delivery, &user).await? else {
+            notify.skipped(delivery.id, token).await?;
+            return Ok(false);
+        };
+        match self.sms.send(phone.as_str(), &text, delivery.id.0).await {
+            Ok(sent) => {
+                log_cost(self.sms.provider(), &text, &sent);
+                notify
+                    .sms_sent(delivery.id, Some(token), &text, &sent.provider_ref, now)
+                    .await?;
+                Ok(true)
+            }
+            Err(e) => {
+                let attempt = delivery.attempts + 1;
+                let retry =
+                    (e.retryable() && attempt < MAX_ATTEMPTS).then(|| now + d::jobs::backoff(attempt));
+                tracing::warn!(delivery = delivery.id.0, attempt, error = %e, "SMS not sent");
+                notify
+                    .release(delivery.id, token, Some(&e.to_string()), retry)
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// The SMS text of `delivery` for `user`, in their language; `None`
+    /// when what it is about no longer exists.
+    async fn render_sms(
+        &self,
+        org: &str,
+        delivery: &Delivery,
+        user: &d::ResidentUser,
+    ) -> Result<Option<String>, Error> {
+        let tr = kabinet_notify::messages::tr(user.language);
+        let Some(account) = self.db.accounts().by_id(delivery.account_id).await? else {
+            return Ok(None);
+        };
+        let number = account.number.to_string();
+        Ok(match delivery.kind {
+            EventKind::NewInvoice => {
+                let Ok(period) = d::Period::from_yyyymm(i32::try_from(delivery.subject).unwrap_or(0)) else {
+                    return Ok(None);
+                };
+                let Some(invoice) = self.db.billing().invoice(account.id, period).await? else {
+                    return Ok(None);
+                };
+                Some(kabinet_notify::sms::new_invoice(
+                    tr,
+                    org,
+                    &number,
+                    &tr.month(period),
+                    invoice.total_due,
+                    Some(invoice.due_date),
+                    &self.public_url,
+                ))
+            }
+            EventKind::VerificationSoon | EventKind::VerificationExpired => {
+                let Some(m) = self.meter_of(account.id, delivery.subject).await? else {
+                    return Ok(None);
+                };
+                Some(kabinet_notify::sms::meter_verification(
+                    tr,
+                    org,
+                    &number,
+                    &m.serial,
+                    m.verification_due,
+                    delivery.kind == EventKind::VerificationExpired,
+                ))
+            }
+            EventKind::ReadingsOpen | EventKind::ReadingsClosing => {
+                let Some(until) = self.readings_due(delivery).await? else {
+                    return Ok(None);
+                };
+                Some(kabinet_notify::sms::readings_window(
+                    tr,
+                    org,
+                    &number,
+                    until,
+                    delivery.kind == EventKind::ReadingsClosing,
+                    &self.public_url,
+                ))
+            }
+            EventKind::PaymentImported => {
+                let Some(p) = self.db.payments().by_row(delivery.subject).await? else {
+                    return Ok(None);
+                };
+                Some(kabinet_notify::sms::payment(
+                    tr,
+                    org,
+                    &number,
+                    p.amount,
+                    self.clock.local(p.paid_at).date(),
+                ))
+            }
+        })
+    }
+
+    /// The last day of a readings-window event's window; `None` when every
+    /// meter of the account has its reading by now (the reminder is moot).
+    async fn readings_due(&self, delivery: &Delivery) -> Result<Option<time::Date>, Error> {
+        let Some((last, period)) = d::notify::subject_readings(delivery.subject) else {
+            return Ok(None);
+        };
+        if self.all_readings_in(delivery.account_id, period).await? {
+            return Ok(None);
+        }
+        Ok(Some(last))
+    }
+
+    /// The meter of a verification event's subject, on `account`.
+    async fn meter_of(&self, account: d::AccountId, subject: i64) -> Result<Option<d::Meter>, Error> {
+        let meter = kabinet_domain::notify::subject_meter(subject);
+        Ok(self
+            .db
+            .meters()
+            .of_account(account)
+            .await?
+            .into_iter()
+            .find(|m| m.id.0 == meter))
+    }
+
+    /// Asks the provider what became of the SMS sent within
+    /// [`SMS_FOLLOWED`] whose fate is not known, and records it; returns
+    /// how many became final.
+    pub async fn poll_sms(&self, now: OffsetDateTime) -> Result<u64, Error> {
+        let mut done = 0;
+        let mut seen = 0;
+        loop {
+            let waiting = self
+                .db
+                .notify()
+                .sms_awaiting(now - SMS_FOLLOWED, seen, CLAIM)
+                .await?;
+            let Some(&(last, _, _)) = waiting.last() else {
+                break;
+            };
+            for (id, provider_ref, phone) in waiting {
+                match self.sms.status(&provider_ref, &phone).await {
+                    Ok(d::notify::DeliveryState::Accepted) => {}
+                    Ok(state) => {
+                        self.db.notify().set_delivery(id, state).await?;
+                        done += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(sms = id.0, error = %e, "SMS status not read");
+                    }
+                }
+            }
+            seen = last.0;
+        }
+        Ok(done)
     }
 
     /// Sends one claimed delivery; `true` when it went.
@@ -283,22 +627,9 @@ impl Notifications {
         now: OffsetDateTime,
     ) -> Result<bool, Error> {
         let notify = self.db.notify();
-        let user = self.db.users().by_id(delivery.user_id).await?;
-        let Some(user) =
-            user.filter(|u| !u.blocked && u.email_notifications.contains(&delivery.kind.preference()))
-        else {
-            notify.skipped(delivery.id, token).await?;
+        let Some(user) = self.recipient(delivery, token, now).await? else {
             return Ok(false);
         };
-        if let Some(q) = self.settings.quiet_hours
-            && !delivery.kind.urgent()
-        {
-            let allowed = q.next_allowed(now, self.clock);
-            if allowed > now {
-                notify.release(delivery.id, token, None, Some(allowed)).await?;
-                return Ok(false);
-            }
-        }
         let Some(mail) = self.render(org, delivery, &user).await? else {
             // What it was about is gone (the payment or invoice was removed
             // from billing's data).
@@ -361,15 +692,7 @@ impl Notifications {
                 ))
             }
             EventKind::VerificationSoon | EventKind::VerificationExpired => {
-                let meter = kabinet_domain::notify::subject_meter(delivery.subject);
-                let Some(m) = self
-                    .db
-                    .meters()
-                    .of_account(account.id)
-                    .await?
-                    .into_iter()
-                    .find(|m| m.id.0 == meter)
-                else {
+                let Some(m) = self.meter_of(account.id, delivery.subject).await? else {
                     return Ok(None);
                 };
                 Some(kabinet_notify::messages::meter_verification(
@@ -381,6 +704,21 @@ impl Notifications {
                     &m.serial,
                     m.verification_due,
                     delivery.kind == EventKind::VerificationExpired,
+                    &format!("{}/meters?account={number}", self.public_url),
+                    &unsubscribe,
+                ))
+            }
+            EventKind::ReadingsOpen | EventKind::ReadingsClosing => {
+                let Some(until) = self.readings_due(delivery).await? else {
+                    return Ok(None);
+                };
+                Some(kabinet_notify::messages::readings_window(
+                    tr,
+                    org,
+                    &user.email,
+                    &number,
+                    until,
+                    delivery.kind == EventKind::ReadingsClosing,
                     &format!("{}/meters?account={number}", self.public_url),
                     &unsubscribe,
                 ))
@@ -474,8 +812,20 @@ impl Notifications {
         Ok(Unsubscribe::Done(pref))
     }
 
-    /// Deliveries waiting to be sent by e-mail.
-    pub async fn waiting(&self) -> Result<u64, Error> {
-        Ok(self.db.notify().waiting(Channel::Email).await?)
+    /// Deliveries waiting to be sent on `channel`.
+    pub async fn waiting(&self, channel: Channel) -> Result<u64, Error> {
+        Ok(self.db.notify().waiting(channel).await?)
     }
+}
+
+/// Logs what an SMS cost, as the provider said, with its parts: the
+/// estimate the organization's bill is checked against.
+fn log_cost(provider: &str, text: &str, sent: &kabinet_sms::Sent) {
+    tracing::info!(
+        provider,
+        parts = d::notify::sms_parts(text),
+        cost = sent.cost,
+        balance = sent.balance,
+        "SMS sent"
+    );
 }

@@ -33,6 +33,10 @@ pub struct PreferencesInput {
     /// Codes of the messages wanted by e-mail.
     #[serde(default)]
     pub notifications: Vec<String>,
+    /// Codes of the messages wanted by SMS (sent once the phone is
+    /// verified).
+    #[serde(default)]
+    pub sms_notifications: Vec<String>,
 }
 
 /// How many audit lines and e-mails the data download holds at most.
@@ -58,6 +62,9 @@ pub struct MyData {
     /// (subject and state; bodies are left out: they may hold links that
     /// still work).
     pub notifications: Vec<NotificationData>,
+    /// SMS written for the resident: the phone, the text as sent (a
+    /// verification code's is left out), state and what the provider said.
+    pub sms: Vec<SmsData>,
     /// Meter readings the resident handed in, with the account, address and
     /// time, newest first.
     pub readings: Vec<ReadingData>,
@@ -279,6 +286,25 @@ pub struct NotificationData {
     pub status: String,
 }
 
+/// An SMS in [`MyData`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SmsData {
+    /// The phone.
+    pub phone: String,
+    /// The kind of notification (`new_invoice`…); `phone_code` for a
+    /// verification code.
+    pub kind: String,
+    /// The text as sent (empty for a code or one not sent yet).
+    pub text: String,
+    /// `pending`, `sent`, `failed` or `skipped`.
+    pub status: String,
+    /// `accepted`, `delivered`, `undelivered`, or empty when not known.
+    pub delivery: String,
+    /// When it was written.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
 /// The settings use cases.
 #[derive(Clone)]
 pub struct Profiles {
@@ -327,30 +353,42 @@ impl Profiles {
                 lang
             }
         };
-        let mut email_notifications = std::collections::BTreeSet::new();
-        for code in &input.notifications {
-            match d::NotificationKind::from_code(code) {
-                Some(k) => {
-                    email_notifications.insert(k);
+        let mut kinds = |codes: &[String], field: &'static str| {
+            let mut set = std::collections::BTreeSet::new();
+            for code in codes {
+                match d::NotificationKind::from_code(code) {
+                    Some(k) => {
+                        set.insert(k);
+                    }
+                    None => errors.add(field, d::Text::new("error-notification-unknown")),
                 }
-                None => errors.add("notifications", d::Text::new("error-notification-unknown")),
             }
-        }
+            set
+        };
+        let email_notifications = kinds(&input.notifications, "notifications");
+        let mut sms_notifications = kinds(&input.sms_notifications, "sms_notifications");
+        // Kinds not sent by SMS are not kept for it.
+        sms_notifications.retain(|k| d::notify::offered(*k, d::notify::Channel::Sms));
         errors.check()?;
         let p = d::Preferences {
             phone,
+            // Read back below: the stored verification holds for the same
+            // number only.
+            phone_verified: false,
             language,
             paperless: input.paperless,
             email_notifications,
+            sms_notifications,
         };
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
         tx.users().set_preferences(r.user.id, &p).await?;
         let details = format!(
-            "language {}, paperless {}, e-mails: {}, phone {}",
+            "language {}, paperless {}, e-mails: {}, SMS: {}, phone {}",
             p.language.map_or("browser", |l| l.code()),
             p.paperless,
             p.notifications_stored(),
+            d::Preferences::kinds_stored(&p.sms_notifications),
             if p.phone.is_some() { "set" } else { "none" }
         );
         let entry = client.entry(
@@ -360,6 +398,7 @@ impl Profiles {
             details,
         );
         tx.audit().record(&entry, now).await?;
+        let p = tx.users().preferences(r.user.id).await?.ok_or(Error::NotFound)?;
         tx.commit().await?;
         Ok(p)
     }
@@ -437,6 +476,21 @@ impl Profiles {
                 .map(|m| NotificationData {
                     subject: m.email.subject,
                     status: m.status.as_str().to_string(),
+                })
+                .collect(),
+            sms: self
+                .db
+                .outbox()
+                .sms_of_user(r.user.id, DATA_LIMIT)
+                .await?
+                .into_iter()
+                .map(|m| SmsData {
+                    phone: m.phone,
+                    text: if m.kind.is_some() { m.text } else { String::new() },
+                    kind: m.kind.unwrap_or_else(|| "phone_code".into()),
+                    status: m.status.as_str().to_string(),
+                    delivery: m.delivery.map(|d| d.as_str().to_string()).unwrap_or_default(),
+                    created_at: m.created_at,
                 })
                 .collect(),
             readings: Vec::new(),

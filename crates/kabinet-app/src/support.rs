@@ -89,6 +89,8 @@ pub struct Card {
     pub sessions: Vec<OpenSession>,
     /// The newest messages written for them, with their delivery state.
     pub messages: Vec<d::OutboxMessage>,
+    /// The newest SMS written for them, with what the provider said.
+    pub sms: Vec<d::SmsMessage>,
     /// The newest requests.
     pub requests: Vec<Request>,
     /// The newest card payments.
@@ -168,6 +170,7 @@ impl Support {
             sign_ins: db.support().sign_ins(id, CARD_LINES).await?,
             sessions: db.support().sessions(id, now).await?,
             messages: db.outbox().of_user(id, CARD_LINES).await?,
+            sms: db.outbox().sms_of_user(id, CARD_LINES).await?,
             requests: db.requests().list_of_user(id, CARD_LINES, 0).await?.0,
             payments: db.card_payments().of_user(id, 0, CARD_LINES).await?.0,
             user,

@@ -33,6 +33,7 @@ pub mod organization;
 pub mod outbox;
 pub mod overview;
 pub mod payments;
+pub mod phone_codes;
 pub mod receipts;
 pub mod requests;
 pub mod resets;
@@ -188,6 +189,10 @@ pub trait Repos: Conn + Sized {
     /// Notification events and their deliveries.
     fn notify(&self) -> notify::Notify<'_, Self> {
         notify::Notify(self)
+    }
+    /// Phone verification codes.
+    fn phone_codes(&self) -> phone_codes::PhoneCodes<'_, Self> {
+        phone_codes::PhoneCodes(self)
     }
     /// What a resident sees first about an account.
     fn overview(&self) -> overview::Overviews<'_, Self> {

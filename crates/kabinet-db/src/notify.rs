@@ -10,7 +10,7 @@
 use crate::entities::{notify_mark, outbox};
 use crate::{Backend, Conn, Db, DbError};
 use kabinet_domain as d;
-use kabinet_domain::notify::{Channel, EventKind};
+use kabinet_domain::notify::{Channel, DeliveryState, EventKind};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
@@ -26,6 +26,19 @@ pub const PAYMENT_ID: &str = "payment_id";
 /// Julian day).
 pub const VERIFICATION_DAY: &str = "verification_day";
 
+/// The mark of the last day readings windows were looked at (its Julian
+/// day).
+pub const READINGS_DAY: &str = "readings_day";
+
+/// The buildings a readings window is for, by address as billing writes it.
+#[derive(Debug, Clone, Copy)]
+pub enum Buildings<'a> {
+    /// This building only (it has a window of its own).
+    Named(&'a str),
+    /// Every building but these (the organization's window).
+    AllBut(&'a [String]),
+}
+
 /// Events written by one `INSERT` of [`Notify::add_events`].
 pub const EVENTS_PER_INSERT: usize = 1000;
 
@@ -36,6 +49,11 @@ pub struct Delivery {
     pub id: d::OutboxId,
     /// For whom.
     pub user_id: d::UserId,
+    /// The channel.
+    pub channel: Channel,
+    /// Where it goes as queued (an e-mail address, a phone); the sender
+    /// goes by the resident's current contact.
+    pub recipient: String,
     /// The event's kind.
     pub kind: EventKind,
     /// The event's account.
@@ -127,6 +145,89 @@ impl<C: Conn> Notify<'_, C> {
             )
             .await?;
         Ok(low.zip(high))
+    }
+
+    /// The first and last account.
+    pub async fn account_span(&self) -> Result<Option<(i64, i64)>, DbError> {
+        let low = self
+            .scalar("SELECT MIN(id) AS v FROM accounts", Vec::new())
+            .await?;
+        let high = self
+            .scalar("SELECT MAX(id) AS v FROM accounts", Vec::new())
+            .await?;
+        Ok(low.zip(high))
+    }
+
+    /// The readings-window events of `kind` with `subject` for the open
+    /// accounts `from..=to` in `buildings` that have an active meter and a
+    /// resident — with `missing` (a period), only those with an active
+    /// meter without a reading for it — and their deliveries; returns how
+    /// many of each were added (none the second time).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn readings_window(
+        &self,
+        kind: EventKind,
+        subject: i64,
+        missing: Option<i32>,
+        buildings: Buildings<'_>,
+        (from, to): (i64, i64),
+        now: OffsetDateTime,
+    ) -> Result<(u64, u64), DbError> {
+        let before = self
+            .scalar("SELECT MAX(id) AS v FROM notify_events", Vec::new())
+            .await?
+            .unwrap_or(0);
+        let mut values: Vec<Value> = vec![
+            kind.as_str().into(),
+            subject.into(),
+            now.into(),
+            d::MeterStatus::Active.code().into(),
+            from.into(),
+            to.into(),
+        ];
+        let mut conditions = String::new();
+        if let Some(period) = missing {
+            values.push(period.into());
+            conditions.push_str(&format!(
+                " AND NOT EXISTS (SELECT 1 FROM meter_readings r WHERE r.meter_id = m.id AND r.period = ${})",
+                values.len()
+            ));
+        }
+        match buildings {
+            Buildings::Named(address) => {
+                values.push(address.trim().to_string().into());
+                conditions.push_str(&format!(" AND TRIM(p.address) = ${}", values.len()));
+            }
+            Buildings::AllBut(others) if !others.is_empty() => {
+                let mut marks = Vec::new();
+                for a in others {
+                    values.push(a.trim().to_string().into());
+                    marks.push(format!("${}", values.len()));
+                }
+                conditions.push_str(&format!(" AND TRIM(p.address) NOT IN ({})", marks.join(", ")));
+            }
+            Buildings::AllBut(_) => {}
+        }
+        let events = self
+            .exec(
+                &format!(
+                    "INSERT INTO notify_events (kind, account_id, subject, created_at) \
+                     SELECT DISTINCT $1, m.account_id, $2, $3 FROM meters m \
+                     JOIN accounts a ON a.id = m.account_id JOIN premises p ON p.id = a.premises_id \
+                     WHERE m.status = $4 AND a.closed_on IS NULL AND m.account_id BETWEEN $5 AND $6 \
+                     AND EXISTS (SELECT 1 FROM user_accounts ua WHERE ua.account_id = m.account_id){conditions} \
+                     ON CONFLICT (kind, account_id, subject) DO NOTHING"
+                ),
+                values,
+            )
+            .await?;
+        if events == 0 {
+            return Ok((0, 0));
+        }
+        let deliveries = self
+            .deliveries(kind, "e.id > $7", vec![before.into()], now)
+            .await?;
+        Ok((events, deliveries))
     }
 
     /// The newest payment row.
@@ -296,10 +397,11 @@ impl<C: Conn> Notify<'_, C> {
         .await
     }
 
-    /// The e-mail deliveries of the events of `kind` that also meet
-    /// `filter` (on `e`, the event, with parameters from `$7` on) to every
-    /// resident who sees the event's account, is not blocked and keeps the
-    /// event's messages on; each once.
+    /// The deliveries of the events of `kind` that also meet `filter` (on
+    /// `e`, the event, with parameters from `$7` on) on every channel to
+    /// every resident who sees the event's account, is not blocked and
+    /// keeps the event's messages on there (SMS: to a verified phone);
+    /// each once. One statement a channel.
     async fn deliveries(
         &self,
         kind: EventKind,
@@ -308,24 +410,109 @@ impl<C: Conn> Notify<'_, C> {
         now: OffsetDateTime,
     ) -> Result<u64, DbError> {
         let wanted = format!("%,{},%", kind.preference().code());
-        let sql = format!(
-            "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
-             next_attempt_at, last_error, user_id, event_id) \
-             SELECT $1, u.email, e.kind, '', '', $2, $3, 0, $2, '', u.id, e.id \
-             FROM notify_events e JOIN user_accounts ua ON ua.account_id = e.account_id JOIN users u ON u.id = ua.user_id \
-             WHERE e.kind = $4 AND u.blocked = $5 AND (',' || u.notifications || ',') LIKE $6 AND {filter} \
-             ON CONFLICT (event_id, user_id, channel) DO NOTHING"
-        );
-        let mut all: Vec<Value> = vec![
-            Channel::Email.as_str().into(),
-            now.into(),
-            d::OutboxStatus::Pending.as_str().into(),
-            kind.as_str().into(),
-            false.into(),
-            wanted.into(),
-        ];
-        all.extend(values);
-        self.exec(&sql, all).await
+        let mut added = 0;
+        for channel in Channel::ALL {
+            let (recipient, wants) = match channel {
+                Channel::Email => ("u.email", "(',' || u.notifications || ',') LIKE $6"),
+                Channel::Sms => (
+                    "u.phone",
+                    "u.phone_verified = u.phone AND (',' || u.sms_notifications || ',') LIKE $6",
+                ),
+            };
+            let sql = format!(
+                "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
+                 next_attempt_at, last_error, user_id, event_id) \
+                 SELECT $1, {recipient}, e.kind, '', '', $2, $3, 0, $2, '', u.id, e.id \
+                 FROM notify_events e JOIN user_accounts ua ON ua.account_id = e.account_id JOIN users u ON u.id = ua.user_id \
+                 WHERE e.kind = $4 AND u.blocked = $5 AND {wants} AND {filter} \
+                 ON CONFLICT (event_id, user_id, channel) DO NOTHING"
+            );
+            let mut all: Vec<Value> = vec![
+                channel.as_str().into(),
+                now.into(),
+                d::OutboxStatus::Pending.as_str().into(),
+                kind.as_str().into(),
+                false.into(),
+                wanted.clone().into(),
+            ];
+            all.extend(values.iter().cloned());
+            added += self.exec(&sql, all).await?;
+        }
+        Ok(added)
+    }
+
+    /// Records SMS delivery `id` (claimed with `token`) as taken by the
+    /// provider under `provider_ref`, with its text; `false` when the claim
+    /// was lost.
+    pub async fn sms_sent(
+        &self,
+        id: d::OutboxId,
+        token: Option<&str>,
+        text: &str,
+        provider_ref: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, DbError> {
+        let mut q = outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::Status,
+                Expr::value(d::OutboxStatus::Sent.as_str()),
+            )
+            .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
+            .col_expr(outbox::Column::BodyText, Expr::value(text))
+            .col_expr(
+                outbox::Column::ProviderRef,
+                Expr::value(Some(provider_ref.to_string())),
+            )
+            .col_expr(
+                outbox::Column::Delivery,
+                Expr::value(DeliveryState::Accepted.as_str()),
+            )
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).add(1),
+            )
+            .col_expr(
+                outbox::Column::LockedUntil,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(outbox::Column::Id.eq(id.0));
+        if let Some(token) = token {
+            q = q.filter(outbox::Column::LockToken.eq(token));
+        }
+        Ok(q.exec(self.0.conn()).await?.rows_affected == 1)
+    }
+
+    /// SMS the provider took since `since` whose fate is not known yet,
+    /// after row `after`: (row, provider's id, phone), by row, at most
+    /// `limit`.
+    pub async fn sms_awaiting(
+        &self,
+        since: OffsetDateTime,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(d::OutboxId, String, String)>, DbError> {
+        Ok(outbox::Entity::find()
+            .filter(outbox::Column::Channel.eq(Channel::Sms.as_str()))
+            .filter(outbox::Column::Id.gt(after))
+            .filter(outbox::Column::Delivery.eq(DeliveryState::Accepted.as_str()))
+            .filter(outbox::Column::SentAt.gte(since))
+            .order_by_asc(outbox::Column::Id)
+            .limit(limit)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .filter_map(|r| Some((d::OutboxId(r.id), r.provider_ref?, r.recipient)))
+            .collect())
+    }
+
+    /// Records what the provider says became of SMS `id`.
+    pub async fn set_delivery(&self, id: d::OutboxId, state: DeliveryState) -> Result<(), DbError> {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::Delivery, Expr::value(state.as_str()))
+            .filter(outbox::Column::Id.eq(id.0))
+            .exec(self.0.conn())
+            .await?;
+        Ok(())
     }
 
     /// Records delivery `id` (claimed with `token`) as sent, with the text
@@ -537,6 +724,8 @@ impl Notify<'_, Db> {
                 Some(Delivery {
                     id: d::OutboxId(r.id),
                     user_id: d::UserId(r.user_id?),
+                    channel: Channel::from_stored(&r.channel)?,
+                    recipient: r.recipient,
                     kind: EventKind::from_stored(&e.kind)?,
                     account_id: d::AccountId(e.account_id),
                     subject: e.subject,

@@ -8,6 +8,7 @@ use crate::convert::corrupt;
 use crate::entities::outbox;
 use crate::{Conn, DbError};
 use kabinet_domain as d;
+use kabinet_domain::notify::{Channel, DeliveryState};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use time::OffsetDateTime;
@@ -33,6 +34,28 @@ fn to_message(m: outbox::Model) -> Result<d::OutboxMessage, DbError> {
 
 /// Attempts at delivering one e-mail before it is given up.
 pub const MAX_ATTEMPTS: i32 = 10;
+/// Attempts at sending a verification code: it is of no use after its
+/// ten minutes.
+pub const SMS_ATTEMPTS: i32 = 3;
+
+/// The outbox's `channel` of e-mails.
+const EMAIL: &str = "email";
+
+fn to_sms(m: outbox::Model) -> Result<d::SmsMessage, DbError> {
+    Ok(d::SmsMessage {
+        id: d::OutboxId(m.id),
+        phone: m.recipient,
+        text: m.body_text,
+        kind: m.event_id.map(|_| m.subject),
+        status: d::OutboxStatus::from_stored(&m.status)
+            .ok_or_else(|| corrupt("outbox", "status", &m.status))?,
+        delivery: DeliveryState::from_stored(&m.delivery),
+        attempts: m.attempts,
+        created_at: m.created_at,
+        sent_at: m.sent_at,
+        last_error: m.last_error,
+    })
+}
 
 /// The e-mail outbox (see [`crate::Repos::outbox`]).
 pub struct Outbox<'a, C>(pub(crate) &'a C);
@@ -49,7 +72,7 @@ impl<C: Conn> Outbox<'_, C> {
     ) -> Result<(), DbError> {
         let row = outbox::ActiveModel {
             user_id: Set(user.map(|u| u.0)),
-            channel: Set("email".into()),
+            channel: Set(EMAIL.into()),
             recipient: Set(e.to.as_str().to_string()),
             subject: Set(e.subject.clone()),
             body_text: Set(e.text.clone()),
@@ -61,6 +84,8 @@ impl<C: Conn> Outbox<'_, C> {
             locked_until: Set(None),
             last_error: Set(String::new()),
             sent_at: Set(None),
+            provider_ref: Set(None),
+            delivery: Set(String::new()),
             ..Default::default()
         }
         .insert(self.0.conn())
@@ -80,13 +105,83 @@ impl<C: Conn> Outbox<'_, C> {
         Ok(())
     }
 
-    /// One message.
+    /// One e-mail.
     pub async fn get(&self, id: d::OutboxId) -> Result<Option<d::OutboxMessage>, DbError> {
         outbox::Entity::find_by_id(id.0)
+            .filter(outbox::Column::Channel.eq(EMAIL))
             .one(self.0.conn())
             .await?
             .map(to_message)
             .transpose()
+    }
+
+    /// Queues one SMS to `phone` for `user` outside the notifications (a
+    /// verification code), sent by a job of kind
+    /// [`kabinet_domain::jobs::SMS`] at once, quiet hours or not.
+    pub async fn queue_sms(
+        &self,
+        phone: &d::Phone,
+        text: &str,
+        user: d::UserId,
+        now: OffsetDateTime,
+    ) -> Result<d::OutboxId, DbError> {
+        let row = outbox::ActiveModel {
+            user_id: Set(Some(user.0)),
+            channel: Set(Channel::Sms.as_str().into()),
+            recipient: Set(phone.as_str().to_string()),
+            subject: Set(String::new()),
+            body_text: Set(text.to_string()),
+            body_html: Set(String::new()),
+            created_at: Set(now),
+            status: Set(d::OutboxStatus::Pending.as_str().into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            last_error: Set(String::new()),
+            sent_at: Set(None),
+            provider_ref: Set(None),
+            delivery: Set(String::new()),
+            ..Default::default()
+        }
+        .insert(self.0.conn())
+        .await?;
+        crate::jobs::Jobs(self.0)
+            .enqueue(
+                &d::jobs::NewJob {
+                    kind: d::jobs::SMS.into(),
+                    payload: format!("{{\"outbox\":{}}}", row.id),
+                    run_at: now,
+                    max_attempts: SMS_ATTEMPTS,
+                    unique_key: None,
+                },
+                now,
+            )
+            .await?;
+        Ok(d::OutboxId(row.id))
+    }
+
+    /// One SMS.
+    pub async fn sms(&self, id: d::OutboxId) -> Result<Option<d::SmsMessage>, DbError> {
+        outbox::Entity::find_by_id(id.0)
+            .filter(outbox::Column::Channel.eq(Channel::Sms.as_str()))
+            .one(self.0.conn())
+            .await?
+            .map(to_sms)
+            .transpose()
+    }
+
+    /// The newest `limit` SMS written for one resident, newest first.
+    pub async fn sms_of_user(&self, user: d::UserId, limit: u64) -> Result<Vec<d::SmsMessage>, DbError> {
+        outbox::Entity::find()
+            .filter(outbox::Column::UserId.eq(user.0))
+            .filter(outbox::Column::Channel.eq(Channel::Sms.as_str()))
+            .order_by_desc(outbox::Column::Id)
+            .limit(limit)
+            .all(self.0.conn())
+            .await?
+            .into_iter()
+            .map(to_sms)
+            .collect()
     }
 
     /// Marks a message delivered.
@@ -138,6 +233,7 @@ impl<C: Conn> Outbox<'_, C> {
         limit: u64,
     ) -> Result<Vec<d::OutboxMessage>, DbError> {
         let mut q = outbox::Entity::find()
+            .filter(outbox::Column::Channel.eq(EMAIL))
             .order_by_desc(outbox::Column::Id)
             .limit(limit);
         if let Some(s) = status {
@@ -169,6 +265,7 @@ impl<C: Conn> Outbox<'_, C> {
     ) -> Result<Vec<d::OutboxMessage>, DbError> {
         outbox::Entity::find()
             .filter(which)
+            .filter(outbox::Column::Channel.eq(EMAIL))
             .order_by_desc(outbox::Column::Id)
             .limit(limit)
             .all(self.0.conn())

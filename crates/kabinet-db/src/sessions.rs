@@ -83,6 +83,9 @@ struct Row {
     u_password_changed_at: OffsetDateTime,
     u_language: Option<String>,
     u_notifications: String,
+    u_phone: Option<String>,
+    u_phone_verified: Option<String>,
+    u_sms_notifications: String,
     a_number: String,
     current_rules: Option<i32>,
     current_consent: Option<i32>,
@@ -124,6 +127,7 @@ impl<C: Conn> Sessions<'_, C> {
              u.blocked AS u_blocked, u.rules_version AS u_rules_version, u.consent_version AS u_consent_version, u.failed_count AS u_failed_count, \
              u.failed_window_start AS u_failed_window_start, u.last_failed_at AS u_last_failed_at, \
              u.created_at AS u_created_at, u.password_changed_at AS u_password_changed_at, u.language AS u_language, u.notifications AS u_notifications, \
+             u.phone AS u_phone, u.phone_verified AS u_phone_verified, u.sms_notifications AS u_sms_notifications, \
              a.number AS a_number, \
              (SELECT MAX(version) FROM rules_versions) AS current_rules, \
              (SELECT MAX(version) FROM consent_versions) AS current_consent \
@@ -162,10 +166,12 @@ impl<C: Conn> Sessions<'_, C> {
                 last_failed_at: r.u_last_failed_at,
                 created_at: r.u_created_at,
                 password_changed_at: r.u_password_changed_at,
-                phone: None,
+                phone: r.u_phone,
                 language: r.u_language,
                 paperless: false,
                 notifications: r.u_notifications,
+                sms_notifications: r.u_sms_notifications,
+                phone_verified: r.u_phone_verified,
             },
             &r.a_number,
         )?;

@@ -64,7 +64,17 @@ pub(crate) fn to_user(u: user::Model, account_number: &str) -> Result<d::Residen
         last_failed_at: u.last_failed_at,
         language: u.language.as_deref().and_then(d::Language::from_tag),
         email_notifications: d::Preferences::notifications_from_stored(&u.notifications),
+        sms_notifications: d::Preferences::notifications_from_stored(&u.sms_notifications),
+        sms_phone: verified_phone(u.phone.as_deref(), u.phone_verified.as_deref()),
     })
+}
+
+/// The phone SMS may go to: the resident's phone when a code confirmed it.
+fn verified_phone(phone: Option<&str>, verified: Option<&str>) -> Option<d::Phone> {
+    match (phone, verified) {
+        (Some(p), Some(v)) if p == v => d::Preferences::phone_from_stored(Some(p)),
+        _ => None,
+    }
 }
 
 /// Residents' users (see [`crate::Repos::users`]).
@@ -154,6 +164,8 @@ impl<C: Conn> Users<'_, C> {
             language: Set(None),
             paperless: Set(false),
             notifications: Set(d::Preferences::default().notifications_stored()),
+            sms_notifications: Set(String::new()),
+            phone_verified: Set(None),
             ..Default::default()
         }
         .insert(self.0.conn())
@@ -228,23 +240,15 @@ impl<C: Conn> Users<'_, C> {
 
     /// The user's settings.
     pub async fn preferences(&self, id: d::UserId) -> Result<Option<d::Preferences>, DbError> {
-        let row: Option<(Option<String>, Option<String>, bool, String)> = user::Entity::find_by_id(id.0)
-            .select_only()
-            .column(user::Column::Phone)
-            .column(user::Column::Language)
-            .column(user::Column::Paperless)
-            .column(user::Column::Notifications)
-            .into_tuple()
-            .one(self.0.conn())
-            .await?;
-        Ok(
-            row.map(|(phone, language, paperless, notifications)| d::Preferences {
-                phone: d::Preferences::phone_from_stored(phone.as_deref()),
-                language: language.as_deref().and_then(d::Language::from_tag),
-                paperless,
-                email_notifications: d::Preferences::notifications_from_stored(&notifications),
-            }),
-        )
+        let row = user::Entity::find_by_id(id.0).one(self.0.conn()).await?;
+        Ok(row.map(|u| d::Preferences {
+            phone: d::Preferences::phone_from_stored(u.phone.as_deref()),
+            phone_verified: verified_phone(u.phone.as_deref(), u.phone_verified.as_deref()).is_some(),
+            language: u.language.as_deref().and_then(d::Language::from_tag),
+            paperless: u.paperless,
+            email_notifications: d::Preferences::notifications_from_stored(&u.notifications),
+            sms_notifications: d::Preferences::notifications_from_stored(&u.sms_notifications),
+        }))
     }
 
     /// Stores the user's settings.
@@ -260,6 +264,10 @@ impl<C: Conn> Users<'_, C> {
             )
             .col_expr(user::Column::Paperless, Expr::value(p.paperless))
             .col_expr(user::Column::Notifications, Expr::value(p.notifications_stored()))
+            .col_expr(
+                user::Column::SmsNotifications,
+                Expr::value(d::Preferences::kinds_stored(&p.sms_notifications)),
+            )
             .filter(user::Column::Id.eq(id.0))
             .exec(self.0.conn())
             .await?;

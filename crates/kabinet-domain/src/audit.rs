@@ -133,6 +133,10 @@ events! {
     AccountAccessRemoved = "account_access_removed",
     /// A resident turned a kind of message off with the link in one.
     Unsubscribed = "unsubscribed",
+    /// A resident asked for a code to verify their phone.
+    PhoneCodeSent = "phone_code_sent",
+    /// A resident verified their phone with the code.
+    PhoneVerified = "phone_verified",
     /// The resident downloaded their data.
     DataDownloaded = "data_downloaded",
     /// A closing of the portal was announced or set.

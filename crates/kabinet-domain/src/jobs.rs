@@ -14,6 +14,10 @@ use time::{Duration, OffsetDateTime};
 /// queues it in the same transaction as the message.
 pub const EMAIL: &str = "email";
 
+/// The kind of the job that sends one SMS of the outbox outside the
+/// notifications (a phone verification code).
+pub const SMS: &str = "sms";
+
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {

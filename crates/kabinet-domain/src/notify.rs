@@ -12,15 +12,109 @@ use time::{Duration, OffsetDateTime, Time};
 pub enum Channel {
     /// E-mail through the configured transport.
     Email,
+    /// SMS through the configured provider, to a verified phone.
+    Sms,
 }
 
 impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
     /// The stored name (the outbox's `channel`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
+            Channel::Sms => "sms",
         }
     }
+
+    /// Reads a stored name.
+    pub fn from_stored(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Whether messages of `kind` are offered on `channel`: every kind by
+/// e-mail; by SMS those whose events the subsystem produces.
+pub fn offered(kind: NotificationKind, channel: Channel) -> bool {
+    match channel {
+        Channel::Email => true,
+        Channel::Sms => matches!(
+            kind,
+            NotificationKind::NewInvoice
+                | NotificationKind::PaymentReceived
+                | NotificationKind::MeterVerification
+                | NotificationKind::ReadingsReminder
+        ),
+    }
+}
+
+/// What became of an SMS after the provider took it (the outbox's
+/// `delivery`): told by the provider's status, polled until final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// The provider took it; not yet delivered.
+    Accepted,
+    /// The phone received it.
+    Delivered,
+    /// It will not arrive (expired, rejected, the phone unreachable).
+    Undelivered,
+}
+
+impl DeliveryState {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Accepted => "accepted",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Undelivered => "undelivered",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn from_stored(s: &str) -> Option<DeliveryState> {
+        [
+            DeliveryState::Accepted,
+            DeliveryState::Delivered,
+            DeliveryState::Undelivered,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// How long a phone verification code works.
+pub const PHONE_CODE_TTL: Duration = Duration::minutes(10);
+/// Codes sent a day (24 hours) to one phone, and as many to one resident.
+pub const PHONE_CODES_PER_DAY: u64 = 5;
+/// Wrong guesses one code takes before it stops working.
+pub const PHONE_CODE_TRIES: i32 = 5;
+
+/// How many SMS parts `text` takes: 160 characters in one part (153 a part
+/// when split) in the GSM 7-bit alphabet, 70 (67) when any character is
+/// outside it, as Cyrillic is. For the cost estimate.
+pub fn sms_parts(text: &str) -> u32 {
+    const GSM: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+    const EXTENDED: &str = "^{}\\[~]|€";
+    let mut units = 0u32;
+    let mut gsm = true;
+    for c in text.chars() {
+        if EXTENDED.contains(c) {
+            units += 2;
+        } else if GSM.contains(c) {
+            units += 1;
+        } else {
+            gsm = false;
+            break;
+        }
+    }
+    let (single, part, len) = if gsm {
+        (160, 153, units)
+    } else {
+        let n = u32::try_from(text.encode_utf16().count()).unwrap_or(u32::MAX);
+        (70, 67, n)
+    };
+    if len <= single { 1 } else { len.div_ceil(part) }
 }
 
 /// What happened: the kinds of event the subsystem produces.
@@ -38,7 +132,18 @@ pub enum EventKind {
     /// A meter's verification has run out: its readings are no longer
     /// taken (the subject is [`meter_subject`]).
     VerificationExpired,
+    /// The readings window of the account's building opened (the subject
+    /// is [`readings_subject`]).
+    ReadingsOpen,
+    /// The window closes within [`READINGS_CLOSING_DAYS`] and not every
+    /// meter of the account has a reading for it (the subject is
+    /// [`readings_subject`]).
+    ReadingsClosing,
 }
+
+/// How many days before the readings window's last day those who have not
+/// handed in every meter's reading are reminded.
+pub const READINGS_CLOSING_DAYS: i64 = 2;
 
 /// How many days ahead a meter's verification is announced; an expired one
 /// is told of within as many days after.
@@ -50,6 +155,22 @@ pub fn meter_subject(meter: i64, due: time::Date) -> i64 {
     i64::from(due.to_julian_day()) * 100_000_000 + meter
 }
 
+/// The subject of a readings-window event: the window's last day and the
+/// period its readings count for.
+pub fn readings_subject(last: time::Date, period: crate::Period) -> i64 {
+    i64::from(last.to_julian_day()) * 1_000_000 + i64::from(period.yyyymm())
+}
+
+/// The last day and period of a [`readings_subject`].
+pub fn subject_readings(subject: i64) -> Option<(time::Date, crate::Period)> {
+    let day = i32::try_from(subject / 1_000_000).ok()?;
+    let period = i32::try_from(subject % 1_000_000).ok()?;
+    Some((
+        time::Date::from_julian_day(day).ok()?,
+        crate::Period::from_yyyymm(period).ok()?,
+    ))
+}
+
 /// The meter of a [`meter_subject`].
 pub fn subject_meter(subject: i64) -> i64 {
     subject % 100_000_000
@@ -57,11 +178,13 @@ pub fn subject_meter(subject: i64) -> i64 {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::NewInvoice,
         EventKind::PaymentImported,
         EventKind::VerificationSoon,
         EventKind::VerificationExpired,
+        EventKind::ReadingsOpen,
+        EventKind::ReadingsClosing,
     ];
 
     /// The stored name.
@@ -71,6 +194,8 @@ impl EventKind {
             EventKind::PaymentImported => "payment_imported",
             EventKind::VerificationSoon => "verification_soon",
             EventKind::VerificationExpired => "verification_expired",
+            EventKind::ReadingsOpen => "readings_open",
+            EventKind::ReadingsClosing => "readings_closing",
         }
     }
 
@@ -87,6 +212,7 @@ impl EventKind {
             EventKind::VerificationSoon | EventKind::VerificationExpired => {
                 NotificationKind::MeterVerification
             }
+            EventKind::ReadingsOpen | EventKind::ReadingsClosing => NotificationKind::ReadingsReminder,
         }
     }
 
@@ -202,6 +328,25 @@ mod tests {
     }
 
     #[test]
+    fn sms_parts_count_by_alphabet() {
+        assert_eq!(sms_parts("Code 123456"), 1);
+        assert_eq!(sms_parts(&"a".repeat(160)), 1);
+        assert_eq!(sms_parts(&"a".repeat(161)), 2);
+        assert_eq!(sms_parts(&"[".repeat(80)), 1, "extended characters count twice");
+        assert_eq!(sms_parts(&"[".repeat(81)), 2);
+        assert_eq!(sms_parts(&"я".repeat(70)), 1);
+        assert_eq!(sms_parts(&"я".repeat(71)), 2);
+        assert_eq!(sms_parts(&"я".repeat(135)), 3);
+        for c in Channel::ALL {
+            assert_eq!(Channel::from_stored(c.as_str()), Some(c));
+        }
+        assert_eq!(
+            DeliveryState::from_stored("delivered"),
+            Some(DeliveryState::Delivered)
+        );
+    }
+
+    #[test]
     fn events_read_back_and_name_their_setting() {
         for k in EventKind::ALL {
             assert_eq!(EventKind::from_stored(k.as_str()), Some(k));
@@ -210,6 +355,12 @@ mod tests {
         assert_eq!(
             EventKind::PaymentImported.preference(),
             NotificationKind::PaymentReceived
+        );
+        let last = time::macros::date!(2027 - 01 - 03);
+        let period = crate::Period::containing(time::macros::date!(2026 - 12 - 23));
+        assert_eq!(
+            subject_readings(readings_subject(last, period)),
+            Some((last, period))
         );
         let due = time::macros::date!(2027 - 01 - 15);
         let s = meter_subject(7_999_999, due);

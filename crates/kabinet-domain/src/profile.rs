@@ -164,22 +164,30 @@ impl fmt::Display for Phone {
 /// A resident's settings.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Preferences {
-    /// Phone for contact (and, later, SMS).
+    /// Phone for contact and SMS.
     pub phone: Option<Phone>,
+    /// The phone was confirmed with a code sent to it: SMS may go to it.
+    /// Read-only here (a verification sets it; another number clears it).
+    pub phone_verified: bool,
     /// The portal's language; `None`: the browser's.
     pub language: Option<Language>,
     /// No paper receipts: the receipt comes by e-mail and in the portal.
     pub paperless: bool,
     /// The messages wanted by e-mail.
     pub email_notifications: BTreeSet<NotificationKind>,
+    /// The messages wanted by SMS (sent once the phone is verified).
+    pub sms_notifications: BTreeSet<NotificationKind>,
 }
 
 impl Default for Preferences {
-    /// Every message on except the receipts for readings (a resident asks
-    /// for those), paper receipts on, no phone.
+    /// Every message on by e-mail except the receipts for readings (a
+    /// resident asks for those), none by SMS (a resident chooses, after
+    /// verifying the phone), paper receipts on, no phone.
     fn default() -> Self {
         Preferences {
             phone: None,
+            phone_verified: false,
+            sms_notifications: BTreeSet::new(),
             language: None,
             paperless: false,
             email_notifications: NotificationKind::ALL
@@ -191,13 +199,15 @@ impl Default for Preferences {
 }
 
 impl Preferences {
-    /// The stored form of the wanted messages: codes joined by commas.
+    /// The stored form of the messages wanted by e-mail: codes joined by
+    /// commas.
     pub fn notifications_stored(&self) -> String {
-        self.email_notifications
-            .iter()
-            .map(|k| k.code())
-            .collect::<Vec<_>>()
-            .join(",")
+        Preferences::kinds_stored(&self.email_notifications)
+    }
+
+    /// The stored form of a set of kinds: codes joined by commas.
+    pub fn kinds_stored(kinds: &BTreeSet<NotificationKind>) -> String {
+        kinds.iter().map(|k| k.code()).collect::<Vec<_>>().join(",")
     }
 
     /// The wanted messages from their stored form (unknown codes are skipped).

@@ -38,6 +38,21 @@ pub struct ResidentUser {
     pub language: Option<crate::Language>,
     /// The e-mail messages the resident wants.
     pub email_notifications: std::collections::BTreeSet<crate::NotificationKind>,
+    /// The SMS messages the resident wants.
+    pub sms_notifications: std::collections::BTreeSet<crate::NotificationKind>,
+    /// The phone SMS go to: the resident's phone once verified.
+    pub sms_phone: Option<crate::Phone>,
+}
+
+impl ResidentUser {
+    /// Whether the resident wants messages of `kind` on `channel` (and can
+    /// get them there).
+    pub fn wants(&self, kind: crate::NotificationKind, channel: crate::notify::Channel) -> bool {
+        match channel {
+            crate::notify::Channel::Email => self.email_notifications.contains(&kind),
+            crate::notify::Channel::Sms => self.sms_phone.is_some() && self.sms_notifications.contains(&kind),
+        }
+    }
 }
 
 impl ResidentUser {
@@ -147,6 +162,31 @@ impl OutboxStatus {
             _ => None,
         }
     }
+}
+
+/// An SMS in the outbox with what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsMessage {
+    /// Row id.
+    pub id: OutboxId,
+    /// The phone (`+7…`).
+    pub phone: String,
+    /// The text as sent (empty until a notification's is written).
+    pub text: String,
+    /// The notification's kind of event; `None`: a verification code.
+    pub kind: Option<String>,
+    /// Sending state.
+    pub status: OutboxStatus,
+    /// What the provider said of it after it took it.
+    pub delivery: Option<crate::notify::DeliveryState>,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+    /// When the provider took it.
+    pub sent_at: Option<OffsetDateTime>,
+    /// Why the last attempt failed.
+    pub last_error: String,
 }
 
 /// A message in the outbox with its delivery state.

@@ -5,5 +5,6 @@
 pub mod html;
 pub mod mailer;
 pub mod messages;
+pub mod sms;
 
 pub use mailer::{Extra, MailConfig, MailError, Mailer, SmtpTls};

@@ -454,6 +454,34 @@ pub fn meter_verification(
     compose(tr, to, tr.args(subject, &pairs), org, &paragraphs)
 }
 
+/// "Readings are taken until …" when the window opens, or "… close on …,
+/// not every meter has its reading" near its end: the account and the last
+/// day.
+#[allow(clippy::too_many_arguments)]
+pub fn readings_window(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    account: &str,
+    until: time::Date,
+    closing: bool,
+    url: &str,
+    unsubscribe: &str,
+) -> Email {
+    let date = tr.date(until);
+    let (line, subject) = if closing {
+        ("mail-readings-closing", "mail-readings-closing-subject")
+    } else {
+        ("mail-readings-open", "mail-readings-open-subject")
+    };
+    let paragraphs = vec![
+        Paragraph::Text(tr.a2(line, ("account", account), ("date", &date))),
+        Paragraph::Link(tr.t("mail-readings-hand-in"), url.to_string()),
+        Paragraph::Link(tr.t("mail-unsubscribe"), unsubscribe.to_string()),
+    ];
+    compose(tr, to, tr.a(subject, "date", &date), org, &paragraphs)
+}
+
 /// "A payment arrived" for a payment that came with the billing data (a
 /// bank, the cash desk, the post): the account, the amount and the day.
 #[allow(clippy::too_many_arguments)]

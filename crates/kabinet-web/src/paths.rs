@@ -109,6 +109,10 @@ pub const API_REQUESTS: &str = "/api/v1/requests";
 pub const SETTINGS: &str = "/settings";
 /// Asking to change the e-mail (POST).
 pub const SETTINGS_EMAIL: &str = "/settings/email";
+/// Sends a code to verify the resident's phone.
+pub const SETTINGS_PHONE_CODE: &str = "/settings/phone/code";
+/// Checks the code typed.
+pub const SETTINGS_PHONE_VERIFY: &str = "/settings/phone/verify";
 /// The link confirming a new e-mail (pattern).
 pub const EMAIL_CONFIRM: &str = "/settings/email/{token}";
 /// Linking an account (POST).

@@ -90,6 +90,21 @@ pub struct Config {
     pub quiet_hours: String,
     /// Notification e-mails sent a second at most (all servers together).
     pub notify_email_per_second: u32,
+    /// Who sends SMS: `log` (nothing is sent; each is written to the log and
+    /// to `<data_dir>/sms/`), `smsru` or `smsc`.
+    pub sms_provider: SmsProvider,
+    /// The provider's API address; unset: its public one.
+    pub sms_base_url: Option<String>,
+    /// SMS.ru's `api_id`.
+    pub sms_api_id: Option<String>,
+    /// SMSC.ru's login.
+    pub sms_login: Option<String>,
+    /// SMSC.ru's password (or API key).
+    pub sms_password: Option<String>,
+    /// The sender name approved at the provider; unset: the account's.
+    pub sms_sender: Option<String>,
+    /// Notification SMS sent a second at most (all servers together).
+    pub notify_sms_per_second: u32,
     /// Buildings with a window of their own:
     /// `[[readings_buildings]] address = "г. Тверь, ул. Советская, д. 12"`,
     /// `from_day = 20`, `to_day = 25` (the address as billing writes it).
@@ -191,6 +206,18 @@ pub enum PaymentGateway {
     Yookassa,
 }
 
+/// The SMS provider.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Nothing is sent: SMS are logged and written to files.
+    Log,
+    /// SMS.ru.
+    Smsru,
+    /// SMSC.ru.
+    Smsc,
+}
+
 /// A building's own readings window.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BuildingWindow {
@@ -268,6 +295,13 @@ impl Default for Config {
             staff_writes_per_minute: 20,
             quiet_hours: "21:00-09:00".into(),
             notify_email_per_second: 10,
+            sms_provider: SmsProvider::Log,
+            sms_base_url: None,
+            sms_api_id: None,
+            sms_login: None,
+            sms_password: None,
+            sms_sender: None,
+            notify_sms_per_second: 5,
             readings_buildings: Vec::new(),
             readings_high_floor: HighFloors::default(),
             suspension: None,
@@ -559,9 +593,44 @@ impl Config {
         if self.notify_email_per_second == 0 {
             return Err("notify_email_per_second must be at least 1".into());
         }
+        if self.notify_sms_per_second == 0 {
+            return Err("notify_sms_per_second must be at least 1".into());
+        }
         Ok(kabinet_app::notify::NotifySettings {
             quiet_hours,
             email_per_second: self.notify_email_per_second,
+            sms: self.sms()?,
+            sms_per_second: self.notify_sms_per_second,
+        })
+    }
+
+    /// The SMS provider and its credentials; an error names what is
+    /// missing.
+    pub fn sms(&self) -> Result<kabinet_sms::SmsConfig, String> {
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let sender = given(&self.sms_sender);
+        Ok(match self.sms_provider {
+            SmsProvider::Log => kabinet_sms::SmsConfig::Log {
+                dir: Some(self.data_dir.join("sms")),
+            },
+            SmsProvider::Smsru => kabinet_sms::SmsConfig::SmsRu {
+                base_url: given(&self.sms_base_url).unwrap_or_else(|| kabinet_sms::SMSRU_URL.into()),
+                api_id: given(&self.sms_api_id).ok_or("sms_provider = \"smsru\" needs sms_api_id")?,
+                sender,
+            },
+            SmsProvider::Smsc => kabinet_sms::SmsConfig::Smsc {
+                base_url: given(&self.sms_base_url).unwrap_or_else(|| kabinet_sms::SMSC_URL.into()),
+                login: given(&self.sms_login)
+                    .ok_or("sms_provider = \"smsc\" needs sms_login and sms_password")?,
+                password: given(&self.sms_password)
+                    .ok_or("sms_provider = \"smsc\" needs sms_login and sms_password")?,
+                sender,
+            },
         })
     }
 

@@ -22,9 +22,19 @@ pub async fn run(db: &Db, config: &Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let took = started.elapsed();
-    let waiting = app.notify.waiting().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    use kabinet_domain::notify::Channel;
+    let waiting = app
+        .notify
+        .waiting(Channel::Email)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sms = app
+        .notify
+        .waiting(Channel::Sms)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
-        "{} events, {} deliveries produced in {:.1} s; {waiting} e-mails waiting to be sent",
+        "{} events, {} deliveries produced in {:.1} s; {waiting} e-mails and {sms} SMS waiting to be sent",
         made.events,
         made.deliveries,
         took.as_secs_f64()

@@ -17,7 +17,9 @@
 //! [`imports::CheckPackage`] (a billing package's check or import),
 //! [`payments::ReconcilePayments`], [`sessions::SweepSessions`],
 //! [`requests::ReturnDeferred`], and the notifications'
-//! [`notify::ProduceNotifications`] and [`notify::SendNotifications`].
+//! [`notify::ProduceNotifications`], [`notify::SendNotifications`],
+//! [`notify::SendSmsNotifications`], [`notify::PollSms`] and
+//! [`notify::SendSms`] (a phone verification code).
 
 pub mod announcements;
 pub mod email;

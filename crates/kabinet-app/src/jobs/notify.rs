@@ -55,3 +55,62 @@ impl Job for SendNotifications {
 impl Recurring for SendNotifications {
     const SCHEDULE: &'static str = "*/10 * * * * *";
 }
+
+/// Sends the SMS of notifications waiting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SendSmsNotifications {}
+
+impl Job for SendSmsNotifications {
+    const KIND: &'static str = "notify_sms";
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+    async fn run(&self, env: &JobEnv, _: Attempt) -> Result<(), JobError> {
+        let until = std::time::Instant::now() + SEND_FOR;
+        let sent = env.app.notify.send_sms(until).await?;
+        if sent > 0 {
+            tracing::info!(sent, "notification SMS sent");
+        }
+        Ok(())
+    }
+}
+
+impl Recurring for SendSmsNotifications {
+    const SCHEDULE: &'static str = "5/10 * * * * *";
+}
+
+/// Asks the SMS provider what became of the SMS sent in the last day.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PollSms {}
+
+impl Job for PollSms {
+    const KIND: &'static str = "sms_status";
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+    async fn run(&self, env: &JobEnv, _: Attempt) -> Result<(), JobError> {
+        env.app.notify.poll_sms(OffsetDateTime::now_utc()).await?;
+        Ok(())
+    }
+}
+
+impl Recurring for PollSms {
+    const SCHEDULE: &'static str = "30 * * * * *";
+}
+
+/// Sends one SMS of the outbox outside the notifications: a phone
+/// verification code, at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendSms {
+    /// The message.
+    pub outbox: kabinet_domain::OutboxId,
+}
+
+impl Job for SendSms {
+    const KIND: &'static str = kabinet_domain::jobs::SMS;
+    const MAX_ATTEMPTS: i32 = kabinet_db::outbox::SMS_ATTEMPTS;
+
+    async fn run(&self, env: &JobEnv, attempt: Attempt) -> Result<(), JobError> {
+        let retry = (!attempt.last).then(|| attempt.now + kabinet_domain::jobs::backoff(attempt.number));
+        env.app.notify.send_outbox_sms(self.outbox, retry).await?;
+        Ok(())
+    }
+}

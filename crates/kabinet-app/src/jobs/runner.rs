@@ -74,11 +74,14 @@ impl Runner {
             .register::<super::announcements::NotifyAnnouncement>()
             .register::<super::requests::EscalateEmergency>()
             .register::<super::imports::CheckPackage>()
+            .register::<super::notify::SendSms>()
             .recurring::<super::payments::ReconcilePayments>()?
             .recurring::<super::sessions::SweepSessions>()?
             .recurring::<super::requests::ReturnDeferred>()?
             .recurring::<super::notify::ProduceNotifications>()?
-            .recurring::<super::notify::SendNotifications>()
+            .recurring::<super::notify::SendNotifications>()?
+            .recurring::<super::notify::SendSmsNotifications>()?
+            .recurring::<super::notify::PollSms>()
     }
 
     /// A runner that knows no kind yet.

@@ -31,6 +31,7 @@ pub mod outbox;
 pub mod password_reset;
 pub mod payee;
 pub mod payment;
+pub mod phone_code;
 pub mod photo_blob;
 pub mod premises;
 pub mod request;

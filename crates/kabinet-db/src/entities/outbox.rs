@@ -24,6 +24,8 @@ pub struct Model {
     pub event_id: Option<i64>,
     pub lock_token: Option<String>,
     pub unsubscribed_at: Option<TimeDateTimeWithTimeZone>,
+    pub provider_ref: Option<String>,
+    pub delivery: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,8 @@ pub struct Model {
     pub paperless: bool,
     pub notifications: String,
     pub consent_version: i32,
+    pub sms_notifications: String,
+    pub phone_verified: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -451,6 +451,16 @@ pub(crate) struct SettingsBody {
     #[serde(default)]
     #[schema(value_type = Vec<NotificationCode>)]
     notifications: Vec<String>,
+    /// Messages wanted by SMS: `new_invoice`, `payment_received` and
+    /// `meter_verification` are sent by SMS (others are not kept); they go
+    /// once the phone is verified.
+    #[serde(default)]
+    #[schema(value_type = Vec<NotificationCode>)]
+    sms_notifications: Vec<String>,
+    /// The phone was verified with a code (read only; `POST
+    /// /api/v1/settings/phone/code`, then `/verify`).
+    #[serde(default, skip_deserializing)]
+    phone_verified: bool,
 }
 
 /// A kind of message a resident may want by e-mail (the codes of
@@ -490,6 +500,8 @@ fn settings_body(email: &str, p: &kabinet_domain::Preferences) -> SettingsBody {
             .iter()
             .map(|k| k.code().to_string())
             .collect(),
+        sms_notifications: p.sms_notifications.iter().map(|k| k.code().to_string()).collect(),
+        phone_verified: p.phone_verified,
     }
 }
 
@@ -523,9 +535,52 @@ pub(crate) async fn update_settings(
         language: body.language,
         paperless: body.paperless,
         notifications: body.notifications,
+        sms_notifications: body.sms_notifications,
     };
     let p = state.app.profiles.update(&r, &input, &ctx.client).await?;
     Ok(Json(settings_body(r.user.email.as_str(), &p)))
+}
+
+/// Sends a code to verify the phone in the settings.
+#[utoipa::path(post, path = "/api/v1/settings/phone/code", tag = "portal", security(("bearer" = [])),
+    responses((status = 202, description = "A code was sent by SMS", body = super::Accepted),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem),
+        (status = 409, description = "The phone is verified already", body = Problem),
+        (status = 422, description = "No phone in the settings", body = Problem),
+        (status = 429, description = "Five codes were sent in the last day", body = Problem)))]
+pub(crate) async fn phone_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiResident(r): ApiResident,
+) -> Result<Response, ApiError> {
+    state.app.notify.send_phone_code(&r, &ctx.client).await?;
+    Ok(super::accepted(&kabinet_domain::Text::new("phone-code-sent")).into_response())
+}
+
+/// The code from the SMS.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct PhoneCodeRequest {
+    /// Six digits.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{6}$")]
+    code: String,
+}
+
+/// Verifies the phone with the code sent to it.
+#[utoipa::path(post, path = "/api/v1/settings/phone/verify", tag = "portal", security(("bearer" = [])), request_body = PhoneCodeRequest,
+    responses((status = 204, description = "The phone is verified"),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem),
+        (status = 422, description = "The code is wrong or out of date", body = Problem)))]
+pub(crate) async fn verify_phone(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiResident(r): ApiResident,
+    ApiJson(req): ApiJson<PhoneCodeRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.app.notify.verify_phone(&r, &req.code, &ctx.client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Changing the e-mail.

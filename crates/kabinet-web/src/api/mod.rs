@@ -93,6 +93,8 @@ fn resident_routes(
         routes!(cabinet::payments),
         routes!(cabinet::settings, cabinet::update_settings),
         routes!(cabinet::change_email),
+        routes!(cabinet::phone_code),
+        routes!(cabinet::verify_phone),
         routes!(cabinet::my_data),
         routes!(announcements::list),
         routes!(readings::meters),

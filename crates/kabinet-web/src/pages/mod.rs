@@ -560,6 +560,8 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::REQUEST_PHOTO, get(requests::photo)),
         (paths::SETTINGS, get(settings::show).post(settings::save)),
         (paths::SETTINGS_EMAIL, post(settings::change_email)),
+        (paths::SETTINGS_PHONE_CODE, post(settings::phone_code)),
+        (paths::SETTINGS_PHONE_VERIFY, post(settings::verify_phone)),
         (paths::LINK_ACCOUNT, post(settings::link)),
         (paths::UNLINK_ACCOUNT, post(settings::unlink)),
         (paths::SETTINGS_ACCESS, post(settings::access)),

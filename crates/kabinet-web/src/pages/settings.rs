@@ -22,11 +22,13 @@ use kabinet_app::{Error, FieldErrors};
 use kabinet_domain::{Language, NotificationKind, Preferences};
 use serde::Deserialize;
 
-/// A notification checkbox.
+/// A kind of notification and whether it is wanted by e-mail and by SMS.
 pub(crate) struct Notify {
     pub code: &'static str,
     pub label: String,
     pub on: bool,
+    /// Offered by SMS, and wanted.
+    pub sms: Option<bool>,
 }
 
 /// A linked account row.
@@ -77,6 +79,8 @@ pub(crate) struct SettingsPage {
     pub notice: Option<String>,
     pub email: String,
     pub phone: String,
+    /// The stored phone as shown, and whether it is verified.
+    pub saved_phone: Option<(String, bool)>,
     pub language: String,
     pub paperless: bool,
     pub notify: Vec<Notify>,
@@ -131,10 +135,8 @@ async fn render(
 ) -> Result<Response, PageError> {
     let tr = Tr::current();
     let scope = state.app.accounts.scope(r, None).await?;
-    let prefs = match typed.prefs {
-        Some(p) => p.clone(),
-        None => state.app.profiles.preferences(r).await?,
-    };
+    let stored = state.app.profiles.preferences(r).await?;
+    let prefs = typed.prefs.cloned().unwrap_or_else(|| stored.clone());
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -157,6 +159,10 @@ async fn render(
                 Some(p) => kept(Some(p), 32),
                 None => prefs.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
             },
+            saved_phone: stored
+                .phone
+                .as_ref()
+                .map(|p| (p.to_string(), stored.phone_verified)),
             language: prefs.language.map(|l| l.code().to_string()).unwrap_or_default(),
             paperless: prefs.paperless,
             notify: NotificationKind::ALL
@@ -165,6 +171,8 @@ async fn render(
                     code: k.code(),
                     label: tr.t(&format!("notify-{}", k.code())),
                     on: prefs.email_notifications.contains(&k),
+                    sms: kabinet_domain::notify::offered(k, kabinet_domain::notify::Channel::Sms)
+                        .then(|| prefs.sms_notifications.contains(&k)),
                 })
                 .collect(),
             linked: scope
@@ -254,6 +262,8 @@ pub(crate) async fn show(
         Some("approved") => Some("access-approved"),
         Some("declined") => Some("access-declined"),
         Some("revoked") => Some("access-removed"),
+        Some("code") => Some("phone-code-sent"),
+        Some("phone") => Some("phone-verified-notice"),
         _ => None,
     };
     render(&state, &ctx, &r, notice, FieldErrors::default(), Typed::default()).await
@@ -281,15 +291,19 @@ pub(crate) async fn save(
     ResidentPage(r): ResidentPage,
     CsrfForm(form): CsrfForm<PreferencesForm>,
 ) -> Result<Response, PageError> {
-    let ticked: Vec<NotificationKind> = NotificationKind::ALL
-        .into_iter()
-        .filter(|k| form.ticked.contains_key(&format!("notify_{}", k.code())))
-        .collect();
+    let ticked = |prefix: &str| -> Vec<String> {
+        NotificationKind::ALL
+            .into_iter()
+            .filter(|k| form.ticked.contains_key(&format!("{prefix}{}", k.code())))
+            .map(|k| k.code().to_string())
+            .collect()
+    };
     let input = PreferencesInput {
         phone: form.phone.clone(),
         language: form.language.clone(),
         paperless: form.paperless.is_some(),
-        notifications: ticked.iter().map(|k| k.code().to_string()).collect(),
+        notifications: ticked("notify_"),
+        sms_notifications: ticked("sms_"),
     };
     match state.app.profiles.update(&r, &input, &ctx.client).await {
         Ok(p) => {
@@ -300,15 +314,19 @@ pub(crate) async fn save(
             Ok(see_other(&to))
         }
         Err(Error::Invalid(errors)) => {
-            let typed = Preferences {
-                phone: None,
-                language: Language::from_tag(&form.language),
-                paperless: input.paperless,
-                email_notifications: input
-                    .notifications
+            let kinds = |codes: &[String]| {
+                codes
                     .iter()
                     .filter_map(|c| NotificationKind::from_code(c))
-                    .collect(),
+                    .collect()
+            };
+            let typed = Preferences {
+                phone: None,
+                phone_verified: false,
+                language: Language::from_tag(&form.language),
+                paperless: input.paperless,
+                email_notifications: kinds(&input.notifications),
+                sms_notifications: kinds(&input.sms_notifications),
             };
             let typed = Typed {
                 prefs: Some(&typed),
@@ -351,6 +369,41 @@ pub(crate) async fn change_email(
             };
             render(&state, &ctx, &r, None, errors, typed).await
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /settings/phone/code`: a code goes to the phone in the settings.
+pub(crate) async fn phone_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    match state.app.notify.send_phone_code(&r, &ctx.client).await {
+        Ok(()) => Ok(see_other(&format!("{}?done=code#sms-h", paths::SETTINGS))),
+        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, Typed::default()).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The code typed.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /settings/phone/verify`.
+pub(crate) async fn verify_phone(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<Response, PageError> {
+    match state.app.notify.verify_phone(&r, &form.code, &ctx.client).await {
+        Ok(()) => Ok(see_other(&format!("{}?done=phone#sms-h", paths::SETTINGS))),
+        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, Typed::default()).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -619,4 +672,5 @@ pub(crate) async fn my_data_zip(
 pub(crate) mod names {
     pub use super::auth_fields::{ACCOUNT, CHECK, CURRENT, EMAIL};
     pub use super::fields::{LANGUAGE, PHONE};
+    pub use kabinet_app::phones::fields::CODE;
 }

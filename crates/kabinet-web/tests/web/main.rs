@@ -16,4 +16,5 @@ mod portal;
 mod readings;
 mod requests;
 mod resident;
+mod sms;
 mod support;

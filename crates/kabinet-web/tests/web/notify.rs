@@ -93,7 +93,7 @@ db_tests! {
         // (nobody is registered yet).
         import_through_office(&app, &mut acc, &demo_package_at(3, today - Duration::days(31), 1)).await;
         notify.produce(OffsetDateTime::now_utc()).await.unwrap();
-        assert_eq!(notify.waiting().await.unwrap(), 0);
+        assert_eq!(notify.waiting(Channel::Email).await.unwrap(), 0);
 
         let ids = account_ids(&app, 3).await;
         let (_, first) = app.resident(ids[0]).await;
@@ -120,19 +120,19 @@ db_tests! {
         assert!(deliveries(&app, three.id).await.is_empty(), "blocked: nothing");
         let payments = kinds(&mine).iter().filter(|k| *k == "payment_imported").count();
         assert_eq!(payments as u64 + 1, kinds(&mine).len() as u64);
-        let waiting = notify.waiting().await.unwrap();
+        let waiting = notify.waiting(Channel::Email).await.unwrap();
 
         // The same package again, and the producer run again: nothing new.
         import_through_office(&app, &mut acc, &next).await;
         assert_eq!(notify.produce(OffsetDateTime::now_utc()).await.unwrap(), Default::default());
-        assert_eq!(notify.waiting().await.unwrap(), waiting);
+        assert_eq!(notify.waiting(Channel::Email).await.unwrap(), waiting);
 
         // Sent: in the resident's words, with the amount, a stable
         // Message-ID and the one-click unsubscribe headers.
         let (mailer, dir) = file_mailer();
         let sent = notify.send_email(&mailer, Some("УК «Север»"), Instant::now() + StdDuration::from_secs(30)).await.unwrap();
         assert_eq!(sent, waiting);
-        assert_eq!(notify.waiting().await.unwrap(), 0);
+        assert_eq!(notify.waiting(Channel::Email).await.unwrap(), 0);
         let all = mails(&dir);
         assert_eq!(all.len() as u64, waiting);
         let invoice_mail = &all[0];
@@ -161,7 +161,7 @@ db_tests! {
         import_through_office(&app, &mut acc, &demo_package_at(6, today, 2)).await;
         let notify = &app.state.app.notify;
         notify.produce(OffsetDateTime::now_utc()).await.unwrap();
-        let total = notify.waiting().await.unwrap();
+        let total = notify.waiting(Channel::Email).await.unwrap();
         assert!(total >= 6, "{total}");
 
         // Quiet hours now: nothing goes, everything waits for their end.
@@ -171,7 +171,7 @@ db_tests! {
         let (mailer, dir) = file_mailer();
         assert_eq!(night.state.app.notify.send_email(&mailer, None, Instant::now() + StdDuration::from_secs(10)).await.unwrap(), 0);
         assert!(mails(&dir).is_empty());
-        assert_eq!(notify.waiting().await.unwrap(), total);
+        assert_eq!(notify.waiting(Channel::Email).await.unwrap(), total);
         let untouched = app.db().outbox().messages(None, 200).await.unwrap();
         assert!(untouched.iter().all(|m| m.attempts == 0 && m.status == OutboxStatus::Pending), "nothing claimed or put off");
         // Their end passed: due again.
@@ -212,7 +212,7 @@ db_tests! {
         let (mailer, dir) = file_mailer();
         let sent = notify.send_email_as_of(&mailer, None, Instant::now() + StdDuration::from_secs(30), after + Duration::hours(2)).await.unwrap();
         assert_eq!(sent + 1, total, "all but the one sent before the crash");
-        assert_eq!(notify.waiting().await.unwrap(), 0);
+        assert_eq!(notify.waiting(Channel::Email).await.unwrap(), 0);
         let files = mails(&dir);
         assert_eq!(files.len() as u64, total - 1);
         let ids: std::collections::BTreeSet<&str> = files.iter().map(|m| header(m, "Message-ID").unwrap()).collect();
@@ -321,5 +321,120 @@ db_tests! {
         assert!(soon.email.subject.contains(&day) && soon.email.text.contains(&first), "{:?}", soon.email);
         let gone = deliveries(&app, two.id).await;
         assert!(gone.iter().any(|m| m.email.subject.starts_with("Срок поверки счётчика") && m.email.text.contains("не принимаются")));
+    }
+}
+
+/// The readings-window e-mails (subjects once sent) of `user`.
+async fn readings_mails(app: &TestApp, user: UserId) -> Vec<kabinet_domain::OutboxMessage> {
+    deliveries(app, user)
+        .await
+        .into_iter()
+        .filter(|m| m.email.subject.starts_with("readings_") || m.email.subject.contains("показани"))
+        .collect()
+}
+
+/// Hands in a reading of `period` for every active meter of `account`.
+async fn hand_in_all(app: &TestApp, user: &kabinet_domain::ResidentUser, period: kabinet_domain::Period) {
+    let now = OffsetDateTime::now_utc();
+    let rows: Vec<kabinet_db::meters::PortalReading> = app
+        .db()
+        .meters()
+        .of_account(user.account_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.status == kabinet_domain::MeterStatus::Active)
+        .map(|m| kabinet_db::meters::PortalReading {
+            meter: m.id,
+            zone: 1,
+            value: 999_999,
+            taken_on: now.date(),
+            period,
+            submitted_at: now,
+            user: user.id,
+            ip: "192.0.2.1".into(),
+        })
+        .collect();
+    assert!(!rows.is_empty(), "the account has meters");
+    assert!(app.db().meters().store(&rows).await.unwrap());
+}
+
+db_tests! {
+    async fn the_readings_window_is_announced_and_its_end_reminded_by_building(t: &TestDb) {
+        let demo = TestApp::builder(&t.db).demo(90, 1).build().await;
+        // Three residents with meters: two in a building on the
+        // organization's window, one in a building with a window of its own,
+        // closed all month (the demo has 80 flats a building).
+        let mut found: Vec<(i64, String)> = Vec::new();
+        for a in demo.db().accounts().first_open(90).await.unwrap() {
+            let metered = demo.db().meters().of_account(a.id).await.unwrap().iter().any(|m| m.status == kabinet_domain::MeterStatus::Active);
+            if metered {
+                found.push((a.id.0, demo.db().accounts().premises(a.premises_id).await.unwrap().unwrap().address));
+            }
+        }
+        let (own_id, own) = found[0].clone();
+        let others: Vec<i64> = found.iter().filter(|(_, addr)| *addr != own).take(2).map(|(id, _)| *id).collect();
+        assert_eq!(others.len(), 2, "the demo has several buildings");
+        drop(demo);
+        let app = TestApp::builder(&t.db)
+            .configure(move |s| {
+                s.app.notify.quiet_hours = None;
+                s.app.notify.email_per_second = 1000;
+                s.app.readings.window = kabinet_domain::ReadingsWindow { first_day: 1, last_day: 28 };
+                s.app.readings.buildings = vec![(own.clone(), kabinet_domain::ReadingsWindow { first_day: 1, last_day: 2 })];
+            })
+            .build()
+            .await;
+        let notify = &app.state.app.notify;
+        let (_, a) = app.resident(others[0]).await;
+        let (_, b) = app.resident(others[1]).await;
+        let (_, c) = app.resident(own_id).await;
+        let (a, b, c) = (user(&app, &a).await, user(&app, &b).await, user(&app, &c).await);
+        // Its period's readings: none yet for anyone.
+        let period = kabinet_domain::Period::containing(OffsetDateTime::now_utc().date());
+        for u in [&a, &b, &c] {
+            let meters: Vec<kabinet_domain::MeterId> = app.db().meters().of_account(u.account_id).await.unwrap().iter().map(|m| m.id).collect();
+            let this = app.db().meters().recorded(&meters).await.unwrap().into_iter().filter(|r| r.period == Some(period)).count();
+            assert_eq!(this, 0, "no reading of the period yet");
+        }
+        let noon = |day: u8| period.day(day).with_hms(9, 0, 0).unwrap().assume_utc();
+
+        // The 5th: open for the organization's buildings, closed for the
+        // other since the 2nd. Once a day, once a window.
+        notify.produce(noon(5)).await.unwrap();
+        notify.produce(noon(5)).await.unwrap();
+        assert_eq!(readings_mails(&app, a.id).await.len(), 1);
+        assert_eq!(readings_mails(&app, a.id).await[0].email.subject, "readings_open");
+        assert_eq!(readings_mails(&app, b.id).await.len(), 1);
+        assert!(readings_mails(&app, c.id).await.is_empty(), "its own window is closed");
+        notify.produce(noon(6)).await.unwrap();
+        assert_eq!(readings_mails(&app, a.id).await.len(), 1, "the same window is not announced again");
+        // Sent: with the window's last day and the meters page.
+        let (mailer, _dir) = file_mailer();
+        notify.send_email_as_of(&mailer, None, Instant::now() + StdDuration::from_secs(30), noon(6)).await.unwrap();
+        let last = period.day(28);
+        let day = format!("28.{:02}.{}", u8::from(last.month()), last.year());
+        for u in [&a, &b] {
+            let opened: Vec<_> = readings_mails(&app, u.id).await.into_iter().filter(|m| m.status == OutboxStatus::Sent).collect();
+            assert_eq!(opened.len(), 1, "{opened:?}");
+            assert!(opened[0].email.subject.contains("Открыт приём показаний"), "{}", opened[0].email.subject);
+            assert!(opened[0].email.text.contains(&day) && opened[0].email.text.contains("/meters?account="), "{}", opened[0].email.text);
+        }
+
+        // A hands in everything; on the 26th only B is reminded.
+        hand_in_all(&app, &a, period).await;
+        notify.produce(noon(26)).await.unwrap();
+        assert_eq!(readings_mails(&app, a.id).await.len(), 1, "A has handed in every meter");
+        let reminded = readings_mails(&app, b.id).await;
+        assert_eq!(reminded.iter().filter(|m| m.email.subject == "readings_closing").count(), 1);
+        assert!(readings_mails(&app, c.id).await.is_empty());
+
+        // B hands in before the reminder goes: it is not sent.
+        hand_in_all(&app, &b, period).await;
+        let (mailer, _dir) = file_mailer();
+        let later = noon(26) + Duration::minutes(1);
+        notify.send_email_as_of(&mailer, None, Instant::now() + StdDuration::from_secs(30), later).await.unwrap();
+        let closing = readings_mails(&app, b.id).await.into_iter().find(|m| m.email.subject == "readings_closing" || m.status == OutboxStatus::Skipped).unwrap();
+        assert_eq!(closing.status, OutboxStatus::Skipped, "moot: B handed in");
     }
 }

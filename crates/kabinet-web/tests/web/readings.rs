@@ -496,7 +496,7 @@ db_tests! {
         let s = me.submit("/settings", "/settings", &[("language", ""), ("notify_readings_accepted", "on")]).await;
         assert_eq!(s.status, StatusCode::SEE_OTHER, "{}", s.body);
         let settings = me.get("/settings").await;
-        assert!(settings.body.contains("name=\"notify_readings_accepted\" value=\"on\" checked"));
+        assert!(settings.body.contains("name=\"notify_readings_accepted\" value=\"on\" aria-labelledby=\"nk-readings_accepted ch-email\" checked"));
         let r = me.submit("/meters", "/meters", &[("v1002_1", "5760,5"), ("v1002_2", "2360")]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         let mail = t.db.outbox().to_recipient(&to, 10).await.unwrap();

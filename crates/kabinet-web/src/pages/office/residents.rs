@@ -292,6 +292,38 @@ fn tables(tr: &Tr, state: &AppState, c: &Card) -> Vec<Table> {
             empty: tr.t("support-none"),
         },
         Table {
+            id: "sms".into(),
+            heading: tr.t("support-sms"),
+            columns: ["support-at", "support-to", "support-subject", "support-delivery"]
+                .map(|c| tr.t(c))
+                .to_vec(),
+            rows: c
+                .sms
+                .iter()
+                .map(|m| {
+                    let mut state = match m.delivery {
+                        Some(d) => tr.t(&format!("support-sms-{}", d.as_str())),
+                        None => tr.t(&format!("support-delivery-{}", m.status.as_str())),
+                    };
+                    if !m.last_error.is_empty() {
+                        state = format!("{state} ({}: {})", m.attempts, m.last_error);
+                    }
+                    let what = match m
+                        .kind
+                        .as_deref()
+                        .and_then(kabinet_domain::notify::EventKind::from_stored)
+                    {
+                        Some(k) => tr.t(&format!("notify-{}", k.preference().code())),
+                        None => tr.t("support-sms-code"),
+                    };
+                    let digits: String = m.phone.chars().filter(char::is_ascii_digit).collect();
+                    let masked = format!("+7 *** ***-{}", &digits[digits.len().saturating_sub(4)..]);
+                    vec![text(at(m.created_at)), text(masked), text(what), text(state)]
+                })
+                .collect(),
+            empty: tr.t("support-none"),
+        },
+        Table {
             id: "requests".into(),
             heading: tr.t("support-requests"),
             columns: [

@@ -1,0 +1,102 @@
+//! The texts of SMS, short (one or two parts in Cyrillic): who writes, what
+//! happened, the figure, and the portal's address.
+
+use kabinet_domain::Kopecks;
+use kabinet_i18n::Tr;
+
+/// The phone verification code.
+pub fn code(tr: Tr, org: &str, code: &str) -> String {
+    tr.args("sms-code", &[("org", org), ("code", code)])
+}
+
+/// A new invoice: account, period, amount and due day.
+pub fn new_invoice(
+    tr: Tr,
+    org: &str,
+    account: &str,
+    period: &str,
+    due: Kopecks,
+    due_date: Option<time::Date>,
+    url: &str,
+) -> String {
+    let amount = tr.money(due);
+    let date = due_date.map(|d| tr.date(d)).unwrap_or_default();
+    let id = if due_date.is_some() {
+        "sms-invoice-due"
+    } else {
+        "sms-invoice"
+    };
+    tr.args(
+        id,
+        &[
+            ("org", org),
+            ("account", account),
+            ("period", period),
+            ("amount", &amount),
+            ("date", &date),
+            ("url", url),
+        ],
+    )
+}
+
+/// A payment that arrived: account, amount and day.
+pub fn payment(tr: Tr, org: &str, account: &str, amount: Kopecks, paid: time::Date) -> String {
+    tr.args(
+        "sms-payment",
+        &[
+            ("org", org),
+            ("account", account),
+            ("amount", &tr.money(amount)),
+            ("date", &tr.date(paid)),
+        ],
+    )
+}
+
+/// A meter's verification due (or run out): account, meter and day.
+pub fn meter_verification(
+    tr: Tr,
+    org: &str,
+    account: &str,
+    serial: &str,
+    due: time::Date,
+    expired: bool,
+) -> String {
+    tr.args(
+        if expired {
+            "sms-verification-expired"
+        } else {
+            "sms-verification-soon"
+        },
+        &[
+            ("org", org),
+            ("account", account),
+            ("number", serial),
+            ("date", &tr.date(due)),
+        ],
+    )
+}
+
+/// The readings window is open (or closes soon, and not every meter has
+/// its reading): account and last day.
+pub fn readings_window(
+    tr: Tr,
+    org: &str,
+    account: &str,
+    until: time::Date,
+    closing: bool,
+    url: &str,
+) -> String {
+    tr.args(
+        if closing {
+            "sms-readings-closing"
+        } else {
+            "sms-readings-open"
+        },
+        &[
+            ("org", org),
+            ("account", account),
+            ("date", &tr.date(until)),
+            ("url", url),
+        ],
+    )
+}
