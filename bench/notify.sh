@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Notifications at a million accounts: the demo of ACCOUNTS accounts (kept in
 # BENCH_DIR between runs) with a registered resident on every third account,
-# all keeping the default messages on. Each run makes a new period out of
+# all keeping the default messages on, and every ninth with a verified
+# phone and "new invoice" and "payment received" by SMS too (the `log`
+# transport: each SMS is a file in the data folder). Each run makes a new period out of
 # the demo's newest one (its invoices copied a month on, as an import leaves
 # them) and reports:
 #   - `kabinet notify` producing its "new invoice" events and e-mail
@@ -9,9 +11,9 @@
 #     repeated import: nothing new);
 #   - a server with the quiet hours on (nothing sent): GET /healthz and GET
 #     /cabinet of the demo resident under wrk — the reference;
-#   - the same server with the quiet hours off, sending at RATE e-mails a
-#     second into the data folder's mail files: GET /cabinet under wrk
-#     during the drain, and how many e-mails went meanwhile.
+#   - the same server with the quiet hours off, sending at RATE e-mails and
+#     RATE SMS a second into the data folder's files: GET /cabinet under wrk
+#     during the drain, and how many of each went meanwhile.
 # SQLite by default, PostgreSQL with DATABASE_URL=postgres://… (an empty
 # database the script fills once).
 #
@@ -54,6 +56,13 @@ if [ ! -f "$WORK/residents.done" ]; then
     [ "$ENGINE" = postgres ] && sql "ANALYZE"
     touch "$WORK/residents.done"
 fi
+if [ ! -f "$WORK/sms.done" ]; then
+    echo "== a verified phone and SMS on every ninth account (once)"
+    PHONE="'+79' || substr('000000000' || CAST(account_id AS TEXT), length('000000000' || CAST(account_id AS TEXT)) - 8)"
+    sql "UPDATE users SET phone = $PHONE, phone_verified = $PHONE, sms_notifications = 'new_invoice,payment_received'
+         WHERE account_id % 9 = 0"
+    touch "$WORK/sms.done"
+fi
 # A fresh start: no notifications yet, the demo's own months announced, and
 # a new period — the newest one's invoices a month on.
 sql "DELETE FROM outbox WHERE event_id IS NOT NULL"
@@ -83,28 +92,30 @@ serve() {
 }
 stop() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true; }
 trap 'stop' EXIT
-sent() { sql "SELECT count(*) FROM outbox WHERE event_id IS NOT NULL AND status = 'sent'"; }
+sent() { sql "SELECT count(*) FROM outbox WHERE event_id IS NOT NULL AND status = 'sent' AND channel = '$1'"; }
 
 # The reference: quiet hours all day long, nothing is sent.
-export KABINET_QUIET_HOURS="00:00-23:59" KABINET_NOTIFY_EMAIL_PER_SECOND="$RATE"
+export KABINET_QUIET_HOURS="00:00-23:59" KABINET_NOTIFY_EMAIL_PER_SECOND="$RATE" KABINET_NOTIFY_SMS_PER_SECOND="$RATE"
 serve
 read -r ACCOUNT _ SESSION < <(python3 bench/resident.py "$BASE" "$WORK/data" "${DATABASE_URL:-}")
 echo "-- GET /healthz (reference, nothing being sent)"
 wrk -t2 -c8 -d"${DURATION}s" --latency "$BASE/healthz" | grep -E "Requests/sec|  (50|99)%"
 echo "-- GET /cabinet of resident $ACCOUNT (reference, nothing being sent)"
 wrk -t2 -c8 -d"${DURATION}s" --latency -H "Cookie: kabinet_session=$SESSION" "$BASE/cabinet" | grep -E "Requests/sec|  (50|99)%|Non-2xx"
-echo "   sent so far: $(sent)"
+echo "   sent so far: $(sent email) e-mails, $(sent sms) SMS"
 stop
 
 # The drain: no quiet hours.
 export KABINET_QUIET_HOURS=""
 serve
 sleep 12
-BEFORE=$(sent)
+BEFORE=$(sent email)
+BEFORE_SMS=$(sent sms)
 START=$(date +%s.%N)
-echo "-- GET /cabinet during the drain at $RATE e-mails a second"
+echo "-- GET /cabinet during the drain at $RATE e-mails and $RATE SMS a second"
 wrk -t2 -c8 -d"${DURATION}s" --latency -H "Cookie: kabinet_session=$SESSION" "$BASE/cabinet" | grep -E "Requests/sec|  (50|99)%|Non-2xx"
-AFTER=$(sent)
+AFTER=$(sent email)
+AFTER_SMS=$(sent sms)
 END=$(date +%s.%N)
-echo "   e-mails sent meanwhile: $((AFTER - BEFORE)) in $(python3 -c "print(round($END - $START, 1))") s; still waiting: $(sql "SELECT count(*) FROM outbox WHERE event_id IS NOT NULL AND status = 'pending'")"
+echo "   sent meanwhile: $((AFTER - BEFORE)) e-mails and $((AFTER_SMS - BEFORE_SMS)) SMS in $(python3 -c "print(round($END - $START, 1))") s; still waiting: $(sql "SELECT channel, count(*) FROM outbox WHERE event_id IS NOT NULL AND status = 'pending' GROUP BY channel")"
 echo "== server peak RSS: $(grep VmHWM /proc/$SERVER/status | awk '{print $2, $3}')"
