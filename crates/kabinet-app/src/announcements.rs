@@ -1,8 +1,9 @@
 //! Announcements and outages (B2): the office publishes news, a planned
 //! outage or an emergency to everyone or to chosen buildings; residents see
 //! those in force and the recent past, with emergencies and outages pinned
-//! as a banner on their pages; publishing queues e-mails to the targeted
-//! residents who chose announcements (a job, in batches).
+//! as a banner on their pages; publishing queues a job that makes them
+//! notifications to the targeted residents ([`crate::notify`]): by the
+//! residents' choice, an emergency to everyone on every channel.
 
 use crate::Error;
 use crate::cache::Cached;
@@ -26,16 +27,14 @@ const IN_FORCE_LIMIT: u64 = 500;
 #[derive(Clone)]
 pub struct Announcements {
     db: Db,
-    public_url: String,
     in_force: Arc<Cached<Arc<Vec<Announcement>>>>,
 }
 
 impl Announcements {
-    /// Over `db`; e-mails link to `public_url`.
-    pub fn new(db: Db, public_url: &str) -> Announcements {
+    /// Over `db`.
+    pub fn new(db: Db) -> Announcements {
         Announcements {
             db,
-            public_url: public_url.trim_end_matches('/').to_string(),
             in_force: Arc::new(Cached::new(std::time::Duration::from_secs(5))),
         }
     }
@@ -137,8 +136,8 @@ impl Announcements {
         errors.check()
     }
 
-    /// Publishes a draft, audited, with the job that e-mails the targeted
-    /// residents who chose announcements; returns its id.
+    /// Publishes a draft, audited, with the job that notifies the targeted
+    /// residents (from its start); returns its id.
     pub async fn publish(&self, by: By<'_>, draft: &AnnouncementDraft) -> Result<i64, Error> {
         by.require(Permission::Announcements)?;
         let now = OffsetDateTime::now_utc();
@@ -162,7 +161,7 @@ impl Announcements {
     }
 
     /// Changes announcement `id` (a new end extends or ends it), audited.
-    /// Residents are not e-mailed again.
+    /// Residents are not notified again.
     pub async fn update(&self, by: By<'_>, id: i64, draft: &AnnouncementDraft) -> Result<(), Error> {
         by.require(Permission::Announcements)?;
         let now = OffsetDateTime::now_utc();
@@ -220,47 +219,6 @@ impl Announcements {
         tx.commit().await?;
         self.in_force.clear();
         Ok(())
-    }
-
-    /// Queues the e-mails of announcement `id` to the next `batch` targeted
-    /// residents after user `after` who chose announcements, with the job
-    /// for the rest, in one transaction; returns how many were queued.
-    pub async fn notify_batch(&self, id: i64, after: i64, batch: u64) -> Result<usize, Error> {
-        let Some(a) = self.db.announcements().get(id).await? else {
-            return Ok(0);
-        };
-        let now = OffsetDateTime::now_utc();
-        if a.ends_at.is_some_and(|e| e <= now) {
-            return Ok(0);
-        }
-        let org = crate::site::sender_name(&self.db).await?;
-        let recipients = self
-            .db
-            .announcements()
-            .recipients(&a.buildings, d::UserId(after), batch)
-            .await?;
-        let Some(last) = recipients.last().map(|r| r.id.0) else {
-            return Ok(0);
-        };
-        let url = format!("{}/announcements", self.public_url);
-        let tx = self.db.begin().await?;
-        for r in &recipients {
-            let mail = kabinet_notify::messages::announcement(
-                kabinet_notify::messages::tr(r.language),
-                &org,
-                &r.email,
-                &a.title,
-                &a.body,
-                &url,
-            );
-            tx.outbox().queue(&mail, Some(r.id), now).await?;
-        }
-        if recipients.len() as u64 == batch {
-            let rest = crate::jobs::announcements::NotifyAnnouncement { id, after: last };
-            crate::jobs::enqueue(&tx, &rest, now, now).await?;
-        }
-        tx.commit().await?;
-        Ok(recipients.len())
     }
 }
 

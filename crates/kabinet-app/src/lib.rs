@@ -235,7 +235,7 @@ impl App {
             },
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
             support: support::Support::new(db.clone(), auth.clone()),
-            announcements: announcements::Announcements::new(db.clone(), &settings.auth.public_url),
+            announcements: announcements::Announcements::new(db.clone()),
             notify,
             db,
         })

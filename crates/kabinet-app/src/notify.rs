@@ -376,18 +376,21 @@ impl Notifications {
         let token = crate::auth::secrets::new_token();
         let began = Instant::now();
         let clock = || at + began.elapsed();
-        // During the quiet hours nothing is claimed at all (no kind is
-        // urgent yet): a million deliveries wait where they are instead of
-        // each being put off one by one.
-        if let Some(q) = self.settings.quiet_hours
-            && q.next_allowed(at, self.clock) > at
-        {
-            return Ok(0);
-        }
+        // During the quiet hours only emergencies are claimed: a million
+        // other deliveries wait where they are instead of each being put
+        // off one by one.
+        let urgent_only = self
+            .settings
+            .quiet_hours
+            .is_some_and(|q| q.next_allowed(at, self.clock) > at);
         let mut sent = 0;
         while Instant::now() < until {
             let now = clock();
-            let batch = self.db.notify().claim(channel, now, LEASE, CLAIM, &token).await?;
+            let batch = self
+                .db
+                .notify()
+                .claim(channel, urgent_only, now, LEASE, CLAIM, &token)
+                .await?;
             if batch.is_empty() {
                 break;
             }
@@ -430,8 +433,14 @@ impl Notifications {
     ) -> Result<Option<d::ResidentUser>, Error> {
         let notify = self.db.notify();
         let user = self.db.users().by_id(delivery.user_id).await?;
-        let Some(user) = user.filter(|u| !u.blocked && u.wants(delivery.kind.preference(), delivery.channel))
-        else {
+        let wanted = |u: &d::ResidentUser| {
+            if delivery.kind.urgent() {
+                delivery.channel != Channel::Sms || u.sms_phone.is_some()
+            } else {
+                u.wants(delivery.kind.preference(), delivery.channel)
+            }
+        };
+        let Some(user) = user.filter(|u| !u.blocked && wanted(u)) else {
             notify.skipped(delivery.id, token).await?;
             return Ok(None);
         };
@@ -497,11 +506,23 @@ impl Notifications {
         user: &d::ResidentUser,
     ) -> Result<Option<String>, Error> {
         let tr = kabinet_notify::messages::tr(user.language);
+        if matches!(delivery.kind, EventKind::Announcement | EventKind::Emergency) {
+            let Some(a) = self.announcement(delivery.subject).await? else {
+                return Ok(None);
+            };
+            return Ok(Some(kabinet_notify::sms::announcement(
+                tr,
+                org,
+                &a.title,
+                &format!("{}/announcements", self.public_url),
+            )));
+        }
         let Some(account) = self.db.accounts().by_id(delivery.account_id).await? else {
             return Ok(None);
         };
         let number = account.number.to_string();
         Ok(match delivery.kind {
+            EventKind::Announcement | EventKind::Emergency => None,
             EventKind::NewInvoice => {
                 let Ok(period) = d::Period::from_yyyymm(i32::try_from(delivery.subject).unwrap_or(0)) else {
                     return Ok(None);
@@ -572,6 +593,56 @@ impl Notifications {
         Ok(Some(last))
     }
 
+    /// Announcement `id` while it is in force or yet to start; `None` once
+    /// it ended or was removed (its deliveries not sent by then are moot).
+    async fn announcement(&self, id: i64) -> Result<Option<d::announcements::Announcement>, Error> {
+        let now = OffsetDateTime::now_utc();
+        Ok(self
+            .db
+            .announcements()
+            .get(id)
+            .await?
+            .filter(|a| a.ends_at.is_none_or(|e| e > now)))
+    }
+
+    /// Produces announcement `id`'s event and the deliveries to the next
+    /// [`CHUNK`] residents after `after` (a user id) who see an account in
+    /// its buildings; returns the last resident covered when more may
+    /// follow. An emergency goes to everyone on every channel they have.
+    pub async fn announce(&self, id: i64, after: i64, now: OffsetDateTime) -> Result<Option<i64>, Error> {
+        let Some(a) = self.announcement(id).await? else {
+            return Ok(None);
+        };
+        let kind = if a.kind == d::announcements::AnnouncementKind::Emergency {
+            EventKind::Emergency
+        } else {
+            EventKind::Announcement
+        };
+        let Some((low, high)) = self.db.notify().user_span().await? else {
+            return Ok(None);
+        };
+        let from = low.max(after.saturating_add(1));
+        if from > high {
+            return Ok(None);
+        }
+        let to = from.saturating_add(CHUNK - 1).min(high);
+        let tx = self.db.begin().await?;
+        let event = tx.notify().announcement_event(kind, id, now).await?;
+        let n = tx
+            .notify()
+            .announcement_deliveries(event, kind, &a.buildings, (from, to), now)
+            .await?;
+        tx.commit().await?;
+        if n > 0 {
+            tracing::info!(
+                announcement = id,
+                deliveries = n,
+                "announcement deliveries queued"
+            );
+        }
+        Ok((to < high).then_some(to))
+    }
+
     /// The meter of a verification event's subject, on `account`.
     async fn meter_of(&self, account: d::AccountId, subject: i64) -> Result<Option<d::Meter>, Error> {
         let meter = kabinet_domain::notify::subject_meter(subject);
@@ -638,7 +709,9 @@ impl Notifications {
         };
         let extra = kabinet_notify::Extra {
             message_id: Some(format!("kabinet-delivery-{}", delivery.id.0)),
-            unsubscribe: Some(self.unsubscribe_url(delivery.id, delivery.user_id)),
+            // An emergency cannot be turned off.
+            unsubscribe: (!delivery.kind.urgent())
+                .then(|| self.unsubscribe_url(delivery.id, delivery.user_id)),
         };
         match mailer.send_with(&mail, sender, &extra).await {
             Ok(()) => {
@@ -666,6 +739,19 @@ impl Notifications {
         user: &d::ResidentUser,
     ) -> Result<Option<d::Email>, Error> {
         let tr = kabinet_notify::messages::tr(user.language);
+        if matches!(delivery.kind, EventKind::Announcement | EventKind::Emergency) {
+            let Some(a) = self.announcement(delivery.subject).await? else {
+                return Ok(None);
+            };
+            return Ok(Some(kabinet_notify::messages::announcement(
+                tr,
+                org,
+                &user.email,
+                &a.title,
+                &a.body,
+                &format!("{}/announcements", self.public_url),
+            )));
+        }
         let Some(account) = self.db.accounts().by_id(delivery.account_id).await? else {
             return Ok(None);
         };
@@ -708,6 +794,7 @@ impl Notifications {
                     &unsubscribe,
                 ))
             }
+            EventKind::Announcement | EventKind::Emergency => None,
             EventKind::ReadingsOpen | EventKind::ReadingsClosing => {
                 let Some(until) = self.readings_due(delivery).await? else {
                     return Ok(None);

@@ -45,17 +45,6 @@ fn set_draft(row: &mut announcement::ActiveModel, a: &AnnouncementDraft, now: Of
     row.updated_at = Set(now);
 }
 
-/// A resident an announcement is e-mailed to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    /// The user.
-    pub id: kabinet_domain::UserId,
-    /// Their e-mail.
-    pub email: kabinet_domain::EmailAddress,
-    /// Their language, when chosen.
-    pub language: Option<kabinet_domain::Language>,
-}
-
 /// The announcements (see [`crate::Repos::announcements`]).
 pub struct Announcements<'a, C>(pub(crate) &'a C);
 
@@ -107,63 +96,6 @@ impl<C: Conn> Announcements<'_, C> {
             .await?
             .into_iter()
             .map(to_announcement)
-            .collect()
-    }
-
-    /// The next `limit` residents after `after`, by id, not blocked, who
-    /// chose announcements by e-mail and see an account in one of
-    /// `buildings` (empty: everyone).
-    pub async fn recipients(
-        &self,
-        buildings: &[String],
-        after: kabinet_domain::UserId,
-        limit: u64,
-    ) -> Result<Vec<Recipient>, DbError> {
-        use crate::entities::{account, premises, user, user_account};
-        use sea_orm::{JoinType, RelationDef};
-        let code = kabinet_domain::NotificationKind::Announcements.code();
-        let mut q = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::Email)
-            .column(user::Column::Language)
-            .filter(user::Column::Id.gt(after.0))
-            .filter(user::Column::Blocked.eq(false))
-            .filter(user::Column::Notifications.like(format!("%{code}%")));
-        if !buildings.is_empty() {
-            let links: RelationDef = user_account::Entity::belongs_to(user::Entity)
-                .from(user_account::Column::UserId)
-                .to(user::Column::Id)
-                .into();
-            let accounts: RelationDef = user_account::Entity::belongs_to(account::Entity)
-                .from(user_account::Column::AccountId)
-                .to(account::Column::Id)
-                .into();
-            let places: RelationDef = account::Entity::belongs_to(premises::Entity)
-                .from(account::Column::PremisesId)
-                .to(premises::Column::Id)
-                .into();
-            q = q
-                .distinct()
-                .join_rev(JoinType::InnerJoin, links)
-                .join(JoinType::InnerJoin, accounts)
-                .join(JoinType::InnerJoin, places)
-                .filter(premises::Column::Address.is_in(buildings.iter().map(String::as_str)));
-        }
-        q.order_by_asc(user::Column::Id)
-            .limit(limit)
-            .into_tuple::<(i64, String, Option<String>)>()
-            .all(self.0.conn())
-            .await?
-            .into_iter()
-            .map(|(id, email, language)| {
-                Ok(Recipient {
-                    id: kabinet_domain::UserId(id),
-                    email: kabinet_domain::EmailAddress::parse(&email)
-                        .map_err(|_| corrupt("users", "email", &email))?,
-                    language: language.as_deref().and_then(kabinet_domain::Language::from_tag),
-                })
-            })
             .collect()
     }
 

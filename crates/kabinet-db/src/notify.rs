@@ -230,6 +230,94 @@ impl<C: Conn> Notify<'_, C> {
         Ok((events, deliveries))
     }
 
+    /// The first and last resident.
+    pub async fn user_span(&self) -> Result<Option<(i64, i64)>, DbError> {
+        let low = self.scalar("SELECT MIN(id) AS v FROM users", Vec::new()).await?;
+        let high = self.scalar("SELECT MAX(id) AS v FROM users", Vec::new()).await?;
+        Ok(low.zip(high))
+    }
+
+    /// The event of announcement `id` (of `kind`, no account), made once.
+    pub async fn announcement_event(
+        &self,
+        kind: EventKind,
+        id: i64,
+        now: OffsetDateTime,
+    ) -> Result<i64, DbError> {
+        self.exec(
+            "INSERT INTO notify_events (kind, account_id, subject, created_at) VALUES ($1, 0, $2, $3) \
+             ON CONFLICT (kind, account_id, subject) DO NOTHING",
+            vec![kind.as_str().into(), id.into(), now.into()],
+        )
+        .await?;
+        self.scalar(
+            "SELECT id AS v FROM notify_events WHERE kind = $1 AND account_id = 0 AND subject = $2",
+            vec![kind.as_str().into(), id.into()],
+        )
+        .await?
+        .ok_or(DbError::NotFound)
+    }
+
+    /// The deliveries of announcement event `event` (of `kind`) to the
+    /// residents `from..=to` who see an account in one of `buildings`
+    /// (empty: any), on every channel: to those who chose announcements
+    /// there, or — an emergency — to everyone on every channel they have
+    /// (SMS: a verified phone). Each once; returns how many were added.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn announcement_deliveries(
+        &self,
+        event: i64,
+        kind: EventKind,
+        buildings: &[String],
+        (from, to): (i64, i64),
+        now: OffsetDateTime,
+    ) -> Result<u64, DbError> {
+        let wanted = format!("%,{},%", kind.preference().code());
+        let mut added = 0;
+        for channel in Channel::ALL {
+            let (recipient, wants) = match (channel, kind.urgent()) {
+                (Channel::Email, true) => ("u.email", "$6 = $6"),
+                (Channel::Email, false) => ("u.email", "(',' || u.notifications || ',') LIKE $6"),
+                (Channel::Sms, true) => ("u.phone", "u.phone_verified = u.phone AND $6 = $6"),
+                (Channel::Sms, false) => (
+                    "u.phone",
+                    "u.phone_verified = u.phone AND (',' || u.sms_notifications || ',') LIKE $6",
+                ),
+            };
+            let mut values: Vec<Value> = vec![
+                channel.as_str().into(),
+                now.into(),
+                d::OutboxStatus::Pending.as_str().into(),
+                kind.as_str().into(),
+                false.into(),
+                wanted.clone().into(),
+                from.into(),
+                to.into(),
+                event.into(),
+            ];
+            let mut places = String::new();
+            if !buildings.is_empty() {
+                let mut marks = Vec::new();
+                for b in buildings {
+                    values.push(b.clone().into());
+                    marks.push(format!("${}", values.len()));
+                }
+                places = format!(" AND p.address IN ({})", marks.join(", "));
+            }
+            let sql = format!(
+                "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
+                 next_attempt_at, last_error, user_id, event_id) \
+                 SELECT $1, {recipient}, $4, '', '', $2, $3, 0, $2, '', u.id, $9 FROM users u \
+                 WHERE u.id BETWEEN $7 AND $8 AND u.blocked = $5 AND {wants} AND EXISTS (\
+                 SELECT 1 FROM user_accounts ua JOIN accounts a ON a.id = ua.account_id \
+                 JOIN premises p ON p.id = a.premises_id WHERE ua.user_id = u.id{places}) \
+                 ON CONFLICT (event_id, user_id, channel) DO NOTHING"
+            );
+            added += self.exec(&sql, values).await?;
+        }
+        Ok(added)
+    }
+
     /// The newest payment row.
     pub async fn newest_payment(&self) -> Result<i64, DbError> {
         Ok(self
@@ -666,11 +754,14 @@ impl<C: Conn> Notify<'_, C> {
 }
 
 impl Notify<'_, Db> {
-    /// Takes up to `limit` deliveries on `channel` due at `now` and leases
-    /// them to `token` until `now + lease`, in a transaction of its own.
+    /// Takes up to `limit` deliveries on `channel` due at `now` — with
+    /// `urgent_only`, only of [`EventKind::urgent`] kinds (a delivery not
+    /// sent yet holds its kind as its subject) — and leases them to `token`
+    /// until `now + lease`, in a transaction of its own.
     pub async fn claim(
         &self,
         channel: Channel,
+        urgent_only: bool,
         now: OffsetDateTime,
         lease: Duration,
         limit: u64,
@@ -690,6 +781,9 @@ impl Notify<'_, Db> {
             .order_by_asc(outbox::Column::NextAttemptAt)
             .order_by_asc(outbox::Column::Id)
             .limit(limit);
+        if urgent_only {
+            q = q.filter(outbox::Column::Subject.is_in(EventKind::all_urgent().map(EventKind::as_str)));
+        }
         if tx.backend() == Backend::Postgres {
             q = q.lock_with_behavior(
                 sea_orm::sea_query::LockType::Update,

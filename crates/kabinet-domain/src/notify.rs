@@ -45,6 +45,7 @@ pub fn offered(kind: NotificationKind, channel: Channel) -> bool {
                 | NotificationKind::PaymentReceived
                 | NotificationKind::MeterVerification
                 | NotificationKind::ReadingsReminder
+                | NotificationKind::Announcements
         ),
     }
 }
@@ -139,6 +140,13 @@ pub enum EventKind {
     /// meter of the account has a reading for it (the subject is
     /// [`readings_subject`]).
     ReadingsClosing,
+    /// An announcement or a planned outage for the resident's building
+    /// (the subject is the announcement; the event has no account).
+    Announcement,
+    /// An emergency for the resident's building: sent on every channel
+    /// the resident has, whatever they chose, in quiet hours too (the
+    /// subject is the announcement; the event has no account).
+    Emergency,
 }
 
 /// How many days before the readings window's last day those who have not
@@ -178,13 +186,15 @@ pub fn subject_meter(subject: i64) -> i64 {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::NewInvoice,
         EventKind::PaymentImported,
         EventKind::VerificationSoon,
         EventKind::VerificationExpired,
         EventKind::ReadingsOpen,
         EventKind::ReadingsClosing,
+        EventKind::Announcement,
+        EventKind::Emergency,
     ];
 
     /// The stored name.
@@ -196,6 +206,8 @@ impl EventKind {
             EventKind::VerificationExpired => "verification_expired",
             EventKind::ReadingsOpen => "readings_open",
             EventKind::ReadingsClosing => "readings_closing",
+            EventKind::Announcement => "announcement",
+            EventKind::Emergency => "emergency",
         }
     }
 
@@ -213,12 +225,20 @@ impl EventKind {
                 NotificationKind::MeterVerification
             }
             EventKind::ReadingsOpen | EventKind::ReadingsClosing => NotificationKind::ReadingsReminder,
+            EventKind::Announcement | EventKind::Emergency => NotificationKind::Announcements,
         }
     }
 
-    /// Sent during quiet hours too (an emergency); none of these is.
+    /// An emergency: sent on every channel the resident has whether they
+    /// chose such messages or not, during quiet hours too, and without an
+    /// unsubscribe link.
     pub const fn urgent(self) -> bool {
-        false
+        matches!(self, EventKind::Emergency)
+    }
+
+    /// The kinds that are [`EventKind::urgent`].
+    pub fn all_urgent() -> impl Iterator<Item = EventKind> {
+        EventKind::ALL.into_iter().filter(|k| k.urgent())
     }
 }
 

@@ -1341,3 +1341,4 @@ mail-readings-closing = Account { $account }: not every meter has its reading ye
 mail-readings-hand-in = Hand in readings
 sms-readings-open = { $org }: account { $account }, meter readings are taken until { $date }. { $url }
 sms-readings-closing = { $org }: account { $account }, readings close on { $date }, not all are in. { $url }
+sms-announcement = { $org }: { $title }. More: { $url }

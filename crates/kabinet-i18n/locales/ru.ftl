@@ -1349,3 +1349,4 @@ mail-readings-closing = Лицевой счёт { $account }: переданы �
 mail-readings-hand-in = Передать показания
 sms-readings-open = { $org }: л/с { $account }, показания счётчиков принимаются до { $date }. { $url }
 sms-readings-closing = { $org }: л/с { $account }, приём показаний закрывается { $date }, переданы не все. { $url }
+sms-announcement = { $org }: { $title }. Подробнее: { $url }

@@ -100,3 +100,12 @@ pub fn readings_window(
         ],
     )
 }
+
+/// An announcement or an emergency for the resident's building: its title
+/// and where to read it.
+pub fn announcement(tr: Tr, org: &str, title: &str, url: &str) -> String {
+    tr.args(
+        "sms-announcement",
+        &[("org", org), ("title", title), ("url", url)],
+    )
+}

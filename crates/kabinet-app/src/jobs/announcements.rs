@@ -1,37 +1,30 @@
-//! E-mails an announcement to the residents it targets who chose
-//! announcements, a batch a run: each run queues the next batch and the
-//! job for the rest, so a million residents never sit in one transaction.
+//! Fans an announcement out to the residents it targets, as
+//! notifications (an emergency to everyone on every channel they have, in
+//! quiet hours too): a chunk of residents a run, each run queueing the job
+//! for the rest, so a million residents never sit in one transaction.
 
 use super::{Attempt, Job, JobEnv, JobError};
 use serde::{Deserialize, Serialize};
 
-/// Residents e-mailed per run.
-pub const BATCH: u64 = 500;
-
-/// The job: the announcement and the last resident written to.
+/// The job: the announcement and the last resident covered.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NotifyAnnouncement {
     /// The announcement.
     pub id: i64,
-    /// The last resident (user id) already e-mailed.
+    /// The last resident (user id) already covered.
     pub after: i64,
 }
 
 impl Job for NotifyAnnouncement {
     const KIND: &'static str = "announcement_notify";
 
-    async fn run(&self, env: &JobEnv, _: Attempt) -> Result<(), JobError> {
-        let n = env
-            .app
-            .announcements
-            .notify_batch(self.id, self.after, BATCH)
-            .await?;
-        if n > 0 {
-            tracing::info!(
-                announcement = self.id,
-                residents = n,
-                "announcement e-mails queued"
-            );
+    async fn run(&self, env: &JobEnv, attempt: Attempt) -> Result<(), JobError> {
+        if let Some(last) = env.app.notify.announce(self.id, self.after, attempt.now).await? {
+            let rest = NotifyAnnouncement {
+                id: self.id,
+                after: last,
+            };
+            super::enqueue(env.app.db(), &rest, attempt.now, attempt.now).await?;
         }
         Ok(())
     }

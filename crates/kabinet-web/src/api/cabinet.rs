@@ -451,9 +451,10 @@ pub(crate) struct SettingsBody {
     #[serde(default)]
     #[schema(value_type = Vec<NotificationCode>)]
     notifications: Vec<String>,
-    /// Messages wanted by SMS: `new_invoice`, `payment_received` and
-    /// `meter_verification` are sent by SMS (others are not kept); they go
-    /// once the phone is verified.
+    /// Messages wanted by SMS: `new_invoice`, `payment_received`,
+    /// `meter_verification`, `readings_reminder` and `announcements` are
+    /// sent by SMS (others are not kept); they go once the phone is
+    /// verified.
     #[serde(default)]
     #[schema(value_type = Vec<NotificationCode>)]
     sms_notifications: Vec<String>,

@@ -1,7 +1,7 @@
 //! Announcements and outages (B2) on both databases: the office's checks,
 //! an emergency for one building pinned only on its residents' pages and in
-//! their API, extending and ending it, and the e-mails that go only to the
-//! targeted residents who chose announcements.
+//! their API, extending and ending it, and its e-mail to the building's
+//! residents (an emergency: whatever they chose), once.
 
 use crate::common::{TestApp, token};
 use axum::http::StatusCode;
@@ -35,12 +35,23 @@ async fn run_notify(app: &TestApp) {
             .unwrap(),
         ),
     };
-    let runner = kabinet_app::jobs::Runner::new(env, Default::default()).unwrap();
+    let runner = kabinet_app::jobs::Runner::new(env.clone(), Default::default()).unwrap();
     let ran = runner
         .run_due(Some(&["announcement_notify"]), time::OffsetDateTime::now_utc())
         .await
         .unwrap();
     assert!(ran.iter().all(|r| *r == kabinet_app::jobs::Ran::Done), "{ran:?}");
+    // And the notifications' e-mails (an emergency goes in quiet hours too).
+    app.state
+        .app
+        .notify
+        .send_email(
+            &env.mailer,
+            None,
+            std::time::Instant::now() + std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
 }
 
 db_tests! {
@@ -107,13 +118,21 @@ db_tests! {
         assert_eq!(v["current"][0]["pinned"], true);
         assert_eq!(v["current"][0]["everyone"], false);
 
-        // E-mailed to the targeted resident who chose announcements only.
-        run_notify(&app).await;
+        // An emergency is e-mailed to the building's residents — even one
+        // who turned announcements off — at any hour, without an
+        // unsubscribe link; nobody elsewhere.
         let me = db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&number).unwrap()).await.unwrap().unwrap();
+        let mut p = db.users().preferences(me.id).await.unwrap().unwrap();
+        p.email_notifications.remove(&kabinet_domain::NotificationKind::Announcements);
+        db.users().set_preferences(me.id, &p).await.unwrap();
+        run_notify(&app).await;
         let mails = db.outbox().of_user(me.id, 10).await.unwrap();
         assert!(mails.iter().any(|m| m.email.subject.contains("Авария на водопроводе")), "{mails:?}");
-        let everyone: usize = db.outbox().messages(None, 1000).await.unwrap().iter().filter(|m| m.email.subject.contains("Авария")).count();
-        assert_eq!(everyone, 1, "nobody else in that building chose it");
+        let sent: Vec<_> = db.outbox().messages(None, 1000).await.unwrap().into_iter().filter(|m| m.email.subject.contains("Авария")).collect();
+        assert_eq!(sent.iter().filter(|m| m.email.to.as_str() == me.email.as_str()).count(), 1, "once");
+        assert!(sent.iter().all(|m| m.email.to.as_str() != format!("r{elsewhere}@example.ru")), "not elsewhere");
+        run_notify(&app).await;
+        assert_eq!(db.outbox().messages(None, 1000).await.unwrap().iter().filter(|m| m.email.subject.contains("Авария")).count(), sent.len(), "not again");
 
         // Extended: at most 72 hours from now; then ended.
         let page = format!("/staff/announcements/{}", a.id);

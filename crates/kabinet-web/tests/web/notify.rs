@@ -178,7 +178,7 @@ db_tests! {
         let after = OffsetDateTime::now_utc() + Duration::hours(2);
 
         // A sender claimed a batch and died after sending one of it.
-        let claimed = app.db().notify().claim(Channel::Email, after, Duration::minutes(5), 4, "dead").await.unwrap();
+        let claimed = app.db().notify().claim(Channel::Email, false, after, Duration::minutes(5), 4, "dead").await.unwrap();
         assert_eq!(claimed.len(), 4);
         let mail = kabinet_domain::Email {
             to: kabinet_domain::EmailAddress::parse("r1@example.ru").unwrap(),

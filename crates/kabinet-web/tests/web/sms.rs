@@ -181,7 +181,7 @@ db_tests! {
         assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
         // SMS for a kind that is not sent by SMS is not kept.
         let mut body = v.clone();
-        body["sms_notifications"] = serde_json::json!(["new_invoice", "announcements"]);
+        body["sms_notifications"] = serde_json::json!(["new_invoice", "request_updates"]);
         let r = api.json("PUT", "/api/v1/settings", Some(&token), body).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -227,14 +227,14 @@ db_tests! {
         // The first verifies the phone and wants invoices by SMS; the second
         // ticks SMS but never verifies; the third wants no SMS.
         let (mut one, first) = app.resident(ids[0]).await;
-        set_phone(&mut one, PHONE, &[("sms_new_invoice", "on"), ("sms_payment_received", "on"), ("sms_announcements", "on")]).await;
+        set_phone(&mut one, PHONE, &[("sms_new_invoice", "on"), ("sms_payment_received", "on"), ("sms_request_updates", "on")]).await;
         verify(&app, &mut one, &fake).await;
         let (mut two, _) = app.resident(ids[1]).await;
         set_phone(&mut two, "+7 912 000-00-02", &[("sms_new_invoice", "on")]).await;
         let (_three, _) = app.resident(ids[2]).await;
         let me = app.db().users().by_account_number(&kabinet_domain::AccountNumber::parse(&first).unwrap()).await.unwrap().unwrap();
         let prefs = app.db().users().preferences(me.id).await.unwrap().unwrap();
-        assert!(!prefs.sms_notifications.contains(&kabinet_domain::NotificationKind::Announcements), "not sent by SMS: not kept");
+        assert!(!prefs.sms_notifications.contains(&kabinet_domain::NotificationKind::RequestUpdates), "not sent by SMS: not kept");
 
         import_through_office(&app, &mut acc, &demo_package_at(3, today, 2)).await;
         notify.produce(OffsetDateTime::now_utc()).await.unwrap();
@@ -292,5 +292,88 @@ db_tests! {
         assert!(card.body.contains("доставлено") && card.body.contains("код подтверждения телефона"), "{}", card.body);
         assert!(card.body.contains("+7 *** ***-6789"), "the phone masked");
         assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+    }
+
+    async fn an_emergency_reaches_its_building_on_every_channel_at_night(t: &TestDb) {
+        let fake = fake().await;
+        let night = |s: &mut kabinet_web::Settings| {
+            s.app.notify.quiet_hours = Some(kabinet_domain::notify::QuietHours::parse("00:00-23:59").unwrap());
+        };
+        let url = fake.url().to_string();
+        let app = TestApp::builder(&t.db).demo(100, 1).configure(move |s| { smsru(&url)(s); night(s); }).build().await;
+        let notify = &app.state.app.notify;
+        let db = app.db();
+        let accounts = db.accounts().first_open(100).await.unwrap();
+        let mut addresses = Vec::new();
+        for a in &accounts {
+            addresses.push(db.accounts().premises(a.premises_id).await.unwrap().unwrap().address);
+        }
+        let here = addresses[0].clone();
+        let elsewhere = (1..accounts.len()).find(|i| addresses[*i] != here).expect("a second building");
+        // A: a verified phone, no announcements anywhere; B: the defaults;
+        // C: another building.
+        let (mut a_browser, a_number) = app.resident(accounts[0].id.0).await;
+        set_phone(&mut a_browser, PHONE, &[]).await;
+        verify(&app, &mut a_browser, &fake).await;
+        let a = db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&a_number).unwrap()).await.unwrap().unwrap();
+        let mut p = db.users().preferences(a.id).await.unwrap().unwrap();
+        p.email_notifications.remove(&kabinet_domain::NotificationKind::Announcements);
+        p.sms_notifications.clear();
+        db.users().set_preferences(a.id, &p).await.unwrap();
+        let (_, b_number) = app.resident(accounts[1].id.0).await;
+        assert_eq!(addresses[1], here);
+        let b = db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&b_number).unwrap()).await.unwrap().unwrap();
+        let (_, c_number) = app.resident(accounts[elsewhere].id.0).await;
+        let c = db.users().by_account_number(&kabinet_domain::AccountNumber::parse(&c_number).unwrap()).await.unwrap().unwrap();
+
+        let (mut admin, _, _) = app.staff("adm", Role::Administrator).await;
+        let now = OffsetDateTime::now_utc();
+        let local = |t: OffsetDateTime| {
+            let l = app.state.app.accounts.clock().local(t);
+            format!("{:04}-{:02}-{:02}T{:02}:{:02}", l.year(), u8::from(l.month()), l.day(), l.hour(), l.minute())
+        };
+        let until = local(now + Duration::hours(5));
+        let publish = async |admin: &mut Browser, kind: &str, service: &str, title: &str, buildings: &str| {
+            let r = admin.submit("/staff/announcements", "/staff/announcements", &[
+                ("kind", kind), ("service", service), ("title", title), ("body", "Подробности на сайте."),
+                ("buildings", buildings), ("starts_at", ""), ("ends_at", &until),
+            ]).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        };
+        publish(&mut admin, "emergency", "cold_water", "Авария на водопроводе", &here).await;
+        publish(&mut admin, "news", "", "Собрание жильцов", "").await;
+        let (mailer, _dir) = (kabinet_notify::Mailer::new(&kabinet_notify::MailConfig::Files {
+            dir: std::env::temp_dir().join(format!("kabinet-sms-night-{}", fastrand::u64(..))),
+            from: "УК <noreply@uk.example>".into(),
+        }).unwrap(), ());
+        let env = kabinet_app::jobs::JobEnv { app: app.state.app.clone(), mailer: std::sync::Arc::new(mailer) };
+        let runner = kabinet_app::jobs::Runner::new(env.clone(), Default::default()).unwrap();
+        let ran = runner.run_due(Some(&["announcement_notify"]), OffsetDateTime::now_utc()).await.unwrap();
+        assert_eq!(ran.len(), 2, "{ran:?}");
+        let until_s = Instant::now() + StdDuration::from_secs(30);
+        notify.send_email(&env.mailer, None, until_s).await.unwrap();
+        notify.send_sms(until_s).await.unwrap();
+
+        // At night: the emergency went to A by e-mail and SMS and to B by
+        // e-mail; the news waits; C has neither.
+        let subjects = |list: Vec<kabinet_domain::OutboxMessage>| -> Vec<(String, OutboxStatus)> { list.into_iter().map(|m| (m.email.subject, m.status)).collect() };
+        let a_mail = subjects(db.outbox().of_user(a.id, 20).await.unwrap());
+        assert!(a_mail.iter().any(|(s, st)| s.contains("Авария") && *st == OutboxStatus::Sent), "{a_mail:?}");
+        assert!(!a_mail.iter().any(|(s, _)| s.contains("Собрание") || s == "announcement"), "A turned announcements off: {a_mail:?}");
+        let a_sms = fake.messages().into_iter().filter(|m| m.text.contains("Авария на водопроводе")).count();
+        assert_eq!(a_sms, 1, "to the verified phone, though A chose no SMS");
+        let b_mail = subjects(db.outbox().of_user(b.id, 20).await.unwrap());
+        assert!(b_mail.iter().any(|(s, st)| s.contains("Авария") && *st == OutboxStatus::Sent), "{b_mail:?}");
+        assert!(b_mail.iter().any(|(s, st)| s == "announcement" && *st == OutboxStatus::Pending), "the news waits: {b_mail:?}");
+        let c_mail = subjects(db.outbox().of_user(c.id, 20).await.unwrap());
+        assert!(!c_mail.iter().any(|(s, _)| s.contains("Авария")), "{c_mail:?}");
+
+        // In the morning the news goes to those who chose it.
+        let day = TestApp::builder(&t.db).configure(smsru(fake.url())).build().await;
+        day.state.app.notify.send_email(&env.mailer, None, Instant::now() + StdDuration::from_secs(30)).await.unwrap();
+        let b_mail = subjects(db.outbox().of_user(b.id, 20).await.unwrap());
+        assert!(b_mail.iter().any(|(s, st)| s.contains("Собрание") && *st == OutboxStatus::Sent), "{b_mail:?}");
+        let c_mail = subjects(db.outbox().of_user(c.id, 20).await.unwrap());
+        assert!(c_mail.iter().any(|(s, st)| s.contains("Собрание") && *st == OutboxStatus::Sent), "news for every building: {c_mail:?}");
     }
 }
