@@ -66,6 +66,8 @@ impl Notifications {
         let org = crate::site::sender_name(&self.db).await?;
         let text = kabinet_notify::sms::code(kabinet_notify::messages::tr(r.user.language), &org, &code);
         let tx = self.db.begin().await?;
+        // Two requests at once count one after the other.
+        tx.users().lock(r.user.id).await?;
         let (to_phone, to_user) = tx
             .phone_codes()
             .sent_since(r.user.id, phone.as_str(), now - Duration::days(1))
