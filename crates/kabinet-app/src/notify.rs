@@ -89,6 +89,38 @@ pub enum Unsubscribe {
 /// How long the provider is asked what became of an SMS.
 pub const SMS_FOLLOWED: Duration = Duration::hours(24);
 
+/// What a delivery tells of, read when it is sent (one reading for every
+/// channel's text).
+enum About {
+    /// An announcement or an emergency.
+    Announcement(d::announcements::Announcement),
+    /// A new invoice of an account.
+    Invoice {
+        number: String,
+        period: d::Period,
+        due: d::Kopecks,
+        due_date: time::Date,
+    },
+    /// A meter's verification due or run out.
+    Verification {
+        number: String,
+        meter: d::Meter,
+        expired: bool,
+    },
+    /// The readings window open, or closing with readings missing.
+    Readings {
+        number: String,
+        until: time::Date,
+        closing: bool,
+    },
+    /// A payment that came with billing's data.
+    Payment {
+        number: String,
+        amount: d::Kopecks,
+        paid_on: time::Date,
+    },
+}
+
 /// A channel's transport and what a run reads once for all its messages.
 enum Sender<'a> {
     /// E-mail: the mailer, its sender address and the organization's name.
@@ -485,37 +517,49 @@ impl Notifications {
                 Ok(true)
             }
             Err(e) => {
-                let attempt = delivery.attempts + 1;
-                let retry =
-                    (e.retryable() && attempt < MAX_ATTEMPTS).then(|| now + d::jobs::backoff(attempt));
-                tracing::warn!(delivery = delivery.id.0, attempt, error = %e, "SMS not sent");
-                notify
-                    .release(delivery.id, token, Some(&e.to_string()), retry)
-                    .await?;
-                Ok(false)
+                self.attempt_failed(delivery, token, &e.to_string(), e.retryable(), now)
+                    .await
             }
         }
     }
 
-    /// The SMS text of `delivery` for `user`, in their language; `None`
-    /// when what it is about no longer exists.
-    async fn render_sms(
+    /// Records a refused attempt at `delivery`: tried again after the
+    /// backoff when `retryable` and attempts remain, else given up.
+    /// Returns `false` (it did not go).
+    async fn attempt_failed(
         &self,
-        org: &str,
         delivery: &Delivery,
-        user: &d::ResidentUser,
-    ) -> Result<Option<String>, Error> {
-        let tr = kabinet_notify::messages::tr(user.language);
+        token: &str,
+        error: &str,
+        retryable: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let attempt = delivery.attempts + 1;
+        let retry = (retryable && attempt < MAX_ATTEMPTS).then(|| now + d::jobs::backoff(attempt));
+        tracing::warn!(
+            delivery = delivery.id.0,
+            channel = delivery.channel.as_str(),
+            attempt,
+            error,
+            "notification not sent"
+        );
+        self.db
+            .notify()
+            .release(delivery.id, token, Some(error), retry)
+            .await?;
+        Ok(false)
+    }
+
+    /// What `delivery` tells of, read as it goes; `None` when that no
+    /// longer exists or no longer matters (the invoice or payment was
+    /// removed from billing's data, the announcement ended, every meter
+    /// has its reading).
+    async fn about(&self, delivery: &Delivery) -> Result<Option<About>, Error> {
         if matches!(delivery.kind, EventKind::Announcement | EventKind::Emergency) {
-            let Some(a) = self.announcement(delivery.subject).await? else {
-                return Ok(None);
-            };
-            return Ok(Some(kabinet_notify::sms::announcement(
-                tr,
-                org,
-                &a.title,
-                &format!("{}/announcements", self.public_url),
-            )));
+            return Ok(self
+                .announcement(delivery.subject)
+                .await?
+                .map(About::Announcement));
         }
         let Some(account) = self.db.accounts().by_id(delivery.account_id).await? else {
             return Ok(None);
@@ -527,58 +571,81 @@ impl Notifications {
                 let Ok(period) = d::Period::from_yyyymm(i32::try_from(delivery.subject).unwrap_or(0)) else {
                     return Ok(None);
                 };
-                let Some(invoice) = self.db.billing().invoice(account.id, period).await? else {
-                    return Ok(None);
-                };
-                Some(kabinet_notify::sms::new_invoice(
-                    tr,
-                    org,
-                    &number,
-                    &tr.month(period),
-                    invoice.total_due,
-                    Some(invoice.due_date),
-                    &self.public_url,
-                ))
+                self.db
+                    .billing()
+                    .invoice(account.id, period)
+                    .await?
+                    .map(|invoice| About::Invoice {
+                        number,
+                        period,
+                        due: invoice.total_due,
+                        due_date: invoice.due_date,
+                    })
             }
-            EventKind::VerificationSoon | EventKind::VerificationExpired => {
-                let Some(m) = self.meter_of(account.id, delivery.subject).await? else {
-                    return Ok(None);
-                };
-                Some(kabinet_notify::sms::meter_verification(
-                    tr,
-                    org,
-                    &number,
-                    &m.serial,
-                    m.verification_due,
-                    delivery.kind == EventKind::VerificationExpired,
-                ))
-            }
+            EventKind::VerificationSoon | EventKind::VerificationExpired => self
+                .meter_of(account.id, delivery.subject)
+                .await?
+                .map(|meter| About::Verification {
+                    number,
+                    meter,
+                    expired: delivery.kind == EventKind::VerificationExpired,
+                }),
             EventKind::ReadingsOpen | EventKind::ReadingsClosing => {
-                let Some(until) = self.readings_due(delivery).await? else {
-                    return Ok(None);
-                };
-                Some(kabinet_notify::sms::readings_window(
-                    tr,
-                    org,
-                    &number,
+                self.readings_due(delivery).await?.map(|until| About::Readings {
+                    number,
                     until,
-                    delivery.kind == EventKind::ReadingsClosing,
-                    &self.public_url,
-                ))
+                    closing: delivery.kind == EventKind::ReadingsClosing,
+                })
             }
             EventKind::PaymentImported => {
-                let Some(p) = self.db.payments().by_row(delivery.subject).await? else {
-                    return Ok(None);
-                };
-                Some(kabinet_notify::sms::payment(
-                    tr,
-                    org,
-                    &number,
-                    p.amount,
-                    self.clock.local(p.paid_at).date(),
-                ))
+                self.db
+                    .payments()
+                    .by_row(delivery.subject)
+                    .await?
+                    .map(|p| About::Payment {
+                        number,
+                        amount: p.amount,
+                        paid_on: self.clock.local(p.paid_at).date(),
+                    })
             }
         })
+    }
+
+    /// The SMS text of `delivery` for `user`, in their language; `None`
+    /// when it no longer has anything to tell.
+    async fn render_sms(
+        &self,
+        org: &str,
+        delivery: &Delivery,
+        user: &d::ResidentUser,
+    ) -> Result<Option<String>, Error> {
+        use kabinet_notify::sms;
+        let tr = kabinet_notify::messages::tr(user.language);
+        let site = self.public_url.as_str();
+        Ok(self.about(delivery).await?.map(|about| match about {
+            About::Announcement(a) => sms::announcement(tr, org, &a.title, &format!("{site}/announcements")),
+            About::Invoice {
+                number,
+                period,
+                due,
+                due_date,
+            } => sms::new_invoice(tr, org, &number, &tr.month(period), due, Some(due_date), site),
+            About::Verification {
+                number,
+                meter,
+                expired,
+            } => sms::meter_verification(tr, org, &number, &meter.serial, meter.verification_due, expired),
+            About::Readings {
+                number,
+                until,
+                closing,
+            } => sms::readings_window(tr, org, &number, until, closing, site),
+            About::Payment {
+                number,
+                amount,
+                paid_on,
+            } => sms::payment(tr, org, &number, amount, paid_on),
+        }))
     }
 
     /// The last day of a readings-window event's window; `None` when every
@@ -719,113 +786,90 @@ impl Notifications {
                 Ok(true)
             }
             Err(e) => {
-                let attempt = delivery.attempts + 1;
-                let retry = (attempt < MAX_ATTEMPTS).then(|| now + d::jobs::backoff(attempt));
-                tracing::warn!(delivery = delivery.id.0, attempt, error = %e, "notification not sent");
-                notify
-                    .release(delivery.id, token, Some(&e.to_string()), retry)
-                    .await?;
-                Ok(false)
+                self.attempt_failed(delivery, token, &e.to_string(), true, now)
+                    .await
             }
         }
     }
 
     /// The e-mail of `delivery` for `user`, in their language; `None` when
-    /// what it is about no longer exists.
+    /// it no longer has anything to tell.
     async fn render(
         &self,
         org: &str,
         delivery: &Delivery,
         user: &d::ResidentUser,
     ) -> Result<Option<d::Email>, Error> {
-        let tr = kabinet_notify::messages::tr(user.language);
-        if matches!(delivery.kind, EventKind::Announcement | EventKind::Emergency) {
-            let Some(a) = self.announcement(delivery.subject).await? else {
-                return Ok(None);
-            };
-            return Ok(Some(kabinet_notify::messages::announcement(
+        use kabinet_notify::messages;
+        let tr = messages::tr(user.language);
+        let site = self.public_url.as_str();
+        let to = &user.email;
+        let unsubscribe = self.unsubscribe_url(delivery.id, delivery.user_id);
+        Ok(self.about(delivery).await?.map(|about| match about {
+            About::Announcement(a) => {
+                messages::announcement(tr, org, to, &a.title, &a.body, &format!("{site}/announcements"))
+            }
+            About::Invoice {
+                number,
+                period,
+                due,
+                due_date,
+            } => messages::new_invoice(
                 tr,
                 org,
-                &user.email,
-                &a.title,
-                &a.body,
-                &format!("{}/announcements", self.public_url),
-            )));
-        }
-        let Some(account) = self.db.accounts().by_id(delivery.account_id).await? else {
-            return Ok(None);
-        };
-        let number = account.number.to_string();
-        let unsubscribe = self.unsubscribe_url(delivery.id, delivery.user_id);
-        Ok(match delivery.kind {
-            EventKind::NewInvoice => {
-                let Ok(period) = d::Period::from_yyyymm(i32::try_from(delivery.subject).unwrap_or(0)) else {
-                    return Ok(None);
-                };
-                let Some(invoice) = self.db.billing().invoice(account.id, period).await? else {
-                    return Ok(None);
-                };
-                Some(kabinet_notify::messages::new_invoice(
-                    tr,
-                    org,
-                    &user.email,
-                    &number,
-                    &tr.month(period),
-                    invoice.total_due,
-                    Some(invoice.due_date),
-                    &format!("{}/invoices?account={number}", self.public_url),
-                    &unsubscribe,
-                ))
-            }
-            EventKind::VerificationSoon | EventKind::VerificationExpired => {
-                let Some(m) = self.meter_of(account.id, delivery.subject).await? else {
-                    return Ok(None);
-                };
-                Some(kabinet_notify::messages::meter_verification(
-                    tr,
-                    org,
-                    &user.email,
-                    &number,
-                    &tr.t(&format!("resource-{}", m.resource.code())),
-                    &m.serial,
-                    m.verification_due,
-                    delivery.kind == EventKind::VerificationExpired,
-                    &format!("{}/meters?account={number}", self.public_url),
-                    &unsubscribe,
-                ))
-            }
-            EventKind::Announcement | EventKind::Emergency => None,
-            EventKind::ReadingsOpen | EventKind::ReadingsClosing => {
-                let Some(until) = self.readings_due(delivery).await? else {
-                    return Ok(None);
-                };
-                Some(kabinet_notify::messages::readings_window(
-                    tr,
-                    org,
-                    &user.email,
-                    &number,
-                    until,
-                    delivery.kind == EventKind::ReadingsClosing,
-                    &format!("{}/meters?account={number}", self.public_url),
-                    &unsubscribe,
-                ))
-            }
-            EventKind::PaymentImported => {
-                let Some(p) = self.db.payments().by_row(delivery.subject).await? else {
-                    return Ok(None);
-                };
-                Some(kabinet_notify::messages::payment_imported(
-                    tr,
-                    org,
-                    &user.email,
-                    &number,
-                    p.amount,
-                    self.clock.local(p.paid_at).date(),
-                    &format!("{}/payments?account={number}", self.public_url),
-                    &unsubscribe,
-                ))
-            }
-        })
+                to,
+                &number,
+                &tr.month(period),
+                due,
+                Some(due_date),
+                &format!("{site}/invoices?account={number}"),
+                &unsubscribe,
+            ),
+            About::Verification {
+                number,
+                meter,
+                expired,
+            } => messages::meter_verification(
+                tr,
+                org,
+                to,
+                &number,
+                &tr.t(&format!("resource-{}", meter.resource.code())),
+                &meter.serial,
+                meter.verification_due,
+                expired,
+                &format!("{site}/meters?account={number}"),
+                &unsubscribe,
+            ),
+            About::Readings {
+                number,
+                until,
+                closing,
+            } => messages::readings_window(
+                tr,
+                org,
+                to,
+                &number,
+                until,
+                closing,
+                &format!("{site}/meters?account={number}"),
+                &unsubscribe,
+            ),
+            About::Payment {
+                number,
+                amount,
+                paid_on,
+            } => messages::payment_imported(
+                tr,
+                org,
+                to,
+                &number,
+                amount,
+                paid_on,
+                &format!("{site}/payments?account={number}"),
+                &unsubscribe,
+            ),
+        }))
     }
 
     fn unsubscribe_mac(&self, id: d::OutboxId, user: d::UserId) -> String {
