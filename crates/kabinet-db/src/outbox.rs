@@ -57,7 +57,17 @@ fn to_sms(m: outbox::Model) -> Result<d::SmsMessage, DbError> {
     })
 }
 
-/// The e-mail outbox (see [`crate::Repos::outbox`]).
+/// A message to write into the outbox.
+struct Queued<'a> {
+    channel: &'a str,
+    recipient: &'a str,
+    subject: &'a str,
+    text: &'a str,
+    html: &'a str,
+    user: Option<d::UserId>,
+}
+
+/// The outbox of e-mails and SMS (see [`crate::Repos::outbox`]).
 pub struct Outbox<'a, C>(pub(crate) &'a C);
 
 impl<C: Conn> Outbox<'_, C> {
@@ -70,13 +80,34 @@ impl<C: Conn> Outbox<'_, C> {
         user: Option<d::UserId>,
         now: OffsetDateTime,
     ) -> Result<(), DbError> {
+        let message = Queued {
+            channel: EMAIL,
+            recipient: e.to.as_str(),
+            subject: &e.subject,
+            text: &e.text,
+            html: &e.html,
+            user,
+        };
+        self.put(&message, d::jobs::EMAIL, MAX_ATTEMPTS, now).await?;
+        Ok(())
+    }
+
+    /// Writes `message` and the job (of `kind`, `attempts` at most) that
+    /// sends it at once.
+    async fn put(
+        &self,
+        message: &Queued<'_>,
+        kind: &str,
+        attempts: i32,
+        now: OffsetDateTime,
+    ) -> Result<d::OutboxId, DbError> {
         let row = outbox::ActiveModel {
-            user_id: Set(user.map(|u| u.0)),
-            channel: Set(EMAIL.into()),
-            recipient: Set(e.to.as_str().to_string()),
-            subject: Set(e.subject.clone()),
-            body_text: Set(e.text.clone()),
-            body_html: Set(e.html.clone()),
+            user_id: Set(message.user.map(|u| u.0)),
+            channel: Set(message.channel.into()),
+            recipient: Set(message.recipient.into()),
+            subject: Set(message.subject.into()),
+            body_text: Set(message.text.into()),
+            body_html: Set(message.html.into()),
             created_at: Set(now),
             status: Set(d::OutboxStatus::Pending.as_str().into()),
             attempts: Set(0),
@@ -93,16 +124,16 @@ impl<C: Conn> Outbox<'_, C> {
         crate::jobs::Jobs(self.0)
             .enqueue(
                 &d::jobs::NewJob {
-                    kind: d::jobs::EMAIL.into(),
+                    kind: kind.into(),
                     payload: format!("{{\"outbox\":{}}}", row.id),
                     run_at: now,
-                    max_attempts: MAX_ATTEMPTS,
+                    max_attempts: attempts,
                     unique_key: None,
                 },
                 now,
             )
             .await?;
-        Ok(())
+        Ok(d::OutboxId(row.id))
     }
 
     /// One e-mail.
@@ -125,39 +156,15 @@ impl<C: Conn> Outbox<'_, C> {
         user: d::UserId,
         now: OffsetDateTime,
     ) -> Result<d::OutboxId, DbError> {
-        let row = outbox::ActiveModel {
-            user_id: Set(Some(user.0)),
-            channel: Set(Channel::Sms.as_str().into()),
-            recipient: Set(phone.as_str().to_string()),
-            subject: Set(String::new()),
-            body_text: Set(text.to_string()),
-            body_html: Set(String::new()),
-            created_at: Set(now),
-            status: Set(d::OutboxStatus::Pending.as_str().into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            locked_until: Set(None),
-            last_error: Set(String::new()),
-            sent_at: Set(None),
-            provider_ref: Set(None),
-            delivery: Set(String::new()),
-            ..Default::default()
-        }
-        .insert(self.0.conn())
-        .await?;
-        crate::jobs::Jobs(self.0)
-            .enqueue(
-                &d::jobs::NewJob {
-                    kind: d::jobs::SMS.into(),
-                    payload: format!("{{\"outbox\":{}}}", row.id),
-                    run_at: now,
-                    max_attempts: SMS_ATTEMPTS,
-                    unique_key: None,
-                },
-                now,
-            )
-            .await?;
-        Ok(d::OutboxId(row.id))
+        let message = Queued {
+            channel: Channel::Sms.as_str(),
+            recipient: phone.as_str(),
+            subject: "",
+            text,
+            html: "",
+            user: Some(user),
+        };
+        self.put(&message, d::jobs::SMS, SMS_ATTEMPTS, now).await
     }
 
     /// One SMS.
