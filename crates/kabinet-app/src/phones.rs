@@ -18,8 +18,6 @@ use time::{Duration, OffsetDateTime};
 pub mod fields {
     /// The code typed.
     pub const CODE: &str = "code";
-    /// The phone (the settings' own field).
-    pub const PHONE: &str = "phone";
 }
 
 /// A new code: six digits, each equally likely.
@@ -53,10 +51,9 @@ impl Notifications {
             .preferences(r.user.id)
             .await?
             .ok_or(Error::NotFound)?;
+        // No phone, or one verified already: nothing to send a code to.
         let Some(phone) = prefs.phone else {
-            let mut e = FieldErrors::default();
-            e.add(fields::PHONE, d::Text::new("error-phone-needed"));
-            return Err(Error::Invalid(e));
+            return Err(Error::Conflict(d::Text::new("error-phone-needed")));
         };
         if prefs.phone_verified {
             return Err(Error::Conflict(d::Text::new("error-phone-verified")));

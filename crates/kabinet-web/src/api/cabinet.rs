@@ -547,8 +547,7 @@ pub(crate) async fn update_settings(
     responses((status = 202, description = "A code was sent by SMS", body = super::Accepted),
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem),
-        (status = 409, description = "The phone is verified already", body = Problem),
-        (status = 422, description = "No phone in the settings", body = Problem),
+        (status = 409, description = "No phone in the settings, or it is verified already", body = Problem),
         (status = 429, description = "Five codes were sent in the last day", body = Problem)))]
 pub(crate) async fn phone_code(
     State(state): State<AppState>,

@@ -380,11 +380,8 @@ pub(crate) async fn phone_code(
     ResidentPage(r): ResidentPage,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response, PageError> {
-    match state.app.notify.send_phone_code(&r, &ctx.client).await {
-        Ok(()) => Ok(see_other(&format!("{}?done=code#sms-h", paths::SETTINGS))),
-        Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, Typed::default()).await,
-        Err(e) => Err(e.into()),
-    }
+    state.app.notify.send_phone_code(&r, &ctx.client).await?;
+    Ok(see_other(&format!("{}?done=code#sms-h", paths::SETTINGS)))
 }
 
 /// The code typed.

@@ -123,7 +123,7 @@ db_tests! {
 
         // No phone yet: told to give one.
         let r = ask_code(&mut b).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.status, StatusCode::CONFLICT);
         assert!(r.body.contains("Сначала укажите телефон"), "{}", r.body);
         set_phone(&mut b, PHONE, &[("sms_new_invoice", "on")]).await;
         let page = b.get("/settings").await;
