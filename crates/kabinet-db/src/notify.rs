@@ -64,6 +64,35 @@ pub struct Delivery {
     pub attempts: i32,
 }
 
+/// A fan-out statement's recipient column and its test of who wants the
+/// event on `channel` (over `u`, the user, with `$6` the kind's pattern):
+/// the chosen kinds, or for an urgent kind every channel the resident has
+/// (SMS: a verified phone).
+fn fan_out_terms(channel: Channel, kind: EventKind) -> (&'static str, &'static str) {
+    match (channel, kind.urgent()) {
+        (Channel::Email, true) => ("u.email", "$6 = $6"),
+        (Channel::Email, false) => ("u.email", "(',' || u.notifications || ',') LIKE $6"),
+        (Channel::Sms, true) => ("u.phone", "u.phone_verified = u.phone AND $6 = $6"),
+        (Channel::Sms, false) => (
+            "u.phone",
+            "u.phone_verified = u.phone AND (',' || u.sms_notifications || ',') LIKE $6",
+        ),
+    }
+}
+
+/// A fan-out statement's first six parameters: channel, time, status,
+/// kind, `blocked = false` and the kind's pattern in the stored choices.
+fn fan_out_values(channel: Channel, kind: EventKind, now: OffsetDateTime) -> Vec<Value> {
+    vec![
+        channel.as_str().into(),
+        now.into(),
+        d::OutboxStatus::Pending.as_str().into(),
+        kind.as_str().into(),
+        false.into(),
+        format!("%,{},%", kind.preference().code()).into(),
+    ]
+}
+
 /// Events and deliveries (see [`crate::Repos::notify`]).
 pub struct Notify<'a, C>(pub(crate) &'a C);
 
@@ -272,29 +301,11 @@ impl<C: Conn> Notify<'_, C> {
         (from, to): (i64, i64),
         now: OffsetDateTime,
     ) -> Result<u64, DbError> {
-        let wanted = format!("%,{},%", kind.preference().code());
         let mut added = 0;
         for channel in Channel::ALL {
-            let (recipient, wants) = match (channel, kind.urgent()) {
-                (Channel::Email, true) => ("u.email", "$6 = $6"),
-                (Channel::Email, false) => ("u.email", "(',' || u.notifications || ',') LIKE $6"),
-                (Channel::Sms, true) => ("u.phone", "u.phone_verified = u.phone AND $6 = $6"),
-                (Channel::Sms, false) => (
-                    "u.phone",
-                    "u.phone_verified = u.phone AND (',' || u.sms_notifications || ',') LIKE $6",
-                ),
-            };
-            let mut values: Vec<Value> = vec![
-                channel.as_str().into(),
-                now.into(),
-                d::OutboxStatus::Pending.as_str().into(),
-                kind.as_str().into(),
-                false.into(),
-                wanted.clone().into(),
-                from.into(),
-                to.into(),
-                event.into(),
-            ];
+            let (recipient, wants) = fan_out_terms(channel, kind);
+            let mut values = fan_out_values(channel, kind, now);
+            values.extend([from.into(), to.into(), event.into()]);
             let mut places = String::new();
             if !buildings.is_empty() {
                 let mut marks = Vec::new();
@@ -497,16 +508,9 @@ impl<C: Conn> Notify<'_, C> {
         values: Vec<Value>,
         now: OffsetDateTime,
     ) -> Result<u64, DbError> {
-        let wanted = format!("%,{},%", kind.preference().code());
         let mut added = 0;
         for channel in Channel::ALL {
-            let (recipient, wants) = match channel {
-                Channel::Email => ("u.email", "(',' || u.notifications || ',') LIKE $6"),
-                Channel::Sms => (
-                    "u.phone",
-                    "u.phone_verified = u.phone AND (',' || u.sms_notifications || ',') LIKE $6",
-                ),
-            };
+            let (recipient, wants) = fan_out_terms(channel, kind);
             let sql = format!(
                 "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
                  next_attempt_at, last_error, user_id, event_id) \
@@ -515,14 +519,7 @@ impl<C: Conn> Notify<'_, C> {
                  WHERE e.kind = $4 AND u.blocked = $5 AND {wants} AND {filter} \
                  ON CONFLICT (event_id, user_id, channel) DO NOTHING"
             );
-            let mut all: Vec<Value> = vec![
-                channel.as_str().into(),
-                now.into(),
-                d::OutboxStatus::Pending.as_str().into(),
-                kind.as_str().into(),
-                false.into(),
-                wanted.clone().into(),
-            ];
+            let mut all = fan_out_values(channel, kind, now);
             all.extend(values.iter().cloned());
             added += self.exec(&sql, all).await?;
         }
