@@ -7,6 +7,8 @@
 //! A web request's language is held in a task-local ([`scope`]), so error
 //! pages and problem documents made deep inside use it too ([`Tr::current`]).
 
+pub mod readings;
+
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use kabinet_domain::text::Arg;

@@ -1,13 +1,13 @@
 //! How readings read in a language: values, resources and units, and what a
-//! refused or doubtful reading says — shared by the meters page and the API.
+//! refused or doubtful reading says — shared by the meters page, the API
+//! and the MAX bot.
 
-use crate::i18n::Tr;
-use kabinet_app::readings::Issue;
-use kabinet_domain::readings::{Caution, Closed, ValueProblem};
+use crate::Tr;
+use kabinet_domain::readings::{Caution, Closed, Issue, ValueProblem};
 use kabinet_domain::{Meter, ReadingError, ReadingValue, Resource};
 
 /// A value in the reader's language: `123,45` or `123.45`.
-pub(crate) fn value_text(tr: &Tr, v: ReadingValue) -> String {
+pub fn value_text(tr: &Tr, v: ReadingValue) -> String {
     match tr.lang {
         kabinet_domain::Language::Ru => v.to_string(),
         kabinet_domain::Language::En => v.to_string().replace(',', "."),
@@ -15,17 +15,17 @@ pub(crate) fn value_text(tr: &Tr, v: ReadingValue) -> String {
 }
 
 /// The resource's name.
-pub(crate) fn resource_name(tr: &Tr, r: Resource) -> String {
+pub fn resource_name(tr: &Tr, r: Resource) -> String {
     tr.t(&format!("resource-{}", r.code()))
 }
 
 /// The unit of a resource.
-pub(crate) fn unit(tr: &Tr, r: Resource) -> String {
+pub fn unit(tr: &Tr, r: Resource) -> String {
     tr.t(&format!("unit-{}", r.code()))
 }
 
 /// The message of an issue, in the page's language.
-pub(crate) fn issue_text(tr: &Tr, issue: &Issue, meters: &[Meter]) -> String {
+pub fn issue_text(tr: &Tr, issue: &Issue, meters: &[Meter]) -> String {
     let meter = issue.meter().and_then(|id| meters.iter().find(|m| m.id == id));
     let with_unit = |v: ReadingValue| match meter {
         Some(m) => format!("{} {}", value_text(tr, v), unit(tr, m.resource)),
