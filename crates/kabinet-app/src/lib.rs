@@ -21,6 +21,7 @@ pub mod error;
 pub mod forms;
 pub mod imports;
 pub mod jobs;
+pub mod max;
 pub mod notify;
 pub mod office;
 pub mod org_settings;
@@ -143,6 +144,8 @@ pub struct App {
     pub announcements: announcements::Announcements,
     /// Notifications: events and their deliveries.
     pub notify: notify::Notifications,
+    /// The bot in the MAX messenger.
+    pub max: max::MaxBot,
     db: Db,
 }
 
@@ -186,7 +189,7 @@ impl App {
             db.clone(),
             settings.auth.clone(),
             hasher.clone(),
-            key,
+            key.clone(),
         ));
         let live_calendar = org_settings::LiveCalendar::new(db.clone());
         let live_billing =
@@ -195,6 +198,30 @@ impl App {
             db.clone(),
             settings.suspension.clone(),
             settings.help_dir.as_deref(),
+        );
+        let requests = requests::Requests::new(
+            db.clone(),
+            settings.clock,
+            settings.requests.clone(),
+            &settings.auth.public_url,
+            live_calendar.clone(),
+        )?;
+        let accounts = account::Accounts::new(db.clone(), settings.clock, live_readings.clone());
+        let readings = readings::Readings::new(
+            db.clone(),
+            settings.clock,
+            live_readings.clone(),
+            &settings.auth.public_url,
+        );
+        let max = max::MaxBot::new(
+            db.clone(),
+            key,
+            settings.notify.max.clone(),
+            accounts.clone(),
+            readings.clone(),
+            requests.clone(),
+            settings.clock,
+            &settings.auth.public_url,
         );
         Ok(App {
             payments: payments::Payments::new(
@@ -206,22 +233,11 @@ impl App {
             ),
             auth: auth.clone(),
             staff: staff::StaffAuth::new(db.clone(), hasher, settings.staff, "Kabinet", secrets),
-            requests: requests::Requests::new(
-                db.clone(),
-                settings.clock,
-                settings.requests.clone(),
-                &settings.auth.public_url,
-                live_calendar.clone(),
-            )?,
+            requests,
             rules: rules::Rules::new(db.clone(), kabinet_domain::Document::Rules),
             consent: rules::Rules::new(db.clone(), kabinet_domain::Document::Consent),
-            accounts: account::Accounts::new(db.clone(), settings.clock, live_readings.clone()),
-            readings: readings::Readings::new(
-                db.clone(),
-                settings.clock,
-                live_readings.clone(),
-                &settings.auth.public_url,
-            ),
+            accounts,
+            readings,
             profiles: profile::Profiles::new(db.clone()),
             site: site.clone(),
             office: office::Office::new(db.clone(), site, settings.clock, live_readings.clone()),
@@ -234,6 +250,7 @@ impl App {
                 calendar: live_calendar,
             },
             receipts: receipts::Receipts::new(db.clone(), Arc::new(renderer), settings.qr_charset),
+            max,
             support: support::Support::new(db.clone(), auth.clone()),
             announcements: announcements::Announcements::new(db.clone()),
             notify,

@@ -41,6 +41,14 @@ pub struct NotifySettings {
     pub sms: kabinet_sms::SmsConfig,
     /// SMS sent a second at most (the provider's limit).
     pub sms_per_second: u32,
+    /// The bot in MAX; `None`: MAX is not offered.
+    pub max: Option<kabinet_max::MaxConfig>,
+    /// MAX messages sent a second at most (the API takes 30 requests a
+    /// second from a bot).
+    pub max_per_second: u32,
+    /// MAX posts the bot's updates to the portal's webhook (subscribed at
+    /// start); otherwise a job takes them by long polling.
+    pub max_webhook: bool,
 }
 
 impl Default for NotifySettings {
@@ -50,6 +58,9 @@ impl Default for NotifySettings {
             email_per_second: 10,
             sms: kabinet_sms::SmsConfig::Log { dir: None },
             sms_per_second: 5,
+            max: None,
+            max_per_second: 20,
+            max_webhook: false,
         }
     }
 }
@@ -131,6 +142,8 @@ enum Sender<'a> {
     },
     /// SMS (the provider is the use case's own): the organization's name.
     Sms { org: &'a str },
+    /// MAX (the bot is the use case's own): the organization's name.
+    Max { org: &'a str },
 }
 
 /// The notifications use cases.
@@ -142,6 +155,7 @@ pub struct Notifications {
     public_url: String,
     pub(crate) key: ServerKey,
     pub(crate) sms: kabinet_sms::Sms,
+    max: Option<kabinet_max::Max>,
     readings: Option<crate::org_settings::LiveReadings>,
 }
 
@@ -159,6 +173,7 @@ impl Notifications {
             db,
             clock,
             sms: kabinet_sms::Sms::new(settings.sms.clone()),
+            max: settings.max.clone().map(kabinet_max::Max::new),
             settings,
             public_url: public_url.trim_end_matches('/').to_string(),
             key,
@@ -393,6 +408,28 @@ impl Notifications {
             .await
     }
 
+    /// Whether MAX posts the bot's updates to the webhook (no long polling).
+    pub fn max_webhook(&self) -> bool {
+        self.settings.max_webhook
+    }
+
+    /// Sends the MAX messages of notifications waiting, until `until`;
+    /// nothing when MAX is not offered.
+    pub async fn send_max(&self, until: Instant) -> Result<u64, Error> {
+        self.send_max_as_of(until, OffsetDateTime::now_utc()).await
+    }
+
+    /// [`Notifications::send_max`] on a clock that read `at` when it began.
+    pub async fn send_max_as_of(&self, until: Instant, at: OffsetDateTime) -> Result<u64, Error> {
+        if self.max.is_none() {
+            return Ok(0);
+        }
+        let org = crate::site::sender_name(&self.db).await?;
+        let by = Sender::Max { org: &org };
+        self.drain(Channel::Max, self.settings.max_per_second, until, at, &by)
+            .await
+    }
+
     /// Claims the deliveries due on `channel` in batches and sends each
     /// `by` the channel's transport at `per_second` at most, until none is
     /// left or `until`.
@@ -442,6 +479,7 @@ impl Notifications {
                             .await?
                     }
                     Sender::Sms { org } => self.deliver_sms(org, &delivery, &token, clock()).await?,
+                    Sender::Max { org } => self.deliver_max(org, &delivery, &token, clock()).await?,
                 };
                 if went {
                     sent += 1;
@@ -467,7 +505,11 @@ impl Notifications {
         let user = self.db.users().by_id(delivery.user_id).await?;
         let wanted = |u: &d::ResidentUser| {
             if delivery.kind.urgent() {
-                delivery.channel != Channel::Sms || u.sms_phone.is_some()
+                match delivery.channel {
+                    Channel::Email => true,
+                    Channel::Sms => u.sms_phone.is_some(),
+                    Channel::Max => u.max_user.is_some(),
+                }
             } else {
                 u.wants(delivery.kind.preference(), delivery.channel)
             }
@@ -508,18 +550,68 @@ impl Notifications {
             notify.skipped(delivery.id, token).await?;
             return Ok(false);
         };
-        match self.sms.send(phone.as_str(), &text, delivery.id.0).await {
-            Ok(sent) => {
+        let went = self
+            .sms
+            .send(phone.as_str(), &text, delivery.id.0)
+            .await
+            .map(|sent| {
                 log_cost(self.sms.provider(), &text, &sent);
-                notify
-                    .sms_sent(delivery.id, Some(token), &text, &sent.provider_ref, now)
+                (sent.provider_ref, d::notify::DeliveryState::Accepted)
+            })
+            .map_err(|e| (e.to_string(), e.retryable()));
+        self.text_went(delivery, token, &text, went, now).await
+    }
+
+    /// Sends one claimed MAX delivery (the SMS's text: a chat message is
+    /// as short); `true` when the API took it.
+    async fn deliver_max(
+        &self,
+        org: &str,
+        delivery: &Delivery,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let notify = self.db.notify();
+        let Some(max) = &self.max else {
+            return Ok(false);
+        };
+        let Some(user) = self.recipient(delivery, token, now).await? else {
+            return Ok(false);
+        };
+        let (Some(max_user), Some(text)) = (user.max_user, self.render_sms(org, delivery, &user).await?)
+        else {
+            notify.skipped(delivery.id, token).await?;
+            return Ok(false);
+        };
+        let went = max
+            .send(max_user, &text, &[])
+            .await
+            .map(|mid| (mid, d::notify::DeliveryState::Delivered))
+            .map_err(|e| (e.to_string(), e.retryable()));
+        self.text_went(delivery, token, &text, went, now).await
+    }
+
+    /// Records what became of the text message (SMS, MAX) of `delivery`:
+    /// taken under the provider's id with what is known of its delivery,
+    /// or refused (why, and whether trying again may help). `true` when it
+    /// went.
+    async fn text_went(
+        &self,
+        delivery: &Delivery,
+        token: &str,
+        text: &str,
+        went: Result<(String, d::notify::DeliveryState), (String, bool)>,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        match went {
+            Ok((reference, state)) => {
+                self.db
+                    .notify()
+                    .text_sent(delivery.id, Some(token), text, (&reference, state), now)
                     .await?;
                 Ok(true)
             }
-            Err(e) => {
-                self.attempt_failed(delivery, token, &e.to_string(), e.retryable(), now)
-                    .await
-            }
+            Err((why, retryable)) => self.attempt_failed(delivery, token, &why, retryable, now).await,
         }
     }
 

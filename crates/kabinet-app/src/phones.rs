@@ -170,7 +170,13 @@ impl Notifications {
                 );
                 self.db
                     .notify()
-                    .sms_sent(id, None, &m.text, &sent.provider_ref, now)
+                    .text_sent(
+                        id,
+                        None,
+                        &m.text,
+                        (&sent.provider_ref, d::notify::DeliveryState::Accepted),
+                        now,
+                    )
                     .await?;
                 Ok(())
             }

@@ -37,6 +37,10 @@ pub struct PreferencesInput {
     /// verified).
     #[serde(default)]
     pub sms_notifications: Vec<String>,
+    /// Codes of the messages wanted in MAX (sent while it is linked);
+    /// absent: kept as they are.
+    #[serde(default)]
+    pub max_notifications: Option<Vec<String>>,
 }
 
 /// How many audit lines and e-mails the data download holds at most.
@@ -65,6 +69,9 @@ pub struct MyData {
     /// SMS written for the resident: the phone, the text as sent (a
     /// verification code's is left out), state and what the provider said.
     pub sms: Vec<SmsData>,
+    /// Notifications written for the resident in MAX (the `phone` is the
+    /// MAX user), with their text and state.
+    pub max: Vec<SmsData>,
     /// Meter readings the resident handed in, with the account, address and
     /// time, newest first.
     pub readings: Vec<ReadingData>,
@@ -305,6 +312,22 @@ pub struct SmsData {
     pub created_at: OffsetDateTime,
 }
 
+/// Text messages (SMS, MAX) as the data download shows them: a
+/// verification code's text is left out.
+fn text_data(messages: Vec<d::SmsMessage>) -> Vec<SmsData> {
+    messages
+        .into_iter()
+        .map(|m| SmsData {
+            phone: m.phone,
+            text: if m.kind.is_some() { m.text } else { String::new() },
+            kind: m.kind.unwrap_or_else(|| "phone_code".into()),
+            status: m.status.as_str().to_string(),
+            delivery: m.delivery.map(|d| d.as_str().to_string()).unwrap_or_default(),
+            created_at: m.created_at,
+        })
+        .collect()
+}
+
 /// The settings use cases.
 #[derive(Clone)]
 pub struct Profiles {
@@ -369,6 +392,11 @@ impl Profiles {
         let mut sms_notifications = kinds(&input.sms_notifications, "sms_notifications");
         // Kinds not sent by SMS are not kept for it.
         sms_notifications.retain(|k| d::notify::offered(*k, d::notify::Channel::Sms));
+        let mut max_notifications = match &input.max_notifications {
+            Some(codes) => kinds(codes, "max_notifications"),
+            None => r.user.max_notifications.clone(),
+        };
+        max_notifications.retain(|k| d::notify::offered(*k, d::notify::Channel::Max));
         errors.check()?;
         let p = d::Preferences {
             phone,
@@ -379,16 +407,19 @@ impl Profiles {
             paperless: input.paperless,
             email_notifications,
             sms_notifications,
+            max_linked: r.user.max_user.is_some(),
+            max_notifications,
         };
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
         tx.users().set_preferences(r.user.id, &p).await?;
         let details = format!(
-            "language {}, paperless {}, e-mails: {}, SMS: {}, phone {}",
+            "language {}, paperless {}, e-mails: {}, SMS: {}, MAX: {}, phone {}",
             p.language.map_or("browser", |l| l.code()),
             p.paperless,
             p.notifications_stored(),
             d::Preferences::kinds_stored(&p.sms_notifications),
+            d::Preferences::kinds_stored(&p.max_notifications),
             if p.phone.is_some() { "set" } else { "none" }
         );
         let entry = client.entry(
@@ -478,21 +509,18 @@ impl Profiles {
                     status: m.status.as_str().to_string(),
                 })
                 .collect(),
-            sms: self
-                .db
-                .outbox()
-                .sms_of_user(r.user.id, DATA_LIMIT)
-                .await?
-                .into_iter()
-                .map(|m| SmsData {
-                    phone: m.phone,
-                    text: if m.kind.is_some() { m.text } else { String::new() },
-                    kind: m.kind.unwrap_or_else(|| "phone_code".into()),
-                    status: m.status.as_str().to_string(),
-                    delivery: m.delivery.map(|d| d.as_str().to_string()).unwrap_or_default(),
-                    created_at: m.created_at,
-                })
-                .collect(),
+            sms: text_data(
+                self.db
+                    .outbox()
+                    .texts_of_user(r.user.id, d::notify::Channel::Sms, DATA_LIMIT)
+                    .await?,
+            ),
+            max: text_data(
+                self.db
+                    .outbox()
+                    .texts_of_user(r.user.id, d::notify::Channel::Max, DATA_LIMIT)
+                    .await?,
+            ),
             readings: Vec::new(),
             card_payments: Vec::new(),
             requests: Vec::new(),

@@ -91,6 +91,8 @@ pub struct Card {
     pub messages: Vec<d::OutboxMessage>,
     /// The newest SMS written for them, with what the provider said.
     pub sms: Vec<d::SmsMessage>,
+    /// The newest MAX messages of notifications, with their text.
+    pub max: Vec<d::SmsMessage>,
     /// The newest requests.
     pub requests: Vec<Request>,
     /// The newest card payments.
@@ -170,7 +172,14 @@ impl Support {
             sign_ins: db.support().sign_ins(id, CARD_LINES).await?,
             sessions: db.support().sessions(id, now).await?,
             messages: db.outbox().of_user(id, CARD_LINES).await?,
-            sms: db.outbox().sms_of_user(id, CARD_LINES).await?,
+            sms: db
+                .outbox()
+                .texts_of_user(id, d::notify::Channel::Sms, CARD_LINES)
+                .await?,
+            max: db
+                .outbox()
+                .texts_of_user(id, d::notify::Channel::Max, CARD_LINES)
+                .await?,
             requests: db.requests().list_of_user(id, CARD_LINES, 0).await?.0,
             payments: db.card_payments().of_user(id, 0, CARD_LINES).await?.0,
             user,

@@ -24,6 +24,7 @@ pub mod export;
 pub mod imports;
 pub mod jobs;
 pub mod links;
+pub mod max;
 pub mod meters;
 pub mod migration;
 pub mod notify;
@@ -189,6 +190,10 @@ pub trait Repos: Conn + Sized {
     /// Notification events and their deliveries.
     fn notify(&self) -> notify::Notify<'_, Self> {
         notify::Notify(self)
+    }
+    /// MAX messenger links and the bot's questions.
+    fn max(&self) -> max::MaxLinks<'_, Self> {
+        max::MaxLinks(self)
     }
     /// Phone verification codes.
     fn phone_codes(&self) -> phone_codes::PhoneCodes<'_, Self> {

@@ -77,6 +77,11 @@ fn fan_out_terms(channel: Channel, kind: EventKind) -> (&'static str, &'static s
             "u.phone",
             "u.phone_verified = u.phone AND (',' || u.sms_notifications || ',') LIKE $6",
         ),
+        (Channel::Max, true) => ("CAST(u.max_user AS TEXT)", "u.max_user IS NOT NULL AND $6 = $6"),
+        (Channel::Max, false) => (
+            "CAST(u.max_user AS TEXT)",
+            "u.max_user IS NOT NULL AND (',' || u.max_notifications || ',') LIKE $6",
+        ),
     }
 }
 
@@ -526,15 +531,16 @@ impl<C: Conn> Notify<'_, C> {
         Ok(added)
     }
 
-    /// Records SMS delivery `id` (claimed with `token`) as taken by the
-    /// provider under `provider_ref`, with its text; `false` when the claim
-    /// was lost.
-    pub async fn sms_sent(
+    /// Records text message `id` (an SMS or a MAX message, claimed with
+    /// `token`) as taken by the provider under `provider_ref`, with its
+    /// text and what is known of its delivery; `false` when the claim was
+    /// lost.
+    pub async fn text_sent(
         &self,
         id: d::OutboxId,
         token: Option<&str>,
         text: &str,
-        provider_ref: &str,
+        (provider_ref, delivery): (&str, DeliveryState),
         now: OffsetDateTime,
     ) -> Result<bool, DbError> {
         let mut q = outbox::Entity::update_many()
@@ -548,10 +554,7 @@ impl<C: Conn> Notify<'_, C> {
                 outbox::Column::ProviderRef,
                 Expr::value(Some(provider_ref.to_string())),
             )
-            .col_expr(
-                outbox::Column::Delivery,
-                Expr::value(DeliveryState::Accepted.as_str()),
-            )
+            .col_expr(outbox::Column::Delivery, Expr::value(delivery.as_str()))
             .col_expr(
                 outbox::Column::Attempts,
                 Expr::col(outbox::Column::Attempts).add(1),

@@ -177,11 +177,17 @@ impl<C: Conn> Outbox<'_, C> {
             .transpose()
     }
 
-    /// The newest `limit` SMS written for one resident, newest first.
-    pub async fn sms_of_user(&self, user: d::UserId, limit: u64) -> Result<Vec<d::SmsMessage>, DbError> {
+    /// The newest `limit` text messages (SMS or MAX, by `channel`) written
+    /// for one resident, newest first.
+    pub async fn texts_of_user(
+        &self,
+        user: d::UserId,
+        channel: Channel,
+        limit: u64,
+    ) -> Result<Vec<d::SmsMessage>, DbError> {
         outbox::Entity::find()
             .filter(outbox::Column::UserId.eq(user.0))
-            .filter(outbox::Column::Channel.eq(Channel::Sms.as_str()))
+            .filter(outbox::Column::Channel.eq(channel.as_str()))
             .order_by_desc(outbox::Column::Id)
             .limit(limit)
             .all(self.0.conn())

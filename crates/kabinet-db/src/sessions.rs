@@ -86,6 +86,8 @@ struct Row {
     u_phone: Option<String>,
     u_phone_verified: Option<String>,
     u_sms_notifications: String,
+    u_max_user: Option<i64>,
+    u_max_notifications: String,
     a_number: String,
     current_rules: Option<i32>,
     current_consent: Option<i32>,
@@ -128,6 +130,7 @@ impl<C: Conn> Sessions<'_, C> {
              u.failed_window_start AS u_failed_window_start, u.last_failed_at AS u_last_failed_at, \
              u.created_at AS u_created_at, u.password_changed_at AS u_password_changed_at, u.language AS u_language, u.notifications AS u_notifications, \
              u.phone AS u_phone, u.phone_verified AS u_phone_verified, u.sms_notifications AS u_sms_notifications, \
+             u.max_user AS u_max_user, u.max_notifications AS u_max_notifications, \
              a.number AS a_number, \
              (SELECT MAX(version) FROM rules_versions) AS current_rules, \
              (SELECT MAX(version) FROM consent_versions) AS current_consent \
@@ -172,6 +175,8 @@ impl<C: Conn> Sessions<'_, C> {
                 notifications: r.u_notifications,
                 sms_notifications: r.u_sms_notifications,
                 phone_verified: r.u_phone_verified,
+                max_user: r.u_max_user,
+                max_notifications: r.u_max_notifications,
             },
             &r.a_number,
         )?;

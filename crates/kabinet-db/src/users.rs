@@ -66,6 +66,8 @@ pub(crate) fn to_user(u: user::Model, account_number: &str) -> Result<d::Residen
         email_notifications: d::Preferences::notifications_from_stored(&u.notifications),
         sms_notifications: d::Preferences::notifications_from_stored(&u.sms_notifications),
         sms_phone: verified_phone(u.phone.as_deref(), u.phone_verified.as_deref()),
+        max_notifications: d::Preferences::notifications_from_stored(&u.max_notifications),
+        max_user: u.max_user,
     })
 }
 
@@ -166,6 +168,8 @@ impl<C: Conn> Users<'_, C> {
             notifications: Set(d::Preferences::default().notifications_stored()),
             sms_notifications: Set(String::new()),
             phone_verified: Set(None),
+            max_user: Set(None),
+            max_notifications: Set(String::new()),
             ..Default::default()
         }
         .insert(self.0.conn())
@@ -248,6 +252,8 @@ impl<C: Conn> Users<'_, C> {
             paperless: u.paperless,
             email_notifications: d::Preferences::notifications_from_stored(&u.notifications),
             sms_notifications: d::Preferences::notifications_from_stored(&u.sms_notifications),
+            max_linked: u.max_user.is_some(),
+            max_notifications: d::Preferences::notifications_from_stored(&u.max_notifications),
         }))
     }
 
@@ -267,6 +273,10 @@ impl<C: Conn> Users<'_, C> {
             .col_expr(
                 user::Column::SmsNotifications,
                 Expr::value(d::Preferences::kinds_stored(&p.sms_notifications)),
+            )
+            .col_expr(
+                user::Column::MaxNotifications,
+                Expr::value(d::Preferences::kinds_stored(&p.max_notifications)),
             )
             .filter(user::Column::Id.eq(id.0))
             .exec(self.0.conn())

@@ -137,6 +137,11 @@ events! {
     PhoneCodeSent = "phone_code_sent",
     /// A resident verified their phone with the code.
     PhoneVerified = "phone_verified",
+    /// A resident linked a MAX account to the bot (the details say which).
+    MaxLinked = "max_linked",
+    /// A MAX account was unlinked: in Settings, by the bot's command, or
+    /// the resident stopped the bot (the details say which).
+    MaxUnlinked = "max_unlinked",
     /// The resident downloaded their data.
     DataDownloaded = "data_downloaded",
     /// A closing of the portal was announced or set.

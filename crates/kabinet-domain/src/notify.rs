@@ -14,17 +14,21 @@ pub enum Channel {
     Email,
     /// SMS through the configured provider, to a verified phone.
     Sms,
+    /// A message from the organization's bot in the MAX messenger, to a
+    /// resident who linked their MAX account.
+    Max,
 }
 
 impl Channel {
     /// Every channel.
-    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Sms, Channel::Max];
 
     /// The stored name (the outbox's `channel`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
+            Channel::Max => "max",
         }
     }
 
@@ -35,11 +39,11 @@ impl Channel {
 }
 
 /// Whether messages of `kind` are offered on `channel`: every kind by
-/// e-mail; by SMS those whose events the subsystem produces.
+/// e-mail; by SMS and MAX those whose events the subsystem produces.
 pub fn offered(kind: NotificationKind, channel: Channel) -> bool {
     match channel {
         Channel::Email => true,
-        Channel::Sms => matches!(
+        Channel::Sms | Channel::Max => matches!(
             kind,
             NotificationKind::NewInvoice
                 | NotificationKind::PaymentReceived
@@ -83,6 +87,13 @@ impl DeliveryState {
         .find(|d| d.as_str() == s)
     }
 }
+
+/// How long a code linking a MAX account works.
+pub const MAX_LINK_TTL: Duration = Duration::minutes(10);
+
+/// How long a question the MAX bot asked (confirm these readings?) waits
+/// for its answer.
+pub const MAX_QUESTION_TTL: Duration = Duration::minutes(15);
 
 /// How long a phone verification code works.
 pub const PHONE_CODE_TTL: Duration = Duration::minutes(10);

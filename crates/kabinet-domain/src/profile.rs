@@ -177,17 +177,25 @@ pub struct Preferences {
     pub email_notifications: BTreeSet<NotificationKind>,
     /// The messages wanted by SMS (sent once the phone is verified).
     pub sms_notifications: BTreeSet<NotificationKind>,
+    /// A MAX account is linked: the bot may write. Read-only here (the
+    /// bot links it; the resident or the bot unlinks it).
+    pub max_linked: bool,
+    /// The messages wanted in MAX (sent while it is linked).
+    pub max_notifications: BTreeSet<NotificationKind>,
 }
 
 impl Default for Preferences {
     /// Every message on by e-mail except the receipts for readings (a
     /// resident asks for those), none by SMS (a resident chooses, after
-    /// verifying the phone), paper receipts on, no phone.
+    /// verifying the phone) nor in MAX (linking it ticks
+    /// [`Preferences::max_defaults`]), paper receipts on, no phone.
     fn default() -> Self {
         Preferences {
             phone: None,
             phone_verified: false,
             sms_notifications: BTreeSet::new(),
+            max_linked: false,
+            max_notifications: BTreeSet::new(),
             language: None,
             paperless: false,
             email_notifications: NotificationKind::ALL
@@ -199,6 +207,16 @@ impl Default for Preferences {
 }
 
 impl Preferences {
+    /// What a resident gets in MAX once they link it, until they choose:
+    /// every kind the bot can send but the readings receipts.
+    pub fn max_defaults() -> BTreeSet<NotificationKind> {
+        NotificationKind::ALL
+            .into_iter()
+            .filter(|k| *k != NotificationKind::ReadingsAccepted)
+            .filter(|k| crate::notify::offered(*k, crate::notify::Channel::Max))
+            .collect()
+    }
+
     /// The stored form of the messages wanted by e-mail: codes joined by
     /// commas.
     pub fn notifications_stored(&self) -> String {

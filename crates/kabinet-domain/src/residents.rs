@@ -42,6 +42,10 @@ pub struct ResidentUser {
     pub sms_notifications: std::collections::BTreeSet<crate::NotificationKind>,
     /// The phone SMS go to: the resident's phone once verified.
     pub sms_phone: Option<crate::Phone>,
+    /// The messages the resident wants in MAX.
+    pub max_notifications: std::collections::BTreeSet<crate::NotificationKind>,
+    /// The MAX user the bot writes to: the linked MAX account.
+    pub max_user: Option<i64>,
 }
 
 impl ResidentUser {
@@ -51,6 +55,7 @@ impl ResidentUser {
         match channel {
             crate::notify::Channel::Email => self.email_notifications.contains(&kind),
             crate::notify::Channel::Sms => self.sms_phone.is_some() && self.sms_notifications.contains(&kind),
+            crate::notify::Channel::Max => self.max_user.is_some() && self.max_notifications.contains(&kind),
         }
     }
 }

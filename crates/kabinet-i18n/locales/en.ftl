@@ -1168,6 +1168,7 @@ support-last-seen = Last used
 support-messages = E-mails to the resident
 support-to = To
 support-subject = Subject
+support-text = Text
 support-delivery = Delivery
 support-delivery-pending = waiting to be sent
 support-delivery-sent = sent
@@ -1305,6 +1306,8 @@ mail-unsubscribe = Don't want such e-mails? Unsubscribe
 audit-event-unsubscribed = Unsubscribed with the link in an e-mail
 audit-event-phone-code-sent = Phone verification code sent
 audit-event-phone-verified = Phone verified
+audit-event-max-linked = MAX linked to the bot
+audit-event-max-unlinked = MAX unlinked
 unsubscribe-title = Unsubscribe
 unsubscribe-text = Stop sending "{ $name }" e-mails? Other e-mails keep coming as before.
 unsubscribe-submit = Unsubscribe
@@ -1342,3 +1345,51 @@ mail-readings-hand-in = Hand in readings
 sms-readings-open = { $org }: account { $account }, meter readings are taken until { $date }. { $url }
 sms-readings-closing = { $org }: account { $account }, readings close on { $date }, not all are in. { $url }
 sms-announcement = { $org }: { $title }. More: { $url }
+max-help =
+    What I can do:
+    /balance — what is due on your accounts
+    /readings — the readings window and your meters
+    /requests — open requests and their status
+    /unlink — unlink MAX from the resident portal
+    To give a reading, write the meter's number from the /readings list and the value, e.g.: 1 123.45
+max-not-linked = This is the bot of { $org }. To get notifications and give readings here, open Settings → MAX in the resident portal and press "Link MAX".
+max-linked = Done: MAX is linked to the resident portal of { $org }, account { $account }. Notifications now come here too; choose which in Settings.
+max-link-refused = The link is out of date or was used already. Get a new one in the portal: Settings → MAX.
+max-unlinked = MAX is unlinked from the resident portal: no more notifications here.
+max-unknown = I did not understand the message.
+max-must-accept = First accept the new version of the Rules or the consent in the portal: { $url }
+max-balance-due = Account { $account } ({ $address }): { $amount } due by { $date }.
+max-balance-owed = Account { $account } ({ $address }): { $amount } due.
+max-balance-none = Account { $account } ({ $address }): nothing due.
+max-balance-ahead = Account { $account } ({ $address }): { $amount } paid ahead.
+max-window-open = Readings for { $period } are taken until { $date } inclusive.
+max-window-next = The readings window is closed now; readings given count for { $period } (the window opens { $date }).
+max-window-closed = The readings window is closed; it opens { $date }.
+max-meter = { $n }. { $resource }, meter No. { $serial } (account { $account }), last: { $last }
+max-readings-how = To give a reading, write the meter's number and the value, e.g.: 1 123.45. For a two-rate meter, both values separated by a space.
+max-no-meters = Your accounts have no meter that takes readings.
+max-no-such-meter = There is no meter number { $n } in the list. The list: /readings.
+max-readings-saved = Readings taken (account { $account }, for { $period }): { $values }.
+max-readings-refused = Readings not taken:
+    { $reasons }
+max-readings-confirm =
+    { $warnings }
+    Send it anyway?
+max-yes = Yes, send
+max-no = No
+max-cancelled = All right, the readings were not sent.
+max-nothing-asked = There is nothing to confirm now. To give a reading, write the meter's number and the value.
+max-refused = That did not work: { $why }
+max-no-requests = No open requests.
+max-request = No. { $number } of { $date }: { $category } — { $status }
+channel-not-offered-max = not sent in MAX
+max-hint = In MAX, messages come from the organization's bot once MAX is linked (see "MAX" below).
+max-settings-intro = The bot @{ $bot } in the MAX messenger sends notifications, tells what is due, takes meter readings and shows the status of requests. To let it know you, link MAX with a one-time link.
+max-settings-link = Link MAX
+max-settings-open = Open this link on a device with MAX and press "Start":
+max-settings-code = Or write to the bot @{ $bot }: /start { $code }
+max-settings-until = The link works until { $time }, once.
+max-settings-done = I have linked it — refresh the page
+max-settings-linked = MAX is linked: the bot @{ $bot } sends notifications and answers commands. Unlink it here or with /unlink in the chat.
+max-settings-unlink = Unlink MAX
+max-unlinked-notice = MAX is unlinked.

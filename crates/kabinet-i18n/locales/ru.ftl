@@ -1176,6 +1176,7 @@ support-last-seen = Последнее обращение
 support-messages = Письма жителю
 support-to = Кому
 support-subject = Тема
+support-text = Текст
 support-delivery = Доставка
 support-delivery-pending = ожидает отправки
 support-delivery-sent = отправлено
@@ -1313,6 +1314,8 @@ mail-unsubscribe = Не хотите получать такие письма? �
 audit-event-unsubscribed = Отписка по ссылке из письма
 audit-event-phone-code-sent = Отправлен код подтверждения телефона
 audit-event-phone-verified = Телефон подтверждён
+audit-event-max-linked = MAX привязан к боту
+audit-event-max-unlinked = MAX отвязан
 unsubscribe-title = Отписка от писем
 unsubscribe-text = Больше не присылать письма «{ $name }»? Другие письма будут приходить как прежде.
 unsubscribe-submit = Отписаться
@@ -1350,3 +1353,51 @@ mail-readings-hand-in = Передать показания
 sms-readings-open = { $org }: л/с { $account }, показания счётчиков принимаются до { $date }. { $url }
 sms-readings-closing = { $org }: л/с { $account }, приём показаний закрывается { $date }, переданы не все. { $url }
 sms-announcement = { $org }: { $title }. Подробнее: { $url }
+max-help =
+    Что я умею:
+    /balance — сколько к оплате по вашим лицевым счетам
+    /readings — приём показаний и ваши счётчики
+    /requests — открытые заявки и их статус
+    /unlink — отвязать MAX от личного кабинета
+    Чтобы передать показание, напишите номер счётчика из списка /readings и значение, например: 1 123,45
+max-not-linked = Это бот { $org }. Чтобы получать здесь уведомления и передавать показания, откройте в личном кабинете «Настройки» → «MAX» и нажмите «Привязать MAX».
+max-linked = Готово: MAX привязан к личному кабинету { $org }, лицевой счёт { $account }. Уведомления теперь приходят и сюда; выбрать какие — в «Настройках».
+max-link-refused = Ссылка устарела или уже использована. Получите новую в личном кабинете: «Настройки» → «MAX».
+max-unlinked = MAX отвязан от личного кабинета: уведомления сюда больше не придут.
+max-unknown = Не понял сообщение.
+max-must-accept = Сначала примите новую редакцию Правил или согласия в личном кабинете: { $url }
+max-balance-due = Л/с { $account } ({ $address }): к оплате { $amount } до { $date }.
+max-balance-owed = Л/с { $account } ({ $address }): к оплате { $amount }.
+max-balance-none = Л/с { $account } ({ $address }): задолженности нет.
+max-balance-ahead = Л/с { $account } ({ $address }): переплата { $amount }.
+max-window-open = Показания за { $period } принимаются до { $date } включительно.
+max-window-next = Приём показаний сейчас закрыт; переданные показания пойдут в расчёт за { $period } (приём откроется { $date }).
+max-window-closed = Приём показаний закрыт, он откроется { $date }.
+max-meter = { $n }. { $resource }, счётчик № { $serial } (л/с { $account }), последнее: { $last }
+max-readings-how = Чтобы передать показание, напишите номер счётчика и значение, например: 1 123,45. Для двухтарифного — оба значения через пробел.
+max-no-meters = У ваших лицевых счетов нет счётчиков, принимающих показания.
+max-no-such-meter = Счётчика с номером { $n } нет в списке. Список — /readings.
+max-readings-saved = Показания приняты (л/с { $account }, за { $period }): { $values }.
+max-readings-refused = Показания не приняты:
+    { $reasons }
+max-readings-confirm =
+    { $warnings }
+    Всё равно передать?
+max-yes = Да, передать
+max-no = Нет
+max-cancelled = Хорошо, показания не переданы.
+max-nothing-asked = Сейчас нечего подтверждать. Чтобы передать показание, напишите номер счётчика и значение.
+max-refused = Не получилось: { $why }
+max-no-requests = Открытых заявок нет.
+max-request = № { $number } от { $date }: { $category } — { $status }
+channel-not-offered-max = не отправляется в MAX
+max-hint = В MAX сообщения приходят от бота организации, когда MAX привязан (см. «MAX» ниже).
+max-settings-intro = Бот @{ $bot } в мессенджере MAX присылает уведомления, сообщает сумму к оплате, принимает показания счётчиков и показывает статус заявок. Чтобы он узнал вас, привяжите MAX одноразовой ссылкой.
+max-settings-link = Привязать MAX
+max-settings-open = Откройте эту ссылку на устройстве с MAX и нажмите «Начать»:
+max-settings-code = Или напишите боту @{ $bot }: /start { $code }
+max-settings-until = Ссылка действует до { $time } и только один раз.
+max-settings-done = Я привязал — обновить страницу
+max-settings-linked = MAX привязан: бот @{ $bot } присылает уведомления и отвечает на команды. Отвязать можно здесь или командой /unlink в чате.
+max-settings-unlink = Отвязать MAX
+max-unlinked-notice = MAX отвязан.

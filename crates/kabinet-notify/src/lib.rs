@@ -4,6 +4,7 @@
 
 pub mod html;
 pub mod mailer;
+pub mod max;
 pub mod messages;
 pub mod sms;
 

@@ -113,6 +113,12 @@ pub const SETTINGS_EMAIL: &str = "/settings/email";
 pub const SETTINGS_PHONE_CODE: &str = "/settings/phone/code";
 /// Checks the code typed.
 pub const SETTINGS_PHONE_VERIFY: &str = "/settings/phone/verify";
+/// Makes a one-time link to the MAX bot (POST).
+pub const SETTINGS_MAX_LINK: &str = "/settings/max/link";
+/// Unlinks MAX (POST).
+pub const SETTINGS_MAX_UNLINK: &str = "/settings/max/unlink";
+/// Where MAX posts the bot's updates.
+pub const MAX_WEBHOOK: &str = "/max/webhook";
 /// The link confirming a new e-mail (pattern).
 pub const EMAIL_CONFIRM: &str = "/settings/email/{token}";
 /// Linking an account (POST).

@@ -105,6 +105,20 @@ pub struct Config {
     pub sms_sender: Option<String>,
     /// Notification SMS sent a second at most (all servers together).
     pub notify_sms_per_second: u32,
+    /// The MAX bot's token; unset: MAX is not offered.
+    pub max_token: Option<String>,
+    /// The bot's name in MAX (for the link to its chat), required with the
+    /// token.
+    pub max_bot: Option<String>,
+    /// The MAX Bot API's address; unset: its public one.
+    pub max_base_url: Option<String>,
+    /// How the bot's updates arrive: `poll` (a job asks for them; one
+    /// server at a time) or `webhook` (MAX posts them to
+    /// `<public_url>/max/webhook`, subscribed when the server starts; MAX
+    /// wants HTTPS with a trusted certificate).
+    pub max_updates: MaxUpdates,
+    /// Notification messages in MAX sent a second at most.
+    pub notify_max_per_second: u32,
     /// Buildings with a window of their own:
     /// `[[readings_buildings]] address = "г. Тверь, ул. Советская, д. 12"`,
     /// `from_day = 20`, `to_day = 25` (the address as billing writes it).
@@ -206,7 +220,17 @@ pub enum PaymentGateway {
     Yookassa,
 }
 
-/// The SMS provider.
+/// How the MAX bot's updates arrive.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MaxUpdates {
+    /// Long polling by the `max_updates` job.
+    Poll,
+    /// MAX posts them to the webhook.
+    Webhook,
+}
+
+/// Who sends SMS.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SmsProvider {
@@ -302,6 +326,11 @@ impl Default for Config {
             sms_password: None,
             sms_sender: None,
             notify_sms_per_second: 5,
+            max_token: None,
+            max_bot: None,
+            max_base_url: None,
+            max_updates: MaxUpdates::Poll,
+            notify_max_per_second: 20,
             readings_buildings: Vec::new(),
             readings_high_floor: HighFloors::default(),
             suspension: None,
@@ -596,12 +625,39 @@ impl Config {
         if self.notify_sms_per_second == 0 {
             return Err("notify_sms_per_second must be at least 1".into());
         }
+        if self.notify_max_per_second == 0 {
+            return Err("notify_max_per_second must be at least 1".into());
+        }
         Ok(kabinet_app::notify::NotifySettings {
             quiet_hours,
             email_per_second: self.notify_email_per_second,
             sms: self.sms()?,
             sms_per_second: self.notify_sms_per_second,
+            max: self.max()?,
+            max_per_second: self.notify_max_per_second,
+            max_webhook: self.max_updates == MaxUpdates::Webhook,
         })
+    }
+
+    /// The MAX bot, when a token is set; an error names what is missing.
+    pub fn max(&self) -> Result<Option<kabinet_max::MaxConfig>, String> {
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let Some(token) = given(&self.max_token) else {
+            return Ok(None);
+        };
+        let bot_name = given(&self.max_bot)
+            .map(|b| b.trim_start_matches('@').to_string())
+            .ok_or("max_token needs max_bot, the bot's name in MAX")?;
+        Ok(Some(kabinet_max::MaxConfig {
+            base_url: given(&self.max_base_url).unwrap_or_else(|| kabinet_max::API_URL.into()),
+            token,
+            bot_name,
+        }))
     }
 
     /// The SMS provider and its credentials; an error names what is

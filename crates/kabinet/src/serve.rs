@@ -53,6 +53,21 @@ pub async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
         }
         kabinet_notify::MailConfig::Smtp { host, port, .. } => eprintln!("E-mails go to SMTP {host}:{port}"),
     }
+    if let Some(bot) = state.app.max.bot_name() {
+        if settings.app.notify.max_webhook {
+            // MAX posts updates to the webhook from now on; a failure leaves
+            // the bot deaf, so it is said loudly (the next start tries again).
+            match state.app.max.subscribe().await {
+                Ok(()) => eprintln!("MAX bot @{bot}: updates come to /max/webhook"),
+                Err(e) => {
+                    tracing::error!(error = %e, "the MAX webhook was not subscribed");
+                    eprintln!("MAX bot @{bot}: the webhook was NOT subscribed: {e}");
+                }
+            }
+        } else {
+            eprintln!("MAX bot @{bot}: updates are taken by long polling");
+        }
+    }
     eprintln!("Kabinet is serving on http://{addr}/");
     let auth = state.app.auth.clone();
     let result = kabinet_web::serve(listener, state, shutdown_signal()).await;

@@ -206,6 +206,33 @@ impl Principal {
 pub struct Resident(Principal);
 
 impl Resident {
+    /// `user` acting in a messenger chat linked to their account (the MAX
+    /// bot): no portal session, but the same gate — the Rules and the
+    /// consent in force (`rules`, `consent`) must be accepted first.
+    pub(crate) fn in_chat(
+        user: d::ResidentUser,
+        rules: Option<i32>,
+        consent: Option<i32>,
+        now: time::OffsetDateTime,
+    ) -> Result<Resident, Step> {
+        let principal = Principal {
+            session: d::Session {
+                id: d::SessionId(0),
+                user_id: user.id,
+                kind: d::SessionKind::Api,
+                restricted: false,
+                created_at: now,
+                last_seen_at: now,
+                expires_at: now,
+            },
+            rules_pending: rules.filter(|v| *v > user.rules_version),
+            consent_pending: consent.filter(|v| *v > user.consent_version),
+            user,
+            token_hash: String::new(),
+        };
+        principal.resident()
+    }
+
     /// The account the resident signs in with (always one of their linked
     /// accounts).
     pub fn account_id(&self) -> d::AccountId {

@@ -18,7 +18,9 @@
 //! [`payments::ReconcilePayments`], [`sessions::SweepSessions`],
 //! [`requests::ReturnDeferred`], and the notifications'
 //! [`notify::ProduceNotifications`], [`notify::SendNotifications`],
-//! [`notify::SendSmsNotifications`], [`notify::PollSms`] and
+//! [`notify::SendSmsNotifications`], [`notify::PollSms`],
+//! [`notify::SendMaxNotifications`], [`notify::PollMax`] (the MAX bot's
+//! updates) and
 //! [`notify::SendSms`] (a phone verification code).
 
 pub mod announcements;

@@ -78,6 +78,53 @@ impl Recurring for SendSmsNotifications {
     const SCHEDULE: &'static str = "5/10 * * * * *";
 }
 
+/// Sends the MAX messages of notifications waiting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SendMaxNotifications {}
+
+impl Job for SendMaxNotifications {
+    const KIND: &'static str = "notify_max";
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+    async fn run(&self, env: &JobEnv, _: Attempt) -> Result<(), JobError> {
+        let until = std::time::Instant::now() + SEND_FOR;
+        let sent = env.app.notify.send_max(until).await?;
+        if sent > 0 {
+            tracing::info!(sent, "notification MAX messages sent");
+        }
+        Ok(())
+    }
+}
+
+impl Recurring for SendMaxNotifications {
+    const SCHEDULE: &'static str = "7/10 * * * * *";
+}
+
+/// How long one long poll for the MAX bot's updates waits.
+pub const MAX_POLL: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Takes the MAX bot's updates by long polling and answers them (when MAX
+/// is offered and no webhook is subscribed). One runs at a time across
+/// servers, so each update is answered once.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PollMax {}
+
+impl Job for PollMax {
+    const KIND: &'static str = "max_updates";
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+    async fn run(&self, env: &JobEnv, _: Attempt) -> Result<(), JobError> {
+        if env.app.max.enabled() && !env.app.notify.max_webhook() {
+            env.app.max.poll(MAX_POLL).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Recurring for PollMax {
+    const SCHEDULE: &'static str = "*/2 * * * * *";
+}
+
 /// Asks the SMS provider what became of the SMS sent in the last day.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PollSms {}

@@ -81,7 +81,9 @@ impl Runner {
             .recurring::<super::notify::ProduceNotifications>()?
             .recurring::<super::notify::SendNotifications>()?
             .recurring::<super::notify::SendSmsNotifications>()?
-            .recurring::<super::notify::PollSms>()
+            .recurring::<super::notify::PollSms>()?
+            .recurring::<super::notify::SendMaxNotifications>()?
+            .recurring::<super::notify::PollMax>()
     }
 
     /// A runner that knows no kind yet.

@@ -171,11 +171,11 @@ db_tests! {
         let jobs = t.db.jobs().list(JobFilter::All, now, 10).await.unwrap();
         let mut kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
         kinds.sort_unstable();
-        assert_eq!(kinds, ["notify_email", "notify_produce", "notify_sms", "reconcile_payments", "return_deferred", "sms_status", "sweep_sessions"]);
+        assert_eq!(kinds, ["max_updates", "notify_email", "notify_max", "notify_produce", "notify_sms", "reconcile_payments", "return_deferred", "sms_status", "sweep_sessions"]);
         let ran = runner.run_due(None, now).await.unwrap();
-        assert_eq!(ran, vec![Ran::Done; 7]);
+        assert_eq!(ran, vec![Ran::Done; 9]);
         let jobs = t.db.jobs().list(JobFilter::All, now, 10).await.unwrap();
-        assert_eq!(jobs.len(), 7, "still one row a kind");
+        assert_eq!(jobs.len(), 9, "still one row a kind");
         for j in &jobs {
             assert!(j.run_at > now, "{} moved on to its next time", j.kind);
             assert_eq!((j.attempts, j.locked_until), (0, None));

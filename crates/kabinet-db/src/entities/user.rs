@@ -28,6 +28,8 @@ pub struct Model {
     pub consent_version: i32,
     pub sms_notifications: String,
     pub phone_verified: Option<String>,
+    pub max_user: Option<i64>,
+    pub max_notifications: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -462,6 +462,15 @@ pub(crate) struct SettingsBody {
     /// /api/v1/settings/phone/code`, then `/verify`).
     #[serde(default, skip_deserializing)]
     phone_verified: bool,
+    /// Messages wanted in MAX (the kinds SMS offers; sent while MAX is
+    /// linked). Absent or null: kept as they are.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<NotificationCode>>)]
+    max_notifications: Option<Vec<String>>,
+    /// A MAX account is linked to the bot (read only; `POST
+    /// /api/v1/settings/max/link`, `DELETE /api/v1/settings/max`).
+    #[serde(default, skip_deserializing)]
+    max_linked: bool,
 }
 
 /// A kind of message a resident may want by e-mail (the codes of
@@ -503,6 +512,8 @@ fn settings_body(email: &str, p: &kabinet_domain::Preferences) -> SettingsBody {
             .collect(),
         sms_notifications: p.sms_notifications.iter().map(|k| k.code().to_string()).collect(),
         phone_verified: p.phone_verified,
+        max_notifications: Some(p.max_notifications.iter().map(|k| k.code().to_string()).collect()),
+        max_linked: p.max_linked,
     }
 }
 
@@ -537,6 +548,7 @@ pub(crate) async fn update_settings(
         paperless: body.paperless,
         notifications: body.notifications,
         sms_notifications: body.sms_notifications,
+        max_notifications: body.max_notifications,
     };
     let p = state.app.profiles.update(&r, &input, &ctx.client).await?;
     Ok(Json(settings_body(r.user.email.as_str(), &p)))
@@ -580,6 +592,53 @@ pub(crate) async fn verify_phone(
     ApiJson(req): ApiJson<PhoneCodeRequest>,
 ) -> Result<StatusCode, ApiError> {
     state.app.notify.verify_phone(&r, &req.code, &ctx.client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A one-time link to the MAX bot.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MaxLinkBody {
+    /// Opens the bot's chat in MAX and starts it with the code.
+    url: String,
+    /// The code, to write to the bot as `/start CODE` instead.
+    code: String,
+    /// When the link stops working (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    expires_at: time::OffsetDateTime,
+}
+
+/// Makes a one-time link that links the resident's MAX account to the
+/// organization's bot (the earlier link stops working).
+#[utoipa::path(post, path = "/api/v1/settings/max/link", tag = "portal", security(("bearer" = [])),
+    responses((status = 201, description = "The link", body = MaxLinkBody),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem),
+        (status = 404, description = "The organization does not offer MAX", body = Problem)))]
+pub(crate) async fn max_link(
+    State(state): State<AppState>,
+    ApiResident(r): ApiResident,
+) -> Result<Response, ApiError> {
+    let link = state.app.max.link(&r).await?;
+    let body = MaxLinkBody {
+        url: link.url,
+        code: link.code,
+        expires_at: link.expires_at,
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Unlinks the resident's MAX account (nothing when none is linked).
+#[utoipa::path(delete, path = "/api/v1/settings/max", tag = "portal", security(("bearer" = [])),
+    responses((status = 204, description = "Not linked (any more)"),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem)))]
+pub(crate) async fn max_unlink(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiResident(r): ApiResident,
+) -> Result<StatusCode, ApiError> {
+    state.app.max.unlink(&r, &ctx.client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

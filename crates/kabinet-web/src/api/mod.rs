@@ -95,6 +95,8 @@ fn resident_routes(
         routes!(cabinet::change_email),
         routes!(cabinet::phone_code),
         routes!(cabinet::verify_phone),
+        routes!(cabinet::max_link),
+        routes!(cabinet::max_unlink),
         routes!(cabinet::my_data),
         routes!(announcements::list),
         routes!(readings::meters),

@@ -352,12 +352,20 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 /// cookie is read or set, a closing of the portal does not apply — each
 /// with a small body limit of its own.
 pub(crate) fn machine_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![(
-        paths::GATEWAY_NOTIFICATIONS,
-        post(pay::notification).layer(axum::extract::DefaultBodyLimit::max(
-            crate::MAX_MACHINE_BODY_BYTES,
-        )),
-    )]
+    vec![
+        (
+            paths::GATEWAY_NOTIFICATIONS,
+            post(pay::notification).layer(axum::extract::DefaultBodyLimit::max(
+                crate::MAX_MACHINE_BODY_BYTES,
+            )),
+        ),
+        (
+            paths::MAX_WEBHOOK,
+            post(settings::max_webhook).layer(axum::extract::DefaultBodyLimit::max(
+                crate::MAX_MACHINE_BODY_BYTES,
+            )),
+        ),
+    ]
 }
 
 /// The staff console: every route here is behind
@@ -562,6 +570,8 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::SETTINGS_EMAIL, post(settings::change_email)),
         (paths::SETTINGS_PHONE_CODE, post(settings::phone_code)),
         (paths::SETTINGS_PHONE_VERIFY, post(settings::verify_phone)),
+        (paths::SETTINGS_MAX_LINK, post(settings::max_link)),
+        (paths::SETTINGS_MAX_UNLINK, post(settings::max_unlink)),
         (paths::LINK_ACCOUNT, post(settings::link)),
         (paths::UNLINK_ACCOUNT, post(settings::unlink)),
         (paths::SETTINGS_ACCESS, post(settings::access)),

@@ -29,6 +29,18 @@ pub(crate) struct Notify {
     pub on: bool,
     /// Offered by SMS, and wanted.
     pub sms: Option<bool>,
+    /// Offered in MAX, and wanted (`None` too when MAX is not offered).
+    pub max: Option<bool>,
+}
+
+/// The MAX section: the bot, whether it is linked, and a link just made.
+pub(crate) struct MaxState {
+    pub bot: String,
+    pub linked: bool,
+    pub link: Option<kabinet_app::max::MaxLink>,
+    pub until: String,
+    /// How to link by writing the code to the bot instead.
+    pub by_code: String,
 }
 
 /// A linked account row.
@@ -95,6 +107,8 @@ pub(crate) struct SettingsPage {
     pub asked: Vec<AccessRequest>,
     pub consents: Vec<Consent>,
     pub staff_actions: Vec<StaffAction>,
+    /// MAX, when the organization offers it.
+    pub max: Option<MaxState>,
 }
 
 impl SettingsPage {
@@ -118,6 +132,7 @@ struct Typed<'a> {
     phone: Option<&'a str>,
     new_email: Option<&'a str>,
     link_account: Option<&'a str>,
+    max_link: Option<kabinet_app::max::MaxLink>,
 }
 
 /// Keeps at most `n` characters of what was typed.
@@ -173,6 +188,9 @@ async fn render(
                     on: prefs.email_notifications.contains(&k),
                     sms: kabinet_domain::notify::offered(k, kabinet_domain::notify::Channel::Sms)
                         .then(|| prefs.sms_notifications.contains(&k)),
+                    max: (state.app.max.enabled()
+                        && kabinet_domain::notify::offered(k, kabinet_domain::notify::Channel::Max))
+                    .then(|| prefs.max_notifications.contains(&k)),
                 })
                 .collect(),
             linked: scope
@@ -184,6 +202,21 @@ async fn render(
                     primary: l.primary,
                 })
                 .collect(),
+            max: state.app.max.bot_name().map(|bot| MaxState {
+                bot: bot.to_string(),
+                linked: stored.max_linked,
+                until: typed
+                    .max_link
+                    .as_ref()
+                    .map(|l| tr.date_time(clock.local(l.expires_at)))
+                    .unwrap_or_default(),
+                by_code: typed
+                    .max_link
+                    .as_ref()
+                    .map(|l| tr.a2("max-settings-code", ("bot", bot), ("code", &l.code)))
+                    .unwrap_or_default(),
+                link: typed.max_link.clone(),
+            }),
             check_label,
             errors,
             new_email: kept(typed.new_email, 254),
@@ -264,6 +297,7 @@ pub(crate) async fn show(
         Some("revoked") => Some("access-removed"),
         Some("code") => Some("phone-code-sent"),
         Some("phone") => Some("phone-verified-notice"),
+        Some("max-unlinked") => Some("max-unlinked-notice"),
         _ => None,
     };
     render(&state, &ctx, &r, notice, FieldErrors::default(), Typed::default()).await
@@ -304,6 +338,8 @@ pub(crate) async fn save(
         paperless: form.paperless.is_some(),
         notifications: ticked("notify_"),
         sms_notifications: ticked("sms_"),
+        // The MAX column is on the page only when MAX is offered.
+        max_notifications: form.ticked.contains_key("max_shown").then(|| ticked("max_")),
     };
     match state.app.profiles.update(&r, &input, &ctx.client).await {
         Ok(p) => {
@@ -327,6 +363,11 @@ pub(crate) async fn save(
                 paperless: input.paperless,
                 email_notifications: kinds(&input.notifications),
                 sms_notifications: kinds(&input.sms_notifications),
+                max_linked: r.user.max_user.is_some(),
+                max_notifications: input
+                    .max_notifications
+                    .as_deref()
+                    .map_or_else(|| r.user.max_notifications.clone(), kinds),
             };
             let typed = Typed {
                 prefs: Some(&typed),
@@ -402,6 +443,55 @@ pub(crate) async fn verify_phone(
         Ok(()) => Ok(see_other(&format!("{}?done=phone#sms-h", paths::SETTINGS))),
         Err(Error::Invalid(errors)) => render(&state, &ctx, &r, None, errors, Typed::default()).await,
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /settings/max/link`: a one-time link to the bot, shown on the page.
+pub(crate) async fn max_link(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    let link = state.app.max.link(&r).await?;
+    let typed = Typed {
+        max_link: Some(link),
+        ..Typed::default()
+    };
+    render(&state, &ctx, &r, None, FieldErrors::default(), typed).await
+}
+
+/// `POST /settings/max/unlink`.
+pub(crate) async fn max_unlink(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResidentPage(r): ResidentPage,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    state.app.max.unlink(&r, &ctx.client).await?;
+    Ok(see_other(&format!("{}?done=max-unlinked#max-h", paths::SETTINGS)))
+}
+
+/// `POST /max/webhook`: an update of the bot, posted by MAX with the
+/// subscription's secret in `X-Max-Bot-Api-Secret` (401 without it). A
+/// failure answers 500 so that MAX posts it again.
+pub(crate) async fn max_webhook(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let secret = headers
+        .get(kabinet_app::max::SECRET_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !state.app.max.webhook_allowed(secret) {
+        return StatusCode::UNAUTHORIZED;
+    }
+    match state.app.max.handle_posted(&body).await {
+        Ok(()) => StatusCode::OK,
+        Err(e) => {
+            tracing::error!(error = %e, "a MAX update failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 

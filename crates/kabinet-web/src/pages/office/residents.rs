@@ -324,6 +324,41 @@ fn tables(tr: &Tr, state: &AppState, c: &Card) -> Vec<Table> {
             empty: tr.t("support-none"),
         },
         Table {
+            id: "max".into(),
+            heading: "MAX".into(),
+            columns: [
+                "support-at",
+                "support-subject",
+                "support-text",
+                "support-delivery",
+            ]
+            .map(|c| tr.t(c))
+            .to_vec(),
+            rows: c
+                .max
+                .iter()
+                .map(|m| {
+                    let mut state = tr.t(&format!("support-delivery-{}", m.status.as_str()));
+                    if !m.last_error.is_empty() {
+                        state = format!("{state} ({}: {})", m.attempts, m.last_error);
+                    }
+                    let what = m
+                        .kind
+                        .as_deref()
+                        .and_then(kabinet_domain::notify::EventKind::from_stored)
+                        .map(|k| tr.t(&format!("notify-{}", k.preference().code())))
+                        .unwrap_or_default();
+                    vec![
+                        text(at(m.created_at)),
+                        text(what),
+                        text(m.text.clone()),
+                        text(state),
+                    ]
+                })
+                .collect(),
+            empty: tr.t("support-none"),
+        },
+        Table {
             id: "requests".into(),
             heading: tr.t("support-requests"),
             columns: [
