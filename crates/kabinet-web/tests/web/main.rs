@@ -9,6 +9,7 @@ mod auth;
 mod english;
 mod http;
 mod joins;
+mod max;
 mod notify;
 mod office;
 mod payments;

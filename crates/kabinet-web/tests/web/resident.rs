@@ -118,6 +118,7 @@ db_tests! {
                 // the resident's side of it has tests of its own.
                 let method = match pattern.as_str() {
                     p if p.starts_with("/api/") && p.ends_with("{number}") => "DELETE",
+                    "/api/v1/settings/max" => "DELETE",
                     p if p.starts_with("/api/") && p.ends_with("/join") => "PUT",
                     _ => "POST",
                 };

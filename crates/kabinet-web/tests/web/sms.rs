@@ -240,7 +240,7 @@ db_tests! {
         notify.produce(OffsetDateTime::now_utc()).await.unwrap();
         let waiting = notify.waiting(Channel::Sms).await.unwrap();
         assert!(waiting >= 1, "the invoice, and payments of the month");
-        let queued = app.db().outbox().sms_of_user(me.id, 50).await.unwrap();
+        let queued = app.db().outbox().texts_of_user(me.id, Channel::Sms, 50).await.unwrap();
         assert_eq!(queued.iter().filter(|m| m.kind.is_some()).count() as u64, waiting, "only the verified resident");
         assert_eq!(queued.iter().filter(|m| m.kind.as_deref() == Some("new_invoice")).count(), 1);
 
@@ -250,7 +250,7 @@ db_tests! {
         let now = OffsetDateTime::now_utc();
         let sent = notify.send_sms_as_of(Instant::now() + StdDuration::from_secs(30), now).await.unwrap();
         assert_eq!(sent, waiting - 1, "one refused for lack of money");
-        let refused = app.db().outbox().sms_of_user(me.id, 50).await.unwrap().into_iter().find(|m| m.status == OutboxStatus::Pending && m.kind.is_some()).expect("kept");
+        let refused = app.db().outbox().texts_of_user(me.id, Channel::Sms, 50).await.unwrap().into_iter().find(|m| m.status == OutboxStatus::Pending && m.kind.is_some()).expect("kept");
         assert!(refused.last_error.contains("no money"), "{}", refused.last_error);
         assert_eq!(notify.send_sms_as_of(Instant::now() + StdDuration::from_secs(5), now).await.unwrap(), 0, "not before its retry");
         let later = now + Duration::hours(1);
@@ -270,7 +270,7 @@ db_tests! {
         fake.deliver(DeliveryState::Delivered);
         assert_eq!(notify.poll_sms(OffsetDateTime::now_utc()).await.unwrap() as usize, taken.len() + 1, "the code too");
         assert_eq!(notify.poll_sms(OffsetDateTime::now_utc()).await.unwrap(), 0, "final states are not asked again");
-        let mine = app.db().outbox().sms_of_user(me.id, 50).await.unwrap();
+        let mine = app.db().outbox().texts_of_user(me.id, Channel::Sms, 50).await.unwrap();
         assert!(mine.iter().all(|m| m.delivery == Some(DeliveryState::Delivered)), "{mine:?}");
 
         // A bad number is given up at once, not retried.
@@ -281,7 +281,7 @@ db_tests! {
         app.db().notify().add_events(kabinet_domain::notify::EventKind::VerificationSoon, &[(me.account_id.0, kabinet_domain::notify::meter_subject(meter.id.0, today + Duration::days(10)))], OffsetDateTime::now_utc()).await.unwrap();
         fake.fail_next(&[7]);
         assert_eq!(notify.send_sms_as_of(Instant::now() + StdDuration::from_secs(5), later).await.unwrap(), 0);
-        let failed = app.db().outbox().sms_of_user(me.id, 50).await.unwrap().into_iter().find(|m| m.kind.as_deref() == Some("verification_soon")).unwrap();
+        let failed = app.db().outbox().texts_of_user(me.id, Channel::Sms, 50).await.unwrap().into_iter().find(|m| m.kind.as_deref() == Some("verification_soon")).unwrap();
         assert_eq!(failed.status, OutboxStatus::Failed, "{failed:?}");
         assert!(failed.last_error.contains("cannot get SMS"), "{}", failed.last_error);
 
