@@ -52,7 +52,7 @@ export async function wcagViolations(page) {
 }
 
 // Signs in as the demo resident whose account and password the sign-in page
-// of a demo database shows, and waits for the overview.
+// of a demo database shows, and waits for the overview; returns the account.
 export async function signInDemo(page, base) {
   await page.goto(`${base}/login`);
   const hint = await page.textContent('.notice');
@@ -62,6 +62,7 @@ export async function signInDemo(page, base) {
   await page.fill('#password', m[2]);
   await page.click('button[type=submit]:has-text("Войти")');
   await page.waitForURL(`${base}/cabinet`);
+  return m[1];
 }
 
 // RFC 6238 with SHA-1, 6 digits, 30 s steps, from a base32 secret.
