@@ -124,6 +124,12 @@ enum About {
         until: time::Date,
         closing: bool,
     },
+    /// A card payment made in the portal: the total and each account's
+    /// share.
+    CardPayment {
+        total: d::Kopecks,
+        shares: Vec<(String, d::Kopecks)>,
+    },
     /// A payment that came with billing's data.
     Payment {
         number: String,
@@ -647,6 +653,18 @@ impl Notifications {
     /// removed from billing's data, the announcement ended, every meter
     /// has its reading).
     async fn about(&self, delivery: &Delivery) -> Result<Option<About>, Error> {
+        if delivery.kind == EventKind::CardPaid {
+            return Ok(self
+                .db
+                .card_payments()
+                .by_id(d::CardPaymentId(delivery.subject))
+                .await?
+                .filter(|p| p.status == d::payments::CardPaymentStatus::Succeeded && !p.test)
+                .map(|p| About::CardPayment {
+                    total: p.amount,
+                    shares: p.shares.iter().map(|s| (s.account.clone(), s.amount)).collect(),
+                }));
+        }
         if matches!(delivery.kind, EventKind::Announcement | EventKind::Emergency) {
             return Ok(self
                 .announcement(delivery.subject)
@@ -658,7 +676,7 @@ impl Notifications {
         };
         let number = account.number.to_string();
         Ok(match delivery.kind {
-            EventKind::Announcement | EventKind::Emergency => None,
+            EventKind::Announcement | EventKind::Emergency | EventKind::CardPaid => None,
             EventKind::NewInvoice => {
                 let Ok(period) = d::Period::from_yyyymm(i32::try_from(delivery.subject).unwrap_or(0)) else {
                     return Ok(None);
@@ -737,6 +755,10 @@ impl Notifications {
                 amount,
                 paid_on,
             } => sms::payment(tr, org, &number, amount, paid_on),
+            About::CardPayment { total, shares } => {
+                let accounts: Vec<&str> = shares.iter().map(|(a, _)| a.as_str()).collect();
+                sms::card_payment(tr, org, total, &accounts.join(", "))
+            }
         }))
     }
 
@@ -945,6 +967,15 @@ impl Notifications {
                 until,
                 closing,
                 &format!("{site}/meters?account={number}"),
+                &unsubscribe,
+            ),
+            About::CardPayment { total, shares } => messages::payment_received(
+                tr,
+                org,
+                to,
+                total,
+                &shares,
+                &format!("{site}/payments"),
                 &unsubscribe,
             ),
             About::Payment {

@@ -438,11 +438,6 @@ impl Payments {
         // A test payment (the sandbox's, or the gateway's test mode) moved
         // no money: it is recorded but neither credited nor announced.
         let test = p.test || gp.test;
-        let mail = if to == CardPaymentStatus::Succeeded && !test {
-            self.received_mail(p).await?
-        } else {
-            None
-        };
         let s = Settlement {
             gateway_id: Some(gp.id.clone()),
             card: gp.card.clone(),
@@ -459,9 +454,14 @@ impl Payments {
             tx.card_payments()
                 .credit(p, gp.captured_at.unwrap_or(now))
                 .await?;
-            if let Some(m) = &mail {
-                tx.outbox().queue(m, Some(p.user_id), now).await?;
-            }
+            // "Payment received" goes through the notifications, on each
+            // channel the resident chose.
+            let account = p.shares.first().map_or(0, |s| s.account_id.0);
+            let kind = d::notify::EventKind::CardPaid;
+            let event = tx.notify().single_event(kind, account, p.id.0, now).await?;
+            tx.notify()
+                .user_deliveries(event, kind, &[p.user_id], now)
+                .await?;
         }
         tx.audit()
             .record(&system_entry(p, &format!("{}: {}", to.as_str(), gp.id)), now)
@@ -469,32 +469,6 @@ impl Payments {
         tx.commit().await?;
         tracing::info!(payment = %p.public_id, status = to.as_str(), "card payment settled");
         Ok(())
-    }
-
-    async fn received_mail(&self, p: &CardPayment) -> Result<Option<d::Email>, Error> {
-        let Some(user) = self.db.users().by_id(p.user_id).await? else {
-            return Ok(None);
-        };
-        if !user
-            .email_notifications
-            .contains(&d::NotificationKind::PaymentReceived)
-        {
-            return Ok(None);
-        }
-        let org = crate::site::sender_name(&self.db).await?;
-        let shares: Vec<(String, d::Kopecks)> = p
-            .shares
-            .iter()
-            .map(|s| (s.account.to_string(), s.amount))
-            .collect();
-        Ok(Some(kabinet_notify::messages::payment_received(
-            kabinet_notify::messages::tr(user.language),
-            &org,
-            &user.email,
-            p.amount,
-            &shares,
-            &format!("{}/payments", self.public_url),
-        )))
     }
 
     /// Reads payment `p` at the gateway and applies what it says; a gateway

@@ -262,6 +262,12 @@ impl<C: Conn> CardPayments<'_, C> {
             .await?)
     }
 
+    /// A payment by its row id.
+    pub async fn by_id(&self, id: d::CardPaymentId) -> Result<Option<CardPayment>, DbError> {
+        let found = card_payment::Entity::find().filter(card_payment::Column::Id.eq(id.0));
+        Ok(self.select(found).await?.into_iter().next())
+    }
+
     /// A payment by its public id.
     pub async fn by_public_id(&self, public_id: &str) -> Result<Option<CardPayment>, DbError> {
         let found = card_payment::Entity::find().filter(card_payment::Column::PublicId.eq(public_id));

@@ -278,18 +278,78 @@ impl<C: Conn> Notify<'_, C> {
         id: i64,
         now: OffsetDateTime,
     ) -> Result<i64, DbError> {
+        self.single_event(kind, 0, id, now).await
+    }
+
+    /// The event of `kind` about `subject` of account `account` (0: none),
+    /// made once; its id.
+    pub async fn single_event(
+        &self,
+        kind: EventKind,
+        account: i64,
+        subject: i64,
+        now: OffsetDateTime,
+    ) -> Result<i64, DbError> {
         self.exec(
-            "INSERT INTO notify_events (kind, account_id, subject, created_at) VALUES ($1, 0, $2, $3) \
+            "INSERT INTO notify_events (kind, account_id, subject, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (kind, account_id, subject) DO NOTHING",
-            vec![kind.as_str().into(), id.into(), now.into()],
+            vec![kind.as_str().into(), account.into(), subject.into(), now.into()],
         )
         .await?;
         self.scalar(
-            "SELECT id AS v FROM notify_events WHERE kind = $1 AND account_id = 0 AND subject = $2",
-            vec![kind.as_str().into(), id.into()],
+            "SELECT id AS v FROM notify_events WHERE kind = $1 AND account_id = $2 AND subject = $3",
+            vec![kind.as_str().into(), account.into(), subject.into()],
         )
         .await?
         .ok_or(DbError::NotFound)
+    }
+
+    /// The deliveries of event `event` (of `kind`) to the residents `users`
+    /// alone, on each channel each wants it on; each once. Returns how
+    /// many were added.
+    pub async fn user_deliveries(
+        &self,
+        event: i64,
+        kind: EventKind,
+        users: &[d::UserId],
+        now: OffsetDateTime,
+    ) -> Result<u64, DbError> {
+        if users.is_empty() {
+            return Ok(0);
+        }
+        let marks: Vec<String> = (0..users.len()).map(|i| format!("${}", i + 8)).collect();
+        let who = format!("u.id IN ({})", marks.join(", "));
+        let params = users.iter().map(|u| u.0.into()).collect();
+        self.deliveries_to(event, kind, &who, params, now).await
+    }
+
+    /// One delivery of event `event` (of `kind`) on each channel to each
+    /// resident `who` selects (a condition on `u` over `params`, numbered
+    /// from `$8`) who is not blocked and wants it there.
+    async fn deliveries_to(
+        &self,
+        event: i64,
+        kind: EventKind,
+        who: &str,
+        params: Vec<Value>,
+        now: OffsetDateTime,
+    ) -> Result<u64, DbError> {
+        let mut added = 0;
+        for channel in Channel::ALL {
+            let (recipient, wants) = fan_out_terms(channel, kind);
+            let mut values = fan_out_values(channel, kind, now);
+            values.push(event.into());
+            values.extend(params.iter().cloned());
+            let sql = format!(
+                "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
+                 next_attempt_at, last_error, user_id, event_id) \
+                 SELECT $1, {recipient}, $4, '', '', $2, $3, 0, $2, '', u.id, $7 FROM users u \
+                 WHERE u.blocked = $5 AND {wants} AND {who} \
+                 ON CONFLICT (event_id, user_id, channel) DO NOTHING"
+            );
+            added += self.exec(&sql, values).await?;
+        }
+        Ok(added)
     }
 
     /// The deliveries of announcement event `event` (of `kind`) to the
@@ -306,32 +366,22 @@ impl<C: Conn> Notify<'_, C> {
         (from, to): (i64, i64),
         now: OffsetDateTime,
     ) -> Result<u64, DbError> {
-        let mut added = 0;
-        for channel in Channel::ALL {
-            let (recipient, wants) = fan_out_terms(channel, kind);
-            let mut values = fan_out_values(channel, kind, now);
-            values.extend([from.into(), to.into(), event.into()]);
-            let mut places = String::new();
-            if !buildings.is_empty() {
-                let mut marks = Vec::new();
-                for b in buildings {
-                    values.push(b.clone().into());
-                    marks.push(format!("${}", values.len()));
-                }
-                places = format!(" AND p.address IN ({})", marks.join(", "));
+        let mut params: Vec<Value> = vec![from.into(), to.into()];
+        let mut places = String::new();
+        if !buildings.is_empty() {
+            let mut marks = Vec::new();
+            for b in buildings {
+                params.push(b.clone().into());
+                marks.push(format!("${}", params.len() + 7));
             }
-            let sql = format!(
-                "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
-                 next_attempt_at, last_error, user_id, event_id) \
-                 SELECT $1, {recipient}, $4, '', '', $2, $3, 0, $2, '', u.id, $9 FROM users u \
-                 WHERE u.id BETWEEN $7 AND $8 AND u.blocked = $5 AND {wants} AND EXISTS (\
-                 SELECT 1 FROM user_accounts ua JOIN accounts a ON a.id = ua.account_id \
-                 JOIN premises p ON p.id = a.premises_id WHERE ua.user_id = u.id{places}) \
-                 ON CONFLICT (event_id, user_id, channel) DO NOTHING"
-            );
-            added += self.exec(&sql, values).await?;
+            places = format!(" AND p.address IN ({})", marks.join(", "));
         }
-        Ok(added)
+        let who = format!(
+            "u.id BETWEEN $8 AND $9 AND EXISTS (SELECT 1 FROM user_accounts ua \
+             JOIN accounts a ON a.id = ua.account_id JOIN premises p ON p.id = a.premises_id \
+             WHERE ua.user_id = u.id{places})"
+        );
+        self.deliveries_to(event, kind, &who, params, now).await
     }
 
     /// The newest payment row.

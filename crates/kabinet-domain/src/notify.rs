@@ -158,6 +158,10 @@ pub enum EventKind {
     /// the resident has, whatever they chose, in quiet hours too (the
     /// subject is the announcement; the event has no account).
     Emergency,
+    /// A card payment made in the portal succeeded: told to the resident
+    /// who paid (the subject is the card payment; the account is its first
+    /// share's).
+    CardPaid,
 }
 
 /// How many days before the readings window's last day those who have not
@@ -197,7 +201,7 @@ pub fn subject_meter(subject: i64) -> i64 {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::NewInvoice,
         EventKind::PaymentImported,
         EventKind::VerificationSoon,
@@ -206,6 +210,7 @@ impl EventKind {
         EventKind::ReadingsClosing,
         EventKind::Announcement,
         EventKind::Emergency,
+        EventKind::CardPaid,
     ];
 
     /// The stored name.
@@ -219,6 +224,7 @@ impl EventKind {
             EventKind::ReadingsClosing => "readings_closing",
             EventKind::Announcement => "announcement",
             EventKind::Emergency => "emergency",
+            EventKind::CardPaid => "card_paid",
         }
     }
 
@@ -231,7 +237,7 @@ impl EventKind {
     pub const fn preference(self) -> NotificationKind {
         match self {
             EventKind::NewInvoice => NotificationKind::NewInvoice,
-            EventKind::PaymentImported => NotificationKind::PaymentReceived,
+            EventKind::PaymentImported | EventKind::CardPaid => NotificationKind::PaymentReceived,
             EventKind::VerificationSoon | EventKind::VerificationExpired => {
                 NotificationKind::MeterVerification
             }

@@ -1338,6 +1338,7 @@ sms-code = Код { $code } для подтверждения телефона. 
 sms-invoice = { $org }: счёт за { $period } по л/с { $account }: { $amount }. { $url }
 sms-invoice-due = { $org }: счёт за { $period } по л/с { $account }: { $amount }, оплатить до { $date }. { $url }
 sms-payment = { $org }: на л/с { $account } поступил платёж { $amount } от { $date }.
+sms-card-payment = { $org }: получен ваш платёж картой { $amount } (л/с { $accounts }).
 sms-verification-soon = { $org }: л/с { $account }, поверка счётчика № { $number } истекает { $date }.
 sms-verification-expired = { $org }: л/с { $account }, срок поверки счётчика № { $number } истёк { $date }; показания не принимаются.
 support-sms = SMS

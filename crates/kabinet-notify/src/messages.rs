@@ -353,6 +353,7 @@ pub fn payment_received(
     total: Kopecks,
     shares: &[(String, Kopecks)],
     payments_url: &str,
+    unsubscribe: &str,
 ) -> Email {
     let total = tr.money(total);
     let mut paragraphs = vec![Paragraph::Text(tr.a("mail-payment-received", "total", &total))];
@@ -368,6 +369,7 @@ pub fn payment_received(
         tr.t("mail-payment-link"),
         payments_url.to_string(),
     ));
+    paragraphs.push(Paragraph::Link(tr.t("mail-unsubscribe"), unsubscribe.to_string()));
     compose(
         tr,
         to,
@@ -635,6 +637,7 @@ mod tests {
                 Kopecks(150_000),
                 &[("1001".into(), Kopecks(150_000))],
                 "https://x/p",
+                "https://x/u",
             ),
             request_update(tr, "УК", &to, RequestId(42), RequestNews::Done, "", "https://x/q"),
             new_invoice(

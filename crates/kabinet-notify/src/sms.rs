@@ -52,6 +52,14 @@ pub fn payment(tr: Tr, org: &str, account: &str, amount: Kopecks, paid: time::Da
     )
 }
 
+/// A card payment made in the portal: its total and the accounts paid.
+pub fn card_payment(tr: Tr, org: &str, total: Kopecks, accounts: &str) -> String {
+    tr.args(
+        "sms-card-payment",
+        &[("org", org), ("amount", &tr.money(total)), ("accounts", accounts)],
+    )
+}
+
 /// A meter's verification due (or run out): account, meter and day.
 pub fn meter_verification(
     tr: Tr,

@@ -192,7 +192,7 @@ db_tests! {
         assert_eq!(after, before, "a test payment is not money received");
         assert!(done.body.contains("тестовый платёж"), "{}", done.body);
         assert!(done.body.contains("Тестовый режим оплаты"), "every page carries the banner");
-        assert_eq!(mails_about(&t.db, "Платёж получен").await, 0);
+        assert_eq!(mails_about(&t.db, "card_paid").await, 0, "no \"payment received\" queued");
         let o = b.get("/cabinet").await;
         assert!(!o.body.contains("1\u{a0}234,56"), "the balance did not drop");
         let id = ret.trim_start_matches("/payments/card/");
@@ -408,7 +408,23 @@ db_tests! {
         assert_eq!(after.0, before.0 + 1, "credited exactly once");
         assert_eq!(after.1, before.1 + Kopecks(77_777));
         assert_eq!(audit_count(&t.db, AuditEvent::PaymentSettled, &id).await, 1);
+        assert_eq!(mails_about(&t.db, "card_paid").await, 1, "one \"payment received\" queued");
+        // It goes through the notifications, written as it is sent.
+        let dir = std::env::temp_dir().join(format!("kabinet-card-paid-{}", fastrand::u64(..)));
+        let mailer = kabinet_notify::Mailer::new(&kabinet_notify::MailConfig::Files {
+            dir: dir.clone(),
+            from: "УК <noreply@uk.example>".into(),
+        })
+        .unwrap();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let later = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+        let later = later.replace_time(time::macros::time!(12:00));
+        assert_eq!(app.state.app.notify.send_email_as_of(&mailer, None, until, later).await.unwrap(), 1);
+        let mail: String = std::fs::read_dir(&dir).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+        assert!(mail.contains("List-Unsubscribe-Post"), "{mail}");
         assert_eq!(mails_about(&t.db, "Платёж получен").await, 1);
+        assert_eq!(app.state.app.notify.send_email_as_of(&mailer, None, until, later).await.unwrap(), 0, "once");
+        std::fs::remove_dir_all(&dir).ok();
         let p = t.db.card_payments().by_public_id(&id).await.unwrap().unwrap();
         assert_eq!(p.status, CardPaymentStatus::Succeeded);
         assert_eq!(p.card.as_deref(), Some("MasterCard *4444"));
