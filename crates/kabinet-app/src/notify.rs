@@ -130,6 +130,13 @@ enum About {
         total: d::Kopecks,
         shares: Vec<(String, d::Kopecks)>,
     },
+    /// News of a request: to its author with staff's words, to a
+    /// neighbour who joined without them.
+    Request {
+        request: Box<d::requests::Request>,
+        news: kabinet_notify::messages::RequestNews,
+        text: String,
+    },
     /// A payment that came with billing's data.
     Payment {
         number: String,
@@ -653,6 +660,9 @@ impl Notifications {
     /// removed from billing's data, the announcement ended, every meter
     /// has its reading).
     async fn about(&self, delivery: &Delivery) -> Result<Option<About>, Error> {
+        if delivery.kind == EventKind::RequestUpdate {
+            return self.request_news(delivery.subject).await;
+        }
         if delivery.kind == EventKind::CardPaid {
             return Ok(self
                 .db
@@ -676,7 +686,10 @@ impl Notifications {
         };
         let number = account.number.to_string();
         Ok(match delivery.kind {
-            EventKind::Announcement | EventKind::Emergency | EventKind::CardPaid => None,
+            EventKind::Announcement
+            | EventKind::Emergency
+            | EventKind::CardPaid
+            | EventKind::RequestUpdate => None,
             EventKind::NewInvoice => {
                 let Ok(period) = d::Period::from_yyyymm(i32::try_from(delivery.subject).unwrap_or(0)) else {
                     return Ok(None);
@@ -721,6 +734,34 @@ impl Notifications {
         })
     }
 
+    /// What history line `line` of a request tells its author: `None`
+    /// when it is gone or moot (a deferral the request has left since).
+    async fn request_news(&self, line: i64) -> Result<Option<About>, Error> {
+        use d::requests::{EventKind as Line, RequestStatus as S};
+        use kabinet_notify::messages::RequestNews as N;
+        let Some((id, event)) = self.db.requests().event(line).await? else {
+            return Ok(None);
+        };
+        let Some(request) = self.db.requests().get(id).await? else {
+            return Ok(None);
+        };
+        let news = match (event.kind, event.to_status) {
+            (Line::Reply, _) => Some(N::Answered),
+            (Line::Status, Some(S::InWork)) => Some(N::Taken),
+            (Line::Status, Some(S::Done)) => Some(N::Done),
+            (Line::Status, Some(S::Declined)) => Some(N::Declined),
+            (Line::Status, Some(S::Deferred)) if request.status == S::Deferred => {
+                request.deferred_until.map(N::Deferred)
+            }
+            _ => None,
+        };
+        Ok(news.map(|news| About::Request {
+            request: Box::new(request),
+            news,
+            text: event.body,
+        }))
+    }
+
     /// The SMS text of `delivery` for `user`, in their language; `None`
     /// when it no longer has anything to tell.
     async fn render_sms(
@@ -759,6 +800,13 @@ impl Notifications {
                 let accounts: Vec<&str> = shares.iter().map(|(a, _)| a.as_str()).collect();
                 sms::card_payment(tr, org, total, &accounts.join(", "))
             }
+            About::Request { request, news, .. } => sms::request_update(
+                tr,
+                org,
+                &request.id.to_string(),
+                news,
+                &format!("{site}/requests/{}", request.id),
+            ),
         }))
     }
 
@@ -968,6 +1016,24 @@ impl Notifications {
                 closing,
                 &format!("{site}/meters?account={number}"),
                 &unsubscribe,
+            ),
+            About::Request { request, news, text } if request.user_id == user.id => messages::request_update(
+                tr,
+                org,
+                to,
+                request.id,
+                news,
+                &text,
+                &format!("{site}/requests/{}", request.id),
+            ),
+            About::Request { request, news, .. } => messages::joined_request_update(
+                tr,
+                org,
+                to,
+                request.id,
+                &request.category_name,
+                news,
+                &format!("{site}/requests#joined"),
             ),
             About::CardPayment { total, shares } => messages::payment_received(
                 tr,

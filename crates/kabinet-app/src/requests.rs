@@ -680,7 +680,7 @@ impl Requests {
                 },
             )
             .await?;
-        if !changed {
+        if changed.is_none() {
             return Err(change_error(ChangeError::NotAllowed));
         }
         tx.audit()
@@ -900,14 +900,21 @@ impl Requests {
             RequestStatus::Deferred => deferred_until.map(RequestNews::Deferred),
             _ => None,
         };
-        let mail = match what {
-            Some(news) => self.update_mail(&request, news, &body).await?,
-            None => None,
-        };
-        let joiners = match what {
-            Some(news) => self.joiner_mails(&request, news).await?,
-            None => Vec::new(),
-        };
+        // The author hears of it, and the neighbours who joined.
+        let mut told = Vec::new();
+        if what.is_some() {
+            told.push(request.user_id);
+            if request.joined > 0 {
+                told.extend(
+                    self.db
+                        .requests()
+                        .joiners(id)
+                        .await?
+                        .into_iter()
+                        .map(|j| j.user_id),
+                );
+            }
+        }
         let tx = self.db.begin().await?;
         let changed = tx
             .requests()
@@ -927,15 +934,10 @@ impl Requests {
                 },
             )
             .await?;
-        if !changed {
+        let Some(line) = changed else {
             return Err(change_error(ChangeError::NotAllowed));
-        }
-        if let Some(mail) = &mail {
-            tx.outbox().queue(mail, Some(request.user_id), now).await?;
-        }
-        for (user, mail) in &joiners {
-            tx.outbox().queue(mail, Some(*user), now).await?;
-        }
+        };
+        tell(&tx, &request, line, &told, now).await?;
         tx.audit()
             .record(
                 &s.entry(
@@ -1042,7 +1044,7 @@ impl Requests {
                     )
                     .await?;
                 tx.commit().await?;
-                returned += u64::from(moved);
+                returned += u64::from(moved.is_some());
             }
             if batch < 100 {
                 return Ok(returned);
@@ -1073,11 +1075,6 @@ impl Requests {
         } else {
             EventKind::Reply
         };
-        let mail = if internal {
-            None
-        } else {
-            self.update_mail(&request, RequestNews::Answered, text).await?
-        };
         let tx = self.db.begin().await?;
         let minute_ago = now - time::Duration::minutes(1);
         if tx.requests().writes_since(s.member().id, minute_ago).await?
@@ -1087,11 +1084,12 @@ impl Requests {
                 "error-staff-writes-too-fast",
             )));
         }
-        tx.requests()
+        let line = tx
+            .requests()
             .add_event(id, kind, Some(s.member().id), None, None, text, now)
             .await?;
-        if let Some(mail) = &mail {
-            tx.outbox().queue(mail, Some(request.user_id), now).await?;
+        if !internal {
+            tell(&tx, &request, line, &[request.user_id], now).await?;
         }
         tx.audit()
             .record(
@@ -1167,37 +1165,30 @@ impl Requests {
         Ok(())
     }
 
-    /// The "your request changed" e-mail, if the resident keeps request
-    /// updates on. `text` is a reply or a reason — never a note.
-    async fn update_mail(
-        &self,
-        request: &Request,
-        news: RequestNews,
-        text: &str,
-    ) -> Result<Option<d::Email>, Error> {
-        let Some(user) = self.db.users().by_id(request.user_id).await? else {
-            return Ok(None);
-        };
-        if !user
-            .email_notifications
-            .contains(&d::NotificationKind::RequestUpdates)
-        {
-            return Ok(None);
-        }
-        let org = crate::site::sender_name(&self.db).await?;
-        Ok(Some(kabinet_notify::messages::request_update(
-            kabinet_notify::messages::tr(user.language),
-            &org,
-            &user.email,
-            request.id,
-            news,
-            text,
-            &format!("{}/requests/{}", self.public_url, request.id),
-        )))
-    }
-
     /// How many requests there are (load checks, the command line).
     pub async fn count(&self) -> Result<u64, Error> {
         Ok(self.db.requests().count().await?)
     }
+}
+
+/// Tells `users` (the author; for a status change, the neighbours who
+/// joined too) of history line `line` of `request`, through the
+/// notifications: an event and its deliveries in the change's transaction.
+async fn tell<C: Repos>(
+    tx: &C,
+    request: &Request,
+    line: i64,
+    users: &[d::UserId],
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let kind = d::notify::EventKind::RequestUpdate;
+    let event = tx
+        .notify()
+        .single_event(kind, request.account_id.0, line, now)
+        .await?;
+    tx.notify().user_deliveries(event, kind, users, now).await?;
+    Ok(())
 }

@@ -536,7 +536,7 @@ impl<C: Conn> Requests<'_, C> {
         to: Option<RequestStatus>,
         body: &str,
         now: OffsetDateTime,
-    ) -> Result<(), DbError> {
+    ) -> Result<i64, DbError> {
         let row = request_event::ActiveModel {
             request_id: Set(request.0),
             at: Set(now),
@@ -547,7 +547,10 @@ impl<C: Conn> Requests<'_, C> {
             body: Set(body.into()),
             ..Default::default()
         };
-        request_event::Entity::insert(row).exec(self.0.conn()).await?;
+        let id = request_event::Entity::insert(row)
+            .exec(self.0.conn())
+            .await?
+            .last_insert_id;
         if kind != EventKind::Filed {
             request::Entity::update_many()
                 .col_expr(request::Column::UpdatedAt, Expr::value(now))
@@ -555,7 +558,7 @@ impl<C: Conn> Requests<'_, C> {
                 .exec(self.0.conn())
                 .await?;
         }
-        Ok(())
+        Ok(id)
     }
 
     /// Adds a photo's row and counts it on the request.
@@ -700,9 +703,9 @@ impl<C: Conn> Requests<'_, C> {
         Ok(Some((Photo::from(p), d::UserId(r.user_id), desk)))
     }
 
-    /// Moves a request if it is still in `c.from`, with its history line;
-    /// false when someone else moved it first.
-    pub async fn change_status(&self, id: d::RequestId, c: &StatusChange) -> Result<bool, DbError> {
+    /// Moves a request if it is still in `c.from`, with its history line
+    /// (returned); `None` when someone else moved it first.
+    pub async fn change_status(&self, id: d::RequestId, c: &StatusChange) -> Result<Option<i64>, DbError> {
         use request::Column as R;
         let mut update = request::Entity::update_many()
             .col_expr(R::Status, Expr::value(c.to.as_str()))
@@ -731,19 +734,30 @@ impl<C: Conn> Requests<'_, C> {
             .await?
             .rows_affected;
         if n != 1 {
-            return Ok(false);
+            return Ok(None);
         }
-        self.add_event(
-            id,
-            EventKind::Status,
-            c.staff_id,
-            Some(c.from),
-            Some(c.to),
-            &c.body,
-            c.now,
-        )
-        .await?;
-        Ok(true)
+        let event = self
+            .add_event(
+                id,
+                EventKind::Status,
+                c.staff_id,
+                Some(c.from),
+                Some(c.to),
+                &c.body,
+                c.now,
+            )
+            .await?;
+        Ok(Some(event))
+    }
+
+    /// History line `id` and the request it belongs to.
+    pub async fn event(&self, id: i64) -> Result<Option<(d::RequestId, RequestEvent)>, DbError> {
+        let Some(e) = request_event::Entity::find_by_id(id).one(self.0.conn()).await? else {
+            return Ok(None);
+        };
+        let request = d::RequestId(e.request_id);
+        let event = RequestEvent::try_from(EventRow { e, staff_name: None })?;
+        Ok(Some((request, event)))
     }
 
     /// Assigns a request to a staff member.

@@ -39,10 +39,12 @@ impl Channel {
 }
 
 /// Whether messages of `kind` are offered on `channel`: every kind by
-/// e-mail; by SMS and MAX those whose events the subsystem produces.
+/// e-mail; by SMS and MAX those whose events the subsystem produces, and
+/// in MAX the news of one's requests too (a chat is where one asks).
 pub fn offered(kind: NotificationKind, channel: Channel) -> bool {
     match channel {
         Channel::Email => true,
+        Channel::Max if kind == NotificationKind::RequestUpdates => true,
         Channel::Sms | Channel::Max => matches!(
             kind,
             NotificationKind::NewInvoice
@@ -162,6 +164,10 @@ pub enum EventKind {
     /// who paid (the subject is the card payment; the account is its first
     /// share's).
     CardPaid,
+    /// Staff moved a request or answered it: told to its author, and a
+    /// status change to the neighbours who joined it (the subject is the
+    /// request's history line).
+    RequestUpdate,
 }
 
 /// How many days before the readings window's last day those who have not
@@ -201,7 +207,7 @@ pub fn subject_meter(subject: i64) -> i64 {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::NewInvoice,
         EventKind::PaymentImported,
         EventKind::VerificationSoon,
@@ -211,6 +217,7 @@ impl EventKind {
         EventKind::Announcement,
         EventKind::Emergency,
         EventKind::CardPaid,
+        EventKind::RequestUpdate,
     ];
 
     /// The stored name.
@@ -225,6 +232,7 @@ impl EventKind {
             EventKind::Announcement => "announcement",
             EventKind::Emergency => "emergency",
             EventKind::CardPaid => "card_paid",
+            EventKind::RequestUpdate => "request_update",
         }
     }
 
@@ -243,6 +251,7 @@ impl EventKind {
             }
             EventKind::ReadingsOpen | EventKind::ReadingsClosing => NotificationKind::ReadingsReminder,
             EventKind::Announcement | EventKind::Emergency => NotificationKind::Announcements,
+            EventKind::RequestUpdate => NotificationKind::RequestUpdates,
         }
     }
 

@@ -1331,6 +1331,7 @@ sms-invoice = { $org }: invoice for { $period }, account { $account }: { $amount
 sms-invoice-due = { $org }: invoice for { $period }, account { $account }: { $amount }, due by { $date }. { $url }
 sms-payment = { $org }: a payment of { $amount } of { $date } arrived on account { $account }.
 sms-card-payment = { $org }: your card payment of { $amount } was received (account { $accounts }).
+sms-request = { $org }: request No. { $number }: { $news } { $url }
 sms-verification-soon = { $org }: account { $account }, meter No. { $number } verification runs out on { $date }.
 sms-verification-expired = { $org }: account { $account }, meter No. { $number } verification ran out on { $date }; its readings are not taken.
 support-sms = SMS

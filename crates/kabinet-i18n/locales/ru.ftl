@@ -1339,6 +1339,7 @@ sms-invoice = { $org }: счёт за { $period } по л/с { $account }: { $am
 sms-invoice-due = { $org }: счёт за { $period } по л/с { $account }: { $amount }, оплатить до { $date }. { $url }
 sms-payment = { $org }: на л/с { $account } поступил платёж { $amount } от { $date }.
 sms-card-payment = { $org }: получен ваш платёж картой { $amount } (л/с { $accounts }).
+sms-request = { $org }: заявка № { $number }: { $news } { $url }
 sms-verification-soon = { $org }: л/с { $account }, поверка счётчика № { $number } истекает { $date }.
 sms-verification-expired = { $org }: л/с { $account }, срок поверки счётчика № { $number } истёк { $date }; показания не принимаются.
 support-sms = SMS

@@ -534,8 +534,8 @@ pub enum RequestNews {
     Answered,
 }
 
-/// What happened to a request, as a mail's line says it.
-fn news_text(tr: Tr, news: RequestNews) -> String {
+/// What happened to a request, as a mail's line (or an SMS) says it.
+pub fn news_text(tr: Tr, news: RequestNews) -> String {
     match news {
         RequestNews::Deferred(until) => tr.a("mail-request-deferred-until", "date", &tr.date(until)),
         other => tr.t(match other {

@@ -60,6 +60,25 @@ pub fn card_payment(tr: Tr, org: &str, total: Kopecks, accounts: &str) -> String
     )
 }
 
+/// News of a request: its number and what happened.
+pub fn request_update(
+    tr: Tr,
+    org: &str,
+    number: &str,
+    news: crate::messages::RequestNews,
+    url: &str,
+) -> String {
+    tr.args(
+        "sms-request",
+        &[
+            ("org", org),
+            ("number", number),
+            ("news", &crate::messages::news_text(tr, news)),
+            ("url", url),
+        ],
+    )
+}
+
 /// A meter's verification due (or run out): account, meter and day.
 pub fn meter_verification(
     tr: Tr,

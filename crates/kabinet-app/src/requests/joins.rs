@@ -11,8 +11,7 @@ use crate::auth::{Client, Resident};
 use kabinet_db::Repos;
 use kabinet_db::requests::Joiner;
 use kabinet_domain as d;
-use kabinet_domain::requests::{JOINABLE_SHOWN, Request, SharedRequest};
-use kabinet_notify::messages::RequestNews;
+use kabinet_domain::requests::{JOINABLE_SHOWN, SharedRequest};
 use time::OffsetDateTime;
 
 /// How many joined requests a resident's list shows at most.
@@ -117,44 +116,5 @@ impl Requests {
     /// Who joined request `id` (staff's view of it).
     pub(super) async fn joiners(&self, id: d::RequestId) -> Result<Vec<Joiner>, Error> {
         Ok(self.db.requests().joiners(id).await?)
-    }
-
-    /// The e-mails to the residents who joined `request` and keep request
-    /// updates on, about `news` (a status change: never a reply or a
-    /// reason, which are written to whoever filed it).
-    pub(super) async fn joiner_mails(
-        &self,
-        request: &Request,
-        news: RequestNews,
-    ) -> Result<Vec<(d::UserId, d::Email)>, Error> {
-        if request.joined == 0 {
-            return Ok(Vec::new());
-        }
-        let org = crate::site::sender_name(&self.db).await?;
-        let url = format!("{}/requests#joined", self.public_url);
-        let mut out = Vec::new();
-        for j in self.db.requests().joiners(request.id).await? {
-            let Some(user) = self.db.users().by_id(j.user_id).await? else {
-                continue;
-            };
-            if user.blocked
-                || !user
-                    .email_notifications
-                    .contains(&d::NotificationKind::RequestUpdates)
-            {
-                continue;
-            }
-            let mail = kabinet_notify::messages::joined_request_update(
-                kabinet_notify::messages::tr(user.language),
-                &org,
-                &user.email,
-                request.id,
-                &request.category_name,
-                news,
-                &url,
-            );
-            out.push((user.id, mail));
-        }
-        Ok(out)
     }
 }

@@ -94,6 +94,7 @@ db_tests! {
         // category, not the author's text.
         let taken = dispatcher.submit(&format!("/staff/requests/{lift}"), &format!("/staff/requests/{lift}/status"), &[("change", "take")]).await;
         assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.body);
+        assert!(app.send_notifications().await >= 2, "to the author and the neighbour");
         let mails = app.db().outbox().of_user(me.id, 10).await.unwrap();
         assert_eq!(mails.len(), 1, "{mails:?}");
         let mail = &mails[0].email;

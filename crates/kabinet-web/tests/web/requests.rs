@@ -311,7 +311,7 @@ db_tests! {
             assign_to: None,
             now,
         };
-        assert!(app.db().requests().change_status(kabinet_domain::RequestId(id), &change).await.unwrap());
+        assert!(app.db().requests().change_status(kabinet_domain::RequestId(id), &change).await.unwrap().is_some());
         assert!(!resident.get("/cabinet").await.body.contains(&format!("№ {id}")));
     }
 
@@ -381,6 +381,7 @@ db_tests! {
         let api = resident.json("GET", &format!("/api/v1/requests/{id}"), Some(&tok), Value::Null).await;
         assert_eq!(api.status, StatusCode::OK);
         assert!(api.body.contains("Мастер придёт") && !api.body.contains("4711"));
+        app.send_notifications().await;
         let mails = t.db.outbox().messages(None, 50).await.unwrap();
         let about: Vec<_> = mails.iter().filter(|m| m.email.subject.contains(&format!("№ {id}"))).collect();
         assert_eq!(about.len(), 2, "taken into work, answered");
@@ -425,6 +426,7 @@ db_tests! {
         let until = app.state.app.requests.clock().today(time::OffsetDateTime::now_utc()) + time::Duration::days(7);
         let deferred = staff_act(&mut operator, id2, "status", &[("change", "defer"), ("until", &until.to_string())]).await;
         assert_eq!(deferred.status, StatusCode::SEE_OTHER, "{}", deferred.body);
+        app.send_notifications().await;
         let mail = &t.db.outbox().of_user(r2.user_id, 1).await.unwrap()[0];
         let day = kabinet_i18n::Tr::current().date(until);
         assert!(mail.email.subject.contains(&format!("отложена до {day}")), "{}", mail.email.subject);
