@@ -137,12 +137,23 @@ enum About {
         news: kabinet_notify::messages::RequestNews,
         text: String,
     },
+    /// A new version of the Rules or of the consent, to accept.
+    Document { doc: d::Document, title: String },
     /// A payment that came with billing's data.
     Payment {
         number: String,
         amount: d::Kopecks,
         paid_on: time::Date,
     },
+}
+
+/// The residents an organization-wide event concerns.
+#[derive(Clone, Copy)]
+enum Whom<'a> {
+    /// Those who see an account in one of these buildings (none: any).
+    Buildings(&'a [String]),
+    /// Those who have not accepted this version of the document.
+    NotAccepted(d::Document, i32),
 }
 
 /// A channel's transport and what a run reads once for all its messages.
@@ -663,6 +674,13 @@ impl Notifications {
         if delivery.kind == EventKind::RequestUpdate {
             return self.request_news(delivery.subject).await;
         }
+        if let Some(doc) = match delivery.kind {
+            EventKind::RulesChanged => Some(d::Document::Rules),
+            EventKind::ConsentChanged => Some(d::Document::Consent),
+            _ => None,
+        } {
+            return self.document_news(doc, delivery).await;
+        }
         if delivery.kind == EventKind::CardPaid {
             return Ok(self
                 .db
@@ -686,10 +704,13 @@ impl Notifications {
         };
         let number = account.number.to_string();
         Ok(match delivery.kind {
+            // Read above, without an account.
             EventKind::Announcement
             | EventKind::Emergency
             | EventKind::CardPaid
-            | EventKind::RequestUpdate => None,
+            | EventKind::RequestUpdate
+            | EventKind::RulesChanged
+            | EventKind::ConsentChanged => None,
             EventKind::NewInvoice => {
                 let Ok(period) = d::Period::from_yyyymm(i32::try_from(delivery.subject).unwrap_or(0)) else {
                     return Ok(None);
@@ -732,6 +753,27 @@ impl Notifications {
                     })
             }
         })
+    }
+
+    /// A new version of `doc`, while the resident of `delivery` has not
+    /// accepted it yet (then it is moot).
+    async fn document_news(&self, doc: d::Document, delivery: &Delivery) -> Result<Option<About>, Error> {
+        let Ok(version) = i32::try_from(delivery.subject) else {
+            return Ok(None);
+        };
+        let accepted = self.db.users().by_id(delivery.user_id).await?.map(|u| match doc {
+            d::Document::Rules => u.rules_version,
+            d::Document::Consent => u.consent_version,
+        });
+        if accepted.is_none_or(|a| a >= version) {
+            return Ok(None);
+        }
+        Ok(self
+            .db
+            .documents(doc)
+            .version(version)
+            .await?
+            .map(|v| About::Document { doc, title: v.title }))
     }
 
     /// What history line `line` of a request tells its author: `None`
@@ -800,6 +842,7 @@ impl Notifications {
                 let accounts: Vec<&str> = shares.iter().map(|(a, _)| a.as_str()).collect();
                 sms::card_payment(tr, org, total, &accounts.join(", "))
             }
+            About::Document { doc, title } => sms::document(tr, org, &title, &document_url(site, doc)),
             About::Request { request, news, .. } => sms::request_update(
                 tr,
                 org,
@@ -847,6 +890,42 @@ impl Notifications {
         } else {
             EventKind::Announcement
         };
+        self.to_residents(kind, id, Whom::Buildings(&a.buildings), after, now)
+            .await
+    }
+
+    /// Produces the event of version `version` of `doc` and the deliveries
+    /// to the next [`CHUNK`] residents after `after`; returns the last
+    /// resident covered when more may follow.
+    pub async fn announce_document(
+        &self,
+        doc: d::Document,
+        version: i32,
+        after: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<i64>, Error> {
+        let kind = EventKind::document(doc);
+        self.to_residents(
+            kind,
+            i64::from(version),
+            Whom::NotAccepted(doc, version),
+            after,
+            now,
+        )
+        .await
+    }
+
+    /// The event of `kind` about `subject` (no account) and its deliveries
+    /// to the next [`CHUNK`] residents after `after` `whom` it concerns;
+    /// the last resident covered when more may follow.
+    async fn to_residents(
+        &self,
+        kind: EventKind,
+        subject: i64,
+        whom: Whom<'_>,
+        after: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<i64>, Error> {
         let Some((low, high)) = self.db.notify().user_span().await? else {
             return Ok(None);
         };
@@ -856,17 +935,26 @@ impl Notifications {
         }
         let to = from.saturating_add(CHUNK - 1).min(high);
         let tx = self.db.begin().await?;
-        let event = tx.notify().announcement_event(kind, id, now).await?;
-        let n = tx
-            .notify()
-            .announcement_deliveries(event, kind, &a.buildings, (from, to), now)
-            .await?;
+        let event = tx.notify().single_event(kind, 0, subject, now).await?;
+        let n = match whom {
+            Whom::Buildings(buildings) => {
+                tx.notify()
+                    .announcement_deliveries(event, kind, buildings, (from, to), now)
+                    .await?
+            }
+            Whom::NotAccepted(doc, version) => {
+                tx.notify()
+                    .document_deliveries(event, kind, (doc, version), (from, to), now)
+                    .await?
+            }
+        };
         tx.commit().await?;
         if n > 0 {
             tracing::info!(
-                announcement = id,
+                kind = kind.as_str(),
+                subject,
                 deliveries = n,
-                "announcement deliveries queued"
+                "deliveries to residents queued"
             );
         }
         Ok((to < high).then_some(to))
@@ -1017,6 +1105,9 @@ impl Notifications {
                 &format!("{site}/meters?account={number}"),
                 &unsubscribe,
             ),
+            About::Document { doc, title } => {
+                messages::document_changed(tr, org, to, doc, &title, &document_url(site, doc), &unsubscribe)
+            }
             About::Request { request, news, text } if request.user_id == user.id => messages::request_update(
                 tr,
                 org,
@@ -1140,6 +1231,14 @@ impl Notifications {
 
 /// Logs what an SMS cost, as the provider said, with its parts: the
 /// estimate the organization's bill is checked against.
+/// Where a resident reads (and accepts) the version of `doc` in force.
+fn document_url(site: &str, doc: d::Document) -> String {
+    match doc {
+        d::Document::Rules => format!("{site}/rules"),
+        d::Document::Consent => format!("{site}/consent"),
+    }
+}
+
 fn log_cost(provider: &str, text: &str, sent: &kabinet_sms::Sent) {
     tracing::info!(
         provider,

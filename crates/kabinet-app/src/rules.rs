@@ -139,6 +139,16 @@ impl Rules {
         let now = OffsetDateTime::now_utc();
         let tx = self.db.begin().await?;
         let version = tx.documents(self.doc).publish(title, body, now).await?;
+        // Residents hear of it through the notifications.
+        let job = crate::jobs::announcements::NotifyDocument {
+            doc: match self.doc {
+                d::Document::Rules => "rules".into(),
+                d::Document::Consent => "consent".into(),
+            },
+            version,
+            after: 0,
+        };
+        crate::jobs::enqueue(&tx, &job, now, now).await?;
         tx.audit()
             .record(
                 &by.entry(

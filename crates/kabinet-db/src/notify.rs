@@ -271,16 +271,6 @@ impl<C: Conn> Notify<'_, C> {
         Ok(low.zip(high))
     }
 
-    /// The event of announcement `id` (of `kind`, no account), made once.
-    pub async fn announcement_event(
-        &self,
-        kind: EventKind,
-        id: i64,
-        now: OffsetDateTime,
-    ) -> Result<i64, DbError> {
-        self.single_event(kind, 0, id, now).await
-    }
-
     /// The event of `kind` about `subject` of account `account` (0: none),
     /// made once; its id.
     pub async fn single_event(
@@ -382,6 +372,32 @@ impl<C: Conn> Notify<'_, C> {
              WHERE ua.user_id = u.id{places})"
         );
         self.deliveries_to(event, kind, &who, params, now).await
+    }
+
+    /// The deliveries of event `event` (a new `version` of `doc`, of
+    /// `kind`) to the residents `from..=to` who have not accepted it, on
+    /// every channel they chose announcements on; each once.
+    pub async fn document_deliveries(
+        &self,
+        event: i64,
+        kind: EventKind,
+        (doc, version): (d::Document, i32),
+        (from, to): (i64, i64),
+        now: OffsetDateTime,
+    ) -> Result<u64, DbError> {
+        let column = match doc {
+            d::Document::Rules => "rules_version",
+            d::Document::Consent => "consent_version",
+        };
+        let who = format!("u.id BETWEEN $8 AND $9 AND u.{column} < $10");
+        self.deliveries_to(
+            event,
+            kind,
+            &who,
+            vec![from.into(), to.into(), version.into()],
+            now,
+        )
+        .await
     }
 
     /// The newest payment row.

@@ -168,6 +168,12 @@ pub enum EventKind {
     /// status change to the neighbours who joined it (the subject is the
     /// request's history line).
     RequestUpdate,
+    /// A new version of the Rules was published (the subject is the
+    /// version; the event has no account).
+    RulesChanged,
+    /// A new version of the personal-data consent was published (the
+    /// subject is the version; the event has no account).
+    ConsentChanged,
 }
 
 /// How many days before the readings window's last day those who have not
@@ -207,7 +213,7 @@ pub fn subject_meter(subject: i64) -> i64 {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::NewInvoice,
         EventKind::PaymentImported,
         EventKind::VerificationSoon,
@@ -218,6 +224,8 @@ impl EventKind {
         EventKind::Emergency,
         EventKind::CardPaid,
         EventKind::RequestUpdate,
+        EventKind::RulesChanged,
+        EventKind::ConsentChanged,
     ];
 
     /// The stored name.
@@ -233,6 +241,8 @@ impl EventKind {
             EventKind::Emergency => "emergency",
             EventKind::CardPaid => "card_paid",
             EventKind::RequestUpdate => "request_update",
+            EventKind::RulesChanged => "rules_changed",
+            EventKind::ConsentChanged => "consent_changed",
         }
     }
 
@@ -250,7 +260,12 @@ impl EventKind {
                 NotificationKind::MeterVerification
             }
             EventKind::ReadingsOpen | EventKind::ReadingsClosing => NotificationKind::ReadingsReminder,
-            EventKind::Announcement | EventKind::Emergency => NotificationKind::Announcements,
+            // The organization's word to everyone, like its announcements
+            // (the new version is asked for at the next sign-in anyway).
+            EventKind::Announcement
+            | EventKind::Emergency
+            | EventKind::RulesChanged
+            | EventKind::ConsentChanged => NotificationKind::Announcements,
             EventKind::RequestUpdate => NotificationKind::RequestUpdates,
         }
     }
@@ -260,6 +275,14 @@ impl EventKind {
     /// unsubscribe link.
     pub const fn urgent(self) -> bool {
         matches!(self, EventKind::Emergency)
+    }
+
+    /// The event of a new version of `doc`.
+    pub const fn document(doc: crate::Document) -> EventKind {
+        match doc {
+            crate::Document::Rules => EventKind::RulesChanged,
+            crate::Document::Consent => EventKind::ConsentChanged,
+        }
     }
 
     /// The kinds that are [`EventKind::urgent`].

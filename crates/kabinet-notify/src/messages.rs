@@ -213,6 +213,29 @@ pub fn announcement(tr: Tr, org: &str, to: &EmailAddress, title: &str, body: &st
     )
 }
 
+/// A new version of the Rules or of the personal-data consent: its
+/// title, and that it is to be read and accepted at the next sign-in.
+pub fn document_changed(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    doc: kabinet_domain::Document,
+    title: &str,
+    url: &str,
+    unsubscribe: &str,
+) -> Email {
+    let (subject, text) = match doc {
+        kabinet_domain::Document::Rules => ("mail-rules-subject", "mail-rules-changed"),
+        kabinet_domain::Document::Consent => ("mail-consent-subject", "mail-consent-changed"),
+    };
+    let paragraphs = vec![
+        Paragraph::Text(tr.a(text, "title", title)),
+        Paragraph::Link(tr.t("mail-document-read"), url.to_string()),
+        Paragraph::Link(tr.t("mail-unsubscribe"), unsubscribe.to_string()),
+    ];
+    compose(tr, to, tr.t(subject), org, &paragraphs)
+}
+
 /// The link that confirms a new e-mail address, sent to that address.
 pub fn email_change_confirm(
     tr: Tr,

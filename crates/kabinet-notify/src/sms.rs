@@ -60,6 +60,11 @@ pub fn card_payment(tr: Tr, org: &str, total: Kopecks, accounts: &str) -> String
     )
 }
 
+/// A new version of the Rules or the consent, and where to read it.
+pub fn document(tr: Tr, org: &str, title: &str, url: &str) -> String {
+    tr.args("sms-document", &[("org", org), ("title", title), ("url", url)])
+}
+
 /// News of a request: its number and what happened.
 pub fn request_update(
     tr: Tr,

@@ -72,6 +72,7 @@ impl Runner {
         Runner::empty(env, settings)
             .register::<super::email::SendEmail>()
             .register::<super::announcements::NotifyAnnouncement>()
+            .register::<super::announcements::NotifyDocument>()
             .register::<super::requests::EscalateEmergency>()
             .register::<super::imports::CheckPackage>()
             .register::<super::notify::SendSms>()

@@ -437,4 +437,41 @@ db_tests! {
         let closing = readings_mails(&app, b.id).await.into_iter().find(|m| m.email.subject == "readings_closing" || m.status == OutboxStatus::Skipped).unwrap();
         assert_eq!(closing.status, OutboxStatus::Skipped, "moot: B handed in");
     }
+
+    async fn a_new_version_of_the_rules_is_told_to_each_resident_who_has_not_accepted_it(t: &TestDb) {
+        let app = TestApp::builder(&t.db).demo(3, 1).configure(no_quiet).build().await;
+        let (mut one, first) = app.resident(1).await;
+        let (_two, second) = app.resident(2).await;
+        let a = user(&app, &first).await;
+        let b = user(&app, &second).await;
+        let v = app.state.app.rules.publish(kabinet_app::staff::By::Cli, "Правила, редакция 2", "Новый текст.").await.unwrap();
+        // The fan-out is a job, a chunk of residents a run.
+        let (mailer, dir) = file_mailer();
+        let mailer = std::sync::Arc::new(mailer);
+        let env = kabinet_app::jobs::JobEnv { app: app.state.app.clone(), mailer: mailer.clone() };
+        let runner = kabinet_app::jobs::Runner::new(env, Default::default()).unwrap();
+        let ran = runner.run_due(Some(&["document_notify"]), OffsetDateTime::now_utc()).await.unwrap();
+        assert_eq!(ran, vec![kabinet_app::jobs::Ran::Done]);
+        let told = |m: &kabinet_domain::OutboxMessage| m.email.subject == "rules_changed" || m.email.subject.contains("Новая редакция Правил");
+        for u in [&a, &b] {
+            assert_eq!(deliveries(&app, u.id).await.iter().filter(|m| told(m)).count(), 1);
+        }
+        // A accepts it before the e-mail goes: A's is moot.
+        let r = one.submit("/rules/accept", "/rules/accept", &[("version", &v.to_string())]).await;
+        assert_eq!(r.location(), "/cabinet");
+        let sent = app.state.app.notify.send_email(&mailer, None, Instant::now() + StdDuration::from_secs(30)).await.unwrap();
+        assert_eq!(sent, 1);
+        let mine: Vec<_> = deliveries(&app, a.id).await.into_iter().filter(|m| told(m)).collect();
+        assert_eq!(mine[0].status, OutboxStatus::Skipped, "{mine:?}");
+        let theirs: Vec<_> = deliveries(&app, b.id).await.into_iter().filter(|m| told(m)).collect();
+        assert_eq!(theirs[0].status, OutboxStatus::Sent);
+        assert!(theirs[0].email.text.contains("Правила, редакция 2") && theirs[0].email.text.contains("/rules"), "{}", theirs[0].email.text);
+        let raw = mails(&dir);
+        assert_eq!(raw.len(), 1);
+        assert!(header(&raw[0], "List-Unsubscribe").is_some());
+        // Again: nothing more.
+        let ran = runner.run_due(Some(&["document_notify"]), OffsetDateTime::now_utc()).await.unwrap();
+        assert!(ran.is_empty(), "{ran:?}");
+        assert_eq!(deliveries(&app, b.id).await.iter().filter(|m| told(m)).count(), 1);
+    }
 }
