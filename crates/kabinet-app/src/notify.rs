@@ -16,6 +16,8 @@
 //! one message in flight at that moment may go twice — with the same
 //! Message-ID, which mailboxes take for the same message.
 
+pub mod texts;
+
 use crate::Error;
 use crate::auth::{Client, ServerKey};
 use base64::Engine;
@@ -26,6 +28,8 @@ use kabinet_domain as d;
 use kabinet_domain::notify::{
     Channel, EventKind, QuietHours, READINGS_CLOSING_DAYS, VERIFICATION_NOTICE_DAYS, meter_subject,
 };
+use kabinet_domain::notify_texts::{CustomText, TextKey, fill};
+use std::collections::HashMap;
 use std::time::Instant;
 use time::{Duration, OffsetDateTime};
 
@@ -156,18 +160,25 @@ enum Whom<'a> {
     NotAccepted(d::Document, i32),
 }
 
-/// A channel's transport and what a run reads once for all its messages.
+/// What a sending run reads once for all its messages: the
+/// organization's name that signs them, and its own texts.
+struct Run<'a> {
+    org: &'a str,
+    texts: &'a HashMap<TextKey, CustomText>,
+}
+
+/// A channel's transport, and what the run read once.
 enum Sender<'a> {
-    /// E-mail: the mailer, its sender address and the organization's name.
+    /// E-mail: the mailer and its sender address.
     Email {
         mailer: &'a kabinet_notify::Mailer,
         sender: Option<&'a str>,
-        org: &'a str,
+        run: Run<'a>,
     },
-    /// SMS (the provider is the use case's own): the organization's name.
-    Sms { org: &'a str },
-    /// MAX (the bot is the use case's own): the organization's name.
-    Max { org: &'a str },
+    /// SMS (the provider is the use case's own).
+    Sms(Run<'a>),
+    /// MAX (the bot is the use case's own).
+    Max(Run<'a>),
 }
 
 /// The notifications use cases.
@@ -409,10 +420,14 @@ impl Notifications {
     ) -> Result<u64, Error> {
         // The organization's name signs every e-mail of the run: read once.
         let org = crate::site::sender_name(&self.db).await?;
+        let texts = self.custom_texts().await?;
         let by = Sender::Email {
             mailer,
             sender,
-            org: &org,
+            run: Run {
+                org: &org,
+                texts: &texts,
+            },
         };
         self.drain(Channel::Email, self.settings.email_per_second, until, at, &by)
             .await
@@ -427,7 +442,11 @@ impl Notifications {
     /// [`Notifications::send_sms`] on a clock that read `at` when it began.
     pub async fn send_sms_as_of(&self, until: Instant, at: OffsetDateTime) -> Result<u64, Error> {
         let org = crate::site::sender_name(&self.db).await?;
-        let by = Sender::Sms { org: &org };
+        let texts = self.custom_texts().await?;
+        let by = Sender::Sms(Run {
+            org: &org,
+            texts: &texts,
+        });
         self.drain(Channel::Sms, self.settings.sms_per_second, until, at, &by)
             .await
     }
@@ -449,7 +468,11 @@ impl Notifications {
             return Ok(0);
         }
         let org = crate::site::sender_name(&self.db).await?;
-        let by = Sender::Max { org: &org };
+        let texts = self.custom_texts().await?;
+        let by = Sender::Max(Run {
+            org: &org,
+            texts: &texts,
+        });
         self.drain(Channel::Max, self.settings.max_per_second, until, at, &by)
             .await
     }
@@ -498,12 +521,16 @@ impl Notifications {
                     continue;
                 }
                 let went = match *by {
-                    Sender::Email { mailer, sender, org } => {
-                        self.deliver(mailer, sender, org, &delivery, &token, clock())
+                    Sender::Email {
+                        mailer,
+                        sender,
+                        ref run,
+                    } => {
+                        self.deliver(mailer, sender, run, &delivery, &token, clock())
                             .await?
                     }
-                    Sender::Sms { org } => self.deliver_sms(org, &delivery, &token, clock()).await?,
-                    Sender::Max { org } => self.deliver_max(org, &delivery, &token, clock()).await?,
+                    Sender::Sms(ref run) => self.deliver_sms(run, &delivery, &token, clock()).await?,
+                    Sender::Max(ref run) => self.deliver_max(run, &delivery, &token, clock()).await?,
                 };
                 if went {
                     sent += 1;
@@ -557,7 +584,7 @@ impl Notifications {
     /// Sends one claimed SMS delivery; `true` when the provider took it.
     async fn deliver_sms(
         &self,
-        org: &str,
+        run: &Run<'_>,
         delivery: &Delivery,
         token: &str,
         now: OffsetDateTime,
@@ -570,7 +597,7 @@ impl Notifications {
             notify.skipped(delivery.id, token).await?;
             return Ok(false);
         };
-        let Some(text) = self.render_sms(org, delivery, &user).await? else {
+        let Some(text) = self.render_sms(run, delivery, &user).await? else {
             notify.skipped(delivery.id, token).await?;
             return Ok(false);
         };
@@ -590,7 +617,7 @@ impl Notifications {
     /// as short); `true` when the API took it.
     async fn deliver_max(
         &self,
-        org: &str,
+        run: &Run<'_>,
         delivery: &Delivery,
         token: &str,
         now: OffsetDateTime,
@@ -602,7 +629,7 @@ impl Notifications {
         let Some(user) = self.recipient(delivery, token, now).await? else {
             return Ok(false);
         };
-        let (Some(max_user), Some(text)) = (user.max_user, self.render_sms(org, delivery, &user).await?)
+        let (Some(max_user), Some(text)) = (user.max_user, self.render_sms(run, delivery, &user).await?)
         else {
             notify.skipped(delivery.id, token).await?;
             return Ok(false);
@@ -804,18 +831,109 @@ impl Notifications {
         }))
     }
 
+    /// The organization's own texts, read once a run.
+    async fn custom_texts(&self) -> Result<HashMap<TextKey, CustomText>, Error> {
+        Ok(self.db.notify_texts().all().await?.into_iter().collect())
+    }
+
+    /// What the placeholders of an organization's text stand for in the
+    /// message `about` to `user` (see [`kabinet_domain::notify_texts`]).
+    fn values(&self, about: &About, org: &str, tr: kabinet_i18n::Tr, user: &d::ResidentUser) -> Vec<(&'static str, String)> {
+        let site = self.public_url.as_str();
+        let mut v: Vec<(&'static str, String)> = vec![("org", org.to_string())];
+        let url = match about {
+            About::Announcement(a) => {
+                v.push(("title", a.title.clone()));
+                v.push(("text", a.body.clone()));
+                format!("{site}/announcements")
+            }
+            About::Invoice {
+                number,
+                period,
+                due,
+                due_date,
+            } => {
+                v.push(("account", number.clone()));
+                v.push(("period", tr.month(*period)));
+                v.push(("amount", tr.money(*due)));
+                v.push(("date", tr.date(*due_date)));
+                format!("{site}/invoices?account={number}")
+            }
+            About::Verification { number, meter, .. } => {
+                v.push(("account", number.clone()));
+                v.push(("meter", meter.serial.clone()));
+                v.push(("resource", tr.t(&format!("resource-{}", meter.resource.code()))));
+                v.push(("date", tr.date(meter.verification_due)));
+                format!("{site}/meters?account={number}")
+            }
+            About::Readings { number, until, .. } => {
+                v.push(("account", number.clone()));
+                v.push(("date", tr.date(*until)));
+                format!("{site}/meters?account={number}")
+            }
+            About::CardPayment { total, shares } => {
+                let accounts: Vec<&str> = shares.iter().map(|(a, _)| a.as_str()).collect();
+                v.push(("amount", tr.money(*total)));
+                v.push(("accounts", accounts.join(", ")));
+                format!("{site}/payments")
+            }
+            About::Request { request, news, text } => {
+                v.push(("number", request.id.to_string()));
+                v.push(("news", kabinet_notify::messages::news_text(tr, *news)));
+                // A neighbour who joined never reads staff's words to the
+                // author.
+                let own = request.user_id == user.id;
+                v.push(("text", if own { text.clone() } else { String::new() }));
+                v.push(("category", request.category_name.clone()));
+                if own {
+                    format!("{site}/requests/{}", request.id)
+                } else {
+                    format!("{site}/requests#joined")
+                }
+            }
+            About::Document { doc, title } => {
+                v.push(("title", title.clone()));
+                document_url(site, *doc)
+            }
+            About::Payment {
+                number,
+                amount,
+                paid_on,
+            } => {
+                v.push(("account", number.clone()));
+                v.push(("amount", tr.money(*amount)));
+                v.push(("date", tr.date(*paid_on)));
+                format!("{site}/payments?account={number}")
+            }
+        };
+        v.push(("url", url));
+        v
+    }
+
     /// The SMS text of `delivery` for `user`, in their language; `None`
     /// when it no longer has anything to tell.
     async fn render_sms(
         &self,
-        org: &str,
+        run: &Run<'_>,
         delivery: &Delivery,
         user: &d::ResidentUser,
     ) -> Result<Option<String>, Error> {
         use kabinet_notify::sms;
         let tr = kabinet_notify::messages::tr(user.language);
         let site = self.public_url.as_str();
-        Ok(self.about(delivery).await?.map(|about| match about {
+        let org = run.org;
+        let Some(about) = self.about(delivery).await? else {
+            return Ok(None);
+        };
+        let key = TextKey {
+            kind: delivery.kind,
+            channel: delivery.channel,
+            language: tr.lang,
+        };
+        if let Some(own) = run.texts.get(&key) {
+            return Ok(Some(fill(&own.body, &self.values(&about, org, tr, user))));
+        }
+        Ok(Some(match about {
             About::Announcement(a) => sms::announcement(tr, org, &a.title, &format!("{site}/announcements")),
             About::Invoice {
                 number,
@@ -1009,7 +1127,7 @@ impl Notifications {
         &self,
         mailer: &kabinet_notify::Mailer,
         sender: Option<&str>,
-        org: &str,
+        run: &Run<'_>,
         delivery: &Delivery,
         token: &str,
         now: OffsetDateTime,
@@ -1018,7 +1136,7 @@ impl Notifications {
         let Some(user) = self.recipient(delivery, token, now).await? else {
             return Ok(false);
         };
-        let Some(mail) = self.render(org, delivery, &user).await? else {
+        let Some(mail) = self.render(run, delivery, &user).await? else {
             // What it was about is gone (the payment or invoice was removed
             // from billing's data).
             notify.skipped(delivery.id, token).await?;
@@ -1046,7 +1164,7 @@ impl Notifications {
     /// it no longer has anything to tell.
     async fn render(
         &self,
-        org: &str,
+        run: &Run<'_>,
         delivery: &Delivery,
         user: &d::ResidentUser,
     ) -> Result<Option<d::Email>, Error> {
@@ -1054,8 +1172,28 @@ impl Notifications {
         let tr = messages::tr(user.language);
         let site = self.public_url.as_str();
         let to = &user.email;
+        let org = run.org;
         let unsubscribe = self.unsubscribe_url(delivery.id, delivery.user_id);
-        Ok(self.about(delivery).await?.map(|about| match about {
+        let Some(about) = self.about(delivery).await? else {
+            return Ok(None);
+        };
+        let key = TextKey {
+            kind: delivery.kind,
+            channel: Channel::Email,
+            language: tr.lang,
+        };
+        if let Some(own) = run.texts.get(&key) {
+            let values = self.values(&about, org, tr, user);
+            return Ok(Some(messages::custom(
+                tr,
+                org,
+                to,
+                &fill(&own.subject, &values),
+                &fill(&own.body, &values),
+                (!delivery.kind.urgent()).then_some(unsubscribe.as_str()),
+            )));
+        }
+        Ok(Some(match about {
             About::Announcement(a) => {
                 messages::announcement(tr, org, to, &a.title, &a.body, &format!("{site}/announcements"))
             }

@@ -28,6 +28,7 @@ pub mod max;
 pub mod meters;
 pub mod migration;
 pub mod notify;
+pub mod notify_texts;
 pub mod office;
 pub mod org_settings;
 pub mod organization;
@@ -190,6 +191,10 @@ pub trait Repos: Conn + Sized {
     /// Notification events and their deliveries.
     fn notify(&self) -> notify::Notify<'_, Self> {
         notify::Notify(self)
+    }
+    /// The organization's own texts of notifications.
+    fn notify_texts(&self) -> notify_texts::NotifyTexts<'_, Self> {
+        notify_texts::NotifyTexts(self)
     }
     /// MAX messenger links and the bot's questions.
     fn max(&self) -> max::MaxLinks<'_, Self> {

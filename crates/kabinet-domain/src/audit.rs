@@ -137,6 +137,9 @@ events! {
     PhoneCodeSent = "phone_code_sent",
     /// A resident verified their phone with the code.
     PhoneVerified = "phone_verified",
+    /// Staff changed (or returned to the built-in one) the text of a kind
+    /// of notification on a channel in a language.
+    NotifyTextChanged = "notify_text_changed",
     /// A resident linked a MAX account to the bot (the details say which).
     MaxLinked = "max_linked",
     /// A MAX account was unlinked: in Settings, by the bot's command, or

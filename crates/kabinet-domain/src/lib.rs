@@ -17,6 +17,7 @@ pub mod meters;
 pub mod model;
 pub mod money;
 pub mod notify;
+pub mod notify_texts;
 pub mod organization;
 pub mod passport;
 pub mod password;

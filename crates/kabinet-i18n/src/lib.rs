@@ -207,6 +207,11 @@ mod tests {
         let ru = ids(include_str!("../locales/ru.ftl"));
         let en = ids(include_str!("../locales/en.ftl"));
         assert!(ru.len() > 100);
+        for list in [&ru, &en] {
+            let mut seen = std::collections::HashSet::new();
+            let twice: Vec<_> = list.iter().filter(|i| !seen.insert(i.as_str())).collect();
+            assert!(twice.is_empty(), "ids given twice (the second is ignored): {twice:?}");
+        }
         let missing: Vec<_> = ru.iter().filter(|i| !en.contains(i)).collect();
         assert!(missing.is_empty(), "missing in en.ftl: {missing:?}");
         let extra: Vec<_> = en.iter().filter(|i| !ru.contains(i)).collect();

@@ -236,6 +236,22 @@ pub fn document_changed(
     compose(tr, to, tr.t(subject), org, &paragraphs)
 }
 
+/// A notification in the organization's own words: the subject and the
+/// body (paragraphs split by a blank line) as filled in, and the
+/// unsubscribe link when the message may be turned off.
+pub fn custom(tr: Tr, org: &str, to: &EmailAddress, subject: &str, body: &str, unsubscribe: Option<&str>) -> Email {
+    let mut paragraphs: Vec<Paragraph> = body
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| Paragraph::Text(p.to_string()))
+        .collect();
+    if let Some(u) = unsubscribe {
+        paragraphs.push(Paragraph::Link(tr.t("mail-unsubscribe"), u.to_string()));
+    }
+    compose(tr, to, subject.to_string(), org, &paragraphs)
+}
+
 /// The link that confirms a new e-mail address, sent to that address.
 pub fn email_change_confirm(
     tr: Tr,

@@ -58,6 +58,11 @@ pub fn password_reset_token(token: &str) -> String {
     format!("/password/reset/{token}")
 }
 
+/// One notification text in the office.
+pub fn staff_text(kind: &str, channel: &str, lang: &str) -> String {
+    format!("/staff/texts/{kind}/{channel}/{lang}")
+}
+
 /// An earlier version of the Rules.
 pub fn rules_version(version: i32) -> String {
     format!("/rules/{version}")
@@ -221,6 +226,12 @@ pub const STAFF_ORGANIZATION: &str = "/staff/organization";
 pub const STAFF_SETTINGS: &str = "/staff/settings";
 /// Request categories: the list and the form to add one.
 pub const STAFF_CATEGORIES: &str = "/staff/categories";
+/// The notifications' texts.
+pub const STAFF_TEXTS: &str = "/staff/texts";
+/// One text (pattern).
+pub const STAFF_TEXT: &str = "/staff/texts/{kind}/{channel}/{lang}";
+/// Returning one text to the built-in one (pattern).
+pub const STAFF_TEXT_RESET: &str = "/staff/texts/{kind}/{channel}/{lang}/reset";
 /// A request category.
 pub const STAFF_CATEGORY: &str = "/staff/categories/{id}";
 /// The Rules of service: versions and publishing.

@@ -404,6 +404,17 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             Need::To(P::Settings),
             get(office::settings::show).post(office::settings::save),
         ),
+        (paths::STAFF_TEXTS, Need::To(P::Settings), get(office::texts::list)),
+        (
+            paths::STAFF_TEXT,
+            Need::To(P::Settings),
+            get(office::texts::show).post(office::texts::save),
+        ),
+        (
+            paths::STAFF_TEXT_RESET,
+            Need::To(P::Settings),
+            post(office::texts::reset),
+        ),
         (
             paths::STAFF_CATEGORIES,
             Need::To(P::Settings),

@@ -474,4 +474,69 @@ db_tests! {
         assert!(ran.is_empty(), "{ran:?}");
         assert_eq!(deliveries(&app, b.id).await.iter().filter(|m| told(m)).count(), 1);
     }
+
+    async fn the_office_words_a_notification_checked_previewed_and_then_sent(t: &TestDb) {
+        let app = TestApp::builder(&t.db).configure(no_quiet).build().await;
+        let notify = &app.state.app.notify;
+        let (mut admin, _, _) = app.staff("adm", Role::Administrator).await;
+        let (mut op, _, _) = app.staff("help", Role::Operator).await;
+        assert_eq!(op.get("/staff/texts").await.status, StatusCode::FORBIDDEN, "an administrator's right");
+        let list = admin.get("/staff/texts").await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        assert!(list.body.contains("Новый счёт") && list.body.contains("стандартный") && !list.body.contains(">свой<"));
+        // Request news is not sent by SMS: no such text.
+        assert_eq!(admin.get("/staff/texts/request_update/sms/ru").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(admin.get("/staff/texts/new_invoice/email/de").await.status, StatusCode::NOT_FOUND);
+
+        let page = "/staff/texts/new_invoice/email/ru";
+        let form = admin.get(page).await;
+        assert!(form.body.contains("{account}") && form.body.contains("7100000001"), "{}", form.body);
+        // Checked when saved: a placeholder the message has not, an open
+        // brace, an empty subject.
+        let bad = admin.submit(page, page, &[("subject", "Счёт {title}"), ("body", "К оплате {amount}."), ("action", "save")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert!(bad.body.contains("нет подстановки «title»"), "{}", bad.body);
+        let open = admin.submit(page, page, &[("subject", "Счёт"), ("body", "К оплате {amount."), ("action", "preview")]).await;
+        assert_eq!(open.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(open.body.contains("Фигурные скобки"), "{}", open.body);
+        let empty = admin.submit(page, page, &[("subject", " "), ("body", "К оплате {amount}."), ("action", "save")]).await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // A preview fills in sample values.
+        let fields = [("subject", "Счёт по л/с {account}"), ("body", "К оплате {amount} до {date}.\n\nВаша {org}"), ("action", "preview")];
+        let preview = admin.submit(page, page, &fields).await;
+        assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+        assert!(preview.body.contains("Счёт по л/с 7100000001") && preview.body.contains("3\u{a0}456,78"), "{}", preview.body);
+        let mut save = fields;
+        save[2] = ("action", "save");
+        let saved = admin.submit(page, page, &save).await;
+        assert_eq!((saved.status, saved.location()), (StatusCode::SEE_OTHER, "/staff/texts?saved=1"), "{}", saved.body);
+        assert!(admin.get("/staff/texts").await.body.contains(">свой<"));
+
+        // The next new invoice goes out in those words.
+        let (mut acc, _, _) = app.staff("books", Role::Accountant).await;
+        let today = OffsetDateTime::now_utc().date();
+        import_through_office(&app, &mut acc, &demo_package_at(2, today - Duration::days(31), 1)).await;
+        notify.produce(OffsetDateTime::now_utc()).await.unwrap();
+        let ids = account_ids(&app, 2).await;
+        let (_, number) = app.resident(ids[0]).await;
+        let me = user(&app, &number).await;
+        import_through_office(&app, &mut acc, &demo_package_at(2, today, 2)).await;
+        notify.produce(OffsetDateTime::now_utc()).await.unwrap();
+        assert!(app.send_notifications().await >= 1);
+        let mine = deliveries(&app, me.id).await;
+        let invoice = mine.iter().find(|m| m.email.subject.starts_with("Счёт по л/с")).expect("the own text");
+        assert_eq!(invoice.email.subject, format!("Счёт по л/с {number}"));
+        assert!(invoice.email.text.contains("К оплате") && invoice.email.text.contains("/unsubscribe/"), "{}", invoice.email.text);
+        // Other kinds keep the built-in text.
+        assert!(mine.iter().any(|m| m.email.subject.starts_with("Платёж получен")), "{mine:?}");
+
+        // Back to the built-in text; both changes audited.
+        let reset = admin.submit(page, &format!("{page}/reset"), &[]).await;
+        assert_eq!(reset.status, StatusCode::SEE_OTHER);
+        assert!(!admin.get("/staff/texts").await.body.contains(">свой<"));
+        let audit = app.db().audit().lines(None, 1000).await.unwrap();
+        let changes: Vec<_> = audit.iter().filter(|l| l.event == "notify_text_changed").collect();
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(changes.iter().all(|l| l.details.contains("new_invoice by email in ru")), "{changes:?}");
+    }
 }

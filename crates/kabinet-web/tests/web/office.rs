@@ -128,6 +128,10 @@ db_tests! {
             ("POST", format!("/staff/announcements/{announcement}/end"), vec![], vec![Adm, Op, Dis]),
             ("GET", "/staff/calendar".into(), vec![], vec![Adm]),
             ("POST", "/staff/calendar".into(), vec![("days", kabinet_domain::workdays::BUILT_IN)], vec![Adm]),
+            ("GET", "/staff/texts".into(), vec![], vec![Adm]),
+            ("GET", "/staff/texts/new_invoice/sms/ru".into(), vec![], vec![Adm]),
+            ("POST", "/staff/texts/new_invoice/sms/ru".into(), vec![("body", "Счёт {account}"), ("action", "save")], vec![Adm]),
+            ("POST", "/staff/texts/new_invoice/sms/ru/reset".into(), vec![], vec![Adm]),
             ("GET", "/staff/audit".into(), vec![], vec![Adm]),
             ("GET", "/staff/audit.csv".into(), vec![], vec![Adm]),
         ];
@@ -153,7 +157,7 @@ db_tests! {
                     let token_page = if allowed.contains(&role) { path.trim_end_matches("/confirm").to_string() } else { "/staff".to_string() };
                     b.submit(&token_page, path, form).await
                 } else {
-                    let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else if path.ends_with("/sessions") { path.trim_end_matches("/sessions").to_string() } else if path.ends_with("/unlock") { "/staff/residents".to_string() } else if path.ends_with("/end") { path.trim_end_matches("/end").to_string() } else { path.clone() };
+                    let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else if path.ends_with("/sessions") { path.trim_end_matches("/sessions").to_string() } else if path.ends_with("/unlock") { "/staff/residents".to_string() } else if path.ends_with("/end") { path.trim_end_matches("/end").to_string() } else if path.ends_with("/reset") { path.trim_end_matches("/reset").to_string() } else { path.clone() };
                     // A refused page has no form: take the token from the home page.
                     let token_page = if allowed.contains(&role) { page } else { "/staff".to_string() };
                     b.submit(&token_page, path, form).await

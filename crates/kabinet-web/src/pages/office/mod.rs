@@ -19,6 +19,7 @@ pub(crate) mod organization;
 pub(crate) mod residents;
 pub(crate) mod rules;
 pub(crate) mod settings;
+pub(crate) mod texts;
 
 use crate::http::context::Ctx;
 use crate::http::guard::Need;
@@ -27,7 +28,7 @@ use kabinet_app::staff::{By, StaffUser};
 use kabinet_domain::staff::Permission as P;
 
 /// The console's sections in the navigation: where, who may, the label.
-pub(crate) const NAV: [(&str, Need, &str); 16] = [
+pub(crate) const NAV: [(&str, Need, &str); 17] = [
     (paths::STAFF, Need::Member, "office-home"),
     (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
     (paths::STAFF_RESIDENTS, Need::To(P::Support), "support-title"),
@@ -51,6 +52,7 @@ pub(crate) const NAV: [(&str, Need, &str); 16] = [
         "office-categories",
     ),
     (paths::STAFF_CALENDAR, Need::To(P::Settings), "office-calendar"),
+    (paths::STAFF_TEXTS, Need::To(P::Settings), "office-texts"),
     (paths::STAFF_RULES, Need::To(P::Settings), "office-rules"),
     (paths::STAFF_CONSENT, Need::To(P::Settings), "office-consent"),
     (paths::STAFF_HELP, Need::To(P::Settings), "office-help"),
