@@ -838,7 +838,13 @@ impl Notifications {
 
     /// What the placeholders of an organization's text stand for in the
     /// message `about` to `user` (see [`kabinet_domain::notify_texts`]).
-    fn values(&self, about: &About, org: &str, tr: kabinet_i18n::Tr, user: &d::ResidentUser) -> Vec<(&'static str, String)> {
+    fn values(
+        &self,
+        about: &About,
+        org: &str,
+        tr: kabinet_i18n::Tr,
+        user: &d::ResidentUser,
+    ) -> Vec<(&'static str, String)> {
         let site = self.public_url.as_str();
         let mut v: Vec<(&'static str, String)> = vec![("org", org.to_string())];
         let url = match about {
@@ -1106,20 +1112,47 @@ impl Notifications {
                 break;
             };
             for (id, provider_ref, phone) in waiting {
-                match self.sms.status(&provider_ref, &phone).await {
-                    Ok(d::notify::DeliveryState::Accepted) => {}
-                    Ok(state) => {
-                        self.db.notify().set_delivery(id, state).await?;
-                        done += 1;
-                    }
-                    Err(e) => {
-                        tracing::warn!(sms = id.0, error = %e, "SMS status not read");
-                    }
-                }
+                done += u64::from(self.follow_sms(id, &provider_ref, &phone).await?);
             }
             seen = last.0;
         }
         Ok(done)
+    }
+
+    /// A provider's delivery report named `refs`: each that is ours and
+    /// still on its way is asked about at the provider (the report itself
+    /// is not believed: anyone may post one); returns how many reached a
+    /// final state. At most 100 a report.
+    pub async fn sms_reported(&self, refs: &[String]) -> Result<u64, Error> {
+        let mut done = 0;
+        let mut seen = std::collections::HashSet::new();
+        for r in refs.iter().filter(|r| !r.is_empty() && r.len() <= 64).take(100) {
+            if !seen.insert(r.as_str()) {
+                continue;
+            }
+            let Some((id, phone)) = self.db.notify().sms_by_ref(r).await? else {
+                continue;
+            };
+            done += u64::from(self.follow_sms(id, r, &phone).await?);
+        }
+        Ok(done)
+    }
+
+    /// Asks the provider what became of SMS `id` and records a final
+    /// state; `true` when it reached one (a provider that does not answer
+    /// is logged and asked again later).
+    async fn follow_sms(&self, id: d::OutboxId, provider_ref: &str, phone: &str) -> Result<bool, Error> {
+        match self.sms.status(provider_ref, phone).await {
+            Ok(d::notify::DeliveryState::Accepted) => Ok(false),
+            Ok(state) => {
+                self.db.notify().set_delivery(id, state).await?;
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::warn!(sms = id.0, error = %e, "SMS status not read");
+                Ok(false)
+            }
+        }
     }
 
     /// Sends one claimed delivery; `true` when it went.

@@ -659,6 +659,18 @@ impl<C: Conn> Notify<'_, C> {
             .collect())
     }
 
+    /// The SMS the provider took under `provider_ref` whose fate is not
+    /// known yet: its row and phone.
+    pub async fn sms_by_ref(&self, provider_ref: &str) -> Result<Option<(d::OutboxId, String)>, DbError> {
+        Ok(outbox::Entity::find()
+            .filter(outbox::Column::Channel.eq(Channel::Sms.as_str()))
+            .filter(outbox::Column::ProviderRef.eq(provider_ref))
+            .filter(outbox::Column::Delivery.eq(DeliveryState::Accepted.as_str()))
+            .one(self.0.conn())
+            .await?
+            .map(|r| (d::OutboxId(r.id), r.recipient)))
+    }
+
     /// Records what the provider says became of SMS `id`.
     pub async fn set_delivery(&self, id: d::OutboxId, state: DeliveryState) -> Result<(), DbError> {
         outbox::Entity::update_many()

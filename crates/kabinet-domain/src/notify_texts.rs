@@ -37,7 +37,9 @@ pub fn placeholders(kind: EventKind) -> &'static [&'static str] {
         EventKind::NewInvoice => &["account", "period", "amount", "date"],
         EventKind::PaymentImported => &["account", "amount", "date"],
         EventKind::CardPaid => &["amount", "accounts"],
-        EventKind::VerificationSoon | EventKind::VerificationExpired => &["account", "meter", "resource", "date"],
+        EventKind::VerificationSoon | EventKind::VerificationExpired => {
+            &["account", "meter", "resource", "date"]
+        }
         EventKind::ReadingsOpen | EventKind::ReadingsClosing => &["account", "date"],
         EventKind::Announcement | EventKind::Emergency => &["title", "text"],
         EventKind::RequestUpdate => &["number", "news", "text", "category"],
@@ -81,9 +83,13 @@ impl crate::Describe for TemplateError {
     fn text(&self) -> Text {
         match self {
             TemplateError::Empty => Text::new("error-notify-text-empty"),
-            TemplateError::TooLong(n) => Text::new("error-notify-text-long").with("max", i64::try_from(*n).unwrap_or(i64::MAX)),
+            TemplateError::TooLong(n) => {
+                Text::new("error-notify-text-long").with("max", i64::try_from(*n).unwrap_or(i64::MAX))
+            }
             TemplateError::Braces => Text::new("error-notify-text-braces"),
-            TemplateError::Unknown(name) => Text::new("error-notify-text-placeholder").with("name", name.as_str()),
+            TemplateError::Unknown(name) => {
+                Text::new("error-notify-text-placeholder").with("name", name.as_str())
+            }
         }
     }
 }
@@ -172,8 +178,14 @@ mod tests {
     #[test]
     fn placeholders_are_checked_and_filled() {
         let k = EventKind::NewInvoice;
-        assert_eq!(check("Счёт {account}: {amount} до { date }. {url}", k, 450), Ok(()));
-        assert_eq!(check("{title}", k, 450), Err(TemplateError::Unknown("title".into())));
+        assert_eq!(
+            check("Счёт {account}: {amount} до { date }. {url}", k, 450),
+            Ok(())
+        );
+        assert_eq!(
+            check("{title}", k, 450),
+            Err(TemplateError::Unknown("title".into()))
+        );
         assert_eq!(check("Счёт {account", k, 450), Err(TemplateError::Braces));
         assert_eq!(check("Счёт account}", k, 450), Err(TemplateError::Braces));
         assert_eq!(check("{}", k, 450), Err(TemplateError::Braces));
@@ -181,8 +193,14 @@ mod tests {
         assert_eq!(check("   ", k, 450), Err(TemplateError::Empty));
         assert_eq!(check(&"я".repeat(451), k, 450), Err(TemplateError::TooLong(450)));
         assert_eq!(check("{title}", EventKind::Announcement, 450), Ok(()));
-        let values = [("account", "7100000001".to_string()), ("amount", "1 234,56 ₽".to_string())];
-        assert_eq!(fill("Счёт {account}: {amount}{date}.", &values), "Счёт 7100000001: 1 234,56 ₽.");
+        let values = [
+            ("account", "7100000001".to_string()),
+            ("amount", "1 234,56 ₽".to_string()),
+        ];
+        assert_eq!(
+            fill("Счёт {account}: {amount}{date}.", &values),
+            "Счёт 7100000001: 1 234,56 ₽."
+        );
         assert_eq!(fill("без мест", &values), "без мест");
     }
 

@@ -210,7 +210,10 @@ mod tests {
         for list in [&ru, &en] {
             let mut seen = std::collections::HashSet::new();
             let twice: Vec<_> = list.iter().filter(|i| !seen.insert(i.as_str())).collect();
-            assert!(twice.is_empty(), "ids given twice (the second is ignored): {twice:?}");
+            assert!(
+                twice.is_empty(),
+                "ids given twice (the second is ignored): {twice:?}"
+            );
         }
         let missing: Vec<_> = ru.iter().filter(|i| !en.contains(i)).collect();
         assert!(missing.is_empty(), "missing in en.ftl: {missing:?}");

@@ -239,7 +239,14 @@ pub fn document_changed(
 /// A notification in the organization's own words: the subject and the
 /// body (paragraphs split by a blank line) as filled in, and the
 /// unsubscribe link when the message may be turned off.
-pub fn custom(tr: Tr, org: &str, to: &EmailAddress, subject: &str, body: &str, unsubscribe: Option<&str>) -> Email {
+pub fn custom(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    subject: &str,
+    body: &str,
+    unsubscribe: Option<&str>,
+) -> Email {
     let mut paragraphs: Vec<Paragraph> = body
         .split("\n\n")
         .map(str::trim)

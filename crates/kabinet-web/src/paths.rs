@@ -122,6 +122,8 @@ pub const SETTINGS_PHONE_VERIFY: &str = "/settings/phone/verify";
 pub const SETTINGS_MAX_LINK: &str = "/settings/max/link";
 /// Unlinks MAX (POST).
 pub const SETTINGS_MAX_UNLINK: &str = "/settings/max/unlink";
+/// Where the SMS providers post delivery reports.
+pub const SMS_STATUS: &str = "/sms/status";
 /// Where MAX posts the bot's updates.
 pub const MAX_WEBHOOK: &str = "/max/webhook";
 /// The link confirming a new e-mail (pattern).

@@ -52,9 +52,11 @@ pub fn all_keys() -> impl Iterator<Item = TextKey> {
             .into_iter()
             .filter(move |c| kind.urgent() || offered(kind.preference(), *c))
             .flat_map(move |channel| {
-                d::Language::ALL
-                    .into_iter()
-                    .map(move |language| TextKey { kind, channel, language })
+                d::Language::ALL.into_iter().map(move |language| TextKey {
+                    kind,
+                    channel,
+                    language,
+                })
             })
     })
 }
@@ -89,7 +91,12 @@ impl Notifications {
 
     /// `text` filled with the sample values, as a message would read;
     /// refused as [`Notifications::save_text`] would refuse it.
-    pub async fn preview_text(&self, by: By<'_>, key: TextKey, text: &CustomText) -> Result<CustomText, Error> {
+    pub async fn preview_text(
+        &self,
+        by: By<'_>,
+        key: TextKey,
+        text: &CustomText,
+    ) -> Result<CustomText, Error> {
         let view = self.text(by, key).await?;
         let text = checked(key, text)?;
         Ok(CustomText {
@@ -109,7 +116,10 @@ impl Notifications {
             .save(key, &text, by.member().map(|m| m.id), now)
             .await?;
         tx.audit()
-            .record(&by.entry(d::AuditEvent::NotifyTextChanged, describe(key, "own text")), now)
+            .record(
+                &by.entry(d::AuditEvent::NotifyTextChanged, describe(key, "own text")),
+                now,
+            )
             .await?;
         tx.commit().await?;
         Ok(())
@@ -122,7 +132,10 @@ impl Notifications {
         let tx = self.db.begin().await?;
         if tx.notify_texts().remove(key).await? {
             tx.audit()
-                .record(&by.entry(d::AuditEvent::NotifyTextChanged, describe(key, "built-in text")), now)
+                .record(
+                    &by.entry(d::AuditEvent::NotifyTextChanged, describe(key, "built-in text")),
+                    now,
+                )
                 .await?;
         }
         tx.commit().await?;
@@ -146,7 +159,9 @@ impl Notifications {
                 "meter" => "123456".to_string(),
                 "resource" => tr.t(&format!("resource-{}", d::Resource::ColdWater.code())),
                 "number" => "42".to_string(),
-                "news" => kabinet_notify::messages::news_text(tr, kabinet_notify::messages::RequestNews::Taken),
+                "news" => {
+                    kabinet_notify::messages::news_text(tr, kabinet_notify::messages::RequestNews::Taken)
+                }
                 other => tr.t(&format!("texts-sample-{other}")),
             };
             out.push((name, value));

@@ -8,6 +8,7 @@ pub(crate) mod announcements;
 pub(crate) mod assets;
 pub(crate) mod auth;
 pub(crate) mod cabinet;
+pub(crate) mod callbacks;
 pub(crate) mod charges;
 pub(crate) mod chart;
 pub(crate) mod console;
@@ -360,8 +361,14 @@ pub(crate) fn machine_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             )),
         ),
         (
+            paths::SMS_STATUS,
+            post(callbacks::sms_status).layer(axum::extract::DefaultBodyLimit::max(
+                crate::MAX_MACHINE_BODY_BYTES,
+            )),
+        ),
+        (
             paths::MAX_WEBHOOK,
-            post(settings::max_webhook).layer(axum::extract::DefaultBodyLimit::max(
+            post(callbacks::max_webhook).layer(axum::extract::DefaultBodyLimit::max(
                 crate::MAX_MACHINE_BODY_BYTES,
             )),
         ),
@@ -404,7 +411,11 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             Need::To(P::Settings),
             get(office::settings::show).post(office::settings::save),
         ),
-        (paths::STAFF_TEXTS, Need::To(P::Settings), get(office::texts::list)),
+        (
+            paths::STAFF_TEXTS,
+            Need::To(P::Settings),
+            get(office::texts::list),
+        ),
         (
             paths::STAFF_TEXT,
             Need::To(P::Settings),

@@ -472,29 +472,6 @@ pub(crate) async fn max_unlink(
     Ok(see_other(&format!("{}?done=max-unlinked#max-h", paths::SETTINGS)))
 }
 
-/// `POST /max/webhook`: an update of the bot, posted by MAX with the
-/// subscription's secret in `X-Max-Bot-Api-Secret` (401 without it). A
-/// failure answers 500 so that MAX posts it again.
-pub(crate) async fn max_webhook(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> StatusCode {
-    let secret = headers
-        .get(kabinet_app::max::SECRET_HEADER)
-        .and_then(|v| v.to_str().ok());
-    if !state.app.max.webhook_allowed(secret) {
-        return StatusCode::UNAUTHORIZED;
-    }
-    match state.app.max.handle_posted(&body).await {
-        Ok(()) => StatusCode::OK,
-        Err(e) => {
-            tracing::error!(error = %e, "a MAX update failed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    }
-}
-
 /// The page behind the confirmation link.
 #[derive(Template)]
 #[template(path = "settings/confirm_email.html")]

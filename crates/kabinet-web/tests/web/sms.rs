@@ -268,7 +268,18 @@ db_tests! {
         // The provider's word on delivery is followed.
         assert_eq!(notify.poll_sms(OffsetDateTime::now_utc()).await.unwrap(), 0, "still on their way");
         fake.deliver(DeliveryState::Delivered);
-        assert_eq!(notify.poll_sms(OffsetDateTime::now_utc()).await.unwrap() as usize, taken.len() + 1, "the code too");
+        // A provider's delivery report is only a hint: what it names is
+        // asked about; a forged one about nobody's message changes nothing.
+        let mut machine = Browser::new(&app);
+        let forged = machine.post_raw("/sms/status", &[("id", "999999"), ("phone", "79123456789"), ("status", "1")]).await;
+        assert_eq!((forged.status, forged.body.as_str()), (StatusCode::OK, "100"));
+        let calls = fake.status_calls();
+        let report = machine.post_raw("/sms/status", &[("id", taken[0].id.as_str()), ("phone", "79123456789"), ("status", "1")]).await;
+        assert_eq!((report.status, report.body.as_str()), (StatusCode::OK, "100"));
+        assert_eq!(fake.status_calls(), calls + 1, "one question, for the message named");
+        let reported = app.db().outbox().texts_of_user(me.id, Channel::Sms, 50).await.unwrap();
+        assert_eq!(reported.iter().filter(|m| m.delivery == Some(DeliveryState::Delivered)).count(), 1, "{reported:?}");
+        assert_eq!(notify.poll_sms(OffsetDateTime::now_utc()).await.unwrap() as usize, taken.len(), "the rest and the code");
         assert_eq!(notify.poll_sms(OffsetDateTime::now_utc()).await.unwrap(), 0, "final states are not asked again");
         let mine = app.db().outbox().texts_of_user(me.id, Channel::Sms, 50).await.unwrap();
         assert!(mine.iter().all(|m| m.delivery == Some(DeliveryState::Delivered)), "{mine:?}");

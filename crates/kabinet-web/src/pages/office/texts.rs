@@ -76,7 +76,8 @@ impl KeyPath {
     fn key(&self) -> Result<TextKey, PageError> {
         let key = TextKey {
             kind: EventKind::from_stored(&self.kind).ok_or(PageError::NotFound("error-page-not-found"))?,
-            channel: Channel::from_stored(&self.channel).ok_or(PageError::NotFound("error-page-not-found"))?,
+            channel: Channel::from_stored(&self.channel)
+                .ok_or(PageError::NotFound("error-page-not-found"))?,
             language: Language::from_tag(&self.lang)
                 .filter(|l| l.code() == self.lang)
                 .ok_or(PageError::NotFound("error-page-not-found"))?,
@@ -147,9 +148,15 @@ pub(crate) async fn list(
                 .map(|(channel, language)| {
                     texts
                         .iter()
-                        .find(|t| t.key.kind == kind && t.key.channel == *channel && t.key.language == *language)
+                        .find(|t| {
+                            t.key.kind == kind && t.key.channel == *channel && t.key.language == *language
+                        })
                         .map(|t| Cell {
-                            href: paths::staff_text(t.key.kind.as_str(), t.key.channel.as_str(), t.key.language.code()),
+                            href: paths::staff_text(
+                                t.key.kind.as_str(),
+                                t.key.channel.as_str(),
+                                t.key.language.code(),
+                            ),
                             own: t.own,
                             label: format!("{} — {}", kind_label(&tr, kind), title(&tr, t.key)),
                         })
@@ -185,7 +192,10 @@ async fn render(
     let tr = Tr::current();
     let view = state.app.notify.text(by(s, ctx), key).await?;
     let (subject, body) = match (typed, &view.own) {
-        (Some(f), _) => (f.subject.chars().take(300).collect(), f.body.chars().take(12_000).collect()),
+        (Some(f), _) => (
+            f.subject.chars().take(300).collect(),
+            f.body.chars().take(12_000).collect(),
+        ),
         (None, Some(own)) => (own.subject.clone(), own.body.clone()),
         (None, None) => (String::new(), String::new()),
     };
@@ -240,7 +250,17 @@ pub(crate) async fn save(
     };
     match outcome {
         Ok(Some(preview)) => {
-            render(&state, &ctx, &s, key, StatusCode::OK, Vec::new(), Some(&f), Some(preview)).await
+            render(
+                &state,
+                &ctx,
+                &s,
+                key,
+                StatusCode::OK,
+                Vec::new(),
+                Some(&f),
+                Some(preview),
+            )
+            .await
         }
         Ok(None) => Ok(super::SavedQuery::back_to(paths::STAFF_TEXTS)),
         Err(e) => {
