@@ -129,6 +129,22 @@ impl<C: Conn> Notify<'_, C> {
         .and_then(|o| o.v))
     }
 
+    /// The channels a fan-out writes to: MAX only once someone linked it
+    /// (one look at its index spares a statement over every resident).
+    async fn channels(&self) -> Result<Vec<Channel>, DbError> {
+        let max = self
+            .scalar(
+                "SELECT MIN(max_user) AS v FROM users WHERE max_user IS NOT NULL",
+                Vec::new(),
+            )
+            .await?
+            .is_some();
+        Ok(Channel::ALL
+            .into_iter()
+            .filter(|c| *c != Channel::Max || max)
+            .collect())
+    }
+
     /// How far events of `name` were produced (0: from the start).
     pub async fn mark(&self, name: &str) -> Result<i64, DbError> {
         Ok(notify_mark::Entity::find_by_id(name.to_string())
@@ -325,7 +341,7 @@ impl<C: Conn> Notify<'_, C> {
         now: OffsetDateTime,
     ) -> Result<u64, DbError> {
         let mut added = 0;
-        for channel in Channel::ALL {
+        for channel in self.channels().await? {
             let (recipient, wants) = fan_out_terms(channel, kind);
             let mut values = fan_out_values(channel, kind, now);
             values.push(event.into());
@@ -580,7 +596,7 @@ impl<C: Conn> Notify<'_, C> {
         now: OffsetDateTime,
     ) -> Result<u64, DbError> {
         let mut added = 0;
-        for channel in Channel::ALL {
+        for channel in self.channels().await? {
             let (recipient, wants) = fan_out_terms(channel, kind);
             let sql = format!(
                 "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, status, attempts, \
