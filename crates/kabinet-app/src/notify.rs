@@ -419,8 +419,7 @@ impl Notifications {
         at: OffsetDateTime,
     ) -> Result<u64, Error> {
         // The organization's name signs every e-mail of the run: read once.
-        let org = crate::site::sender_name(&self.db).await?;
-        let texts = self.custom_texts().await?;
+        let (org, texts) = self.run_reads().await?;
         let by = Sender::Email {
             mailer,
             sender,
@@ -441,8 +440,7 @@ impl Notifications {
 
     /// [`Notifications::send_sms`] on a clock that read `at` when it began.
     pub async fn send_sms_as_of(&self, until: Instant, at: OffsetDateTime) -> Result<u64, Error> {
-        let org = crate::site::sender_name(&self.db).await?;
-        let texts = self.custom_texts().await?;
+        let (org, texts) = self.run_reads().await?;
         let by = Sender::Sms(Run {
             org: &org,
             texts: &texts,
@@ -467,8 +465,7 @@ impl Notifications {
         if self.max.is_none() {
             return Ok(0);
         }
-        let org = crate::site::sender_name(&self.db).await?;
-        let texts = self.custom_texts().await?;
+        let (org, texts) = self.run_reads().await?;
         let by = Sender::Max(Run {
             org: &org,
             texts: &texts,
@@ -829,6 +826,15 @@ impl Notifications {
             news,
             text: event.body,
         }))
+    }
+
+    /// What a sending run reads once: the organization's name and its own
+    /// texts.
+    async fn run_reads(&self) -> Result<(String, HashMap<TextKey, CustomText>), Error> {
+        Ok((
+            crate::site::sender_name(&self.db).await?,
+            self.custom_texts().await?,
+        ))
     }
 
     /// The organization's own texts, read once a run.

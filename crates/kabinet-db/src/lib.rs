@@ -36,6 +36,7 @@ pub mod outbox;
 pub mod overview;
 pub mod payments;
 pub mod phone_codes;
+mod raw;
 pub mod receipts;
 pub mod requests;
 pub mod resets;

@@ -26,14 +26,7 @@ pub struct MaxLinks<'a, C>(pub(crate) &'a C);
 
 impl<C: Conn> MaxLinks<'_, C> {
     async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbError> {
-        let c = self.0.conn();
-        Ok(c.execute_raw(Statement::from_sql_and_values(
-            c.get_database_backend(),
-            sql,
-            values,
-        ))
-        .await?
-        .rows_affected())
+        crate::raw::execute(self.0, sql, values).await
     }
 
     async fn one<T: FromQueryResult>(&self, sql: &str, values: Vec<Value>) -> Result<Option<T>, DbError> {

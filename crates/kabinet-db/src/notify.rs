@@ -103,14 +103,7 @@ pub struct Notify<'a, C>(pub(crate) &'a C);
 
 impl<C: Conn> Notify<'_, C> {
     async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbError> {
-        let c = self.0.conn();
-        Ok(c.execute_raw(Statement::from_sql_and_values(
-            c.get_database_backend(),
-            sql,
-            values,
-        ))
-        .await?
-        .rows_affected())
+        crate::raw::execute(self.0, sql, values).await
     }
 
     async fn scalar(&self, sql: &str, values: Vec<Value>) -> Result<Option<i64>, DbError> {

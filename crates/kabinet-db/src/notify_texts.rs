@@ -23,14 +23,7 @@ pub struct NotifyTexts<'a, C>(pub(crate) &'a C);
 
 impl<C: Conn> NotifyTexts<'_, C> {
     async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbError> {
-        let c = self.0.conn();
-        Ok(c.execute_raw(Statement::from_sql_and_values(
-            c.get_database_backend(),
-            sql,
-            values,
-        ))
-        .await?
-        .rows_affected())
+        crate::raw::execute(self.0, sql, values).await
     }
 
     /// Every text staff changed (rows of kinds, channels or languages this
