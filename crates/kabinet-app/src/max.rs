@@ -75,15 +75,33 @@ impl Command {
             .unwrap_or_default()
             .to_lowercase();
         let rest: Vec<String> = words.map(str::to_string).collect();
+        if word == "start" {
+            return Command::Start(rest.into_iter().next());
+        }
+        // The commands' names (`/balance`…), and the words each language's
+        // Fluent file gives for them (`max-words-<name>`), in any language.
+        let named = [
+            ("help", Command::Help),
+            ("balance", Command::Balance),
+            ("readings", Command::Readings),
+            ("requests", Command::Requests),
+            ("unlink", Command::Unlink),
+            ("yes", Command::Yes),
+            ("no", Command::No),
+        ];
+        for (name, command) in named {
+            let said = word == name
+                || d::Language::ALL.into_iter().any(|l| {
+                    kabinet_notify::messages::tr(Some(l))
+                        .t(&format!("max-words-{name}"))
+                        .split_whitespace()
+                        .any(|w| w.to_lowercase() == word)
+                });
+            if said {
+                return command;
+            }
+        }
         match word.as_str() {
-            "start" => Command::Start(rest.into_iter().next()),
-            "help" | "помощь" | "справка" => Command::Help,
-            "balance" | "баланс" => Command::Balance,
-            "readings" | "показания" | "счётчики" | "счетчики" => Command::Readings,
-            "requests" | "заявки" => Command::Requests,
-            "unlink" | "отвязать" => Command::Unlink,
-            "yes" | "да" => Command::Yes,
-            "no" | "нет" => Command::No,
             n if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) && (1..=3).contains(&rest.len()) => {
                 Command::Reading {
                     n: n.to_string(),
