@@ -1,15 +1,18 @@
-// Card payments in headless Chromium, on a 360 px phone and a desktop: the
-// demo resident opens the payment form from the current invoice, pays
-// on the sandbox gateway's test page, comes back to the return page, and sees
-// the payment on the overview and in the payment history. A second payment is
-// left pending to see the return page follow it (it reloads itself). axe-core checks every page
-// on the way for WCAG 2.1 A/AA.
+// Card and СБП payments in headless Chromium, on a 360 px phone and a
+// desktop: the demo resident opens the payment form from the current
+// invoice, sees the fee of each method (СБП free, a card at 1.5 %) with the
+// total before leaving, pays by СБП on the sandbox's test bank app (a QR code
+// on the page), comes back to the return page, and sees the payment on the
+// overview and in the payment history. A second payment, by card, is left
+// pending to see the return page follow it (it reloads itself). The demo
+// accountant then finds the СБП payment in the office and refunds part of
+// it. axe-core checks every page on the way for WCAG 2.1 A/AA.
 // Run: node e2e/payments.mjs (needs target/debug/kabinet, /usr/bin/chromium).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, launch, root, serverEnv, signInDemo, waitHealthy, wcagViolations } from './harness.mjs';
+import { bin, demoStaff, freePort, launch, root, serverEnv, signInDemo, staffSignIn, waitHealthy, wcagViolations } from './harness.mjs';
 
 const out = join(root, 'e2e', 'out');
 mkdirSync(out, { recursive: true });
@@ -33,8 +36,9 @@ async function run(name, viewport) {
   let browser;
   try {
     const port = await freePort();
-    const env = serverEnv(data, port);
-    execFileSync(bin, ['demo', '--accounts', '12', '--months', '4', '--no-serve'], { env, stdio: 'ignore' });
+    const env = { ...serverEnv(data, port), KABINET_PAYMENT_FEE_CARD: '1.5% min 10' };
+    const demo = spawnSync(bin, ['demo', '--accounts', '12', '--months', '4', '--no-serve'], { env, encoding: 'utf8' });
+    const accountant = demoStaff(demo.stderr, 'Accountant');
     server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
     const base = `http://127.0.0.1:${port}`;
     await waitHealthy(base);
@@ -57,16 +61,27 @@ async function run(name, viewport) {
     const error = await page.textContent('.error');
     if (!error.includes('не меньше 1 ₽')) throw new Error(`no amount error: ${error}`);
     await axe(page, `${name}-form-error`);
+    const note = await page.textContent('main form[action="/pay"]');
+    if (!note.includes('СБП (Система быстрых платежей): без комиссии') || !note.includes('1,50 %')) throw new Error(`no fees on the form: ${note}`);
     await page.fill(`#${field}`, '1 234,56');
     await page.click('button[type=submit]:has-text("Перейти к оплате")');
+    await page.waitForSelector('table.methods');
+    const review = await page.textContent('table.methods');
+    // 1.5 % of 1 234,56 ₽ is 18,52 ₽ (above the 10 ₽ minimum).
+    if (!review.includes('без комиссии') || !review.includes('18,52') || !/1\s253,08/.test(review)) throw new Error(`review: ${review}`);
+    await axe(page, `${name}-review`);
+    await page.click('button[value=sbp]');
     await page.waitForURL(/\/sandbox\/pay\//);
     const sandbox = await page.textContent('main');
-    if (!sandbox.includes('Тестовый платёжный сервис') || !sandbox.includes('234,56')) throw new Error(`sandbox page: ${sandbox}`);
+    if (!sandbox.includes('Тестовый платёжный сервис') || !sandbox.includes('234,56') || !sandbox.includes('Тестовое приложение банка (СБП)')) throw new Error(`sandbox page: ${sandbox}`);
+    if (!(await page.$('.qr svg'))) throw new Error('no СБП QR code');
     await axe(page, `${name}-sandbox`);
     await page.click('button:has-text("Оплатить")');
     await page.waitForURL(/\/payments\/card\//);
     const status = await page.textContent('.status-line');
     if (!status.includes('оплачено')) throw new Error(`return page: ${status}`);
+    if (!(await page.textContent('main')).includes('СБП')) throw new Error('the method is not shown');
+    const paidUrl = page.url();
     await axe(page, `${name}-paid`);
 
     // A sandbox payment is a test: the return page says so, every page
@@ -83,6 +98,7 @@ async function run(name, viewport) {
     await page.goto(`${base}/pay`);
     await page.fill(`#${field}`, '10');
     await page.click('button[type=submit]:has-text("Перейти к оплате")');
+    await page.click('button[value=bank_card]');
     await page.waitForURL(/\/sandbox\/pay\//);
     await page.click('button:has-text("Оставить в обработке")');
     await page.waitForURL(/\/payments\/card\//);
@@ -91,6 +107,26 @@ async function run(name, viewport) {
     await axe(page, `${name}-pending`);
     await page.goto(`${base}/pay?lang=en`);
     await axe(page, `${name}-form-en`);
+
+    // The accountant finds the СБП payment in the office and refunds part.
+    const id = paidUrl.split('/').pop();
+    const office = await (await browser.newContext({ viewport, locale: 'ru-RU' })).newPage();
+    await staffSignIn(office, base, accountant);
+    await office.goto(`${base}/staff/payments`);
+    await axe(office, `${name}-office-payments`);
+    await office.click(`a:has-text("${id}")`);
+    await office.waitForURL(`${base}/staff/payments/${id}`);
+    await axe(office, `${name}-office-payment`);
+    await office.fill('#amount', '100');
+    await office.fill('#reason', 'Переплата');
+    await office.click('button:has-text("Вернуть деньги")');
+    await office.waitForURL(/saved=1/);
+    if (!(await office.textContent('main')).includes('возвращено')) throw new Error('the refund is not shown');
+    await axe(office, `${name}-office-refunded`);
+    await page.goto(`${paidUrl}?lang=ru`);
+    const refundedText = await page.textContent('main');
+    if (!refundedText.includes('Возвращено частично: 100,00')) throw new Error('the resident does not see the refund');
+    await axe(page, `${name}-refunded`);
     await context.close();
   } catch (e) {
     failures.push(`${name}: ${e.message}`);
@@ -106,4 +142,4 @@ if (failures.length) {
   console.error(`payments: ${failures.length} failure(s)\n${failures.join('\n')}`);
   process.exit(1);
 }
-console.log(`payments: paying through the sandbox and following a pending payment pass; ${checked} pages axe-clean`);
+console.log(`payments: paying by СБП through the sandbox, following a pending card payment and a refund from the office pass; ${checked} pages axe-clean`);

@@ -50,6 +50,9 @@ pub enum Error {
     /// The payment gateway refused the payment.
     #[error("payment refused by the gateway")]
     PaymentRefused,
+    /// The gateway refused to make a refund.
+    #[error("refund refused by the gateway")]
+    RefundRefused,
     /// The payment gateway did not answer; the outcome is settled later.
     #[error("payment gateway unavailable")]
     GatewayUnavailable,
@@ -105,6 +108,7 @@ impl Error {
             Error::Readings(_) => Text::new("error-readings"),
             Error::NotFound => Text::new("error-not-found"),
             Error::PaymentRefused => Text::new("error-payment-refused"),
+            Error::RefundRefused => Text::new("error-refund-refused"),
             Error::GatewayUnavailable => Text::new("error-gateway-unavailable"),
             Error::CardPaymentsOff => Text::new("error-card-payments-off"),
             Error::TooManyPayments => Text::new("error-too-many-payments"),

@@ -15,9 +15,16 @@
 //!   accounts and queues the e-mail in the same transaction.
 //! - A payment still unsettled after the last reconciliation is `expired`;
 //!   should the gateway later report it paid, the success is still recorded.
+//!
+//! The resident chooses the method (СБП or card, each with the fee the
+//! organization set) after seeing what each costs; refunds are in
+//! [`refunds`](self::refunds).
 
 mod disabled;
+mod refunds;
 mod sandbox;
+
+pub use refunds::RefundInput;
 
 pub use disabled::Disabled;
 pub use sandbox::{Sandbox, SandboxAction, page_path as sandbox_page_path};
@@ -27,6 +34,7 @@ use crate::{Error, FieldErrors};
 use kabinet_db::card_payments::{NewCardPayment, Settlement};
 use kabinet_db::{Db, Repos};
 use kabinet_domain as d;
+use kabinet_domain::payment_methods::{Fee, PayMethod, Quote};
 use kabinet_domain::payments::{CardPayment, CardPaymentStatus};
 use kabinet_gateway::{Gateway, GatewayError, GatewayPayment, NewPayment, Receipt, ReceiptItem};
 use std::net::IpAddr;
@@ -52,6 +60,25 @@ pub struct PaymentSettings {
     /// Payments one resident may start in an hour: enough for any household,
     /// few enough that nobody can use the portal to flood the gateway.
     pub starts_per_hour: u64,
+    /// Whether the gateway issues the fiscal receipt (54-ФЗ); off for a shop
+    /// with its own register or one exempt from it.
+    pub receipts: bool,
+    /// The organization's tax system code for the receipt (1–6), if its
+    /// register needs one.
+    pub tax_system_code: Option<u8>,
+    /// The unit of the receipt lines (ФФД 1.2 `measure`).
+    pub measure: String,
+    /// The methods offered, in the order shown, each with its fee.
+    pub methods: Vec<MethodFee>,
+}
+
+/// A method offered and the fee it adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodFee {
+    /// The method.
+    pub method: PayMethod,
+    /// Its fee (free: the organization pays it).
+    pub fee: Fee,
 }
 
 impl Default for PaymentSettings {
@@ -64,6 +91,13 @@ impl Default for PaymentSettings {
             notification_sources: Vec::new(),
             give_up_after_days: 3,
             starts_per_hour: 20,
+            receipts: true,
+            tax_system_code: None,
+            measure: "piece".into(),
+            methods: vec![MethodFee {
+                method: PayMethod::BankCard,
+                fee: Fee::NONE,
+            }],
         }
     }
 }
@@ -86,6 +120,12 @@ pub enum GatewayChoice {
 pub mod fields {
     /// The amounts per account.
     pub const AMOUNTS: &str = "amounts";
+    /// The method.
+    pub const METHOD: &str = "method";
+    /// A refund's amount.
+    pub const REFUND_AMOUNT: &str = "amount";
+    /// A refund's reason.
+    pub const REFUND_REASON: &str = "reason";
 }
 
 /// What a resident asks to pay for one account.
@@ -104,6 +144,15 @@ pub struct PayForm {
     pub scope: crate::account::AccountScope,
     /// What the chosen account owes now, if anything.
     pub suggested: Option<d::Kopecks>,
+}
+
+/// What the resident would pay by each method, before choosing.
+#[derive(Debug, Clone)]
+pub struct Review {
+    /// The accounts and amounts, as checked.
+    pub shares: Vec<d::payments::CheckedShare>,
+    /// Each method offered, in order, with its fee and total.
+    pub quotes: Vec<Quote>,
 }
 
 /// A payment on its way to the gateway's page.
@@ -150,7 +199,7 @@ pub struct Payments {
 const LEASE: Duration = Duration::minutes(2);
 /// The gateway keeps idempotence keys this long (YooKassa: 24 h); a
 /// `created` payment older than this is not sent again.
-const KEY_LIFETIME: Duration = Duration::hours(24);
+pub(crate) const KEY_LIFETIME: Duration = Duration::hours(24);
 
 impl Payments {
     /// The use cases over `gateway`.
@@ -196,6 +245,69 @@ impl Payments {
         self.settings.max_amount
     }
 
+    /// The methods offered, in order, with their fees.
+    pub fn methods(&self) -> &[MethodFee] {
+        &self.settings.methods
+    }
+
+    /// What each method costs for `amount`.
+    pub fn quotes(&self, amount: d::Kopecks) -> Vec<Quote> {
+        self.settings
+            .methods
+            .iter()
+            .map(|m| d::payment_methods::quote(m.method, m.fee, amount))
+            .collect()
+    }
+
+    /// Checks what the resident filled in and says what each method would
+    /// cost, without starting anything.
+    pub async fn review(&self, r: &Resident, input: &[ShareInput]) -> Result<Review, Error> {
+        if !self.enabled() {
+            return Err(Error::CardPaymentsOff);
+        }
+        let shares = self.check(r, input).await?;
+        let amount = d::Kopecks::sum(shares.iter().map(|s| s.amount));
+        Ok(Review {
+            quotes: self.quotes(amount),
+            shares,
+        })
+    }
+
+    /// The shares of a filled-in form, or every problem with it.
+    async fn check(
+        &self,
+        r: &Resident,
+        input: &[ShareInput],
+    ) -> Result<Vec<d::payments::CheckedShare>, Error> {
+        let linked: Vec<_> = (self.db.links().of_user(r.user.id).await?)
+            .into_iter()
+            .map(|l| (l.account.id, l.account.number))
+            .collect();
+        let typed: Vec<_> = input
+            .iter()
+            .map(|s| d::payments::TypedShare {
+                account: &s.account,
+                amount: &s.amount,
+            })
+            .collect();
+        d::payments::check_shares(&linked, &typed, self.settings.max_amount).map_err(|p| self.shares_error(p))
+    }
+
+    /// The method asked for, if it is offered (none: the first offered).
+    fn method(&self, asked: Option<PayMethod>) -> Result<MethodFee, Error> {
+        let offered = &self.settings.methods;
+        let found = match asked {
+            None => offered.first(),
+            Some(m) => offered.iter().find(|x| x.method == m),
+        };
+        found.copied().ok_or_else(|| {
+            Error::Invalid(FieldErrors::single(
+                fields::METHOD,
+                d::Text::new("error-pay-method"),
+            ))
+        })
+    }
+
     /// The payment form for one of the resident's accounts (the others can
     /// be paid in the same payment).
     pub async fn form(&self, r: &Resident, number: Option<&str>) -> Result<PayForm, Error> {
@@ -218,24 +330,20 @@ impl Payments {
     /// Starts a payment for the accounts the resident filled in: checks the
     /// amounts, writes the payment, creates it at the gateway and returns
     /// where to send the payer.
-    pub async fn start(&self, r: &Resident, input: &[ShareInput], client: &Client) -> Result<Started, Error> {
+    /// `method`: the one the resident chose (none: the first offered).
+    pub async fn start(
+        &self,
+        r: &Resident,
+        input: &[ShareInput],
+        method: Option<PayMethod>,
+        client: &Client,
+    ) -> Result<Started, Error> {
         if !self.enabled() {
             return Err(Error::CardPaymentsOff);
         }
-        let linked: Vec<_> = (self.db.links().of_user(r.user.id).await?)
-            .into_iter()
-            .map(|l| (l.account.id, l.account.number))
-            .collect();
-        let typed: Vec<_> = input
-            .iter()
-            .map(|s| d::payments::TypedShare {
-                account: &s.account,
-                amount: &s.amount,
-            })
-            .collect();
-        let shares = d::payments::check_shares(&linked, &typed, self.settings.max_amount)
-            .map_err(|p| self.shares_error(p))?;
-        let payment = self.record(r, shares, client).await?;
+        let method = self.method(method)?;
+        let shares = self.check(r, input).await?;
+        let payment = self.record(r, shares, method, client).await?;
         self.create(payment).await
     }
 
@@ -267,10 +375,12 @@ impl Payments {
         &self,
         r: &Resident,
         shares: Vec<d::payments::CheckedShare>,
+        method: MethodFee,
         client: &Client,
     ) -> Result<CardPayment, Error> {
         let now = self.clock.now();
-        let total = d::Kopecks::sum(shares.iter().map(|s| s.amount));
+        let quote = d::payments::quote_shares(&shares, method.method, method.fee);
+        let total = quote.total;
         let numbers = shares
             .iter()
             .map(|s| s.number.to_string())
@@ -292,6 +402,8 @@ impl Payments {
             open_until: now + Duration::days(i64::from(self.settings.give_up_after_days) + 2),
             shares: shares.iter().map(|s| (s.account, s.amount)).collect(),
             test: self.is_test(),
+            method: Some(method.method),
+            fee: quote.fee,
         };
         let tx = self.db.begin().await?;
         tx.users().lock(r.user.id).await?;
@@ -303,7 +415,12 @@ impl Payments {
             return Err(Error::TooManyPayments);
         }
         let payment = tx.card_payments().insert(&new).await?;
-        let details = format!("{public_id}: {} for {numbers}", total.to_decimal_string());
+        let details = format!(
+            "{public_id}: {} for {numbers} by {} (fee {})",
+            total.to_decimal_string(),
+            method.method.as_str(),
+            quote.fee.to_decimal_string()
+        );
         let entry = client.entry(
             d::AuditEvent::PaymentStarted,
             Some(r.user.id),
@@ -345,28 +462,41 @@ impl Payments {
 
     /// The gateway request for a payment (the same every time it is sent).
     fn request(&self, p: &CardPayment) -> NewPayment {
+        let lines: Vec<(String, d::Kopecks)> = p
+            .shares
+            .iter()
+            .map(|s| (d::payments::receipt_item_name(&s.account), s.amount))
+            .chain((p.fee > d::Kopecks::ZERO).then(|| (d::payments::RECEIPT_FEE_NAME.to_string(), p.fee)))
+            .collect();
         NewPayment {
             amount: p.amount,
             description: p.description.clone(),
             return_url: format!("{}{}", self.public_url, self.return_path(&p.public_id)),
             idempotence_key: p.public_id.clone(),
             reference: p.public_id.clone(),
-            receipt: Receipt {
-                email: p.email.clone(),
-                phone: None,
-                items: p
-                    .shares
-                    .iter()
-                    .map(|s| ReceiptItem {
-                        description: d::payments::receipt_item_name(&s.account),
-                        amount: s.amount,
-                        vat_code: self.settings.vat_code,
-                        payment_subject: self.settings.payment_subject.clone(),
-                        payment_mode: self.settings.payment_mode.clone(),
-                    })
-                    .collect(),
-            },
+            method: p.method,
+            receipt: self.receipt(p.email.clone(), lines),
         }
+    }
+
+    /// The fiscal receipt of `lines` for `email`, if the gateway issues them.
+    fn receipt(&self, email: Option<String>, lines: Vec<(String, d::Kopecks)>) -> Option<Receipt> {
+        self.settings.receipts.then(|| Receipt {
+            email,
+            phone: None,
+            tax_system_code: self.settings.tax_system_code,
+            items: lines
+                .into_iter()
+                .map(|(description, amount)| ReceiptItem {
+                    description,
+                    amount,
+                    vat_code: self.settings.vat_code,
+                    payment_subject: self.settings.payment_subject.clone(),
+                    payment_mode: self.settings.payment_mode.clone(),
+                    measure: self.settings.measure.clone(),
+                })
+                .collect(),
+        })
     }
 
     /// The return page's path.
@@ -452,7 +582,7 @@ impl Payments {
         if to == CardPaymentStatus::Succeeded && !test {
             // The day the money was taken, not the day Kabinet heard of it.
             tx.card_payments()
-                .credit(p, gp.captured_at.unwrap_or(now))
+                .credit(p, gp.captured_at.unwrap_or(now), &gp.id)
                 .await?;
             // "Payment received" goes through the notifications, on each
             // channel the resident chose.
@@ -512,6 +642,9 @@ impl Payments {
                 d::Text::new("error-notification-invalid").with("reason", e.to_string()),
             ))
         })?;
+        if let Some(refund) = &n.refund_id {
+            return self.notified_refund(refund).await;
+        }
         let gp = match self.gateway.get(&n.payment_id).await {
             Ok(gp) => gp,
             Err(GatewayError::NotFound) => {
@@ -579,8 +712,9 @@ impl Payments {
         if !self.enabled() {
             return Ok(Reconciled::default());
         }
-        let due = self.db.card_payments().claim_due(now, LEASE, 100).await?;
         let mut done = Reconciled::default();
+        self.reconcile_refunds(now, &mut done).await?;
+        let due = self.db.card_payments().claim_due(now, LEASE, 100).await?;
         for p in due {
             done.checked += 1;
             let after = self.reconcile_one(p.clone(), now).await;

@@ -7,7 +7,7 @@
 //! e-mail (in the same transaction). The gateway's id is UNIQUE.
 
 use crate::convert::corrupt;
-use crate::entities::{account, card_payment, card_payment_share, payment, sandbox_payment};
+use crate::entities::{account, card_payment, card_payment_share, payment, sandbox_payment, sandbox_refund};
 use crate::{Backend, Conn, Db, DbError, Repos};
 use kabinet_domain as d;
 use kabinet_domain::payments::{CardPayment, CardPaymentStatus, Share};
@@ -47,6 +47,10 @@ pub struct NewCardPayment {
     pub shares: Vec<(d::AccountId, d::Kopecks)>,
     /// A test payment from the start (the sandbox gateway).
     pub test: bool,
+    /// The method the resident chose, if any.
+    pub method: Option<d::payment_methods::PayMethod>,
+    /// The fee on top of the shares (part of `amount`).
+    pub fee: d::Kopecks,
 }
 
 /// What a move to a new status also records.
@@ -77,6 +81,8 @@ pub struct SandboxPayment {
     pub return_url: String,
     /// `pending`, `succeeded` or `canceled`.
     pub status: String,
+    /// `sbp` or `bank_card`, if the resident chose.
+    pub method: Option<String>,
 }
 
 impl TryFrom<card_payment::Model> for CardPayment {
@@ -102,6 +108,9 @@ impl TryFrom<card_payment::Model> for CardPayment {
             checks: u32::try_from(m.checks).unwrap_or(0),
             test: m.test,
             shares: Vec::new(),
+            method: m.method.as_deref().and_then(d::payment_methods::PayMethod::parse),
+            fee: d::Kopecks(m.fee),
+            refunded: d::Kopecks(m.refunded),
         })
     }
 }
@@ -115,6 +124,7 @@ impl From<sandbox_payment::Model> for SandboxPayment {
             description: m.description,
             return_url: m.return_url,
             status: m.status,
+            method: m.method,
         }
     }
 }
@@ -139,6 +149,30 @@ fn newest_first(select: Select<card_payment::Entity>) -> Select<card_payment::En
     select
         .order_by_desc(card_payment::Column::CreatedAt)
         .order_by_desc(card_payment::Column::Id)
+}
+
+/// A refund of the sandbox gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxRefund {
+    /// Its id at the "gateway".
+    pub id: String,
+    /// The sandbox payment refunded.
+    pub payment_id: String,
+    /// The amount.
+    pub amount: d::Kopecks,
+    /// `succeeded` (the sandbox's refunds go through at once).
+    pub status: String,
+}
+
+impl From<sandbox_refund::Model> for SandboxRefund {
+    fn from(m: sandbox_refund::Model) -> SandboxRefund {
+        SandboxRefund {
+            id: m.id,
+            payment_id: m.payment_id,
+            amount: d::Kopecks(m.amount),
+            status: m.status,
+        }
+    }
 }
 
 /// Card payments (see [`crate::Repos::card_payments`]).
@@ -168,6 +202,9 @@ impl<C: Conn> CardPayments<'_, C> {
             checks: Set(0),
             locked_until: Set(None),
             test: Set(p.test),
+            method: Set(p.method.map(|m| m.as_str().to_string())),
+            fee: Set(p.fee.0),
+            refunded: Set(0),
             ..Default::default()
         };
         let mut payment: CardPayment = card_payment::Entity::insert(row)
@@ -410,7 +447,12 @@ impl<C: Conn> CardPayments<'_, C> {
     /// Credits a succeeded payment's shares to their accounts (source
     /// `portal`, not yet confirmed by billing); a share credited before is
     /// left as it is, and a test payment is never credited.
-    pub async fn credit(&self, p: &CardPayment, paid_at: OffsetDateTime) -> Result<(), DbError> {
+    pub async fn credit(
+        &self,
+        p: &CardPayment,
+        paid_at: OffsetDateTime,
+        gateway_id: &str,
+    ) -> Result<(), DbError> {
         if p.shares.is_empty() || p.test {
             return Ok(());
         }
@@ -423,6 +465,8 @@ impl<C: Conn> CardPayments<'_, C> {
             period: Set(None),
             export_run_id: Set(None),
             confirmed: Set(false),
+            gateway_payment_id: Set(Some(gateway_id.to_string())),
+            gateway_refund_id: Set(None),
             ..Default::default()
         });
         payment::Entity::insert_many(rows)
@@ -491,6 +535,7 @@ impl<C: Conn> CardPayments<'_, C> {
             return_url: Set(candidate.return_url.clone()),
             status: Set("pending".into()),
             created_at: Set(now),
+            method: Set(candidate.method.clone()),
         };
         sandbox_payment::Entity::insert(row)
             .on_conflict(
@@ -506,6 +551,46 @@ impl<C: Conn> CardPayments<'_, C> {
             .await?
             .map(SandboxPayment::from)
             .ok_or_else(|| corrupt("sandbox_payments", "idempotence_key", key))
+    }
+
+    /// The sandbox's refund for an idempotence key: the one made before
+    /// with that key, or `candidate` as new.
+    pub async fn sandbox_refund_open(
+        &self,
+        candidate: &SandboxRefund,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<SandboxRefund, DbError> {
+        let row = sandbox_refund::ActiveModel {
+            id: Set(candidate.id.clone()),
+            idempotence_key: Set(key.into()),
+            payment_id: Set(candidate.payment_id.clone()),
+            amount: Set(candidate.amount.0),
+            status: Set(candidate.status.clone()),
+            created_at: Set(now),
+        };
+        sandbox_refund::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(sandbox_refund::Column::IdempotenceKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(self.0.conn())
+            .await?;
+        sandbox_refund::Entity::find()
+            .filter(sandbox_refund::Column::IdempotenceKey.eq(key))
+            .one(self.0.conn())
+            .await?
+            .map(SandboxRefund::from)
+            .ok_or_else(|| corrupt("sandbox_refunds", "idempotence_key", key))
+    }
+
+    /// A sandbox refund by id.
+    pub async fn sandbox_refund_get(&self, id: &str) -> Result<Option<SandboxRefund>, DbError> {
+        Ok(sandbox_refund::Entity::find_by_id(id.to_string())
+            .one(self.0.conn())
+            .await?
+            .map(SandboxRefund::from))
     }
 
     /// A sandbox payment by id.

@@ -49,6 +49,10 @@ pub struct ExportedPayment {
     pub paid_at: OffsetDateTime,
     /// Period named, if any.
     pub period: Option<d::Period>,
+    /// The gateway's id of the card payment (ours is `external_id`).
+    pub gateway_payment_id: Option<String>,
+    /// For a refund (a negative amount), the gateway's id of the refund.
+    pub gateway_refund_id: Option<String>,
 }
 
 /// Receives exported rows and is told when all were delivered, before anything
@@ -115,7 +119,7 @@ const PAYMENTS: ExportQuery = ExportQuery {
     table: "payments",
     alias: "p",
     time_col: "paid_at",
-    select: "SELECT p.id, a.number, p.external_id, p.amount, p.paid_at, p.period \
+    select: "SELECT p.id, a.number, p.external_id, p.amount, p.paid_at, p.period, p.gateway_payment_id, p.gateway_refund_id \
              FROM payments p JOIN accounts a ON a.id = p.account_id \
              WHERE p.id > $1 AND {cond} ORDER BY p.id",
 };
@@ -150,6 +154,8 @@ fn payment_row(r: &QueryResult) -> Result<ExportedPayment, DbError> {
         period: period
             .map(|p| crate::convert::period("payments", p))
             .transpose()?,
+        gateway_payment_id: r.try_get("", "gateway_payment_id")?,
+        gateway_refund_id: r.try_get("", "gateway_refund_id")?,
     })
 }
 

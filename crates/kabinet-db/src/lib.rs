@@ -14,6 +14,7 @@ pub mod audit;
 pub mod billing;
 pub mod bulk;
 pub mod card_payments;
+pub mod card_refunds;
 mod convert;
 pub mod counters;
 pub mod email_changes;
@@ -140,6 +141,10 @@ pub trait Repos: Conn + Sized {
     /// Card payments through a gateway, and the sandbox gateway's own.
     fn card_payments(&self) -> card_payments::CardPayments<'_, Self> {
         card_payments::CardPayments(self)
+    }
+    /// Refunds of card payments.
+    fn card_refunds(&self) -> card_refunds::CardRefunds<'_, Self> {
+        card_refunds::CardRefunds(self)
     }
     /// Per-account counters (registration checks, e-mails).
     fn counters(&self) -> counters::Counters<'_, Self> {

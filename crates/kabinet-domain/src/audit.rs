@@ -157,6 +157,12 @@ events! {
     PaymentStarted = "payment_started",
     /// A card payment reached a final state (the details say which).
     PaymentSettled = "payment_settled",
+    /// Staff started a refund of a card payment (the details say how much
+    /// and why).
+    RefundStarted = "refund_started",
+    /// A refund reached a final state, or one made at the gateway was
+    /// recorded (the details say which).
+    RefundSettled = "refund_settled",
     /// A staff member was added, reset, disabled, enabled or given another
     /// role (the details say which).
     StaffChanged = "staff_changed",

@@ -148,6 +148,12 @@ pub struct CardPayment {
     pub test: bool,
     /// The accounts paid for.
     pub shares: Vec<Share>,
+    /// The method the resident chose (none: the gateway's page offered its own).
+    pub method: Option<crate::payment_methods::PayMethod>,
+    /// The fee paid on top of the shares (part of `amount`, never credited).
+    pub fee: Kopecks,
+    /// How much of it was refunded.
+    pub refunded: Kopecks,
 }
 
 /// One account's part of a card payment.
@@ -162,12 +168,51 @@ pub struct Share {
 }
 
 impl CardPayment {
+    /// What the accounts were paid: the amount without the fee.
+    pub fn shares_total(&self) -> Kopecks {
+        self.amount - self.fee
+    }
+
+    /// Why the gateway canceled it, as one of its documented reasons
+    /// (`insufficient_funds`, …), for a message in the resident's words.
+    pub fn cancellation_reason(&self) -> Option<&'static str> {
+        let stored = self.failure.as_deref()?;
+        let reason = stored.rsplit(": ").next()?.trim();
+        CANCELLATION_REASONS.iter().copied().find(|r| *r == reason)
+    }
+
     /// The id of the payment row one share is credited as (unique per
     /// source): the public id and the account number.
     pub fn credit_id(&self, share: &Share) -> String {
         format!("{}/{}", self.public_id, share.account)
     }
 }
+
+/// The reasons a gateway gives for a canceled payment (YooKassa's
+/// `cancellation_details.reason`), each shown in words; another reason is
+/// shown as "declined".
+pub const CANCELLATION_REASONS: &[&str] = &[
+    "3d_secure_failed",
+    "call_issuer",
+    "canceled_by_merchant",
+    "card_expired",
+    "country_forbidden",
+    "deal_expired",
+    "expired_on_capture",
+    "expired_on_confirmation",
+    "fraud_suspected",
+    "general_decline",
+    "identification_required",
+    "insufficient_funds",
+    "internal_timeout",
+    "invalid_card_number",
+    "invalid_csc",
+    "issuer_unavailable",
+    "payment_method_limit_exceeded",
+    "payment_method_restricted",
+    "permission_revoked",
+    "unsupported_mobile_operator",
+];
 
 /// The smallest amount one can pay for an account (1 ₽).
 pub const MIN_SHARE: Kopecks = Kopecks(100);
@@ -310,6 +355,22 @@ pub fn gateway_description(numbers: &[crate::AccountNumber]) -> String {
 /// Russian, as the fiscal documents are.
 pub fn receipt_item_name(account: &str) -> String {
     format!("Жилищно-коммунальные услуги, лицевой счёт {account}")
+}
+
+/// The fee's line on the fiscal receipt, in Russian as the fiscal
+/// documents are.
+pub const RECEIPT_FEE_NAME: &str = "Комиссия за приём платежа";
+
+/// A refund's line on the fiscal receipt.
+pub const RECEIPT_REFUND_NAME: &str = "Возврат оплаты жилищно-коммунальных услуг";
+
+/// What a payment of `shares` costs by `method` with `fee`.
+pub fn quote_shares(
+    shares: &[CheckedShare],
+    method: crate::payment_methods::PayMethod,
+    fee: crate::payment_methods::Fee,
+) -> crate::payment_methods::Quote {
+    crate::payment_methods::quote(method, fee, Kopecks::sum(shares.iter().map(|s| s.amount)))
 }
 
 /// When reconciliation asks the gateway about an unsettled payment again,

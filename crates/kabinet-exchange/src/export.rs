@@ -193,7 +193,18 @@ pub const READINGS_HEADER: [&str; 7] = [
     "submitted_at",
 ];
 /// Header of the payments export.
-pub const PAYMENTS_HEADER: [&str; 6] = ["account", "source", "external_id", "amount", "paid_at", "period"];
+/// A refund is a row with a negative amount; `gateway_payment_id` and
+/// `gateway_refund_id` are the gateway's ids (ours is `external_id`).
+pub const PAYMENTS_HEADER: [&str; 8] = [
+    "account",
+    "source",
+    "external_id",
+    "amount",
+    "paid_at",
+    "period",
+    "gateway_payment_id",
+    "gateway_refund_id",
+];
 /// Header of the paperless list.
 pub const PAPERLESS_HEADER: [&str; 1] = ["account"];
 
@@ -209,7 +220,7 @@ fn reading_cells(r: ExportedReading) -> [String; 7] {
     ]
 }
 
-fn payment_cells(p: ExportedPayment) -> [String; 6] {
+fn payment_cells(p: ExportedPayment) -> [String; 8] {
     [
         spreadsheet_safe(p.account),
         "portal".to_string(),
@@ -217,6 +228,8 @@ fn payment_cells(p: ExportedPayment) -> [String; 6] {
         p.amount.to_decimal_string(),
         timestamp(p.paid_at),
         p.period.map(|x| x.to_string()).unwrap_or_default(),
+        spreadsheet_safe(p.gateway_payment_id.unwrap_or_default()),
+        spreadsheet_safe(p.gateway_refund_id.unwrap_or_default()),
     ]
 }
 

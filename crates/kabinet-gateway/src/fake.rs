@@ -1,9 +1,12 @@
-//! A local imitation of YooKassa's API v3 for tests: `POST /v3/payments` and
-//! `GET /v3/payments/{id}` with the request and response shapes of YooKassa's
-//! documentation. It checks what the real API checks (Basic auth, the
-//! `Idempotence-Key`, amounts written `"1234.56"`, a 54-ФЗ receipt whose
-//! lines add up) and can misbehave on demand: answer 500 after creating a
-//! payment, or answer only after the client gave up.
+//! A local imitation of YooKassa's API v3 for tests: `POST /v3/payments`,
+//! `GET /v3/payments/{id}`, `POST /v3/refunds` and `GET /v3/refunds/{id}`
+//! with the request and response shapes of YooKassa's documentation. It
+//! checks what the real API checks (Basic auth, the `Idempotence-Key`,
+//! amounts written `"1234.56"`, a 54-ФЗ receipt under ФФД 1.2 whose lines
+//! carry a documented `vat_code`, `payment_subject`, `payment_mode` and
+//! `measure` and add up, a refund no larger than what is left) and can
+//! misbehave on demand: answer 500 after creating a payment, or answer only
+//! after the client gave up.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -33,6 +36,25 @@ pub struct FakePayment {
     pub request: Value,
     /// When the money was taken (set when it succeeds).
     pub captured_at: Option<time::OffsetDateTime>,
+    /// `payment_method_data.type` asked for (`sbp`, `bank_card`), if any.
+    pub method: Option<String>,
+    /// How much of it was refunded.
+    pub refunded: Kopecks,
+}
+
+/// A refund the fake holds.
+#[derive(Debug, Clone)]
+pub struct FakeRefund {
+    /// Its id.
+    pub id: String,
+    /// The payment's id.
+    pub payment_id: String,
+    /// The amount.
+    pub amount: Kopecks,
+    /// `pending`, `succeeded` or `canceled`.
+    pub status: String,
+    /// The request body (none for one made "in the dashboard").
+    pub request: Option<Value>,
 }
 
 #[derive(Default)]
@@ -47,6 +69,10 @@ struct Book {
     rejected: Vec<String>,
     test_mode: bool,
     throttle_next: u32,
+    refunds: Vec<FakeRefund>,
+    refund_keys: HashMap<String, usize>,
+    receipts_optional: bool,
+    refunds_pending: bool,
 }
 
 struct Shared {
@@ -82,6 +108,8 @@ impl FakeYooKassa {
         let app = axum::Router::new()
             .route("/v3/payments", post(create))
             .route("/v3/payments/{id}", get(read))
+            .route("/v3/refunds", post(create_refund))
+            .route("/v3/refunds/{id}", get(read_refund))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/v3", listener.local_addr()?);
@@ -125,6 +153,48 @@ impl FakeYooKassa {
     /// The next `n` requests of any kind are answered 429 (too many requests).
     pub fn throttle_next(&self, n: u32) {
         self.shared.book().throttle_next = n;
+    }
+
+    /// Payments may come without a receipt (a shop that sends none through
+    /// the gateway); by default a receipt is required, as for a shop on
+    /// YooKassa's receipts.
+    pub fn receipts_optional(&self, on: bool) {
+        self.shared.book().receipts_optional = on;
+    }
+
+    /// Refunds stay `pending` when made (the bank takes its time) until
+    /// [`FakeYooKassa::settle_refund`]; by default they succeed at once.
+    pub fn refunds_pending(&self, on: bool) {
+        self.shared.book().refunds_pending = on;
+    }
+
+    /// Every refund made, in order.
+    pub fn refunds(&self) -> Vec<FakeRefund> {
+        self.shared.book().refunds.clone()
+    }
+
+    /// Settles a pending refund (`succeeded` or `canceled`).
+    pub fn settle_refund(&self, id: &str, status: &str) {
+        let mut b = self.shared.book();
+        let Some(i) = b.refunds.iter().position(|r| r.id == id) else {
+            return;
+        };
+        if b.refunds[i].status == "pending" {
+            b.refunds[i].status = status.to_string();
+            if status == "canceled" {
+                let (pid, amount) = (b.refunds[i].payment_id.clone(), b.refunds[i].amount);
+                if let Some(p) = b.payments.iter_mut().find(|p| p.id == pid) {
+                    p.refunded -= amount;
+                }
+            }
+        }
+    }
+
+    /// A refund made in the shop's dashboard, not through the API: the
+    /// portal learns of it only from the notification. Returns its id.
+    pub fn refund_in_dashboard(&self, payment_id: &str, amount: Kopecks) -> Option<String> {
+        let mut b = self.shared.book();
+        make_refund(&mut b, payment_id, amount, None).ok()
     }
 
     /// Every payment made, in order.
@@ -220,8 +290,64 @@ fn amount_of(v: &Value) -> Result<Kopecks, String> {
     Kopecks::parse(value).map_err(|e| e.to_string())
 }
 
+/// What YooKassa checks in a receipt (ФФД 1.2), against `total`.
+fn check_receipt(receipt: &Value, total: Kopecks) -> Result<(), String> {
+    use crate::yookassa::{MEASURES, PAYMENT_MODES, PAYMENT_SUBJECTS, TAX_SYSTEM_CODES, VAT_CODES};
+    let customer = &receipt["customer"];
+    if !customer["email"].is_string() && !customer["phone"].is_string() {
+        return Err("receipt.customer needs an email or a phone".into());
+    }
+    if !receipt["tax_system_code"].is_null()
+        && !receipt["tax_system_code"]
+            .as_u64()
+            .and_then(|t| u8::try_from(t).ok())
+            .is_some_and(|t| TAX_SYSTEM_CODES.contains(&t))
+    {
+        return Err("receipt.tax_system_code must be 1..6".into());
+    }
+    let items = receipt["items"].as_array().ok_or("receipt.items is missing")?;
+    if items.is_empty() || items.len() > 100 {
+        return Err("receipt.items must have 1..100 lines".into());
+    }
+    let mut sum = Kopecks::ZERO;
+    for i in items {
+        let d = i["description"].as_str().ok_or("item description")?;
+        if d.is_empty() || d.chars().count() > 128 {
+            return Err("item description must be 1..128 characters".into());
+        }
+        if i["quantity"].as_str().is_none() && !i["quantity"].is_number() {
+            return Err("item quantity".into());
+        }
+        sum += amount_of(&i["amount"])?;
+        if !i["vat_code"]
+            .as_u64()
+            .and_then(|v| u8::try_from(v).ok())
+            .is_some_and(|v| VAT_CODES.contains(&v))
+        {
+            return Err("item vat_code must be 1..12".into());
+        }
+        for (f, allowed) in [
+            ("payment_subject", PAYMENT_SUBJECTS),
+            ("payment_mode", PAYMENT_MODES),
+            ("measure", MEASURES),
+        ] {
+            match i[f].as_str() {
+                None | Some("") => return Err(format!("item {f} is missing (ФФД 1.2)")),
+                Some(v) if !allowed.contains(&v) => {
+                    return Err(format!("item {f} {v:?} is not a documented value"));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if sum != total {
+        return Err(format!("receipt lines add up to {sum}, the payment is {total}"));
+    }
+    Ok(())
+}
+
 /// What YooKassa checks in a create request.
-fn check(body: &Value) -> Result<(Kopecks, String), String> {
+fn check(body: &Value, receipts_optional: bool) -> Result<(Kopecks, String), String> {
     let amount = amount_of(&body["amount"])?;
     if amount.0 <= 0 {
         return Err("amount must be positive".into());
@@ -242,36 +368,19 @@ fn check(body: &Value) -> Result<(Kopecks, String), String> {
         .as_str()
         .ok_or("metadata.payment is missing")?
         .to_string();
-    let receipt = &body["receipt"];
-    let customer = &receipt["customer"];
-    if !customer["email"].is_string() && !customer["phone"].is_string() {
-        return Err("receipt.customer needs an email or a phone".into());
+    match (
+        &body["payment_method_data"],
+        body["payment_method_data"]["type"].as_str(),
+    ) {
+        (Value::Null, _) | (_, Some("sbp" | "bank_card")) => {}
+        _ => return Err("payment_method_data.type must be sbp or bank_card here".into()),
     }
-    let items = receipt["items"].as_array().ok_or("receipt.items is missing")?;
-    if items.is_empty() || items.len() > 100 {
-        return Err("receipt.items must have 1..100 lines".into());
-    }
-    let mut sum = Kopecks::ZERO;
-    for i in items {
-        let d = i["description"].as_str().ok_or("item description")?;
-        if d.is_empty() || d.chars().count() > 128 {
-            return Err("item description must be 1..128 characters".into());
+    if body["receipt"].is_null() {
+        if !receipts_optional {
+            return Err("receipt is required for this shop".into());
         }
-        if i["quantity"].as_str().is_none() && !i["quantity"].is_number() {
-            return Err("item quantity".into());
-        }
-        sum += amount_of(&i["amount"])?;
-        if !i["vat_code"].as_u64().is_some_and(|v| (1..=12).contains(&v)) {
-            return Err("item vat_code must be 1..12".into());
-        }
-        for f in ["payment_subject", "payment_mode"] {
-            if i[f].as_str().is_none_or(str::is_empty) {
-                return Err(format!("item {f} is missing"));
-            }
-        }
-    }
-    if sum != amount {
-        return Err(format!("receipt lines add up to {sum}, the payment is {amount}"));
+    } else {
+        check_receipt(&body["receipt"], amount)?;
     }
     Ok((amount, reference))
 }
@@ -295,7 +404,8 @@ fn object(p: &FakePayment, test: bool) -> Value {
         "metadata": p.request["metadata"],
         "created_at": "2026-11-26T10:00:00.000Z",
         "test": test,
-        "refundable": p.state == GatewayState::Succeeded,
+        "refundable": p.state == GatewayState::Succeeded && p.refunded < p.amount,
+        "refunded_amount": {"value": p.refunded.to_decimal_string(), "currency": "RUB"},
         "recipient": {"account_id": "fake", "gateway_id": "fake"},
     });
     match p.state {
@@ -313,10 +423,18 @@ fn object(p: &FakePayment, test: bool) -> Value {
             {
                 v["captured_at"] = json!(t);
             }
-            v["payment_method"] = json!({
-                "type": "bank_card", "id": p.id, "saved": false,
-                "card": {"first6": "555555", "last4": "4444", "expiry_month": "12", "expiry_year": "2030", "card_type": "MasterCard"}
-            });
+            v["payment_method"] = if p.method.as_deref() == Some("sbp") {
+                json!({
+                    "type": "sbp", "id": p.id, "saved": false, "title": "СБП",
+                    "sbp_operation_id": "1027088AE4CB48CB81287833347A8777",
+                    "payer_bank_details": {"bank_id": "100000000111", "bic": "044525225"}
+                })
+            } else {
+                json!({
+                    "type": "bank_card", "id": p.id, "saved": false,
+                    "card": {"first6": "555555", "last4": "4444", "expiry_month": "12", "expiry_year": "2030", "card_type": "MasterCard"}
+                })
+            };
         }
         GatewayState::Canceled => {
             v["cancellation_details"] = json!({"party": "yoo_money", "reason": "expired_on_confirmation"});
@@ -350,7 +468,8 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
         Ok(v) => v,
         Err(e) => return refuse(&shared, format!("body: {e}")),
     };
-    let (amount, reference) = match check(&request) {
+    let optional = shared.book().receipts_optional;
+    let (amount, reference) = match check(&request, optional) {
         Ok(x) => x,
         Err(why) => return refuse(&shared, why),
     };
@@ -379,8 +498,12 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
                         reference,
                         amount,
                         state: GatewayState::Pending,
+                        method: request["payment_method_data"]["type"]
+                            .as_str()
+                            .map(str::to_string),
                         request,
                         captured_at: None,
+                        refunded: Kopecks::ZERO,
                     });
                     b.by_key.insert(key, n);
                     n
@@ -434,5 +557,127 @@ async fn read(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): P
     match b.payments.iter().find(|p| p.id == id) {
         Some(p) => Json(object(p, b.test_mode)).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found", "no such payment"),
+    }
+}
+
+/// Makes a refund of `payment_id` if what is left allows it; its id.
+fn make_refund(
+    b: &mut Book,
+    payment_id: &str,
+    amount: Kopecks,
+    request: Option<Value>,
+) -> Result<String, String> {
+    let pending = b.refunds_pending;
+    let n = b.refunds.len();
+    let p = b
+        .payments
+        .iter_mut()
+        .find(|p| p.id == payment_id)
+        .ok_or("payment_id is not a payment of this shop")?;
+    if p.state != GatewayState::Succeeded {
+        return Err("only a succeeded payment can be refunded".into());
+    }
+    if amount.0 <= 0 || amount > p.amount - p.refunded {
+        return Err(format!("the refund {amount} is more than is left of the payment"));
+    }
+    p.refunded += amount;
+    let id = format!("2fr{n:05x}-0015-5000-9000-{:012x}", n * 104_729);
+    b.refunds.push(FakeRefund {
+        id: id.clone(),
+        payment_id: payment_id.to_string(),
+        amount,
+        status: if pending { "pending" } else { "succeeded" }.into(),
+        request,
+    });
+    Ok(id)
+}
+
+fn refund_object(r: &FakeRefund) -> Value {
+    let mut v = json!({
+        "id": r.id,
+        "payment_id": r.payment_id,
+        "status": r.status,
+        "created_at": "2026-11-26T10:00:00.000Z",
+        "amount": {"value": r.amount.to_decimal_string(), "currency": "RUB"},
+    });
+    if r.status == "canceled" {
+        v["cancellation_details"] = json!({"party": "refund_network", "reason": "rejected_by_payee"});
+    }
+    v
+}
+
+async fn create_refund(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
+    if !authorized(&shared, &headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Basic auth is wrong",
+        );
+    }
+    let key = headers
+        .get("idempotence-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let refuse = |why: String| {
+        shared.book().rejected.push(why.clone());
+        error(StatusCode::BAD_REQUEST, "invalid_request", &why)
+    };
+    if key.is_empty() || key.len() > 64 {
+        return refuse("Idempotence-Key must be 1..64 characters".into());
+    }
+    let request: Value = match serde_json::from_str(&body) {
+        Ok(v) => v,
+        Err(e) => return refuse(format!("body: {e}")),
+    };
+    let amount = match amount_of(&request["amount"]) {
+        Ok(a) => a,
+        Err(why) => return refuse(why),
+    };
+    let Some(payment_id) = request["payment_id"].as_str().map(str::to_string) else {
+        return refuse("payment_id is missing".into());
+    };
+    if request["receipt"].is_null() && !shared.book().receipts_optional {
+        return refuse("receipt is required for this shop".into());
+    }
+    if !request["receipt"].is_null()
+        && let Err(why) = check_receipt(&request["receipt"], amount)
+    {
+        return refuse(why);
+    }
+    let mut b = shared.book();
+    if let Some(&i) = b.refund_keys.get(&key) {
+        return Json(refund_object(&b.refunds[i])).into_response();
+    }
+    match make_refund(&mut b, &payment_id, amount, Some(request)) {
+        Ok(id) => {
+            let i = b.refunds.len() - 1;
+            b.refund_keys.insert(key, i);
+            debug_assert_eq!(b.refunds[i].id, id);
+            Json(refund_object(&b.refunds[i])).into_response()
+        }
+        Err(why) => {
+            b.rejected.push(why.clone());
+            error(StatusCode::BAD_REQUEST, "invalid_request", &why)
+        }
+    }
+}
+
+async fn read_refund(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&shared, &headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Basic auth is wrong",
+        );
+    }
+    let b = shared.book();
+    match b.refunds.iter().find(|r| r.id == id) {
+        Some(r) => Json(refund_object(r)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found", "no such refund"),
     }
 }

@@ -13,6 +13,8 @@ pub mod fake;
 pub mod yookassa;
 
 use futures::future::BoxFuture;
+use kabinet_domain::payment_methods::PayMethod;
+use kabinet_domain::refunds::RefundStatus;
 use kabinet_domain::{GatewayState, Kopecks};
 
 /// A payment to create on the gateway.
@@ -28,8 +30,12 @@ pub struct NewPayment {
     pub idempotence_key: String,
     /// Our id of the payment, stored by the gateway beside its own.
     pub reference: String,
-    /// The fiscal receipt (54-ФЗ) the gateway's cash register issues.
-    pub receipt: Receipt,
+    /// The way to pay, when the resident chose one on our page (none: the
+    /// gateway's page offers its own choice).
+    pub method: Option<PayMethod>,
+    /// The fiscal receipt (54-ФЗ) the gateway's cash register issues; none
+    /// for a shop that sends no receipts through the gateway.
+    pub receipt: Option<Receipt>,
 }
 
 /// A fiscal receipt: who gets it and what was paid for.
@@ -39,7 +45,9 @@ pub struct Receipt {
     pub email: Option<String>,
     /// Or their phone number (`79001234567`).
     pub phone: Option<String>,
-    /// One line per account paid for.
+    /// The organization's tax system (1–6), when its register needs it.
+    pub tax_system_code: Option<u8>,
+    /// One line per account paid for (and one for the fee, if any).
     pub items: Vec<ReceiptItem>,
 }
 
@@ -56,6 +64,8 @@ pub struct ReceiptItem {
     pub payment_subject: String,
     /// How it is paid (`full_payment`, `full_prepayment`, …).
     pub payment_mode: String,
+    /// The unit of the quantity (ФФД 1.2: `piece`, …).
+    pub measure: String,
 }
 
 /// What the gateway says of a payment.
@@ -81,6 +91,38 @@ pub struct GatewayPayment {
     /// When the money was taken (YooKassa's `captured_at`), if the gateway
     /// says; the day a payment counts for.
     pub captured_at: Option<time::OffsetDateTime>,
+    /// How it was paid (`sbp`, `bank_card`), once the gateway says.
+    pub method: Option<String>,
+}
+
+/// A refund to make of a paid payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefund {
+    /// The gateway's id of the payment.
+    pub payment_id: String,
+    /// How much goes back.
+    pub amount: Kopecks,
+    /// Why (the gateway keeps it; at most 250 characters).
+    pub description: String,
+    /// The same key makes the same refund, however often it is sent.
+    pub idempotence_key: String,
+    /// The fiscal receipt of the refund, like the payment's.
+    pub receipt: Option<Receipt>,
+}
+
+/// What the gateway says of a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRefund {
+    /// The gateway's id of the refund.
+    pub id: String,
+    /// The payment it refunds.
+    pub payment_id: String,
+    /// Where it stands (`pending`, `succeeded` or `canceled`).
+    pub state: RefundStatus,
+    /// How much.
+    pub amount: Kopecks,
+    /// Why it was canceled, in the gateway's words.
+    pub cancellation: Option<String>,
 }
 
 /// A notification from the gateway, reduced to which payment it is about:
@@ -91,6 +133,8 @@ pub struct Notification {
     pub event: String,
     /// The gateway's id of the payment concerned.
     pub payment_id: String,
+    /// For refund events, the gateway's id of the refund.
+    pub refund_id: Option<String>,
 }
 
 /// What went wrong talking to a gateway.
@@ -128,6 +172,13 @@ pub trait Gateway: Send + Sync {
     /// Reads a payment as the gateway has it now.
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>>;
 
+    /// Refunds (part of) a paid payment, or returns the refund made before
+    /// with the same idempotence key.
+    fn refund<'a>(&'a self, refund: &'a NewRefund) -> BoxFuture<'a, Result<GatewayRefund, GatewayError>>;
+
+    /// Reads a refund as the gateway has it now.
+    fn get_refund<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<GatewayRefund, GatewayError>>;
+
     /// The origins of the gateway's payment pages: the payment form's
     /// redirect goes there, so the Content-Security-Policy's `form-action`
     /// must allow them.
@@ -157,19 +208,23 @@ pub fn parse_notification(body: &[u8]) -> Result<Notification, GatewayError> {
     if b.kind != "notification" {
         return Err(GatewayError::Malformed(format!("type {:?}", b.kind)));
     }
-    let payment_id = if b.event.starts_with("refund.") {
-        b.object
+    let (payment_id, refund_id) = if b.event.starts_with("refund.") {
+        let payment = b
+            .object
             .payment_id
-            .ok_or_else(|| GatewayError::Malformed("a refund without payment_id".into()))?
+            .ok_or_else(|| GatewayError::Malformed("a refund without payment_id".into()))?;
+        (payment, Some(b.object.id))
     } else {
-        b.object.id
+        (b.object.id, None)
     };
-    if payment_id.is_empty() || payment_id.len() > 64 {
+    let bad = |id: &str| id.is_empty() || id.len() > 64;
+    if bad(&payment_id) || refund_id.as_deref().is_some_and(bad) {
         return Err(GatewayError::Malformed("payment id".into()));
     }
     Ok(Notification {
         event: b.event,
         payment_id,
+        refund_id,
     })
 }
 
@@ -179,6 +234,17 @@ pub fn notification_body(event: &str, payment_id: &str) -> String {
         "type": "notification",
         "event": event,
         "object": { "id": payment_id },
+    })
+    .to_string()
+}
+
+/// A `refund.succeeded` notification body in YooKassa's shape, as the
+/// sandbox sends it.
+pub fn refund_notification_body(refund_id: &str, payment_id: &str) -> String {
+    serde_json::json!({
+        "type": "notification",
+        "event": "refund.succeeded",
+        "object": { "id": refund_id, "payment_id": payment_id, "status": "succeeded" },
     })
     .to_string()
 }
@@ -193,7 +259,13 @@ mod tests {
         assert_eq!(n.event, "payment.succeeded");
         assert_eq!(n.payment_id, "2f-1");
         let refund = br#"{"type":"notification","event":"refund.succeeded","object":{"id":"r1","payment_id":"p9","status":"succeeded"}}"#;
-        assert_eq!(parse_notification(refund).unwrap().payment_id, "p9");
+        let r = parse_notification(refund).unwrap();
+        assert_eq!(
+            (r.payment_id.as_str(), r.refund_id.as_deref()),
+            ("p9", Some("r1"))
+        );
+        let sandbox = parse_notification(refund_notification_body("r2", "p2").as_bytes()).unwrap();
+        assert_eq!(sandbox.refund_id.as_deref(), Some("r2"));
         assert!(parse_notification(b"{}").is_err());
         assert!(
             parse_notification(br#"{"type":"x","event":"payment.succeeded","object":{"id":"a"}}"#).is_err()

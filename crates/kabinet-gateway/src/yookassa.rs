@@ -1,12 +1,14 @@
 //! The YooKassa API v3 client: `POST /payments` with Basic auth
-//! `shopId:secretKey` and an `Idempotence-Key`, `GET /payments/{id}`.
+//! `shopId:secretKey` and an `Idempotence-Key`, `GET /payments/{id}`,
+//! `POST /refunds` and `GET /refunds/{id}`.
 //!
 //! A 5xx, a 202 ("accepted, result unknown"), a timeout or a dropped
 //! connection is retried with the **same** key, so the gateway makes one
 //! payment however many times it is asked; a 4xx is final.
 
-use crate::{Gateway, GatewayError, GatewayPayment, NewPayment};
+use crate::{Gateway, GatewayError, GatewayPayment, GatewayRefund, NewPayment, NewRefund, Receipt};
 use futures::future::BoxFuture;
+use kabinet_domain::refunds::RefundStatus;
 use kabinet_domain::{GatewayState, Kopecks};
 use serde::Deserialize;
 use serde_json::json;
@@ -87,10 +89,11 @@ impl YooKassa {
     /// after its `retry_after` (milliseconds, at most [`MAX_RETRY_AFTER`]); a
     /// 429 means "too many requests", never that the payment failed, so it
     /// ends as unavailable and the payment is asked about again later.
-    async fn send(
+    async fn send<T>(
         &self,
         build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<GatewayPayment, GatewayError> {
+        parse: fn(&[u8]) -> Result<T, GatewayError>,
+    ) -> Result<T, GatewayError> {
         let mut delay = self.config.retry_delay;
         let mut last = String::new();
         let mut asked_wait: Option<Duration> = None;
@@ -139,7 +142,7 @@ impl YooKassa {
             if !status.is_success() {
                 return Err(GatewayError::Malformed(format!("HTTP {status}")));
             }
-            return parse_payment(&body);
+            return parse(&body);
         }
         Err(GatewayError::Unavailable(last))
     }
@@ -157,27 +160,58 @@ impl Gateway for YooKassa {
     fn create<'a>(&'a self, p: &'a NewPayment) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
         Box::pin(async move {
             let body = create_body(p);
-            self.send(|| {
-                self.http
-                    .post(self.url("/payments"))
-                    .header("Idempotence-Key", &p.idempotence_key)
-                    .json(&body)
-            })
+            self.send(
+                || {
+                    self.http
+                        .post(self.url("/payments"))
+                        .header("Idempotence-Key", &p.idempotence_key)
+                        .json(&body)
+                },
+                parse_payment,
+            )
+            .await
+        })
+    }
+
+    fn refund<'a>(&'a self, r: &'a NewRefund) -> BoxFuture<'a, Result<GatewayRefund, GatewayError>> {
+        Box::pin(async move {
+            let body = refund_body(r);
+            self.send(
+                || {
+                    self.http
+                        .post(self.url("/refunds"))
+                        .header("Idempotence-Key", &r.idempotence_key)
+                        .json(&body)
+                },
+                parse_refund,
+            )
+            .await
+        })
+    }
+
+    fn get_refund<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<GatewayRefund, GatewayError>> {
+        Box::pin(async move {
+            if !safe_id(id) {
+                return Err(GatewayError::NotFound);
+            }
+            self.send(
+                || self.http.get(self.url(&format!("/refunds/{id}"))),
+                parse_refund,
+            )
             .await
         })
     }
 
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
         Box::pin(async move {
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
+            if !safe_id(id) {
                 return Err(GatewayError::NotFound);
             }
-            self.send(|| self.http.get(self.url(&format!("/payments/{id}"))))
-                .await
+            self.send(
+                || self.http.get(self.url(&format!("/payments/{id}"))),
+                parse_payment,
+            )
+            .await
         })
     }
 }
@@ -206,23 +240,114 @@ fn retry_after(body: &[u8]) -> Option<Duration> {
     Some(Duration::from_millis(ms).min(MAX_RETRY_AFTER))
 }
 
-/// The body of `POST /payments`.
-pub fn create_body(p: &NewPayment) -> serde_json::Value {
+/// An id safe to put in a path.
+fn safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The documented values of a receipt line's `payment_subject`.
+pub const PAYMENT_SUBJECTS: &[&str] = &[
+    "commodity",
+    "excise",
+    "job",
+    "service",
+    "gambling_bet",
+    "gambling_prize",
+    "lottery",
+    "lottery_prize",
+    "intellectual_activity",
+    "payment",
+    "agent_commission",
+    "property_right",
+    "non_operating_gain",
+    "insurance_premium",
+    "sales_tax",
+    "resort_fee",
+    "composite",
+    "another",
+    "fine",
+    "tax",
+    "lien",
+    "cost",
+    "pension_insurance_without_payouts",
+    "pension_insurance_with_payouts",
+    "health_insurance_without_payouts",
+    "health_insurance_with_payouts",
+    "health_insurance",
+    "casino",
+    "agent_withdrawals",
+    "non_marked_excise",
+    "marked_excise",
+    "marked",
+    "non_marked",
+];
+
+/// The documented values of a receipt line's `payment_mode`.
+pub const PAYMENT_MODES: &[&str] = &[
+    "full_prepayment",
+    "partial_prepayment",
+    "advance",
+    "full_payment",
+    "partial_payment",
+    "credit",
+    "credit_payment",
+];
+
+/// The documented values of a receipt line's `measure` (ФФД 1.2).
+pub const MEASURES: &[&str] = &[
+    "piece",
+    "gram",
+    "kilogram",
+    "ton",
+    "centimeter",
+    "decimeter",
+    "meter",
+    "square_centimeter",
+    "square_decimeter",
+    "square_meter",
+    "milliliter",
+    "liter",
+    "cubic_meter",
+    "kilowatt_hour",
+    "gigacalorie",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "kilobyte",
+    "megabyte",
+    "gigabyte",
+    "terabyte",
+    "another",
+];
+
+/// The documented VAT codes (1: no VAT … 12: 22/122).
+pub const VAT_CODES: std::ops::RangeInclusive<u8> = 1..=12;
+
+/// The documented tax system codes (1: ОСН … 6: ПСН).
+pub const TAX_SYSTEM_CODES: std::ops::RangeInclusive<u8> = 1..=6;
+
+/// A receipt as the API takes it.
+fn receipt_json(r: &Receipt) -> serde_json::Value {
     let mut customer = serde_json::Map::new();
-    if let Some(e) = &p.receipt.email {
+    if let Some(e) = &r.email {
         customer.insert("email".into(), json!(e));
     }
-    if let Some(ph) = &p.receipt.phone {
+    if let Some(ph) = &r.phone {
         customer.insert("phone".into(), json!(ph));
     }
-    let items: Vec<serde_json::Value> = p
-        .receipt
+    let items: Vec<serde_json::Value> = r
         .items
         .iter()
         .map(|i| {
             json!({
                 "description": truncate(&i.description, 128),
                 "quantity": "1.00",
+                "measure": i.measure,
                 "amount": { "value": i.amount.to_decimal_string(), "currency": "RUB" },
                 "vat_code": i.vat_code,
                 "payment_subject": i.payment_subject,
@@ -230,13 +355,92 @@ pub fn create_body(p: &NewPayment) -> serde_json::Value {
             })
         })
         .collect();
-    json!({
+    let mut receipt = json!({ "customer": customer, "items": items });
+    if let Some(t) = r.tax_system_code {
+        receipt["tax_system_code"] = json!(t);
+    }
+    receipt
+}
+
+/// The body of `POST /payments`.
+pub fn create_body(p: &NewPayment) -> serde_json::Value {
+    let mut body = json!({
         "amount": { "value": p.amount.to_decimal_string(), "currency": "RUB" },
         "capture": true,
         "confirmation": { "type": "redirect", "return_url": p.return_url },
         "description": truncate(&p.description, 128),
         "metadata": { "payment": p.reference },
-        "receipt": { "customer": customer, "items": items },
+    });
+    if let Some(m) = p.method {
+        body["payment_method_data"] = json!({ "type": m.as_str() });
+    }
+    if let Some(r) = &p.receipt {
+        body["receipt"] = receipt_json(r);
+    }
+    body
+}
+
+/// The body of `POST /refunds`.
+pub fn refund_body(r: &NewRefund) -> serde_json::Value {
+    let mut body = json!({
+        "payment_id": r.payment_id,
+        "amount": { "value": r.amount.to_decimal_string(), "currency": "RUB" },
+        "description": truncate(&r.description, 250),
+    });
+    if let Some(receipt) = &r.receipt {
+        body["receipt"] = receipt_json(receipt);
+    }
+    body
+}
+
+/// Reads a refund object of YooKassa's API.
+pub fn parse_refund(body: &[u8]) -> Result<GatewayRefund, GatewayError> {
+    #[derive(Deserialize)]
+    struct Amount {
+        value: String,
+        currency: String,
+    }
+    #[derive(Deserialize)]
+    struct Cancellation {
+        #[serde(default)]
+        party: String,
+        #[serde(default)]
+        reason: String,
+    }
+    #[derive(Deserialize)]
+    struct Refund {
+        id: String,
+        payment_id: String,
+        status: String,
+        amount: Amount,
+        #[serde(default)]
+        cancellation_details: Option<Cancellation>,
+    }
+    let r: Refund = serde_json::from_slice(body).map_err(|e| GatewayError::Malformed(e.to_string()))?;
+    let state = match r.status.as_str() {
+        "pending" => RefundStatus::Pending,
+        "succeeded" => RefundStatus::Succeeded,
+        "canceled" => RefundStatus::Canceled,
+        other => return Err(GatewayError::Malformed(format!("refund status {other:?}"))),
+    };
+    if r.amount.currency != "RUB" {
+        return Err(GatewayError::Malformed(format!(
+            "currency {:?}",
+            r.amount.currency
+        )));
+    }
+    let amount = Kopecks::parse(&r.amount.value)
+        .ok()
+        .filter(|k| *k > Kopecks::ZERO)
+        .ok_or_else(|| GatewayError::Malformed(format!("amount {:?}", r.amount.value)))?;
+    Ok(GatewayRefund {
+        id: r.id,
+        payment_id: r.payment_id,
+        state,
+        amount,
+        cancellation: r
+            .cancellation_details
+            .map(|c| format!("{}: {}", c.party, c.reason)),
     })
 }
 
@@ -279,6 +483,8 @@ pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
     }
     #[derive(Deserialize)]
     struct Method {
+        #[serde(default, rename = "type")]
+        kind: Option<String>,
         #[serde(default)]
         card: Option<Card>,
     }
@@ -333,6 +539,7 @@ pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
             .metadata
             .and_then(|m| m.get("payment").and_then(|v| v.as_str()).map(str::to_string)),
         confirmation_url: p.confirmation.and_then(|c| c.confirmation_url),
+        method: p.payment_method.as_ref().and_then(|m| m.kind.clone()),
         card: p
             .payment_method
             .and_then(|m| m.card)
@@ -360,17 +567,20 @@ mod tests {
             return_url: "https://lk.example/payments/card/x".into(),
             idempotence_key: "k".into(),
             reference: "x".into(),
-            receipt: Receipt {
+            method: Some(kabinet_domain::payment_methods::PayMethod::Sbp),
+            receipt: Some(Receipt {
                 email: Some("a@b.ru".into()),
                 phone: None,
+                tax_system_code: Some(2),
                 items: vec![ReceiptItem {
                     description: "ЛС 100".into(),
                     amount: Kopecks(123_456),
                     vat_code: 1,
                     payment_subject: "service".into(),
                     payment_mode: "full_payment".into(),
+                    measure: "piece".into(),
                 }],
-            },
+            }),
         };
         let b = create_body(&p);
         assert_eq!(b["amount"]["value"], "1234.56");
@@ -380,6 +590,30 @@ mod tests {
         assert_eq!(b["receipt"]["customer"]["email"], "a@b.ru");
         assert_eq!(b["receipt"]["items"][0]["amount"]["value"], "1234.56");
         assert_eq!(b["receipt"]["items"][0]["vat_code"], 1);
+        assert_eq!(b["receipt"]["items"][0]["measure"], "piece");
+        assert_eq!(b["receipt"]["tax_system_code"], 2);
+        assert_eq!(b["payment_method_data"]["type"], "sbp");
+        let bare = create_body(&NewPayment {
+            method: None,
+            receipt: None,
+            ..p
+        });
+        assert!(bare.get("receipt").is_none() && bare.get("payment_method_data").is_none());
+    }
+
+    #[test]
+    fn refunds_are_read_strictly() {
+        let ok = br#"{"id":"r1","payment_id":"p1","status":"succeeded","amount":{"value":"5.00","currency":"RUB"}}"#;
+        let r = parse_refund(ok).unwrap();
+        assert_eq!((r.state, r.amount), (RefundStatus::Succeeded, Kopecks(500)));
+        let canceled =
+            br#"{"id":"r1","payment_id":"p1","status":"canceled","amount":{"value":"5.00","currency":"RUB"},
+            "cancellation_details":{"party":"yoo_money","reason":"insufficient_funds"}}"#;
+        assert_eq!(
+            parse_refund(canceled).unwrap().cancellation.as_deref(),
+            Some("yoo_money: insufficient_funds")
+        );
+        assert!(parse_refund(br#"{"id":"r1","payment_id":"p1","status":"done","amount":{"value":"5.00","currency":"RUB"}}"#).is_err());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The YooKassa client against the local fake of YooKassa's API.
 
+use kabinet_domain::payment_methods::PayMethod;
+use kabinet_domain::refunds::RefundStatus;
 use kabinet_domain::{GatewayState, Kopecks};
 use kabinet_gateway::fake::FakeYooKassa;
 use kabinet_gateway::yookassa::{YooKassa, YooKassaConfig};
-use kabinet_gateway::{Gateway, GatewayError, NewPayment, Receipt, ReceiptItem};
+use kabinet_gateway::{Gateway, GatewayError, NewPayment, NewRefund, Receipt, ReceiptItem};
 use std::time::Duration;
 
 fn client(fake: &FakeYooKassa, secret: &str) -> YooKassa {
@@ -21,9 +23,11 @@ fn payment(key: &str, lines: &[i64]) -> NewPayment {
         return_url: "http://127.0.0.1/payments/card/x".into(),
         idempotence_key: key.into(),
         reference: format!("ref-{key}"),
-        receipt: Receipt {
+        method: None,
+        receipt: Some(Receipt {
             email: Some("resident@example.ru".into()),
             phone: None,
+            tax_system_code: None,
             items: lines
                 .iter()
                 .enumerate()
@@ -33,10 +37,15 @@ fn payment(key: &str, lines: &[i64]) -> NewPayment {
                     vat_code: 1,
                     payment_subject: "service".into(),
                     payment_mode: "full_payment".into(),
+                    measure: "piece".into(),
                 })
                 .collect(),
-        },
+        }),
     }
+}
+
+fn receipt_of(p: &mut NewPayment) -> &mut Receipt {
+    p.receipt.as_mut().expect("a receipt")
 }
 
 #[tokio::test]
@@ -82,7 +91,7 @@ async fn refusals_are_final_and_not_retried() {
         other => panic!("expected a 400, got {other:?}"),
     }
     let mut anonymous = payment("k4", &[1000]);
-    anonymous.receipt.email = None;
+    receipt_of(&mut anonymous).email = None;
     assert!(matches!(
         c.create(&anonymous).await,
         Err(GatewayError::Refused { status: 400, .. })
@@ -116,4 +125,111 @@ async fn an_answer_that_never_comes_is_unknown_and_the_same_key_finds_it_later()
     assert_eq!(fake.payments().len(), 1, "made once however often it was asked");
     let found = c.create(&p).await.expect("answers now");
     assert_eq!(found.id, fake.payments()[0].id);
+}
+
+/// The fake refuses what YooKassa refuses of a receipt under ФФД 1.2, so a
+/// bad request fails here before it fails at a live shop.
+#[tokio::test]
+async fn receipts_are_checked_as_ffd_1_2_asks() {
+    let fake = FakeYooKassa::start("shop-1", "secret").await.expect("fake");
+    let c = client(&fake, "secret");
+    let refused = |r: Result<kabinet_gateway::GatewayPayment, GatewayError>, what: &str| match r {
+        Err(GatewayError::Refused { status: 400, message }) => {
+            assert!(message.contains(what), "{what}: {message}")
+        }
+        other => panic!("{what}: expected a 400, got {other:?}"),
+    };
+    let mut no_measure = payment("m1", &[1000]);
+    receipt_of(&mut no_measure).items[0].measure = String::new();
+    refused(c.create(&no_measure).await, "measure");
+    let mut wrong_vat = payment("m2", &[1000]);
+    receipt_of(&mut wrong_vat).items[0].vat_code = 13;
+    refused(c.create(&wrong_vat).await, "vat_code");
+    let mut subject = payment("m3", &[1000]);
+    receipt_of(&mut subject).items[0].payment_subject = "services".into();
+    refused(c.create(&subject).await, "payment_subject");
+    let mut tax = payment("m4", &[1000]);
+    receipt_of(&mut tax).tax_system_code = Some(7);
+    refused(c.create(&tax).await, "tax_system_code");
+    let mut none = payment("m5", &[1000]);
+    none.receipt = None;
+    refused(c.create(&none).await, "receipt is required");
+    assert!(fake.payments().is_empty());
+    // Three decimals never leave the client: amounts are kopecks.
+    let body = kabinet_gateway::yookassa::create_body(&payment("m6", &[1001]));
+    assert_eq!(body["amount"]["value"], "10.01");
+
+    fake.receipts_optional(true);
+    c.create(&none).await.expect("a shop without receipts takes it");
+    let mut taxed = payment("m7", &[1000]);
+    receipt_of(&mut taxed).tax_system_code = Some(2);
+    let mut sbp = taxed.clone();
+    sbp.method = Some(PayMethod::Sbp);
+    let made = c.create(&sbp).await.expect("an СБП payment");
+    let stored = fake.by_reference("ref-m7").expect("stored");
+    assert_eq!(stored.request["payment_method_data"]["type"], "sbp");
+    assert_eq!(stored.request["receipt"]["items"][0]["measure"], "piece");
+    fake.settle(&made.id, GatewayState::Succeeded);
+    assert_eq!(
+        c.get(&made.id).await.expect("read").method.as_deref(),
+        Some("sbp")
+    );
+}
+
+#[tokio::test]
+async fn refunds_are_made_once_per_key_and_never_beyond_the_payment() {
+    let fake = FakeYooKassa::start("shop-1", "secret").await.expect("fake");
+    let c = client(&fake, "secret");
+    let made = c.create(&payment("r0", &[10_000])).await.expect("created");
+    let refund = |key: &str, amount: i64| NewRefund {
+        payment_id: made.id.clone(),
+        amount: Kopecks(amount),
+        description: "Переплата".into(),
+        idempotence_key: key.into(),
+        receipt: None,
+    };
+    let mut with_receipt = refund("r1", 4_000);
+    with_receipt.receipt = payment("x", &[4_000]).receipt;
+    assert!(
+        matches!(
+            c.refund(&with_receipt).await,
+            Err(GatewayError::Refused { status: 400, .. })
+        ),
+        "a pending payment is not refunded"
+    );
+    fake.settle(&made.id, GatewayState::Succeeded);
+    assert!(
+        matches!(
+            c.refund(&refund("r1", 4_000)).await,
+            Err(GatewayError::Refused { status: 400, .. })
+        ),
+        "no receipt for a shop that sends them"
+    );
+    let first = c.refund(&with_receipt).await.expect("refunded");
+    assert_eq!(
+        (first.state, first.amount),
+        (RefundStatus::Succeeded, Kopecks(4_000))
+    );
+    assert_eq!(c.refund(&with_receipt).await.expect("same key").id, first.id);
+    let mut too_much = with_receipt.clone();
+    too_much.idempotence_key = "r2".into();
+    too_much.amount = Kopecks(6_001);
+    too_much.receipt = payment("y", &[6_001]).receipt;
+    assert!(matches!(
+        c.refund(&too_much).await,
+        Err(GatewayError::Refused { status: 400, .. })
+    ));
+    fake.refunds_pending(true);
+    too_much.amount = Kopecks(6_000);
+    too_much.receipt = payment("y", &[6_000]).receipt;
+    let rest = c.refund(&too_much).await.expect("the rest");
+    assert_eq!(rest.state, RefundStatus::Pending);
+    fake.settle_refund(&rest.id, "succeeded");
+    let read = c.get_refund(&rest.id).await.expect("read");
+    assert_eq!(
+        (read.state, read.payment_id.as_str()),
+        (RefundStatus::Succeeded, made.id.as_str())
+    );
+    assert_eq!(fake.refunds().len(), 2);
+    assert_eq!(c.get_refund("nope").await, Err(GatewayError::NotFound));
 }

@@ -277,6 +277,17 @@ pub const STAFF_ANNOUNCEMENT: &str = "/staff/announcements/{id}";
 pub const STAFF_ANNOUNCEMENT_END: &str = "/staff/announcements/{id}/end";
 /// The audit log.
 pub const STAFF_AUDIT: &str = "/staff/audit";
+/// The office's card payments.
+pub const STAFF_PAYMENTS: &str = "/staff/payments";
+/// One card payment in the office.
+pub const STAFF_PAYMENT: &str = "/staff/payments/{id}";
+/// A refund of it (POST).
+pub const STAFF_PAYMENT_REFUND: &str = "/staff/payments/{id}/refund";
+
+/// The office page of card payment `id`.
+pub fn staff_payment(id: &str) -> String {
+    format!("/staff/payments/{id}")
+}
 /// The audit log as CSV.
 pub const STAFF_AUDIT_CSV: &str = "/staff/audit.csv";
 

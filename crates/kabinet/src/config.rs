@@ -167,6 +167,23 @@ pub struct Config {
     pub payment_give_up_days: u32,
     /// Card payments one resident may start in an hour.
     pub payment_starts_per_hour: u32,
+    /// The methods offered, in order: `"sbp, bank_card"`. Empty: card only
+    /// with YooKassa (СБП must be enabled in the shop's contract first), both
+    /// in the sandbox.
+    pub payment_methods: String,
+    /// The resident's fee for СБП on top of the amount: `""` (the
+    /// organization pays it), `"0.4"` (percent), `"0.4% min 5"` (roubles).
+    pub payment_fee_sbp: String,
+    /// The resident's fee for a card, written like `payment_fee_sbp`.
+    pub payment_fee_card: String,
+    /// Whether the gateway issues the 54-ФЗ receipt (off for a shop with
+    /// its own register, or a ТСЖ exempt for its members' payments).
+    pub payment_receipts: bool,
+    /// The organization's tax system code on the receipt (1 ОСН … 6 ПСН;
+    /// 0: not sent).
+    pub payment_tax_system_code: u8,
+    /// `measure` of the receipt lines (ФФД 1.2): `piece`, `another`, …
+    pub payment_measure: String,
     /// Hours the dispatch service has for an emergency request.
     pub request_deadline_dispatch_hours: u32,
     /// Working days (by the production calendar) the office has for a
@@ -346,6 +363,12 @@ impl Default for Config {
             payment_notification_sources: Vec::new(),
             payment_give_up_days: 3,
             payment_starts_per_hour: 20,
+            payment_methods: String::new(),
+            payment_fee_sbp: String::new(),
+            payment_fee_card: String::new(),
+            payment_receipts: true,
+            payment_tax_system_code: 0,
+            payment_measure: "piece".into(),
             request_deadline_dispatch_hours: 24,
             request_deadline_office_days: 10,
             photo_storage: "database".into(),
@@ -524,14 +547,34 @@ impl Config {
                     .map_err(|_| format!("payment_notification_sources: {s:?} is not an address or a range"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if !(1..=12).contains(&self.payment_vat_code) {
+        use kabinet_gateway::yookassa as yk;
+        if !yk::VAT_CODES.contains(&self.payment_vat_code) {
             return Err("payment_vat_code must be 1..12".into());
         }
+        for (key, value, allowed) in [
+            ("payment_subject", &self.payment_subject, yk::PAYMENT_SUBJECTS),
+            ("payment_mode", &self.payment_mode, yk::PAYMENT_MODES),
+            ("payment_measure", &self.payment_measure, yk::MEASURES),
+        ] {
+            if !allowed.contains(&value.trim()) {
+                return Err(format!("{key}: {value:?} is not one of {}", allowed.join(", ")));
+            }
+        }
+        let tax_system_code = match self.payment_tax_system_code {
+            0 => None,
+            t if yk::TAX_SYSTEM_CODES.contains(&t) => Some(t),
+            _ => return Err("payment_tax_system_code must be 0 (not sent) or 1..6".into()),
+        };
+        let methods = self.payment_methods(demo_database)?;
         let settings = PaymentSettings {
             max_amount: kabinet_domain::Kopecks(i64::from(self.payment_max_rub.max(1)) * 100),
             vat_code: self.payment_vat_code,
-            payment_subject: self.payment_subject.clone(),
-            payment_mode: self.payment_mode.clone(),
+            payment_subject: self.payment_subject.trim().to_string(),
+            payment_mode: self.payment_mode.trim().to_string(),
+            receipts: self.payment_receipts,
+            tax_system_code,
+            measure: self.payment_measure.trim().to_string(),
+            methods,
             notification_sources: sources,
             give_up_after_days: self.payment_give_up_days,
             starts_per_hour: u64::from(self.payment_starts_per_hour),
@@ -563,6 +606,38 @@ impl Config {
             }
         };
         Ok((choice, settings))
+    }
+
+    /// The payment methods offered, in order, with their fees.
+    fn payment_methods(&self, demo_database: bool) -> Result<Vec<kabinet_app::payments::MethodFee>, String> {
+        use kabinet_domain::payment_methods::{Fee, PayMethod};
+        let listed = match self.payment_methods.trim() {
+            "" if self.gateway_in_force(demo_database) == PaymentGateway::Sandbox => "sbp, bank_card",
+            "" => "bank_card",
+            s => s,
+        };
+        let mut methods = Vec::new();
+        for name in listed.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let method = PayMethod::parse(name)
+                .ok_or_else(|| format!("payment_methods: {name:?} is not sbp or bank_card"))?;
+            let (key, text) = match method {
+                PayMethod::Sbp => ("payment_fee_sbp", &self.payment_fee_sbp),
+                PayMethod::BankCard => ("payment_fee_card", &self.payment_fee_card),
+            };
+            let fee = Fee::parse(text).ok_or_else(|| {
+                format!("{key}: {text:?} is not like \"1.5\" or \"1.5% min 10\" (at most 10 %)")
+            })?;
+            if !methods
+                .iter()
+                .any(|m: &kabinet_app::payments::MethodFee| m.method == method)
+            {
+                methods.push(kabinet_app::payments::MethodFee { method, fee });
+            }
+        }
+        if methods.is_empty() {
+            return Err("payment_methods lists no method".into());
+        }
+        Ok(methods)
     }
 
     /// How requests are handled: deadlines and where photos go; an error

@@ -935,6 +935,8 @@ async fn payments_are_listed_and_reconciled_from_the_command_line() {
             open_until: now + time::Duration::days(5),
             shares: vec![(kabinet_domain::AccountId(1), kabinet_domain::Kopecks(12_345))],
             test: true,
+            method: None,
+            fee: kabinet_domain::Kopecks::ZERO,
         })
         .await
         .unwrap();

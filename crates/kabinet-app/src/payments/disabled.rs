@@ -3,7 +3,7 @@
 //! [`crate::Error::CardPaymentsOff`] before they get here.
 
 use futures::future::BoxFuture;
-use kabinet_gateway::{Gateway, GatewayError, GatewayPayment, NewPayment};
+use kabinet_gateway::{Gateway, GatewayError, GatewayPayment, GatewayRefund, NewPayment, NewRefund};
 
 /// The gateway name of an install without card payments.
 pub(super) const NAME: &str = "none";
@@ -25,6 +25,14 @@ impl Gateway for Disabled {
     }
 
     fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
+        Box::pin(async { Err(off()) })
+    }
+
+    fn refund<'a>(&'a self, _: &'a NewRefund) -> BoxFuture<'a, Result<GatewayRefund, GatewayError>> {
+        Box::pin(async { Err(off()) })
+    }
+
+    fn get_refund<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<GatewayRefund, GatewayError>> {
         Box::pin(async { Err(off()) })
     }
 }

@@ -8,10 +8,11 @@ use super::{Notified, Payments};
 use crate::Error;
 use crate::auth::Resident;
 use futures::future::BoxFuture;
-use kabinet_db::card_payments::SandboxPayment;
+use kabinet_db::card_payments::{SandboxPayment, SandboxRefund};
 use kabinet_db::{Db, Repos};
 use kabinet_domain::GatewayState;
-use kabinet_gateway::{Gateway, GatewayError, GatewayPayment, NewPayment};
+use kabinet_domain::refunds::RefundStatus;
+use kabinet_gateway::{Gateway, GatewayError, GatewayPayment, GatewayRefund, NewPayment, NewRefund};
 
 /// The sandbox's gateway name.
 pub(super) const NAME: &str = "sandbox";
@@ -42,15 +43,27 @@ fn to_gateway(p: SandboxPayment) -> Result<GatewayPayment, GatewayError> {
     };
     Ok(GatewayPayment {
         confirmation_url: (state == GatewayState::Pending).then(|| page_path(&p.id)),
-        card: (state == GatewayState::Succeeded).then(|| "Sandbox *0000".to_string()),
-        cancellation: (state == GatewayState::Canceled).then(|| "sandbox: declined".to_string()),
+        card: (state == GatewayState::Succeeded && p.method.as_deref() != Some("sbp"))
+            .then(|| "Sandbox *0000".to_string()),
+        cancellation: (state == GatewayState::Canceled).then(|| "sandbox: general_decline".to_string()),
         test: true,
         captured_at: None,
+        method: p.method.clone(),
         id: p.id,
         state,
         amount: p.amount,
         reference: Some(p.reference),
     })
+}
+
+fn refund_to_gateway(r: SandboxRefund) -> GatewayRefund {
+    GatewayRefund {
+        state: RefundStatus::from_stored(&r.status).unwrap_or(RefundStatus::Pending),
+        id: r.id,
+        payment_id: r.payment_id,
+        amount: r.amount,
+        cancellation: None,
+    }
 }
 
 fn unavailable(e: kabinet_db::DbError) -> GatewayError {
@@ -71,6 +84,7 @@ impl Gateway for Sandbox {
                 description: p.description.clone(),
                 return_url: p.return_url.clone(),
                 status: "pending".into(),
+                method: p.method.map(|m| m.as_str().to_string()),
             };
             let made = self
                 .db
@@ -79,6 +93,45 @@ impl Gateway for Sandbox {
                 .await
                 .map_err(unavailable)?;
             to_gateway(made)
+        })
+    }
+
+    fn refund<'a>(&'a self, r: &'a NewRefund) -> BoxFuture<'a, Result<GatewayRefund, GatewayError>> {
+        Box::pin(async move {
+            let cards = self.db.card_payments();
+            let paid = cards.sandbox_get(&r.payment_id).await.map_err(unavailable)?;
+            if paid.is_none_or(|p| p.status != "succeeded") {
+                return Err(GatewayError::Refused {
+                    status: 400,
+                    message: "only a succeeded payment can be refunded".into(),
+                });
+            }
+            let candidate = SandboxRefund {
+                id: format!("sbr-{}", crate::auth::secrets::new_public_id()),
+                payment_id: r.payment_id.clone(),
+                amount: r.amount,
+                status: "succeeded".into(),
+            };
+            let made = cards
+                .sandbox_refund_open(&candidate, &r.idempotence_key, time::OffsetDateTime::now_utc())
+                .await
+                .map_err(unavailable)?;
+            Ok(refund_to_gateway(made))
+        })
+    }
+
+    fn get_refund<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<GatewayRefund, GatewayError>> {
+        Box::pin(async move {
+            match self
+                .db
+                .card_payments()
+                .sandbox_refund_get(id)
+                .await
+                .map_err(unavailable)?
+            {
+                Some(r) => Ok(refund_to_gateway(r)),
+                None => Err(GatewayError::NotFound),
+            }
         })
     }
 
@@ -125,6 +178,12 @@ impl Payments {
         // Who holds the link is not enough: it must be the payer.
         self.own(r, &p.reference).await?;
         Ok(p)
+    }
+
+    /// The full address of a sandbox payment's page (what its СБП QR code
+    /// carries, as a bank's would carry the payment link).
+    pub fn sandbox_url(&self, id: &str) -> String {
+        format!("{}{}", self.public_url, page_path(id))
     }
 
     /// Acts on a sandbox payment as the payer and the bank would, sends the

@@ -28,6 +28,9 @@ pub struct Model {
     pub checks: i32,
     pub locked_until: Option<TimeDateTimeWithTimeZone>,
     pub test: bool,
+    pub method: Option<String>,
+    pub fee: i64,
+    pub refunded: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

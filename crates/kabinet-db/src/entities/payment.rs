@@ -16,6 +16,8 @@ pub struct Model {
     pub period: Option<i32>,
     pub export_run_id: Option<i64>,
     pub confirmed: bool,
+    pub gateway_payment_id: Option<String>,
+    pub gateway_refund_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ pub struct Model {
     pub return_url: String,
     pub status: String,
     pub created_at: TimeDateTimeWithTimeZone,
+    pub method: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

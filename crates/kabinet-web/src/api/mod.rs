@@ -104,6 +104,7 @@ fn resident_routes(
         routes!(readings::submit),
         routes!(payments::list, payments::create),
         routes!(payments::get),
+        routes!(payments::quote),
         routes!(requests::categories),
         routes!(requests::get),
         routes!(requests::cancel),

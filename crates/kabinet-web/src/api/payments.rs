@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kabinet_app::Error;
 use kabinet_app::payments::ShareInput;
+use kabinet_domain::payment_methods::PayMethod;
 use kabinet_domain::payments::CardPayment;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -31,6 +32,37 @@ pub(crate) struct ShareRequest {
 pub(crate) struct CreateRequest {
     /// The accounts and amounts (1 to 20).
     shares: Vec<ShareRequest>,
+    /// `sbp` or `bank_card`, one of the methods `POST /api/v1/payments/quote`
+    /// lists; absent: the first of them.
+    #[serde(default)]
+    method: Option<String>,
+}
+
+/// Amounts to price.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct QuoteRequest {
+    /// The accounts and amounts (1 to 20), as for a payment.
+    shares: Vec<ShareRequest>,
+}
+
+/// What one method costs.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MethodQuote {
+    /// `sbp` or `bank_card`.
+    method: String,
+    /// The accounts' amounts together, kopecks.
+    amount_kopecks: i64,
+    /// The fee on top, kopecks (0: the organization pays it).
+    fee_kopecks: i64,
+    /// What the payer pays, kopecks.
+    total_kopecks: i64,
+}
+
+/// The methods offered for these amounts, in the order to show them.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct QuoteResponse {
+    /// Each method with its fee and total.
+    methods: Vec<MethodQuote>,
 }
 
 /// One account's part of a payment.
@@ -66,6 +98,15 @@ pub(crate) struct CardPaymentItem {
     /// A test payment (the sandbox or the gateway's test mode): no money
     /// moved and nothing is credited.
     test: bool,
+    /// `sbp` or `bank_card`, as chosen.
+    method: Option<String>,
+    /// The fee paid on top of the shares, kopecks (part of `amount_kopecks`).
+    fee_kopecks: i64,
+    /// How much was refunded, kopecks.
+    refunded_kopecks: i64,
+    /// Why a canceled payment was canceled, as the gateway's documented
+    /// reason (`insufficient_funds`, …).
+    cancellation_reason: Option<String>,
 }
 
 pub(crate) fn item(p: &CardPayment) -> CardPaymentItem {
@@ -89,7 +130,60 @@ pub(crate) fn item(p: &CardPayment) -> CardPaymentItem {
             .then(|| p.confirmation_url.clone())
             .flatten(),
         test: p.test,
+        method: p.method.map(|m| m.as_str().to_string()),
+        fee_kopecks: p.fee.get(),
+        refunded_kopecks: p.refunded.get(),
+        cancellation_reason: p.cancellation_reason().map(str::to_string),
     }
+}
+
+fn too_many(n: usize) -> Result<(), ApiError> {
+    if n > 20 {
+        return Err(ApiError::App(Error::Invalid(kabinet_app::FieldErrors::single(
+            kabinet_app::payments::fields::AMOUNTS,
+            kabinet_domain::Text::new("error-pay-too-many-accounts"),
+        ))));
+    }
+    Ok(())
+}
+
+fn inputs(shares: Vec<ShareRequest>) -> Vec<ShareInput> {
+    shares
+        .into_iter()
+        .map(|s| ShareInput {
+            account: s.account,
+            amount: s.amount,
+        })
+        .collect()
+}
+
+/// What each payment method costs for these amounts, before paying.
+#[utoipa::path(post, path = "/api/v1/payments/quote", operation_id = "quote_payment", tag = "payments", security(("bearer" = [])), request_body = QuoteRequest,
+    responses((status = 200, description = "The methods offered, each with its fee and total", body = QuoteResponse),
+        (status = 401, description = "No valid bearer token", body = Problem),
+        (status = 403, description = "A password to set or Rules to accept first", body = Problem),
+        (status = 404, description = "Not one of the resident's accounts", body = Problem),
+        (status = 422, description = "An amount is not taken; `errors.amounts` says why", body = Problem),
+        (status = 501, description = "Card payments are not set up on this installation: pay by the receipt's QR code", body = Problem)))]
+pub(crate) async fn quote(
+    State(state): State<AppState>,
+    ApiResident(r): ApiResident,
+    ApiJson(req): ApiJson<QuoteRequest>,
+) -> Result<Json<QuoteResponse>, ApiError> {
+    too_many(req.shares.len())?;
+    let review = state.app.payments.review(&r, &inputs(req.shares)).await?;
+    Ok(Json(QuoteResponse {
+        methods: review
+            .quotes
+            .iter()
+            .map(|q| MethodQuote {
+                method: q.method.as_str().into(),
+                amount_kopecks: q.amount.get(),
+                fee_kopecks: q.fee.get(),
+                total_kopecks: q.total.get(),
+            })
+            .collect(),
+    }))
 }
 
 /// A payment started.
@@ -107,7 +201,7 @@ pub(crate) struct CreateResponse {
         (status = 401, description = "No valid bearer token", body = Problem),
         (status = 403, description = "A password to set or Rules to accept first", body = Problem),
         (status = 404, description = "Not one of the resident's accounts", body = Problem),
-        (status = 422, description = "An amount is not taken; `errors.amounts` says why", body = Problem),
+        (status = 422, description = "An amount is not taken (`errors.amounts` says why), or the method is not offered (`errors.method`)", body = Problem),
         (status = 429, description = "Too many payments started in the last hour (`payment_starts_per_hour`)", body = Problem),
         (status = 501, description = "Card payments are not set up on this installation: pay by the receipt's QR code", body = Problem),
         (status = 502, description = "The gateway refused the payment", body = Problem),
@@ -118,21 +212,21 @@ pub(crate) async fn create(
     ApiResident(r): ApiResident,
     ApiJson(req): ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
-    if req.shares.len() > 20 {
-        return Err(ApiError::App(Error::Invalid(kabinet_app::FieldErrors::single(
-            kabinet_app::payments::fields::AMOUNTS,
-            kabinet_domain::Text::new("error-pay-too-many-accounts"),
-        ))));
-    }
-    let input: Vec<ShareInput> = req
-        .shares
-        .into_iter()
-        .map(|s| ShareInput {
-            account: s.account,
-            amount: s.amount,
-        })
-        .collect();
-    let started = state.app.payments.start(&r, &input, &ctx.client).await?;
+    too_many(req.shares.len())?;
+    let method = match req.method.as_deref() {
+        None => None,
+        Some(m) => Some(PayMethod::parse(m).ok_or_else(|| {
+            ApiError::App(Error::Invalid(kabinet_app::FieldErrors::single(
+                kabinet_app::payments::fields::METHOD,
+                kabinet_domain::Text::new("error-pay-method"),
+            )))
+        })?),
+    };
+    let started = state
+        .app
+        .payments
+        .start(&r, &inputs(req.shares), method, &ctx.client)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreateResponse {

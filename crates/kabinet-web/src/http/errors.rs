@@ -24,7 +24,7 @@ fn status_of(e: &Error) -> StatusCode {
         Error::StaleRules | Error::StaleConsent => StatusCode::CONFLICT,
         Error::PasswordNotSet | Error::Blocked => StatusCode::FORBIDDEN,
         Error::NotFound => StatusCode::NOT_FOUND,
-        Error::PaymentRefused => StatusCode::BAD_GATEWAY,
+        Error::PaymentRefused | Error::RefundRefused => StatusCode::BAD_GATEWAY,
         Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Error::Forbidden => StatusCode::FORBIDDEN,
         Error::InvalidCode => StatusCode::UNAUTHORIZED,

@@ -128,6 +128,7 @@ mod tests {
             // (`error-readings`) is checked with every id in the sources.
             Error::NotFound,
             Error::PaymentRefused,
+            Error::RefundRefused,
             Error::GatewayUnavailable,
             Error::CardPaymentsOff,
             Error::TooManyPayments,

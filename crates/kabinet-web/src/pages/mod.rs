@@ -462,6 +462,21 @@ pub(crate) fn staff_routes() -> Vec<(&'static str, Need, MethodRouter<AppState>)
             get(office::imports::list),
         ),
         (
+            paths::STAFF_PAYMENTS,
+            Need::To(P::Payments),
+            get(office::payments::list),
+        ),
+        (
+            paths::STAFF_PAYMENT,
+            Need::To(P::Payments),
+            get(office::payments::show),
+        ),
+        (
+            paths::STAFF_PAYMENT_REFUND,
+            Need::To(P::Payments),
+            post(office::payments::refund),
+        ),
+        (
             paths::STAFF_IMPORT_UPLOAD,
             Need::To(P::Billing),
             post(office::imports::upload).layer(axum::extract::DefaultBodyLimit::max(

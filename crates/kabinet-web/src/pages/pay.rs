@@ -17,8 +17,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kabinet_app::Error;
-use kabinet_app::payments::{Notified, PayForm, SandboxAction, ShareInput};
+use kabinet_app::payments::{Notified, PayForm, Review, SandboxAction, ShareInput};
 use kabinet_domain::CardPaymentStatus;
+use kabinet_domain::payment_methods::PayMethod;
 use kabinet_domain::payments::CardPayment;
 use serde::Deserialize;
 
@@ -48,9 +49,70 @@ pub(crate) struct PayPage {
     pub sandbox: bool,
     pub fields: Vec<AmountField>,
     pub max_note: String,
+    pub methods_note: Vec<String>,
+}
+
+/// One method on the review page.
+pub(crate) struct MethodRow {
+    pub value: &'static str,
+    pub name: String,
+    pub fee: String,
+    pub total: String,
+    pub button: String,
+}
+
+/// The review page: what each method costs before the resident leaves.
+#[derive(Template)]
+#[template(path = "pay/review.html")]
+pub(crate) struct ReviewPage {
+    pub layout: Layout,
+    pub sandbox: bool,
+    pub amount: String,
+    pub shares: Vec<(String, String)>,
+    pub hidden: Vec<(String, String)>,
+    pub methods: Vec<MethodRow>,
 }
 
 const FIELD_PREFIX: &str = "amount_";
+
+/// The name of a method, in the reader's language.
+pub(crate) fn method_name(tr: &Tr, m: PayMethod) -> String {
+    tr.t(&format!("pay-method-{}", m.as_str().replace('_', "-")))
+}
+
+/// The fee of each method offered, in words (the form's note).
+fn methods_note(state: &AppState, tr: &Tr) -> Vec<String> {
+    state
+        .app
+        .payments
+        .methods()
+        .iter()
+        .map(|m| {
+            let name = method_name(tr, m.method);
+            if m.fee.is_free() {
+                tr.a("pay-fee-none", "method", &name)
+            } else {
+                let percent = format!(
+                    "{},{:02}",
+                    m.fee.percent_hundredths / 100,
+                    m.fee.percent_hundredths % 100
+                );
+                if m.fee.min == kabinet_domain::Kopecks::ZERO {
+                    tr.args("pay-fee-percent", &[("method", &name), ("percent", &percent)])
+                } else {
+                    tr.args(
+                        "pay-fee-some",
+                        &[
+                            ("method", &name),
+                            ("percent", &percent),
+                            ("min", &tr.money(m.fee.min)),
+                        ],
+                    )
+                }
+            }
+        })
+        .collect()
+}
 
 fn form_page(
     state: &AppState,
@@ -101,6 +163,45 @@ fn form_page(
         sandbox: state.app.payments.is_test(),
         fields,
         max_note: tr.a("pay-max", "amount", &tr.money(state.app.payments.max_amount())),
+        methods_note: methods_note(state, &tr),
+    }
+}
+
+fn review_page(state: &AppState, ctx: &Ctx, review: &Review, typed: &[(String, String)]) -> ReviewPage {
+    let tr = Tr::current();
+    let amount = review.quotes.first().map(|q| q.amount).unwrap_or_default();
+    ReviewPage {
+        layout: Layout::section(state, ctx, Section::Overview),
+        sandbox: state.app.payments.is_test(),
+        amount: tr.money(amount),
+        shares: review
+            .shares
+            .iter()
+            .map(|s| (s.number.to_string(), tr.money(s.amount)))
+            .collect(),
+        hidden: typed
+            .iter()
+            .filter(|(k, _)| k.starts_with(FIELD_PREFIX))
+            .cloned()
+            .collect(),
+        methods: review
+            .quotes
+            .iter()
+            .map(|q| {
+                let name = method_name(&tr, q.method);
+                MethodRow {
+                    value: q.method.as_str(),
+                    fee: if q.fee == kabinet_domain::Kopecks::ZERO {
+                        tr.t("pay-fee-free")
+                    } else {
+                        tr.money(q.fee)
+                    },
+                    total: tr.money(q.total),
+                    button: tr.args("pay-by", &[("method", &name), ("total", &tr.money(q.total))]),
+                    name,
+                }
+            })
+            .collect(),
     }
 }
 
@@ -142,7 +243,29 @@ pub(crate) async fn start(
             })
         })
         .collect();
-    let (status, errors) = match state.app.payments.start(&r, &input, &ctx.client).await {
+    let asked = typed.iter().find(|(k, _)| k == "method").map(|(_, v)| v.as_str());
+    let methods = state.app.payments.methods();
+    let straight = methods.len() == 1 && methods.iter().all(|m| m.fee.is_free());
+    let method = match asked {
+        Some(m) => Some(PayMethod::parse(m).ok_or(PageError::BadRequest("error-form-malformed"))?),
+        // One method and no fee: nothing to choose, nothing to show first.
+        None if straight => None,
+        None => {
+            return match state.app.payments.review(&r, &input).await {
+                Ok(review) => page(&review_page(&state, &ctx, &review, &typed)),
+                Err(Error::Invalid(f)) => {
+                    let errors = f.iter().map(|(_, m)| say(m)).collect::<Vec<_>>();
+                    let form = state.app.payments.form(&r, None).await?;
+                    page_with(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &form_page(&state, &ctx, &form, Some(&typed), errors),
+                    )
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
+    };
+    let (status, errors) = match state.app.payments.start(&r, &input, method, &ctx.client).await {
         Ok(s) => return Ok(see_other(&s.confirmation_url)),
         Err(Error::Invalid(f)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -178,6 +301,9 @@ pub(crate) struct CardPage {
     pub continue_url: Option<String>,
     pub self_href: String,
     pub test: bool,
+    pub method: Option<String>,
+    pub fee: Option<String>,
+    pub refunded: Option<String>,
 }
 
 /// The label of a card payment's status.
@@ -201,7 +327,25 @@ pub(crate) async fn card(
         refresh: !p.status.is_final(),
         status: status_text(&tr, p.status),
         status_code: p.status.as_str(),
-        explanation: tr.t(&format!("card-explain-{}", p.status.as_str())),
+        explanation: match (p.status, p.cancellation_reason()) {
+            (CardPaymentStatus::Canceled, Some(reason)) => {
+                tr.t(&format!("card-cancel-{}", reason.replace('_', "-")))
+            }
+            _ => tr.t(&format!("card-explain-{}", p.status.as_str())),
+        },
+        method: p.method.map(|m| method_name(&tr, m)),
+        fee: (p.fee > kabinet_domain::Kopecks::ZERO).then(|| tr.money(p.fee)),
+        refunded: (p.refunded > kabinet_domain::Kopecks::ZERO).then(|| {
+            tr.a(
+                if p.refunded >= p.amount {
+                    "card-refunded-full"
+                } else {
+                    "card-refunded-part"
+                },
+                "amount",
+                &tr.money(p.refunded),
+            )
+        }),
         amount: tr.money(p.amount),
         shares: p
             .shares
@@ -229,6 +373,8 @@ pub(crate) struct SandboxPage {
     pub pending: bool,
     pub action: String,
     pub back: String,
+    pub sbp: bool,
+    pub qr: Option<String>,
 }
 
 /// `GET /sandbox/pay/{id}`: the test payment page (only while the sandbox
@@ -241,7 +387,16 @@ pub(crate) async fn sandbox(
 ) -> Result<Response, PageError> {
     let p = state.app.payments.sandbox_payment(&r, &id).await?;
     let tr = Tr::current();
+    let sbp = p.method.as_deref() == Some(PayMethod::Sbp.as_str());
+    // What a bank's СБП QR code would carry: here, this very page.
+    let qr = if sbp && p.status == "pending" {
+        Some(super::staff::qr_svg(&state.app.payments.sandbox_url(&p.id))?)
+    } else {
+        None
+    };
     page(&SandboxPage {
+        sbp,
+        qr,
         layout: Layout::new(&state, &ctx),
         amount: tr.money(p.amount),
         description: p.description.clone(),

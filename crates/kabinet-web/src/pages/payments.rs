@@ -99,7 +99,9 @@ pub(crate) async fn show(
                 date: tr.date(clock.today(x.paid_at)),
                 amount: tr.money(x.amount),
                 source: tr.t(source_id(&x.source)),
-                status: tr.t(if x.confirmed {
+                status: tr.t(if x.amount.is_negative() {
+                    "payment-refund"
+                } else if x.confirmed {
                     "payment-credited"
                 } else {
                     "payment-unconfirmed"

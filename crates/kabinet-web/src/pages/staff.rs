@@ -144,8 +144,9 @@ pub(crate) struct SecondFactorPage {
     pub enrol: Option<(String, String)>,
 }
 
-/// Draws `text` as a QR code in SVG (the enrolment URI).
-fn qr_svg(text: &str) -> Result<String, Error> {
+/// Draws `text` as a QR code in SVG (the enrolment URI, the sandbox's СБП
+/// page).
+pub(crate) fn qr_svg(text: &str) -> Result<String, Error> {
     let qr = fast_qr::QRBuilder::new(text)
         .ecl(fast_qr::ECL::M)
         .build()

@@ -15,6 +15,7 @@ mod office;
 mod payments;
 mod portal;
 mod readings;
+mod refunds;
 mod requests;
 mod resident;
 mod sms;

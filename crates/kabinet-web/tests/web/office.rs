@@ -76,6 +76,12 @@ db_tests! {
             app.state.app.announcements.publish(By::Cli, &draft).await.unwrap()
         };
         let category = app.db().requests().all_categories().await.unwrap().into_iter().find(|c| c.setting.category.code == "other").unwrap().id;
+        // A paid (sandbox) card payment to look at and refund.
+        let paid = resident.submit("/pay", "/pay", &[(&format!("amount_{number_1}"), "500")]).await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+        let sandbox = paid.location().to_string();
+        let back = resident.submit(&sandbox, &sandbox, &[("action", "pay")]).await;
+        let pid = back.location().trim_start_matches("/payments/card/").to_string();
 
         use Role::{Accountant as Acc, Administrator as Adm, Dispatcher as Dis, Operator as Op};
         // (method, path, form, roles allowed)
@@ -117,6 +123,9 @@ db_tests! {
             ("GET", "/staff/exchange".into(), vec![], vec![Adm, Acc]),
             ("POST", "/staff/exchange".into(), vec![("kind", "paperless"), ("encoding", "utf-8")], vec![Adm, Acc]),
             ("GET", format!("/staff/exchange/files/{run}"), vec![], vec![Adm, Acc]),
+            ("GET", "/staff/payments".into(), vec![], vec![Adm, Acc]),
+            ("GET", format!("/staff/payments/{pid}"), vec![], vec![Adm, Acc]),
+            ("POST", format!("/staff/payments/{pid}/refund"), vec![("amount", "1"), ("reason", "Проверка")], vec![Adm, Acc]),
             ("GET", "/staff/residents".into(), vec![], vec![Adm, Acc, Op]),
             ("GET", format!("/staff/residents/{resident_id}"), vec![], vec![Adm, Acc, Op]),
             ("POST", format!("/staff/residents/{resident_id}/sessions"), vec![], vec![Adm, Acc, Op]),
@@ -157,7 +166,7 @@ db_tests! {
                     let token_page = if allowed.contains(&role) { path.trim_end_matches("/confirm").to_string() } else { "/staff".to_string() };
                     b.submit(&token_page, path, form).await
                 } else {
-                    let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else if path.ends_with("/sessions") { path.trim_end_matches("/sessions").to_string() } else if path.ends_with("/unlock") { "/staff/residents".to_string() } else if path.ends_with("/end") { path.trim_end_matches("/end").to_string() } else if path.ends_with("/reset") { path.trim_end_matches("/reset").to_string() } else { path.clone() };
+                    let page = if path.contains("/note") { path.trim_end_matches("/note").to_string() } else if path.ends_with("/role") { path.trim_end_matches("/role").to_string() } else if path.ends_with("/sessions") { path.trim_end_matches("/sessions").to_string() } else if path.ends_with("/unlock") { "/staff/residents".to_string() } else if path.ends_with("/end") { path.trim_end_matches("/end").to_string() } else if path.ends_with("/reset") { path.trim_end_matches("/reset").to_string() } else if path.ends_with("/refund") { path.trim_end_matches("/refund").to_string() } else { path.clone() };
                     // A refused page has no form: take the token from the home page.
                     let token_page = if allowed.contains(&role) { page } else { "/staff".to_string() };
                     b.submit(&token_page, path, form).await

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-const SHOP: &str = "shop-42";
-const SECRET: &str = "test_secret";
+pub(crate) const SHOP: &str = "shop-42";
+pub(crate) const SECRET: &str = "test_secret";
 
 /// The application over the sandbox gateway (the default).
 fn sandbox_app(db: &kabinet_db::Db) -> common::TestAppBuilder<'_> {
@@ -38,7 +38,7 @@ fn yookassa_app<'a>(
 }
 
 /// The settings of [`yookassa_app`].
-fn yookassa_settings(fake: &FakeYooKassa, sources: &[&str]) -> kabinet_web::Settings {
+pub(crate) fn yookassa_settings(fake: &FakeYooKassa, sources: &[&str]) -> kabinet_web::Settings {
     let mut s = common::server_settings(
         common::settings(kabinet_app::auth::RegistrationMode::Amount),
         100_000,
@@ -57,7 +57,7 @@ fn yookassa_settings(fake: &FakeYooKassa, sources: &[&str]) -> kabinet_web::Sett
 }
 
 /// Collects exported payment rows.
-struct Sink<'a>(&'a mut Vec<kabinet_db::export::ExportedPayment>);
+pub(crate) struct Sink<'a>(pub(crate) &'a mut Vec<kabinet_db::export::ExportedPayment>);
 
 impl kabinet_db::export::ExportSink<kabinet_db::export::ExportedPayment> for Sink<'_> {
     fn row(&mut self, r: kabinet_db::export::ExportedPayment) -> Result<(), String> {
@@ -70,7 +70,7 @@ impl kabinet_db::export::ExportSink<kabinet_db::export::ExportedPayment> for Sin
 }
 
 /// Portal payments credited to an account, and their sum.
-async fn credited(db: &kabinet_db::Db, account: i64) -> (usize, Kopecks) {
+pub(crate) async fn credited(db: &kabinet_db::Db, account: i64) -> (usize, Kopecks) {
     let (rows, _) = db.payments().page(AccountId(account), 0, 1000).await.unwrap();
     let portal: Vec<_> = rows
         .iter()
@@ -79,7 +79,7 @@ async fn credited(db: &kabinet_db::Db, account: i64) -> (usize, Kopecks) {
     (portal.len(), Kopecks::sum(portal.iter().map(|p| p.amount)))
 }
 
-async fn audit_count(db: &kabinet_db::Db, event: AuditEvent, needle: &str) -> usize {
+pub(crate) async fn audit_count(db: &kabinet_db::Db, event: AuditEvent, needle: &str) -> usize {
     db.audit()
         .lines(None, 100_000)
         .await
@@ -99,11 +99,11 @@ async fn mails_about(db: &kabinet_db::Db, subject: &str) -> usize {
         .count()
 }
 
-fn notification(event: &str, id: &str) -> String {
+pub(crate) fn notification(event: &str, id: &str) -> String {
     kabinet_gateway::notification_body(event, id)
 }
 
-async fn notify(app: &TestApp, body: &str) -> common::Resp {
+pub(crate) async fn notify(app: &TestApp, body: &str) -> common::Resp {
     let mut b = Browser::from_ip(app, "185.71.76.5");
     b.send(
         axum::http::Request::post("/payments/notifications")
@@ -115,7 +115,7 @@ async fn notify(app: &TestApp, body: &str) -> common::Resp {
 }
 
 /// Starts a payment through the API; returns the answer's JSON.
-async fn api_pay(b: &mut Browser, token: &str, shares: Value) -> (StatusCode, Value) {
+pub(crate) async fn api_pay(b: &mut Browser, token: &str, shares: Value) -> (StatusCode, Value) {
     let r = b
         .json(
             "POST",
@@ -604,6 +604,8 @@ db_tests! {
                 open_until: now + time::Duration::days(5),
                 shares: vec![(AccountId(1), Kopecks(5_000))],
                 test: false,
+                method: None,
+                fee: Kopecks::ZERO,
             })
             .await
             .unwrap();

@@ -494,7 +494,7 @@ db_tests! {
             let path = pattern.replace("{id}", &id.to_string()).replace("{action}", "status");
             for browser in [&mut a, &mut anon] {
                 // The POST-only routes are asked with a POST.
-                let r = if pattern.contains("{action}") || pattern.ends_with("/confirm") || pattern.ends_with("/upload") || pattern.ends_with("/unlock") || pattern.ends_with("/end") || pattern.ends_with("/reset") {
+                let r = if pattern.contains("{action}") || pattern.ends_with("/confirm") || pattern.ends_with("/upload") || pattern.ends_with("/unlock") || pattern.ends_with("/end") || pattern.ends_with("/reset") || pattern.ends_with("/refund") {
                     browser.post_raw(&path, &[("change", "take")]).await
                 } else {
                     browser.get(&path).await

@@ -16,6 +16,7 @@ pub(crate) mod home;
 pub(crate) mod imports;
 pub(crate) mod members;
 pub(crate) mod organization;
+pub(crate) mod payments;
 pub(crate) mod residents;
 pub(crate) mod rules;
 pub(crate) mod settings;
@@ -28,7 +29,7 @@ use kabinet_app::staff::{By, StaffUser};
 use kabinet_domain::staff::Permission as P;
 
 /// The console's sections in the navigation: where, who may, the label.
-pub(crate) const NAV: [(&str, Need, &str); 17] = [
+pub(crate) const NAV: [(&str, Need, &str); 18] = [
     (paths::STAFF, Need::Member, "office-home"),
     (paths::STAFF_QUEUE, Need::AnyDesk, "queue-title"),
     (paths::STAFF_RESIDENTS, Need::To(P::Support), "support-title"),
@@ -39,6 +40,7 @@ pub(crate) const NAV: [(&str, Need, &str); 17] = [
     ),
     (paths::STAFF_IMPORTS, Need::To(P::Billing), "office-imports"),
     (paths::STAFF_EXCHANGE, Need::To(P::Billing), "office-exchange"),
+    (paths::STAFF_PAYMENTS, Need::To(P::Payments), "office-payments"),
     (paths::STAFF_MEMBERS, Need::To(P::Staff), "office-members"),
     (
         paths::STAFF_ORGANIZATION,
