@@ -6,10 +6,13 @@
 // overview and in the payment history. A second payment, by card, is left
 // pending to see the return page follow it (it reloads itself). The demo
 // accountant then finds the СБП payment in the office and refunds part of
-// it. axe-core checks every page on the way for WCAG 2.1 A/AA.
+// it. The resident kept the СБП method with that payment: they switch on
+// autopay, a new invoice is imported with `kabinet import invoices`, autopay
+// runs (`kabinet payments --autopay`) and the overview shows the debit.
+// axe-core checks every page on the way for WCAG 2.1 A/AA.
 // Run: node e2e/payments.mjs (needs target/debug/kabinet, /usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bin, demoStaff, freePort, launch, root, serverEnv, signInDemo, staffSignIn, waitHealthy, wcagViolations } from './harness.mjs';
@@ -36,7 +39,8 @@ async function run(name, viewport) {
   let browser;
   try {
     const port = await freePort();
-    const env = { ...serverEnv(data, port), KABINET_PAYMENT_FEE_CARD: '1.5% min 10' };
+    // No notice days: the new invoice is paid in the same autopay run.
+    const env = { ...serverEnv(data, port), KABINET_PAYMENT_FEE_CARD: '1.5% min 10', KABINET_AUTOPAY_NOTICE_DAYS: '0' };
     const demo = spawnSync(bin, ['demo', '--accounts', '12', '--months', '4', '--no-serve'], { env, encoding: 'utf8' });
     const accountant = demoStaff(demo.stderr, 'Accountant');
     server = spawn(bin, ['serve'], { env, stdio: 'inherit' });
@@ -64,6 +68,7 @@ async function run(name, viewport) {
     const note = await page.textContent('main form[action="/pay"]');
     if (!note.includes('СБП (Система быстрых платежей): без комиссии') || !note.includes('1,50 %')) throw new Error(`no fees on the form: ${note}`);
     await page.fill(`#${field}`, '1 234,56');
+    await page.check('input[name=save]');
     await page.click('button[type=submit]:has-text("Перейти к оплате")');
     await page.waitForSelector('table.methods');
     const review = await page.textContent('table.methods');
@@ -127,6 +132,27 @@ async function run(name, viewport) {
     const refundedText = await page.textContent('main');
     if (!refundedText.includes('Возвращено частично: 100,00')) throw new Error('the resident does not see the refund');
     await axe(page, `${name}-refunded`);
+
+    // Autopay with the kept СБП method; a new invoice is paid by itself.
+    await page.goto(`${base}/autopay?lang=ru`);
+    if (!(await page.textContent('main')).includes('СБП (тест)')) throw new Error('the kept method is not listed');
+    await axe(page, `${name}-autopay`);
+    const account = await page.$eval('input[name=account]', (i) => i.value);
+    await page.fill(`#max-${account}`, '10 000');
+    await page.click(`section:has(#ap-${account}) button[value=on]`);
+    await page.waitForURL(/saved=1/);
+    if (!(await page.textContent('main')).includes('Автоплатёж включён')) throw new Error('autopay is not on');
+    await axe(page, `${name}-autopay-on`);
+    const csv = join(data, 'invoices.csv');
+    writeFileSync(csv, `account;period;opening_balance;charged;paid;total_due;due_date\n${account};2027-06;0;1500,00;0;1500,00;15.07.2027\n`);
+    const imported = spawnSync(bin, ['import', 'invoices', csv], { env, encoding: 'utf8' });
+    if (imported.status !== 0) throw new Error(`import failed: ${imported.stderr}`);
+    const ran = spawnSync(bin, ['payments', '--autopay'], { env, encoding: 'utf8' });
+    if (!ran.stdout.includes('1 paid')) throw new Error(`autopay did not pay: ${ran.stdout} ${ran.stderr}`);
+    await page.goto(`${base}/cabinet`);
+    const overview = await page.textContent('main');
+    if (!overview.includes('Автоплатёж') || !overview.includes('оплачено') || !/1\s500,00/.test(overview)) throw new Error(`the overview does not show the debit: ${overview}`);
+    await axe(page, `${name}-overview-autopay`);
     await context.close();
   } catch (e) {
     failures.push(`${name}: ${e.message}`);
@@ -142,4 +168,4 @@ if (failures.length) {
   console.error(`payments: ${failures.length} failure(s)\n${failures.join('\n')}`);
   process.exit(1);
 }
-console.log(`payments: paying by СБП through the sandbox, following a pending card payment and a refund from the office pass; ${checked} pages axe-clean`);
+console.log(`payments: paying by СБП through the sandbox, following a pending card payment, a refund from the office and autopay of a new invoice pass; ${checked} pages axe-clean`);

@@ -82,6 +82,8 @@ pub struct Overview {
     pub today: time::Date,
     /// Card payments for the account still in progress.
     pub in_progress: Vec<d::payments::CardPayment>,
+    /// While autopay of the account is on: its latest debit, if any.
+    pub autopay: Option<Option<d::autopay::Debit>>,
 }
 
 /// One invoice with its lines and payments (R4).
@@ -231,6 +233,18 @@ impl Accounts {
             .window
             .state(today);
         let in_progress = self.in_progress(scope.current()).await?;
+        // Read only for an account whose autopay is on (the scope says).
+        let autopay = if scope.current().autopay {
+            Some(
+                self.db
+                    .autopay()
+                    .debits_of(scope.current().account.id, 1)
+                    .await?
+                    .pop(),
+            )
+        } else {
+            None
+        };
         Ok(Overview {
             scope,
             current,
@@ -238,6 +252,7 @@ impl Accounts {
             today,
             account,
             in_progress,
+            autopay,
         })
     }
 

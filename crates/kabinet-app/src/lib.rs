@@ -15,6 +15,7 @@ pub mod account;
 pub mod announcements;
 pub mod archive;
 pub mod auth;
+pub mod autopay;
 mod cache;
 pub mod demo;
 pub mod error;
@@ -126,6 +127,8 @@ pub struct App {
     pub readings: readings::Readings,
     /// Card payments.
     pub payments: payments::Payments,
+    /// Autopay: kept methods, each account's autopay, the debits.
+    pub autopay: autopay::AutopayCases,
     /// Receipt PDFs.
     pub receipts: receipts::Receipts,
     /// Requests to the dispatch service and the organization.
@@ -223,14 +226,21 @@ impl App {
             settings.clock,
             &settings.auth.public_url,
         );
+        let payments = payments::Payments::new(
+            db.clone(),
+            settings.clock,
+            gateway,
+            settings.payments.clone(),
+            &settings.auth.public_url,
+        );
         Ok(App {
-            payments: payments::Payments::new(
+            autopay: autopay::AutopayCases::new(
                 db.clone(),
                 settings.clock,
-                gateway,
-                settings.payments.clone(),
-                &settings.auth.public_url,
+                payments.clone(),
+                settings.payments.autopay_notice_days,
             ),
+            payments,
             auth: auth.clone(),
             staff: staff::StaffAuth::new(db.clone(), hasher, settings.staff, "Kabinet", secrets),
             requests,

@@ -149,6 +149,13 @@ enum About {
         amount: d::Kopecks,
         paid_on: time::Date,
     },
+    /// Autopay's news about a debit.
+    Autopay {
+        number: String,
+        stage: d::autopay::Stage,
+        amount: d::Kopecks,
+        date: time::Date,
+    },
 }
 
 /// The residents an organization-wide event concerns.
@@ -735,6 +742,26 @@ impl Notifications {
             | EventKind::RequestUpdate
             | EventKind::RulesChanged
             | EventKind::ConsentChanged => None,
+            EventKind::Autopay => {
+                let Some((debit, stage)) = d::autopay::from_subject(delivery.subject) else {
+                    return Ok(None);
+                };
+                // A notice of a debit that will not happen any more (autopay
+                // turned off, the method forgotten) is moot.
+                self.db
+                    .autopay()
+                    .debit(debit)
+                    .await?
+                    .filter(|x| {
+                        stage != d::autopay::Stage::Notice || x.status != d::autopay::DebitStatus::Skipped
+                    })
+                    .map(|x| About::Autopay {
+                        number,
+                        stage,
+                        amount: x.amount,
+                        date: x.debit_on,
+                    })
+            }
             EventKind::NewInvoice => {
                 let Ok(period) = d::Period::from_yyyymm(i32::try_from(delivery.subject).unwrap_or(0)) else {
                     return Ok(None);
@@ -917,6 +944,21 @@ impl Notifications {
                 v.push(("date", tr.date(*paid_on)));
                 format!("{site}/payments?account={number}")
             }
+            About::Autopay {
+                number,
+                stage,
+                amount,
+                date,
+            } => {
+                v.push(("account", number.clone()));
+                v.push(("amount", tr.money(*amount)));
+                v.push(("date", tr.date(*date)));
+                v.push((
+                    "news",
+                    kabinet_notify::messages::autopay_news(tr, stage.as_str(), number, *amount, *date),
+                ));
+                format!("{site}/autopay")
+            }
         };
         v.push(("url", url));
         v
@@ -968,6 +1010,17 @@ impl Notifications {
                 amount,
                 paid_on,
             } => sms::payment(tr, org, &number, amount, paid_on),
+            About::Autopay {
+                number,
+                stage,
+                amount,
+                date,
+            } => sms::autopay(
+                tr,
+                org,
+                &kabinet_notify::messages::autopay_news(tr, stage.as_str(), &number, amount, date),
+                &format!("{site}/autopay"),
+            ),
             About::CardPayment { total, shares } => {
                 let accounts: Vec<&str> = shares.iter().map(|(a, _)| a.as_str()).collect();
                 sms::card_payment(tr, org, total, &accounts.join(", "))
@@ -1324,6 +1377,22 @@ impl Notifications {
                 amount,
                 paid_on,
                 &format!("{site}/payments?account={number}"),
+                &unsubscribe,
+            ),
+            About::Autopay {
+                number,
+                stage,
+                amount,
+                date,
+            } => messages::autopay(
+                tr,
+                org,
+                to,
+                stage.as_str(),
+                &number,
+                amount,
+                date,
+                &format!("{site}/autopay"),
                 &unsubscribe,
             ),
         }))

@@ -70,6 +70,8 @@ pub struct PaymentSettings {
     pub measure: String,
     /// The methods offered, in the order shown, each with its fee.
     pub methods: Vec<MethodFee>,
+    /// Days before an autopay debit its notice goes.
+    pub autopay_notice_days: u8,
 }
 
 /// A method offered and the fee it adds.
@@ -98,6 +100,7 @@ impl Default for PaymentSettings {
                 method: PayMethod::BankCard,
                 fee: Fee::NONE,
             }],
+            autopay_notice_days: 2,
         }
     }
 }
@@ -330,12 +333,14 @@ impl Payments {
     /// Starts a payment for the accounts the resident filled in: checks the
     /// amounts, writes the payment, creates it at the gateway and returns
     /// where to send the payer.
-    /// `method`: the one the resident chose (none: the first offered).
+    /// `method`: the one the resident chose (none: the first offered);
+    /// `save`: ask the gateway to keep it for autopay.
     pub async fn start(
         &self,
         r: &Resident,
         input: &[ShareInput],
         method: Option<PayMethod>,
+        save: bool,
         client: &Client,
     ) -> Result<Started, Error> {
         if !self.enabled() {
@@ -343,8 +348,97 @@ impl Payments {
         }
         let method = self.method(method)?;
         let shares = self.check(r, input).await?;
-        let payment = self.record(r, shares, method, client).await?;
+        let payment = self.record(r, shares, method, save, client).await?;
         self.create(payment).await
+    }
+
+    /// An autopay debit: pays `amount` for `account` with `user`'s kept
+    /// `method`, as payment `public_id` (one per invoice, so a second call
+    /// finds the first payment instead of making another). Returns the
+    /// payment as it stands after the gateway's answer; a refusal leaves
+    /// it failed, a gateway that does not answer leaves it to
+    /// reconciliation.
+    pub async fn charge(
+        &self,
+        user: d::UserId,
+        account: d::AccountId,
+        amount: d::Kopecks,
+        method: &d::autopay::SavedMethod,
+        public_id: &str,
+    ) -> Result<CardPayment, Error> {
+        if let Some(p) = self.db.card_payments().by_public_id(public_id).await? {
+            return Ok(p);
+        }
+        let number = self
+            .db
+            .accounts()
+            .by_id(account)
+            .await?
+            .ok_or(Error::NotFound)?
+            .number;
+        let email = self
+            .db
+            .users()
+            .by_id(user)
+            .await?
+            .map(|u| u.email.as_str().to_string());
+        let fee = method
+            .kind
+            .and_then(|k| self.settings.methods.iter().find(|m| m.method == k))
+            .map_or(Fee::NONE, |m| m.fee);
+        let quote = d::payment_methods::quote(method.kind.unwrap_or(PayMethod::BankCard), fee, amount);
+        let now = self.clock.now();
+        let new = NewCardPayment {
+            public_id: public_id.to_string(),
+            user_id: user,
+            gateway: self.gateway.name().into(),
+            amount: quote.total,
+            description: d::payments::gateway_description(std::slice::from_ref(&number)),
+            email,
+            ip: String::new(),
+            now,
+            first_check: now + Duration::minutes(5),
+            open_until: now + Duration::days(i64::from(self.settings.give_up_after_days) + 2),
+            shares: vec![(account, amount)],
+            test: self.is_test(),
+            method: method.kind,
+            fee: quote.fee,
+            save_method: false,
+            saved_method_id: Some(method.id),
+        };
+        let tx = self.db.begin().await?;
+        let payment = tx.card_payments().insert(&new).await?;
+        let entry = d::AuditEntry::system(
+            d::AuditEvent::PaymentStarted,
+            Some(account),
+            format!(
+                "{public_id}: autopay {} by {}",
+                quote.total.to_decimal_string(),
+                method.title
+            ),
+        );
+        tx.audit()
+            .record(
+                &d::AuditEntry {
+                    user_id: Some(user),
+                    ip: String::new(),
+                    ..entry
+                },
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        match self.create(payment.clone()).await {
+            Ok(s) => Ok(s.payment),
+            Err(Error::PaymentRefused) => Ok(self
+                .db
+                .card_payments()
+                .by_public_id(public_id)
+                .await?
+                .unwrap_or(payment)),
+            Err(Error::GatewayUnavailable) => Ok(payment),
+            Err(e) => Err(e),
+        }
     }
 
     /// The form error for what [`d::payments::check_shares`] found.
@@ -376,6 +470,7 @@ impl Payments {
         r: &Resident,
         shares: Vec<d::payments::CheckedShare>,
         method: MethodFee,
+        save: bool,
         client: &Client,
     ) -> Result<CardPayment, Error> {
         let now = self.clock.now();
@@ -404,6 +499,8 @@ impl Payments {
             test: self.is_test(),
             method: Some(method.method),
             fee: quote.fee,
+            save_method: save,
+            saved_method_id: None,
         };
         let tx = self.db.begin().await?;
         tx.users().lock(r.user.id).await?;
@@ -435,7 +532,7 @@ impl Payments {
     /// Creates a written payment at the gateway: where to send the payer,
     /// or why not.
     async fn create(&self, payment: CardPayment) -> Result<Started, Error> {
-        match self.gateway.create(&self.request(&payment)).await {
+        match self.gateway.create(&self.request(&payment).await?).await {
             Ok(gp) => {
                 let payment = self.learn(&payment, &gp).await?;
                 let url = match (&gp.confirmation_url, payment.status) {
@@ -461,22 +558,36 @@ impl Payments {
     }
 
     /// The gateway request for a payment (the same every time it is sent).
-    fn request(&self, p: &CardPayment) -> NewPayment {
+    async fn request(&self, p: &CardPayment) -> Result<NewPayment, Error> {
+        // An autopay debit pays with the kept method, however often sent.
+        let kept = match p.saved_method_id {
+            Some(id) => Some(
+                self.db
+                    .autopay()
+                    .method(id)
+                    .await?
+                    .ok_or(Error::NotFound)?
+                    .method_id,
+            ),
+            None => None,
+        };
         let lines: Vec<(String, d::Kopecks)> = p
             .shares
             .iter()
             .map(|s| (d::payments::receipt_item_name(&s.account), s.amount))
             .chain((p.fee > d::Kopecks::ZERO).then(|| (d::payments::RECEIPT_FEE_NAME.to_string(), p.fee)))
             .collect();
-        NewPayment {
+        Ok(NewPayment {
             amount: p.amount,
             description: p.description.clone(),
             return_url: format!("{}{}", self.public_url, self.return_path(&p.public_id)),
             idempotence_key: p.public_id.clone(),
             reference: p.public_id.clone(),
             method: p.method,
+            save_method: p.save_method,
+            payment_method_id: kept,
             receipt: self.receipt(p.email.clone(), lines),
-        }
+        })
     }
 
     /// The fiscal receipt of `lines` for `email`, if the gateway issues them.
@@ -596,6 +707,36 @@ impl Payments {
         tx.audit()
             .record(&system_entry(p, &format!("{}: {}", to.as_str(), gp.id)), now)
             .await?;
+        if let (CardPaymentStatus::Succeeded, true, Some(kept)) = (to, p.save_method, &gp.saved_method) {
+            let (m, new) = tx
+                .autopay()
+                .save_method(
+                    p.user_id,
+                    self.gateway.name(),
+                    &kept.id,
+                    gp.method.as_deref().or(p.method.map(PayMethod::as_str)),
+                    &kept.title,
+                    now,
+                )
+                .await?;
+            if new {
+                let entry = d::AuditEntry::system(
+                    d::AuditEvent::MethodSaved,
+                    p.shares.first().map(|s| s.account_id),
+                    format!("{}: {} ({})", p.public_id, m.title, m.id),
+                );
+                tx.audit()
+                    .record(
+                        &d::AuditEntry {
+                            user_id: Some(p.user_id),
+                            ip: String::new(),
+                            ..entry
+                        },
+                        now,
+                    )
+                    .await?;
+            }
+        }
         tx.commit().await?;
         tracing::info!(payment = %p.public_id, status = to.as_str(), "card payment settled");
         Ok(())
@@ -762,7 +903,7 @@ impl Payments {
             return Ok(p);
         }
         // Our create call never came back: the same key finds what it made.
-        match self.gateway.create(&self.request(&p)).await {
+        match self.gateway.create(&self.request(&p).await?).await {
             Ok(gp) => self.learn(&p, &gp).await,
             Err(GatewayError::Refused { message, .. }) => {
                 self.fail(&p, &message).await?;

@@ -51,6 +51,10 @@ pub struct NewCardPayment {
     pub method: Option<d::payment_methods::PayMethod>,
     /// The fee on top of the shares (part of `amount`).
     pub fee: d::Kopecks,
+    /// Ask the gateway to keep the method.
+    pub save_method: bool,
+    /// The kept method that pays it, if any.
+    pub saved_method_id: Option<i64>,
 }
 
 /// What a move to a new status also records.
@@ -111,6 +115,8 @@ impl TryFrom<card_payment::Model> for CardPayment {
             method: m.method.as_deref().and_then(d::payment_methods::PayMethod::parse),
             fee: d::Kopecks(m.fee),
             refunded: d::Kopecks(m.refunded),
+            save_method: m.save_method,
+            saved_method_id: m.saved_method_id,
         })
     }
 }
@@ -205,6 +211,8 @@ impl<C: Conn> CardPayments<'_, C> {
             method: Set(p.method.map(|m| m.as_str().to_string())),
             fee: Set(p.fee.0),
             refunded: Set(0),
+            save_method: Set(p.save_method),
+            saved_method_id: Set(p.saved_method_id),
             ..Default::default()
         };
         let mut payment: CardPayment = card_payment::Entity::insert(row)
@@ -469,15 +477,7 @@ impl<C: Conn> CardPayments<'_, C> {
             gateway_refund_id: Set(None),
             ..Default::default()
         });
-        payment::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([payment::Column::Source, payment::Column::ExternalId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(self.0.conn())
-            .await?;
-        Ok(())
+        insert_portal_rows(self.0, rows).await
     }
 
     /// Sets when reconciliation looks at an unsettled payment next, and
@@ -533,7 +533,7 @@ impl<C: Conn> CardPayments<'_, C> {
             amount: Set(candidate.amount.0),
             description: Set(candidate.description.clone()),
             return_url: Set(candidate.return_url.clone()),
-            status: Set("pending".into()),
+            status: Set(candidate.status.clone()),
             created_at: Set(now),
             method: Set(candidate.method.clone()),
         };
@@ -661,4 +661,21 @@ impl CardPayments<'_, Db> {
         tx.commit().await?;
         Ok(claimed)
     }
+}
+
+/// Writes portal payment rows (a card payment's credits, a refund's
+/// debits); a row written before (same source and id) is left as it is.
+pub(crate) async fn insert_portal_rows<C: Conn>(
+    c: &C,
+    rows: impl IntoIterator<Item = payment::ActiveModel>,
+) -> Result<(), DbError> {
+    payment::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([payment::Column::Source, payment::Column::ExternalId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(c.conn())
+        .await?;
+    Ok(())
 }

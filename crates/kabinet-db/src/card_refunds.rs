@@ -12,7 +12,7 @@ use crate::{Backend, Conn, DbError};
 use kabinet_domain as d;
 use kabinet_domain::payments::CardPayment;
 use kabinet_domain::refunds::{CardRefund, RefundStatus};
-use sea_orm::sea_query::{Expr, Func, OnConflict};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
 };
@@ -256,15 +256,7 @@ impl<C: Conn> CardRefunds<'_, C> {
             gateway_refund_id: Set(Some(gateway_refund_id.to_string())),
             ..Default::default()
         });
-        payment::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([payment::Column::Source, payment::Column::ExternalId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(self.0.conn())
-            .await?;
-        Ok(())
+        crate::card_payments::insert_portal_rows(self.0, rows).await
     }
 
     /// Up to `limit` unsettled refunds due for a look at the gateway.

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod announcements;
 pub mod audit;
+pub mod autopay;
 pub mod billing;
 pub mod bulk;
 pub mod card_payments;
@@ -133,6 +134,10 @@ pub trait Repos: Conn + Sized {
     /// The audit log.
     fn audit(&self) -> audit::Audit<'_, Self> {
         audit::Audit(self)
+    }
+    /// Kept payment methods, autopays and their debits.
+    fn autopay(&self) -> autopay::AutopayRepo<'_, Self> {
+        autopay::AutopayRepo(self)
     }
     /// Charges and invoices.
     fn billing(&self) -> billing::Billing<'_, Self> {

@@ -29,6 +29,8 @@ pub struct LinkedAccount {
     /// Until when a card payment for it may be in progress (none: no card
     /// payment lately), read with the account at no extra cost.
     pub card_payments_until: Option<OffsetDateTime>,
+    /// Whether an autopay of it is on (anyone's), read with the account.
+    pub autopay: bool,
 }
 
 #[derive(FromQueryResult)]
@@ -38,6 +40,7 @@ struct Row {
     linked_at: OffsetDateTime,
     linked_by: String,
     is_primary: i32,
+    autopay_on: i32,
     card_payments_until: Option<OffsetDateTime>,
 }
 
@@ -76,11 +79,13 @@ impl<C: Conn> Links<'_, C> {
             c.get_database_backend(),
             "SELECT a.id, a.number, a.premises_id, a.holder_name, a.residents, a.els, a.izhku, \
              a.opened_on, a.closed_on, p.address, p.flat, p.total_area, p.living_area, ua.linked_at, ua.linked_by, a.card_payments_until, \
-             CASE WHEN a.id = u.account_id THEN 1 ELSE 0 END AS is_primary \
+             CASE WHEN a.id = u.account_id THEN 1 ELSE 0 END AS is_primary, \
+             CASE WHEN ap.id IS NULL THEN 0 ELSE 1 END AS autopay_on \
              FROM user_accounts ua JOIN users u ON u.id = ua.user_id \
              JOIN accounts a ON a.id = ua.account_id JOIN premises p ON p.id = a.premises_id \
+             LEFT JOIN autopays ap ON ap.account_id = a.id AND ap.enabled = $2 \
              WHERE ua.user_id = $1 ORDER BY is_primary DESC, a.number",
-            [user.0.into()],
+            [user.0.into(), true.into()],
         ))
         .all(c)
         .await?;
@@ -95,6 +100,7 @@ impl<C: Conn> Links<'_, C> {
                     linked_by: d::LinkedBy::from_stored(&r.linked_by)
                         .ok_or_else(|| crate::convert::corrupt("user_accounts", "linked_by", &r.linked_by))?,
                     card_payments_until: r.card_payments_until,
+                    autopay: r.autopay_on != 0,
                 })
             })
             .collect()

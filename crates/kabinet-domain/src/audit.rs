@@ -163,6 +163,15 @@ events! {
     /// A refund reached a final state, or one made at the gateway was
     /// recorded (the details say which).
     RefundSettled = "refund_settled",
+    /// A payment method was kept at the gateway for autopay.
+    MethodSaved = "method_saved",
+    /// The resident had a kept payment method forgotten.
+    MethodForgotten = "method_forgotten",
+    /// Autopay of an account was set or changed (the details say how).
+    AutopayOn = "autopay_on",
+    /// Autopay of an account was turned off: by the resident, or by itself
+    /// after failed debits (the details say which).
+    AutopayOff = "autopay_off",
     /// A staff member was added, reset, disabled, enabled or given another
     /// role (the details say which).
     StaffChanged = "staff_changed",

@@ -8,6 +8,7 @@ pub mod account;
 pub mod announcements;
 pub mod area;
 pub mod audit;
+pub mod autopay;
 pub mod calendar;
 pub mod email;
 pub mod ids;

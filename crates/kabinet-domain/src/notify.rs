@@ -174,6 +174,9 @@ pub enum EventKind {
     /// A new version of the personal-data consent was published (the
     /// subject is the version; the event has no account).
     ConsentChanged,
+    /// Autopay news: a debit coming, failed, an invoice over the maximum,
+    /// autopay turned off (the subject is [`crate::autopay::subject`]).
+    Autopay,
 }
 
 /// How many days before the readings window's last day those who have not
@@ -213,7 +216,7 @@ pub fn subject_meter(subject: i64) -> i64 {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::NewInvoice,
         EventKind::PaymentImported,
         EventKind::VerificationSoon,
@@ -226,6 +229,7 @@ impl EventKind {
         EventKind::RequestUpdate,
         EventKind::RulesChanged,
         EventKind::ConsentChanged,
+        EventKind::Autopay,
     ];
 
     /// The stored name.
@@ -243,6 +247,7 @@ impl EventKind {
             EventKind::RequestUpdate => "request_update",
             EventKind::RulesChanged => "rules_changed",
             EventKind::ConsentChanged => "consent_changed",
+            EventKind::Autopay => "autopay",
         }
     }
 
@@ -255,7 +260,10 @@ impl EventKind {
     pub const fn preference(self) -> NotificationKind {
         match self {
             EventKind::NewInvoice => NotificationKind::NewInvoice,
-            EventKind::PaymentImported | EventKind::CardPaid => NotificationKind::PaymentReceived,
+            // Autopay's news is about money taken: sent where payments are.
+            EventKind::PaymentImported | EventKind::CardPaid | EventKind::Autopay => {
+                NotificationKind::PaymentReceived
+            }
             EventKind::VerificationSoon | EventKind::VerificationExpired => {
                 NotificationKind::MeterVerification
             }

@@ -37,6 +37,7 @@ pub fn placeholders(kind: EventKind) -> &'static [&'static str] {
         EventKind::NewInvoice => &["account", "period", "amount", "date"],
         EventKind::PaymentImported => &["account", "amount", "date"],
         EventKind::CardPaid => &["amount", "accounts"],
+        EventKind::Autopay => &["account", "amount", "date", "news"],
         EventKind::VerificationSoon | EventKind::VerificationExpired => {
             &["account", "meter", "resource", "date"]
         }

@@ -154,6 +154,10 @@ pub struct CardPayment {
     pub fee: Kopecks,
     /// How much of it was refunded.
     pub refunded: Kopecks,
+    /// The resident asked the gateway to keep the method (for autopay).
+    pub save_method: bool,
+    /// The kept method that pays it (an autopay debit), by row id.
+    pub saved_method_id: Option<i64>,
 }
 
 /// One account's part of a card payment.

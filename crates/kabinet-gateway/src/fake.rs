@@ -40,6 +40,8 @@ pub struct FakePayment {
     pub method: Option<String>,
     /// How much of it was refunded.
     pub refunded: Kopecks,
+    /// Why it was canceled (`cancellation_details.reason`).
+    pub cancel_reason: String,
 }
 
 /// A refund the fake holds.
@@ -73,6 +75,8 @@ struct Book {
     refund_keys: HashMap<String, usize>,
     receipts_optional: bool,
     refunds_pending: bool,
+    saved: Vec<String>,
+    decline_saved_next: u32,
 }
 
 struct Shared {
@@ -168,6 +172,17 @@ impl FakeYooKassa {
         self.shared.book().refunds_pending = on;
     }
 
+    /// The next `n` payments with a kept method are declined by the bank
+    /// (`insufficient_funds`), as an empty card would be.
+    pub fn decline_saved_next(&self, n: u32) {
+        self.shared.book().decline_saved_next = n;
+    }
+
+    /// The methods kept for payments without the payer.
+    pub fn saved_methods(&self) -> Vec<String> {
+        self.shared.book().saved.clone()
+    }
+
     /// Every refund made, in order.
     pub fn refunds(&self) -> Vec<FakeRefund> {
         self.shared.book().refunds.clone()
@@ -227,13 +242,21 @@ impl FakeYooKassa {
     pub fn settle(&self, id: &str, state: GatewayState) -> Option<GatewayState> {
         let mut b = self.shared.book();
         let p = b.payments.iter_mut().find(|p| p.id == id)?;
+        let mut kept = None;
         if matches!(p.state, GatewayState::Pending | GatewayState::WaitingForCapture) {
             p.state = state;
             if state == GatewayState::Succeeded {
                 p.captured_at = Some(time::OffsetDateTime::now_utc());
+                if p.request["save_payment_method"] == true {
+                    kept = Some(saved_id(p));
+                }
             }
         }
-        Some(p.state)
+        let state = p.state;
+        if let Some(k) = kept {
+            b.saved.push(k);
+        }
+        Some(state)
     }
 
     /// Sets when a payment's money was taken, as the bank reports it.
@@ -262,6 +285,22 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
         Json(json!({"type": "error", "id": "fake", "code": code, "description": description})),
     )
         .into_response()
+}
+
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "Basic auth is wrong",
+    )
+}
+
+fn idempotence_key(headers: &HeaderMap) -> String {
+    headers
+        .get("idempotence-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
@@ -355,7 +394,13 @@ fn check(body: &Value, receipts_optional: bool) -> Result<(Kopecks, String), Str
     if body["capture"] != true {
         return Err("capture must be true".into());
     }
-    if body["confirmation"]["type"] != "redirect" || !body["confirmation"]["return_url"].is_string() {
+    let kept = body["payment_method_id"].is_string();
+    if kept && (!body["confirmation"].is_null() || !body["payment_method_data"].is_null()) {
+        return Err("a payment with payment_method_id takes no confirmation nor payment_method_data".into());
+    }
+    if !kept
+        && (body["confirmation"]["type"] != "redirect" || !body["confirmation"]["return_url"].is_string())
+    {
         return Err("confirmation must be a redirect with return_url".into());
     }
     if body["description"]
@@ -423,21 +468,23 @@ fn object(p: &FakePayment, test: bool) -> Value {
             {
                 v["captured_at"] = json!(t);
             }
+            let saved =
+                p.request["save_payment_method"] == true || p.request["payment_method_id"].is_string();
             v["payment_method"] = if p.method.as_deref() == Some("sbp") {
                 json!({
-                    "type": "sbp", "id": p.id, "saved": false, "title": "СБП",
+                    "type": "sbp", "id": saved_id(p), "saved": saved, "title": "СБП",
                     "sbp_operation_id": "1027088AE4CB48CB81287833347A8777",
                     "payer_bank_details": {"bank_id": "100000000111", "bic": "044525225"}
                 })
             } else {
                 json!({
-                    "type": "bank_card", "id": p.id, "saved": false,
+                    "type": "bank_card", "id": saved_id(p), "saved": saved,
                     "card": {"first6": "555555", "last4": "4444", "expiry_month": "12", "expiry_year": "2030", "card_type": "MasterCard"}
                 })
             };
         }
         GatewayState::Canceled => {
-            v["cancellation_details"] = json!({"party": "yoo_money", "reason": "expired_on_confirmation"});
+            v["cancellation_details"] = json!({"party": "yoo_money", "reason": p.cancel_reason});
         }
         GatewayState::WaitingForCapture => {}
     }
@@ -446,17 +493,9 @@ fn object(p: &FakePayment, test: bool) -> Value {
 
 async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
     if !authorized(&shared, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Basic auth is wrong",
-        );
+        return unauthorized();
     }
-    let key = headers
-        .get("idempotence-key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let key = idempotence_key(&headers);
     let refuse = |shared: &Shared, why: String| {
         shared.book().rejected.push(why.clone());
         error(StatusCode::BAD_REQUEST, "invalid_request", &why)
@@ -473,6 +512,14 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
         Ok(x) => x,
         Err(why) => return refuse(&shared, why),
     };
+    if let Some(kept) = request["payment_method_id"].as_str()
+        && !shared.book().saved.iter().any(|s| s == kept)
+    {
+        return refuse(
+            &shared,
+            format!("payment_method_id {kept:?} is not a kept method of this shop"),
+        );
+    }
     {
         let mut b = shared.book();
         if b.throttle_next > 0 {
@@ -492,18 +539,39 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
                 Some(&i) => i,
                 None => {
                     let n = b.payments.len();
+                    // A kept method pays at once, unless the bank declines.
+                    let kept = request["payment_method_id"].as_str().map(str::to_string);
+                    let declined = kept.is_some() && b.decline_saved_next > 0;
+                    if declined {
+                        b.decline_saved_next -= 1;
+                    }
+                    let (state, captured_at, cancel_reason) = match (&kept, declined) {
+                        (Some(_), true) => (GatewayState::Canceled, None, "insufficient_funds"),
+                        (Some(_), false) => {
+                            (GatewayState::Succeeded, Some(time::OffsetDateTime::now_utc()), "")
+                        }
+                        (None, _) => (GatewayState::Pending, None, "expired_on_confirmation"),
+                    };
+                    let method = kept
+                        .as_deref()
+                        .and_then(|k| b.payments.iter().find(|p| saved_id(p) == k))
+                        .and_then(|p| p.method.clone())
+                        .or_else(|| {
+                            request["payment_method_data"]["type"]
+                                .as_str()
+                                .map(str::to_string)
+                        });
                     b.payments.push(FakePayment {
                         id: format!("2f{n:06x}-000f-5000-8000-{:012x}", n * 7919),
                         key: key.clone(),
                         reference,
                         amount,
-                        state: GatewayState::Pending,
-                        method: request["payment_method_data"]["type"]
-                            .as_str()
-                            .map(str::to_string),
+                        state,
+                        method,
                         request,
-                        captured_at: None,
+                        captured_at,
                         refunded: Kopecks::ZERO,
+                        cancel_reason: cancel_reason.to_string(),
                     });
                     b.by_key.insert(key, n);
                     n
@@ -543,11 +611,7 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Str
 
 async fn read(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if !authorized(&shared, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Basic auth is wrong",
-        );
+        return unauthorized();
     }
     let mut b = shared.book();
     if b.throttle_next > 0 {
@@ -608,17 +672,9 @@ fn refund_object(r: &FakeRefund) -> Value {
 
 async fn create_refund(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
     if !authorized(&shared, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Basic auth is wrong",
-        );
+        return unauthorized();
     }
-    let key = headers
-        .get("idempotence-key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let key = idempotence_key(&headers);
     let refuse = |why: String| {
         shared.book().rejected.push(why.clone());
         error(StatusCode::BAD_REQUEST, "invalid_request", &why)
@@ -669,15 +725,19 @@ async fn read_refund(
     Path(id): Path<String>,
 ) -> Response {
     if !authorized(&shared, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Basic auth is wrong",
-        );
+        return unauthorized();
     }
     let b = shared.book();
     match b.refunds.iter().find(|r| r.id == id) {
         Some(r) => Json(refund_object(r)).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found", "no such refund"),
     }
+}
+
+/// The id of the method a payment pays with or kept: the kept one it was
+/// made with, or one named after the payment.
+fn saved_id(p: &FakePayment) -> String {
+    p.request["payment_method_id"]
+        .as_str()
+        .map_or_else(|| format!("pm-{}", p.id), str::to_string)
 }

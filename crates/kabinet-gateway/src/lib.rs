@@ -33,6 +33,11 @@ pub struct NewPayment {
     /// The way to pay, when the resident chose one on our page (none: the
     /// gateway's page offers its own choice).
     pub method: Option<PayMethod>,
+    /// Ask the gateway to keep the method for later payments without the
+    /// payer (autopay); it says whether it did.
+    pub save_method: bool,
+    /// Pay with a method kept before (autopay): no page, no confirmation.
+    pub payment_method_id: Option<String>,
     /// The fiscal receipt (54-ФЗ) the gateway's cash register issues; none
     /// for a shop that sends no receipts through the gateway.
     pub receipt: Option<Receipt>,
@@ -93,6 +98,17 @@ pub struct GatewayPayment {
     pub captured_at: Option<time::OffsetDateTime>,
     /// How it was paid (`sbp`, `bank_card`), once the gateway says.
     pub method: Option<String>,
+    /// The method the gateway kept for later payments, when asked to.
+    pub saved_method: Option<SavedMethod>,
+}
+
+/// A payment method the gateway keeps for payments without the payer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedMethod {
+    /// The gateway's id of the method (`payment_method.id`).
+    pub id: String,
+    /// How it shows to the payer (`MasterCard *4444`, `СБП`).
+    pub title: String,
 }
 
 /// A refund to make of a paid payment.

@@ -367,12 +367,21 @@ pub fn create_body(p: &NewPayment) -> serde_json::Value {
     let mut body = json!({
         "amount": { "value": p.amount.to_decimal_string(), "currency": "RUB" },
         "capture": true,
-        "confirmation": { "type": "redirect", "return_url": p.return_url },
         "description": truncate(&p.description, 128),
         "metadata": { "payment": p.reference },
     });
-    if let Some(m) = p.method {
-        body["payment_method_data"] = json!({ "type": m.as_str() });
+    match &p.payment_method_id {
+        // A kept method pays without the payer: no page to confirm on.
+        Some(id) => body["payment_method_id"] = json!(id),
+        None => {
+            body["confirmation"] = json!({ "type": "redirect", "return_url": p.return_url });
+            if let Some(m) = p.method {
+                body["payment_method_data"] = json!({ "type": m.as_str() });
+            }
+            if p.save_method {
+                body["save_payment_method"] = json!(true);
+            }
+        }
     }
     if let Some(r) = &p.receipt {
         body["receipt"] = receipt_json(r);
@@ -393,20 +402,43 @@ pub fn refund_body(r: &NewRefund) -> serde_json::Value {
     body
 }
 
+/// An amount object (`{"value": "10.00", "currency": "RUB"}`).
+#[derive(Deserialize)]
+struct Amount {
+    value: String,
+    currency: String,
+}
+
+impl Amount {
+    /// The amount in roubles, at least `min`.
+    fn rubles(&self, min: Kopecks) -> Result<Kopecks, GatewayError> {
+        if self.currency != "RUB" {
+            return Err(GatewayError::Malformed(format!("currency {:?}", self.currency)));
+        }
+        Kopecks::parse(&self.value)
+            .ok()
+            .filter(|k| *k >= min)
+            .ok_or_else(|| GatewayError::Malformed(format!("amount {:?}", self.value)))
+    }
+}
+
+/// `cancellation_details`, kept as `party: reason`.
+#[derive(Deserialize)]
+struct Cancellation {
+    #[serde(default)]
+    party: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl Cancellation {
+    fn text(&self) -> String {
+        format!("{}: {}", self.party, self.reason)
+    }
+}
+
 /// Reads a refund object of YooKassa's API.
 pub fn parse_refund(body: &[u8]) -> Result<GatewayRefund, GatewayError> {
-    #[derive(Deserialize)]
-    struct Amount {
-        value: String,
-        currency: String,
-    }
-    #[derive(Deserialize)]
-    struct Cancellation {
-        #[serde(default)]
-        party: String,
-        #[serde(default)]
-        reason: String,
-    }
     #[derive(Deserialize)]
     struct Refund {
         id: String,
@@ -423,24 +455,13 @@ pub fn parse_refund(body: &[u8]) -> Result<GatewayRefund, GatewayError> {
         "canceled" => RefundStatus::Canceled,
         other => return Err(GatewayError::Malformed(format!("refund status {other:?}"))),
     };
-    if r.amount.currency != "RUB" {
-        return Err(GatewayError::Malformed(format!(
-            "currency {:?}",
-            r.amount.currency
-        )));
-    }
-    let amount = Kopecks::parse(&r.amount.value)
-        .ok()
-        .filter(|k| *k > Kopecks::ZERO)
-        .ok_or_else(|| GatewayError::Malformed(format!("amount {:?}", r.amount.value)))?;
+    let amount = r.amount.rubles(Kopecks(1))?;
     Ok(GatewayRefund {
         id: r.id,
         payment_id: r.payment_id,
         state,
         amount,
-        cancellation: r
-            .cancellation_details
-            .map(|c| format!("{}: {}", c.party, c.reason)),
+        cancellation: r.cancellation_details.as_ref().map(Cancellation::text),
     })
 }
 
@@ -465,11 +486,6 @@ fn error_description(body: &[u8]) -> String {
 /// Reads a payment object of YooKassa's API.
 pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
     #[derive(Deserialize)]
-    struct Amount {
-        value: String,
-        currency: String,
-    }
-    #[derive(Deserialize)]
     struct Confirmation {
         #[serde(default)]
         confirmation_url: Option<String>,
@@ -486,14 +502,13 @@ pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
         #[serde(default, rename = "type")]
         kind: Option<String>,
         #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        saved: bool,
+        #[serde(default)]
+        title: Option<String>,
+        #[serde(default)]
         card: Option<Card>,
-    }
-    #[derive(Deserialize)]
-    struct Cancellation {
-        #[serde(default)]
-        party: String,
-        #[serde(default)]
-        reason: String,
     }
     #[derive(Deserialize)]
     struct Payment {
@@ -521,16 +536,7 @@ pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
         "canceled" => GatewayState::Canceled,
         other => return Err(GatewayError::Malformed(format!("status {other:?}"))),
     };
-    if p.amount.currency != "RUB" {
-        return Err(GatewayError::Malformed(format!(
-            "currency {:?}",
-            p.amount.currency
-        )));
-    }
-    let amount = Kopecks::parse(&p.amount.value)
-        .ok()
-        .filter(|k| !k.is_negative())
-        .ok_or_else(|| GatewayError::Malformed(format!("amount {:?}", p.amount.value)))?;
+    let amount = p.amount.rubles(Kopecks::ZERO)?;
     Ok(GatewayPayment {
         id: p.id,
         state,
@@ -540,13 +546,21 @@ pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
             .and_then(|m| m.get("payment").and_then(|v| v.as_str()).map(str::to_string)),
         confirmation_url: p.confirmation.and_then(|c| c.confirmation_url),
         method: p.payment_method.as_ref().and_then(|m| m.kind.clone()),
+        saved_method: p.payment_method.as_ref().filter(|m| m.saved).and_then(|m| {
+            let card = m
+                .card
+                .as_ref()
+                .map(|c| format!("{} *{}", c.card_type, c.last4).trim().to_string());
+            Some(crate::SavedMethod {
+                id: m.id.clone()?,
+                title: card.or_else(|| m.title.clone()).unwrap_or_else(|| "СБП".into()),
+            })
+        }),
         card: p
             .payment_method
             .and_then(|m| m.card)
             .map(|c| format!("{} *{}", c.card_type, c.last4).trim().to_string()),
-        cancellation: p
-            .cancellation_details
-            .map(|c| format!("{}: {}", c.party, c.reason)),
+        cancellation: p.cancellation_details.as_ref().map(Cancellation::text),
         test: p.test,
         captured_at: p.captured_at.as_deref().and_then(|t| {
             time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
@@ -568,6 +582,8 @@ mod tests {
             idempotence_key: "k".into(),
             reference: "x".into(),
             method: Some(kabinet_domain::payment_methods::PayMethod::Sbp),
+            save_method: true,
+            payment_method_id: None,
             receipt: Some(Receipt {
                 email: Some("a@b.ru".into()),
                 phone: None,
@@ -593,6 +609,13 @@ mod tests {
         assert_eq!(b["receipt"]["items"][0]["measure"], "piece");
         assert_eq!(b["receipt"]["tax_system_code"], 2);
         assert_eq!(b["payment_method_data"]["type"], "sbp");
+        assert_eq!(b["save_payment_method"], true);
+        let kept = create_body(&NewPayment {
+            payment_method_id: Some("pm-1".into()),
+            ..p.clone()
+        });
+        assert_eq!(kept["payment_method_id"], "pm-1");
+        assert!(kept.get("confirmation").is_none() && kept.get("payment_method_data").is_none());
         let bare = create_body(&NewPayment {
             method: None,
             receipt: None,

@@ -24,6 +24,8 @@ fn payment(key: &str, lines: &[i64]) -> NewPayment {
         idempotence_key: key.into(),
         reference: format!("ref-{key}"),
         method: None,
+        save_method: false,
+        payment_method_id: None,
         receipt: Some(Receipt {
             email: Some("resident@example.ru".into()),
             phone: None,

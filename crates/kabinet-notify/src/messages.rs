@@ -645,6 +645,47 @@ pub fn request_update(
     compose(tr, to, line, org, &paragraphs)
 }
 
+/// Autopay's sentence for `stage` (`notice`, `failed`, `off`, `over`): the
+/// account, the amount and the day of the debit.
+pub fn autopay_news(tr: Tr, stage: &str, account: &str, amount: Kopecks, date: time::Date) -> String {
+    tr.args(
+        &format!("autopay-news-{stage}"),
+        &[
+            ("account", account),
+            ("amount", &tr.money(amount)),
+            ("date", &tr.date(date)),
+        ],
+    )
+}
+
+/// Autopay's news by e-mail: a debit coming, failed, an invoice over the
+/// maximum, autopay turned off; with a link to the autopay page.
+#[allow(clippy::too_many_arguments)]
+pub fn autopay(
+    tr: Tr,
+    org: &str,
+    to: &EmailAddress,
+    stage: &str,
+    account: &str,
+    amount: Kopecks,
+    date: time::Date,
+    url: &str,
+    unsubscribe: &str,
+) -> Email {
+    let paragraphs = [
+        Paragraph::Text(autopay_news(tr, stage, account, amount, date)),
+        Paragraph::Link(tr.t("mail-autopay-link"), url.to_string()),
+        Paragraph::Link(tr.t("mail-unsubscribe"), unsubscribe.to_string()),
+    ];
+    compose(
+        tr,
+        to,
+        tr.a(&format!("mail-autopay-subject-{stage}"), "account", account),
+        org,
+        &paragraphs,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,3 +141,8 @@ pub fn announcement(tr: Tr, org: &str, title: &str, url: &str) -> String {
         &[("org", org), ("title", title), ("url", url)],
     )
 }
+
+/// Autopay's news by SMS (and in MAX): its sentence and where to see it.
+pub fn autopay(tr: Tr, org: &str, news: &str, url: &str) -> String {
+    tr.args("sms-autopay", &[("org", org), ("news", news), ("url", url)])
+}

@@ -90,6 +90,15 @@ pub const CHARGES_CSV: &str = "/charges.csv";
 pub const PAYMENTS: &str = "/payments";
 /// The card payment form (GET, POST).
 pub const PAY: &str = "/pay";
+/// Autopay: kept methods and each account's autopay.
+pub const AUTOPAY: &str = "/autopay";
+/// Forgetting a kept method (POST).
+pub const AUTOPAY_FORGET: &str = "/autopay/methods/{id}/forget";
+
+/// The address that forgets kept method `id`.
+pub fn autopay_forget(id: i64) -> String {
+    format!("/autopay/methods/{id}/forget")
+}
 /// A card payment's return page (pattern).
 pub const CARD_PAYMENT: &str = "/payments/card/{id}";
 /// The sandbox gateway's test page (pattern).

@@ -184,6 +184,8 @@ pub struct Config {
     pub payment_tax_system_code: u8,
     /// `measure` of the receipt lines (ФФД 1.2): `piece`, `another`, …
     pub payment_measure: String,
+    /// Days before an autopay debit its notice goes (0–10).
+    pub autopay_notice_days: u8,
     /// Hours the dispatch service has for an emergency request.
     pub request_deadline_dispatch_hours: u32,
     /// Working days (by the production calendar) the office has for a
@@ -369,6 +371,7 @@ impl Default for Config {
             payment_receipts: true,
             payment_tax_system_code: 0,
             payment_measure: "piece".into(),
+            autopay_notice_days: 2,
             request_deadline_dispatch_hours: 24,
             request_deadline_office_days: 10,
             photo_storage: "database".into(),
@@ -575,6 +578,7 @@ impl Config {
             tax_system_code,
             measure: self.payment_measure.trim().to_string(),
             methods,
+            autopay_notice_days: self.autopay_notice_days.min(10),
             notification_sources: sources,
             give_up_after_days: self.payment_give_up_days,
             starts_per_hour: u64::from(self.payment_starts_per_hour),

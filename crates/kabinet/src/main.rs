@@ -201,6 +201,10 @@ enum Command {
         /// Ask the gateway about every unsettled payment that is due, now.
         #[arg(long)]
         reconcile: bool,
+        /// Run autopay now: plan debits of new invoices, send the notices
+        /// due and pay the debits due (the server does this every 5 min).
+        #[arg(long)]
+        autopay: bool,
     },
     /// Staff members of the console: add one (a one-time password is
     /// printed; the second factor is set up at the first sign-in), reset a
@@ -481,9 +485,11 @@ async fn dispatch(
             residents_cli::suspend(db, at.as_deref(), until.as_deref(), &message).await
         }
         Command::Resume => residents_cli::resume(db).await,
-        Command::Payments { status, reconcile } => {
-            payments_cli::run(db, config, status.as_deref(), reconcile).await
-        }
+        Command::Payments {
+            status,
+            reconcile,
+            autopay,
+        } => payments_cli::run(db, config, status.as_deref(), reconcile, autopay).await,
         Command::Staff { action } => staff_cli::run(db, config, action).await,
         Command::Jobs { action } => {
             jobs_cli::run(db, action.unwrap_or(JobsAction::List { dead: false })).await

@@ -8,14 +8,20 @@ use kabinet_db::{Db, Repos};
 use kabinet_domain::CardPaymentStatus;
 
 /// Lists payments (`status` filters), after a reconciliation if asked.
-pub async fn run(db: &Db, config: &Config, status: Option<&str>, reconcile: bool) -> anyhow::Result<()> {
+pub async fn run(
+    db: &Db,
+    config: &Config,
+    status: Option<&str>,
+    reconcile: bool,
+    autopay: bool,
+) -> anyhow::Result<()> {
     let status = match status {
         Some(s) => Some(CardPaymentStatus::from_stored(s.trim()).with_context(|| {
             format!("unknown status {s:?}: created, pending, succeeded, canceled, failed or expired")
         })?),
         None => None,
     };
-    if reconcile {
+    if reconcile || autopay {
         let key = config.server_key().context("the server key")?;
         let settings = config
             .settings_for(db)
@@ -23,20 +29,16 @@ pub async fn run(db: &Db, config: &Config, status: Option<&str>, reconcile: bool
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         let app =
             kabinet_app::App::build(db.clone(), &settings.app, key).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut total = kabinet_app::payments::Reconciled::default();
-        loop {
-            let r = app.payments.reconcile(time::OffsetDateTime::now_utc()).await?;
-            total.checked += r.checked;
-            total.settled += r.settled;
-            total.expired += r.expired;
-            if r.checked < 100 {
-                break;
-            }
+        if autopay {
+            let r = app.autopay.run(time::OffsetDateTime::now_utc()).await?;
+            println!(
+                "Autopay: {} planned, {} notices, {} paid, {} failed, {} skipped, {} turned off.",
+                r.planned, r.noticed, r.paid, r.failed, r.skipped, r.turned_off
+            );
         }
-        println!(
-            "Reconciled: {} checked, {} settled, {} expired.",
-            total.checked, total.settled, total.expired
-        );
+        if reconcile {
+            reconcile_now(&app).await?;
+        }
     }
     let list = db.card_payments().newest(status, 50).await?;
     if list.is_empty() {
@@ -60,5 +62,24 @@ pub async fn run(db: &Db, config: &Config, status: Option<&str>, reconcile: bool
             accounts.join(", ")
         );
     }
+    Ok(())
+}
+
+/// Asks the gateway about every unsettled payment that is due.
+async fn reconcile_now(app: &kabinet_app::App) -> anyhow::Result<()> {
+    let mut total = kabinet_app::payments::Reconciled::default();
+    loop {
+        let r = app.payments.reconcile(time::OffsetDateTime::now_utc()).await?;
+        total.checked += r.checked;
+        total.settled += r.settled;
+        total.expired += r.expired;
+        if r.checked < 100 {
+            break;
+        }
+    }
+    println!(
+        "Reconciled: {} checked, {} settled, {} expired.",
+        total.checked, total.settled, total.expired
+    );
     Ok(())
 }

@@ -937,6 +937,8 @@ async fn payments_are_listed_and_reconciled_from_the_command_line() {
             test: true,
             method: None,
             fee: kabinet_domain::Kopecks::ZERO,
+            save_method: false,
+            saved_method_id: None,
         })
         .await
         .unwrap();

@@ -15,7 +15,8 @@
 //!
 //! The kinds: [`email::SendEmail`] (one e-mail of the outbox),
 //! [`imports::CheckPackage`] (a billing package's check or import),
-//! [`payments::ReconcilePayments`], [`sessions::SweepSessions`],
+//! [`payments::ReconcilePayments`], [`payments::RunAutopay`],
+//! [`sessions::SweepSessions`],
 //! [`requests::ReturnDeferred`], and the notifications'
 //! [`notify::ProduceNotifications`], [`notify::SendNotifications`],
 //! [`notify::SendSmsNotifications`], [`notify::PollSms`],

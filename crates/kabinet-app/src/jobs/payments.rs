@@ -1,5 +1,7 @@
-//! Asks the gateway about unsettled card payments whose time has come. The
-//! payments themselves are leased, so runs on several servers never ask twice.
+//! Asks the gateway about unsettled card payments whose time has come (the
+//! payments themselves are leased, so runs on several servers never ask
+//! twice), and runs autopay: plans, tells and pays the debits of new
+//! invoices (each debit is claimed before it is paid).
 
 use super::{Attempt, Job, JobEnv, JobError, Recurring};
 use serde::{Deserialize, Serialize};
@@ -34,4 +36,33 @@ impl Job for ReconcilePayments {
 
 impl Recurring for ReconcilePayments {
     const SCHEDULE: &'static str = "*/30 * * * * *";
+}
+
+/// Autopay's pass (no arguments).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunAutopay {}
+
+impl Job for RunAutopay {
+    const KIND: &'static str = "autopay";
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(240);
+
+    async fn run(&self, env: &JobEnv, attempt: Attempt) -> Result<(), JobError> {
+        let r = env.app.autopay.run(attempt.now).await?;
+        if r != crate::autopay::AutopayRun::default() {
+            tracing::info!(
+                planned = r.planned,
+                noticed = r.noticed,
+                paid = r.paid,
+                failed = r.failed,
+                skipped = r.skipped,
+                turned_off = r.turned_off,
+                "autopay ran"
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Recurring for RunAutopay {
+    const SCHEDULE: &'static str = "0 */5 * * * *";
 }

@@ -77,6 +77,7 @@ impl Runner {
             .register::<super::imports::CheckPackage>()
             .register::<super::notify::SendSms>()
             .recurring::<super::payments::ReconcilePayments>()?
+            .recurring::<super::payments::RunAutopay>()?
             .recurring::<super::sessions::SweepSessions>()?
             .recurring::<super::requests::ReturnDeferred>()?
             .recurring::<super::notify::ProduceNotifications>()?

@@ -17,6 +17,9 @@ use kabinet_gateway::{Gateway, GatewayError, GatewayPayment, GatewayRefund, NewP
 /// The sandbox's gateway name.
 pub(super) const NAME: &str = "sandbox";
 
+/// A kept sandbox method's id: this, then the test payment that kept it.
+const KEPT: &str = "sbm-";
+
 /// The sandbox provider.
 pub struct Sandbox {
     db: Db,
@@ -48,6 +51,15 @@ fn to_gateway(p: SandboxPayment) -> Result<GatewayPayment, GatewayError> {
         cancellation: (state == GatewayState::Canceled).then(|| "sandbox: general_decline".to_string()),
         test: true,
         captured_at: None,
+        // Every paid test payment's method can be kept (for autopay's demo).
+        saved_method: (state == GatewayState::Succeeded).then(|| kabinet_gateway::SavedMethod {
+            id: format!("{KEPT}{}", p.id),
+            title: if p.method.as_deref() == Some("sbp") {
+                "СБП (тест)".to_string()
+            } else {
+                "Sandbox *0000".to_string()
+            },
+        }),
         method: p.method.clone(),
         id: p.id,
         state,
@@ -77,14 +89,36 @@ impl Gateway for Sandbox {
 
     fn create<'a>(&'a self, p: &'a NewPayment) -> BoxFuture<'a, Result<GatewayPayment, GatewayError>> {
         Box::pin(async move {
+            // A kept method pays at once, as a bank does for autopay.
+            let mut status = "pending";
+            let mut method = p.method.map(|m| m.as_str().to_string());
+            if let Some(kept) = &p.payment_method_id {
+                let paid = match kept.strip_prefix(KEPT) {
+                    Some(id) => self
+                        .db
+                        .card_payments()
+                        .sandbox_get(id)
+                        .await
+                        .map_err(unavailable)?,
+                    None => None,
+                };
+                let Some(paid) = paid.filter(|x| x.status == "succeeded") else {
+                    return Err(GatewayError::Refused {
+                        status: 400,
+                        message: "payment_method_id is not a kept method".into(),
+                    });
+                };
+                status = "succeeded";
+                method = paid.method;
+            }
             let candidate = SandboxPayment {
                 id: format!("sbx-{}", crate::auth::secrets::new_public_id()),
                 reference: p.reference.clone(),
                 amount: p.amount,
                 description: p.description.clone(),
                 return_url: p.return_url.clone(),
-                status: "pending".into(),
-                method: p.method.map(|m| m.as_str().to_string()),
+                status: status.into(),
+                method,
             };
             let made = self
                 .db

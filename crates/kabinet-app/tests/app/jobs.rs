@@ -168,14 +168,14 @@ db_tests! {
         let now = OffsetDateTime::now_utc();
         runner.ensure_recurring(now).await.unwrap();
         runner.ensure_recurring(now).await.unwrap();
-        let jobs = t.db.jobs().list(JobFilter::All, now, 10).await.unwrap();
+        let jobs = t.db.jobs().list(JobFilter::All, now, 20).await.unwrap();
         let mut kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
         kinds.sort_unstable();
-        assert_eq!(kinds, ["max_updates", "notify_email", "notify_max", "notify_produce", "notify_sms", "reconcile_payments", "return_deferred", "sms_status", "sweep_sessions"]);
+        assert_eq!(kinds, ["autopay", "max_updates", "notify_email", "notify_max", "notify_produce", "notify_sms", "reconcile_payments", "return_deferred", "sms_status", "sweep_sessions"]);
         let ran = runner.run_due(None, now).await.unwrap();
-        assert_eq!(ran, vec![Ran::Done; 9]);
-        let jobs = t.db.jobs().list(JobFilter::All, now, 10).await.unwrap();
-        assert_eq!(jobs.len(), 9, "still one row a kind");
+        assert_eq!(ran, vec![Ran::Done; 10]);
+        let jobs = t.db.jobs().list(JobFilter::All, now, 20).await.unwrap();
+        assert_eq!(jobs.len(), 10, "still one row a kind");
         for j in &jobs {
             assert!(j.run_at > now, "{} moved on to its next time", j.kind);
             assert_eq!((j.attempts, j.locked_until), (0, None));

@@ -31,6 +31,8 @@ pub struct Model {
     pub method: Option<String>,
     pub fee: i64,
     pub refunded: i64,
+    pub save_method: bool,
+    pub saved_method_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,7 @@ mod m20261207_000022_sms;
 mod m20261207_000023_max;
 mod m20261207_000024_notify_texts;
 mod m20261207_000025_refunds;
+mod m20261207_000026_autopay;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -95,6 +96,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000023_max::Migration),
             Box::new(m20261207_000024_notify_texts::Migration),
             Box::new(m20261207_000025_refunds::Migration),
+            Box::new(m20261207_000026_autopay::Migration),
         ]
     }
 }

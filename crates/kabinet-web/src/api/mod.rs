@@ -7,6 +7,7 @@
 pub(crate) mod account;
 pub(crate) mod announcements;
 pub(crate) mod auth;
+pub(crate) mod autopay;
 pub(crate) mod cabinet;
 pub(crate) mod payments;
 pub(crate) mod readings;
@@ -105,6 +106,9 @@ fn resident_routes(
         routes!(payments::list, payments::create),
         routes!(payments::get),
         routes!(payments::quote),
+        routes!(autopay::get),
+        routes!(autopay::set, autopay::delete),
+        routes!(autopay::forget),
         routes!(requests::categories),
         routes!(requests::get),
         routes!(requests::cancel),

@@ -36,6 +36,10 @@ pub(crate) struct CreateRequest {
     /// lists; absent: the first of them.
     #[serde(default)]
     method: Option<String>,
+    /// Ask the gateway to keep the method for autopay (it is kept once the
+    /// payment succeeds).
+    #[serde(default)]
+    save_method: bool,
 }
 
 /// Amounts to price.
@@ -225,7 +229,7 @@ pub(crate) async fn create(
     let started = state
         .app
         .payments
-        .start(&r, &inputs(req.shares), method, &ctx.client)
+        .start(&r, &inputs(req.shares), method, req.save_method, &ctx.client)
         .await?;
     Ok((
         StatusCode::CREATED,

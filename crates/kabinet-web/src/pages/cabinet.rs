@@ -56,6 +56,8 @@ pub(crate) struct OverviewPage {
     pub meters_href: String,
     pub pay_href: String,
     pub in_progress: Vec<String>,
+    /// While autopay is on: that it is, and its latest debit.
+    pub autopay: Option<String>,
     /// The resident's requests not yet finished, newest first.
     pub requests: Vec<super::requests::Row>,
     /// More of them than are shown.
@@ -138,6 +140,17 @@ pub(crate) async fn overview(
         pay_href: paths::for_account(paths::PAY, account_param(&o.scope).as_deref()),
         requests,
         more_requests,
+        autopay: o.autopay.as_ref().map(|last| match last {
+            Some(d) => tr.args(
+                &format!("autopay-debit-{}", d.status.as_str()),
+                &[
+                    ("period", &tr.month(d.period)),
+                    ("amount", &tr.money(d.amount)),
+                    ("date", &tr.date(d.debit_on)),
+                ],
+            ),
+            None => tr.t("overview-autopay-on"),
+        }),
         in_progress: o
             .in_progress
             .iter()

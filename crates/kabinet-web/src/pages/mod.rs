@@ -7,6 +7,7 @@
 pub(crate) mod announcements;
 pub(crate) mod assets;
 pub(crate) mod auth;
+pub(crate) mod autopay;
 pub(crate) mod cabinet;
 pub(crate) mod callbacks;
 pub(crate) mod charges;
@@ -590,6 +591,8 @@ pub(crate) fn resident_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::PAYMENTS, get(payments::show)),
         (paths::PAY, get(pay::form).post(pay::start)),
         (paths::CARD_PAYMENT, get(pay::card)),
+        (paths::AUTOPAY, get(autopay::show).post(autopay::save)),
+        (paths::AUTOPAY_FORGET, post(autopay::forget)),
         (paths::SANDBOX_PAY, get(pay::sandbox).post(pay::sandbox_act)),
         (paths::METERS, get(meters::show).post(meters::submit)),
         (paths::METER_HISTORY, get(meters::history)),

@@ -181,7 +181,7 @@ fn review_page(state: &AppState, ctx: &Ctx, review: &Review, typed: &[(String, S
             .collect(),
         hidden: typed
             .iter()
-            .filter(|(k, _)| k.starts_with(FIELD_PREFIX))
+            .filter(|(k, _)| k.starts_with(FIELD_PREFIX) || k == "save")
             .cloned()
             .collect(),
         methods: review
@@ -265,7 +265,13 @@ pub(crate) async fn start(
             };
         }
     };
-    let (status, errors) = match state.app.payments.start(&r, &input, method, &ctx.client).await {
+    let save = typed.iter().any(|(k, v)| k == "save" && v == "1");
+    let (status, errors) = match state
+        .app
+        .payments
+        .start(&r, &input, method, save, &ctx.client)
+        .await
+    {
         Ok(s) => return Ok(see_other(&s.confirmation_url)),
         Err(Error::Invalid(f)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -304,6 +310,7 @@ pub(crate) struct CardPage {
     pub method: Option<String>,
     pub fee: Option<String>,
     pub refunded: Option<String>,
+    pub kept: bool,
 }
 
 /// The label of a card payment's status.
@@ -333,6 +340,7 @@ pub(crate) async fn card(
             }
             _ => tr.t(&format!("card-explain-{}", p.status.as_str())),
         },
+        kept: p.save_method && p.status == CardPaymentStatus::Succeeded,
         method: p.method.map(|m| method_name(&tr, m)),
         fee: (p.fee > kabinet_domain::Kopecks::ZERO).then(|| tr.money(p.fee)),
         refunded: (p.refunded > kabinet_domain::Kopecks::ZERO).then(|| {

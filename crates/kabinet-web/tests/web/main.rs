@@ -6,6 +6,7 @@ mod common;
 
 mod announcements;
 mod auth;
+mod autopay;
 mod english;
 mod http;
 mod joins;

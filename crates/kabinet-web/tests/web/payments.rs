@@ -89,7 +89,7 @@ pub(crate) async fn audit_count(db: &kabinet_db::Db, event: AuditEvent, needle: 
         .count()
 }
 
-async fn mails_about(db: &kabinet_db::Db, subject: &str) -> usize {
+pub(crate) async fn mails_about(db: &kabinet_db::Db, subject: &str) -> usize {
     db.outbox()
         .messages(None, 100_000)
         .await
@@ -606,6 +606,8 @@ db_tests! {
                 test: false,
                 method: None,
                 fee: Kopecks::ZERO,
+                save_method: false,
+                saved_method_id: None,
             })
             .await
             .unwrap();

@@ -119,6 +119,7 @@ db_tests! {
                 let method = match pattern.as_str() {
                     p if p.starts_with("/api/") && p.ends_with("{number}") => "DELETE",
                     "/api/v1/settings/max" => "DELETE",
+                    p if p.starts_with("/api/v1/payment-methods/") => "DELETE",
                     p if p.starts_with("/api/") && p.ends_with("/join") => "PUT",
                     _ => "POST",
                 };
