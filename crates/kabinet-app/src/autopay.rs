@@ -390,19 +390,24 @@ impl AutopayCases {
             done.skipped += 1;
             return Ok(());
         }
-        let public_id = format!("autopay-{}", debit.id);
-        let payment = self
+        let public_id = d::autopay::payment_id(debit.id);
+        let charged = self
             .payments
             .charge(a.user_id, debit.account_id, amount, &method, &public_id)
+            .await;
+        // The payment row exists once written, whatever the gateway said:
+        // the debit follows it from now on.
+        if let Some(p) = self.db.card_payments().by_public_id(&public_id).await? {
+            repo.transition(
+                debit.id,
+                DebitStatus::Charging,
+                DebitStatus::Charging,
+                Some(p.id),
+                now,
+            )
             .await?;
-        repo.transition(
-            debit.id,
-            DebitStatus::Charging,
-            DebitStatus::Charging,
-            Some(payment.id),
-            now,
-        )
-        .await?;
+        }
+        charged?;
         let debit = repo.debit(debit.id).await?.ok_or(Error::NotFound)?;
         self.follow(&debit, now, done).await
     }
@@ -410,13 +415,40 @@ impl AutopayCases {
     /// Ends a debit whose payment settled: paid, or failed (told; the third
     /// failure in a row turns autopay off, told too).
     async fn follow(&self, debit: &Debit, now: OffsetDateTime, done: &mut AutopayRun) -> Result<(), Error> {
-        let Some(pid) = debit.card_payment_id else {
-            return Ok(());
-        };
-        let Some(p) = self.db.card_payments().by_id(pid).await? else {
-            return Ok(());
-        };
         let repo = self.db.autopay();
+        let p = match debit.card_payment_id {
+            Some(pid) => self.db.card_payments().by_id(pid).await?,
+            None => {
+                let found = self
+                    .db
+                    .card_payments()
+                    .by_public_id(&d::autopay::payment_id(debit.id))
+                    .await?;
+                match &found {
+                    Some(p) => {
+                        repo.transition(
+                            debit.id,
+                            DebitStatus::Charging,
+                            DebitStatus::Charging,
+                            Some(p.id),
+                            now,
+                        )
+                        .await?;
+                    }
+                    // Claimed by a server that stopped before writing the
+                    // payment: nothing was paid, so it is planned again.
+                    None if now - debit.updated_at > d::autopay::CLAIM_TIMEOUT => {
+                        repo.transition(debit.id, DebitStatus::Charging, DebitStatus::Scheduled, None, now)
+                            .await?;
+                    }
+                    None => {}
+                }
+                found
+            }
+        };
+        let Some(p) = p else {
+            return Ok(());
+        };
         match p.status {
             CardPaymentStatus::Succeeded => {
                 if repo

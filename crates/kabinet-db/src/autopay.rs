@@ -58,6 +58,7 @@ impl TryFrom<autopay_debit::Model> for Debit {
             notice_on: m.notice_on,
             noticed: m.noticed,
             card_payment_id: m.card_payment_id.map(d::CardPaymentId),
+            updated_at: m.updated_at,
         })
     }
 }
@@ -415,13 +416,12 @@ impl<C: Conn> AutopayRepo<'_, C> {
         .await
     }
 
-    /// Debits being paid whose payment may have settled since.
+    /// Debits being paid: their payment may have settled since, or the
+    /// server that claimed one stopped before it wrote the payment.
     pub async fn charging(&self, limit: u64) -> Result<Vec<Debit>, DbError> {
         use autopay_debit::Column as C;
         self.debits(
-            Condition::all()
-                .add(C::Status.eq(DebitStatus::Charging.as_str()))
-                .add(C::CardPaymentId.is_not_null()),
+            Condition::all().add(C::Status.eq(DebitStatus::Charging.as_str())),
             limit,
         )
         .await

@@ -122,6 +122,19 @@ pub struct Debit {
     pub noticed: bool,
     /// The card payment made for it.
     pub card_payment_id: Option<crate::CardPaymentId>,
+    /// When it last changed (a claim that never made its payment is
+    /// taken back after a while).
+    pub updated_at: time::OffsetDateTime,
+}
+
+/// How long a claimed debit may wait for its payment to be written before
+/// another run takes the claim back (the claiming server stopped).
+pub const CLAIM_TIMEOUT: Duration = Duration::minutes(10);
+
+/// The card payment id of an invoice's debit: one per debit, and the
+/// gateway's idempotence key.
+pub fn payment_id(debit: i64) -> String {
+    format!("autopay-{debit}")
 }
 
 /// What a message about autopay tells (kept in the event's subject with

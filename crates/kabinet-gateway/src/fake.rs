@@ -675,6 +675,13 @@ async fn create_refund(State(shared): State<Arc<Shared>>, headers: HeaderMap, bo
         return unauthorized();
     }
     let key = idempotence_key(&headers);
+    {
+        let mut b = shared.book();
+        if b.throttle_next > 0 {
+            b.throttle_next -= 1;
+            return error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "slow down");
+        }
+    }
     let refuse = |why: String| {
         shared.book().rejected.push(why.clone());
         error(StatusCode::BAD_REQUEST, "invalid_request", &why)

@@ -274,6 +274,37 @@ impl Payments {
         Ok(super::Notified::Applied)
     }
 
+    /// Marks a refund the gateway never answered about as canceled.
+    async fn give_up_refund(
+        &self,
+        p: &CardPayment,
+        r: &CardRefund,
+        now: OffsetDateTime,
+    ) -> Result<CardRefund, Error> {
+        let tx = self.db.begin().await?;
+        if tx
+            .card_refunds()
+            .transition(
+                r.id,
+                RefundStatus::Canceled,
+                None,
+                Some("never reached the gateway"),
+                now,
+            )
+            .await?
+        {
+            tx.audit()
+                .record(&refund_entry(p, r, "given up: never reached the gateway"), now)
+                .await?;
+        }
+        tx.commit().await?;
+        self.db
+            .card_refunds()
+            .by_public_id(&r.public_id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
     /// Records a refund made at the gateway without us (its dashboard).
     async fn record_outside_refund(&self, p: &CardPayment, gr: &GatewayRefund) -> Result<CardRefund, Error> {
         let now = self.clock.now();
@@ -322,7 +353,11 @@ impl Payments {
                 (None, Some(pid)) if now - r.created_at <= super::KEY_LIFETIME => {
                     self.send_refund(&p, r.clone(), pid).await.map(Some)
                 }
-                _ => Ok(None),
+                // Never answered within the key's lifetime: given up, so what
+                // is left of the payment can be refunded again. Should the
+                // gateway have made it after all, its notification records it
+                // as one made at the gateway.
+                _ => self.give_up_refund(&p, &r, now).await.map(Some),
             };
             match outcome {
                 Ok(Some(after)) if after.status.is_final() => {

@@ -294,4 +294,27 @@ db_tests! {
         assert!(b.get("/autopay").await.body.contains("Автоплатёж выключен"));
         assert!(!b.get("/cabinet").await.body.contains("href=\"/autopay\""), "the overview no longer shows it");
     }
+
+    async fn a_claim_that_never_wrote_its_payment_is_taken_back(t: &TestDb) {
+        let fake = FakeYooKassa::start(crate::payments::SHOP, crate::payments::SECRET).await.unwrap();
+        let app = TestApp::builder(&t.db).demo(2, 2).settings(yookassa_settings(&fake, &[])).build().await;
+        let (mut b, number) = app.resident(1).await;
+        let tk = token(&mut b, &number).await;
+        pay_and_keep(&app, &fake, &mut b, &tk, &number).await;
+        let method = autopay_json(&mut b, &tk).await["methods"][0]["id"].as_i64().unwrap();
+        b.json("PUT", &format!("/api/v1/autopay/{number}"), Some(&tk), json!({"method_id": method, "max_amount": "5000"})).await;
+        let period = new_invoice(&t.db, 1, 300).await;
+        let now = OffsetDateTime::now_utc();
+        app.state.app.autopay.run(now).await.unwrap();
+        // A server claimed it and stopped before writing the payment.
+        let debit = t.db.autopay().debit_of(AccountId(1), period).await.unwrap().unwrap();
+        use kabinet_domain::autopay::DebitStatus as S;
+        assert!(t.db.autopay().transition(debit.id, S::Scheduled, S::Charging, None, now).await.unwrap());
+        let before = fake.payments().len();
+        let at = now + Duration::days(3);
+        assert_eq!(app.state.app.autopay.run(at).await.unwrap().paid, 0, "taken back, not paid in the same pass");
+        assert_eq!(t.db.autopay().debit(debit.id).await.unwrap().unwrap().status, S::Scheduled);
+        assert_eq!(app.state.app.autopay.run(at).await.unwrap().paid, 1);
+        assert_eq!(fake.payments().len(), before + 1);
+    }
 }

@@ -265,4 +265,38 @@ db_tests! {
         assert!(refunds.iter().all(|r| r.gateway_refund_id.is_some() && r.gateway_payment_id.is_some()));
         assert!(rows.iter().filter(|r| !r.amount.is_negative()).all(|r| r.gateway_payment_id.as_deref().is_some_and(|g| g == gp.id || g == gp2.id)));
     }
+
+    async fn a_refund_the_gateway_never_answers_is_given_up_after_a_day(t: &TestDb) {
+        let fake = FakeYooKassa::start(crate::payments::SHOP, crate::payments::SECRET).await.unwrap();
+        let app = TestApp::builder(&t.db).demo(2, 2).settings(yookassa_settings(&fake, &[])).build().await;
+        let (mut b, number) = app.resident(1).await;
+        let tk = token(&mut b, &number).await;
+        let (_, v) = api_pay(&mut b, &tk, json!([{"account": number, "amount": "100"}])).await;
+        let id = v["payment"]["id"].as_str().unwrap().to_string();
+        let gp = fake.by_reference(&id).unwrap();
+        fake.settle(&gp.id, GatewayState::Succeeded);
+        notify(&app, &notification("payment.succeeded", &gp.id)).await;
+        let (mut acc, _, _) = app.staff("acc", Role::Accountant).await;
+        let page = format!("/staff/payments/{id}");
+        // The gateway answers "too many requests" to every attempt.
+        fake.throttle_next(100);
+        let r = acc.submit(&page, &format!("{page}/refund"), &[("amount", "100"), ("reason", "Ошибка")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert!(fake.refunds().is_empty());
+        let r = acc.submit(&page, &format!("{page}/refund"), &[("amount", "1"), ("reason", "Ещё")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the unanswered refund holds the whole amount");
+        let now = time::OffsetDateTime::now_utc();
+        app.state.app.payments.reconcile(now + time::Duration::hours(1)).await.unwrap();
+        assert!(fake.refunds().is_empty(), "still throttled");
+        app.state.app.payments.reconcile(now + time::Duration::hours(30)).await.unwrap();
+        let p = t.db.card_payments().by_public_id(&id).await.unwrap().unwrap();
+        let refunds = t.db.card_refunds().of_payment(p.id).await.unwrap();
+        assert_eq!(refunds[0].status, kabinet_domain::refunds::RefundStatus::Canceled);
+        assert_eq!(p.refunded, Kopecks::ZERO);
+        // What was held is free again.
+        fake.throttle_next(0);
+        let r = acc.submit(&page, &format!("{page}/refund"), &[("amount", "100"), ("reason", "Ошибка")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(fake.refunds().len(), 1);
+    }
 }
