@@ -306,6 +306,11 @@ async fn an_installation_takes_no_card_payments_by_accident(engine: Engine) {
         said.contains("First administrator: login admin, one-time password "),
         "{said}"
     );
+    assert!(said.contains("INFO"), "the log lines are there: {said}");
+    assert!(
+        !said.contains('\u{1b}'),
+        "no colour codes in a redirected log: {said}"
+    );
     assert!(said.contains("organization's details are incomplete"), "{said}");
     assert!(
         said.contains("no personal-data consent text is published"),
