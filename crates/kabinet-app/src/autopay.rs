@@ -398,14 +398,7 @@ impl AutopayCases {
         // The payment row exists once written, whatever the gateway said:
         // the debit follows it from now on.
         if let Some(p) = self.db.card_payments().by_public_id(&public_id).await? {
-            repo.transition(
-                debit.id,
-                DebitStatus::Charging,
-                DebitStatus::Charging,
-                Some(p.id),
-                now,
-            )
-            .await?;
+            repo.attach(debit.id, p.id, now).await?;
         }
         charged?;
         let debit = repo.debit(debit.id).await?.ok_or(Error::NotFound)?;
@@ -426,14 +419,7 @@ impl AutopayCases {
                     .await?;
                 match &found {
                     Some(p) => {
-                        repo.transition(
-                            debit.id,
-                            DebitStatus::Charging,
-                            DebitStatus::Charging,
-                            Some(p.id),
-                            now,
-                        )
-                        .await?;
+                        repo.attach(debit.id, p.id, now).await?;
                     }
                     // Claimed by a server that stopped before writing the
                     // payment: nothing was paid, so it is planned again.

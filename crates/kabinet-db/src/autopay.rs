@@ -441,6 +441,23 @@ impl<C: Conn> AutopayRepo<'_, C> {
             .collect()
     }
 
+    /// Records the card payment a debit being paid made.
+    pub async fn attach(
+        &self,
+        id: i64,
+        payment: d::CardPaymentId,
+        now: OffsetDateTime,
+    ) -> Result<bool, DbError> {
+        self.transition(
+            id,
+            DebitStatus::Charging,
+            DebitStatus::Charging,
+            Some(payment),
+            now,
+        )
+        .await
+    }
+
     /// Moves a debit from `from` to `to` (and records its payment); true
     /// for the one caller that made the move.
     pub async fn transition(

@@ -553,7 +553,7 @@ pub fn parse_payment(body: &[u8]) -> Result<GatewayPayment, GatewayError> {
                 .map(|c| format!("{} *{}", c.card_type, c.last4).trim().to_string());
             Some(crate::SavedMethod {
                 id: m.id.clone()?,
-                title: card.or_else(|| m.title.clone()).unwrap_or_else(|| "СБП".into()),
+                title: card.or_else(|| m.title.clone()).unwrap_or_else(|| "SBP".into()),
             })
         }),
         card: p

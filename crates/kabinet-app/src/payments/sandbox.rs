@@ -55,7 +55,7 @@ fn to_gateway(p: SandboxPayment) -> Result<GatewayPayment, GatewayError> {
         saved_method: (state == GatewayState::Succeeded).then(|| kabinet_gateway::SavedMethod {
             id: format!("{KEPT}{}", p.id),
             title: if p.method.as_deref() == Some("sbp") {
-                "СБП (тест)".to_string()
+                "Sandbox SBP".to_string()
             } else {
                 "Sandbox *0000".to_string()
             },

@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kabinet_app::auth::Resident;
 use kabinet_app::autopay::{AutopayInput, AutopayView};
+use kabinet_domain::payment_methods::PayMethod;
 use serde::Deserialize;
 
 /// A kept method as shown.
@@ -145,7 +146,12 @@ fn render(
                 .iter()
                 .map(|m| MethodRow {
                     id: m.id,
-                    title: m.title.clone(),
+                    // A card by its mask; СБП by its name in the reader's
+                    // language (the gateway's title is in its own).
+                    title: match m.kind {
+                        Some(PayMethod::Sbp) => crate::pages::pay::method_name(&tr, PayMethod::Sbp),
+                        _ => m.title.clone(),
+                    },
                     forget: paths::autopay_forget(m.id),
                 })
                 .collect(),
