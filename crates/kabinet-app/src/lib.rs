@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod max;
 pub mod notify;
 pub mod office;
+pub mod ops;
 pub mod org_settings;
 pub mod payments;
 pub mod phones;
@@ -81,6 +82,9 @@ pub struct Settings {
     pub mail_sender_name: Option<String>,
     /// How notifications are sent.
     pub notify: notify::NotifySettings,
+    /// The bearer token `/metrics` on the main listener wants; `None`: it is
+    /// not served there.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -104,6 +108,7 @@ impl Default for Settings {
             billing_days_fixed: false,
             mail_sender_name: None,
             notify: notify::NotifySettings::default(),
+            metrics_token: None,
         }
     }
 }
@@ -149,6 +154,8 @@ pub struct App {
     pub notify: notify::Notifications,
     /// The bot in the MAX messenger.
     pub max: max::MaxBot,
+    /// What the operator watches (`/metrics`).
+    pub ops: ops::Ops,
     db: Db,
 }
 
@@ -264,6 +271,7 @@ impl App {
             support: support::Support::new(db.clone(), auth.clone()),
             announcements: announcements::Announcements::new(db.clone()),
             notify,
+            ops: ops::Ops::new(db.clone(), settings.metrics_token.clone()),
             db,
         })
     }

@@ -738,6 +738,7 @@ impl Payments {
             }
         }
         tx.commit().await?;
+        crate::ops::card_payment_settled(to.as_str(), test);
         tracing::info!(payment = %p.public_id, status = to.as_str(), "card payment settled");
         Ok(())
     }

@@ -79,10 +79,13 @@ impl Receipts {
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
         let renderer = self.renderer.clone();
-        let (bytes, fallback) = tokio::task::spawn_blocking(move || renderer.render(&view))
+        let started = std::time::Instant::now();
+        let rendered = tokio::task::spawn_blocking(move || renderer.render(&view))
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(|e| Error::Internal(e.to_string()));
+        crate::ops::receipt_rendered(started.elapsed(), rendered.is_ok());
+        let (bytes, fallback) = rendered?;
         if let Some(e) = fallback {
             tracing::error!(error = %e, "the custom receipt template failed; the built-in one was used");
         }

@@ -590,6 +590,20 @@ impl StaffAuth {
         client: &Client,
         previous: Option<&StaffPrincipal>,
     ) -> Result<String, Error> {
+        let result = self.check_sign_in(login, password, client, previous).await;
+        if let Err(e) = &result {
+            crate::ops::sign_in_failed(crate::ops::Who::Staff, e);
+        }
+        result
+    }
+
+    async fn check_sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        client: &Client,
+        previous: Option<&StaffPrincipal>,
+    ) -> Result<String, Error> {
         use d::AuditEvent as E;
         let now = OffsetDateTime::now_utc();
         let login = login.trim().to_lowercase();

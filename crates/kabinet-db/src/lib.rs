@@ -9,6 +9,7 @@
 //! together. Repositories take and return domain types from `kabinet-domain`.
 
 pub mod accounts;
+pub mod address_hits;
 pub mod announcements;
 pub mod audit;
 pub mod autopay;
@@ -32,6 +33,7 @@ pub mod migration;
 pub mod notify;
 pub mod notify_texts;
 pub mod office;
+pub mod ops;
 pub mod org_settings;
 pub mod organization;
 pub mod outbox;
@@ -355,12 +357,54 @@ impl Db {
             .map_err(DbError::Migrate)
     }
 
+    /// Applies at most `steps` pending migrations, oldest first: a database
+    /// as an older release left it, for upgrade tests.
+    pub async fn migrate_steps(&self, steps: u32) -> Result<(), DbError> {
+        migration::Migrator::up(&self.conn, Some(steps))
+            .await
+            .map_err(DbError::Migrate)
+    }
+
     /// Number of migrations not applied yet.
     pub async fn pending_migrations(&self) -> Result<usize, DbError> {
         Ok(migration::Migrator::get_pending_migrations(&self.conn)
             .await
             .map_err(DbError::Migrate)?
             .len())
+    }
+
+    /// Writes a consistent copy of an SQLite database to `path` (which must
+    /// not exist) while others go on reading and writing: `VACUUM INTO`
+    /// reads one snapshot, so the copy holds every transaction committed
+    /// before it began and none after. PostgreSQL is copied with its own
+    /// tools (`pg_dump`, `pg_basebackup`): [`DbError::UnsupportedUrl`].
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<(), DbError> {
+        if self.backend != Backend::Sqlite {
+            return Err(DbError::UnsupportedUrl);
+        }
+        let target = path.to_string_lossy().into_owned();
+        raw::execute(self, "VACUUM INTO $1", vec![target.into()]).await?;
+        Ok(())
+    }
+
+    /// SQLite's own check of a database file (`PRAGMA integrity_check`):
+    /// `true` when it finds nothing wrong; PostgreSQL has no such check.
+    pub async fn integrity_ok(&self) -> Result<bool, DbError> {
+        use sea_orm::{FromQueryResult, Statement};
+        #[derive(FromQueryResult)]
+        struct Row {
+            integrity_check: String,
+        }
+        if self.backend != Backend::Sqlite {
+            return Ok(true);
+        }
+        let rows = Row::find_by_statement(Statement::from_string(
+            self.db_backend(),
+            "PRAGMA integrity_check",
+        ))
+        .all(&self.conn)
+        .await?;
+        Ok(rows.len() == 1 && rows.iter().all(|r| r.integrity_check == "ok"))
     }
 
     /// Checks the database answers (`/readyz`).
@@ -409,6 +453,16 @@ impl Db {
     /// Exports of what residents did, marked as they are read.
     pub fn exports(&self) -> export::Exports<'_> {
         export::Exports(self)
+    }
+
+    /// Requests per client address, shared by every server.
+    pub fn address_hits(&self) -> address_hits::AddressHits<'_> {
+        address_hits::AddressHits(self)
+    }
+
+    /// What an operator watches: jobs, deliveries, payments, the pool.
+    pub fn ops(&self) -> ops::Ops<'_> {
+        ops::Ops(self)
     }
 
     /// Bulk writes (the demo, benchmarks) and table statistics.

@@ -3,6 +3,7 @@
 ## Layout
 site-name = Resident portal
 to-home = Home
+request-id-line = Request number { $id }: quote it if you tell the organization about this error.
 skip-to-content = Skip to content
 account = Account
 account-switch = Show

@@ -92,7 +92,8 @@ pub struct Settings {
 pub struct AppState {
     /// The use cases.
     pub app: App,
-    /// Requests per client address on registration, sign-in and reset.
+    /// Requests per client address on registration, sign-in and reset
+    /// (counted in the database: the limit holds across servers).
     pub limiter: Arc<IpLimiter>,
     /// Requests per source address on the machine-to-machine routes.
     pub machine_limiter: Arc<IpLimiter>,
@@ -107,11 +108,22 @@ impl AppState {
     /// binary and the tests alike.
     pub fn build(db: Db, settings: &Settings, key: ServerKey) -> Result<AppState, kabinet_app::Error> {
         let app = App::build(db, &settings.app, key)?;
+        // The counters count from the first state built in the process.
+        http::metrics::handle();
+        let db = app.db().clone();
         Ok(AppState {
             csp: http::security::content_security_policy(app.payments.page_origins()),
             app,
-            limiter: Arc::new(IpLimiter::new(settings.web.auth_requests_per_minute)),
-            machine_limiter: Arc::new(IpLimiter::new(settings.web.machine_requests_per_minute)),
+            limiter: Arc::new(IpLimiter::new(
+                db.clone(),
+                "auth",
+                settings.web.auth_requests_per_minute,
+            )),
+            machine_limiter: Arc::new(IpLimiter::new(
+                db,
+                "machine",
+                settings.web.machine_requests_per_minute,
+            )),
             web: Arc::new(settings.web.clone()),
         })
     }
@@ -205,13 +217,45 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(long)
         .layer(CatchPanicLayer::custom(http::errors::panic_response))
+        .layer(axum::middleware::from_fn(http::metrics::track))
         // Outermost but for tracing: every response above, errors from the
         // layers included, leaves with the security headers and in one shape.
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.clone(),
             http::security::finish,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(http::request_id::span))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            http::request_id::layer,
+        ))
+}
+
+/// The router of the metrics listener of its own (`metrics_listen`):
+/// `/metrics` without a token, nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(paths::METRICS, axum::routing::get(pages::health::open_metrics))
+        .layer(TraceLayer::new_for_http().make_span_with(http::request_id::span))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::request_id::layer,
+        ))
+        .with_state(state)
+}
+
+/// Serves [`metrics_router`] on `listener` until `shutdown` resolves.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        metrics_router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Serves the application on `listener` until `shutdown` resolves; the

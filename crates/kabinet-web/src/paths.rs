@@ -48,6 +48,8 @@ pub const REFRESH_SCRIPT: &str = "/assets/refresh.js";
 pub const HEALTHZ: &str = "/healthz";
 /// Readiness.
 pub const READYZ: &str = "/readyz";
+/// Prometheus metrics (behind a token, or on a listener of their own).
+pub const METRICS: &str = "/metrics";
 /// The JSON API's prefix.
 pub const API: &str = "/api/v1";
 /// The API's status operation (answers while the portal is closed).

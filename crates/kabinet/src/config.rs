@@ -21,6 +21,12 @@ pub struct Config {
     pub database_max_connections: Option<u32>,
     /// `text` for people, `json` for log collectors.
     pub log_format: LogFormat,
+    /// `/metrics` on the main listener wants `Authorization: Bearer <this>`;
+    /// unset (the default), the main listener does not serve it.
+    pub metrics_token: Option<String>,
+    /// A listener of its own for `/metrics`, without a token
+    /// (`127.0.0.1:9090`): keep it to the monitoring network. Unset: none.
+    pub metrics_listen: Option<String>,
     /// Day of the month receipts are issued (used by the demo and reminders).
     pub receipt_day: u8,
     /// Day of the month payment is due (Housing Code art. 155: the 15th).
@@ -309,6 +315,8 @@ impl Default for Config {
             database_url: None,
             database_max_connections: None,
             log_format: LogFormat::Text,
+            metrics_token: None,
+            metrics_listen: None,
             receipt_day: 5,
             payment_due_day: 15,
             receipt_template: None,
@@ -813,6 +821,7 @@ impl Config {
                     .filter(|n| !n.is_empty())
                     .map(str::to_string),
                 notify: self.notify()?,
+                metrics_token: self.metrics_token()?,
             },
             web: kabinet_web::WebSettings {
                 cookie_secure: self.cookie_secure,
@@ -821,6 +830,15 @@ impl Config {
                 ..Default::default()
             },
         })
+    }
+
+    /// The metrics token, refused when too short to be a secret.
+    fn metrics_token(&self) -> Result<Option<String>, String> {
+        match self.metrics_token.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) if t.len() < 16 => Err("metrics_token must be at least 16 characters".into()),
+            Some(t) => Ok(Some(t.to_string())),
+        }
     }
 
     /// The organization's clock from `time_zone` (`+03:00`, `+05`, `UTC`);

@@ -1,5 +1,6 @@
 //! `kabinet`: the resident portal's single binary.
 
+mod backup_cli;
 mod config;
 mod demo_cli;
 mod exchange_cli;
@@ -42,6 +43,19 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Copy an SQLite installation into one file while the server runs:
+    /// the database as of one moment, the server key and the help pages of
+    /// the data folder. (PostgreSQL: pg_dump or pg_basebackup.)
+    Backup {
+        /// The file to write (it must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup made by `kabinet backup` into an empty data folder.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
     /// Set up a new installation: the organization's details (optional
     /// here, the console's organization page takes them too) and the first
     /// administrator, whose one-time password is printed.
@@ -385,6 +399,9 @@ async fn run(command: Command, config: Config, config_path: &std::path::Path) ->
             seed,
             ..
         } => return demo_cli::export(&config, &dir, accounts, months, seed),
+        // These open the database file themselves (restore before it exists).
+        Command::Backup { out } => return backup_cli::backup(&config, &out).await,
+        Command::Restore { file } => return backup_cli::restore(&config, &file).await,
         _ => {}
     }
     let db = open_db(&config).await?;
@@ -519,6 +536,7 @@ async fn dispatch(
         } => demo_cli::run(db, config, accounts, months, seed, no_serve).await,
         Command::DemoAccounts { count, residents } => demo_cli::sample(db, count, residents).await,
         Command::RenderWorker => render_workers::serve(&renderer(config)?),
+        Command::Backup { .. } | Command::Restore { .. } => Ok(()),
     }
 }
 

@@ -68,6 +68,23 @@ pub async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
             eprintln!("MAX bot @{bot}: updates are taken by long polling");
         }
     }
+    let metrics = match &config.metrics_listen {
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening for metrics on {at}"))?;
+            eprintln!("Metrics are served on http://{}/metrics", listener.local_addr()?);
+            let mut stopped = stop.subscribe();
+            Some(tokio::spawn(kabinet_web::serve_metrics(
+                listener,
+                state.clone(),
+                async move {
+                    let _ = stopped.changed().await;
+                },
+            )))
+        }
+        None => None,
+    };
     eprintln!("Kabinet is serving on http://{addr}/");
     let auth = state.app.auth.clone();
     let result = kabinet_web::serve(listener, state, shutdown_signal()).await;
@@ -80,6 +97,9 @@ pub async fn serve(db: Db, config: &Config) -> anyhow::Result<()> {
     }
     let _ = stop.send(true);
     let _ = jobs.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     result?;
     eprintln!("Kabinet stopped.");
     Ok(())

@@ -993,3 +993,300 @@ async fn payments_are_listed_and_reconciled_from_the_command_line() {
     assert!(text(&out).contains("unknown status"), "{}", text(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One HTTP request with a JSON body (or none) and an optional bearer token:
+/// the status and the body.
+fn http_json(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+    (status, body)
+}
+
+/// `kabinet backup` while residents start card payments, then `kabinet
+/// restore` into an empty folder: every payment acknowledged before the
+/// backup began is there, the key came along (a token issued before still
+/// works), and a second restore over it is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_under_load_restores_every_acknowledged_row() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    let dir = tempdir();
+    let url = format!("sqlite://{}", dir.join("kabinet.db").display());
+    let out = kabinet(&url, &dir)
+        .args(["demo", "--accounts", "20", "--months", "2", "--no-serve"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::create_dir_all(dir.join("help")).unwrap();
+    std::fs::write(dir.join("help/guide.ru.txt"), "Справка организации\n").unwrap();
+    let out = kabinet(&url, &dir)
+        .args(["demo-accounts", "--count", "4", "--residents"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let numbers: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    let server = spawn({
+        let mut c = kabinet(&url, &dir);
+        c.env("KABINET_PAYMENT_STARTS_PER_HOUR", "100000").arg("serve");
+        c
+    });
+    let addr = server.addr.clone();
+    let tokens: Vec<(String, String)> = numbers
+        .iter()
+        .map(|n| {
+            let body = serde_json::json!({"account": n, "password": kabinet_app::site::DEMO_PASSWORD});
+            let (status, body) = http_json(&addr, "POST", "/api/v1/auth/token", None, &body.to_string());
+            assert_eq!(status, 200, "{body}");
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            (n.clone(), v["token"].as_str().unwrap().to_string())
+        })
+        .collect();
+
+    // Residents start payments, each remembered once acknowledged.
+    let acked: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = tokens
+        .iter()
+        .cloned()
+        .map(|(number, token)| {
+            let (acked, stop, addr) = (acked.clone(), stop.clone(), addr.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let body = serde_json::json!({"shares": [{"account": number, "amount": "123.45"}]});
+                    let (status, body) =
+                        http_json(&addr, "POST", "/api/v1/payments", Some(&token), &body.to_string());
+                    assert_eq!(status, 201, "{body}");
+                    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                    let id = v["payment"]["id"].as_str().unwrap().to_string();
+                    acked.lock().unwrap().push((id, Instant::now()));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let backup = dir.join("backups").join("kabinet-backup.zip");
+    let began = Instant::now();
+    let out = kabinet(&url, &dir)
+        .args(["backup", "--out"])
+        .arg(&backup)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("with the server key"), "{}", text(&out));
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    for t in load {
+        t.join().unwrap();
+    }
+    drop(server);
+    let all = acked.lock().unwrap().clone();
+    let before: Vec<&String> = all
+        .iter()
+        .filter(|(_, at)| *at < began)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        before.len() >= 10,
+        "only {} payments before the backup",
+        before.len()
+    );
+    assert!(all.len() > before.len(), "no payment went in while it ran");
+    // A second backup to the same file is refused; the first is intact.
+    let out = kabinet(&url, &dir)
+        .args(["backup", "--out"])
+        .arg(&backup)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+
+    // Restore into an empty folder.
+    let fresh = tempdir();
+    let url2 = format!("sqlite://{}", fresh.join("kabinet.db").display());
+    let out = kabinet(&url2, &fresh)
+        .arg("restore")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read(fresh.join("secret.key")).unwrap(),
+        std::fs::read(dir.join("secret.key")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(fresh.join("help/guide.ru.txt")).unwrap(),
+        "Справка организации\n"
+    );
+    // Not over a database.
+    let out = kabinet(&url2, &fresh)
+        .arg("restore")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("exists"), "{}", text(&out));
+    // Not from something else.
+    let other = tempdir();
+    let url3 = format!("sqlite://{}", other.join("kabinet.db").display());
+    let out = kabinet(&url3, &other)
+        .arg("restore")
+        .arg(dir.join("secret.key"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not a Kabinet backup"), "{}", text(&out));
+
+    let restored = kabinet_db::Db::connect(&kabinet_db::DbOptions::new(url2.clone()))
+        .await
+        .unwrap();
+    let mut missing = Vec::new();
+    for id in &before {
+        if restored.card_payments().by_public_id(id).await.unwrap().is_none() {
+            missing.push((*id).clone());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged payments missing",
+        missing.len(),
+        before.len()
+    );
+    let in_backup = {
+        let mut n = 0;
+        for (id, _) in &all {
+            if restored.card_payments().by_public_id(id).await.unwrap().is_some() {
+                n += 1;
+            }
+        }
+        n
+    };
+    assert!(in_backup >= before.len() && in_backup <= all.len());
+    restored.close().await.unwrap();
+    eprintln!(
+        "{} payments acknowledged before the backup, all restored; {} of {} in all",
+        before.len(),
+        in_backup,
+        all.len()
+    );
+
+    // The restored installation serves, and a token issued before works.
+    let server = spawn({
+        let mut c = kabinet(&url2, &fresh);
+        c.arg("serve");
+        c
+    });
+    let (status, body) = http_json(&server.addr, "GET", "/api/v1/payments", Some(&tokens[0].1), "");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(!v["payments"].as_array().unwrap().is_empty(), "{body}");
+}
+
+/// On PostgreSQL both commands point to its own tools.
+#[tokio::test]
+async fn backup_on_postgres_points_to_pg_dump() {
+    let Some(t) = TestDb::new(Engine::Postgres).await else {
+        return;
+    };
+    let dir = tempdir();
+    let out = kabinet(&t.url, &dir)
+        .args(["backup", "--out"])
+        .arg(dir.join("b.zip"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("pg_dump"), "{}", text(&out));
+    let out = kabinet(&t.url, &dir).args(["restore", "b.zip"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("pg_restore"), "{}", text(&out));
+}
+
+/// How many migrations the previous release shipped. Released migrations are
+/// never edited, so the first this-many of today's list build its schema.
+const PREVIOUS_RELEASE_MIGRATIONS: u32 = 26;
+
+/// A database as the previous release left it, with a demo organization in
+/// it, is brought up to date by `kabinet migrate`; nothing is lost and the
+/// server then serves it.
+async fn an_older_database_is_upgraded_by_migrate(engine: Engine) {
+    let Some(t) = TestDb::unmigrated(engine).await else {
+        return;
+    };
+    t.db.migrate_steps(PREVIOUS_RELEASE_MIGRATIONS).await.unwrap();
+    let pending = t.db.pending_migrations().await.unwrap();
+    assert!(pending >= 1, "this release adds migrations");
+    let mut o = kabinet_demo::DemoOptions::new(time::macros::date!(2026 - 11 - 24));
+    o.accounts = 12;
+    o.months = 2;
+    kabinet_demo::generate(&t.db, &o, |_, _| {}).await.unwrap();
+    let before = t.db.bulk().table_counts().await.unwrap();
+    let dir = tempdir();
+    if engine == Engine::Postgres {
+        // PostgreSQL is not migrated by the server: it refuses a schema behind.
+        let out = kabinet(&t.url, &dir).arg("serve").output().unwrap();
+        assert!(!out.status.success());
+        assert!(text(&out).contains("kabinet migrate"), "{}", text(&out));
+    }
+    let out = kabinet(&t.url, &dir).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("Applied {pending} migration(s)")),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(t.db.pending_migrations().await.unwrap(), 0);
+    assert_eq!(t.db.bulk().table_counts().await.unwrap(), before);
+    let out = kabinet(&t.url, &dir).arg("migrate").output().unwrap();
+    assert!(text(&out).contains("Applied 0 migration(s)"), "{}", text(&out));
+    let server = spawn({
+        let mut c = kabinet(&t.url, &dir);
+        c.arg("serve");
+        c
+    });
+    let (status, body) = http_get(&server.addr, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let numbers = kabinet(&t.url, &dir)
+        .args(["demo-accounts", "--count", "1", "--residents"])
+        .output()
+        .unwrap();
+    assert!(numbers.status.success(), "{}", text(&numbers));
+    let number = String::from_utf8(numbers.stdout)
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = serde_json::json!({"account": number, "password": kabinet_app::site::DEMO_PASSWORD});
+    let (status, body) = http_json(
+        &server.addr,
+        "POST",
+        "/api/v1/auth/token",
+        None,
+        &body.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_database_is_upgraded_by_migrate_sqlite() {
+    an_older_database_is_upgraded_by_migrate(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_database_is_upgraded_by_migrate_postgres() {
+    an_older_database_is_upgraded_by_migrate(Engine::Postgres).await;
+}

@@ -338,6 +338,20 @@ impl Auth {
         kind: d::SessionKind,
         client: &Client,
     ) -> Result<SignedIn, Error> {
+        let result = self.check_sign_in(account, password, kind, client).await;
+        if let Err(e) = &result {
+            crate::ops::sign_in_failed(crate::ops::Who::Resident, e);
+        }
+        result
+    }
+
+    async fn check_sign_in(
+        &self,
+        account: &str,
+        password: &str,
+        kind: d::SessionKind,
+        client: &Client,
+    ) -> Result<SignedIn, Error> {
         use d::AuditEvent as E;
         let now = OffsetDateTime::now_utc();
         let user = match d::AccountNumber::parse(account) {

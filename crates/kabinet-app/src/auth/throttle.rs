@@ -1,55 +1,50 @@
 //! Limits on guessing: per account (the rules are
 //! [`kabinet_domain::AccountThrottle`]; failures are counted in the database)
-//! and per client address (in memory, per server).
+//! and per client address (also in the database, shared by every server).
 
+use kabinet_db::Db;
 pub use kabinet_domain::{AccountThrottle, MailLimit};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use time::OffsetDateTime;
 
-/// A fixed-window counter of requests per client address (per server), for
-/// registration, sign-in and password reset.
+/// A counter of requests per client address for one purpose (`scope`):
+/// registration, sign-in and reset, or the machine-to-machine routes. It is
+/// kept in the database, so the limit holds across every server of an
+/// installation whichever one a request reaches: a window opens with an
+/// address's first request and lasts a minute.
 pub struct IpLimiter {
+    db: Db,
+    scope: &'static str,
     per_minute: u32,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl IpLimiter {
-    /// Allows `per_minute` requests a minute per address.
-    pub fn new(per_minute: u32) -> IpLimiter {
+    /// Allows `per_minute` requests a minute per address for `scope`.
+    pub fn new(db: Db, scope: &'static str, per_minute: u32) -> IpLimiter {
         IpLimiter {
+            db,
+            scope,
             per_minute,
-            windows: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts a request from `ip`; false when it is over the limit.
-    pub fn allow(&self, ip: &str) -> bool {
-        let now = Instant::now();
-        let Ok(mut map) = self.windows.lock() else {
-            return true;
-        };
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start).as_secs() < 60);
+    /// Counts a request from `ip`; false when it is over the limit. A
+    /// database that does not answer lets the request through (it will
+    /// most likely fail on its own) and says so in the log.
+    pub async fn allow(&self, ip: &str) -> bool {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let address: String = ip.chars().take(64).collect();
+        // Now and then the windows that ended go.
+        if fastrand::u16(..512) == 0
+            && let Err(e) = self.db.address_hits().forget_old(now).await
+        {
+            tracing::warn!(error = %e, "old address counters were not deleted");
         }
-        let entry = map.entry(ip.to_string()).or_insert((now, 0));
-        if now.duration_since(entry.0).as_secs() >= 60 {
-            *entry = (now, 0);
+        match self.db.address_hits().hit(self.scope, &address, now).await {
+            Ok(hits) => hits <= i64::from(self.per_minute),
+            Err(e) => {
+                tracing::warn!(error = %e, scope = self.scope, "the address limit could not be counted");
+                true
+            }
         }
-        entry.1 += 1;
-        entry.1 <= self.per_minute
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ip_limiter_counts_per_address() {
-        let l = IpLimiter::new(2);
-        assert!(l.allow("1.1.1.1") && l.allow("1.1.1.1"));
-        assert!(!l.allow("1.1.1.1"));
-        assert!(l.allow("2.2.2.2"));
     }
 }

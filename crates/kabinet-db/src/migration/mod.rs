@@ -29,6 +29,7 @@ mod m20261207_000023_max;
 mod m20261207_000024_notify_texts;
 mod m20261207_000025_refunds;
 mod m20261207_000026_autopay;
+mod m20261208_000027_address_hits;
 
 /// An index `ux_<table>_<name>` (unique) or `ix_<table>_<name>` on `cols`.
 pub(crate) fn idx(
@@ -97,6 +98,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000024_notify_texts::Migration),
             Box::new(m20261207_000025_refunds::Migration),
             Box::new(m20261207_000026_autopay::Migration),
+            Box::new(m20261208_000027_address_hits::Migration),
         ]
     }
 }

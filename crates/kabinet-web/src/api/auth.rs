@@ -53,7 +53,7 @@ pub(crate) async fn issue_token(
     ctx: Ctx,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    within_limit(&state, &ctx)?;
+    within_limit(&state, &ctx).await?;
     let s = state
         .app
         .auth
@@ -115,7 +115,7 @@ pub(crate) async fn register(
     ctx: Ctx,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    within_limit(&state, &ctx)?;
+    within_limit(&state, &ctx).await?;
     let input = RegistrationInput {
         account: req.account,
         email: req.email,
@@ -200,7 +200,7 @@ pub(crate) async fn request_reset(
     ctx: Ctx,
     ApiJson(req): ApiJson<ResetRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    within_limit(&state, &ctx)?;
+    within_limit(&state, &ctx).await?;
     state.app.auth.request_reset(&req.account, &ctx.client).await?;
     Ok(accepted(&kabinet_domain::Text::new("api-reset-accepted")))
 }
@@ -230,7 +230,7 @@ pub(crate) async fn confirm_reset(
     ctx: Ctx,
     ApiJson(req): ApiJson<ResetConfirmRequest>,
 ) -> Result<StatusCode, ApiError> {
-    within_limit(&state, &ctx)?;
+    within_limit(&state, &ctx).await?;
     state
         .app
         .auth

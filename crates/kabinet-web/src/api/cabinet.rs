@@ -78,7 +78,7 @@ pub(crate) async fn link(
     ApiResident(r): ApiResident,
     ApiJson(req): ApiJson<LinkRequest>,
 ) -> Result<StatusCode, ApiError> {
-    super::within_limit(&state, &ctx)?;
+    super::within_limit(&state, &ctx).await?;
     match state
         .app
         .auth

@@ -152,6 +152,8 @@ pub(crate) struct Problem {
     errors: Option<serde_json::Value>,
     /// Why readings were not taken, each with a code.
     issues: Option<Vec<readings::IssueItem>>,
+    /// The request's id (also in `X-Request-Id`), to quote to support.
+    request_id: Option<String>,
 }
 
 /// A JSON body. What axum would answer in plain text is a problem document
@@ -273,8 +275,8 @@ async fn require_resident(
 }
 
 /// Refuses when this address is over its limit.
-pub(crate) fn within_limit(state: &AppState, ctx: &Ctx) -> Result<(), ApiError> {
-    if state.limiter.allow(&ctx.client.ip) {
+pub(crate) async fn within_limit(state: &AppState, ctx: &Ctx) -> Result<(), ApiError> {
+    if state.limiter.allow(&ctx.client.ip).await {
         Ok(())
     } else {
         Err(ApiError::TooManyRequests)

@@ -221,8 +221,13 @@ pub(crate) fn problem_said(
         "status": status.as_u16(),
         "detail": detail,
     });
-    if let (Some((name, value)), Some(obj)) = (member, body.as_object_mut()) {
-        obj.insert(name.into(), value);
+    if let Some(obj) = body.as_object_mut() {
+        if let Some((name, value)) = member {
+            obj.insert(name.into(), value);
+        }
+        if let Some(id) = crate::http::request_id::current() {
+            obj.insert("request_id".into(), id.into());
+        }
     }
     let mut res = (status, Json(body)).into_response();
     res.headers_mut().insert(
@@ -240,8 +245,16 @@ pub(crate) fn error_page(status: StatusCode, message: &Text) -> Response {
 /// An error page whose message is already in the reader's language.
 pub(crate) fn error_page_said(status: StatusCode, message: &str) -> Response {
     let tr = crate::i18n::Tr::current();
+    // The request's id, to quote when telling the organization.
+    let trace = crate::http::request_id::current().map_or_else(String::new, |id| {
+        let line = tr.text(&Text::new("request-id-line").with("id", id));
+        format!(
+            "<p class=\"request-id\">{}</p>",
+            kabinet_notify::html::escape(&line)
+        )
+    });
     let body = format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{code} — {site}</title><link rel=\"stylesheet\" href=\"{css}\"></head><body><main id=\"main\"><h1>{msg}</h1><p><a href=\"{home}\">{to_home}</a></p></main></body></html>",
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{code} — {site}</title><link rel=\"stylesheet\" href=\"{css}\"></head><body><main id=\"main\"><h1>{msg}</h1><p><a href=\"{home}\">{to_home}</a></p>{trace}</main></body></html>",
         lang = tr.code(),
         code = status.as_u16(),
         site = kabinet_notify::html::escape(&tr.t("site-name")),

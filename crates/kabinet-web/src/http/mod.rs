@@ -8,5 +8,7 @@ pub(crate) mod csrf;
 pub(crate) mod errors;
 pub(crate) mod files;
 pub(crate) mod guard;
+pub(crate) mod metrics;
+pub(crate) mod request_id;
 pub(crate) mod security;
 pub(crate) mod upload;

@@ -48,8 +48,8 @@ pub(crate) struct LoginForm {
 
 /// Refuses when this address is over its limit of sign-in, registration and
 /// reset requests.
-pub(crate) fn within_limit(state: &AppState, ctx: &Ctx) -> Result<(), PageError> {
-    if state.limiter.allow(&ctx.client.ip) {
+pub(crate) async fn within_limit(state: &AppState, ctx: &Ctx) -> Result<(), PageError> {
+    if state.limiter.allow(&ctx.client.ip).await {
         Ok(())
     } else {
         tracing::warn!(ip = %ctx.client.ip, "per-address limit reached");
@@ -77,7 +77,7 @@ pub(crate) async fn login(
     ctx: Ctx,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    within_limit(&state, &ctx)?;
+    within_limit(&state, &ctx).await?;
     if let Some(old) = &ctx.principal {
         state.app.auth.sign_out(old, &ctx.client).await?;
     }

@@ -355,6 +355,7 @@ pub(crate) fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 /// with a small body limit of its own.
 pub(crate) fn machine_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
+        (paths::METRICS, get(health::metrics)),
         (
             paths::GATEWAY_NOTIFICATIONS,
             post(pay::notification).layer(axum::extract::DefaultBodyLimit::max(

@@ -209,7 +209,7 @@ pub(crate) async fn reset_request(
     ctx: Ctx,
     CsrfForm(form): CsrfForm<ResetForm>,
 ) -> Result<Response, PageError> {
-    within_limit(&state, &ctx)?;
+    within_limit(&state, &ctx).await?;
     match state.app.auth.request_reset(&form.account, &ctx.client).await {
         Ok(()) => Ok(see_other(paths::PASSWORD_RESET_SENT)),
         Err(Error::Invalid(f)) => page_with(
@@ -266,7 +266,7 @@ pub(crate) async fn reset_complete(
     Path(token): Path<String>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, PageError> {
-    within_limit(&state, &ctx)?;
+    within_limit(&state, &ctx).await?;
     match state
         .app
         .auth

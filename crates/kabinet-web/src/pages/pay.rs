@@ -455,7 +455,7 @@ pub(crate) async fn notification(
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
     let ip = crate::http::context::client_ip(&state, &headers, peer);
-    if !state.machine_limiter.allow(&ip) {
+    if !state.machine_limiter.allow(&ip).await {
         tracing::warn!(%ip, "gateway notifications over the per-address limit");
         return Err(ApiError::TooManyRequests);
     }

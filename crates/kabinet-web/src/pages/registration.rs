@@ -138,7 +138,7 @@ pub(crate) async fn submit(
     ctx: Ctx,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<Response, PageError> {
-    within_limit(&state, &ctx)?;
+    within_limit(&state, &ctx).await?;
     match state.app.auth.register(&form.input(), &ctx.client).await {
         Ok(()) => Ok(see_other(paths::REGISTER_SENT)),
         Err(Error::Invalid(errors)) => render(&state, &ctx, &form, &errors).await,

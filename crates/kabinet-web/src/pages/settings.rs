@@ -548,7 +548,7 @@ pub(crate) async fn link(
     ResidentPage(r): ResidentPage,
     CsrfForm(form): CsrfForm<LinkForm>,
 ) -> Result<Response, PageError> {
-    crate::pages::auth::within_limit(&state, &ctx)?;
+    crate::pages::auth::within_limit(&state, &ctx).await?;
     match state
         .app
         .auth

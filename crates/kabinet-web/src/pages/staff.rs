@@ -103,7 +103,7 @@ pub(crate) async fn login(
     ctx: Ctx,
     CsrfForm(f): CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    if !state.limiter.allow(&ctx.client.ip) {
+    if !state.limiter.allow(&ctx.client.ip).await {
         return Err(PageError::TooManyRequests);
     }
     match state
@@ -220,7 +220,7 @@ pub(crate) async fn second_factor(
     StaffStep(p): StaffStep,
     CsrfForm(f): CsrfForm<CodeForm>,
 ) -> Result<Response, PageError> {
-    if !state.limiter.allow(&ctx.client.ip) {
+    if !state.limiter.allow(&ctx.client.ip).await {
         return Err(PageError::TooManyRequests);
     }
     match state.app.staff.second_factor(&p, &f.code, &ctx.client).await {

@@ -13,6 +13,7 @@ mod joins;
 mod max;
 mod notify;
 mod office;
+mod ops;
 mod payments;
 mod portal;
 mod readings;
