@@ -6,15 +6,17 @@
 # - a PostgreSQL primary (port PG_PORT, default 5440) made with initdb, and a
 #   replica (PG_PORT+1) made from it with pg_basebackup, streaming;
 # - SERVERS `kabinet serve` processes (default 3) sharing the primary and one
-#   server key, each running its job runner;
+#   server key, each running its job runner, the read-only pages reading the
+#   replica (database_replica_url);
 # - haproxy in front, checking /readyz every 500 ms, retrying a refused
 #   connection on another server;
 # - wrk on the start page, and bench/cluster_load.py's scripted residents
 #   (sign-ins, card payments in the sandbox, readings, requests with photos,
-#   a browser session), for SECONDS (default 40).
+#   a browser session), for SECONDS_RUN (default 40).
 #
-# After SECONDS/4 the first server gets SIGKILL; SECONDS/4 later it is started
-# again; at 3/4 the replica is restarted (and must stream again). Then
+# After SECONDS_RUN/4 the first server gets SIGKILL; that long later it is started
+# again; at 3/4 the replica is restarted (pages step around it to the primary
+# meanwhile; it must stream again). Then
 # cluster_load.py checks the database: every acknowledged write there exactly
 # once, sessions held, the 31st sign-in a minute from one address refused, no
 # job queued twice; and the error rate per second is printed.
@@ -80,6 +82,7 @@ echo "== Demo: $ACCOUNTS accounts"
 KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 cat > "$W/kabinet.toml" <<CONF
 database_url = "$PRIMARY"
+database_replica_url = "$REPLICA"
 secret_key = "$KEY"
 trusted_proxies = ["127.0.0.1"]
 payment_starts_per_hour = 100000

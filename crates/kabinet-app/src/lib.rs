@@ -113,6 +113,16 @@ impl Default for Settings {
     }
 }
 
+/// The use cases of the read-only pages (overview, invoices, charges,
+/// meters and their history) over a streaming replica.
+#[derive(Clone)]
+pub struct ReplicaReads {
+    /// Accounts: overview, invoices, charges.
+    pub accounts: account::Accounts,
+    /// Meters and their history.
+    pub readings: readings::Readings,
+}
+
 /// Every use case over one database; build one per process.
 #[derive(Clone)]
 pub struct App {
@@ -156,6 +166,8 @@ pub struct App {
     pub max: max::MaxBot,
     /// What the operator watches (`/metrics`).
     pub ops: ops::Ops,
+    /// The same read use cases over the replica, when one is configured.
+    replica: Option<ReplicaReads>,
     db: Db,
 }
 
@@ -240,7 +252,17 @@ impl App {
             settings.payments.clone(),
             &settings.auth.public_url,
         );
+        let replica = db.replica().map(|replica| ReplicaReads {
+            accounts: account::Accounts::new(replica.clone(), settings.clock, live_readings.clone()),
+            readings: readings::Readings::new(
+                replica.clone(),
+                settings.clock,
+                live_readings.clone(),
+                &settings.auth.public_url,
+            ),
+        });
         Ok(App {
+            replica,
             autopay: autopay::AutopayCases::new(
                 db.clone(),
                 settings.clock,
@@ -280,6 +302,13 @@ impl App {
     /// public), if one was set up; read at most every few seconds.
     pub async fn organization(&self) -> Result<Option<kabinet_domain::Organization>, Error> {
         self.site.organization().await
+    }
+
+    /// The read use cases to serve a read-only page with: over the replica
+    /// when there is one and the reader wrote nothing in the last few
+    /// seconds (`fresh` false), else `None` (read from the primary).
+    pub fn replica(&self, fresh: bool) -> Option<&ReplicaReads> {
+        self.replica.as_ref().filter(|_| !fresh)
     }
 
     /// Whether the database answers (readiness).

@@ -77,6 +77,8 @@ pub struct Db {
     conn: DatabaseConnection,
     backend: Backend,
     statements: Arc<AtomicU64>,
+    /// A read-only copy streamed from this database, if one is configured.
+    replica: Option<Box<Db>>,
 }
 
 /// A write transaction: what its repositories write is committed together by
@@ -275,6 +277,9 @@ pub struct DbOptions {
     pub url: String,
     /// Pool size; `None` picks 4 for SQLite and 16 for PostgreSQL.
     pub max_connections: Option<u32>,
+    /// How long a statement waits for a connection before failing; `None`:
+    /// 30 s. A replica gets a short one, so a page steps around it quickly.
+    pub acquire_timeout: Option<Duration>,
 }
 
 impl DbOptions {
@@ -283,6 +288,7 @@ impl DbOptions {
         DbOptions {
             url: url.into(),
             max_connections: None,
+            acquire_timeout: None,
         }
     }
 }
@@ -301,7 +307,7 @@ impl Db {
         let mut opts = ConnectOptions::new(options.url.clone());
         opts.sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30));
+            .acquire_timeout(options.acquire_timeout.unwrap_or(Duration::from_secs(30)));
         match backend {
             Backend::Sqlite => {
                 opts.max_connections(options.max_connections.unwrap_or(4))
@@ -331,7 +337,24 @@ impl Db {
             conn,
             backend,
             statements,
+            replica: None,
         })
+    }
+
+    /// This database with `replica`, a streaming copy that read-only pages
+    /// may read from (see [`Db::replica`]).
+    pub fn with_replica(mut self, replica: Db) -> Db {
+        self.replica = Some(Box::new(Db {
+            replica: None,
+            ..replica
+        }));
+        self
+    }
+
+    /// The replica, when one is configured: reads only, and possibly a
+    /// little behind this database.
+    pub fn replica(&self) -> Option<&Db> {
+        self.replica.as_deref()
     }
 
     /// Statements run on this pool (and its transactions) since it opened:

@@ -116,6 +116,7 @@ impl TestDb {
         let db = Db::connect(&DbOptions {
             url: url.clone(),
             max_connections: Some(8),
+            acquire_timeout: None,
         })
         .await
         .expect("open postgres");

@@ -92,6 +92,7 @@ async fn write_backup(
     let db = Db::connect(&DbOptions {
         url: config.database_url(),
         max_connections: Some(1),
+        acquire_timeout: None,
     })
     .await
     .context("opening the database")?;
@@ -275,6 +276,7 @@ async fn check(path: &Path) -> anyhow::Result<()> {
     let db = Db::connect(&DbOptions {
         url: format!("sqlite://{}", path.display()),
         max_connections: Some(1),
+        acquire_timeout: None,
     })
     .await
     .context("opening the restored database")?;

@@ -17,6 +17,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` or `sqlite://…`; when unset, SQLite at `<data_dir>/kabinet.db`.
     pub database_url: Option<String>,
+    /// A PostgreSQL streaming replica the read-only pages may read from
+    /// (README "Several servers"); unset: everything reads the primary.
+    pub database_replica_url: Option<String>,
     /// Database pool size (default 4 on SQLite, 16 on PostgreSQL).
     pub database_max_connections: Option<u32>,
     /// `text` for people, `json` for log collectors.
@@ -313,6 +316,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            database_replica_url: None,
             database_max_connections: None,
             log_format: LogFormat::Text,
             metrics_token: None,

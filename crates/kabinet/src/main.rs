@@ -379,12 +379,33 @@ async fn open_db(config: &Config) -> anyhow::Result<Db> {
     let data_dir = std::path::absolute(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone());
     eprintln!("Data folder: {}", data_dir.display());
     eprintln!("Database:    {}", redact_url(&url));
-    Db::connect(&DbOptions {
+    let db = Db::connect(&DbOptions {
         url,
         max_connections: config.database_max_connections,
+        acquire_timeout: None,
     })
     .await
-    .context("opening the database")
+    .context("opening the database")?;
+    match config.database_replica_url.as_deref().map(str::trim) {
+        Some(replica) if !replica.is_empty() => {
+            if db.backend() != kabinet_db::Backend::Postgres || !replica.starts_with("postgres") {
+                bail!("database_replica_url is a PostgreSQL replica of a PostgreSQL database_url");
+            }
+            eprintln!("Replica:     {}", redact_url(replica));
+            // A replica that does not answer at start stops the start (a
+            // wrong URL shows at once); one that stops later is stepped
+            // around within two seconds: the pages read the primary.
+            let replica = Db::connect(&DbOptions {
+                url: replica.to_string(),
+                max_connections: config.database_max_connections,
+                acquire_timeout: Some(std::time::Duration::from_secs(2)),
+            })
+            .await
+            .context("opening the replica")?;
+            Ok(db.with_replica(replica))
+        }
+        _ => Ok(db),
+    }
 }
 
 async fn run(command: Command, config: Config, config_path: &std::path::Path) -> anyhow::Result<()> {

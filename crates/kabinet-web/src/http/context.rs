@@ -7,7 +7,7 @@ use crate::i18n;
 use crate::paths;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::response::Response;
@@ -63,6 +63,12 @@ pub(crate) const SESSION_COOKIE: &str = "kabinet_session";
 pub(crate) const STAFF_COOKIE: &str = "kabinet_staff";
 /// The CSRF cookie's name.
 pub(crate) const CSRF_COOKIE: &str = "kabinet_csrf";
+/// Set for [`FRESH_SECONDS`] after a browser's write when a replica is
+/// configured: while it is there, its pages read from the primary, so a
+/// resident sees what they just did.
+pub(crate) const WROTE_COOKIE: &str = "kabinet_wrote";
+/// How long after a write a browser reads from the primary.
+pub(crate) const FRESH_SECONDS: i64 = 10;
 
 /// The value of cookie `name`, if sent.
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -124,6 +130,8 @@ pub(crate) struct Ctx {
     /// Emergencies and outages in force for the signed-in resident (the
     /// pinned banner of their pages).
     pub pinned: Vec<kabinet_domain::announcements::Announcement>,
+    /// This browser wrote in the last [`FRESH_SECONDS`]: read from the primary.
+    pub fresh: bool,
 }
 
 impl Ctx {
@@ -161,7 +169,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 
 /// The client's address: the peer, or — only when the peer is a configured
 /// proxy — the last address in `X-Forwarded-For`.
-/// The client's address: the peer, or what a trusted proxy says it forwarded.
 pub(crate) fn client_ip(state: &AppState, parts: &HeaderMap, peer: Option<IpAddr>) -> String {
     if let Some(peer) = peer
         && state.web.trusted_proxies.contains(&peer)
@@ -271,6 +278,8 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         (None, Some(l)) => l,
         _ => i18n::current(),
     };
+    let fresh = cookie(req.headers(), WROTE_COOKIE).is_some();
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     req.extensions_mut().insert(Ctx {
         client,
         csrf_cookie: csrf_cookie.clone(),
@@ -279,8 +288,15 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         org,
         announced,
         pinned,
+        fresh,
     });
     let mut res = i18n::scope(lang, next.run(req)).await;
+    if browser && writes && res.status().as_u16() < 400 && state.app.replica(false).is_some() {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(WROTE_COOKIE, "1", Some(FRESH_SECONDS), state.web.cookie_secure),
+        );
+    }
     if existing.is_none() && browser {
         res.headers_mut().append(
             header::SET_COOKIE,

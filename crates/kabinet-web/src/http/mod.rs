@@ -9,6 +9,8 @@ pub(crate) mod errors;
 pub(crate) mod files;
 pub(crate) mod guard;
 pub(crate) mod metrics;
+#[macro_use]
+pub(crate) mod replica;
 pub(crate) mod request_id;
 pub(crate) mod security;
 pub(crate) mod upload;

@@ -80,7 +80,7 @@ pub(crate) async fn overview(
     ResidentPage(r): ResidentPage,
     Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
-    let o = state.app.accounts.overview(&r, q.account.as_deref()).await?;
+    let o = crate::http::replica::replica_read!(state, ctx, accounts.overview(&r, q.account.as_deref()))?;
     let tr = Tr::current();
     let mut requests = state.app.requests.unfinished(&r, OVERVIEW_REQUESTS + 1).await?;
     let more_requests = requests.len() as u64 > OVERVIEW_REQUESTS;

@@ -81,12 +81,11 @@ pub(crate) async fn show(
     Query(q): Query<ChargesQuery>,
 ) -> Result<Response, PageError> {
     let tr = Tr::current();
-    let report = match state
-        .app
-        .accounts
-        .charges(&r, q.account.as_deref(), &q.range())
-        .await
-    {
+    let report = match crate::http::replica::replica_read!(
+        state,
+        ctx,
+        accounts.charges(&r, q.account.as_deref(), &q.range())
+    ) {
         Ok(report) => report,
         Err(Error::Invalid(errors)) => {
             // The form again with what was wrong; the default months shown.

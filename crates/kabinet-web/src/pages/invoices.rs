@@ -44,7 +44,8 @@ pub(crate) async fn list(
     ResidentPage(r): ResidentPage,
     Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
-    let (scope, rows) = state.app.accounts.invoices(&r, q.account.as_deref()).await?;
+    let (scope, rows) =
+        crate::http::replica::replica_read!(state, ctx, accounts.invoices(&r, q.account.as_deref()))?;
     let tr = Tr::current();
     let number = scope.current().account.number.to_string();
     page(&InvoicesPage {
@@ -139,7 +140,7 @@ pub(crate) async fn show(
     ResidentPage(r): ResidentPage,
     Path((number, period)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let d = match state.app.accounts.invoice(&r, &number, &period).await {
+    let d = match crate::http::replica::replica_read!(state, ctx, accounts.invoice(&r, &number, &period)) {
         Err(Error::NotFound) => return Err(PageError::NotFound("error-invoice-not-found")),
         other => other?,
     };

@@ -327,7 +327,7 @@ pub(crate) async fn show(
     ResidentPage(r): ResidentPage,
     Query(q): Query<MetersQuery>,
 ) -> Result<Response, PageError> {
-    let view = state.app.readings.meters(&r, q.account.as_deref()).await?;
+    let view = crate::http::replica::replica_read!(state, ctx, readings.meters(&r, q.account.as_deref()))?;
     let tr = Tr::current();
     let notice = q
         .saved
@@ -445,10 +445,11 @@ pub(crate) async fn history(
     );
     let readings = &state.app.readings;
     let account = q.account.as_deref();
-    match readings
-        .history(&r, account, id, q.from.as_deref(), q.to.as_deref())
-        .await
-    {
+    match crate::http::replica::replica_read!(
+        state,
+        ctx,
+        readings.history(&r, account, id, q.from.as_deref(), q.to.as_deref())
+    ) {
         Ok(h) => page(&history_page(&state, &ctx, &h)),
         Err(Error::Invalid(errors)) => {
             let h = readings.history(&r, account, id, None, None).await?;

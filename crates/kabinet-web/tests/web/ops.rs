@@ -313,4 +313,53 @@ db_tests! {
         }
         assert_eq!(passed, 30);
     }
+
+    async fn read_only_pages_read_the_replica_unless_the_browser_just_wrote(t: &TestDb) {
+        // A second pool on the same database stands for the replica: its
+        // statements are counted apart, so what each page read is known.
+        let replica = kabinet_db::Db::connect(&kabinet_db::DbOptions::new(t.url.clone())).await.unwrap();
+        let db = t.db.clone().with_replica(replica.clone());
+        let app = TestApp::builder(&db).demo(2, 2).build().await;
+        let (mut b, _) = app.resident(1).await;
+        for page in ["/cabinet", "/invoices", "/charges", "/meters"] {
+            let before = replica.statements();
+            let r = b.get(page).await;
+            assert_eq!(r.status, StatusCode::OK, "{page}: {}", r.body);
+            assert!(replica.statements() > before, "{page} did not read the replica");
+        }
+        // A write: for the next seconds this browser reads the primary.
+        assert!(!b.cookies.contains_key("kabinet_wrote"));
+        let r = b.submit("/settings", "/settings", &[("notify_new_invoice", "on")]).await;
+        assert!(r.status.is_redirection(), "{}", r.body);
+        let cookie = r
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("kabinet_wrote="))
+            .expect("the write marks the browser");
+        assert!(cookie.contains("Max-Age=10") && cookie.contains("HttpOnly"), "{cookie}");
+        for page in ["/cabinet", "/invoices", "/charges", "/meters"] {
+            let before = replica.statements();
+            assert_eq!(b.get(page).await.status, StatusCode::OK);
+            assert_eq!(replica.statements(), before, "{page} read the replica right after a write");
+        }
+        // Once the mark is gone (10 s later), the replica again.
+        b.cookies.remove("kabinet_wrote");
+        let before = replica.statements();
+        assert_eq!(b.get("/cabinet").await.status, StatusCode::OK);
+        assert!(replica.statements() > before);
+        // A replica that stops answering is stepped around.
+        replica.close().await.unwrap();
+        for page in ["/cabinet", "/invoices", "/charges", "/meters"] {
+            let r = b.get(page).await;
+            assert_eq!(r.status, StatusCode::OK, "{page} without the replica: {}", r.body);
+        }
+        // Without a replica nothing marks a browser.
+        let plain = TestApp::builder(&t.db).build().await;
+        let (mut c, _) = plain.resident(2).await;
+        let r = c.submit("/settings", "/settings", &[("notify_new_invoice", "on")]).await;
+        assert!(r.status.is_redirection());
+        assert!(!c.cookies.contains_key("kabinet_wrote"));
+    }
 }
