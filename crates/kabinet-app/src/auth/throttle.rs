@@ -33,12 +33,7 @@ impl IpLimiter {
     pub async fn allow(&self, ip: &str) -> bool {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let address: String = ip.chars().take(64).collect();
-        // Now and then the windows that ended go.
-        if fastrand::u16(..512) == 0
-            && let Err(e) = self.db.address_hits().forget_old(now).await
-        {
-            tracing::warn!(error = %e, "old address counters were not deleted");
-        }
+        // The windows that ended are deleted by the `sweep_sessions` job.
         match self.db.address_hits().hit(self.scope, &address, now).await {
             Ok(hits) => hits <= i64::from(self.per_minute),
             Err(e) => {

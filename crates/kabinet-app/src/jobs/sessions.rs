@@ -1,5 +1,6 @@
 //! Deletes resident sessions that have ended (idle too long or past their
-//! end), so the table holds only live ones.
+//! end), so the table holds only live ones, and the per-address counters
+//! whose minute is over.
 
 use super::{Attempt, Job, JobEnv, JobError, Recurring};
 use kabinet_db::Repos;
@@ -23,6 +24,11 @@ impl Job for SweepSessions {
         if n > 0 {
             tracing::info!(sessions = n, "ended sessions removed");
         }
+        env.app
+            .db()
+            .address_hits()
+            .forget_old(attempt.now.unix_timestamp())
+            .await?;
         Ok(())
     }
 }
