@@ -32,6 +32,8 @@ import threading
 import time
 import urllib.parse
 
+from requests_load import multipart
+
 DEMO_PASSWORD = "demo-kabinet-2026"
 
 
@@ -85,19 +87,6 @@ def jpeg():
     buf = io.BytesIO()
     Image.new("RGB", (320, 240), (90, 120, 150)).save(buf, "JPEG", quality=80)
     return buf.getvalue()
-
-
-def multipart(fields, files):
-    boundary = "----cluster" + os.urandom(8).hex()
-    out = io.BytesIO()
-    for k, v in fields:
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n".encode())
-    for k, name, data in files:
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\n"
-                  f"Content-Type: image/jpeg\r\n\r\n".encode())
-        out.write(data + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return f"multipart/form-data; boundary={boundary}", out.getvalue()
 
 
 class Tally:

@@ -134,32 +134,27 @@ impl Ops<'_> {
     /// connection took just now.
     async fn pool(&self) -> Result<(u32, u32, u32, Duration), DbError> {
         let conn = self.0.conn();
-        let started = Instant::now();
         match self.0.backend() {
-            crate::Backend::Sqlite => {
-                let pool = conn.get_sqlite_connection_pool();
-                let held = pool
-                    .acquire()
-                    .await
-                    .map_err(|e| DbError::Query(sea_orm::DbErr::Custom(e.to_string())))?;
-                let wait = started.elapsed();
-                drop(held);
-                let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
-                Ok((pool.size(), idle, pool.options().get_max_connections(), wait))
-            }
-            crate::Backend::Postgres => {
-                let pool = conn.get_postgres_connection_pool();
-                let held = pool
-                    .acquire()
-                    .await
-                    .map_err(|e| DbError::Query(sea_orm::DbErr::Custom(e.to_string())))?;
-                let wait = started.elapsed();
-                drop(held);
-                let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
-                Ok((pool.size(), idle, pool.options().get_max_connections(), wait))
-            }
+            crate::Backend::Sqlite => probe(conn.get_sqlite_connection_pool()).await,
+            crate::Backend::Postgres => probe(conn.get_postgres_connection_pool()).await,
         }
     }
+}
+
+/// Takes a connection from `pool` and gives it back: the pool's figures and
+/// how long that took.
+async fn probe<D: sea_orm::sqlx::Database>(
+    pool: &sea_orm::sqlx::Pool<D>,
+) -> Result<(u32, u32, u32, Duration), DbError> {
+    let started = Instant::now();
+    let held = pool
+        .acquire()
+        .await
+        .map_err(|e| DbError::Query(sea_orm::DbErr::Custom(e.to_string())))?;
+    let wait = started.elapsed();
+    drop(held);
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+    Ok((pool.size(), idle, pool.options().get_max_connections(), wait))
 }
 
 fn count(n: i64) -> u64 {
