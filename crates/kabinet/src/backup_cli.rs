@@ -122,10 +122,7 @@ async fn write_backup(
         zip.write_all(&std::fs::read(&key).with_context(|| format!("reading {}", key.display()))?)?;
         with_key = true;
     }
-    let help = config
-        .help_dir
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join(HELP));
+    let help = config.help_dir();
     let mut help_files = 0;
     if help.starts_with(&config.data_dir) && help.is_dir() {
         for entry in std::fs::read_dir(&help)? {
@@ -232,10 +229,7 @@ pub async fn restore(config: &Config, from: &Path) -> anyhow::Result<()> {
         write_private(&key, &bytes)?;
         restored_key = true;
     }
-    let help = config
-        .help_dir
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join(HELP));
+    let help = config.help_dir();
     let mut help_files = 0;
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i)?;

@@ -811,11 +811,7 @@ impl Config {
                     ..Default::default()
                 },
                 suspension: self.suspension.clone(),
-                help_dir: Some(
-                    self.help_dir
-                        .clone()
-                        .unwrap_or_else(|| self.data_dir.join("help")),
-                ),
+                help_dir: Some(self.help_dir()),
                 billing_days: self.billing_days(),
                 billing_days_fixed: self.billing_days_fixed(),
                 mail_sender_name: self
@@ -834,6 +830,14 @@ impl Config {
                 ..Default::default()
             },
         })
+    }
+
+    /// The folder of the organization's help pages: `help_dir`, or `help`
+    /// in the data folder.
+    pub fn help_dir(&self) -> PathBuf {
+        self.help_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("help"))
     }
 
     /// The metrics token, refused when too short to be a secret.
