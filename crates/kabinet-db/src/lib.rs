@@ -78,7 +78,7 @@ pub struct Db {
     backend: Backend,
     statements: Arc<AtomicU64>,
     /// A read-only copy streamed from this database, if one is configured.
-    replica: Option<Box<Db>>,
+    replica: Option<Arc<Db>>,
 }
 
 /// A write transaction: what its repositories write is committed together by
@@ -344,7 +344,7 @@ impl Db {
     /// This database with `replica`, a streaming copy that read-only pages
     /// may read from (see [`Db::replica`]).
     pub fn with_replica(mut self, replica: Db) -> Db {
-        self.replica = Some(Box::new(Db {
+        self.replica = Some(Arc::new(Db {
             replica: None,
             ..replica
         }));

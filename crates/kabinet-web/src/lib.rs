@@ -90,8 +90,8 @@ pub struct Settings {
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// The use cases.
-    pub app: App,
+    /// The use cases (shared: the state is cloned for every request).
+    pub app: Arc<App>,
     /// Requests per client address on registration, sign-in and reset
     /// (counted in the database: the limit holds across servers).
     pub limiter: Arc<IpLimiter>,
@@ -113,7 +113,7 @@ impl AppState {
         let db = app.db().clone();
         Ok(AppState {
             csp: http::security::content_security_policy(app.payments.page_origins()),
-            app,
+            app: Arc::new(app),
             limiter: Arc::new(IpLimiter::new(
                 db.clone(),
                 "auth",

@@ -54,7 +54,7 @@ pub type JobError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Clone)]
 pub struct JobEnv {
     /// The use cases (and through them the database).
-    pub app: App,
+    pub app: Arc<App>,
     /// Where e-mails go.
     pub mailer: Arc<kabinet_notify::Mailer>,
 }

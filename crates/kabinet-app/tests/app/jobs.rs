@@ -63,7 +63,7 @@ fn key() -> String {
 
 fn env(db: &Db, mailer: Mailer) -> JobEnv {
     JobEnv {
-        app: app(db),
+        app: Arc::new(app(db)),
         mailer: Arc::new(mailer),
     }
 }
