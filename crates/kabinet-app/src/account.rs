@@ -161,6 +161,10 @@ pub struct Accounts {
     db: Db,
     clock: d::OrgClock,
     readings: crate::org_settings::LiveReadings,
+    /// The newest billing period, the charges' default range end: it
+    /// changes only when a package is imported, so it is read at most once
+    /// per [`crate::site::REFRESH`] per process.
+    latest_period: std::sync::Arc<crate::cache::Cached<Option<d::Period>>>,
 }
 
 /// What a charges range was asked as (`2026-01`, or empty for the default).
@@ -178,7 +182,12 @@ impl Accounts {
     /// Over `db`, judging days by `clock`, with the organization's readings
     /// windows.
     pub fn new(db: Db, clock: d::OrgClock, readings: crate::org_settings::LiveReadings) -> Accounts {
-        Accounts { db, clock, readings }
+        Accounts {
+            db,
+            clock,
+            readings,
+            latest_period: std::sync::Arc::new(crate::cache::Cached::new(crate::site::REFRESH)),
+        }
     }
 
     /// The organization's clock.
@@ -209,6 +218,7 @@ impl Accounts {
         let scope = self.scope(r, number).await?;
         // The scope has read the account and its premises already.
         let current = scope.current();
+        let latest = self.latest_period().await?;
         let account = self
             .db
             .overview()
@@ -217,6 +227,7 @@ impl Accounts {
                 current.premises.clone(),
                 RECENT_INVOICES,
                 self.clock,
+                latest,
             )
             .await?;
         let today = self.clock.today(self.clock.now());
@@ -339,12 +350,22 @@ impl Accounts {
         let (from, to) = parse_months(input.from.as_deref(), input.to.as_deref())?;
         let to = match to {
             Some(t) => t,
-            None => match self.db.organization().latest_period().await? {
-                Some(p) => p.period,
+            None => match self.latest_period().await? {
+                Some(p) => p,
                 None => d::Period::containing(self.clock.today(self.clock.now())),
             },
         };
         bounded_months(from, to)
+    }
+
+    /// The newest billing period (see `latest_period`'s field).
+    async fn latest_period(&self) -> Result<Option<d::Period>, Error> {
+        if let Some(p) = self.latest_period.fresh() {
+            return Ok(p);
+        }
+        let p = self.db.organization().latest_period().await?.map(|p| p.period);
+        self.latest_period.store(p);
+        Ok(p)
     }
 
     /// Charges by service of one of the resident's accounts for a range.

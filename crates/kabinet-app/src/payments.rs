@@ -322,7 +322,7 @@ impl Payments {
         let o = self
             .db
             .overview()
-            .with_account(c.account.clone(), c.premises.clone(), 1, self.clock)
+            .with_account(c.account.clone(), c.premises.clone(), 1, self.clock, None)
             .await?;
         Ok(PayForm {
             suggested: (o.balance > d::Kopecks::ZERO).then_some(o.balance),

@@ -1,10 +1,12 @@
 //! Charges and invoices of an account.
 
-use crate::entities::{charge, invoice, service};
+use crate::entities::{charge, invoice};
 use crate::{Conn, DbError};
 use kabinet_domain as d;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::HashMap;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
+};
 
 /// One charge line with the service it is for, as a page or receipt shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,26 @@ pub struct ChargeLine {
     pub sort_order: i32,
 }
 
+/// A charge row with its service, as [`Billing::charges`] reads it.
+#[derive(FromQueryResult)]
+struct ChargeRow {
+    id: i64,
+    account_id: i64,
+    period: i32,
+    service_id: i64,
+    volume: Option<i64>,
+    unit: String,
+    tariff: Option<i64>,
+    charged: i64,
+    recalculation: i64,
+    benefits: i64,
+    total: i64,
+    method: String,
+    service_code: String,
+    service_name: String,
+    sort_order: i32,
+}
+
 /// Charges and invoices (see [`crate::Repos::billing`]).
 pub struct Billing<'a, C>(pub(crate) &'a C);
 
@@ -31,34 +53,45 @@ impl<C: Conn> Billing<'_, C> {
         from: d::Period,
         to: d::Period,
     ) -> Result<Vec<ChargeLine>, DbError> {
-        let rows = charge::Entity::find()
-            .filter(charge::Column::AccountId.eq(account.0))
-            .filter(charge::Column::Period.between(from.yyyymm(), to.yyyymm()))
-            .order_by_asc(charge::Column::Period)
-            .all(self.0.conn())
-            .await?;
-        let services: HashMap<i64, service::Model> = service::Entity::find()
-            .all(self.0.conn())
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect();
-        let mut lines = rows
-            .into_iter()
-            .map(|row| {
-                let svc = services
-                    .get(&row.service_id)
-                    .ok_or_else(|| crate::convert::corrupt("charges", "service_id", row.service_id))?;
+        // One statement with the services joined, in receipt order (a
+        // line whose service is unknown cannot be imported).
+        let c = self.0.conn();
+        let rows = ChargeRow::find_by_statement(Statement::from_sql_and_values(
+            c.get_database_backend(),
+            "SELECT c.id, c.account_id, c.period, c.service_id, c.volume, c.unit, c.tariff, c.charged, \
+             c.recalculation, c.benefits, c.total, c.method, s.code AS service_code, s.name AS service_name, \
+             s.sort_order AS sort_order \
+             FROM charges c JOIN services s ON s.id = c.service_id \
+             WHERE c.account_id = $1 AND c.period BETWEEN $2 AND $3 \
+             ORDER BY c.period, s.sort_order, c.service_id",
+            [account.0.into(), from.yyyymm().into(), to.yyyymm().into()],
+        ))
+        .all(c)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
                 Ok(ChargeLine {
-                    service_code: svc.code.clone(),
-                    service_name: svc.name.clone(),
-                    sort_order: svc.sort_order,
-                    charge: row.try_into()?,
+                    charge: charge::Model {
+                        id: r.id,
+                        account_id: r.account_id,
+                        period: r.period,
+                        service_id: r.service_id,
+                        volume: r.volume,
+                        unit: r.unit,
+                        tariff: r.tariff,
+                        charged: r.charged,
+                        recalculation: r.recalculation,
+                        benefits: r.benefits,
+                        total: r.total,
+                        method: r.method,
+                    }
+                    .try_into()?,
+                    service_code: r.service_code,
+                    service_name: r.service_name,
+                    sort_order: r.sort_order,
                 })
             })
-            .collect::<Result<Vec<_>, DbError>>()?;
-        lines.sort_by_key(|l| (l.charge.period, l.sort_order, l.charge.service_id));
-        Ok(lines)
+            .collect()
     }
 
     /// The newest `limit` invoices of an account, newest first.

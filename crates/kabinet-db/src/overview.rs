@@ -109,15 +109,89 @@ impl<C: Conn> Overviews<'_, C> {
             return Ok(None);
         };
         let (account, premises) = row.split()?;
-        self.with_account(account, premises, invoices, clock)
+        self.with_account(account, premises, invoices, clock, None)
             .await
             .map(Some)
     }
 
     /// The overview of an account already read (with its premises): the
-    /// `invoices` newest invoices and the payments, in two queries. Months
-    /// begin at the organization's local midnight (`clock`).
+    /// `invoices` newest invoices and the payments. Months begin at the
+    /// organization's local midnight (`clock`).
+    ///
+    /// With `latest`, the organization's newest billing period, both are one
+    /// statement: the payments since that period's month ended come with the
+    /// invoices. That is exactly what is needed when the account's newest
+    /// invoice is of that period (nearly every account), and a superset
+    /// filtered here when it is newer; only an account whose newest invoice
+    /// is older (or a `latest` read before an import) reads its payments
+    /// again. Without `latest`, two statements.
     pub async fn with_account(
+        &self,
+        account: d::Account,
+        premises: d::Premises,
+        invoices: u64,
+        clock: d::OrgClock,
+        latest: Option<d::Period>,
+    ) -> Result<AccountOverview, DbError> {
+        let Some(latest) = latest else {
+            return self.with_account_in_two(account, premises, invoices, clock).await;
+        };
+        let c = self.0.conn();
+        let id = account.id;
+        let guess = clock.start_of(latest.next().first_day());
+        let rows = c
+            .query_all_raw(Statement::from_sql_and_values(
+                c.get_database_backend(),
+                "SELECT i.id AS i_id, i.account_id AS i_account_id, i.period AS i_period, i.number AS i_number, \
+                 i.opening_balance AS i_opening_balance, i.charged AS i_charged, i.paid AS i_paid, \
+                 i.penalties AS i_penalties, i.total_due AS i_total_due, i.due_date AS i_due_date, \
+                 NULL AS p_id, NULL AS p_account_id, NULL AS p_source, NULL AS p_external_id, NULL AS p_amount, \
+                 NULL AS p_paid_at, NULL AS p_period, NULL AS p_export_run_id, NULL AS p_confirmed, \
+                 NULL AS p_gateway_payment_id, NULL AS p_gateway_refund_id \
+                 FROM (SELECT * FROM invoices WHERE account_id = $1 ORDER BY period DESC LIMIT $2) i \
+                 UNION ALL \
+                 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                 p.id, p.account_id, p.source, p.external_id, p.amount, p.paid_at, p.period, p.export_run_id, \
+                 p.confirmed, p.gateway_payment_id, p.gateway_refund_id \
+                 FROM payments p WHERE p.account_id = $1 AND (p.paid_at >= $3 OR p.id = \
+                 (SELECT q.id FROM payments q WHERE q.account_id = $1 ORDER BY q.paid_at DESC, q.id DESC LIMIT 1))",
+                [
+                    id.0.into(),
+                    i64::try_from(Ord::max(invoices, 1)).unwrap_or(i64::MAX).into(),
+                    guess.into(),
+                ],
+            ))
+            .await?;
+        let mut recent_invoices = Vec::new();
+        let mut payments = Vec::new();
+        for row in rows {
+            if let Some(i) = invoice::Model::from_query_result_optional(&row, "i_")? {
+                recent_invoices.push(d::Invoice::try_from(i)?);
+            } else if let Some(p) = payment::Model::from_query_result_optional(&row, "p_")? {
+                payments.push(p);
+            }
+        }
+        recent_invoices.sort_by_key(|i| std::cmp::Reverse(i.period));
+        let since = clock.start_of(
+            recent_invoices
+                .first()
+                .map_or(time::macros::date!(0001 - 01 - 01), |i| {
+                    i.period.next().first_day()
+                }),
+        );
+        if since < guess {
+            return self.finish(account, premises, recent_invoices, since, id).await;
+        }
+        payments.sort_by_key(|p| std::cmp::Reverse((p.paid_at, p.id)));
+        let payments = payments
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<d::Payment>, DbError>>()?;
+        Ok(summed(account, premises, recent_invoices, since, payments))
+    }
+
+    /// [`Overviews::with_account`] in two statements.
+    async fn with_account_in_two(
         &self,
         account: d::Account,
         premises: d::Premises,
@@ -143,6 +217,20 @@ impl<C: Conn> Overviews<'_, C> {
                 i.period.next().first_day()
             });
         let since = clock.start_of(since);
+        self.finish(account, premises, recent_invoices, since, id).await
+    }
+
+    /// The overview with the payments of account `id` read: those since
+    /// `since` and the latest one.
+    async fn finish(
+        &self,
+        account: d::Account,
+        premises: d::Premises,
+        recent_invoices: Vec<d::Invoice>,
+        since: time::OffsetDateTime,
+        id: d::AccountId,
+    ) -> Result<AccountOverview, DbError> {
+        let c = self.0.conn();
         let latest = Query::select()
             .column(payment::Column::Id)
             .from(payment::Entity)
@@ -165,19 +253,31 @@ impl<C: Conn> Overviews<'_, C> {
             .into_iter()
             .map(TryInto::try_into)
             .collect::<Result<Vec<d::Payment>, DbError>>()?;
-        let paid_since_invoice: d::Kopecks = payments
-            .iter()
-            .filter(|p| p.paid_at >= since)
-            .map(|p| p.amount)
-            .sum();
-        let owed = recent_invoices.first().map_or(d::Kopecks::ZERO, |i| i.total_due);
-        Ok(AccountOverview {
-            account,
-            premises,
-            recent_invoices,
-            paid_since_invoice,
-            balance: owed - paid_since_invoice,
-            last_payment: payments.into_iter().next(),
-        })
+        Ok(summed(account, premises, recent_invoices, since, payments))
+    }
+}
+
+/// The overview from the invoices (newest first) and the payments (newest
+/// first, those since `since` and maybe older ones, the latest among them).
+fn summed(
+    account: d::Account,
+    premises: d::Premises,
+    recent_invoices: Vec<d::Invoice>,
+    since: time::OffsetDateTime,
+    payments: Vec<d::Payment>,
+) -> AccountOverview {
+    let paid_since_invoice: d::Kopecks = payments
+        .iter()
+        .filter(|p| p.paid_at >= since)
+        .map(|p| p.amount)
+        .sum();
+    let owed = recent_invoices.first().map_or(d::Kopecks::ZERO, |i| i.total_due);
+    AccountOverview {
+        account,
+        premises,
+        recent_invoices,
+        paid_since_invoice,
+        balance: owed - paid_since_invoice,
+        last_payment: payments.into_iter().next(),
     }
 }

@@ -158,6 +158,42 @@ db_tests! {
         assert!(meters_total >= 12);
     }
 
+    async fn the_one_statement_overview_matches_the_two_statement_one(t: &TestDb) {
+        demo(t, 40, 3).await;
+        let db = &t.db;
+        let clock = OrgClock::default();
+        let newest = Period::new(2026, 10).unwrap();
+        let mut checked = 0;
+        let mut paid_since = 0;
+        for id in 1..=40 {
+            let base = db.overview().of_account(AccountId(id), 12, clock).await.unwrap().unwrap();
+            // The newest period (one statement), an older one as a server
+            // read before an import, and a newer one as for an account whose
+            // invoices stopped: the same overview each time.
+            for latest in [newest, newest.prev(), newest.next()] {
+                let before = db.statements();
+                let o = db
+                    .overview()
+                    .with_account(base.account.clone(), base.premises.clone(), 12, clock, Some(latest))
+                    .await
+                    .unwrap();
+                let statements = db.statements() - before;
+                assert_eq!(o, base, "account {id}, latest {latest}");
+                if latest == newest || latest == newest.prev() {
+                    assert_eq!(statements, 1, "account {id}, latest {latest}: one statement");
+                } else {
+                    assert_eq!(statements, 2, "account {id}: the payments read again");
+                }
+            }
+            checked += 1;
+            paid_since += usize::from(base.paid_since_invoice != Kopecks::ZERO);
+        }
+        assert_eq!(checked, 40);
+        // The demo pays some accounts after their newest invoice: those
+        // payments are what the one statement must not lose.
+        assert!(paid_since > 0, "no account paid since its invoice");
+    }
+
     async fn overview_balance_and_lookup(t: &TestDb) {
         demo(t, 40, 3).await;
         let db = &t.db;
