@@ -353,6 +353,8 @@ pub struct ImportSession {
     columns: &'static [&'static str],
     pending: Vec<Vec<Value>>,
     staged: u64,
+    /// Staged rows left out by [`ImportSession::drop_lines`].
+    dropped: u64,
     days: PeriodDays,
 }
 
@@ -409,6 +411,7 @@ impl Exchange<'_> {
             columns: stage_column_names(ImportKind::Payees),
             pending: Vec::with_capacity(STAGE_CHUNK),
             staged: 0,
+            dropped: 0,
             days,
         })
     }
@@ -446,6 +449,7 @@ impl ImportSession {
         self.kind = kind;
         self.columns = stage_column_names(kind);
         self.staged = 0;
+        self.dropped = 0;
         self.open = true;
         Ok(())
     }
@@ -471,7 +475,8 @@ impl ImportSession {
         self.flush().await?;
         for chunk in lines.chunks(1_000) {
             let list: Vec<String> = chunk.iter().map(u64::to_string).collect();
-            self.exec(&format!("DELETE FROM stage WHERE line IN ({})", list.join(",")))
+            self.dropped += self
+                .exec(&format!("DELETE FROM stage WHERE line IN ({})", list.join(",")))
                 .await?;
         }
         Ok(())
@@ -730,18 +735,35 @@ impl ImportSession {
                 .await?
             }
             ImportKind::Charges => {
+                // The file replaces its accounts' periods: their rows it no
+                // longer has go, new and changed rows are written, and a row
+                // it repeats unchanged is left alone (a corrected period sent
+                // again rewrites only what changed: less time, less WAL for
+                // a replica). Every staged row is merged (problem lines were
+                // dropped), so that is the count.
                 self.ensure_periods().await?;
                 self.exec(
                     "DELETE FROM charges WHERE EXISTS (SELECT 1 FROM stage s JOIN accounts a ON a.number = s.account \
-                     WHERE a.id = charges.account_id AND s.period = charges.period)",
+                     WHERE a.id = charges.account_id AND s.period = charges.period) \
+                     AND NOT EXISTS (SELECT 1 FROM stage s JOIN accounts a ON a.number = s.account \
+                     JOIN services v ON v.code = s.service \
+                     WHERE a.id = charges.account_id AND s.period = charges.period AND v.id = charges.service_id)",
                 )
                 .await?;
                 self.exec(
                     "INSERT INTO charges (account_id, period, service_id, volume, unit, tariff, charged, recalculation, benefits, total, method) \
                      SELECT a.id, s.period, v.id, s.volume, s.unit, s.tariff, s.charged, s.recalculation, s.benefits, s.total, s.method \
-                     FROM stage s JOIN accounts a ON a.number = s.account JOIN services v ON v.code = s.service",
+                     FROM stage s JOIN accounts a ON a.number = s.account JOIN services v ON v.code = s.service WHERE true \
+                     ON CONFLICT (account_id, period, service_id) DO UPDATE SET volume = excluded.volume, unit = excluded.unit, \
+                     tariff = excluded.tariff, charged = excluded.charged, recalculation = excluded.recalculation, \
+                     benefits = excluded.benefits, total = excluded.total, method = excluded.method \
+                     WHERE charges.volume IS DISTINCT FROM excluded.volume OR charges.unit <> excluded.unit \
+                     OR charges.tariff IS DISTINCT FROM excluded.tariff OR charges.charged <> excluded.charged \
+                     OR charges.recalculation <> excluded.recalculation OR charges.benefits <> excluded.benefits \
+                     OR charges.total <> excluded.total OR charges.method <> excluded.method",
                 )
-                .await?
+                .await?;
+                self.staged.saturating_sub(self.dropped)
             }
             ImportKind::Invoices => {
                 self.ensure_periods().await?;

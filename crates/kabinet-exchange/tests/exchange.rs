@@ -358,6 +358,18 @@ db_tests! {
         assert_eq!(now.iter().map(|l| (l.service_code.as_str(), l.charge.total)).collect::<Vec<_>>(), vec![("HVS", Kopecks(1000)), ("SOD", Kopecks(2000))]);
         assert_eq!(t.db.billing().charges(acc.id, sep, sep).await.unwrap(), sep_before, "other periods untouched");
         assert_eq!(t.db.billing().charges(other.id, sep, oct).await.unwrap(), other_before, "other accounts untouched");
+        // The same file again: both lines loaded (unchanged rows are not
+        // rewritten, but they count), nothing changes.
+        let again = import_text(&t.db, ImportKind::Charges, "charges.csv", text.as_bytes()).await;
+        assert!(again.committed, "{:?}", again.problems);
+        assert_eq!(again.written, 2);
+        assert_eq!(t.db.billing().charges(acc.id, oct, oct).await.unwrap(), now);
+        // One line changed, one gone.
+        let text = "account;period;service;charged\n7100000002;2026-10;SOD;25,00\n";
+        let changed = import_text(&t.db, ImportKind::Charges, "charges.csv", text.as_bytes()).await;
+        assert_eq!(changed.written, 1);
+        let now = t.db.billing().charges(acc.id, oct, oct).await.unwrap();
+        assert_eq!(now.iter().map(|l| (l.service_code.as_str(), l.charge.total)).collect::<Vec<_>>(), vec![("SOD", Kopecks(2500))]);
         // Payments are unique by their id in the channel.
         let text = "account;source;external_id;amount;paid_at\n7100000002;bank;X-1;10;2026-11-02T10:00:00Z\n";
         for _ in 0..2 {
