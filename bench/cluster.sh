@@ -36,8 +36,8 @@ PG_PORT="${PG_PORT:-5440}"
 REPLICA_PORT=$((PG_PORT + 1))
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
 if [ -z "${CLUSTER_BIN:-}" ]; then
-    cargo build --release -p kabinet --quiet
-    CLUSTER_BIN="$PWD/target/release/kabinet"
+    cargo build --profile "${PROFILE:-release}" -p kabinet --quiet
+    CLUSTER_BIN="$PWD/target/${PROFILE:-release}/kabinet"
 fi
 K="$(realpath "$CLUSTER_BIN")"
 export BENCH_KABINET="$K"

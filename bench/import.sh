@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 ACCOUNTS="${ACCOUNTS:-100000}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 WORK="${BENCH_DIR:-${TMPDIR:-/tmp}/kabinet-bench-import}"
-cargo build --release -p kabinet --quiet
-K="$PWD/target/release/kabinet"
+cargo build --profile "${PROFILE:-release}" -p kabinet --quiet
+K="$PWD/target/${PROFILE:-release}/kabinet"
 rm -rf "$WORK" && mkdir -p "$WORK"
 export KABINET_CONFIG="$WORK/none.toml" KABINET_LOG=warn
 

@@ -14,8 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ACCOUNTS="${ACCOUNTS:-140000}"
 WORK="${BENCH_DIR:-${TMPDIR:-/tmp}/kabinet-bench-import-page}"
-cargo build --release -p kabinet --quiet
-K="$PWD/target/release/kabinet"
+cargo build --profile "${PROFILE:-release}" -p kabinet --quiet
+K="$PWD/target/${PROFILE:-release}/kabinet"
 rm -rf "$WORK" && mkdir -p "$WORK"
 export KABINET_CONFIG="$WORK/none.toml" KABINET_LOG=warn
 PORT="${PORT:-38411}"

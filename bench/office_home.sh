@@ -22,8 +22,8 @@ READ="${READ:-50}"
 DURATION="${DURATION:-10}"
 ENGINE=sqlite; [ -n "${DATABASE_URL:-}" ] && ENGINE=postgres
 WORK="${BENCH_DIR:-${TMPDIR:-/tmp}/kabinet-bench-office-$ENGINE-$ACCOUNTS}"
-[ "${SKIP_BUILD:-}" = 1 ] || cargo build --release -p kabinet --quiet
-K="$PWD/target/release/kabinet"
+[ "${SKIP_BUILD:-}" = 1 ] || cargo build --profile "${PROFILE:-release}" -p kabinet --quiet
+K="$PWD/target/${PROFILE:-release}/kabinet"
 mkdir -p "$WORK"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"

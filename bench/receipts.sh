@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 ACCOUNTS="${ACCOUNTS:-10000}"
 RENDERS="${RENDERS:-10000}"
 WORK="${BENCH_DIR:-${TMPDIR:-/tmp}/kabinet-bench-receipts}"
-cargo build --release -p kabinet --quiet
-K="$PWD/target/release/kabinet"
+cargo build --profile "${PROFILE:-release}" -p kabinet --quiet
+K="$PWD/target/${PROFILE:-release}/kabinet"
 rm -rf "$WORK" && mkdir -p "$WORK"
 export KABINET_CONFIG="$WORK/none.toml" KABINET_LOG=warn KABINET_DATA_DIR="$WORK/data"
 PERIOD="$(date -d "$(date +%Y-%m-01) -1 month" +%Y-%m)"

@@ -6,8 +6,8 @@
 # benchmark needs are exported before sourcing (KABINET_…).
 ENGINE=sqlite; [ -n "${DATABASE_URL:-}" ] && ENGINE=postgres
 WORK="${BENCH_DIR:-${TMPDIR:-/tmp}/kabinet-bench-pages-$ENGINE-$ACCOUNTS}"
-[ "${SKIP_BUILD:-}" = 1 ] || cargo build --release -p kabinet --quiet
-K="$PWD/target/release/kabinet"
+[ "${SKIP_BUILD:-}" = 1 ] || cargo build --profile "${PROFILE:-release}" -p kabinet --quiet
+K="$PWD/target/${PROFILE:-release}/kabinet"
 # The load scripts seed their residents through it (`kabinet demo-accounts`).
 export BENCH_KABINET="$K"
 mkdir -p "$WORK"

@@ -15,8 +15,8 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-20}"
 CONNECTIONS="${CONNECTIONS:-16}"
 WORK="${BENCH_DIR:-${TMPDIR:-/tmp}/kabinet-bench-signin}"
-cargo build --release -p kabinet --quiet
-K="$PWD/target/release/kabinet"
+cargo build --profile "${PROFILE:-release}" -p kabinet --quiet
+K="$PWD/target/${PROFILE:-release}/kabinet"
 rm -rf "$WORK" && mkdir -p "$WORK"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export KABINET_CONFIG="$WORK/none.toml" KABINET_LOG=warn KABINET_DATA_DIR="$WORK/data"
