@@ -122,9 +122,10 @@ impl<C: Conn> Overviews<'_, C> {
     /// statement: the payments since that period's month ended come with the
     /// invoices. That is exactly what is needed when the account's newest
     /// invoice is of that period (nearly every account), and a superset
-    /// filtered here when it is newer; only an account whose newest invoice
-    /// is older (or a `latest` read before an import) reads its payments
-    /// again. Without `latest`, two statements.
+    /// filtered here when it is newer (a `latest` read before an import this
+    /// server has not seen yet); only an account whose newest invoice is
+    /// older than `latest` reads its payments again. Without `latest`, two
+    /// statements.
     pub async fn with_account(
         &self,
         account: d::Account,
