@@ -2,7 +2,8 @@
 -- connections (`-t C -c C`), so that each thread has one request in flight
 -- and the time from request() to response() is that request's latency.
 -- Each thread goes round the residents of PEAK_RESIDENTS (account, API token,
--- page session cookie, readings body) starting at its own offset, picks a
+-- page session cookie, readings body) from its own starting point in steps
+-- of a prime (a thread's state does not know how many threads there are), picks a
 -- route by the weights in PEAK_MIX ("name=weight,…") and appends one line per
 -- answer to PEAK_OUT/<thread>.tsv: route, status, milliseconds.
 local ffi = require("ffi")
@@ -41,7 +42,7 @@ local out, n, started, current
 function init(args)
   out = assert(io.open(os.getenv("PEAK_OUT") .. "/" .. id .. ".tsv", "w"))
   math.randomseed(id * 7919 + 17)
-  n = id
+  n = 0
 end
 
 local function page(path, r)
@@ -57,7 +58,7 @@ end
 
 local boundary = "----peak" .. tostring(math.random(1, 1e9))
 local function request_body(i)
-  local text = "Течёт кран на кухне, заявка номер " .. i .. " потока " .. id
+  local text = "Течёт кран на кухне, заявка номер " .. i .. " потока " .. id .. " прогона " .. os.time()
   return "--" .. boundary .. "\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nleak\r\n"
     .. "--" .. boundary .. "\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n" .. text .. "\r\n"
     .. "--" .. boundary .. "\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n+79120000000\r\n"
@@ -87,8 +88,8 @@ local builders = {
 }
 
 function request()
-  n = n + threads
-  local r = residents[(n % #residents) + 1]
+  n = n + 1
+  local r = residents[((id * 7919 + n * 131) % #residents) + 1]
   local pick = math.random() * total
   current = mix[#mix].name
   for _, m in ipairs(mix) do
