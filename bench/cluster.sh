@@ -111,29 +111,8 @@ for i in $(seq 1 "$SERVERS"); do
 done
 
 LB=$(free_port)
-{
-    cat <<CONF
-global
-    maxconn 4096
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    option redispatch
-    retries 2
-frontend portal
-    bind 127.0.0.1:$LB
-    option forwardfor
-    default_backend kabinet
-backend kabinet
-    balance roundrobin
-    option httpchk GET /readyz
-    http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
-CONF
-    for i in $(seq 1 "$SERVERS"); do echo "    server k$i 127.0.0.1:${PORTS[$i]} check"; done
-} > "$W/haproxy.cfg"
+. bench/haproxy.sh
+haproxy_config "$LB" "${PORTS[@]}" > "$W/haproxy.cfg"
 haproxy -f "$W/haproxy.cfg" -db >"$W/haproxy.log" 2>&1 &
 PIDS+=("$!")
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$LB/healthz" >/dev/null && break; sleep 0.1; done

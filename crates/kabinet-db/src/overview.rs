@@ -173,13 +173,7 @@ impl<C: Conn> Overviews<'_, C> {
             }
         }
         recent_invoices.sort_by_key(|i| std::cmp::Reverse(i.period));
-        let since = clock.start_of(
-            recent_invoices
-                .first()
-                .map_or(time::macros::date!(0001 - 01 - 01), |i| {
-                    i.period.next().first_day()
-                }),
-        );
+        let since = paid_since(&recent_invoices, clock);
         if since < guess {
             return self.finish(account, premises, recent_invoices, since, id).await;
         }
@@ -212,12 +206,7 @@ impl<C: Conn> Overviews<'_, C> {
             .collect::<Result<Vec<d::Invoice>, DbError>>()?;
         // Payments after the current invoice's period, and the latest one
         // whenever it was, in one query.
-        let since = recent_invoices
-            .first()
-            .map_or(time::macros::date!(0001 - 01 - 01), |i| {
-                i.period.next().first_day()
-            });
-        let since = clock.start_of(since);
+        let since = paid_since(&recent_invoices, clock);
         self.finish(account, premises, recent_invoices, since, id).await
     }
 
@@ -256,6 +245,15 @@ impl<C: Conn> Overviews<'_, C> {
             .collect::<Result<Vec<d::Payment>, DbError>>()?;
         Ok(summed(account, premises, recent_invoices, since, payments))
     }
+}
+
+/// When payments start counting towards the newest of `invoices` (newest
+/// first): the organization's midnight after its month; all of them when
+/// there is no invoice.
+fn paid_since(invoices: &[d::Invoice], clock: d::OrgClock) -> time::OffsetDateTime {
+    clock.start_of(invoices.first().map_or(time::macros::date!(0001 - 01 - 01), |i| {
+        i.period.next().first_day()
+    }))
 }
 
 /// The overview from the invoices (newest first) and the payments (newest
