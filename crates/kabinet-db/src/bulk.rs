@@ -572,13 +572,7 @@ pub(crate) async fn copy_rows(
     let mut copy = tx.copy_in_raw(&sql).await.map_err(DbError::Copy)?;
     let mut buf = String::with_capacity(1 << 20);
     for row in &t.rows {
-        for (i, v) in row.iter().enumerate() {
-            if i > 0 {
-                buf.push('\t');
-            }
-            copy_text(v, &mut buf)?;
-        }
-        buf.push('\n');
+        copy_line(row, &mut buf)?;
         if buf.len() > (1 << 20) {
             copy.send(std::mem::take(&mut buf).into_bytes())
                 .await
@@ -589,6 +583,18 @@ pub(crate) async fn copy_rows(
         copy.send(buf.into_bytes()).await.map_err(DbError::Copy)?;
     }
     copy.finish().await.map_err(DbError::Copy)?;
+    Ok(())
+}
+
+/// Appends one row as a line of COPY text format.
+pub(crate) fn copy_line(row: &[Value], out: &mut String) -> Result<(), DbError> {
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        copy_text(v, out)?;
+    }
+    out.push('\n');
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! services, meters; duplicates within the file), and merged into the real tables
 //! only when nothing is wrong. Any error leaves the database as it was.
 
-use crate::bulk::{TableRows, copy_rows, insert_rows};
+use crate::bulk::{copy_line, insert_rows};
 use crate::{Backend, Db, DbError};
 use kabinet_domain as d;
 use kabinet_domain::records::*;
@@ -337,9 +337,53 @@ pub struct PeriodDays {
     pub due_day: u8,
 }
 
+type PgTx = sea_orm::sqlx::Transaction<'static, sea_orm::sqlx::Postgres>;
+
 enum Tx {
     Sqlite(DatabaseTransaction),
-    Postgres(sea_orm::sqlx::Transaction<'static, sea_orm::sqlx::Postgres>),
+    Postgres(PgTx),
+    /// PostgreSQL while lines are staged: the transaction is with a task
+    /// copying chunks into the staging table, so the database takes one
+    /// chunk while the next is read ([`ImportSession::settle`] ends it).
+    Copying(CopyPump),
+    /// The transaction ended with a COPY that failed (and was rolled back).
+    Lost,
+}
+
+fn lost() -> DbError {
+    DbError::Refused("the import's transaction ended with a failed COPY".into())
+}
+
+/// An open `COPY stage … FROM STDIN` run by a task that holds the import's
+/// transaction until the COPY is finished.
+struct CopyPump {
+    chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
+    task: tokio::task::JoinHandle<Result<PgTx, DbError>>,
+}
+
+impl CopyPump {
+    /// Starts copying into `stage`'s `columns` in `tx`.
+    fn start(mut tx: PgTx, columns: &[&str]) -> CopyPump {
+        let sql = format!("COPY stage ({}) FROM STDIN", columns.join(", "));
+        let (chunks, mut next) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+        let task = tokio::spawn(async move {
+            let mut copy = tx.copy_in_raw(&sql).await.map_err(DbError::Copy)?;
+            while let Some(chunk) = next.recv().await {
+                copy.send(chunk).await.map_err(DbError::Copy)?;
+            }
+            copy.finish().await.map_err(DbError::Copy)?;
+            Ok(tx)
+        });
+        CopyPump { chunks, task }
+    }
+
+    /// Ends the COPY and gives the transaction back, or the COPY's error.
+    async fn finish(self) -> Result<PgTx, DbError> {
+        drop(self.chunks);
+        self.task
+            .await
+            .map_err(|e| DbError::Refused(format!("the staging COPY stopped: {e}")))?
+    }
 }
 
 /// An import in progress: one write transaction for a whole package, with a
@@ -357,6 +401,10 @@ pub struct ImportSession {
     dropped: u64,
     days: PeriodDays,
 }
+
+/// Memory for each sort or hash of an import's statements on PostgreSQL
+/// (the server's default is 4 MB).
+const IMPORT_WORK_MEM: &str = "SET LOCAL work_mem = '128MB'";
 
 /// Staged rows are written in groups of this many.
 const STAGE_CHUNK: usize = 5_000;
@@ -396,13 +444,22 @@ impl Exchange<'_> {
     pub async fn begin_package(&self, days: PeriodDays) -> Result<ImportSession, DbError> {
         let tx = match self.backend() {
             Backend::Sqlite => Tx::Sqlite(self.write_tx().await?),
-            Backend::Postgres => Tx::Postgres(
-                self.conn()
+            Backend::Postgres => {
+                let mut tx = self
+                    .conn()
                     .get_postgres_connection_pool()
                     .begin()
                     .await
-                    .map_err(DbError::Copy)?,
-            ),
+                    .map_err(DbError::Copy)?;
+                // The checks and the merge join the whole file with the
+                // accounts and the stored rows: in memory rather than in
+                // batches on disk (one import runs at a time).
+                sea_orm::sqlx::query(IMPORT_WORK_MEM)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(DbError::Copy)?;
+                Tx::Postgres(tx)
+            }
         };
         Ok(ImportSession {
             kind: ImportKind::Payees,
@@ -461,7 +518,7 @@ impl ImportSession {
             self.open = false;
             let drop = match self.tx {
                 Tx::Sqlite(_) => "DROP TABLE temp.stage",
-                Tx::Postgres(_) => "DROP TABLE stage",
+                _ => "DROP TABLE stage",
             };
             self.exec(drop).await?;
         }
@@ -495,6 +552,7 @@ impl ImportSession {
     }
 
     async fn exec_inner(&mut self, sql: &str) -> Result<u64, DbError> {
+        self.settle().await?;
         match &mut self.tx {
             Tx::Sqlite(tx) => Ok(tx.execute_unprepared(sql).await?.rows_affected()),
             Tx::Postgres(tx) => Ok(sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(sql))
@@ -502,7 +560,18 @@ impl ImportSession {
                 .await
                 .map_err(DbError::Copy)?
                 .rows_affected()),
+            Tx::Copying(_) | Tx::Lost => Err(lost()),
         }
+    }
+
+    /// Ends a COPY into the staging table in progress, if any, so that
+    /// statements can run in the transaction again.
+    async fn settle(&mut self) -> Result<(), DbError> {
+        match std::mem::replace(&mut self.tx, Tx::Lost) {
+            Tx::Copying(pump) => self.tx = Tx::Postgres(pump.finish().await?),
+            other => self.tx = other,
+        }
+        Ok(())
     }
 
     /// Runs a query returning `(line, text)` pairs.
@@ -519,6 +588,7 @@ impl ImportSession {
     }
 
     async fn lines_inner(&mut self, sql: &str) -> Result<Vec<(i64, String)>, DbError> {
+        self.settle().await?;
         match &mut self.tx {
             Tx::Sqlite(tx) => tx
                 .query_all_raw(Statement::from_string(sea_orm::DbBackend::Sqlite, sql))
@@ -532,6 +602,7 @@ impl ImportSession {
                     .await
                     .map_err(DbError::Copy)
             }
+            Tx::Copying(_) | Tx::Lost => Err(lost()),
         }
     }
 
@@ -560,15 +631,30 @@ impl ImportSession {
         }
         let rows = std::mem::take(&mut self.pending);
         self.staged += rows.len() as u64;
-        let t = TableRows {
-            table: "stage",
-            columns: self.columns,
-            rows,
-        };
-        match &mut self.tx {
-            Tx::Sqlite(tx) => insert_rows(tx, t.table, t.columns, t.rows, None).await,
-            Tx::Postgres(tx) => copy_rows(tx, &t).await,
+        if let Tx::Sqlite(tx) = &mut self.tx {
+            return insert_rows(tx, "stage", self.columns, rows, None).await;
         }
+        // PostgreSQL: the chunk goes to the COPY kept open while the file is
+        // read (started by the first chunk).
+        let mut text = String::with_capacity(rows.len() * 96);
+        for row in &rows {
+            copy_line(row, &mut text)?;
+        }
+        self.pending = rows;
+        self.pending.clear();
+        match std::mem::replace(&mut self.tx, Tx::Lost) {
+            Tx::Postgres(tx) => self.tx = Tx::Copying(CopyPump::start(tx, self.columns)),
+            other => self.tx = other,
+        }
+        let Tx::Copying(pump) = &self.tx else {
+            return Err(lost());
+        };
+        if pump.chunks.send(text.into_bytes()).await.is_err() {
+            // The task stopped: its error says why.
+            self.settle().await?;
+            return Err(lost());
+        }
+        Ok(())
     }
 
     /// Lines staged so far.
@@ -581,19 +667,27 @@ impl ImportSession {
     /// fit their meter. Returns at most `limit` problems and how many there are.
     pub async fn check(&mut self, limit: usize) -> Result<(Vec<LineProblem>, u64), DbError> {
         self.flush().await?;
-        let key = self.kind.key();
-        self.exec(&format!("CREATE INDEX stage_key ON stage ({})", key.join(", ")))
-            .await?;
+        let columns = self.kind.key();
+        let key = columns.join(", ");
+        // Repeated keys: the keys seen more than once with their first line,
+        // then the later lines of each. PostgreSQL groups by hashing; SQLite
+        // groups along an index.
+        if let Tx::Sqlite(_) = self.tx {
+            self.exec(&format!("CREATE INDEX stage_key ON stage ({key})"))
+                .await?;
+        }
         let mut checks: Vec<(&'static str, String, String)> = Vec::new();
-        let same = key
+        let same = columns
             .iter()
-            .map(|c| format!("t.{c} = s.{c}"))
+            .map(|c| format!("d.{c} = s.{c}"))
             .collect::<Vec<_>>()
             .join(" AND ");
         checks.push((
-            key[0],
+            columns[0],
             format!(
-                "SELECT s.line, CAST(MIN(t.line) AS TEXT) FROM stage s JOIN stage t ON {same} AND t.line < s.line GROUP BY s.line"
+                "SELECT s.line, CAST(d.first AS TEXT) FROM stage s \
+                 JOIN (SELECT {key}, MIN(line) AS first FROM stage GROUP BY {key} HAVING COUNT(*) > 1) d \
+                 ON {same} AND s.line > d.first"
             ),
             "повторяет строку {}".into(),
         ));
@@ -678,9 +772,11 @@ impl ImportSession {
     /// that merge wrote (inserted or updated).
     pub async fn commit(mut self) -> Result<u64, DbError> {
         let written = if self.open { self.merge().await? } else { 0 };
+        self.settle().await?;
         match self.tx {
             Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await.map_err(DbError::Copy)?,
+            Tx::Copying(_) | Tx::Lost => return Err(lost()),
         }
         Ok(written)
     }
@@ -792,10 +888,15 @@ impl ImportSession {
     }
 
     /// Undoes everything staged.
-    pub async fn rollback(self) -> Result<(), DbError> {
+    pub async fn rollback(mut self) -> Result<(), DbError> {
+        if let Err(e) = self.settle().await {
+            // The transaction went with the failed COPY: nothing is kept.
+            tracing::debug!(error = %e, "import rolled back with its COPY");
+        }
         match self.tx {
             Tx::Sqlite(tx) => tx.rollback().await?,
             Tx::Postgres(tx) => tx.rollback().await.map_err(DbError::Copy)?,
+            Tx::Copying(_) | Tx::Lost => {}
         }
         Ok(())
     }
@@ -859,7 +960,7 @@ impl ImportSession {
                  els = excluded.els, izhku = excluded.izhku, opened_on = excluded.opened_on, closed_on = excluded.closed_on",
             )
             .await?;
-        if let Tx::Postgres(_) = self.tx {
+        if !matches!(self.tx, Tx::Sqlite(_)) {
             for table in ["premises", "accounts"] {
                 self.exec(&format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"

@@ -341,6 +341,42 @@ db_tests! {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    async fn a_file_of_many_chunks_is_checked_and_merged_whole(t: &TestDb) {
+        // More lines than one staging chunk (5 000): on PostgreSQL they go
+        // through one COPY kept open while the file is read.
+        let dir = package(5, 1);
+        import_all(&t.db, &dir).await;
+        let before = t.db.bulk().table_counts().await.unwrap();
+        let mut text = String::from("account;period;service;charged;total\n");
+        for year in 2001..2101 {
+            for month in 1..=12 {
+                for acc in 1..=5u64 {
+                    for service in ["HVS", "GVS"] {
+                        text += &format!("{};{year}-{month:02};{service};1,00;1,00\n", 7_100_000_000 + acc);
+                    }
+                }
+            }
+        }
+        // Line 2 repeated far away (in the third chunk) and twice more.
+        let repeated = format!("{}\n", text.lines().nth(1).unwrap());
+        let with_repeats = format!("{text}{repeated}{repeated}");
+        let r = import_text(&t.db, ImportKind::Charges, "charges.csv", with_repeats.as_bytes()).await;
+        assert!(!r.committed);
+        let found: Vec<(u64, &str)> = r.problems.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(found, vec![(12_002, "повторяет строку 2"), (12_003, "повторяет строку 2")]);
+        assert_eq!(t.db.bulk().table_counts().await.unwrap(), before, "nothing changed");
+
+        let r = import_text(&t.db, ImportKind::Charges, "charges.csv", text.as_bytes()).await;
+        assert!(r.committed, "{:?}", r.problems);
+        assert_eq!(r.written, 12_000);
+        let acc = t.db.accounts().by_number(&AccountNumber::parse("7100000003").unwrap()).await.unwrap().unwrap();
+        let (first, last) = (Period::new(2001, 1).unwrap(), Period::new(2100, 12).unwrap());
+        let lines = t.db.billing().charges(acc.id, first, last).await.unwrap();
+        assert_eq!(lines.len(), 2_400);
+        assert!(lines.iter().all(|l| l.charge.total == Kopecks(100)));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     async fn reimporting_a_period_replaces_its_charges(t: &TestDb) {
         let dir = package(4, 2);
         import_all(&t.db, &dir).await;
