@@ -28,6 +28,10 @@
 # requests/s is the highest rate that keeps p99 ≤ 100 ms (wrk is a closed
 # loop: more connections, more requests in flight).
 #
+# REPLICA=0 leaves the replica out (the servers read the primary): a
+# million accounts × 12 months is about 35 GB, and a second copy may not fit
+# on the disk.
+#
 # The primary's data folder is kept in PEAK_DIR (default
 # /tmp/kabinet-peak-<accounts>-<months>) between runs: generating the million
 # accounts takes most of an hour; the replica is made from it once.
@@ -44,6 +48,7 @@ SERVERS="${SERVERS:-3}"
 RESIDENTS="${RESIDENTS:-2000}"
 LEVELS="${LEVELS:-8 16 32 64 128}"
 DURATION="${DURATION:-30}"
+REPLICA="${REPLICA:-1}"
 MIX="${MIX:-sign_in=2,overview=30,invoices=12,charges=10,meters=12,payments=8,readings=17,card_payment=7,new_request=2}"
 PG_PORT="${PG_PORT:-5450}"
 REPLICA_PORT=$((PG_PORT + 1))
@@ -69,7 +74,7 @@ cleanup() {
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PRIMARY="postgres://postgres@127.0.0.1:$PG_PORT/kabinet"
-REPLICA="postgres://postgres@127.0.0.1:$REPLICA_PORT/kabinet"
+REPLICA_URL="postgres://postgres@127.0.0.1:$REPLICA_PORT/kabinet"
 if [ ! -f "$W/key" ]; then python3 -c 'import secrets; print(secrets.token_hex(32))' > "$W/key"; fi
 # The replica is named only once it exists (below): the demo and the
 # migrations write to the primary.
@@ -99,7 +104,7 @@ max_connections = 300
 shared_buffers = 4GB
 effective_cache_size = 12GB
 maintenance_work_mem = 1GB
-max_wal_size = 16GB
+max_wal_size = 8GB
 checkpoint_timeout = 15min
 wal_level = replica
 max_wal_senders = 5
@@ -117,7 +122,7 @@ CONF
 else
     as_pg "$PGBIN/pg_ctl -D $W/primary -l $W/pg/primary.log -w start" >/dev/null
 fi
-if [ ! -f "$W/replica/standby.signal" ]; then
+if [ "$REPLICA" = 1 ] && [ ! -f "$W/replica/standby.signal" ]; then
     echo "== $(date +%T) the replica :$REPLICA_PORT (pg_basebackup)"
     rm -rf "$W/replica"
     install -d -m 700 -o postgres -g postgres "$W/replica"
@@ -126,8 +131,10 @@ if [ ! -f "$W/replica/standby.signal" ]; then
     as_pg "$PGBIN/pg_basebackup -h 127.0.0.1 -p $PG_PORT -U postgres -D $W/replica -R -X stream -c fast -C -S peak_replica" >/dev/null
     sed -i "s/^port = $PG_PORT/port = $REPLICA_PORT/" "$W/replica/postgresql.conf"
 fi
-as_pg "$PGBIN/pg_ctl -D $W/replica -l $W/pg/replica.log -w start" >/dev/null
-echo "database_replica_url = \"$REPLICA\"" >> "$W/kabinet.toml"
+if [ "$REPLICA" = 1 ]; then
+    as_pg "$PGBIN/pg_ctl -D $W/replica -l $W/pg/replica.log -w start" >/dev/null
+    echo "database_replica_url = \"$REPLICA_URL\"" >> "$W/kabinet.toml"
+fi
 
 declare -a PORTS
 for i in $(seq 1 "$SERVERS"); do
