@@ -29,12 +29,12 @@
 # loop: more connections, more requests in flight).
 #
 # REPLICA=0 leaves the replica out (the servers read the primary): a
-# million accounts × 12 months is about 35 GB, and a second copy may not fit
+# million accounts × 12 months is about 32 GB, and a second copy may not fit
 # on the disk.
 #
 # The primary's data folder is kept in PEAK_DIR (default
 # /tmp/kabinet-peak-<accounts>-<months>) between runs: generating the million
-# accounts takes most of an hour; the replica is made from it once.
+# accounts takes about 15 minutes here; the replica is made from it once.
 #
 #   bench/peak.sh
 #   ACCOUNTS=20000 LEVELS="8 32" DURATION=10 bench/peak.sh    # a quick look
