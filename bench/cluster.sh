@@ -112,10 +112,7 @@ done
 
 LB=$(free_port)
 . bench/haproxy.sh
-haproxy_config "$LB" "${PORTS[@]}" > "$W/haproxy.cfg"
-haproxy -f "$W/haproxy.cfg" -db >"$W/haproxy.log" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$LB/healthz" >/dev/null && break; sleep 0.1; done
+start_haproxy "$W" "$LB" "${PORTS[@]}"
 echo "== $SERVERS servers behind haproxy :$LB; load for ${SECONDS_RUN}s"
 
 wrk -t1 -c8 -d"${SECONDS_RUN}s" --timeout 10s "http://127.0.0.1:$LB/" >"$W/wrk.txt" 2>&1 &

@@ -1,7 +1,18 @@
-# Sourced by bench/cluster.sh and bench/peak.sh: `haproxy_config LB PORT…`
-# prints the configuration of haproxy on 127.0.0.1:LB in front of servers on
-# 127.0.0.1:PORT…, round robin, each checked on /readyz every 500 ms (out
-# after two failures), a refused connection retried on another server.
+# Sourced by bench/cluster.sh and bench/peak.sh: `start_haproxy DIR LB PORT…`
+# starts haproxy on 127.0.0.1:LB in front of servers on 127.0.0.1:PORT…
+# (its configuration and log in DIR, its pid added to PIDS) and waits until
+# it answers; `haproxy_config LB PORT…` prints that configuration: round
+# robin, each server checked on /readyz every 500 ms (out after two
+# failures), a refused connection retried on another server.
+start_haproxy() {
+    local dir=$1 lb=$2
+    shift 2
+    haproxy_config "$lb" "$@" > "$dir/haproxy.cfg"
+    haproxy -f "$dir/haproxy.cfg" -db >"$dir/haproxy.log" 2>&1 &
+    PIDS+=("$!")
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$lb/healthz" >/dev/null && break; sleep 0.1; done
+}
+
 haproxy_config() {
     local lb=$1 i=0 port
     shift

@@ -147,10 +147,7 @@ for i in $(seq 1 "$SERVERS"); do
 done
 LB=$(free_port)
 . bench/haproxy.sh
-haproxy_config "$LB" "${PORTS[@]}" > "$RUN/haproxy.cfg"
-haproxy -f "$RUN/haproxy.cfg" -db >"$RUN/haproxy.log" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$LB/healthz" >/dev/null && break; sleep 0.1; done
+start_haproxy "$RUN" "$LB" "${PORTS[@]}"
 BASE="http://127.0.0.1:$LB"
 
 echo "== $(date +%T) $RESIDENTS residents signed in (a token and a page session each)"
